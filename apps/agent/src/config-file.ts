@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigError, importGoIdra, isGoIdraFormat, parseConfigFile, type Sync } from '@idra/core';
+
+/** A parsed single-mode configuration: runnable syncs, plus start offsets from a Go Idra export. */
+export interface LoadedConfig {
+  syncs: Sync[];
+  startOffsets: Map<string, string>;
+}
+
+/** Reads a syncs file: Idra's `{dataSources, syncs}`, a bare array of syncs, or a Go Idra export. */
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '--config', message: `cannot read ${path}: ${(err as Error).message}` }], 'invalid configuration');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `${path} is not valid JSON: ${(err as Error).message}` }], 'invalid configuration');
+  }
+  const startOffsets = new Map<string, string>();
+  if (isGoIdraFormat(doc)) {
+    const imported = importGoIdra(doc);
+    for (const s of imported) if (s.startOffset) startOffsets.set(s.config.id, s.startOffset);
+    doc = { syncs: imported.map((s) => s.config) };
+  } else if (Array.isArray(doc)) {
+    doc = { syncs: doc };
+  }
+  return { syncs: parseConfigFile(doc).syncs, startOffsets };
+}

@@ -1,0 +1,96 @@
+import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, parseDuration } from '@idra/core';
+
+/** Everything the agent process is configured with, normalized. */
+export interface AgentOptions {
+  /** Single mode: the JSON file of syncs (`--config`, `IDRA_CONFIG`). */
+  config: string | undefined;
+  /** Run the bundled SQLite example (`--example`). */
+  example: boolean;
+  /** Single mode: where offsets and dead letters live (`--state-dir`, `IDRA_STATE_DIR`). @default ".idra" */
+  stateDir: string;
+  /** Cluster mode when set (`--etcd`, `IDRA_ETCD_ENDPOINTS`, comma-separated). */
+  etcd: string[] | undefined;
+  /** etcd key prefix (`--prefix`, `IDRA_ETCD_PREFIX`). @default "/idra/" */
+  prefix: string;
+  /** Unique per process (`--agent-id`, `IDRA_AGENT_ID`). @default "<hostname>-<pid>-<random>" */
+  agentId: string;
+  /** pino level (`--log-level`, `IDRA_LOG_LEVEL`). @default "info" */
+  logLevel: string;
+  /** How long SIGTERM waits for batches in flight before aborting them. @default 10000 */
+  shutdownTimeoutMs: number;
+  /** Interval of the per-sync progress log line. @default 5000 */
+  progressIntervalMs: number;
+  /** Port of /healthz, /readyz and /metrics (`--http-port`, `IDRA_HTTP_PORT`); 0 = off. @default 0 */
+  httpPort: number;
+}
+
+export const USAGE = `Usage: idra-agent [options]
+
+Single mode (no etcd):  idra-agent --config syncs.json [--state-dir .idra]
+Bundled example:        idra-agent --example
+Cluster mode:           idra-agent --etcd http://127.0.0.1:2379[,http://…]
+
+Options (environment variable in brackets):
+  --config <file>            syncs file: {"dataSources": [...], "syncs": [...]}, a sync array, or a Go Idra export [IDRA_CONFIG]
+  --state-dir <dir>          single mode: offsets and rejected rows (default .idra) [IDRA_STATE_DIR]
+  --etcd <urls>              etcd endpoints, comma-separated: cluster mode [IDRA_ETCD_ENDPOINTS]
+  --prefix <prefix>          etcd key prefix (default /idra/) [IDRA_ETCD_PREFIX]
+  --agent-id <id>            agent id, unique per process (default host-pid-random) [IDRA_AGENT_ID]
+  --log-level <level>        trace|debug|info|warn|error (default info) [IDRA_LOG_LEVEL]
+  --shutdown-timeout <dur>   wait for batches in flight on SIGTERM (default 10s) [IDRA_SHUTDOWN_TIMEOUT]
+  --progress-interval <dur>  progress log interval (default 5s) [IDRA_PROGRESS_INTERVAL]
+  --http-port <port>         serve /healthz, /readyz, /metrics (default off) [IDRA_HTTP_PORT]
+  --example                  run the bundled SQLite → SQLite example
+  -h, --help                 show this help
+`;
+
+function duration(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new ConfigError([{ path: name, message: `must be a duration like "10s" (got "${value}")` }], 'invalid agent options');
+  return ms;
+}
+
+/** Parses argv and the environment into complete agent options. */
+export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      'state-dir': { type: 'string' },
+      etcd: { type: 'string' },
+      prefix: { type: 'string' },
+      'agent-id': { type: 'string' },
+      'log-level': { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
+      'progress-interval': { type: 'string' },
+      'http-port': { type: 'string' },
+      example: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const etcd = (values.etcd ?? env.IDRA_ETCD_ENDPOINTS)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const httpPort = Number(values['http-port'] ?? env.IDRA_HTTP_PORT ?? 0);
+  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) {
+    throw new ConfigError([{ path: '--http-port', message: 'must be a port number' }], 'invalid agent options');
+  }
+  const prefix = values.prefix ?? env.IDRA_ETCD_PREFIX ?? '/idra/';
+  return {
+    config: values.config ?? env.IDRA_CONFIG,
+    example: values.example ?? false,
+    stateDir: values['state-dir'] ?? env.IDRA_STATE_DIR ?? '.idra',
+    etcd: etcd && etcd.length > 0 ? etcd : undefined,
+    prefix: prefix.endsWith('/') ? prefix : `${prefix}/`,
+    agentId: values['agent-id'] ?? env.IDRA_AGENT_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    logLevel: values['log-level'] ?? env.IDRA_LOG_LEVEL ?? 'info',
+    shutdownTimeoutMs: duration('--shutdown-timeout', values['shutdown-timeout'] ?? env.IDRA_SHUTDOWN_TIMEOUT, 10_000),
+    progressIntervalMs: duration('--progress-interval', values['progress-interval'] ?? env.IDRA_PROGRESS_INTERVAL, 5_000),
+    httpPort,
+  };
+}

@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import {
+  FileDeadLetterSink,
+  FileOffsetStore,
+  SyncRunner,
+  writeFileAtomic,
+  errorMessage,
+  type ConnectorRegistry,
+  type Logger,
+  type Sync,
+  type SyncStatus,
+  type BackoffOptions,
+} from '@idra/core';
+import { ProgressLog, describePosition } from './progress.ts';
+
+export interface SingleModeOptions {
+  syncs: Sync[];
+  stateDir: string;
+  agentId: string;
+  connectors: ConnectorRegistry;
+  logger: Logger;
+  progressIntervalMs: number;
+  /** Offsets to seed for syncs that have none yet (from a Go Idra export's start_offset). */
+  startOffsets?: Map<string, string>;
+  backoff?: BackoffOptions;
+}
+
+/** Runs every enabled sync of a configuration file concurrently, offsets in files under the state dir. */
+export class SingleModeAgent {
+  private readonly opts: SingleModeOptions;
+  private readonly offsets: FileOffsetStore;
+  private readonly runners: SyncRunner[] = [];
+  private readonly statuses = new Map<string, SyncStatus>();
+  private readonly progress: ProgressLog;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private statusDirty = false;
+
+  constructor(opts: SingleModeOptions) {
+    this.opts = opts;
+    this.offsets = new FileOffsetStore(opts.stateDir);
+    this.progress = new ProgressLog(opts.logger, opts.progressIntervalMs);
+  }
+
+  async start(): Promise<void> {
+    const { syncs, logger, stateDir } = this.opts;
+    await mkdir(stateDir, { recursive: true });
+    const enabled = syncs.filter((s) => s.enabled);
+    logger.info({ syncs: enabled.map((s) => s.id), stateDir }, `single mode: ${enabled.length} enabled sync(s) of ${syncs.length}`);
+    for (const sync of enabled) {
+      const seed = this.opts.startOffsets?.get(sync.id);
+      if (seed && sync.mode === 'id' && !(await this.offsets.load(sync.id))) {
+        await this.offsets.commit(sync.id, { kind: 'id', value: seed }, { agentId: this.opts.agentId, epoch: 0 });
+      }
+      const stored = await this.offsets.load(sync.id);
+      logger.info({ syncId: sync.id, mode: sync.mode }, `sync ${sync.id}: ${stored ? `resuming from ${describePosition(stored)}` : 'starting from the beginning'}`);
+      const runner = new SyncRunner({
+        sync,
+        connectors: this.opts.connectors,
+        offsets: this.offsets,
+        deadLetters: new FileDeadLetterSink(stateDir, sync.id),
+        agentId: this.opts.agentId,
+        logger,
+        ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
+        onStatus: (s) => this.onStatus(s),
+      });
+      this.runners.push(runner);
+      void runner.start();
+    }
+    this.statusTimer = setInterval(() => void this.writeStatus(), 1000);
+    this.statusTimer.unref();
+  }
+
+  private onStatus(s: SyncStatus): void {
+    this.statuses.set(s.syncId, s);
+    this.progress.update(s);
+    this.statusDirty = true;
+  }
+
+  /** `<stateDir>/status.json`: the latest status of every sync, at most once a second. */
+  private async writeStatus(): Promise<void> {
+    if (!this.statusDirty) return;
+    this.statusDirty = false;
+    try {
+      await writeFileAtomic(join(this.opts.stateDir, 'status.json'), JSON.stringify([...this.statuses.values()], null, 2) + '\n');
+    } catch (err) {
+      this.opts.logger.warn({ err: errorMessage(err) }, 'cannot write status file');
+    }
+  }
+
+  status(): SyncStatus[] {
+    return this.runners.map((r) => r.snapshot);
+  }
+
+  /** Stops every sync after its batch in flight; aborts the batches still running after `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<void> {
+    const graceful = Promise.all(this.runners.map((r) => r.stop()));
+    const timer = setTimeout(() => {
+      this.opts.logger.warn({ timeoutMs }, 'batches still running after the shutdown timeout: aborting them');
+      for (const r of this.runners) void r.abort();
+    }, timeoutMs);
+    await graceful;
+    clearTimeout(timer);
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.progress.stop();
+    this.statusDirty = true;
+    await this.writeStatus();
+  }
+}

@@ -1,0 +1,2 @@
+export { createConnectorRegistry, registerConnector, type ConnectorFactory } from './registry.ts';
+export * from './sql/index.ts';

@@ -1,0 +1,64 @@
+import { MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql } from 'kysely';
+import type { LogicalType } from '@idra/core';
+import { compileOnly, type SqlDialect } from '../dialect.ts';
+import { jsonText, toBuffer } from '../values.ts';
+import { connectMssql } from './mssql-driver.ts';
+
+const COLUMN_TYPES: Record<LogicalType, string> = {
+  boolean: 'bit',
+  int32: 'int',
+  int64: 'bigint',
+  decimal: 'decimal(38,10)',
+  float: 'float',
+  text: 'nvarchar(max)',
+  uuid: 'uniqueidentifier',
+  date: 'date',
+  time: 'time(7)',
+  timestamp: 'datetime2(7)',
+  timestamptz: 'datetimeoffset(7)',
+  json: 'nvarchar(max)',
+  bytes: 'varbinary(max)',
+};
+
+/** Data errors: duplicate key, NULL, constraint, truncation, conversion. */
+const REJECTED_NUMBERS = new Set([2627, 2601, 515, 547, 8152, 2628, 245, 8114, 8115, 220, 232, 241, 242, 517]);
+
+/** SQL Server: tedious driver, MERGE upserts, 2100 parameters and 1000 rows per statement. */
+export const mssqlDialect: SqlDialect = {
+  name: 'mssql',
+  db: compileOnly({
+    adapter: () => new MssqlAdapter(),
+    compiler: () => new MssqlQueryCompiler(),
+    introspector: (db) => new MssqlIntrospector(db),
+  }),
+  maxParameters: 2_000,
+  maxRowsPerInsert: 1_000,
+  limitStyle: 'top',
+  connect: connectMssql,
+  columnType(type, isKey) {
+    if (isKey && type === 'text') return 'nvarchar(450)';
+    if (isKey && type === 'bytes') return 'varbinary(900)';
+    return COLUMN_TYPES[type];
+  },
+  toParameter(value, type) {
+    if (value === undefined) return null;
+    if (type === 'json') return jsonText(value);
+    if (typeof value === 'bigint') return value.toString();
+    if (value instanceof Uint8Array) return toBuffer(value);
+    if (value !== null && typeof value === 'object') return jsonText(value);
+    return value;
+  },
+  nowMinus: (ms) => sql`dateadd(millisecond, ${sql.lit(-ms)}, sysutcdatetime())`,
+  classify(err) {
+    const n = (err as { number?: unknown }).number;
+    return typeof n === 'number' && REJECTED_NUMBERS.has(n) ? 'rejected' : 'transient';
+  },
+  async tableExists(pool, schema, table) {
+    const res = await pool.execute(
+      sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = coalesce(${schema ?? null}, schema_name()) and table_name = ${table}`.compile(
+        mssqlDialect.db,
+      ),
+    );
+    return Number(res.rows[0]?.n ?? 0) > 0;
+  },
+};

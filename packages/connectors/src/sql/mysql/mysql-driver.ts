@@ -1,0 +1,167 @@
+import mysql from 'mysql2/promise';
+import type { FieldPacket, PoolConnection } from 'mysql2/promise';
+import type { CompiledQuery } from 'kysely';
+import type { Column, Connection, LogicalType, Row } from '@idra/core';
+import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
+
+/** mysql2 column type codes (protocol `MYSQL_TYPE_*`). */
+const T = {
+  DECIMAL: 0, TINY: 1, SHORT: 2, LONG: 3, FLOAT: 4, DOUBLE: 5, TIMESTAMP: 7, LONGLONG: 8, INT24: 9,
+  DATE: 10, TIME: 11, DATETIME: 12, YEAR: 13, BIT: 16, JSON: 245, NEWDECIMAL: 246,
+  TINY_BLOB: 249, MEDIUM_BLOB: 250, LONG_BLOB: 251, BLOB: 252, VAR_STRING: 253, STRING: 254,
+} as const;
+const BINARY_CHARSET = 63;
+
+/** The logical type of a MySQL/MariaDB result column. */
+export function logicalTypeOf(f: FieldPacket): LogicalType {
+  const binary = f.characterSet === BINARY_CHARSET;
+  switch (f.columnType) {
+    case T.TINY:
+      return f.columnLength === 1 ? 'boolean' : 'int32';
+    case T.SHORT:
+    case T.INT24:
+    case T.LONG:
+    case T.YEAR:
+      return 'int32';
+    case T.LONGLONG:
+      return 'int64';
+    case T.FLOAT:
+    case T.DOUBLE:
+      return 'float';
+    case T.DECIMAL:
+    case T.NEWDECIMAL:
+      return 'decimal';
+    case T.DATE:
+      return 'date';
+    case T.TIME:
+      return 'time';
+    case T.DATETIME:
+      return 'timestamp';
+    case T.TIMESTAMP:
+      return 'timestamptz';
+    case T.JSON:
+      return 'json';
+    case T.BIT:
+      return f.columnLength === 1 ? 'boolean' : 'bytes';
+    case T.TINY_BLOB:
+    case T.MEDIUM_BLOB:
+    case T.LONG_BLOB:
+    case T.BLOB:
+      if (f.extendedFormat === 'json') return 'json';
+      return binary ? 'bytes' : 'text';
+    case T.VAR_STRING:
+    case T.STRING:
+      if (f.extendedTypeName === 'uuid') return 'uuid';
+      return binary ? 'bytes' : 'text';
+    default:
+      return 'text';
+  }
+}
+
+function normalizeRows(rows: Row[], columns: Column[]): Row[] {
+  const fix = columns.filter((c) => c.type === 'boolean' || c.type === 'json');
+  if (fix.length === 0) return rows;
+  for (const row of rows) {
+    for (const c of fix) {
+      const v = row[c.name];
+      if (v === null || v === undefined) continue;
+      if (c.type === 'boolean') row[c.name] = Buffer.isBuffer(v) ? v[0] === 1 : Number(v) === 1;
+      else if (typeof v === 'string') {
+        try {
+          row[c.name] = JSON.parse(v);
+        } catch {
+          // not JSON after all: keep the text
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+const SESSION_SETUP = ["SET time_zone = '+00:00'", "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'"];
+
+/** Opens a mysql2 pool (MySQL or MariaDB) with UTC, strict sessions and values that keep their precision. */
+export async function connectMysql(c: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool> {
+  const base: mysql.PoolOptions = {
+    connectionLimit: Number(options?.poolSize ?? 4),
+    connectTimeout: Number(options?.connectTimeoutMs ?? 10_000),
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    dateStrings: true,
+    multipleStatements: false,
+    charset: 'utf8mb4',
+  };
+  if (c.url) base.uri = c.url;
+  if (c.host) base.host = c.host;
+  if (c.port) base.port = c.port;
+  if (c.database) base.database = c.database;
+  if (c.user) base.user = c.user;
+  if (c.password !== undefined) base.password = c.password;
+  if (c.ssl) base.ssl = (c.options?.ssl as mysql.PoolOptions['ssl']) ?? {};
+  const pool = mysql.createPool(base);
+  (pool as unknown as { pool: { on(e: string, f: () => void): void } }).pool.on('error', () => {});
+  const ready = new WeakSet<PoolConnection>();
+
+  async function acquire(): Promise<PoolConnection> {
+    const conn = await pool.getConnection();
+    if (!ready.has(conn)) {
+      try {
+        for (const stmt of SESSION_SETUP) await conn.query(stmt);
+      } catch (err) {
+        conn.destroy();
+        throw err;
+      }
+      ready.add(conn);
+    }
+    return conn;
+  }
+
+  async function run(conn: PoolConnection, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
+    signal?.throwIfAborted();
+    // Aborting closes the connection: the server rolls back whatever it was doing.
+    const abort = () => conn.destroy();
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const [rows, fields] = await conn.query({ sql: query.sql, values: query.parameters as unknown[] });
+      const columns = (fields ?? []).map((f) => ({ name: f.name, type: logicalTypeOf(f) }));
+      return { rows: Array.isArray(rows) ? normalizeRows(rows as Row[], columns) : [], columns };
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  await (await acquire()).release();
+
+  return {
+    async execute(query, signal) {
+      const conn = await acquire();
+      try {
+        return await run(conn, query, signal);
+      } finally {
+        if (!signal?.aborted) conn.release();
+      }
+    },
+    async transaction(fn, signal) {
+      const conn = await acquire();
+      let destroyed = false;
+      try {
+        await conn.query('START TRANSACTION');
+        const session: SqlSession = { execute: (q, s) => run(conn, q, s ?? signal) };
+        const result = await fn(session);
+        signal?.throwIfAborted();
+        await conn.query('COMMIT');
+        return result;
+      } catch (err) {
+        if (signal?.aborted) {
+          destroyed = true;
+          conn.destroy();
+        } else await conn.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        if (!destroyed) conn.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

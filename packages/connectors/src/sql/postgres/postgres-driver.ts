@@ -1,0 +1,132 @@
+import pg from 'pg';
+import type { CompiledQuery } from 'kysely';
+import type { Column, Connection, LogicalType, Row } from '@idra/core';
+import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
+import { stripUtcOffset } from '../values.ts';
+
+const OID_TYPES: Record<number, LogicalType> = {
+  16: 'boolean',
+  20: 'int64',
+  21: 'int32',
+  23: 'int32',
+  26: 'int64',
+  700: 'float',
+  701: 'float',
+  1700: 'decimal',
+  25: 'text',
+  1042: 'text',
+  1043: 'text',
+  19: 'text',
+  2950: 'uuid',
+  1082: 'date',
+  1083: 'time',
+  1266: 'time',
+  1114: 'timestamp',
+  1184: 'timestamptz',
+  114: 'json',
+  3802: 'json',
+  17: 'bytes',
+};
+
+const asText = (v: string) => v;
+/** Parsers that keep full precision: timestamps and times as text, 64-bit and numeric as strings. */
+const PRECISE_PARSERS: Record<number, (v: string) => unknown> = {
+  20: asText,
+  1700: asText,
+  1082: asText,
+  1083: asText,
+  1266: asText,
+  1114: asText,
+  1184: stripUtcOffset,
+};
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    PRECISE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** PostgreSQL's logical type for a type OID (unknown types are carried as text). */
+export function logicalTypeOf(oid: number): LogicalType {
+  return OID_TYPES[oid] ?? 'text';
+}
+
+function poolConfig(c: Connection, options: Record<string, unknown> | undefined): pg.PoolConfig {
+  const config: pg.PoolConfig = {
+    max: Number(options?.poolSize ?? 4),
+    connectionTimeoutMillis: Number(options?.connectTimeoutMs ?? 10_000),
+    idleTimeoutMillis: 30_000,
+    application_name: 'idra',
+    options: '-c TimeZone=UTC -c DateStyle=ISO',
+    types,
+  };
+  if (c.url) config.connectionString = c.url;
+  if (c.host) config.host = c.host;
+  if (c.port) config.port = c.port;
+  if (c.database) config.database = c.database;
+  if (c.user) config.user = c.user;
+  if (c.password !== undefined) config.password = c.password;
+  if (c.ssl) config.ssl = (c.options?.ssl as pg.PoolConfig['ssl']) ?? true;
+  return config;
+}
+
+function toResult(res: pg.QueryResult): SqlResult {
+  const columns: Column[] = (res.fields ?? []).map((f) => ({ name: f.name, type: logicalTypeOf(f.dataTypeID) }));
+  return { rows: res.rows as Row[], columns };
+}
+
+/** Runs a query on a checked-out client; an abort cancels it on the server. */
+async function run(pool: pg.Pool, client: pg.PoolClient, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
+  signal?.throwIfAborted();
+  const pid = (client as unknown as { processID?: number }).processID;
+  const cancel = () => {
+    if (pid !== undefined) pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    return toResult(await client.query({ text: query.sql, values: query.parameters as unknown[] }));
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
+/** Opens a pg pool whose sessions are in UTC and whose values keep full precision. */
+export async function connectPostgres(c: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool> {
+  const pool = new pg.Pool(poolConfig(c, options));
+  // An idle client losing its server must not crash the process; the next query reports the error.
+  pool.on('error', () => {});
+  const probe = await pool.connect();
+  probe.release();
+
+  async function withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (err) {
+      broken = err as Error;
+      throw err;
+    } finally {
+      // A client whose query failed at the protocol level is discarded rather than reused.
+      client.release(broken && !(broken as { code?: string }).code ? broken : undefined);
+    }
+  }
+
+  return {
+    execute: (query, signal) => withClient((client) => run(pool, client, query, signal)),
+    transaction: (fn, signal) =>
+      withClient(async (client) => {
+        await client.query('BEGIN');
+        const session: SqlSession = { execute: (q, s) => run(pool, client, q, s ?? signal) };
+        try {
+          const result = await fn(session);
+          signal?.throwIfAborted();
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
+      }),
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,178 @@
+import { sql, type CompiledQuery, type InsertQueryBuilder, type Kysely } from 'kysely';
+import {
+  ConnectorError,
+  type Batch,
+  type Column,
+  type Destination,
+  type EndpointContext,
+  type LogicalType,
+  type Position,
+  type ResolvedEndpoint,
+  type Row,
+  type Sync,
+  type WriteResult,
+} from '@idra/core';
+import type { SqlDialect, SqlPool } from './dialect.ts';
+import { selectFromEndpoint } from './table-ref.ts';
+import { cursorText } from './values.ts';
+import { wrapSqlError } from './sql-errors.ts';
+import { orderColumns } from './sql-source.ts';
+
+/** Rows per statement: within the dialect's parameter and row limits. */
+export function rowsPerStatement(dialect: SqlDialect, columnCount: number): number {
+  return Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParameters / Math.max(1, columnCount))));
+}
+
+/** The statement that writes `rows` (`insert`: existing keys are kept; `upsert`: they are overwritten). */
+export function writeStatement(
+  dialect: SqlDialect,
+  target: { schema?: string | undefined; table: string },
+  columns: string[],
+  rows: unknown[][],
+  writeMode: 'insert' | 'upsert',
+  keys: string[],
+): CompiledQuery {
+  const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
+  const nonKeys = columns.filter((c) => !keys.includes(c));
+  const keyed = keys.length > 0 && keys.every((k) => columns.includes(k));
+  if (dialect.name === 'mssql' && keyed) {
+    const tableRef = target.schema ? sql`${sql.id(target.schema, target.table)}` : sql.id(target.table);
+    const cols = sql.join(columns.map((c) => sql.id(c)));
+    const values = sql.join(rows.map((r) => sql`(${sql.join(r)})`));
+    const on = sql.join(keys.map((k) => sql`t.${sql.id(k)} = s.${sql.id(k)}`), sql` and `);
+    const update =
+      writeMode === 'upsert' && nonKeys.length > 0
+        ? sql`when matched then update set ${sql.join(nonKeys.map((c) => sql`t.${sql.id(c)} = s.${sql.id(c)}`))} `
+        : sql``;
+    const inserted = sql.join(columns.map((c) => sql`s.${sql.id(c)}`));
+    return sql`merge into ${tableRef} with (holdlock) as t using (values ${values}) as s (${cols}) on ${on} ${update}when not matched then insert (${cols}) values (${inserted});`.compile(
+      dialect.db,
+    );
+  }
+  let q: InsertQueryBuilder<any, any, any> = db
+    .insertInto(target.table)
+    .columns(columns)
+    .values(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
+  if (keyed) {
+    const overwrite = writeMode === 'upsert' && nonKeys.length > 0;
+    if (dialect.name === 'mysql') {
+      q = q.onDuplicateKeyUpdate(
+        overwrite
+          ? Object.fromEntries(nonKeys.map((c) => [c, sql`values(${sql.ref(c)})`]))
+          : { [keys[0]!]: sql.ref(keys[0]!) }, // a no-op assignment: the existing row is kept
+      );
+    } else {
+      q = q.onConflict((oc) => {
+        const target = oc.columns(keys);
+        return overwrite ? target.doUpdateSet(Object.fromEntries(nonKeys.map((c) => [c, sql.ref(`excluded.${c}`)]))) : target.doNothing();
+      });
+    }
+  }
+  return q.compile();
+}
+
+/** `create table` for the columns of a batch, with the sync's key columns as primary key. */
+export function createTableStatement(dialect: SqlDialect, target: { schema?: string | undefined; table: string }, columns: Column[], keys: string[]): CompiledQuery {
+  const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
+  let q = db.schema.createTable(target.table);
+  if (dialect.name !== 'mssql') q = q.ifNotExists();
+  for (const col of columns) {
+    const isKey = keys.includes(col.name);
+    q = q.addColumn(col.name, sql.raw(dialect.columnType(col.type, isKey)), (c) => (isKey ? c.notNull() : c));
+  }
+  if (keys.length > 0 && keys.every((k) => columns.some((c) => c.name === k))) {
+    q = q.addPrimaryKeyConstraint(`${target.table}_pkey`.slice(0, 60), keys as never);
+  }
+  return q.compile();
+}
+
+/** Writes batches into a table of any SQL dialect, one transaction per batch, multi-row statements. */
+export class SqlDestination implements Destination {
+  private readonly dialect: SqlDialect;
+  private readonly pool: SqlPool;
+  private readonly sync: Sync;
+  private readonly endpoint: ResolvedEndpoint;
+  private readonly target: { schema: string | undefined; table: string };
+  private tableTypes: Map<string, LogicalType> | undefined;
+
+  private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext) {
+    this.dialect = dialect;
+    this.pool = pool;
+    this.sync = ctx.sync;
+    this.endpoint = ctx.endpoint;
+    this.target = { schema: ctx.endpoint.schema, table: ctx.endpoint.table! };
+  }
+
+  static async open(dialect: SqlDialect, ctx: EndpointContext): Promise<SqlDestination> {
+    try {
+      const pool = await dialect.connect(ctx.endpoint.connection, { ...ctx.endpoint.options, role: 'destination' });
+      return new SqlDestination(dialect, pool, ctx);
+    } catch (err) {
+      throw wrapSqlError(dialect, 'destination', ctx.sync.id, err);
+    }
+  }
+
+  private fail(message: string): ConnectorError {
+    return new ConnectorError({ connector: this.dialect.name, role: 'destination', syncId: this.sync.id, transient: true, message });
+  }
+
+  /** Creates the table when missing (if allowed) and learns its column types. */
+  private async prepare(columns: Column[]): Promise<Map<string, LogicalType>> {
+    if (this.tableTypes) return this.tableTypes;
+    const { dialect, pool, target } = this;
+    if (!(await dialect.tableExists(pool, target.schema, target.table))) {
+      if (!this.sync.createTable) throw this.fail(`table ${target.table} does not exist and createTable is false`);
+      await pool.execute(createTableStatement(dialect, target, columns, this.sync.keyColumns));
+    }
+    let probe = selectFromEndpoint(dialect.db, this.endpoint).selectAll();
+    probe = dialect.limitStyle === 'top' ? probe.top(0) : probe.limit(0);
+    const described = (await pool.execute(probe.compile())).columns;
+    this.tableTypes = new Map(described.map((c) => [c.name, c.type]));
+    return this.tableTypes;
+  }
+
+  async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
+    const { dialect } = this;
+    try {
+      const types = await this.prepare(batch.columns);
+      const missing = batch.columns.filter((c) => !types.has(c.name)).map((c) => c.name);
+      if (missing.length > 0) throw this.fail(`table ${this.target.table} has no column(s) ${missing.join(', ')}`);
+      const names = batch.columns.map((c) => c.name);
+      const colTypes = names.map((n) => types.get(n));
+      const perStatement = rowsPerStatement(dialect, names.length);
+      await this.pool.transaction(async (tx) => {
+        for (let start = 0; start < batch.rows.length; start += perStatement) {
+          const chunk = batch.rows.slice(start, start + perStatement);
+          const values = chunk.map((row) => names.map((n, i) => dialect.toParameter(row[n], colTypes[i])));
+          await tx.execute(writeStatement(dialect, this.target, names, values, this.sync.writeMode, this.sync.keyColumns), signal);
+        }
+      }, signal);
+      return { written: batch.rows.length };
+    } catch (err) {
+      throw wrapSqlError(dialect, 'destination', this.sync.id, err, batch.rows);
+    }
+  }
+
+  async resumePosition(mode: 'destination-id' | 'destination-timestamp'): Promise<Position> {
+    const { dialect, target } = this;
+    const order = orderColumns(this.sync);
+    const empty: Position = mode === 'destination-id' ? { kind: 'id', value: null } : { kind: 'timestamp', value: null, tiebreaker: null };
+    try {
+      if (!(await dialect.tableExists(this.pool, target.schema, target.table))) return empty;
+      let q = selectFromEndpoint(dialect.db, this.endpoint).select(order);
+      for (const col of order) q = q.where(col, 'is not', null).orderBy(col, 'desc');
+      q = dialect.limitStyle === 'top' ? q.top(1) : q.limit(1);
+      const row: Row | undefined = (await this.pool.execute(q.compile())).rows[0];
+      if (!row) return empty;
+      return mode === 'destination-id'
+        ? { kind: 'id', value: cursorText(row[order[0]!]) }
+        : { kind: 'timestamp', value: cursorText(row[order[0]!]), tiebreaker: cursorText(row[order[1]!]) };
+    } catch (err) {
+      throw wrapSqlError(dialect, 'destination', this.sync.id, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

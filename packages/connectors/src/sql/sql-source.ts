@@ -1,0 +1,150 @@
+import { type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { Batch, Column, EndpointContext, Lag, LogicalType, Position, Row, Source, Sync, ResolvedEndpoint } from '@idra/core';
+import type { SqlDialect, SqlPool } from './dialect.ts';
+import { selectFromEndpoint } from './table-ref.ts';
+import { cursorText } from './values.ts';
+import { wrapSqlError } from './sql-errors.ts';
+
+/**
+ * `(c1, …, cn) > (v1, …, vn)` written as `c1 >= v1 AND (c1 > v1 OR (c1 = v1 AND c2 > v2) …)`: the
+ * leading range lets every database use an index on the columns, and it works where row values do not.
+ */
+export function keysetAfter(eb: ExpressionBuilder<any, any>, columns: string[], values: unknown[]): Expression<SqlBool> {
+  const branches = columns.map((col, i) =>
+    eb.and([...columns.slice(0, i).map((prev, j) => eb(eb.ref(prev), '=', values[j])), eb(eb.ref(col), '>', values[i])]),
+  );
+  return eb.and([eb(eb.ref(columns[0]!), '>=', values[0]), eb.or(branches)]);
+}
+
+/** The columns a mode orders and resumes by. */
+export function orderColumns(sync: Sync): string[] {
+  switch (sync.mode) {
+    case 'id':
+    case 'destination-id':
+      return [sync.cursorColumn!];
+    case 'timestamp':
+    case 'destination-timestamp':
+      return [sync.cursorColumn!, sync.tiebreakerColumn!];
+    case 'full':
+      return sync.keyColumns;
+    case 'stream':
+      return [];
+  }
+}
+
+function positionValues(position: Position): unknown[] | undefined {
+  switch (position.kind) {
+    case 'id':
+      return position.value === null ? undefined : [position.value];
+    case 'timestamp':
+      return position.value === null ? undefined : [position.value, position.tiebreaker];
+    case 'full':
+      return position.value.after ?? undefined;
+    case 'stream':
+      return undefined;
+  }
+}
+
+function nextPosition(position: Position, order: string[], last: Row): Position {
+  switch (position.kind) {
+    case 'id':
+      return { kind: 'id', value: cursorText(last[order[0]!]) };
+    case 'timestamp':
+      return { kind: 'timestamp', value: cursorText(last[order[0]!]), tiebreaker: cursorText(last[order[1]!]) };
+    case 'full':
+      return { kind: 'full', value: { run: position.value.run, after: order.map((c) => cursorText(last[c]) ?? '') } };
+    case 'stream':
+      return position;
+  }
+}
+
+/** Reads a table or query of any SQL dialect in keyset order after a position. */
+export class SqlSource implements Source {
+  private readonly dialect: SqlDialect;
+  private readonly pool: SqlPool;
+  private readonly sync: Sync;
+  private readonly endpoint: ResolvedEndpoint;
+  private readonly order: string[];
+  private readonly types: Map<string, LogicalType>;
+  private readonly columns: Column[];
+
+  private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext, columns: Column[]) {
+    this.dialect = dialect;
+    this.pool = pool;
+    this.sync = ctx.sync;
+    this.endpoint = ctx.endpoint;
+    this.order = orderColumns(ctx.sync);
+    this.columns = columns;
+    this.types = new Map(columns.map((c) => [c.name, c.type]));
+  }
+
+  /** Connects and checks that the table/query and the cursor columns exist. */
+  static async open(dialect: SqlDialect, ctx: EndpointContext): Promise<SqlSource> {
+    const syncId = ctx.sync.id;
+    let pool: SqlPool | undefined;
+    try {
+      pool = await dialect.connect(ctx.endpoint.connection, { ...ctx.endpoint.options, role: 'source' });
+      let probe = selectFromEndpoint(dialect.db, ctx.endpoint).selectAll();
+      probe = dialect.limitStyle === 'top' ? probe.top(0) : probe.limit(0);
+      const { columns } = await pool.execute(probe.compile());
+      const known = new Set(columns.map((c) => c.name));
+      const missing = [...orderColumns(ctx.sync), ...(ctx.endpoint.columns ?? [])].filter((c) => !known.has(c));
+      if (missing.length > 0) throw new Error(`column(s) ${missing.join(', ')} not found in the source (it has ${[...known].join(', ')})`);
+      const wanted = ctx.endpoint.columns ? new Set([...ctx.endpoint.columns, ...orderColumns(ctx.sync)]) : undefined;
+      return new SqlSource(dialect, pool, ctx, wanted ? columns.filter((c) => wanted.has(c.name)) : columns);
+    } catch (err) {
+      await pool?.close().catch(() => {});
+      throw wrapSqlError(dialect, 'source', syncId, err);
+    }
+  }
+
+  private param(column: string, value: unknown): unknown {
+    return this.dialect.toParameter(value, this.types.get(column));
+  }
+
+  async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
+    const { dialect, order, sync } = this;
+    const values = positionValues(position);
+    let q = selectFromEndpoint(dialect.db, this.endpoint).select(this.columns.map((c) => c.name));
+    // Rows whose cursor is NULL can never be resumed after; they are not read.
+    for (const col of order) q = q.where(col, 'is not', null);
+    if (values) {
+      const bound = values.map((v, i) => this.param(order[i]!, v));
+      q = q.where((eb) => keysetAfter(eb, order, bound));
+    }
+    if (sync.mode === 'timestamp' && (sync.delayMs > 0 || dialect.name !== 'sqlite')) {
+      // Rows stamped after the database's now() minus delayMs wait for a later poll.
+      q = q.where(order[0]!, '<', dialect.nowMinus(sync.delayMs));
+    }
+    for (const col of order) q = q.orderBy(col, 'asc');
+    q = dialect.limitStyle === 'top' ? q.top(limit) : q.limit(limit);
+    let rows: Row[];
+    try {
+      rows = (await this.pool.execute(q.compile(), signal)).rows;
+    } catch (err) {
+      throw wrapSqlError(dialect, 'source', sync.id, err);
+    }
+    const last = rows[rows.length - 1];
+    return { columns: this.columns, rows, position: last ? nextPosition(position, order, last) : position };
+  }
+
+  async lag(position: Position): Promise<Lag | undefined> {
+    if (position.kind !== 'id' && position.kind !== 'timestamp') return undefined;
+    const cursor = this.order[0]!;
+    const q = selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('head'));
+    const head = cursorText((await this.pool.execute(q.compile())).rows[0]?.head);
+    if (head === null) return { rows: 0, head: undefined };
+    if (position.kind === 'id') {
+      const rows = /^-?\d+$/.test(head) && position.value && /^-?\d+$/.test(position.value) ? Number(BigInt(head) - BigInt(position.value)) : undefined;
+      return { head, rows: position.value === null ? undefined : Math.max(rows ?? 0, 0) };
+    }
+    const toMs = (t: string) => Date.parse(t.replace(' ', 'T') + (/[zZ]|[+-]\d\d(:?\d\d)?$/.test(t) ? '' : 'Z'));
+    const seconds = position.value === null ? undefined : Math.max(0, (toMs(head) - toMs(position.value)) / 1000);
+    return { head, seconds: Number.isFinite(seconds) ? seconds : undefined };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+

@@ -1,0 +1,56 @@
+import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely';
+import type { LogicalType } from '@idra/core';
+import { compileOnly, type SqlDialect } from '../dialect.ts';
+import { INTEGER_TYPES, jsonText, toBuffer } from '../values.ts';
+import { connectSqlite } from './sqlite-driver.ts';
+
+// Declared types chosen so SQLite's affinity keeps the value exact (decimals and JSON stay text)
+// and so that reading the declaration back gives the same logical type.
+const COLUMN_TYPES: Record<LogicalType, string> = {
+  boolean: 'BOOLEAN',
+  int32: 'INTEGER',
+  int64: 'BIGINT',
+  decimal: 'DECIMAL TEXT',
+  float: 'REAL',
+  text: 'TEXT',
+  uuid: 'UUID TEXT',
+  date: 'DATE TEXT',
+  time: 'TIME TEXT',
+  timestamp: 'TIMESTAMP TEXT',
+  timestamptz: 'TIMESTAMPTZ TEXT',
+  json: 'JSON TEXT',
+  bytes: 'BLOB',
+};
+
+/** SQLite: better-sqlite3, ON CONFLICT upserts, 32766 parameters per statement. */
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  db: compileOnly({
+    adapter: () => new SqliteAdapter(),
+    compiler: () => new SqliteQueryCompiler(),
+    introspector: (db) => new SqliteIntrospector(db),
+  }),
+  maxParameters: 32_766,
+  maxRowsPerInsert: 10_000,
+  limitStyle: 'limit',
+  connect: connectSqlite,
+  columnType: (type) => COLUMN_TYPES[type],
+  toParameter(value, type) {
+    if (value === undefined || value === null) return null;
+    if (type === 'json') return jsonText(value);
+    if (typeof value === 'boolean') return value ? 1 : 0;
+    if (type && INTEGER_TYPES.has(type) && typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+    if (value instanceof Uint8Array) return toBuffer(value);
+    if (typeof value === 'object') return jsonText(value);
+    return value;
+  },
+  nowMinus: (ms) => sql`strftime('%Y-%m-%d %H:%M:%f', 'now', ${sql.lit(`-${ms / 1000} seconds`)})`,
+  classify(err) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code) ? 'rejected' : 'transient';
+  },
+  async tableExists(pool, _schema, table) {
+    const res = await pool.execute(sql<{ n: bigint }>`select count(*) as n from sqlite_master where type in ('table', 'view') and name = ${table}`.compile(sqliteDialect.db));
+    return Number(res.rows[0]?.n ?? 0) > 0;
+  },
+};

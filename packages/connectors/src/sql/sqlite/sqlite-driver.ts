@@ -1,0 +1,110 @@
+import Database from 'better-sqlite3';
+import type { CompiledQuery } from 'kysely';
+import type { Column, Connection, LogicalType, Row } from '@idra/core';
+import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
+
+/** The logical type of a declared SQLite column type (SQLite's own affinity rules, refined). */
+export function logicalTypeOf(declared: string | null): LogicalType | undefined {
+  if (!declared) return undefined;
+  const t = declared.toUpperCase();
+  if (t.includes('BOOL')) return 'boolean';
+  if (t.startsWith('JSON')) return 'json';
+  if (t.startsWith('DECIMAL') || t.startsWith('NUMERIC')) return 'decimal';
+  if (t.startsWith('UUID')) return 'uuid';
+  if (t.includes('INT')) return 'int64';
+  if (t.startsWith('TIMESTAMPTZ')) return 'timestamptz';
+  if (t.startsWith('TIMESTAMP') || t.startsWith('DATETIME')) return 'timestamp';
+  if (t.startsWith('DATE')) return 'date';
+  if (t.startsWith('TIME')) return 'time';
+  if (t.includes('CHAR') || t.includes('CLOB') || t.includes('TEXT')) return 'text';
+  if (t.includes('BLOB')) return 'bytes';
+  if (t.includes('REAL') || t.includes('FLOA') || t.includes('DOUB')) return 'float';
+  return 'text';
+}
+
+function inferType(value: unknown): LogicalType {
+  if (typeof value === 'bigint') return 'int64';
+  if (typeof value === 'number') return 'float';
+  if (Buffer.isBuffer(value)) return 'bytes';
+  return 'text';
+}
+
+/** SQLite values in the canonical row form: integers as decimal strings, booleans, parsed JSON. */
+function normalize(value: unknown, type: LogicalType): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case 'boolean':
+      return typeof value === 'bigint' || typeof value === 'number' ? Number(value) !== 0 : value === 'true' || value === '1';
+    case 'json':
+      if (typeof value !== 'string') return typeof value === 'bigint' ? Number(value) : value;
+      try {
+        return JSON.parse(value);
+      } catch {
+        return value;
+      }
+    case 'float':
+      return typeof value === 'bigint' ? Number(value) : value;
+    default:
+      return typeof value === 'bigint' ? value.toString() : value;
+  }
+}
+
+/** Opens a SQLite file. All work on it is serialized: better-sqlite3 is synchronous and one handle is one connection. */
+export async function connectSqlite(c: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool> {
+  const file = c.file ?? (c.url ?? '').replace(/^sqlite:(\/\/)?/, '');
+  const db = new Database(file, { timeout: Number(options?.busyTimeoutMs ?? 10_000), fileMustExist: options?.create === false });
+  db.defaultSafeIntegers(true);
+  // WAL lets the destination be read while it is written; a source file's journal mode is the owner's choice.
+  if (options?.role === 'destination' && options?.wal !== false) db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialize = <T>(fn: () => Promise<T> | T): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  const run = (query: CompiledQuery): SqlResult => {
+    const stmt = db.prepare(query.sql);
+    const params = (query.parameters as unknown[]).map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+    if (!stmt.reader) {
+      stmt.run(...params);
+      return { rows: [], columns: [] };
+    }
+    const described = stmt.columns();
+    const raw = stmt.all(...params) as Row[];
+    const columns: Column[] = described.map((col) => ({
+      name: col.name,
+      type: logicalTypeOf(col.type) ?? inferType(raw[0]?.[col.name]),
+    }));
+    for (const row of raw) for (const col of columns) row[col.name] = normalize(row[col.name], col.type);
+    return { rows: raw, columns };
+  };
+  const session: SqlSession = {
+    execute: async (query, signal) => {
+      signal?.throwIfAborted();
+      return run(query);
+    },
+  };
+
+  return {
+    execute: (query, signal) => serialize(() => session.execute(query, signal)),
+    transaction: (fn, signal) =>
+      serialize(async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const result = await fn(session);
+          signal?.throwIfAborted();
+          db.exec('COMMIT');
+          return result;
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw err;
+        }
+      }),
+    close: async () => {
+      await queue;
+      db.close();
+    },
+  };
+}

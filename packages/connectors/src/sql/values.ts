@@ -1,0 +1,33 @@
+import type { LogicalType } from '@idra/core';
+
+/** `2024-01-02 03:04:05.123456+00` (PostgreSQL, UTC session) → `2024-01-02 03:04:05.123456`. */
+export function stripUtcOffset(text: string): string {
+  return text.replace(/(\+00(:00)?|Z)$/, '');
+}
+
+/** A cursor or key value as the string kept in an offset (no precision lost). */
+export function cursorText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace('Z', '');
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  return JSON.stringify(value);
+}
+
+/** A JSON column value ready to bind as text (objects and arrays serialized, JSON text kept). */
+export function jsonText(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/** Types whose values are numbers or decimal strings. */
+export const INTEGER_TYPES: ReadonlySet<LogicalType> = new Set(['int32', 'int64']);
+
+/** Bytes of any binary value (Buffer, Uint8Array, JSON-serialized Buffer). */
+export function toBuffer(value: unknown): Buffer | unknown {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value);
+  return value;
+}

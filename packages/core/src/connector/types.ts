@@ -1,0 +1,94 @@
+import type { Sync, ResolvedEndpoint } from '../model/schema.ts';
+
+/** Database-neutral column types; every connector maps its own types to and from these. */
+export type LogicalType =
+  | 'boolean'
+  | 'int32'
+  | 'int64'
+  | 'decimal'
+  | 'float'
+  | 'text'
+  | 'uuid'
+  | 'date'
+  | 'time'
+  | 'timestamp'
+  | 'timestamptz'
+  | 'json'
+  | 'bytes';
+
+export interface Column {
+  name: string;
+  type: LogicalType;
+}
+
+/**
+ * One row, keyed by column name. Values keep their precision: 64-bit integers and decimals are
+ * decimal strings, timestamps are `YYYY-MM-DD HH:MM:SS[.ffffff]` text (UTC for `timestamptz`),
+ * JSON is parsed, bytes are Uint8Array.
+ */
+export type Row = Record<string, unknown>;
+
+/** Where a sync resumes. Values are strings so that no precision is lost on the way to the store. */
+export type Position =
+  | { kind: 'id'; value: string | null }
+  | { kind: 'timestamp'; value: string | null; tiebreaker: string | null }
+  | { kind: 'full'; value: { run: number; after: string[] | null } }
+  | { kind: 'stream'; value: unknown };
+
+export type PositionKind = Position['kind'];
+
+/** Rows read from a source, and the position just after the last of them. */
+export interface Batch {
+  columns: Column[];
+  rows: Row[];
+  /** Position after this batch; equal to the input position when the batch is empty. */
+  position: Position;
+  /** Why the source read no further than it did (e.g. an open transaction); shown in the status. */
+  heldBack?: string | undefined;
+}
+
+/** How far the source is ahead of a position, when the source can tell. */
+export interface Lag {
+  /** Rows not yet copied (estimate), when countable. */
+  rows?: number | undefined;
+  /** Seconds between the newest source row and the position, for timestamp cursors. */
+  seconds?: number | undefined;
+  /** The source's newest cursor value. */
+  head?: string | undefined;
+}
+
+/** Reads rows in cursor order. Implementations release their connections in `close`. */
+export interface Source {
+  /** Reads at most `limit` rows after `position`. */
+  read(position: Position, limit: number, signal: AbortSignal): Promise<Batch>;
+  /** How far behind `position` is; undefined when the source cannot tell. */
+  lag?(position: Position): Promise<Lag | undefined>;
+  close(): Promise<void>;
+}
+
+/** Outcome of writing one batch. */
+export interface WriteResult {
+  written: number;
+}
+
+/** Writes batches; each `write` is atomic where the store allows (one transaction). */
+export interface Destination {
+  /** Writes and commits the rows. A data error names the row through RowRejectedError when it can. */
+  write(batch: Batch, signal: AbortSignal): Promise<WriteResult>;
+  /** The resume point read from the destination itself (destination-id / destination-timestamp modes). */
+  resumePosition?(mode: 'destination-id' | 'destination-timestamp'): Promise<Position>;
+  close(): Promise<void>;
+}
+
+/** What a connector needs to open a source or destination for a sync. */
+export interface EndpointContext {
+  sync: Sync;
+  endpoint: ResolvedEndpoint;
+  role: 'source' | 'destination';
+}
+
+/** Opens sources and destinations by connector kind; the agent supplies one built from packages/connectors. */
+export interface ConnectorRegistry {
+  openSource(ctx: EndpointContext): Promise<Source>;
+  openDestination(ctx: EndpointContext): Promise<Destination>;
+}

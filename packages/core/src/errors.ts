@@ -1,0 +1,94 @@
+/** Base class of every error Idra raises on purpose; `code` is stable and shown by the API and UI. */
+export class IdraError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One problem in a configuration document, located by a dotted path such as `syncs[0].source.table`. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** A sync, data source or agent configuration that cannot be used as given. */
+export class ConfigError extends IdraError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[], context?: string) {
+    const head = context ? `${context}: ` : '';
+    super('IDRA_ERR_CONFIG_INVALID', head + issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '));
+    this.issues = issues;
+  }
+}
+
+/**
+ * A failure talking to a source or destination. `transient` errors (network, authentication,
+ * server restarting, missing table) are retried with backoff; the others are reported as they are.
+ */
+export class ConnectorError extends IdraError {
+  readonly connector: string;
+  readonly role: 'source' | 'destination';
+  readonly syncId: string | undefined;
+  readonly transient: boolean;
+  constructor(args: {
+    connector: string;
+    role: 'source' | 'destination';
+    syncId?: string | undefined;
+    transient: boolean;
+    message: string;
+    cause?: unknown;
+    code?: string;
+  }) {
+    super(args.code ?? 'IDRA_ERR_CONNECTOR', `${args.connector} ${args.role}: ${args.message}`, { cause: args.cause });
+    this.connector = args.connector;
+    this.role = args.role;
+    this.syncId = args.syncId;
+    this.transient = args.transient;
+  }
+}
+
+/** The destination refused one specific row (constraint, type, size); the sync's `onError` policy decides. */
+export class RowRejectedError extends IdraError {
+  /** The rejected row, when the batch held only that one. */
+  readonly row: Record<string, unknown> | undefined;
+  constructor(row: Record<string, unknown> | undefined, cause: unknown) {
+    super('IDRA_ERR_ROW_REJECTED', `row rejected: ${errorMessage(cause)}`, { cause });
+    this.row = row;
+  }
+}
+
+/** This agent no longer owns the sync (its lock or lease is gone): it must stop writing at once. */
+export class FencedError extends IdraError {
+  readonly syncId: string;
+  constructor(syncId: string, message = 'this agent no longer holds the sync lock') {
+    super('IDRA_ERR_OFFSET_FENCED', `sync ${syncId}: ${message}`);
+    this.syncId = syncId;
+  }
+}
+
+/** The stored offset cannot be read or written. */
+export class OffsetStoreError extends IdraError {
+  constructor(message: string, cause?: unknown) {
+    super('IDRA_ERR_OFFSET_STORE', message, { cause });
+  }
+}
+
+/** Message of any thrown value, including the chain of causes, without stack traces. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) {
+    return err.errors.map((e) => errorMessage(e)).join('; ');
+  }
+  if (err instanceof Error) {
+    const own = err.message || err.name;
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause !== undefined && cause !== err && !(err instanceof IdraError && own.includes(errorMessage(cause)))) {
+      const inner = errorMessage(cause);
+      return inner && !own.includes(inner) ? `${own}: ${inner}` : own;
+    }
+    return own;
+  }
+  return String(err);
+}

@@ -1,0 +1,129 @@
+import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { DURATION_PATTERN } from '../duration.ts';
+
+/** Identifier of a sync or data source: usable as an etcd key segment and a file name. */
+export const IdSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$', description: 'letters, digits, _ . - (max 128)' });
+
+export const CONNECTORS = ['postgres', 'mysql', 'sqlite', 'mssql', 'mongodb', 'kafka', 's3', 'http'] as const;
+export type ConnectorKind = (typeof CONNECTORS)[number];
+export const SQL_CONNECTORS: readonly ConnectorKind[] = ['postgres', 'mysql', 'sqlite', 'mssql'];
+
+export const MODES = ['id', 'timestamp', 'destination-id', 'destination-timestamp', 'full', 'stream'] as const;
+export type SyncMode = (typeof MODES)[number];
+
+const literals = <T extends readonly string[]>(values: T, description?: string): TUnion<TLiteral<T[number]>[]> =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    description ? { description } : {},
+  ) as TUnion<TLiteral<T[number]>[]>;
+
+/** A duration: milliseconds as a number, or a string such as `'5s'`, `'250ms'`, `'1m'`. */
+const Duration = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], { description });
+
+/** How to reach a server. Either a `url` (or `file` for SQLite) or the separate fields. */
+export const ConnectionSchema = Type.Object(
+  {
+    url: Type.Optional(Type.String({ minLength: 1, description: 'e.g. postgres://user:pass@host:5432/db, mysql://…, mssql://…, mongodb://…' })),
+    file: Type.Optional(Type.String({ minLength: 1, description: 'SQLite database file' })),
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    database: Type.Optional(Type.String()),
+    user: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+    ssl: Type.Optional(Type.Boolean()),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'driver-specific settings' })),
+  },
+  { additionalProperties: false },
+);
+export type Connection = Static<typeof ConnectionSchema>;
+
+/** One end of a sync: which connector, which server, which table (or query, topic, bucket …). */
+export const EndpointSchema = Type.Object(
+  {
+    connector: literals(CONNECTORS, 'connector kind'),
+    dataSourceId: Type.Optional(IdSchema),
+    connection: Type.Optional(ConnectionSchema),
+    schema: Type.Optional(Type.String({ minLength: 1, description: 'SQL schema (PostgreSQL, SQL Server)' })),
+    table: Type.Optional(Type.String({ minLength: 1 })),
+    query: Type.Optional(Type.String({ minLength: 1, description: 'SQL source only: a SELECT used as a sub-query' })),
+    columns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'columns to copy (default all)' })),
+    collection: Type.Optional(Type.String({ minLength: 1 })),
+    topic: Type.Optional(Type.String({ minLength: 1 })),
+    bucket: Type.Optional(Type.String({ minLength: 1 })),
+    prefix: Type.Optional(Type.String()),
+    url: Type.Optional(Type.String({ minLength: 1 })),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'connector-specific settings' })),
+  },
+  { additionalProperties: false },
+);
+export type Endpoint = Static<typeof EndpointSchema>;
+
+/** A sync as users write it (JSON file, API, UI). `normalizeSync` fills the defaults. */
+export const SyncSchema = Type.Object(
+  {
+    id: IdSchema,
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    enabled: Type.Optional(Type.Boolean({ default: true })),
+    source: EndpointSchema,
+    destination: EndpointSchema,
+    mode: literals(MODES, 'how the resume point is tracked'),
+    cursorColumn: Type.Optional(Type.String({ minLength: 1, description: 'id / timestamp column the cursor follows' })),
+    tiebreakerColumn: Type.Optional(Type.String({ minLength: 1, description: 'timestamp mode: unique column ordering rows with equal timestamps (default: the single key column)' })),
+    keyColumns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'primary key of the rows: upsert target, full-mode paging, tiebreaker' })),
+    writeMode: Type.Optional(literals(['insert', 'upsert'] as const, 'insert: rows whose key exists are left alone; upsert: they are overwritten')),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 })),
+    pollIntervalMs: Type.Optional(Duration('pause after a short batch (default 5s)')),
+    delayMs: Type.Optional(Duration('timestamp mode: rows newer than db now() minus this wait for the next poll (default 0)')),
+    onError: Type.Optional(literals(['stop', 'skip'] as const, 'what a row the destination rejects does (default stop)')),
+    createTable: Type.Optional(Type.Boolean({ default: true, description: 'create the destination table when missing' })),
+  },
+  { additionalProperties: false },
+);
+export type SyncConfig = Static<typeof SyncSchema>;
+
+/** A named connection that syncs reference by `dataSourceId`. */
+export const DataSourceSchema = Type.Object(
+  {
+    id: IdSchema,
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    connector: literals(CONNECTORS, 'connector kind'),
+    connection: ConnectionSchema,
+  },
+  { additionalProperties: false },
+);
+export type DataSource = Static<typeof DataSourceSchema>;
+
+/** The single-mode configuration file: data sources and syncs. */
+export const ConfigFileSchema = Type.Object(
+  {
+    dataSources: Type.Optional(Type.Array(DataSourceSchema)),
+    syncs: Type.Array(SyncSchema),
+  },
+  { additionalProperties: false },
+);
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+
+/** A sync with every default applied, durations in milliseconds and connections resolved. */
+export interface Sync {
+  id: string;
+  name: string;
+  enabled: boolean;
+  source: ResolvedEndpoint;
+  destination: ResolvedEndpoint;
+  mode: SyncMode;
+  cursorColumn: string | undefined;
+  tiebreakerColumn: string | undefined;
+  keyColumns: string[];
+  writeMode: 'insert' | 'upsert';
+  batchSize: number;
+  pollIntervalMs: number;
+  delayMs: number;
+  onError: 'stop' | 'skip';
+  createTable: boolean;
+}
+
+/** An endpoint whose `connection` is filled in (from its data source when it named one). */
+export interface ResolvedEndpoint extends Endpoint {
+  connection: Connection;
+}

@@ -1,0 +1,184 @@
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { parseDuration } from '../duration.ts';
+import { schemaIssues, assertSchema } from './validate.ts';
+import {
+  SQL_CONNECTORS,
+  SyncSchema,
+  DataSourceSchema,
+  ConfigFileSchema,
+  type SyncConfig,
+  type Sync,
+  type Endpoint,
+  type DataSource,
+  type ConfigFile,
+  type ResolvedEndpoint,
+} from './schema.ts';
+
+export const SYNC_DEFAULTS = {
+  batchSize: 1000,
+  pollIntervalMs: 5000,
+  delayMs: 0,
+  onError: 'stop',
+  writeMode: 'insert',
+  createTable: true,
+} as const;
+
+const join = (base: string, field: string) => (base ? `${base}.${field}` : field);
+
+const CURSOR_MODES = new Set(['id', 'timestamp', 'destination-id', 'destination-timestamp']);
+
+function endpointIssues(ep: Endpoint, role: 'source' | 'destination', base: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const at = (field: string) => join(base, `${role}.${field}`);
+  if (ep.dataSourceId === undefined && ep.connection === undefined) {
+    issues.push({ path: at('connection'), message: 'is required (or give dataSourceId)' });
+  }
+  if (ep.dataSourceId !== undefined && ep.connection !== undefined) {
+    issues.push({ path: at('dataSourceId'), message: 'give either dataSourceId or connection, not both' });
+  }
+  if (ep.connection) issues.push(...connectionIssues(ep.connector, ep.connection, at('connection')));
+  if (SQL_CONNECTORS.includes(ep.connector)) {
+    if (role === 'source') {
+      if (ep.table === undefined && ep.query === undefined) issues.push({ path: at('table'), message: 'is required (or give query)' });
+      if (ep.table !== undefined && ep.query !== undefined) issues.push({ path: at('query'), message: 'give either table or query, not both' });
+    } else {
+      if (ep.table === undefined) issues.push({ path: at('table'), message: 'is required' });
+      if (ep.query !== undefined) issues.push({ path: at('query'), message: 'is only allowed on a source' });
+    }
+  }
+  return issues;
+}
+
+/** Checks that a connection can identify a server of its connector kind. */
+export function connectionIssues(connector: string, c: NonNullable<Endpoint['connection']>, path: string): ConfigIssue[] {
+  if (connector === 'sqlite') {
+    return c.file || c.url ? [] : [{ path: `${path}.file`, message: 'is required for sqlite' }];
+  }
+  if (c.url === undefined && c.host === undefined) return [{ path: `${path}.url`, message: 'is required (or give host)' }];
+  if (c.url !== undefined) {
+    try {
+      new URL(c.url);
+    } catch {
+      return [{ path: `${path}.url`, message: 'is not a valid URL' }];
+    }
+  }
+  return [];
+}
+
+function semanticIssues(s: SyncConfig, base: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [
+    ...endpointIssues(s.source, 'source', base),
+    ...endpointIssues(s.destination, 'destination', base),
+  ];
+  const at = (field: string) => join(base, field);
+  if (CURSOR_MODES.has(s.mode) && s.cursorColumn === undefined) {
+    issues.push({ path: at('cursorColumn'), message: `is required when mode is '${s.mode}'` });
+  }
+  if (s.mode === 'timestamp' || s.mode === 'destination-timestamp') {
+    if (s.tiebreakerColumn === undefined && (s.keyColumns?.length ?? 0) !== 1) {
+      issues.push({ path: at('tiebreakerColumn'), message: `is required when mode is '${s.mode}' (or give exactly one keyColumns entry)` });
+    }
+  }
+  if (s.mode === 'full' && !s.keyColumns) issues.push({ path: at('keyColumns'), message: "is required when mode is 'full'" });
+  if (s.writeMode === 'upsert' && !s.keyColumns) issues.push({ path: at('keyColumns'), message: "is required when writeMode is 'upsert'" });
+  if (s.mode === 'stream' && SQL_CONNECTORS.includes(s.source.connector)) {
+    issues.push({ path: at('mode'), message: `'stream' is not supported by the ${s.source.connector} source` });
+  }
+  for (const field of ['pollIntervalMs', 'delayMs'] as const) {
+    const v = s[field];
+    if (v !== undefined && parseDuration(v) === undefined) issues.push({ path: at(field), message: 'must be milliseconds or a duration like "5s"' });
+  }
+  return issues;
+}
+
+/** Validates a sync as written by a user; throws a ConfigError naming each bad field. */
+export function validateSyncConfig(input: unknown, base = '', context = 'invalid sync'): SyncConfig {
+  const schemaProblems = schemaIssues(SyncSchema, input, base);
+  if (schemaProblems.length > 0) throw new ConfigError(schemaProblems, context);
+  const config = input as SyncConfig;
+  const issues = semanticIssues(config, base);
+  if (issues.length > 0) throw new ConfigError(issues, context);
+  return config;
+}
+
+/** Validates a data source document. */
+export function validateDataSource(input: unknown, base = ''): DataSource {
+  const ds = assertSchema(DataSourceSchema, input, 'invalid data source', base);
+  const issues = connectionIssues(ds.connector, ds.connection, join(base, 'connection'));
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid data source');
+  return ds;
+}
+
+/** Finds a data source by id; undefined when unknown. */
+export type DataSourceLookup = (id: string) => DataSource | undefined;
+
+function resolveEndpoint(ep: Endpoint, role: 'source' | 'destination', lookup: DataSourceLookup, base: string): ResolvedEndpoint {
+  if (ep.connection) return { ...ep, connection: ep.connection };
+  const ds = lookup(ep.dataSourceId!);
+  if (!ds) throw new ConfigError([{ path: join(base, `${role}.dataSourceId`), message: `unknown data source '${ep.dataSourceId}'` }], 'invalid sync');
+  if (ds.connector !== ep.connector) {
+    throw new ConfigError(
+      [{ path: join(base, `${role}.connector`), message: `is '${ep.connector}' but data source '${ds.id}' is '${ds.connector}'` }],
+      'invalid sync',
+    );
+  }
+  return { ...ep, connection: ds.connection };
+}
+
+/** Applies defaults and resolves data sources: the one place user options become a runnable Sync. */
+export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () => undefined, base = ''): Sync {
+  const keyColumns = config.keyColumns ?? [];
+  return {
+    id: config.id,
+    name: config.name ?? config.id,
+    enabled: config.enabled ?? true,
+    source: resolveEndpoint(config.source, 'source', lookup, base),
+    destination: resolveEndpoint(config.destination, 'destination', lookup, base),
+    mode: config.mode,
+    cursorColumn: config.cursorColumn,
+    tiebreakerColumn:
+      config.mode === 'timestamp' || config.mode === 'destination-timestamp' ? (config.tiebreakerColumn ?? keyColumns[0]) : config.tiebreakerColumn,
+    keyColumns,
+    writeMode: config.writeMode ?? SYNC_DEFAULTS.writeMode,
+    batchSize: config.batchSize ?? SYNC_DEFAULTS.batchSize,
+    pollIntervalMs: config.pollIntervalMs === undefined ? SYNC_DEFAULTS.pollIntervalMs : parseDuration(config.pollIntervalMs)!,
+    delayMs: config.delayMs === undefined ? SYNC_DEFAULTS.delayMs : parseDuration(config.delayMs)!,
+    onError: config.onError ?? SYNC_DEFAULTS.onError,
+    createTable: config.createTable ?? SYNC_DEFAULTS.createTable,
+  };
+}
+
+/** Validates a whole single-mode configuration file and returns its runnable syncs. */
+export function parseConfigFile(input: unknown): { file: ConfigFile; syncs: Sync[] } {
+  const issues = schemaIssues(ConfigFileSchema, input);
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid configuration');
+  const file = input as ConfigFile;
+  const dataSources = new Map<string, DataSource>();
+  const problems: ConfigIssue[] = [];
+  (file.dataSources ?? []).forEach((ds, i) => {
+    try {
+      validateDataSource(ds, `dataSources[${i}]`);
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.issues);
+      else throw err;
+    }
+    if (dataSources.has(ds.id)) problems.push({ path: `dataSources[${i}].id`, message: `duplicate id '${ds.id}'` });
+    dataSources.set(ds.id, ds);
+  });
+  const ids = new Set<string>();
+  const syncs: Sync[] = [];
+  file.syncs.forEach((raw, i) => {
+    const base = `syncs[${i}]`;
+    try {
+      const config = validateSyncConfig(raw, base);
+      if (ids.has(config.id)) problems.push({ path: join(base, 'id'), message: `duplicate id '${config.id}'` });
+      ids.add(config.id);
+      syncs.push(normalizeSync(config, (id) => dataSources.get(id), base));
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.issues);
+      else throw err;
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems, 'invalid configuration');
+  return { file, syncs };
+}

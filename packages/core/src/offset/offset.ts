@@ -1,0 +1,71 @@
+import { OffsetStoreError } from '../errors.ts';
+import type { Position } from '../connector/types.ts';
+
+/** The stored form of a position: versioned, with who committed it and under which lock epoch. */
+export type OffsetDocument = Position & {
+  v: 1;
+  committedAt: string;
+  agentId: string;
+  epoch: number;
+};
+
+/** Who is committing: the agent and the epoch of its ownership of the sync (0 in single mode). */
+export interface CommitContext {
+  agentId: string;
+  epoch: number;
+}
+
+/** A manual offset change, kept in the sync's offset history. */
+export interface OffsetChange {
+  at: string;
+  by: string;
+  reason: string;
+  old: Position | null;
+  new: Position | null;
+}
+
+/** Durable offsets per sync. */
+export interface OffsetStore {
+  load(syncId: string): Promise<OffsetDocument | undefined>;
+  /** Stores the position after a batch the destination has committed. Throws FencedError when not the owner. */
+  commit(syncId: string, position: Position, ctx: CommitContext): Promise<OffsetDocument>;
+  /** Manual change (null = start over), recorded in the history with who and why. */
+  set(syncId: string, position: Position | null, change: { by: string; reason: string }): Promise<void>;
+  history(syncId: string): Promise<OffsetChange[]>;
+}
+
+const KINDS = new Set(['id', 'timestamp', 'full', 'stream']);
+
+/** Builds the document stored for a position. */
+export function toOffsetDocument(position: Position, ctx: CommitContext, now = new Date()): OffsetDocument {
+  return { v: 1, ...position, committedAt: now.toISOString(), agentId: ctx.agentId, epoch: ctx.epoch };
+}
+
+/** Parses and checks a stored offset document; `where` names its location in errors. */
+export function parseOffsetDocument(text: string, where: string): OffsetDocument {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new OffsetStoreError(`offset at ${where} is not valid JSON`, err);
+  }
+  const d = doc as Partial<OffsetDocument> | null;
+  if (!d || typeof d !== 'object' || d.v !== 1 || typeof d.kind !== 'string' || !KINDS.has(d.kind)) {
+    throw new OffsetStoreError(`offset at ${where} is not a version 1 offset document`);
+  }
+  return d as OffsetDocument;
+}
+
+/** The position part of an offset document. */
+export function positionOf(doc: OffsetDocument): Position {
+  switch (doc.kind) {
+    case 'id':
+      return { kind: 'id', value: doc.value };
+    case 'timestamp':
+      return { kind: 'timestamp', value: doc.value, tiebreaker: doc.tiebreaker };
+    case 'full':
+      return { kind: 'full', value: doc.value };
+    case 'stream':
+      return { kind: 'stream', value: doc.value };
+  }
+}

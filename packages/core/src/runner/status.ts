@@ -1,0 +1,46 @@
+import type { Lag, Position, Row } from '../connector/types.ts';
+
+/**
+ * starting: opening connections · running: copying · idle: caught up, waiting for the next poll ·
+ * retrying: an error occurred, waiting to retry · failed: stopped by the error policy or a bad
+ * configuration, needs an operator · stopped: not running (paused, unassigned, shut down).
+ */
+export type SyncState = 'starting' | 'running' | 'idle' | 'retrying' | 'failed' | 'stopped';
+
+export interface SyncError {
+  message: string;
+  code: string;
+  at: string;
+}
+
+/** What an agent reports about one sync. */
+export interface SyncStatus {
+  syncId: string;
+  agentId: string;
+  state: SyncState;
+  rowsCopied: number;
+  rowsSkipped: number;
+  batches: number;
+  lastBatchAt: string | undefined;
+  position: Position | undefined;
+  /** Why the source holds back rows (open transaction, delay), when it does. */
+  heldBack: string | undefined;
+  lag: Lag | undefined;
+  lastError: SyncError | undefined;
+  /** When in `retrying`: milliseconds until the next attempt. */
+  retryInMs: number | undefined;
+  updatedAt: string;
+}
+
+/** A row the destination rejected and the `skip` policy set aside. */
+export interface DeadLetter {
+  at: string;
+  syncId: string;
+  row: Row;
+  error: string;
+}
+
+/** Where skipped rows go (a file in single mode, etcd in cluster mode). */
+export interface DeadLetterSink {
+  record(entries: DeadLetter[]): Promise<void>;
+}

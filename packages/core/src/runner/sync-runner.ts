@@ -1,0 +1,304 @@
+import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, errorMessage } from '../errors.ts';
+import type { Sync } from '../model/schema.ts';
+import type { Batch, ConnectorRegistry, Destination, Position, Row, Source } from '../connector/types.ts';
+import { positionOf, type OffsetStore } from '../offset/offset.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import type { DeadLetter, DeadLetterSink, SyncState, SyncStatus } from './status.ts';
+
+export interface SyncRunnerOptions {
+  sync: Sync;
+  connectors: ConnectorRegistry;
+  offsets: OffsetStore;
+  deadLetters: DeadLetterSink;
+  agentId: string;
+  /** Epoch of this agent's ownership of the sync (fencing); 0 in single mode. */
+  epoch?: number;
+  logger?: Logger;
+  backoff?: BackoffOptions;
+  /** Called after every change of the status (the caller throttles persistence). */
+  onStatus?: (status: SyncStatus) => void;
+  /** Called after every batch committed to the destination and the offset store. */
+  onBatch?: (info: { rows: number; skipped: number; durationMs: number; position: Position }) => void;
+  /** How often to ask the source for its lag while running. @default 5000 */
+  lagIntervalMs?: number;
+}
+
+/** A sync failed in a way retrying cannot fix (error policy `stop`, unusable configuration). */
+export class SyncFailedError extends IdraError {
+  constructor(message: string, cause?: unknown) {
+    super('IDRA_ERR_SYNC_FAILED', message, { cause });
+  }
+}
+
+const STORED_KIND: Record<Sync['mode'], Position['kind'] | undefined> = {
+  id: 'id',
+  timestamp: 'timestamp',
+  full: 'full',
+  stream: 'stream',
+  'destination-id': undefined,
+  'destination-timestamp': undefined,
+};
+
+function initialPosition(sync: Sync): Position {
+  switch (sync.mode) {
+    case 'id':
+    case 'destination-id':
+      return { kind: 'id', value: null };
+    case 'timestamp':
+    case 'destination-timestamp':
+      return { kind: 'timestamp', value: null, tiebreaker: null };
+    case 'full':
+      return { kind: 'full', value: { run: 1, after: null } };
+    case 'stream':
+      return { kind: 'stream', value: null };
+  }
+}
+
+/** True for errors a retry can fix: connections, authentication, servers restarting, missing tables. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof ConnectorError) return err.transient;
+  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof FencedError || err instanceof SyncFailedError) return false;
+  return true;
+}
+
+/**
+ * Runs one sync: read after the offset → write and commit in the destination → commit the offset →
+ * repeat until a short batch → sleep `pollIntervalMs`. Errors are retried with capped exponential
+ * backoff, except rejected rows (handled by `onError`) and lost ownership (stops at once).
+ */
+export class SyncRunner {
+  readonly sync: Sync;
+  private readonly opts: SyncRunnerOptions;
+  private readonly log: Logger;
+  private readonly stopCtl = new AbortController(); // stop after the current batch
+  private readonly abortCtl = new AbortController(); // abort the batch in flight
+  private readonly status: SyncStatus;
+  private lastLagAt = 0;
+  private loop: Promise<void> | undefined;
+
+  constructor(opts: SyncRunnerOptions) {
+    this.opts = opts;
+    this.sync = opts.sync;
+    this.log = (opts.logger ?? silentLogger).child({ syncId: opts.sync.id });
+    this.status = {
+      syncId: opts.sync.id,
+      agentId: opts.agentId,
+      state: 'stopped',
+      rowsCopied: 0,
+      rowsSkipped: 0,
+      batches: 0,
+      lastBatchAt: undefined,
+      position: undefined,
+      heldBack: undefined,
+      lag: undefined,
+      lastError: undefined,
+      retryInMs: undefined,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  /** Starts the loop; `done` resolves when it has ended. */
+  start(): Promise<void> {
+    this.loop ??= this.run().catch((err) => {
+      // run() handles its own errors; anything here is a bug, reported rather than crashing the agent.
+      this.log.error({ err: errorMessage(err) }, 'sync loop crashed');
+      this.setState('failed', err);
+    });
+    return this.loop;
+  }
+
+  get done(): Promise<void> {
+    return this.loop ?? Promise.resolve();
+  }
+
+  get snapshot(): SyncStatus {
+    return { ...this.status };
+  }
+
+  /** Stops after the batch in flight (its destination and offset commits complete). */
+  async stop(): Promise<void> {
+    this.stopCtl.abort();
+    await this.done;
+  }
+
+  /** Stops now: the batch in flight is abandoned (its transaction rolls back) and no offset is written. */
+  async abort(): Promise<void> {
+    this.stopCtl.abort();
+    this.abortCtl.abort();
+    await this.done;
+  }
+
+  private get stopping(): boolean {
+    return this.stopCtl.signal.aborted;
+  }
+
+  private setState(state: SyncState, err?: unknown, extra: Partial<SyncStatus> = {}): void {
+    Object.assign(this.status, extra);
+    this.status.state = state;
+    if (err !== undefined) {
+      this.status.lastError = {
+        message: errorMessage(err),
+        code: err instanceof IdraError ? err.code : 'IDRA_ERR_UNEXPECTED',
+        at: new Date().toISOString(),
+      };
+    }
+    if (state !== 'retrying') this.status.retryInMs = undefined;
+    this.publish();
+  }
+
+  private publish(): void {
+    this.status.updatedAt = new Date().toISOString();
+    try {
+      this.opts.onStatus?.({ ...this.status });
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'status observer failed');
+    }
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      let source: Source | undefined;
+      let destination: Destination | undefined;
+      try {
+        this.setState('starting');
+        const { sync, connectors } = this.opts;
+        source = await connectors.openSource({ sync, endpoint: sync.source, role: 'source' });
+        destination = await connectors.openDestination({ sync, endpoint: sync.destination, role: 'destination' });
+        let position = await this.resumePosition(destination);
+        this.status.position = position;
+        this.setState('running');
+        while (!this.stopping) {
+          const started = performance.now();
+          const batch = await source.read(position, sync.batchSize, this.abortCtl.signal);
+          if (this.abortCtl.signal.aborted) break;
+          this.status.heldBack = batch.heldBack;
+          if (batch.rows.length > 0) {
+            const skipped = await this.write(destination, batch);
+            if (this.abortCtl.signal.aborted) break;
+            await this.commit(batch.position);
+            position = batch.position;
+            this.recordBatch(batch.rows.length - skipped, skipped, performance.now() - started, position);
+          }
+          attempt = 0;
+          if (batch.rows.length < sync.batchSize) {
+            if (sync.mode === 'full' && position.kind === 'full' && position.value.after !== null) {
+              // A complete pass: the next one starts from the first key again.
+              position = { kind: 'full', value: { run: position.value.run + 1, after: null } };
+              await this.commit(position);
+              this.status.position = position;
+            }
+            await this.refreshLag(source, position, true);
+            if (this.status.state !== 'idle' || this.status.lastError) this.setState('idle', undefined, { lastError: undefined });
+            else this.publish();
+            await sleep(sync.pollIntervalMs, this.stopCtl.signal);
+          } else {
+            await this.refreshLag(source, position, false);
+            if (this.status.state !== 'running') this.setState('running', undefined, { lastError: undefined });
+          }
+        }
+      } catch (err) {
+        if (this.abortCtl.signal.aborted && !(err instanceof FencedError)) break;
+        if (!isTransient(err)) {
+          const lostOwnership = err instanceof FencedError;
+          this.log.error({ err: errorMessage(err) }, lostOwnership ? 'sync lost its lock; stopped' : 'sync failed; it will not be retried');
+          this.setState(lostOwnership ? 'stopped' : 'failed', err);
+          return;
+        }
+        const delay = backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
+        this.log.warn({ err: errorMessage(err), retryInMs: delay, attempt }, 'sync error; retrying');
+        this.setState('retrying', err, { retryInMs: delay });
+        await closeQuietly(source, destination);
+        source = destination = undefined;
+        await sleep(delay, this.stopCtl.signal);
+      } finally {
+        await closeQuietly(source, destination);
+      }
+    }
+    if (this.status.state !== 'failed') this.setState('stopped');
+  }
+
+  private async resumePosition(destination: Destination): Promise<Position> {
+    const { sync, offsets } = this.opts;
+    if (sync.mode === 'destination-id' || sync.mode === 'destination-timestamp') {
+      if (!destination.resumePosition) throw new ConfigError([{ path: 'mode', message: `the ${sync.destination.connector} destination cannot supply a resume point` }]);
+      return destination.resumePosition(sync.mode);
+    }
+    const stored = await offsets.load(sync.id);
+    if (!stored) return initialPosition(sync);
+    if (stored.kind !== STORED_KIND[sync.mode]) {
+      throw new SyncFailedError(`stored offset is of kind '${stored.kind}' but mode '${sync.mode}' needs '${STORED_KIND[sync.mode]}': reset the offset`);
+    }
+    return positionOf(stored);
+  }
+
+  private async commit(position: Position): Promise<void> {
+    if (STORED_KIND[this.sync.mode] === undefined) return;
+    await this.opts.offsets.commit(this.sync.id, position, { agentId: this.opts.agentId, epoch: this.opts.epoch ?? 0 });
+  }
+
+  /** Writes a batch; with `onError: skip` isolates rejected rows by bisection. Returns how many were skipped. */
+  private async write(destination: Destination, batch: Batch): Promise<number> {
+    const signal = this.abortCtl.signal;
+    try {
+      await destination.write(batch, signal);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof RowRejectedError)) throw err;
+      if (this.sync.onError === 'stop') {
+        throw new SyncFailedError(`destination rejected a row (onError is 'stop'): ${errorMessage(err.cause ?? err)}`, err);
+      }
+    }
+    const rejected: DeadLetter[] = [];
+    const isolate = async (rows: Row[]): Promise<void> => {
+      try {
+        await destination.write({ ...batch, rows }, signal);
+      } catch (err) {
+        if (!(err instanceof RowRejectedError)) throw err;
+        if (rows.length === 1) {
+          rejected.push({ at: new Date().toISOString(), syncId: this.sync.id, row: rows[0]!, error: errorMessage(err.cause ?? err) });
+          return;
+        }
+        const mid = Math.ceil(rows.length / 2);
+        await isolate(rows.slice(0, mid));
+        await isolate(rows.slice(mid));
+      }
+    };
+    const mid = Math.ceil(batch.rows.length / 2);
+    await isolate(batch.rows.slice(0, mid));
+    if (batch.rows.length > 1) await isolate(batch.rows.slice(mid));
+    if (rejected.length > 0) {
+      await this.opts.deadLetters.record(rejected);
+      this.log.warn({ skipped: rejected.length, firstError: rejected[0]!.error }, 'rows rejected by the destination were skipped');
+    }
+    return rejected.length;
+  }
+
+  private recordBatch(written: number, skipped: number, durationMs: number, position: Position): void {
+    this.status.rowsCopied += written;
+    this.status.rowsSkipped += skipped;
+    this.status.batches += 1;
+    this.status.lastBatchAt = new Date().toISOString();
+    this.status.position = position;
+    this.status.lastError = undefined;
+    this.opts.onBatch?.({ rows: written, skipped, durationMs, position });
+    this.publish();
+  }
+
+  private async refreshLag(source: Source, position: Position, force: boolean): Promise<void> {
+    if (!source.lag) return;
+    const now = Date.now();
+    if (!force && now - this.lastLagAt < (this.opts.lagIntervalMs ?? 5000)) return;
+    this.lastLagAt = now;
+    try {
+      this.status.lag = await source.lag(position);
+    } catch (err) {
+      this.log.debug({ err: errorMessage(err) }, 'lag unavailable');
+    }
+  }
+}
+
+async function closeQuietly(...parts: Array<{ close(): Promise<void> } | undefined>): Promise<void> {
+  await Promise.all(parts.map((p) => p?.close().catch(() => {})));
+}
