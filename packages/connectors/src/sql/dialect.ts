@@ -45,7 +45,7 @@ export interface SqlDialect {
   readonly limitStyle: 'limit' | 'top';
   connect(connection: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool>;
   /** Column type used when Idra creates a destination table. */
-  columnType(type: LogicalType, isKey: boolean): string;
+  columnType(column: Column, isKey: boolean): string;
   /** A value of the canonical row form, converted for binding to a column of `type`. */
   toParameter(value: unknown, type: LogicalType | undefined): unknown;
   /** The database clock minus `ms`, comparable with the cursor column (UTC sessions). */

@@ -78,7 +78,7 @@ export function createTableStatement(dialect: SqlDialect, target: { schema?: str
   if (dialect.name !== 'mssql') q = q.ifNotExists();
   for (const col of columns) {
     const isKey = keys.includes(col.name);
-    q = q.addColumn(col.name, sql.raw(dialect.columnType(col.type, isKey)), (c) => (isKey ? c.notNull() : c));
+    q = q.addColumn(col.name, sql.raw(dialect.columnType(col, isKey)), (c) => (isKey ? c.notNull() : c));
   }
   if (keys.length > 0 && keys.every((k) => columns.some((c) => c.name === k))) {
     q = q.addPrimaryKeyConstraint(`${target.table}_pkey`.slice(0, 60), keys as never);

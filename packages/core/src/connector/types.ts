@@ -19,6 +19,10 @@ export type LogicalType =
 export interface Column {
   name: string;
   type: LogicalType;
+  /** Decimal digits of a `decimal` column, when the database declares them. */
+  precision?: number | undefined;
+  /** Digits after the point of a `decimal` column, when the database declares them. */
+  scale?: number | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql } from 'kysely';
-import type { LogicalType } from '@idra/core';
+import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { jsonText, toBuffer } from '../values.ts';
 import { connectMssql } from './mssql-driver.ts';
@@ -35,10 +35,11 @@ export const mssqlDialect: SqlDialect = {
   maxRowsPerInsert: 1_000,
   limitStyle: 'top',
   connect: connectMssql,
-  columnType(type, isKey) {
-    if (isKey && type === 'text') return 'nvarchar(450)';
-    if (isKey && type === 'bytes') return 'varbinary(900)';
-    return COLUMN_TYPES[type];
+  columnType(column: Column, isKey) {
+    if (isKey && column.type === 'text') return 'nvarchar(450)';
+    if (isKey && column.type === 'bytes') return 'varbinary(900)';
+    if (column.type === 'decimal' && column.precision && column.precision <= 38) return `decimal(${column.precision},${column.scale ?? 0})`;
+    return COLUMN_TYPES[column.type];
   },
   toParameter(value, type) {
     if (value === undefined) return null;

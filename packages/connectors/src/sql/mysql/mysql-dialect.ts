@@ -1,5 +1,5 @@
 import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql } from 'kysely';
-import type { LogicalType } from '@idra/core';
+import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { jsonText, toBuffer } from '../values.ts';
 import { connectMysql } from './mysql-driver.ts';
@@ -35,10 +35,11 @@ export const mysqlDialect: SqlDialect = {
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
   connect: connectMysql,
-  columnType(type, isKey) {
-    if (isKey && type === 'text') return 'varchar(255)';
-    if (isKey && type === 'bytes') return 'varbinary(255)';
-    return COLUMN_TYPES[type];
+  columnType(column: Column, isKey) {
+    if (isKey && column.type === 'text') return 'varchar(255)';
+    if (isKey && column.type === 'bytes') return 'varbinary(255)';
+    if (column.type === 'decimal' && column.precision && column.precision <= 65) return `decimal(${column.precision},${Math.min(column.scale ?? 0, 30)})`;
+    return COLUMN_TYPES[column.type];
   },
   toParameter(value, type) {
     if (value === undefined) return null;

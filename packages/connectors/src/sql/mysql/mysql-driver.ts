@@ -58,6 +58,17 @@ export function logicalTypeOf(f: FieldPacket): LogicalType {
   }
 }
 
+/** A result column with its decimal precision and scale when it has them. */
+function describeColumn(f: FieldPacket): Column {
+  const column: Column = { name: f.name, type: logicalTypeOf(f) };
+  if (column.type === 'decimal' && f.columnLength) {
+    // The display length counts the sign and the decimal point.
+    column.scale = f.decimals;
+    column.precision = f.columnLength - 1 - (f.decimals > 0 ? 1 : 0);
+  }
+  return column;
+}
+
 function normalizeRows(rows: Row[], columns: Column[]): Row[] {
   const fix = columns.filter((c) => c.type === 'boolean' || c.type === 'json');
   if (fix.length === 0) return rows;
@@ -124,7 +135,7 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
     signal?.addEventListener('abort', abort, { once: true });
     try {
       const [rows, fields] = await conn.query({ sql: query.sql, values: query.parameters as unknown[] });
-      const columns = (fields ?? []).map((f) => ({ name: f.name, type: logicalTypeOf(f) }));
+      const columns = (fields ?? []).map(describeColumn);
       return { rows: Array.isArray(rows) ? normalizeRows(rows as Row[], columns) : [], columns };
     } finally {
       signal?.removeEventListener('abort', abort);

@@ -1,5 +1,5 @@
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely';
-import type { LogicalType } from '@idra/core';
+import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { jsonText, toBuffer } from '../values.ts';
 import { connectPostgres } from './postgres-driver.ts';
@@ -32,7 +32,8 @@ export const postgresDialect: SqlDialect = {
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
   connect: connectPostgres,
-  columnType: (type) => COLUMN_TYPES[type],
+  columnType: (column: Column) =>
+    column.type === 'decimal' && column.precision ? `numeric(${column.precision},${column.scale ?? 0})` : COLUMN_TYPES[column.type],
   toParameter(value, type) {
     if (value === undefined) return null;
     if (type === 'json') return jsonText(value);

@@ -70,7 +70,15 @@ function poolConfig(c: Connection, options: Record<string, unknown> | undefined)
 }
 
 function toResult(res: pg.QueryResult): SqlResult {
-  const columns: Column[] = (res.fields ?? []).map((f) => ({ name: f.name, type: logicalTypeOf(f.dataTypeID) }));
+  const columns: Column[] = (res.fields ?? []).map((f) => {
+    const column: Column = { name: f.name, type: logicalTypeOf(f.dataTypeID) };
+    // numeric(p, s) is encoded in the type modifier as ((p << 16) | s) + 4.
+    if (column.type === 'decimal' && f.dataTypeModifier >= 4) {
+      column.precision = (f.dataTypeModifier - 4) >> 16;
+      column.scale = (f.dataTypeModifier - 4) & 0xffff;
+    }
+    return column;
+  });
   return { rows: res.rows as Row[], columns };
 }
 

@@ -34,7 +34,7 @@ export const sqliteDialect: SqlDialect = {
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
   connect: connectSqlite,
-  columnType: (type) => COLUMN_TYPES[type],
+  columnType: (column) => COLUMN_TYPES[column.type],
   toParameter(value, type) {
     if (value === undefined || value === null) return null;
     if (type === 'json') return jsonText(value);

@@ -1,0 +1,161 @@
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { sql, type RawBuilder } from 'kysely';
+import { createDatabase, tempDir } from '@idra/testkit';
+import {
+  FileOffsetStore,
+  SyncRunner,
+  normalizeSync,
+  validateSyncConfig,
+  type Connection,
+  type DeadLetter,
+  type Row,
+  type Sync,
+  type SyncConfig,
+  type SyncStatus,
+} from '@idra/core';
+import { SQL_DIALECTS, type SqlDialect, type SqlDialectName, type SqlPool } from '../sql/index.ts';
+import { createConnectorRegistry } from '../registry.ts';
+
+/** A throwaway database of one dialect, with a pool for setting up and checking data. */
+export interface TestDb {
+  dialect: SqlDialect;
+  connection: Connection;
+  pool: SqlPool;
+  exec(query: RawBuilder<unknown> | string): Promise<Row[]>;
+  /** Rows of a table ordered by the given columns, values in canonical form. */
+  rows(table: string, orderBy: string[]): Promise<Row[]>;
+  count(table: string): Promise<number>;
+  drop(): Promise<void>;
+}
+
+/** Column types for the fixture tables, per dialect. */
+export const DDL: Record<'postgres' | 'mysql' | 'sqlite', { bigint: string; text: string; shortText: string; decimal: string; ts: string; bool: string; json: string }> = {
+  postgres: { bigint: 'bigint', text: 'text', shortText: 'varchar(5)', decimal: 'numeric(28,6)', ts: 'timestamp(6)', bool: 'boolean', json: 'jsonb' },
+  mysql: { bigint: 'bigint', text: 'varchar(200)', shortText: 'varchar(5)', decimal: 'decimal(28,6)', ts: 'datetime(6)', bool: 'boolean', json: 'json' },
+  sqlite: { bigint: 'bigint', text: 'text', shortText: 'text check (length(name) <= 5)', decimal: 'decimal text', ts: 'timestamp text', bool: 'boolean', json: 'json text' },
+};
+
+export const TEST_DIALECTS = ['postgres', 'mysql', 'sqlite'] as const;
+export type TestDialect = (typeof TEST_DIALECTS)[number];
+
+/** Creates an empty database on the shared test server of the dialect (a temp file for SQLite). */
+export async function createTestDb(name: TestDialect): Promise<TestDb> {
+  const dialect = SQL_DIALECTS[name as SqlDialectName];
+  let connection: Connection;
+  let dropDb: () => Promise<void>;
+  if (name === 'sqlite') {
+    const dir = await tempDir('idra-sqlite-');
+    connection = { file: join(dir, 'test.db') };
+    dropDb = async () => {};
+  } else {
+    const db = await createDatabase(name, inject(name === 'postgres' ? 'pgUrl' : 'mysqlUrl'));
+    connection = { url: db.url };
+    dropDb = db.drop;
+  }
+  const pool = await dialect.connect(connection, { role: 'destination' });
+  const exec = async (query: RawBuilder<unknown> | string) =>
+    (await pool.execute((typeof query === 'string' ? sql.raw(query) : query).compile(dialect.db))).rows;
+  return {
+    dialect,
+    connection,
+    pool,
+    exec,
+    async rows(table, orderBy) {
+      const q = dialect.db.selectFrom(table).selectAll();
+      return (await pool.execute(orderBy.reduce((acc, c) => acc.orderBy(c), q).compile())).rows;
+    },
+    async count(table) {
+      const [row] = await exec(sql`select count(*) as n from ${sql.table(table)}`);
+      return Number(row!.n);
+    },
+    async drop() {
+      await pool.close();
+      await dropDb();
+    },
+  };
+}
+
+/** Inserts canonical rows into a table, converting values the way Idra's destinations do. */
+export async function insertRows(db: TestDb, table: string, rows: Row[]): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500).map((r) =>
+      Object.fromEntries(columns.map((c) => [c, db.dialect.toParameter(r[c], typeof r[c] === 'object' && r[c] !== null ? 'json' : undefined)])),
+    );
+    await db.pool.execute(db.dialect.db.insertInto(table).values(chunk).compile());
+  }
+}
+
+/** A sync between two test databases (defaults: fast polling, tiny backoff). */
+export function makeSync(source: TestDb, destination: TestDb, overrides: Partial<SyncConfig> & { sourceTable?: string; destinationTable?: string; query?: string }): Sync {
+  const { sourceTable = 'src', destinationTable = 'dst', query, ...rest } = overrides;
+  const config = {
+    id: 'test-sync',
+    source: { connector: source.dialect.name, connection: source.connection, ...(query ? { query } : { table: sourceTable }) },
+    destination: { connector: destination.dialect.name, connection: destination.connection, table: destinationTable },
+    mode: 'id',
+    cursorColumn: 'id',
+    batchSize: 7,
+    pollIntervalMs: 50,
+    ...rest,
+  };
+  return normalizeSync(validateSyncConfig(config));
+}
+
+/** A sync run in-process with file offsets, until it is caught up (idle), failed, or a condition holds. */
+export class TestRun {
+  readonly statuses: SyncStatus[] = [];
+  readonly deadLetters: DeadLetter[] = [];
+  readonly runner: SyncRunner;
+
+  constructor(sync: Sync, stateDir: string) {
+    this.runner = new SyncRunner({
+      sync,
+      connectors: createConnectorRegistry(),
+      offsets: new FileOffsetStore(stateDir),
+      deadLetters: { record: async (entries) => void this.deadLetters.push(...entries) },
+      agentId: 'test-agent',
+      backoff: { initialMs: 20, maxMs: 200 },
+      onStatus: (s) => this.statuses.push(s),
+    });
+    void this.runner.start();
+  }
+
+  get status(): SyncStatus {
+    return this.runner.snapshot;
+  }
+
+  /** Waits until `predicate` holds for the status; throws with the last status on timeout. */
+  async waitFor(predicate: (s: SyncStatus) => boolean, timeoutMs = 20_000): Promise<SyncStatus> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const s = this.status;
+      if (predicate(s)) return s;
+      if (s.state === 'failed' && !predicate(s)) throw new Error(`sync failed: ${s.lastError?.message}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`timed out; last status ${JSON.stringify(this.status)}`);
+  }
+
+  /** Runs until the source is drained (state idle after at least one read), then stops. */
+  async untilIdle(timeoutMs?: number): Promise<SyncStatus> {
+    await this.waitFor((s) => s.state === 'idle', timeoutMs);
+    await this.runner.stop();
+    return this.status;
+  }
+}
+
+/** Runs a sync to completion once (in-process) and returns its final status. */
+export async function runOnce(sync: Sync, stateDir: string): Promise<{ status: SyncStatus; run: TestRun }> {
+  const run = new TestRun(sync, stateDir);
+  const status = await run.untilIdle();
+  return { status, run };
+}
+
+/** Timestamps `base + i·ms` as canonical text with microseconds. */
+export function ts(base: string, offsetMs = 0, micros = 0): string {
+  const d = new Date(Date.parse(base.replace(' ', 'T') + 'Z') + offsetMs);
+  return d.toISOString().replace('T', ' ').replace('Z', '').replace(/\.(\d{3})$/, (_m, ms: string) => `.${ms}${String(micros).padStart(3, '0')}`);
+}
