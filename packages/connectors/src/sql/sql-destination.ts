@@ -83,6 +83,8 @@ export function createTableStatement(dialect: SqlDialect, target: { schema?: str
   if (keys.length > 0 && keys.every((k) => columns.some((c) => c.name === k))) {
     q = q.addPrimaryKeyConstraint(`${target.table}_pkey`.slice(0, 60), keys as never);
   }
+  // Whatever the server's default, a MySQL/MariaDB table Idra creates holds every Unicode character.
+  if (dialect.name === 'mysql') q = q.modifyEnd(sql`default character set utf8mb4 collate utf8mb4_bin`);
   return q.compile();
 }
 

@@ -56,6 +56,8 @@ export async function createTestDb(name: TestDialect): Promise<TestDb> {
   const pool = await dialect.connect(connection, { role: 'destination' });
   const exec = async (query: RawBuilder<unknown> | string) =>
     (await pool.execute((typeof query === 'string' ? sql.raw(query) : query).compile(dialect.db))).rows;
+  // MariaDB's default character set cannot hold every Unicode character.
+  if (name === 'mysql') await exec('alter database character set utf8mb4 collate utf8mb4_bin');
   return {
     dialect,
     connection,
