@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export const AGENT_MAIN = resolve(import.meta.dirname, '../apps/agent/src/main.ts');
+
+/** One line of the benchmark table. */
+export interface BenchResult {
+  scenario: string;
+  rows: number;
+  seconds: number;
+  rowsPerSec: number;
+  mbPerSec: number;
+  baseline?: string | undefined;
+  baselineRowsPerSec?: number | undefined;
+  ratio?: number | undefined;
+  peakRssMb?: number | undefined;
+  note?: string | undefined;
+}
+
+/** Runs a shell command; resolves with its duration in seconds, rejects with its stderr on failure. */
+export function timeShell(command: string): Promise<number> {
+  return new Promise((res, rej) => {
+    const started = performance.now();
+    const child = spawn('bash', ['-o', 'pipefail', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? res((performance.now() - started) / 1000) : rej(new Error(`${command}\n${err}`))));
+  });
+}
+
+/**
+ * Runs the real agent (single mode) on one sync until its stored offset reaches `target`, then stops
+ * it. Returns the wall time from process start and the process's peak resident memory (VmHWM).
+ */
+export async function runAgentUntil(opts: { dir: string; sync: Record<string, unknown>; target: string }): Promise<{ seconds: number; peakRssMb: number }> {
+  const config = join(opts.dir, `${String(opts.sync.id)}.json`);
+  await writeFile(config, JSON.stringify({ syncs: [opts.sync] }));
+  const started = performance.now();
+  const child = spawn(process.execPath, [AGENT_MAIN, '--config', config, '--state-dir', opts.dir, '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, IDRA_LOG_FORMAT: 'json' },
+  });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const offsetFile = join(opts.dir, 'offsets', `${String(opts.sync.id)}.json`);
+  let peakKb = 0;
+  for (;;) {
+    const value = await readFile(offsetFile, 'utf8').then((t) => JSON.parse(t).value as string, () => undefined);
+    const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
+    peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+    if (value === opts.target) break;
+    if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode} before catching up`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  child.kill('SIGTERM');
+  await exited;
+  return { seconds, peakRssMb: Math.round(peakKb / 1024) };
+}
+
+/** Prints results as an aligned table. */
+export function printTable(results: BenchResult[]): void {
+  const header = ['scenario', 'rows', 'seconds', 'rows/s', 'MB/s', 'baseline', 'baseline rows/s', 'ratio', 'peak RSS MB'];
+  const lines = results.map((r) => [
+    r.scenario,
+    r.rows.toLocaleString('en-US'),
+    r.seconds.toFixed(2),
+    Math.round(r.rowsPerSec).toLocaleString('en-US'),
+    r.mbPerSec.toFixed(1),
+    r.baseline ?? '',
+    r.baselineRowsPerSec ? Math.round(r.baselineRowsPerSec).toLocaleString('en-US') : '',
+    r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '',
+    r.peakRssMb !== undefined ? String(r.peakRssMb) : '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(fmt(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(fmt(l));
+}
