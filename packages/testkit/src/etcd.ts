@@ -1,0 +1,144 @@
+import { request } from 'node:http';
+import { basename, join } from 'node:path';
+import { removeDir } from './internal/cleanup.ts';
+import { findExecutable } from './internal/executables.ts';
+import { ServerProcess } from './internal/server-process.ts';
+import { freePort } from './free-port.ts';
+import { tempDir } from './temp-dir.ts';
+
+/** One member of a throwaway etcd cluster. */
+export interface EtcdMember {
+  name: string;
+  /** `http://127.0.0.1:<port>`, this member's client endpoint. */
+  clientUrl: string;
+  /** Sends `signal` (default SIGKILL) and waits until the member is gone; its data dir stays for `start()`. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** (Re)starts the member on its data dir and resolves once it is healthy, i.e. back in the cluster. */
+  start(): Promise<void>;
+  /** Shuts the member down cleanly (a leader first hands over leadership); its data dir stays for `start()`. */
+  stop(): Promise<void>;
+  /** Whether the member's process runs. */
+  readonly running: boolean;
+}
+
+/** A running throwaway etcd cluster. */
+export interface EtcdServer {
+  /** Client URLs of all members. */
+  endpoints: string[];
+  members: EtcdMember[];
+  /** Kills every member and removes the cluster's temp dir with their data. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startEtcd}. */
+export interface StartEtcdOptions {
+  /**
+   * Number of members, each with its own data dir and client and peer ports on loopback.
+   * @default 1
+   */
+  members?: 1 | 3;
+  /**
+   * Heartbeat every 20 ms and elect after 200 ms instead of etcd's 100 ms / 1 s, so that a cluster
+   * forms, and fails over, within a fraction of a second.
+   * @default true
+   */
+  fast?: boolean;
+}
+
+/** Resolves when GET `url` answers 200 with a body that `accept` approves. */
+function probeHttp(url: string, accept: (body: string) => boolean = () => true): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, timeout: 2_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        if (res.statusCode === 200 && accept(body)) resolve();
+        else reject(new Error(`GET ${url}: HTTP ${res.statusCode} ${body}`));
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Resolves when the member reports healthy: it has a leader and serves reads. */
+function probeHealth(clientUrl: string): Promise<void> {
+  return probeHttp(`${clientUrl}/health`, (body) => body.includes('"health":"true"'));
+}
+
+/** Starts a throwaway etcd (one member, or a real three-member cluster on loopback) and resolves once every member is healthy. */
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
+  const etcd = findExecutable('etcd', 'etcd-server');
+  const memberCount = opts.members ?? 1;
+  const timing = (opts.fast ?? true) ? ['--heartbeat-interval', '20', '--election-timeout', '200'] : [];
+  const workDir = await tempDir('idra-etcd-');
+  try {
+    const peers = await Promise.all(
+      Array.from({ length: memberCount }, async (_, index) => ({
+        name: `etcd${index}`,
+        clientUrl: `http://127.0.0.1:${await freePort()}`,
+        peerUrl: `http://127.0.0.1:${await freePort()}`,
+      })),
+    );
+    const initialCluster = peers.map(({ name, peerUrl }) => `${name}=${peerUrl}`).join(',');
+    const nodes = peers.map((peer) => ({
+      ...peer,
+      program: new ServerProcess({
+        server: 'etcd',
+        command: etcd,
+        args: [
+          '--name', peer.name,
+          '--data-dir', join(workDir, peer.name),
+          '--listen-client-urls', peer.clientUrl,
+          '--advertise-client-urls', peer.clientUrl,
+          '--listen-peer-urls', peer.peerUrl,
+          '--initial-advertise-peer-urls', peer.peerUrl,
+          // Only read when the data dir is new; a restarted member rejoins from its data dir.
+          '--initial-cluster', initialCluster,
+          '--initial-cluster-token', basename(workDir),
+          '--initial-cluster-state', 'new',
+          '--logger', 'zap',
+          '--log-outputs', 'stderr',
+          ...timing,
+        ],
+        logFile: join(workDir, `${peer.name}.log`),
+        cwd: workDir,
+        stopSignal: 'SIGTERM',
+        probe: () => probeHealth(peer.clientUrl),
+      }),
+    }));
+    const members = nodes.map(({ name, clientUrl, program }): EtcdMember => ({
+      name,
+      clientUrl,
+      kill: (signal = 'SIGKILL') => program.stop(signal),
+      start: () => program.start(),
+      stop: () => program.stop(),
+      get running() {
+        return program.running;
+      },
+    }));
+    // Killed, not stopped: their data is discarded anyway, and a cleanly stopping leader first hands
+    // leadership to a follower, waiting ~5 s when that follower is stopping too.
+    const stop = async (): Promise<void> => {
+      await Promise.all(members.map((member) => member.kill('SIGKILL')));
+      await removeDir(workDir);
+    };
+    try {
+      // A new member first asks each peer whether it already joined; a peer that has bound its port
+      // but does not serve yet holds that request for a second. So start members one by one, each
+      // once the previous one serves its peers, then wait until a quorum has elected a leader.
+      for (const { program, peerUrl } of nodes) await program.start(() => probeHttp(`${peerUrl}/version`));
+      await Promise.all(nodes.map(({ program, clientUrl }) => program.waitUntil(() => probeHealth(clientUrl))));
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    return { endpoints: members.map((member) => member.clientUrl), members, stop };
+  } catch (error) {
+    await removeDir(workDir);
+    throw error;
+  }
+}

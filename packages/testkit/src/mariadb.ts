@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { removeDir } from './internal/cleanup.ts';
+import { findExecutable } from './internal/executables.ts';
+import { runToCompletion, ServerProcess } from './internal/server-process.ts';
+import { freePort } from './free-port.ts';
+import { tempDir } from './temp-dir.ts';
+
+/** A running throwaway MariaDB server. */
+export interface MariadbServer {
+  /** `mysql://root@127.0.0.1:<port>/`; root has no password. */
+  url: string;
+  host: string;
+  port: number;
+  /** Shuts the server down and removes its temp dir. */
+  stop(): Promise<void>;
+}
+
+// Small buffers and a lazy log flush: test data is small and thrown away.
+const STORAGE_OPTIONS = [
+  '--innodb-buffer-pool-size=32M',
+  '--innodb-log-file-size=8M',
+  '--innodb-flush-log-at-trx-commit=0',
+];
+
+async function probe(url: string): Promise<void> {
+  const connection = await mysql.createConnection({ uri: url, connectTimeout: 2_000 });
+  await connection.end();
+}
+
+/** Starts a throwaway MariaDB on a free port and resolves once it accepts connections. */
+export async function startMariadb(): Promise<MariadbServer> {
+  const installDb = findExecutable('mariadb-install-db', 'mariadb-server');
+  const mariadbd = findExecutable('mariadbd', 'mariadb-server');
+  const workDir = await tempDir('idra-mariadb-');
+  try {
+    const dataDir = join(workDir, 'data');
+    const launch = { server: 'mariadb', logFile: join(workDir, 'mariadb.log'), cwd: workDir } as const;
+    await runToCompletion({
+      ...launch,
+      command: installDb,
+      // --no-defaults must come first; the storage options make the initial redo log small too.
+      args: ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...STORAGE_OPTIONS],
+    });
+    const host = '127.0.0.1';
+    const port = await freePort();
+    const url = `mysql://root@${host}:${port}/`;
+    const server = new ServerProcess({
+      ...launch,
+      command: mariadbd,
+      args: [
+        '--no-defaults',
+        // mariadbd refuses to run as root unless told to; the data dir is ours.
+        ...(process.getuid?.() === 0 ? ['--user=root'] : []),
+        `--datadir=${dataDir}`,
+        `--port=${port}`,
+        `--bind-address=${host}`,
+        `--socket=${join(workDir, 'mysql.sock')}`,
+        `--pid-file=${join(workDir, 'mariadbd.pid')}`,
+        '--skip-log-bin',
+        '--max-connections=500',
+        ...STORAGE_OPTIONS,
+      ],
+      stopSignal: 'SIGTERM',
+      probe: () => probe(url),
+    });
+    await server.start();
+    return {
+      url,
+      host,
+      port,
+      async stop() {
+        await server.stop();
+        await removeDir(workDir);
+      },
+    };
+  } catch (error) {
+    await removeDir(workDir);
+    throw error;
+  }
+}

@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { chown, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import pg from 'pg';
+import { removeDir } from './internal/cleanup.ts';
+import { findExecutable, postgresBinDirs } from './internal/executables.ts';
+import { runToCompletion, ServerProcess, serviceUser } from './internal/server-process.ts';
+import { freePort } from './free-port.ts';
+import { tempDir } from './temp-dir.ts';
+
+/** A running throwaway PostgreSQL server. */
+export interface PostgresServer {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres`; trust auth, no password. */
+  url: string;
+  host: string;
+  port: number;
+  /** Shuts the server down and removes its temp dir (never a caller's `dataDir`). */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startPostgres}. */
+export interface StartPostgresOptions {
+  /**
+   * Data directory to use and keep: initialized when it holds no cluster yet, reused (with its data)
+   * when it does. When we are root it is chowned to `postgres`, whose account must be able to reach it.
+   * @default a fresh dir inside the server's temp dir, removed on stop
+   */
+  dataDir?: string;
+}
+
+async function probe(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Starts a throwaway PostgreSQL (trust auth, no fsync) on a free port and resolves once it accepts connections. */
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
+  const initdb = findExecutable('initdb', 'postgresql-15', postgresBinDirs());
+  const workDir = await tempDir('idra-postgres-');
+  try {
+    const dataDir = opts.dataDir ?? join(workDir, 'data');
+    const logFile = join(workDir, 'postgres.log');
+    const user = serviceUser('postgres');
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    if (user !== undefined) {
+      await chown(workDir, user.uid, user.gid);
+      await chown(dataDir, user.uid, user.gid);
+    }
+    const launch = { server: 'postgres', user, logFile, cwd: workDir } as const;
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      await runToCompletion({
+        ...launch,
+        command: initdb,
+        args: ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'],
+      });
+    }
+    const host = '127.0.0.1';
+    const port = await freePort();
+    const url = `postgres://postgres@${host}:${port}/postgres`;
+    const server = new ServerProcess({
+      ...launch,
+      command: join(dirname(initdb), 'postgres'),
+      args: [
+        '-D', dataDir,
+        '-p', String(port),
+        '-k', workDir,
+        '-c', `listen_addresses=${host}`,
+        '-c', 'fsync=off',
+        '-c', 'synchronous_commit=off',
+        '-c', 'full_page_writes=off',
+        '-c', 'max_connections=300',
+      ],
+      // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to disconnect.
+      stopSignal: 'SIGINT',
+      probe: () => probe(url),
+    });
+    await server.start();
+    return {
+      url,
+      host,
+      port,
+      async stop() {
+        await server.stop();
+        await removeDir(workDir);
+      },
+    };
+  } catch (error) {
+    await removeDir(workDir);
+    throw error;
+  }
+}
