@@ -1,8 +1,37 @@
-import { ConfigError } from '@idra/core';
+import { SecretBox, type Logger } from '@idra/core';
+import { createConnectorRegistry } from '@idra/connectors';
 import type { AgentOptions } from './options.ts';
-import type { Logger } from '@idra/core';
+import { ClusterAgent } from './cluster/cluster-agent.ts';
+import { ProgressLog } from './progress.ts';
 
-/** Cluster mode (etcd): see issue 3. */
-export async function startClusterMode(_opts: AgentOptions, _log: Logger): Promise<{ stop(timeoutMs: number): Promise<void> }> {
-  throw new ConfigError([{ path: '--etcd', message: 'cluster mode is not available in this build yet' }], 'invalid agent options');
+export const AGENT_VERSION = '0.1.0';
+
+/** Cluster mode: syncs, offsets and coordination in etcd. */
+export async function startClusterMode(opts: AgentOptions, log: Logger): Promise<{ stop(timeoutMs: number): Promise<void>; agent: ClusterAgent }> {
+  const progress = new ProgressLog(log, opts.progressIntervalMs);
+  const agent = new ClusterAgent({
+    etcd: {
+      endpoints: opts.etcd!,
+      prefix: opts.prefix,
+      username: opts.etcdAuth.username,
+      password: opts.etcdAuth.password,
+      tls: { ca: opts.etcdAuth.ca, cert: opts.etcdAuth.cert, key: opts.etcdAuth.key },
+    },
+    agentId: opts.agentId,
+    version: AGENT_VERSION,
+    leaseTtlSeconds: Math.max(1, Math.round(opts.leaseTtlMs / 1000)),
+    connectors: createConnectorRegistry(),
+    logger: log,
+    secretBox: opts.secretKey ? new SecretBox(opts.secretKey) : undefined,
+    onStatus: (s) => progress.update(s),
+  });
+  log.info({ endpoints: opts.etcd, prefix: opts.prefix, agentId: opts.agentId }, 'cluster mode');
+  agent.start();
+  return {
+    agent,
+    async stop(timeoutMs) {
+      await agent.stop(timeoutMs);
+      progress.stop();
+    },
+  };
 }

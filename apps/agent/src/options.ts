@@ -25,6 +25,12 @@ export interface AgentOptions {
   progressIntervalMs: number;
   /** Port of /healthz, /readyz and /metrics (`--http-port`, `IDRA_HTTP_PORT`); 0 = off. @default 0 */
   httpPort: number;
+  /** Cluster mode: TTL of the agent's etcd lease (`--lease-ttl`, `IDRA_LEASE_TTL`); failover takes about this long. @default 3000 */
+  leaseTtlMs: number;
+  /** etcd credentials and TLS files (`IDRA_ETCD_USERNAME`, `IDRA_ETCD_PASSWORD`, `IDRA_ETCD_CA`, `IDRA_ETCD_CERT`, `IDRA_ETCD_KEY`). */
+  etcdAuth: { username?: string | undefined; password?: string | undefined; ca?: string | undefined; cert?: string | undefined; key?: string | undefined };
+  /** Decrypts connection secrets stored in etcd (`IDRA_SECRET_KEY`); must match the API server's. */
+  secretKey: string | undefined;
 }
 
 export const USAGE = `Usage: idra-agent [options]
@@ -43,6 +49,9 @@ Options (environment variable in brackets):
   --shutdown-timeout <dur>   wait for batches in flight on SIGTERM (default 10s) [IDRA_SHUTDOWN_TIMEOUT]
   --progress-interval <dur>  progress log interval (default 5s) [IDRA_PROGRESS_INTERVAL]
   --http-port <port>         serve /healthz, /readyz, /metrics (default off) [IDRA_HTTP_PORT]
+  --lease-ttl <dur>          cluster mode: agent lease TTL, ≈ failover time (default 3s) [IDRA_LEASE_TTL]
+                             etcd auth/TLS: IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY
+                             connection secrets in etcd are decrypted with IDRA_SECRET_KEY (same as the API server's)
   --example                  run the bundled SQLite → SQLite example
   -h, --help                 show this help
 `;
@@ -68,6 +77,7 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       'shutdown-timeout': { type: 'string' },
       'progress-interval': { type: 'string' },
       'http-port': { type: 'string' },
+      'lease-ttl': { type: 'string' },
       example: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -92,5 +102,14 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     shutdownTimeoutMs: duration('--shutdown-timeout', values['shutdown-timeout'] ?? env.IDRA_SHUTDOWN_TIMEOUT, 10_000),
     progressIntervalMs: duration('--progress-interval', values['progress-interval'] ?? env.IDRA_PROGRESS_INTERVAL, 5_000),
     httpPort,
+    leaseTtlMs: duration('--lease-ttl', values['lease-ttl'] ?? env.IDRA_LEASE_TTL, 3_000),
+    etcdAuth: {
+      username: env.IDRA_ETCD_USERNAME,
+      password: env.IDRA_ETCD_PASSWORD,
+      ca: env.IDRA_ETCD_CA,
+      cert: env.IDRA_ETCD_CERT,
+      key: env.IDRA_ETCD_KEY,
+    },
+    secretKey: env.IDRA_SECRET_KEY,
   };
 }

@@ -12,3 +12,5 @@ export * from './runner/backoff.ts';
 export * from './runner/status.ts';
 export * from './runner/sync-runner.ts';
 export * from './runner/file-dead-letters.ts';
+export * from './secrets.ts';
+export * from './cluster/index.ts';

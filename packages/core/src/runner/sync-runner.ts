@@ -22,6 +22,8 @@ export interface SyncRunnerOptions {
   onBatch?: (info: { rows: number; skipped: number; durationMs: number; position: Position }) => void;
   /** How often to ask the source for its lag while running. @default 5000 */
   lagIntervalMs?: number;
+  /** Called before each destination write; throws (FencedError) when this agent may no longer write. */
+  beforeWrite?: () => void;
 }
 
 /** A sync failed in a way retrying cannot fix (error policy `stop`, unusable configuration). */
@@ -175,6 +177,7 @@ export class SyncRunner {
           if (this.abortCtl.signal.aborted) break;
           this.status.heldBack = batch.heldBack;
           if (batch.rows.length > 0) {
+            this.opts.beforeWrite?.();
             const skipped = await this.write(destination, batch);
             if (this.abortCtl.signal.aborted) break;
             await this.commit(batch.position);

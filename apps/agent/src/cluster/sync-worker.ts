@@ -1,0 +1,183 @@
+import {
+  ConfigError,
+  EtcdOffsetStore,
+  SyncLock,
+  SyncRunner,
+  ThrottledStatusWriter,
+  errorMessage,
+  sleep,
+  type AgentSession,
+  type BackoffOptions,
+  type ConfigStore,
+  type ConnectorRegistry,
+  type Logger,
+  type StatusStore,
+  type SyncStatus,
+} from '@idra/core';
+import type { Namespace } from 'etcd3';
+
+export interface SyncWorkerDeps {
+  ns: Namespace;
+  session: AgentSession;
+  configs: ConfigStore;
+  statuses: StatusStore;
+  connectors: ConnectorRegistry;
+  logger: Logger;
+  backoff?: BackoffOptions | undefined;
+  onStatus?: (status: SyncStatus) => void;
+}
+
+/**
+ * Runs one assigned sync on this agent: waits for `locks/<syncId>`, loads the sync from etcd, runs it
+ * with offsets fenced by the lock, and releases the lock when it stops. A configuration change
+ * restarts it after the batch in flight.
+ */
+export class SyncWorker {
+  readonly syncId: string;
+  private readonly deps: SyncWorkerDeps;
+  private readonly log: Logger;
+  private readonly stopCtl = new AbortController();
+  private readonly statusWriter: ThrottledStatusWriter;
+  private runner: SyncRunner | undefined;
+  private restartWanted = false;
+  private wakeIdle: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private latest: SyncStatus | undefined;
+
+  constructor(syncId: string, deps: SyncWorkerDeps) {
+    this.syncId = syncId;
+    this.deps = deps;
+    this.log = deps.logger.child({ syncId });
+    this.statusWriter = new ThrottledStatusWriter(deps.statuses, this.log);
+  }
+
+  start(): void {
+    this.loop ??= this.run().catch((err) => this.log.error({ err: errorMessage(err) }, 'sync worker crashed'));
+  }
+
+  get status(): SyncStatus | undefined {
+    return this.latest;
+  }
+
+  /** The sync's configuration (or a data source it uses) changed: run it again with the new one. */
+  restart(): void {
+    this.restartWanted = true;
+    this.wakeIdle?.();
+    void this.runner?.stop();
+  }
+
+  /** Stops after the batch in flight and releases the lock. */
+  async stop(): Promise<void> {
+    this.stopCtl.abort();
+    this.wakeIdle?.();
+    await this.runner?.stop();
+    await this.loop;
+  }
+
+  /** Stops at once (the lease is gone: nothing could be committed anyway). */
+  async abort(): Promise<void> {
+    this.stopCtl.abort();
+    this.wakeIdle?.();
+    await this.runner?.abort();
+    await this.loop;
+  }
+
+  private publish(status: SyncStatus): void {
+    this.latest = status;
+    this.statusWriter.update(status);
+    this.deps.onStatus?.(status);
+  }
+
+  private async run(): Promise<void> {
+    const { ns, session } = this.deps;
+    const signal = this.stopCtl.signal;
+    while (!signal.aborted) {
+      let lock: SyncLock | undefined;
+      try {
+        lock = await SyncLock.acquire(ns, this.syncId, { agentId: session.info.agentId, leaseId: session.leaseId }, signal);
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'cannot take the sync lock; retrying');
+        await sleep(500, signal);
+        continue;
+      }
+      if (!lock) break;
+      this.log.info({ epoch: lock.fence.createRevision }, 'sync lock acquired');
+      try {
+        await this.runLocked(lock);
+      } finally {
+        await this.statusWriter.flush();
+        if (session.valid) await lock.release().catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot release the sync lock'));
+      }
+      if (!session.valid) break;
+    }
+  }
+
+  private async runLocked(lock: SyncLock): Promise<void> {
+    const { session, configs } = this.deps;
+    const signal = this.stopCtl.signal;
+    while (!signal.aborted && session.valid) {
+      this.restartWanted = false;
+      let runner: SyncRunner;
+      try {
+        const config = await configs.getSync(this.syncId);
+        if (!config) return; // deleted: the leader will drop the assignment
+        const sync = await configs.resolveSync(config);
+        runner = new SyncRunner({
+          sync,
+          connectors: this.deps.connectors,
+          offsets: new EtcdOffsetStore(this.deps.ns, (id) => (id === this.syncId ? lock.fence : undefined)),
+          deadLetters: this.deps.statuses.deadLetterSink(this.syncId),
+          agentId: session.info.agentId,
+          epoch: Number(lock.fence.createRevision),
+          logger: this.deps.logger,
+          ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
+          beforeWrite: () => session.assertValid(this.syncId),
+          onStatus: (s) => this.publish(s),
+        });
+      } catch (err) {
+        const transient = !(err instanceof ConfigError);
+        this.publishError(err, transient);
+        if (transient) await sleep(1000, signal);
+        else await this.idleUntilRestart();
+        continue;
+      }
+      this.runner = runner;
+      await runner.start();
+      this.runner = undefined;
+      const state = runner.snapshot.state;
+      if (runner.snapshot.lastError?.code === 'IDRA_ERR_OFFSET_FENCED') return; // the lock is not ours anymore
+      if (state === 'failed') await this.idleUntilRestart(); // error policy 'stop': wait for a change or an operator
+      if (!this.restartWanted) return;
+    }
+  }
+
+  private publishError(err: unknown, transient: boolean): void {
+    const now = new Date().toISOString();
+    this.log.error({ err: errorMessage(err) }, transient ? 'cannot load the sync; retrying' : 'invalid sync configuration');
+    this.publish({
+      syncId: this.syncId,
+      agentId: this.deps.session.info.agentId,
+      state: transient ? 'retrying' : 'failed',
+      rowsCopied: this.latest?.rowsCopied ?? 0,
+      rowsSkipped: this.latest?.rowsSkipped ?? 0,
+      batches: this.latest?.batches ?? 0,
+      lastBatchAt: this.latest?.lastBatchAt,
+      position: this.latest?.position,
+      heldBack: undefined,
+      lag: undefined,
+      lastError: { message: errorMessage(err), code: err instanceof ConfigError ? err.code : 'IDRA_ERR_UNEXPECTED', at: now },
+      retryInMs: transient ? 1000 : undefined,
+      updatedAt: now,
+    });
+  }
+
+  private idleUntilRestart(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.restartWanted || this.stopCtl.signal.aborted) return resolve();
+      this.wakeIdle = () => {
+        this.wakeIdle = undefined;
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,78 @@
+import type { Namespace } from 'etcd3';
+import { FencedError, OffsetStoreError } from '../errors.ts';
+import type { Position } from '../connector/types.ts';
+import {
+  parseOffsetDocument,
+  positionOf,
+  toOffsetDocument,
+  type CommitContext,
+  type OffsetChange,
+  type OffsetDocument,
+  type OffsetStore,
+} from '../offset/offset.ts';
+import { KEYS, sequenceKey } from './keys.ts';
+
+/** Proof of ownership of a sync: its lock key was created at `createRevision` on lease `leaseId`. */
+export interface Fence {
+  createRevision: string;
+  leaseId: string;
+}
+
+/** Cluster offsets in etcd. Commits are fenced: they succeed only while the committer holds the sync's lock. */
+export class EtcdOffsetStore implements OffsetStore {
+  private readonly ns: Namespace;
+  private readonly fenceOf: (syncId: string) => Fence | undefined;
+
+  /** `fenceOf` returns this agent's current lock on a sync (undefined: not held, so commits are refused). */
+  constructor(ns: Namespace, fenceOf: (syncId: string) => Fence | undefined = () => undefined) {
+    this.ns = ns;
+    this.fenceOf = fenceOf;
+  }
+
+  async load(syncId: string): Promise<OffsetDocument | undefined> {
+    const text = await this.ns.get(KEYS.offset(syncId)).string();
+    return text === null ? undefined : parseOffsetDocument(text, `etcd ${KEYS.offset(syncId)}`);
+  }
+
+  async commit(syncId: string, position: Position, ctx: CommitContext): Promise<OffsetDocument> {
+    const fence = this.fenceOf(syncId);
+    if (!fence) throw new FencedError(syncId, 'no lock held on this sync');
+    const doc = toOffsetDocument(position, ctx);
+    const lock = KEYS.lock(syncId);
+    const res = await this.ns
+      .if(lock, 'Create', '==', fence.createRevision)
+      .and(lock, 'Lease', '==', fence.leaseId)
+      .then(this.ns.put(KEYS.offset(syncId)).value(JSON.stringify(doc)))
+      .commit();
+    if (!res.succeeded) throw new FencedError(syncId, 'offset commit refused: the sync lock is no longer ours');
+    return doc;
+  }
+
+  /** Manual change: allowed only while no agent holds the sync's lock (the sync is paused or unassigned). */
+  async set(syncId: string, position: Position | null, change: { by: string; reason: string }): Promise<void> {
+    const current = await this.load(syncId);
+    const entry: OffsetChange = {
+      at: new Date().toISOString(),
+      by: change.by,
+      reason: change.reason,
+      old: current ? positionOf(current) : null,
+      new: position,
+    };
+    const write = position
+      ? this.ns.put(KEYS.offset(syncId)).value(JSON.stringify(toOffsetDocument(position, { agentId: `manual:${change.by}`, epoch: current?.epoch ?? 0 })))
+      : this.ns.delete().key(KEYS.offset(syncId));
+    const res = await this.ns
+      .if(KEYS.lock(syncId), 'Create', '==', 0)
+      .then(write, this.ns.put(KEYS.offsetHistory(syncId) + sequenceKey()).value(JSON.stringify(entry)))
+      .commit();
+    if (!res.succeeded) {
+      const owner = await this.ns.get(KEYS.lock(syncId)).string();
+      throw new OffsetStoreError(`sync ${syncId} is running${owner ? ` on ${JSON.parse(owner).agentId}` : ''}: pause it before changing its offset`);
+    }
+  }
+
+  async history(syncId: string): Promise<OffsetChange[]> {
+    const all = await this.ns.getAll().prefix(KEYS.offsetHistory(syncId)).sort('Key', 'Ascend').strings();
+    return Object.values(all).map((text) => JSON.parse(text) as OffsetChange);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The etcd key layout (ARCHITECTURE §4), relative to the cluster prefix (default `/idra/`).
+ * All shared state lives under these keys; nothing else is written to etcd.
+ */
+export const KEYS = {
+  agents: 'agents/',
+  agent: (agentId: string) => `agents/${agentId}`,
+  /** etcd election name; candidates' keys are `election/leader/<leaseId>`. */
+  election: 'leader',
+  assignments: 'assignments/',
+  assignment: (syncId: string) => `assignments/${syncId}`,
+  locks: 'locks/',
+  lock: (syncId: string) => `locks/${syncId}`,
+  syncs: 'syncs/',
+  sync: (syncId: string) => `syncs/${syncId}`,
+  dataSources: 'datasources/',
+  dataSource: (id: string) => `datasources/${id}`,
+  users: 'users/',
+  user: (name: string) => `users/${name}`,
+  tokens: 'tokens/',
+  token: (id: string) => `tokens/${id}`,
+  offsets: 'offsets/',
+  offset: (syncId: string) => `offsets/${syncId}`,
+  offsetHistory: (syncId: string) => `offsets-history/${syncId}/`,
+  statuses: 'status/',
+  status: (syncId: string) => `status/${syncId}`,
+  errors: (syncId: string) => `errors/${syncId}/`,
+  allErrors: 'errors/',
+} as const;
+
+/** The id at the end of a key under one of the prefixes above (`assignments/x` → `x`). */
+export function idOf(key: string, prefix: string): string {
+  return key.startsWith(prefix) ? key.slice(prefix.length) : key;
+}
+
+/** A key that sorts in time order: zero-padded milliseconds plus a random suffix. */
+export function sequenceKey(now = Date.now()): string {
+  return `${String(now).padStart(15, '0')}-${Math.random().toString(36).slice(2, 8)}`;
+}
