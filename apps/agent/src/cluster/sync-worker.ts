@@ -133,6 +133,10 @@ export class SyncWorker {
           ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
           beforeWrite: () => session.assertValid(this.syncId),
           onStatus: (s) => this.publish(s),
+          onBatch: ({ rows, durationMs }) => {
+            const committedAt = Date.now();
+            this.log.debug({ rows, epoch: lock.fence.createRevision, startedAt: committedAt - durationMs, committedAt }, 'batch committed');
+          },
         });
       } catch (err) {
         const transient = !(err instanceof ConfigError);

@@ -56,7 +56,9 @@ function poolConfig(c: Connection, options: Record<string, unknown> | undefined)
     connectionTimeoutMillis: Number(options?.connectTimeoutMs ?? 10_000),
     idleTimeoutMillis: 30_000,
     application_name: 'idra',
-    options: '-c TimeZone=UTC -c DateStyle=ISO',
+    // A frozen or partitioned agent must not hold row locks forever: the server ends its transaction,
+    // so the agent that took the sync over is not blocked behind it.
+    options: `-c TimeZone=UTC -c DateStyle=ISO -c idle_in_transaction_session_timeout=${Number(options?.idleInTransactionTimeoutMs ?? 15_000)}`,
     types,
   };
   if (c.url) config.connectionString = c.url;

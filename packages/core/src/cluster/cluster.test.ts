@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { startEtcd, type EtcdServer } from '@idra/testkit';
+import { FencedError, OffsetStoreError } from '../errors.ts';
+import { SecretBox } from '../secrets.ts';
+import { connectEtcd, type EtcdConnection } from './etcd-client.ts';
+import { EtcdOffsetStore } from './etcd-offset-store.ts';
+import { SyncLock } from './sync-lock.ts';
+import { AgentSession, agentInfo } from './agent-session.ts';
+import { LeaderLoop } from './leader.ts';
+import { ConfigStore } from './config-store.ts';
+import { readAssignments } from './assignments.ts';
+import { KEYS } from './keys.ts';
+
+const ctx = { agentId: 'a1', epoch: 1 };
+
+async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('cluster state in etcd', () => {
+  let conn: EtcdConnection;
+  beforeAll(() => {
+    conn = connectEtcd({ endpoints: inject('etcdEndpoints'), prefix: `/test-${randomBytes(4).toString('hex')}/` });
+  });
+  afterAll(() => conn.close());
+
+  async function session(id: string, ttl = 2, ns = conn.ns): Promise<AgentSession> {
+    const s = new AgentSession(ns, agentInfo(id, 'test'), ttl);
+    await s.start();
+    return s;
+  }
+
+  it('commits an offset only while holding the sync lock (fencing)', async () => {
+    const a = await session('agent-a');
+    const b = await session('agent-b');
+    const lockA = (await SyncLock.acquire(conn.ns, 's1', { agentId: 'agent-a', leaseId: a.leaseId }, new AbortController().signal))!;
+    let fence = lockA.fence;
+    const store = new EtcdOffsetStore(conn.ns, () => fence);
+    await store.commit('s1', { kind: 'id', value: '10' }, ctx);
+    expect((await store.load('s1'))?.value).toBe('10');
+
+    // While A holds it, B waits; once A's lease is gone, B takes the lock and A's late commit is refused.
+    const bWaits = SyncLock.acquire(conn.ns, 's1', { agentId: 'agent-b', leaseId: b.leaseId }, new AbortController().signal, 20);
+    await a.close(true);
+    const lockB = (await bWaits)!;
+    expect(lockB.fence.createRevision).not.toBe(lockA.fence.createRevision);
+    await expect(store.commit('s1', { kind: 'id', value: '11' }, ctx)).rejects.toBeInstanceOf(FencedError);
+    fence = lockB.fence;
+    await store.commit('s1', { kind: 'id', value: '12' }, ctx);
+    expect((await store.load('s1'))?.value).toBe('12');
+    expect(await SyncLock.owner(conn.ns, 's1')).toBe('agent-b');
+
+    // Manual changes are refused while the sync runs, accepted once it stopped, and audited.
+    await expect(store.set('s1', { kind: 'id', value: '0' }, { by: 'admin', reason: 'replay' })).rejects.toThrow(/running on agent-b/);
+    await lockB.release();
+    await store.set('s1', { kind: 'id', value: '5' }, { by: 'admin', reason: 'replay' });
+    expect((await store.load('s1'))?.value).toBe('5');
+    expect(await store.history('s1')).toMatchObject([{ by: 'admin', reason: 'replay', old: { kind: 'id', value: '12' }, new: { kind: 'id', value: '5' } }]);
+    await b.close(true);
+  });
+
+  it('refuses commits without a lock at all', async () => {
+    await expect(new EtcdOffsetStore(conn.ns).commit('s2', { kind: 'id', value: '1' }, ctx)).rejects.toBeInstanceOf(FencedError);
+    await expect(new EtcdOffsetStore(conn.ns).set('s2', null, { by: 'x', reason: 'y' })).resolves.toBeUndefined();
+    expect(OffsetStoreError).toBeDefined();
+  });
+
+  it('stores connection secrets encrypted and decrypts them for the agent', async () => {
+    const box = new SecretBox('a test secret key of enough length');
+    const store = new ConfigStore(conn.ns, box);
+    await store.putDataSource({ id: 'pg', connector: 'postgres', connection: { host: 'db', user: 'idra', password: 'hunter2' } });
+    await store.putSync({
+      id: 'with-secrets',
+      source: { connector: 'postgres', dataSourceId: 'pg', table: 't' },
+      destination: { connector: 'mysql', connection: { url: 'mysql://root:s3cr3t@dw:3306/x' }, table: 't' },
+      mode: 'id',
+      cursorColumn: 'id',
+    });
+    const raw = JSON.stringify(await conn.ns.getAll().prefix('').strings());
+    expect(raw).not.toContain('hunter2');
+    expect(raw).not.toContain('s3cr3t');
+    const sync = await store.resolveSync((await store.getSync('with-secrets'))!);
+    expect(sync.source.connection.password).toBe('hunter2');
+    expect(sync.destination.connection.url).toBe('mysql://root:s3cr3t@dw:3306/x');
+    await expect(new ConfigStore(conn.ns, new SecretBox('another key, also long enough')).resolveSync((await store.getSync('with-secrets'))!)).rejects.toThrow(
+      /IDRA_SECRET_KEY/,
+    );
+  });
+
+  it('elects one leader that assigns syncs evenly, and a new leader takes over when it leaves', async () => {
+    const ns = conn.client.namespace(`/leader-test-${randomBytes(4).toString('hex')}/`);
+    for (let i = 0; i < 7; i++) await ns.put(KEYS.sync(`job-${i}`)).value(JSON.stringify({ id: `job-${i}`, mode: 'id' }));
+    const sessions = await Promise.all(['n1', 'n2', 'n3'].map((id) => session(id, 2, ns)));
+    const leaders = sessions.map((s) => new LeaderLoop({ ns, agentId: s.info.agentId, ttlSeconds: 2, reconcileIntervalMs: 500 }));
+    leaders.forEach((l) => l.start());
+    const counts = async () => {
+      const { assignments } = await readAssignments(ns);
+      const c: Record<string, number> = {};
+      for (const [id, a] of assignments) if (id.startsWith('job-')) c[a.agentId] = (c[a.agentId] ?? 0) + 1;
+      return c;
+    };
+    await until(async () => {
+      const c = await counts();
+      return Object.keys(c).length === 3 && Object.values(c).sort().join() === '2,2,3' && c;
+    });
+    expect(leaders.filter((l) => l.isLeader)).toHaveLength(1);
+
+    const leaderIndex = leaders.findIndex((l) => l.isLeader);
+    await leaders[leaderIndex]!.stop();
+    await sessions[leaderIndex]!.close(true);
+    const survivors = sessions.filter((_, i) => i !== leaderIndex).map((s) => s.info.agentId).sort();
+    const after = await until(async () => {
+      const c = await counts();
+      return Object.keys(c).sort().join() === survivors.join() && Object.values(c).sort().join() === '3,4' && c;
+    });
+    expect(Object.values(after).reduce((x, y) => x + y, 0)).toBe(7);
+    expect(leaders.filter((l) => l.isLeader)).toHaveLength(1);
+    for (const [i, l] of leaders.entries()) if (i !== leaderIndex) await l.stop();
+    for (const [i, s] of sessions.entries()) if (i !== leaderIndex) await s.close(true);
+  });
+});
+
+describe('agent session against an etcd that goes away', () => {
+  let etcd: EtcdServer;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterAll(async () => {
+    await etcd.stop();
+  });
+
+  it('reports the lease lost within its TTL when etcd is unreachable, and refuses writes from then on', async () => {
+    const conn = connectEtcd({ endpoints: etcd.endpoints, prefix: '/idra/' });
+    const s = new AgentSession(conn.ns, agentInfo('lonely', 'test'), 2);
+    await s.start();
+    expect(s.valid).toBe(true);
+    const lost = new Promise<number>((resolve) => s.once('lost', () => resolve(Date.now())));
+    const killedAt = Date.now();
+    await etcd.members[0]!.kill('SIGKILL');
+    const lostAt = await lost;
+    expect(lostAt - killedAt).toBeLessThan(2000);
+    expect(() => s.assertValid('any')).toThrow(FencedError);
+    await s.close(false);
+    conn.close();
+  });
+});
