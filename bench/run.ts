@@ -5,8 +5,16 @@ import { resolve } from 'node:path';
 import { startPostgres } from '@idra/testkit';
 import { printTable, type BenchResult } from './lib.ts';
 import { benchPgToPg } from './pg-to-pg.ts';
+import { benchFailover, benchPlanner } from './cluster.ts';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    only: { type: 'string' },
+    'failover-repeats': { type: 'string', default: '10' },
+  },
+});
+const wants = (section: string) => values.only === undefined || values.only.split(',').includes(section);
 const rows = Number(values.rows);
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -16,12 +24,23 @@ console.log(`PostgreSQL: ${process.env.IDRA_BENCH_PG_URL ? 'IDRA_BENCH_PG_URL' :
 const server = process.env.IDRA_BENCH_PG_URL ? undefined : await startPostgres();
 const pgUrl = process.env.IDRA_BENCH_PG_URL ?? server!.url;
 const results: BenchResult[] = [];
+const extra: Record<string, unknown> = {};
 try {
-  results.push(...(await benchPgToPg(pgUrl, rows)));
+  if (wants('pg-pg')) results.push(...(await benchPgToPg(pgUrl, rows)));
+  if (results.length > 0) printTable(results);
+  if (wants('cluster')) {
+    const planner = benchPlanner();
+    console.log(`\nplanner, 1,000 syncs × 10 agents: cold plan ${planner.coldMs.toFixed(2)} ms, re-plan after one agent left ${planner.replanMs.toFixed(2)} ms (${planner.moved} syncs moved)`);
+    const failover = await benchFailover(pgUrl, Number(values['failover-repeats']));
+    console.log(
+      `failover (kill -9 → first batch committed elsewhere, default lease TTL 3 s), ${failover.samplesMs.length} runs: p50 ${(failover.p50 / 1000).toFixed(2)} s, p99 ${(failover.p99 / 1000).toFixed(2)} s; samples ${failover.samplesMs.map((x) => (x / 1000).toFixed(2)).join(', ')}`,
+    );
+    extra.planner = planner;
+    extra.failover = failover;
+  }
 } finally {
   await server?.stop();
 }
-printTable(results);
 const out = resolve(import.meta.dirname, 'results.json');
-await writeFile(out, JSON.stringify({ at: new Date().toISOString(), machine, results }, null, 2) + '\n');
+await writeFile(out, JSON.stringify({ at: new Date().toISOString(), machine, results, ...extra }, null, 2) + '\n');
 console.log(`\nwritten ${out}`);
