@@ -5,7 +5,7 @@ import {
   type QueryCompiler,
   type DatabaseIntrospector,
   type CompiledQuery,
-  type RawBuilder,
+  type SelectQueryBuilder,
 } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 
@@ -29,6 +29,36 @@ export interface SqlPool extends SqlSession {
   close(): Promise<void>;
 }
 
+/**
+ * What the database said, just before a cursor read, about writes that may still commit behind the
+ * cursor. Observed by a statement that runs before the read: a transaction the observation does not
+ * list as open has committed before the read's snapshot is taken, so the read sees its rows.
+ * Times are UTC text `YYYY-MM-DD HH:MM:SS[.ffffff]` on the database clock.
+ */
+export interface TransactionView {
+  /** The database clock, read after the snapshot that `maxCursor` comes from. */
+  at: string;
+  /** The largest cursor value committed in that snapshot (when asked for; null for an empty table). */
+  maxCursor?: string | null | undefined;
+  /** Timestamp cursors read only rows before this: min(clock − max(delayMs, clock guard), oldest open transaction's start). */
+  timestampLimit: string;
+  /** The oldest transaction open in another session, when one is. */
+  oldest?: { start: string; ageMs: number; holder: string } | undefined;
+  /** Transactions are open whose start cannot be known (e.g. prepared ones): reads must stay at their previous limit. */
+  unknown?: string | undefined;
+  /** The list of open transactions was older than the snapshot (a cache): this view limits nothing; a fresh one can be had after `retryInMs`. */
+  stale?: { retryInMs: number } | undefined;
+  /** Some or all other sessions' transactions cannot be seen (privileges, dialect): only delayMs protects from those. */
+  blind?: string | undefined;
+}
+
+/** What {@link SqlDialect.watermark} observes besides the clock and the open transactions. */
+export interface WatermarkRequest {
+  delayMs: number;
+  /** `select max(cursor) as m from <endpoint>`: asked for by id cursors. */
+  maxCursor?: SelectQueryBuilder<any, any, any> | undefined;
+}
+
 /** How a database error affects a sync. */
 export type ErrorClass = 'transient' | 'rejected';
 
@@ -48,8 +78,12 @@ export interface SqlDialect {
   columnType(column: Column, isKey: boolean): string;
   /** A value of the canonical row form, converted for binding to a column of `type`. */
   toParameter(value: unknown, type: LogicalType | undefined): unknown;
-  /** The database clock minus `ms`, comparable with the cursor column (UTC sessions). */
-  nowMinus(ms: number): RawBuilder<unknown>;
+  /**
+   * Observes the database clock, the transactions open in other sessions and (when asked) the largest
+   * committed cursor value, before a cursor read. Undefined when no write can commit behind a cursor
+   * and no delay is asked for (SQLite: one writer at a time).
+   */
+  watermark(pool: SqlPool, request: WatermarkRequest, signal?: AbortSignal): Promise<TransactionView | undefined>;
   /** Decides whether an error is a rejected row or worth retrying. */
   classify(err: unknown): ErrorClass;
   /** Reads whether a table exists. */

@@ -1,9 +1,10 @@
 import { type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import type { Batch, Column, EndpointContext, Lag, LogicalType, Position, Row, Source, Sync, ResolvedEndpoint } from '@idra/core';
+import { sleep, type Batch, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source, type Sync, type ResolvedEndpoint } from '@idra/core';
 import type { SqlDialect, SqlPool } from './dialect.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
+import { Watermark, type ReadLimit } from './watermark.ts';
 
 /**
  * `(c1, …, cn) > (v1, …, vn)` written as `c1 >= v1 AND (c1 > v1 OR (c1 = v1 AND c2 > v2) …)`: the
@@ -29,6 +30,20 @@ export function orderColumns(sync: Sync): string[] {
       return sync.keyColumns;
     case 'stream':
       return [];
+  }
+}
+
+/** Which kind of watermark bounds the reads of a mode (none for full passes and streams). */
+function watermarkKind(sync: Sync): 'id' | 'timestamp' | undefined {
+  switch (sync.mode) {
+    case 'id':
+    case 'destination-id':
+      return 'id';
+    case 'timestamp':
+    case 'destination-timestamp':
+      return 'timestamp';
+    default:
+      return undefined;
   }
 }
 
@@ -67,6 +82,7 @@ export class SqlSource implements Source {
   private readonly order: string[];
   private readonly types: Map<string, LogicalType>;
   private readonly columns: Column[];
+  private readonly watermark: Watermark | undefined;
 
   private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext, columns: Column[]) {
     this.dialect = dialect;
@@ -76,6 +92,8 @@ export class SqlSource implements Source {
     this.order = orderColumns(ctx.sync);
     this.columns = columns;
     this.types = new Map(columns.map((c) => [c.name, c.type]));
+    const kind = watermarkKind(ctx.sync);
+    this.watermark = kind && new Watermark(kind, ctx.sync.delayMs);
   }
 
   /** Connects and checks that the table/query and the cursor columns exist. */
@@ -102,8 +120,51 @@ export class SqlSource implements Source {
     return this.dialect.toParameter(value, this.types.get(column));
   }
 
+  /**
+   * Asks the database, in a statement run before the read, what may still commit behind the cursor.
+   * Not in the read itself: its snapshot would be taken before the open transactions are listed, and
+   * a transaction committing in between would be neither listed nor seen.
+   */
+  private async limit(signal: AbortSignal): Promise<ReadLimit | undefined> {
+    if (!this.watermark) return undefined;
+    const cursor = this.order[0]!;
+    const maxCursor = this.sync.mode === 'id' || this.sync.mode === 'destination-id' ? selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('m')) : undefined;
+    const request = { delayMs: this.sync.delayMs, maxCursor };
+    let limit = this.watermark.next(await this.dialect.watermark(this.pool, request, signal));
+    // A stale list keeps the previous limit; with none yet, wait for a fresh list rather than read nothing.
+    for (let attempt = 0; limit.hold && limit.staleRetryMs !== undefined && attempt < 5 && !signal.aborted; attempt++) {
+      await sleep(limit.staleRetryMs, signal);
+      limit = this.watermark.next(await this.dialect.watermark(this.pool, request, signal));
+    }
+    return limit;
+  }
+
   async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
     const { dialect, order, sync } = this;
+    let rows: Row[];
+    let bound: ReadLimit | undefined;
+    try {
+      bound = await this.limit(signal);
+      const status = { heldBack: bound?.heldBack, watermark: bound?.value, warning: bound?.warning };
+      if (bound?.hold) return { columns: this.columns, rows: [], position, ...status };
+      rows = (await this.pool.execute(this.readQuery(position, limit, bound?.value).compile(), signal)).rows;
+    } catch (err) {
+      throw wrapSqlError(dialect, 'source', sync.id, err);
+    }
+    const last = rows[rows.length - 1];
+    return {
+      columns: this.columns,
+      rows,
+      position: last ? nextPosition(position, order, last) : position,
+      heldBack: bound?.heldBack,
+      watermark: bound?.value,
+      warning: bound?.warning,
+    };
+  }
+
+  /** Rows after the position in keyset order, below the watermark when there is one. */
+  private readQuery(position: Position, limit: number, watermark: string | undefined) {
+    const { dialect, order } = this;
     const values = positionValues(position);
     let q = selectFromEndpoint(dialect.db, this.endpoint).select(this.columns.map((c) => c.name));
     // Rows whose cursor is NULL can never be resumed after; they are not read.
@@ -112,20 +173,12 @@ export class SqlSource implements Source {
       const bound = values.map((v, i) => this.param(order[i]!, v));
       q = q.where((eb) => keysetAfter(eb, order, bound));
     }
-    if (sync.mode === 'timestamp' && (sync.delayMs > 0 || dialect.name !== 'sqlite')) {
-      // Rows stamped after the database's now() minus delayMs wait for a later poll.
-      q = q.where(order[0]!, '<', dialect.nowMinus(sync.delayMs));
+    if (watermark !== undefined) {
+      // Ids up to the watermark are final; timestamps equal to it may still be written.
+      q = q.where(order[0]!, position.kind === 'id' ? '<=' : '<', this.param(order[0]!, watermark));
     }
     for (const col of order) q = q.orderBy(col, 'asc');
-    q = dialect.limitStyle === 'top' ? q.top(limit) : q.limit(limit);
-    let rows: Row[];
-    try {
-      rows = (await this.pool.execute(q.compile(), signal)).rows;
-    } catch (err) {
-      throw wrapSqlError(dialect, 'source', sync.id, err);
-    }
-    const last = rows[rows.length - 1];
-    return { columns: this.columns, rows, position: last ? nextPosition(position, order, last) : position };
+    return dialect.limitStyle === 'top' ? q.top(limit) : q.limit(limit);
   }
 
   async lag(position: Position): Promise<Lag | undefined> {

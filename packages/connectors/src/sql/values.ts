@@ -31,3 +31,11 @@ export function toBuffer(value: unknown): Buffer | unknown {
   if (value instanceof Uint8Array) return Buffer.from(value);
   return value;
 }
+
+/** Microseconds since the epoch of a UTC timestamp text `YYYY-MM-DD HH:MM:SS[.f…]` (digits past the sixth are dropped). */
+export function microsOf(text: string): bigint {
+  const m = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d+))?/.exec(text);
+  if (!m) throw new TypeError(`not a timestamp: ${JSON.stringify(text)}`);
+  const seconds = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) / 1000;
+  return BigInt(seconds) * 1_000_000n + BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6));
+}

@@ -49,6 +49,10 @@ export interface Batch {
   position: Position;
   /** Why the source read no further than it did (e.g. an open transaction); shown in the status. */
   heldBack?: string | undefined;
+  /** The cursor value the source read up to (its watermark), when it bounds its reads; shown in the status. */
+  watermark?: string | undefined;
+  /** A condition weakening what the source guarantees (e.g. missing privileges); shown in the status and logged. */
+  warning?: string | undefined;
 }
 
 /** How far the source is ahead of a position, when the source can tell. */

@@ -25,6 +25,10 @@ export interface SyncStatus {
   position: Position | undefined;
   /** Why the source holds back rows (open transaction, delay), when it does. */
   heldBack: string | undefined;
+  /** The cursor value the source reads up to (its watermark), when it bounds its reads. */
+  watermark?: string | undefined;
+  /** A condition weakening what the source guarantees (e.g. missing privileges), while it holds. */
+  warning?: string | undefined;
   lag: Lag | undefined;
   lastError: SyncError | undefined;
   /** When in `retrying`: milliseconds until the next attempt. */

@@ -176,6 +176,12 @@ export class SyncRunner {
           const batch = await source.read(position, sync.batchSize, this.abortCtl.signal);
           if (this.abortCtl.signal.aborted) break;
           this.status.heldBack = batch.heldBack;
+          this.status.watermark = batch.watermark;
+          if (batch.warning !== this.status.warning) {
+            // Logged when it appears or changes, not on every read.
+            if (batch.warning) this.log.warn({ warning: batch.warning }, 'source warning');
+            this.status.warning = batch.warning;
+          }
           if (batch.rows.length > 0) {
             this.opts.beforeWrite?.();
             const skipped = await this.write(destination, batch);

@@ -1,7 +1,7 @@
 import { MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
-import { jsonText, toBuffer } from '../values.ts';
+import { cursorText, jsonText, toBuffer } from '../values.ts';
 import { connectMssql } from './mssql-driver.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
@@ -49,7 +49,21 @@ export const mssqlDialect: SqlDialect = {
     if (value !== null && typeof value === 'object') return jsonText(value);
     return value;
   },
-  nowMinus: (ms) => sql`dateadd(millisecond, ${sql.lit(-ms)}, sysutcdatetime())`,
+  // Open transactions are not inspected on SQL Server (no server to test against here): the delay
+  // alone bounds reads, and the status says so.
+  async watermark(pool, { delayMs, maxCursor }, signal) {
+    const q = sql<{ at: string; max_cursor: unknown; timestamp_limit: string }>`select
+  convert(varchar(27), sysutcdatetime(), 121) as at,
+  (${maxCursor ?? sql`null`}) as max_cursor,
+  convert(varchar(27), dateadd(millisecond, ${-delayMs}, sysutcdatetime()), 121) as timestamp_limit`;
+    const row = (await pool.execute(q.compile(mssqlDialect.db), signal)).rows[0]!;
+    return {
+      at: String(row.at),
+      maxCursor: maxCursor ? cursorText(row.max_cursor) : undefined,
+      timestampLimit: String(row.timestamp_limit),
+      blind: `open transactions are not inspected on SQL Server: only delayMs (${delayMs} ms) protects rows committed late`,
+    };
+  },
   classify(err) {
     const n = (err as { number?: unknown }).number;
     return typeof n === 'number' && REJECTED_NUMBERS.has(n) ? 'rejected' : 'transient';

@@ -1,7 +1,9 @@
-import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
-import { jsonText, toBuffer } from '../values.ts';
+import { cursorText, jsonText, toBuffer } from '../values.ts';
+import type { SqlSession, TransactionView } from '../dialect.ts';
 import { connectMysql } from './mysql-driver.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
@@ -22,6 +24,85 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
 
 /** Errors about the data of a row: constraint, range, format, length. Anything else is retried. */
 const REJECTED_ERRNOS = new Set([1048, 1062, 1263, 1264, 1265, 1292, 1366, 1406, 1411, 1451, 1452, 1690, 3140, 3819, 4025, 4078]);
+
+/**
+ * `now()` is the start of a statement, but a transaction appears in information_schema.innodb_trx only
+ * once the statement reaches InnoDB, and `trx_started` has whole seconds. Both parts of the watermark
+ * stay this far behind to cover that gap.
+ */
+const CLOCK_GUARD_MS = 1000;
+/** InnoDB refreshes the innodb_trx cache only when nobody has read it for this long. */
+const TRX_CACHE_IDLE_MS = 100;
+/** Access denied: innodb_trx needs the PROCESS privilege. */
+const NO_PROCESS_PRIVILEGE = new Set([1227, 1142]);
+
+interface TrxRow {
+  at: string;
+  timestamp_limit: string;
+  fresh: number | string;
+  oldest_start: string | null;
+  oldest_thread: number | string | null;
+  oldest_age_ms: number | string | null;
+}
+
+/**
+ * The open InnoDB transactions of other connections (innodb_trx lists every database's; it does not
+ * say which tables a transaction writes). The list is a cache that InnoDB refreshes only when it has
+ * not been read for 0.1 s: the row of our own transaction, showing this very statement (its nonce),
+ * proves the cache was refreshed after our snapshot. trx_started is in the server's system time zone.
+ */
+function trxQuery(clockMs: number, nonce: string) {
+  const others = sql`information_schema.innodb_trx where trx_mysql_thread_id <> connection_id()`;
+  return sql<TrxRow>`select
+  now(6) as at,
+  least(now(6) - interval ${clockMs * 1000} microsecond, coalesce(o.start - interval ${clockMs * 1000} microsecond, now(6))) as timestamp_limit,
+  (select count(*) from information_schema.innodb_trx where trx_mysql_thread_id = connection_id() and locate(${nonce}, trx_query) > 0) as fresh,
+  o.start as oldest_start,
+  o.thread as oldest_thread,
+  timestampdiff(microsecond, o.start, now(6)) / 1000 as oldest_age_ms
+from (select 1 as one) as clock
+left join (select convert_tz(trx_started, 'SYSTEM', '+00:00') as start, trx_mysql_thread_id as thread from ${others} order by trx_started limit 1) as o on true`;
+}
+
+async function clockOnly(session: SqlSession, clockMs: number): Promise<TrxRow> {
+  const q = sql<TrxRow>`select now(6) as at, now(6) - interval ${clockMs * 1000} microsecond as timestamp_limit`;
+  return (await session.execute(q.compile(mysqlDialect.db))).rows[0] as unknown as TrxRow;
+}
+
+/**
+ * In one transaction: start it with a consistent snapshot (so it is listed in innodb_trx), read the
+ * largest cursor, then list the open transactions — in this order, so that a transaction holding an
+ * id the snapshot misses is still listed.
+ */
+async function observe(session: SqlSession, delayMs: number, maxCursor: SelectQueryBuilder<any, any, any> | undefined, signal?: AbortSignal): Promise<TransactionView> {
+  // Inside the driver's transaction this implicitly commits its empty start and begins a new one.
+  await session.execute(sql`start transaction with consistent snapshot`.compile(mysqlDialect.db), signal);
+  const max = maxCursor ? cursorText((await session.execute(maxCursor.compile(), signal)).rows[0]?.m) : undefined;
+  const clockMs = Math.max(delayMs, CLOCK_GUARD_MS);
+  let row: TrxRow;
+  try {
+    row = (await session.execute(trxQuery(clockMs, `idra-watermark-${randomUUID()}`).compile(mysqlDialect.db), signal)).rows[0] as unknown as TrxRow;
+  } catch (err) {
+    if (!NO_PROCESS_PRIVILEGE.has((err as { errno?: number }).errno ?? 0)) throw err;
+    row = await clockOnly(session, clockMs);
+    return {
+      at: row.at,
+      maxCursor: max,
+      timestampLimit: row.timestamp_limit,
+      blind: `other connections' transactions cannot be seen (information_schema.innodb_trx needs the PROCESS privilege): only delayMs (${delayMs} ms) protects rows they commit late`,
+    };
+  }
+  return {
+    at: row.at,
+    maxCursor: max,
+    timestampLimit: row.timestamp_limit,
+    stale: Number(row.fresh) === 0 ? { retryInMs: TRX_CACHE_IDLE_MS + 10 } : undefined,
+    oldest:
+      row.oldest_start === null
+        ? undefined
+        : { start: row.oldest_start, ageMs: Number(row.oldest_age_ms ?? 0), holder: `connection ${row.oldest_thread}` },
+  };
+}
 
 /** MySQL and MariaDB: mysql2 driver, ON DUPLICATE KEY upserts. */
 export const mysqlDialect: SqlDialect = {
@@ -50,7 +131,7 @@ export const mysqlDialect: SqlDialect = {
     if (typeof value === 'string' && (type === 'timestamp' || type === 'timestamptz')) return value.replace('T', ' ').replace(/(Z|[+-]00(:?00)?)$/, '');
     return value;
   },
-  nowMinus: (ms) => sql`(now(6) - interval ${sql.lit(ms * 1000)} microsecond)`,
+  watermark: (pool, { delayMs, maxCursor }, signal) => pool.transaction((session) => observe(session, delayMs, maxCursor, signal), signal),
   classify(err) {
     const errno = (err as { errno?: unknown }).errno;
     return typeof errno === 'number' && REJECTED_ERRNOS.has(errno) ? 'rejected' : 'transient';

@@ -1,7 +1,7 @@
-import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely';
+import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
-import { jsonText, toBuffer } from '../values.ts';
+import { cursorText, jsonText, toBuffer } from '../values.ts';
 import { connectPostgres } from './postgres-driver.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
@@ -19,6 +19,49 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
   json: 'jsonb',
   bytes: 'bytea',
 };
+
+/**
+ * How long a transaction can have started without showing in pg_stat_activity: its start time is
+ * taken when its first statement arrives, and published a few instructions later. The clock part of
+ * the watermark stays this far behind so that a backend paused in between is still covered.
+ */
+const CLOCK_GUARD_MS = 100;
+
+interface ActivityRow {
+  at: string;
+  max_cursor: unknown;
+  timestamp_limit: string;
+  oldest_start: string | null;
+  oldest_pid: number | null;
+  oldest_age_ms: number | null;
+  hidden: number;
+  prepared: number;
+}
+
+/**
+ * The clock, the oldest open transaction of another session of this database and the largest cursor,
+ * in one statement: its snapshot (for max_cursor) is taken before pg_stat_activity is read, so a
+ * transaction holding an id the snapshot misses is still listed. Autovacuum and WAL senders never
+ * write rows; every other backend (clients, logical replication, extension workers) may. Sessions of
+ * other roles show a null state without pg_read_all_stats: they are counted as hidden.
+ */
+function activityQuery(clockMs: number, maxCursor: SelectQueryBuilder<any, any, any> | undefined) {
+  return sql<ActivityRow>`with open as (
+  select pid, state, xact_start, usesysid from pg_stat_activity
+  where datname = current_database() and pid <> pg_backend_pid() and coalesce(backend_type, '') not in ('autovacuum worker', 'walsender')
+), oldest as (
+  select pid, xact_start from open where xact_start is not null and state <> 'idle' order by xact_start limit 1
+)
+select
+  clock_timestamp()::timestamp as at,
+  (${maxCursor ?? sql`null`}) as max_cursor,
+  least(statement_timestamp() - ${clockMs}::int * interval '1 millisecond', (select xact_start from oldest))::timestamp as timestamp_limit,
+  (select xact_start::timestamp from oldest) as oldest_start,
+  (select pid from oldest) as oldest_pid,
+  (select extract(epoch from clock_timestamp() - xact_start) * 1000 from oldest)::float8 as oldest_age_ms,
+  (select count(*) from open where state is null and usesysid is not null)::int as hidden,
+  (select count(*) from pg_prepared_xacts where database = current_database())::int as prepared`;
+}
 
 /** PostgreSQL: pg driver, ON CONFLICT upserts, 65535 parameters per statement. */
 export const postgresDialect: SqlDialect = {
@@ -42,7 +85,21 @@ export const postgresDialect: SqlDialect = {
     if (value !== null && typeof value === 'object') return jsonText(value);
     return value;
   },
-  nowMinus: (ms) => sql`(statement_timestamp() - ${sql.lit(ms)} * interval '1 millisecond')`,
+  async watermark(pool, { delayMs, maxCursor }, signal) {
+    const { rows } = await pool.execute(activityQuery(Math.max(delayMs, CLOCK_GUARD_MS), maxCursor).compile(postgresDialect.db), signal);
+    const row = rows[0] as unknown as ActivityRow;
+    return {
+      at: row.at,
+      maxCursor: maxCursor ? cursorText(row.max_cursor) : undefined,
+      timestampLimit: row.timestamp_limit,
+      oldest: row.oldest_start === null ? undefined : { start: row.oldest_start, ageMs: row.oldest_age_ms ?? 0, holder: `pid ${row.oldest_pid}` },
+      unknown: row.prepared > 0 ? `${row.prepared} prepared transaction(s) in the database: reads stay at their previous limit until they finish` : undefined,
+      blind:
+        row.hidden > 0
+          ? `the transactions of ${row.hidden} session(s) of other roles cannot be seen (grant pg_read_all_stats to the source's user): only delayMs (${delayMs} ms) protects rows they commit late`
+          : undefined,
+    };
+  },
   classify(err) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' && /^(22|23)/.test(code) ? 'rejected' : 'transient';

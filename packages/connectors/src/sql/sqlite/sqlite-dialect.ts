@@ -1,7 +1,7 @@
 import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely';
 import type { LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
-import { INTEGER_TYPES, jsonText, toBuffer } from '../values.ts';
+import { INTEGER_TYPES, cursorText, jsonText, toBuffer } from '../values.ts';
 import { connectSqlite } from './sqlite-driver.ts';
 
 // Declared types chosen so SQLite's affinity keeps the value exact (decimals and JSON stay text)
@@ -44,7 +44,18 @@ export const sqliteDialect: SqlDialect = {
     if (typeof value === 'object') return jsonText(value);
     return value;
   },
-  nowMinus: (ms) => sql`strftime('%Y-%m-%d %H:%M:%f', 'now', ${sql.lit(`-${ms / 1000} seconds`)})`,
+  // One writer at a time: an id or a now() stamp is taken inside the write lock, after every earlier
+  // writer has committed, so a row can never commit behind one already visible. Only a delay asked
+  // for (stamps taken outside the database) bounds reads.
+  async watermark(pool, { delayMs, maxCursor }, signal) {
+    if (delayMs === 0) return undefined;
+    const q = sql<{ at: string; max_cursor: unknown; timestamp_limit: string }>`select
+  strftime('%Y-%m-%d %H:%M:%f', 'now') as at,
+  (${maxCursor ?? sql`null`}) as max_cursor,
+  strftime('%Y-%m-%d %H:%M:%f', 'now', ${`-${delayMs / 1000} seconds`}) as timestamp_limit`;
+    const row = (await pool.execute(q.compile(sqliteDialect.db), signal)).rows[0]!;
+    return { at: String(row.at), maxCursor: maxCursor ? cursorText(row.max_cursor) : undefined, timestampLimit: String(row.timestamp_limit) };
+  },
   classify(err) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code) ? 'rejected' : 'transient';

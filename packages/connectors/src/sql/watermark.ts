@@ -1,0 +1,108 @@
+import type { TransactionView } from './dialect.ts';
+import { microsOf } from './values.ts';
+
+/** Observations kept for an id cursor; beyond this they are thinned out, which costs latency, never rows. */
+const MAX_HISTORY = 512;
+
+/** The limit of one cursor read. */
+export interface ReadLimit {
+  /** Id cursors read rows at or below it, timestamp cursors rows before it; undefined: no limit. */
+  value: string | undefined;
+  /** No safe limit is known yet (just opened, a transaction open): the read must return nothing. */
+  hold: boolean;
+  /** Why the limit is behind the newest rows, for the status. */
+  heldBack: string | undefined;
+  /** What weakens the guarantee (e.g. missing privileges), for the status and the log. */
+  warning: string | undefined;
+  /** The database's list of open transactions was stale: a fresh one can be had after this many ms. */
+  staleRetryMs?: number | undefined;
+}
+
+const NO_LIMIT: ReadLimit = { value: undefined, hold: false, heldBack: undefined, warning: undefined };
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function isInteger(text: string): boolean {
+  return /^-?\d+$/.test(text);
+}
+
+/**
+ * Turns what the database reports before each read into a limit that no late commit can fall behind.
+ * Every limit it hands out stays safe forever, so a later one is never lower, and when the database
+ * cannot tell (a stale list, a prepared transaction) the previous limit is kept.
+ *
+ * Timestamp cursors: the database computes min(now − delay, start of the oldest open transaction); a
+ * transaction stamps its rows with its start time or later, so nothing can still commit below it.
+ *
+ * Id cursors: ids are handed out in increasing order but may commit in any order. An observation
+ * `(t, M)` says every id ≤ M was handed out before `t`. Once every transaction open now started after
+ * `t` (and `t` is at least delayMs old), no transaction that can still commit holds an id ≤ M. The
+ * newest such M is the limit; with no other transaction open it is the current largest id. After a
+ * restart the history is empty: the first read with a transaction open only observes.
+ */
+export class Watermark {
+  private readonly cursor: 'id' | 'timestamp';
+  private readonly delayUs: bigint;
+  private readonly history: Array<{ at: bigint; max: string }> = [];
+  private limit: string | undefined;
+  private heldBack: string | undefined;
+  private warning: string | undefined;
+
+  constructor(cursor: 'id' | 'timestamp', delayMs: number) {
+    this.cursor = cursor;
+    this.delayUs = BigInt(Math.round(delayMs * 1000));
+  }
+
+  /** The limit of the next read, given what the database reported just before it (undefined: nothing to limit). */
+  next(view: TransactionView | undefined): ReadLimit {
+    if (!view) return NO_LIMIT;
+    // The first reason stays: it says this source has run with weaker guarantees.
+    this.warning ??= view.blind;
+    if (this.cursor === 'id' && view.maxCursor !== undefined && view.maxCursor !== null) this.observe(view.at, view.maxCursor);
+    if (view.unknown) this.heldBack = view.unknown;
+    else if (!view.stale) this.advance(view);
+    return { value: this.limit, hold: this.limit === undefined, heldBack: this.heldBack, warning: this.warning, staleRetryMs: view.stale?.retryInMs };
+  }
+
+  private observe(at: string, max: string): void {
+    this.history.push({ at: microsOf(at), max });
+    if (this.history.length > MAX_HISTORY) {
+      const kept = this.history.filter((_, i, all) => i % 2 === 0 || i === all.length - 1);
+      this.history.splice(0, this.history.length, ...kept);
+    }
+  }
+
+  private advance(view: TransactionView): void {
+    const { oldest } = view;
+    if (this.cursor === 'timestamp') {
+      if (this.limit === undefined || microsOf(view.timestampLimit) > microsOf(this.limit)) this.limit = view.timestampLimit;
+      this.heldBack = oldest && oldest.ageMs > Number(this.delayUs) / 1000 ? `oldest open transaction (${oldest.holder}) started ${seconds(oldest.ageMs)} ago` : undefined;
+      return;
+    }
+    const newest = microsOf(view.at) - this.delayUs;
+    const openSince = oldest ? microsOf(oldest.start) : undefined;
+    let eligible = -1;
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const { at } = this.history[i]!;
+      if (at <= newest && (openSince === undefined || at < openSince)) {
+        eligible = i;
+        break;
+      }
+    }
+    if (eligible >= 0) {
+      const { max } = this.history[eligible]!;
+      this.history.splice(0, eligible);
+      const higher = this.limit === undefined || !isInteger(max) || !isInteger(this.limit) || BigInt(max) > BigInt(this.limit);
+      if (higher) this.limit = max;
+    }
+    const head = view.maxCursor;
+    const behind =
+      head !== undefined && head !== null && (this.limit === undefined || (isInteger(head) && isInteger(this.limit) ? BigInt(head) > BigInt(this.limit) : head !== this.limit));
+    const waiting = this.limit === undefined ? 'all ids wait' : `ids above ${this.limit} wait`;
+    this.heldBack = !behind
+      ? undefined
+      : oldest
+        ? `${waiting}: a transaction open for ${seconds(oldest.ageMs)} (${oldest.holder}) may still commit lower ids`
+        : `${waiting} for delayMs (${Number(this.delayUs) / 1000} ms)`;
+  }
+}
