@@ -1,2 +1,3 @@
 export { createConnectorRegistry, registerConnector, type ConnectorFactory } from './registry.ts';
 export * from './sql/index.ts';
+export { testConnection, type ConnectionTestResult, type TestConnectionOptions } from './test-connection.ts';

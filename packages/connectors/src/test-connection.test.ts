@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, inject, it } from 'vitest';
+import { freePort, tempDir } from '@idra/testkit';
+import { testConnection } from './test-connection.ts';
+
+describe('testConnection', () => {
+  it('connects to an existing SQLite file and refuses to create a missing one', async () => {
+    const dir = await tempDir('test-connection');
+    const file = join(dir, 'ok.db');
+    new Database(file).close();
+    expect(await testConnection('sqlite', { file })).toMatchObject({ ok: true, connector: 'sqlite' });
+    const missing = await testConnection('sqlite', { file: join(dir, 'missing.db') });
+    expect(missing.ok).toBe(false);
+    expect(missing.error).toMatch(/not exist|unable to open|SQLITE_CANTOPEN/i);
+  });
+
+  it('runs select 1 on PostgreSQL and reports a refused login without repeating its password', async () => {
+    const url = new URL(inject('pgUrl'));
+    expect(await testConnection('postgres', { url: url.toString() })).toMatchObject({ ok: true });
+    url.username = 'no_such_role';
+    url.password = 'Wr0ng-Secret-Xyz';
+    const bad = await testConnection('postgres', { url: url.toString() });
+    expect(bad.ok).toBe(false);
+    expect(bad.error).toMatch(/no_such_role|password|authentication/i);
+    expect(bad.error).not.toContain('Wr0ng-Secret-Xyz');
+  });
+
+  it('reports an unreachable server within the timeout', async () => {
+    const port = await freePort();
+    const res = await testConnection('postgres', { host: '127.0.0.1', port, user: 'x', password: 'p4ssw0rd-zz', database: 'x' }, { timeoutMs: 3000 });
+    expect(res.ok).toBe(false);
+    expect(res.error).toMatch(/ECONNREFUSED|connect/i);
+    expect(res.error).not.toContain('p4ssw0rd-zz');
+  });
+
+  it('says which connectors it cannot test', async () => {
+    expect(await testConnection('kafka', { url: 'kafka://broker:9092' })).toMatchObject({ ok: false, error: expect.stringMatching(/not supported/) });
+  });
+});
