@@ -3,11 +3,16 @@ import { createConnectorRegistry } from '@idra/connectors';
 import type { AgentOptions } from './options.ts';
 import { ClusterAgent } from './cluster/cluster-agent.ts';
 import { ProgressLog } from './progress.ts';
+import type { AgentMetrics } from './http/agent-metrics.ts';
 
 export const AGENT_VERSION = '0.1.0';
 
 /** Cluster mode: syncs, offsets and coordination in etcd. */
-export async function startClusterMode(opts: AgentOptions, log: Logger): Promise<{ stop(timeoutMs: number): Promise<void>; agent: ClusterAgent }> {
+export async function startClusterMode(
+  opts: AgentOptions,
+  log: Logger,
+  metrics?: AgentMetrics,
+): Promise<{ stop(timeoutMs: number): Promise<void>; agent: ClusterAgent }> {
   const progress = new ProgressLog(log, opts.progressIntervalMs);
   const agent = new ClusterAgent({
     etcd: {
@@ -24,7 +29,9 @@ export async function startClusterMode(opts: AgentOptions, log: Logger): Promise
     logger: log,
     secretBox: opts.secretKey ? new SecretBox(opts.secretKey) : undefined,
     onStatus: (s) => progress.update(s),
+    metrics,
   });
+  metrics?.watchCluster(agent);
   log.info({ endpoints: opts.etcd, prefix: opts.prefix, agentId: opts.agentId }, 'cluster mode');
   agent.start();
   return {

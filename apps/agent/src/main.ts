@@ -5,13 +5,17 @@ import { createLogger } from './logger.ts';
 import { loadConfigFile } from './config-file.ts';
 import { SingleModeAgent } from './single-mode.ts';
 import { prepareExample } from './example.ts';
+import { AgentMetrics } from './http/agent-metrics.ts';
+import { startAgentHttp, type AgentHttp, type Readiness } from './http/agent-http.ts';
 
 /** A running agent, whatever its mode. */
 interface RunningAgent {
   stop(timeoutMs: number): Promise<void>;
+  /** Single mode: ready once its syncs started; cluster mode: while registered with etcd. */
+  readiness(): Readiness;
 }
 
-async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof createLogger>): Promise<RunningAgent> {
+async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof createLogger>, metrics: AgentMetrics | undefined): Promise<RunningAgent> {
   let configFile = opts.config;
   let stateDir = opts.stateDir;
   let stopTrickle: (() => void) | undefined;
@@ -32,9 +36,11 @@ async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof create
     connectors: createConnectorRegistry(),
     logger: log,
     progressIntervalMs: opts.progressIntervalMs,
+    metrics,
   });
   await agent.start();
   return {
+    readiness: () => ({ ready: true, reason: 'syncs started' }),
     async stop(timeoutMs) {
       stopTrickle?.();
       await agent.stop(timeoutMs);
@@ -55,18 +61,30 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(opts.logLevel, { agentId: opts.agentId });
+  // The HTTP server comes first, so that /healthz answers (and /readyz says why not ready) while the agent starts.
+  const metrics = opts.httpPort > 0 ? new AgentMetrics(opts.agentId) : undefined;
+  let readiness = (): Readiness => ({ ready: false, reason: 'starting' });
+  let http: AgentHttp | undefined;
   let agent: RunningAgent;
   try {
+    if (metrics) http = await startAgentHttp({ port: opts.httpPort, metrics, readiness: () => readiness(), logger: log });
     if (opts.etcd) {
       const { startClusterMode } = await import('./cluster-mode.ts');
-      agent = await startClusterMode(opts, log);
+      const cluster = await startClusterMode(opts, log, metrics);
+      agent = {
+        stop: (timeoutMs) => cluster.stop(timeoutMs),
+        readiness: () =>
+          cluster.agent.registeredNow ? { ready: true, reason: 'registered with etcd' } : { ready: false, reason: 'not registered with etcd (connecting, or lease lost)' },
+      };
     } else {
-      agent = await startSingleMode(opts, log);
+      agent = await startSingleMode(opts, log, metrics);
     }
   } catch (err) {
     log.error({ err: errorMessage(err) }, err instanceof ConfigError ? 'invalid configuration' : 'agent failed to start');
+    await http?.close();
     return err instanceof ConfigError ? 2 : 1;
   }
+  readiness = () => agent.readiness();
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {
@@ -76,9 +94,11 @@ async function main(): Promise<number> {
         return;
       }
       stopping = true;
+      readiness = () => ({ ready: false, reason: 'shutting down' });
       log.info({ signal, timeoutMs: opts.shutdownTimeoutMs }, 'shutting down: finishing batches in flight');
       agent.stop(opts.shutdownTimeoutMs).then(
-        () => {
+        async () => {
+          await http?.close();
           log.info({}, 'stopped');
           resolve(0);
         },

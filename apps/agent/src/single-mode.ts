@@ -13,6 +13,7 @@ import {
   type BackoffOptions,
 } from '@idra/core';
 import { ProgressLog, describePosition } from './progress.ts';
+import type { AgentMetrics } from './http/agent-metrics.ts';
 
 export interface SingleModeOptions {
   syncs: Sync[];
@@ -24,6 +25,8 @@ export interface SingleModeOptions {
   /** Offsets to seed for syncs that have none yet (from a Go Idra export's start_offset). */
   startOffsets?: Map<string, string>;
   backoff?: BackoffOptions;
+  /** Prometheus metrics fed by every sync, when the agent serves them. */
+  metrics?: AgentMetrics | undefined;
 }
 
 /** Runs every enabled sync of a configuration file concurrently, offsets in files under the state dir. */
@@ -46,6 +49,8 @@ export class SingleModeAgent {
     const { syncs, logger, stateDir } = this.opts;
     await mkdir(stateDir, { recursive: true });
     const enabled = syncs.filter((s) => s.enabled);
+    const metrics = this.opts.metrics;
+    const offsets = metrics ? metrics.measureOffsets(this.offsets) : this.offsets;
     logger.info({ syncs: enabled.map((s) => s.id), stateDir }, `single mode: ${enabled.length} enabled sync(s) of ${syncs.length}`);
     for (const sync of enabled) {
       const seed = this.opts.startOffsets?.get(sync.id);
@@ -57,12 +62,13 @@ export class SingleModeAgent {
       const runner = new SyncRunner({
         sync,
         connectors: this.opts.connectors,
-        offsets: this.offsets,
+        offsets,
         deadLetters: new FileDeadLetterSink(stateDir, sync.id),
         agentId: this.opts.agentId,
         logger,
         ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
         onStatus: (s) => this.onStatus(s),
+        ...(metrics ? { onBatch: (b) => metrics.observeBatch(sync.id, b) } : {}),
       });
       this.runners.push(runner);
       void runner.start();
@@ -72,6 +78,7 @@ export class SingleModeAgent {
   }
 
   private onStatus(s: SyncStatus): void {
+    this.opts.metrics?.observeStatus(s);
     this.statuses.set(s.syncId, s);
     this.progress.update(s);
     this.statusDirty = true;

@@ -21,6 +21,7 @@ import {
   type SyncStatus,
 } from '@idra/core';
 import { SyncWorker } from './sync-worker.ts';
+import type { AgentMetrics } from '../http/agent-metrics.ts';
 
 export interface ClusterAgentOptions {
   etcd: EtcdOptions;
@@ -32,6 +33,8 @@ export interface ClusterAgentOptions {
   secretBox?: SecretBox | undefined;
   backoff?: BackoffOptions | undefined;
   onStatus?: (status: SyncStatus) => void;
+  /** Prometheus metrics fed by every sync this agent runs, when the agent serves them. */
+  metrics?: AgentMetrics | undefined;
 }
 
 /**
@@ -158,6 +161,7 @@ export class ClusterAgent {
         logger: this.log,
         backoff: this.opts.backoff,
         onStatus: this.opts.onStatus,
+        metrics: this.opts.metrics,
       });
       this.workers.set(id, worker);
       this.log.info({ syncId: id }, 'sync assigned to this agent');

@@ -15,6 +15,7 @@ import {
   type SyncStatus,
 } from '@idra/core';
 import type { Namespace } from 'etcd3';
+import type { AgentMetrics } from '../http/agent-metrics.ts';
 
 export interface SyncWorkerDeps {
   ns: Namespace;
@@ -25,6 +26,7 @@ export interface SyncWorkerDeps {
   logger: Logger;
   backoff?: BackoffOptions | undefined;
   onStatus?: (status: SyncStatus) => void;
+  metrics?: AgentMetrics | undefined;
 }
 
 /**
@@ -85,6 +87,7 @@ export class SyncWorker {
   private publish(status: SyncStatus): void {
     this.latest = status;
     this.statusWriter.update(status);
+    this.deps.metrics?.observeStatus(status);
     this.deps.onStatus?.(status);
   }
 
@@ -122,10 +125,11 @@ export class SyncWorker {
         const config = await configs.getSync(this.syncId);
         if (!config) return; // deleted: the leader will drop the assignment
         const sync = await configs.resolveSync(config);
+        const offsets = new EtcdOffsetStore(this.deps.ns, (id) => (id === this.syncId ? lock.fence : undefined));
         runner = new SyncRunner({
           sync,
           connectors: this.deps.connectors,
-          offsets: new EtcdOffsetStore(this.deps.ns, (id) => (id === this.syncId ? lock.fence : undefined)),
+          offsets: this.deps.metrics ? this.deps.metrics.measureOffsets(offsets) : offsets,
           deadLetters: this.deps.statuses.deadLetterSink(this.syncId),
           agentId: session.info.agentId,
           epoch: Number(lock.fence.createRevision),
@@ -133,7 +137,9 @@ export class SyncWorker {
           ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
           beforeWrite: () => session.assertValid(this.syncId),
           onStatus: (s) => this.publish(s),
-          onBatch: ({ rows, durationMs }) => {
+          onBatch: (batch) => {
+            this.deps.metrics?.observeBatch(this.syncId, batch);
+            const { rows, durationMs } = batch;
             const committedAt = Date.now();
             this.log.debug({ rows, epoch: lock.fence.createRevision, startedAt: committedAt - durationMs, committedAt }, 'batch committed');
           },

@@ -1,0 +1,225 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { ConfigStore, connectEtcd } from '@idra/core';
+import { freePort, tempDir } from '@idra/testkit';
+
+const MAIN = resolve(import.meta.dirname, '../main.ts');
+
+/** A real agent process; its JSON log lines are kept for assertions. */
+class Agent {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  readonly lines: Array<Record<string, unknown>> = [];
+  private buffer = '';
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (d: Buffer) => {
+      this.buffer += d.toString();
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        try {
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.lines.push({ msg: line, notJson: true });
+        }
+      }
+    };
+    this.child.stdout!.on('data', onData);
+    this.child.stderr!.on('data', onData);
+    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+/** One sample of a Prometheus text exposition: `name{a="b"} value`. */
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`unparsable metrics line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/** The value of the one sample of `name` whose labels include `labels`, or undefined. */
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} samples`);
+  return found[0]?.value;
+}
+
+async function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text() };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 45_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A SQLite table of `rows` orders with ids 1..rows (appends when it exists). */
+function addOrders(file: string, from: number, to: number): void {
+  const db = new Database(file);
+  db.exec('create table if not exists orders (id integer primary key, customer text not null, amount text not null)');
+  const insert = db.prepare('insert into orders (id, customer, amount) values (?, ?, ?)');
+  db.transaction(() => {
+    for (let id = from; id <= to; id++) insert.run(id, `customer-${id % 97}`, (id / 100).toFixed(2));
+  })();
+  db.close();
+}
+
+function countRows(file: string, table: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+const STATES = ['starting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
+
+function ordersSync(id: string, dir: string, sourceTable = 'orders') {
+  return {
+    id,
+    source: { connector: 'sqlite', connection: { file: join(dir, 'source.db') }, table: sourceTable },
+    destination: { connector: 'sqlite', connection: { file: join(dir, 'destination.db') }, table: `${id}_copy` },
+    mode: 'id',
+    cursorColumn: 'id',
+    keyColumns: ['id'],
+    batchSize: 100,
+    pollIntervalMs: 100,
+  };
+}
+
+describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → SQLite)', () => {
+  let agent: Agent | undefined;
+  afterEach(async () => {
+    await agent?.stop();
+    agent = undefined;
+  });
+
+  it('single mode: metrics count exactly the rows and batches copied, the state gauge follows the sync, probes answer', async () => {
+    const dir = await tempDir('idra-agent-http-');
+    addOrders(join(dir, 'source.db'), 1, 1050);
+    const config = join(dir, 'syncs.json');
+    // `broken` reads a table that does not exist: it retries, and its errors are counted.
+    await writeFile(config, JSON.stringify({ syncs: [ordersSync('orders', dir), ordersSync('broken', dir, 'missing_table')] }));
+    const port = await freePort();
+    const agentId = 'metrics-single';
+    agent = new Agent(['--config', config, '--state-dir', dir, '--http-port', String(port), '--agent-id', agentId, '--progress-interval', '1s']);
+
+    expect(await until('/healthz', () => get(port, '/healthz'))).toEqual({ status: 200, body: '{"status":"ok"}' });
+    const orders = { sync: 'orders', agent: agentId };
+    const caughtUp = async (rows: number) =>
+      until(`${rows} rows written and the sync idle`, async () => {
+        const samples = parseMetrics((await get(port, '/metrics')).body);
+        return value(samples, 'idra_rows_written_total', orders) === rows && value(samples, 'idra_sync_state', { ...orders, state: 'idle' }) === 1 && samples;
+      });
+
+    // 1050 rows in batches of 100: ten full batches and one of 50.
+    let samples = await caughtUp(1050);
+    expect(countRows(join(dir, 'destination.db'), 'orders_copy')).toBe(1050);
+    expect(value(samples, 'idra_rows_read_total', orders)).toBe(1050);
+    expect(value(samples, 'idra_rows_skipped_total', orders)).toBe(0);
+    expect(value(samples, 'idra_batches_total', orders)).toBe(11);
+    expect(value(samples, 'idra_batch_duration_seconds_count', orders)).toBe(11);
+    expect(value(samples, 'idra_batch_duration_seconds_sum', orders)).toBeGreaterThan(0);
+    expect(value(samples, 'idra_batch_duration_seconds_bucket', { ...orders, le: '+Inf' })).toBe(11);
+    expect(value(samples, 'idra_offset_commit_duration_seconds_count', orders)).toBe(11);
+    expect(value(samples, 'idra_offset_commit_failures_total', orders)).toBe(0);
+    expect(value(samples, 'idra_sync_lag_rows', orders)).toBe(0);
+    expect(value(samples, 'idra_sync_last_batch_timestamp_seconds', orders)).toBeGreaterThan(Date.now() / 1000 - 60);
+    for (const state of STATES) expect(value(samples, 'idra_sync_state', { ...orders, state }), state).toBe(state === 'idle' ? 1 : 0);
+    // Cluster-only gauges are absent in single mode; process metrics carry the agent label.
+    expect(value(samples, 'idra_agent_registered')).toBeUndefined();
+    expect(value(samples, 'idra_agent_process_cpu_seconds_total', { agent: agentId })).toBeGreaterThan(0);
+
+    const broken = { sync: 'broken', agent: agentId };
+    samples = await until('the broken sync retrying twice', async () => {
+      const s = parseMetrics((await get(port, '/metrics')).body);
+      return (s.find((x) => x.name === 'idra_sync_errors_total' && x.labels.sync === 'broken')?.value ?? 0) >= 2 && s;
+    });
+    expect(value(samples, 'idra_sync_state', { ...broken, state: 'retrying' })).toBe(1);
+    expect(value(samples, 'idra_rows_written_total', broken)).toBe(0);
+
+    // Rows added later are counted on top: two more full batches.
+    addOrders(join(dir, 'source.db'), 1051, 1250);
+    samples = await caughtUp(1250);
+    expect(value(samples, 'idra_batches_total', orders)).toBe(13);
+    expect(value(samples, 'idra_offset_commit_duration_seconds_count', orders)).toBe(13);
+
+    expect(await get(port, '/readyz')).toEqual({ status: 200, body: '{"ready":true,"reason":"syncs started"}' });
+    expect((await get(port, '/nope')).status).toBe(404);
+    expect(await agent.stop()).toBe(0);
+    // Every log line is JSON and names the agent; lines about a sync name it too.
+    expect(agent.lines.filter((l) => l.notJson || l.agentId !== agentId)).toEqual([]);
+    expect(agent.lines.filter((l) => /^sync (orders|broken)\b/.test(String(l.msg)) && !l.syncId)).toEqual([]);
+  });
+
+  it('cluster mode: /readyz once registered with etcd, registered and leader gauges, metrics of the synced rows', async () => {
+    const dir = await tempDir('idra-agent-http-');
+    addOrders(join(dir, 'source.db'), 1, 300);
+    const endpoints = inject('etcdEndpoints');
+    const prefix = `/idra-http-test-${process.pid}-${Date.now()}/`;
+    const etcd = connectEtcd({ endpoints, prefix });
+    try {
+      await new ConfigStore(etcd.ns).putSync(ordersSync('orders', dir));
+      const port = await freePort();
+      const agentId = 'metrics-cluster';
+      agent = new Agent(['--etcd', endpoints.join(','), '--prefix', prefix, '--http-port', String(port), '--agent-id', agentId, '--lease-ttl', '2s']);
+      const ready = await until('/readyz 200', async () => {
+        const r = await get(port, '/readyz');
+        return r.status === 200 && r;
+      });
+      expect(ready.body).toBe('{"ready":true,"reason":"registered with etcd"}');
+      const labels = { sync: 'orders', agent: agentId };
+      const samples = await until('300 rows written by the cluster agent', async () => {
+        const s = parseMetrics((await get(port, '/metrics')).body);
+        return value(s, 'idra_rows_written_total', labels) === 300 && value(s, 'idra_agent_leader', { agent: agentId }) === 1 && s;
+      });
+      expect(value(samples, 'idra_agent_registered', { agent: agentId })).toBe(1);
+      expect(value(samples, 'idra_batches_total', labels)).toBe(3);
+      expect(value(samples, 'idra_offset_commit_duration_seconds_count', labels)).toBe(3);
+      expect(value(samples, 'idra_offset_commit_failures_total', labels)).toBe(0);
+      expect(countRows(join(dir, 'destination.db'), 'orders_copy')).toBe(300);
+      expect(await agent.stop()).toBe(0);
+      expect(agent.lines.filter((l) => l.notJson || l.agentId !== agentId)).toEqual([]);
+      expect(agent.lines.filter((l) => /sync lock|assigned/.test(String(l.msg)) && !l.syncId)).toEqual([]);
+    } finally {
+      await etcd.ns.delete().all();
+      etcd.close();
+    }
+  });
+});

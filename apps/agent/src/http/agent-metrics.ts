@@ -1,0 +1,153 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CommitContext, OffsetStore, Position, SyncState, SyncStatus } from '@idra/core';
+
+const SYNC_STATES: readonly SyncState[] = ['starting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
+
+/** What `SyncRunner`'s `onBatch` reports about one committed batch. */
+export interface BatchInfo {
+  rows: number;
+  skipped: number;
+  durationMs: number;
+  position: Position;
+}
+
+/** The cluster facts exported as gauges, read at scrape time. */
+export interface ClusterFacts {
+  readonly registeredNow: boolean;
+  readonly isLeader: boolean;
+}
+
+/**
+ * The agent's Prometheus metrics (`idra_*`, labels `sync` and `agent`), fed by the sync runners'
+ * status and batch hooks and by an offset store wrapper that times commits.
+ */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly agentId: string;
+  private readonly rowsRead: Counter<'sync' | 'agent'>;
+  private readonly rowsWritten: Counter<'sync' | 'agent'>;
+  private readonly rowsSkipped: Counter<'sync' | 'agent'>;
+  private readonly batches: Counter<'sync' | 'agent'>;
+  private readonly batchDuration: Histogram<'sync' | 'agent'>;
+  private readonly commitDuration: Histogram<'sync' | 'agent'>;
+  private readonly commitFailures: Counter<'sync' | 'agent'>;
+  private readonly errors: Counter<'sync' | 'agent' | 'code'>;
+  private readonly lagRows: Gauge<'sync' | 'agent'>;
+  private readonly lagSeconds: Gauge<'sync' | 'agent'>;
+  private readonly lastBatch: Gauge<'sync' | 'agent'>;
+  private readonly state: Gauge<'sync' | 'agent' | 'state'>;
+  /** The last error counted per sync (its `at`), so that re-published statuses count it once. */
+  private readonly lastErrorAt = new Map<string, string>();
+  private readonly seen = new Set<string>();
+  private cluster: ClusterFacts | undefined;
+
+  constructor(agentId: string) {
+    this.agentId = agentId;
+    const registers = [this.registry];
+    const labelNames = ['sync', 'agent'] as const;
+    this.rowsRead = new Counter({ name: 'idra_rows_read_total', help: 'Rows read from the source in committed batches', labelNames, registers });
+    this.rowsWritten = new Counter({ name: 'idra_rows_written_total', help: 'Rows written and committed to the destination', labelNames, registers });
+    this.rowsSkipped = new Counter({ name: 'idra_rows_skipped_total', help: 'Rows the destination rejected and onError: skip set aside', labelNames, registers });
+    this.batches = new Counter({ name: 'idra_batches_total', help: 'Batches committed (destination, then offset)', labelNames, registers });
+    this.batchDuration = new Histogram({
+      name: 'idra_batch_duration_seconds',
+      help: 'Time of one batch: read, write and commit in the destination, commit of the offset',
+      labelNames,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.commitDuration = new Histogram({
+      name: 'idra_offset_commit_duration_seconds',
+      help: 'Latency of an offset commit (a file rename in single mode, a fenced etcd transaction in cluster mode)',
+      labelNames,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.commitFailures = new Counter({ name: 'idra_offset_commit_failures_total', help: 'Offset commits that failed (including fenced ones)', labelNames, registers });
+    this.errors = new Counter({ name: 'idra_sync_errors_total', help: 'Errors a sync reported (retried or fatal), by error code', labelNames: ['sync', 'agent', 'code'], registers });
+    this.lagRows = new Gauge({ name: 'idra_sync_lag_rows', help: 'Rows the source has beyond the offset (estimate), where the source can count them', labelNames, registers });
+    this.lagSeconds = new Gauge({ name: 'idra_sync_lag_seconds', help: 'Seconds between the newest source row and the offset, for timestamp cursors', labelNames, registers });
+    this.lastBatch = new Gauge({ name: 'idra_sync_last_batch_timestamp_seconds', help: 'Unix time of the last committed batch', labelNames, registers });
+    this.state = new Gauge({ name: 'idra_sync_state', help: 'Current state of a sync on this agent: 1 for its state, 0 for the others', labelNames: ['sync', 'agent', 'state'], registers });
+    const metrics = this;
+    new Gauge({
+      name: 'idra_agent_registered',
+      help: 'Cluster mode: 1 while the agent holds a live etcd lease (registered), else 0',
+      labelNames: ['agent'],
+      registers,
+      collect() {
+        if (metrics.cluster) this.set({ agent: agentId }, metrics.cluster.registeredNow ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'idra_agent_leader',
+      help: 'Cluster mode: 1 while the agent is the elected leader, else 0',
+      labelNames: ['agent'],
+      registers,
+      collect() {
+        if (metrics.cluster) this.set({ agent: agentId }, metrics.cluster.isLeader ? 1 : 0);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'idra_agent_', labels: { agent: agentId } });
+  }
+
+  /** Cluster mode: export registration and leadership from now on. */
+  watchCluster(facts: ClusterFacts): void {
+    this.cluster = facts;
+  }
+
+  /** A sync's status changed (`SyncRunner`'s `onStatus`). */
+  observeStatus(s: SyncStatus): void {
+    const labels = { sync: s.syncId, agent: this.agentId };
+    if (!this.seen.has(s.syncId)) {
+      // Counters start at 0 rather than appearing with the first event, so that rate() and alerts see them.
+      this.seen.add(s.syncId);
+      for (const counter of [this.rowsRead, this.rowsWritten, this.rowsSkipped, this.batches, this.commitFailures]) counter.inc(labels, 0);
+    }
+    for (const state of SYNC_STATES) this.state.set({ ...labels, state }, state === s.state ? 1 : 0);
+    setOrRemove(this.lagRows, labels, s.lag?.rows);
+    setOrRemove(this.lagSeconds, labels, s.lag?.seconds);
+    if (s.lastError && this.lastErrorAt.get(s.syncId) !== s.lastError.at) {
+      this.lastErrorAt.set(s.syncId, s.lastError.at);
+      this.errors.inc({ ...labels, code: s.lastError.code });
+    }
+  }
+
+  /** A batch was committed (`SyncRunner`'s `onBatch`). */
+  observeBatch(syncId: string, batch: BatchInfo): void {
+    const labels = { sync: syncId, agent: this.agentId };
+    this.rowsRead.inc(labels, batch.rows + batch.skipped);
+    this.rowsWritten.inc(labels, batch.rows);
+    if (batch.skipped > 0) this.rowsSkipped.inc(labels, batch.skipped);
+    this.batches.inc(labels);
+    this.batchDuration.observe(labels, batch.durationMs / 1000);
+    this.lastBatch.set(labels, Date.now() / 1000);
+  }
+
+  /** The same offset store, with every commit timed and its failures counted. */
+  measureOffsets(store: OffsetStore): OffsetStore {
+    const metrics = this;
+    return {
+      load: (syncId) => store.load(syncId),
+      set: (syncId, position, change) => store.set(syncId, position, change),
+      history: (syncId) => store.history(syncId),
+      async commit(syncId: string, position: Position, ctx: CommitContext) {
+        const labels = { sync: syncId, agent: metrics.agentId };
+        const end = metrics.commitDuration.startTimer(labels);
+        try {
+          return await store.commit(syncId, position, ctx);
+        } catch (err) {
+          metrics.commitFailures.inc(labels);
+          throw err;
+        } finally {
+          end();
+        }
+      },
+    };
+  }
+}
+
+function setOrRemove(gauge: Gauge<'sync' | 'agent'>, labels: { sync: string; agent: string }, value: number | undefined): void {
+  if (value === undefined) gauge.remove(labels);
+  else gauge.set(labels, value);
+}
