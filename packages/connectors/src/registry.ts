@@ -1,5 +1,7 @@
 import { ConfigError, type ConnectorRegistry, type Destination, type EndpointContext, type Source } from '@idra/core';
 import { SQL_DIALECTS, SqlSource, SqlDestination, type SqlDialectName } from './sql/index.ts';
+import { kafkaConnector } from './kafka/index.ts';
+import { guardUndecodable } from './records/undecodable.ts';
 
 /** Opens a source or destination of a given connector kind. */
 export interface ConnectorFactory {
@@ -14,6 +16,7 @@ for (const [name, dialect] of Object.entries(SQL_DIALECTS) as Array<[SqlDialectN
     openDestination: (ctx) => SqlDestination.open(dialect, ctx),
   });
 }
+factories.set('kafka', kafkaConnector);
 
 /** Adds (or replaces) the factory of a connector kind. */
 export function registerConnector(kind: string, factory: ConnectorFactory): void {
@@ -35,7 +38,8 @@ export function createConnectorRegistry(): ConnectorRegistry {
     async openDestination(ctx) {
       const open = factories.get(ctx.endpoint.connector)?.openDestination;
       if (!open) throw unsupported(ctx);
-      return open(ctx);
+      // Records a source could not decode reach the error policy as rows this destination refuses.
+      return guardUndecodable(await open(ctx));
     },
   };
 }

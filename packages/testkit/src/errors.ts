@@ -1,5 +1,5 @@
 /** Which throwaway server a testkit error is about. */
-export type TestServerKind = 'postgres' | 'mariadb' | 'etcd';
+export type TestServerKind = 'postgres' | 'mariadb' | 'etcd' | 'kafka' | 'ferretdb' | 's3';
 
 /** A throwaway server did not become ready; `logTail` holds the end of its log. */
 export class TestServerStartError extends Error {

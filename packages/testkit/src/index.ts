@@ -1,8 +1,20 @@
-// Throwaway real servers (PostgreSQL, MariaDB, etcd) for tests, on free ports in temp dirs.
+// Throwaway real servers (PostgreSQL, MariaDB, etcd, Kafka, FerretDB, S3) for tests, on free ports in temp dirs.
 import type {} from './provided-context.ts';
 
 export { createDatabase, type TestDatabase } from './create-database.ts';
 export { TestServerStartError, type TestServerKind } from './errors.ts';
+export {
+  kafkaForTests,
+  mongoForTests,
+  mongoReplicaSetUrl,
+  s3ForTests,
+  type S3Address,
+  type ServerForTests,
+} from './connector-servers.ts';
+export { FERRETDB_VERSION, provisionFerretdb, startFerretdb, type MongoServer } from './ferretdb.ts';
+export { KAFKA_VERSION, provisionKafka, startKafka, type KafkaServer } from './kafka.ts';
+export { testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';
+export { startS3, type S3Server } from './s3.ts';
 export { startEtcd, type EtcdMember, type EtcdServer, type StartEtcdOptions } from './etcd.ts';
 export { freePort } from './free-port.ts';
 export { startMariadb, type MariadbServer } from './mariadb.ts';

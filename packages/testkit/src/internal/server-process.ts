@@ -37,6 +37,8 @@ export interface LaunchSpec {
   /** stdout and stderr are appended to this file, never to the test output. */
   logFile: string;
   cwd: string;
+  /** Environment of the program. @default this process's environment */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 // setpriv execs in place (runuser forks a watching parent, and SIGKILLing that would orphan the
@@ -50,6 +52,7 @@ function spawnLogged(spec: LaunchSpec): ChildProcess {
   try {
     const child = spawn('setpriv', [...switchUser, '--pdeathsig', 'KILL', '--', spec.command, ...spec.args], {
       cwd: spec.cwd,
+      env: spec.env ?? process.env,
       stdio: ['ignore', log, log],
     });
     killAtExit(child);
@@ -91,6 +94,11 @@ export interface ServerSpec extends LaunchSpec {
   stopSignal: NodeJS.Signals;
   /** Resolves once the server serves requests; rejects (e.g. connection refused) while it does not, within a few seconds. */
   probe: () => Promise<void>;
+  /**
+   * How long the server may take to become ready.
+   * @default 30000
+   */
+  startTimeoutMs?: number;
 }
 
 /** One server program that can be started, stopped and started again on the same files. */
@@ -124,7 +132,8 @@ export class ServerProcess {
 
   /** Polls `probe` every 50 ms until it passes; rejects with the log tail if the program ends or a timeout passes first. */
   async waitUntil(probe: () => Promise<void>): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
+    const timeoutMs = this.#spec.startTimeoutMs ?? START_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     let probeError: unknown;
     for (;;) {
       try {
@@ -135,7 +144,7 @@ export class ServerProcess {
         probeError = error;
       }
       if (!this.running) throw await this.#startError(await this.#outcome, probeError);
-      if (Date.now() >= deadline) throw await this.#startError(`was not ready after ${START_TIMEOUT_MS} ms`, probeError);
+      if (Date.now() >= deadline) throw await this.#startError(`was not ready after ${timeoutMs} ms`, probeError);
       await delay(POLL_INTERVAL_MS);
     }
   }

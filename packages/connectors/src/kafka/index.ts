@@ -1,0 +1,13 @@
+import type { ConnectorFactory } from '../registry.ts';
+import { KafkaDestination } from './kafka-destination.ts';
+import { KafkaSource } from './kafka-source.ts';
+
+export { KafkaSource, type KafkaOffsets } from './kafka-source.ts';
+export { KafkaDestination, messageKey } from './kafka-destination.ts';
+export { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
+
+/** Kafka topics of JSON messages, as a source (`stream` mode) and a destination. */
+export const kafkaConnector: ConnectorFactory = {
+  openSource: (ctx) => KafkaSource.open(ctx),
+  openDestination: (ctx) => KafkaDestination.open(ctx),
+};

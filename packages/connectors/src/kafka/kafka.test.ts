@@ -1,0 +1,233 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { kafkaForTests, tempDir, type KafkaServer, type ServerForTests } from '@idra/testkit';
+import type { Endpoint } from '@idra/core';
+import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
+import { canonicalRow, numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
+import { createKafka, PartitionFetcher } from './kafka-client.ts';
+import { resolveKafkaConfig } from './kafka-options.ts';
+
+let kafka: ServerForTests<string[], KafkaServer>;
+let client: Kafka;
+let producer: Producer;
+let pg: TestDb;
+let maria: TestDb;
+let topicCount = 0;
+
+/** A fresh topic name per test: tests share the broker. */
+const newTopic = (what: string) => `${what}-${process.pid}-${++topicCount}`;
+
+function kafkaEndpoint(topic: string, options: Record<string, unknown> = {}): Endpoint {
+  return { connector: 'kafka', connection: { url: `kafka://${kafka.address.join(',')}` }, topic, options };
+}
+
+async function createTopic(topic: string, partitions = 1): Promise<void> {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function produce(topic: string, values: Array<string | null>, key?: (i: number) => string): Promise<void> {
+  await producer.send({ topic, acks: -1, messages: values.map((value, i) => ({ key: key ? key(i) : null, value })) });
+}
+
+/** Every message of a topic, read through the source's fetcher (keys included), in partition then offset order. */
+async function topicMessages(topic: string): Promise<Array<{ partition: number; offset: string; key: string | null; value: unknown }>> {
+  const sync = syncBetween(kafkaEndpoint(topic), kafkaEndpoint(topic));
+  const config = resolveKafkaConfig({ sync, endpoint: sync.source, role: 'source' });
+  const k = createKafka(config);
+  const admin = k.admin();
+  await admin.connect();
+  const fetcher = await PartitionFetcher.open(k, config);
+  try {
+    const out: Array<{ partition: number; offset: string; key: string | null; value: unknown }> = [];
+    const offsets = await admin.fetchTopicOffsets(topic);
+    let pending = new Map(offsets.filter((o) => o.high !== o.low).map((o) => [o.partition, o.low]));
+    const high = new Map(offsets.map((o) => [o.partition, o.high]));
+    while (pending.size > 0) {
+      const next = new Map<number, string>();
+      for (const f of await fetcher.fetch(pending)) {
+        for (const m of f.messages) out.push({ partition: f.partition, offset: m.offset, key: m.key?.toString() ?? null, value: JSON.parse(m.value!.toString()) });
+        if (BigInt(f.nextOffset) < BigInt(high.get(f.partition)!)) next.set(f.partition, f.nextOffset);
+      }
+      pending = next;
+    }
+    return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+  } finally {
+    await fetcher.close();
+    await admin.disconnect();
+  }
+}
+
+beforeAll(async () => {
+  [kafka, pg, maria] = await Promise.all([kafkaForTests(), createTestDb('postgres'), createTestDb('mysql')]);
+  client = new Kafka({ brokers: kafka.address, logLevel: logLevel.NOTHING });
+  producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await Promise.all([kafka?.stop(), pg?.drop(), maria?.drop()]);
+});
+
+describe('kafka connector', () => {
+  it('PG → Kafka → MariaDB: every type arrives with its value; keys are the key columns; offsets are per partition', async () => {
+    await pg.exec('create table typed (id bigint primary key, name text, amount numeric(28,6), ts timestamp(6), flag boolean, doc jsonb)');
+    await insertRows(pg, 'typed', TYPED_ROWS);
+    const topic = newTopic('typed');
+    const toKafka = syncBetween(tableEndpoint(pg, 'typed'), kafkaEndpoint(topic, { createTopic: true, partitions: 3 }), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      batchSize: 3,
+    });
+    expect((await runOnce(toKafka, await tempDir('idra-state-'))).status.rowsCopied).toBe(4);
+
+    const messages = await topicMessages(topic);
+    expect(messages.map((m) => m.key).sort()).toEqual(['1', '2', '9007199254740993', '9223372036854775807']);
+    expect(messages.find((m) => m.key === '9007199254740993')?.value).toEqual({
+      id: '9007199254740993',
+      name: TYPED_ROWS[2]!.name,
+      amount: '0.000001',
+      ts: '2026-01-19 03:14:08.999999',
+      flag: null,
+      doc: null,
+    });
+
+    const fromKafka = syncBetween(kafkaEndpoint(topic), tableEndpoint(maria, 'from_kafka'), { keyColumns: ['id'], writeMode: 'upsert', batchSize: 3 });
+    const { status } = await runOnce(fromKafka, await tempDir('idra-state-'));
+    expect(status.rowsCopied).toBe(4);
+    expect(status.position?.kind).toBe('stream');
+    const offsets = status.position?.value as Record<string, string>;
+    expect(Object.keys(offsets).sort()).toEqual(['0', '1', '2']);
+    expect(Object.values(offsets).reduce((n, o) => n + Number(o), 0)).toBe(4);
+    const copied = (await maria.rows('from_kafka', ['id'])).map(canonicalRow);
+    expect(copied).toEqual((await pg.rows('typed', ['id'])).map(canonicalRow));
+  });
+
+  it('resumes from the stored partition offsets after a restart, without a consumer group', async () => {
+    const topic = newTopic('resume');
+    await createTopic(topic, 2);
+    await produce(topic, numberedRows(1, 30).map((r) => JSON.stringify(r)), (i) => String(i));
+    const state = await tempDir('idra-state-');
+    // No key columns: a message read twice would show as a duplicate row.
+    const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'resumed'), { batchSize: 7 });
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(30);
+    await produce(topic, numberedRows(31, 12).map((r) => JSON.stringify(r)), (i) => String(i));
+    const second = await runOnce(sync, state);
+    expect(second.status.rowsCopied).toBe(12);
+    expect(await pg.count('resumed')).toBe(42);
+    expect((await pg.rows('resumed', ['id'])).map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(Array.from({ length: 42 }, (_, i) => i + 1));
+    const admin = client.admin();
+    await admin.connect();
+    try {
+      expect((await admin.listGroups()).groups).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('an aborted run loses nothing: the restart replays at most the batch in flight', async () => {
+    const topic = newTopic('abort');
+    await createTopic(topic, 3);
+    await produce(topic, numberedRows(1, 200).map((r) => JSON.stringify(r)), (i) => String(i));
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'aborted'), { keyColumns: ['id'], batchSize: 5 });
+    const run = new TestRun(sync, state);
+    await run.waitFor((s) => s.batches >= 3);
+    await run.runner.abort();
+    const copiedBefore = await pg.count('aborted');
+    expect(copiedBefore).toBeLessThan(200);
+    const { status } = await runOnce(sync, state);
+    expect(status.rowsCopied).toBeGreaterThanOrEqual(200 - copiedBefore);
+    expect(status.rowsCopied).toBeLessThanOrEqual(200 - copiedBefore + 5);
+    expect(await pg.count('aborted')).toBe(200);
+  });
+
+  it('messages that are not JSON objects follow the error policy: skip → dead letters with their place, stop → failed', async () => {
+    const topic = newTopic('malformed');
+    await createTopic(topic, 1);
+    await produce(topic, ['{"id":"1","name":"ok"}', 'not json {', '{"id":"3","name":"ok"}', '[1,2]', null, '{"id":"6","name":"ok"}']);
+    const skip = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'malformed_skip'), { keyColumns: ['id'], onError: 'skip', batchSize: 10 });
+    const { status, run } = await runOnce(skip, await tempDir('idra-state-'));
+    expect(status.rowsCopied).toBe(3);
+    expect(status.rowsSkipped).toBe(3);
+    expect(status.position).toEqual({ kind: 'stream', value: { '0': '6' } });
+    expect(run.deadLetters.map((d) => [d.row.offset, d.row.value])).toEqual([
+      ['1', 'not json {'],
+      ['3', '[1,2]'],
+      ['4', null],
+    ]);
+    expect(run.deadLetters[0]!.error).toMatch(new RegExp(`kafka source: message ${topic}/0@1 is not a JSON object`));
+    expect(run.deadLetters[2]!.error).toMatch(/tombstone/);
+    expect((await pg.rows('malformed_skip', ['id'])).map((r) => r.id)).toEqual(['1', '3', '6']);
+
+    const stop = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'malformed_stop'), { keyColumns: ['id'], onError: 'stop', batchSize: 10 });
+    const failing = new TestRun(stop, await tempDir('idra-state-'));
+    const failed = await failing.waitFor((s) => s.state === 'failed');
+    expect(failed.lastError?.code).toBe('IDRA_ERR_SYNC_FAILED');
+    expect(failed.lastError?.message).toMatch(/is not a JSON object/);
+    expect(failed.rowsCopied).toBe(0);
+  });
+
+  it('keeps message fields typed by options.columnTypes, and infers the others from their JSON values', async () => {
+    const topic = newTopic('typed-json');
+    await createTopic(topic, 1);
+    await produce(topic, ['{"id": 9007199254740993, "price": 12.5, "at": "2024-05-06 07:08:09.123456", "tags": ["a"], "ok": true}']);
+    const sync = syncBetween(kafkaEndpoint(topic, { columnTypes: { at: 'timestamp', price: 'decimal(10,2)' } }), tableEndpoint(pg, 'json_typed'), { keyColumns: ['id'] });
+    await runOnce(sync, await tempDir('idra-state-'));
+    const types = await pg.exec(`select column_name, data_type from information_schema.columns where table_name = 'json_typed' order by ordinal_position`);
+    expect(Object.fromEntries(types.map((t) => [t.column_name, t.data_type]))).toEqual({
+      at: 'timestamp without time zone',
+      price: 'numeric',
+      id: 'bigint',
+      tags: 'jsonb',
+      ok: 'boolean',
+    });
+    expect(await pg.rows('json_typed', ['id'])).toEqual([{ at: '2024-05-06 07:08:09.123456', price: '12.50', id: '9007199254740993', tags: ['a'], ok: true }]);
+  });
+
+  it('a missing topic is an error with its name unless createTopic is set', async () => {
+    await pg.exec('create table to_missing (id bigint primary key, name text, amount text)');
+    await insertRows(pg, 'to_missing', numberedRows(1, 3));
+    const topic = newTopic('missing');
+    const run = new TestRun(syncBetween(tableEndpoint(pg, 'to_missing'), kafkaEndpoint(topic), { mode: 'id', cursorColumn: 'id' }), await tempDir('idra-state-'));
+    const retrying = await run.waitFor((s) => s.state === 'retrying');
+    expect(retrying.lastError?.message).toMatch(new RegExp(`kafka destination: topic ${topic} does not exist \\(set options.createTopic`));
+    await run.runner.stop();
+  });
+
+  it.runIf(!process.env['IDRA_TEST_KAFKA_BROKERS'])(
+    'broker down: the status says retrying with the cause, and the sync goes on when the broker is back (needs a broker the test starts)',
+    async () => {
+      const broker = kafka.own!;
+      const topic = newTopic('down');
+      await createTopic(topic, 1);
+      await produce(topic, numberedRows(1, 10).map((r) => JSON.stringify(r)));
+      const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'down'), { keyColumns: ['id'], batchSize: 5 });
+      const state = await tempDir('idra-state-');
+      expect((await runOnce(sync, state)).status.rowsCopied).toBe(10);
+      await producer.disconnect();
+      await broker.kill('SIGKILL');
+      const run = new TestRun(sync, state);
+      try {
+        const retrying = await run.waitFor((s) => s.state === 'retrying', 60_000);
+        expect(retrying.lastError?.message).toMatch(/^kafka source: .*(ECONNREFUSED|Connection|connect)/i);
+        expect(retrying.retryInMs).toBeGreaterThan(0);
+        await broker.start();
+        await producer.connect();
+        await produce(topic, numberedRows(11, 5).map((r) => JSON.stringify(r)));
+        await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 5, 90_000);
+      } finally {
+        await run.runner.stop();
+      }
+      expect(await pg.count('down')).toBe(15);
+    },
+    180_000,
+  );
+});

@@ -1,0 +1,200 @@
+import type { Column, LogicalType, Row } from '@idra/core';
+
+/**
+ * Rows as JSON records, shared by the connectors that carry JSON (Kafka messages, S3 JSON Lines,
+ * HTTP bodies). Values keep their precision both ways: 64-bit integers, decimals and timestamps
+ * travel as strings, bytes as base64, JSON columns as nested JSON; a JSON number that a double
+ * cannot hold exactly is read as its decimal text.
+ */
+
+/** The JSON form of one row value. */
+export function toJsonValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Date) return canonicalTimestamp(value);
+  return value;
+}
+
+/** A row as a JSON object, columns in order. */
+export function rowToJson(row: Row, columns: readonly Column[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c.name] = toJsonValue(row[c.name]);
+  return out;
+}
+
+/** `JSON.stringify` that also writes bigints (as decimal strings). */
+export function stringifyJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/** `YYYY-MM-DD HH:MM:SS.fff` in UTC, Idra's canonical text of a millisecond instant. */
+export function canonicalTimestamp(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+type JsonReviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
+
+/** True when a JSON number's text is not exactly what a double holds. */
+function losesPrecision(source: string, value: number): boolean {
+  if (/^-?\d+$/.test(source)) return !Number.isSafeInteger(value);
+  const digits = source.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '');
+  return digits.length > 15;
+}
+
+/** A parsed JSON object and the logical type each top-level field's JSON value suggests. */
+export interface DecodedRecord {
+  row: Row;
+  types: Map<string, LogicalType | undefined>;
+}
+
+function jsonType(value: unknown, numberType: LogicalType | undefined): LogicalType | undefined {
+  if (value === null) return undefined;
+  if (numberType) return numberType;
+  if (typeof value === 'boolean') return 'boolean';
+  if (typeof value === 'string') return 'text';
+  return 'json';
+}
+
+/**
+ * Parses a JSON object without losing precision: integers beyond 2^53 and decimals with more than
+ * 15 digits stay decimal strings. Throws SyntaxError for invalid JSON or when it is not an object.
+ */
+export function decodeJsonRecord(text: string): DecodedRecord {
+  const numberTypes = new WeakMap<object, Map<string, LogicalType>>();
+  const reviver: JsonReviver = function (key, value, context) {
+    if (typeof value !== 'number') return value;
+    const source = context?.source ?? String(value);
+    const integer = /^-?\d+$/.test(source);
+    const exact = !losesPrecision(source, value);
+    if (this !== null && typeof this === 'object') {
+      let types = numberTypes.get(this);
+      if (!types) numberTypes.set(this, (types = new Map()));
+      types.set(key, integer ? 'int64' : exact ? 'float' : 'decimal');
+    }
+    return exact ? value : source;
+  };
+  const parsed: unknown = JSON.parse(text, reviver as (key: string, value: unknown) => unknown);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new SyntaxError(`expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
+  }
+  return objectRecord(parsed as Row, numberTypes.get(parsed));
+}
+
+/** A record from an already parsed JSON object (e.g. an item of an HTTP response). */
+export function objectRecord(row: Row, numberTypes?: Map<string, LogicalType>): DecodedRecord {
+  const types = new Map<string, LogicalType | undefined>();
+  for (const [k, v] of Object.entries(row)) {
+    const numberType = typeof v === 'number' ? (numberTypes?.get(k) ?? (Number.isInteger(v) ? 'int64' : 'float')) : numberTypes?.get(k);
+    types.set(k, jsonType(v, numberType));
+  }
+  return { row, types };
+}
+
+/** The type two observations of one field agree on. */
+function widen(a: LogicalType | undefined, b: LogicalType | undefined): LogicalType | undefined {
+  if (a === undefined || a === b) return b ?? a;
+  if (b === undefined) return a;
+  const numeric: LogicalType[] = ['int64', 'float', 'decimal'];
+  if (numeric.includes(a) && numeric.includes(b)) return a === 'decimal' || b === 'decimal' ? 'decimal' : 'float';
+  return a === 'json' || b === 'json' ? 'json' : 'text';
+}
+
+/**
+ * The columns of a batch of records: the `declared` ones (carried with the records, or given as
+ * an option) in their order with their types, then every other field in order of appearance with
+ * the type its JSON values suggest (text when only nulls were seen).
+ */
+export function recordColumns(records: readonly DecodedRecord[], declared: readonly Column[] = []): Column[] {
+  const byName = new Map<string, Column>(declared.map((c) => [c.name, c]));
+  const inferred = new Map<string, LogicalType | undefined>();
+  for (const record of records) {
+    for (const [name, type] of record.types) {
+      if (byName.has(name)) continue;
+      inferred.set(name, inferred.has(name) ? widen(inferred.get(name), type) : type);
+    }
+  }
+  return [...declared, ...[...inferred].map(([name, type]): Column => ({ name, type: type ?? 'text' }))];
+}
+
+/** A JSON (or CSV text) value converted to the canonical form of its column's type. */
+export function fromJsonValue(value: unknown, type: LogicalType): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case 'int32':
+    case 'float':
+      return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+    case 'int64':
+    case 'decimal':
+      return typeof value === 'number' ? String(value) : value;
+    case 'boolean':
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      return value;
+    case 'bytes':
+      return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+    case 'json':
+      return value;
+    default:
+      return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+  }
+}
+
+/** A record's values in the canonical form of the batch's columns. */
+export function recordRow(record: DecodedRecord, columns: readonly Column[]): Row {
+  const row: Row = {};
+  for (const c of columns) row[c.name] = fromJsonValue(record.row[c.name], c.type);
+  return row;
+}
+
+const LOGICAL_TYPES: ReadonlySet<string> = new Set<LogicalType>([
+  'boolean', 'int32', 'int64', 'decimal', 'float', 'text', 'uuid', 'date', 'time', 'timestamp', 'timestamptz', 'json', 'bytes',
+]);
+
+/** Columns as carried with records (Kafka header, S3 object metadata): `[["id","int64"],["amount","decimal",28,6]]`. */
+export function encodeColumns(columns: readonly Column[]): string {
+  return JSON.stringify(columns.map((c) => (c.precision === undefined ? [c.name, c.type] : [c.name, c.type, c.precision, c.scale ?? 0])));
+}
+
+/** The columns of {@link encodeColumns}; undefined when the text is not such a list. */
+export function decodeColumns(text: string | undefined): Column[] | undefined {
+  if (!text) return undefined;
+  try {
+    const list: unknown = JSON.parse(text);
+    if (!Array.isArray(list)) return undefined;
+    const columns: Column[] = [];
+    for (const entry of list) {
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'string' || !LOGICAL_TYPES.has(entry[1])) return undefined;
+      const column: Column = { name: entry[0], type: entry[1] as LogicalType };
+      if (typeof entry[2] === 'number') {
+        column.precision = entry[2];
+        column.scale = typeof entry[3] === 'number' ? entry[3] : 0;
+      }
+      columns.push(column);
+    }
+    return columns;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Column types given as an option: `{ "id": "int64", "amount": "decimal(28,6)", "at": "timestamp" }`.
+ * Returns the problem as a string when the option is not such an object.
+ */
+export function parseColumnTypes(value: unknown): Column[] | string {
+  if (value === undefined || value === null) return [];
+  if (typeof value !== 'object' || Array.isArray(value)) return 'must be an object of column name → type';
+  const columns: Column[] = [];
+  for (const [name, spec] of Object.entries(value)) {
+    const m = typeof spec === 'string' ? /^([a-z0-9]+)(?:\((\d+)(?:,\s*(\d+))?\))?$/.exec(spec.trim()) : null;
+    if (!m || !LOGICAL_TYPES.has(m[1]!)) return `${name}: must be one of ${[...LOGICAL_TYPES].join(', ')} (decimal may be decimal(p,s))`;
+    const column: Column = { name, type: m[1] as LogicalType };
+    if (m[2] !== undefined) {
+      column.precision = Number(m[2]);
+      column.scale = m[3] === undefined ? 0 : Number(m[3]);
+    }
+    columns.push(column);
+  }
+  return columns;
+}

@@ -1,0 +1,93 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { removeDir } from './internal/cleanup.ts';
+import { findExecutable } from './internal/executables.ts';
+import { provisionOnce, runBuild, testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';
+import { ServerProcess } from './internal/server-process.ts';
+import { freePort } from './free-port.ts';
+import { tempDir } from './temp-dir.ts';
+
+/** The FerretDB release run by {@link startFerretdb}: MongoDB's wire protocol over SQLite (1.x still has that backend). */
+export const FERRETDB_VERSION = 'v1.24.2';
+
+// A small main package around FerretDB's embedding API, with go.mod and go.sum pinned in the repo.
+// (Installing cmd/ferretdb from the module cache panics: its version file is only generated in a git checkout.)
+const SOURCE_DIR = fileURLToPath(new URL('../go/ferretdb/', import.meta.url));
+
+/** Builds the FerretDB program with the machine's Go into the testkit cache unless it is there; returns its directory. */
+export async function provisionFerretdb(): Promise<ProvisionResult> {
+  const go = findExecutable('go', 'golang', ['/usr/local/go/bin']);
+  return provisionOnce(join(testkitCacheDir(), `ferretdb-${FERRETDB_VERSION}`), async (staging) => {
+    await runBuild({
+      server: 'ferretdb',
+      command: go,
+      args: ['build', '-trimpath', '-o', join(staging, 'ferretdb'), '.'],
+      cwd: SOURCE_DIR,
+      logFile: join(staging, 'go-build.log'),
+      // The Go version this machine has, never a downloaded toolchain; the module's pinned sums.
+      env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly', CGO_ENABLED: '0' },
+    });
+  });
+}
+
+/** A running throwaway FerretDB (a MongoDB-compatible server without replica sets or change streams). */
+export interface MongoServer {
+  /** `mongodb://127.0.0.1:<port>/`. */
+  url: string;
+  /** Stops the server (SIGKILL unless told otherwise); its data stays for `start()`. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** (Re)starts the server on its data and port; resolves once it answers a ping. */
+  start(): Promise<void>;
+  readonly running: boolean;
+  /** Stops the server and removes its temp dir. */
+  stop(): Promise<void>;
+}
+
+async function probe(url: string): Promise<void> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 1_000, connectTimeoutMS: 1_000, directConnection: true });
+  try {
+    await client.connect();
+    await client.db('admin').command({ ping: 1 });
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** Starts a throwaway FerretDB on SQLite files in a temp dir (building it on first use) and resolves once it answers. */
+export async function startFerretdb(): Promise<MongoServer> {
+  const { path: home } = await provisionFerretdb();
+  const workDir = await tempDir('idra-ferretdb-');
+  try {
+    const dataDir = join(workDir, 'data');
+    await mkdir(dataDir);
+    const port = await freePort();
+    const url = `mongodb://127.0.0.1:${port}/`;
+    const server = new ServerProcess({
+      server: 'ferretdb',
+      command: join(home, 'ferretdb'),
+      args: ['--listen-addr', `127.0.0.1:${port}`, '--sqlite-url', `file:${dataDir}/`],
+      logFile: join(workDir, 'ferretdb.log'),
+      cwd: workDir,
+      stopSignal: 'SIGTERM',
+      probe: () => probe(url),
+    });
+    await server.start();
+    return {
+      url,
+      kill: (signal = 'SIGKILL') => server.stop(signal),
+      start: () => server.start(),
+      get running() {
+        return server.running;
+      },
+      async stop() {
+        await server.stop();
+        await removeDir(workDir);
+      },
+    };
+  } catch (error) {
+    await removeDir(workDir);
+    throw error;
+  }
+}
