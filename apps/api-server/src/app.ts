@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino, { type DestinationStream } from 'pino';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createContext } from './context.ts';
+import type { ServerOptions } from './options.ts';
+import { errorHandling } from './plugins/errors.ts';
+import { authentication, authRoutes } from './plugins/auth.ts';
+import { docs } from './plugins/docs.ts';
+import { health } from './plugins/health.ts';
+import { userRoutes } from './plugins/users.ts';
+import { tokenRoutes } from './plugins/tokens.ts';
+import { dataSourceRoutes } from './plugins/datasources.ts';
+import { syncRoutes } from './plugins/syncs.ts';
+import { transferRoutes } from './plugins/transfer.ts';
+import { offsetRoutes } from './plugins/offsets.ts';
+import { statusRoutes } from './plugins/status.ts';
+import { agentRoutes } from './plugins/agents.ts';
+import { clusterRoutes } from './plugins/cluster.ts';
+import { eventRoutes } from './plugins/events.ts';
+
+/** Log paths that may hold credentials: never written, whatever the level. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.body',
+  'body',
+  'password',
+  '*.password',
+  'currentPassword',
+  'newPassword',
+  'token',
+  '*.token',
+  'connection',
+  '*.connection',
+];
+
+export interface AppDependencies {
+  /** Where logs go (tests capture them). @default stdout */
+  logStream?: DestinationStream;
+}
+
+/** The API server: plugins composed over one etcd connection. Call `ready()` or `listen()` next. */
+export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}): Promise<FastifyInstance> {
+  const logger = pino({ level: opts.logLevel, base: { service: 'idra-api' }, redact: { paths: REDACT, censor: '[redacted]' } }, deps.logStream ?? process.stdout);
+  const app = Fastify({ loggerInstance: logger, bodyLimit: opts.bodyLimit, return503OnClosing: true }).withTypeProvider<TypeBoxTypeProvider>();
+
+  let jwtSecret = opts.jwtSecret;
+  if (!jwtSecret) {
+    jwtSecret = randomBytes(32).toString('base64url');
+    app.log.warn('IDRA_JWT_SECRET is not set: sessions are signed with a random key and end when this process stops (and are not valid on other API servers)');
+  }
+  if (!opts.secretKey) app.log.warn('IDRA_SECRET_KEY is not set: data sources and syncs holding passwords cannot be stored');
+
+  const ctx = createContext(
+    { endpoints: opts.etcd, prefix: opts.prefix, username: opts.etcdAuth.username, password: opts.etcdAuth.password, tls: { ca: opts.etcdAuth.ca, cert: opts.etcdAuth.cert, key: opts.etcdAuth.key } },
+    opts.secretKey,
+    app.log,
+  );
+  app.decorate('idra', ctx);
+  app.addHook('onClose', async () => ctx.etcd.close());
+
+  await app.register(errorHandling);
+  await app.register(docs);
+  await app.register(health);
+  const auth = { jwtSecret, sessionTtlMs: opts.sessionTtlMs, loginRateLimit: opts.loginRateLimit };
+  await app.register(authentication, auth);
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, auth);
+      await api.register(userRoutes);
+      await api.register(tokenRoutes);
+      await api.register(dataSourceRoutes);
+      await api.register(syncRoutes);
+      await api.register(transferRoutes);
+      await api.register(offsetRoutes);
+      await api.register(statusRoutes);
+      await api.register(agentRoutes);
+      await api.register(clusterRoutes);
+      await api.register(eventRoutes);
+    },
+    { prefix: '/api/v1' },
+  );
+
+  const admin = await ctx.users.ensureBootstrapAdmin(opts.adminPassword);
+  if (admin) {
+    app.log.warn(admin.mustChangePassword ? "created user 'admin' with the default password 'admin': it must be changed at the first login" : "created user 'admin' with the password from IDRA_ADMIN_PASSWORD");
+  }
+  return app as unknown as FastifyInstance;
+}

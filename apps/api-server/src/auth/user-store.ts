@@ -1,0 +1,78 @@
+import type { Namespace } from 'etcd3';
+import { KEYS } from '@idra/core';
+import type { Role, UserView } from '@idra/api-client';
+import { hashPassword } from './passwords.ts';
+
+/** `users/<name>` in etcd. */
+export interface UserRecord extends UserView {
+  passwordHash: string;
+  /** Grows at logout and password change: session tokens carrying an older value are refused. */
+  sessionVersion: number;
+}
+
+export const DEFAULT_ADMIN_PASSWORD = 'admin';
+
+export function userView(u: UserRecord): UserView {
+  return { name: u.name, role: u.role, mustChangePassword: u.mustChangePassword, createdAt: u.createdAt, updatedAt: u.updatedAt };
+}
+
+/** Users of the API, stored in etcd with scrypt password hashes. */
+export class UserStore {
+  private readonly ns: Namespace;
+  constructor(ns: Namespace) {
+    this.ns = ns;
+  }
+
+  async get(name: string): Promise<UserRecord | undefined> {
+    const text = await this.ns.get(KEYS.user(name)).string();
+    return text === null ? undefined : (JSON.parse(text) as UserRecord);
+  }
+
+  async list(): Promise<UserRecord[]> {
+    const all = await this.ns.getAll().prefix(KEYS.users).strings();
+    return Object.values(all)
+      .map((t) => JSON.parse(t) as UserRecord)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Creates a user; false when the name is taken. */
+  async create(u: { name: string; password: string; role: Role; mustChangePassword: boolean }): Promise<UserRecord | false> {
+    const now = new Date().toISOString();
+    const record: UserRecord = {
+      name: u.name,
+      role: u.role,
+      mustChangePassword: u.mustChangePassword,
+      createdAt: now,
+      updatedAt: now,
+      passwordHash: await hashPassword(u.password),
+      sessionVersion: 1,
+    };
+    const key = KEYS.user(u.name);
+    const res = await this.ns.if(key, 'Create', '==', 0).then(this.ns.put(key).value(JSON.stringify(record))).commit();
+    return res.succeeded ? record : false;
+  }
+
+  async put(u: UserRecord): Promise<void> {
+    await this.ns.put(KEYS.user(u.name)).value(JSON.stringify({ ...u, updatedAt: new Date().toISOString() }));
+  }
+
+  async delete(name: string): Promise<boolean> {
+    return Number((await this.ns.delete().key(KEYS.user(name)).exec()).deleted) > 0;
+  }
+
+  /**
+   * First start (no user at all): creates `admin`. With the default password it must be changed at
+   * the first login; a password given through IDRA_ADMIN_PASSWORD is taken as chosen.
+   */
+  async ensureBootstrapAdmin(password: string | undefined): Promise<UserRecord | undefined> {
+    const existing = await this.ns.getAll().prefix(KEYS.users).limit(1).keys();
+    if (existing.length > 0) return undefined;
+    const created = await this.create({
+      name: 'admin',
+      password: password ?? DEFAULT_ADMIN_PASSWORD,
+      role: 'admin',
+      mustChangePassword: password === undefined || password === DEFAULT_ADMIN_PASSWORD,
+    });
+    return created || undefined;
+  }
+}

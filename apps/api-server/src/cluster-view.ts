@@ -1,0 +1,42 @@
+import type { Namespace } from 'etcd3';
+import { KEYS, idOf, readAssignments } from '@idra/core';
+import type { AgentInfo, AgentView, AssignmentView } from '@idra/api-client';
+
+/** The agent id of the elected leader: the campaign key created first under `election/leader/`. */
+export async function leaderAgentId(ns: Namespace): Promise<string | undefined> {
+  const res = await ns.getAll().prefix(`election/${KEYS.election}/`).sort('Create', 'Ascend').limit(1).exec();
+  return res.kvs[0]?.value.toString();
+}
+
+export async function listAssignments(ns: Namespace): Promise<AssignmentView[]> {
+  const { assignments } = await readAssignments(ns);
+  return [...assignments].map(([syncId, a]) => ({ syncId, agentId: a.agentId, epoch: a.epoch })).sort((a, b) => a.syncId.localeCompare(b.syncId));
+}
+
+export async function listAgents(ns: Namespace): Promise<AgentView[]> {
+  const [all, leader, assignments] = await Promise.all([ns.getAll().prefix(KEYS.agents).strings(), leaderAgentId(ns), listAssignments(ns)]);
+  return Object.entries(all)
+    .map(([key, text]) => {
+      const info = JSON.parse(text) as AgentInfo & { leaseId?: string };
+      const agentId = info.agentId ?? idOf(key, KEYS.agents);
+      return { ...info, agentId, leader: agentId === leader, syncs: assignments.filter((a) => a.agentId === agentId).map((a) => a.syncId) };
+    })
+    .sort((a, b) => a.agentId.localeCompare(b.agentId));
+}
+
+/** syncId → agent holding its lock. */
+export async function lockOwners(ns: Namespace): Promise<Map<string, string>> {
+  const all = await ns.getAll().prefix(KEYS.locks).strings();
+  return new Map(Object.entries(all).map(([key, text]) => [idOf(key, KEYS.locks), (JSON.parse(text) as { agentId: string }).agentId]));
+}
+
+/** syncId → number of dead letters (keys only are read). */
+export async function deadLetterCounts(ns: Namespace): Promise<Map<string, number>> {
+  const keys = await ns.getAll().prefix(KEYS.allErrors).keys();
+  const counts = new Map<string, number>();
+  for (const key of keys) {
+    const syncId = idOf(key, KEYS.allErrors).split('/')[0]!;
+    counts.set(syncId, (counts.get(syncId) ?? 0) + 1);
+  }
+  return counts;
+}

@@ -1,0 +1,44 @@
+import {
+  ConfigStore,
+  EtcdOffsetStore,
+  SecretBox,
+  StatusStore,
+  connectEtcd,
+  type EtcdConnection,
+  type EtcdOptions,
+  type Logger,
+} from '@idra/core';
+import { ApiTokenStore } from './auth/token-store.ts';
+import { UserStore } from './auth/user-store.ts';
+import { ConnectionSecrets } from './connection-secrets.ts';
+import { ApiMetrics } from './metrics.ts';
+
+/** What every plugin works with: the etcd connection and the stores over it. */
+export interface IdraContext {
+  etcd: EtcdConnection;
+  etcdOptions: EtcdOptions;
+  configs: ConfigStore;
+  statuses: StatusStore;
+  /** Manual offset changes only: this store holds no lock, so it can never commit as an agent. */
+  offsets: EtcdOffsetStore;
+  users: UserStore;
+  tokens: ApiTokenStore;
+  secrets: ConnectionSecrets;
+  metrics: ApiMetrics;
+}
+
+export function createContext(etcdOptions: EtcdOptions, secretKey: string | undefined, log: Logger): IdraContext {
+  const etcd = connectEtcd(etcdOptions);
+  const box = secretKey ? new SecretBox(secretKey) : undefined;
+  return {
+    etcd,
+    etcdOptions,
+    configs: new ConfigStore(etcd.ns, box),
+    statuses: new StatusStore(etcd.ns),
+    offsets: new EtcdOffsetStore(etcd.ns),
+    users: new UserStore(etcd.ns),
+    tokens: new ApiTokenStore(etcd.ns, log),
+    secrets: new ConnectionSecrets(box),
+    metrics: new ApiMetrics(),
+  };
+}

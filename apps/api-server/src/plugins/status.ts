@@ -1,0 +1,42 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AssignmentView, ErrorSummary, SyncOverview, SyncStatus } from '@idra/api-client';
+import { deadLetterCounts, listAssignments, lockOwners } from '../cluster-view.ts';
+import { Permissive, errors } from '../schemas.ts';
+
+/** `/status`, `/overview`, `/errors`: what the agents report, for dashboards that poll. */
+export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { configs, statuses, etcd } = app.idra;
+  const tags = ['status'];
+
+  app.get('/status', { config: { access: 'viewer' }, schema: { tags, summary: 'Status and lag of every sync, as reported by their agents', response: { 200: Type.Array(Permissive('SyncStatus')), ...errors() } } }, async (): Promise<SyncStatus[]> =>
+    (await statuses.list()).sort((a, b) => a.syncId.localeCompare(b.syncId)),
+  );
+
+  app.get(
+    '/overview',
+    { config: { access: 'viewer' }, schema: { tags, summary: 'Every sync with its status, assignment, lock owner and dead letter count', response: { 200: Type.Array(Permissive('SyncOverview')), ...errors() } } },
+    async (): Promise<SyncOverview[]> => {
+      const [{ syncs }, list, assignments, locks, dead] = await Promise.all([configs.listSyncs(), statuses.list(), listAssignments(etcd.ns), lockOwners(etcd.ns), deadLetterCounts(etcd.ns)]);
+      const statusById = new Map(list.map((s) => [s.syncId, s]));
+      const assignmentById = new Map<string, AssignmentView>(assignments.map((a) => [a.syncId, a]));
+      const endpoint = (e: { connector: string; dataSourceId?: string | undefined; table?: string | undefined }) => ({ connector: e.connector, dataSourceId: e.dataSourceId, table: e.table });
+      return syncs.map((s) => ({
+        id: s.id,
+        name: s.name ?? s.id,
+        enabled: s.enabled !== false,
+        mode: s.mode,
+        source: endpoint(s.source),
+        destination: endpoint(s.destination),
+        status: statusById.get(s.id) ?? null,
+        assignment: assignmentById.get(s.id) ?? null,
+        runningOn: locks.get(s.id) ?? null,
+        deadLetters: dead.get(s.id) ?? 0,
+      }));
+    },
+  );
+
+  app.get('/errors', { config: { access: 'viewer' }, schema: { tags, summary: 'Number of dead letters per sync', response: { 200: Type.Array(Type.Object({ syncId: Type.String(), count: Type.Integer() })), ...errors() } } }, async (): Promise<ErrorSummary[]> =>
+    [...(await deadLetterCounts(etcd.ns))].map(([syncId, count]) => ({ syncId, count })).sort((a, b) => a.syncId.localeCompare(b.syncId)),
+  );
+};

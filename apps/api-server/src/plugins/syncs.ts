@@ -1,0 +1,174 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type SyncConfig, type DataSource } from '@idra/core';
+import type { DeadLetterView, SyncList, ValidateResult } from '@idra/api-client';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
+import { prepareSync } from '../sync-input.ts';
+import { principalOf } from './auth.ts';
+import { AnyObject, EmptyBody, IdParams, Permissive, errors } from '../schemas.ts';
+
+const DeadLetterParams = Type.Object({ id: IdSchema, errorId: Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}$', description: 'dead letter id' }) }, { additionalProperties: false });
+const PauseQuery = Type.Object({
+  wait: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: answer once the agent has stopped the sync and released its lock (up to 30 s)' })),
+});
+const DuplicateBody = Type.Object({ id: IdSchema, name: Type.Optional(Type.String({ maxLength: 200 })), enabled: Type.Optional(Type.Boolean({ description: 'default false: the copy starts paused' })) }, { additionalProperties: false });
+
+const PAUSE_WAIT_MS = 30_000;
+
+/** `/syncs`: CRUD, validation, pause/resume, duplicate, status and dead letters of one sync. */
+export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const ctx = app.idra;
+  const { configs, statuses, secrets } = ctx;
+  const tags = ['syncs'];
+
+  const find = async (id: string): Promise<SyncConfig> => {
+    const s = await configs.getSync(id);
+    if (!s) throw new NotFoundError('sync', id);
+    return s;
+  };
+  const stored = (s: SyncConfig) => secrets.maskSync(s);
+
+  app.get('/syncs', { config: { access: 'viewer' }, schema: { tags, summary: 'List syncs (secrets masked); stored documents that no longer validate are listed in invalid', response: { 200: Permissive('{ syncs, invalid }'), ...errors() } } }, async (): Promise<SyncList> => {
+    const { syncs, invalid } = await configs.listSyncs();
+    return { syncs: syncs.map(stored), invalid };
+  });
+
+  app.get('/syncs/:id', { config: { access: 'viewer' }, schema: { tags, summary: 'One sync (secrets masked)', params: IdParams, response: { 200: SyncSchema, ...errors(404) } } }, async (req) =>
+    stored(await find(req.params.id)),
+  );
+
+  app.post(
+    '/syncs/validate',
+    {
+      config: { access: 'viewer' },
+      schema: { tags, summary: 'Check a sync without storing it: 200 with the normalized sync, or 400 naming each bad field', body: AnyObject, response: { 200: Permissive('{ valid: true, normalized }'), ...errors(400) } },
+    },
+    async (req): Promise<ValidateResult> => {
+      const id = (req.body as { id?: unknown }).id;
+      const existing = typeof id === 'string' ? await configs.getSync(id).catch(() => undefined) : undefined;
+      const config = await prepareSync(ctx, req.body, existing);
+      const dataSources = new Map<string, DataSource>();
+      for (const dsId of [config.source.dataSourceId, config.destination.dataSourceId]) {
+        const ds = dsId ? await configs.getDataSource(dsId) : undefined;
+        if (ds) dataSources.set(ds.id, ds);
+      }
+      const normalized = normalizeSync(config, (x) => dataSources.get(x));
+      normalized.source.connection = secrets.mask(normalized.source.connection);
+      normalized.destination.connection = secrets.mask(normalized.destination.connection);
+      return { valid: true, normalized };
+    },
+  );
+
+  app.post('/syncs', { config: { access: 'operator' }, schema: { tags, summary: 'Create a sync', body: SyncSchema, response: { 201: SyncSchema, ...errors(400, 409) } } }, async (req, reply) => {
+    if (await configs.getSync(req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
+    const saved = await configs.putSync(await prepareSync(ctx, req.body, undefined));
+    req.log.info({ syncId: saved.id, by: principalOf(req).name }, 'sync created');
+    return reply.code(201).send(stored(saved));
+  });
+
+  app.put(
+    '/syncs/:id',
+    {
+      config: { access: 'operator' },
+      schema: { tags, summary: 'Create or replace a sync; masked secrets sent back keep the stored ones', params: IdParams, body: SyncSchema, response: { 200: SyncSchema, 201: SyncSchema, ...errors(400) } },
+    },
+    async (req, reply) => {
+      if (req.body.id !== req.params.id) throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [{ path: 'id', message: 'differs from the id in the path' }]);
+      const existing = await configs.getSync(req.params.id).catch(() => undefined);
+      const saved = await configs.putSync(await prepareSync(ctx, req.body, existing));
+      req.log.info({ syncId: saved.id, by: principalOf(req).name }, existing ? 'sync updated' : 'sync created');
+      return reply.code(existing ? 200 : 201).send(stored(saved));
+    },
+  );
+
+  app.delete(
+    '/syncs/:id',
+    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a sync (its agent stops it; its offset and history are kept)', params: IdParams, response: { 204: Type.Null(), ...errors(404) } } },
+    async (req, reply) => {
+      if (!(await configs.deleteSync(req.params.id))) throw new NotFoundError('sync', req.params.id);
+      await statuses.delete(req.params.id);
+      req.log.info({ syncId: req.params.id, by: principalOf(req).name }, 'sync deleted');
+      return reply.code(204).send(null);
+    },
+  );
+
+  const setEnabled = async (id: string, enabled: boolean, by: string): Promise<SyncConfig> => {
+    const current = await find(id);
+    if ((current.enabled ?? true) === enabled) return current;
+    const saved = await configs.putSync({ ...current, enabled });
+    app.log.info({ syncId: id, enabled, by }, enabled ? 'sync resumed' : 'sync paused');
+    return saved;
+  };
+
+  app.post(
+    '/syncs/:id/pause',
+    {
+      config: { access: 'operator' },
+      schema: { tags, summary: 'Pause a sync (enabled: false): the leader unassigns it, its agent finishes the batch and releases the lock', params: IdParams, querystring: PauseQuery, body: EmptyBody, response: { 200: SyncSchema, ...errors(404, 409) } },
+    },
+    async (req) => {
+      const saved = await setEnabled(req.params.id, false, principalOf(req).name);
+      if (req.query.wait === 'true') {
+        const deadline = Date.now() + PAUSE_WAIT_MS;
+        let owner: string | undefined;
+        while ((owner = await SyncLock.owner(ctx.etcd.ns, req.params.id)) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        if (owner) throw new ConflictError('IDRA_ERR_SYNC_STILL_RUNNING', `sync '${req.params.id}' is paused but agent ${owner} still holds its lock after ${PAUSE_WAIT_MS / 1000} s`, { agentId: owner });
+      }
+      return stored(saved);
+    },
+  );
+
+  app.post(
+    '/syncs/:id/resume',
+    { config: { access: 'operator' }, schema: { tags, summary: 'Resume a sync (enabled: true)', params: IdParams, body: EmptyBody, response: { 200: SyncSchema, ...errors(404) } } },
+    async (req) => stored(await setEnabled(req.params.id, true, principalOf(req).name)),
+  );
+
+  app.post(
+    '/syncs/:id/duplicate',
+    { config: { access: 'operator' }, schema: { tags, summary: 'Copy a sync under a new id (paused unless enabled: true)', params: IdParams, body: DuplicateBody, response: { 201: SyncSchema, ...errors(404, 409) } } },
+    async (req, reply) => {
+      const source = await find(req.params.id);
+      if (await configs.getSync(req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
+      // The stored secrets are sealed with the same key: the copy keeps them as they are.
+      const saved = await configs.putSync({ ...source, id: req.body.id, name: req.body.name ?? `${source.name ?? source.id} (copy)`, enabled: req.body.enabled ?? false });
+      req.log.info({ syncId: saved.id, from: source.id, by: principalOf(req).name }, 'sync duplicated');
+      return reply.code(201).send(stored(saved));
+    },
+  );
+
+  app.get(
+    '/syncs/:id/status',
+    { config: { access: 'viewer' }, schema: { tags, summary: 'What the agent running the sync last reported (state, rows, lag, last error)', params: IdParams, response: { 200: Permissive('SyncStatus'), ...errors(404) } } },
+    async (req) => {
+      const status = await statuses.get(req.params.id);
+      if (!status) throw new NotFoundError('sync status', req.params.id);
+      return status;
+    },
+  );
+
+  app.get(
+    '/syncs/:id/errors',
+    { config: { access: 'viewer' }, schema: { tags, summary: "Rows the destination rejected (dead letters), oldest first", params: IdParams, response: { 200: Type.Array(Permissive('dead letter')), ...errors() } } },
+    async (req): Promise<DeadLetterView[]> => statuses.listDeadLetters(req.params.id),
+  );
+
+  app.delete(
+    '/syncs/:id/errors',
+    { config: { access: 'operator' }, schema: { tags, summary: 'Delete every dead letter of a sync', params: IdParams, response: { 200: Type.Object({ deleted: Type.Integer() }), ...errors() } } },
+    async (req) => {
+      const deleted = await statuses.deleteDeadLetters(req.params.id);
+      req.log.info({ syncId: req.params.id, deleted, by: principalOf(req).name }, 'dead letters deleted');
+      return { deleted };
+    },
+  );
+
+  app.delete(
+    '/syncs/:id/errors/:errorId',
+    { config: { access: 'operator' }, schema: { tags, summary: 'Delete one dead letter', params: DeadLetterParams, response: { 204: Type.Null(), ...errors(404) } } },
+    async (req, reply) => {
+      if ((await statuses.deleteDeadLetters(req.params.id, [req.params.errorId])) === 0) throw new NotFoundError('dead letter', `${KEYS.errors(req.params.id)}${req.params.errorId}`);
+      return reply.code(204).send(null);
+    },
+  );
+};

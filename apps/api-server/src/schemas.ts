@@ -1,0 +1,77 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { IdSchema } from '@idra/core';
+import type { IdraContext } from './context.ts';
+import type { Principal } from './auth/roles.ts';
+import type { Role } from '@idra/api-client';
+
+/** Who may call a route: anyone, or an authenticated principal with at least this role. */
+export type Access = 'public' | Role;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    idra: IdraContext;
+  }
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+  interface FastifyContextConfig {
+    /** Required: routes without it are refused (fail closed). */
+    access?: Access;
+    /** Still allowed while the user must change their password (change-password, logout, me). */
+    duringPasswordChange?: boolean;
+  }
+}
+
+export const ErrorBodySchema = Type.Object(
+  {
+    code: Type.String({ description: 'stable code IDRA_ERR_<AREA>_<WHAT>' }),
+    message: Type.String(),
+    details: Type.Optional(
+      Type.Object(
+        { issues: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))) },
+        { additionalProperties: true, description: 'issues name each bad field' },
+      ),
+    ),
+  },
+  { $id: 'ErrorBody' },
+);
+
+/** The error answers a route may give, for the OpenAPI document. */
+export function errors(...codes: Array<400 | 401 | 403 | 404 | 409 | 413 | 429 | 503>): Record<number, TSchema> {
+  return Object.fromEntries([401, 403, ...codes].map((c) => [c, Type.Ref('ErrorBody')]));
+}
+
+export const IdParams = Type.Object({ id: IdSchema }, { additionalProperties: false });
+
+export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')], { description: 'admin, operator or viewer' });
+
+export const UserNameSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$', description: 'letters, digits, _ . @ - (max 64)' });
+
+export const PasswordSchema = Type.String({ minLength: 8, maxLength: 256, description: '8 to 256 characters' });
+
+/** A body with no fields (action routes); an absent body counts as `{}`. */
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+/** Anything JSON, for documents that are checked in the handler (syncs to validate, imports). */
+export const AnyObject = Type.Object({}, { additionalProperties: true });
+
+const NullableString = Type.Union([Type.String({ maxLength: 4096 }), Type.Null()]);
+
+/** An offset position as stored: values are strings so that 64-bit ids and microseconds survive. */
+export const PositionSchema = Type.Union(
+  [
+    Type.Object({ kind: Type.Literal('id'), value: Type.Union([Type.String({ pattern: '^-?[0-9]{1,40}$' }), Type.Null()]) }, { additionalProperties: false }),
+    Type.Object({ kind: Type.Literal('timestamp'), value: NullableString, tiebreaker: NullableString }, { additionalProperties: false }),
+    Type.Object(
+      {
+        kind: Type.Literal('full'),
+        value: Type.Object({ run: Type.Integer({ minimum: 0 }), after: Type.Union([Type.Array(Type.String({ maxLength: 4096 })), Type.Null()]) }, { additionalProperties: false }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object({ kind: Type.Literal('stream'), value: Type.Unknown() }, { additionalProperties: false }),
+  ],
+  { description: "{kind:'id',value} | {kind:'timestamp',value,tiebreaker} | {kind:'full',value:{run,after}} | {kind:'stream',value}" },
+);
+
+export const Permissive = (description: string) => Type.Object({}, { additionalProperties: true, description });

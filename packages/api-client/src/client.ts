@@ -1,0 +1,231 @@
+import type {
+  AgentView,
+  ApiErrorBody,
+  ApiTokenView,
+  AssignmentView,
+  ClusterEvent,
+  ClusterHealth,
+  ConnectionTestResult,
+  CreatedApiToken,
+  DataSource,
+  DeadLetterView,
+  ErrorSummary,
+  ExportDocument,
+  ImportResult,
+  LoginResult,
+  OffsetChange,
+  OffsetView,
+  Role,
+  SetOffsetRequest,
+  SyncConfig,
+  SyncList,
+  SyncOverview,
+  SyncStatus,
+  UserView,
+  ValidateResult,
+  WhoAmI,
+} from './types.ts';
+
+/** An error answer of the API (or a transport failure: status 0, code `IDRA_ERR_CLIENT_NETWORK`). */
+export class IdraApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ApiErrorBody['details'];
+  constructor(status: number, body: ApiErrorBody) {
+    super(body.message);
+    this.name = 'IdraApiError';
+    this.status = status;
+    this.code = body.code;
+    this.details = body.details;
+  }
+}
+
+export interface IdraClientOptions {
+  /** Server root, e.g. `http://localhost:8080` (the client adds `/api/v1`). */
+  baseUrl: string;
+  /** A session token from `login`, or an API token. */
+  token?: string | undefined;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+const enc = encodeURIComponent;
+
+/** Typed client of the Idra REST API (`/api/v1`). Uses only `fetch`: runs in browsers and Node. */
+export class IdraClient {
+  readonly baseUrl: string;
+  token: string | undefined;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(opts: IdraClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.token = opts.token;
+    this.fetchFn = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  private url(path: string, query?: Query): string {
+    const qs = Object.entries(query ?? {})
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${enc(k)}=${enc(String(v))}`)
+      .join('&');
+    return `${this.baseUrl}/api/v1${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  private headers(body: boolean): Record<string, string> {
+    const h: Record<string, string> = { accept: 'application/json' };
+    if (body) h['content-type'] = 'application/json';
+    if (this.token) h.authorization = `Bearer ${this.token}`;
+    return h;
+  }
+
+  /** Sends one request; resolves the parsed JSON body (undefined for 204) or throws IdraApiError. */
+  async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.url(path, query), {
+        method,
+        headers: this.headers(body !== undefined),
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      throw new IdraApiError(0, { code: 'IDRA_ERR_CLIENT_NETWORK', message: `cannot reach ${this.baseUrl}: ${(err as Error).message}` });
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) {
+      const b = parsed as Partial<ApiErrorBody> | undefined;
+      throw new IdraApiError(res.status, {
+        code: typeof b?.code === 'string' ? b.code : `IDRA_ERR_HTTP_${res.status}`,
+        message: typeof b?.message === 'string' ? b.message : `${res.status} ${res.statusText}`,
+        ...(b?.details ? { details: b.details } : {}),
+      });
+    }
+    return parsed as T;
+  }
+
+  readonly auth = {
+    /** Logs in and keeps the session token for the next calls. */
+    login: async (username: string, password: string): Promise<LoginResult> => {
+      const r = await this.request<LoginResult>('POST', '/auth/login', { username, password });
+      this.token = r.token;
+      return r;
+    },
+    refresh: async (): Promise<LoginResult> => {
+      const r = await this.request<LoginResult>('POST', '/auth/refresh', {});
+      this.token = r.token;
+      return r;
+    },
+    logout: () => this.request<void>('POST', '/auth/logout', {}),
+    me: () => this.request<WhoAmI>('GET', '/auth/me'),
+    /** Changes the caller's password; the returned session replaces the current one. */
+    changePassword: async (currentPassword: string, newPassword: string): Promise<LoginResult> => {
+      const r = await this.request<LoginResult>('POST', '/auth/password', { currentPassword, newPassword });
+      this.token = r.token;
+      return r;
+    },
+  };
+
+  readonly users = {
+    list: () => this.request<UserView[]>('GET', '/users'),
+    get: (name: string) => this.request<UserView>('GET', `/users/${enc(name)}`),
+    create: (user: { name: string; password: string; role: Role; mustChangePassword?: boolean }) => this.request<UserView>('POST', '/users', user),
+    update: (name: string, patch: { role?: Role; password?: string; mustChangePassword?: boolean }) => this.request<UserView>('PATCH', `/users/${enc(name)}`, patch),
+    delete: (name: string) => this.request<void>('DELETE', `/users/${enc(name)}`),
+  };
+
+  readonly tokens = {
+    list: () => this.request<ApiTokenView[]>('GET', '/tokens'),
+    create: (req: { name: string; role?: Role; expiresInDays?: number }) => this.request<CreatedApiToken>('POST', '/tokens', req),
+    revoke: (id: string) => this.request<void>('DELETE', `/tokens/${enc(id)}`),
+  };
+
+  readonly dataSources = {
+    list: () => this.request<DataSource[]>('GET', '/datasources'),
+    get: (id: string) => this.request<DataSource>('GET', `/datasources/${enc(id)}`),
+    create: (ds: DataSource) => this.request<DataSource>('POST', '/datasources', ds),
+    /** Creates or replaces; masked secrets sent back unchanged keep the stored ones. */
+    put: (ds: DataSource) => this.request<DataSource>('PUT', `/datasources/${enc(ds.id)}`, ds),
+    delete: (id: string) => this.request<void>('DELETE', `/datasources/${enc(id)}`),
+    test: (id: string) => this.request<ConnectionTestResult>('POST', `/datasources/${enc(id)}/test`, {}),
+    testUnsaved: (ds: DataSource) => this.request<ConnectionTestResult>('POST', '/datasources/test', ds),
+  };
+
+  readonly syncs = {
+    list: () => this.request<SyncList>('GET', '/syncs'),
+    get: (id: string) => this.request<SyncConfig>('GET', `/syncs/${enc(id)}`),
+    create: (sync: SyncConfig) => this.request<SyncConfig>('POST', '/syncs', sync),
+    /** Creates or replaces; masked secrets sent back unchanged keep the stored ones. */
+    put: (sync: SyncConfig) => this.request<SyncConfig>('PUT', `/syncs/${enc(sync.id)}`, sync),
+    delete: (id: string) => this.request<void>('DELETE', `/syncs/${enc(id)}`),
+    validate: (sync: unknown) => this.request<ValidateResult>('POST', '/syncs/validate', sync),
+    pause: (id: string) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}),
+    resume: (id: string) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/resume`, {}),
+    /** Copies a sync under a new id; the copy is paused unless `enabled` is true. */
+    duplicate: (id: string, req: { id: string; name?: string; enabled?: boolean }) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/duplicate`, req),
+    status: (id: string) => this.request<SyncStatus>('GET', `/syncs/${enc(id)}/status`),
+    deadLetters: (id: string) => this.request<DeadLetterView[]>('GET', `/syncs/${enc(id)}/errors`),
+    deleteDeadLetter: (id: string, errorId: string) => this.request<void>('DELETE', `/syncs/${enc(id)}/errors/${enc(errorId)}`),
+    deleteDeadLetters: (id: string) => this.request<{ deleted: number }>('DELETE', `/syncs/${enc(id)}/errors`),
+  };
+
+  readonly offsets = {
+    get: (syncId: string) => this.request<OffsetView>('GET', `/syncs/${enc(syncId)}/offset`),
+    /** Admin only, on a paused sync whose agent has stopped. */
+    set: (syncId: string, req: SetOffsetRequest) => this.request<OffsetView>('PUT', `/syncs/${enc(syncId)}/offset`, req),
+    history: (syncId: string) => this.request<OffsetChange[]>('GET', `/syncs/${enc(syncId)}/offset/history`),
+  };
+
+  /** Idra export (`{ dataSources, syncs }`, secrets masked). */
+  export = () => this.request<ExportDocument>('GET', '/export');
+  /** Imports an Idra export, a sync array, or an original Go Idra export. */
+  import = (doc: unknown, opts: { overwrite?: boolean } = {}) => this.request<ImportResult>('POST', '/import', doc, { overwrite: opts.overwrite });
+  overview = () => this.request<SyncOverview[]>('GET', '/overview');
+  statuses = () => this.request<SyncStatus[]>('GET', '/status');
+  errors = () => this.request<ErrorSummary[]>('GET', '/errors');
+  agents = () => this.request<AgentView[]>('GET', '/agents');
+  assignments = () => this.request<AssignmentView[]>('GET', '/assignments');
+  cluster = () => this.request<ClusterHealth>('GET', '/cluster');
+
+  /**
+   * Follows `GET /api/v1/events` (server-sent events over fetch, so the token goes in a header) and
+   * calls `onEvent` for each change until `signal` aborts or the server ends the stream.
+   */
+  async events(onEvent: (e: ClusterEvent) => void, signal: AbortSignal): Promise<void> {
+    const res = await this.fetchFn(this.url('/events'), { headers: { ...this.headers(false), accept: 'text/event-stream' }, signal });
+    if (!res.ok || !res.body) {
+      const body = (await res.json().catch(() => undefined)) as ApiErrorBody | undefined;
+      throw new IdraApiError(res.status, body ?? { code: `IDRA_ERR_HTTP_${res.status}`, message: res.statusText });
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n');
+          if (data) onEvent(JSON.parse(data) as ClusterEvent);
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+}

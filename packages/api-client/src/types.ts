@@ -1,0 +1,181 @@
+import type {
+  AgentInfo,
+  AssignmentRecord,
+  ConfigIssue,
+  DataSource,
+  DeadLetter,
+  OffsetChange,
+  OffsetDocument,
+  Position,
+  Sync,
+  SyncConfig,
+  SyncStatus,
+} from '@idra/core';
+
+export type { AgentInfo, ConfigIssue, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, Sync, SyncConfig, SyncStatus };
+
+/** admin: everything · operator: syncs and data sources, pause/resume · viewer: read only. */
+export type Role = 'admin' | 'operator' | 'viewer';
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+
+/** Body of every error response. */
+export interface ApiErrorBody {
+  /** Stable code, `IDRA_ERR_<AREA>_<WHAT>`. */
+  code: string;
+  message: string;
+  /** `issues` names each bad field (validation errors); other keys depend on the code. */
+  details?: { issues?: ConfigIssue[]; [key: string]: unknown };
+}
+
+export interface UserView {
+  name: string;
+  role: Role;
+  mustChangePassword: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LoginResult {
+  token: string;
+  expiresAt: string;
+  /** When true every route but `POST /auth/password` and `POST /auth/logout` answers 403 until the password is changed. */
+  mustChangePassword: boolean;
+  user: UserView;
+}
+
+/** Who a request is authenticated as. */
+export interface WhoAmI {
+  name: string;
+  role: Role;
+  via: 'session' | 'api-token';
+  tokenId?: string;
+  mustChangePassword: boolean;
+}
+
+export interface ApiTokenView {
+  id: string;
+  name: string;
+  role: Role;
+  /** The user who created it. */
+  owner: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+}
+
+/** A new API token: `token` is shown this once and never stored in clear. */
+export interface CreatedApiToken extends ApiTokenView {
+  token: string;
+}
+
+export interface SyncList {
+  syncs: SyncConfig[];
+  /** Stored documents that no longer validate, with the reason. */
+  invalid: Array<{ id: string; error: string }>;
+}
+
+export interface AssignmentView extends AssignmentRecord {
+  syncId: string;
+}
+
+/** One row of the combined view: a sync, what its agent reports, and who runs it. */
+export interface SyncOverview {
+  id: string;
+  name: string;
+  enabled: boolean;
+  mode: SyncConfig['mode'];
+  source: { connector: string; dataSourceId?: string | undefined; table?: string | undefined };
+  destination: { connector: string; dataSourceId?: string | undefined; table?: string | undefined };
+  status: SyncStatus | null;
+  assignment: AssignmentView | null;
+  /** The agent holding the sync's lock (it runs the sync now), if any. */
+  runningOn: string | null;
+  deadLetters: number;
+}
+
+export interface AgentView extends AgentInfo {
+  leaseId?: string;
+  /** The elected leader computes assignments. */
+  leader: boolean;
+  /** Syncs assigned to this agent. */
+  syncs: string[];
+}
+
+export interface ClusterMember {
+  id: string;
+  name: string;
+  clientURLs: string[];
+  peerURLs: string[];
+  isLeader: boolean;
+  /** Bytes allocated by the member's database (null when the member did not answer). */
+  dbSize: number | null;
+  dbSizeInUse: number | null;
+  version: string | null;
+  raftIndex: string | null;
+  error: string | null;
+}
+
+export interface ClusterHealth {
+  healthy: boolean;
+  leaderId: string | null;
+  members: ClusterMember[];
+  prefix: string;
+}
+
+export interface OffsetView {
+  syncId: string;
+  offset: OffsetDocument | null;
+  enabled: boolean;
+  /** The agent holding the sync's lock; an offset can be set only when null and the sync is paused. */
+  runningOn: string | null;
+}
+
+export interface SetOffsetRequest {
+  /** The new position; null starts the sync over. */
+  position: Position | null;
+  reason: string;
+}
+
+export interface DeadLetterView extends DeadLetter {
+  id: string;
+}
+
+export interface ErrorSummary {
+  syncId: string;
+  count: number;
+}
+
+export interface ValidateResult {
+  valid: true;
+  /** The sync with every default applied (secrets masked). */
+  normalized: Sync;
+}
+
+export interface ExportDocument {
+  dataSources: DataSource[];
+  syncs: SyncConfig[];
+}
+
+export interface ImportResult {
+  format: 'idra' | 'go-idra';
+  syncs: { created: string[]; updated: string[] };
+  dataSources: { created: string[]; updated: string[] };
+  /** Syncs whose offset was seeded from a Go Idra `start_offset`. */
+  offsetsSeeded: string[];
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  connector: string;
+  latencyMs: number;
+  error?: string | undefined;
+}
+
+/** A change pushed by `GET /api/v1/events` (server-sent events; the SSE event name is `kind`). */
+export interface ClusterEvent {
+  kind: 'status' | 'assignment' | 'agent';
+  type: 'put' | 'delete';
+  id: string;
+  value: unknown;
+  revision: string;
+}
