@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { errorMessage } from '@idra/core';
 import { createContext } from './context.ts';
 import type { ServerOptions } from './options.ts';
 import { errorHandling } from './plugins/errors.ts';
@@ -38,6 +39,39 @@ const REDACT = [
 export interface AppDependencies {
   /** Where logs go (tests capture them). @default stdout */
   logStream?: DestinationStream;
+}
+
+/**
+ * Creates `admin` on first start. When etcd cannot be reached yet the server starts anyway (its
+ * /readyz says so) and keeps trying in the background.
+ */
+async function bootstrapAdmin(app: FastifyInstance<any, any, any, any, any>, password: string | undefined): Promise<void> {
+  const attempt = async () => {
+    const admin = await app.idra.users.ensureBootstrapAdmin(password);
+    if (admin) {
+      app.log.warn(admin.mustChangePassword ? "created user 'admin' with the default password 'admin': it must be changed at the first login" : "created user 'admin' with the password from IDRA_ADMIN_PASSWORD");
+    }
+  };
+  try {
+    await attempt();
+  } catch (err) {
+    app.log.error({ err: errorMessage(err) }, 'cannot reach etcd to check the users; retrying in the background');
+    let closed = false;
+    app.addHook('onClose', async () => {
+      closed = true;
+    });
+    void (async () => {
+      for (let delay = 1000; !closed; delay = Math.min(delay * 2, 30_000)) {
+        await new Promise((r) => setTimeout(r, delay).unref());
+        if (closed) return;
+        try {
+          return await attempt();
+        } catch (retryErr) {
+          app.log.warn({ err: errorMessage(retryErr) }, 'still cannot reach etcd to check the users');
+        }
+      }
+    })();
+  }
 }
 
 /** The API server: plugins composed over one etcd connection. Call `ready()` or `listen()` next. */
@@ -82,9 +116,6 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
     { prefix: '/api/v1' },
   );
 
-  const admin = await ctx.users.ensureBootstrapAdmin(opts.adminPassword);
-  if (admin) {
-    app.log.warn(admin.mustChangePassword ? "created user 'admin' with the default password 'admin': it must be changed at the first login" : "created user 'admin' with the password from IDRA_ADMIN_PASSWORD");
-  }
+  await bootstrapAdmin(app, opts.adminPassword);
   return app as unknown as FastifyInstance;
 }

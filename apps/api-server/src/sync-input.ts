@@ -1,4 +1,5 @@
-import { normalizeSync, validateSyncConfig, type DataSource, type SyncConfig } from '@idra/core';
+import { normalizeSync, validateSyncConfig, type ConfigIssue, type DataSource, type SyncConfig } from '@idra/core';
+import { BadRequestError } from './errors.ts';
 import type { IdraContext } from './context.ts';
 
 /**
@@ -9,10 +10,19 @@ import type { IdraContext } from './context.ts';
 export async function prepareSync(ctx: IdraContext, input: unknown, stored: SyncConfig | undefined, pending = new Map<string, DataSource>(), base = ''): Promise<SyncConfig> {
   const config = structuredClone(validateSyncConfig(input, base));
   const at = (role: string) => (base ? `${base}.${role}.connection` : `${role}.connection`);
-  if (config.source.connection) config.source.connection = ctx.secrets.mergeForStorage(config.source.connection, stored?.source.connection, at('source'));
-  if (config.destination.connection) {
-    config.destination.connection = ctx.secrets.mergeForStorage(config.destination.connection, stored?.destination.connection, at('destination'));
+  const masked: ConfigIssue[] = [];
+  for (const role of ['source', 'destination'] as const) {
+    const ep = config[role];
+    if (!ep.connection) continue;
+    try {
+      ep.connection = ctx.secrets.mergeForStorage(ep.connection, stored?.[role].connection, at(role));
+    } catch (err) {
+      // Report the masks of both ends at once.
+      if (!(err instanceof BadRequestError) || err.code !== 'IDRA_ERR_SECRETS_MASKED') throw err;
+      masked.push(...((err.details?.issues as ConfigIssue[] | undefined) ?? []));
+    }
   }
+  if (masked.length > 0) throw new BadRequestError('IDRA_ERR_SECRETS_MASKED', masked.map((i) => `${i.path}: ${i.message}`).join('; '), masked);
   const dataSources = new Map(pending);
   for (const id of [config.source.dataSourceId, config.destination.dataSourceId]) {
     if (id === undefined || dataSources.has(id)) continue;

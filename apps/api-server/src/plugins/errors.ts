@@ -28,8 +28,12 @@ export function errorResponse(err: unknown): { status: number; body: ApiErrorBod
   if (isEtcdError(err)) return { status: 503, body: { code: 'IDRA_ERR_ETCD_UNAVAILABLE', message: `etcd cannot be reached: ${(err as Error).message}` } };
   const fe = err as Partial<FastifyError> & { statusCode?: number };
   const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-  if (known) return { status: known.status, body: { code: known.code, message: fe.message ?? 'bad request' } };
-  if (err instanceof SyntaxError && fe.statusCode === 400) return { status: 400, body: { code: 'IDRA_ERR_API_MALFORMED_JSON', message: `body is not valid JSON: ${err.message}` } };
+  if (known) return { status: known.status, body: { code: known.code, message: known.code === 'IDRA_ERR_API_MALFORMED_JSON' ? 'body is not valid JSON' : (fe.message ?? 'bad request') } };
+  if (err instanceof SyntaxError && fe.statusCode === 400) {
+    // Not the parser's message: it quotes the body, which may hold a password.
+    const at = /position (\d+)/.exec(err.message)?.[1];
+    return { status: 400, body: { code: 'IDRA_ERR_API_MALFORMED_JSON', message: `body is not valid JSON${at ? ` (at position ${at})` : ''}` } };
+  }
   if (fe.statusCode === 429) return { status: 429, body: { code: 'IDRA_ERR_AUTH_RATE_LIMITED', message: fe.message ?? 'too many requests' } };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, body: { code: 'IDRA_ERR_API_BAD_REQUEST', message: fe.message ?? 'bad request' } };

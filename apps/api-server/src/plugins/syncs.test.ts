@@ -1,0 +1,241 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { tempDir } from '@idra/testkit';
+import { ConfigStore, SecretBox, StatusStore, type SyncStatus } from '@idra/core';
+import { SECRET_KEY, sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
+
+const PG_PASSWORD = 'Pg-S3cret-Unique-4711';
+const DS_PASSWORD = 'Ds-S3cret-Unique-0815';
+
+const pgSync = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  source: { connector: 'postgres', connection: { host: 'db.internal', user: 'idra', password: PG_PASSWORD, database: 'shop' }, table: 'orders' },
+  destination: { connector: 'postgres', connection: { url: `postgres://idra:${PG_PASSWORD}@dw.internal:5432/dw` }, table: 'orders' },
+  mode: 'id',
+  cursorColumn: 'id',
+  keyColumns: ['id'],
+  ...extra,
+});
+
+describe('syncs, data sources, import/export, status: routes and roles', () => {
+  let s: TestServer;
+  let admin: string, operator: string, viewer: string;
+  let stores: ConfigStore;
+  beforeAll(async () => {
+    s = await startTestServer();
+    ({ admin, operator, viewer } = s.tokens);
+    stores = new ConfigStore(s.app.idra.etcd.ns, new SecretBox(SECRET_KEY));
+  });
+  afterAll(async () => s.close());
+
+  it('creates, reads, replaces and deletes a sync; viewers only read', async () => {
+    const created = await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync('orders') });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: 'orders', mode: 'id' });
+    expect((await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync('orders') })).body.code).toBe('IDRA_ERR_SYNC_EXISTS');
+    expect((await s.call('GET', '/api/v1/syncs/orders', { token: viewer })).body.source.table).toBe('orders');
+    expect((await s.call('GET', '/api/v1/syncs', { token: viewer })).body.syncs.map((x: { id: string }) => x.id)).toContain('orders');
+
+    for (const [method, url, body] of [
+      ['POST', '/api/v1/syncs', sqliteSync('v1')],
+      ['PUT', '/api/v1/syncs/orders', sqliteSync('orders')],
+      ['DELETE', '/api/v1/syncs/orders', undefined],
+      ['POST', '/api/v1/syncs/orders/pause', {}],
+      ['POST', '/api/v1/syncs/orders/duplicate', { id: 'copy' }],
+      ['POST', '/api/v1/import', [sqliteSync('v2')]],
+    ] as const) {
+      const r = await s.call(method, url, { token: viewer, body });
+      expect(r.status, `${method} ${url}`).toBe(403);
+      expect(r.body.code).toBe('IDRA_ERR_AUTH_FORBIDDEN');
+    }
+
+    const replaced = await s.call('PUT', '/api/v1/syncs/orders', { token: operator, body: sqliteSync('orders', { batchSize: 50 }) });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body.batchSize).toBe(50);
+    expect((await s.call('PUT', '/api/v1/syncs/fresh', { token: operator, body: sqliteSync('fresh') })).status).toBe(201);
+    const mismatch = await s.call('PUT', '/api/v1/syncs/orders', { token: operator, body: sqliteSync('other') });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.details.issues[0].path).toBe('id');
+
+    expect((await s.call('DELETE', '/api/v1/syncs/fresh', { token: operator })).status).toBe(204);
+    expect((await s.call('GET', '/api/v1/syncs/fresh', { token: viewer })).body.code).toBe('IDRA_ERR_SYNC_NOT_FOUND');
+    expect((await s.call('DELETE', '/api/v1/syncs/fresh', { token: operator })).status).toBe(404);
+  });
+
+  it('validates without storing and names the bad fields', async () => {
+    const ok = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('check') });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ valid: true, normalized: { id: 'check', batchSize: 1000, writeMode: 'insert', pollIntervalMs: 5000 } });
+    expect((await s.call('GET', '/api/v1/syncs/check', { token: viewer })).status).toBe(404);
+
+    const noCursor = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('check', { cursorColumn: undefined }) });
+    expect(noCursor.status).toBe(400);
+    expect(noCursor.body.details.issues).toEqual([{ path: 'cursorColumn', message: "is required when mode is 'id'" }]);
+    const unknownDs = await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync('ref', { source: { connector: 'sqlite', dataSourceId: 'nope', table: 't' } }) });
+    expect(unknownDs.status).toBe(400);
+    expect(unknownDs.body.details.issues[0]).toMatchObject({ path: 'source.dataSourceId', message: "unknown data source 'nope'" });
+  });
+
+  it('masks inline secrets, stores them sealed, and keeps them when the mask comes back', async () => {
+    const created = await s.call('POST', '/api/v1/syncs', { token: operator, body: pgSync('pg') });
+    expect(created.status).toBe(201);
+    expect(created.text).not.toContain(PG_PASSWORD);
+    expect(created.body.source.connection.password).toBe('********');
+    expect(created.body.destination.connection.url).toBe('postgres://idra:********@dw.internal:5432/dw');
+    const raw = (await s.app.idra.etcd.ns.get('syncs/pg').string())!;
+    expect(raw).not.toContain(PG_PASSWORD);
+    expect(raw).toContain('enc:v1:');
+
+    // Send back what GET returned, with a new destination host: the secrets stay, the host changes.
+    const got = (await s.call('GET', '/api/v1/syncs/pg', { token: viewer })).body;
+    got.destination.connection.url = got.destination.connection.url.replace('dw.internal', 'dw2.internal');
+    got.batchSize = 10;
+    expect((await s.call('PUT', '/api/v1/syncs/pg', { token: operator, body: got })).status).toBe(200);
+    const resolved = await stores.resolveSync((await stores.getSync('pg'))!);
+    expect(resolved.source.connection.password).toBe(PG_PASSWORD);
+    expect(resolved.destination.connection.url).toBe(`postgres://idra:${PG_PASSWORD}@dw2.internal:5432/dw`);
+    expect(resolved.batchSize).toBe(10);
+
+    const maskedNew = await s.call('POST', '/api/v1/syncs', { token: operator, body: { ...got, id: 'pg-masked' } });
+    expect(maskedNew.status).toBe(400);
+    expect(maskedNew.body.code).toBe('IDRA_ERR_SECRETS_MASKED');
+    expect(maskedNew.body.details.issues.map((i: { path: string }) => i.path)).toEqual(['source.connection.password', 'destination.connection.url']);
+
+    const dup = await s.call('POST', '/api/v1/syncs/pg/duplicate', { token: operator, body: { id: 'pg-copy' } });
+    expect(dup.status).toBe(201);
+    expect(dup.body).toMatchObject({ id: 'pg-copy', enabled: false });
+    expect((await stores.resolveSync((await stores.getSync('pg-copy'))!)).source.connection.password).toBe(PG_PASSWORD);
+    expect((await s.call('POST', '/api/v1/syncs/pg/duplicate', { token: operator, body: { id: 'pg-copy' } })).status).toBe(409);
+  });
+
+  it('refuses to store secrets when IDRA_SECRET_KEY is not set', async () => {
+    const plain = await startTestServer({ secretKey: undefined });
+    try {
+      const r = await plain.call('POST', '/api/v1/syncs', { token: plain.tokens.operator, body: pgSync('pg') });
+      expect(r.status).toBe(400);
+      expect(r.body.code).toBe('IDRA_ERR_SECRETS_KEY_MISSING');
+      expect(r.body.message).toMatch(/IDRA_SECRET_KEY/);
+      expect(r.text).not.toContain(PG_PASSWORD);
+      expect((await plain.call('POST', '/api/v1/syncs', { token: plain.tokens.operator, body: sqliteSync('no-secret') })).status).toBe(201);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('pauses and resumes (enabled false/true)', async () => {
+    const paused = await s.call('POST', '/api/v1/syncs/orders/pause?wait=true', { token: operator });
+    expect(paused.status).toBe(200);
+    expect(paused.body.enabled).toBe(false);
+    expect((await stores.getSync('orders'))!.enabled).toBe(false);
+    expect((await s.call('POST', '/api/v1/syncs/orders/resume', { token: operator, body: {} })).body.enabled).toBe(true);
+    expect((await s.call('POST', '/api/v1/syncs/missing/pause', { token: operator })).status).toBe(404);
+  });
+
+  it('data sources: CRUD with masked secrets, in-use protection, connection tests', async () => {
+    const dir = await tempDir('api-ds-');
+    const file = join(dir, 'ok.db');
+    new Database(file).close();
+    const pgUrl = new URL(inject('pgUrl'));
+    pgUrl.password = DS_PASSWORD;
+    const ds = { id: 'warehouse', name: 'Warehouse', connector: 'postgres', connection: { url: pgUrl.toString() } };
+    const created = await s.call('POST', '/api/v1/datasources', { token: operator, body: ds });
+    expect(created.status).toBe(201);
+    expect(created.text).not.toContain(DS_PASSWORD);
+    expect((await s.call('POST', '/api/v1/datasources', { token: operator, body: ds })).status).toBe(409);
+    expect((await s.call('POST', '/api/v1/datasources', { token: viewer, body: { ...ds, id: 'v' } })).status).toBe(403);
+    const listed = await s.call('GET', '/api/v1/datasources', { token: viewer });
+    expect(listed.body).toHaveLength(1);
+    expect(listed.text).not.toContain(DS_PASSWORD);
+
+    const tested = await s.call('POST', '/api/v1/datasources/warehouse/test', { token: operator });
+    expect(tested.body).toMatchObject({ ok: true, connector: 'postgres' });
+    expect((await s.call('POST', '/api/v1/datasources/warehouse/test', { token: viewer })).status).toBe(403);
+    // Unsaved: the mask takes the stored secret; a wrong port reports the driver's error.
+    const masked = (await s.call('GET', '/api/v1/datasources/warehouse', { token: viewer })).body;
+    expect((await s.call('POST', '/api/v1/datasources/test', { token: operator, body: masked })).body.ok).toBe(true);
+    const broken = await s.call('POST', '/api/v1/datasources/test', { token: operator, body: { id: 'tmp', connector: 'sqlite', connection: { file: join(dir, 'missing.db') } } });
+    expect(broken.body.ok).toBe(false);
+    expect(broken.body.error).toMatch(/open|exist/i);
+    expect((await s.call('POST', '/api/v1/datasources/test', { token: operator, body: { id: 'lite', connector: 'sqlite', connection: { file } } })).body.ok).toBe(true);
+
+    // PUT with the mask keeps the secret.
+    expect((await s.call('PUT', '/api/v1/datasources/warehouse', { token: operator, body: { ...masked, name: 'Renamed' } })).body.name).toBe('Renamed');
+    expect((await stores.getDataSource('warehouse'))!.connection.url).toMatch(/^enc:v1:/);
+    expect((await s.call('POST', '/api/v1/datasources/warehouse/test', { token: operator })).body.ok).toBe(true);
+
+    // In use by a sync: cannot be deleted.
+    await s.call('POST', '/api/v1/syncs', { token: operator, body: { ...sqliteSync('uses-ds'), source: { connector: 'postgres', dataSourceId: 'warehouse', table: 'orders' } } });
+    const inUse = await s.call('DELETE', '/api/v1/datasources/warehouse', { token: operator });
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.details.syncs).toEqual(['uses-ds']);
+    await s.call('DELETE', '/api/v1/syncs/uses-ds', { token: operator });
+    expect((await s.call('DELETE', '/api/v1/datasources/warehouse', { token: operator })).status).toBe(204);
+    expect((await s.call('GET', '/api/v1/datasources/warehouse', { token: viewer })).body.code).toBe('IDRA_ERR_DATA_SOURCE_NOT_FOUND');
+  });
+
+  it('exports and imports (Idra and Go Idra formats), all or nothing', async () => {
+    const exported = await s.call('GET', '/api/v1/export', { token: viewer });
+    expect(exported.status).toBe(200);
+    expect(exported.text).not.toContain(PG_PASSWORD);
+    expect(exported.body.syncs.map((x: { id: string }) => x.id)).toEqual(expect.arrayContaining(['orders', 'pg']));
+    const one = await s.call('GET', '/api/v1/export?ids=pg', { token: viewer });
+    expect(one.body.syncs).toHaveLength(1);
+
+    // Back into the same cluster: conflicts without overwrite, secrets kept with it.
+    const clash = await s.call('POST', '/api/v1/import', { token: operator, body: exported.body });
+    expect(clash.status).toBe(409);
+    expect(clash.body.details.syncs).toEqual(expect.arrayContaining(['orders', 'pg']));
+    const again = await s.call('POST', '/api/v1/import?overwrite=true', { token: operator, body: exported.body });
+    expect(again.status).toBe(200);
+    expect(again.body.syncs.updated).toEqual(expect.arrayContaining(['orders', 'pg']));
+    expect((await stores.resolveSync((await stores.getSync('pg'))!)).source.connection.password).toBe(PG_PASSWORD);
+
+    // A bad document writes nothing and names the field.
+    const bad = await s.call('POST', '/api/v1/import', { token: operator, body: [sqliteSync('good-one'), sqliteSync('bad-one', { batchSize: 0 })] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.issues[0].path).toBe('[1].batchSize');
+    expect((await s.call('GET', '/api/v1/syncs/good-one', { token: viewer })).status).toBe(404);
+
+    const goSync = {
+      sync_name: 'Go orders',
+      mode: 'IdField',
+      source_connector: { connector_source_type: 'PostgresGORM', connection_string: `host=db user=idra password='${PG_PASSWORD}' dbname=shop port=5432`, table: 'orders', start_offset: 1234, polling_time: 2 },
+      destination_connector: { connector_source_type: 'SqliteGORM', connection_string: '/tmp/dest.db', table: 'orders', save_mode: 'Upsert' },
+    };
+    const go = await s.call('POST', '/api/v1/import', { token: operator, body: [goSync] });
+    expect(go.status).toBe(200);
+    expect(go.body).toMatchObject({ format: 'go-idra', syncs: { created: ['Go-orders'] }, offsetsSeeded: ['Go-orders'] });
+    const imported = await s.call('GET', '/api/v1/syncs/Go-orders', { token: viewer });
+    expect(imported.body).toMatchObject({ mode: 'id', cursorColumn: 'id', writeMode: 'upsert', pollIntervalMs: 2000, source: { connection: { password: '********' } } });
+    const offset = await s.call('GET', '/api/v1/syncs/Go-orders/offset', { token: viewer });
+    expect(offset.body.offset).toMatchObject({ kind: 'id', value: '1234' });
+  });
+
+  it('status, overview and dead letters', async () => {
+    const statuses = new StatusStore(s.app.idra.etcd.ns);
+    const status: SyncStatus = {
+      syncId: 'orders', agentId: 'agent-1', state: 'idle', rowsCopied: 42, rowsSkipped: 1, batches: 3, lastBatchAt: undefined,
+      position: { kind: 'id', value: '42' }, heldBack: undefined, lag: { rows: 5 }, lastError: undefined, retryInMs: undefined, updatedAt: new Date().toISOString(),
+    };
+    await statuses.put(status);
+    await statuses.recordDeadLetters('orders', [
+      { at: new Date().toISOString(), syncId: 'orders', row: { id: '7' }, error: 'too long' },
+      { at: new Date().toISOString(), syncId: 'orders', row: { id: '8' }, error: 'too long' },
+    ]);
+    expect((await s.call('GET', '/api/v1/syncs/orders/status', { token: viewer })).body).toMatchObject({ state: 'idle', rowsCopied: 42, lag: { rows: 5 } });
+    expect((await s.call('GET', '/api/v1/syncs/pg/status', { token: viewer })).status).toBe(404);
+    expect((await s.call('GET', '/api/v1/status', { token: viewer })).body).toHaveLength(1);
+    const overview = (await s.call('GET', '/api/v1/overview', { token: viewer })).body as Array<{ id: string }>;
+    expect(overview.find((o) => o.id === 'orders')).toMatchObject({ enabled: true, status: { state: 'idle' }, assignment: null, runningOn: null, deadLetters: 2 });
+    expect((await s.call('GET', '/api/v1/errors', { token: viewer })).body).toEqual([{ syncId: 'orders', count: 2 }]);
+
+    const letters = (await s.call('GET', '/api/v1/syncs/orders/errors', { token: viewer })).body as Array<{ id: string; row: unknown }>;
+    expect(letters.map((l) => l.row)).toEqual([{ id: '7' }, { id: '8' }]);
+    expect((await s.call('DELETE', `/api/v1/syncs/orders/errors/${letters[0]!.id}`, { token: viewer })).status).toBe(403);
+    expect((await s.call('DELETE', `/api/v1/syncs/orders/errors/${letters[0]!.id}`, { token: operator })).status).toBe(204);
+    expect((await s.call('DELETE', `/api/v1/syncs/orders/errors/${letters[0]!.id}`, { token: operator })).status).toBe(404);
+    expect((await s.call('DELETE', '/api/v1/syncs/orders/errors', { token: operator })).body).toEqual({ deleted: 1 });
+    expect((await s.call('GET', '/api/v1/errors', { token: admin })).body).toEqual([]);
+  });
+});
