@@ -2,4 +2,5 @@ export { createConnectorRegistry, registerConnector, type ConnectorFactory } fro
 export * from './sql/index.ts';
 export { testConnection, type ConnectionTestResult, type TestConnectionOptions } from './test-connection.ts';
 export * from './kafka/index.ts';
+export * from './mongodb/index.ts';
 export { guardUndecodable, undecodableRow } from './records/undecodable.ts';

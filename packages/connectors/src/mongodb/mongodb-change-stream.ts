@@ -1,0 +1,122 @@
+import type { ChangeStream, ChangeStreamDocument, Document, ResumeToken } from 'mongodb';
+import { ConnectorError, type Batch, type EndpointContext, type Position, type Row, type Source } from '@idra/core';
+import { recordColumns, type DecodedRecord } from '../records/json-records.ts';
+import { connectMongo, mongoFailure, supportsChangeStreams, type MongoConnection } from './mongodb-client.ts';
+import type { MongoConfig } from './mongodb-options.ts';
+import { documentToRecord, RAW_BSON } from './mongodb-values.ts';
+
+/**
+ * `stream` mode: a collection's change stream. The offset is the resume token of the last event
+ * copied; inserts, updates and replacements carry the full document (looked up at read time),
+ * deletes carry the document key. Every row has the operation in `options.operationColumn`
+ * (`_op`), which a MongoDB destination applies (deleting by key). Needs a replica set or a
+ * sharded cluster; a standalone server is reported as such and not retried.
+ */
+export class MongoChangeStreamSource implements Source {
+  private readonly ctx: EndpointContext;
+  private readonly config: MongoConfig;
+  private readonly conn: MongoConnection;
+  private stream: ChangeStream | undefined;
+  /** The position (as JSON) the open stream has reached: reads from it go on without reopening. */
+  private streamAt: string | undefined;
+
+  private constructor(ctx: EndpointContext, config: MongoConfig, conn: MongoConnection) {
+    this.ctx = ctx;
+    this.config = config;
+    this.conn = conn;
+  }
+
+  static async open(ctx: EndpointContext, config: MongoConfig): Promise<MongoChangeStreamSource> {
+    const conn = await connectMongo(ctx, config);
+    try {
+      if (!(await supportsChangeStreams(conn.client))) {
+        throw new ConnectorError({
+          connector: 'mongodb',
+          role: 'source',
+          syncId: ctx.sync.id,
+          transient: false,
+          message: `change streams need a replica set or a sharded cluster, and the server at ${new URL(config.url).host} is neither: use 'id' or 'timestamp' mode with it`,
+        });
+      }
+    } catch (err) {
+      await conn.client.close().catch(() => {});
+      throw mongoFailure(ctx, err);
+    }
+    return new MongoChangeStreamSource(ctx, config, conn);
+  }
+
+  private async streamFrom(position: Position, limit: number): Promise<ChangeStream> {
+    const token = position.kind === 'stream' ? ((position.value ?? null) as ResumeToken | null) : null;
+    const key = JSON.stringify(token);
+    if (!this.stream || this.streamAt !== key) {
+      await this.stream?.close();
+      this.stream = this.conn.collection.watch([], {
+        fullDocument: 'updateLookup',
+        maxAwaitTimeMS: this.config.maxAwaitTimeMs,
+        batchSize: limit,
+        ...RAW_BSON,
+        ...(token ? { resumeAfter: token } : {}),
+      });
+      this.streamAt = key;
+    }
+    return this.stream;
+  }
+
+  private toRecord(event: ChangeStreamDocument<Document>): DecodedRecord {
+    const op = this.config.operationColumn;
+    switch (event.operationType) {
+      case 'insert':
+      case 'update':
+      case 'replace': {
+        const doc = event.fullDocument ?? event.documentKey;
+        const record = documentToRecord(doc);
+        record.row[op] = event.operationType;
+        record.types.set(op, 'text');
+        return record;
+      }
+      case 'delete': {
+        const record = documentToRecord(event.documentKey);
+        record.row[op] = 'delete';
+        record.types.set(op, 'text');
+        return record;
+      }
+      default:
+        throw new ConnectorError({
+          connector: 'mongodb',
+          role: 'source',
+          syncId: this.ctx.sync.id,
+          transient: false,
+          message: `the change stream of ${this.config.collection} ended with a '${event.operationType}' event (collection dropped or renamed): reset the sync's offset to go on`,
+        });
+    }
+  }
+
+  async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
+    try {
+      const stream = await this.streamFrom(position, limit);
+      const records: DecodedRecord[] = [];
+      let last: ResumeToken | undefined;
+      while (records.length < limit && !signal.aborted) {
+        const event = await stream.tryNext();
+        if (!event) break;
+        records.push(this.toRecord(event));
+        last = event._id;
+      }
+      if (last === undefined) return { columns: [], rows: [], position };
+      this.streamAt = JSON.stringify(last);
+      const columns = recordColumns(records);
+      const rows: Row[] = records.map((r) => Object.fromEntries(columns.map((c) => [c.name, r.row[c.name] ?? null])));
+      return { columns, rows, position: { kind: 'stream', value: last } };
+    } catch (err) {
+      // A failed stream is reopened from the requested position on the next read.
+      await this.stream?.close().catch(() => {});
+      this.stream = undefined;
+      throw mongoFailure(this.ctx, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stream?.close().catch(() => {});
+    await this.conn.client.close();
+  }
+}

@@ -1,0 +1,115 @@
+import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Document, type WriteError } from 'mongodb';
+import { RowRejectedError, type Batch, type Destination, type EndpointContext, type Position, type Row, type WriteResult } from '@idra/core';
+import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
+import { resolveMongoConfig, type MongoConfig } from './mongodb-options.ts';
+import { documentToRecord, RAW_BSON, rowToDocument } from './mongodb-values.ts';
+
+const DUPLICATE_KEY = 11000;
+// Write errors that are about the server, not the document: retried, never set aside.
+const SERVER_SIDE = new Set([91 /* ShutdownInProgress */, 189 /* PrimarySteppedDown */, 10107 /* NotWritablePrimary */, 11600, 11602, 13435, 13436, 64 /* WriteConcernFailed */]);
+
+const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/**
+ * Writes rows as documents with one unordered `bulkWrite` per batch: `insert` mode inserts (a
+ * duplicate key keeps the existing document), `upsert` mode replaces by the key columns (upsert).
+ * Rows whose operation column (from a change stream) says `delete` are deleted by key. When the
+ * key is not `_id` a unique index on it is created (with `createTable`), so keys stay unique.
+ */
+export class MongoDestination implements Destination {
+  private readonly ctx: EndpointContext;
+  private readonly config: MongoConfig;
+  private readonly conn: MongoConnection;
+  private indexed = false;
+  /** `_id`s given to rows without key columns, so that retrying a row (error isolation) cannot insert it twice. */
+  private readonly assignedIds = new WeakMap<Row, ObjectId>();
+
+  private constructor(ctx: EndpointContext, config: MongoConfig, conn: MongoConnection) {
+    this.ctx = ctx;
+    this.config = config;
+    this.conn = conn;
+  }
+
+  static async open(ctx: EndpointContext): Promise<MongoDestination> {
+    const config = resolveMongoConfig(ctx);
+    return new MongoDestination(ctx, config, await connectMongo(ctx, config));
+  }
+
+  private async ensureKeyIndex(): Promise<void> {
+    const keys = this.ctx.sync.keyColumns;
+    if (this.indexed || keys.length === 0 || (keys.length === 1 && keys[0] === '_id') || !this.ctx.sync.createTable) return;
+    await this.conn.collection.createIndex(Object.fromEntries(keys.map((k) => [k, 1])), { unique: true, name: `idra_key_${keys.join('_')}`.slice(0, 120) });
+    this.indexed = true;
+  }
+
+  /** One operation per row; for rows sharing a key only the one that decides the outcome is kept. */
+  private operations(batch: Batch): AnyBulkWriteOperation<Document>[] {
+    const { keyColumns: keys, writeMode } = this.ctx.sync;
+    const opColumn = this.config.operationColumn;
+    const columns = batch.columns.filter((c) => c.name !== opColumn);
+    const byKey = new Map<string, AnyBulkWriteOperation<Document>>();
+    const keyless: AnyBulkWriteOperation<Document>[] = [];
+    for (const row of batch.rows) {
+      const doc = rowToDocument(row, columns, this.config);
+      const deleting = row[opColumn] === 'delete';
+      const filterFields = keys.length > 0 ? keys : deleting || '_id' in doc ? ['_id'] : [];
+      if (filterFields.length === 0 || filterFields.some((k) => doc[k] === null || doc[k] === undefined)) {
+        if (deleting) throw new RowRejectedError(batch.rows.length === 1 ? row : undefined, new Error('a delete without a key value cannot be applied'));
+        let id = this.assignedIds.get(row);
+        if (!id) this.assignedIds.set(row, (id = new ObjectId()));
+        keyless.push({ insertOne: { document: { ...doc, _id: id } } });
+        continue;
+      }
+      const filter = Object.fromEntries(filterFields.map((k) => [k, doc[k]]));
+      const key = JSON.stringify(filterFields.map((k) => String(doc[k])));
+      const op: AnyBulkWriteOperation<Document> = deleting
+        ? { deleteOne: { filter } }
+        : writeMode === 'upsert'
+          ? { replaceOne: { filter, replacement: doc, upsert: true } }
+          : { insertOne: { document: doc } };
+      // upsert/delete: the last change of a key decides; insert: the first row of a key stays.
+      if (writeMode === 'upsert' || deleting || !byKey.has(key)) {
+        byKey.delete(key);
+        byKey.set(key, op);
+      }
+    }
+    return [...byKey.values(), ...keyless];
+  }
+
+  async write(batch: Batch, _signal: AbortSignal): Promise<WriteResult> {
+    try {
+      await this.ensureKeyIndex();
+      const ops = this.operations(batch);
+      if (ops.length > 0) await this.conn.collection.bulkWrite(ops, { ordered: false });
+      return { written: batch.rows.length };
+    } catch (err) {
+      if (err instanceof MongoBulkWriteError) {
+        const errors: WriteError[] = asList(err.writeErrors as WriteError | WriteError[]);
+        // A duplicate key on insert means the document is there already: it is kept.
+        const fatal = errors.filter((e) => e.code !== DUPLICATE_KEY);
+        if (errors.length > 0 && fatal.length === 0) return { written: batch.rows.length };
+        if (fatal.length > 0 && fatal.every((e) => !SERVER_SIDE.has(e.code))) {
+          throw new RowRejectedError(batch.rows.length === 1 ? batch.rows[0] : undefined, new Error(`mongodb destination: ${fatal[0]!.errmsg ?? `write error ${fatal[0]!.code}`}`));
+        }
+      }
+      throw mongoFailure(this.ctx, err);
+    }
+  }
+
+  async resumePosition(mode: 'destination-id' | 'destination-timestamp'): Promise<Position> {
+    const { cursorColumn, tiebreakerColumn } = this.ctx.sync;
+    const fields = mode === 'destination-id' ? [cursorColumn!] : [cursorColumn!, tiebreakerColumn!];
+    try {
+      const newest = await this.conn.collection.findOne({ [fields[0]!]: { $ne: null } }, { sort: Object.fromEntries(fields.map((f) => [f, -1])), ...RAW_BSON });
+      const row = newest ? documentToRecord(newest).row : undefined;
+      const text = (f: string) => (row?.[f] === null || row?.[f] === undefined ? null : String(row[f]));
+      return mode === 'destination-id' ? { kind: 'id', value: text(fields[0]!) } : { kind: 'timestamp', value: text(fields[0]!), tiebreaker: text(fields[1]!) };
+    } catch (err) {
+      throw mongoFailure(this.ctx, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.conn.client.close();
+  }
+}

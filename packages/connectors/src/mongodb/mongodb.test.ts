@@ -1,0 +1,246 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, UUID, type Db } from 'mongodb';
+import { mongoForTests, mongoReplicaSetUrl, tempDir, type MongoServer, type ServerForTests } from '@idra/testkit';
+import type { Column, Endpoint } from '@idra/core';
+import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
+import { numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
+import { bsonToValue, rowToDocument, timestampToDate } from './mongodb-values.ts';
+
+let mongo: ServerForTests<string, MongoServer>;
+let client: MongoClient;
+let db: Db;
+let pg: TestDb;
+const dbName = `idra_test_${process.pid}`;
+
+function mongoEndpoint(collection: string, options: Record<string, unknown> = {}, url = mongo.address): Endpoint {
+  return { connector: 'mongodb', connection: { url, database: dbName }, collection, options };
+}
+
+beforeAll(async () => {
+  [mongo, pg] = await Promise.all([mongoForTests(), createTestDb('postgres')]);
+  client = new MongoClient(mongo.address, { serverSelectionTimeoutMS: 5_000 });
+  await client.connect();
+  db = client.db(dbName);
+});
+
+afterAll(async () => {
+  await db?.dropDatabase().catch(() => {});
+  await client?.close();
+  await Promise.all([mongo?.stop(), pg?.drop()]);
+});
+
+describe('BSON ↔ row values', () => {
+  it('maps every BSON type to a row value predictably, and a row back to BSON by its column types', () => {
+    const oid = new ObjectId('65a1b2c3d4e5f60718293a4b');
+    expect(bsonToValue(oid)).toEqual({ value: '65a1b2c3d4e5f60718293a4b', type: 'text' });
+    expect(bsonToValue(Decimal128.fromString('12345678901234567890.123456'))).toEqual({ value: '12345678901234567890.123456', type: 'decimal' });
+    expect(bsonToValue(Long.fromString('9223372036854775807'))).toEqual({ value: '9223372036854775807', type: 'int64' });
+    expect(bsonToValue(new Int32(7))).toEqual({ value: 7, type: 'int32' });
+    expect(bsonToValue(new Double(2.5))).toEqual({ value: 2.5, type: 'float' });
+    expect(bsonToValue(new Date('2024-02-29T23:59:59.123Z'))).toEqual({ value: '2024-02-29 23:59:59.123', type: 'timestamp' });
+    expect(bsonToValue(new UUID('0f8fad5b-d9cb-469f-a165-70867728950e'))).toEqual({ value: '0f8fad5b-d9cb-469f-a165-70867728950e', type: 'uuid' });
+    expect(bsonToValue(new Binary(Buffer.from('hi')))).toEqual({ value: Buffer.from('hi'), type: 'bytes' });
+    expect(bsonToValue({ at: new Date(0), id: oid, n: Long.fromNumber(5), d: Decimal128.fromString('1.10'), list: [new Int32(1), 'x', null] })).toEqual({
+      value: { at: '1970-01-01 00:00:00.000', id: '65a1b2c3d4e5f60718293a4b', n: '5', d: '1.10', list: [1, 'x', null] },
+      type: 'json',
+    });
+
+    const columns: Column[] = [
+      { name: '_id', type: 'text' },
+      { name: 'n', type: 'int64' },
+      { name: 'price', type: 'decimal' },
+      { name: 'at', type: 'timestamp' },
+      { name: 'doc', type: 'json' },
+      { name: 'raw', type: 'bytes' },
+    ];
+    const row = { _id: '65a1b2c3d4e5f60718293a4b', n: '9007199254740993', price: '0.000001', at: '2024-02-29 23:59:59.123456', doc: { a: [1] }, raw: Buffer.from('x') };
+    const doc = rowToDocument(row, columns, { decimalAs: 'decimal128', timestampAs: 'date', objectIdFields: ['_id'] });
+    expect(doc).toEqual({
+      _id: oid,
+      n: Long.fromString('9007199254740993'),
+      price: Decimal128.fromString('0.000001'),
+      at: new Date('2024-02-29T23:59:59.123Z'),
+      doc: { a: [1] },
+      raw: new Binary(Buffer.from('x')),
+    });
+    const asText = rowToDocument(row, columns, { decimalAs: 'string', timestampAs: 'string', objectIdFields: [] });
+    expect([asText._id, asText.price, asText.at]).toEqual(['65a1b2c3d4e5f60718293a4b', '0.000001', '2024-02-29 23:59:59.123456']);
+    expect(timestampToDate('2024-01-02 03:04:05+02')).toEqual(new Date('2024-01-02T01:04:05Z'));
+  });
+});
+
+describe('mongodb connector', () => {
+  it('Mongo → PG in timestamp mode: documents sharing a timestamp across batches are all copied, types arrive, a restart resumes', async () => {
+    const orders = db.collection('orders');
+    const same = new Date('2024-03-01T12:00:00.500Z');
+    await orders.insertMany(
+      Array.from({ length: 25 }, (_, i) => ({
+        _id: new ObjectId(),
+        n: Long.fromString(String(9007199254740990n + BigInt(i))),
+        qty: new Int32(i),
+        price: new Double(i + 0.25),
+        at: same,
+        tags: ['a', String(i)],
+        meta: { by: 'seed', nested: { ok: i % 2 === 0 } },
+      })),
+    );
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(mongoEndpoint('orders'), tableEndpoint(pg, 'orders'), {
+      mode: 'timestamp',
+      cursorColumn: 'at',
+      tiebreakerColumn: '_id',
+      keyColumns: ['_id'],
+      writeMode: 'upsert',
+      batchSize: 7,
+    });
+    const first = await runOnce(sync, state);
+    expect(first.status.rowsCopied).toBe(25);
+    expect(first.status.position).toMatchObject({ kind: 'timestamp', value: '2024-03-01 12:00:00.500' });
+    const rows = await pg.rows('orders', ['n']);
+    expect(rows[0]).toEqual({ _id: expect.stringMatching(/^[0-9a-f]{24}$/), n: '9007199254740990', qty: 0, price: 0.25, at: '2024-03-01 12:00:00.5', tags: ['a', '0'], meta: { by: 'seed', nested: { ok: true } } });
+    const types = await pg.exec(`select column_name, data_type from information_schema.columns where table_name = 'orders' order by ordinal_position`);
+    expect(types.map((t) => t.data_type)).toEqual(['text', 'bigint', 'integer', 'double precision', expect.stringMatching(/^timestamp/), 'jsonb', 'jsonb']);
+
+    await orders.updateOne({ qty: new Int32(3) }, { $set: { at: new Date('2024-03-01T12:00:01Z'), meta: { by: 'update' } } });
+    await orders.insertOne({ _id: new ObjectId(), n: Long.fromNumber(1), qty: new Int32(99), price: new Double(1), at: new Date('2024-03-01T12:00:01Z'), tags: [], meta: {} });
+    const second = await runOnce(sync, state);
+    expect(second.status.rowsCopied).toBe(2);
+    expect(await pg.count('orders')).toBe(26);
+    expect((await pg.exec(`select meta from orders where qty = 3`))[0]?.meta).toEqual({ by: 'update' });
+  });
+
+  it('id mode on a Long field copies in keyset order and resumes after a restart without re-copying', async () => {
+    const events = db.collection('events');
+    await events.insertMany(numberedRows(1, 40).map((r) => ({ seq: Long.fromString(r.id as string), name: r.name })));
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(mongoEndpoint('events', {}), tableEndpoint(pg, 'events'), { mode: 'id', cursorColumn: 'seq', batchSize: 9 });
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(40);
+    await events.insertMany(numberedRows(41, 5).map((r) => ({ seq: Long.fromString(r.id as string), name: r.name })));
+    const second = await runOnce(sync, state);
+    expect(second.status.rowsCopied).toBe(5);
+    expect(second.status.position).toEqual({ kind: 'id', value: '45' });
+    expect(await pg.count('events')).toBe(45);
+  });
+
+  it('PG → Mongo: insert keeps documents whose key exists, upsert replaces them; the key gets a unique index', async () => {
+    await pg.exec('create table people (id bigint primary key, name text, amount numeric(28,6), ts timestamp(6), flag boolean, doc jsonb)');
+    await insertRows(pg, 'people', TYPED_ROWS);
+    const people = db.collection('people');
+    await people.insertOne({ id: Long.fromString('1'), name: 'was here first' });
+    const options = { decimalAs: 'string' }; // FerretDB 1.x has no Decimal128
+    const insert = syncBetween(tableEndpoint(pg, 'people'), mongoEndpoint('people', options), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 3 });
+    expect((await runOnce(insert, await tempDir('idra-state-'))).status.rowsCopied).toBe(4);
+    expect(await people.countDocuments()).toBe(4);
+    expect((await people.findOne({ id: Long.fromString('1') }))?.['name']).toBe('was here first');
+    const copied = await people.findOne({ id: Long.fromString('9007199254740993') }, { projection: { _id: 0 }, promoteLongs: false });
+    expect(copied).toEqual({ id: Long.fromString('9007199254740993'), name: TYPED_ROWS[2]!.name, amount: '0.000001', ts: new Date('2026-01-19T03:14:08.999Z'), flag: null, doc: null });
+    expect((await people.indexes()).some((ix) => ix.unique && JSON.stringify(ix.key) === '{"id":1}')).toBe(true);
+
+    const upsert = syncBetween(tableEndpoint(pg, 'people'), mongoEndpoint('people', { ...options, timestampAs: 'string' }), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], writeMode: 'upsert', batchSize: 3 });
+    await runOnce(upsert, await tempDir('idra-state-'));
+    expect(await people.countDocuments()).toBe(4);
+    expect((await people.findOne({ id: Long.fromString('1') }))?.['name']).toBe('plain');
+    expect((await people.findOne({ id: Long.fromString('9007199254740993') }))?.['ts']).toBe('2026-01-19 03:14:08.999999');
+  });
+
+  it('documents the server rejects follow the error policy (skip → dead letters, stop → failed); keyless rows are not inserted twice while isolating them', async () => {
+    await pg.exec('create table shapes (id bigint primary key, _id jsonb, label text)');
+    await insertRows(pg, 'shapes', [
+      { id: '1', _id: '"a"', label: 'fine' },
+      { id: '2', _id: [1, 2], label: 'array _id' },
+      { id: '3', _id: null, label: 'no _id' },
+      { id: '4', _id: '"d"', label: 'fine' },
+    ]);
+    const shapes = db.collection('shapes');
+    const skip = syncBetween(tableEndpoint(pg, 'shapes'), mongoEndpoint('shapes'), { mode: 'id', cursorColumn: 'id', onError: 'skip', batchSize: 10 });
+    const { status, run } = await runOnce(skip, await tempDir('idra-state-'));
+    expect(status.rowsSkipped).toBe(1);
+    expect(run.deadLetters[0]?.row).toMatchObject({ id: '2', label: 'array _id' });
+    expect(run.deadLetters[0]?.error).toMatch(/mongodb destination: .*_id.*array/i);
+    expect((await shapes.find({}, { sort: { id: 1 } }).toArray()).map((d) => d['label'])).toEqual(['fine', 'no _id', 'fine']);
+
+    const stop = syncBetween(tableEndpoint(pg, 'shapes'), mongoEndpoint('shapes_stop'), { mode: 'id', cursorColumn: 'id', onError: 'stop', batchSize: 10 });
+    const failing = new TestRun(stop, await tempDir('idra-state-'));
+    const failed = await failing.waitFor((s) => s.state === 'failed');
+    expect(failed.lastError?.message).toMatch(/rejected a row .*array/);
+  });
+
+  it('an aborted run loses nothing: the restart replays at most the batch in flight', async () => {
+    const many = db.collection('many');
+    await many.insertMany(numberedRows(1, 300).map((r) => ({ seq: Long.fromString(r.id as string), name: r.name })));
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(mongoEndpoint('many'), tableEndpoint(pg, 'many'), { mode: 'id', cursorColumn: 'seq', keyColumns: ['seq'], batchSize: 10 });
+    const run = new TestRun(sync, state);
+    await run.waitFor((s) => s.batches >= 3);
+    await run.runner.abort();
+    const before = await pg.count('many');
+    expect(before).toBeLessThan(300);
+    await runOnce(sync, state);
+    expect(await pg.count('many')).toBe(300);
+  });
+
+  it('stream mode on a server without a replica set fails at once with the reason', async () => {
+    const run = new TestRun(syncBetween(mongoEndpoint('orders'), tableEndpoint(pg, 'never')), await tempDir('idra-state-'));
+    const failed = await run.waitFor((s) => s.state === 'failed');
+    expect(failed.lastError?.message).toMatch(/mongodb source: change streams need a replica set or a sharded cluster/);
+  });
+
+  it.runIf(!process.env['IDRA_TEST_MONGO_URL'])(
+    'server down: the status says retrying with the cause, and the sync goes on when the server is back (needs a server the test starts)',
+    async () => {
+      const server = mongo.own!;
+      const col = db.collection('outage');
+      await col.insertMany(numberedRows(1, 10).map((r) => ({ seq: Long.fromString(r.id as string), name: r.name })));
+      const sync = syncBetween(mongoEndpoint('outage', { connectTimeout: '1s' }), tableEndpoint(pg, 'outage'), { mode: 'id', cursorColumn: 'seq', keyColumns: ['seq'] });
+      const state = await tempDir('idra-state-');
+      expect((await runOnce(sync, state)).status.rowsCopied).toBe(10);
+      await server.kill();
+      const run = new TestRun(sync, state);
+      try {
+        const retrying = await run.waitFor((s) => s.state === 'retrying', 30_000);
+        expect(retrying.lastError?.message).toMatch(/^mongodb source: .*(ECONNREFUSED|Server selection timed out|connect)/i);
+        await server.start();
+        await col.insertMany(numberedRows(11, 5).map((r) => ({ seq: Long.fromString(r.id as string), name: r.name })));
+        await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 5, 60_000);
+      } finally {
+        await run.runner.stop();
+      }
+      expect(await pg.count('outage')).toBe(15);
+    },
+    120_000,
+  );
+
+  const replicaSet = mongoReplicaSetUrl();
+  it.runIf(replicaSet !== undefined)(
+    'change stream: inserts, updates (full documents) and deletes are carried, and a restart resumes from the stored resume token — requires a MongoDB replica set (IDRA_TEST_MONGO_REPLSET_URL)',
+    async () => {
+      const rs = new MongoClient(replicaSet!);
+      await rs.connect();
+      const rsDb = rs.db(dbName);
+      const source = rsDb.collection('changes');
+      const endpoint: Endpoint = { connector: 'mongodb', connection: { url: replicaSet!, database: dbName }, collection: 'changes' };
+      const target: Endpoint = { connector: 'mongodb', connection: { url: replicaSet!, database: dbName }, collection: 'changes_copy', options: { objectIdFields: ['_id'] } };
+      try {
+        await rsDb.createCollection('changes').catch(() => {});
+        const state = await tempDir('idra-state-');
+        const sync = syncBetween(endpoint, target, { keyColumns: ['_id'], writeMode: 'upsert', batchSize: 3 });
+        const run = new TestRun(sync, state);
+        await run.waitFor((s) => s.state === 'idle');
+        await source.insertMany([{ _id: 'a' as never, v: 1 }, { _id: 'b' as never, v: 1 }, { _id: 'c' as never, v: 1 }]);
+        await source.updateOne({ _id: 'a' as never }, { $set: { v: 2 } });
+        await source.deleteOne({ _id: 'b' as never });
+        await run.waitFor((s) => s.rowsCopied === 5);
+        await run.runner.stop();
+        expect(await rsDb.collection('changes_copy').find({}, { sort: { _id: 1 } }).toArray()).toEqual([{ _id: 'a', v: 2 }, { _id: 'c', v: 1 }]);
+        await source.insertOne({ _id: 'd' as never, v: 4 });
+        const resumed = await runOnce(sync, state);
+        expect(resumed.status.rowsCopied).toBe(1);
+        expect(await rsDb.collection('changes_copy').countDocuments()).toBe(3);
+      } finally {
+        await rsDb.dropDatabase().catch(() => {});
+        await rs.close();
+      }
+    },
+    120_000,
+  );
+});
