@@ -22,6 +22,16 @@ export interface SqlSession {
   execute(query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult>;
 }
 
+/** What a dialect's fast bulk path needs to write one batch inside the caller's transaction. */
+export interface BulkWrite {
+  target: { schema: string | undefined; table: string };
+  columns: string[];
+  types: Array<LogicalType | undefined>;
+  rows: Row[];
+  writeMode: 'insert' | 'upsert';
+  keys: string[];
+}
+
 /** A connection pool for one sync endpoint. */
 export interface SqlPool extends SqlSession {
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws or `signal` aborts. */
@@ -80,12 +90,16 @@ export interface SqlDialect {
   toParameter(value: unknown, type: LogicalType | undefined): unknown;
   /**
    * Observes the database clock, the transactions open in other sessions and (when asked) the largest
-   * committed cursor value, before a cursor read. Undefined when no write can commit behind a cursor
-   * and no delay is asked for (SQLite: one writer at a time).
+   * committed cursor value, in a statement run before each cursor read.
    */
-  watermark(pool: SqlPool, request: WatermarkRequest, signal?: AbortSignal): Promise<TransactionView | undefined>;
+  watermark(pool: SqlPool, request: WatermarkRequest, signal?: AbortSignal): Promise<TransactionView>;
   /** Decides whether an error is a rejected row or worth retrying. */
   classify(err: unknown): ErrorClass;
+  /**
+   * A faster way than multi-row statements to write a batch in the session's transaction (PostgreSQL:
+   * COPY, through a staging table when keys are involved). Dialects without one leave it undefined.
+   */
+  bulkWrite?(session: SqlSession, write: BulkWrite, signal?: AbortSignal): Promise<void>;
   /** Reads whether a table exists. */
   tableExists(pool: SqlPool, schema: string | undefined, table: string): Promise<boolean>;
 }

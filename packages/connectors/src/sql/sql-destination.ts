@@ -49,26 +49,38 @@ export function writeStatement(
       dialect.db,
     );
   }
-  let q: InsertQueryBuilder<any, any, any> = db
+  const q: InsertQueryBuilder<any, any, any> = db
     .insertInto(target.table)
     .columns(columns)
     .values(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
-  if (keyed) {
-    const overwrite = writeMode === 'upsert' && nonKeys.length > 0;
-    if (dialect.name === 'mysql') {
-      q = q.onDuplicateKeyUpdate(
-        overwrite
-          ? Object.fromEntries(nonKeys.map((c) => [c, sql`values(${sql.ref(c)})`]))
-          : { [keys[0]!]: sql.ref(keys[0]!) }, // a no-op assignment: the existing row is kept
-      );
-    } else {
-      q = q.onConflict((oc) => {
-        const target = oc.columns(keys);
-        return overwrite ? target.doUpdateSet(Object.fromEntries(nonKeys.map((c) => [c, sql.ref(`excluded.${c}`)]))) : target.doNothing();
-      });
-    }
+  return withConflictHandling(dialect, q, columns, writeMode, keys).compile();
+}
+
+/**
+ * Adds what happens to rows whose key exists (`insert`: kept as they are, so a replayed batch is
+ * harmless; `upsert`: overwritten) to an INSERT of PostgreSQL, SQLite or MySQL/MariaDB.
+ */
+export function withConflictHandling(
+  dialect: SqlDialect,
+  q: InsertQueryBuilder<any, any, any>,
+  columns: string[],
+  writeMode: 'insert' | 'upsert',
+  keys: string[],
+): InsertQueryBuilder<any, any, any> {
+  if (keys.length === 0 || !keys.every((k) => columns.includes(k))) return q;
+  const nonKeys = columns.filter((c) => !keys.includes(c));
+  const overwrite = writeMode === 'upsert' && nonKeys.length > 0;
+  if (dialect.name === 'mysql') {
+    return q.onDuplicateKeyUpdate(
+      overwrite
+        ? Object.fromEntries(nonKeys.map((c) => [c, sql`values(${sql.ref(c)})`]))
+        : { [keys[0]!]: sql.ref(keys[0]!) }, // a no-op assignment: the existing row is kept
+    );
   }
-  return q.compile();
+  return q.onConflict((oc) => {
+    const target = oc.columns(keys);
+    return overwrite ? target.doUpdateSet(Object.fromEntries(nonKeys.map((c) => [c, sql.ref(`excluded.${c}`)]))) : target.doNothing();
+  });
 }
 
 /** `create table` for the columns of a batch, with the sync's key columns as primary key. */
@@ -86,6 +98,16 @@ export function createTableStatement(dialect: SqlDialect, target: { schema?: str
   // Whatever the server's default, a MySQL/MariaDB table Idra creates holds every Unicode character.
   if (dialect.name === 'mysql') q = q.modifyEnd(sql`default character set utf8mb4 collate utf8mb4_bin`);
   return q.compile();
+}
+
+/**
+ * The batch with one row per key, the last one read winning: one statement cannot write a key twice
+ * (ON CONFLICT / MERGE refuse it), and the last version is the current one.
+ */
+export function lastPerKey(rows: Row[], keys: string[]): Row[] {
+  const byKey = new Map<string, Row>();
+  for (const row of rows) byKey.set(keys.length === 1 ? String(row[keys[0]!]) : JSON.stringify(keys.map((k) => row[k])), row);
+  return byKey.size === rows.length ? rows : [...byKey.values()];
 }
 
 /** Writes batches into a table of any SQL dialect, one transaction per batch, multi-row statements. */
@@ -141,12 +163,18 @@ export class SqlDestination implements Destination {
       if (missing.length > 0) throw this.fail(`table ${this.target.table} has no column(s) ${missing.join(', ')}`);
       const names = batch.columns.map((c) => c.name);
       const colTypes = names.map((n) => types.get(n));
+      const { writeMode, keyColumns } = this.sync;
+      const rows = keyColumns.length > 0 ? lastPerKey(batch.rows, keyColumns) : batch.rows;
       const perStatement = rowsPerStatement(dialect, names.length);
       await this.pool.transaction(async (tx) => {
-        for (let start = 0; start < batch.rows.length; start += perStatement) {
-          const chunk = batch.rows.slice(start, start + perStatement);
+        if (dialect.bulkWrite) {
+          await dialect.bulkWrite(tx, { target: this.target, columns: names, types: colTypes, rows, writeMode, keys: keyColumns }, signal);
+          return;
+        }
+        for (let start = 0; start < rows.length; start += perStatement) {
+          const chunk = rows.slice(start, start + perStatement);
           const values = chunk.map((row) => names.map((n, i) => dialect.toParameter(row[n], colTypes[i])));
-          await tx.execute(writeStatement(dialect, this.target, names, values, this.sync.writeMode, this.sync.keyColumns), signal);
+          await tx.execute(writeStatement(dialect, this.target, names, values, writeMode, keyColumns), signal);
         }
       }, signal);
       return { written: batch.rows.length };

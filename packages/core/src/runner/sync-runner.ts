@@ -171,10 +171,19 @@ export class SyncRunner {
         let position = await this.resumePosition(destination);
         this.status.position = position;
         this.setState('running');
+        // The next batch is read while the current one is written (at most two batches in memory).
+        let prefetched: { position: Position; batch: Promise<Batch>; startedAt: number } | undefined;
         while (!this.stopping) {
-          const started = performance.now();
-          const batch = await source.read(position, sync.batchSize, this.abortCtl.signal);
+          const ahead = prefetched?.position === position ? prefetched : undefined;
+          prefetched = undefined;
+          const started = ahead?.startedAt ?? performance.now();
+          const batch = await (ahead?.batch ?? source.read(position, sync.batchSize, this.abortCtl.signal));
           if (this.abortCtl.signal.aborted) break;
+          if (batch.rows.length >= sync.batchSize && !this.stopping) {
+            const next = source.read(batch.position, sync.batchSize, this.abortCtl.signal);
+            next.catch(() => {}); // awaited on the next turn; an error there is handled there
+            prefetched = { position: batch.position, batch: next, startedAt: performance.now() };
+          }
           this.status.heldBack = batch.heldBack;
           this.status.watermark = batch.watermark;
           if (batch.warning !== this.status.warning) {

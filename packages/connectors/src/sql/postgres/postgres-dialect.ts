@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
+import { withConflictHandling } from '../sql-destination.ts';
+import { copyInto } from './postgres-copy.ts';
 import { cursorText, jsonText, toBuffer } from '../values.ts';
-import { connectPostgres } from './postgres-driver.ts';
+import { connectPostgres, type PgSession } from './postgres-driver.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'boolean',
@@ -103,6 +106,25 @@ export const postgresDialect: SqlDialect = {
   classify(err) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' && /^(22|23)/.test(code) ? 'rejected' : 'transient';
+  },
+  async bulkWrite(session, w, signal) {
+    const { client } = session as PgSession;
+    const db = postgresDialect.db;
+    const target = w.target.schema ? sql.id(w.target.schema, w.target.table) : sql.id(w.target.table);
+    const cols = sql.join(w.columns.map((c) => sql.id(c)));
+    const keyed = w.keys.length > 0 && w.keys.every((k) => w.columns.includes(k));
+    signal?.throwIfAborted();
+    if (!keyed) {
+      await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
+      return;
+    }
+    // COPY into a session-local staging table, then one INSERT … SELECT … ON CONFLICT into the target.
+    const stage = sql.id(`idra_stage_${createHash('sha1').update(`${w.target.schema}.${w.target.table}`).digest('hex').slice(0, 12)}`);
+    await client.query(sql`create temp table if not exists ${stage} (like ${target} including defaults) on commit delete rows`.compile(db).sql);
+    await copyInto(client, sql`copy ${stage} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
+    signal?.throwIfAborted();
+    const into = (w.target.schema ? db.withSchema(w.target.schema) : db).insertInto(w.target.table).columns(w.columns).expression(sql`select ${cols} from ${stage}`);
+    await session.execute(withConflictHandling(postgresDialect, into, w.columns, w.writeMode, w.keys).compile(), signal);
   },
   async tableExists(pool, schema, table) {
     const name = schema ? `"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"` : `"${table.replace(/"/g, '""')}"`;

@@ -45,6 +45,11 @@ const types = {
     PRECISE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
+/** A session inside a transaction, with its client for COPY. */
+export interface PgSession extends SqlSession {
+  client: pg.PoolClient;
+}
+
 /** PostgreSQL's logical type for a type OID (unknown types are carried as text). */
 export function logicalTypeOf(oid: number): LogicalType {
   return OID_TYPES[oid] ?? 'text';
@@ -126,7 +131,7 @@ export async function connectPostgres(c: Connection, options: Record<string, unk
     transaction: (fn, signal) =>
       withClient(async (client) => {
         await client.query('BEGIN');
-        const session: SqlSession = { execute: (q, s) => run(pool, client, q, s ?? signal) };
+        const session: PgSession = { execute: (q, s) => run(pool, client, q, s ?? signal), client };
         try {
           const result = await fn(session);
           signal?.throwIfAborted();
