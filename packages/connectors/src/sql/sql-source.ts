@@ -83,6 +83,8 @@ export class SqlSource implements Source {
   private readonly types: Map<string, LogicalType>;
   private readonly columns: Column[];
   private readonly watermark: Watermark | undefined;
+  /** The last read returned fewer rows than asked for: it reached the watermark. */
+  private caughtUp = true;
 
   private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext, columns: Column[]) {
     this.dialect = dialect;
@@ -131,8 +133,9 @@ export class SqlSource implements Source {
     const maxCursor = this.sync.mode === 'id' || this.sync.mode === 'destination-id' ? selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('m')) : undefined;
     const request = { delayMs: this.sync.delayMs, maxCursor };
     let limit = this.watermark.next(await this.dialect.watermark(this.pool, request, signal));
-    // A stale list keeps the previous limit; with none yet, wait for a fresh list rather than read nothing.
-    for (let attempt = 0; limit.hold && limit.staleRetryMs !== undefined && attempt < 5 && !signal.aborted; attempt++) {
+    // A stale list keeps the previous limit: fine while rows below it remain, but once the reads have
+    // reached it (or there is none yet) wait for a fresh list rather than read nothing.
+    for (let attempt = 0; limit.staleRetryMs !== undefined && (limit.hold || this.caughtUp) && attempt < 3 && !signal.aborted; attempt++) {
       await sleep(limit.staleRetryMs, signal);
       limit = this.watermark.next(await this.dialect.watermark(this.pool, request, signal));
     }
@@ -148,6 +151,7 @@ export class SqlSource implements Source {
       const status = { heldBack: bound?.heldBack, watermark: bound?.value, warning: bound?.warning };
       if (bound?.hold) return { columns: this.columns, rows: [], position, ...status };
       rows = (await this.pool.execute(this.readQuery(position, limit, bound?.value).compile(), signal)).rows;
+      this.caughtUp = rows.length < limit;
     } catch (err) {
       throw wrapSqlError(dialect, 'source', sync.id, err);
     }

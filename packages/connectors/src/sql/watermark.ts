@@ -6,7 +6,7 @@ const MAX_HISTORY = 512;
 
 /** The limit of one cursor read. */
 export interface ReadLimit {
-  /** Id cursors read rows at or below it, timestamp cursors rows before it; undefined: no limit. */
+  /** Id cursors read rows at or below it, timestamp cursors rows before it; undefined when `hold`. */
   value: string | undefined;
   /** No safe limit is known yet (just opened, a transaction open): the read must return nothing. */
   hold: boolean;
@@ -17,8 +17,6 @@ export interface ReadLimit {
   /** The database's list of open transactions was stale: a fresh one can be had after this many ms. */
   staleRetryMs?: number | undefined;
 }
-
-const NO_LIMIT: ReadLimit = { value: undefined, hold: false, heldBack: undefined, warning: undefined };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -53,9 +51,8 @@ export class Watermark {
     this.delayUs = BigInt(Math.round(delayMs * 1000));
   }
 
-  /** The limit of the next read, given what the database reported just before it (undefined: nothing to limit). */
-  next(view: TransactionView | undefined): ReadLimit {
-    if (!view) return NO_LIMIT;
+  /** The limit of the next read, given what the database reported just before it. */
+  next(view: TransactionView): ReadLimit {
     // The first reason stays: it says this source has run with weaker guarantees.
     this.warning ??= view.blind;
     if (this.cursor === 'id' && view.maxCursor !== undefined && view.maxCursor !== null) this.observe(view.at, view.maxCursor);

@@ -16,6 +16,9 @@ import {
 } from '@idra/core';
 import { SQL_DIALECTS, type SqlDialect, type SqlDialectName, type SqlPool } from '../sql/index.ts';
 import { createConnectorRegistry } from '../registry.ts';
+import { DDL } from './ddl.ts';
+
+export { DDL };
 
 /** A throwaway database of one dialect, with a pool for setting up and checking data. */
 export interface TestDb {
@@ -28,13 +31,6 @@ export interface TestDb {
   count(table: string): Promise<number>;
   drop(): Promise<void>;
 }
-
-/** Column types for the fixture tables, per dialect. */
-export const DDL: Record<'postgres' | 'mysql' | 'sqlite', { bigint: string; text: string; shortText: string; decimal: string; ts: string; bool: string; json: string }> = {
-  postgres: { bigint: 'bigint', text: 'text', shortText: 'varchar(5)', decimal: 'numeric(28,6)', ts: 'timestamp(6)', bool: 'boolean', json: 'jsonb' },
-  mysql: { bigint: 'bigint', text: 'varchar(200)', shortText: 'varchar(5)', decimal: 'decimal(28,6)', ts: 'datetime(6)', bool: 'boolean', json: 'json' },
-  sqlite: { bigint: 'bigint', text: 'text', shortText: 'text check (length(name) <= 5)', decimal: 'decimal text', ts: 'timestamp text', bool: 'boolean', json: 'json text' },
-};
 
 export const TEST_DIALECTS = ['postgres', 'mysql', 'sqlite'] as const;
 export type TestDialect = (typeof TEST_DIALECTS)[number];

@@ -45,10 +45,10 @@ export const sqliteDialect: SqlDialect = {
     return value;
   },
   // One writer at a time: an id or a now() stamp is taken inside the write lock, after every earlier
-  // writer has committed, so a row can never commit behind one already visible. Only a delay asked
-  // for (stamps taken outside the database) bounds reads.
+  // writer has committed, so no row commits behind one already visible — except a stamp equal to the
+  // newest one (same millisecond, lower tiebreaker). Reading only stamps before now() (minus delayMs)
+  // excludes those; ids need no limit beyond the largest committed one.
   async watermark(pool, { delayMs, maxCursor }, signal) {
-    if (delayMs === 0) return undefined;
     const q = sql<{ at: string; max_cursor: unknown; timestamp_limit: string }>`select
   strftime('%Y-%m-%d %H:%M:%f', 'now') as at,
   (${maxCursor ?? sql`null`}) as max_cursor,
