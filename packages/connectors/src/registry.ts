@@ -2,6 +2,7 @@ import { ConfigError, type ConnectorRegistry, type Destination, type EndpointCon
 import { SQL_DIALECTS, SqlSource, SqlDestination, type SqlDialectName } from './sql/index.ts';
 import { kafkaConnector } from './kafka/index.ts';
 import { mongodbConnector } from './mongodb/index.ts';
+import { s3Connector } from './s3/index.ts';
 import { guardUndecodable } from './records/undecodable.ts';
 
 /** Opens a source or destination of a given connector kind. */
@@ -19,6 +20,7 @@ for (const [name, dialect] of Object.entries(SQL_DIALECTS) as Array<[SqlDialectN
 }
 factories.set('kafka', kafkaConnector);
 factories.set('mongodb', mongodbConnector);
+factories.set('s3', s3Connector);
 
 /** Adds (or replaces) the factory of a connector kind. */
 export function registerConnector(kind: string, factory: ConnectorFactory): void {

@@ -1,0 +1,87 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Batch, Column, Destination, EndpointContext, Row, WriteResult } from '@idra/core';
+import { csvLine } from '../records/csv.ts';
+import { encodeColumns, rowToJson, stringifyJson, toJsonValue } from '../records/json-records.ts';
+import { resolveS3Config, type S3Config } from './s3-options.ts';
+import { batchObjectKey, columnsMetadata, createS3Client, s3Failure } from './s3-objects.ts';
+
+const gzipAsync = promisify(gzip);
+
+/** A row value as CSV text: NULL stays NULL, JSON values are JSON text, bytes base64. */
+function csvText(value: unknown): string | null {
+  const v = toJsonValue(value);
+  if (v === null) return null;
+  return typeof v === 'string' ? v : stringifyJson(v);
+}
+
+/** The body of the object holding a batch: JSON Lines, or CSV with a header line. */
+export function batchBody(format: S3Config['format'], columns: readonly Column[], rows: readonly Row[]): string {
+  if (format === 'csv') {
+    return csvLine(columns.map((c) => c.name)) + rows.map((row) => csvLine(columns.map((c) => csvText(row[c.name])))).join('');
+  }
+  return rows.map((row) => stringifyJson(rowToJson(row, columns)) + '\n').join('');
+}
+
+/**
+ * Writes each batch as one object (JSON Lines or CSV, optionally gzipped) under the prefix, named
+ * after the batch's position ({@link batchObjectKey}) so that a replayed batch overwrites its object.
+ * A PUT is atomic: the object exists whole or not at all.
+ */
+export class S3Destination implements Destination {
+  private readonly ctx: EndpointContext;
+  private readonly config: S3Config;
+  private readonly client: S3Client;
+  private bucketChecked = false;
+
+  private constructor(ctx: EndpointContext, config: S3Config, client: S3Client) {
+    this.ctx = ctx;
+    this.config = config;
+    this.client = client;
+  }
+
+  static async open(ctx: EndpointContext): Promise<S3Destination> {
+    const config = resolveS3Config(ctx);
+    return new S3Destination(ctx, config, createS3Client(config));
+  }
+
+  private async ensureBucket(): Promise<void> {
+    if (this.bucketChecked) return;
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 404) throw err;
+      if (!this.config.createBucket) throw new Error(`bucket ${this.config.bucket} does not exist (set options.createBucket to create it)`);
+      await this.client.send(new CreateBucketCommand({ Bucket: this.config.bucket }));
+    }
+    this.bucketChecked = true;
+  }
+
+  async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
+    const { config } = this;
+    try {
+      await this.ensureBucket();
+      const text = batchBody(config.format, batch.columns, batch.rows);
+      const body = config.gzip ? await gzipAsync(Buffer.from(text)) : Buffer.from(text);
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: config.bucket,
+          Key: batchObjectKey(config, this.ctx.sync, batch),
+          Body: body,
+          ContentType: config.gzip ? 'application/gzip' : config.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+          Metadata: columnsMetadata(encodeColumns(batch.columns)),
+        }),
+        { abortSignal: signal },
+      );
+      return { written: batch.rows.length };
+    } catch (err) {
+      throw s3Failure(this.ctx, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
