@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ClientClosedError, ClientRuntimeError, EtcdError, GRPCGenericError } from 'etcd3';
 import { ConfigError, IdraError, schemaIssues, type ConfigIssue } from '@idra/core';
 import type { TSchema } from '@sinclair/typebox';
@@ -19,7 +19,15 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'IDRA_ERR_API_MALFORMED_JSON' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'IDRA_ERR_API_MALFORMED_JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'IDRA_ERR_API_BAD_REQUEST' },
+  FST_ERR_BAD_URL: { status: 400, code: 'IDRA_ERR_API_BAD_URL' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'IDRA_ERR_API_PARAMETER_TOO_LONG' },
 };
+
+/** Errors raised before routing (bad URL, over-long parameter), answered in the same format. */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = errorResponse(err);
+  void reply.code(status).send(body);
+}
 
 /** The status and body an error is answered with. Bad input is always a 4xx. */
 export function errorResponse(err: unknown): { status: number; body: ApiErrorBody } {
@@ -28,7 +36,7 @@ export function errorResponse(err: unknown): { status: number; body: ApiErrorBod
   if (isEtcdError(err)) return { status: 503, body: { code: 'IDRA_ERR_ETCD_UNAVAILABLE', message: `etcd cannot be reached: ${(err as Error).message}` } };
   const fe = err as Partial<FastifyError> & { statusCode?: number };
   const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-  if (known) return { status: known.status, body: { code: known.code, message: known.code === 'IDRA_ERR_API_MALFORMED_JSON' ? 'body is not valid JSON' : (fe.message ?? 'bad request') } };
+  if (known) return { status: known.status, body: { code: known.code, message: known.code === 'IDRA_ERR_API_MALFORMED_JSON' ? 'body is not valid JSON' : (fe.message ?? 'bad request').slice(0, 300) } };
   if (err instanceof SyntaxError && fe.statusCode === 400) {
     // Not the parser's message: it quotes the body, which may hold a password.
     const at = /position (\d+)/.exec(err.message)?.[1];
