@@ -2,16 +2,19 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { startPostgres } from '@idra/testkit';
+import { startMariadb, startPostgres } from '@idra/testkit';
 import { printTable, type BenchResult } from './lib.ts';
 import { benchPgToPg } from './pg-to-pg.ts';
 import { benchFailover, benchPlanner } from './cluster.ts';
+import { benchTorture, printTorture } from './torture.ts';
 
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     only: { type: 'string' },
     'failover-repeats': { type: 'string', default: '10' },
+    'torture-seconds': { type: 'string', default: '20' },
+    'torture-writers': { type: 'string', default: '8' },
   },
 });
 const wants = (section: string) => values.only === undefined || values.only.split(',').includes(section);
@@ -37,6 +40,20 @@ try {
     );
     extra.planner = planner;
     extra.failover = failover;
+  }
+  if (wants('torture')) {
+    const mariadb = process.env.IDRA_BENCH_MYSQL_URL ? undefined : await startMariadb();
+    try {
+      const seconds = Number(values['torture-seconds']);
+      const writers = Number(values['torture-writers']);
+      console.log(`
+torture: ${writers} writers × ${seconds} s, 30 % of transactions held open 50–800 ms, sync stopped and restarted 5 times`);
+      const torture = await benchTorture({ servers: { postgres: pgUrl, mysql: process.env.IDRA_BENCH_MYSQL_URL ?? mariadb!.url }, writers, seconds, restarts: 5 });
+      printTorture(torture);
+      extra.torture = torture;
+    } finally {
+      await mariadb?.stop();
+    }
   }
 } finally {
   await server?.stop();
