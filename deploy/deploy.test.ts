@@ -1,0 +1,354 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { validateDataSource, validateSyncConfig } from '@idra/core';
+import { KUBERNETES_VERSION, findTool, kubeconformSchemaLocation, provisionKubernetesValidate } from '../scripts/deploy-tools.ts';
+
+const run = promisify(execFile);
+const DEPLOY = import.meta.dirname;
+const ROOT = resolve(DEPLOY, '..');
+const read = (path: string) => readFileSync(join(DEPLOY, path), 'utf8');
+
+// ---- the tools, found (or, for the schemas, installed) before the tests are named ----
+const helm = findTool('helm');
+const kubeconform = findTool('kubeconform');
+const pythonPath = await provisionKubernetesValidate().then(
+  (dir) => ({ dir, error: undefined }),
+  (err: unknown) => ({ dir: undefined, error: String((err as Error).message ?? err).split('\n')[0] }),
+);
+const missing = (tool: string) => `(SKIPPED: no ${tool} binary in ~/.cache/idra-testkit/bin or PATH; node scripts/deploy-tools.ts builds it)`;
+
+/** The chart as deploy/k8s/idra.yaml holds it (see deploy/k8s/README.md). */
+const K8S_ARGS = ['template', 'idra', join(DEPLOY, 'helm/idra'), '--namespace', 'idra', '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.existingSecret=idra-secrets'];
+
+async function helmTemplate(extra: string[] = []): Promise<string> {
+  return (await run(helm!, [...K8S_ARGS, ...extra], { maxBuffer: 16 << 20 })).stdout;
+}
+
+// ---- Kubernetes objects ----
+interface K8sObject {
+  kind: string;
+  apiVersion: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: any;
+}
+
+function objects(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+const podSpec = (o: K8sObject) => o.spec.template.spec;
+const envValue = (container: any, name: string): any => container.env?.find((e: any) => e.name === name);
+/** Names of values that are credentials: they must come from a Secret. */
+const SECRET_ENV = /PASSWORD|SECRET|TOKEN|USERNAME/;
+/** `IDRA_ETCD_KEY`/`_CERT`/`_CA` are file paths; `IDRA_SECRET_KEY` is the key itself. */
+const isSecretEnv = (name: string) => SECRET_ENV.test(name) || name === 'IDRA_SECRET_KEY';
+
+function checkManifests(text: string): void {
+  const all = objects(text);
+  const byKind = (kind: string) => all.filter((o) => o.kind === kind);
+  const named = (kind: string, suffix: string) => {
+    const found = byKind(kind).find((o) => o.metadata.name.endsWith(suffix));
+    expect(found, `${kind} *${suffix}`).toBeDefined();
+    return found!;
+  };
+  const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+  // etcd: a 3-member StatefulSet, members found through a headless Service that publishes unready pods.
+  const etcd = named('StatefulSet', '-etcd');
+  expect(etcd.spec.replicas).toBe(3);
+  expect(etcd.spec.podManagementPolicy).toBe('Parallel');
+  expect(etcd.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBeTruthy();
+  const headless = byKind('Service').find((s) => s.metadata.name === etcd.spec.serviceName)!;
+  expect(headless.spec.clusterIP).toBe('None');
+  expect(headless.spec.publishNotReadyAddresses).toBe(true);
+  const etcdArgs: string[] = podSpec(etcd).containers[0].command;
+  const flag = (name: string) => etcdArgs.find((a) => a.startsWith(`--${name}=`))!.split('=').slice(1).join('=');
+  const peers = flag('initial-cluster').split(',').map((p) => p.split('='));
+  expect(peers.map(([name]) => name)).toEqual([0, 1, 2].map((i) => `${etcd.metadata.name}-${i}`));
+  expect(new Set(peers.map(([, url]) => url)).size).toBe(3);
+  for (const [name, url] of peers) expect(url).toBe(`http://${name}.${headless.metadata.name}.idra.svc:2380`);
+  expect(flag('initial-advertise-peer-urls')).toBe(`http://$(POD_NAME).${headless.metadata.name}.idra.svc:2380`);
+  expect(byKind('PodDisruptionBudget').some((p) => selects(p.spec.selector.matchLabels, etcd.spec.template.metadata.labels))).toBe(true);
+
+  // Every workload: probes on the right paths and ports, resources, non-root, secrets from Secrets.
+  const workloads = [...byKind('Deployment'), ...byKind('StatefulSet')];
+  expect(workloads.map((w) => w.metadata.name).sort()).toEqual(['idra-agent', 'idra-api', 'idra-etcd', 'idra-web']);
+  for (const w of workloads) {
+    const pod = podSpec(w);
+    expect(pod.securityContext.runAsNonRoot, w.metadata.name).toBe(true);
+    expect(pod.securityContext.runAsUser, w.metadata.name).toBeGreaterThan(0);
+    for (const c of pod.containers) {
+      const where = `${w.metadata.name}/${c.name}`;
+      expect(c.securityContext.allowPrivilegeEscalation, where).toBe(false);
+      expect(c.resources.requests, where).toBeDefined();
+      expect(c.resources.limits?.memory, where).toBeDefined();
+      expect(c.livenessProbe, where).toBeDefined();
+      expect(c.readinessProbe, where).toBeDefined();
+      for (const e of c.env ?? []) {
+        if (isSecretEnv(e.name)) expect(e.valueFrom?.secretKeyRef?.name, `${where} ${e.name} must come from a Secret`).toBe('idra-secrets');
+      }
+    }
+  }
+  const probePort = (c: any, probe: any) => c.ports.find((p: any) => p.name === probe.httpGet.port)?.containerPort;
+  const checkHttpProbes = (suffix: string, portEnv: string, live: string, ready: string) => {
+    const c = podSpec(named('Deployment', suffix)).containers[0];
+    const port = Number(envValue(c, portEnv).value);
+    expect(c.livenessProbe.httpGet.path).toBe(live);
+    expect(c.readinessProbe.httpGet.path).toBe(ready);
+    expect(probePort(c, c.livenessProbe)).toBe(port);
+    expect(probePort(c, c.readinessProbe)).toBe(port);
+    return c;
+  };
+  const agentContainer = checkHttpProbes('-agent', 'IDRA_HTTP_PORT', '/healthz', '/readyz');
+  checkHttpProbes('-api', 'IDRA_API_PORT', '/healthz', '/readyz');
+  checkHttpProbes('-web', 'IDRA_WEB_PORT', '/healthz', '/healthz');
+  const etcdContainer = podSpec(etcd).containers[0];
+  expect(etcdContainer.readinessProbe.httpGet.path).toBe('/health');
+  expect(flag('listen-metrics-urls')).toContain(`:${etcdContainer.ports.find((p: any) => p.name === etcdContainer.readinessProbe.httpGet.port).containerPort}`);
+
+  // The agents: N replicas behind a PodDisruptionBudget, reaching every etcd member.
+  const agents = named('Deployment', '-agent');
+  expect(agents.spec.replicas).toBeGreaterThanOrEqual(2);
+  const agentPdb = byKind('PodDisruptionBudget').find((p) => selects(p.spec.selector.matchLabels, agents.spec.template.metadata.labels));
+  expect(agentPdb?.spec.maxUnavailable).toBe(1);
+  expect(envValue(agentContainer, 'IDRA_ETCD_ENDPOINTS').value.split(',')).toHaveLength(3);
+  expect(podSpec(agents).terminationGracePeriodSeconds).toBeGreaterThan(Number.parseInt(envValue(agentContainer, 'IDRA_SHUTDOWN_TIMEOUT').value));
+
+  // Services select their pods; the Ingress routes /api to the API server and the rest to the web UI.
+  for (const suffix of ['-api', '-web']) {
+    const svc = named('Service', suffix);
+    expect(selects(svc.spec.selector, named('Deployment', suffix).spec.template.metadata.labels), suffix).toBe(true);
+  }
+  const paths = named('Ingress', 'idra').spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.name]);
+  expect(paths).toEqual([
+    ['/api', 'idra-api'],
+    ['/', 'idra-web'],
+  ]);
+  // Secret values never appear in the manifests: the Secret is created outside them.
+  expect(byKind('Secret')).toEqual([]);
+}
+
+describe('deploy/k8s and the Helm chart', () => {
+  it('deploy/k8s/idra.yaml: 3-member etcd StatefulSet, probes on /healthz and /readyz, non-root, secrets from Secrets, agents with a PDB', () => {
+    checkManifests(read('k8s/idra.yaml'));
+  });
+
+  it.skipIf(!pythonPath.dir)(
+    pythonPath.dir
+      ? `deploy/k8s/idra.yaml validates strictly against the Kubernetes ${KUBERNETES_VERSION} schemas (kubernetes-validate)`
+      : `kubernetes-validate (SKIPPED: could not be installed with pip: ${pythonPath.error})`,
+    async () => {
+      await run('python3', ['-m', 'kubernetes_validate', '--strict', '--quiet', '-k', KUBERNETES_VERSION, join(DEPLOY, 'k8s/idra.yaml')], {
+        env: { ...process.env, PYTHONPATH: pythonPath.dir },
+      });
+    },
+  );
+
+  it.skipIf(!helm)(helm ? 'helm lint passes and helm template renders exactly deploy/k8s/idra.yaml' : `helm lint and render ${missing('helm')}`, async () => {
+    await run(helm!, ['lint', '--strict', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.existingSecret=idra-secrets']);
+    const rendered = await helmTemplate();
+    expect(rendered, `deploy/k8s/idra.yaml is out of date: render it again (deploy/k8s/README.md)`).toBe(read('k8s/idra.yaml'));
+  });
+
+  it.skipIf(!helm)(helm ? 'helm template: secrets are required, a created Secret is referenced, external etcd replaces the StatefulSet' : `helm value variants ${missing('helm')}`, async () => {
+    const noSecrets = run(helm!, ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION]);
+    await expect(noSecrets).rejects.toThrow(/secrets.secretKey .* is required/);
+    const shortKey = run(helm!, ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.secretKey=short,secrets.jwtSecret=j,secrets.adminPassword=a']);
+    await expect(shortKey).rejects.toThrow(/at least 16 characters/);
+
+    const created = objects(
+      (await run(helm!, ['template', 'prod', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=jwt,secrets.adminPassword=pw'])).stdout,
+    );
+    const secret = created.find((o) => o.kind === 'Secret')!;
+    expect(secret.metadata.name).toBe('prod-idra');
+    const api = created.find((o) => o.kind === 'Deployment' && o.metadata.name === 'prod-idra-api')!;
+    expect(envValue(podSpec(api).containers[0], 'IDRA_JWT_SECRET').valueFrom.secretKeyRef.name).toBe('prod-idra');
+
+    const external = objects(
+      await helmTemplate(['--set', 'etcd.bundled=false,etcd.tlsSecret=etcd-client-tls', '--set-json', 'etcd.externalEndpoints=["https://e1:2379","https://e2:2379","https://e3:2379"]']),
+    );
+    expect(external.filter((o) => o.kind === 'StatefulSet')).toEqual([]);
+    const agent = podSpec(external.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!);
+    expect(envValue(agent.containers[0], 'IDRA_ETCD_ENDPOINTS').value).toBe('https://e1:2379,https://e2:2379,https://e3:2379');
+    expect(envValue(agent.containers[0], 'IDRA_ETCD_CA').value).toBe('/etc/idra/etcd-tls/ca.crt');
+    expect(agent.volumes.find((v: any) => v.name === 'etcd-tls').secret.secretName).toBe('etcd-client-tls');
+  });
+
+  it.skipIf(!helm || !kubeconform || !pythonPath.dir)(
+    helm && kubeconform && pythonPath.dir
+      ? `helm template | kubeconform -strict (Kubernetes ${KUBERNETES_VERSION} schemas)`
+      : `helm template | kubeconform -strict ${!helm ? missing('helm') : !kubeconform ? missing('kubeconform') : '(SKIPPED: no schemas: kubernetes-validate could not be installed)'}`,
+    async () => {
+      const location = await kubeconformSchemaLocation(pythonPath.dir!);
+      const variants = [[], ['--set', 'etcd.bundled=false,etcd.tlsSecret=tls,agent.nodeSelector.disk=ssd', '--set-json', 'etcd.externalEndpoints=["https://e1:2379"]']];
+      for (const extra of variants) {
+        const manifests = await helmTemplate(extra);
+        const child = execFile(kubeconform!, ['-strict', '-summary', '-kubernetes-version', KUBERNETES_VERSION, '-schema-location', location, '-'], (err) => err);
+        const done = new Promise<{ code: number | null; out: string }>((resolveDone) => {
+          let out = '';
+          child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+          child.on('close', (code) => resolveDone({ code, out }));
+        });
+        child.stdin!.end(manifests);
+        const { code, out } = await done;
+        expect(out, extra.join(' ')).toMatch(/Invalid: 0, Errors: 0, Skipped: 0/);
+        expect(code).toBe(0);
+      }
+    },
+  );
+});
+
+// ---- compose ----
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  expose?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  restart?: string;
+  container_name?: string;
+  profiles?: string[];
+  user?: string;
+  deploy?: unknown;
+}
+
+const compose = parse(read('compose.yaml'), { merge: true }) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+const services = compose.services;
+/** `${VAR}` or `${VAR:?message}`: taken from the environment, no default. */
+const FROM_ENV = /^\$\{[A-Z0-9_]+(:?\?[^}]*)?\}$/;
+
+describe('deploy/compose.yaml', () => {
+  it('3 etcd members with distinct names, peer URLs and volumes, and one initial cluster naming exactly them', () => {
+    const members = Object.entries(services).filter(([, s]) => s.command?.[0] === 'etcd');
+    expect(members.map(([name]) => name)).toEqual(['etcd1', 'etcd2', 'etcd3']);
+    const flag = (s: ComposeService, name: string) => s.command!.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
+    const clusters = new Set(members.map(([, s]) => flag(s, 'initial-cluster')));
+    expect(clusters.size).toBe(1);
+    const expected = members.map(([, s]) => `${flag(s, 'name')}=${flag(s, 'initial-advertise-peer-urls')}`).join(',');
+    expect([...clusters][0]).toBe(expected);
+    expect(new Set(members.map(([, s]) => flag(s, 'initial-advertise-peer-urls'))).size).toBe(3);
+    expect(new Set(members.map(([, s]) => flag(s, 'initial-cluster-token'))).size).toBe(1);
+    for (const [name, s] of members) {
+      expect(flag(s, 'advertise-client-urls')).toBe(`http://${name}:2379`);
+      const volume = s.volumes!.find((v) => v.endsWith(`:${flag(s, 'data-dir')}`))!.split(':')[0]!;
+      expect(compose.volumes, `${name}'s data volume`).toHaveProperty(volume);
+    }
+    expect(new Set(members.map(([, s]) => s.volumes![0])).size).toBe(3);
+    // The API server and the agents know every member and wait for all of them to be healthy.
+    for (const name of ['api-server', 'agent']) {
+      expect(services[name]!.environment!.IDRA_ETCD_ENDPOINTS).toBe('http://etcd1:2379,http://etcd2:2379,http://etcd3:2379');
+      for (const [member] of members) expect(services[name]!.depends_on![member]!.condition).toBe('service_healthy');
+    }
+  });
+
+  it('every long-running service has a healthcheck; Idra services probe /healthz or /readyz on their own port', () => {
+    for (const [name, s] of Object.entries(services)) {
+      if (s.restart === 'no') continue;
+      expect(s.healthcheck?.test.length, name).toBeGreaterThan(1);
+    }
+    const probe = (name: string) => services[name]!.healthcheck!.test.join(' ');
+    expect(probe('api-server')).toContain(`http://127.0.0.1:${services['api-server']!.environment!.IDRA_API_PORT}/readyz`);
+    expect(probe('agent')).toContain(`http://127.0.0.1:${services.agent!.environment!.IDRA_HTTP_PORT}/readyz`);
+    expect(probe('web-ui')).toContain(`http://127.0.0.1:${services['web-ui']!.environment!.IDRA_WEB_PORT}/healthz`);
+    expect(probe('etcd1')).toContain('endpoint health');
+  });
+
+  it('agents scale with --scale agent=N: no container name, no published port, every replica scraped by DNS', () => {
+    const agent = services.agent!;
+    expect(agent.container_name).toBeUndefined();
+    expect(agent.ports).toBeUndefined();
+    expect(agent.expose).toEqual([agent.environment!.IDRA_HTTP_PORT]);
+    expect(agent.environment!.IDRA_AGENT_ID).toBeUndefined(); // each replica makes its own unique id
+    const prometheus = parse(read('compose/prometheus.yml')) as { scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }> }> };
+    const job = prometheus.scrape_configs.find((j) => j.job_name === 'idra-agent')!;
+    expect(job.dns_sd_configs![0]).toMatchObject({ names: ['agent'], port: Number(agent.environment!.IDRA_HTTP_PORT) });
+  });
+
+  it('secrets come from the environment (deploy/.env), never literals, and .env.example lists each one', () => {
+    const required = new Set<string>();
+    for (const [name, s] of Object.entries(services)) {
+      for (const [key, value] of Object.entries(s.environment ?? {})) {
+        if (!isSecretEnv(key) && !/^(POSTGRES|MARIADB|MYSQL)_PASSWORD$/.test(key)) continue;
+        if (key === 'MARIADB_RANDOM_ROOT_PASSWORD') continue;
+        expect(String(value), `${name}.${key}`).toMatch(FROM_ENV);
+        required.add(/^\$\{([A-Z0-9_]+)/.exec(String(value))![1]!);
+      }
+    }
+    expect([...required].sort()).toEqual(['DEMO_MYSQL_PASSWORD', 'DEMO_PG_PASSWORD', 'IDRA_ADMIN_PASSWORD', 'IDRA_JWT_SECRET', 'IDRA_SECRET_KEY']);
+    const example = read('.env.example');
+    for (const name of required) expect(example, name).toMatch(new RegExp(`^${name}=$`, 'm'));
+  });
+
+  it('the images are built from deploy/docker: Node 24, production dependencies only, non-root user, HEALTHCHECK on /healthz', () => {
+    const built = Object.entries(services).filter(([, s]) => s.build);
+    expect(built.map(([name]) => name).sort()).toEqual(['agent', 'api-server', 'web-ui']);
+    for (const [name, s] of built) {
+      expect(s.build!.context).toBe('..');
+      expect(s.user, name).toBeUndefined();
+      const dockerfile = readFileSync(join(ROOT, s.build!.dockerfile), 'utf8');
+      const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+      expect(dockerfile, name).toMatch(/^ARG NODE_IMAGE=node:24-/m);
+      expect(lastStage, name).toMatch(/^USER (node|101)$/m);
+      expect(lastStage, name).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+      if (name !== 'web-ui') {
+        expect(dockerfile, name).toMatch(/pnpm install --offline --frozen-lockfile --prod --filter @idra\/[a-z-]+\.\.\./);
+        expect(lastStage, name).toMatch(/^ENTRYPOINT \["node", "apps\/[a-z-]+\/src\/main\.ts"\]$/m);
+      }
+    }
+    expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^\*\*\/node_modules$/m);
+    const nginx = read('docker/web-ui/default.conf.template');
+    expect(nginx).toMatch(/location \/api\/ \{\s*proxy_pass http:\/\/\$\{IDRA_API_UPSTREAM\};/);
+    expect(nginx).toMatch(/location = \/healthz/);
+  });
+
+  it('the demo seed imports data sources and syncs that Idra validates, into the demo databases', () => {
+    const script = read('compose/seed-demo.sh');
+    const json = /<<JSON\n([\s\S]*?)\nJSON\n/.exec(script)![1]!.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => `test-${name.toLowerCase()}`);
+    const doc = JSON.parse(json) as { dataSources: unknown[]; syncs: unknown[] };
+    const dataSources = doc.dataSources.map((d) => validateDataSource(d));
+    expect(dataSources.map((d) => [d.id, d.connector, d.connection.host])).toEqual([
+      ['shop', 'postgres', 'postgres'],
+      ['dw', 'mysql', 'mariadb'],
+    ]);
+    const syncs = doc.syncs.map((s) => validateSyncConfig(s));
+    expect(syncs.map((s) => s.mode)).toEqual(['id', 'timestamp']);
+    expect(read('compose/postgres-init.sql')).toMatch(/create table orders/);
+    expect(services.seed!.depends_on!['api-server']!.condition).toBe('service_healthy');
+  });
+});
+
+// ---- Grafana ----
+describe('deploy/grafana/idra.json', () => {
+  it('queries only metrics the agents export', () => {
+    const dashboard = JSON.parse(read('grafana/idra.json')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const source = readFileSync(join(ROOT, 'apps/agent/src/http/agent-metrics.ts'), 'utf8');
+    const exported = new Set([...source.matchAll(/name: '(idra_[a-z_]+)'/g)].map((m) => m[1]!));
+    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    expect(exprs.length).toBeGreaterThan(15);
+    for (const expr of exprs) {
+      for (const [metric] of expr.matchAll(/idra_[a-z_]+/g)) {
+        // Histograms expose _bucket/_sum/_count; process metrics come from prom-client with the idra_agent_ prefix.
+        const base = metric.replace(/_(bucket|sum|count)$/, '');
+        expect(exported.has(base) || metric.startsWith('idra_agent_process_') || metric.startsWith('idra_agent_nodejs_'), `${metric} in ${expr}`).toBe(true);
+      }
+    }
+  });
+});
+
+it('compose, chart and dashboard files exist where the docs say', () => {
+  for (const path of ['docker/agent.Dockerfile', 'docker/api-server.Dockerfile', 'docker/web-ui.Dockerfile', 'helm/idra/Chart.yaml', 'k8s/idra.yaml', 'grafana/idra.json']) {
+    expect(existsSync(join(DEPLOY, path)), path).toBe(true);
+  }
+});

@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# idra-api-server: docker build -f deploy/docker/api-server.Dockerfile -t idra-api-server .   (context: the repository root)
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# Install: production dependencies of the API server and the workspace packages it uses, nothing else.
+FROM ${NODE_IMAGE} AS build
+# better-sqlite3 (a connector dependency) compiles when no prebuilt binary matches.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+RUN npm install -g pnpm@10.34.9
+WORKDIR /src
+COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN pnpm fetch --prod
+COPY . .
+# Workspace packages stay linked (not copied into node_modules): Node runs their .ts sources only outside node_modules.
+RUN pnpm install --offline --frozen-lockfile --prod --filter @idra/api-server... \
+ && find packages apps -name '*.test.ts' -delete
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    IDRA_API_HOST=0.0.0.0 \
+    IDRA_API_PORT=8080 \
+    IDRA_LOG_FORMAT=json
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/packages/core ./packages/core
+COPY --from=build /src/packages/connectors ./packages/connectors
+COPY --from=build /src/apps/api-server ./apps/api-server
+# The node image's unprivileged user (uid 1000).
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.IDRA_API_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "apps/api-server/src/main.ts"]
