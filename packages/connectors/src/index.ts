@@ -4,4 +4,5 @@ export { testConnection, type ConnectionTestResult, type TestConnectionOptions }
 export * from './kafka/index.ts';
 export * from './mongodb/index.ts';
 export * from './s3/index.ts';
+export * from './http/index.ts';
 export { guardUndecodable, undecodableRow } from './records/undecodable.ts';

@@ -1,5 +1,6 @@
 import { ConfigError, type ConnectorRegistry, type Destination, type EndpointContext, type Source } from '@idra/core';
 import { SQL_DIALECTS, SqlSource, SqlDestination, type SqlDialectName } from './sql/index.ts';
+import { httpConnector } from './http/index.ts';
 import { kafkaConnector } from './kafka/index.ts';
 import { mongodbConnector } from './mongodb/index.ts';
 import { s3Connector } from './s3/index.ts';
@@ -21,6 +22,7 @@ for (const [name, dialect] of Object.entries(SQL_DIALECTS) as Array<[SqlDialectN
 factories.set('kafka', kafkaConnector);
 factories.set('mongodb', mongodbConnector);
 factories.set('s3', s3Connector);
+factories.set('http', httpConnector);
 
 /** Adds (or replaces) the factory of a connector kind. */
 export function registerConnector(kind: string, factory: ConnectorFactory): void {

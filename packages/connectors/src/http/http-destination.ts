@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { RowRejectedError, type Batch, type Destination, type EndpointContext, type WriteResult } from '@idra/core';
+import { connectorFailure } from '../records/connector-failure.ts';
+import { rowToJson, stringifyJson } from '../records/json-records.ts';
+import { HttpStatusError, httpRequest } from './http-client.ts';
+import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
+
+// Final answers that are about the server or our credentials, not the rows: retried by the sync, never set aside.
+const NOT_ABOUT_ROWS = new Set([401, 403, 404, 405]);
+
+/**
+ * The idempotency key of one POST: derived from the sync, the batch's position and the body, so
+ * that the same batch sent again (a retry, or a replay after a crash) carries the same key, and a
+ * different body (a part of the batch while rejected rows are isolated) does not.
+ */
+export function idempotencyKey(syncId: string, batch: Batch, body: string): string {
+  return `${syncId}-${createHash('sha256').update(stringifyJson(batch.position)).update('\n').update(body).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * POSTs each batch as JSON (`{"rows": [...]}`, or a bare array), in requests of at most
+ * `options.batchSize` rows, each with an idempotency-key header. 429 and 5xx are retried with
+ * backoff (Retry-After honoured); another 4xx refuses the rows sent, and the sync's error policy
+ * isolates the culprits.
+ */
+export class HttpDestination implements Destination {
+  private readonly ctx: EndpointContext;
+  private readonly config: HttpConfig;
+
+  private constructor(ctx: EndpointContext, config: HttpConfig) {
+    this.ctx = ctx;
+    this.config = config;
+  }
+
+  static async open(ctx: EndpointContext): Promise<HttpDestination> {
+    return new HttpDestination(ctx, resolveHttpConfig(ctx));
+  }
+
+  async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
+    const { config } = this;
+    for (let start = 0; start < batch.rows.length; start += config.postBatchSize) {
+      const rows = batch.rows.slice(start, start + config.postBatchSize).map((row) => rowToJson(row, batch.columns));
+      const body = stringifyJson(config.bodyField === '' ? rows : { [config.bodyField]: rows });
+      try {
+        await httpRequest(
+          config,
+          { method: 'POST', url: config.url, body, headers: { 'content-type': 'application/json', [config.idempotencyHeader]: idempotencyKey(this.ctx.sync.id, batch, body) } },
+          signal,
+        );
+      } catch (err) {
+        if (err instanceof HttpStatusError && !NOT_ABOUT_ROWS.has(err.status)) {
+          throw new RowRejectedError(batch.rows.length === 1 ? batch.rows[0] : undefined, err);
+        }
+        throw connectorFailure(this.ctx, err);
+      }
+    }
+    return { written: batch.rows.length };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,115 @@
+import { ConnectorError, type Batch, type EndpointContext, type Position, type Row, type Source } from '@idra/core';
+import { connectorFailure } from '../records/connector-failure.ts';
+import { requireMode } from '../records/endpoint-options.ts';
+import { objectRecord, recordColumns, recordRow, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
+import { undecodableRow } from '../records/undecodable.ts';
+import { httpRequest } from './http-client.ts';
+import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
+
+/** The stored offset of an HTTP source: the cursor of the page to ask for, and how many of its items were copied. */
+export interface HttpOffset {
+  cursor: string | null;
+  skip: number;
+}
+
+// One read follows next cursors while its batch is not full, at most this many pages.
+const MAX_PAGES_PER_READ = 20;
+
+/** The value at a dotted path (`data.items`); the whole value for ''. */
+function at(value: unknown, path: string): unknown {
+  if (path === '') return value;
+  return path.split('.').reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), value);
+}
+
+function storedOffset(ctx: EndpointContext, position: Position): HttpOffset {
+  if (position.kind !== 'stream' || position.value === null || position.value === undefined) return { cursor: null, skip: 0 };
+  const v = position.value as Partial<HttpOffset>;
+  if (typeof v !== 'object' || !(v.cursor === null || typeof v.cursor === 'string') || typeof v.skip !== 'number') {
+    throw new ConnectorError({ connector: 'http', role: 'source', syncId: ctx.sync.id, transient: false, message: `stored offset ${JSON.stringify(position.value)} is not {cursor, skip}` });
+  }
+  return { cursor: v.cursor, skip: v.skip };
+}
+
+/**
+ * Pages a JSON API by a cursor query parameter: each response holds the items (at `itemsPath`)
+ * and the next cursor (at `nextCursorPath`). The offset is the cursor of the page being read plus
+ * how many of its items were copied, so a batch smaller than a page loses nothing; when the API
+ * gives no next cursor the source asks for the same page again at the next poll and skips what
+ * it copied. Items that are not JSON objects follow the sync's error policy.
+ */
+export class HttpSource implements Source {
+  private readonly ctx: EndpointContext;
+  private readonly config: HttpConfig;
+
+  private constructor(ctx: EndpointContext, config: HttpConfig) {
+    this.ctx = ctx;
+    this.config = config;
+  }
+
+  static async open(ctx: EndpointContext): Promise<HttpSource> {
+    requireMode(ctx, ['stream']);
+    return new HttpSource(ctx, resolveHttpConfig(ctx));
+  }
+
+  private async page(cursor: string | null, limit: number, signal: AbortSignal): Promise<{ items: unknown[]; next: string | null }> {
+    const { config } = this;
+    const url = new URL(config.url);
+    for (const [k, v] of Object.entries(config.params)) url.searchParams.set(k, v);
+    if (cursor !== null) url.searchParams.set(config.cursorParam, cursor);
+    if (config.limitParam) url.searchParams.set(config.limitParam, String(limit));
+    const { text } = await httpRequest(config, { method: 'GET', url }, signal);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Error(`GET ${url.origin}${url.pathname}: the response is not JSON: ${text.slice(0, 200)}`);
+    }
+    const items = at(body, config.itemsPath);
+    if (!Array.isArray(items)) throw new Error(`GET ${url.origin}${url.pathname}: no array at '${config.itemsPath}' in the response`);
+    const next = at(body, config.nextCursorPath);
+    return { items, next: next === null || next === undefined || next === '' ? null : String(next) };
+  }
+
+  async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
+    const { cursor: startCursor, skip: startSkip } = storedOffset(this.ctx, position);
+    const taken: Array<DecodedRecord | Row> = [];
+    const records = new Set<DecodedRecord>();
+    let offset: HttpOffset = { cursor: startCursor, skip: startSkip };
+    try {
+      for (let pages = 0; pages < MAX_PAGES_PER_READ && taken.length < limit && !signal.aborted; pages++) {
+        const { items, next } = await this.page(offset.cursor, limit, signal);
+        const rest = items.slice(offset.skip, offset.skip + (limit - taken.length));
+        rest.forEach((item, i) => {
+          if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
+            const record = objectRecord(item as Row);
+            records.add(record);
+            taken.push(record);
+          } else {
+            const index = offset.skip + i;
+            const origin = { url: this.config.url.toString(), cursor: offset.cursor, index, item: stringifyJson(item) };
+            taken.push(undecodableRow(origin, new Error(`http source: item ${index} of the page at cursor ${offset.cursor ?? '(first)'} is not a JSON object`)));
+          }
+        });
+        const consumed = offset.skip + rest.length;
+        if (consumed < items.length) {
+          offset = { cursor: offset.cursor, skip: consumed };
+          break;
+        }
+        // The whole page: go on with the next one, or stay on this one until the API has more.
+        if (next === null || next === offset.cursor) {
+          offset = { cursor: offset.cursor, skip: consumed };
+          break;
+        }
+        offset = { cursor: next, skip: 0 };
+      }
+    } catch (err) {
+      throw connectorFailure(this.ctx, err);
+    }
+    if (taken.length === 0) return { columns: [], rows: [], position };
+    const columns = recordColumns([...records], this.config.columnTypes);
+    const rows = taken.map((t) => (records.has(t as DecodedRecord) ? recordRow(t as DecodedRecord, columns) : (t as Row)));
+    return { columns, rows, position: { kind: 'stream', value: offset } };
+  }
+
+  async close(): Promise<void> {}
+}

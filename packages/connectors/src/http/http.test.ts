@@ -1,0 +1,204 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort, tempDir } from '@idra/testkit';
+import { FileOffsetStore, type Endpoint } from '@idra/core';
+import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
+import { numberedRows, syncBetween, tableEndpoint } from '../testing/endpoints.ts';
+import { retryAfterMs } from './http-client.ts';
+
+/** A JSON API in the test: a paged item feed and an ingest endpoint, with failures on demand. */
+class TestApi {
+  items: unknown[] = [];
+  pageSize = 4;
+  token = 'secret-token';
+  /** Answers to give before serving normally, e.g. 503 or 429 with a Retry-After. */
+  failures: Array<{ status: number; retryAfter?: string }> = [];
+  /** Answer 500 to every request while set. */
+  broken = false;
+  readonly requests: Array<{ method: string; url: string; at: number }> = [];
+  /** Posted bodies by idempotency key: a key seen again is not stored twice. */
+  readonly ingested = new Map<string, Array<Record<string, unknown>>>();
+  readonly keys: string[] = [];
+  private server: Server | undefined;
+  port = 0;
+
+  async start(port?: number): Promise<void> {
+    this.port = port ?? (await freePort());
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url!, this.base);
+    this.requests.push({ method: req.method!, url: url.pathname + url.search, at: Date.now() });
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const reply = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(value));
+    };
+    if (this.broken) return reply(500, { error: 'boom' });
+    const failure = this.failures.shift();
+    if (failure) return reply(failure.status, { error: 'try later' }, failure.retryAfter ? { 'retry-after': failure.retryAfter } : {});
+    if (req.headers.authorization !== `Bearer ${this.token}`) return reply(401, { error: 'bad token' });
+    if (req.method === 'GET' && url.pathname === '/v1/items') {
+      const start = Number(url.searchParams.get('after') ?? '0');
+      const page = this.items.slice(start, start + this.pageSize);
+      const end = start + page.length;
+      return reply(200, { data: { items: page }, paging: { next: end < this.items.length ? String(end) : null } });
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/ingest') {
+      const rows = (JSON.parse(body) as { rows: Array<Record<string, unknown>> }).rows;
+      if (rows.some((r) => r['name'] === 'refused')) return reply(422, { error: 'a row has name "refused"' });
+      const key = String(req.headers['idempotency-key']);
+      this.keys.push(key);
+      if (!this.ingested.has(key)) this.ingested.set(key, rows);
+      return reply(201, { accepted: rows.length });
+    }
+    return reply(404, { error: 'no such route' });
+  }
+
+  /** Every ingested row, once per idempotency key. */
+  get rows(): Array<Record<string, unknown>> {
+    return [...this.ingested.values()].flat();
+  }
+}
+
+let api: TestApi;
+let pg: TestDb;
+
+function feed(options: Record<string, unknown> = {}): Endpoint {
+  return {
+    connector: 'http',
+    connection: { url: `${api.base}/`, password: api.token },
+    url: '/v1/items',
+    options: { cursorParam: 'after', itemsPath: 'data.items', nextCursorPath: 'paging.next', retryBackoff: 20, ...options },
+  };
+}
+
+function ingest(options: Record<string, unknown> = {}): Endpoint {
+  return { connector: 'http', connection: { url: api.base, password: api.token }, url: '/v1/ingest', options: { retryBackoff: 20, ...options } };
+}
+
+beforeAll(async () => {
+  pg = await createTestDb('postgres');
+});
+
+afterAll(async () => {
+  await api?.stop();
+  await pg?.drop();
+});
+
+beforeEach(async () => {
+  await api?.stop();
+  api = new TestApi();
+  await api.start();
+});
+
+describe('http connector', () => {
+  it('HTTP → PG: pages by cursor (configured paths, bearer token); batches smaller than pages lose nothing; a restart resumes', async () => {
+    api.items = numberedRows(1, 23);
+    const state = await tempDir('idra-state-');
+    // No key columns: an item copied twice would be a duplicate row.
+    const sync = syncBetween(feed(), tableEndpoint(pg, 'feed'), { batchSize: 3 });
+    const first = await runOnce(sync, state);
+    expect(first.status.rowsCopied).toBe(23);
+    expect(first.status.position).toEqual({ kind: 'stream', value: { cursor: '20', skip: 3 } });
+    api.items.push(...numberedRows(24, 6));
+    const second = await runOnce(sync, state);
+    expect(second.status.rowsCopied).toBe(6);
+    expect((await pg.rows('feed', ['id'])).map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
+    expect(api.requests.every((r) => r.url.startsWith('/v1/items'))).toBe(true);
+  });
+
+  it('retries 429 (after its Retry-After) and 5xx within a read; when retries run out the status says retrying with the cause, then recovers', async () => {
+    api.items = numberedRows(1, 5);
+    api.failures = [{ status: 503 }, { status: 429, retryAfter: '1' }, { status: 502 }];
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(feed(), tableEndpoint(pg, 'flaky'), { keyColumns: ['id'] });
+    const started = Date.now();
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(5);
+    const times = api.requests.map((r) => r.at - started);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(950); // the 429's Retry-After: 1 s
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:58 GMT'))).toBe(2000);
+
+    api.broken = true;
+    api.items.push(...numberedRows(6, 2));
+    const run = new TestRun(syncBetween(feed({ retries: 1 }), tableEndpoint(pg, 'flaky'), { keyColumns: ['id'] }), state);
+    try {
+      const retrying = await run.waitFor((s) => s.state === 'retrying');
+      expect(retrying.lastError?.message).toMatch(new RegExp(`^http source: GET ${api.base}/v1/items → HTTP 500: \\{"error":"boom"\\} \\(after 2 attempts\\)`));
+      api.broken = false;
+      await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 2);
+    } finally {
+      await run.runner.stop();
+    }
+  });
+
+  it('a wrong token and an unreachable server are shown as retrying with the cause; the sync goes on once they are fixed', async () => {
+    api.items = numberedRows(1, 3);
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(feed(), tableEndpoint(pg, 'down'), { keyColumns: ['id'] });
+    api.token = 'rotated'; // the server no longer accepts the sync's token
+    const run = new TestRun(sync, state);
+    try {
+      const unauthorized = await run.waitFor((s) => s.state === 'retrying');
+      expect(unauthorized.lastError?.message).toMatch(/http source: GET .* → HTTP 401/);
+      expect(unauthorized.lastError?.message).not.toContain('secret-token');
+      api.token = 'secret-token';
+      await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 3);
+      const port = api.port;
+      await api.stop();
+      api.items.push(...numberedRows(4, 2));
+      const refused = await run.waitFor((s) => s.state === 'retrying' && /ECONNREFUSED/.test(s.lastError?.message ?? ''), 30_000);
+      expect(refused.lastError?.message).toMatch(/^http source: GET http:\/\/127\.0\.0\.1:\d+\/v1\/items: ECONNREFUSED/);
+      await api.start(port);
+      await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 5, 30_000);
+    } finally {
+      await run.runner.stop();
+    }
+    expect(await pg.count('down')).toBe(5);
+  });
+
+  it('items that are not JSON objects follow the error policy (skip → dead letters with their place)', async () => {
+    api.items = [{ id: '1', name: 'ok' }, 'a string', { id: '3', name: 'ok' }, [4], null, { id: '6', name: 'ok' }];
+    const { status, run } = await runOnce(syncBetween(feed(), tableEndpoint(pg, 'odd'), { keyColumns: ['id'], onError: 'skip', batchSize: 10 }), await tempDir('idra-state-'));
+    expect([status.rowsCopied, status.rowsSkipped]).toEqual([3, 3]);
+    expect(run.deadLetters.map((d) => [d.row.cursor, d.row.index, d.row.item])).toEqual([
+      [null, 1, '"a string"'],
+      [null, 3, '[4]'],
+      ['4', 0, 'null'],
+    ]);
+    expect(run.deadLetters[0]!.error).toMatch(/http source: item 1 of the page at cursor \(first\) is not a JSON object/);
+  });
+
+  it('PG → HTTP: POSTs of options.batchSize rows with idempotency keys; a replayed batch repeats its keys; refused rows go to the dead letters', async () => {
+    await pg.exec('create table outbox (id bigint primary key, name text, amount numeric(10,2))');
+    await insertRows(pg, 'outbox', numberedRows(1, 10).map((r, i) => ({ ...r, name: i === 6 ? 'refused' : r.name })));
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(tableEndpoint(pg, 'outbox'), ingest({ batchSize: 2 }), { mode: 'id', cursorColumn: 'id', batchSize: 5, onError: 'skip' });
+    const { status, run } = await runOnce(sync, state);
+    expect([status.rowsCopied, status.rowsSkipped]).toEqual([9, 1]);
+    expect(run.deadLetters[0]?.row).toMatchObject({ id: '7', name: 'refused' });
+    expect(run.deadLetters[0]?.error).toMatch(/POST .*\/v1\/ingest → HTTP 422/);
+    expect(api.rows.map((r) => r['id'])).toEqual(['1', '2', '3', '4', '5', '6', '8', '9', '10']);
+    expect(api.rows[0]).toEqual({ id: '1', name: 'row 1', amount: '1.25' });
+    const firstKeys = new Set(api.keys);
+
+    await new FileOffsetStore(state).set(sync.id, null, { by: 'test', reason: 'replay' });
+    await runOnce(sync, state);
+    // The first batch (rows 1–5) was sent again in the same requests, with the same keys: nothing new stored.
+    expect(api.keys.slice(firstKeys.size).filter((k) => !firstKeys.has(k))).toEqual([]);
+    expect(api.rows).toHaveLength(9);
+  });
+});
