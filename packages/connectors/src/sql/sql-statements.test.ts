@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { CompiledQuery } from 'kysely';
 import { normalizeSync, validateSyncConfig, type Column } from '@idra/core';
 import { SQL_DIALECTS } from './index.ts';
 import { createTableStatement, rowsPerStatement, writeStatement } from './sql-destination.ts';
 import { keysetAfter } from './sql-source.ts';
 import { selectFromEndpoint } from './table-ref.ts';
+import type { SqlPool } from './dialect.ts';
 
 // SQL Server cannot run on this machine (no package ships a TDS server), so its dialect is checked
 // here at the statement level only, side by side with the dialects whose statements also run for real
@@ -92,5 +94,28 @@ describe('read statements per dialect', () => {
     expect(createTableStatement(SQL_DIALECTS.mssql, { table: 'orders' }, cols, ['id', 'code']).sql).toBe(
       'create table "orders" ("id" bigint not null, "code" nvarchar(450) not null, "price" decimal(12,2), "at" datetimeoffset(7), constraint "orders_pkey" primary key ("id", "code"))',
     );
+  });
+
+  it('SQL Server watermark: the clock minus delayMs and the largest id, bound as parameters; open transactions are not inspected, and the status says so', async () => {
+    const seen: CompiledQuery[] = [];
+    const pool = {
+      execute: async (q: CompiledQuery) => {
+        seen.push(q);
+        return { rows: [{ at: '2024-05-01 12:00:00.1234567', max_cursor: '42', timestamp_limit: '2024-05-01 11:59:55.1234567' }], columns: [] };
+      },
+    } as unknown as SqlPool;
+    const dialect = SQL_DIALECTS.mssql;
+    const maxCursor = selectFromEndpoint(dialect.db, sync.source).select((eb) => eb.fn.max('id').as('m'));
+    const view = await dialect.watermark(pool, { delayMs: 5000, maxCursor });
+    expect(seen[0]!.sql.replace(/\s+/g, ' ')).toBe(
+      'select convert(varchar(27), sysutcdatetime(), 121) as at, (select max("id") as "m" from "dbo"."orders") as max_cursor, convert(varchar(27), dateadd(millisecond, @1, sysutcdatetime()), 121) as timestamp_limit',
+    );
+    expect(seen[0]!.parameters).toEqual([-5000]);
+    expect(view).toEqual({
+      at: '2024-05-01 12:00:00.1234567',
+      maxCursor: '42',
+      timestampLimit: '2024-05-01 11:59:55.1234567',
+      blind: 'open transactions are not inspected on SQL Server: only delayMs (5000 ms) protects rows committed late',
+    });
   });
 });

@@ -54,7 +54,7 @@ export const mssqlDialect: SqlDialect = {
   async watermark(pool, { delayMs, maxCursor }, signal) {
     const q = sql<{ at: string; max_cursor: unknown; timestamp_limit: string }>`select
   convert(varchar(27), sysutcdatetime(), 121) as at,
-  (${maxCursor ?? sql`null`}) as max_cursor,
+  ${maxCursor ?? sql`null`} as max_cursor,
   convert(varchar(27), dateadd(millisecond, ${-delayMs}, sysutcdatetime()), 121) as timestamp_limit`;
     const row = (await pool.execute(q.compile(mssqlDialect.db), signal)).rows[0]!;
     return {

@@ -52,10 +52,11 @@ interface TrxRow {
  * proves the cache was refreshed after our snapshot. trx_started is in the server's system time zone.
  */
 function trxQuery(clockMs: number, nonce: string) {
+  const guardUs = CLOCK_GUARD_MS * 1000;
   const others = sql`information_schema.innodb_trx where trx_mysql_thread_id <> connection_id()`;
   return sql<TrxRow>`select
   now(6) as at,
-  least(now(6) - interval ${clockMs * 1000} microsecond, coalesce(o.start - interval ${clockMs * 1000} microsecond, now(6))) as timestamp_limit,
+  least(now(6) - interval ${clockMs * 1000} microsecond, coalesce(o.start - interval ${guardUs} microsecond, now(6))) as timestamp_limit,
   (select count(*) from information_schema.innodb_trx where trx_mysql_thread_id = connection_id() and locate(${nonce}, trx_query) > 0) as fresh,
   o.start as oldest_start,
   o.thread as oldest_thread,

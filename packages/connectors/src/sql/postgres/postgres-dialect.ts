@@ -39,6 +39,7 @@ interface ActivityRow {
   oldest_age_ms: number | null;
   hidden: number;
   prepared: number;
+  standby: boolean;
 }
 
 /**
@@ -46,7 +47,8 @@ interface ActivityRow {
  * in one statement: its snapshot (for max_cursor) is taken before pg_stat_activity is read, so a
  * transaction holding an id the snapshot misses is still listed. Autovacuum and WAL senders never
  * write rows; every other backend (clients, logical replication, extension workers) may. Sessions of
- * other roles show a null state without pg_read_all_stats: they are counted as hidden.
+ * other roles show a null state without pg_read_all_stats: they are counted as hidden. On a standby
+ * the writers are on the primary, out of sight.
  */
 function activityQuery(clockMs: number, maxCursor: SelectQueryBuilder<any, any, any> | undefined) {
   return sql<ActivityRow>`with open as (
@@ -57,13 +59,14 @@ function activityQuery(clockMs: number, maxCursor: SelectQueryBuilder<any, any, 
 )
 select
   clock_timestamp()::timestamp as at,
-  (${maxCursor ?? sql`null`}) as max_cursor,
+  ${maxCursor ?? sql`null`} as max_cursor,
   least(statement_timestamp() - ${clockMs}::int * interval '1 millisecond', (select xact_start from oldest))::timestamp as timestamp_limit,
   (select xact_start::timestamp from oldest) as oldest_start,
   (select pid from oldest) as oldest_pid,
   (select extract(epoch from clock_timestamp() - xact_start) * 1000 from oldest)::float8 as oldest_age_ms,
   (select count(*) from open where state is null and usesysid is not null)::int as hidden,
-  (select count(*) from pg_prepared_xacts where database = current_database())::int as prepared`;
+  (select count(*) from pg_prepared_xacts where database = current_database())::int as prepared,
+  pg_is_in_recovery() as standby`;
 }
 
 /** PostgreSQL: pg driver, ON CONFLICT upserts, 65535 parameters per statement. */
@@ -97,8 +100,9 @@ export const postgresDialect: SqlDialect = {
       timestampLimit: row.timestamp_limit,
       oldest: row.oldest_start === null ? undefined : { start: row.oldest_start, ageMs: row.oldest_age_ms ?? 0, holder: `pid ${row.oldest_pid}` },
       unknown: row.prepared > 0 ? `${row.prepared} prepared transaction(s) in the database: reads stay at their previous limit until they finish` : undefined,
-      blind:
-        row.hidden > 0
+      blind: row.standby
+        ? `the source is a standby: the primary's open transactions cannot be seen from it; only delayMs (${delayMs} ms) protects rows committed late`
+        : row.hidden > 0
           ? `the transactions of ${row.hidden} session(s) of other roles cannot be seen (grant pg_read_all_stats to the source's user): only delayMs (${delayMs} ms) protects rows they commit late`
           : undefined,
     };

@@ -51,7 +51,7 @@ export const sqliteDialect: SqlDialect = {
   async watermark(pool, { delayMs, maxCursor }, signal) {
     const q = sql<{ at: string; max_cursor: unknown; timestamp_limit: string }>`select
   strftime('%Y-%m-%d %H:%M:%f', 'now') as at,
-  (${maxCursor ?? sql`null`}) as max_cursor,
+  ${maxCursor ?? sql`null`} as max_cursor,
   strftime('%Y-%m-%d %H:%M:%f', 'now', ${`-${delayMs / 1000} seconds`}) as timestamp_limit`;
     const row = (await pool.execute(q.compile(sqliteDialect.db), signal)).rows[0]!;
     return { at: String(row.at), maxCursor: maxCursor ? cursorText(row.max_cursor) : undefined, timestampLimit: String(row.timestamp_limit) };
