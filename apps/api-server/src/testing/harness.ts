@@ -5,6 +5,15 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { buildApp } from '../app.ts';
 import type { ServerOptions } from '../options.ts';
 
+// The same keys @idra/testkit declares. Repeated here because pnpm can install vitest twice (another
+// app's peer dependencies): testkit's declaration then types only its own copy of vitest.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgUrl: string;
+    etcdEndpoints: string[];
+  }
+}
+
 export const SECRET_KEY = 'test-secret-key-0123456789abcdef';
 export const ADMIN_PASSWORD = 'Adm1n-Pa55word-T3st';
 export const USER_PASSWORD = 'Us3r-Pa55word-T3st';

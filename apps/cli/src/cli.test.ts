@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort, tempDir } from '@idra/testkit';
+
+// See apps/api-server/src/testing/harness.ts: testkit's declaration may type another copy of vitest.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    etcdEndpoints: string[];
+  }
+}
+
+const BIN = resolve(import.meta.dirname, '../bin/idra.js');
+const SERVER = resolve(import.meta.dirname, '../../api-server/src/main.ts');
+const ADMIN_PASSWORD = 'Cli-Adm1n-Pa55word';
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The API server as a real process (apps do not import each other). */
+async function startServer(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', `/cli-${randomBytes(4).toString('hex')}/`, '--port', String(port), '--log-level', 'warn'], {
+    env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('API server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    child,
+    stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
+  };
+}
+
+describe('idra CLI against a real API server', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let home: string;
+  let dir: string;
+
+  const idra = (args: string[], opts: { env?: Record<string, string>; stdin?: string; home?: string } = {}): Promise<Result> =>
+    new Promise((done) => {
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: opts.home ?? home, ...opts.env };
+      const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdin.end(opts.stdin ?? '');
+      child.on('exit', (code) => done({ code, stdout, stderr }));
+    });
+
+  beforeAll(async () => {
+    [server, home, dir] = await Promise.all([startServer(), tempDir('idra-cli-home-'), tempDir('idra-cli-files-')]);
+  });
+  afterAll(async () => server?.stop());
+
+  it('answers usage mistakes with exit code 2 and help with 0', async () => {
+    const help = await idra(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes: 0 ok · 1 error · 2 usage · 3 not authenticated or not allowed · 4 not found · 5 conflict/);
+    expect((await idra([])).code).toBe(2);
+    expect((await idra(['frobnicate'])).code).toBe(2);
+    expect((await idra(['--bogus-flag'])).code).toBe(2);
+    expect((await idra(['syncs', 'list'])).stderr).toMatch(/no API server/);
+    expect((await idra(['syncs', 'get', '--url', server.url])).code).toBe(2);
+    expect((await idra(['syncs', 'list', '--url', server.url])).code).toBe(3);
+  });
+
+  it('logs in, stores the token 0600, and works with files, exit codes and --json', async () => {
+    const bad = await idra(['login', '--url', server.url, '--username', 'admin', '--password-stdin'], { stdin: 'wrong\n' });
+    expect(bad.code).toBe(3);
+    const login = await idra(['login', '--url', server.url, '--username', 'admin', '--password-stdin'], { stdin: `${ADMIN_PASSWORD}\n` });
+    expect(login.code, login.stderr).toBe(0);
+    const credentials = join(home, '.config', 'idra', 'credentials.json');
+    expect((await stat(credentials)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(credentials, 'utf8'))).toMatchObject({ url: server.url, user: 'admin', token: expect.any(String) });
+    expect((await idra(['whoami'])).stdout).toMatch(/^admin \(admin, session\)/);
+
+    const file = join(dir, 'syncs.json');
+    const sync = { id: 'cli-orders', source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, table: 'orders' }, destination: { connector: 'sqlite', connection: { file: '/tmp/b.db' }, table: 'orders' }, mode: 'id', cursorColumn: 'id', keyColumns: ['id'] };
+    await writeFile(file, JSON.stringify({ syncs: [sync] }));
+    const applied = await idra(['syncs', 'apply', '-f', file, '--json']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout)).toEqual({ dataSources: [], syncs: ['cli-orders'] });
+    const listed = JSON.parse((await idra(['syncs', 'list', '--json'])).stdout);
+    expect(listed).toMatchObject([{ id: 'cli-orders', enabled: true }]);
+    expect((await idra(['syncs', 'list'])).stdout).toMatch(/^ID\s+ENABLED\s+STATE[\s\S]*cli-orders\s+true/);
+    expect(JSON.parse((await idra(['syncs', 'get', 'cli-orders'])).stdout).mode).toBe('id');
+
+    const missing = await idra(['syncs', 'get', 'nope', '--json']);
+    expect(missing.code).toBe(4);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'IDRA_ERR_SYNC_NOT_FOUND', status: 404 }, exitCode: 4 });
+    expect((await idra(['syncs', 'import', '-f', file])).code).toBe(5);
+    expect((await idra(['syncs', 'import', '-f', file, '--overwrite'])).code).toBe(0);
+
+    await writeFile(join(dir, 'bad.json'), JSON.stringify([{ ...sync, batchSize: 0 }]));
+    const invalid = await idra(['syncs', 'apply', '-f', join(dir, 'bad.json')]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/batchSize: must be >= 1/);
+    await writeFile(join(dir, 'broken.json'), '{not json');
+    expect((await idra(['syncs', 'apply', '-f', join(dir, 'broken.json')])).code).toBe(1);
+
+    const exported = join(dir, 'export.json');
+    expect((await idra(['syncs', 'export', '-o', exported])).code).toBe(0);
+    expect(JSON.parse(await readFile(exported, 'utf8')).syncs[0].id).toBe('cli-orders');
+    expect(JSON.parse((await idra(['agents', 'list', '--json'])).stdout)).toEqual([]);
+    expect((await idra(['status'])).code).toBe(0);
+    expect((await idra(['status', 'cli-orders'])).code).toBe(4);
+  });
+
+  it('CI flow: an API token in IDRA_API_URL + IDRA_TOKEN, roles enforced, revocation → exit 3', async () => {
+    const created = await idra(['tokens', 'create', '--name', 'ci-deploy', '--role', 'operator']);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^idra_[a-f0-9]{16}_/);
+    const adminToken = (await idra(['tokens', 'create', '--name', 'ci-admin', '--json'])).stdout;
+    const admin = JSON.parse(adminToken) as { token: string; id: string };
+    const empty = await tempDir('idra-cli-ci-');
+    const ci = (args: string[], t = token) => idra(args, { home: empty, env: { IDRA_API_URL: server.url, IDRA_TOKEN: t } });
+
+    expect((await ci(['whoami'])).stdout).toMatch(/admin \(operator, api-token/);
+    expect((await ci(['syncs', 'pause', 'cli-orders', '--wait'])).code).toBe(0);
+    // Operators cannot change offsets.
+    expect((await ci(['offsets', 'set', 'cli-orders', '--value', '42', '--reason', 'replay from 42'])).code).toBe(3);
+    expect((await ci(['offsets', 'set', 'cli-orders', '--value', '42'])).code).toBe(2);
+    expect((await ci(['syncs', 'resume', 'cli-orders'])).code).toBe(0);
+    const enabled = await ci(['offsets', 'set', 'cli-orders', '--value', '42', '--reason', 'replay from 42'], admin.token);
+    expect(enabled.code).toBe(5);
+    expect(enabled.stderr).toMatch(/pause it first/);
+    expect((await ci(['syncs', 'pause', 'cli-orders'])).code).toBe(0);
+    const set = await ci(['offsets', 'set', 'cli-orders', '--value', '42', '--reason', 'replay from 42', '--json'], admin.token);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse((await ci(['offsets', 'get', 'cli-orders', '--json'])).stdout).offset).toMatchObject({ kind: 'id', value: '42' });
+    expect((await ci(['offsets', 'history', 'cli-orders'])).stdout).toMatch(/replay from 42/);
+
+    const tokens = JSON.parse((await idra(['tokens', 'list', '--json'])).stdout) as Array<{ id: string; name: string }>;
+    const ciToken = tokens.find((t) => t.name === 'ci-deploy')!;
+    expect((await idra(['tokens', 'revoke', ciToken.id])).code).toBe(0);
+    const revoked = await ci(['syncs', 'list']);
+    expect(revoked.code).toBe(3);
+    expect(revoked.stderr).toMatch(/IDRA_ERR_AUTH_TOKEN_REVOKED/);
+    expect((await idra(['tokens', 'revoke', ciToken.id])).code).toBe(4);
+  });
+
+  it('logout forgets the credentials', async () => {
+    expect((await idra(['logout'])).code).toBe(0);
+    await expect(stat(join(home, '.config', 'idra', 'credentials.json'))).rejects.toThrow();
+    expect((await idra(['syncs', 'list', '--url', server.url])).code).toBe(3);
+  });
+});

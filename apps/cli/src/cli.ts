@@ -1,0 +1,327 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline';
+import { IdraApiError, IdraClient, type Position, type Role, type SyncConfig } from '@idra/api-client';
+import { EXIT, UsageError, exitCodeOf } from './exit-codes.ts';
+import { loadCredentials, removeCredentials, saveCredentials } from './credentials.ts';
+import { json, lagText, table } from './output.ts';
+
+export const USAGE = `Usage: idra <command> [options]
+
+  login [--url URL] [--username NAME] [--password-stdin]   log in; keeps a session token in ~/.config/idra/credentials.json (0600)
+  login --url URL --token TOKEN                            keep an API token instead
+  logout                                                   end the session and forget the credentials
+  whoami
+  password                                                 change your password (reads current and new, one per line, from stdin when it is not a terminal)
+  syncs list                                               syncs with state, agent, rows, lag, dead letters
+  syncs get <id>                                           one sync as JSON (secrets masked)
+  syncs apply -f <file|->                                  create or replace the syncs (and data sources) of a file
+  syncs delete <id>
+  syncs pause <id> [--wait]                                --wait: until its agent has stopped it
+  syncs resume <id>
+  syncs export [<id>...] [-o <file>]                       importable JSON (secrets masked)
+  syncs import -f <file|-> [--overwrite]                   Idra export, sync array, or original Go Idra export
+  offsets get <id>
+  offsets set <id> --reason <text> (--value <v> [--tiebreaker <t>] | --position <json> | --reset)
+                                                           admin only, on a paused sync whose agent has stopped
+  offsets history <id>
+  agents list
+  status [<id>]
+  tokens create --name <name> [--role admin|operator|viewer] [--expires-in-days N]   prints the token once
+  tokens list
+  tokens revoke <id>
+
+Options:
+  --url <url>      API server (default: $IDRA_API_URL, then the stored login)
+  --token <token>  session or API token (default: $IDRA_TOKEN, then the stored login)
+  --json           machine-readable output on stdout (errors as JSON on stderr)
+  -h, --help
+
+Exit codes: 0 ok · 1 error · 2 usage · 3 not authenticated or not allowed · 4 not found · 5 conflict
+`;
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+const OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  username: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  file: { type: 'string', short: 'f' },
+  output: { type: 'string', short: 'o' },
+  overwrite: { type: 'boolean' },
+  wait: { type: 'boolean' },
+  reason: { type: 'string' },
+  value: { type: 'string' },
+  tiebreaker: { type: 'string' },
+  position: { type: 'string' },
+  reset: { type: 'boolean' },
+  name: { type: 'string' },
+  role: { type: 'string' },
+  'expires-in-days': { type: 'string' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text;
+}
+
+/** Lines typed at a terminal (hidden when `secret`) or read from piped stdin. */
+async function ask(io: CliIo, questions: Array<{ prompt: string; secret: boolean }>): Promise<string[]> {
+  if (!io.stdin.isTTY) {
+    const lines = (await readAll(io.stdin)).split(/\r?\n/);
+    return questions.map((_, i) => lines[i] ?? '');
+  }
+  const answers: string[] = [];
+  for (const q of questions) {
+    const rl = createInterface({ input: io.stdin, output: process.stderr, terminal: true });
+    const out = rl as unknown as { _writeToOutput(s: string): void };
+    answers.push(
+      await new Promise<string>((resolve) => {
+        rl.question(q.prompt, resolve);
+        if (q.secret) out._writeToOutput = () => {};
+      }),
+    );
+    rl.close();
+    if (q.secret) process.stderr.write('\n');
+  }
+  return answers;
+}
+
+async function readDocument(io: CliIo, file: string | undefined): Promise<unknown> {
+  if (!file) throw new UsageError('-f <file> is required (- for stdin)');
+  const text = file === '-' ? await readAll(io.stdin) : await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new IdraApiError(0, { code: 'IDRA_ERR_CLI_BAD_FILE', message: `${file} is not valid JSON: ${(err as Error).message}` });
+  }
+}
+
+const need = (value: string | undefined, what: string): string => {
+  if (!value) throw new UsageError(`${what} is required`);
+  return value;
+};
+
+const ROLES: readonly string[] = ['admin', 'operator', 'viewer'];
+
+/** Runs one CLI invocation; resolves the exit code. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let flags: Flags;
+  let args: string[];
+  try {
+    const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    flags = parsed.values;
+    args = parsed.positionals;
+  } catch (err) {
+    io.stderr.write(`idra: ${(err as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (flags.help || args.length === 0) {
+    (flags.help ? io.stdout : io.stderr).write(USAGE);
+    return flags.help ? EXIT.ok : EXIT.usage;
+  }
+  const out = (text: string, data: unknown) => io.stdout.write(flags.json ? json(data) : text);
+  try {
+    await dispatch(args, flags, io, out);
+    return EXIT.ok;
+  } catch (err) {
+    const code = exitCodeOf(err);
+    if (flags.json) {
+      const body = err instanceof IdraApiError ? { code: err.code, message: err.message, status: err.status, details: err.details } : { code: code === EXIT.usage ? 'IDRA_ERR_CLI_USAGE' : 'IDRA_ERR_CLI', message: (err as Error).message };
+      io.stderr.write(json({ error: body, exitCode: code }));
+    } else {
+      io.stderr.write(`idra: ${(err as Error).message}${err instanceof IdraApiError && err.status > 0 ? ` (${err.code})` : ''}\n`);
+      const issues = err instanceof IdraApiError ? err.details?.issues : undefined;
+      for (const i of issues ?? []) io.stderr.write(`  ${i.path}: ${i.message}\n`);
+      if (code === EXIT.usage) io.stderr.write(`\n${USAGE}`);
+    }
+    return code;
+  }
+}
+
+async function client(flags: Flags, io: CliIo): Promise<IdraClient> {
+  const stored = await loadCredentials(io.env);
+  const baseUrl = flags.url ?? io.env.IDRA_API_URL ?? stored?.url;
+  if (!baseUrl) throw new UsageError('no API server: give --url, set IDRA_API_URL, or run idra login');
+  const token = flags.token ?? io.env.IDRA_TOKEN ?? (stored && (!flags.url || flags.url === stored.url) ? stored.token : undefined);
+  return new IdraClient({ baseUrl, token });
+}
+
+async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: string, data: unknown) => void): Promise<void> {
+  const [group, action, ...rest] = args;
+  const id = () => need(rest[0], `<id> (idra ${group} ${action} <id>)`);
+
+  if (group === 'login') {
+    const baseUrl = flags.url ?? io.env.IDRA_API_URL ?? (await loadCredentials(io.env))?.url;
+    if (!baseUrl) throw new UsageError('--url is required (or set IDRA_API_URL)');
+    const api = new IdraClient({ baseUrl });
+    if (flags.token) {
+      api.token = flags.token;
+      const me = await api.auth.me();
+      const file = await saveCredentials(io.env, { url: baseUrl, token: flags.token, user: me.name });
+      return out(`logged in to ${baseUrl} as ${me.name} (${me.role}, ${me.via}); credentials in ${file}\n`, { url: baseUrl, user: me, credentials: file });
+    }
+    const username = flags.username ?? (await ask(io, [{ prompt: 'user: ', secret: false }]))[0]!;
+    const [password] = flags['password-stdin'] ? [(await readAll(io.stdin)).replace(/\r?\n$/, '')] : await ask(io, [{ prompt: 'password: ', secret: true }]);
+    const r = await api.auth.login(username, password!);
+    const file = await saveCredentials(io.env, { url: baseUrl, token: r.token, user: r.user.name, expiresAt: r.expiresAt });
+    if (r.mustChangePassword && !flags.json) io.stderr.write('idra: the password must be changed before anything else: run idra password\n');
+    return out(`logged in to ${baseUrl} as ${r.user.name} (${r.user.role}) until ${r.expiresAt}; credentials in ${file}\n`, { url: baseUrl, user: r.user, expiresAt: r.expiresAt, mustChangePassword: r.mustChangePassword, credentials: file });
+  }
+  if (group === 'logout') {
+    const api = await client(flags, io).catch(() => undefined);
+    await api?.auth.logout().catch(() => {});
+    await removeCredentials(io.env);
+    return out('logged out\n', { loggedOut: true });
+  }
+
+  const api = await client(flags, io);
+  switch (`${group} ${action ?? ''}`.trim()) {
+    case 'whoami': {
+      const me = await api.auth.me();
+      return out(`${me.name} (${me.role}, ${me.via}${me.tokenId ? ` ${me.tokenId}` : ''})\n`, me);
+    }
+    case 'password': {
+      const [current, next] = await ask(io, [
+        { prompt: 'current password: ', secret: true },
+        { prompt: 'new password: ', secret: true },
+      ]);
+      const r = await api.auth.changePassword(current!, next!);
+      const stored = await loadCredentials(io.env);
+      if (stored && stored.url === api.baseUrl) await saveCredentials(io.env, { ...stored, token: r.token, expiresAt: r.expiresAt });
+      return out('password changed\n', { changed: true, user: r.user });
+    }
+    case 'syncs list': {
+      const rows = await api.overview();
+      return out(
+        table(
+          ['ID', 'ENABLED', 'STATE', 'AGENT', 'ROWS', 'LAG', 'DEAD LETTERS', 'LAST ERROR'],
+          rows.map((o) => [o.id, o.enabled, o.status?.state, o.runningOn ?? o.assignment?.agentId, o.status?.rowsCopied, lagText(o.status?.lag), o.deadLetters, o.status?.lastError?.message.slice(0, 60)]),
+        ),
+        rows,
+      );
+    }
+    case 'syncs get': {
+      const sync = await api.syncs.get(id());
+      return io.stdout.write(json(sync)) as unknown as void;
+    }
+    case 'syncs delete':
+      await api.syncs.delete(id());
+      return out(`deleted sync ${rest[0]}\n`, { deleted: rest[0] });
+    case 'syncs pause': {
+      const s = await api.request<SyncConfig>('POST', `/syncs/${encodeURIComponent(id())}/pause`, {}, { wait: flags.wait ? 'true' : undefined });
+      return out(`paused sync ${s.id}${flags.wait ? ' (its agent has stopped)' : ''}\n`, s);
+    }
+    case 'syncs resume': {
+      const s = await api.syncs.resume(id());
+      return out(`resumed sync ${s.id}\n`, s);
+    }
+    case 'syncs export': {
+      const doc = await api.request('GET', '/export', undefined, { ids: rest.length > 0 ? rest.join(',') : undefined });
+      if (flags.output) {
+        await writeFile(flags.output, json(doc));
+        return out(`exported to ${flags.output}\n`, { file: flags.output });
+      }
+      return io.stdout.write(json(doc)) as unknown as void;
+    }
+    case 'syncs import': {
+      const r = await api.import(await readDocument(io, flags.file), { overwrite: flags.overwrite });
+      return out(
+        `imported (${r.format}): syncs created ${r.syncs.created.join(', ') || '-'}, updated ${r.syncs.updated.join(', ') || '-'}; data sources created ${r.dataSources.created.join(', ') || '-'}, updated ${r.dataSources.updated.join(', ') || '-'}\n`,
+        r,
+      );
+    }
+    case 'syncs apply': {
+      const doc = await readDocument(io, flags.file);
+      const file = (Array.isArray(doc) ? { syncs: doc } : typeof doc === 'object' && doc !== null && 'syncs' in doc ? doc : { syncs: [doc] }) as { syncs: SyncConfig[]; dataSources?: Parameters<IdraClient['dataSources']['put']>[0][] };
+      if (file.syncs.some((s) => typeof s !== 'object' || s === null || !('id' in s))) {
+        throw new IdraApiError(0, { code: 'IDRA_ERR_CLI_BAD_FILE', message: 'every sync needs an id (for an original Go Idra export use idra syncs import)' });
+      }
+      const applied = { dataSources: [] as string[], syncs: [] as string[] };
+      for (const ds of file.dataSources ?? []) applied.dataSources.push((await api.dataSources.put(ds)).id);
+      for (const s of file.syncs) applied.syncs.push((await api.syncs.put(s)).id);
+      return out(`applied ${applied.dataSources.map((d) => `data source ${d}`).concat(applied.syncs.map((s) => `sync ${s}`)).join(', ')}\n`, applied);
+    }
+    case 'offsets get': {
+      const v = await api.offsets.get(id());
+      const o = v.offset;
+      const text = o
+        ? `${v.syncId}: ${o.kind} ${JSON.stringify(o.value)}${o.kind === 'timestamp' ? ` tiebreaker ${JSON.stringify(o.tiebreaker)}` : ''} (committed ${o.committedAt} by ${o.agentId})`
+        : `${v.syncId}: no offset (starts from the beginning)`;
+      return out(`${text}; ${v.enabled ? 'enabled' : 'paused'}${v.runningOn ? `, running on ${v.runningOn}` : ''}\n`, v);
+    }
+    case 'offsets set': {
+      const syncId = id();
+      const reason = need(flags.reason, '--reason');
+      const given = [flags.value !== undefined, flags.position !== undefined, Boolean(flags.reset)].filter(Boolean).length;
+      if (given !== 1) throw new UsageError('give exactly one of --value, --position, --reset');
+      let position: Position | null = null;
+      if (flags.position !== undefined) {
+        try {
+          position = JSON.parse(flags.position) as Position;
+        } catch {
+          throw new UsageError('--position must be JSON, e.g. {"kind":"id","value":"42"}');
+        }
+      } else if (flags.value !== undefined) {
+        const mode = (await api.syncs.get(syncId)).mode;
+        if (mode === 'id') position = { kind: 'id', value: flags.value };
+        else if (mode === 'timestamp') position = { kind: 'timestamp', value: flags.value, tiebreaker: flags.tiebreaker ?? null };
+        else throw new UsageError(`sync ${syncId} is in mode '${mode}': give --position <json>`);
+      }
+      const v = await api.offsets.set(syncId, { position, reason });
+      return out(`offset of ${syncId} set to ${v.offset ? JSON.stringify(v.offset.value) : 'nothing (starts over)'}\n`, v);
+    }
+    case 'offsets history': {
+      const h = await api.offsets.history(id());
+      return out(table(['AT', 'BY', 'OLD', 'NEW', 'REASON'], h.map((c) => [c.at, c.by, c.old ? JSON.stringify(c.old.value) : null, c.new ? JSON.stringify(c.new.value) : null, c.reason])), h);
+    }
+    case 'agents list':
+    case 'agents': {
+      const agents = await api.agents();
+      return out(table(['AGENT', 'LEADER', 'HOST', 'PID', 'VERSION', 'STARTED', 'SYNCS'], agents.map((a) => [a.agentId, a.leader ? 'yes' : '', a.host, a.pid, a.version, a.startedAt, a.syncs.join(',')])), agents);
+    }
+    case 'status': {
+      const list = await api.statuses();
+      return out(
+        table(['SYNC', 'STATE', 'AGENT', 'ROWS', 'SKIPPED', 'LAG', 'UPDATED', 'LAST ERROR'], list.map((s) => [s.syncId, s.state, s.agentId, s.rowsCopied, s.rowsSkipped, lagText(s.lag), s.updatedAt, s.lastError?.message.slice(0, 60)])),
+        list,
+      );
+    }
+    case `status ${action}`: {
+      const s = await api.syncs.status(action!);
+      return out(
+        `${s.syncId}: ${s.state} on ${s.agentId}; ${s.rowsCopied} rows copied, ${s.rowsSkipped} skipped; lag ${lagText(s.lag)}; updated ${s.updatedAt}${s.lastError ? `\nlast error: ${s.lastError.message}` : ''}\n`,
+        s,
+      );
+    }
+    case 'tokens create': {
+      const role = flags.role;
+      if (role !== undefined && !ROLES.includes(role)) throw new UsageError('--role must be admin, operator or viewer');
+      const days = flags['expires-in-days'] === undefined ? undefined : Number(flags['expires-in-days']);
+      if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new UsageError('--expires-in-days must be a positive integer');
+      const t = await api.tokens.create({ name: need(flags.name, '--name'), ...(role ? { role: role as Role } : {}), ...(days ? { expiresInDays: days } : {}) });
+      if (!flags.json) io.stderr.write(`idra: token ${t.id} (${t.role}) created; it is shown only this once\n`);
+      return out(`${t.token}\n`, t);
+    }
+    case 'tokens list': {
+      const list = await api.tokens.list();
+      return out(table(['ID', 'NAME', 'ROLE', 'OWNER', 'CREATED', 'LAST USED', 'EXPIRES'], list.map((t) => [t.id, t.name, t.role, t.owner, t.createdAt, t.lastUsedAt, t.expiresAt])), list);
+    }
+    case 'tokens revoke':
+      await api.tokens.revoke(id());
+      return out(`revoked token ${rest[0]}\n`, { revoked: rest[0] });
+    default:
+      throw new UsageError(`unknown command: ${args.join(' ')}`);
+  }
+}
