@@ -1,0 +1,87 @@
+// Re-encrypts every connection secret stored in etcd (data sources, inline sync connections) from
+// the current IDRA_SECRET_KEY to IDRA_NEW_SECRET_KEY. See docs/operations.md, "Rotate IDRA_SECRET_KEY".
+//
+//   IDRA_ETCD_ENDPOINTS=… IDRA_SECRET_KEY=<old> IDRA_NEW_SECRET_KEY=<new> node scripts/rotate-secret-key.ts
+//
+// Everything is decrypted first: a wrong old key changes nothing. Documents already sealed with the
+// new key are left alone, so a run that was interrupted can simply be run again.
+import { KEYS, SecretBox, connectEtcd, errorMessage, openConnection, sealConnection, type Connection, type EtcdConnection } from '@idra/core';
+
+/** What a rotation rewrote. */
+export interface RotationResult {
+  rewritten: string[];
+  alreadyRotated: string[];
+}
+
+interface StoredDocument {
+  key: string;
+  modRevision: string;
+  doc: { connection?: Connection; source?: { connection?: Connection }; destination?: { connection?: Connection } };
+}
+
+/** The connections of a stored document: a data source's, or a sync's inline source/destination ones. */
+function connectionsOf(d: StoredDocument['doc']): Array<{ holder: { connection?: Connection }; connection: Connection }> {
+  return [d, d.source, d.destination].flatMap((holder) => (holder?.connection ? [{ holder, connection: holder.connection }] : []));
+}
+
+/** Re-seals every stored connection with `next`; each document is written only if it did not change meanwhile. */
+export async function rotateSecretKey(ns: EtcdConnection['ns'], current: SecretBox, next: SecretBox): Promise<RotationResult> {
+  const stored: StoredDocument[] = [];
+  for (const prefix of [KEYS.dataSources, KEYS.syncs]) {
+    const res = await ns.getAll().prefix(prefix).exec();
+    for (const kv of res.kvs) stored.push({ key: kv.key.toString(), modRevision: kv.mod_revision, doc: JSON.parse(kv.value.toString()) as StoredDocument['doc'] });
+  }
+  const result: RotationResult = { rewritten: [], alreadyRotated: [] };
+  const updates: Array<{ item: StoredDocument; value: string }> = [];
+  for (const item of stored) {
+    const connections = connectionsOf(item.doc);
+    if (connections.length === 0) continue;
+    let opened: Connection[];
+    try {
+      opened = connections.map(({ connection }) => openConnection(connection, current));
+    } catch (err) {
+      // Sealed with the new key already (an earlier, interrupted run)?
+      try {
+        for (const { connection } of connections) openConnection(connection, next);
+      } catch {
+        throw new Error(`${item.key}: neither the current nor the new key decrypts it (${errorMessage(err)})`);
+      }
+      result.alreadyRotated.push(item.key);
+      continue;
+    }
+    connections.forEach(({ holder }, i) => (holder.connection = sealConnection(opened[i]!, next)));
+    updates.push({ item, value: JSON.stringify(item.doc) });
+  }
+  for (const { item, value } of updates) {
+    const res = await ns.if(item.key, 'Mod', '==', item.modRevision).then(ns.put(item.key).value(value)).commit();
+    if (!res.succeeded) throw new Error(`${item.key} changed during the rotation: run the rotation again`);
+    result.rewritten.push(item.key);
+  }
+  return result;
+}
+
+if (import.meta.main) {
+  const env = process.env;
+  const endpoints = (env.IDRA_ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (endpoints.length === 0 || !env.IDRA_SECRET_KEY || !env.IDRA_NEW_SECRET_KEY) {
+    process.stderr.write('usage: IDRA_ETCD_ENDPOINTS=… IDRA_SECRET_KEY=<current> IDRA_NEW_SECRET_KEY=<new> node scripts/rotate-secret-key.ts\n');
+    process.exit(2);
+  }
+  const etcd = connectEtcd({
+    endpoints,
+    prefix: env.IDRA_ETCD_PREFIX ?? '/idra/',
+    username: env.IDRA_ETCD_USERNAME,
+    password: env.IDRA_ETCD_PASSWORD,
+    tls: { ca: env.IDRA_ETCD_CA, cert: env.IDRA_ETCD_CERT, key: env.IDRA_ETCD_KEY },
+  });
+  try {
+    const { rewritten, alreadyRotated } = await rotateSecretKey(etcd.ns, new SecretBox(env.IDRA_SECRET_KEY), new SecretBox(env.IDRA_NEW_SECRET_KEY));
+    process.stdout.write(`re-encrypted ${rewritten.length} document(s)${alreadyRotated.length ? `; ${alreadyRotated.length} already used the new key` : ''}\n`);
+    for (const key of rewritten) process.stdout.write(`  ${key}\n`);
+  } catch (err) {
+    process.stderr.write(`rotate-secret-key: ${errorMessage(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    etcd.close();
+  }
+}
