@@ -12,6 +12,8 @@ export interface BatchRecord {
   rows: number;
   /** The lock's create revision (fencing token) the batch was committed under. */
   epoch: string;
+  /** etcd revision of the offset commit. */
+  revision: string;
 }
 
 /** A real agent process in cluster mode; its JSON log lines are kept for assertions. */
@@ -54,7 +56,7 @@ export class AgentProcess {
   batches(): BatchRecord[] {
     return this.lines
       .filter((l) => l.msg === 'batch committed')
-      .map((l) => ({ agentId: this.id, syncId: String(l.syncId), startedAt: Number(l.startedAt), committedAt: Number(l.committedAt), rows: Number(l.rows), epoch: String(l.epoch) }));
+      .map((l) => ({ agentId: this.id, syncId: String(l.syncId), startedAt: Number(l.startedAt), committedAt: Number(l.committedAt), rows: Number(l.rows), epoch: String(l.epoch), revision: String(l.revision) }));
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -70,20 +72,24 @@ export class AgentProcess {
   }
 }
 
-/** Pairs of committed batches of one sync, from different agents, whose time spans overlap. */
-export function overlappingBatches(records: BatchRecord[]): Array<[BatchRecord, BatchRecord]> {
+/**
+ * Commits that fencing should have refused, judged by etcd's own order (no clocks): a commit made
+ * under lock epoch E at revision R while a newer lock E' (E < E' < R) of the same sync existed.
+ * Empty means the owners of every sync took turns: no two agents ever committed for it concurrently.
+ */
+export function unfencedCommits(records: BatchRecord[]): BatchRecord[] {
   const bySync = new Map<string, BatchRecord[]>();
   for (const r of records) bySync.set(r.syncId, [...(bySync.get(r.syncId) ?? []), r]);
-  const overlaps: Array<[BatchRecord, BatchRecord]> = [];
+  const bad: BatchRecord[] = [];
   for (const list of bySync.values()) {
-    list.sort((a, b) => a.startedAt - b.startedAt);
-    for (let i = 1; i < list.length; i++) {
-      const prev = list[i - 1]!;
-      const next = list[i]!;
-      if (prev.agentId !== next.agentId && next.startedAt < prev.committedAt) overlaps.push([prev, next]);
+    const epochs = [...new Set(list.map((r) => BigInt(r.epoch)))];
+    for (const r of list) {
+      const e = BigInt(r.epoch);
+      const rev = BigInt(r.revision);
+      if (epochs.some((newer) => newer > e && newer < rev)) bad.push(r);
     }
   }
-  return overlaps;
+  return bad;
 }
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {

@@ -141,7 +141,8 @@ export class SyncWorker {
             this.deps.metrics?.observeBatch(this.syncId, batch);
             const { rows, durationMs } = batch;
             const committedAt = Date.now();
-            this.log.debug({ rows, epoch: lock.fence.createRevision, startedAt: committedAt - durationMs, committedAt }, 'batch committed');
+            const revision = offsets.lastCommitRevision(this.syncId);
+            this.log.debug({ rows, epoch: lock.fence.createRevision, revision, startedAt: committedAt - durationMs, committedAt }, 'batch committed');
           },
         });
       } catch (err) {

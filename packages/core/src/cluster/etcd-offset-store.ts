@@ -22,11 +22,17 @@ export interface Fence {
 export class EtcdOffsetStore implements OffsetStore {
   private readonly ns: Namespace;
   private readonly fenceOf: (syncId: string) => Fence | undefined;
+  private readonly revisions = new Map<string, string>();
 
   /** `fenceOf` returns this agent's current lock on a sync (undefined: not held, so commits are refused). */
   constructor(ns: Namespace, fenceOf: (syncId: string) => Fence | undefined = () => undefined) {
     this.ns = ns;
     this.fenceOf = fenceOf;
+  }
+
+  /** etcd revision of this store's last successful commit for a sync (orders commits without clocks). */
+  lastCommitRevision(syncId: string): string | undefined {
+    return this.revisions.get(syncId);
   }
 
   async load(syncId: string): Promise<OffsetDocument | undefined> {
@@ -45,6 +51,7 @@ export class EtcdOffsetStore implements OffsetStore {
       .then(this.ns.put(KEYS.offset(syncId)).value(JSON.stringify(doc)))
       .commit();
     if (!res.succeeded) throw new FencedError(syncId, 'offset commit refused: the sync lock is no longer ours');
+    this.revisions.set(syncId, res.header.revision);
     return doc;
   }
 
