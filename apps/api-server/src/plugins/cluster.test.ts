@@ -75,6 +75,7 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
     for (const path of ['/api/v1/auth/login', '/api/v1/syncs', '/api/v1/syncs/{id}', '/api/v1/syncs/{id}/offset', '/api/v1/datasources/{id}/test', '/api/v1/tokens', '/api/v1/events', '/api/v1/cluster']) {
       expect(doc.body.paths[path], path).toBeDefined();
     }
+    expect(doc.body.components.schemas.ErrorBody).toBeDefined();
     expect(doc.body.paths['/api/v1/syncs'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
     const page = await s.app.inject({ method: 'GET', url: '/api/v1/docs/' });
     expect(page.statusCode).toBe(200);

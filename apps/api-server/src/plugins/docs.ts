@@ -14,6 +14,8 @@ export const docs = fp(async (app: FastifyInstance) => {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a session token (POST /auth/login) or an API token (idra_…)' } } },
       security: [{ bearer: [] }],
     },
+    // Shared schemas keep their $id as their name in components.schemas.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   // The docs page is served from the installed package (no CDN); its routes are public.
