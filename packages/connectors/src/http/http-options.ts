@@ -71,6 +71,6 @@ export function resolveHttpConfig(ctx: EndpointContext): HttpConfig {
     bodyField: opts.string('bodyField', 'rows'),
     idempotencyHeader: opts.string('idempotencyHeader', 'Idempotency-Key'),
   };
-  opts.done(`the http ${ctx.role}`);
+  opts.done(`http ${ctx.role}`);
   return config;
 }

@@ -1,7 +1,7 @@
 import { ConnectorError, type Batch, type EndpointContext, type Position, type Row, type Source } from '@idra/core';
 import { connectorFailure } from '../records/connector-failure.ts';
 import { requireMode } from '../records/endpoint-options.ts';
-import { objectRecord, recordColumns, recordRow, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
+import { objectRecord, recordColumns, recordRow, selectColumns, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '../records/undecodable.ts';
 import { httpRequest } from './http-client.ts';
 import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
@@ -106,7 +106,7 @@ export class HttpSource implements Source {
       throw connectorFailure(this.ctx, err);
     }
     if (taken.length === 0) return { columns: [], rows: [], position };
-    const columns = recordColumns([...records], this.config.columnTypes);
+    const columns = selectColumns(recordColumns([...records], this.config.columnTypes), this.ctx.endpoint.columns);
     const rows = taken.map((t) => (records.has(t as DecodedRecord) ? recordRow(t as DecodedRecord, columns) : (t as Row)));
     return { columns, rows, position: { kind: 'stream', value: offset } };
   }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, tempDir } from '@idra/testkit';
 import { FileOffsetStore, type Endpoint } from '@idra/core';
+import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { numberedRows, syncBetween, tableEndpoint } from '../testing/endpoints.ts';
 import { retryAfterMs } from './http-client.ts';
@@ -19,6 +20,7 @@ class TestApi {
   /** Posted bodies by idempotency key: a key seen again is not stored twice. */
   readonly ingested = new Map<string, Array<Record<string, unknown>>>();
   readonly keys: string[] = [];
+  readonly places = new Map<string, { keys: Set<string>; rows: unknown[] }>();
   private server: Server | undefined;
   port = 0;
 
@@ -64,6 +66,22 @@ class TestApi {
       this.keys.push(key);
       if (!this.ingested.has(key)) this.ingested.set(key, rows);
       return reply(201, { accepted: rows.length });
+    }
+    const place = /^\/places\/([\w-]+)\/(items|ingest)$/.exec(url.pathname);
+    if (place) {
+      // A feed of what was posted to it (once per idempotency key): the contract's round trips.
+      const log = this.places.get(place[1]!) ?? { keys: new Set<string>(), rows: [] };
+      this.places.set(place[1]!, log);
+      if (req.method === 'POST' && place[2] === 'ingest') {
+        const key = String(req.headers['idempotency-key']);
+        if (!log.keys.has(key)) log.rows.push(...(JSON.parse(body) as { rows: unknown[] }).rows);
+        log.keys.add(key);
+        return reply(201, {});
+      }
+      const start = Number(url.searchParams.get('after') ?? '0');
+      const page = log.rows.slice(start, start + this.pageSize);
+      const end = start + page.length;
+      return reply(200, { data: { items: page }, paging: { next: end < log.rows.length ? String(end) : null } });
     }
     return reply(404, { error: 'no such route' });
   }
@@ -202,3 +220,14 @@ describe('http connector', () => {
     expect(api.rows).toHaveLength(9);
   });
 });
+
+describeConnectorContract(() => ({
+  connector: 'http',
+  pg: () => pg,
+  place: async (name) => ({
+    destination: { ...ingest(), url: `/places/${name}/ingest` },
+    source: { ...feed(), url: `/places/${name}/items` },
+    sourceSync: {},
+  }),
+  unreachable: async () => ({ connector: 'http', connection: { url: `http://127.0.0.1:${await freePort()}` }, url: '/nowhere', options: { retries: 0 } }),
+}));

@@ -74,6 +74,6 @@ export function resolveKafkaConfig(ctx: EndpointContext): KafkaConfig {
     columnTypes: typeof columnTypes === 'string' ? [] : columnTypes,
     compression: opts.oneOf('compression', ['none', 'gzip'] as const, 'none'),
   };
-  opts.done(`the kafka ${ctx.role}`);
+  opts.done(`kafka ${ctx.role}`);
   return config;
 }

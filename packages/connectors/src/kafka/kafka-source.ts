@@ -2,7 +2,7 @@ import { ConnectorError, type Batch, type Column, type EndpointContext, type Lag
 import type { Admin, Kafka } from 'kafkajs';
 import { connectorFailure } from '../records/connector-failure.ts';
 import { requireMode } from '../records/endpoint-options.ts';
-import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, type DecodedRecord } from '../records/json-records.ts';
+import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '../records/undecodable.ts';
 import { COLUMNS_HEADER, createKafka, ensureTopic, PartitionFetcher, type FetchedMessage } from './kafka-client.ts';
 import { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
@@ -174,7 +174,7 @@ export class KafkaSource implements Source {
       }
     }
     const declared = [...this.config.columnTypes, ...(carried ?? []).filter((c) => !this.config.columnTypes.some((d) => d.name === c.name))];
-    const columns = recordColumns(records, declared);
+    const columns = selectColumns(recordColumns(records, declared), this.ctx.endpoint.columns);
     const isRecord = new Set<unknown>(records);
     return { columns, rows: decoded.map((d) => (isRecord.has(d) ? recordRow(d as DecodedRecord, columns) : (d as Row))) };
   }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { kafkaForTests, tempDir, type KafkaServer, type ServerForTests } from '@idra/testkit';
+import { freePort, kafkaForTests, tempDir, type KafkaServer, type ServerForTests } from '@idra/testkit';
 import type { Endpoint } from '@idra/core';
+import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { canonicalRow, numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
 import { createKafka, PartitionFetcher } from './kafka-client.ts';
@@ -66,7 +67,8 @@ async function topicMessages(topic: string): Promise<Array<{ partition: number; 
 beforeAll(async () => {
   [kafka, pg, maria] = await Promise.all([kafkaForTests(), createTestDb('postgres'), createTestDb('mysql')]);
   client = new Kafka({ brokers: kafka.address, logLevel: logLevel.NOTHING });
-  producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  // Idempotent: a produce request retried under load must not duplicate the test's messages.
+  producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
 });
 
@@ -114,6 +116,7 @@ describe('kafka connector', () => {
     const topic = newTopic('resume');
     await createTopic(topic, 2);
     await produce(topic, numberedRows(1, 30).map((r) => JSON.stringify(r)), (i) => String(i));
+    expect((await topicMessages(topic)).length).toBe(30);
     const state = await tempDir('idra-state-');
     // No key columns: a message read twice would show as a duplicate row.
     const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'resumed'), { batchSize: 7 });
@@ -231,3 +234,13 @@ describe('kafka connector', () => {
     180_000,
   );
 });
+
+describeConnectorContract(() => ({
+  connector: 'kafka',
+  pg: () => pg,
+  place: async (name) => {
+    const topic = newTopic(name);
+    return { destination: kafkaEndpoint(topic, { createTopic: true, partitions: 2 }), source: kafkaEndpoint(topic), sourceSync: {} };
+  },
+  unreachable: async () => ({ connector: 'kafka', connection: { url: `kafka://127.0.0.1:${await freePort()}` }, topic: 'nowhere', options: { connectTimeout: 500 } }),
+}));

@@ -57,6 +57,6 @@ export function resolveMongoConfig(ctx: EndpointContext): MongoConfig {
     operationColumn: opts.string('operationColumn', '_op'),
     maxAwaitTimeMs: opts.duration('maxAwaitTime', 500),
   };
-  opts.done(`the mongodb ${ctx.role}`);
+  opts.done(`mongodb ${ctx.role}`);
   return config;
 }

@@ -60,7 +60,8 @@ export class MongoSource implements Source {
     this.conn = conn;
     this.order = orderFields(ctx.sync);
     const wanted = ctx.endpoint.columns;
-    this.projection = wanted ? Object.fromEntries([...new Set([...wanted, ...this.order])].map((f) => [f, 1])) : undefined;
+    // _id comes along unless it is excluded by name.
+    this.projection = wanted ? { ...Object.fromEntries([...new Set([...wanted, ...this.order])].map((f) => [f, 1])), ...(wanted.includes('_id') || this.order.includes('_id') ? {} : { _id: 0 }) } : undefined;
   }
 
   static async open(ctx: EndpointContext): Promise<Source> {

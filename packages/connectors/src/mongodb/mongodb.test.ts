@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, UUID, type Db } from 'mongodb';
-import { mongoForTests, mongoReplicaSetUrl, tempDir, type MongoServer, type ServerForTests } from '@idra/testkit';
+import { freePort, mongoForTests, mongoReplicaSetUrl, tempDir, type MongoServer, type ServerForTests } from '@idra/testkit';
 import type { Column, Endpoint } from '@idra/core';
+import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
 import { bsonToValue, rowToDocument, timestampToDate } from './mongodb-values.ts';
@@ -244,3 +245,15 @@ describe('mongodb connector', () => {
     120_000,
   );
 });
+
+describeConnectorContract(() => ({
+  connector: 'mongodb',
+  pg: () => pg,
+  place: async (name) => ({
+    // Microseconds and decimals kept as text: BSON Dates hold milliseconds, and FerretDB has no Decimal128.
+    destination: mongoEndpoint(name, { decimalAs: 'string', timestampAs: 'string' }),
+    source: mongoEndpoint(name),
+    sourceSync: { mode: 'id', cursorColumn: 'id' },
+  }),
+  unreachable: async () => mongoEndpoint('nowhere', { connectTimeout: 500 }, `mongodb://127.0.0.1:${await freePort()}/`),
+}));

@@ -119,12 +119,12 @@ export class EndpointOptions {
     this.fail(name, message);
   }
 
-  /** Throws one ConfigError with every problem found, including options this connector does not know. */
-  done(context: string): void {
+  /** Throws one ConfigError with every problem found, including options `endpoint` (e.g. 'kafka source') does not know. */
+  done(endpoint: string): void {
     for (const name of Object.keys(this.values)) {
-      if (!this.known.has(name)) this.fail(name, `is not an option of ${context} (known: ${[...this.known].sort().join(', ')})`);
+      if (!this.known.has(name)) this.fail(name, `is not an option of the ${endpoint} (known: ${[...this.known].sort().join(', ')})`);
     }
-    if (this.issues.length > 0) throw new ConfigError(this.issues, `invalid ${context} options`);
+    if (this.issues.length > 0) throw new ConfigError(this.issues, `invalid ${endpoint} options`);
   }
 }
 

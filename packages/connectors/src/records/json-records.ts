@@ -117,6 +117,11 @@ export function recordColumns(records: readonly DecodedRecord[], declared: reado
   return [...declared, ...[...inferred].map(([name, type]): Column => ({ name, type: type ?? 'text' }))];
 }
 
+/** The columns an endpoint asks for (`endpoint.columns`, in the batch's order), or all of them. */
+export function selectColumns(columns: Column[], wanted: readonly string[] | undefined): Column[] {
+  return wanted ? columns.filter((c) => wanted.includes(c.name)) : columns;
+}
+
 /** A JSON (or CSV text) value converted to the canonical form of its column's type. */
 export function fromJsonValue(value: unknown, type: LogicalType): unknown {
   if (value === null || value === undefined) return null;

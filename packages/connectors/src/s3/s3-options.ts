@@ -47,6 +47,6 @@ export function resolveS3Config(ctx: EndpointContext): S3Config {
     columnTypes: typeof columnTypes === 'string' ? [] : columnTypes,
     requestTimeoutMs: opts.duration('requestTimeout', 30_000),
   };
-  opts.done(`the s3 ${ctx.role}`);
+  opts.done(`s3 ${ctx.role}`);
   return config;
 }

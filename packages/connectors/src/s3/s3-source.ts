@@ -4,7 +4,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { ConnectorError, type Batch, type Column, type EndpointContext, type LogicalType, type Position, type Row, type Source } from '@idra/core';
 import { parseCsv } from '../records/csv.ts';
 import { requireMode } from '../records/endpoint-options.ts';
-import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, type DecodedRecord } from '../records/json-records.ts';
+import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '../records/undecodable.ts';
 import { resolveS3Config, type S3Config } from './s3-options.ts';
 import { COLUMNS_METADATA, createS3Client, s3Failure } from './s3-objects.ts';
@@ -171,7 +171,7 @@ export class S3Source implements Source {
       }
       if (taken.length === 0) return { columns: [], rows: [], position };
       const records = taken.flatMap((e) => (e.record ? [e.record] : []));
-      const columns = recordColumns(records, declared ?? this.config.columnTypes);
+      const columns = selectColumns(recordColumns(records, declared ?? this.config.columnTypes), this.ctx.endpoint.columns);
       const rows = taken.map((e) => (e.record ? recordRow(e.record, columns) : e.placeholder!));
       return { columns, rows, position: { kind: 'stream', value: at } };
     } catch (err) {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { s3ForTests, tempDir, type S3Address, type S3Server, type ServerForTests } from '@idra/testkit';
+import { freePort, s3ForTests, tempDir, type S3Address, type S3Server, type ServerForTests } from '@idra/testkit';
 import { FileOffsetStore, type Endpoint } from '@idra/core';
+import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { canonicalRow, numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
 
@@ -121,20 +122,17 @@ describe('s3 connector', () => {
 
   it('resumes in the middle of an object from the stored key and line', async () => {
     const bucket = await newBucket();
+    await pg.exec('create table mid (id text, name text, amount text)');
     await putObject(bucket, 'in/a.jsonl', numberedRows(1, 10).map((r) => JSON.stringify(r)).join('\n') + '\n');
     await putObject(bucket, 'in/b.jsonl', numberedRows(11, 3).map((r) => JSON.stringify(r)).join('\n'));
     const state = await tempDir('idra-state-');
     // No key columns: a line read twice would be a duplicate row.
     const sync = syncBetween(s3Endpoint(bucket, 'in/'), tableEndpoint(pg, 'mid'), { batchSize: 4 });
-    const run = new TestRun(sync, state);
-    await run.waitFor((s) => s.batches >= 1);
-    await run.runner.stop();
-    // Stopped inside the first object (its 10 lines end at line 11, after the final line break).
-    const mid = run.status.position?.value as { key: string; line: number };
-    expect(mid.key).toBe('in/a.jsonl');
-    expect(mid.line).toBeGreaterThanOrEqual(4);
-    expect(mid.line).toBeLessThan(11);
+    // As if a run had stopped after the first batch: lines 1-4 of a.jsonl are copied.
+    await insertRows(pg, 'mid', numberedRows(1, 4));
+    await new FileOffsetStore(state).set(sync.id, { kind: 'stream', value: { key: 'in/a.jsonl', line: 4 } }, { by: 'test', reason: 'stopped mid-object' });
     const { status } = await runOnce(sync, state);
+    expect(status.rowsCopied).toBe(9);
     expect(status.position).toEqual({ kind: 'stream', value: { key: 'in/b.jsonl', line: 3 } });
     expect((await pg.rows('mid', ['id'])).map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
     await putObject(bucket, 'in/c.jsonl', JSON.stringify(numberedRows(14, 1)[0]));
@@ -204,3 +202,13 @@ describe('s3 connector', () => {
     120_000,
   );
 });
+
+describeConnectorContract(() => ({
+  connector: 's3',
+  pg: () => pg,
+  place: async (name) => {
+    const bucket = `idra-${process.pid}-contract`;
+    return { destination: s3Endpoint(bucket, `${name}/`, { createBucket: true }), source: s3Endpoint(bucket, `${name}/`), sourceSync: {} };
+  },
+  unreachable: async () => ({ connector: 's3', connection: { url: `http://127.0.0.1:${await freePort()}`, user: 'x', password: 'y' }, bucket: 'nowhere' }),
+}));
