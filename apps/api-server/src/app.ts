@@ -77,7 +77,7 @@ async function bootstrapAdmin(app: FastifyInstance<any, any, any, any, any>, pas
 /** The API server: plugins composed over one etcd connection. Call `ready()` or `listen()` next. */
 export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}): Promise<FastifyInstance> {
   const logger = pino({ level: opts.logLevel, base: { service: 'idra-api' }, redact: { paths: REDACT, censor: '[redacted]' } }, deps.logStream ?? process.stdout);
-  const app = Fastify({ loggerInstance: logger, bodyLimit: opts.bodyLimit, return503OnClosing: true, frameworkErrors }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ loggerInstance: logger, bodyLimit: opts.bodyLimit, return503OnClosing: true, frameworkErrors, trustProxy: opts.trustProxy }).withTypeProvider<TypeBoxTypeProvider>();
 
   let jwtSecret = opts.jwtSecret;
   if (!jwtSecret) {

@@ -27,6 +27,8 @@ export interface ServerOptions {
   loginRateLimit: number;
   /** pino level (`--log-level`, `IDRA_LOG_LEVEL`). @default "info" */
   logLevel: string;
+  /** Take the client address from X-Forwarded-For (`IDRA_API_TRUST_PROXY=true`): set behind a reverse proxy, so that login limits count clients, not the proxy. @default false */
+  trustProxy: boolean;
 }
 
 export const USAGE = `Usage: idra-api [options]
@@ -45,6 +47,7 @@ Environment only:
   IDRA_ADMIN_PASSWORD   password of the admin user created on first start (default admin, to be changed at first login)
   IDRA_API_BODY_LIMIT   largest request body in bytes (default 1048576)
   IDRA_LOGIN_RATE_LIMIT login attempts per IP and user per minute (default 10)
+  IDRA_API_TRUST_PROXY  true: client addresses from X-Forwarded-For (behind a reverse proxy)
   IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY: etcd auth and TLS
 `;
 
@@ -98,5 +101,6 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     bodyLimit: integer('IDRA_API_BODY_LIMIT', env.IDRA_API_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
     loginRateLimit: integer('IDRA_LOGIN_RATE_LIMIT', env.IDRA_LOGIN_RATE_LIMIT, 10, 1, 100_000),
     logLevel: values['log-level'] ?? env.IDRA_LOG_LEVEL ?? 'info',
+    trustProxy: env.IDRA_API_TRUST_PROXY === 'true',
   };
 }

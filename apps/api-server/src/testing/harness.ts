@@ -52,6 +52,7 @@ export function testOptions(overrides: Partial<ServerOptions> = {}): ServerOptio
     bodyLimit: 1024 * 1024,
     loginRateLimit: 1000,
     logLevel: 'debug',
+    trustProxy: false,
     ...overrides,
   };
 }
