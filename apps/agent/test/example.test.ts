@@ -17,7 +17,7 @@ function runExample(stateDir: string, done: RegExp): Promise<{ code: number | nu
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       rej(new Error(`example did not reach ${done}:\n${output}`));
-    }, 30_000);
+    }, 90_000);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (!stopped && done.test(output)) {
@@ -59,5 +59,5 @@ describe('the embedded default (pnpm start)', () => {
       db.close();
       source.close();
     }
-  });
+  }, 200_000);
 });

@@ -74,7 +74,7 @@ export const SyncSchema = Type.Object(
     writeMode: Type.Optional(literals(['insert', 'upsert'] as const, 'insert: rows whose key exists are left alone; upsert: they are overwritten')),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 })),
     pollIntervalMs: Type.Optional(Duration('pause after a short batch (default 5s)')),
-    delayMs: Type.Optional(Duration('timestamp mode: rows newer than db now() minus this wait for the next poll (default 0)')),
+    delayMs: Type.Optional(Duration('id/timestamp modes: extra safety margin; rows newer than db now() minus this (and rows an open transaction may still precede) wait for a later poll (default 0)')),
     onError: Type.Optional(literals(['stop', 'skip'] as const, 'what a row the destination rejects does (default stop)')),
     createTable: Type.Optional(Type.Boolean({ default: true, description: 'create the destination table when missing' })),
   },
