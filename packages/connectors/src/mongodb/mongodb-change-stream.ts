@@ -19,6 +19,8 @@ export class MongoChangeStreamSource implements Source {
   private stream: ChangeStream | undefined;
   /** The position (as JSON) the open stream has reached: reads from it go on without reopening. */
   private streamAt: string | undefined;
+  /** Set when the open stream met an event that ends it (drop, rename, invalidate): the next read from there fails with it. */
+  private ended: ConnectorError | undefined;
 
   private constructor(ctx: EndpointContext, config: MongoConfig, conn: MongoConnection) {
     this.ctx = ctx;
@@ -58,11 +60,13 @@ export class MongoChangeStreamSource implements Source {
         ...(token ? { resumeAfter: token } : {}),
       });
       this.streamAt = key;
+      this.ended = undefined;
     }
     return this.stream;
   }
 
-  private toRecord(event: ChangeStreamDocument<Document>): DecodedRecord {
+  /** A data change as a record; undefined for an event that ends the stream (recorded in `ended`). */
+  private toRecord(event: ChangeStreamDocument<Document>): DecodedRecord | undefined {
     const op = this.config.operationColumn;
     switch (event.operationType) {
       case 'insert':
@@ -81,27 +85,33 @@ export class MongoChangeStreamSource implements Source {
         return record;
       }
       default:
-        throw new ConnectorError({
+        this.ended = new ConnectorError({
           connector: 'mongodb',
           role: 'source',
           syncId: this.ctx.sync.id,
           transient: false,
           message: `the change stream of ${this.config.collection} ended with a '${event.operationType}' event (collection dropped or renamed): reset the sync's offset to go on`,
         });
+        return undefined;
     }
   }
 
   async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
     try {
       const stream = await this.streamFrom(position, limit);
+      if (this.ended) throw this.ended;
       const records: DecodedRecord[] = [];
       let last: ResumeToken | undefined;
       while (records.length < limit && !signal.aborted) {
         const event = await stream.tryNext();
         if (!event) break;
-        records.push(this.toRecord(event));
+        const record = this.toRecord(event);
+        // The changes before the end are copied first; the next read reports the end.
+        if (!record) break;
+        records.push(record);
         last = event._id;
       }
+      if (last === undefined && this.ended) throw this.ended;
       if (last === undefined) return { columns: [], rows: [], position };
       this.streamAt = JSON.stringify(last);
       const columns = recordColumns(records);

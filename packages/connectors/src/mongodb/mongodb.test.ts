@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, UUID, type Db } from 'mongodb';
 import { freePort, mongoForTests, mongoReplicaSetUrl, tempDir, type MongoServer, type ServerForTests } from '@idra/testkit';
-import type { Column, Endpoint } from '@idra/core';
+import { ConnectorError, type Column, type Endpoint } from '@idra/core';
 import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
 import { bsonToValue, rowToDocument, timestampToDate } from './mongodb-values.ts';
+import { MongoChangeStreamSource } from './mongodb-change-stream.ts';
+import { MongoDestination } from './mongodb-destination.ts';
+import { resolveMongoConfig } from './mongodb-options.ts';
 
 let mongo: ServerForTests<string, MongoServer>;
 let client: MongoClient;
@@ -67,6 +70,64 @@ describe('BSON ↔ row values', () => {
     const asText = rowToDocument(row, columns, { decimalAs: 'string', timestampAs: 'string', objectIdFields: [] });
     expect([asText._id, asText.price, asText.at]).toEqual(['65a1b2c3d4e5f60718293a4b', '0.000001', '2024-02-29 23:59:59.123456']);
     expect(timestampToDate('2024-01-02 03:04:05+02')).toEqual(new Date('2024-01-02T01:04:05Z'));
+  });
+});
+
+describe('change streams without a replica set', () => {
+  it('reads a scripted change stream: full documents with their operation, deletes by key, resume tokens as the offset, reopening only when the position moves elsewhere', async () => {
+    const events = [
+      { _id: { _data: '01' }, operationType: 'insert', documentKey: { _id: 'a' }, fullDocument: { _id: 'a', v: new Int32(1) } },
+      { _id: { _data: '02' }, operationType: 'insert', documentKey: { _id: 'b' }, fullDocument: { _id: 'b', v: new Int32(1) } },
+      { _id: { _data: '03' }, operationType: 'update', documentKey: { _id: 'a' }, fullDocument: { _id: 'a', v: new Int32(2) } },
+      { _id: { _data: '04' }, operationType: 'delete', documentKey: { _id: 'b' } },
+      { _id: { _data: '05' }, operationType: 'drop' },
+    ];
+    const opened: Array<{ resumeAfter?: unknown; fullDocument?: string }> = [];
+    const collection = {
+      watch: (_pipeline: unknown, options: { resumeAfter?: { _data: string }; fullDocument?: string }) => {
+        opened.push(options);
+        let i = options.resumeAfter ? events.findIndex((e) => e._id._data === options.resumeAfter!._data) + 1 : 0;
+        return { tryNext: async () => events[i++] ?? null, close: async () => {} };
+      },
+    };
+    const sync = syncBetween(mongoEndpoint('changes'), tableEndpoint(pg, 'never'));
+    const ctx = { sync, endpoint: sync.source, role: 'source' as const };
+    const construct = MongoChangeStreamSource as unknown as new (...args: unknown[]) => MongoChangeStreamSource;
+    const source = new construct(ctx, resolveMongoConfig(ctx), { client: { close: async () => {} }, collection });
+    const signal = new AbortController().signal;
+
+    const first = await source.read({ kind: 'stream', value: null }, 2, signal);
+    expect(first.rows).toEqual([{ _id: 'a', v: 1, _op: 'insert' }, { _id: 'b', v: 1, _op: 'insert' }]);
+    expect(first.position).toEqual({ kind: 'stream', value: { _data: '02' } });
+    const second = await source.read(first.position, 2, signal);
+    expect(second.rows).toEqual([{ _id: 'a', v: 2, _op: 'update' }, { _id: 'b', v: null, _op: 'delete' }]);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ fullDocument: 'updateLookup' });
+
+    // Another position (a restart from the stored offset): the stream is reopened after its token,
+    // and the changes before the collection was dropped are copied before the drop is reported.
+    const again = await source.read(first.position, 10, signal);
+    expect(opened[1]?.resumeAfter).toEqual({ _data: '02' });
+    expect(again.rows.map((r) => r._op)).toEqual(['update', 'delete']);
+    expect(again.position).toEqual(second.position);
+    const error = await source.read(again.position, 10, signal).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect((error as ConnectorError).transient).toBe(false);
+    expect((error as Error).message).toMatch(/ended with a 'drop' event/);
+  });
+
+  it('a MongoDB destination applies the operations a change stream carries: upserts, and deletes by key', async () => {
+    const sync = syncBetween(mongoEndpoint('ops_source'), mongoEndpoint('ops'), { keyColumns: ['_id'], writeMode: 'upsert' });
+    const destination = await MongoDestination.open({ sync, endpoint: sync.destination, role: 'destination' });
+    const columns: Column[] = [{ name: '_id', type: 'text' }, { name: 'v', type: 'int32' }, { name: '_op', type: 'text' }];
+    try {
+      const write = (rows: Array<Record<string, unknown>>) => destination.write({ columns, rows, position: { kind: 'stream', value: null } }, new AbortController().signal);
+      await write([{ _id: 'a', v: 1, _op: 'insert' }, { _id: 'b', v: 1, _op: 'insert' }, { _id: 'a', v: 2, _op: 'update' }, { _id: 'c', v: 1, _op: 'insert' }]);
+      await write([{ _id: 'b', v: null, _op: 'delete' }, { _id: 'c', v: 3, _op: 'replace' }, { _id: 'c', v: null, _op: 'delete' }]);
+    } finally {
+      await destination.close();
+    }
+    expect(await db.collection('ops').find({}, { sort: { _id: 1 } }).toArray()).toEqual([{ _id: 'a', v: 2 }]);
   });
 });
 
