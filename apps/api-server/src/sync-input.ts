@@ -1,5 +1,5 @@
-import { normalizeSync, validateSyncConfig, type ConfigIssue, type DataSource, type SyncConfig } from '@idra/core';
-import { BadRequestError } from './errors.ts';
+import { ConfigError, KEYS, normalizeSync, validateSyncConfig, type ConfigIssue, type DataSource, type SyncConfig } from '@idra/core';
+import { BadRequestError, ConflictError } from './errors.ts';
 import type { IdraContext } from './context.ts';
 
 /**
@@ -31,4 +31,22 @@ export async function prepareSync(ctx: IdraContext, input: unknown, stored: Sync
   }
   normalizeSync(config, (id) => dataSources.get(id), base);
   return config;
+}
+
+/**
+ * A stored sync, undefined when there is none. A stored document that no longer validates is not the
+ * client's mistake: 409, with its issues, until someone replaces it (PUT) or deletes it.
+ */
+export async function storedSync(ctx: IdraContext, id: string): Promise<SyncConfig | undefined> {
+  try {
+    return await ctx.configs.getSync(id);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConflictError('IDRA_ERR_SYNC_STORED_INVALID', `the stored document of sync '${id}' no longer validates: replace it (PUT /api/v1/syncs/${id}) or delete it`, { issues: err.issues });
+  }
+}
+
+/** True when `syncs/<id>` exists, valid or not. */
+export async function syncExists(ctx: IdraContext, id: string): Promise<boolean> {
+  return (await ctx.etcd.ns.get(KEYS.sync(id)).string()) !== null;
 }

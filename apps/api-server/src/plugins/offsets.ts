@@ -5,6 +5,7 @@ import type { OffsetView } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { actorName } from '../auth/roles.ts';
 import { principalOf } from './auth.ts';
+import { storedSync } from '../sync-input.ts';
 import { IdParams, Permissive, PositionSchema, errors } from '../schemas.ts';
 
 const SetOffsetBody = Type.Object(
@@ -20,11 +21,11 @@ const KIND_OF_MODE: Partial<Record<SyncMode, Position['kind']>> = { id: 'id', ti
 
 /** `/syncs/:id/offset`: read, change (admin, paused syncs only, audited) and history. */
 export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { configs, offsets, etcd } = app.idra;
+  const { offsets, etcd } = app.idra;
   const tags = ['offsets'];
 
   const view = async (syncId: string): Promise<OffsetView> => {
-    const [sync, offset, runningOn] = await Promise.all([configs.getSync(syncId), offsets.load(syncId), SyncLock.owner(etcd.ns, syncId)]);
+    const [sync, offset, runningOn] = await Promise.all([storedSync(app.idra, syncId), offsets.load(syncId), SyncLock.owner(etcd.ns, syncId)]);
     if (!sync && !offset) throw new NotFoundError('sync', syncId);
     return { syncId, offset: offset ?? null, enabled: sync ? sync.enabled !== false : false, runningOn: runningOn ?? null };
   };
@@ -47,7 +48,7 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const id = req.params.id;
-      const sync = await configs.getSync(id);
+      const sync = await storedSync(app.idra, id);
       if (!sync) throw new NotFoundError('sync', id);
       if (sync.enabled !== false) {
         throw new ConflictError('IDRA_ERR_OFFSET_SYNC_ENABLED', `sync '${id}' is enabled: pause it first (POST /api/v1/syncs/${id}/pause?wait=true), then change its offset`);

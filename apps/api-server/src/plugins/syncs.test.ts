@@ -239,3 +239,22 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect((await s.call('GET', '/api/v1/errors', { token: admin })).body).toEqual([]);
   });
 });
+
+describe('a stored sync document that no longer validates', () => {
+  it('is reported as a conflict to replace, not as a bad request, and can be replaced or deleted', async () => {
+    const s = await startTestServer();
+    try {
+      await s.app.idra.etcd.ns.put('syncs/broken').value(JSON.stringify({ id: 'broken', mode: 'nonsense' }));
+      const got = await s.call('GET', '/api/v1/syncs/broken', { token: s.tokens.viewer });
+      expect(got.status).toBe(409);
+      expect(got.body.code).toBe('IDRA_ERR_SYNC_STORED_INVALID');
+      expect(got.body.details.issues.map((i: { path: string }) => i.path)).toContain('mode');
+      expect((await s.call('GET', '/api/v1/syncs', { token: s.tokens.viewer })).body.invalid).toMatchObject([{ id: 'broken' }]);
+      expect((await s.call('POST', '/api/v1/syncs', { token: s.tokens.operator, body: sqliteSync('broken') })).body.code).toBe('IDRA_ERR_SYNC_EXISTS');
+      expect((await s.call('PUT', '/api/v1/syncs/broken', { token: s.tokens.operator, body: sqliteSync('broken') })).status).toBe(200);
+      expect((await s.call('GET', '/api/v1/syncs/broken', { token: s.tokens.viewer })).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});

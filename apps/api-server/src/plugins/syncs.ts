@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type SyncConfig, type DataSource } from '@idra/core';
 import type { DeadLetterView, SyncList, ValidateResult } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
-import { prepareSync } from '../sync-input.ts';
+import { prepareSync, storedSync, syncExists } from '../sync-input.ts';
 import { principalOf } from './auth.ts';
 import { AnyObject, EmptyBody, IdParams, Permissive, errors } from '../schemas.ts';
 
@@ -22,7 +22,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['syncs'];
 
   const find = async (id: string): Promise<SyncConfig> => {
-    const s = await configs.getSync(id);
+    const s = await storedSync(ctx, id);
     if (!s) throw new NotFoundError('sync', id);
     return s;
   };
@@ -60,7 +60,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.post('/syncs', { config: { access: 'operator' }, schema: { tags, summary: 'Create a sync', body: SyncSchema, response: { 201: SyncSchema, ...errors(400, 409) } } }, async (req, reply) => {
-    if (await configs.getSync(req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
+    if (await syncExists(ctx, req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
     const saved = await configs.putSync(await prepareSync(ctx, req.body, undefined));
     req.log.info({ syncId: saved.id, by: principalOf(req).name }, 'sync created');
     return reply.code(201).send(stored(saved));
@@ -74,10 +74,12 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       if (req.body.id !== req.params.id) throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [{ path: 'id', message: 'differs from the id in the path' }]);
+      const existed = await syncExists(ctx, req.params.id);
+      // A stored document that no longer validates has no secrets to merge: it is simply replaced.
       const existing = await configs.getSync(req.params.id).catch(() => undefined);
       const saved = await configs.putSync(await prepareSync(ctx, req.body, existing));
-      req.log.info({ syncId: saved.id, by: principalOf(req).name }, existing ? 'sync updated' : 'sync created');
-      return reply.code(existing ? 200 : 201).send(stored(saved));
+      req.log.info({ syncId: saved.id, by: principalOf(req).name }, existed ? 'sync updated' : 'sync created');
+      return reply.code(existed ? 200 : 201).send(stored(saved));
     },
   );
 
@@ -129,7 +131,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { config: { access: 'operator' }, schema: { tags, summary: 'Copy a sync under a new id (paused unless enabled: true)', params: IdParams, body: DuplicateBody, response: { 201: SyncSchema, ...errors(404, 409) } } },
     async (req, reply) => {
       const source = await find(req.params.id);
-      if (await configs.getSync(req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
+      if (await syncExists(ctx, req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
       // The stored secrets are sealed with the same key: the copy keeps them as they are.
       const saved = await configs.putSync({ ...source, id: req.body.id, name: req.body.name ?? `${source.name ?? source.id} (copy)`, enabled: req.body.enabled ?? false });
       req.log.info({ syncId: saved.id, from: source.id, by: principalOf(req).name }, 'sync duplicated');
