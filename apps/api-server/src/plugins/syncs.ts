@@ -94,12 +94,22 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  /** Flips `enabled` in one compare-and-swap on the document's revision, so a concurrent PUT is never lost. */
   const setEnabled = async (id: string, enabled: boolean, by: string): Promise<SyncConfig> => {
-    const current = await find(id);
-    if ((current.enabled ?? true) === enabled) return current;
-    const saved = await configs.putSync({ ...current, enabled });
-    app.log.info({ syncId: id, enabled, by }, enabled ? 'sync resumed' : 'sync paused');
-    return saved;
+    const key = KEYS.sync(id);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const kv = (await ctx.etcd.ns.get(key).exec()).kvs[0];
+      const current = kv && (await storedSync(ctx, id));
+      if (!kv || !current) throw new NotFoundError('sync', id);
+      if ((current.enabled ?? true) === enabled) return current;
+      const next: SyncConfig = { ...current, enabled };
+      const res = await ctx.etcd.ns.if(key, 'Mod', '==', kv.mod_revision).then(ctx.etcd.ns.put(key).value(JSON.stringify(next))).commit();
+      if (res.succeeded) {
+        app.log.info({ syncId: id, enabled, by }, enabled ? 'sync resumed' : 'sync paused');
+        return next;
+      }
+    }
+    throw new ConflictError('IDRA_ERR_SYNC_CHANGING', `sync '${id}' keeps changing under this request: retry`);
   };
 
   app.post(
