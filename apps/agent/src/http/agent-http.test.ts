@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { ConfigStore, connectEtcd } from '@idra/core';
-import { freePort, tempDir } from '@idra/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigStore, connectEtcd, type SyncStatus } from '@idra/core';
+import { freePort, startEtcd, tempDir } from '@idra/testkit';
+import { AgentMetrics } from './agent-metrics.ts';
 
 const MAIN = resolve(import.meta.dirname, '../main.ts');
 
@@ -191,8 +192,10 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
   it('cluster mode: /readyz once registered with etcd, registered and leader gauges, metrics of the synced rows', async () => {
     const dir = await tempDir('idra-agent-http-');
     addOrders(join(dir, 'source.db'), 1, 300);
-    const endpoints = inject('etcdEndpoints');
-    const prefix = `/idra-http-test-${process.pid}-${Date.now()}/`;
+    // Its own etcd rather than the run's shared one: this agent becomes the leader of its prefix at once.
+    const server = await startEtcd();
+    const endpoints = server.endpoints;
+    const prefix = '/idra/';
     const etcd = connectEtcd({ endpoints, prefix });
     try {
       await new ConfigStore(etcd.ns).putSync(ordersSync('orders', dir));
@@ -218,8 +221,64 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
       expect(agent.lines.filter((l) => l.notJson || l.agentId !== agentId)).toEqual([]);
       expect(agent.lines.filter((l) => /sync lock|assigned/.test(String(l.msg)) && !l.syncId)).toEqual([]);
     } finally {
-      await etcd.ns.delete().all();
+      await agent?.stop();
       etcd.close();
+      await server.stop();
     }
+  });
+});
+
+describe('AgentMetrics', () => {
+  const status = (state: SyncStatus['state'], extra: Partial<SyncStatus> = {}): SyncStatus => ({
+    syncId: 's1',
+    agentId: 'a1',
+    state,
+    rowsCopied: 0,
+    rowsSkipped: 0,
+    batches: 0,
+    lastBatchAt: undefined,
+    position: undefined,
+    heldBack: undefined,
+    lag: undefined,
+    lastError: undefined,
+    retryInMs: undefined,
+    updatedAt: new Date().toISOString(),
+    ...extra,
+  });
+  const scrape = async (m: AgentMetrics) => parseMetrics(await m.registry.metrics());
+
+  it('drops the lag of a sync that stopped here, counts each error once, times offset commits and counts their failures', async () => {
+    const m = new AgentMetrics('a1');
+    const labels = { sync: 's1', agent: 'a1' };
+    m.observeStatus(status('running', { lag: { rows: 500, seconds: 12 } }));
+    expect(value(await scrape(m), 'idra_sync_lag_rows', labels)).toBe(500);
+    expect(value(await scrape(m), 'idra_sync_lag_seconds', labels)).toBe(12);
+    const error = { message: 'boom', code: 'IDRA_ERR_CONNECTOR', at: '2024-01-01T00:00:00.000Z' };
+    m.observeStatus(status('retrying', { lag: { rows: 500 }, lastError: error }));
+    m.observeStatus(status('retrying', { lag: { rows: 500 }, lastError: error })); // the same error, published again
+    m.observeStatus(status('stopped', { lag: { rows: 500 } }));
+    let samples = await scrape(m);
+    expect(value(samples, 'idra_sync_lag_rows', labels)).toBeUndefined();
+    expect(value(samples, 'idra_sync_lag_seconds', labels)).toBeUndefined();
+    expect(value(samples, 'idra_sync_errors_total', { ...labels, code: 'IDRA_ERR_CONNECTOR' })).toBe(1);
+    expect(value(samples, 'idra_sync_state', { ...labels, state: 'stopped' })).toBe(1);
+
+    const position = { kind: 'id', value: '1' } as const;
+    let fail = false;
+    const store = m.measureOffsets({
+      load: async () => undefined,
+      set: async () => {},
+      history: async () => [],
+      commit: async (syncId, p, ctx) => {
+        if (fail) throw new Error('etcd unreachable');
+        return { v: 1, ...p, committedAt: '', agentId: ctx.agentId, epoch: ctx.epoch };
+      },
+    });
+    await store.commit('s1', position, { agentId: 'a1', epoch: 1 });
+    fail = true;
+    await expect(store.commit('s1', position, { agentId: 'a1', epoch: 1 })).rejects.toThrow('etcd unreachable');
+    samples = await scrape(m);
+    expect(value(samples, 'idra_offset_commit_duration_seconds_count', labels)).toBe(2);
+    expect(value(samples, 'idra_offset_commit_failures_total', labels)).toBe(1);
   });
 });

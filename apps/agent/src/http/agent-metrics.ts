@@ -105,8 +105,10 @@ export class AgentMetrics {
       for (const counter of [this.rowsRead, this.rowsWritten, this.rowsSkipped, this.batches, this.commitFailures]) counter.inc(labels, 0);
     }
     for (const state of SYNC_STATES) this.state.set({ ...labels, state }, state === s.state ? 1 : 0);
-    setOrRemove(this.lagRows, labels, s.lag?.rows);
-    setOrRemove(this.lagSeconds, labels, s.lag?.seconds);
+    // A stopped sync (moved to another agent, paused) has no lag here: a stale value would mask the real one.
+    const lag = s.state === 'stopped' ? undefined : s.lag;
+    setOrRemove(this.lagRows, labels, lag?.rows);
+    setOrRemove(this.lagSeconds, labels, lag?.seconds);
     if (s.lastError && this.lastErrorAt.get(s.syncId) !== s.lastError.at) {
       this.lastErrorAt.set(s.syncId, s.lastError.at);
       this.errors.inc({ ...labels, code: s.lastError.code });
