@@ -22,9 +22,11 @@ export interface BenchResult {
 export function timeShell(command: string): Promise<number> {
   return new Promise((res, rej) => {
     const started = performance.now();
-    const child = spawn('bash', ['-o', 'pipefail', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('bash', ['-o', 'pipefail', '-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const keep = (d: Buffer) => (err = (err + d.toString()).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     child.on('exit', (code) => (code === 0 ? res((performance.now() - started) / 1000) : rej(new Error(`${command}\n${err}`))));
   });
 }

@@ -4,13 +4,17 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startMariadb, startPostgres } from '@idra/testkit';
 import { printTable, type BenchResult } from './lib.ts';
-import { benchPgToPg } from './pg-to-pg.ts';
+import { benchThroughput } from './throughput.ts';
+import type { Shape } from './datasets.ts';
 import { benchFailover, benchPlanner } from './cluster.ts';
 import { benchTorture, printTorture } from './torture.ts';
 
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
+    shapes: { type: 'string', default: 'narrow,wide' },
+    pairs: { type: 'string' },
+    'batch-size': { type: 'string', default: '10000' },
     only: { type: 'string' },
     'failover-repeats': { type: 'string', default: '10' },
     'torture-seconds': { type: 'string', default: '20' },
@@ -29,7 +33,23 @@ const pgUrl = process.env.IDRA_BENCH_PG_URL ?? server!.url;
 const results: BenchResult[] = [];
 const extra: Record<string, unknown> = {};
 try {
-  if (wants('pg-pg')) results.push(...(await benchPgToPg(pgUrl, rows)));
+  if (wants('throughput')) {
+    const mariadb = process.env.IDRA_BENCH_MYSQL_URL ? undefined : await startMariadb();
+    try {
+      results.push(
+        ...(await benchThroughput({
+          pgUrl,
+          mysqlUrl: process.env.IDRA_BENCH_MYSQL_URL ?? mariadb!.url,
+          rows,
+          shapes: values.shapes.split(',') as Shape[],
+          batchSize: Number(values['batch-size']),
+          pairs: values.pairs?.split(','),
+        })),
+      );
+    } finally {
+      await mariadb?.stop();
+    }
+  }
   if (results.length > 0) printTable(results);
   if (wants('cluster')) {
     const planner = benchPlanner();

@@ -1,8 +1,6 @@
 export { createConnectorRegistry, registerConnector, type ConnectorFactory } from './registry.ts';
 export * from './sql/index.ts';
 export { testConnection, type ConnectionTestResult, type TestConnectionOptions } from './test-connection.ts';
-export * from './kafka/index.ts';
-export * from './mongodb/index.ts';
-export * from './s3/index.ts';
-export * from './http/index.ts';
+// The kafka, mongodb, s3 and http connectors are reached through the registry, which loads them on
+// first use; import their folders directly for their classes.
 export { guardUndecodable, undecodableRow } from './records/undecodable.ts';

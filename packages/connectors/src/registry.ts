@@ -1,9 +1,5 @@
 import { ConfigError, type ConnectorRegistry, type Destination, type EndpointContext, type Source } from '@idra/core';
 import { SQL_DIALECTS, SqlSource, SqlDestination, type SqlDialectName } from './sql/index.ts';
-import { httpConnector } from './http/index.ts';
-import { kafkaConnector } from './kafka/index.ts';
-import { mongodbConnector } from './mongodb/index.ts';
-import { s3Connector } from './s3/index.ts';
 import { guardUndecodable } from './records/undecodable.ts';
 
 /** Opens a source or destination of a given connector kind. */
@@ -19,10 +15,30 @@ for (const [name, dialect] of Object.entries(SQL_DIALECTS) as Array<[SqlDialectN
     openDestination: (ctx) => SqlDestination.open(dialect, ctx),
   });
 }
-factories.set('kafka', kafkaConnector);
-factories.set('mongodb', mongodbConnector);
-factories.set('s3', s3Connector);
-factories.set('http', httpConnector);
+/**
+ * A connector whose module (and driver: kafkajs, mongodb, the AWS SDK …) is loaded on first use, so
+ * an agent that runs only SQL syncs does not pay their start-up time and memory.
+ */
+function lazy(load: () => Promise<ConnectorFactory>): ConnectorFactory {
+  let loaded: Promise<ConnectorFactory> | undefined;
+  const get = () => (loaded ??= load());
+  return {
+    async openSource(ctx) {
+      const open = (await get()).openSource;
+      if (!open) throw unsupported(ctx);
+      return open(ctx);
+    },
+    async openDestination(ctx) {
+      const open = (await get()).openDestination;
+      if (!open) throw unsupported(ctx);
+      return open(ctx);
+    },
+  };
+}
+factories.set('kafka', lazy(async () => (await import('./kafka/index.ts')).kafkaConnector));
+factories.set('mongodb', lazy(async () => (await import('./mongodb/index.ts')).mongodbConnector));
+factories.set('s3', lazy(async () => (await import('./s3/index.ts')).s3Connector));
+factories.set('http', lazy(async () => (await import('./http/index.ts')).httpConnector));
 
 /** Adds (or replaces) the factory of a connector kind. */
 export function registerConnector(kind: string, factory: ConnectorFactory): void {

@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions, type Namespace } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, IOptions, Namespace } from 'etcd3';
+
+// etcd3 (with gRPC) is loaded on first use: a single-mode agent never needs it.
+const load = createRequire(import.meta.url);
 
 /** How to reach etcd. */
 export interface EtcdOptions {
@@ -34,7 +38,8 @@ export function connectEtcd(opts: EtcdOptions): EtcdConnection {
       ...(opts.tls.key ? { privateKey: readFileSync(opts.tls.key) } : {}),
     };
   }
-  const client = new Etcd3(config);
+  const { Etcd3: Client } = load('etcd3') as typeof import('etcd3');
+  const client: Etcd3 = new Client(config);
   const prefix = opts.prefix ?? '/idra/';
   return { client, ns: client.namespace(prefix), prefix, close: () => client.close() };
 }

@@ -2,7 +2,6 @@ import { MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql } from 'kysely
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { cursorText, jsonText, toBuffer } from '../values.ts';
-import { connectMssql } from './mssql-driver.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'bit',
@@ -34,7 +33,8 @@ export const mssqlDialect: SqlDialect = {
   maxParameters: 2_000,
   maxRowsPerInsert: 1_000,
   limitStyle: 'top',
-  connect: connectMssql,
+  // The driver is loaded when the first connection is opened, not when Idra starts.
+  connect: async (connection, options) => (await import('./mssql-driver.ts')).connectMssql(connection, options),
   columnType(column: Column, isKey) {
     if (isKey && column.type === 'text') return 'nvarchar(450)';
     if (isKey && column.type === 'bytes') return 'varbinary(900)';

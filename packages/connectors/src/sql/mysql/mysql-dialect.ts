@@ -4,7 +4,6 @@ import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { cursorText, jsonText, toBuffer } from '../values.ts';
 import type { SqlSession, TransactionView } from '../dialect.ts';
-import { connectMysql } from './mysql-driver.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'boolean',
@@ -116,7 +115,8 @@ export const mysqlDialect: SqlDialect = {
   maxParameters: 65_535,
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
-  connect: connectMysql,
+  // The driver is loaded when the first connection is opened, not when Idra starts.
+  connect: async (connection, options) => (await import('./mysql-driver.ts')).connectMysql(connection, options),
   columnType(column: Column, isKey) {
     if (isKey && column.type === 'text') return 'varchar(255)';
     if (isKey && column.type === 'bytes') return 'varbinary(255)';

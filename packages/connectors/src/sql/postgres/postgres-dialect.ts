@@ -5,7 +5,7 @@ import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { withConflictHandling } from '../sql-destination.ts';
 import { copyInto } from './postgres-copy.ts';
 import { cursorText, jsonText, toBuffer } from '../values.ts';
-import { connectPostgres, type PgSession } from './postgres-driver.ts';
+import type { PgSession } from './postgres-driver.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'boolean',
@@ -80,7 +80,8 @@ export const postgresDialect: SqlDialect = {
   maxParameters: 65_535,
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
-  connect: connectPostgres,
+  // The driver is loaded when the first connection is opened, not when Idra starts.
+  connect: async (connection, options) => (await import('./postgres-driver.ts')).connectPostgres(connection, options),
   columnType: (column: Column) =>
     column.type === 'decimal' && column.precision ? `numeric(${column.precision},${column.scale ?? 0})` : COLUMN_TYPES[column.type],
   toParameter(value, type) {

@@ -2,7 +2,6 @@ import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kys
 import type { LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { INTEGER_TYPES, cursorText, jsonText, toBuffer } from '../values.ts';
-import { connectSqlite } from './sqlite-driver.ts';
 
 // Declared types chosen so SQLite's affinity keeps the value exact (decimals and JSON stay text)
 // and so that reading the declaration back gives the same logical type.
@@ -33,7 +32,8 @@ export const sqliteDialect: SqlDialect = {
   maxParameters: 32_766,
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
-  connect: connectSqlite,
+  // The driver is loaded when the first connection is opened, not when Idra starts.
+  connect: async (connection, options) => (await import('./sqlite-driver.ts')).connectSqlite(connection, options),
   columnType: (column) => COLUMN_TYPES[column.type],
   toParameter(value, type) {
     if (value === undefined || value === null) return null;

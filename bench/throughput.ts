@@ -1,0 +1,132 @@
+import { join } from 'node:path';
+import pg from 'pg';
+import { createDatabase, tempDir } from '@idra/testkit';
+import { runAgentUntil, timeShell, type BenchResult } from './lib.ts';
+import { countRows, createSource, sqliteFile, type Engine, type Shape } from './datasets.ts';
+
+export interface ThroughputOptions {
+  pgUrl: string;
+  mysqlUrl: string;
+  rows: number;
+  shapes: Shape[];
+  batchSize: number;
+  /** Which pairs to run, e.g. ['pg-pg', 'mysql-pg', …]; all when undefined. */
+  pairs?: string[] | undefined;
+}
+
+type Endpoint = { engine: Engine; connection: { url?: string; file?: string } };
+
+/** A source database per engine holding `src`, built once per shape. */
+async function sources(opts: ThroughputOptions, shape: Shape, dir: string): Promise<Record<Engine, Endpoint & { bytes: number; drop(): Promise<void> }>> {
+  const pgDb = await createDatabase('postgres', opts.pgUrl);
+  const myDb = await createDatabase('mysql', opts.mysqlUrl);
+  const file = sqliteFile(dir, `src-${shape}`);
+  const [pgBytes, myBytes, liteBytes] = await Promise.all([
+    createSource('postgres', { url: pgDb.url }, shape, opts.rows),
+    createSource('mysql', { url: myDb.url }, shape, opts.rows),
+    createSource('sqlite', { file }, shape, opts.rows),
+  ]);
+  return {
+    postgres: { engine: 'postgres', connection: { url: pgDb.url }, bytes: pgBytes, drop: pgDb.drop },
+    mysql: { engine: 'mysql', connection: { url: myDb.url }, bytes: myBytes, drop: myDb.drop },
+    sqlite: { engine: 'sqlite', connection: { file }, bytes: liteBytes, drop: async () => {} },
+  };
+}
+
+const LABEL: Record<Engine, string> = { postgres: 'PG', mysql: 'MariaDB', sqlite: 'SQLite' };
+
+/** Runs the real agent on one sync from `src` to a new table and checks every row arrived. */
+async function runIdra(from: Endpoint, to: Endpoint, table: string, writeMode: 'insert' | 'upsert', opts: ThroughputOptions) {
+  const dir = await tempDir('idra-bench-');
+  const result = await runAgentUntil({
+    dir,
+    target: String(opts.rows),
+    sync: {
+      id: table,
+      source: { connector: from.engine, connection: from.connection, table: 'src' },
+      destination: { connector: to.engine, connection: to.connection, table },
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      writeMode,
+      batchSize: opts.batchSize,
+      pollIntervalMs: 1000,
+    },
+  });
+  const copied = await countRows(to.engine, to.connection, table);
+  if (copied !== opts.rows) throw new Error(`${table}: expected ${opts.rows} rows, found ${copied}`);
+  return result;
+}
+
+function line(scenario: string, rows: number, bytes: number, seconds: number, extra: Partial<BenchResult> = {}): BenchResult {
+  return { scenario, rows, seconds, rowsPerSec: rows / seconds, mbPerSec: bytes / 2 ** 20 / seconds, ...extra };
+}
+
+/** Idra against the same-run baselines: a COPY pipe for PG→PG, pgloader for MariaDB→PG and SQLite→PG. */
+export async function benchThroughput(opts: ThroughputOptions): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const wants = (pair: string) => !opts.pairs || opts.pairs.includes(pair);
+  for (const shape of opts.shapes) {
+    const dir = await tempDir('idra-bench-data-');
+    const src = await sources(opts, shape, dir);
+    const tag = `${opts.rows >= 1e6 ? `${opts.rows / 1e6}M` : `${opts.rows / 1e3}k`} ${shape}`;
+    const dest = await createDatabase('postgres', opts.pgUrl);
+    const pgDest: Endpoint = { engine: 'postgres', connection: { url: dest.url } };
+    try {
+      if (wants('pg-pg')) {
+        const d = new pg.Client(dest.url);
+        await d.connect();
+        const s = new pg.Client(src.postgres.connection.url);
+        await s.connect();
+        const ddl = (await s.query(`select 'create table copy_pipe (' || string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum) || ', primary key (id))' as ddl
+          from pg_attribute where attrelid = 'src'::regclass and attnum > 0 and not attisdropped`)).rows[0].ddl as string;
+        await d.query(ddl);
+        await Promise.all([s.end(), d.end()]);
+        const copySeconds = await timeShell(`psql -X -q "${src.postgres.connection.url}" -c "\\copy src to stdout" | psql -X -q "${dest.url}" -c "\\copy copy_pipe from stdin"`);
+        const copy = line(`${tag}: PG→PG COPY pipe`, opts.rows, src.postgres.bytes, copySeconds);
+        results.push(copy);
+        for (const mode of ['insert', 'upsert'] as const) {
+          const r = await runIdra(src.postgres, pgDest, `pg_${mode}_${shape}`, mode, opts);
+          results.push(line(`${tag}: PG→PG Idra ${mode}`, opts.rows, src.postgres.bytes, r.seconds, { baseline: 'COPY pipe', baselineRowsPerSec: copy.rowsPerSec, ratio: copy.seconds / r.seconds, peakRssMb: r.peakRssMb }));
+        }
+      }
+      for (const from of ['mysql', 'sqlite'] as const) {
+        if (!wants(`${from}-pg`)) continue;
+        const loaderDb = await createDatabase('postgres', opts.pgUrl);
+        const sourceUrl = from === 'mysql' ? `${src.mysql.connection.url!.replace(/\/$/, '')}` : src.sqlite.connection.file!;
+        const logDir = join(dir, `pgloader-${from}`);
+        const loaderSeconds = await timeShell(`mkdir -p ${logDir} && pgloader --quiet --root-dir ${logDir} "${sourceUrl}" "${loaderDb.url}?sslmode=disable"`);
+        const loaded = await countPg(loaderDb.url, 'src');
+        await loaderDb.drop();
+        if (loaded !== opts.rows) throw new Error(`pgloader ${from}: expected ${opts.rows} rows, found ${loaded}`);
+        const loader = line(`${tag}: ${LABEL[from]}→PG pgloader`, opts.rows, src[from].bytes, loaderSeconds);
+        results.push(loader);
+        const r = await runIdra(src[from], pgDest, `${from}_insert_${shape}`, 'insert', opts);
+        results.push(line(`${tag}: ${LABEL[from]}→PG Idra insert`, opts.rows, src[from].bytes, r.seconds, { baseline: 'pgloader', baselineRowsPerSec: loader.rowsPerSec, ratio: loader.seconds / r.seconds, peakRssMb: r.peakRssMb }));
+      }
+      for (const to of ['sqlite', 'mysql'] as const) {
+        if (!wants(`pg-${to}`)) continue;
+        const target: Endpoint = to === 'sqlite' ? { engine: 'sqlite', connection: { file: sqliteFile(dir, `dest-${shape}`) } } : { engine: 'mysql', connection: { url: (await createDatabase('mysql', opts.mysqlUrl)).url } };
+        const r = await runIdra(src.postgres, target, `pg_to_${to}_${shape}`, 'insert', opts);
+        results.push(line(`${tag}: PG→${LABEL[to]} Idra insert`, opts.rows, src.postgres.bytes, r.seconds, { peakRssMb: r.peakRssMb }));
+      }
+    } finally {
+      await dest.drop();
+      for (const s of Object.values(src)) await s.drop();
+    }
+  }
+  return results;
+}
+
+/** Rows of the table pgloader created (it picks the schema: the MySQL database name, or public). */
+async function countPg(url: string, table: string): Promise<number> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    const found = (await c.query(`select quote_ident(table_schema) || '.' || quote_ident(table_name) as t from information_schema.tables where lower(table_name) = $1`, [table])).rows[0];
+    if (!found) return 0;
+    return Number((await c.query(`select count(*) as n from ${found.t}`)).rows[0].n);
+  } finally {
+    await c.end();
+  }
+}
