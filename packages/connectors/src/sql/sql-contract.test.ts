@@ -139,6 +139,20 @@ for (const name of TEST_DIALECTS) {
       expect(await db.count('dst')).toBe(0);
     });
 
+    it('insert mode keeps rows whose key already exists, so a replayed batch is harmless', async () => {
+      await insertRows(db, 'src', sampleRows(1, 20));
+      const sync = makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], writeMode: 'insert', batchSize: 20 });
+      await runOnce(sync, state);
+      await db.exec(sql`update dst set name = ${'kept'} where id <= 5`);
+      // Forget the offset: the next run replays the same rows plus five new ones.
+      await insertRows(db, 'src', sampleRows(21, 5));
+      const { status } = await runOnce(sync, await tempDir('idra-state-'));
+      expect(status.rowsCopied).toBe(25);
+      const rows = await db.rows('dst', ['id']);
+      expect(rows).toHaveLength(25);
+      expect(rows.filter((r) => r.name === 'kept').map((r) => r.id)).toEqual(['1', '2', '3', '4', '5']);
+    });
+
     it('creates the destination table with mapped types when it is missing', async () => {
       await insertRows(db, 'src', sampleRows(1, 3));
       await runOnce(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], writeMode: 'upsert' }), state);

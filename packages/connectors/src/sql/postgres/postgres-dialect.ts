@@ -123,6 +123,19 @@ export const postgresDialect: SqlDialect = {
       await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
       return;
     }
+    if (w.writeMode === 'insert') {
+      // Usually none of the keys exist yet: COPY straight into the table. A replayed batch hits a
+      // duplicate key; then the batch goes through the staging table, which keeps existing rows.
+      await client.query('savepoint idra_copy');
+      try {
+        await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
+        await client.query('release savepoint idra_copy');
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '23505') throw err;
+        await client.query('rollback to savepoint idra_copy');
+      }
+    }
     // COPY into a session-local staging table, then one INSERT … SELECT … ON CONFLICT into the target.
     const stage = sql.id(`idra_stage_${createHash('sha1').update(`${w.target.schema}.${w.target.table}`).digest('hex').slice(0, 12)}`);
     await client.query(sql`create temp table if not exists ${stage} (like ${target} including defaults) on commit delete rows`.compile(db).sql);
