@@ -1,0 +1,114 @@
+import { useQuery } from '@tanstack/react-query';
+import type { SyncStatus } from '@idra/api-client';
+import { useClient } from './client-context.tsx';
+import { isNotFound } from './errors.ts';
+import { samples } from '../lib/live-samples.ts';
+
+/** Query keys, in one place so that mutations invalidate exactly what they change. */
+export const keys = {
+  overview: ['overview'] as const,
+  cluster: ['cluster'] as const,
+  agents: ['agents'] as const,
+  assignments: ['assignments'] as const,
+  errors: ['errors'] as const,
+  dataSources: ['datasources'] as const,
+  users: ['users'] as const,
+  tokens: ['tokens'] as const,
+  syncs: ['syncs'] as const,
+  sync: (id: string) => ['sync', id] as const,
+  status: (id: string) => ['sync', id, 'status'] as const,
+  offset: (id: string) => ['sync', id, 'offset'] as const,
+  offsetHistory: (id: string) => ['sync', id, 'offset-history'] as const,
+  deadLetters: (id: string) => ['sync', id, 'dead-letters'] as const,
+};
+
+/** Polling periods; the event stream refreshes statuses in between. */
+const FAST = 3_000;
+const SLOW = 10_000;
+
+export function useOverview() {
+  const client = useClient();
+  return useQuery({
+    queryKey: keys.overview,
+    queryFn: async () => {
+      const rows = await client.overview();
+      for (const r of rows) if (r.status) samples.record(r.status);
+      return rows;
+    },
+    refetchInterval: FAST,
+  });
+}
+
+export function useCluster() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.cluster, queryFn: () => client.cluster(), refetchInterval: SLOW });
+}
+
+export function useAgents() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.agents, queryFn: () => client.agents(), refetchInterval: SLOW });
+}
+
+export function useAssignments() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.assignments, queryFn: () => client.assignments(), refetchInterval: SLOW });
+}
+
+export function useErrorSummary() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.errors, queryFn: () => client.errors(), refetchInterval: SLOW });
+}
+
+export function useDataSources() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.dataSources, queryFn: () => client.dataSources.list() });
+}
+
+export function useSyncConfig(id: string, enabled = true) {
+  const client = useClient();
+  return useQuery({ queryKey: keys.sync(id), queryFn: () => client.syncs.get(id), enabled });
+}
+
+/** The sync's last reported status; null while no agent has reported one. */
+export function useSyncStatus(id: string) {
+  const client = useClient();
+  return useQuery({
+    queryKey: keys.status(id),
+    queryFn: async (): Promise<SyncStatus | null> => {
+      try {
+        const s = await client.syncs.status(id);
+        samples.record(s);
+        return s;
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+    refetchInterval: FAST,
+  });
+}
+
+export function useOffset(id: string) {
+  const client = useClient();
+  return useQuery({ queryKey: keys.offset(id), queryFn: () => client.offsets.get(id), refetchInterval: FAST });
+}
+
+export function useOffsetHistory(id: string) {
+  const client = useClient();
+  return useQuery({ queryKey: keys.offsetHistory(id), queryFn: () => client.offsets.history(id) });
+}
+
+export function useDeadLetters(id: string) {
+  const client = useClient();
+  return useQuery({ queryKey: keys.deadLetters(id), queryFn: () => client.syncs.deadLetters(id), refetchInterval: SLOW });
+}
+
+export function useUsers() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.users, queryFn: () => client.users.list() });
+}
+
+export function useTokens() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.tokens, queryFn: () => client.tokens.list() });
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { SyncConfig } from '@idra/api-client';
+import { configToDraft, draftToConfig, emptyDraft } from './sync-draft.ts';
+
+describe('sync draft', () => {
+  it('round-trips a sync through the form fields', () => {
+    const sync: SyncConfig = {
+      id: 'orders',
+      name: 'Orders',
+      enabled: false,
+      source: { connector: 'postgres', dataSourceId: 'shop', schema: 'public', table: 'orders', columns: ['id', 'updated_at'] },
+      destination: { connector: 'mysql', connection: { host: 'dw', port: 3306, user: 'idra', password: '********', database: 'dw', options: { poolSize: 2 } }, table: 'orders' },
+      mode: 'timestamp',
+      cursorColumn: 'updated_at',
+      tiebreakerColumn: 'id',
+      keyColumns: ['id'],
+      writeMode: 'upsert',
+      batchSize: 5000,
+      pollIntervalMs: '5s',
+      delayMs: 2000,
+      onError: 'skip',
+      createTable: false,
+    };
+    expect(draftToConfig(configToDraft(sync))).toEqual(sync);
+  });
+
+  it('sends only what applies to the mode and connector, and bad values as typed', () => {
+    const d = emptyDraft();
+    d.id = ' s1 ';
+    d.source = { ...d.source, connector: 'sqlite', via: 'connection', connection: { ...d.source.connection, file: '/tmp/a.db' }, readFrom: 'query', query: 'select * from t', table: 'ignored' };
+    d.destination = { ...d.destination, dataSourceId: 'dw', table: 't' };
+    d.mode = 'id';
+    d.tiebreakerColumn = 'ignored';
+    d.delay = '5s';
+    d.batchSize = '12x';
+    expect(draftToConfig(d)).toEqual({
+      id: 's1',
+      source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, query: 'select * from t' },
+      destination: { connector: 'postgres', dataSourceId: 'dw', table: 't' },
+      mode: 'id',
+      batchSize: '12x',
+    });
+  });
+});

@@ -1,0 +1,217 @@
+import type { ConnectorKind, SyncMode } from '@idra/core';
+import type { SyncConfig } from '@idra/api-client';
+import { CURSOR_MODES, SQL_KINDS, TIMESTAMP_MODES } from './connectors.ts';
+
+type Endpoint = SyncConfig['source'];
+type Connection = NonNullable<Endpoint['connection']>;
+
+/** A connection as form fields (all text). */
+export interface ConnectionDraft {
+  url: string;
+  file: string;
+  host: string;
+  port: string;
+  database: string;
+  user: string;
+  password: string;
+  ssl: boolean;
+  /** Driver options the form does not edit, kept as they are. */
+  options: Connection['options'];
+}
+
+export interface EndpointDraft {
+  connector: ConnectorKind;
+  /** A named data source, or a connection written into the sync. */
+  via: 'dataSource' | 'connection';
+  dataSourceId: string;
+  connection: ConnectionDraft;
+  schema: string;
+  /** SQL sources: read a table or a query. */
+  readFrom: 'table' | 'query';
+  table: string;
+  query: string;
+  /** Comma-separated. */
+  columns: string;
+  collection: string;
+  topic: string;
+  bucket: string;
+  prefix: string;
+  url: string;
+  options: Endpoint['options'];
+}
+
+/** A sync as the editor holds it: text as typed, so that the server can name what is wrong with it. */
+export interface SyncDraft {
+  id: string;
+  name: string;
+  enabled: boolean;
+  source: EndpointDraft;
+  destination: EndpointDraft;
+  mode: SyncMode;
+  cursorColumn: string;
+  tiebreakerColumn: string;
+  keyColumns: string;
+  writeMode: 'insert' | 'upsert';
+  batchSize: string;
+  pollInterval: string;
+  delay: string;
+  onError: 'stop' | 'skip';
+  createTable: boolean;
+}
+
+export function emptyConnection(): ConnectionDraft {
+  return { url: '', file: '', host: '', port: '', database: '', user: '', password: '', ssl: false, options: undefined };
+}
+
+function emptyEndpoint(connector: ConnectorKind): EndpointDraft {
+  return {
+    connector,
+    via: 'dataSource',
+    dataSourceId: '',
+    connection: emptyConnection(),
+    schema: '',
+    readFrom: 'table',
+    table: '',
+    query: '',
+    columns: '',
+    collection: '',
+    topic: '',
+    bucket: '',
+    prefix: '',
+    url: '',
+    options: undefined,
+  };
+}
+
+export function emptyDraft(): SyncDraft {
+  return {
+    id: '',
+    name: '',
+    enabled: true,
+    source: emptyEndpoint('postgres'),
+    destination: emptyEndpoint('postgres'),
+    mode: 'id',
+    cursorColumn: '',
+    tiebreakerColumn: '',
+    keyColumns: '',
+    writeMode: 'insert',
+    batchSize: '',
+    pollInterval: '',
+    delay: '',
+    onError: 'stop',
+    createTable: true,
+  };
+}
+
+const text = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
+const list = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+export function connectionToDraft(c: Connection | undefined): ConnectionDraft {
+  if (!c) return emptyConnection();
+  return { url: text(c.url), file: text(c.file), host: text(c.host), port: text(c.port), database: text(c.database), user: text(c.user), password: text(c.password), ssl: c.ssl ?? false, options: c.options };
+}
+
+/** The connection to send: empty fields left out; a port that is not a number is sent as typed, for the server to name. */
+export function draftToConnection(d: ConnectionDraft): Connection {
+  const c: Record<string, unknown> = {};
+  for (const k of ['url', 'file', 'host', 'database', 'user', 'password'] as const) if (d[k].trim() !== '') c[k] = k === 'password' ? d[k] : d[k].trim();
+  if (d.port.trim() !== '') c.port = /^\d+$/.test(d.port.trim()) ? Number(d.port.trim()) : d.port.trim();
+  if (d.ssl) c.ssl = true;
+  if (d.options) c.options = d.options;
+  return c as Connection;
+}
+
+function endpointToDraft(e: Endpoint): EndpointDraft {
+  return {
+    connector: e.connector,
+    via: e.connection && !e.dataSourceId ? 'connection' : 'dataSource',
+    dataSourceId: text(e.dataSourceId),
+    connection: connectionToDraft(e.connection),
+    schema: text(e.schema),
+    readFrom: e.query !== undefined ? 'query' : 'table',
+    table: text(e.table),
+    query: text(e.query),
+    columns: (e.columns ?? []).join(', '),
+    collection: text(e.collection),
+    topic: text(e.topic),
+    bucket: text(e.bucket),
+    prefix: text(e.prefix),
+    url: text(e.url),
+    options: e.options,
+  };
+}
+
+function draftToEndpoint(d: EndpointDraft, role: 'source' | 'destination'): Endpoint {
+  const e: Record<string, unknown> = { connector: d.connector };
+  if (d.via === 'dataSource') {
+    if (d.dataSourceId) e.dataSourceId = d.dataSourceId;
+  } else e.connection = draftToConnection(d.connection);
+  const put = (k: keyof EndpointDraft & string, v: string) => {
+    if (v.trim() !== '') e[k] = v.trim();
+  };
+  const sql = SQL_KINDS.has(d.connector);
+  if (sql) {
+    put('schema', d.schema);
+    if (role === 'source' && d.readFrom === 'query') put('query', d.query);
+    else put('table', d.table);
+    if (role === 'source' && list(d.columns).length > 0) e.columns = list(d.columns);
+  }
+  if (d.connector === 'mongodb') put('collection', d.collection);
+  if (d.connector === 'kafka') put('topic', d.topic);
+  if (d.connector === 's3') {
+    put('bucket', d.bucket);
+    put('prefix', d.prefix);
+  }
+  if (d.connector === 'http') put('url', d.url);
+  if (d.options) e.options = d.options;
+  return e as Endpoint;
+}
+
+export function configToDraft(s: SyncConfig): SyncDraft {
+  return {
+    id: s.id,
+    name: text(s.name),
+    enabled: s.enabled ?? true,
+    source: endpointToDraft(s.source),
+    destination: endpointToDraft(s.destination),
+    mode: s.mode,
+    cursorColumn: text(s.cursorColumn),
+    tiebreakerColumn: text(s.tiebreakerColumn),
+    keyColumns: (s.keyColumns ?? []).join(', '),
+    writeMode: s.writeMode ?? 'insert',
+    batchSize: text(s.batchSize),
+    pollInterval: text(s.pollIntervalMs),
+    delay: text(s.delayMs),
+    onError: s.onError ?? 'stop',
+    createTable: s.createTable ?? true,
+  };
+}
+
+/** A number of milliseconds, or a duration string ('5s') as typed. */
+function duration(v: string): number | string {
+  return /^\d+$/.test(v.trim()) ? Number(v.trim()) : v.trim();
+}
+
+/**
+ * The sync the draft describes, with only the fields that apply to its mode and connectors. Values
+ * that are not what the schema wants go through as typed, so that the server's message names them.
+ */
+export function draftToConfig(d: SyncDraft): SyncConfig {
+  const s: Record<string, unknown> = { id: d.id.trim(), source: draftToEndpoint(d.source, 'source'), destination: draftToEndpoint(d.destination, 'destination'), mode: d.mode };
+  if (d.name.trim()) s.name = d.name.trim();
+  if (!d.enabled) s.enabled = false;
+  if (CURSOR_MODES.has(d.mode) && d.cursorColumn.trim()) s.cursorColumn = d.cursorColumn.trim();
+  if (TIMESTAMP_MODES.has(d.mode) && d.tiebreakerColumn.trim()) s.tiebreakerColumn = d.tiebreakerColumn.trim();
+  if (list(d.keyColumns).length > 0) s.keyColumns = list(d.keyColumns);
+  if (d.writeMode !== 'insert') s.writeMode = d.writeMode;
+  if (d.batchSize.trim()) s.batchSize = /^\d+$/.test(d.batchSize.trim()) ? Number(d.batchSize.trim()) : d.batchSize.trim();
+  if (d.pollInterval.trim()) s.pollIntervalMs = duration(d.pollInterval);
+  if (TIMESTAMP_MODES.has(d.mode) && d.delay.trim()) s.delayMs = duration(d.delay);
+  if (d.onError !== 'stop') s.onError = d.onError;
+  if (!d.createTable) s.createTable = false;
+  return s as SyncConfig;
+}

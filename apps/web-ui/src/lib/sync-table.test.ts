@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import type { SyncOverview, SyncStatus } from '@idra/api-client';
+import { applyTableQuery, parseTableQuery, PAGE_SIZE } from './sync-table.ts';
+
+function row(id: string, opts: { enabled?: boolean; state?: SyncStatus['state']; rows?: number; agent?: string; error?: string } = {}): SyncOverview {
+  return {
+    id,
+    name: id,
+    enabled: opts.enabled ?? true,
+    mode: 'id',
+    source: { connector: 'postgres', table: `src_${id}` },
+    destination: { connector: 'sqlite', table: id },
+    status: opts.state
+      ? ({ syncId: id, agentId: opts.agent ?? 'a1', state: opts.state, rowsCopied: opts.rows ?? 0, lastError: opts.error ? { message: opts.error, code: 'X', at: '2025-01-01T00:00:00Z' } : undefined, updatedAt: '2025-01-01T00:00:00Z' } as SyncStatus)
+      : null,
+    assignment: opts.agent ? { syncId: id, agentId: opts.agent, epoch: 1 } : null,
+    runningOn: opts.agent ?? null,
+    deadLetters: 0,
+  };
+}
+
+describe('sync table', () => {
+  const rows = [
+    row('orders', { state: 'running', rows: 500, agent: 'a1' }),
+    row('customers', { state: 'retrying', agent: 'a2', error: 'no such table: customers' }),
+    row('archive', { enabled: false }),
+    row('fresh'),
+  ];
+
+  it('filters by state and by text over tables, agents and errors', () => {
+    const q = parseTableQuery(new URLSearchParams());
+    expect(applyTableQuery(rows, { ...q, state: 'failing' }).page.map((r) => r.id)).toEqual(['customers']);
+    expect(applyTableQuery(rows, { ...q, state: 'unassigned' }).page.map((r) => r.id)).toEqual(['fresh']);
+    expect(applyTableQuery(rows, { ...q, state: 'paused' }).page.map((r) => r.id)).toEqual(['archive']);
+    expect(applyTableQuery(rows, { ...q, q: 'NO SUCH' }).page.map((r) => r.id)).toEqual(['customers']);
+    expect(applyTableQuery(rows, { ...q, q: 'src_ord' }).page.map((r) => r.id)).toEqual(['orders']);
+    expect(applyTableQuery(rows, { ...q, q: 'a2' }).page.map((r) => r.id)).toEqual(['customers']);
+  });
+
+  it('sorts both ways and pages', () => {
+    const q = parseTableQuery(new URLSearchParams('sort=rows&dir=desc'));
+    expect(applyTableQuery(rows, q).page[0]!.id).toBe('orders');
+    const many = Array.from({ length: PAGE_SIZE + 5 }, (_, i) => row(`s${String(i).padStart(2, '0')}`));
+    const second = applyTableQuery(many, { ...parseTableQuery(new URLSearchParams('page=2')) });
+    expect(second).toMatchObject({ total: PAGE_SIZE + 5, pages: 2, pageIndex: 2 });
+    expect(second.page).toHaveLength(5);
+    expect(applyTableQuery(many, { ...q, sort: 'name', dir: 'asc', page: 99 }).pageIndex).toBe(2);
+  });
+
+  it('ignores unknown URL values', () => {
+    expect(parseTableQuery(new URLSearchParams('state=weird&sort=nope&page=-3'))).toEqual({ q: '', state: '', sort: 'name', dir: 'asc', page: 1 });
+  });
+});

@@ -1,0 +1,187 @@
+import { Link } from 'react-router';
+import { useAgents, useAssignments, useCluster, useErrorSummary, useOverview } from '../api/queries.ts';
+import { Page, Section } from '../components/Page.tsx';
+import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
+import { StateBadge } from '../components/StateBadge.tsx';
+import { SyncCharts } from '../components/SyncCharts.tsx';
+import { displayState, detailOf } from '../lib/sync-state.ts';
+import { formatAgo, formatBytes, formatCount, formatSeconds } from '../lib/format.ts';
+import { useSamples } from '../lib/live-samples.ts';
+import type { SyncOverview } from '@idra/api-client';
+
+/** Most syncs charted on the dashboard (the busiest first); the list shows them all. */
+const CHARTED = 12;
+
+function Counter({ label, value, tone, to }: { label: string; value: number | undefined; tone?: 'bad' | 'warn'; to?: string }) {
+  const body = (
+    <>
+      <span className="counter-value">{value === undefined ? '…' : formatCount(value)}</span>
+      <span className="counter-label">{label}</span>
+    </>
+  );
+  return (
+    <li className={`counter${tone && value ? ` ${tone}` : ''}`}>
+      {to ? <Link to={to}>{body}</Link> : body}
+    </li>
+  );
+}
+
+function ClusterHealthCard() {
+  const cluster = useCluster();
+  const agents = useAgents();
+  const leader = agents.data?.find((a) => a.leader);
+  return (
+    <Section title="Cluster health">
+      {cluster.isPending ? (
+        <Loading what="cluster health" />
+      ) : cluster.isError ? (
+        <ErrorState error={cluster.error} what="the etcd cluster's health" onRetry={() => void cluster.refetch()} />
+      ) : (
+        <>
+          <p className="health-line">
+            <span className={`badge ${cluster.data.healthy ? 'ok' : 'bad'}`}>{cluster.data.healthy ? 'healthy' : 'unhealthy'}</span> etcd, {cluster.data.members.length} member
+            {cluster.data.members.length === 1 ? '' : 's'} · leader agent: <strong>{leader ? leader.agentId : agents.isPending ? '…' : 'none'}</strong> · prefix <code>{cluster.data.prefix}</code>
+          </p>
+          <div className="table-wrap">
+            <table>
+              <caption className="sr-only">etcd members</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Member</th>
+                  <th scope="col">Client URLs</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Version</th>
+                  <th scope="col">DB size</th>
+                  <th scope="col">Problem</th>
+                </tr>
+              </thead>
+              <tbody>
+                {cluster.data.members.map((m) => (
+                  <tr key={m.id}>
+                    <td>{m.name || m.id}</td>
+                    <td>{m.clientURLs.join(', ')}</td>
+                    <td>{m.isLeader ? 'leader' : 'follower'}</td>
+                    <td>{m.version ?? '—'}</td>
+                    <td>{formatBytes(m.dbSize)}</td>
+                    <td className={m.error ? 'error-text' : undefined}>{m.error ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </Section>
+  );
+}
+
+function ThroughputRow({ sync }: { sync: SyncOverview }) {
+  const samples = useSamples(sync.id);
+  const last = samples.at(-1);
+  return (
+    <tr>
+      <th scope="row">
+        <Link to={`/syncs/${encodeURIComponent(sync.id)}`}>{sync.name}</Link>
+      </th>
+      <td>
+        <StateBadge state={displayState(sync)} detail={detailOf(sync)} />
+      </td>
+      <td className="num">{formatCount(sync.status?.rowsCopied)}</td>
+      <td className="num">{sync.status?.lag?.rows !== undefined ? `${formatCount(sync.status.lag.rows)} rows` : formatSeconds(sync.status?.lag?.seconds)}</td>
+      <td>
+        <SyncCharts syncId={sync.id} width={140} />
+      </td>
+      <td className="num">{last ? formatAgo(new Date(last.t).toISOString()) : '—'}</td>
+    </tr>
+  );
+}
+
+/** Health, counts, recent throughput and lag, and recent errors of the whole cluster. */
+export function DashboardScreen() {
+  const overview = useOverview();
+  const agents = useAgents();
+  const assignments = useAssignments();
+  const errors = useErrorSummary();
+  const rows = overview.data ?? [];
+  const states = rows.map(displayState);
+  const count = (s: string) => (overview.data ? states.filter((x) => x === s).length : undefined);
+  const charted = rows
+    .filter((r) => r.enabled)
+    .sort((a, b) => (b.status?.rowsCopied ?? 0) - (a.status?.rowsCopied ?? 0))
+    .slice(0, CHARTED);
+  const recentErrors = rows
+    .filter((r) => r.status?.lastError)
+    .sort((a, b) => Date.parse(b.status!.lastError!.at) - Date.parse(a.status!.lastError!.at))
+    .slice(0, 10);
+  const deadLetters = (errors.data ?? []).filter((e) => e.count > 0);
+  return (
+    <Page title="Dashboard">
+      <ul className="counters" aria-label="Counts">
+        <Counter label="syncs" value={overview.data?.length} to="/syncs" />
+        <Counter label="running" value={count('running')} to="/syncs?state=running" />
+        <Counter label="failing" value={count('failing')} tone="bad" to="/syncs?state=failing" />
+        <Counter label="unassigned" value={count('unassigned')} tone="warn" to="/syncs?state=unassigned" />
+        <Counter label="paused" value={count('paused')} to="/syncs?state=paused" />
+        <Counter label="agents" value={agents.data?.length} to="/agents" />
+        <Counter label="assignments" value={assignments.data?.length} to="/assignments" />
+      </ul>
+      <ClusterHealthCard />
+      <Section title="Throughput and lag">
+        {overview.isPending ? (
+          <Loading what="syncs" />
+        ) : overview.isError ? (
+          <ErrorState error={overview.error} what="the syncs" onRetry={() => void overview.refetch()} />
+        ) : charted.length === 0 ? (
+          <EmptyState title="No enabled sync">
+            <p>
+              <Link to="/syncs/new">Create a sync</Link> or resume one to see its throughput here.
+            </p>
+          </EmptyState>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <caption className="sr-only">Throughput and lag over the last 5 minutes, collected while this page is open</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Sync</th>
+                  <th scope="col">State</th>
+                  <th scope="col" className="num">Rows copied</th>
+                  <th scope="col" className="num">Lag</th>
+                  <th scope="col">Last 5 minutes</th>
+                  <th scope="col" className="num">Reported</th>
+                </tr>
+              </thead>
+              <tbody>
+                {charted.map((s) => (
+                  <ThroughputRow key={s.id} sync={s} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+      <Section title="Recent errors">
+        {overview.isPending ? (
+          <Loading what="errors" />
+        ) : recentErrors.length === 0 && deadLetters.length === 0 ? (
+          <EmptyState title="No errors reported" />
+        ) : (
+          <ul className="error-list">
+            {recentErrors.map((r) => (
+              <li key={r.id}>
+                <Link to={`/syncs/${encodeURIComponent(r.id)}`}>{r.name}</Link> <span className="muted">{formatAgo(r.status!.lastError!.at)}</span>
+                <p className="error-text">{r.status!.lastError!.message}</p>
+                <span className="code">{r.status!.lastError!.code}</span>
+              </li>
+            ))}
+            {deadLetters.map((e) => (
+              <li key={`dl-${e.syncId}`}>
+                <Link to={`/syncs/${encodeURIComponent(e.syncId)}#dead-letters`}>{e.syncId}</Link>: {formatCount(e.count)} rejected row{e.count === 1 ? '' : 's'} set aside
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
+    </Page>
+  );
+}

@@ -1,0 +1,82 @@
+import { useEffect, useRef, useState } from 'react';
+import { NavLink, Outlet, useLocation } from 'react-router';
+import { useCan, useSession, useUser } from '../api/session.tsx';
+import { useLiveEvents } from '../api/live.ts';
+import { useTheme } from '../lib/theme.ts';
+
+const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' } as const;
+const LIVE_LABEL = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…' } as const;
+
+/** The frame of every screen once logged in: navigation, user, theme, live-update state. */
+export function Layout() {
+  const user = useUser();
+  const isAdmin = useCan('admin');
+  const { logout } = useSession();
+  const live = useLiveEvents();
+  const { theme, next } = useTheme();
+  const location = useLocation();
+  const main = useRef<HTMLElement>(null);
+  const [menuOpen, setMenuOpen] = useState(false);
+  const first = useRef(true);
+
+  // After a navigation, keyboard and screen-reader users start at the new screen's content.
+  useEffect(() => {
+    setMenuOpen(false);
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    main.current?.focus();
+  }, [location.pathname]);
+
+  const links: Array<[string, string]> = [
+    ['/', 'Dashboard'],
+    ['/syncs', 'Syncs'],
+    ['/datasources', 'Data sources'],
+    ['/agents', 'Agents'],
+    ['/assignments', 'Assignments'],
+    ...(isAdmin ? ([['/users', 'Users']] as Array<[string, string]>) : []),
+    ['/tokens', 'API tokens'],
+  ];
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <span className="brand">Idra</span>
+        <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="main-nav" onClick={() => setMenuOpen((o) => !o)}>
+          Menu
+        </button>
+        <nav id="main-nav" aria-label="Main" className={menuOpen ? 'open' : undefined}>
+          <ul>
+            {links.map(([to, label]) => (
+              <li key={to}>
+                <NavLink to={to} end={to === '/'}>
+                  {label}
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="topbar-right">
+          <span className={`live live-${live}`} title="Updates pushed by the API server">
+            <span className="dot" aria-hidden="true" /> {LIVE_LABEL[live]}
+          </span>
+          <button type="button" className="ghost" onClick={next} aria-label={`${THEME_LABEL[theme]} (change)`}>
+            {theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'}
+          </button>
+          <NavLink to="/password" className="user" title="Change your password">
+            {user.name} <span className="role">{user.role}</span>
+          </NavLink>
+          <button type="button" onClick={() => void logout()}>
+            Log out
+          </button>
+        </div>
+      </header>
+      <main id="main" ref={main} tabIndex={-1}>
+        <Outlet />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,351 @@
+import { useEffect, useMemo, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ConnectorKind, SyncMode } from '@idra/core';
+import type { ConfigIssue, DataSource, Sync } from '@idra/api-client';
+import { IdraApiError } from '@idra/api-client';
+import { useClient } from '../api/client-context.tsx';
+import { keys, useDataSources, useSyncConfig } from '../api/queries.ts';
+import { useCan } from '../api/session.tsx';
+import { issuesOf } from '../api/errors.ts';
+import { Page, Section } from '../components/Page.tsx';
+import { Field } from '../components/Field.tsx';
+import { ConnectionFields } from '../components/ConnectionFields.tsx';
+import { BusyButton, ErrorNote, ErrorState, Loading, Spinner } from '../components/Status.tsx';
+import { useNotify } from '../components/Notify.tsx';
+import { CONNECTOR_KINDS, CONNECTOR_LABELS, CURSOR_MODES, MODE_HELP, SQL_KINDS, SYNC_MODES, TIMESTAMP_MODES, objectFieldsOf } from '../lib/connectors.ts';
+import { configToDraft, draftToConfig, emptyDraft, type EndpointDraft, type SyncDraft } from '../lib/sync-draft.ts';
+
+/** Pause after the last keystroke before the draft is sent to the validate endpoint. */
+const VALIDATE_DELAY_MS = 350;
+
+type Validation = { ok: true; normalized: Sync } | { ok: false; issues: ConfigIssue[]; message: string };
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+/** The server's verdict on the draft, refreshed as the user types. */
+function useValidation(draft: SyncDraft) {
+  const client = useClient();
+  const body = useDebounced(JSON.stringify(draftToConfig(draft)), VALIDATE_DELAY_MS);
+  return useQuery({
+    queryKey: ['validate', body],
+    queryFn: async (): Promise<Validation> => {
+      try {
+        const r = await client.syncs.validate(JSON.parse(body));
+        return { ok: true, normalized: r.normalized };
+      } catch (err) {
+        if (err instanceof IdraApiError && err.status === 400) return { ok: false, issues: issuesOf(err), message: err.message };
+        throw err;
+      }
+    },
+    staleTime: Infinity,
+    retry: false,
+    placeholderData: (previous) => previous,
+  });
+}
+
+interface EndpointProps {
+  role: 'source' | 'destination';
+  value: EndpointDraft;
+  onChange: (v: EndpointDraft) => void;
+  dataSources: DataSource[];
+  issue: (path: string) => string | undefined;
+}
+
+function EndpointFields({ role, value, onChange, dataSources, issue }: EndpointProps) {
+  const set = (patch: Partial<EndpointDraft>) => onChange({ ...value, ...patch });
+  const matching = dataSources.filter((d) => d.connector === value.connector);
+  const sql = SQL_KINDS.has(value.connector);
+  const at = (f: string) => issue(`${role}.${f}`);
+  const field = (name: 'collection' | 'topic' | 'bucket' | 'prefix' | 'url', label: string, hint?: string) => (
+    <Field key={name} label={label} hint={hint} error={at(name)}>
+      {(p) => <input {...p} value={value[name]} onChange={(e) => set({ [name]: e.target.value })} spellCheck={false} />}
+    </Field>
+  );
+  return (
+    <fieldset className="endpoint">
+      <legend>{role === 'source' ? 'Source: where rows are read' : 'Destination: where rows are written'}</legend>
+      <div className="grid-2">
+        <Field label="Connector" error={at('connector')}>
+          {(p) => (
+            <select {...p} value={value.connector} onChange={(e) => set({ connector: e.target.value as ConnectorKind, dataSourceId: '' })}>
+              {CONNECTOR_KINDS.map((c) => (
+                <option key={c} value={c}>
+                  {CONNECTOR_LABELS[c]}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field
+          label="Data source"
+          hint={matching.length === 0 ? <>No {CONNECTOR_LABELS[value.connector]} data source yet: <Link to="/datasources">add one</Link>, or give the connection here.</> : 'A named connection shared by syncs, or one written into this sync.'}
+          error={at('dataSourceId') ?? (value.via === 'connection' ? undefined : at('connection'))}
+        >
+          {(p) => (
+            <select
+              {...p}
+              value={value.via === 'connection' ? '__inline' : value.dataSourceId}
+              onChange={(e) => (e.target.value === '__inline' ? set({ via: 'connection' }) : set({ via: 'dataSource', dataSourceId: e.target.value }))}
+            >
+              <option value="">— choose —</option>
+              {matching.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name && d.name !== d.id ? `${d.name} (${d.id})` : d.id}
+                </option>
+              ))}
+              <option value="__inline">Connection written into this sync…</option>
+            </select>
+          )}
+        </Field>
+      </div>
+      {value.via === 'connection' && (
+        <ConnectionFields connector={value.connector} value={value.connection} onChange={(connection) => set({ connection })} issue={(f) => at(`connection.${f}`) ?? (f === 'url' ? at('connection') : undefined)} />
+      )}
+      {sql ? (
+        <>
+          {role === 'source' && (
+            <div className="segmented" role="radiogroup" aria-label="Read from">
+              <label>
+                <input type="radio" checked={value.readFrom === 'table'} onChange={() => set({ readFrom: 'table' })} /> A table
+              </label>
+              <label>
+                <input type="radio" checked={value.readFrom === 'query'} onChange={() => set({ readFrom: 'query' })} /> A query
+              </label>
+            </div>
+          )}
+          <div className="grid-2">
+            {(value.connector === 'postgres' || value.connector === 'mssql') && (
+              <Field label="Schema" hint="Optional (default: the connection's)" error={at('schema')}>
+                {(p) => <input {...p} value={value.schema} onChange={(e) => set({ schema: e.target.value })} spellCheck={false} />}
+              </Field>
+            )}
+            {role === 'source' && value.readFrom === 'query' ? (
+              <Field label="Query" className="span-2" hint="A SELECT; Idra wraps it as a sub-query and adds its cursor conditions." error={at('query') ?? at('table')}>
+                {(p) => <textarea {...p} rows={4} className="mono" value={value.query} onChange={(e) => set({ query: e.target.value })} spellCheck={false} />}
+              </Field>
+            ) : (
+              <Field label="Table" hint={role === 'destination' ? 'Created when missing (see below).' : undefined} error={at('table') ?? at('query')}>
+                {(p) => <input {...p} value={value.table} onChange={(e) => set({ table: e.target.value })} spellCheck={false} />}
+              </Field>
+            )}
+            {role === 'source' && (
+              <Field label="Columns" hint="Comma-separated; empty copies all columns." error={at('columns')}>
+                {(p) => <input {...p} value={value.columns} onChange={(e) => set({ columns: e.target.value })} spellCheck={false} />}
+              </Field>
+            )}
+          </div>
+        </>
+      ) : (
+        <div className="grid-2">
+          {objectFieldsOf(value.connector).map((f) =>
+            f === 'collection' ? field('collection', 'Collection') : f === 'topic' ? field('topic', 'Topic') : f === 'bucket' ? field('bucket', 'Bucket') : f === 'prefix' ? field('prefix', 'Key prefix', 'Optional') : field('url', 'URL'),
+          )}
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/** The fields of each path the server may name, so that an issue lands under its field. */
+const SHOWN_PATHS = /^(id|name|mode|cursorColumn|tiebreakerColumn|keyColumns|writeMode|batchSize|pollIntervalMs|delayMs|onError|createTable|(source|destination)\.(connector|dataSourceId|connection(\.\w+)?|schema|table|query|columns|collection|topic|bucket|prefix|url))$/;
+
+/** Create or edit a sync, checked by the API's validate endpoint as the user types. */
+export function SyncEditorScreen() {
+  const { id: editId } = useParams();
+  const editing = editId !== undefined;
+  const existing = useSyncConfig(editId ?? '', editing);
+  const dataSources = useDataSources();
+  if (editing && existing.isPending) return <Loading what={`sync ${editId}`} />;
+  if (editing && existing.isError) return <ErrorState error={existing.error} what={`sync ${editId}`} onRetry={() => void existing.refetch()} />;
+  return <SyncEditor key={editId ?? 'new'} initial={editing && existing.data ? configToDraft(existing.data) : emptyDraft()} editing={editing} dataSources={dataSources.data ?? []} />;
+}
+
+function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; editing: boolean; dataSources: DataSource[] }) {
+  const client = useClient();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const notify = useNotify();
+  const canOperate = useCan('operator');
+  const [draft, setDraft] = useState<SyncDraft>(initial);
+  const [touched, setTouched] = useState<ReadonlySet<string>>(() => new Set(editing ? ['*'] : []));
+  const validation = useValidation(draft);
+  const save = useMutation({
+    mutationFn: () => (editing ? client.syncs.put(draftToConfig(draft)) : client.syncs.create(draftToConfig(draft))),
+    onSuccess: (s) => {
+      void queryClient.invalidateQueries({ queryKey: keys.overview });
+      queryClient.setQueryData(keys.sync(s.id), s);
+      notify('ok', editing ? `Sync ${s.id} saved.` : `Sync ${s.id} created.`);
+      void navigate(`/syncs/${encodeURIComponent(s.id)}`);
+    },
+    onError: () => setTouched(new Set(['*'])),
+  });
+
+  const issues = useMemo(() => {
+    if (save.error) return issuesOf(save.error);
+    return validation.data && !validation.data.ok ? validation.data.issues : [];
+  }, [validation.data, save.error]);
+  const shown = (path: string) => touched.has('*') || [...touched].some((t) => path === t || path.startsWith(`${t}.`));
+  const issue = (path: string) => (shown(path) ? issues.find((i) => i.path === path)?.message : undefined);
+  const unplaced = issues.filter((i) => !SHOWN_PATHS.test(i.path));
+
+  // Marks what the user edited, so that a new form is not covered in "is required" at once.
+  const change = (patch: Partial<SyncDraft>, ...paths: string[]) => {
+    setDraft((d) => ({ ...d, ...patch }));
+    setTouched((t) => new Set([...t, ...(paths.length ? paths : Object.keys(patch))]));
+    if (save.error) save.reset();
+  };
+  const d = draft;
+  const cursor = CURSOR_MODES.has(d.mode);
+  const timestamp = TIMESTAMP_MODES.has(d.mode);
+  const normalized = validation.data?.ok ? validation.data.normalized : undefined;
+  const title = editing ? `Edit sync ${initial.id}` : 'New sync';
+
+  if (!canOperate) {
+    return (
+      <Page title={title}>
+        <p>Your role can read syncs but not change them.</p>
+      </Page>
+    );
+  }
+  return (
+    <Page title={title} subtitle="Checked by the API as you type.">
+      <form
+        className="sync-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          setTouched(new Set(['*']));
+          save.mutate();
+        }}
+      >
+        <Section title="Sync">
+          <div className="grid-2">
+            <Field label="Id" hint="Letters, digits, _ . - ; names the offset, cannot change later." error={issue('id')}>
+              {(p) => <input {...p} value={d.id} onChange={(e) => change({ id: e.target.value })} readOnly={editing} required spellCheck={false} autoComplete="off" />}
+            </Field>
+            <Field label="Name" hint="Optional, shown in lists." error={issue('name')}>
+              {(p) => <input {...p} value={d.name} onChange={(e) => change({ name: e.target.value })} />}
+            </Field>
+          </div>
+          <label className="checkbox">
+            <input type="checkbox" checked={d.enabled} onChange={(e) => change({ enabled: e.target.checked })} /> Enabled (an agent runs it as soon as it is saved)
+          </label>
+        </Section>
+        <Section title="Source and destination">
+          <EndpointFields role="source" value={d.source} onChange={(source) => change({ source }, 'source')} dataSources={dataSources} issue={issue} />
+          <EndpointFields role="destination" value={d.destination} onChange={(destination) => change({ destination }, 'destination')} dataSources={dataSources} issue={issue} />
+        </Section>
+        <Section title="How rows are followed">
+          <fieldset className="modes">
+            <legend>Mode</legend>
+            {SYNC_MODES.map((m: SyncMode) => (
+              <label key={m} className={`mode-option${d.mode === m ? ' selected' : ''}`}>
+                <input type="radio" name="mode" value={m} checked={d.mode === m} onChange={() => change({ mode: m })} />
+                <span>
+                  <strong>{MODE_HELP[m].label}</strong> <code>{m}</code>
+                  <span className="hint">{MODE_HELP[m].help}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+          {issue('mode') && <p className="error-text">{issue('mode')}</p>}
+          <div className="grid-3">
+            {cursor && (
+              <Field label="Cursor column" hint={timestamp ? 'A last-modified timestamp column.' : 'An increasing integer column, e.g. id.'} error={issue('cursorColumn')}>
+                {(p) => <input {...p} value={d.cursorColumn} onChange={(e) => change({ cursorColumn: e.target.value })} spellCheck={false} />}
+              </Field>
+            )}
+            {timestamp && (
+              <Field label="Tiebreaker column" hint="Unique, orders rows with equal timestamps (default: the single key column)." error={issue('tiebreakerColumn')}>
+                {(p) => <input {...p} value={d.tiebreakerColumn} onChange={(e) => change({ tiebreakerColumn: e.target.value })} spellCheck={false} />}
+              </Field>
+            )}
+            <Field label="Key columns" hint="Comma-separated primary key: upsert target, full-mode paging." error={issue('keyColumns')}>
+              {(p) => <input {...p} value={d.keyColumns} onChange={(e) => change({ keyColumns: e.target.value })} spellCheck={false} />}
+            </Field>
+          </div>
+        </Section>
+        <Section title="Writing and pacing">
+          <div className="grid-3">
+            <Field label="Write mode" hint="insert keeps rows whose key exists; upsert overwrites them." error={issue('writeMode')}>
+              {(p) => (
+                <select {...p} value={d.writeMode} onChange={(e) => change({ writeMode: e.target.value as SyncDraft['writeMode'] })}>
+                  <option value="insert">insert</option>
+                  <option value="upsert">upsert</option>
+                </select>
+              )}
+            </Field>
+            <Field label="Batch size" hint="Rows per read, transaction and offset commit (default 1000)." error={issue('batchSize')}>
+              {(p) => <input {...p} inputMode="numeric" placeholder="1000" value={d.batchSize} onChange={(e) => change({ batchSize: e.target.value })} />}
+            </Field>
+            <Field label="Poll interval" hint='Pause after a short batch: ms or "500ms", "5s", "1m" (default 5s).' error={issue('pollIntervalMs')}>
+              {(p) => <input {...p} placeholder="5s" value={d.pollInterval} onChange={(e) => change({ pollInterval: e.target.value }, 'pollIntervalMs')} />}
+            </Field>
+            {timestamp && (
+              <Field label="Delay" hint="Rows newer than the database's now() minus this wait for a later poll (default 0)." error={issue('delayMs')}>
+                {(p) => <input {...p} placeholder="0" value={d.delay} onChange={(e) => change({ delay: e.target.value }, 'delayMs')} />}
+              </Field>
+            )}
+            <Field label="When the destination rejects a row" error={issue('onError')}>
+              {(p) => (
+                <select {...p} value={d.onError} onChange={(e) => change({ onError: e.target.value as SyncDraft['onError'] })}>
+                  <option value="stop">stop the sync (default)</option>
+                  <option value="skip">set the row aside and go on</option>
+                </select>
+              )}
+            </Field>
+          </div>
+          <label className="checkbox">
+            <input type="checkbox" checked={d.createTable} onChange={(e) => change({ createTable: e.target.checked })} /> Create the destination table when it is missing
+          </label>
+        </Section>
+        <div className="form-footer" aria-live="polite">
+          <div className="validation-summary">
+            {validation.isFetching ? (
+              <span>
+                <Spinner label="Checking" /> Checking…
+              </span>
+            ) : validation.isError ? (
+              <ErrorNote error={validation.error} />
+            ) : normalized ? (
+              <span className="ok-text">
+                ✓ Valid: batches of {normalized.batchSize}, poll every {normalized.pollIntervalMs} ms, {normalized.writeMode}, on error {normalized.onError}
+                {normalized.tiebreakerColumn ? `, tiebreaker ${normalized.tiebreakerColumn}` : ''}
+              </span>
+            ) : issues.length > 0 ? (
+              <span className="error-text">
+                {issues.length} problem{issues.length === 1 ? '' : 's'} to fix{touched.has('*') ? '' : ' (shown as you fill in the fields)'}
+              </span>
+            ) : null}
+            {unplaced.length > 0 && touched.size > 0 && (
+              <ul className="issues">
+                {unplaced.map((i) => (
+                  <li key={`${i.path}:${i.message}`}>
+                    {i.path && <code>{i.path}</code>} {i.message}
+                  </li>
+                ))}
+              </ul>
+            )}
+            {save.error && !(save.error instanceof IdraApiError && save.error.status === 400) ? <ErrorNote error={save.error} /> : null}
+          </div>
+          <div className="form-actions">
+            <Link className="button" to={editing ? `/syncs/${encodeURIComponent(initial.id)}` : '/syncs'}>
+              Cancel
+            </Link>
+            <BusyButton type="submit" className="primary" busy={save.isPending} busyLabel="Saving…">
+              {editing ? 'Save' : 'Create sync'}
+            </BusyButton>
+          </div>
+        </div>
+      </form>
+    </Page>
+  );
+}

@@ -1,0 +1,354 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { IdraClient } from '@idra/api-client';
+import { freePort, tempDir } from '@idra/testkit';
+import { startWebServer } from '../../../scripts/stack/web-server.ts';
+
+const UI_ROOT = resolve(import.meta.dirname, '..');
+const REPO = resolve(UI_ROOT, '../..');
+const DIST = join(UI_ROOT, 'dist');
+const SCREENSHOTS = join(REPO, 'test-artifacts/screenshots');
+const SECRET_KEY = 'web-ui-test-secret-key-0123456789';
+const NEW_ADMIN_PASSWORD = 'Adm1n-Br0wser-Test';
+const VIEWER_PASSWORD = 'V1ewer-Br0wser-Test';
+const SOURCE_ROWS = 500;
+/** Actions that wait on an agent (rows copied, pause) get this long: the machine is small and shared. */
+const SLOW = 60_000;
+
+/** A Node process of this repository (API server, agent) with its output kept for failure messages. */
+class NodeProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output = '';
+
+  constructor(main: string, args: string[], env: Record<string, string>) {
+    this.child = spawn(process.execPath, [main, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+    };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      await this.exited;
+    }
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = SLOW): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The newest modification time under a path. */
+async function newest(path: string): Promise<number> {
+  const s = await stat(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  const entries = await readdir(path, { recursive: true, withFileTypes: true });
+  const times = await Promise.all(entries.filter((e) => e.isFile()).map(async (e) => (await stat(join(e.parentPath, e.name))).mtimeMs));
+  return Math.max(s.mtimeMs, ...times);
+}
+
+/** Builds the UI with Vite when dist is missing or older than a source (a test run must see the current code). */
+async function buildIfStale(): Promise<void> {
+  const built = await stat(join(DIST, 'index.html')).then((s) => s.mtimeMs, () => 0);
+  const sources = await Promise.all(['src', 'public', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newest(join(UI_ROOT, p))));
+  const apiClient = await newest(join(REPO, 'packages/api-client/src'));
+  if (built > Math.max(...sources, apiClient)) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(UI_ROOT, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Waits until a locator's text matches. */
+async function waitForText(locator: Locator, expected: RegExp, timeoutMs = SLOW): Promise<string> {
+  return until(`text ${expected} in ${locator}`, async () => {
+    const text = (await locator.first().textContent().catch(() => null)) ?? '';
+    return expected.test(text) ? text : undefined;
+  }, timeoutMs);
+}
+
+/** The value shown for a fact (`<dt>label</dt><dd>value</dd>`) on a detail screen. */
+function fact(page: Page, label: string): Locator {
+  return page.locator('.facts > div').filter({ has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('dd');
+}
+
+describe('web UI in Chromium against a real API server and agent', { timeout: 150_000 }, () => {
+  const prefix = `/web-ui-test-${randomBytes(4).toString('hex')}/`;
+  const endpoints = inject('etcdEndpoints');
+  let dir: string;
+  let api: NodeProcess;
+  let agent: NodeProcess;
+  let web: Server;
+  let baseUrl: string;
+  let apiUrl: string;
+  let browser: Browser;
+  let page: Page;
+  /** An admin session of the test itself, for setup the screens do not cover. */
+  let admin: IdraClient;
+
+  beforeAll(async () => {
+    dir = await tempDir('idra-web-ui-');
+    await mkdir(SCREENSHOTS, { recursive: true });
+    const source = new Database(join(dir, 'source.db'));
+    source.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount REAL NOT NULL, updated_at TEXT NOT NULL)');
+    const insert = source.prepare('INSERT INTO orders (id, customer, amount, updated_at) VALUES (?, ?, ?, ?)');
+    source.transaction(() => {
+      for (let i = 1; i <= SOURCE_ROWS; i++) insert.run(i, `customer-${i % 37}`, i * 1.25, new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString());
+    })();
+    source.close();
+
+    const apiPort = await freePort();
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    const env = { IDRA_SECRET_KEY: SECRET_KEY, IDRA_JWT_SECRET: 'web-ui-test-jwt-secret-0123456789', IDRA_LOGIN_RATE_LIMIT: '1000', IDRA_LOG_FORMAT: 'json' };
+    api = new NodeProcess(join(REPO, 'apps/api-server/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warn'], env);
+    agent = new NodeProcess(join(REPO, 'apps/agent/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', 'ui-agent-1', '--log-level', 'warn', '--progress-interval', '1s'], env);
+
+    const [, launched] = await Promise.all([
+      buildIfStale(),
+      chromium.launch({
+        executablePath: process.env.IDRA_TEST_CHROMIUM ?? '/usr/bin/chromium',
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      }),
+      until('the API server to answer', () => fetch(`${apiUrl}/readyz`).then((r) => r.ok, () => false)).catch((err: Error) => {
+        throw new Error(`${err.message}\n${api.output}`);
+      }),
+    ]);
+    browser = launched;
+    web = await startWebServer({ root: DIST, port: 0, host: '127.0.0.1', apiUrl });
+    const address = web.address();
+    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    page.setDefaultTimeout(20_000);
+  });
+
+  // What the page showed when a step failed, next to the screens' screenshots.
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') await shot(page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await agent?.stop();
+    await api?.stop();
+    await new Promise((r) => (web ? web.close(r) : r(undefined)));
+  });
+
+  it('logs in as admin/admin, forces a password change, then shows the dashboard', async () => {
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole('heading', { name: 'Log in to Idra' }).waitFor();
+    await shot(page, '01-login');
+    await page.getByLabel('User name', { exact: true }).fill('admin');
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'wrong user name or password' }).waitFor();
+    await page.getByLabel('Password').fill('admin');
+    await page.getByRole('button', { name: 'Log in' }).click();
+
+    await page.getByRole('heading', { name: 'Choose a new password, admin' }).waitFor();
+    await page.getByLabel('Current password').fill('admin');
+    await page.getByLabel('New password', { exact: true }).fill(NEW_ADMIN_PASSWORD);
+    await page.getByLabel('New password again').fill(NEW_ADMIN_PASSWORD);
+    await shot(page, '02-change-password');
+    await page.getByRole('button', { name: 'Change password' }).click();
+
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page.getByText('healthy', { exact: true }).waitFor();
+    await waitForText(page.locator('.health-line'), /leader agent: ui-agent-1/);
+
+    admin = new IdraClient({ baseUrl: apiUrl });
+    await admin.auth.login('admin', NEW_ADMIN_PASSWORD);
+  });
+
+  it('creates a data source and tests its connection', async () => {
+    await admin.dataSources.create({ id: 'warehouse', connector: 'sqlite', connection: { file: join(dir, 'warehouse.db') } });
+    await page.getByRole('link', { name: 'Data sources' }).click();
+    await page.getByRole('button', { name: 'New data source' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New data source' });
+    await dialog.getByLabel('Id', { exact: true }).fill('shop');
+    await dialog.getByLabel('Connector', { exact: true }).selectOption('sqlite');
+    await dialog.getByLabel('Database file', { exact: true }).fill(join(dir, 'source.db'));
+    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    await dialog.getByText(/Connected \(sqlite/).waitFor();
+    await shot(page, '03-data-source-dialog');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const row = page.getByRole('row').filter({ hasText: 'shop' });
+    await row.getByRole('button', { name: 'Test connection shop' }).click();
+    await row.getByText(/Connected/).waitFor();
+    await shot(page, '04-data-sources');
+  });
+
+  it('creates a sync with the guided form, validated as typed, and sees its rows arrive', async () => {
+    await page.getByRole('link', { name: 'Syncs' }).click();
+    await page.getByText('No sync yet').waitFor();
+    await page.getByRole('link', { name: 'New sync' }).click();
+    await page.getByRole('heading', { name: 'New sync' }).waitFor();
+
+    await page.getByLabel('Id', { exact: true }).fill('orders');
+    const source = page.getByRole('group', { name: /^Source/ });
+    await source.getByLabel('Connector', { exact: true }).selectOption('sqlite');
+    await source.getByLabel('Data source', { exact: true }).selectOption('shop');
+    await source.getByLabel('Table', { exact: true }).fill('orders');
+    const destination = page.getByRole('group', { name: /^Destination/ });
+    await destination.getByLabel('Connector', { exact: true }).selectOption('sqlite');
+    await destination.getByLabel('Data source', { exact: true }).selectOption('warehouse');
+    await destination.getByLabel('Table', { exact: true }).fill('orders_copy');
+    await page.getByLabel('Cursor column', { exact: true }).fill('id');
+    await page.getByLabel('Key columns', { exact: true }).fill('id');
+    // The server's own message appears under the field as it is typed.
+    await page.getByLabel('Batch size', { exact: true }).fill('lots');
+    await page.locator('.field.has-error').filter({ hasText: 'Batch size' }).getByText(/integer/).waitFor();
+    await page.getByLabel('Batch size', { exact: true }).fill('100');
+    await page.getByLabel('Poll interval', { exact: true }).fill('500ms');
+    await page.getByText(/✓ Valid: batches of 100, poll every 500 ms/).waitFor();
+    await shot(page, '05-sync-form');
+    await page.getByRole('button', { name: 'Create sync' }).click();
+
+    await page.getByRole('heading', { name: 'orders', exact: true }).waitFor();
+    await waitForText(fact(page, 'Rows copied'), new RegExp(`^${SOURCE_ROWS}$`));
+    await waitForText(fact(page, 'Position'), new RegExp(`id > ${SOURCE_ROWS}`));
+    const copied = new Database(join(dir, 'warehouse.db'), { readonly: true });
+    expect(copied.prepare('SELECT COUNT(*) AS n FROM orders_copy').get()).toEqual({ n: SOURCE_ROWS });
+    copied.close();
+    await shot(page, '06-sync-detail');
+  });
+
+  it("shows a failing sync's error in the list and on the dashboard", async () => {
+    await admin.syncs.create({
+      id: 'broken',
+      source: { connector: 'sqlite', dataSourceId: 'shop', table: 'missing_table' },
+      destination: { connector: 'sqlite', dataSourceId: 'warehouse', table: 'broken_copy' },
+      mode: 'id',
+      cursorColumn: 'id',
+    });
+    await page.getByRole('link', { name: 'Syncs' }).click();
+    await page.getByRole('button', { name: /^failing/ }).click();
+    const row = page.locator('tr[data-sync="broken"]');
+    await waitForText(row.locator('.last-error'), /missing_table/);
+    await waitForText(row.locator('.badge'), /failing/);
+    await shot(page, '07-sync-list-failing');
+    await page.getByRole('button', { name: /^all/ }).click();
+    await waitForText(page.locator('tr[data-sync="orders"] .badge'), /running/);
+    await shot(page, '08-sync-list');
+
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await waitForText(page.getByRole('region', { name: 'Recent errors' }), /missing_table/);
+    await waitForText(page.locator('.counter').filter({ hasText: 'failing' }), /^1failing$/);
+    await shot(page, '09-dashboard');
+  });
+
+  it('pauses a sync and changes its offset with a typed confirmation, old → new shown first', async () => {
+    await page.goto(`${baseUrl}/syncs/orders`);
+    await page.getByRole('button', { name: 'Pause orders' }).click();
+    await page.getByRole('button', { name: 'Resume orders' }).waitFor({ timeout: SLOW });
+    const edit = page.getByRole('button', { name: 'Edit offset' });
+    await until('Edit offset to be enabled', () => edit.isEnabled());
+    await edit.click();
+
+    const dialog = page.getByRole('dialog', { name: 'Change the offset of orders' });
+    const value = dialog.getByLabel(/Last copied value of id/);
+    expect(await value.inputValue()).toBe(String(SOURCE_ROWS));
+    await value.fill('100');
+    await dialog.getByLabel('Reason', { exact: true }).fill('replay orders 101-500 after the warehouse restore');
+    await waitForText(dialog.locator('.change-preview'), new RegExp(`id > ${SOURCE_ROWS}.*id > 100`));
+    const save = dialog.getByRole('button', { name: 'Change offset' });
+    expect(await save.isDisabled()).toBe(true);
+    await dialog.getByLabel(/Type the sync id/).fill('order');
+    expect(await save.isDisabled()).toBe(true);
+    await dialog.getByLabel(/Type the sync id/).fill('orders');
+    await shot(page, '10-offset-dialog');
+    await save.click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const history = page.getByRole('region', { name: 'Offset' }).getByRole('row').filter({ hasText: 'replay orders 101-500' });
+    await waitForText(history, new RegExp(`admin.*id > ${SOURCE_ROWS} → id > 100`));
+    expect((await admin.offsets.get('orders')).offset).toMatchObject({ kind: 'id', value: '100' });
+    await shot(page, '11-offset-history');
+  });
+
+  it('lists agents, assignments and users, and shows a new API token once', async () => {
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('row').filter({ hasText: 'ui-agent-1' }).getByText('leader').waitFor();
+    await shot(page, '12-agents');
+    await page.getByRole('link', { name: 'Assignments' }).click();
+    await waitForText(page.getByRole('row').filter({ hasText: 'broken' }), /ui-agent-1/);
+    await shot(page, '13-assignments');
+
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'New user' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New user' });
+    await dialog.getByLabel('User name', { exact: true }).fill('watcher');
+    await dialog.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await dialog.getByLabel('Password', { exact: true }).fill(VIEWER_PASSWORD);
+    await dialog.getByLabel(/Must choose a new password/).uncheck();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('row').filter({ hasText: 'watcher' }).getByText('viewer').waitFor();
+    await shot(page, '14-users');
+
+    await page.getByRole('link', { name: 'API tokens' }).click();
+    await page.getByRole('button', { name: 'New token' }).click();
+    await page.getByRole('dialog', { name: 'New API token' }).getByLabel('Name', { exact: true }).fill('ci-deploy');
+    await page.getByRole('dialog', { name: 'New API token' }).getByRole('button', { name: 'Create' }).click();
+    const shown = page.getByRole('dialog', { name: 'Token ci-deploy created' });
+    const token = await shown.getByLabel('API token').inputValue();
+    expect(token).toMatch(/^idra_/);
+    await shot(page, '15-token-created');
+    await shown.getByRole('button', { name: 'I have stored it' }).click();
+    await page.getByRole('row').filter({ hasText: 'ci-deploy' }).waitFor();
+    expect(await page.content()).not.toContain(token);
+  });
+
+  it('gives a viewer no write buttons, and sends them back to the login when their session ends', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('You have logged out.').waitFor();
+    await page.getByLabel('User name', { exact: true }).fill('watcher');
+    await page.getByLabel('Password').fill(VIEWER_PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    // The login keeps the address: the viewer is back on the screen the admin left.
+    await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+    await page.getByRole('link', { name: /watcher viewer/ }).waitFor();
+
+    await page.getByRole('link', { name: 'Syncs' }).click();
+    await page.locator('tr[data-sync="orders"]').waitFor();
+    expect(await page.getByRole('link', { name: 'New sync' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^(Pause|Resume|Delete|Duplicate)/ }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    await shot(page, '16-viewer-syncs');
+    await page.getByRole('link', { name: 'orders', exact: true }).click();
+    await fact(page, 'Rows copied').waitFor();
+    expect(await page.getByRole('button', { name: /Edit offset|Pause|Resume|Delete/ }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Edit' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Data sources' }).click();
+    await page.getByRole('row').filter({ hasText: 'shop' }).waitFor();
+    expect(await page.getByRole('button', { name: /New data source|Test|Edit|Delete/ }).count()).toBe(0);
+
+    // Ending every session of the user elsewhere (as a logout in another browser does): the next request gets a 401.
+    const elsewhere = new IdraClient({ baseUrl: apiUrl });
+    await elsewhere.auth.login('watcher', VIEWER_PASSWORD);
+    await elsewhere.auth.logout();
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('heading', { name: 'Log in to Idra' }).waitFor({ timeout: SLOW });
+    await page.getByText(/Your session has ended/).waitFor();
+    await shot(page, '17-session-ended');
+  });
+});
