@@ -286,13 +286,46 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await shot(page, '11-offset-history');
   });
 
+  it('imports an original Go Idra export and edits a sync, keeping what the form does not show', async () => {
+    const goExport = [
+      {
+        id: 'legacy-orders',
+        sync_name: 'Legacy orders',
+        mode: 'IdField',
+        disabled: true,
+        source_connector: { connector_source_type: 'SqliteGORM', connection_string: join(dir, 'source.db'), table: 'orders', id_field: 'id', polling_time: 5, max_record_batch_size: 100, save_mode: 'Insert', start_offset: 42 },
+        destination_connector: { connector_source_type: 'SqliteGORM', connection_string: join(dir, 'legacy.db'), table: 'orders', save_mode: 'Insert' },
+      },
+    ];
+    await page.getByRole('link', { name: 'Syncs' }).click();
+    await page.getByRole('button', { name: 'Import JSON' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import syncs' });
+    await dialog.getByLabel('or paste it here').fill(JSON.stringify(goExport));
+    await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+    await waitForText(dialog.getByRole('status'), /Go Idra format.*Syncs: 1 created \(legacy-orders\).*Offsets seeded: legacy-orders/);
+    await shot(page, '12-import-go-idra');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await waitForText(page.locator('tr[data-sync="legacy-orders"] .badge'), /paused/);
+    expect((await admin.offsets.get('legacy-orders')).offset).toMatchObject({ kind: 'id', value: '42' });
+
+    await page.goto(`${baseUrl}/syncs/orders/edit`);
+    await page.getByRole('heading', { name: 'Edit sync orders' }).waitFor();
+    expect(await page.getByLabel('Id', { exact: true }).getAttribute('readonly')).not.toBeNull();
+    expect(await page.getByRole('checkbox', { name: /^Enabled/ }).isChecked()).toBe(false);
+    await page.getByLabel('Batch size', { exact: true }).fill('200');
+    await page.getByText(/✓ Valid: batches of 200/).waitFor();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await waitForText(fact(page, 'Batch size'), /^200$/);
+    expect(await admin.syncs.get('orders')).toMatchObject({ enabled: false, batchSize: 200, pollIntervalMs: '500ms', keyColumns: ['id'], destination: { dataSourceId: 'warehouse', table: 'orders_copy' } });
+  });
+
   it('lists agents, assignments and users, and shows a new API token once', async () => {
     await page.getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('row').filter({ hasText: 'ui-agent-1' }).getByText('leader').waitFor();
-    await shot(page, '12-agents');
+    await shot(page, '13-agents');
     await page.getByRole('link', { name: 'Assignments' }).click();
     await waitForText(page.getByRole('row').filter({ hasText: 'broken' }), /ui-agent-1/);
-    await shot(page, '13-assignments');
+    await shot(page, '14-assignments');
 
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByRole('button', { name: 'New user' }).click();
@@ -303,7 +336,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await dialog.getByLabel(/Must choose a new password/).uncheck();
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('row').filter({ hasText: 'watcher' }).getByText('viewer').waitFor();
-    await shot(page, '14-users');
+    await shot(page, '15-users');
 
     await page.getByRole('link', { name: 'API tokens' }).click();
     await page.getByRole('button', { name: 'New token' }).click();
@@ -312,10 +345,39 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const shown = page.getByRole('dialog', { name: 'Token ci-deploy created' });
     const token = await shown.getByLabel('API token').inputValue();
     expect(token).toMatch(/^idra_/);
-    await shot(page, '15-token-created');
+    await shot(page, '16-token-created');
     await shown.getByRole('button', { name: 'I have stored it' }).click();
     await page.getByRole('row').filter({ hasText: 'ci-deploy' }).waitFor();
     expect(await page.content()).not.toContain(token);
+  });
+
+  it('works by keyboard in dialogs, in dark mode and on a phone-sized screen', async () => {
+    await page.getByRole('link', { name: 'Syncs' }).click();
+    const remove = page.getByRole('button', { name: 'Delete broken' });
+    await remove.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Delete sync broken?' });
+    await dialog.waitFor();
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Delete broken');
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByText('healthy', { exact: true }).waitFor();
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(15, 18, 23)');
+    await shot(page, '17-dashboard-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    expect(await nav.getByRole('link', { name: 'Agents' }).isVisible()).toBe(false);
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await nav.getByRole('link', { name: 'Syncs' }).click();
+    await page.locator('tr[data-sync="orders"]').waitFor();
+    await shot(page, '18-syncs-phone');
+    await page.setViewportSize({ width: 1360, height: 900 });
   });
 
   it('gives a viewer no write buttons, and sends them back to the login when their session ends', async () => {
@@ -325,15 +387,14 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByLabel('Password').fill(VIEWER_PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     // The login keeps the address: the viewer is back on the screen the admin left.
-    await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+    await page.getByRole('heading', { name: 'Syncs' }).waitFor();
     await page.getByRole('link', { name: /watcher viewer/ }).waitFor();
 
-    await page.getByRole('link', { name: 'Syncs' }).click();
     await page.locator('tr[data-sync="orders"]').waitFor();
     expect(await page.getByRole('link', { name: 'New sync' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: /^(Pause|Resume|Delete|Duplicate)/ }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
-    await shot(page, '16-viewer-syncs');
+    await shot(page, '19-viewer-syncs');
     await page.getByRole('link', { name: 'orders', exact: true }).click();
     await fact(page, 'Rows copied').waitFor();
     expect(await page.getByRole('button', { name: /Edit offset|Pause|Resume|Delete/ }).count()).toBe(0);
@@ -349,6 +410,6 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await page.getByRole('heading', { name: 'Log in to Idra' }).waitFor({ timeout: SLOW });
     await page.getByText(/Your session has ended/).waitFor();
-    await shot(page, '17-session-ended');
+    await shot(page, '20-session-ended');
   });
 });
