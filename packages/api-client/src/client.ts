@@ -164,7 +164,8 @@ export class IdraClient {
     put: (sync: SyncConfig) => this.request<SyncConfig>('PUT', `/syncs/${enc(sync.id)}`, sync),
     delete: (id: string) => this.request<void>('DELETE', `/syncs/${enc(id)}`),
     validate: (sync: unknown) => this.request<ValidateResult>('POST', '/syncs/validate', sync),
-    pause: (id: string) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}),
+    /** `wait`: answer once the agent has stopped the sync and released its lock (up to 30 s; 409 if it has not). */
+    pause: (id: string, opts: { wait?: boolean } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}, { wait: opts.wait ? 'true' : undefined }),
     resume: (id: string) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/resume`, {}),
     /** Copies a sync under a new id; the copy is paused unless `enabled` is true. */
     duplicate: (id: string, req: { id: string; name?: string; enabled?: boolean }) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/duplicate`, req),

@@ -19,7 +19,12 @@ export function ChangePasswordScreen({ forced }: { forced: boolean }) {
   const [again, setAgain] = useState('');
   const change = useMutation({
     mutationFn: () => changePassword(current, next),
-    onSuccess: () => notify('ok', 'Password changed. Your other sessions have ended.'),
+    onSuccess: () => {
+      notify('ok', 'Password changed. Your other sessions have ended.');
+      setCurrent('');
+      setNext('');
+      setAgain('');
+    },
   });
   const issues = issuesOf(change.error);
   const issue = (path: string) => issues.find((i) => i.path === path)?.message;

@@ -29,7 +29,7 @@ export function PauseResumeButton({ id, enabled }: { id: string; enabled: boolea
   const notify = useNotify();
   const changed = useSyncChanged();
   const toggle = useMutation({
-    mutationFn: () => (enabled ? client.request('POST', `/syncs/${encodeURIComponent(id)}/pause`, {}, { wait: 'true' }) : client.syncs.resume(id)),
+    mutationFn: () => (enabled ? client.syncs.pause(id, { wait: true }) : client.syncs.resume(id)),
     onSuccess: () => notify('ok', enabled ? `Sync ${id} paused: its agent has stopped it.` : `Sync ${id} resumed.`),
     onError: (err) => notify('error', `${enabled ? 'Pause' : 'Resume'} of ${id} failed: ${(err as Error).message}`),
     onSettled: () => changed(id),
