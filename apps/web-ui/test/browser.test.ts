@@ -21,14 +21,14 @@ const SOURCE_ROWS = 500;
 /** Actions that wait on an agent (rows copied, pause) get this long: the machine is small and shared. */
 const SLOW = 60_000;
 
-/** A Node process of this repository (API server, agent) with its output kept for failure messages. */
+/** A Node process of this repository (API server, agent, Vite) with its output kept for failure messages. */
 class NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   output = '';
 
-  constructor(main: string, args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, [main, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(main: string, args: string[], env: Record<string, string>, cwd = REPO) {
+    this.child = spawn(process.execPath, [main, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);
     };
@@ -70,8 +70,9 @@ async function buildIfStale(): Promise<void> {
   const sources = await Promise.all(['src', 'public', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newest(join(UI_ROOT, p))));
   const apiClient = await newest(join(REPO, 'packages/api-client/src'));
   if (built > Math.max(...sources, apiClient)) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(UI_ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  // A child process: under vitest NODE_ENV is 'test', which would give React's development build.
+  const vite = new NodeProcess(join(UI_ROOT, 'node_modules/vite/bin/vite.js'), ['build', '--logLevel', 'warn'], { NODE_ENV: 'production' }, UI_ROOT);
+  if ((await vite.exited) !== 0) throw new Error(`vite build failed:\n${vite.output}`);
 }
 
 async function shot(page: Page, name: string): Promise<void> {
