@@ -45,7 +45,7 @@ export async function createSource(engine: Engine, connection: { url?: string; f
     }
   }
   if (engine === 'mysql') {
-    const c = await mysql.createConnection({ uri: connection.url!, multipleStatements: false });
+    const c = await mysql.createConnection({ uri: connection.url!, connectTimeout: 60_000 });
     try {
       await c.query(ddl);
       // MariaDB's Sequence engine generates the rows server-side, in chunks to keep transactions small.
@@ -59,6 +59,7 @@ export async function createSource(engine: Engine, connection: { url?: string; f
                json_object('g', seq, 'tag', concat('x', seq % 13)), json_array(seq, seq % 7, 'y')`;
         await c.query(`insert into src ${select} from seq_${from}_to_${to}`);
       }
+      await c.query('analyze table src');
       const [r] = await c.query(`select data_length as b from information_schema.tables where table_schema = database() and table_name = 'src'`);
       return Number((r as Array<{ b: number }>)[0]!.b);
     } finally {

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-export const AGENT_MAIN = resolve(import.meta.dirname, '../apps/agent/src/main.ts');
+/** The agent as shipped: its launcher carries the Node heap settings. */
+export const AGENT_BIN = resolve(import.meta.dirname, '../apps/agent/bin/idra-agent.js');
 
 /** One line of the benchmark table. */
 export interface BenchResult {
@@ -39,7 +40,7 @@ export async function runAgentUntil(opts: { dir: string; sync: Record<string, un
   const config = join(opts.dir, `${String(opts.sync.id)}.json`);
   await writeFile(config, JSON.stringify({ syncs: [opts.sync] }));
   const started = performance.now();
-  const child = spawn(process.execPath, [AGENT_MAIN, '--config', config, '--state-dir', opts.dir, '--log-level', 'warn'], {
+  const child = spawn(AGENT_BIN, ['--config', config, '--state-dir', opts.dir, '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, IDRA_LOG_FORMAT: 'json' },
   });

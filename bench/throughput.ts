@@ -16,21 +16,23 @@ export interface ThroughputOptions {
 
 type Endpoint = { engine: Engine; connection: { url?: string; file?: string } };
 
-/** A source database per engine holding `src`, built once per shape. */
-async function sources(opts: ThroughputOptions, shape: Shape, dir: string): Promise<Record<Engine, Endpoint & { bytes: number; drop(): Promise<void> }>> {
-  const pgDb = await createDatabase('postgres', opts.pgUrl);
-  const myDb = await createDatabase('mysql', opts.mysqlUrl);
-  const file = sqliteFile(dir, `src-${shape}`);
-  const [pgBytes, myBytes, liteBytes] = await Promise.all([
-    createSource('postgres', { url: pgDb.url }, shape, opts.rows),
-    createSource('mysql', { url: myDb.url }, shape, opts.rows),
-    createSource('sqlite', { file }, shape, opts.rows),
-  ]);
-  return {
-    postgres: { engine: 'postgres', connection: { url: pgDb.url }, bytes: pgBytes, drop: pgDb.drop },
-    mysql: { engine: 'mysql', connection: { url: myDb.url }, bytes: myBytes, drop: myDb.drop },
-    sqlite: { engine: 'sqlite', connection: { file }, bytes: liteBytes, drop: async () => {} },
-  };
+/** A source database holding `src` for each engine that a selected pair reads from, built once per shape. */
+async function sources(opts: ThroughputOptions, shape: Shape, dir: string, engines: Set<Engine>): Promise<Partial<Record<Engine, Endpoint & { bytes: number; drop(): Promise<void> }>>> {
+  const out: Partial<Record<Engine, Endpoint & { bytes: number; drop(): Promise<void> }>> = {};
+  // One at a time: generating rows is heavy, and the machine may have few cores.
+  if (engines.has('postgres')) {
+    const db = await createDatabase('postgres', opts.pgUrl);
+    out.postgres = { engine: 'postgres', connection: { url: db.url }, bytes: await createSource('postgres', { url: db.url }, shape, opts.rows), drop: db.drop };
+  }
+  if (engines.has('mysql')) {
+    const db = await createDatabase('mysql', opts.mysqlUrl);
+    out.mysql = { engine: 'mysql', connection: { url: db.url }, bytes: await createSource('mysql', { url: db.url }, shape, opts.rows), drop: db.drop };
+  }
+  if (engines.has('sqlite')) {
+    const file = sqliteFile(dir, `src-${shape}`);
+    out.sqlite = { engine: 'sqlite', connection: { file }, bytes: await createSource('sqlite', { file }, shape, opts.rows), drop: async () => {} };
+  }
+  return out;
 }
 
 const LABEL: Record<Engine, string> = { postgres: 'PG', mysql: 'MariaDB', sqlite: 'SQLite' };
@@ -68,7 +70,12 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
   const wants = (pair: string) => !opts.pairs || opts.pairs.includes(pair);
   for (const shape of opts.shapes) {
     const dir = await tempDir('idra-bench-data-');
-    const src = await sources(opts, shape, dir);
+    const engines = new Set<Engine>();
+    if (wants('pg-pg') || wants('pg-sqlite') || wants('pg-mysql')) engines.add('postgres');
+    if (wants('mysql-pg')) engines.add('mysql');
+    if (wants('sqlite-pg')) engines.add('sqlite');
+    const found = await sources(opts, shape, dir, engines);
+    const src = found as Record<Engine, NonNullable<(typeof found)[Engine]>>;
     const tag = `${opts.rows >= 1e6 ? `${opts.rows / 1e6}M` : `${opts.rows / 1e3}k`} ${shape}`;
     const dest = await createDatabase('postgres', opts.pgUrl);
     const pgDest: Endpoint = { engine: 'postgres', connection: { url: dest.url } };
@@ -112,7 +119,7 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
       }
     } finally {
       await dest.drop();
-      for (const s of Object.values(src)) await s.drop();
+      for (const s of Object.values(found)) await s?.drop();
     }
   }
   return results;

@@ -304,7 +304,8 @@ describe('deploy/compose.yaml', () => {
       expect(lastStage, name).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
       if (name !== 'web-ui') {
         expect(dockerfile, name).toMatch(/pnpm install --offline --frozen-lockfile --prod --filter @idra\/[a-z-]+\.\.\./);
-        expect(lastStage, name).toMatch(/^ENTRYPOINT \["node", "apps\/[a-z-]+\/src\/main\.ts"\]$/m);
+        // Node itself is PID 1 (it handles SIGTERM); the agent adds its heap settings.
+        expect(lastStage, name).toMatch(/^ENTRYPOINT \["node", (("--[a-z-]+=\d+", )*)"apps\/[a-z-]+\/src\/main\.ts"\]$/m);
       }
     }
     expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^\*\*\/node_modules$/m);

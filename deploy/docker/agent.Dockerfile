@@ -33,4 +33,4 @@ EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.IDRA_HTTP_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node is PID 1 and handles SIGTERM itself: batches in flight finish, locks are released.
-ENTRYPOINT ["node", "apps/agent/src/main.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=32", "--max-old-space-size=192", "apps/agent/src/main.ts"]

@@ -110,6 +110,16 @@ export function lastPerKey(rows: Row[], keys: string[]): Row[] {
   return byKey.size === rows.length ? rows : [...byKey.values()];
 }
 
+/**
+ * True when the rows of a batch are unique by key already: the key is the column the source pages
+ * by (the id cursor, or the timestamp mode's tiebreaker), which keyset paging requires to be unique.
+ */
+function uniqueByCursor(sync: Sync): boolean {
+  if (sync.keyColumns.length !== 1) return false;
+  const key = sync.keyColumns[0];
+  return (sync.mode === 'id' && key === sync.cursorColumn) || (sync.mode === 'timestamp' && key === sync.tiebreakerColumn);
+}
+
 /** Writes batches into a table of any SQL dialect, one transaction per batch, multi-row statements. */
 export class SqlDestination implements Destination {
   private readonly dialect: SqlDialect;
@@ -164,7 +174,7 @@ export class SqlDestination implements Destination {
       const names = batch.columns.map((c) => c.name);
       const colTypes = names.map((n) => types.get(n));
       const { writeMode, keyColumns } = this.sync;
-      const rows = keyColumns.length > 0 ? lastPerKey(batch.rows, keyColumns) : batch.rows;
+      const rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? lastPerKey(batch.rows, keyColumns) : batch.rows;
       const perStatement = rowsPerStatement(dialect, names.length);
       await this.pool.transaction(async (tx) => {
         if (dialect.bulkWrite) {

@@ -2,7 +2,9 @@ import type { LogicalType } from '@idra/core';
 
 /** `2024-01-02 03:04:05.123456+00` (PostgreSQL, UTC session) → `2024-01-02 03:04:05.123456`. */
 export function stripUtcOffset(text: string): string {
-  return text.replace(/(\+00(:00)?|Z)$/, '');
+  if (text.endsWith('+00')) return text.slice(0, -3);
+  if (text.endsWith('+00:00')) return text.slice(0, -6);
+  return text.endsWith('Z') ? text.slice(0, -1) : text;
 }
 
 /** A cursor or key value as the string kept in an offset (no precision lost). */

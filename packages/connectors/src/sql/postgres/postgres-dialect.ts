@@ -69,6 +69,10 @@ select
   pg_is_in_recovery() as standby`;
 }
 
+/** Consecutive batches per table that met existing keys; a direct COPY is tried again every few. */
+const directCopyMisses = new Map<string, number>();
+const DIRECT_COPY_RETRY_EVERY = 8;
+
 /** PostgreSQL: pg driver, ON CONFLICT upserts, 65535 parameters per statement. */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
@@ -123,19 +127,24 @@ export const postgresDialect: SqlDialect = {
       await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
       return;
     }
-    if (w.writeMode === 'insert') {
-      // Usually none of the keys exist yet: COPY straight into the table. A replayed batch hits a
-      // duplicate key; then the batch goes through the staging table, which keeps existing rows.
+    // Usually a batch brings keys the table does not have yet: COPY straight into it. When a key
+    // exists (a replayed batch, or updates for upsert) the batch goes through the staging table, and
+    // the next batches do too for a while, since updates tend to come in runs.
+    const name = `${w.target.schema}.${w.target.table}`;
+    const misses = directCopyMisses.get(name) ?? 0;
+    if (misses % DIRECT_COPY_RETRY_EVERY === 0) {
       await client.query('savepoint idra_copy');
       try {
         await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
         await client.query('release savepoint idra_copy');
+        directCopyMisses.set(name, 0);
         return;
       } catch (err) {
         if ((err as { code?: string }).code !== '23505') throw err;
         await client.query('rollback to savepoint idra_copy');
       }
     }
+    directCopyMisses.set(name, misses + 1);
     // COPY into a session-local staging table, then one INSERT … SELECT … ON CONFLICT into the target.
     const stage = sql.id(`idra_stage_${createHash('sha1').update(`${w.target.schema}.${w.target.table}`).digest('hex').slice(0, 12)}`);
     await client.query(sql`create temp table if not exists ${stage} (like ${target} including defaults) on commit delete rows`.compile(db).sql);
