@@ -2,8 +2,9 @@ import type { Namespace } from 'etcd3';
 import { FencedError, OffsetStoreError } from '../errors.ts';
 import type { Position } from '../connector/types.ts';
 import {
+  manualCommitContext,
+  offsetChange,
   parseOffsetDocument,
-  positionOf,
   toOffsetDocument,
   type CommitContext,
   type OffsetChange,
@@ -58,15 +59,9 @@ export class EtcdOffsetStore implements OffsetStore {
   /** Manual change: allowed only while no agent holds the sync's lock (the sync is paused or unassigned). */
   async set(syncId: string, position: Position | null, change: { by: string; reason: string }): Promise<void> {
     const current = await this.load(syncId);
-    const entry: OffsetChange = {
-      at: new Date().toISOString(),
-      by: change.by,
-      reason: change.reason,
-      old: current ? positionOf(current) : null,
-      new: position,
-    };
+    const entry = offsetChange(current, position, change);
     const write = position
-      ? this.ns.put(KEYS.offset(syncId)).value(JSON.stringify(toOffsetDocument(position, { agentId: `manual:${change.by}`, epoch: current?.epoch ?? 0 })))
+      ? this.ns.put(KEYS.offset(syncId)).value(JSON.stringify(toOffsetDocument(position, manualCommitContext(current, change))))
       : this.ns.delete().key(KEYS.offset(syncId));
     const res = await this.ns
       .if(KEYS.lock(syncId), 'Create', '==', 0)

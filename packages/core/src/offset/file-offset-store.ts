@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { OffsetStoreError } from '../errors.ts';
 import type { Position } from '../connector/types.ts';
 import {
+  manualCommitContext,
+  offsetChange,
   parseOffsetDocument,
-  positionOf,
   toOffsetDocument,
   type CommitContext,
   type OffsetChange,
@@ -72,16 +73,10 @@ export class FileOffsetStore implements OffsetStore {
 
   async set(syncId: string, position: Position | null, change: { by: string; reason: string }): Promise<void> {
     const current = await this.load(syncId);
-    const entry: OffsetChange = {
-      at: new Date().toISOString(),
-      by: change.by,
-      reason: change.reason,
-      old: current ? positionOf(current) : null,
-      new: position,
-    };
+    const entry = offsetChange(current, position, change);
     await mkdir(this.dir, { recursive: true });
     await appendFile(join(this.dir, `${syncId}.history.jsonl`), JSON.stringify(entry) + '\n');
-    if (position) await this.commit(syncId, position, { agentId: `manual:${change.by}`, epoch: current?.epoch ?? 0 });
+    if (position) await this.commit(syncId, position, manualCommitContext(current, change));
     else await unlink(this.file(syncId)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });

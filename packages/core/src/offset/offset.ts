@@ -69,3 +69,13 @@ export function positionOf(doc: OffsetDocument): Position {
       return { kind: 'stream', value: doc.value };
   }
 }
+
+/** The history entry of a manual offset change. */
+export function offsetChange(current: OffsetDocument | undefined, position: Position | null, change: { by: string; reason: string }): OffsetChange {
+  return { at: new Date().toISOString(), by: change.by, reason: change.reason, old: current ? positionOf(current) : null, new: position };
+}
+
+/** Who a manually set offset is recorded as committed by (the epoch is kept). */
+export function manualCommitContext(current: OffsetDocument | undefined, change: { by: string }): CommitContext {
+  return { agentId: `manual:${change.by}`, epoch: current?.epoch ?? 0 };
+}
