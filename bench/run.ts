@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { startMariadb, startPostgres } from '@idra/testkit';
 import { printTable, type BenchResult } from './lib.ts';
 import { benchThroughput } from './throughput.ts';
+import { benchCatchup } from './catchup.ts';
 import type { Shape } from './datasets.ts';
 import { benchFailover, benchPlanner } from './cluster.ts';
 import { benchTorture, printTorture } from './torture.ts';
@@ -51,6 +52,13 @@ try {
     }
   }
   if (results.length > 0) printTable(results);
+  if (wants('catchup')) {
+    const c = await benchCatchup(pgUrl);
+    console.log(
+      `\ncatch-up: ${c.rowsPerSecond.toLocaleString('en-US')} new rows/s for ${c.seconds} s (PG→PG, pollInterval ${c.pollIntervalMs} ms): end-to-end latency p50 ${Math.round(c.p50Ms)} ms, p99 ${Math.round(c.p99Ms)} ms, max ${Math.round(c.maxMs)} ms (target p99 ≤ ${2 * c.pollIntervalMs} ms)`,
+    );
+    extra.catchup = c;
+  }
   if (wants('cluster')) {
     const planner = benchPlanner();
     console.log(`\nplanner, 1,000 syncs × 10 agents: cold plan ${planner.coldMs.toFixed(2)} ms, re-plan after one agent left ${planner.replanMs.toFixed(2)} ms (${planner.moved} syncs moved)`);
