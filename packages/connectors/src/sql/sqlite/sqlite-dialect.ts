@@ -1,6 +1,8 @@
 import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely';
 import type { LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
+import { writeStatement } from '../sql-destination.ts';
+import type { SqliteSession } from './sqlite-driver.ts';
 import { INTEGER_TYPES, cursorText, jsonText, toBuffer } from '../values.ts';
 
 // Declared types chosen so SQLite's affinity keeps the value exact (decimals and JSON stay text)
@@ -59,6 +61,15 @@ export const sqliteDialect: SqlDialect = {
   classify(err) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code) ? 'rejected' : 'transient';
+  },
+  async bulkWrite(session, w, signal) {
+    // SQLite runs in-process: one prepared single-row statement run per row, in the caller's
+    // transaction, beats parsing multi-row statements.
+    const { db } = session as SqliteSession;
+    signal?.throwIfAborted();
+    const one = writeStatement(sqliteDialect, w.target, w.columns, [w.columns.map(() => null)], w.writeMode, w.keys);
+    const statement = db.prepare(one.sql);
+    for (const row of w.rows) statement.run(...w.columns.map((c, i) => sqliteDialect.toParameter(row[c], w.types[i])));
   },
   async tableExists(pool, _schema, table) {
     const res = await pool.execute(sql<{ n: bigint }>`select count(*) as n from sqlite_master where type in ('table', 'view') and name = ${table}`.compile(sqliteDialect.db));

@@ -3,6 +3,11 @@ import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 
+/** A session with its database handle, for statements prepared once and run per row. */
+export interface SqliteSession extends SqlSession {
+  db: Database.Database;
+}
+
 /** The logical type of a declared SQLite column type (SQLite's own affinity rules, refined). */
 export function logicalTypeOf(declared: string | null): LogicalType | undefined {
   if (!declared) return undefined;
@@ -80,11 +85,12 @@ export async function connectSqlite(c: Connection, options: Record<string, unkno
     for (const row of raw) for (const col of columns) row[col.name] = normalize(row[col.name], col.type);
     return { rows: raw, columns };
   };
-  const session: SqlSession = {
+  const session: SqliteSession = {
     execute: async (query, signal) => {
       signal?.throwIfAborted();
       return run(query);
     },
+    db,
   };
 
   return {
