@@ -61,6 +61,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(opts.logLevel, { agentId: opts.agentId });
+  // A stray rejection in one sync's driver must not take every other sync down with the process.
+  process.on('unhandledRejection', (reason) => log.error({ err: errorMessage(reason), stack: (reason as Error)?.stack }, 'unhandled rejection (kept running)'));
   // The HTTP server comes first, so that /healthz answers (and /readyz says why not ready) while the agent starts.
   const metrics = opts.httpPort > 0 ? new AgentMetrics(opts.agentId) : undefined;
   let readiness = (): Readiness => ({ ready: false, reason: 'starting' });

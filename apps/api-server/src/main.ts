@@ -23,6 +23,8 @@ async function main(): Promise<number> {
     await app?.close().catch(() => {});
     return 1;
   }
+  // One failed request's stray promise must not stop the API for everyone.
+  process.on('unhandledRejection', (reason) => app.log.error({ err: errorMessage(reason) }, 'unhandled rejection (kept running)'));
   const { promise, resolve } = Promise.withResolvers<number>();
   let stopping = false;
   const stop = (signal: string) => {
