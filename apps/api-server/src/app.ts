@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -95,6 +96,10 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
   app.addHook('onClose', async () => ctx.etcd.close());
 
   await app.register(errorHandling);
+  // Cross-origin browser calls only from the origins the operator lists (the UI served elsewhere).
+  if (opts.corsOrigins.length > 0) {
+    await app.register(cors, { origin: opts.corsOrigins, credentials: false, allowedHeaders: ['Authorization', 'Content-Type'], maxAge: 600 });
+  }
   await app.register(docs);
   await app.register(health);
   const auth = { jwtSecret, sessionTtlMs: opts.sessionTtlMs, loginRateLimit: opts.loginRateLimit };

@@ -29,6 +29,8 @@ export interface ServerOptions {
   logLevel: string;
   /** Take the client address from X-Forwarded-For (`IDRA_API_TRUST_PROXY=true`): set behind a reverse proxy, so that login limits count clients, not the proxy. @default false */
   trustProxy: boolean;
+  /** Browser origins allowed to call the API from another origin (`IDRA_API_CORS_ORIGINS`, comma-separated, e.g. where the web UI is served). @default none: same origin only */
+  corsOrigins: string[];
 }
 
 export const USAGE = `Usage: idra-api [options]
@@ -48,6 +50,7 @@ Environment only:
   IDRA_API_BODY_LIMIT   largest request body in bytes (default 1048576)
   IDRA_LOGIN_RATE_LIMIT login attempts per IP and user per minute (default 10)
   IDRA_API_TRUST_PROXY  true: client addresses from X-Forwarded-For (behind a reverse proxy)
+  IDRA_API_CORS_ORIGINS origins allowed to call the API from a browser page elsewhere (comma-separated)
   IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY: etcd auth and TLS
 `;
 
@@ -102,5 +105,6 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     loginRateLimit: integer('IDRA_LOGIN_RATE_LIMIT', env.IDRA_LOGIN_RATE_LIMIT, 10, 1, 100_000),
     logLevel: values['log-level'] ?? env.IDRA_LOG_LEVEL ?? 'info',
     trustProxy: env.IDRA_API_TRUST_PROXY === 'true',
+    corsOrigins: (env.IDRA_API_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

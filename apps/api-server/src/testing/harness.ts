@@ -53,6 +53,7 @@ export function testOptions(overrides: Partial<ServerOptions> = {}): ServerOptio
     loginRateLimit: 1000,
     logLevel: 'debug',
     trustProxy: false,
+    corsOrigins: [],
     ...overrides,
   };
 }
