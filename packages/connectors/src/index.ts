@@ -3,4 +3,3 @@ export * from './sql/index.ts';
 export { testConnection, type ConnectionTestResult, type TestConnectionOptions } from './test-connection.ts';
 // The kafka, mongodb, s3 and http connectors are reached through the registry, which loads them on
 // first use; import their folders directly for their classes.
-export { guardUndecodable, undecodableRow } from './records/undecodable.ts';

@@ -1,6 +1,5 @@
 import { ConfigError, type ConnectorRegistry, type Destination, type EndpointContext, type Source } from '@idra/core';
 import { SQL_DIALECTS, SqlSource, SqlDestination, type SqlDialectName } from './sql/index.ts';
-import { guardUndecodable } from './records/undecodable.ts';
 
 /** Opens a source or destination of a given connector kind. */
 export interface ConnectorFactory {
@@ -60,8 +59,7 @@ export function createConnectorRegistry(): ConnectorRegistry {
     async openDestination(ctx) {
       const open = factories.get(ctx.endpoint.connector)?.openDestination;
       if (!open) throw unsupported(ctx);
-      // Records a source could not decode reach the error policy as rows this destination refuses.
-      return guardUndecodable(await open(ctx));
+      return open(ctx);
     },
   };
 }

@@ -6,6 +6,7 @@ export * from './model/validate.ts';
 export * from './model/sync.ts';
 export * from './model/go-import.ts';
 export * from './connector/types.ts';
+export * from './connector/undecodable.ts';
 export * from './offset/offset.ts';
 export * from './offset/file-offset-store.ts';
 export * from './runner/backoff.ts';

@@ -2,7 +2,7 @@ import { ConnectorError, type Batch, type EndpointContext, type Position, type R
 import { connectorFailure } from '../records/connector-failure.ts';
 import { requireMode } from '../records/endpoint-options.ts';
 import { objectRecord, recordColumns, recordRow, selectColumns, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
-import { undecodableRow } from '../records/undecodable.ts';
+import { undecodableRow } from '@idra/core';
 import { httpRequest } from './http-client.ts';
 import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
 

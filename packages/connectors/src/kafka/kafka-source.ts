@@ -3,7 +3,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { connectorFailure } from '../records/connector-failure.ts';
 import { requireMode } from '../records/endpoint-options.ts';
 import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
-import { undecodableRow } from '../records/undecodable.ts';
+import { undecodableRow } from '@idra/core';
 import { COLUMNS_HEADER, createKafka, ensureTopic, PartitionFetcher, type FetchedMessage } from './kafka-client.ts';
 import { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
 

@@ -5,7 +5,7 @@ import { ConnectorError, type Batch, type Column, type EndpointContext, type Log
 import { parseCsv } from '../records/csv.ts';
 import { requireMode } from '../records/endpoint-options.ts';
 import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
-import { undecodableRow } from '../records/undecodable.ts';
+import { undecodableRow } from '@idra/core';
 import { resolveS3Config, type S3Config } from './s3-options.ts';
 import { COLUMNS_METADATA, createS3Client, s3Failure } from './s3-objects.ts';
 

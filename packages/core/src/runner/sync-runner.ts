@@ -1,6 +1,7 @@
 import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, errorMessage } from '../errors.ts';
 import type { Sync } from '../model/schema.ts';
 import type { Batch, ConnectorRegistry, Destination, Position, Row, Source } from '../connector/types.ts';
+import { undecodableError } from '../connector/undecodable.ts';
 import { positionOf, type OffsetStore } from '../offset/offset.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
@@ -258,10 +259,13 @@ export class SyncRunner {
 
   /** Writes a batch; with `onError: skip` isolates rejected rows by bisection. Returns how many were skipped. */
   private async write(destination: Destination, batch: Batch): Promise<number> {
+    const undecodable = await this.setAsideUndecodable(batch);
+    if (undecodable > 0) batch = { ...batch, rows: batch.rows.filter((row) => !undecodableError(row)) };
+    if (batch.rows.length === 0) return undecodable;
     const signal = this.abortCtl.signal;
     try {
       await destination.write(batch, signal);
-      return 0;
+      return undecodable;
     } catch (err) {
       if (!(err instanceof RowRejectedError)) throw err;
       if (this.sync.onError === 'stop') {
@@ -290,7 +294,23 @@ export class SyncRunner {
       await this.opts.deadLetters.record(rejected);
       this.log.warn({ skipped: rejected.length, firstError: rejected[0]!.error }, 'rows rejected by the destination were skipped');
     }
-    return rejected.length;
+    return undecodable + rejected.length;
+  }
+
+  /** Records the source could not decode: dead letters under `skip`; under `stop` the sync fails before writing. */
+  private async setAsideUndecodable(batch: Batch): Promise<number> {
+    const bad = batch.rows.flatMap((row) => {
+      const error = undecodableError(row);
+      return error ? [{ row, error }] : [];
+    });
+    if (bad.length === 0) return 0;
+    if (this.sync.onError === 'stop') {
+      throw new SyncFailedError(`the source could not decode a record (onError is 'stop'): ${bad[0]!.error.message}`, bad[0]!.error);
+    }
+    const at = new Date().toISOString();
+    await this.opts.deadLetters.record(bad.map(({ row, error }) => ({ at, syncId: this.sync.id, row, error: error.message })));
+    this.log.warn({ skipped: bad.length, firstError: bad[0]!.error.message }, 'records the source could not decode were skipped');
+    return bad.length;
   }
 
   private recordBatch(written: number, skipped: number, durationMs: number, position: Position): void {
