@@ -209,7 +209,11 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const source = page.getByRole('group', { name: /^Source/ });
     await source.getByLabel('Connector', { exact: true }).selectOption('sqlite');
     await source.getByLabel('Data source', { exact: true }).selectOption('shop');
+    // The data source's tables are offered, and then the chosen table's columns and primary key.
+    await page.locator('#source-tables option[value="orders"]').waitFor({ state: 'attached' });
     await source.getByLabel('Table', { exact: true }).fill('orders');
+    await page.locator('#source-columns option[value="id"]').waitFor({ state: 'attached' });
+    await page.getByText("The source table's primary key: id.").waitFor();
     const destination = page.getByRole('group', { name: /^Destination/ });
     await destination.getByLabel('Connector', { exact: true }).selectOption('sqlite');
     await destination.getByLabel('Data source', { exact: true }).selectOption('warehouse');

@@ -6,6 +6,7 @@ import type {
   ClusterEvent,
   ClusterHealth,
   ConnectionTestResult,
+  TableListing,
   CreatedApiToken,
   DataSource,
   DeadLetterView,
@@ -154,6 +155,8 @@ export class IdraClient {
     delete: (id: string) => this.request<void>('DELETE', `/datasources/${enc(id)}`),
     test: (id: string) => this.request<ConnectionTestResult>('POST', `/datasources/${enc(id)}/test`, {}),
     testUnsaved: (ds: DataSource) => this.request<ConnectionTestResult>('POST', '/datasources/test', ds),
+    /** Tables and views of a stored SQL data source, with column types and primary keys. */
+    tables: (id: string) => this.request<TableListing>('GET', `/datasources/${enc(id)}/tables`),
   };
 
   readonly syncs = {

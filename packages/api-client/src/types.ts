@@ -164,6 +164,13 @@ export interface ImportResult {
   offsetsSeeded: string[];
 }
 
+/** Tables and views of a SQL data source, for choosing what to sync. */
+export interface TableListing {
+  ok: boolean;
+  tables: Array<{ schema?: string | undefined; name: string; columns: Array<{ name: string; type: string; primaryKey: boolean }> }>;
+  error?: string | undefined;
+}
+
 export interface ConnectionTestResult {
   ok: boolean;
   connector: string;

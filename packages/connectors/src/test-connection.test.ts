@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, inject, it } from 'vitest';
 import { freePort, tempDir } from '@idra/testkit';
-import { testConnection } from './test-connection.ts';
+import { listTables, testConnection } from './test-connection.ts';
+import { DDL, TEST_DIALECTS, createTestDb } from './testing/fixtures.ts';
 
 describe('testConnection', () => {
   it('connects to an existing SQLite file and refuses to create a missing one', async () => {
@@ -36,5 +37,38 @@ describe('testConnection', () => {
 
   it('says which connectors it cannot test', async () => {
     expect(await testConnection('kafka', { url: 'kafka://broker:9092' })).toMatchObject({ ok: false, error: expect.stringMatching(/not supported/) });
+  });
+});
+
+describe('listTables', () => {
+  for (const name of TEST_DIALECTS) {
+    it(`lists ${name} tables and views with column types and primary keys`, async () => {
+      const db = await createTestDb(name);
+      try {
+        const D = DDL[name];
+        await db.exec(`create table orders (id ${D.bigint} not null, line ${D.bigint} not null, amount ${D.decimal}, at ${D.ts}, note ${D.text}, primary key (id, line))`);
+        await db.exec('create view big_orders as select id, amount from orders');
+        const listing = await listTables(name, db.connection);
+        expect(listing.ok).toBe(true);
+        const orders = listing.tables.find((t) => t.name === 'orders');
+        expect(orders?.columns).toEqual([
+          { name: 'id', type: 'int64', primaryKey: true },
+          { name: 'line', type: 'int64', primaryKey: true },
+          { name: 'amount', type: 'decimal', primaryKey: false },
+          { name: 'at', type: 'timestamp', primaryKey: false },
+          { name: 'note', type: 'text', primaryKey: false },
+        ]);
+        expect(listing.tables.find((t) => t.name === 'big_orders')?.columns.map((c) => c.name)).toEqual(['id', 'amount']);
+        expect(listing.tables.every((t) => !/^(pg_|sqlite_)/.test(t.name) && t.schema !== 'information_schema')).toBe(true);
+      } finally {
+        await db.drop();
+      }
+    });
+  }
+
+  it('reports an unreachable server as an error, not an exception', async () => {
+    const listing = await listTables('postgres', { url: `postgres://idra:pw@127.0.0.1:${await freePort()}/x` }, { timeoutMs: 3000 });
+    expect(listing).toMatchObject({ ok: false, tables: [] });
+    expect(listing.error).toMatch(/ECONNREFUSED/);
   });
 });

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { errorMessage, type Connection } from '@idra/core';
-import { SQL_DIALECTS, type SqlDialectName } from './sql/index.ts';
+import { SQL_DIALECTS, type SqlDialect, type SqlDialectName, type SqlPool, type TableInfo } from './sql/index.ts';
 
 /** What trying a connection found. `error` is the driver's text, with the connection's secrets removed. */
 export interface ConnectionTestResult {
@@ -51,29 +51,52 @@ export async function testConnection(connector: string, connection: Connection, 
   if (!isSql(connector)) {
     return { ok: false, connector, latencyMs: 0, error: `testing a '${connector}' connection is not supported by this build` };
   }
-  const dialect = SQL_DIALECTS[connector];
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  // A test must not create a SQLite file that does not exist, nor wait forever for a server.
-  const options = { ...connection.options, poolSize: 1, connectTimeoutMs: timeoutMs, create: false };
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    // The probe closes its own pool, also when it finishes after the timeout.
-    const probe = (async () => {
-      const pool = await dialect.connect(connection, options);
-      try {
-        await pool.execute(sql`select 1 as ok`.compile(dialect.db));
-      } finally {
-        await pool.close().catch(() => {});
-      }
-    })();
-    probe.catch(() => {});
-    await Promise.race([probe, timeout]);
+    await withPool(connector, connection, opts, (pool, dialect) => pool.execute(sql`select 1 as ok`.compile(dialect.db)));
     return { ok: true, connector, latencyMs: elapsed() };
   } catch (err) {
     return { ok: false, connector, latencyMs: elapsed(), error: scrub(errorMessage(err), connection) };
+  }
+}
+
+/** What a data source holds, for people choosing what to sync; `error` as in {@link ConnectionTestResult}. */
+export interface TableListing {
+  ok: boolean;
+  tables: TableInfo[];
+  error?: string | undefined;
+}
+
+/** Lists the tables and views of a SQL data source with their columns (types and primary keys). Never throws. */
+export async function listTables(connector: string, connection: Connection, opts: TestConnectionOptions = {}): Promise<TableListing> {
+  if (!isSql(connector)) return { ok: false, tables: [], error: `listing the tables of a '${connector}' data source is not supported` };
+  try {
+    return { ok: true, tables: await withPool(connector, connection, opts, (pool, dialect) => dialect.listTables(pool)) };
+  } catch (err) {
+    return { ok: false, tables: [], error: scrub(errorMessage(err), connection) };
+  }
+}
+
+/** Runs `fn` on a one-connection pool that never creates a SQLite file and gives up after the timeout. */
+async function withPool<T>(connector: SqlDialectName, connection: Connection, opts: TestConnectionOptions, fn: (pool: SqlPool, dialect: SqlDialect) => Promise<T>): Promise<T> {
+  const dialect = SQL_DIALECTS[connector];
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const options = { ...connection.options, poolSize: 1, connectTimeoutMs: timeoutMs, create: false };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  // The work closes its own pool, also when it finishes after the timeout.
+  const work = (async () => {
+    const pool = await dialect.connect(connection, options);
+    try {
+      return await fn(pool, dialect);
+    } finally {
+      await pool.close().catch(() => {});
+    }
+  })();
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -1,11 +1,23 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DataSourceSchema, validateDataSource, type DataSource } from '@idra/core';
-import { testConnection } from '@idra/connectors';
-import type { ConnectionTestResult } from '@idra/api-client';
+import { listTables, testConnection } from '@idra/connectors';
+import type { ConnectionTestResult, TableListing } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { principalOf } from './auth.ts';
 import { IdParams, EmptyBody, errors } from '../schemas.ts';
+
+const TableListingSchema = Type.Object({
+  ok: Type.Boolean(),
+  tables: Type.Array(
+    Type.Object({
+      schema: Type.Optional(Type.String()),
+      name: Type.String(),
+      columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String(), primaryKey: Type.Boolean() })),
+    }),
+  ),
+  error: Type.Optional(Type.String()),
+});
 
 const TestResultSchema = Type.Object({ ok: Type.Boolean(), connector: Type.String(), latencyMs: Type.Number(), error: Type.Optional(Type.String()) });
 
@@ -84,6 +96,19 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req): Promise<ConnectionTestResult> => {
       const ds = await find(req.params.id);
       return testConnection(ds.connector, secrets.open(ds.connection));
+    },
+  );
+
+  app.get(
+    '/datasources/:id/tables',
+    {
+      config: { access: 'operator' },
+      schema: { tags, summary: 'Tables and views of a stored SQL data source, with column types and primary keys', params: IdParams, response: { 200: TableListingSchema, ...errors(404) } },
+    },
+    async (req): Promise<TableListing> => {
+      const ds = await find(req.params.id);
+      const listing = await listTables(ds.connector, secrets.open(ds.connection));
+      return { ...listing, tables: listing.tables.map((t) => ({ ...t, schema: t.schema ?? undefined })) };
     },
   );
 

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ConnectorKind, SyncMode } from '@idra/core';
-import type { ConfigIssue, DataSource, Sync } from '@idra/api-client';
+import type { ConfigIssue, DataSource, Sync, TableListing } from '@idra/api-client';
 import { IdraApiError } from '@idra/api-client';
 import { useClient } from '../api/client-context.tsx';
 import { keys, useDataSources, useSyncConfig } from '../api/queries.ts';
@@ -51,15 +51,39 @@ function useValidation(draft: SyncDraft) {
   });
 }
 
+type TableInfo = TableListing['tables'][number];
+
+/** Tables of the endpoint's stored SQL data source, offered while typing (empty when unknown). */
+function useTables(endpoint: EndpointDraft): TableInfo[] {
+  const client = useClient();
+  const canOperate = useCan('operator');
+  const id = endpoint.via === 'dataSource' && SQL_KINDS.has(endpoint.connector) ? endpoint.dataSourceId : '';
+  const listing = useQuery({
+    queryKey: ['datasource-tables', id],
+    queryFn: () => client.dataSources.tables(id),
+    enabled: id !== '' && canOperate,
+    staleTime: 60_000,
+    retry: false,
+  });
+  return listing.data?.ok ? listing.data.tables : [];
+}
+
+/** The columns of the endpoint's table, when its data source listed it. */
+function columnsOf(tables: TableInfo[], endpoint: EndpointDraft): TableInfo['columns'] {
+  const table = tables.find((t) => t.name === endpoint.table.trim() && (!endpoint.schema.trim() || t.schema === endpoint.schema.trim()));
+  return table?.columns ?? [];
+}
+
 interface EndpointProps {
   role: 'source' | 'destination';
   value: EndpointDraft;
   onChange: (v: EndpointDraft) => void;
   dataSources: DataSource[];
+  tables: TableInfo[];
   issue: (path: string) => string | undefined;
 }
 
-function EndpointFields({ role, value, onChange, dataSources, issue }: EndpointProps) {
+function EndpointFields({ role, value, onChange, dataSources, tables, issue }: EndpointProps) {
   const set = (patch: Partial<EndpointDraft>) => onChange({ ...value, ...patch });
   const matching = dataSources.filter((d) => d.connector === value.connector);
   const sql = SQL_KINDS.has(value.connector);
@@ -132,8 +156,21 @@ function EndpointFields({ role, value, onChange, dataSources, issue }: EndpointP
                 {(p) => <textarea {...p} rows={4} className="mono" value={value.query} onChange={(e) => set({ query: e.target.value })} spellCheck={false} />}
               </Field>
             ) : (
-              <Field label="Table" hint={role === 'destination' ? 'Created when missing (see below).' : undefined} error={at('table') ?? at('query')}>
-                {(p) => <input {...p} value={value.table} onChange={(e) => set({ table: e.target.value })} spellCheck={false} />}
+              <Field
+                label="Table"
+                hint={role === 'destination' ? 'Created when missing (see below).' : tables.length > 0 ? `${tables.length} tables and views in this data source.` : undefined}
+                error={at('table') ?? at('query')}
+              >
+                {(p) => (
+                  <>
+                    <input {...p} list={`${role}-tables`} value={value.table} onChange={(e) => set({ table: e.target.value })} spellCheck={false} />
+                    <datalist id={`${role}-tables`}>
+                      {tables.map((t) => (
+                        <option key={`${t.schema ?? ''}.${t.name}`} value={t.name} label={t.schema ? `${t.schema}.${t.name}` : t.name} />
+                      ))}
+                    </datalist>
+                  </>
+                )}
               </Field>
             )}
             {role === 'source' && (
@@ -177,6 +214,10 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
   const [draft, setDraft] = useState<SyncDraft>(initial);
   const [touched, setTouched] = useState<ReadonlySet<string>>(() => new Set(editing ? ['*'] : []));
   const validation = useValidation(draft);
+  const sourceTables = useTables(draft.source);
+  const destinationTables = useTables(draft.destination);
+  const sourceColumns = columnsOf(sourceTables, draft.source);
+  const primaryKey = sourceColumns.filter((c) => c.primaryKey).map((c) => c.name);
   const save = useMutation({
     mutationFn: () => (editing ? client.syncs.put(draftToConfig(draft)) : client.syncs.create(draftToConfig(draft))),
     onSuccess: (s) => {
@@ -240,8 +281,15 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
           </label>
         </Section>
         <Section title="Source and destination">
-          <EndpointFields role="source" value={d.source} onChange={(source) => change({ source }, 'source')} dataSources={dataSources} issue={issue} />
-          <EndpointFields role="destination" value={d.destination} onChange={(destination) => change({ destination }, 'destination')} dataSources={dataSources} issue={issue} />
+          <EndpointFields role="source" value={d.source} onChange={(source) => change({ source }, 'source')} dataSources={dataSources} tables={sourceTables} issue={issue} />
+          <EndpointFields
+            role="destination"
+            value={d.destination}
+            onChange={(destination) => change({ destination }, 'destination')}
+            dataSources={dataSources}
+            tables={destinationTables}
+            issue={issue}
+          />
         </Section>
         <Section title="How rows are followed">
           <fieldset className="modes">
@@ -260,18 +308,27 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
           <div className="grid-3">
             {cursor && (
               <Field label="Cursor column" hint={timestamp ? 'A last-modified timestamp column.' : 'An increasing integer column, e.g. id.'} error={issue('cursorColumn')}>
-                {(p) => <input {...p} value={d.cursorColumn} onChange={(e) => change({ cursorColumn: e.target.value })} spellCheck={false} />}
+                {(p) => <input {...p} list="source-columns" value={d.cursorColumn} onChange={(e) => change({ cursorColumn: e.target.value })} spellCheck={false} />}
               </Field>
             )}
             {timestamp && (
               <Field label="Tiebreaker column" hint="Unique, orders rows with equal timestamps (default: the single key column)." error={issue('tiebreakerColumn')}>
-                {(p) => <input {...p} value={d.tiebreakerColumn} onChange={(e) => change({ tiebreakerColumn: e.target.value })} spellCheck={false} />}
+                {(p) => <input {...p} list="source-columns" value={d.tiebreakerColumn} onChange={(e) => change({ tiebreakerColumn: e.target.value })} spellCheck={false} />}
               </Field>
             )}
-            <Field label="Key columns" hint="Comma-separated primary key: upsert target, full-mode paging." error={issue('keyColumns')}>
-              {(p) => <input {...p} value={d.keyColumns} onChange={(e) => change({ keyColumns: e.target.value })} spellCheck={false} />}
+            <Field
+              label="Key columns"
+              hint={`Comma-separated primary key: upsert target, full-mode paging.${primaryKey.length > 0 ? ` The source table's primary key: ${primaryKey.join(', ')}.` : ''}`}
+              error={issue('keyColumns')}
+            >
+              {(p) => <input {...p} value={d.keyColumns} placeholder={primaryKey.join(', ')} onChange={(e) => change({ keyColumns: e.target.value })} spellCheck={false} />}
             </Field>
           </div>
+          <datalist id="source-columns">
+            {sourceColumns.map((c) => (
+              <option key={c.name} value={c.name} label={`${c.type}${c.primaryKey ? ', primary key' : ''}`} />
+            ))}
+          </datalist>
         </Section>
         <Section title="Writing and pacing">
           <div className="grid-3">

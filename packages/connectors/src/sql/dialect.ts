@@ -22,6 +22,13 @@ export interface SqlSession {
   execute(query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult>;
 }
 
+/** A table (or view) of a database, as listed for people choosing what to sync. */
+export interface TableInfo {
+  schema: string | undefined;
+  name: string;
+  columns: Array<{ name: string; type: LogicalType; primaryKey: boolean }>;
+}
+
 /** What a dialect's fast bulk path needs to write one batch inside the caller's transaction. */
 export interface BulkWrite {
   target: { schema: string | undefined; table: string };
@@ -100,6 +107,8 @@ export interface SqlDialect {
    * COPY, through a staging table when keys are involved). Dialects without one leave it undefined.
    */
   bulkWrite?(session: SqlSession, write: BulkWrite, signal?: AbortSignal): Promise<void>;
+  /** Lists the user tables and views with their columns (system schemas left out). */
+  listTables(pool: SqlPool): Promise<TableInfo[]>;
   /** Reads whether a table exists. */
   tableExists(pool: SqlPool, schema: string | undefined, table: string): Promise<boolean>;
 }

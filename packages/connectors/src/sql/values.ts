@@ -41,3 +41,36 @@ export function microsOf(text: string): bigint {
   const seconds = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) / 1000;
   return BigInt(seconds) * 1_000_000n + BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6));
 }
+
+/** The logical type of a SQL type name as information_schema spells it (`character varying`, `bigint` …). */
+export function logicalTypeOfName(name: string): LogicalType {
+  const t = name.toLowerCase();
+  if (t.includes('bool') || t === 'bit') return 'boolean';
+  if (t.startsWith('bigint') || t === 'int8') return 'int64';
+  if (/^(int|integer|smallint|mediumint|tinyint|int2|int4|serial)/.test(t)) return 'int32';
+  if (/^(numeric|decimal|money|smallmoney)/.test(t)) return 'decimal';
+  if (/^(real|double|float)/.test(t)) return 'float';
+  if (t === 'uuid' || t === 'uniqueidentifier') return 'uuid';
+  if (t.startsWith('timestamp with time zone') || t === 'timestamptz' || t === 'datetimeoffset') return 'timestamptz';
+  if (t.startsWith('timestamp') || t.startsWith('datetime') || t === 'smalldatetime') return 'timestamp';
+  if (t === 'date') return 'date';
+  if (t.startsWith('time')) return 'time';
+  if (t.startsWith('json')) return 'json';
+  if (/^(bytea|blob|longblob|mediumblob|tinyblob|binary|varbinary|image)/.test(t)) return 'bytes';
+  return 'text';
+}
+
+/** Groups `(schema, table, column, type, pk)` rows, in order, into tables. */
+export function groupColumns(rows: Array<Record<string, unknown>>): Array<{ schema: string | undefined; name: string; columns: Array<{ name: string; type: LogicalType; primaryKey: boolean }> }> {
+  const tables = new Map<string, { schema: string | undefined; name: string; columns: Array<{ name: string; type: LogicalType; primaryKey: boolean }> }>();
+  for (const r of rows) {
+    const schema = r.table_schema === null || r.table_schema === undefined ? undefined : String(r.table_schema);
+    const name = String(r.table_name);
+    const key = `${schema ?? ''}.${name}`;
+    let table = tables.get(key);
+    if (!table) tables.set(key, (table = { schema, name, columns: [] }));
+    const pk = r.pk;
+    table.columns.push({ name: String(r.column_name), type: logicalTypeOfName(String(r.data_type ?? '')), primaryKey: pk === true || pk === 1 || pk === '1' || pk === 't' });
+  }
+  return [...tables.values()];
+}

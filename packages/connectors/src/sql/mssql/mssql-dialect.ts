@@ -1,7 +1,7 @@
 import { MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
-import { cursorText, jsonText, toBuffer } from '../values.ts';
+import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'bit',
@@ -67,6 +67,17 @@ export const mssqlDialect: SqlDialect = {
   classify(err) {
     const n = (err as { number?: unknown }).number;
     return typeof n === 'number' && REJECTED_NUMBERS.has(n) ? 'rejected' : 'transient';
+  },
+  async listTables(pool) {
+    const rows = (await pool.execute(sql`select c.table_schema as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
+        case when k.column_name is null then 0 else 1 end as pk
+      from information_schema.columns c
+      join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+      left join information_schema.table_constraints tc on tc.table_schema = c.table_schema and tc.table_name = c.table_name and tc.constraint_type = 'PRIMARY KEY'
+      left join information_schema.key_column_usage k on k.constraint_schema = tc.constraint_schema and k.constraint_name = tc.constraint_name and k.column_name = c.column_name
+      where c.table_schema not in ('sys', 'INFORMATION_SCHEMA')
+      order by c.table_schema, c.table_name, c.ordinal_position`.compile(mssqlDialect.db))).rows;
+    return groupColumns(rows);
   },
   async tableExists(pool, schema, table) {
     const res = await pool.execute(

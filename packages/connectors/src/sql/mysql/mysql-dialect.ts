@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
-import { cursorText, jsonText, toBuffer } from '../values.ts';
+import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { SqlSession, TransactionView } from '../dialect.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
@@ -136,6 +136,14 @@ export const mysqlDialect: SqlDialect = {
   classify(err) {
     const errno = (err as { errno?: unknown }).errno;
     return typeof errno === 'number' && REJECTED_ERRNOS.has(errno) ? 'rejected' : 'transient';
+  },
+  async listTables(pool) {
+    const rows = (await pool.execute(sql`select null as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
+        case when c.column_key = 'PRI' then 1 else 0 end as pk
+      from information_schema.columns c
+      where c.table_schema = database()
+      order by c.table_name, c.ordinal_position`.compile(mysqlDialect.db))).rows;
+    return groupColumns(rows);
   },
   async tableExists(pool, schema, table) {
     const res = await pool.execute(

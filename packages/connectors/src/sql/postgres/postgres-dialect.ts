@@ -4,7 +4,7 @@ import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { withConflictHandling } from '../sql-destination.ts';
 import { copyInto } from './postgres-copy.ts';
-import { cursorText, jsonText, toBuffer } from '../values.ts';
+import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { PgSession } from './postgres-driver.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
@@ -152,6 +152,17 @@ export const postgresDialect: SqlDialect = {
     signal?.throwIfAborted();
     const into = (w.target.schema ? db.withSchema(w.target.schema) : db).insertInto(w.target.table).columns(w.columns).expression(sql`select ${cols} from ${stage}`);
     await session.execute(withConflictHandling(postgresDialect, into, w.columns, w.writeMode, w.keys).compile(), signal);
+  },
+  async listTables(pool) {
+    const rows = (await pool.execute(sql`select c.table_schema as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
+        case when k.column_name is null then 0 else 1 end as pk
+      from information_schema.columns c
+      join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+      left join information_schema.table_constraints tc on tc.table_schema = c.table_schema and tc.table_name = c.table_name and tc.constraint_type = 'PRIMARY KEY'
+      left join information_schema.key_column_usage k on k.constraint_schema = tc.constraint_schema and k.constraint_name = tc.constraint_name and k.column_name = c.column_name
+      where c.table_schema not in ('pg_catalog', 'information_schema') and c.table_schema not like 'pg_toast%' and c.table_schema not like 'pg_temp%'
+      order by c.table_schema, c.table_name, c.ordinal_position`.compile(postgresDialect.db))).rows;
+    return groupColumns(rows);
   },
   async tableExists(pool, schema, table) {
     const name = schema ? `"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"` : `"${table.replace(/"/g, '""')}"`;

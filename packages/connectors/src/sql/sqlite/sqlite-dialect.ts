@@ -3,7 +3,7 @@ import type { LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { writeStatement } from '../sql-destination.ts';
 import type { SqliteSession } from './sqlite-driver.ts';
-import { INTEGER_TYPES, cursorText, jsonText, toBuffer } from '../values.ts';
+import { INTEGER_TYPES, cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 
 // Declared types chosen so SQLite's affinity keeps the value exact (decimals and JSON stay text)
 // and so that reading the declaration back gives the same logical type.
@@ -70,6 +70,13 @@ export const sqliteDialect: SqlDialect = {
     const one = writeStatement(sqliteDialect, w.target, w.columns, [w.columns.map(() => null)], w.writeMode, w.keys);
     const statement = db.prepare(one.sql);
     for (const row of w.rows) statement.run(...w.columns.map((c, i) => sqliteDialect.toParameter(row[c], w.types[i])));
+  },
+  async listTables(pool) {
+    const rows = (await pool.execute(sql`select null as table_schema, m.name as table_name, p.name as column_name, p.type as data_type, case when p.pk > 0 then 1 else 0 end as pk
+      from sqlite_master m join pragma_table_info(m.name) p
+      where m.type in ('table', 'view') and m.name not like 'sqlite_%'
+      order by m.name, p.cid`.compile(sqliteDialect.db))).rows;
+    return groupColumns(rows);
   },
   async tableExists(pool, _schema, table) {
     const res = await pool.execute(sql<{ n: bigint }>`select count(*) as n from sqlite_master where type in ('table', 'view') and name = ${table}`.compile(sqliteDialect.db));
