@@ -104,9 +104,10 @@ export interface SqlDialect {
   classify(err: unknown): ErrorClass;
   /**
    * A faster way than multi-row statements to write a batch in the session's transaction (PostgreSQL:
-   * COPY, through a staging table when keys are involved). Dialects without one leave it undefined.
+   * COPY, through a staging table when keys are involved). Resolves false when it cannot take this
+   * batch (the caller then writes multi-row statements). Dialects without one leave it undefined.
    */
-  bulkWrite?(session: SqlSession, write: BulkWrite, signal?: AbortSignal): Promise<void>;
+  bulkWrite?(session: SqlSession, write: BulkWrite, signal?: AbortSignal): Promise<boolean>;
   /** Lists the user tables and views with their columns (system schemas left out). */
   listTables(pool: SqlPool): Promise<TableInfo[]>;
   /** Reads whether a table exists. */

@@ -53,7 +53,7 @@ export function writeStatement(
     .insertInto(target.table)
     .columns(columns)
     .values(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
-  return withConflictHandling(dialect, q, columns, writeMode, keys).compile();
+  return withConflictHandling(dialect, q, columns, writeMode, keys, target).compile();
 }
 
 /**
@@ -66,6 +66,7 @@ export function withConflictHandling(
   columns: string[],
   writeMode: 'insert' | 'upsert',
   keys: string[],
+  target: { schema?: string | undefined; table: string },
 ): InsertQueryBuilder<any, any, any> {
   if (keys.length === 0 || !keys.every((k) => columns.includes(k))) return q;
   const nonKeys = columns.filter((c) => !keys.includes(c));
@@ -74,12 +75,13 @@ export function withConflictHandling(
     return q.onDuplicateKeyUpdate(
       overwrite
         ? Object.fromEntries(nonKeys.map((c) => [c, sql`values(${sql.ref(c)})`]))
-        : { [keys[0]!]: sql.ref(keys[0]!) }, // a no-op assignment: the existing row is kept
+        : // A no-op assignment keeps the existing row; qualified, as INSERT … SELECT needs.
+          { [keys[0]!]: target.schema ? sql.id(target.schema, target.table, keys[0]!) : sql.id(target.table, keys[0]!) },
     );
   }
   return q.onConflict((oc) => {
-    const target = oc.columns(keys);
-    return overwrite ? target.doUpdateSet(Object.fromEntries(nonKeys.map((c) => [c, sql.ref(`excluded.${c}`)]))) : target.doNothing();
+    const conflict = oc.columns(keys);
+    return overwrite ? conflict.doUpdateSet(Object.fromEntries(nonKeys.map((c) => [c, sql.ref(`excluded.${c}`)]))) : conflict.doNothing();
   });
 }
 
@@ -177,10 +179,7 @@ export class SqlDestination implements Destination {
       const rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? lastPerKey(batch.rows, keyColumns) : batch.rows;
       const perStatement = rowsPerStatement(dialect, names.length);
       await this.pool.transaction(async (tx) => {
-        if (dialect.bulkWrite) {
-          await dialect.bulkWrite(tx, { target: this.target, columns: names, types: colTypes, rows, writeMode, keys: keyColumns }, signal);
-          return;
-        }
+        if (dialect.bulkWrite && (await dialect.bulkWrite(tx, { target: this.target, columns: names, types: colTypes, rows, writeMode, keys: keyColumns }, signal))) return;
         for (let start = 0; start < rows.length; start += perStatement) {
           const chunk = rows.slice(start, start + perStatement);
           const values = chunk.map((row) => names.map((n, i) => dialect.toParameter(row[n], colTypes[i])));

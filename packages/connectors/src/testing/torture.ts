@@ -210,10 +210,15 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
     const writeLoop = async (w: number) => {
       const { pool, next } = writers[w]!;
       const pick = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+      // One writer's first transaction inserts many rows at one timestamp (far more than a batch holds,
+      // enough that the later random updates leave a tie larger than a batch), so that ties certainly
+      // straddle batch boundaries whatever the random draws.
+      let first = w === 0;
       while (performance.now() < writeUntil) {
         const held = next() < heldShare;
         const note = `w${w} t${transactions}`;
-        const inserts = pick(1, 9);
+        const inserts = first ? 40 : pick(1, 9);
+        first = false;
         const others = opts.mode === 'timestamp' && knownMax > 0n ? Array.from({ length: pick(0, 3) }, () => String(1n + BigInt(Math.floor(next() * Number(knownMax))))) : [];
         const holdMs = pick(50, 800);
         try {

@@ -125,7 +125,7 @@ export const postgresDialect: SqlDialect = {
     signal?.throwIfAborted();
     if (!keyed) {
       await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
-      return;
+      return true;
     }
     // Usually a batch brings keys the table does not have yet: COPY straight into it. When a key
     // exists (a replayed batch, or updates for upsert) the batch goes through the staging table, and
@@ -138,7 +138,7 @@ export const postgresDialect: SqlDialect = {
         await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
         await client.query('release savepoint idra_copy');
         directCopyMisses.set(name, 0);
-        return;
+        return true;
       } catch (err) {
         if ((err as { code?: string }).code !== '23505') throw err;
         await client.query('rollback to savepoint idra_copy');
@@ -151,7 +151,8 @@ export const postgresDialect: SqlDialect = {
     await copyInto(client, sql`copy ${stage} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
     signal?.throwIfAborted();
     const into = (w.target.schema ? db.withSchema(w.target.schema) : db).insertInto(w.target.table).columns(w.columns).expression(sql`select ${cols} from ${stage}`);
-    await session.execute(withConflictHandling(postgresDialect, into, w.columns, w.writeMode, w.keys).compile(), signal);
+    await session.execute(withConflictHandling(postgresDialect, into, w.columns, w.writeMode, w.keys, w.target).compile(), signal);
+    return true;
   },
   async listTables(pool) {
     const rows = (await pool.execute(sql`select c.table_schema as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,

@@ -70,6 +70,7 @@ export const sqliteDialect: SqlDialect = {
     const one = writeStatement(sqliteDialect, w.target, w.columns, [w.columns.map(() => null)], w.writeMode, w.keys);
     const statement = db.prepare(one.sql);
     for (const row of w.rows) statement.run(...w.columns.map((c, i) => sqliteDialect.toParameter(row[c], w.types[i])));
+    return true;
   },
   async listTables(pool) {
     const rows = (await pool.execute(sql`select null as table_schema, m.name as table_name, p.name as column_name, p.type as data_type, case when p.pk > 0 then 1 else 0 end as pk
