@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '@idra/testkit';
-import { createTestDb, type TestDb, type TestDialect } from '../testing/fixtures.ts';
+import { createTestDb, privateMariadb, type TestDb, type TestDialect } from '../testing/fixtures.ts';
 import { percentiles, runTorture, type TortureOptions, type TortureResult } from '../testing/torture.ts';
 
 // Concurrent writers (some holding their transaction open 50–800 ms after taking ids and now()),
@@ -10,12 +10,20 @@ const SECONDS: Record<TestDialect, number> = { postgres: 5, mysql: 5, sqlite: 3 
 
 describe('torture: concurrent writers, late commits, restarts — no row lost', () => {
   const dbs: TestDb[] = [];
+  let mariadb: Awaited<ReturnType<typeof privateMariadb>>;
+  beforeAll(async () => {
+    mariadb = await privateMariadb();
+  });
+  afterAll(async () => {
+    await mariadb.stop();
+  });
   afterEach(async () => {
     await Promise.all(dbs.splice(0).map((db) => db.drop()));
   });
 
   async function torture(dialect: TestDialect, mode: TortureOptions['mode'], extra: Partial<TortureOptions> = {}): Promise<TortureResult> {
-    const [source, destination] = [await createTestDb(dialect), await createTestDb(dialect)];
+    const server = dialect === 'mysql' ? mariadb.url : undefined;
+    const [source, destination] = [await createTestDb(dialect, server), await createTestDb(dialect, server)];
     dbs.push(source, destination);
     const result = await runTorture({
       dialect,

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { tempDir } from '@idra/testkit';
 import { FileOffsetStore, SyncRunner, sleep, type Batch, type Logger, type Position, type Sync } from '@idra/core';
 import { createConnectorRegistry } from '../registry.ts';
-import { DDL, createTestDb, makeSync, type TestDb } from '../testing/fixtures.ts';
+import { DDL, createTestDb, makeSync, privateMariadb, type TestDb } from '../testing/fixtures.ts';
 import { unguarded } from '../testing/torture.ts';
 import type { SqlDialect, TransactionView } from './dialect.ts';
 import { SqlSource } from './sql-source.ts';
@@ -70,6 +70,17 @@ const ids = (rows: Array<Record<string, unknown>>) => rows.map((r) => String(r.i
 // How long the clock part of each dialect's watermark stays behind (see the dialect files), plus slack.
 const PAST_CLOCK_GUARD_MS = { postgres: 300, mysql: 1300 } as const;
 
+// These tests hold transactions open on purpose: MariaDB's innodb_trx spans every database of a
+// server, so they get a server of their own instead of holding back other test files' syncs.
+let mariadb: Awaited<ReturnType<typeof privateMariadb>>;
+beforeAll(async () => {
+  mariadb = await privateMariadb();
+});
+afterAll(async () => {
+  await mariadb.stop();
+});
+const testDb = (name: 'postgres' | 'mysql') => createTestDb(name, name === 'mysql' ? mariadb.url : undefined);
+
 for (const name of ['postgres', 'mysql'] as const) {
   describe(`late commits behind the cursor: ${name}`, () => {
     const D = DDL[name];
@@ -82,7 +93,7 @@ for (const name of ['postgres', 'mysql'] as const) {
     };
 
     beforeEach(async () => {
-      db = await createTestDb(name);
+      db = await testDb(name);
     });
     afterEach(async () => {
       await Promise.all(heldOpen.splice(0).map((h) => h.commit()));
@@ -175,7 +186,7 @@ describe('without the privilege to see other sessions, the delay alone protects 
   });
 
   it('postgres: without pg_read_all_stats, other roles\' transactions are hidden; one warning in the status and the log', async () => {
-    db = await createTestDb('postgres');
+    db = await testDb('postgres');
     const role = `idra_np_${randomBytes(4).toString('hex')}`;
     await db.exec(`create table src (id bigint primary key, ts timestamp(6) not null)`);
     await db.exec(`insert into src values (1, now() - interval '1 minute')`);
@@ -223,7 +234,7 @@ describe('without the privilege to see other sessions, the delay alone protects 
   });
 
   it('mysql: without PROCESS, innodb_trx cannot be read; the read goes on with the delay and warns', async () => {
-    db = await createTestDb('mysql');
+    db = await testDb('mysql');
     const user = `idra_np_${randomBytes(4).toString('hex')}`;
     const url = new URL(db.connection.url!);
     await db.exec(`create table src (id bigint primary key, ts datetime(6) not null)`);

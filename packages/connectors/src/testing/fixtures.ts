@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { sql, type RawBuilder } from 'kysely';
-import { createDatabase, tempDir } from '@idra/testkit';
+import { createDatabase, startMariadb, tempDir } from '@idra/testkit';
 import {
   FileOffsetStore,
   SyncRunner,
@@ -35,8 +35,17 @@ export interface TestDb {
 export const TEST_DIALECTS = ['postgres', 'mysql', 'sqlite'] as const;
 export type TestDialect = (typeof TEST_DIALECTS)[number];
 
+/**
+ * A MariaDB server of a test file's own, for tests that hold transactions open on purpose: on the
+ * shared server those would hold back the watermark of every other test file running meanwhile.
+ */
+export async function privateMariadb(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.IDRA_TEST_MYSQL_URL) return { url: process.env.IDRA_TEST_MYSQL_URL, stop: async () => {} };
+  return startMariadb();
+}
+
 /** Creates an empty database on the shared test server of the dialect (a temp file for SQLite). */
-export async function createTestDb(name: TestDialect): Promise<TestDb> {
+export async function createTestDb(name: TestDialect, serverUrl?: string): Promise<TestDb> {
   const dialect = SQL_DIALECTS[name as SqlDialectName];
   let connection: Connection;
   let dropDb: () => Promise<void>;
@@ -45,7 +54,7 @@ export async function createTestDb(name: TestDialect): Promise<TestDb> {
     connection = { file: join(dir, 'test.db') };
     dropDb = async () => {};
   } else {
-    const db = await createDatabase(name, inject(name === 'postgres' ? 'pgUrl' : 'mysqlUrl'));
+    const db = await createDatabase(name, serverUrl ?? inject(name === 'postgres' ? 'pgUrl' : 'mysqlUrl'));
     connection = { url: db.url };
     dropDb = db.drop;
   }
@@ -139,7 +148,9 @@ export class TestRun {
 
   /** Runs until the source is drained (state idle after at least one read), then stops. */
   async untilIdle(timeoutMs?: number): Promise<SyncStatus> {
-    await this.waitFor((s) => s.state === 'idle', timeoutMs);
+    // Idle with nothing held back: another test's open transaction on a shared server can hold a
+    // watermark back for a while (MariaDB's innodb_trx spans every database of the server).
+    await this.waitFor((s) => s.state === 'idle' && s.heldBack === undefined, timeoutMs);
     await this.runner.stop();
     return this.status;
   }
