@@ -373,6 +373,13 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByText('healthy', { exact: true }).waitFor();
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(15, 18, 23)');
     await shot(page, '17-dashboard-dark');
+    // The theme chosen in the UI overrides the system's.
+    expect(await page.evaluate(() => {
+      document.documentElement.dataset.theme = 'light';
+      const light = getComputedStyle(document.body).backgroundColor;
+      delete document.documentElement.dataset.theme;
+      return light;
+    })).toBe('rgb(246, 247, 249)');
     await page.emulateMedia({ colorScheme: 'light' });
 
     await page.setViewportSize({ width: 390, height: 844 });

@@ -2,12 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { removeDir } from './internal/cleanup.ts';
 import { findExecutable } from './internal/executables.ts';
 import { provisionOnce, runBuild, testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';
-import { ServerProcess } from './internal/server-process.ts';
+import { ServerProcess, inWorkDir, serverControls } from './internal/server-process.ts';
 import { freePort } from './free-port.ts';
-import { tempDir } from './temp-dir.ts';
 
 /** The FerretDB release run by {@link startFerretdb}: MongoDB's wire protocol over SQLite (1.x still has that backend). */
 export const FERRETDB_VERSION = 'v1.24.2';
@@ -58,8 +56,7 @@ async function probe(url: string): Promise<void> {
 /** Starts a throwaway FerretDB on SQLite files in a temp dir (building it on first use) and resolves once it answers. */
 export async function startFerretdb(): Promise<MongoServer> {
   const { path: home } = await provisionFerretdb();
-  const workDir = await tempDir('idra-ferretdb-');
-  try {
+  return inWorkDir('idra-ferretdb-', async (workDir) => {
     const dataDir = join(workDir, 'data');
     await mkdir(dataDir);
     const port = await freePort();
@@ -74,20 +71,8 @@ export async function startFerretdb(): Promise<MongoServer> {
       probe: () => probe(url),
     });
     await server.start();
-    return {
+    return Object.assign(serverControls(server, workDir), {
       url,
-      kill: (signal = 'SIGKILL') => server.stop(signal),
-      start: () => server.start(),
-      get running() {
-        return server.running;
-      },
-      async stop() {
-        await server.stop();
-        await removeDir(workDir);
-      },
-    };
-  } catch (error) {
-    await removeDir(workDir);
-    throw error;
-  }
+    });
+  });
 }

@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { removeDir } from './internal/cleanup.ts';
 import { findExecutable } from './internal/executables.ts';
 import { provisionOnce, runBuild, testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';
-import { runToCompletion, ServerProcess } from './internal/server-process.ts';
+import { runToCompletion, ServerProcess, inWorkDir, serverControls } from './internal/server-process.ts';
 import { freePort } from './free-port.ts';
-import { tempDir } from './temp-dir.ts';
 
 /** The Apache Kafka release run by {@link startKafka} (its Maven artifacts, on the machine's Java 17). */
 export const KAFKA_VERSION = '4.1.1';
@@ -92,8 +90,7 @@ async function probe(brokers: string[]): Promise<void> {
 export async function startKafka(): Promise<KafkaServer> {
   const java = findExecutable('java', 'openjdk-17-jre-headless');
   const { path: home } = await provisionKafka();
-  const workDir = await tempDir('idra-kafka-');
-  try {
+  return inWorkDir('idra-kafka-', async (workDir) => {
     const port = await freePort();
     const controllerPort = await freePort();
     const config = join(workDir, 'server.properties');
@@ -115,20 +112,8 @@ export async function startKafka(): Promise<KafkaServer> {
       startTimeoutMs: 120_000,
     });
     await server.start();
-    return {
+    return Object.assign(serverControls(server, workDir, 'SIGKILL'), {
       brokers,
-      kill: (signal = 'SIGKILL') => server.stop(signal),
-      start: () => server.start(),
-      get running() {
-        return server.running;
-      },
-      async stop() {
-        await server.stop('SIGKILL');
-        await removeDir(workDir);
-      },
-    };
-  } catch (error) {
-    await removeDir(workDir);
-    throw error;
-  }
+    });
+  });
 }

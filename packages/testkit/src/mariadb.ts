@@ -1,10 +1,8 @@
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { removeDir } from './internal/cleanup.ts';
 import { findExecutable } from './internal/executables.ts';
-import { runToCompletion, ServerProcess } from './internal/server-process.ts';
+import { runToCompletion, ServerProcess, inWorkDir, serverControls } from './internal/server-process.ts';
 import { freePort } from './free-port.ts';
-import { tempDir } from './temp-dir.ts';
 
 /** A running throwaway MariaDB server. */
 export interface MariadbServer {
@@ -32,8 +30,7 @@ async function probe(url: string): Promise<void> {
 export async function startMariadb(): Promise<MariadbServer> {
   const installDb = findExecutable('mariadb-install-db', 'mariadb-server');
   const mariadbd = findExecutable('mariadbd', 'mariadb-server');
-  const workDir = await tempDir('idra-mariadb-');
-  try {
+  return inWorkDir('idra-mariadb-', async (workDir) => {
     const dataDir = join(workDir, 'data');
     const launch = { server: 'mariadb', logFile: join(workDir, 'mariadb.log'), cwd: workDir } as const;
     await runToCompletion({
@@ -65,17 +62,10 @@ export async function startMariadb(): Promise<MariadbServer> {
       probe: () => probe(url),
     });
     await server.start();
-    return {
+    return Object.assign(serverControls(server, workDir), {
       url,
       host,
       port,
-      async stop() {
-        await server.stop();
-        await removeDir(workDir);
-      },
-    };
-  } catch (error) {
-    await removeDir(workDir);
-    throw error;
-  }
+    });
+  });
 }

@@ -2,11 +2,9 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { removeDir } from './internal/cleanup.ts';
 import { findExecutable, postgresBinDirs } from './internal/executables.ts';
-import { runToCompletion, ServerProcess, serviceUser } from './internal/server-process.ts';
+import { runToCompletion, ServerProcess, serviceUser, inWorkDir, serverControls } from './internal/server-process.ts';
 import { freePort } from './free-port.ts';
-import { tempDir } from './temp-dir.ts';
 
 /** A running throwaway PostgreSQL server. */
 export interface PostgresServer {
@@ -40,8 +38,7 @@ async function probe(url: string): Promise<void> {
 /** Starts a throwaway PostgreSQL (trust auth, no fsync) on a free port and resolves once it accepts connections. */
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
   const initdb = findExecutable('initdb', 'postgresql-15', postgresBinDirs());
-  const workDir = await tempDir('idra-postgres-');
-  try {
+  return inWorkDir('idra-postgres-', async (workDir) => {
     const dataDir = opts.dataDir ?? join(workDir, 'data');
     const logFile = join(workDir, 'postgres.log');
     const user = serviceUser('postgres');
@@ -79,17 +76,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       probe: () => probe(url),
     });
     await server.start();
-    return {
+    return Object.assign(serverControls(server, workDir), {
       url,
       host,
       port,
-      async stop() {
-        await server.stop();
-        await removeDir(workDir);
-      },
-    };
-  } catch (error) {
-    await removeDir(workDir);
-    throw error;
-  }
+    });
+  });
 }

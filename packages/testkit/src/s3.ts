@@ -2,10 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { removeDir } from './internal/cleanup.ts';
-import { ServerProcess } from './internal/server-process.ts';
+import { ServerProcess, inWorkDir, serverControls } from './internal/server-process.ts';
 import { freePort } from './free-port.ts';
-import { tempDir } from './temp-dir.ts';
 
 /** A running throwaway S3-compatible server (s3rver, path-style addressing). */
 export interface S3Server {
@@ -43,8 +41,7 @@ function probe(url: string): Promise<void> {
 export async function startS3(): Promise<S3Server> {
   const require = createRequire(import.meta.url);
   const bin = join(require.resolve('s3rver/package.json'), '..', 'bin', 's3rver.js');
-  const workDir = await tempDir('idra-s3-');
-  try {
+  return inWorkDir('idra-s3-', async (workDir) => {
     const dataDir = join(workDir, 'data');
     await mkdir(dataDir);
     const port = await freePort();
@@ -60,24 +57,12 @@ export async function startS3(): Promise<S3Server> {
       probe: () => probe(url),
     });
     await server.start();
-    return {
+    return Object.assign(serverControls(server, workDir), {
       url,
       // s3rver's fixed credentials.
       accessKeyId: 'S3RVER',
       secretAccessKey: 'S3RVER',
       region: 'us-east-1',
-      kill: (signal = 'SIGKILL') => server.stop(signal),
-      start: () => server.start(),
-      get running() {
-        return server.running;
-      },
-      async stop() {
-        await server.stop();
-        await removeDir(workDir);
-      },
-    };
-  } catch (error) {
-    await removeDir(workDir);
-    throw error;
-  }
+    });
+  });
 }

@@ -5,6 +5,7 @@ import {
   SyncRunner,
   ThrottledStatusWriter,
   errorMessage,
+  newSyncStatus,
   sleep,
   type AgentSession,
   type BackoffOptions,
@@ -165,21 +166,20 @@ export class SyncWorker {
   private publishError(err: unknown, transient: boolean): void {
     const now = new Date().toISOString();
     this.log.error({ err: errorMessage(err) }, transient ? 'cannot load the sync; retrying' : 'invalid sync configuration');
-    this.publish({
-      syncId: this.syncId,
-      agentId: this.deps.session.info.agentId,
-      state: transient ? 'retrying' : 'failed',
-      rowsCopied: this.latest?.rowsCopied ?? 0,
-      rowsSkipped: this.latest?.rowsSkipped ?? 0,
-      batches: this.latest?.batches ?? 0,
-      lastBatchAt: this.latest?.lastBatchAt,
-      position: this.latest?.position,
-      heldBack: undefined,
-      lag: undefined,
-      lastError: { message: errorMessage(err), code: err instanceof ConfigError ? err.code : 'IDRA_ERR_UNEXPECTED', at: now },
-      retryInMs: transient ? 1000 : undefined,
-      updatedAt: now,
-    });
+    const { rowsCopied = 0, rowsSkipped = 0, batches = 0, lastBatchAt, position } = this.latest ?? {};
+    this.publish(
+      newSyncStatus(this.syncId, this.deps.session.info.agentId, {
+        state: transient ? 'retrying' : 'failed',
+        rowsCopied,
+        rowsSkipped,
+        batches,
+        lastBatchAt,
+        position,
+        lastError: { message: errorMessage(err), code: err instanceof ConfigError ? err.code : 'IDRA_ERR_UNEXPECTED', at: now },
+        retryInMs: transient ? 1000 : undefined,
+        updatedAt: now,
+      }),
+    );
   }
 
   private idleUntilRestart(): Promise<void> {

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigStore, connectEtcd, type SyncStatus } from '@idra/core';
+import { ConfigStore, connectEtcd, newSyncStatus, type SyncStatus } from '@idra/core';
 import { freePort, startEtcd, tempDir } from '@idra/testkit';
 import { AgentMetrics } from './agent-metrics.ts';
 
@@ -229,22 +229,7 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
 });
 
 describe('AgentMetrics', () => {
-  const status = (state: SyncStatus['state'], extra: Partial<SyncStatus> = {}): SyncStatus => ({
-    syncId: 's1',
-    agentId: 'a1',
-    state,
-    rowsCopied: 0,
-    rowsSkipped: 0,
-    batches: 0,
-    lastBatchAt: undefined,
-    position: undefined,
-    heldBack: undefined,
-    lag: undefined,
-    lastError: undefined,
-    retryInMs: undefined,
-    updatedAt: new Date().toISOString(),
-    ...extra,
-  });
+  const status = (state: SyncStatus['state'], extra: Partial<SyncStatus> = {}): SyncStatus => newSyncStatus('s1', 'a1', { state, ...extra });
   const scrape = async (m: AgentMetrics) => parseMetrics(await m.registry.metrics());
 
   it('drops the lag of a sync that stopped here, counts each error once, times offset commits and counts their failures', async () => {

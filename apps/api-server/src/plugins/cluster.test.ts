@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEYS, StatusStore } from '@idra/core';
+import { KEYS, StatusStore, newSyncStatus } from '@idra/core';
 import { IdraClient, type ClusterEvent } from '@idra/api-client';
 import { freePort } from '@idra/testkit';
 import { buildApp } from '../app.ts';
@@ -50,7 +50,7 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
     const deadline = Date.now() + 20_000;
     // The stream may attach after the first write: keep writing until an event arrives.
     while (!events.some((e) => e.kind === 'status' && e.id === 'live') && Date.now() < deadline) {
-      await statuses.put({ syncId: 'live', agentId: 'a', state: 'running', rowsCopied: 1, rowsSkipped: 0, batches: 1, lastBatchAt: undefined, position: undefined, heldBack: undefined, lag: undefined, lastError: undefined, retryInMs: undefined, updatedAt: new Date().toISOString() });
+      await statuses.put(newSyncStatus('live', 'a', { state: 'running', rowsCopied: 1, batches: 1 }));
       await new Promise((r) => setTimeout(r, 200));
     }
     await s.app.idra.etcd.ns.delete().key(KEYS.agent('agent-a')).exec();

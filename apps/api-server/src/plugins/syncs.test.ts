@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '@idra/testkit';
-import { ConfigStore, SecretBox, StatusStore, type SyncStatus } from '@idra/core';
+import { ConfigStore, SecretBox, StatusStore, newSyncStatus, type SyncStatus } from '@idra/core';
 import { SECRET_KEY, sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
 
 const PG_PASSWORD = 'Pg-S3cret-Unique-4711';
@@ -214,10 +214,7 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
 
   it('status, overview and dead letters', async () => {
     const statuses = new StatusStore(s.app.idra.etcd.ns);
-    const status: SyncStatus = {
-      syncId: 'orders', agentId: 'agent-1', state: 'idle', rowsCopied: 42, rowsSkipped: 1, batches: 3, lastBatchAt: undefined,
-      position: { kind: 'id', value: '42' }, heldBack: undefined, lag: { rows: 5 }, lastError: undefined, retryInMs: undefined, updatedAt: new Date().toISOString(),
-    };
+    const status: SyncStatus = newSyncStatus('orders', 'agent-1', { state: 'idle', rowsCopied: 42, rowsSkipped: 1, batches: 3, position: { kind: 'id', value: '42' }, lag: { rows: 5 } });
     await statuses.put(status);
     await statuses.recordDeadLetters('orders', [
       { at: new Date().toISOString(), syncId: 'orders', row: { id: '7' }, error: 'too long' },

@@ -36,6 +36,26 @@ export interface SyncStatus {
   updatedAt: string;
 }
 
+/** A status with nothing happened yet (`stopped`, no rows, no error), with `patch` applied. */
+export function newSyncStatus(syncId: string, agentId: string, patch: Partial<SyncStatus> = {}): SyncStatus {
+  return {
+    syncId,
+    agentId,
+    state: 'stopped',
+    rowsCopied: 0,
+    rowsSkipped: 0,
+    batches: 0,
+    lastBatchAt: undefined,
+    position: undefined,
+    heldBack: undefined,
+    lag: undefined,
+    lastError: undefined,
+    retryInMs: undefined,
+    updatedAt: new Date().toISOString(),
+    ...patch,
+  };
+}
+
 /** A row the destination rejected and the `skip` policy set aside. */
 export interface DeadLetter {
   at: string;

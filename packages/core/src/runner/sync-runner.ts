@@ -5,7 +5,7 @@ import { undecodableError } from '../connector/undecodable.ts';
 import { positionOf, type OffsetStore } from '../offset/offset.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
-import type { DeadLetter, DeadLetterSink, SyncState, SyncStatus } from './status.ts';
+import { newSyncStatus, type DeadLetter, type DeadLetterSink, type SyncState, type SyncStatus } from './status.ts';
 
 export interface SyncRunnerOptions {
   sync: Sync;
@@ -84,21 +84,7 @@ export class SyncRunner {
     this.opts = opts;
     this.sync = opts.sync;
     this.log = (opts.logger ?? silentLogger).child({ syncId: opts.sync.id });
-    this.status = {
-      syncId: opts.sync.id,
-      agentId: opts.agentId,
-      state: 'stopped',
-      rowsCopied: 0,
-      rowsSkipped: 0,
-      batches: 0,
-      lastBatchAt: undefined,
-      position: undefined,
-      heldBack: undefined,
-      lag: undefined,
-      lastError: undefined,
-      retryInMs: undefined,
-      updatedAt: new Date().toISOString(),
-    };
+    this.status = newSyncStatus(opts.sync.id, opts.agentId);
   }
 
   /** Starts the loop; `done` resolves when it has ended. */

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TestServerStartError, type TestServerKind } from '../errors.ts';
-import { killAtExit } from './cleanup.ts';
+import { killAtExit, removeDir } from './cleanup.ts';
+import { tempDir } from '../temp-dir.ts';
 
 const POLL_INTERVAL_MS = 50;
 const START_TIMEOUT_MS = 30_000;
@@ -164,5 +165,39 @@ export class ServerProcess {
     return new TestServerStartError(this.#spec.server, `${basename(this.#spec.command)} ${reason}${probeNote}`, await readLogTail(this.#spec.logFile), {
       cause: probeError,
     });
+  }
+}
+
+/** What every throwaway server hands out: `kill`/`start` for failure tests, `stop` also removes its work dir. */
+export interface ServerControls {
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  start(): Promise<void>;
+  readonly running: boolean;
+  stop(): Promise<void>;
+}
+
+/** The controls of a started server living in `workDir`; `stopSignal` overrides the spec's for `stop`. */
+export function serverControls(server: ServerProcess, workDir: string, stopSignal?: NodeJS.Signals): ServerControls {
+  return {
+    kill: (signal = 'SIGKILL') => server.stop(signal),
+    start: () => server.start(),
+    get running() {
+      return server.running;
+    },
+    async stop() {
+      await server.stop(stopSignal);
+      await removeDir(workDir);
+    },
+  };
+}
+
+/** Runs `start` in a fresh temp dir, which is removed again when starting fails. */
+export async function inWorkDir<T>(prefix: string, start: (workDir: string) => Promise<T>): Promise<T> {
+  const workDir = await tempDir(prefix);
+  try {
+    return await start(workDir);
+  } catch (error) {
+    await removeDir(workDir);
+    throw error;
   }
 }
