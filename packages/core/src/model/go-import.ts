@@ -1,5 +1,7 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
-import type { Connection, ConnectorKind, SyncConfig, SyncMode, Endpoint } from './schema.ts';
+import type { Connection, SyncConfig, Endpoint } from './schema.ts';
+import type { ConnectorKind } from './connector-kinds.ts';
+import type { SyncMode } from './modes.ts';
 import { validateSyncConfig } from './sync.ts';
 
 /** One connector of a sync exported by the original Go Idra (`source_connector` / `destination_connector`). */
