@@ -19,6 +19,7 @@ export const SYNC_DEFAULTS = {
   batchSize: 1000,
   pollIntervalMs: 5000,
   delayMs: 0,
+  watermark: 'transactions',
   onError: 'stop',
   writeMode: 'insert',
   createTable: true,
@@ -145,6 +146,7 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     batchSize: config.batchSize ?? SYNC_DEFAULTS.batchSize,
     pollIntervalMs: config.pollIntervalMs === undefined ? SYNC_DEFAULTS.pollIntervalMs : parseDuration(config.pollIntervalMs)!,
     delayMs: config.delayMs === undefined ? SYNC_DEFAULTS.delayMs : parseDuration(config.delayMs)!,
+    watermark: config.watermark ?? SYNC_DEFAULTS.watermark,
     onError: config.onError ?? SYNC_DEFAULTS.onError,
     createTable: config.createTable ?? SYNC_DEFAULTS.createTable,
   };

@@ -1,4 +1,4 @@
-import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, errorMessage } from '../errors.ts';
+import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, WatermarkBlindError, errorMessage } from '../errors.ts';
 import type { Sync } from '../model/schema.ts';
 import type { Batch, ConnectorRegistry, Destination, Row, Source } from '../connector/types.ts';
 import { resumesFromDestination, storedKind } from '../model/modes.ts';
@@ -27,7 +27,14 @@ export interface SyncRunnerOptions {
   lagIntervalMs?: number;
   /** Called before each destination write; throws (FencedError) when this agent may no longer write. */
   beforeWrite?: () => void;
+  /**
+   * How often a sync stopped by a problem outside its document (a source privilege missing) is tried
+   * again, so that a GRANT lets it start without a restart. @default 15000
+   */
+  recheckMs?: number;
 }
+
+const DEFAULT_RECHECK_MS = 15_000;
 
 /** A sync failed in a way retrying cannot fix (error policy `stop`, unusable configuration). */
 export class SyncFailedError extends IdraError {
@@ -39,7 +46,9 @@ export class SyncFailedError extends IdraError {
 /** True for errors a retry can fix: connections, authentication, servers restarting, missing tables. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof ConnectorError) return err.transient;
-  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof FencedError || err instanceof SyncFailedError) return false;
+  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof FencedError || err instanceof SyncFailedError || err instanceof WatermarkBlindError) {
+    return false;
+  }
   return true;
 }
 
@@ -101,7 +110,7 @@ export class SyncRunner {
   }
 
   private setState(state: SyncState, err?: unknown, extra: Partial<SyncStatus> = {}): void {
-    Object.assign(this.status, extra);
+    Object.assign(this.status, { retryInMs: undefined }, extra);
     this.status.state = state;
     if (err !== undefined) {
       this.status.lastError = {
@@ -110,7 +119,6 @@ export class SyncRunner {
         at: new Date().toISOString(),
       };
     }
-    if (state !== 'retrying') this.status.retryInMs = undefined;
     this.publish();
   }
 
@@ -129,7 +137,8 @@ export class SyncRunner {
       let source: Source | undefined;
       let destination: Destination | undefined;
       try {
-        this.setState('starting');
+        // A recheck stays 'failed' until it succeeds.
+        if (this.status.state !== 'failed') this.setState('starting');
         const { sync, connectors } = this.opts;
         source = await connectors.openSource({ sync, endpoint: sync.source, role: 'source' });
         destination = await connectors.openDestination({ sync, endpoint: sync.destination, role: 'destination' });
@@ -183,6 +192,12 @@ export class SyncRunner {
         }
       } catch (err) {
         if (this.abortCtl.signal.aborted && !(err instanceof FencedError)) break;
+        if (err instanceof WatermarkBlindError) {
+          await closeQuietly(source, destination);
+          source = destination = undefined;
+          await this.waitForRecheck(err);
+          continue;
+        }
         if (!isTransient(err)) {
           const lostOwnership = err instanceof FencedError;
           this.log.error({ err: errorMessage(err) }, lostOwnership ? 'sync lost its lock; stopped' : 'sync failed; it will not be retried');
@@ -199,7 +214,20 @@ export class SyncRunner {
         await closeQuietly(source, destination);
       }
     }
-    if (this.status.state !== 'failed') this.setState('stopped');
+    this.setState('stopped');
+  }
+
+  /**
+   * Failed (a configuration problem), checked again after `recheckMs`. The first occurrence is logged
+   * and keeps its time while the same problem persists, so that the status says since when.
+   */
+  private async waitForRecheck(err: WatermarkBlindError): Promise<void> {
+    const recheckMs = this.opts.recheckMs ?? DEFAULT_RECHECK_MS;
+    const last = this.status.lastError;
+    const repeated = last?.code === err.code && last.message === err.message;
+    if (!repeated) this.log.error({ err: err.message, recheckMs }, 'sync cannot run as configured; checking again periodically');
+    this.setState('failed', repeated ? undefined : err, { retryInMs: recheckMs });
+    await sleep(recheckMs, this.stopCtl.signal);
   }
 
   private async resumePosition(destination: Destination): Promise<Position> {
