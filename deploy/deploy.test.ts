@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { validateDataSource, validateSyncConfig } from '@idra/core';
-import { KUBERNETES_VERSION, findTool, kubeconformSchemaLocation, provisionKubernetesValidate } from '../scripts/deploy-tools.ts';
+import { KUBERNETES_VERSION, findTool, kubeconformSchemaLocation, provisionKubernetesValidate } from '@idra/testkit';
 
 const run = promisify(execFile);
 const DEPLOY = import.meta.dirname;
@@ -13,13 +13,15 @@ const ROOT = resolve(DEPLOY, '..');
 const read = (path: string) => readFileSync(join(DEPLOY, path), 'utf8');
 
 // ---- the tools, found (or, for the schemas, installed) before the tests are named ----
+// In CI (CI=true) a missing tool fails its tests instead of skipping them: `./idra test` provisions them.
+const required = process.env.CI === 'true';
 const helm = findTool('helm');
 const kubeconform = findTool('kubeconform');
 const pythonPath = await provisionKubernetesValidate().then(
   (dir) => ({ dir, error: undefined }),
   (err: unknown) => ({ dir: undefined, error: String((err as Error).message ?? err).split('\n')[0] }),
 );
-const missing = (tool: string) => `(SKIPPED: no ${tool} binary in ~/.cache/idra-testkit/bin or PATH; node scripts/deploy-tools.ts builds it)`;
+const missing = (tool: string) => `(SKIPPED: no ${tool} in the testkit cache or PATH; ./idra test-servers builds it)`;
 
 /** The chart as deploy/k8s/idra.yaml holds it (see deploy/k8s/README.md). */
 const K8S_ARGS = ['template', 'idra', join(DEPLOY, 'helm/idra'), '--namespace', 'idra', '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.existingSecret=idra-secrets'];
@@ -137,6 +139,10 @@ function checkManifests(text: string): void {
 describe('deploy/k8s and the Helm chart', () => {
   it('deploy/k8s/idra.yaml: 3-member etcd StatefulSet, probes on /healthz and /readyz, non-root, secrets from Secrets, agents with a PDB', () => {
     checkManifests(read('k8s/idra.yaml'));
+  });
+
+  it.runIf(required)('CI has helm, kubeconform and the Kubernetes schemas: none of the checks below is skipped', () => {
+    expect({ helm, kubeconform, schemas: pythonPath.dir ?? pythonPath.error }).toEqual({ helm: expect.any(String), kubeconform: expect.any(String), schemas: expect.stringContaining('kubernetes-validate') });
   });
 
   it.skipIf(!pythonPath.dir)(

@@ -5,7 +5,6 @@ import {
   FileOffsetStore,
   SyncRunner,
   writeFileAtomic,
-  describePosition,
   errorMessage,
   type ConnectorRegistry,
   type Logger,
@@ -13,7 +12,7 @@ import {
   type SyncStatus,
   type BackoffOptions,
 } from '@idra/core';
-import { ProgressLog } from './progress.ts';
+import { ProgressLog, describePosition } from './progress.ts';
 import type { AgentMetrics } from './http/agent-metrics.ts';
 
 export interface SingleModeOptions {

@@ -1,5 +1,5 @@
-/** Which throwaway server a testkit error is about. */
-export type TestServerKind = 'postgres' | 'mariadb' | 'etcd' | 'kafka' | 'ferretdb' | 's3';
+/** Which throwaway server (or tool the testkit provisions) a testkit error is about. */
+export type TestServerKind = 'postgres' | 'mariadb' | 'etcd' | 'kafka' | 'ferretdb' | 's3' | 'go' | 'helm' | 'kubeconform';
 
 /** A throwaway server did not become ready; `logTail` holds the end of its log. */
 export class TestServerStartError extends Error {

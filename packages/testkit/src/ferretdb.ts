@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { findExecutable } from './internal/executables.ts';
+import { provisionGo } from './go-toolchain.ts';
 import { provisionOnce, runBuild, testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';
 import { ServerProcess, inWorkDir, serverControls } from './internal/server-process.ts';
 import { freePort } from './free-port.ts';
@@ -14,17 +14,17 @@ export const FERRETDB_VERSION = 'v1.24.2';
 // (Installing cmd/ferretdb from the module cache panics: its version file is only generated in a git checkout.)
 const SOURCE_DIR = fileURLToPath(new URL('../go/ferretdb/', import.meta.url));
 
-/** Builds the FerretDB program with the machine's Go into the testkit cache unless it is there; returns its directory. */
+/** Builds the FerretDB program into the testkit cache unless it is there (with a Go ≥ 1.24, fetched if need be); returns its directory. */
 export async function provisionFerretdb(): Promise<ProvisionResult> {
-  const go = findExecutable('go', 'golang', ['/usr/local/go/bin']);
   return provisionOnce(join(testkitCacheDir(), `ferretdb-${FERRETDB_VERSION}`), async (staging) => {
+    const { go } = await provisionGo();
     await runBuild({
       server: 'ferretdb',
       command: go,
       args: ['build', '-trimpath', '-o', join(staging, 'ferretdb'), '.'],
       cwd: SOURCE_DIR,
       logFile: join(staging, 'go-build.log'),
-      // The Go version this machine has, never a downloaded toolchain; the module's pinned sums.
+      // Exactly this toolchain (no switch to another one); the module's pinned sums.
       env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly', CGO_ENABLED: '0' },
     });
   });

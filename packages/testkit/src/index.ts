@@ -11,6 +11,16 @@ export {
   type S3Address,
   type ServerForTests,
 } from './connector-servers.ts';
+export {
+  DEPLOY_TOOLS,
+  KUBERNETES_VERSION,
+  findTool,
+  kubeconformSchemaLocation,
+  provisionDeployTool,
+  provisionKubernetesValidate,
+  type DeployTool,
+} from './deploy-tools.ts';
+export { GO_TOOLCHAIN, downloadGoToolchain, goProxyUrl, provisionGo, type GoToolchain } from './go-toolchain.ts';
 export { FERRETDB_VERSION, provisionFerretdb, startFerretdb, type MongoServer } from './ferretdb.ts';
 export { KAFKA_VERSION, provisionKafka, startKafka, type KafkaServer } from './kafka.ts';
 export { testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';

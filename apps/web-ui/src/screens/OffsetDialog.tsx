@@ -8,7 +8,12 @@ import { Dialog } from '../components/Dialog.tsx';
 import { Field } from '../components/Field.tsx';
 import { BusyButton, ErrorNote } from '../components/Status.tsx';
 import { useNotify } from '../components/Notify.tsx';
-import { describePosition, storedKind } from '@idra/core/model';
+import { describePosition } from '../lib/position.ts';
+
+/** The position kind a mode stores; destination-* modes store none. */
+export function positionKindOf(mode: SyncConfig['mode']): Position['kind'] | undefined {
+  return mode === 'id' || mode === 'timestamp' || mode === 'full' || mode === 'stream' ? mode : undefined;
+}
 
 interface PositionDraft {
   value: string;
@@ -65,7 +70,7 @@ export function OffsetDialog({ sync, current, onClose }: { sync: SyncConfig; cur
   const client = useClient();
   const queryClient = useQueryClient();
   const notify = useNotify();
-  const kind = storedKind(sync.mode)!;
+  const kind = positionKindOf(sync.mode)!;
   const [startOver, setStartOver] = useState(false);
   const [draft, setDraft] = useState<PositionDraft>(() => toDraft(current));
   const [reason, setReason] = useState('');

@@ -17,10 +17,6 @@ export interface S3Config {
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   /** `options.format` of objects. @default 'jsonl' */
   format: 'jsonl' | 'csv';
-  /** `options.header`: a CSV object's first line names its columns. @default true */
-  header: boolean;
-  /** `options.columnNames`: the column names of CSV objects without a header line. @default column1, column2 … */
-  columnNames: string[] | undefined;
   /** `options.gzip`: a destination compresses objects (`.gz` names); a source recognizes gzip by content either way. @default false */
   gzip: boolean;
   /** `options.createBucket`: a destination creates a missing bucket. @default false */
@@ -46,14 +42,11 @@ export function resolveS3Config(ctx: EndpointContext): S3Config {
     pathStyle: opts.boolean('pathStyle', endpoint !== undefined),
     credentials: c.user ? { accessKeyId: c.user, secretAccessKey: c.password ?? '' } : undefined,
     format: opts.oneOf('format', ['jsonl', 'csv'] as const, 'jsonl'),
-    header: opts.boolean('header', true),
-    columnNames: opts.list('columnNames'),
     gzip: opts.boolean('gzip', false),
     createBucket: opts.boolean('createBucket', false),
     columnTypes: typeof columnTypes === 'string' ? [] : columnTypes,
     requestTimeoutMs: opts.duration('requestTimeout', 30_000),
   };
-  if (config.columnNames && (config.format !== 'csv' || config.header)) opts.problem('columnNames', 'applies to CSV without a header line (format csv, header false)');
   opts.done(`s3 ${ctx.role}`);
   return config;
 }

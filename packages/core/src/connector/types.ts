@@ -1,6 +1,4 @@
 import type { Sync, ResolvedEndpoint } from '../model/schema.ts';
-import type { Position } from '../model/position.ts';
-import type { DestinationMode } from '../model/modes.ts';
 
 /** Database-neutral column types; every connector maps its own types to and from these. */
 export type LogicalType =
@@ -33,6 +31,15 @@ export interface Column {
  * JSON is parsed, bytes are Uint8Array.
  */
 export type Row = Record<string, unknown>;
+
+/** Where a sync resumes. Values are strings so that no precision is lost on the way to the store. */
+export type Position =
+  | { kind: 'id'; value: string | null }
+  | { kind: 'timestamp'; value: string | null; tiebreaker: string | null }
+  | { kind: 'full'; value: { run: number; after: string[] | null } }
+  | { kind: 'stream'; value: unknown };
+
+export type PositionKind = Position['kind'];
 
 /** Rows read from a source, and the position just after the last of them. */
 export interface Batch {
@@ -77,7 +84,7 @@ export interface Destination {
   /** Writes and commits the rows. A data error names the row through RowRejectedError when it can. */
   write(batch: Batch, signal: AbortSignal): Promise<WriteResult>;
   /** The resume point read from the destination itself (destination-id / destination-timestamp modes). */
-  resumePosition?(mode: DestinationMode): Promise<Position>;
+  resumePosition?(mode: 'destination-id' | 'destination-timestamp'): Promise<Position>;
   close(): Promise<void>;
 }
 

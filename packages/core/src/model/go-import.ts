@@ -1,7 +1,5 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
-import type { Connection, SyncConfig, Endpoint } from './schema.ts';
-import type { ConnectorKind } from './connector-kinds.ts';
-import type { SyncMode } from './modes.ts';
+import type { Connection, ConnectorKind, SyncConfig, SyncMode, Endpoint } from './schema.ts';
 import { validateSyncConfig } from './sync.ts';
 
 /** One connector of a sync exported by the original Go Idra (`source_connector` / `destination_connector`). */

@@ -1,14 +1,15 @@
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../duration.ts';
-import { CONNECTORS } from './connector-kinds.ts';
-import { MODES, type SyncMode } from './modes.ts';
 
 /** Identifier of a sync or data source: usable as an etcd key segment and a file name. */
 export const IdSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$', description: 'letters, digits, _ . - (max 128)' });
 
-/** What protects cursor reads from rows committed late (see docs/guarantees.md). */
-export const WATERMARKS = ['transactions', 'delay-only'] as const;
-export type WatermarkPolicy = (typeof WATERMARKS)[number];
+export const CONNECTORS = ['postgres', 'mysql', 'sqlite', 'mssql', 'mongodb', 'kafka', 's3', 'http'] as const;
+export type ConnectorKind = (typeof CONNECTORS)[number];
+export const SQL_CONNECTORS: readonly ConnectorKind[] = ['postgres', 'mysql', 'sqlite', 'mssql'];
+
+export const MODES = ['id', 'timestamp', 'destination-id', 'destination-timestamp', 'full', 'stream'] as const;
+export type SyncMode = (typeof MODES)[number];
 
 const literals = <T extends readonly string[]>(values: T, description?: string): TUnion<TLiteral<T[number]>[]> =>
   Type.Union(
@@ -74,12 +75,6 @@ export const SyncSchema = Type.Object(
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 })),
     pollIntervalMs: Type.Optional(Duration('pause after a short batch (default 5s)')),
     delayMs: Type.Optional(Duration('id/timestamp modes: extra safety margin; rows newer than db now() minus this (and rows an open transaction may still precede) wait for a later poll (default 0)')),
-    watermark: Type.Optional(
-      literals(
-        WATERMARKS,
-        "id/timestamp modes: 'transactions' (default): a source that cannot see other sessions' open transactions does not run unless delayMs is above 0; 'delay-only': accept that delayMs alone (even 0) protects rows those transactions commit late",
-      ),
-    ),
     onError: Type.Optional(literals(['stop', 'skip'] as const, 'what a row the destination rejects does (default stop)')),
     createTable: Type.Optional(Type.Boolean({ default: true, description: 'create the destination table when missing' })),
   },
@@ -124,12 +119,6 @@ export interface Sync {
   batchSize: number;
   pollIntervalMs: number;
   delayMs: number;
-  /**
-   * 'transactions': reads wait for the open transactions the source can see, and a source that cannot
-   * see them does not run unless `delayMs` > 0. 'delay-only': the user accepts that `delayMs` alone
-   * protects from the transactions it cannot see. @default 'transactions'
-   */
-  watermark: WatermarkPolicy;
   onError: 'stop' | 'skip';
   createTable: boolean;
 }

@@ -1,9 +1,8 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { parseDuration } from '../duration.ts';
 import { schemaIssues, assertSchema } from './validate.ts';
-import { SQL_CONNECTORS } from './connector-kinds.ts';
-import { modeInfo, modesOf } from './modes.ts';
 import {
+  SQL_CONNECTORS,
   SyncSchema,
   DataSourceSchema,
   ConfigFileSchema,
@@ -19,13 +18,14 @@ export const SYNC_DEFAULTS = {
   batchSize: 1000,
   pollIntervalMs: 5000,
   delayMs: 0,
-  watermark: 'transactions',
   onError: 'stop',
   writeMode: 'insert',
   createTable: true,
 } as const;
 
 const join = (base: string, field: string) => (base ? `${base}.${field}` : field);
+
+const CURSOR_MODES = new Set(['id', 'timestamp', 'destination-id', 'destination-timestamp']);
 
 function endpointIssues(ep: Endpoint, role: 'source' | 'destination', base: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -71,22 +71,18 @@ function semanticIssues(s: SyncConfig, base: string): ConfigIssue[] {
     ...endpointIssues(s.destination, 'destination', base),
   ];
   const at = (field: string) => join(base, field);
-  const mode = modeInfo(s.mode);
-  if (mode.cursor && s.cursorColumn === undefined) {
+  if (CURSOR_MODES.has(s.mode) && s.cursorColumn === undefined) {
     issues.push({ path: at('cursorColumn'), message: `is required when mode is '${s.mode}'` });
   }
-  if (mode.timestamp && s.tiebreakerColumn === undefined && (s.keyColumns?.length ?? 0) !== 1) {
-    issues.push({ path: at('tiebreakerColumn'), message: `is required when mode is '${s.mode}' (or give exactly one keyColumns entry)` });
-  }
-  if (mode.keyed && !s.keyColumns) issues.push({ path: at('keyColumns'), message: `is required when mode is '${s.mode}'` });
-  if (s.writeMode === 'upsert' && !s.keyColumns) issues.push({ path: at('keyColumns'), message: "is required when writeMode is 'upsert'" });
-  for (const role of ['source', 'destination'] as const) {
-    const supported = role === 'source' ? mode.sources : mode.destinations;
-    const connector = s[role].connector;
-    if (supported && !supported.includes(connector)) {
-      const alternatives = modesOf(connector, role).map((m) => `'${m}'`);
-      issues.push({ path: at('mode'), message: `'${s.mode}' is not supported by the ${connector} ${role} (it supports ${alternatives.join(', ')})` });
+  if (s.mode === 'timestamp' || s.mode === 'destination-timestamp') {
+    if (s.tiebreakerColumn === undefined && (s.keyColumns?.length ?? 0) !== 1) {
+      issues.push({ path: at('tiebreakerColumn'), message: `is required when mode is '${s.mode}' (or give exactly one keyColumns entry)` });
     }
+  }
+  if (s.mode === 'full' && !s.keyColumns) issues.push({ path: at('keyColumns'), message: "is required when mode is 'full'" });
+  if (s.writeMode === 'upsert' && !s.keyColumns) issues.push({ path: at('keyColumns'), message: "is required when writeMode is 'upsert'" });
+  if (s.mode === 'stream' && SQL_CONNECTORS.includes(s.source.connector)) {
+    issues.push({ path: at('mode'), message: `'stream' is not supported by the ${s.source.connector} source` });
   }
   for (const field of ['pollIntervalMs', 'delayMs'] as const) {
     const v = s[field];
@@ -140,13 +136,13 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     destination: resolveEndpoint(config.destination, 'destination', lookup, base),
     mode: config.mode,
     cursorColumn: config.cursorColumn,
-    tiebreakerColumn: modeInfo(config.mode).timestamp ? (config.tiebreakerColumn ?? keyColumns[0]) : config.tiebreakerColumn,
+    tiebreakerColumn:
+      config.mode === 'timestamp' || config.mode === 'destination-timestamp' ? (config.tiebreakerColumn ?? keyColumns[0]) : config.tiebreakerColumn,
     keyColumns,
     writeMode: config.writeMode ?? SYNC_DEFAULTS.writeMode,
     batchSize: config.batchSize ?? SYNC_DEFAULTS.batchSize,
     pollIntervalMs: config.pollIntervalMs === undefined ? SYNC_DEFAULTS.pollIntervalMs : parseDuration(config.pollIntervalMs)!,
     delayMs: config.delayMs === undefined ? SYNC_DEFAULTS.delayMs : parseDuration(config.delayMs)!,
-    watermark: config.watermark ?? SYNC_DEFAULTS.watermark,
     onError: config.onError ?? SYNC_DEFAULTS.onError,
     createTable: config.createTable ?? SYNC_DEFAULTS.createTable,
   };

@@ -1,11 +1,9 @@
-import type { Lag, Row } from '../connector/types.ts';
-import type { Position } from '../model/position.ts';
+import type { Lag, Position, Row } from '../connector/types.ts';
 
 /**
  * starting: opening connections · running: copying · idle: caught up, waiting for the next poll ·
  * retrying: an error occurred, waiting to retry · failed: stopped by the error policy or a bad
- * configuration, needs an operator (a problem a GRANT can fix is checked again after `retryInMs`) ·
- * stopped: not running (paused, unassigned, shut down).
+ * configuration, needs an operator · stopped: not running (paused, unassigned, shut down).
  */
 export type SyncState = 'starting' | 'running' | 'idle' | 'retrying' | 'failed' | 'stopped';
 
@@ -33,7 +31,7 @@ export interface SyncStatus {
   warning?: string | undefined;
   lag: Lag | undefined;
   lastError: SyncError | undefined;
-  /** When `retrying`, or `failed` by a problem that is checked again: milliseconds until the next attempt. */
+  /** When in `retrying`: milliseconds until the next attempt. */
   retryInMs: number | undefined;
   updatedAt: string;
 }

