@@ -1,8 +1,9 @@
-import { ConnectorError, type Batch, type EndpointContext, type Position, type Row, type Source } from '@idra/core';
+import { ConnectorError, type Batch, type EndpointContext, type LogicalType, type Position, type Row, type Source } from '@idra/core';
 import { connectorFailure } from '../records/connector-failure.ts';
 import { requireMode } from '../records/endpoint-options.ts';
 import { objectRecord, recordColumns, recordRow, selectColumns, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '@idra/core';
+import { isRawJsonNumber, parseJsonExact } from '../records/exact-json.ts';
 import { httpRequest } from './http-client.ts';
 import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
 
@@ -11,6 +12,8 @@ export interface HttpOffset {
   cursor: string | null;
   skip: number;
 }
+
+type NumberTypes = WeakMap<object, Map<string, LogicalType>>;
 
 // One read follows next cursors while its batch is not full, at most this many pages.
 const MAX_PAGES_PER_READ = 20;
@@ -51,7 +54,7 @@ export class HttpSource implements Source {
     return new HttpSource(ctx, resolveHttpConfig(ctx));
   }
 
-  private async page(cursor: string | null, limit: number, signal: AbortSignal): Promise<{ items: unknown[]; next: string | null }> {
+  private async page(cursor: string | null, limit: number, signal: AbortSignal): Promise<{ items: unknown[]; next: string | null; numberTypes: NumberTypes }> {
     const { config } = this;
     const url = new URL(config.url);
     for (const [k, v] of Object.entries(config.params)) url.searchParams.set(k, v);
@@ -59,15 +62,17 @@ export class HttpSource implements Source {
     if (config.limitParam) url.searchParams.set(config.limitParam, String(limit));
     const { text } = await httpRequest(config, { method: 'GET', url }, signal);
     let body: unknown;
+    const numberTypes: NumberTypes = new WeakMap();
     try {
-      body = JSON.parse(text);
+      body = parseJsonExact(text, numberTypes);
     } catch {
       throw new Error(`GET ${url.origin}${url.pathname}: the response is not JSON: ${text.slice(0, 200)}`);
     }
     const items = at(body, config.itemsPath);
     if (!Array.isArray(items)) throw new Error(`GET ${url.origin}${url.pathname}: no array at '${config.itemsPath}' in the response`);
     const next = at(body, config.nextCursorPath);
-    return { items, next: next === null || next === undefined || next === '' ? null : String(next) };
+    const nextCursor = next === null || next === undefined || next === '' ? null : isRawJsonNumber(next) ? next.rawJSON : String(next);
+    return { items, next: nextCursor, numberTypes };
   }
 
   async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
@@ -77,11 +82,11 @@ export class HttpSource implements Source {
     let offset: HttpOffset = { cursor: startCursor, skip: startSkip };
     try {
       for (let pages = 0; pages < MAX_PAGES_PER_READ && taken.length < limit && !signal.aborted; pages++) {
-        const { items, next } = await this.page(offset.cursor, limit, signal);
+        const { items, next, numberTypes } = await this.page(offset.cursor, limit, signal);
         const rest = items.slice(offset.skip, offset.skip + (limit - taken.length));
         rest.forEach((item, i) => {
           if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
-            const record = objectRecord(item as Row);
+            const record = objectRecord(item as Row, numberTypes.get(item));
             records.add(record);
             taken.push(record);
           } else {

@@ -6,6 +6,7 @@ import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { numberedRows, syncBetween, tableEndpoint } from '../testing/endpoints.ts';
 import { retryAfterMs } from './http-client.ts';
+import { parseJsonExact } from '../records/exact-json.ts';
 
 /** A JSON API in the test: a paged item feed and an ingest endpoint, with failures on demand. */
 class TestApi {
@@ -60,7 +61,7 @@ class TestApi {
       return reply(200, { data: { items: page }, paging: { next: end < this.items.length ? String(end) : null } });
     }
     if (req.method === 'POST' && url.pathname === '/v1/ingest') {
-      const rows = (JSON.parse(body) as { rows: Array<Record<string, unknown>> }).rows;
+      const rows = (parseJsonExact(body) as { rows: Array<Record<string, unknown>> }).rows;
       if (rows.some((r) => r['name'] === 'refused')) return reply(422, { error: 'a row has name "refused"' });
       const key = String(req.headers['idempotency-key']);
       this.keys.push(key);
@@ -74,7 +75,8 @@ class TestApi {
       this.places.set(place[1]!, log);
       if (req.method === 'POST' && place[2] === 'ingest') {
         const key = String(req.headers['idempotency-key']);
-        if (!log.keys.has(key)) log.rows.push(...(JSON.parse(body) as { rows: unknown[] }).rows);
+        // Parsed exactly, as a real API would have to, so that what the source reads back is what was posted.
+        if (!log.keys.has(key)) log.rows.push(...(parseJsonExact(body) as { rows: unknown[] }).rows);
         log.keys.add(key);
         return reply(201, {});
       }

@@ -1,12 +1,14 @@
 import { Binary, BSONType, Decimal128, Double, Int32, Long, ObjectId, Timestamp, UUID, type Document } from 'mongodb';
 import type { Column, LogicalType, Row } from '@idra/core';
 import { canonicalTimestamp } from '../records/json-records.ts';
+import { isInt64Text, isRawJsonNumber, rawJsonNumber } from '../records/exact-json.ts';
 import type { MongoConfig } from './mongodb-options.ts';
 
 /**
  * BSON ↔ rows, predictably: ObjectId → hex string, Decimal128 and Long → decimal strings, Int32 and
  * Double → numbers, Date → `YYYY-MM-DD HH:MM:SS.fff` (UTC), UUID → its text, other binary → bytes,
- * nested documents and arrays → JSON values (converted the same way inside). Reads use
+ * nested documents and arrays → JSON values (converted the same way inside, except that numbers
+ * stay JSON numbers: a Long or Decimal128 a double cannot hold becomes a raw JSON number). Reads use
  * `promoteValues: false` so that Int32, Long and Double stay distinguishable.
  */
 
@@ -15,11 +17,21 @@ export const RAW_BSON = { promoteValues: false, promoteLongs: false, promoteBuff
 
 const UUID_SUBTYPE = 4;
 
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** A Long or Decimal128 inside a document as a JSON number: a plain number when a double holds it, else a raw JSON number. */
+function jsonNumber(text: string): unknown {
+  if (!JSON_NUMBER.test(text)) return text; // NaN, Infinity
+  const n = Number(text);
+  return String(n) === text ? n : rawJsonNumber(text);
+}
+
 /** A BSON value as a JSON value, for nested documents and arrays. */
 export function bsonToJson(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (value instanceof ObjectId) return value.toHexString();
-  if (value instanceof Decimal128 || value instanceof Long || value instanceof Timestamp) return value.toString();
+  if (value instanceof Decimal128 || value instanceof Long) return jsonNumber(value.toString());
+  if (value instanceof Timestamp) return value.toString();
   if (value instanceof Int32 || value instanceof Double) return value.valueOf();
   if (value instanceof Date) return canonicalTimestamp(value);
   if (value instanceof Binary) return value.sub_type === UUID_SUBTYPE ? value.toUUID().toHexString(true) : Buffer.from(value.buffer).toString('base64');
@@ -95,9 +107,31 @@ export function valueToBson(value: unknown, column: Column | undefined, config: 
       return value instanceof Uint8Array ? new Binary(Buffer.from(value)) : value;
     case 'uuid':
       return typeof value === 'string' && UUID.isValid(value) ? new UUID(value) : value;
+    case 'json':
+      return jsonToBson(value, config);
     default:
       return typeof value === 'bigint' ? Long.fromBigInt(value) : value;
   }
+}
+
+/** A JSON value as BSON: numbers a double cannot hold become Longs (integers) or Decimal128s (or decimal strings with `decimalAs: 'string'`). */
+function jsonToBson(value: unknown, config: Pick<MongoConfig, 'decimalAs'>): unknown {
+  if (isRawJsonNumber(value)) {
+    const text = value.rawJSON;
+    if (isInt64Text(text)) return Long.fromString(text);
+    if (config.decimalAs === 'string') return text;
+    try {
+      return Decimal128.fromString(text);
+    } catch {
+      return text; // more digits than a Decimal128 holds: kept as text rather than rounded
+    }
+  }
+  if (typeof value === 'bigint') return Long.fromBigInt(value);
+  if (Array.isArray(value)) return value.map((v) => jsonToBson(v, config));
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonToBson(v, config)]));
+  }
+  return value;
 }
 
 /** A row as a document: every column of the batch, in order. */

@@ -6,6 +6,7 @@ import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
 import { bsonToValue, rowToDocument, timestampToDate } from './mongodb-values.ts';
+import { rawJsonNumber } from '../records/exact-json.ts';
 import { MongoChangeStreamSource } from './mongodb-change-stream.ts';
 import { MongoDestination } from './mongodb-destination.ts';
 import { resolveMongoConfig } from './mongodb-options.ts';
@@ -44,10 +45,10 @@ describe('BSON ↔ row values', () => {
     expect(bsonToValue(new Date('2024-02-29T23:59:59.123Z'))).toEqual({ value: '2024-02-29 23:59:59.123', type: 'timestamp' });
     expect(bsonToValue(new UUID('0f8fad5b-d9cb-469f-a165-70867728950e'))).toEqual({ value: '0f8fad5b-d9cb-469f-a165-70867728950e', type: 'uuid' });
     expect(bsonToValue(new Binary(Buffer.from('hi')))).toEqual({ value: Buffer.from('hi'), type: 'bytes' });
-    expect(bsonToValue({ at: new Date(0), id: oid, n: Long.fromNumber(5), d: Decimal128.fromString('1.10'), list: [new Int32(1), 'x', null] })).toEqual({
-      value: { at: '1970-01-01 00:00:00.000', id: '65a1b2c3d4e5f60718293a4b', n: '5', d: '1.10', list: [1, 'x', null] },
-      type: 'json',
-    });
+    const nested = bsonToValue({ at: new Date(0), id: oid, n: Long.fromNumber(5), big: Long.fromString('9007199254740993'), d: Decimal128.fromString('1.10'), list: [new Int32(1), 'x', null] });
+    expect(nested.type).toBe('json');
+    // Numbers inside documents stay JSON numbers, digit for digit.
+    expect(JSON.stringify(nested.value)).toBe('{"at":"1970-01-01 00:00:00.000","id":"65a1b2c3d4e5f60718293a4b","n":5,"big":9007199254740993,"d":1.10,"list":[1,"x",null]}');
 
     const columns: Column[] = [
       { name: '_id', type: 'text' },
@@ -57,14 +58,15 @@ describe('BSON ↔ row values', () => {
       { name: 'doc', type: 'json' },
       { name: 'raw', type: 'bytes' },
     ];
-    const row = { _id: '65a1b2c3d4e5f60718293a4b', n: '9007199254740993', price: '0.000001', at: '2024-02-29 23:59:59.123456', doc: { a: [1] }, raw: Buffer.from('x') };
+    const doc2 = { a: [1], big: rawJsonNumber('9007199254740993'), exact: rawJsonNumber('0.1000000000000000055511151231257827') };
+    const row = { _id: '65a1b2c3d4e5f60718293a4b', n: '9007199254740993', price: '0.000001', at: '2024-02-29 23:59:59.123456', doc: doc2, raw: Buffer.from('x') };
     const doc = rowToDocument(row, columns, { decimalAs: 'decimal128', timestampAs: 'date', objectIdFields: ['_id'] });
     expect(doc).toEqual({
       _id: oid,
       n: Long.fromString('9007199254740993'),
       price: Decimal128.fromString('0.000001'),
       at: new Date('2024-02-29T23:59:59.123Z'),
-      doc: { a: [1] },
+      doc: { a: [1], big: Long.fromString('9007199254740993'), exact: Decimal128.fromString('0.1000000000000000055511151231257827') },
       raw: new Binary(Buffer.from('x')),
     });
     const asText = rowToDocument(row, columns, { decimalAs: 'string', timestampAs: 'string', objectIdFields: [] });

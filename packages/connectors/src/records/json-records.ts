@@ -1,10 +1,11 @@
 import type { Column, LogicalType, Row } from '@idra/core';
+import { isRawJsonNumber, jsonNumberType, parseJsonExact } from './exact-json.ts';
 
 /**
  * Rows as JSON records, shared by the connectors that carry JSON (Kafka messages, S3 JSON Lines,
  * HTTP bodies). Values keep their precision both ways: 64-bit integers, decimals and timestamps
  * travel as strings, bytes as base64, JSON columns as nested JSON; a JSON number that a double
- * cannot hold exactly is read as its decimal text.
+ * cannot hold exactly is read as its decimal text (a top-level field) or a raw JSON number (nested).
  */
 
 /** The JSON form of one row value. */
@@ -33,15 +34,6 @@ export function canonicalTimestamp(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
-type JsonReviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
-
-/** True when a JSON number's text is not exactly what a double holds. */
-function losesPrecision(source: string, value: number): boolean {
-  if (/^-?\d+$/.test(source)) return !Number.isSafeInteger(value);
-  const digits = source.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '');
-  return digits.length > 15;
-}
-
 /** A parsed JSON object and the logical type each top-level field's JSON value suggests. */
 export interface DecodedRecord {
   row: Row;
@@ -57,35 +49,26 @@ function jsonType(value: unknown, numberType: LogicalType | undefined): LogicalT
 }
 
 /**
- * Parses a JSON object without losing precision: integers beyond 2^53 and decimals with more than
- * 15 digits stay decimal strings. Throws SyntaxError for invalid JSON or when it is not an object.
+ * Parses a JSON object without losing precision ({@link parseJsonExact}): a top-level number a
+ * double cannot hold is typed `int64` or `decimal` and becomes its decimal text in the row; nested
+ * ones stay raw JSON numbers. Throws SyntaxError for invalid JSON or when it is not an object.
  */
 export function decodeJsonRecord(text: string): DecodedRecord {
   const numberTypes = new WeakMap<object, Map<string, LogicalType>>();
-  const reviver: JsonReviver = function (key, value, context) {
-    if (typeof value !== 'number') return value;
-    const source = context?.source ?? String(value);
-    const integer = /^-?\d+$/.test(source);
-    const exact = !losesPrecision(source, value);
-    if (this !== null && typeof this === 'object') {
-      let types = numberTypes.get(this);
-      if (!types) numberTypes.set(this, (types = new Map()));
-      types.set(key, integer ? 'int64' : exact ? 'float' : 'decimal');
-    }
-    return exact ? value : source;
-  };
-  const parsed: unknown = JSON.parse(text, reviver as (key: string, value: unknown) => unknown);
+  const parsed = parseJsonExact(text, numberTypes);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new SyntaxError(`expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
   }
   return objectRecord(parsed as Row, numberTypes.get(parsed));
 }
 
-/** A record from an already parsed JSON object (e.g. an item of an HTTP response). */
+/** A record from a JSON object parsed by {@link parseJsonExact} (e.g. an item of an HTTP response), with the number types it recorded. */
 export function objectRecord(row: Row, numberTypes?: Map<string, LogicalType>): DecodedRecord {
   const types = new Map<string, LogicalType | undefined>();
   for (const [k, v] of Object.entries(row)) {
-    const numberType = typeof v === 'number' ? (numberTypes?.get(k) ?? (Number.isInteger(v) ? 'int64' : 'float')) : numberTypes?.get(k);
+    let numberType = numberTypes?.get(k);
+    if (numberType === undefined && typeof v === 'number') numberType = Number.isInteger(v) ? 'int64' : 'float';
+    if (numberType === undefined && isRawJsonNumber(v)) numberType = jsonNumberType(v.rawJSON, Number(v.rawJSON));
     types.set(k, jsonType(v, numberType));
   }
   return { row, types };
@@ -125,6 +108,8 @@ export function selectColumns(columns: Column[], wanted: readonly string[] | und
 /** A JSON (or CSV text) value converted to the canonical form of its column's type. */
 export function fromJsonValue(value: unknown, type: LogicalType): unknown {
   if (value === null || value === undefined) return null;
+  // A number a double cannot hold: its exact text, except in a JSON column, which writes it back as a number.
+  if (isRawJsonNumber(value) && type !== 'json') value = value.rawJSON;
   switch (type) {
     case 'int32':
     case 'float':

@@ -3,6 +3,7 @@ import { gunzip } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ConnectorError, type Batch, type Column, type EndpointContext, type LogicalType, type Position, type Row, type Source } from '@idra/core';
 import { parseCsv } from '../records/csv.ts';
+import { parseJsonExact } from '../records/exact-json.ts';
 import { requireMode } from '../records/endpoint-options.ts';
 import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '@idra/core';
@@ -133,7 +134,7 @@ export class S3Source implements Source {
         names.forEach((name, i) => {
           const value = r.values[i] ?? null;
           const type = types.get(name);
-          row[name] = type === 'json' && value !== null ? JSON.parse(value) : value;
+          row[name] = type === 'json' && value !== null ? parseJsonExact(value) : value;
           fieldTypes.set(name, value === null ? undefined : (type ?? 'text'));
         });
         return { line: r.line, record: { row, types: fieldTypes } };

@@ -56,6 +56,19 @@ for (const name of TEST_DIALECTS) {
       expect(copied).toEqual(await db.rows('src', ['id']));
     });
 
+    it('keeps JSON numbers a double cannot hold exact, at any depth', async () => {
+      const text = '{"big": 9007199254740993, "nested": {"list": [123456789012345678901234567890, 0.1000000000000000055511151231257827]}, "small": 1.5}';
+      await db.exec(`insert into src (id, doc) values (1, '${text}')`);
+      await runOnce(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), state);
+      for (const table of ['src', 'dst']) {
+        const [row] = await db.rows(table, ['id']);
+        const copied = JSON.stringify(row!.doc);
+        expect(copied).toContain('"big":9007199254740993');
+        expect(copied).toContain('"list":[123456789012345678901234567890,0.1000000000000000055511151231257827]');
+        expect(JSON.parse(copied)).toMatchObject({ small: 1.5 });
+      }
+    });
+
     it('timestamp mode loses no row when many rows share a timestamp across batch boundaries, and upserts changes', async () => {
       const same = ts(BASE, 0, 500);
       await insertRows(db, 'src', sampleRows(1, 60, () => same));

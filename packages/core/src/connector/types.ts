@@ -28,7 +28,8 @@ export interface Column {
 /**
  * One row, keyed by column name. Values keep their precision: 64-bit integers and decimals are
  * decimal strings, timestamps are `YYYY-MM-DD HH:MM:SS[.ffffff]` text (UTC for `timestamptz`),
- * JSON is parsed, bytes are Uint8Array.
+ * JSON is parsed (a number a double cannot hold exactly is a raw JSON number, `JSON.rawJSON`, which
+ * `JSON.stringify` writes back digit for digit), bytes are Uint8Array.
  */
 export type Row = Record<string, unknown>;
 

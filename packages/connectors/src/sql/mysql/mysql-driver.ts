@@ -3,6 +3,7 @@ import type { FieldPacket, PoolConnection } from 'mysql2/promise';
 import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
+import { parseJsonExact } from '../../records/exact-json.ts';
 
 /** mysql2 column type codes (protocol `MYSQL_TYPE_*`). */
 const T = {
@@ -79,7 +80,7 @@ function normalizeRows(rows: Row[], columns: Column[]): Row[] {
       if (c.type === 'boolean') row[c.name] = Buffer.isBuffer(v) ? v[0] === 1 : Number(v) === 1;
       else if (typeof v === 'string') {
         try {
-          row[c.name] = JSON.parse(v);
+          row[c.name] = parseJsonExact(v);
         } catch {
           // not JSON after all: keep the text
         }
@@ -100,6 +101,8 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
     bigNumberStrings: true,
     decimalNumbers: false,
     dateStrings: true,
+    // JSON comes as text and is parsed here, every number exact (mysql2's own parse rounds them).
+    jsonStrings: true,
     multipleStatements: false,
     charset: 'utf8mb4',
   };

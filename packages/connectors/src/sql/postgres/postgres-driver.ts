@@ -3,6 +3,7 @@ import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { stripUtcOffset } from '../values.ts';
+import { parseJsonExact } from '../../records/exact-json.ts';
 
 const OID_TYPES: Record<number, LogicalType> = {
   16: 'boolean',
@@ -29,9 +30,11 @@ const OID_TYPES: Record<number, LogicalType> = {
 };
 
 const asText = (v: string) => v;
-/** Parsers that keep full precision: timestamps and times as text, 64-bit and numeric as strings. */
+/** Parsers that keep full precision: timestamps and times as text, 64-bit and numeric as strings, every JSON number exact. */
 const PRECISE_PARSERS: Record<number, (v: string) => unknown> = {
   20: asText,
+  114: (v) => parseJsonExact(v),
+  3802: (v) => parseJsonExact(v),
   1700: asText,
   1082: asText,
   1083: asText,

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
+import { parseJsonExact } from '../../records/exact-json.ts';
 
 /** A session with its database handle, for statements prepared once and run per row. */
 export interface SqliteSession extends SqlSession {
@@ -43,7 +44,7 @@ function normalize(value: unknown, type: LogicalType): unknown {
     case 'json':
       if (typeof value !== 'string') return typeof value === 'bigint' ? Number(value) : value;
       try {
-        return JSON.parse(value);
+        return parseJsonExact(value);
       } catch {
         return value;
       }
