@@ -1,4 +1,4 @@
-import { ConfigError, errorMessage } from '@idra/core';
+import { ConfigError, errorMessage, guardProcess } from '@idra/core';
 import { createConnectorRegistry } from '@idra/connectors';
 import { parseAgentOptions, USAGE, type AgentOptions } from './options.ts';
 import { createLogger } from './logger.ts';
@@ -61,10 +61,10 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(opts.logLevel, { agentId: opts.agentId });
-  // A stray rejection in one sync's driver must not take every other sync down with the process.
-  process.on('unhandledRejection', (reason) => log.error({ err: errorMessage(reason), stack: (reason as Error)?.stack }, 'unhandled rejection (kept running)'));
-  // The HTTP server comes first, so that /healthz answers (and /readyz says why not ready) while the agent starts.
   const metrics = opts.httpPort > 0 ? new AgentMetrics(opts.agentId) : undefined;
+  // A stray error in one sync's driver must not take every other sync down with the process.
+  guardProcess(log, (kind, syncId) => metrics?.countStray(kind, syncId));
+  // The HTTP server comes first, so that /healthz answers (and /readyz says why not ready) while the agent starts.
   let readiness = (): Readiness => ({ ready: false, reason: 'starting' });
   let http: AgentHttp | undefined;
   let agent: RunningAgent;

@@ -1,4 +1,4 @@
-import { ConfigError, errorMessage } from '@idra/core';
+import { ConfigError, errorMessage, guardProcess } from '@idra/core';
 import { buildApp } from './app.ts';
 import { USAGE, parseServerOptions } from './options.ts';
 
@@ -23,8 +23,9 @@ async function main(): Promise<number> {
     await app?.close().catch(() => {});
     return 1;
   }
-  // One failed request's stray promise must not stop the API for everyone.
-  process.on('unhandledRejection', (reason) => app.log.error({ err: errorMessage(reason) }, 'unhandled rejection (kept running)'));
+  // One failed request's stray error (a driver's 'error' event while testing a connection, a stray
+  // promise) must not stop the API for everyone.
+  guardProcess(app.log);
   const { promise, resolve } = Promise.withResolvers<number>();
   let stopping = false;
   const stop = (signal: string) => {

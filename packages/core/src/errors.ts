@@ -69,6 +69,17 @@ export class FencedError extends IdraError {
   }
 }
 
+/**
+ * A sync's connectors raised an error outside any call of theirs (an 'error' event no one listened
+ * to, a throw in a driver callback), caught by the process's last-line guard: the sync reopens its
+ * connections and retries.
+ */
+export class UncaughtConnectorError extends IdraError {
+  constructor(cause: unknown) {
+    super('IDRA_ERR_CONNECTOR_UNCAUGHT', `error raised outside any call by this sync's connections (reconnecting): ${errorMessage(cause)}`, { cause });
+  }
+}
+
 /** The stored offset cannot be read or written. */
 export class OffsetStoreError extends IdraError {
   constructor(message: string, cause?: unknown) {

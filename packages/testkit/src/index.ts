@@ -26,6 +26,7 @@ export { KAFKA_VERSION, provisionKafka, startKafka, type KafkaServer } from './k
 export { testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';
 export { startS3, type S3Server } from './s3.ts';
 export { startEtcd, type EtcdMember, type EtcdServer, type StartEtcdOptions } from './etcd.ts';
+export { startFaultProxy, type FaultMode, type FaultProxy } from './fault-proxy.ts';
 export { freePort } from './free-port.ts';
 export { startMariadb, type MariadbServer } from './mariadb.ts';
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres.ts';

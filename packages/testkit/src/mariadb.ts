@@ -10,6 +10,14 @@ export interface MariadbServer {
   url: string;
   host: string;
   port: number;
+  /**
+   * Sends `signal` (SIGKILL unless told otherwise) and waits until the server is gone; its data and port
+   * stay for `start()`. SIGTERM shuts down cleanly.
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** (Re)starts the server on its data dir and port; resolves once it accepts connections. */
+  start(): Promise<void>;
+  readonly running: boolean;
   /** Shuts the server down and removes its temp dir. */
   stop(): Promise<void>;
 }

@@ -12,6 +12,14 @@ export interface PostgresServer {
   url: string;
   host: string;
   port: number;
+  /**
+   * Sends `signal` (SIGKILL unless told otherwise) and waits until the server is gone; its data and port
+   * stay for `start()`. SIGINT is `pg_ctl stop -m fast`, SIGQUIT `-m immediate`, SIGTERM `-m smart`.
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** (Re)starts the server on its data dir and port; resolves once it accepts connections. */
+  start(): Promise<void>;
+  readonly running: boolean;
   /** Shuts the server down and removes its temp dir (never a caller's `dataDir`). */
   stop(): Promise<void>;
 }

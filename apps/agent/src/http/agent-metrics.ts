@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CommitContext, OffsetStore, Position, SyncState, SyncStatus } from '@idra/core';
+import type { CommitContext, OffsetStore, Position, StrayErrorKind, SyncState, SyncStatus } from '@idra/core';
 
 const SYNC_STATES: readonly SyncState[] = ['starting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
 
@@ -36,6 +36,7 @@ export class AgentMetrics {
   private readonly lagSeconds: Gauge<'sync' | 'agent'>;
   private readonly lastBatch: Gauge<'sync' | 'agent'>;
   private readonly state: Gauge<'sync' | 'agent' | 'state'>;
+  private readonly stray: Counter<'agent' | 'kind' | 'sync'>;
   /** The last error counted per sync (its `at`), so that re-published statuses count it once. */
   private readonly lastErrorAt = new Map<string, string>();
   private readonly seen = new Set<string>();
@@ -69,6 +70,13 @@ export class AgentMetrics {
     this.lagSeconds = new Gauge({ name: 'idra_sync_lag_seconds', help: 'Seconds between the newest source row and the offset, for timestamp cursors', labelNames, registers });
     this.lastBatch = new Gauge({ name: 'idra_sync_last_batch_timestamp_seconds', help: 'Unix time of the last committed batch', labelNames, registers });
     this.state = new Gauge({ name: 'idra_sync_state', help: 'Current state of a sync on this agent: 1 for its state, 0 for the others', labelNames: ['sync', 'agent', 'state'], registers });
+    this.stray = new Counter({
+      name: 'idra_agent_uncaught_errors_total',
+      help: "Errors the process's last-line guard caught (kind: uncaught exception or unhandled rejection; sync: the sync it was handed to, or empty)",
+      labelNames: ['agent', 'kind', 'sync'],
+      registers,
+    });
+    this.stray.inc({ agent: agentId, kind: 'uncaught exception', sync: '' }, 0);
     const metrics = this;
     new Gauge({
       name: 'idra_agent_registered',
@@ -113,6 +121,11 @@ export class AgentMetrics {
       this.lastErrorAt.set(s.syncId, s.lastError.at);
       this.errors.inc({ ...labels, code: s.lastError.code });
     }
+  }
+
+  /** The last-line guard caught an error (see `guardProcess`). */
+  countStray(kind: StrayErrorKind, syncId: string | undefined): void {
+    this.stray.inc({ agent: this.agentId, kind, sync: syncId ?? '' });
   }
 
   /** A batch was committed (`SyncRunner`'s `onBatch`). */

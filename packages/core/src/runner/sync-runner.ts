@@ -1,10 +1,11 @@
-import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, errorMessage } from '../errors.ts';
+import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, UncaughtConnectorError, errorMessage } from '../errors.ts';
 import type { Sync } from '../model/schema.ts';
 import type { Batch, ConnectorRegistry, Destination, Position, Row, Source } from '../connector/types.ts';
 import { undecodableError } from '../connector/undecodable.ts';
 import { positionOf, type OffsetStore } from '../offset/offset.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { runAsSync } from './process-guard.ts';
 import { newSyncStatus, type DeadLetter, type DeadLetterSink, type SyncState, type SyncStatus } from './status.ts';
 
 export interface SyncRunnerOptions {
@@ -76,6 +77,8 @@ export class SyncRunner {
   private readonly log: Logger;
   private readonly stopCtl = new AbortController(); // stop after the current batch
   private readonly abortCtl = new AbortController(); // abort the batch in flight
+  /** The current cycle of open connectors → batches; aborted when they raise an error outside any call, so that they are reopened. */
+  private cycle: AbortController | undefined;
   private readonly status: SyncStatus;
   private lastLagAt = 0;
   private loop: Promise<void> | undefined;
@@ -89,7 +92,8 @@ export class SyncRunner {
 
   /** Starts the loop; `done` resolves when it has ended. */
   start(): Promise<void> {
-    this.loop ??= this.run().catch((err) => {
+    const owner = { syncId: this.sync.id, fail: (err: unknown) => this.cycle?.abort(new UncaughtConnectorError(err)) };
+    this.loop ??= runAsSync(owner, () => this.run()).catch((err) => {
       // run() handles its own errors; anything here is a bug, reported rather than crashing the agent.
       this.log.error({ err: errorMessage(err) }, 'sync loop crashed');
       this.setState('failed', err);
@@ -150,6 +154,9 @@ export class SyncRunner {
     while (!this.stopping) {
       let source: Source | undefined;
       let destination: Destination | undefined;
+      const cycle = (this.cycle = new AbortController());
+      const signal = AbortSignal.any([this.abortCtl.signal, cycle.signal]);
+      const wake = AbortSignal.any([this.stopCtl.signal, cycle.signal]);
       try {
         this.setState('starting');
         const { sync, connectors } = this.opts;
@@ -164,10 +171,11 @@ export class SyncRunner {
           const ahead = prefetched?.position === position ? prefetched : undefined;
           prefetched = undefined;
           const started = ahead?.startedAt ?? performance.now();
-          const batch = await (ahead?.batch ?? source.read(position, sync.batchSize, this.abortCtl.signal));
+          const batch = await (ahead?.batch ?? source.read(position, sync.batchSize, signal));
           if (this.abortCtl.signal.aborted) break;
+          cycle.signal.throwIfAborted();
           if (batch.rows.length >= sync.batchSize && !this.stopping) {
-            const next = source.read(batch.position, sync.batchSize, this.abortCtl.signal);
+            const next = source.read(batch.position, sync.batchSize, signal);
             next.catch(() => {}); // awaited on the next turn; an error there is handled there
             prefetched = { position: batch.position, batch: next, startedAt: performance.now() };
           }
@@ -180,8 +188,9 @@ export class SyncRunner {
           }
           if (batch.rows.length > 0) {
             this.opts.beforeWrite?.();
-            const skipped = await this.write(destination, batch);
+            const skipped = await this.write(destination, batch, signal);
             if (this.abortCtl.signal.aborted) break;
+            cycle.signal.throwIfAborted();
             await this.commit(batch.position);
             position = batch.position;
             this.recordBatch(batch.rows.length - skipped, skipped, performance.now() - started, position);
@@ -197,14 +206,16 @@ export class SyncRunner {
             await this.refreshLag(source, position, true);
             if (this.status.state !== 'idle' || this.status.lastError) this.setState('idle', undefined, { lastError: undefined });
             else this.publish();
-            await sleep(sync.pollIntervalMs, this.stopCtl.signal);
+            await sleep(sync.pollIntervalMs, wake);
           } else {
             await this.refreshLag(source, position, false);
             if (this.status.state !== 'running') this.setState('running', undefined, { lastError: undefined });
           }
         }
-      } catch (err) {
-        if (this.abortCtl.signal.aborted && !(err instanceof FencedError)) break;
+      } catch (thrown) {
+        if (this.abortCtl.signal.aborted && !(thrown instanceof FencedError)) break;
+        // A call that failed because the cycle was aborted failed for the cycle's reason.
+        const err: unknown = cycle.signal.aborted ? cycle.signal.reason : thrown;
         if (!isTransient(err)) {
           const lostOwnership = err instanceof FencedError;
           this.log.error({ err: errorMessage(err) }, lostOwnership ? 'sync lost its lock; stopped' : 'sync failed; it will not be retried');
@@ -244,11 +255,10 @@ export class SyncRunner {
   }
 
   /** Writes a batch; with `onError: skip` isolates rejected rows by bisection. Returns how many were skipped. */
-  private async write(destination: Destination, batch: Batch): Promise<number> {
+  private async write(destination: Destination, batch: Batch, signal: AbortSignal): Promise<number> {
     const undecodable = await this.setAsideUndecodable(batch);
     if (undecodable > 0) batch = { ...batch, rows: batch.rows.filter((row) => !undecodableError(row)) };
     if (batch.rows.length === 0) return undecodable;
-    const signal = this.abortCtl.signal;
     try {
       await destination.write(batch, signal);
       return undecodable;

@@ -3,6 +3,7 @@ import { Pool as TarnPool } from 'tarn';
 import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
+import { statementTimeoutMs } from '../statement-timeout.ts';
 
 const TYPE_NAMES: Record<string, LogicalType> = {
   Bit: 'boolean', BitN: 'boolean',
@@ -59,7 +60,8 @@ function configFrom(c: Connection, options: Record<string, unknown> | undefined)
       trustServerCertificate: Boolean(options?.trustServerCertificate ?? true),
       useUTC: true,
       connectTimeout: Number(options?.connectTimeoutMs ?? 10_000),
-      requestTimeout: 0,
+      // tedious cancels a request that takes longer, and closes the connection if the cancel is not answered either.
+      requestTimeout: statementTimeoutMs(options),
     },
   };
 }
@@ -77,7 +79,12 @@ function run(conn: tedious.Connection, query: CompiledQuery, signal?: AbortSigna
   return new Promise((resolve, reject) => {
     let columns: Column[] = [];
     const rows: Row[] = [];
-    const request = new tedious.Request(query.sql, (err) => (err ? reject(err) : resolve({ rows, columns })));
+    const cancel = () => conn.cancel();
+    const request = new tedious.Request(query.sql, (err) => {
+      signal?.removeEventListener('abort', cancel);
+      if (err) reject(err);
+      else resolve({ rows, columns });
+    });
     (query.parameters as unknown[]).forEach((value, i) => request.addParameter(String(i + 1), parameterType(value), value ?? null));
     request.on('columnMetadata', (meta) => {
       const list = (Array.isArray(meta) ? meta : Object.values(meta)) as Array<{ colName: string; type: { name: string }; dataLength?: number }>;
@@ -92,7 +99,7 @@ function run(conn: tedious.Connection, query: CompiledQuery, signal?: AbortSigna
       });
       rows.push(row);
     });
-    signal?.addEventListener('abort', () => conn.cancel(), { once: true });
+    signal?.addEventListener('abort', cancel, { once: true });
     conn.execSql(request);
   });
 }

@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import type { FieldPacket, PoolConnection } from 'mysql2/promise';
 import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
+import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
 
 /** mysql2 column type codes (protocol `MYSQL_TYPE_*`). */
 const T = {
@@ -114,68 +116,82 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
   if (c.password !== undefined) base.password = c.password;
   if (c.ssl) base.ssl = (c.options?.ssl as mysql.PoolOptions['ssl']) ?? {};
   const pool = mysql.createPool(base);
-  (pool as unknown as { pool: { on(e: string, f: () => void): void } }).pool.on('error', () => {});
-  const ready = new WeakSet<PoolConnection>();
+  // A connection whose server goes away emits 'error'; mysql2 listens once (to drop it from the pool),
+  // and a dead connection written to emits again. Every connection is listened to for its whole life;
+  // the calls on it fail with the error all the same.
+  pool.pool.on('connection', (conn) => conn.on('error', () => {}));
+  const silenceMs = statementTimeoutMs(options);
+  // The promise wrapper is new at each checkout; the connection under it is the one that stays set up.
+  const ready = new WeakSet<object>();
 
   async function acquire(): Promise<PoolConnection> {
     const conn = await pool.getConnection();
-    if (!ready.has(conn)) {
+    if (!ready.has(conn.connection)) {
       try {
         for (const stmt of SESSION_SETUP) await conn.query(stmt);
       } catch (err) {
         conn.destroy();
         throw err;
       }
-      ready.add(conn);
+      ready.add(conn.connection);
     }
     return conn;
   }
 
-  async function run(conn: PoolConnection, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
+  /**
+   * Runs `fn` on a checked-out connection, then puts it back unless it was closed. A connection
+   * silent for longer than the statement timeout (a blackholed network) is closed, which fails the call.
+   */
+  async function withConnection<T>(fn: (conn: PoolConnection, close: () => void) => Promise<T>): Promise<T> {
+    const conn = await acquire();
+    let closed = false;
+    const close = () => {
+      closed = true;
+      conn.destroy();
+    };
+    // mysql2's types do not declare the socket a connection runs on.
+    const unwatch = closeWhenSilent((conn.connection as unknown as { stream?: Socket }).stream, silenceMs);
+    try {
+      return await fn(conn, close);
+    } finally {
+      unwatch();
+      // A connection that broke has left the pool by itself: releasing it does nothing.
+      if (!closed) conn.release();
+    }
+  }
+
+  async function run(conn: PoolConnection, close: () => void, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
     signal?.throwIfAborted();
     // Aborting closes the connection: the server rolls back whatever it was doing.
-    const abort = () => conn.destroy();
-    signal?.addEventListener('abort', abort, { once: true });
+    signal?.addEventListener('abort', close, { once: true });
     try {
       const [rows, fields] = await conn.query({ sql: query.sql, values: query.parameters as unknown[] });
       const columns = (fields ?? []).map(describeColumn);
       return { rows: Array.isArray(rows) ? normalizeRows(rows as Row[], columns) : [], columns };
     } finally {
-      signal?.removeEventListener('abort', abort);
+      signal?.removeEventListener('abort', close);
     }
   }
 
-  await (await acquire()).release();
+  await withConnection(async () => {});
 
   return {
-    async execute(query, signal) {
-      const conn = await acquire();
-      try {
-        return await run(conn, query, signal);
-      } finally {
-        if (!signal?.aborted) conn.release();
-      }
-    },
-    async transaction(fn, signal) {
-      const conn = await acquire();
-      let destroyed = false;
-      try {
+    execute: (query, signal) => withConnection((conn, close) => run(conn, close, query, signal)),
+    transaction: (fn, signal) =>
+      withConnection(async (conn, close) => {
         await conn.query('START TRANSACTION');
-        const session: SqlSession = { execute: (q, s) => run(conn, q, s ?? signal) };
-        const result = await fn(session);
-        signal?.throwIfAborted();
-        await conn.query('COMMIT');
-        return result;
-      } catch (err) {
-        if (signal?.aborted) {
-          destroyed = true;
-          conn.destroy();
-        } else await conn.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        if (!destroyed) conn.release();
-      }
-    },
+        const session: SqlSession = { execute: (q, s) => run(conn, close, q, s ?? signal) };
+        try {
+          const result = await fn(session);
+          signal?.throwIfAborted();
+          await conn.query('COMMIT');
+          return result;
+        } catch (err) {
+          if (signal?.aborted) close();
+          else await conn.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
+      }),
     close: () => pool.end(),
   };
 }

@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net';
 import pg from 'pg';
 import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { stripUtcOffset } from '../values.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
+import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
 
 const OID_TYPES: Record<number, LogicalType> = {
   16: 'boolean',
@@ -92,6 +94,11 @@ function toResult(res: pg.QueryResult): SqlResult {
   return { rows: res.rows as Row[], columns };
 }
 
+/** The socket under a pg client (pg has no public accessor; `connection.stream` is what pg-pool itself destroys on a connect timeout). */
+function socketOf(client: pg.PoolClient): Socket | undefined {
+  return (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+}
+
 /** Runs a query on a checked-out client; an abort cancels it on the server. */
 async function run(pool: pg.Pool, client: pg.PoolClient, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
   signal?.throwIfAborted();
@@ -110,22 +117,37 @@ async function run(pool: pg.Pool, client: pg.PoolClient, query: CompiledQuery, s
 /** Opens a pg pool whose sessions are in UTC and whose values keep full precision. */
 export async function connectPostgres(c: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool> {
   const pool = new pg.Pool(poolConfig(c, options));
-  // An idle client losing its server must not crash the process; the next query reports the error.
+  // pg emits 'error' on a client whose connection breaks (server restart, pg_terminate_backend,
+  // network reset), on top of failing its queries, and pg-pool listens only while a client is idle.
+  // Unheard, the event ends the process — and it can come at any time: a restarting server sends
+  // its 57P01 right behind the ReadyForQuery of a new connection, before connect() has even handed
+  // the client out. So every client is listened to for its whole life. Nothing is hidden: the query
+  // in flight fails with the error, later ones fail too, and pg-pool drops the client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  // pg-pool re-emits the error of an idle client after dropping it; the next checkout connects anew.
   pool.on('error', () => {});
   const probe = await pool.connect();
   probe.release();
+  const silenceMs = statementTimeoutMs(options);
 
+  /**
+   * Runs `fn` on a checked-out client. A connection silent for longer than the statement timeout (a
+   * blackholed network, where TCP would wait many minutes) is closed, which fails the call.
+   */
   async function withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     let broken: Error | undefined;
+    const unwatch = closeWhenSilent(socketOf(client), silenceMs);
     try {
       return await fn(client);
     } catch (err) {
-      broken = err as Error;
+      // The server refusing a statement leaves the connection usable; any other failure (network,
+      // protocol, timeout, abort) leaves it in an unknown state.
+      if (!(err instanceof pg.DatabaseError)) broken ??= err as Error;
       throw err;
     } finally {
-      // A client whose query failed at the protocol level is discarded rather than reused.
-      client.release(broken && !(broken as { code?: string }).code ? broken : undefined);
+      unwatch();
+      client.release(broken);
     }
   }
 
