@@ -133,12 +133,49 @@ describe('http connector', () => {
     const sync = syncBetween(feed(), tableEndpoint(pg, 'feed'), { batchSize: 3 });
     const first = await runOnce(sync, state);
     expect(first.status.rowsCopied).toBe(23);
-    expect(first.status.position).toEqual({ kind: 'stream', value: { cursor: '20', skip: 3 } });
+    // The last page (items 21–23), with the fingerprints of its three items.
+    expect(first.status.position).toEqual({ kind: 'stream', value: { cursor: '20', seen: [expect.any(String), expect.any(String), expect.any(String)] } });
     api.items.push(...numberedRows(24, 6));
     const second = await runOnce(sync, state);
     expect(second.status.rowsCopied).toBe(6);
     expect((await pg.rows('feed', ['id'])).map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
     expect(api.requests.every((r) => r.url.startsWith('/v1/items'))).toBe(true);
+  });
+
+  it('an API whose last page has no next cursor: an item that changes and moves to the end is copied, nothing is skipped (running and across a restart)', async () => {
+    // Items ordered by last change, as such APIs do: a changed item leaves its place and goes last.
+    const change = (id: string, name: string) => {
+      api.items = [...api.items.filter((i) => (i as { id: string }).id !== id), { ...(api.items.find((i) => (i as { id: string }).id === id) as object), name }];
+    };
+    api.items = numberedRows(1, 6);
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(feed(), tableEndpoint(pg, 'moving'), { keyColumns: ['id'], writeMode: 'upsert', batchSize: 3 });
+    const run = new TestRun(sync, state);
+    try {
+      await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 6);
+      change('5', 'changed while running');
+      await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 7);
+    } finally {
+      await run.runner.stop();
+    }
+    change('6', 'changed while stopped');
+    api.items.push(...numberedRows(7, 1));
+    change('5', 'changed again');
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(3);
+    expect((await pg.rows('moving', ['id'])).map((r) => [r.id, r.name])).toEqual([
+      ['1', 'row 1'],
+      ['2', 'row 2'],
+      ['3', 'row 3'],
+      ['4', 'row 4'],
+      ['5', 'changed again'],
+      ['6', 'changed while stopped'],
+      ['7', 'row 7'],
+    ]);
+    // Unchanged items of the last page are not copied again at every poll.
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(0);
+    // An offset of an earlier version (a count of items copied from the page) is still understood.
+    await new FileOffsetStore(state).set(sync.id, { kind: 'stream', value: { cursor: '4', skip: 2 } }, { by: 'test', reason: 'older offset' });
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(1);
   });
 
   it('retries 429 (after its Retry-After) and 5xx within a read; when retries run out the status says retrying with the cause, then recovers', async () => {
