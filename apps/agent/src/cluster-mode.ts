@@ -32,7 +32,7 @@ export async function startClusterMode(
     metrics,
   });
   metrics?.watchCluster(agent);
-  log.info({ endpoints: opts.etcd, prefix: opts.prefix, agentId: opts.agentId }, 'cluster mode');
+  log.info({ endpoints: opts.etcd, prefix: opts.prefix }, 'cluster mode');
   agent.start();
   return {
     agent,

@@ -1,13 +1,23 @@
+import { logSchemaOptions } from '@idra/core';
 import { pino, type Logger as PinoLogger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
-/** Structured JSON logs; human-readable lines when stdout is a terminal. */
-export function createLogger(level: string, bindings: Record<string, unknown>): PinoLogger {
-  const pretty = process.stdout.isTTY && process.env.IDRA_LOG_FORMAT !== 'json';
-  return pino({
-    level,
-    base: bindings,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['*.password', '*.connection.password', '*.connection.url', 'password'], censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,agentId' } } } : {}),
-  });
+const REDACT = ['*.password', '*.connection.password', '*.connection.url', 'password'];
+
+/**
+ * JSON lines in the schema the API server shares (`logSchemaOptions`); on a terminal, one readable
+ * line per entry instead: each message already says what its fields hold, so only an error's cause is added.
+ */
+export function createLogger(level: string, agentId: string): PinoLogger {
+  const options = { level, ...logSchemaOptions('idra-agent', { agentId }), redact: { paths: REDACT, censor: '[redacted]' } };
+  if (!process.stdout.isTTY || process.env.IDRA_LOG_FORMAT === 'json') return pino(options);
+  return pino(
+    options,
+    PinoPretty({
+      translateTime: 'SYS:HH:MM:ss',
+      hideObject: true,
+      sync: true,
+      messageFormat: (line, messageKey) => (line.err ? `${String(line[messageKey])}: ${String(line.err)}` : String(line[messageKey])),
+    }),
+  );
 }

@@ -60,7 +60,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const log = createLogger(opts.logLevel, { agentId: opts.agentId });
+  const log = createLogger(opts.logLevel, opts.agentId);
   const metrics = opts.httpPort > 0 ? new AgentMetrics(opts.agentId) : undefined;
   // A stray error in one sync's driver must not take every other sync down with the process.
   guardProcess(log, (kind, syncId) => metrics?.countStray(kind, syncId));

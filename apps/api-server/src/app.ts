@@ -3,7 +3,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { errorMessage } from '@idra/core';
+import { errorMessage, logSchemaOptions } from '@idra/core';
 import { createContext } from './context.ts';
 import type { ServerOptions } from './options.ts';
 import { errorHandling, frameworkErrors } from './plugins/errors.ts';
@@ -77,7 +77,7 @@ async function bootstrapAdmin(app: FastifyInstance<any, any, any, any, any>, pas
 
 /** The API server: plugins composed over one etcd connection. Call `ready()` or `listen()` next. */
 export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const logger = pino({ level: opts.logLevel, base: { service: 'idra-api' }, redact: { paths: REDACT, censor: '[redacted]' } }, deps.logStream ?? process.stdout);
+  const logger = pino({ level: opts.logLevel, ...logSchemaOptions('idra-api'), redact: { paths: REDACT, censor: '[redacted]' } }, deps.logStream ?? process.stdout);
   const app = Fastify({ loggerInstance: logger, bodyLimit: opts.bodyLimit, return503OnClosing: true, frameworkErrors, trustProxy: opts.trustProxy }).withTypeProvider<TypeBoxTypeProvider>();
 
   let jwtSecret = opts.jwtSecret;

@@ -31,3 +31,4 @@ export { freePort } from './free-port.ts';
 export { startMariadb, type MariadbServer } from './mariadb.ts';
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres.ts';
 export { tempDir } from './temp-dir.ts';
+export { logSchemaViolation, topLevelKeys } from './log-schema.ts';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigStore, connectEtcd, newSyncStatus, type SyncStatus } from '@idra/core';
-import { freePort, startEtcd, tempDir } from '@idra/testkit';
+import { freePort, logSchemaViolation, startEtcd, tempDir } from '@idra/testkit';
 import { AgentMetrics } from './agent-metrics.ts';
 
 const MAIN = resolve(import.meta.dirname, '../main.ts');
@@ -24,11 +24,8 @@ class Agent {
       while ((nl = this.buffer.indexOf('\n')) >= 0) {
         const line = this.buffer.slice(0, nl);
         this.buffer = this.buffer.slice(nl + 1);
-        try {
-          this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          this.lines.push({ msg: line, notJson: true });
-        }
+        const violation = logSchemaViolation(line, 'idra-agent');
+        this.lines.push(violation ? { msg: line, violation } : (JSON.parse(line) as Record<string, unknown>));
       }
     };
     this.child.stdout!.on('data', onData);
@@ -184,8 +181,8 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
     expect(await get(port, '/readyz')).toEqual({ status: 200, body: '{"ready":true,"reason":"syncs started"}' });
     expect((await get(port, '/nope')).status).toBe(404);
     expect(await agent.stop()).toBe(0);
-    // Every log line is JSON and names the agent; lines about a sync name it too.
-    expect(agent.lines.filter((l) => l.notJson || l.agentId !== agentId)).toEqual([]);
+    // Every log line is JSON in the schema the API server shares and names the agent; lines about a sync name it too.
+    expect(agent.lines.filter((l) => l.violation || l.agentId !== agentId)).toEqual([]);
     expect(agent.lines.filter((l) => /^sync (orders|broken)\b/.test(String(l.msg)) && !l.syncId)).toEqual([]);
   });
 
@@ -218,7 +215,8 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
       expect(value(samples, 'idra_offset_commit_failures_total', labels)).toBe(0);
       expect(countRows(join(dir, 'destination.db'), 'orders_copy')).toBe(300);
       expect(await agent.stop()).toBe(0);
-      expect(agent.lines.filter((l) => l.notJson || l.agentId !== agentId)).toEqual([]);
+      expect(agent.lines.filter((l) => l.violation || l.agentId !== agentId)).toEqual([]);
+      expect(agent.lines.filter((l) => l.msg === 'elected leader' || l.msg === 'cluster mode')).toHaveLength(2);
       expect(agent.lines.filter((l) => /sync lock|assigned/.test(String(l.msg)) && !l.syncId)).toEqual([]);
     } finally {
       await agent?.stop();

@@ -113,7 +113,8 @@ export class LeaderLoop {
 
     const campaignKey = (await campaign.getCampaignKey()).slice(prefixOf(ns).length);
     this.isLeader = true;
-    this.log.info({ agentId }, 'elected leader');
+    // The agent's logger carries its agentId already.
+    this.log.info({ campaignKey }, 'elected leader');
     this.opts.onLeadership?.(true);
     for (const prefix of [KEYS.agents, KEYS.syncs, KEYS.assignments]) {
       const watcher = await ns.watch().prefix(prefix).create();
