@@ -10,7 +10,6 @@ const STATUSES = ['new', 'paid', 'shipped', 'delivered', 'returned'];
 /** Paths of the bundled example under the state dir. */
 export interface Example {
   configFile: string;
-  stateDir: string;
   sourceFile: string;
   destinationFile: string;
   /** Keeps writing to the source (new and updated orders) so the polling is visible; returns a stop function. */
@@ -34,6 +33,11 @@ function insertOrders(db: Database.Database, count: number): void {
  * more on each later run) and a config with two syncs into a SQLite destination — an `id` sync that
  * appends new orders and a `timestamp` sync that upserts changed ones.
  */
+/** Where the example keeps its offsets, under the agent's `--state-dir`. */
+export function exampleStateDir(baseDir: string): string {
+  return join(resolve(baseDir, 'example'), 'state');
+}
+
 export async function prepareExample(baseDir: string, log: Logger): Promise<Example> {
   const dir = resolve(baseDir, 'example');
   await mkdir(dir, { recursive: true });
@@ -90,7 +94,6 @@ export async function prepareExample(baseDir: string, log: Logger): Promise<Exam
 
   return {
     configFile,
-    stateDir: join(dir, 'state'),
     sourceFile,
     destinationFile,
     startTrickle() {

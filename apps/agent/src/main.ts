@@ -4,7 +4,8 @@ import { parseAgentOptions, USAGE, type AgentOptions } from './options.ts';
 import { createLogger } from './logger.ts';
 import { loadConfigFile } from './config-file.ts';
 import { SingleModeAgent } from './single-mode.ts';
-import { prepareExample } from './example.ts';
+import { exampleStateDir, prepareExample } from './example.ts';
+import { lockStateDir } from './state-dir-lock.ts';
 import { AgentMetrics } from './http/agent-metrics.ts';
 import { startAgentHttp, type AgentHttp, type Readiness } from './http/agent-http.ts';
 
@@ -17,12 +18,14 @@ interface RunningAgent {
 
 async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof createLogger>, metrics: AgentMetrics | undefined): Promise<RunningAgent> {
   let configFile = opts.config;
-  let stateDir = opts.stateDir;
+  const stateDir = opts.example ? exampleStateDir(opts.stateDir) : opts.stateDir;
+  // Held for the life of the process (the kernel drops it however the process ends), taken before
+  // anything touches the dir: a second agent on it would run the same syncs.
+  const lock = await lockStateDir(stateDir, opts.agentId);
   let stopTrickle: (() => void) | undefined;
   if (opts.example) {
     const example = await prepareExample(opts.stateDir, log);
     configFile = example.configFile;
-    stateDir = example.stateDir;
     log.info({ destination: example.destinationFile }, `example: syncing ${example.sourceFile} → ${example.destinationFile}; Ctrl-C to stop, run again to resume`);
     stopTrickle = example.startTrickle();
   }
@@ -44,6 +47,7 @@ async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof create
     async stop(timeoutMs) {
       stopTrickle?.();
       await agent.stop(timeoutMs);
+      lock.release();
     },
   };
 }

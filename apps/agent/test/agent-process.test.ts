@@ -94,6 +94,26 @@ describe('agent process (single mode, real PostgreSQL)', () => {
     expect(await checksum(dst, 'events_upsert')).toEqual(await checksum(src, 'events'));
   });
 
+  it('a second agent on the same state dir is refused while the first runs; after a kill -9 the dir is free again', async () => {
+    const dir = await tempDir('idra-agent-');
+    const file = await config(dir, 'events_locked', { keyColumns: ['id'], writeMode: 'upsert' });
+    const first = startAgent(['--config', file, '--state-dir', dir]);
+    await until('some rows copied', async () => (await count('events_locked')) > 0);
+    const second = startAgent(['--config', file, '--state-dir', dir]);
+    const refused = await Promise.race([second.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 20_000))]);
+    if (refused === 'still running') second.child.kill('SIGKILL');
+    expect(refused).toBe(1);
+    expect(second.output()).toMatch(new RegExp(`state dir ${dir} is in use by another agent \\([^,]+, pid ${first.child.pid} on `));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The kernel dropped the dead agent's lock: the next one starts and finishes the copy.
+    const third = startAgent(['--config', file, '--state-dir', dir]);
+    await until('all rows copied', async () => (await count('events_locked')) === ROWS);
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+    expect(await checksum(dst, 'events_locked')).toEqual(await checksum(src, 'events'));
+  });
+
   it('kill -9 in insert mode without keys replays at most one batch', async () => {
     const dir = await tempDir('idra-agent-');
     const file = await config(dir, 'events_plain', {});
