@@ -9,9 +9,22 @@ const WATCHED: Array<{ prefix: string; kind: ClusterEvent['kind'] }> = [
   { prefix: KEYS.agents, kind: 'agent' },
 ];
 
+/** Changes that may end what a stream's credentials allow: a user (by name) or an API token (by id) changed or went away. */
+const CREDENTIALS: Array<{ prefix: string; kind: 'user' | 'token' }> = [
+  { prefix: KEYS.users, kind: 'user' },
+  { prefix: KEYS.tokens, kind: 'token' },
+];
+
+/** A user or API token that changed: every stream authenticated by it checks its credentials again. */
+export interface CredentialChange {
+  kind: 'user' | 'token';
+  id: string;
+}
+
 /**
  * One set of etcd watches shared by every event-stream client: started with the first subscriber,
  * stopped with the server. (etcd3's watchers resume from their last revision after a disconnect.)
+ * Users and tokens are watched too, never sent to clients: their changes let streams re-check access.
  */
 export class ClusterEventHub {
   private readonly ns: Namespace;
@@ -56,10 +69,27 @@ export class ClusterEventHub {
       };
       w.on('put', emit('put'));
       w.on('delete', emit('delete'));
-      w.on('error', (err) => this.log.warn({ err: errorMessage(err), prefix }, 'event watch error (it resumes by itself)'));
-      watchers.push(w);
+      watchers.push(this.resuming(w, prefix));
+    }
+    for (const { prefix, kind } of CREDENTIALS) {
+      const w = await this.ns.watch().prefix(prefix).create();
+      const changed = (kv: IKeyValue) => this.emitter.emit('credentials', { kind, id: idOf(kv.key.toString(), prefix) } satisfies CredentialChange);
+      w.on('put', changed);
+      w.on('delete', changed);
+      watchers.push(this.resuming(w, prefix));
     }
     return watchers;
+  }
+
+  private resuming(w: Watcher, prefix: string): Watcher {
+    w.on('error', (err) => this.log.warn({ err: errorMessage(err), prefix }, 'event watch error (it resumes by itself)'));
+    return w;
+  }
+
+  /** Calls `listener` whenever a user or API token changes, until the returned function is called. */
+  onCredentials(listener: (c: CredentialChange) => void): () => void {
+    this.emitter.on('credentials', listener);
+    return () => this.emitter.off('credentials', listener);
   }
 
   async close(): Promise<void> {

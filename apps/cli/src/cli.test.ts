@@ -4,6 +4,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, tempDir } from '@idra/testkit';
+import { IdraClient } from '@idra/api-client';
 
 // See apps/api-server/src/testing/harness.ts: testkit's declaration may type another copy of vitest.
 declare module 'vitest' {
@@ -26,7 +27,7 @@ interface Result {
 async function startServer(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', `/cli-${randomBytes(4).toString('hex')}/`, '--port', String(port), '--log-level', 'warn'], {
-    env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt' },
+    env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -152,6 +153,30 @@ describe('idra CLI against a real API server', () => {
     expect(revoked.code).toBe(3);
     expect(revoked.stderr).toMatch(/IDRA_ERR_AUTH_TOKEN_REVOKED/);
     expect((await idra(['tokens', 'revoke', ciToken.id])).code).toBe(4);
+  });
+
+  it('users: an admin creates, re-roles, resets with --revoke-tokens and deletes accounts', async () => {
+    const created = await idra(['users', 'create', 'erin', '--role', 'operator'], { stdin: 'Erin-First-Pa55\n' });
+    expect(created.code, created.stderr).toBe(0);
+    expect((await idra(['users', 'create', 'erin', '--role', 'boss'], { stdin: 'x\n' })).code).toBe(2);
+    const erin = new IdraClient({ baseUrl: server.url });
+    await erin.auth.login('erin', 'Erin-First-Pa55');
+    await erin.auth.changePassword('Erin-First-Pa55', 'Erin-Own-Pa55');
+    const leaked = (await erin.tokens.create({ name: 'erin-ci' })).token;
+    const erinHome = await tempDir('idra-cli-erin-');
+    const asErin = (args: string[]) => idra(args, { home: erinHome, env: { IDRA_API_URL: server.url, IDRA_TOKEN: leaked } });
+    expect((await asErin(['whoami'])).stdout).toMatch(/^erin \(operator, api-token/);
+
+    expect((await idra(['users', 'set-role', 'erin', '--role', 'viewer'])).code).toBe(0);
+    expect((await asErin(['whoami'])).stdout).toMatch(/^erin \(viewer, api-token/);
+    const reset = await idra(['users', 'reset-password', 'erin', '--revoke-tokens'], { stdin: 'Erin-Reset-Pa55\n' });
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toMatch(/API tokens are revoked/);
+    expect((await asErin(['whoami'])).code).toBe(3);
+    const list = JSON.parse((await idra(['users', 'list', '--json'])).stdout) as Array<{ name: string; role: string; mustChangePassword: boolean }>;
+    expect(list.find((u) => u.name === 'erin')).toMatchObject({ role: 'viewer', mustChangePassword: true });
+    expect((await idra(['users', 'delete', 'erin'])).code).toBe(0);
+    expect((await idra(['users', 'delete', 'erin'])).code).toBe(4);
   });
 
   it('logout forgets the credentials', async () => {

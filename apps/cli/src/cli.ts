@@ -30,6 +30,12 @@ export const USAGE = `Usage: idra <command> [options]
   tokens create --name <name> [--role admin|operator|viewer] [--expires-in-days N]   prints the token once
   tokens list
   tokens revoke <id>
+  users list                                               admin only, like every users command
+  users create <name> --role <role>                        reads the first password (changed at the first login)
+  users set-role <name> --role <role>                      ends the user's sessions
+  users reset-password <name> [--revoke-tokens]            reads a new password the user must change at the next login;
+                                                           --revoke-tokens also revokes every API token of the user
+  users delete <name>                                      also revokes the user's API tokens
 
 Options:
   --url <url>      API server (default: $IDRA_API_URL, then the stored login)
@@ -66,6 +72,7 @@ const OPTIONS = {
   name: { type: 'string' },
   role: { type: 'string' },
   'expires-in-days': { type: 'string' },
+  'revoke-tokens': { type: 'boolean' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -114,6 +121,11 @@ const need = (value: string | undefined, what: string): string => {
 };
 
 const ROLES: readonly string[] = ['admin', 'operator', 'viewer'];
+
+function roleFlag(role: string | undefined): Role {
+  if (role === undefined || !ROLES.includes(role)) throw new UsageError('--role must be admin, operator or viewer');
+  return role as Role;
+}
 
 /** Runs one CLI invocation; resolves the exit code. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -306,11 +318,10 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
       );
     }
     case 'tokens create': {
-      const role = flags.role;
-      if (role !== undefined && !ROLES.includes(role)) throw new UsageError('--role must be admin, operator or viewer');
+      const role = flags.role === undefined ? undefined : roleFlag(flags.role);
       const days = flags['expires-in-days'] === undefined ? undefined : Number(flags['expires-in-days']);
       if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new UsageError('--expires-in-days must be a positive integer');
-      const t = await api.tokens.create({ name: need(flags.name, '--name'), ...(role ? { role: role as Role } : {}), ...(days ? { expiresInDays: days } : {}) });
+      const t = await api.tokens.create({ name: need(flags.name, '--name'), ...(role ? { role } : {}), ...(days ? { expiresInDays: days } : {}) });
       if (!flags.json) io.stderr.write(`idra: token ${t.id} (${t.role}) created; it is shown only this once\n`);
       return out(`${t.token}\n`, t);
     }
@@ -321,6 +332,28 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
     case 'tokens revoke':
       await api.tokens.revoke(id());
       return out(`revoked token ${rest[0]}\n`, { revoked: rest[0] });
+    case 'users list': {
+      const list = await api.users.list();
+      return out(table(['NAME', 'ROLE', 'PASSWORD', 'CREATED'], list.map((u) => [u.name, u.role, u.mustChangePassword ? 'to change' : 'set', u.createdAt])), list);
+    }
+    case 'users create': {
+      const [password] = await ask(io, [{ prompt: 'first password: ', secret: true }]);
+      const u = await api.users.create({ name: id(), password: password!, role: roleFlag(flags.role), mustChangePassword: true });
+      return out(`created ${u.role} ${u.name}; they choose their own password at the first login\n`, u);
+    }
+    case 'users set-role': {
+      const u = await api.users.update(id(), { role: roleFlag(flags.role) });
+      return out(`${u.name} is now ${u.role}; their sessions ended\n`, u);
+    }
+    case 'users reset-password': {
+      const [password] = await ask(io, [{ prompt: 'new password: ', secret: true }]);
+      const revokeTokens = flags['revoke-tokens'] === true;
+      const u = await api.users.update(id(), { password: password!, mustChangePassword: true, ...(revokeTokens ? { revokeTokens } : {}) });
+      return out(`password of ${u.name} reset (to be changed at the next login); their sessions ended${revokeTokens ? ' and their API tokens are revoked' : ''}\n`, { ...u, tokensRevoked: revokeTokens });
+    }
+    case 'users delete':
+      await api.users.delete(id());
+      return out(`deleted user ${rest[0]}; their API tokens are revoked\n`, { deleted: rest[0] });
     default:
       throw new UsageError(`unknown command: ${args.join(' ')}`);
   }

@@ -356,6 +356,24 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(await page.content()).not.toContain(token);
   });
 
+  it("resets a user's password and revokes their API tokens from the user dialog", async () => {
+    await admin.users.create({ name: 'leaky', password: VIEWER_PASSWORD, role: 'operator', mustChangePassword: false });
+    const leaky = new IdraClient({ baseUrl: apiUrl });
+    await leaky.auth.login('leaky', VIEWER_PASSWORD);
+    const leaked = (await leaky.tokens.create({ name: 'leaky-ci' })).token;
+    const asToken = new IdraClient({ baseUrl: apiUrl, token: leaked });
+    expect((await asToken.auth.me()).name).toBe('leaky');
+
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'Edit leaky' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit user leaky' });
+    await dialog.getByLabel('New password', { exact: true }).fill('Leaky-Reset-Pa55');
+    await dialog.getByLabel(/Also revoke their API tokens/).check();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('User leaky saved; their API tokens are revoked.').waitFor();
+    await expect(asToken.auth.me()).rejects.toMatchObject({ status: 401 });
+  });
+
   it('works by keyboard in dialogs, in dark mode and on a phone-sized screen', async () => {
     await page.getByRole('link', { name: 'Syncs' }).click();
     const remove = page.getByRole('button', { name: 'Delete broken' });

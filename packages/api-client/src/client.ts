@@ -136,7 +136,8 @@ export class IdraClient {
     list: () => this.request<UserView[]>('GET', '/users'),
     get: (name: string) => this.request<UserView>('GET', `/users/${enc(name)}`),
     create: (user: { name: string; password: string; role: Role; mustChangePassword?: boolean }) => this.request<UserView>('POST', '/users', user),
-    update: (name: string, patch: { role?: Role; password?: string; mustChangePassword?: boolean }) => this.request<UserView>('PATCH', `/users/${enc(name)}`, patch),
+    /** `revokeTokens: true` also revokes every API token of the user (with a password reset after a leak). */
+    update: (name: string, patch: { role?: Role; password?: string; mustChangePassword?: boolean; revokeTokens?: boolean }) => this.request<UserView>('PATCH', `/users/${enc(name)}`, patch),
     delete: (name: string) => this.request<void>('DELETE', `/users/${enc(name)}`),
   };
 

@@ -6,6 +6,8 @@ import type { ApiTokenView, Role } from '@idra/api-client';
 /** `tokens/<id>` in etcd: the token's sha256, never the token. */
 export interface ApiTokenRecord extends ApiTokenView {
   sha256: string;
+  /** The owner's never-reused user id: a token of a deleted `bob` does not work for a new `bob`. */
+  ownerId: string;
 }
 
 /** Tokens look like `idra_<id>_<secret>`: the id finds the record, the secret is checked against its hash. */
@@ -35,10 +37,20 @@ export class ApiTokenStore {
   }
 
   /** Creates a token; the returned `token` is the only time its secret exists outside the caller. */
-  async create(req: { name: string; role: Role; owner: string; expiresAt: string | null }): Promise<ApiTokenRecord & { token: string }> {
+  async create(req: { name: string; role: Role; owner: string; ownerId: string; expiresAt: string | null }): Promise<ApiTokenRecord & { token: string }> {
     const id = randomBytes(8).toString('hex');
     const token = `idra_${id}_${randomBytes(32).toString('base64url')}`;
-    const record: ApiTokenRecord = { id, name: req.name, role: req.role, owner: req.owner, createdAt: new Date().toISOString(), lastUsedAt: null, expiresAt: req.expiresAt, sha256: sha256(token) };
+    const record: ApiTokenRecord = {
+      id,
+      name: req.name,
+      role: req.role,
+      owner: req.owner,
+      ownerId: req.ownerId,
+      createdAt: new Date().toISOString(),
+      lastUsedAt: null,
+      expiresAt: req.expiresAt,
+      sha256: sha256(token),
+    };
     await this.ns.put(KEYS.token(id)).value(JSON.stringify(record));
     return { ...record, token };
   }
@@ -64,6 +76,15 @@ export class ApiTokenStore {
     let n = 0;
     for (const t of await this.list()) if (t.owner === owner && (await this.revoke(t.id))) n++;
     return n;
+  }
+
+  /**
+   * Tokens created before owner ids existed are bound to their owner's current id at first use
+   * (deleting a user always revoked their tokens, so a surviving token belongs to its named owner).
+   */
+  async bindOwner(record: ApiTokenRecord, ownerId: string): Promise<void> {
+    const key = KEYS.token(record.id);
+    await this.ns.if(key, 'Create', '>', 0).then(this.ns.put(key).value(JSON.stringify({ ...record, ownerId }))).commit();
   }
 
   /** The record of a valid token (known, matching, not expired); undefined otherwise. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Namespace } from 'etcd3';
 import { KEYS } from '@idra/core';
 import type { Role, UserView } from '@idra/api-client';
@@ -5,12 +6,19 @@ import { hashPassword } from './passwords.ts';
 
 /** `users/<name>` in etcd. */
 export interface UserRecord extends UserView {
+  /**
+   * Random per created user and never reused: sessions and API tokens are bound to it, so deleting
+   * `bob` and creating a new `bob` does not revive old bob's credentials.
+   */
+  id: string;
   passwordHash: string;
   /** Grows at logout and password change: session tokens carrying an older value are refused. */
   sessionVersion: number;
 }
 
 export const DEFAULT_ADMIN_PASSWORD = 'admin';
+
+const newUserId = () => randomBytes(8).toString('hex');
 
 export function userView(u: UserRecord): UserView {
   return { name: u.name, role: u.role, mustChangePassword: u.mustChangePassword, createdAt: u.createdAt, updatedAt: u.updatedAt };
@@ -24,8 +32,21 @@ export class UserStore {
   }
 
   async get(name: string): Promise<UserRecord | undefined> {
-    const text = await this.ns.get(KEYS.user(name)).string();
-    return text === null ? undefined : (JSON.parse(text) as UserRecord);
+    const kv = (await this.ns.get(KEYS.user(name)).exec()).kvs[0];
+    if (!kv) return undefined;
+    const record = JSON.parse(kv.value.toString()) as UserRecord;
+    return record.id ? record : this.giveId(record, kv.mod_revision);
+  }
+
+  /**
+   * Users stored before ids existed get one on first load. Written only if the record is unchanged
+   * since it was read, so that concurrent loads (two API servers) settle on the same id.
+   */
+  private async giveId(record: UserRecord, modRevision: string): Promise<UserRecord | undefined> {
+    const key = KEYS.user(record.name);
+    const withId: UserRecord = { ...record, id: newUserId() };
+    const res = await this.ns.if(key, 'Mod', '==', modRevision).then(this.ns.put(key).value(JSON.stringify(withId))).commit();
+    return res.succeeded ? withId : this.get(record.name);
   }
 
   async list(): Promise<UserRecord[]> {
@@ -39,6 +60,7 @@ export class UserStore {
   async create(u: { name: string; password: string; role: Role; mustChangePassword: boolean }): Promise<UserRecord | false> {
     const now = new Date().toISOString();
     const record: UserRecord = {
+      id: newUserId(),
       name: u.name,
       role: u.role,
       mustChangePassword: u.mustChangePassword,
@@ -52,8 +74,11 @@ export class UserStore {
     return res.succeeded ? record : false;
   }
 
-  async put(u: UserRecord): Promise<void> {
-    await this.ns.put(KEYS.user(u.name)).value(JSON.stringify({ ...u, updatedAt: new Date().toISOString() }));
+  /** Updates a user; false (nothing written) when the user was deleted meanwhile, so a late write never resurrects one. */
+  async put(u: UserRecord): Promise<boolean> {
+    const key = KEYS.user(u.name);
+    const res = await this.ns.if(key, 'Create', '>', 0).then(this.ns.put(key).value(JSON.stringify({ ...u, updatedAt: new Date().toISOString() }))).commit();
+    return res.succeeded;
   }
 
   async delete(name: string): Promise<boolean> {

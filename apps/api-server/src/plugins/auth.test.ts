@@ -23,13 +23,14 @@ describe('auth: login, forced password change, sessions, roles, API tokens', () 
     for (const [method, url] of [
       ['GET', '/api/v1/syncs'],
       ['GET', '/api/v1/users'],
-      ['GET', '/api/v1/auth/me'],
       ['POST', '/api/v1/auth/refresh'],
     ] as const) {
       const r = await s.call(method, url, { token, ...(method === 'POST' ? { body: {} } : {}) });
       expect(r.status, url).toBe(403);
       expect(r.body.code).toBe('IDRA_ERR_AUTH_PASSWORD_CHANGE_REQUIRED');
     }
+    // Who am I stays answered, so that the UI can show whose password is to be changed.
+    expect((await s.call('GET', '/api/v1/auth/me', { token })).body).toMatchObject({ name: 'admin', mustChangePassword: true });
     const weak = await s.call('POST', '/api/v1/auth/password', { token, body: { currentPassword: 'admin', newPassword: 'short' } });
     expect(weak.status).toBe(400);
     expect(weak.body.details.issues[0].path).toBe('newPassword');

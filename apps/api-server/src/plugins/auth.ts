@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { LoginResult, WhoAmI } from '@idra/api-client';
+import type { LoginResult, Role, WhoAmI } from '@idra/api-client';
 import { ApiError, BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.ts';
 import { hasRole, type Principal } from '../auth/roles.ts';
 import { UNUSABLE_HASH, hashPassword, verifyPassword } from '../auth/passwords.ts';
@@ -20,7 +20,10 @@ export interface AuthOptions {
 }
 
 interface SessionClaims {
+  /** User name. */
   sub: string;
+  /** The user's never-reused id: a session of a deleted user does not work for a new user of the same name. */
+  uid: string;
   /** The user's sessionVersion when the token was issued. */
   sv: number;
 }
@@ -33,17 +36,34 @@ function bearer(req: FastifyRequest): string {
   return m[1]!;
 }
 
-async function authenticate(app: FastifyInstance, req: FastifyRequest): Promise<Principal> {
+const userGone = (name: string) => new UnauthorizedError('IDRA_ERR_AUTH_USER_UNKNOWN', `user '${name}' no longer exists`);
+
+/** The lesser of two roles. */
+function lesserRole(a: Role, b: Role): Role {
+  return hasRole(a, b) ? b : a;
+}
+
+/**
+ * Who the request's credentials stand for, checked against etcd on every request: a revoked token,
+ * an ended session, a deleted or re-created user, a demoted owner all take effect at once.
+ */
+export async function authenticate(app: FastifyInstance, req: FastifyRequest): Promise<Principal> {
   const token = bearer(req);
   const { users, tokens } = app.idra;
   if (isApiToken(token)) {
     const record = await tokens.verify(token);
     if (!record) throw new UnauthorizedError('IDRA_ERR_AUTH_TOKEN_REVOKED', 'the API token is unknown, revoked or expired');
-    return { name: record.owner, role: record.role, via: 'api-token', tokenId: record.id, mustChangePassword: false };
+    const owner = await users.get(record.owner);
+    if (!owner) throw userGone(record.owner);
+    if (!record.ownerId) await tokens.bindOwner(record, owner.id);
+    else if (record.ownerId !== owner.id) throw userGone(record.owner);
+    // A token never does more than its owner may do now.
+    const role = lesserRole(record.role, owner.role);
+    return { name: owner.name, userId: owner.id, role, via: 'api-token', tokenId: record.id, mustChangePassword: false };
   }
-  let claims: SessionClaims;
+  let claims: SessionClaims & { exp?: number };
   try {
-    claims = app.jwt.verify<SessionClaims>(token);
+    claims = app.jwt.verify<SessionClaims & { exp?: number }>(token);
   } catch (err) {
     const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED';
     throw new UnauthorizedError(
@@ -52,9 +72,16 @@ async function authenticate(app: FastifyInstance, req: FastifyRequest): Promise<
     );
   }
   const user = await users.get(claims.sub);
-  if (!user) throw new UnauthorizedError('IDRA_ERR_AUTH_USER_UNKNOWN', `user '${claims.sub}' no longer exists`);
+  if (!user || user.id !== claims.uid) throw userGone(claims.sub);
   if (user.sessionVersion !== claims.sv) throw new UnauthorizedError('IDRA_ERR_AUTH_SESSION_ENDED', 'the session has ended (logout or password change): log in again');
-  return { name: user.name, role: user.role, via: 'session', mustChangePassword: user.mustChangePassword };
+  return {
+    name: user.name,
+    userId: user.id,
+    role: user.role,
+    via: 'session',
+    mustChangePassword: user.mustChangePassword,
+    ...(claims.exp ? { expiresAt: claims.exp * 1000 } : {}),
+  };
 }
 
 /** JWT sessions, API tokens and role checks for every route (routes declare `config.access`). */
@@ -89,12 +116,23 @@ const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength:
 const PasswordBody = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: PasswordSchema }, { additionalProperties: false });
 const LoginResultSchema = Type.Object({ token: Type.String(), expiresAt: Type.String(), mustChangePassword: Type.Boolean(), user: Type.Object({}, { additionalProperties: true }) });
 
+/** At most `max` password checks per minute per client address and user name. */
+function passwordGuesses(max: number, what: string, userOf: (req: FastifyRequest) => string) {
+  return {
+    max,
+    timeWindow: 60_000,
+    hook: 'preHandler' as const,
+    keyGenerator: (req: FastifyRequest) => `${what}|${req.ip}|${userOf(req)}`,
+    errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) => new ApiError(429, 'IDRA_ERR_AUTH_RATE_LIMITED', `too many ${what} attempts: retry in ${ctx.after}`),
+  };
+}
+
 /** `/auth/*`: login, refresh, logout, change own password, who am I. */
 export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, opts) => {
   const { users, metrics } = app.idra;
 
   const session = (user: UserRecord): LoginResult => ({
-    token: app.jwt.sign({ sub: user.name, sv: user.sessionVersion } satisfies SessionClaims),
+    token: app.jwt.sign({ sub: user.name, uid: user.id, sv: user.sessionVersion } satisfies SessionClaims),
     expiresAt: new Date(Date.now() + Math.floor(opts.sessionTtlMs / 1000) * 1000).toISOString(),
     mustChangePassword: user.mustChangePassword,
     user: userView(user),
@@ -104,7 +142,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
     const p = principalOf(req);
     if (p.via !== 'session') throw new BadRequestError('IDRA_ERR_AUTH_SESSION_REQUIRED', 'this needs a login session, not an API token');
     const user = await users.get(p.name);
-    if (!user) throw new UnauthorizedError('IDRA_ERR_AUTH_USER_UNKNOWN', `user '${p.name}' no longer exists`);
+    if (!user || user.id !== p.userId) throw userGone(p.name);
     return user;
   };
 
@@ -113,14 +151,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
     {
       config: {
         access: 'public',
-        rateLimit: {
-          max: opts.loginRateLimit,
-          timeWindow: 60_000,
-          hook: 'preHandler',
-          keyGenerator: (req: FastifyRequest) => `${req.ip}|${String((req.body as { username?: unknown } | undefined)?.username ?? '')}`,
-          errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) =>
-            new ApiError(429, 'IDRA_ERR_AUTH_RATE_LIMITED', `too many login attempts: retry in ${ctx.after}`),
-        },
+        rateLimit: passwordGuesses(opts.loginRateLimit, 'login', (req) => String((req.body as { username?: unknown } | undefined)?.username ?? '')),
       },
       schema: { tags: ['auth'], summary: 'Log in; returns a session token (JWT)', body: LoginBody, response: { 200: LoginResultSchema, ...errors(400, 429) } },
     },
@@ -162,8 +193,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
   app.post(
     '/auth/password',
     {
-      config: { access: 'viewer', duringPasswordChange: true },
-      schema: { tags: ['auth'], summary: "Changes the caller's password; returns a new session (the others end)", body: PasswordBody, response: { 200: LoginResultSchema, ...errors(400) } },
+      // Guesses of currentPassword from a stolen session are limited like logins.
+      config: { access: 'viewer', duringPasswordChange: true, rateLimit: passwordGuesses(opts.loginRateLimit, 'password change', (req) => principalOf(req).name) },
+      schema: { tags: ['auth'], summary: "Changes the caller's password; returns a new session (the others end)", body: PasswordBody, response: { 200: LoginResultSchema, ...errors(400, 429) } },
     },
     async (req) => {
       const user = await sessionUser(req);
@@ -182,7 +214,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
 
   app.get(
     '/auth/me',
-    { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'Who the caller is authenticated as', response: { 200: Type.Object({}, { additionalProperties: true }), ...errors() } } },
+    { config: { access: 'viewer', duringPasswordChange: true }, schema: { tags: ['auth'], summary: 'Who the caller is authenticated as', response: { 200: Type.Object({}, { additionalProperties: true }), ...errors() } } },
     async (req): Promise<WhoAmI> => {
       const p = principalOf(req);
       return { name: p.name, role: p.role, via: p.via, ...(p.tokenId ? { tokenId: p.tokenId } : {}), mustChangePassword: p.mustChangePassword };

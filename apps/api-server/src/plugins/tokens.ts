@@ -40,14 +40,16 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/tokens',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Create an API token; the secret is returned this once', body: CreateToken, response: { 201: Type.Intersect([TokenSchema, Type.Object({ token: Type.String() })]), ...errors(400) } },
+      schema: { tags, summary: 'Create an API token (needs a login session); the secret is returned this once', body: CreateToken, response: { 201: Type.Intersect([TokenSchema, Type.Object({ token: Type.String() })]), ...errors(400) } },
     },
     async (req, reply) => {
       const p = principalOf(req);
+      // A leaked token must not be able to mint others that outlive its revocation.
+      if (p.via !== 'session') throw new ForbiddenError('IDRA_ERR_AUTH_SESSION_REQUIRED', 'creating an API token needs a login session, not an API token');
       const role = req.body.role ?? p.role;
       if (!hasRole(p.role, role)) throw new ForbiddenError('IDRA_ERR_AUTH_FORBIDDEN', `a ${p.role} cannot create a ${role} token`);
       const expiresAt = req.body.expiresInDays ? new Date(Date.now() + req.body.expiresInDays * 86_400_000).toISOString() : null;
-      const created = await tokens.create({ name: req.body.name, role, owner: p.name, expiresAt });
+      const created = await tokens.create({ name: req.body.name, role, owner: p.name, ownerId: p.userId, expiresAt });
       req.log.info({ tokenId: created.id, role, owner: p.name }, 'API token created');
       const body: CreatedApiToken = { ...tokenView(created), token: created.token };
       return reply.code(201).send(body);

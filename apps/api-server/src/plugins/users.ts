@@ -14,7 +14,12 @@ const CreateUser = Type.Object(
   { additionalProperties: false },
 );
 const PatchUser = Type.Object(
-  { role: Type.Optional(RoleSchema), password: Type.Optional(PasswordSchema), mustChangePassword: Type.Optional(Type.Boolean()) },
+  {
+    role: Type.Optional(RoleSchema),
+    password: Type.Optional(PasswordSchema),
+    mustChangePassword: Type.Optional(Type.Boolean()),
+    revokeTokens: Type.Optional(Type.Boolean({ description: "true: also revoke every API token of the user (e.g. with a password reset after a leak)" })),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 
@@ -62,11 +67,11 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/users/:name',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: 'Change role, reset password or require a password change', params: UserParams, body: PatchUser, response: { 200: UserSchema, ...errors(400, 404, 409) } },
+      schema: { tags, summary: "Change role, reset password, require a password change or revoke the user's API tokens", params: UserParams, body: PatchUser, response: { 200: UserSchema, ...errors(400, 404, 409) } },
     },
     async (req) => {
       const user = await find(req.params.name);
-      const { role, password, mustChangePassword } = req.body;
+      const { role, password, mustChangePassword, revokeTokens } = req.body;
       if (role && role !== 'admin' && user.role === 'admin' && (await otherAdmins(users, user.name)) === 0) {
         throw new ConflictError('IDRA_ERR_USER_LAST_ADMIN', `'${user.name}' is the last admin: make another user admin first`);
       }
@@ -79,8 +84,9 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       // A new role or password ends the user's sessions: they log in again with what now holds.
       if (role || password) updated.sessionVersion = user.sessionVersion + 1;
-      await users.put(updated);
-      req.log.info({ user: user.name, role: updated.role, passwordReset: Boolean(password), by: principalOf(req).name }, 'user updated');
+      if (!(await users.put(updated))) throw new NotFoundError('user', user.name);
+      const tokensRevoked = revokeTokens ? await tokens.revokeOwnedBy(user.name) : 0;
+      req.log.info({ user: user.name, role: updated.role, passwordReset: Boolean(password), tokensRevoked, by: principalOf(req).name }, 'user updated');
       return userView(updated);
     },
   );

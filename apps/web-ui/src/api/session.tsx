@@ -67,6 +67,16 @@ export function SessionProvider({ client, storage, children }: { client: IdraCli
     [client, storage],
   );
 
+  /** Starts a new session (login, password change): what /auth/me said for the old one is stale. */
+  const begin = useCallback(
+    (result: LoginResult) => {
+      // Otherwise a "must change the password" answered before the change would undo it.
+      queryClient.removeQueries({ queryKey: ['auth', 'me'] });
+      save(fromLogin(result));
+    },
+    [queryClient, save],
+  );
+
   const expire = useCallback(
     (notice: string) => {
       client.token = undefined;
@@ -127,14 +137,14 @@ export function SessionProvider({ client, storage, children }: { client: IdraCli
     () => ({
       state,
       expire,
-      login: async (username, password) => save(fromLogin(await client.auth.login(username, password))),
-      changePassword: async (currentPassword, newPassword) => save(fromLogin(await client.auth.changePassword(currentPassword, newPassword))),
+      login: async (username, password) => begin(await client.auth.login(username, password)),
+      changePassword: async (currentPassword, newPassword) => begin(await client.auth.changePassword(currentPassword, newPassword)),
       logout: async () => {
         await client.auth.logout().catch(() => undefined);
         expire('You have logged out.');
       },
     }),
-    [state, client, save, expire],
+    [state, client, begin, expire],
   );
   return <SessionContext value={api}>{children}</SessionContext>;
 }

@@ -40,14 +40,16 @@ function UserDialog({ user, onClose }: { user: UserView | undefined; onClose: ()
   const [role, setRole] = useState<Role>(user?.role ?? 'viewer');
   const [password, setPassword] = useState('');
   const [mustChange, setMustChange] = useState(user?.mustChangePassword ?? true);
+  const [revokeTokens, setRevokeTokens] = useState(false);
   const save = useMutation({
     mutationFn: () =>
       user
-        ? client.users.update(user.name, { role, ...(password ? { password } : {}), mustChangePassword: mustChange })
+        ? client.users.update(user.name, { role, ...(password ? { password } : {}), mustChangePassword: mustChange, ...(revokeTokens ? { revokeTokens } : {}) })
         : client.users.create({ name: name.trim(), password, role, mustChangePassword: mustChange }),
     onSuccess: (u) => {
       void queryClient.invalidateQueries({ queryKey: keys.users });
-      notify('ok', `User ${u.name} saved.`);
+      void queryClient.invalidateQueries({ queryKey: keys.tokens });
+      notify('ok', revokeTokens ? `User ${u.name} saved; their API tokens are revoked.` : `User ${u.name} saved.`);
       onClose();
     },
   });
@@ -81,6 +83,12 @@ function UserDialog({ user, onClose }: { user: UserView | undefined; onClose: ()
       <label className="checkbox">
         <input type="checkbox" checked={mustChange} onChange={(e) => setMustChange(e.target.checked)} /> Must choose a new password at the next login
       </label>
+      {user && (
+        <label className="checkbox">
+          <input type="checkbox" checked={revokeTokens} onChange={(e) => setRevokeTokens(e.target.checked)} /> Also revoke their API tokens (after a leak: the
+          tokens stop working at once)
+        </label>
+      )}
       <ErrorNote error={save.error} />
     </Dialog>
   );
