@@ -169,7 +169,7 @@ describe('deploy/k8s and the Helm chart', () => {
     await expect(shortKey).rejects.toThrow(/at least 16 characters/);
 
     const created = objects(
-      (await run(helm!, ['template', 'prod', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=jwt,secrets.adminPassword=pw'])).stdout,
+      (await run(helm!, ['template', 'prod', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=0123456789abcdef0123456789abcdef,secrets.adminPassword=pw'])).stdout,
     );
     const secret = created.find((o) => o.kind === 'Secret')!;
     expect(secret.metadata.name).toBe('prod-idra');
@@ -228,9 +228,14 @@ interface ComposeService {
   profiles?: string[];
   user?: string;
   deploy?: unknown;
+  networks?: Record<string, { ipv4_address?: string }>;
 }
 
-const compose = parse(read('compose.yaml'), { merge: true }) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+const compose = parse(read('compose.yaml'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+  networks: Record<string, { ipam: { config: Array<{ subnet: string }> } }>;
+};
 const services = compose.services;
 /** `${VAR}` or `${VAR:?message}`: taken from the environment, no default. */
 const FROM_ENV = /^\$\{[A-Z0-9_]+(:?\?[^}]*)?\}$/;
@@ -295,6 +300,17 @@ describe('deploy/compose.yaml', () => {
     expect([...required].sort()).toEqual(['DEMO_MYSQL_PASSWORD', 'DEMO_PG_PASSWORD', 'IDRA_ADMIN_PASSWORD', 'IDRA_JWT_SECRET', 'IDRA_SECRET_KEY']);
     const example = read('.env.example');
     for (const name of required) expect(example, name).toMatch(new RegExp(`^${name}=$`, 'm'));
+  });
+
+  it('the API trusts only the web UI as its proxy, at a fixed address in the network, and nginx overwrites X-Forwarded-For', () => {
+    const defaulted = (v: string | undefined) => /^\$\{[A-Z_]+:-([^}]+)\}$/.exec(v ?? '')?.[1];
+    const web = defaulted(services['web-ui']!.networks?.default?.ipv4_address);
+    expect(web).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(defaulted(services['api-server']!.environment!.IDRA_API_TRUST_PROXY)).toBe(web);
+    const subnet = defaulted(compose.networks.default!.ipam.config[0]!.subnet)!;
+    expect(web!.split('.').slice(0, 3).join('.')).toBe(subnet.split('.').slice(0, 3).join('.'));
+    expect(read('docker/web-ui/default.conf.template')).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/);
+    expect(read('k8s/idra.yaml')).toMatch(/- name: IDRA_API_TRUST_PROXY\n\s+value: "1"/);
   });
 
   it('the images are built from deploy/docker: Node 24, production dependencies only, non-root user, HEALTHCHECK on /healthz', () => {

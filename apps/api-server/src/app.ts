@@ -75,10 +75,15 @@ async function bootstrapAdmin(app: FastifyInstance<any, any, any, any, any>, pas
   }
 }
 
+/** Fastify's form of the trusted proxies: a hop count becomes "the first n hops from the socket". */
+function trustProxy(trusted: ServerOptions['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trusted === 'number' ? (_address, hop) => hop < trusted : trusted;
+}
+
 /** The API server: plugins composed over one etcd connection. Call `ready()` or `listen()` next. */
 export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}): Promise<FastifyInstance> {
   const logger = pino({ level: opts.logLevel, ...logSchemaOptions('idra-api'), redact: { paths: REDACT, censor: '[redacted]' } }, deps.logStream ?? process.stdout);
-  const app = Fastify({ loggerInstance: logger, bodyLimit: opts.bodyLimit, return503OnClosing: true, frameworkErrors, trustProxy: opts.trustProxy }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ loggerInstance: logger, bodyLimit: opts.bodyLimit, return503OnClosing: true, frameworkErrors, trustProxy: trustProxy(opts.trustProxy) }).withTypeProvider<TypeBoxTypeProvider>();
 
   let jwtSecret = opts.jwtSecret;
   if (!jwtSecret) {
@@ -98,7 +103,14 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
   await app.register(errorHandling);
   // Cross-origin browser calls only from the origins the operator lists (the UI served elsewhere).
   if (opts.corsOrigins.length > 0) {
-    await app.register(cors, { origin: opts.corsOrigins, credentials: false, allowedHeaders: ['Authorization', 'Content-Type'], maxAge: 600 });
+    await app.register(cors, {
+      origin: opts.corsOrigins,
+      credentials: false,
+      // Every method the API has: the UI on another origin edits (PUT/PATCH) and deletes too.
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      maxAge: 600,
+    });
   }
   await app.register(docs);
   await app.register(health);

@@ -23,6 +23,14 @@ describe('cross-origin browser calls', () => {
     expect(String(r.headers['access-control-allow-headers'])).toMatch(/Authorization/i);
   });
 
+  it('lets the UI on a listed origin edit and delete, not only read (PUT, PATCH, DELETE preflights)', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE']) {
+      const r = await open.app.inject({ method: 'OPTIONS', url: '/api/v1/syncs/x', headers: { origin: 'https://ui.example.com', 'access-control-request-method': method } });
+      expect(r.statusCode).toBe(204);
+      expect(String(r.headers['access-control-allow-methods']).split(',').map((m) => m.trim()), method).toContain(method);
+    }
+  });
+
   it('gives no CORS headers to other origins, nor to anyone when none is configured', async () => {
     expect((await preflight(open, 'https://evil.example.net')).headers['access-control-allow-origin']).toBeUndefined();
     expect((await preflight(closed, 'https://ui.example.com')).headers['access-control-allow-origin']).toBeUndefined();

@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@idra/core';
-import { parseServerOptions } from './options.ts';
+import { MIN_JWT_SECRET, parseServerOptions } from './options.ts';
 
 describe('API server options', () => {
   it('has documented defaults and reads the environment', () => {
@@ -9,7 +12,7 @@ describe('API server options', () => {
       port: 9000,
       etcd: ['http://a:2379', 'http://b:2379'],
       sessionTtlMs: 1_800_000,
-      trustProxy: true,
+      trustProxy: 1,
     });
     expect(parseServerOptions(['-h'], {})).toBe('help');
   });
@@ -19,5 +22,31 @@ describe('API server options', () => {
     expect(() => parseServerOptions([], { IDRA_SECRET_KEY: 'short' })).toThrow(ConfigError);
     expect(() => parseServerOptions([], { IDRA_JWT_EXPIRY: 'soon' })).toThrow(/IDRA_JWT_EXPIRY/);
     expect(() => parseServerOptions(['--nope'], {})).toThrow();
+  });
+
+  it('trusts a number of proxy hops or a list of proxy addresses, never every hop', () => {
+    const trust = (v: string) => (parseServerOptions([], { IDRA_API_TRUST_PROXY: v }) as { trustProxy: unknown }).trustProxy;
+    expect(trust('false')).toBe(false);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 192.168.1.5,::1')).toEqual(['10.0.0.0/8', '192.168.1.5', '::1']);
+    expect(() => trust('10.0.0.0/33')).toThrow(/IDRA_API_TRUST_PROXY: .*"10.0.0.0\/33"/);
+    expect(() => trust('proxy.example.com')).toThrow(/IDRA_API_TRUST_PROXY/);
+    expect(() => trust('11')).toThrow(/IDRA_API_TRUST_PROXY: must be an integer from 1 to 10/);
+  });
+
+  it(`refuses an IDRA_JWT_SECRET shorter than ${MIN_JWT_SECRET} characters`, () => {
+    expect(() => parseServerOptions([], { IDRA_JWT_SECRET: 'x' })).toThrow(/IDRA_JWT_SECRET: must be at least 32 characters \(got 1\)/);
+    expect(() => parseServerOptions([], { IDRA_JWT_SECRET: 'j'.repeat(31) })).toThrow(ConfigError);
+    expect(parseServerOptions([], { IDRA_JWT_SECRET: 'j'.repeat(32) })).toMatchObject({ jwtSecret: 'j'.repeat(32) });
+  });
+
+  it('the real server refuses to start with a short IDRA_JWT_SECRET, naming it', async () => {
+    const main = join(import.meta.dirname, 'main.ts');
+    const child = spawn(process.execPath, [main, '--port', '0'], { env: { ...process.env, IDRA_JWT_SECRET: 'short' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/IDRA_JWT_SECRET: must be at least 32 characters/);
   });
 });

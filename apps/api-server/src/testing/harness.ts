@@ -45,7 +45,7 @@ export function testOptions(overrides: Partial<ServerOptions> = {}): ServerOptio
     etcdAuth: {},
     host: '127.0.0.1',
     port: 0,
-    jwtSecret: 'test-jwt-secret-0123456789',
+    jwtSecret: 'test-jwt-secret-0123456789abcdef0123',
     sessionTtlMs: 3600_000,
     secretKey: SECRET_KEY,
     adminPassword: undefined,
