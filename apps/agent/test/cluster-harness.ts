@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import type { IKeyValue, Namespace, Watcher } from 'etcd3';
+import { KEYS } from '@idra/core';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 
@@ -100,4 +103,100 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A write that fencing should have refused: made for a sync whose lock, at that etcd revision, was not the writer's. */
+export interface OwnershipViolation {
+  key: string;
+  revision: string;
+  /** The agent the document names as its writer (unknown for dead letters). */
+  writer: string | undefined;
+  /** The agent whose lock the sync had at that revision, if any. */
+  owner: string | undefined;
+}
+
+interface Change {
+  type: 'put' | 'delete';
+  key: string;
+  value: string;
+  revision: bigint;
+}
+
+/**
+ * Every change under a cluster prefix from now on, in etcd's order, so that what the agents wrote can
+ * be judged against who held each sync's lock at that very revision — no clocks, no logs. A fenced
+ * write commits in one transaction with the comparison of its lock, so at its revision the lock must
+ * exist and be the writer's.
+ */
+export class EtcdHistory {
+  private readonly ns: Namespace;
+  private readonly watcher: Watcher;
+  private readonly changes: Change[] = [];
+
+  private constructor(ns: Namespace, watcher: Watcher) {
+    this.ns = ns;
+    this.watcher = watcher;
+    const record = (type: Change['type']) => (kv: IKeyValue) =>
+      this.changes.push({ type, key: kv.key.toString(), value: kv.value.toString(), revision: BigInt(kv.mod_revision) });
+    watcher.on('put', record('put'));
+    watcher.on('delete', record('delete'));
+  }
+
+  /** Starts recording at the namespace's current revision (a watch resumes from its last revision after a disconnect). */
+  static async start(ns: Namespace): Promise<EtcdHistory> {
+    const marker = `history/${randomBytes(4).toString('hex')}`;
+    const revision = (await ns.put(marker).value('start').exec()).header.revision;
+    const watcher = await ns.watch().prefix('').startRevision(String(BigInt(revision) + 1n)).create();
+    return new EtcdHistory(ns, watcher);
+  }
+
+  /** Resolves once every change made before this call has been recorded. */
+  async settle(timeoutMs = 30_000): Promise<void> {
+    const marker = `history/${randomBytes(4).toString('hex')}`;
+    await this.ns.put(marker).value('settle').exec();
+    await until('etcd history to catch up', () => this.changes.some((c) => c.key === marker), timeoutMs);
+  }
+
+  /** Status, offset and dead-letter writes made while the sync's lock was not the writer's. */
+  violations(): OwnershipViolation[] {
+    const locks = new Map<string, string>();
+    const bad: OwnershipViolation[] = [];
+    for (const c of this.changes) {
+      if (c.key.startsWith(KEYS.locks)) {
+        const syncId = c.key.slice(KEYS.locks.length);
+        if (c.type === 'put') locks.set(syncId, (JSON.parse(c.value) as { agentId: string }).agentId);
+        else locks.delete(syncId);
+        continue;
+      }
+      if (c.type !== 'put') continue;
+      const written = writtenFor(c.key);
+      if (!written) continue;
+      const owner = locks.get(written.syncId);
+      const writer = written.named ? (JSON.parse(c.value) as { agentId?: string }).agentId : undefined;
+      if (owner === undefined || (written.named && writer !== owner)) bad.push({ key: c.key, revision: String(c.revision), writer, owner });
+    }
+    return bad;
+  }
+
+  /** How many writes of each kind were judged (a check that judged nothing proves nothing). */
+  counts(): { statuses: number; offsets: number; deadLetters: number } {
+    const puts = this.changes.filter((c) => c.type === 'put');
+    return {
+      statuses: puts.filter((c) => c.key.startsWith(KEYS.statuses)).length,
+      offsets: puts.filter((c) => c.key.startsWith(KEYS.offsets)).length,
+      deadLetters: puts.filter((c) => c.key.startsWith(KEYS.allErrors)).length,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher.cancel();
+  }
+}
+
+/** The sync a key is an agent's write for, and whether the document names its writer (`agentId`). */
+function writtenFor(key: string): { syncId: string; named: boolean } | undefined {
+  if (key.startsWith(KEYS.statuses)) return { syncId: key.slice(KEYS.statuses.length), named: true };
+  if (key.startsWith(KEYS.offsets)) return { syncId: key.slice(KEYS.offsets.length), named: true };
+  if (key.startsWith(KEYS.allErrors)) return { syncId: key.slice(KEYS.allErrors.length).split('/')[0]!, named: false };
+  return undefined;
 }

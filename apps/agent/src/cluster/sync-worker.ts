@@ -46,12 +46,14 @@ export class SyncWorker {
   private wakeIdle: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private latest: SyncStatus | undefined;
+  /** The sync's lock while this worker holds it: every write for the sync is fenced by it. */
+  private lock: SyncLock | undefined;
 
   constructor(syncId: string, deps: SyncWorkerDeps) {
     this.syncId = syncId;
     this.deps = deps;
     this.log = deps.logger.child({ syncId });
-    this.statusWriter = new ThrottledStatusWriter(deps.statuses, this.log);
+    this.statusWriter = new ThrottledStatusWriter(deps.statuses, this.log, () => this.lock?.fence);
   }
 
   start(): void {
@@ -105,11 +107,13 @@ export class SyncWorker {
         continue;
       }
       if (!lock) break;
+      this.lock = lock;
       this.log.info({ epoch: lock.fence.createRevision }, 'sync lock acquired');
       try {
         await this.runLocked(lock);
       } finally {
         await this.statusWriter.flush();
+        this.lock = undefined;
         if (session.valid) await lock.release().catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot release the sync lock'));
       }
       if (!session.valid) break;
@@ -131,7 +135,7 @@ export class SyncWorker {
           sync,
           connectors: this.deps.connectors,
           offsets: this.deps.metrics ? this.deps.metrics.measureOffsets(offsets) : offsets,
-          deadLetters: this.deps.statuses.deadLetterSink(this.syncId),
+          deadLetters: this.deps.statuses.deadLetterSink(this.syncId, () => lock.fence),
           agentId: session.info.agentId,
           epoch: Number(lock.fence.createRevision),
           logger: this.deps.logger,

@@ -3,7 +3,7 @@ import { KEYS, StatusStore, newSyncStatus } from '@idra/core';
 import { IdraClient, type ClusterEvent } from '@idra/api-client';
 import { freePort } from '@idra/testkit';
 import { buildApp } from '../app.ts';
-import { startTestServer, testOptions, type TestServer } from '../testing/harness.ts';
+import { asSyncOwner, startTestServer, testOptions, type TestServer } from '../testing/harness.ts';
 
 describe('agents, assignments, cluster health, events, health endpoints, OpenAPI', () => {
   let s: TestServer;
@@ -49,10 +49,12 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
     const statuses = new StatusStore(s.app.idra.etcd.ns);
     const deadline = Date.now() + 20_000;
     // The stream may attach after the first write: keep writing until an event arrives.
-    while (!events.some((e) => e.kind === 'status' && e.id === 'live') && Date.now() < deadline) {
-      await statuses.put(newSyncStatus('live', 'a', { state: 'running', rowsCopied: 1, batches: 1 }));
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await asSyncOwner(s.app.idra.etcd.ns, 'live', 'a', async (fence) => {
+      while (!events.some((e) => e.kind === 'status' && e.id === 'live') && Date.now() < deadline) {
+        await statuses.put(newSyncStatus('live', 'a', { state: 'running', rowsCopied: 1, batches: 1 }), fence);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
     await s.app.idra.etcd.ns.delete().key(KEYS.agent('agent-a')).exec();
     while (!events.some((e) => e.kind === 'agent' && e.type === 'delete') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     ctl.abort();

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '@idra/testkit';
 import { ConfigStore, SecretBox, StatusStore, newSyncStatus, type SyncStatus } from '@idra/core';
-import { SECRET_KEY, sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
+import { SECRET_KEY, asSyncOwner, sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
 
 const PG_PASSWORD = 'Pg-S3cret-Unique-4711';
 const DS_PASSWORD = 'Ds-S3cret-Unique-0815';
@@ -215,11 +215,17 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
   it('status, overview and dead letters', async () => {
     const statuses = new StatusStore(s.app.idra.etcd.ns);
     const status: SyncStatus = newSyncStatus('orders', 'agent-1', { state: 'idle', rowsCopied: 42, rowsSkipped: 1, batches: 3, position: { kind: 'id', value: '42' }, lag: { rows: 5 } });
-    await statuses.put(status);
-    await statuses.recordDeadLetters('orders', [
-      { at: new Date().toISOString(), syncId: 'orders', row: { id: '7' }, error: 'too long' },
-      { at: new Date().toISOString(), syncId: 'orders', row: { id: '8' }, error: 'too long' },
-    ]);
+    await asSyncOwner(s.app.idra.etcd.ns, 'orders', 'agent-1', async (fence) => {
+      await statuses.put(status, fence);
+      await statuses.recordDeadLetters(
+        'orders',
+        [
+          { at: new Date().toISOString(), syncId: 'orders', row: { id: '7' }, error: 'too long' },
+          { at: new Date().toISOString(), syncId: 'orders', row: { id: '8' }, error: 'too long' },
+        ],
+        fence,
+      );
+    });
     expect((await s.call('GET', '/api/v1/syncs/orders/status', { token: viewer })).body).toMatchObject({ state: 'idle', rowsCopied: 42, lag: { rows: 5 } });
     expect((await s.call('GET', '/api/v1/syncs/pg/status', { token: viewer })).status).toBe(404);
     expect((await s.call('GET', '/api/v1/status', { token: viewer })).body).toHaveLength(1);

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { inject } from 'vitest';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { Namespace } from 'etcd3';
+import { SyncLock, type Fence } from '@idra/core';
 import { buildApp } from '../app.ts';
 import type { ServerOptions } from '../options.ts';
 
@@ -123,4 +125,16 @@ export function sqliteSync(id: string, overrides: Record<string, unknown> = {}):
     keyColumns: ['id'],
     ...overrides,
   };
+}
+
+/** Runs `write` as the agent `agentId` owning `syncId` would: under the sync's lock (what fences an agent's writes), released afterwards. */
+export async function asSyncOwner<T>(ns: Namespace, syncId: string, agentId: string, write: (fence: Fence) => Promise<T>): Promise<T> {
+  const lease = ns.lease(30);
+  const leaseId = await lease.grant();
+  try {
+    const lock = await SyncLock.acquire(ns, syncId, { agentId, leaseId }, new AbortController().signal);
+    return await write(lock!.fence);
+  } finally {
+    await lease.revoke();
+  }
 }

@@ -11,6 +11,8 @@ import { LeaderLoop } from './leader.ts';
 import { ConfigStore } from './config-store.ts';
 import { readAssignments } from './assignments.ts';
 import { KEYS } from './keys.ts';
+import { StatusStore } from './status-store.ts';
+import { newSyncStatus } from '../runner/status.ts';
 
 const ctx = { agentId: 'a1', epoch: 1 };
 
@@ -63,6 +65,28 @@ describe('cluster state in etcd', () => {
     await store.set('s1', { kind: 'id', value: '5' }, { by: 'admin', reason: 'replay' });
     expect((await store.load('s1'))?.value).toBe('5');
     expect(await store.history('s1')).toMatchObject([{ by: 'admin', reason: 'replay', old: { kind: 'id', value: '12' }, new: { kind: 'id', value: '5' } }]);
+    await b.close(true);
+  });
+
+  it('writes status and dead letters only under the sync lock: a former owner cannot overwrite the new one', async () => {
+    const statuses = new StatusStore(conn.ns, 3);
+    const a = await session('status-a');
+    const b = await session('status-b');
+    const lockA = (await SyncLock.acquire(conn.ns, 's3', { agentId: 'status-a', leaseId: a.leaseId }, new AbortController().signal))!;
+    expect(await statuses.put(newSyncStatus('s3', 'status-a', { state: 'running' }), lockA.fence)).toBe(true);
+    const rows = ['1', '2', '3', '4'].map((id) => ({ at: new Date().toISOString(), syncId: 's3', row: { id }, error: 'too long' }));
+    await statuses.deadLetterSink('s3', () => lockA.fence).record(rows);
+    // One batch's rows keep their order, and the oldest beyond the bound are dropped.
+    expect((await statuses.listDeadLetters('s3')).map((d) => d.row.id)).toEqual(['2', '3', '4']);
+    await a.close(true);
+    const lockB = (await SyncLock.acquire(conn.ns, 's3', { agentId: 'status-b', leaseId: b.leaseId }, new AbortController().signal))!;
+    expect(await statuses.put(newSyncStatus('s3', 'status-b', { state: 'idle' }), lockB.fence)).toBe(true);
+    // A's late writes (resumed after its lease expired) are refused; B's stand.
+    expect(await statuses.put(newSyncStatus('s3', 'status-a', { state: 'stopped' }), lockA.fence)).toBe(false);
+    await expect(statuses.deadLetterSink('s3', () => lockA.fence).record(rows.slice(0, 1))).rejects.toBeInstanceOf(FencedError);
+    await expect(statuses.deadLetterSink('s3', () => undefined).record(rows.slice(0, 1))).rejects.toBeInstanceOf(FencedError);
+    expect(await statuses.get('s3')).toMatchObject({ agentId: 'status-b', state: 'idle' });
+    expect(await statuses.listDeadLetters('s3')).toHaveLength(3);
     await b.close(true);
   });
 

@@ -5,6 +5,9 @@ import type { Etcd3, IOptions, Namespace } from 'etcd3';
 // etcd3 (with gRPC) is loaded on first use: a single-mode agent never needs it.
 const load = createRequire(import.meta.url);
 
+/** Operations per transaction we send (etcd's default limit is 128). */
+export const OPS_PER_TXN = 100;
+
 /** How to reach etcd. */
 export interface EtcdOptions {
   /** Client URLs, e.g. `http://10.0.0.1:2379`. */

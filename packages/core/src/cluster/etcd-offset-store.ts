@@ -12,12 +12,7 @@ import {
   type OffsetStore,
 } from '../offset/offset.ts';
 import { KEYS, sequenceKey } from './keys.ts';
-
-/** Proof of ownership of a sync: its lock key was created at `createRevision` on lease `leaseId`. */
-export interface Fence {
-  createRevision: string;
-  leaseId: string;
-}
+import { fencedTxn, type Fence } from './fence.ts';
 
 /** Cluster offsets in etcd. Commits are fenced: they succeed only while the committer holds the sync's lock. */
 export class EtcdOffsetStore implements OffsetStore {
@@ -45,10 +40,7 @@ export class EtcdOffsetStore implements OffsetStore {
     const fence = this.fenceOf(syncId);
     if (!fence) throw new FencedError(syncId, 'no lock held on this sync');
     const doc = toOffsetDocument(position, ctx);
-    const lock = KEYS.lock(syncId);
-    const res = await this.ns
-      .if(lock, 'Create', '==', fence.createRevision)
-      .and(lock, 'Lease', '==', fence.leaseId)
+    const res = await fencedTxn(this.ns, syncId, fence)
       .then(this.ns.put(KEYS.offset(syncId)).value(JSON.stringify(doc)))
       .commit();
     if (!res.succeeded) throw new FencedError(syncId, 'offset commit refused: the sync lock is no longer ours');

@@ -1,6 +1,7 @@
 export * from './keys.ts';
 export * from './etcd-client.ts';
 export * from './config-store.ts';
+export * from './fence.ts';
 export * from './etcd-offset-store.ts';
 export * from './status-store.ts';
 export * from './status-writer.ts';

@@ -33,7 +33,10 @@ export function idOf(key: string, prefix: string): string {
   return key.startsWith(prefix) ? key.slice(prefix.length) : key;
 }
 
-/** A key that sorts in time order: zero-padded milliseconds plus a random suffix. */
-export function sequenceKey(now = Date.now()): string {
-  return `${String(now).padStart(15, '0')}-${Math.random().toString(36).slice(2, 8)}`;
+/**
+ * A key that sorts in time order: zero-padded milliseconds, then `index` (the order of keys made in
+ * the same millisecond, e.g. the rows of one batch) and a random part, 8 characters in all.
+ */
+export function sequenceKey(now = Date.now(), index = 0): string {
+  return `${String(now).padStart(15, '0')}-${index.toString(36).padStart(4, '0')}${Math.random().toString(36).slice(2, 6).padEnd(4, '0')}`;
 }

@@ -6,9 +6,8 @@ import { validateSyncConfig } from '../model/sync.ts';
 import { planAssignments, changedSyncs } from './assignment-planner.ts';
 import { readAgentIds, readAssignments, type AssignmentRecord } from './assignments.ts';
 import { KEYS, idOf } from './keys.ts';
+import { OPS_PER_TXN } from './etcd-client.ts';
 
-/** etcd's default limit of operations in one transaction is 128. */
-const OPS_PER_TXN = 100;
 
 export interface LeaderOptions {
   ns: Namespace;

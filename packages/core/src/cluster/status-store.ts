@@ -1,7 +1,10 @@
-import type { Namespace } from 'etcd3';
+import type { IOperation, Namespace } from 'etcd3';
 import type { DeadLetter, DeadLetterSink, SyncStatus } from '../runner/status.ts';
 import { jsonSafe } from '../runner/file-dead-letters.ts';
+import { FencedError } from '../errors.ts';
 import { KEYS, idOf, sequenceKey } from './keys.ts';
+import { fencedTxn, type Fence } from './fence.ts';
+import { OPS_PER_TXN } from './etcd-client.ts';
 
 /** Per-sync status documents and dead letters in etcd. */
 export class StatusStore {
@@ -14,8 +17,13 @@ export class StatusStore {
     this.maxDeadLetters = maxDeadLetters;
   }
 
-  async put(status: SyncStatus): Promise<void> {
-    await this.ns.put(KEYS.status(status.syncId)).value(JSON.stringify(status));
+  /**
+   * Writes a sync's status if `fence` is still the sync's lock. Resolves false when it is not: another
+   * agent owns the sync now, and its status stands.
+   */
+  async put(status: SyncStatus, fence: Fence): Promise<boolean> {
+    const res = await fencedTxn(this.ns, status.syncId, fence).then(this.ns.put(KEYS.status(status.syncId)).value(JSON.stringify(status))).commit();
+    return res.succeeded;
   }
 
   async get(syncId: string): Promise<SyncStatus | undefined> {
@@ -32,17 +40,34 @@ export class StatusStore {
     await this.ns.delete().key(KEYS.status(syncId)).exec();
   }
 
-  /** A sink writing one key per rejected row, bounded to `maxDeadLetters` per sync. */
-  deadLetterSink(syncId: string): DeadLetterSink {
-    return { record: (entries) => this.recordDeadLetters(syncId, entries) };
+  /** A sink writing one key per rejected row, bounded to `maxDeadLetters` per sync, while `fenceOf()` is the sync's lock. */
+  deadLetterSink(syncId: string, fenceOf: () => Fence | undefined): DeadLetterSink {
+    return {
+      record: async (entries) => {
+        const fence = fenceOf();
+        if (!fence) throw new FencedError(syncId, 'no lock held on this sync; dead letters not written');
+        return this.recordDeadLetters(syncId, entries, fence);
+      },
+    };
   }
 
-  async recordDeadLetters(syncId: string, entries: DeadLetter[]): Promise<void> {
+  /** Records dead letters (and drops the oldest beyond the bound) while `fence` is the sync's lock; throws FencedError otherwise. */
+  async recordDeadLetters(syncId: string, entries: DeadLetter[], fence: Fence): Promise<void> {
     const prefix = KEYS.errors(syncId);
-    for (const entry of entries) await this.ns.put(prefix + sequenceKey()).value(JSON.stringify(entry, jsonSafe));
+    const now = Date.now();
+    const puts = entries.map((entry, i) => this.ns.put(prefix + sequenceKey(now, i)).value(JSON.stringify(entry, jsonSafe)));
+    await this.fenced(syncId, fence, puts);
     const keys = await this.ns.getAll().prefix(prefix).sort('Key', 'Ascend').keys();
-    const excess = keys.length - this.maxDeadLetters;
-    for (const key of keys.slice(0, Math.max(0, excess))) await this.ns.delete().key(key).exec();
+    const excess = keys.slice(0, Math.max(0, keys.length - this.maxDeadLetters));
+    await this.fenced(syncId, fence, excess.map((key) => this.ns.delete().key(key)));
+  }
+
+  /** Runs `ops` in fenced transactions of at most OPS_PER_TXN operations each. */
+  private async fenced(syncId: string, fence: Fence, ops: IOperation[]): Promise<void> {
+    for (let i = 0; i < ops.length; i += OPS_PER_TXN) {
+      const res = await fencedTxn(this.ns, syncId, fence).then(...ops.slice(i, i + OPS_PER_TXN)).commit();
+      if (!res.succeeded) throw new FencedError(syncId, 'dead letters refused: the sync lock is no longer ours');
+    }
   }
 
   /** Dead letters of a sync, oldest first, each with its id (for deleting it). */

@@ -2,20 +2,26 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { SyncStatus } from '../runner/status.ts';
 import type { StatusStore } from './status-store.ts';
+import type { Fence } from './fence.ts';
 
-/** Writes a sync's status at most once per `intervalMs`, always ending with the latest one. */
+/**
+ * Writes a sync's status at most once per `intervalMs`, always ending with the latest one, and only
+ * while `fenceOf()` is the sync's lock: an agent that lost the sync never overwrites the new owner's.
+ */
 export class ThrottledStatusWriter {
   private readonly store: StatusStore;
   private readonly intervalMs: number;
   private readonly log: Logger;
+  private readonly fenceOf: () => Fence | undefined;
   private pending: SyncStatus | undefined;
   private lastWrite = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(store: StatusStore, log: Logger, intervalMs = 1000) {
+  constructor(store: StatusStore, log: Logger, fenceOf: () => Fence | undefined, intervalMs = 1000) {
     this.store = store;
     this.log = log;
+    this.fenceOf = fenceOf;
     this.intervalMs = intervalMs;
   }
 
@@ -40,9 +46,14 @@ export class ThrottledStatusWriter {
     this.pending = undefined;
     if (!status) return this.writing;
     this.lastWrite = Date.now();
-    this.writing = this.writing.then(() =>
-      this.store.put(status).catch((err) => this.log.warn({ err: errorMessage(err), syncId: status.syncId }, 'cannot write sync status')),
-    );
+    const fence = this.fenceOf();
+    this.writing = this.writing.then(async () => {
+      try {
+        if (!fence || !(await this.store.put(status, fence))) this.log.info({ syncId: status.syncId, state: status.state }, 'status not written: the sync lock is no longer ours');
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err), syncId: status.syncId }, 'cannot write sync status');
+      }
+    });
     return this.writing;
   }
 }

@@ -1,6 +1,6 @@
 import type { Namespace } from 'etcd3';
 import { sleep } from '../runner/backoff.ts';
-import type { Fence } from './etcd-offset-store.ts';
+import type { Fence } from './fence.ts';
 import { KEYS } from './keys.ts';
 
 /** The per-sync lock: `locks/<syncId>` created on the owner's lease; its create revision is the fencing token. */
