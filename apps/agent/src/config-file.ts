@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, importGoIdra, isGoIdraFormat, parseConfigFile, type Sync } from '@idra/core';
+import { ConfigError, importGoIdra, isGoIdraFormat, parseConfigFile, refusedIssues, type Position, type Sync } from '@idra/core';
 
 /** A parsed single-mode configuration: runnable syncs, plus start offsets from a Go Idra export. */
 export interface LoadedConfig {
   syncs: Sync[];
-  startOffsets: Map<string, string>;
+  /** Positions to seed for syncs that have no offset yet (a Go Idra `start_offset`). */
+  startOffsets: Map<string, Position>;
 }
 
-/** Reads a syncs file: Idra's `{dataSources, syncs}`, a bare array of syncs, or a Go Idra export. */
+/** Reads a syncs file: Idra's `{dataSources, syncs}`, a bare array of syncs, or a Go Idra export (refused whole if any sync cannot be imported faithfully). */
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   let text: string;
   try {
@@ -21,10 +22,12 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   } catch (err) {
     throw new ConfigError([{ path: '', message: `${path} is not valid JSON: ${(err as Error).message}` }], 'invalid configuration');
   }
-  const startOffsets = new Map<string, string>();
+  const startOffsets = new Map<string, Position>();
   if (isGoIdraFormat(doc)) {
     const imported = importGoIdra(doc);
-    for (const s of imported) if (s.startOffset) startOffsets.set(s.config.id, s.startOffset);
+    const refused = refusedIssues(imported);
+    if (refused) throw refused;
+    for (const s of imported) if (s.seed && s.config) startOffsets.set(s.config.id, s.seed);
     doc = { syncs: imported.map((s) => s.config) };
   } else if (Array.isArray(doc)) {
     doc = { syncs: doc };

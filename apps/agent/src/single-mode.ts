@@ -11,6 +11,7 @@ import {
   type Sync,
   type SyncStatus,
   type BackoffOptions,
+  type Position,
 } from '@idra/core';
 import { ProgressLog, describePosition } from './progress.ts';
 import type { AgentMetrics } from './http/agent-metrics.ts';
@@ -23,7 +24,7 @@ export interface SingleModeOptions {
   logger: Logger;
   progressIntervalMs: number;
   /** Offsets to seed for syncs that have none yet (from a Go Idra export's start_offset). */
-  startOffsets?: Map<string, string>;
+  startOffsets?: Map<string, Position>;
   backoff?: BackoffOptions;
   /** Prometheus metrics fed by every sync, when the agent serves them. */
   metrics?: AgentMetrics | undefined;
@@ -54,8 +55,8 @@ export class SingleModeAgent {
     logger.info({ syncs: enabled.map((s) => s.id), stateDir }, `single mode: ${enabled.length} enabled sync(s) of ${syncs.length}`);
     for (const sync of enabled) {
       const seed = this.opts.startOffsets?.get(sync.id);
-      if (seed && sync.mode === 'id' && !(await this.offsets.load(sync.id))) {
-        await this.offsets.commit(sync.id, { kind: 'id', value: seed }, { agentId: this.opts.agentId, epoch: 0 });
+      if (seed && !(await this.offsets.load(sync.id))) {
+        await this.offsets.commit(sync.id, seed, { agentId: this.opts.agentId, epoch: 0 });
       }
       const stored = await this.offsets.load(sync.id);
       logger.info({ syncId: sync.id, mode: sync.mode }, `sync ${sync.id}: ${stored ? `resuming from ${describePosition(stored)}` : 'starting from the beginning'}`);

@@ -15,6 +15,7 @@ import { tokenRoutes } from './plugins/tokens.ts';
 import { dataSourceRoutes } from './plugins/datasources.ts';
 import { syncRoutes } from './plugins/syncs.ts';
 import { transferRoutes } from './plugins/transfer.ts';
+import { migrateRoutes } from './plugins/migrate.ts';
 import { offsetRoutes } from './plugins/offsets.ts';
 import { statusRoutes } from './plugins/status.ts';
 import { agentRoutes } from './plugins/agents.ts';
@@ -124,6 +125,7 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
       await api.register(dataSourceRoutes);
       await api.register(syncRoutes);
       await api.register(transferRoutes);
+      await api.register(migrateRoutes);
       await api.register(offsetRoutes);
       await api.register(statusRoutes);
       await api.register(agentRoutes);

@@ -1,6 +1,7 @@
 import {
   ConfigStore,
   EtcdOffsetStore,
+  HistoryStore,
   SecretBox,
   StatusStore,
   connectEtcd,
@@ -12,6 +13,7 @@ import { ApiTokenStore } from './auth/token-store.ts';
 import { UserStore } from './auth/user-store.ts';
 import { ConnectionSecrets } from './connection-secrets.ts';
 import { ApiMetrics } from './metrics.ts';
+import { Audit } from './audit.ts';
 
 /** What every plugin works with: the etcd connection and the stores over it. */
 export interface IdraContext {
@@ -25,12 +27,16 @@ export interface IdraContext {
   tokens: ApiTokenStore;
   secrets: ConnectionSecrets;
   metrics: ApiMetrics;
+  /** Change history of syncs and data sources. */
+  history: HistoryStore;
+  /** Builds the history entries written with each change. */
+  audit: Audit;
 }
 
 export function createContext(etcdOptions: EtcdOptions, secretKey: string | undefined, log: Logger): IdraContext {
   const etcd = connectEtcd(etcdOptions);
   const box = secretKey ? new SecretBox(secretKey) : undefined;
-  return {
+  const ctx = {
     etcd,
     etcdOptions,
     configs: new ConfigStore(etcd.ns, box),
@@ -40,5 +46,8 @@ export function createContext(etcdOptions: EtcdOptions, secretKey: string | unde
     tokens: new ApiTokenStore(etcd.ns, log),
     secrets: new ConnectionSecrets(box),
     metrics: new ApiMetrics(),
-  };
+    history: new HistoryStore(etcd.ns),
+  } as IdraContext;
+  ctx.audit = new Audit(ctx);
+  return ctx;
 }

@@ -14,6 +14,8 @@ const S = {
   user: 'User-Pa55-qq77rr88',
   malformed: 'Malformed-Pa55-ss99tt00',
   option: 'Option-Secret-uu11vv22',
+  changed: 'Changed-Pa55-ww33xx44',
+  migrated: 'Migrated-Pa55-yy55zz66',
 };
 
 describe('secrets never leave the server in clear: not in responses, not in logs', () => {
@@ -53,7 +55,7 @@ describe('secrets never leave the server in clear: not in responses, not in logs
     await keep('import', s.call('POST', '/api/v1/import', { token: operator, body: { syncs: [{ ...sync, id: 'imported', source: { ...sync.source, connection: { host: 'db', password: S.imported } } }] } }));
     await keep('import go', s.call('POST', '/api/v1/import', {
       token: operator,
-      body: { sync_name: 'go', mode: 'IdField', source_connector: { connector_source_type: 'MysqlGORM', connection_string: `root:${S.go}@tcp(db:3306)/shop`, table: 't' }, destination_connector: { connector_source_type: 'SqliteGORM', connection_string: '/tmp/x.db', table: 't' } },
+      body: { sync_name: 'go', mode: 'IdField', source_connector: { id: 'id', connector_source_type: 'MysqlGORM', connection_string: `root:${S.go}@tcp(db:3306)/shop`, table: 't', token: S.go }, destination_connector: { id: 'id', connector_source_type: 'MysqlGORM', connection_string: `root:${S.go}@tcp(dw:3306)/dw`, table: 't' } },
     }));
     await keep('bad import', s.call('POST', '/api/v1/import', { token: operator, body: [{ ...sync, id: 'broken', batchSize: -1, source: { ...sync.source, connection: { host: 'db', password: S.imported } } }] }));
     await keep('duplicate', s.call('POST', '/api/v1/syncs/orders/duplicate', { token: operator, body: { id: 'orders-2' } }));
@@ -63,11 +65,16 @@ describe('secrets never leave the server in clear: not in responses, not in logs
     await keep('change password', s.call('POST', '/api/v1/auth/password', { token: carol.body.token, body: { currentPassword: S.user, newPassword: `${S.user}-new` } }));
     await keep('malformed', s.call('POST', '/api/v1/auth/login', { payload: `{"username": "carol", "password": "${S.malformed}"` }));
     await keep('mistyped', s.call('POST', '/api/v1/datasources', { token: operator, body: { id: 'm', connector: 'postgres', connection: { url: `postgres://u:${S.malformed}@h/db`, port: 'x' } } }));
+    // Changes recorded in the history, secrets among them.
+    await keep('update ds', s.call('PUT', '/api/v1/datasources/ds2?reason=rotate', { token: operator, body: { id: 'ds2', connector: 'mysql', connection: { host: 'h', user: 'u', password: S.changed } } }));
+    await keep('update sync', s.call('PUT', '/api/v1/syncs/orders', { token: operator, body: { ...sync, source: { ...sync.source, connection: { host: 'db', user: 'u', password: S.changed } } } }));
+    const goDoc = { id: 'migrated', sync_name: 'm', mode: 'IdField', source_connector: { id: 'id', connector_source_type: 'PostgresGORM', connection_string: `host=db user=u password=${S.migrated}`, table: 't' }, destination_connector: { id: 'id', connector_source_type: 'PostgresGORM', connection_string: `postgres://u:${S.migrated}@dw/dw`, table: 't' } };
+    await keep('migrate', s.call('POST', '/api/v1/migrate/go-idra', { token: admin, body: { syncs: [goDoc], offsets: { migrated: '5' } } }));
     const token = await s.call('POST', '/api/v1/tokens', { token: admin, body: { name: 'ci' } });
     const tokenSecret = token.body.token as string;
     await keep('use token', s.call('GET', '/api/v1/syncs', { token: tokenSecret }));
 
-    for (const url of ['/api/v1/syncs', '/api/v1/syncs/orders', '/api/v1/syncs/imported', '/api/v1/syncs/go', '/api/v1/syncs/orders-2', '/api/v1/datasources', '/api/v1/datasources/ds', '/api/v1/datasources/ds2', '/api/v1/export', '/api/v1/overview', '/api/v1/users', '/api/v1/tokens', '/api/v1/users/carol']) {
+    for (const url of ['/api/v1/syncs', '/api/v1/syncs/orders', '/api/v1/syncs/imported', '/api/v1/syncs/go', '/api/v1/syncs/orders-2', '/api/v1/datasources', '/api/v1/datasources/ds', '/api/v1/datasources/ds2', '/api/v1/export', '/api/v1/overview', '/api/v1/users', '/api/v1/tokens', '/api/v1/users/carol', '/api/v1/syncs/orders/history', '/api/v1/syncs/migrated/history', '/api/v1/datasources/ds2/history']) {
       const r = await keep(url, s.call('GET', url, { token: admin }));
       expect(r.status, url).toBe(200);
     }
@@ -78,6 +85,9 @@ describe('secrets never leave the server in clear: not in responses, not in logs
     for (const secret of secrets) expect(log.includes(secret), `log holds ${secret}`).toBe(false);
     // Nor in etcd in clear.
     const stored = Object.values(await s.app.idra.etcd.ns.getAll().strings()).join('\n');
-    for (const secret of [S.dataSource, S.dataSource2, S.inline, S.url, S.imported, S.go, S.option, S.user, tokenSecret]) expect(stored.includes(secret), `etcd holds ${secret}`).toBe(false);
+    for (const secret of [S.dataSource, S.dataSource2, S.inline, S.url, S.imported, S.go, S.option, S.user, S.changed, S.migrated, tokenSecret]) expect(stored.includes(secret), `etcd holds ${secret}`).toBe(false);
+    // The history shows that a secret changed, not what it is.
+    const history = responses.find((x) => x.what === '/api/v1/datasources/ds2/history')!.r.body as Array<{ action: string; reason?: string; changes: Array<{ path: string; old?: unknown; new?: unknown }> }>;
+    expect(history[0]).toMatchObject({ action: 'updated', reason: 'rotate', changes: [{ path: 'connection.password', old: '********', new: '********' }] });
   });
 });

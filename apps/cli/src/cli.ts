@@ -5,6 +5,8 @@ import { IdraApiError, IdraClient, type Position, type Role, type SyncConfig } f
 import { EXIT, UsageError, exitCodeOf } from './exit-codes.ts';
 import { loadCredentials, removeCredentials, saveCredentials } from './credentials.ts';
 import { json, lagText, table } from './output.ts';
+import { goIdraRunning, importSummary, migrate, migrationPlan, reportText } from './go-idra.ts';
+import { changeOptions, historyText, withOffsetDecision } from './history.ts';
 
 export const USAGE = `Usage: idra <command> [options]
 
@@ -15,12 +17,20 @@ export const USAGE = `Usage: idra <command> [options]
   password                                                 change your password (reads current and new, one per line, from stdin when it is not a terminal)
   syncs list                                               syncs with state, agent, rows, lag, dead letters
   syncs get <id>                                           one sync as JSON (secrets masked)
-  syncs apply -f <file|->                                  create or replace the syncs (and data sources) of a file
-  syncs delete <id>
-  syncs pause <id> [--wait]                                --wait: until its agent has stopped it
-  syncs resume <id>
+  syncs apply -f <file|-> [--reason <text>] [--offset reset|keep [--confirm <id>]]
+                                                           create or replace the syncs (and data sources) of a file; --offset: what to do
+                                                           with a stored offset the change moves (another table, cursor, key or mode)
+  syncs delete <id> [--reason <text>]
+  syncs pause <id> [--wait] [--reason <text>]              --wait: until its agent has stopped it
+  syncs resume <id> [--reason <text>]
+  syncs history <id>                                       every create, update, pause, resume and delete: who, when, what, why
   syncs export [<id>...] [-o <file>]                       importable JSON (secrets masked)
-  syncs import -f <file|-> [--overwrite]                   Idra export, sync array, or original Go Idra export
+  import -f <file|-> [--overwrite] [--dry-run] [--skip-refused]
+                                                           Idra export, sync array, or original Go Idra export (also: syncs import);
+                                                           Go Idra: a report of every sync and field; --dry-run writes nothing
+  migrate --go-etcd <url> [--time-zone <zone>] [--dry-run] [--paused] [--overwrite] [--skip-refused]
+                                                           admin: import a running Go Idra's syncs with their offsets from its etcd
+                                                           (read only; IDRA_GO_ETCD_USERNAME / IDRA_GO_ETCD_PASSWORD); stop Go Idra first
   offsets get <id>
   offsets set <id> --reason <text> (--value <v> [--tiebreaker <t>] | --position <json> | --reset)
                                                            admin only, on a paused sync whose agent has stopped
@@ -44,6 +54,7 @@ Options:
   -h, --help
 
 Exit codes: 0 ok · 1 error · 2 usage · 3 not authenticated or not allowed · 4 not found · 5 conflict
+  1: invalid or refused document, server error or unreachable · 5: exists already, sync still running, Go Idra still running (migrate)
 `;
 
 export interface CliIo {
@@ -73,6 +84,14 @@ const OPTIONS = {
   role: { type: 'string' },
   'expires-in-days': { type: 'string' },
   'revoke-tokens': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'skip-refused': { type: 'boolean' },
+  'go-etcd': { type: 'string' },
+  'go-etcd-user': { type: 'string' },
+  'time-zone': { type: 'string' },
+  paused: { type: 'boolean' },
+  offset: { type: 'string' },
+  confirm: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -104,6 +123,8 @@ async function ask(io: CliIo, questions: Array<{ prompt: string; secret: boolean
   }
   return answers;
 }
+
+const ask1 = async (io: CliIo, prompt: string) => (await ask(io, [{ prompt, secret: false }]))[0]!;
 
 async function readDocument(io: CliIo, file: string | undefined): Promise<unknown> {
   if (!file) throw new UsageError('-f <file> is required (- for stdin)');
@@ -229,15 +250,19 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
       return io.stdout.write(json(sync)) as unknown as void;
     }
     case 'syncs delete':
-      await api.syncs.delete(id());
+      await api.syncs.delete(id(), { reason: flags.reason });
       return out(`deleted sync ${rest[0]}\n`, { deleted: rest[0] });
     case 'syncs pause': {
-      const s = await api.request<SyncConfig>('POST', `/syncs/${encodeURIComponent(id())}/pause`, {}, { wait: flags.wait ? 'true' : undefined });
+      const s = await api.syncs.pause(id(), { wait: flags.wait, reason: flags.reason });
       return out(`paused sync ${s.id}${flags.wait ? ' (its agent has stopped)' : ''}\n`, s);
     }
     case 'syncs resume': {
-      const s = await api.syncs.resume(id());
+      const s = await api.syncs.resume(id(), { reason: flags.reason });
       return out(`resumed sync ${s.id}\n`, s);
+    }
+    case 'syncs history': {
+      const h = await api.syncs.history(id());
+      return out(historyText(h), h);
     }
     case 'syncs export': {
       const doc = await api.request('GET', '/export', undefined, { ids: rest.length > 0 ? rest.join(',') : undefined });
@@ -247,12 +272,16 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
       }
       return io.stdout.write(json(doc)) as unknown as void;
     }
+    case 'import':
     case 'syncs import': {
-      const r = await api.import(await readDocument(io, flags.file), { overwrite: flags.overwrite });
-      return out(
-        `imported (${r.format}): syncs created ${r.syncs.created.join(', ') || '-'}, updated ${r.syncs.updated.join(', ') || '-'}; data sources created ${r.dataSources.created.join(', ') || '-'}, updated ${r.dataSources.updated.join(', ') || '-'}\n`,
-        r,
-      );
+      const r = await api.import(await readDocument(io, flags.file), { overwrite: flags.overwrite, dryRun: flags['dry-run'], skipRefused: flags['skip-refused'] });
+      return out(`${r.report ? reportText(r.report) : ''}${importSummary(r)}`, r);
+    }
+    case 'migrate': {
+      const m = await migrate(api, { goEtcd: flags['go-etcd'], goEtcdUser: flags['go-etcd-user'], timeZone: flags['time-zone'], dryRun: Boolean(flags['dry-run']), paused: Boolean(flags.paused), overwrite: Boolean(flags.overwrite), skipRefused: Boolean(flags['skip-refused']) }, io.env, (t) => io.stderr.write(t));
+      out(`${reportText(m.result.report)}${m.result.unusedOffsets.length ? `Go offsets no sync claimed (not imported): ${m.result.unusedOffsets.map((k) => `/offsets/${k}`).join(', ')}\n` : ''}\n${migrationPlan(m.snapshot, m.result, Boolean(flags.paused))}\n${m.blocked ? '' : importSummary(m.result)}`, { ...m.result, goIdra: { agents: m.snapshot.agents, locks: m.snapshot.locks, revision: m.snapshot.revision } });
+      if (m.blocked) throw goIdraRunning(m.snapshot);
+      return;
     }
     case 'syncs apply': {
       const doc = await readDocument(io, flags.file);
@@ -261,8 +290,11 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
         throw new IdraApiError(0, { code: 'IDRA_ERR_CLI_BAD_FILE', message: 'every sync needs an id (for an original Go Idra export use idra syncs import)' });
       }
       const applied = { dataSources: [] as string[], syncs: [] as string[] };
-      for (const ds of file.dataSources ?? []) applied.dataSources.push((await api.dataSources.put(ds)).id);
-      for (const s of file.syncs) applied.syncs.push((await api.syncs.put(s)).id);
+      const opts = changeOptions(flags);
+      const ask = io.stdin.isTTY ? async (prompt: string) => (await ask1(io, prompt)) : undefined;
+      const warn = (t: string) => io.stderr.write(t);
+      for (const ds of file.dataSources ?? []) applied.dataSources.push((await withOffsetDecision((o) => api.dataSources.put(ds, o), opts, ds.id, ask, warn)).id);
+      for (const s of file.syncs) applied.syncs.push((await withOffsetDecision((o) => api.syncs.put(s, o), opts, s.id, ask, warn)).id);
       return out(`applied ${applied.dataSources.map((d) => `data source ${d}`).concat(applied.syncs.map((s) => `sync ${s}`)).join(', ')}\n`, applied);
     }
     case 'offsets get': {

@@ -291,27 +291,45 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await shot(page, '11-offset-history');
   });
 
-  it('imports an original Go Idra export and edits a sync, keeping what the form does not show', async () => {
+  it('checks an original Go Idra export first (a report of every sync and field), imports it, and edits a sync, keeping what the form does not show', async () => {
+    const goConnector = (table: string, extra: Record<string, unknown> = {}) => ({
+      id: 'order_id',
+      connector_name: table,
+      connector_source_type: 'PostgresGORM',
+      connection_string: 'host=127.0.0.1 port=1 user=legacy password=Legacy-Pa55 dbname=shop sslmode=disable',
+      table,
+      polling_time: 5,
+      max_record_batch_size: 100,
+      save_mode: '',
+      ...extra,
+    });
     const goExport = [
-      {
-        id: 'legacy-orders',
-        sync_name: 'Legacy orders',
-        mode: 'IdField',
-        disabled: true,
-        source_connector: { connector_source_type: 'SqliteGORM', connection_string: join(dir, 'source.db'), table: 'orders', id_field: 'id', polling_time: 5, max_record_batch_size: 100, save_mode: 'Insert', start_offset: 42 },
-        destination_connector: { connector_source_type: 'SqliteGORM', connection_string: join(dir, 'legacy.db'), table: 'orders', save_mode: 'Insert' },
-      },
+      { id: 'legacy-orders', sync_name: 'Legacy orders', mode: 'IdField', disabled: true, source_connector: goConnector('orders', { start_offset: 42 }), destination_connector: goConnector('orders_copy') },
+      { id: 'legacy-queue', sync_name: 'Legacy queue', mode: 'Last', disabled: true, source_connector: { connector_source_type: 'RabbitMQConnector', connection_string: 'amqp://guest:guest@localhost:5672/', table: 'q' }, destination_connector: goConnector('queue') },
     ];
     await page.getByRole('link', { name: 'Syncs' }).click();
     await page.getByRole('button', { name: 'Import JSON' }).click();
     const dialog = page.getByRole('dialog', { name: 'Import syncs' });
     await dialog.getByLabel('or paste it here').fill(JSON.stringify(goExport));
+    await dialog.getByRole('button', { name: 'Check (dry run)' }).click();
+    const report = dialog.getByRole('region', { name: 'Import report' });
+    const orders = report.getByRole('region', { name: 'Go sync legacy-orders' });
+    await waitForText(orders.getByRole('row').filter({ hasText: 'destination_connector.save_mode' }), /converted.*upsert: Go upserted for anything but exactly "Insert"/);
+    await waitForText(orders.getByRole('row').filter({ hasText: 'source_connector.id' }), /mapped.*cursorColumn 'order_id'/);
+    await waitForText(report.getByRole('region', { name: 'Go sync legacy-queue' }).getByRole('row').filter({ hasText: 'source_connector.connector_source_type' }), /refused.*RabbitMQ is not a connector of Idra/);
+    expect(await report.textContent()).not.toContain('Legacy-Pa55');
+    await waitForText(dialog.getByRole('status'), /nothing written yet.*Refused: legacy-queue/);
+    await shot(page, '12-import-go-idra-report');
+    expect(await dialog.getByRole('button', { name: 'Import', exact: true }).isDisabled()).toBe(true);
+    await dialog.getByRole('checkbox', { name: /Leave out the syncs/ }).check();
+    await dialog.getByRole('button', { name: 'Check (dry run)' }).click();
     await dialog.getByRole('button', { name: 'Import', exact: true }).click();
-    await waitForText(dialog.getByRole('status'), /Go Idra format.*Syncs: 1 created \(legacy-orders\).*Offsets seeded: legacy-orders/);
-    await shot(page, '12-import-go-idra');
+    await waitForText(dialog.getByRole('status'), /Go Idra format.*Syncs: 1 created \(legacy-orders\).*Offsets seeded: legacy-orders.*Refused: legacy-queue/);
+    await shot(page, '12-import-go-idra-done');
     await dialog.getByRole('button', { name: 'Done' }).click();
     await waitForText(page.locator('tr[data-sync="legacy-orders"] .badge'), /paused/);
     expect((await admin.offsets.get('legacy-orders')).offset).toMatchObject({ kind: 'id', value: '42' });
+    expect((await admin.syncs.get('legacy-orders')).keyColumns).toEqual(['order_id']);
 
     await page.goto(`${baseUrl}/syncs/orders/edit`);
     await page.getByRole('heading', { name: 'Edit sync orders' }).waitFor();

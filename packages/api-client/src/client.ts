@@ -3,6 +3,7 @@ import type {
   ApiErrorBody,
   ApiTokenView,
   AssignmentView,
+  ChangeOptions,
   ClusterEvent,
   ClusterHealth,
   ConnectionTestResult,
@@ -12,6 +13,10 @@ import type {
   DeadLetterView,
   ErrorSummary,
   ExportDocument,
+  GoMigrationRequest,
+  GoMigrationResult,
+  HistoryEntry,
+  ImportOptions,
   ImportResult,
   LoginResult,
   OffsetChange,
@@ -150,10 +155,12 @@ export class IdraClient {
   readonly dataSources = {
     list: () => this.request<DataSource[]>('GET', '/datasources'),
     get: (id: string) => this.request<DataSource>('GET', `/datasources/${enc(id)}`),
-    create: (ds: DataSource) => this.request<DataSource>('POST', '/datasources', ds),
+    create: (ds: DataSource, opts: ChangeOptions = {}) => this.request<DataSource>('POST', '/datasources', ds, { reason: opts.reason }),
     /** Creates or replaces; masked secrets sent back unchanged keep the stored ones. */
-    put: (ds: DataSource) => this.request<DataSource>('PUT', `/datasources/${enc(ds.id)}`, ds),
-    delete: (id: string) => this.request<void>('DELETE', `/datasources/${enc(id)}`),
+    put: (ds: DataSource, opts: ChangeOptions = {}) => this.request<DataSource>('PUT', `/datasources/${enc(ds.id)}`, ds, { ...opts }),
+    delete: (id: string, opts: ChangeOptions = {}) => this.request<void>('DELETE', `/datasources/${enc(id)}`, undefined, { reason: opts.reason }),
+    /** Every change of the data source, newest first (secrets masked). */
+    history: (id: string) => this.request<HistoryEntry[]>('GET', `/datasources/${enc(id)}/history`),
     test: (id: string) => this.request<ConnectionTestResult>('POST', `/datasources/${enc(id)}/test`, {}),
     testUnsaved: (ds: DataSource) => this.request<ConnectionTestResult>('POST', '/datasources/test', ds),
     /** Tables and views of a stored SQL data source, with column types and primary keys. */
@@ -163,14 +170,16 @@ export class IdraClient {
   readonly syncs = {
     list: () => this.request<SyncList>('GET', '/syncs'),
     get: (id: string) => this.request<SyncConfig>('GET', `/syncs/${enc(id)}`),
-    create: (sync: SyncConfig) => this.request<SyncConfig>('POST', '/syncs', sync),
+    create: (sync: SyncConfig, opts: ChangeOptions = {}) => this.request<SyncConfig>('POST', '/syncs', sync, { ...opts }),
     /** Creates or replaces; masked secrets sent back unchanged keep the stored ones. */
-    put: (sync: SyncConfig) => this.request<SyncConfig>('PUT', `/syncs/${enc(sync.id)}`, sync),
-    delete: (id: string) => this.request<void>('DELETE', `/syncs/${enc(id)}`),
+    put: (sync: SyncConfig, opts: ChangeOptions = {}) => this.request<SyncConfig>('PUT', `/syncs/${enc(sync.id)}`, sync, { ...opts }),
+    delete: (id: string, opts: ChangeOptions = {}) => this.request<void>('DELETE', `/syncs/${enc(id)}`, undefined, { reason: opts.reason }),
+    /** Every create, update, pause, resume and delete of the sync, newest first (secrets masked). */
+    history: (id: string) => this.request<HistoryEntry[]>('GET', `/syncs/${enc(id)}/history`),
     validate: (sync: unknown) => this.request<ValidateResult>('POST', '/syncs/validate', sync),
     /** `wait`: answer once the agent has stopped the sync and released its lock (up to 30 s; 409 if it has not). */
-    pause: (id: string, opts: { wait?: boolean } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}, { wait: opts.wait ? 'true' : undefined }),
-    resume: (id: string) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/resume`, {}),
+    pause: (id: string, opts: { wait?: boolean; reason?: string } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}, { wait: opts.wait ? 'true' : undefined, reason: opts.reason }),
+    resume: (id: string, opts: { reason?: string } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/resume`, {}, { reason: opts.reason }),
     /** Copies a sync under a new id; the copy is paused unless `enabled` is true. */
     duplicate: (id: string, req: { id: string; name?: string; enabled?: boolean }) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/duplicate`, req),
     status: (id: string) => this.request<SyncStatus>('GET', `/syncs/${enc(id)}/status`),
@@ -189,7 +198,10 @@ export class IdraClient {
   /** Idra export (`{ dataSources, syncs }`, secrets masked). */
   export = () => this.request<ExportDocument>('GET', '/export');
   /** Imports an Idra export, a sync array, or an original Go Idra export. */
-  import = (doc: unknown, opts: { overwrite?: boolean } = {}) => this.request<ImportResult>('POST', '/import', doc, { overwrite: opts.overwrite });
+  import = (doc: unknown, opts: ImportOptions = {}) =>
+    this.request<ImportResult>('POST', '/import', doc, { overwrite: opts.overwrite, dryRun: opts.dryRun ? 'true' : undefined, skipRefused: opts.skipRefused ? 'true' : undefined });
+  /** Admin: imports Go Idra syncs with their offsets, read from its etcd (`idra migrate`). */
+  migrateGoIdra = (req: GoMigrationRequest) => this.request<GoMigrationResult>('POST', '/migrate/go-idra', req);
   overview = () => this.request<SyncOverview[]>('GET', '/overview');
   statuses = () => this.request<SyncStatus[]>('GET', '/status');
   errors = () => this.request<ErrorSummary[]>('GET', '/errors');

@@ -1,5 +1,8 @@
 import type {
   AgentInfo,
+  GoSyncReport,
+  HistoryEntry,
+  ScopeChange,
   AssignmentRecord,
   ConfigIssue,
   DataSource,
@@ -12,7 +15,7 @@ import type {
   SyncStatus,
 } from '@idra/core';
 
-export type { AgentInfo, ConfigIssue, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, Sync, SyncConfig, SyncStatus };
+export type { AgentInfo, GoSyncReport, HistoryEntry, ScopeChange, ConfigIssue, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, Sync, SyncConfig, SyncStatus };
 
 /** admin: everything · operator: syncs and data sources, pause/resume · viewer: read only. */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -122,6 +125,24 @@ export interface ClusterHealth {
   prefix: string;
 }
 
+/**
+ * Options of a change of a sync or data source: why (kept in its history), and — when the change
+ * moves what a stored offset points into (409 IDRA_ERR_OFFSET_SCOPE_CHANGED) — what to do with it:
+ * `reset` (start over) or `keep` with `confirm` set to the sync's (data source's) id, typed by the user.
+ */
+export interface ChangeOptions {
+  reason?: string;
+  offset?: 'reset' | 'keep';
+  confirm?: string;
+}
+
+/** `details` of a 409 IDRA_ERR_OFFSET_SCOPE_CHANGED. */
+export interface OffsetScopeConflict {
+  changes: ScopeChange[];
+  offset: Position;
+  choices: Array<'reset' | 'keep'>;
+}
+
 export interface OffsetView {
   syncId: string;
   offset: OffsetDocument | null;
@@ -158,10 +179,49 @@ export interface ExportDocument {
 
 export interface ImportResult {
   format: 'idra' | 'go-idra';
+  /** True for `dryRun=true`: nothing was written; the result says what the import would do. */
+  dryRun: boolean;
   syncs: { created: string[]; updated: string[] };
   dataSources: { created: string[]; updated: string[] };
   /** Syncs whose offset was seeded from a Go Idra `start_offset`. */
   offsetsSeeded: string[];
+  /** Go Idra documents: what became of every sync and field (mapped, converted, ignored, refused). */
+  report?: GoSyncReport[];
+  /** Go Idra syncs that cannot be imported faithfully (left out with `skipRefused=true`). */
+  refused?: string[];
+}
+
+export interface ImportOptions {
+  /** Replace syncs and data sources that exist (default: 409). */
+  overwrite?: boolean;
+  /** Check and report only; write nothing. */
+  dryRun?: boolean;
+  /** Go Idra: import the importable syncs, leave the refused ones out (default: refuse the whole import). */
+  skipRefused?: boolean;
+}
+
+/** `POST /migrate/go-idra`: Go Idra syncs and offsets read from its etcd (`idra migrate`). */
+export interface GoMigrationRequest extends ImportOptions {
+  /** The values of Go Idra's `/syncs/<id>` keys. */
+  syncs: unknown[];
+  /** Go Idra's `/offsets/<name>` values, by `<name>`. */
+  offsets: Record<string, string>;
+  /** The zone Go read wall-clock timestamps in (IANA name, UTC, +02:00), when not the one its connection strings imply. */
+  timeZone?: string;
+  /** Import every sync paused. */
+  paused?: boolean;
+}
+
+export interface GoMigrationResult {
+  dryRun: boolean;
+  report: GoSyncReport[];
+  syncs: { created: string[]; updated: string[] };
+  /** Syncs refused (left out with `skipRefused`). */
+  refused: string[];
+  /** Syncs whose offset was stored (migrated, or seeded from `start_offset`). */
+  offsetsSet: string[];
+  /** Go offset keys no imported sync claimed. */
+  unusedOffsets: string[];
 }
 
 /** Tables and views of a SQL data source, for choosing what to sync. */

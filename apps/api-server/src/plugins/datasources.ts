@@ -1,11 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DataSourceSchema, validateDataSource, type DataSource } from '@idra/core';
+import { DataSourceSchema, validateDataSource, type DataSource, type HistoryEntry } from '@idra/core';
 import { listTables, testConnection } from '@idra/connectors';
 import type { ConnectionTestResult, TableListing } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { principalOf } from './auth.ts';
-import { IdParams, EmptyBody, errors } from '../schemas.ts';
+import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
+import { OffsetDecisionQuery, guardOffsetScope, type OffsetDecision, type ScopeResolution } from '../offset-guard.ts';
+import { IdParams, EmptyBody, Permissive, errors } from '../schemas.ts';
 
 const TableListingSchema = Type.Object({
   ok: Type.Boolean(),
@@ -21,9 +23,12 @@ const TableListingSchema = Type.Object({
 
 const TestResultSchema = Type.Object({ ok: Type.Boolean(), connector: Type.String(), latencyMs: Type.Number(), error: Type.Optional(Type.String()) });
 
+const ChangeQuery = Type.Composite([ReasonQuery, OffsetDecisionQuery]);
+
 /** `/datasources`: named connections, secrets sealed in etcd and masked in every answer. */
 export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { configs, secrets } = app.idra;
+  const ctx = app.idra;
+  const { configs, secrets } = ctx;
   const tags = ['data sources'];
 
   const find = async (id: string): Promise<DataSource> => {
@@ -41,6 +46,29 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const usedBy = async (id: string): Promise<string[]> =>
     (await configs.listSyncs()).syncs.filter((s) => s.source.dataSourceId === id || s.destination.dataSourceId === id).map((s) => s.id);
 
+  /**
+   * A data source some syncs read from may move their offsets (another server or database): each
+   * such sync needs the decision (`confirm` is then the data source's id, typed by the user).
+   */
+  const guardReaders = async (ds: DataSource, decision: OffsetDecision, role: Parameters<typeof guardOffsetScope>[4]): Promise<ScopeResolution[]> => {
+    const readers = (await configs.listSyncs()).syncs.filter((s) => s.source.dataSourceId === ds.id);
+    const pending = new Map([[ds.id, ds]]);
+    const resolutions: ScopeResolution[] = [];
+    for (const sync of readers) {
+      const r = await guardOffsetScope(ctx, sync, sync, { offset: decision.offset, confirm: decision.confirm === ds.id ? sync.id : undefined }, role, pending);
+      if (r) resolutions.push(r);
+    }
+    return resolutions;
+  };
+
+  const save = async (ds: DataSource, before: DataSource | undefined, who: AuditContext, decision: OffsetDecision, role: Parameters<typeof guardOffsetScope>[4]) => {
+    const resolutions = before ? await guardReaders(ds, decision, role) : [];
+    for (const r of resolutions) await r.apply(who.by, who.reason);
+    const stored = await configs.putDataSource(ds, ctx.audit.dataSource(before ? 'updated' : 'created', who, before, ds));
+    await ctx.audit.trim('dataSource', ds.id);
+    return stored;
+  };
+
   app.get('/datasources', { config: { access: 'viewer' }, schema: { tags, summary: 'List data sources (secrets masked)', response: { 200: Type.Array(DataSourceSchema), ...errors() } } }, async () =>
     (await configs.listDataSources()).map((ds) => secrets.maskDataSource(ds)),
   );
@@ -53,10 +81,10 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/datasources',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Create a data source', body: DataSourceSchema, response: { 201: DataSourceSchema, ...errors(400, 409) } } },
+    { config: { access: 'operator' }, schema: { tags, summary: 'Create a data source (recorded in its history)', querystring: ReasonQuery, body: DataSourceSchema, response: { 201: DataSourceSchema, ...errors(400, 409) } } },
     async (req, reply) => {
       if (await configs.getDataSource(req.body.id)) throw new ConflictError('IDRA_ERR_DATA_SOURCE_EXISTS', `data source '${req.body.id}' already exists`);
-      const stored = await configs.putDataSource(prepare(req.body, undefined));
+      const stored = await save(prepare(req.body, undefined), undefined, auditOf(req), {}, principalOf(req).role);
       req.log.info({ dataSourceId: stored.id, by: principalOf(req).name }, 'data source created');
       return reply.code(201).send(secrets.maskDataSource(stored));
     },
@@ -66,12 +94,19 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/datasources/:id',
     {
       config: { access: 'operator' },
-      schema: { tags, summary: 'Create or replace a data source; masked secrets sent back keep the stored ones', params: IdParams, body: DataSourceSchema, response: { 200: DataSourceSchema, 201: DataSourceSchema, ...errors(400) } },
+      schema: {
+        tags,
+        summary: 'Create or replace a data source; masked secrets sent back keep the stored ones; moving the offsets of syncs reading it needs offset=reset|keep (confirm: its id)',
+        params: IdParams,
+        querystring: ChangeQuery,
+        body: DataSourceSchema,
+        response: { 200: DataSourceSchema, 201: DataSourceSchema, ...errors(400, 409) },
+      },
     },
     async (req, reply) => {
       if (req.body.id !== req.params.id) throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [{ path: 'id', message: 'differs from the id in the path' }]);
       const existing = await configs.getDataSource(req.params.id);
-      const stored = await configs.putDataSource(prepare(req.body, existing));
+      const stored = await save(prepare(req.body, existing), existing, auditOf(req), req.query, principalOf(req).role);
       req.log.info({ dataSourceId: stored.id, by: principalOf(req).name }, existing ? 'data source updated' : 'data source created');
       return reply.code(existing ? 200 : 201).send(secrets.maskDataSource(stored));
     },
@@ -79,15 +114,22 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/datasources/:id',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a data source no sync uses', params: IdParams, response: { 204: Type.Null(), ...errors(404, 409) } } },
+    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a data source no sync uses', params: IdParams, querystring: ReasonQuery, response: { 204: Type.Null(), ...errors(404, 409) } } },
     async (req, reply) => {
-      await find(req.params.id);
+      const before = await find(req.params.id);
       const syncs = await usedBy(req.params.id);
       if (syncs.length > 0) throw new ConflictError('IDRA_ERR_DATA_SOURCE_IN_USE', `data source '${req.params.id}' is used by syncs ${syncs.join(', ')}`, { syncs });
-      await configs.deleteDataSource(req.params.id);
+      await configs.deleteDataSource(req.params.id, ctx.audit.dataSource('deleted', auditOf(req), before, undefined));
+      await ctx.audit.trim('dataSource', req.params.id);
       req.log.info({ dataSourceId: req.params.id, by: principalOf(req).name }, 'data source deleted');
       return reply.code(204).send(null);
     },
+  );
+
+  app.get(
+    '/datasources/:id/history',
+    { config: { access: 'viewer' }, schema: { tags, summary: 'Every create, update and delete of a data source: who, when, the changes (secrets masked), why; newest first', params: IdParams, response: { 200: Type.Array(Permissive('HistoryEntry')), ...errors() } } },
+    async (req): Promise<HistoryEntry[]> => ctx.history.list('dataSource', req.params.id),
   );
 
   app.post(

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { OffsetStoreError, SyncLock, type OffsetChange, type Position, type SyncMode } from '@idra/core';
+import { OffsetStoreError, SyncLock, offsetScopeOf, type OffsetChange, type Position, type SyncMode } from '@idra/core';
 import type { OffsetView } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { actorName } from '../auth/roles.ts';
@@ -64,7 +64,9 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new BadRequestError('IDRA_ERR_OFFSET_KIND', `position.kind: must be '${kind}' for a sync in mode '${sync.mode}'`, [{ path: 'position.kind', message: `must be '${kind}' for mode '${sync.mode}'` }]);
       }
       try {
-        await offsets.set(id, position, { by: actorName(principalOf(req)), reason: req.body.reason });
+        // The position is meant for the sync as it is now: that is what it points into from here on.
+        const scope = offsetScopeOf(await app.idra.configs.resolveSync(sync));
+        await offsets.set(id, position, { by: actorName(principalOf(req)), reason: req.body.reason, scope });
       } catch (err) {
         // The lock appeared between the check and the write: the store's transaction refused.
         if (err instanceof OffsetStoreError) throw new ConflictError('IDRA_ERR_OFFSET_SYNC_RUNNING', err.message);

@@ -200,14 +200,15 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     const goSync = {
       sync_name: 'Go orders',
       mode: 'IdField',
-      source_connector: { connector_source_type: 'PostgresGORM', connection_string: `host=db user=idra password='${PG_PASSWORD}' dbname=shop port=5432`, table: 'orders', start_offset: 1234, polling_time: 2 },
-      destination_connector: { connector_source_type: 'SqliteGORM', connection_string: '/tmp/dest.db', table: 'orders', save_mode: 'Upsert' },
+      source_connector: { id: 'order_id', connector_source_type: 'PostgresGORM', connection_string: `host=db user=idra password='${PG_PASSWORD}' dbname=shop port=5432`, table: 'orders', start_offset: 1234, polling_time: 2 },
+      destination_connector: { id: 'order_id', connector_source_type: 'PostgresGORM', connection_string: `postgres://idra:${PG_PASSWORD}@dw:5432/dw`, table: 'orders', save_mode: 'Upsert' },
     };
     const go = await s.call('POST', '/api/v1/import', { token: operator, body: [goSync] });
     expect(go.status).toBe(200);
-    expect(go.body).toMatchObject({ format: 'go-idra', syncs: { created: ['Go-orders'] }, offsetsSeeded: ['Go-orders'] });
+    expect(go.body).toMatchObject({ format: 'go-idra', dryRun: false, syncs: { created: ['Go-orders'] }, offsetsSeeded: ['Go-orders'], report: [{ id: 'Go-orders', outcome: 'importable' }] });
+    expect(go.text).not.toContain(PG_PASSWORD);
     const imported = await s.call('GET', '/api/v1/syncs/Go-orders', { token: viewer });
-    expect(imported.body).toMatchObject({ mode: 'id', cursorColumn: 'id', writeMode: 'upsert', pollIntervalMs: 2000, source: { connection: { password: '********' } } });
+    expect(imported.body).toMatchObject({ mode: 'id', cursorColumn: 'order_id', keyColumns: ['order_id'], writeMode: 'upsert', pollIntervalMs: 2000, source: { connection: { password: '********' } } });
     const offset = await s.call('GET', '/api/v1/syncs/Go-orders/offset', { token: viewer });
     expect(offset.body.offset).toMatchObject({ kind: 'id', value: '1234' });
   });

@@ -1,16 +1,20 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type SyncConfig, type DataSource } from '@idra/core';
+import { IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type SyncConfig, type DataSource, type HistoryEntry } from '@idra/core';
 import type { DeadLetterView, SyncList, ValidateResult } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { prepareSync, storedSync, syncExists } from '../sync-input.ts';
+import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
+import { OffsetDecisionQuery, guardOffsetScope } from '../offset-guard.ts';
 import { principalOf } from './auth.ts';
 import { AnyObject, EmptyBody, IdParams, Permissive, errors } from '../schemas.ts';
 
 const DeadLetterParams = Type.Object({ id: IdSchema, errorId: Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}$', description: 'dead letter id' }) }, { additionalProperties: false });
 const PauseQuery = Type.Object({
   wait: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: answer once the agent has stopped the sync and released its lock (up to 30 s)' })),
+  reason: ReasonQuery.properties.reason,
 });
+const ChangeQuery = Type.Composite([ReasonQuery, OffsetDecisionQuery]);
 const DuplicateBody = Type.Object({ id: IdSchema, name: Type.Optional(Type.String({ maxLength: 200 })), enabled: Type.Optional(Type.Boolean({ description: 'default false: the copy starts paused' })) }, { additionalProperties: false });
 
 const PAUSE_WAIT_MS = 30_000;
@@ -59,25 +63,45 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.post('/syncs', { config: { access: 'operator' }, schema: { tags, summary: 'Create a sync', body: SyncSchema, response: { 201: SyncSchema, ...errors(400, 409) } } }, async (req, reply) => {
-    if (await syncExists(ctx, req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
-    const saved = await configs.putSync(await prepareSync(ctx, req.body, undefined));
-    req.log.info({ syncId: saved.id, by: principalOf(req).name }, 'sync created');
-    return reply.code(201).send(stored(saved));
-  });
+  /** Stores a sync with its history entry; a change of what its stored offset points into needs the caller's decision first. */
+  const save = async (config: SyncConfig, before: SyncConfig | undefined, who: AuditContext, decision: { offset?: 'reset' | 'keep' | undefined; confirm?: string | undefined }, role: Parameters<typeof guardOffsetScope>[4]) => {
+    const resolution = await guardOffsetScope(ctx, config, before, decision, role);
+    await resolution?.apply(who.by, who.reason);
+    const saved = await configs.putSync(config, ctx.audit.sync(before ? 'updated' : 'created', who, before, config, resolution?.record));
+    await ctx.audit.trim('sync', config.id);
+    return saved;
+  };
+
+  app.post(
+    '/syncs',
+    { config: { access: 'operator' }, schema: { tags, summary: 'Create a sync (recorded in its history)', querystring: ChangeQuery, body: SyncSchema, response: { 201: SyncSchema, ...errors(400, 409) } } },
+    async (req, reply) => {
+      if (await syncExists(ctx, req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
+      const saved = await save(await prepareSync(ctx, req.body, undefined), undefined, auditOf(req), req.query, principalOf(req).role);
+      req.log.info({ syncId: saved.id, by: principalOf(req).name }, 'sync created');
+      return reply.code(201).send(stored(saved));
+    },
+  );
 
   app.put(
     '/syncs/:id',
     {
       config: { access: 'operator' },
-      schema: { tags, summary: 'Create or replace a sync; masked secrets sent back keep the stored ones', params: IdParams, body: SyncSchema, response: { 200: SyncSchema, 201: SyncSchema, ...errors(400) } },
+      schema: {
+        tags,
+        summary: 'Create or replace a sync; masked secrets sent back keep the stored ones; a change of what its stored offset points into needs offset=reset|keep (recorded in its history)',
+        params: IdParams,
+        querystring: ChangeQuery,
+        body: SyncSchema,
+        response: { 200: SyncSchema, 201: SyncSchema, ...errors(400, 409) },
+      },
     },
     async (req, reply) => {
       if (req.body.id !== req.params.id) throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [{ path: 'id', message: 'differs from the id in the path' }]);
       const existed = await syncExists(ctx, req.params.id);
       // A stored document that no longer validates has no secrets to merge: it is simply replaced.
       const existing = await configs.getSync(req.params.id).catch(() => undefined);
-      const saved = await configs.putSync(await prepareSync(ctx, req.body, existing));
+      const saved = await save(await prepareSync(ctx, req.body, existing), existing, auditOf(req), req.query, principalOf(req).role);
       req.log.info({ syncId: saved.id, by: principalOf(req).name }, existed ? 'sync updated' : 'sync created');
       return reply.code(existed ? 200 : 201).send(stored(saved));
     },
@@ -85,9 +109,12 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/syncs/:id',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a sync (its agent stops it; its offset and history are kept)', params: IdParams, response: { 204: Type.Null(), ...errors(404) } } },
+    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a sync (its agent stops it; its offset and history are kept)', params: IdParams, querystring: ReasonQuery, response: { 204: Type.Null(), ...errors(404) } } },
     async (req, reply) => {
-      if (!(await configs.deleteSync(req.params.id))) throw new NotFoundError('sync', req.params.id);
+      const before = await configs.getSync(req.params.id).catch(() => undefined);
+      const entry = before ? ctx.audit.sync('deleted', auditOf(req), before, undefined) : [];
+      if (!(await configs.deleteSync(req.params.id, entry))) throw new NotFoundError('sync', req.params.id);
+      await ctx.audit.trim('sync', req.params.id);
       await statuses.delete(req.params.id);
       req.log.info({ syncId: req.params.id, by: principalOf(req).name }, 'sync deleted');
       return reply.code(204).send(null);
@@ -95,7 +122,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   /** Flips `enabled` in one compare-and-swap on the document's revision, so a concurrent PUT is never lost. */
-  const setEnabled = async (id: string, enabled: boolean, by: string): Promise<SyncConfig> => {
+  const setEnabled = async (id: string, enabled: boolean, who: AuditContext): Promise<SyncConfig> => {
     const key = KEYS.sync(id);
     for (let attempt = 0; attempt < 5; attempt++) {
       const kv = (await ctx.etcd.ns.get(key).exec()).kvs[0];
@@ -103,9 +130,11 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!kv || !current) throw new NotFoundError('sync', id);
       if ((current.enabled ?? true) === enabled) return current;
       const next: SyncConfig = { ...current, enabled };
-      const res = await ctx.etcd.ns.if(key, 'Mod', '==', kv.mod_revision).then(ctx.etcd.ns.put(key).value(JSON.stringify(next))).commit();
+      const history = ctx.audit.sync(enabled ? 'resumed' : 'paused', who, current, next).map((h) => ctx.etcd.ns.put(h.key).value(h.value));
+      const res = await ctx.etcd.ns.if(key, 'Mod', '==', kv.mod_revision).then(ctx.etcd.ns.put(key).value(JSON.stringify(next)), ...history).commit();
       if (res.succeeded) {
-        app.log.info({ syncId: id, enabled, by }, enabled ? 'sync resumed' : 'sync paused');
+        await ctx.audit.trim('sync', id);
+        app.log.info({ syncId: id, enabled, by: who.by }, enabled ? 'sync resumed' : 'sync paused');
         return next;
       }
     }
@@ -119,7 +148,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags, summary: 'Pause a sync (enabled: false): the leader unassigns it, its agent finishes the batch and releases the lock', params: IdParams, querystring: PauseQuery, body: EmptyBody, response: { 200: SyncSchema, ...errors(404, 409) } },
     },
     async (req) => {
-      const saved = await setEnabled(req.params.id, false, principalOf(req).name);
+      const saved = await setEnabled(req.params.id, false, auditOf(req));
       if (req.query.wait === 'true') {
         const deadline = Date.now() + PAUSE_WAIT_MS;
         let owner: string | undefined;
@@ -132,8 +161,8 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/syncs/:id/resume',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Resume a sync (enabled: true)', params: IdParams, body: EmptyBody, response: { 200: SyncSchema, ...errors(404) } } },
-    async (req) => stored(await setEnabled(req.params.id, true, principalOf(req).name)),
+    { config: { access: 'operator' }, schema: { tags, summary: 'Resume a sync (enabled: true)', params: IdParams, querystring: ReasonQuery, body: EmptyBody, response: { 200: SyncSchema, ...errors(404) } } },
+    async (req) => stored(await setEnabled(req.params.id, true, auditOf(req))),
   );
 
   app.post(
@@ -143,10 +172,16 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const source = await find(req.params.id);
       if (await syncExists(ctx, req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
       // The stored secrets are sealed with the same key: the copy keeps them as they are.
-      const saved = await configs.putSync({ ...source, id: req.body.id, name: req.body.name ?? `${source.name ?? source.id} (copy)`, enabled: req.body.enabled ?? false });
+      const saved = await save({ ...source, id: req.body.id, name: req.body.name ?? `${source.name ?? source.id} (copy)`, enabled: req.body.enabled ?? false }, undefined, auditOf(req, `duplicate of ${source.id}`), {}, principalOf(req).role);
       req.log.info({ syncId: saved.id, from: source.id, by: principalOf(req).name }, 'sync duplicated');
       return reply.code(201).send(stored(saved));
     },
+  );
+
+  app.get(
+    '/syncs/:id/history',
+    { config: { access: 'viewer' }, schema: { tags, summary: 'Every create, update, pause, resume and delete of a sync: who, when, the changes (secrets masked), why; newest first', params: IdParams, response: { 200: Type.Array(Permissive('HistoryEntry')), ...errors() } } },
+    async (req): Promise<HistoryEntry[]> => ctx.history.list('sync', req.params.id),
   );
 
   app.get(

@@ -3,9 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   ConfigError,
   ConfigFileSchema,
-  SyncLock,
   assertSchema,
-  importGoIdra,
   isGoIdraFormat,
   validateDataSource,
   validateSyncConfig,
@@ -16,33 +14,26 @@ import {
 import type { ExportDocument, ImportResult } from '@idra/api-client';
 import { ConflictError } from '../errors.ts';
 import { prepareSync } from '../sync-input.ts';
+import { goImportSummary, importGoSyncs } from '../go-migration.ts';
 import { actorName } from '../auth/roles.ts';
 import { principalOf } from './auth.ts';
 import { AnyObject, Permissive, errors } from '../schemas.ts';
 
+const flag = (description: string) => Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description }));
 const ImportQuery = Type.Object({
-  overwrite: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: replace syncs and data sources that exist (default: 409 if any exists)' })),
+  overwrite: flag('true: replace syncs and data sources that exist (default: 409 if any exists)'),
+  dryRun: flag('true: check everything and report what the import would do; write nothing'),
+  skipRefused: flag('Go Idra documents: true imports the syncs that can be imported faithfully and leaves the refused ones out (default: 400 if any is refused)'),
 });
 const ExportQuery = Type.Object({ ids: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.,-]{1,8192}$', description: 'comma-separated sync ids (default all)' })) });
 
 interface ParsedImport {
-  format: ImportResult['format'];
   dataSources: DataSource[];
   syncs: SyncConfig[];
-  startOffsets: Map<string, string>;
 }
 
-/** Reads any accepted document: an Idra export `{dataSources, syncs}`, a sync, a sync array, or a Go Idra export. */
+/** Reads an Idra document: an export `{dataSources, syncs}`, a sync, or a sync array. */
 function parseImport(doc: unknown): ParsedImport {
-  if (isGoIdraFormat(doc)) {
-    const imported = importGoIdra(doc);
-    return {
-      format: 'go-idra',
-      dataSources: [],
-      syncs: imported.map((i) => i.config),
-      startOffsets: new Map(imported.filter((i) => i.startOffset !== undefined && i.config.mode === 'id').map((i) => [i.config.id, i.startOffset!])),
-    };
-  }
   const issues: ConfigIssue[] = [];
   const collect = <T>(f: () => T): T | undefined => {
     try {
@@ -70,7 +61,7 @@ function parseImport(doc: unknown): ParsedImport {
     seen.add(s.id);
   }
   if (issues.length > 0) throw new ConfigError(issues, 'invalid import');
-  return { format: 'idra', dataSources, syncs, startOffsets: new Map() };
+  return { dataSources, syncs };
 }
 
 /** `/import` and `/export`: syncs and data sources as JSON documents, also from the original Go Idra. */
@@ -97,15 +88,22 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'operator' },
       schema: {
         tags,
-        summary: 'Import an Idra export, a sync, a sync array or a Go Idra export; all or nothing',
+        summary: 'Import an Idra export, a sync, a sync array or a Go Idra export (with a per-field report); all or nothing; dryRun=true only checks',
         querystring: ImportQuery,
         body: Type.Union([AnyObject, Type.Array(Type.Unknown(), { maxItems: 10_000 })], { description: 'the document to import' }),
         response: { 200: Permissive('ImportResult'), ...errors(400, 409) },
       },
     },
     async (req): Promise<ImportResult> => {
-      const parsed = parseImport(req.body);
       const overwrite = req.query.overwrite === 'true';
+      const dryRun = req.query.dryRun === 'true';
+      const by = actorName(principalOf(req));
+      if (isGoIdraFormat(req.body)) {
+        const r = await importGoSyncs(ctx, { docs: req.body, dryRun, overwrite, skipRefused: req.query.skipRefused === 'true', paused: false, by });
+        req.log.info({ format: 'go-idra', dryRun, syncs: r.syncs, refused: r.refused, by }, 'import');
+        return goImportSummary(r);
+      }
+      const parsed = parseImport(req.body);
       const [existingSyncs, existingDataSources] = await Promise.all([configs.listSyncs(), configs.listDataSources()]);
       const syncById = new Map(existingSyncs.syncs.map((s) => [s.id, s]));
       const dsById = new Map(existingDataSources.map((d) => [d.id, d]));
@@ -124,29 +122,24 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const issues: ConfigIssue[] = [];
       for (const [i, s] of parsed.syncs.entries()) {
         try {
-          syncs.push(await prepareSync(ctx, s, syncById.get(s.id), pending, parsed.format === 'idra' ? `syncs[${i}]` : `[${i}]`));
+          syncs.push(await prepareSync(ctx, s, syncById.get(s.id), pending, `syncs[${i}]`));
         } catch (err) {
           if (err instanceof ConfigError) issues.push(...err.issues);
           else throw err;
         }
       }
       if (issues.length > 0) throw new ConfigError(issues, 'invalid import');
-
-      for (const d of dataSources) await configs.putDataSource(d);
-      for (const s of syncs) await configs.putSync(s);
-      const offsetsSeeded: string[] = [];
-      const by = actorName(principalOf(req));
-      for (const [id, value] of parsed.startOffsets) {
-        if ((await ctx.offsets.load(id)) || (await SyncLock.owner(ctx.etcd.ns, id))) continue;
-        await ctx.offsets.set(id, { kind: 'id', value }, { by, reason: 'start_offset of the imported Go Idra sync' });
-        offsetsSeeded.push(id);
+      if (!dryRun) {
+        for (const d of dataSources) await configs.putDataSource(d);
+        for (const s of syncs) await configs.putSync(s);
       }
-      req.log.info({ format: parsed.format, syncs: syncs.length, dataSources: dataSources.length, by }, 'import');
+      req.log.info({ format: 'idra', dryRun, syncs: syncs.length, dataSources: dataSources.length, by }, 'import');
       return {
-        format: parsed.format,
+        format: 'idra',
+        dryRun,
         syncs: { created: syncs.filter((s) => !syncById.has(s.id)).map((s) => s.id), updated: syncs.filter((s) => syncById.has(s.id)).map((s) => s.id) },
         dataSources: { created: dataSources.filter((d) => !dsById.has(d.id)).map((d) => d.id), updated: dataSources.filter((d) => dsById.has(d.id)).map((d) => d.id) },
-        offsetsSeeded,
+        offsetsSeeded: [],
       };
     },
   );

@@ -24,6 +24,11 @@ export interface HttpConfig {
   itemsPath: string;
   /** Source: `options.nextCursorPath`, dotted path of the next cursor; null, missing or empty = no further page yet. @default 'next_cursor' */
   nextCursorPath: string;
+  /**
+   * Source: `options.cursorField`, for APIs paged by "after this value" (`?id=<last id>`): the next
+   * cursor is this field of the page's last item, and `nextCursorPath` is not read. @default '' (off)
+   */
+  cursorField: string;
   /** Source: `options.columnTypes` for the items' fields. */
   columnTypes: Column[];
   /** Destination: `options.batchSize`, rows per POST (a sync batch may take several). @default 500 */
@@ -66,6 +71,7 @@ export function resolveHttpConfig(ctx: EndpointContext): HttpConfig {
     limitParam: opts.string('limitParam', ''),
     itemsPath: opts.string('itemsPath', 'items'),
     nextCursorPath: opts.string('nextCursorPath', 'next_cursor'),
+    cursorField: opts.string('cursorField', ''),
     columnTypes: typeof columnTypes === 'string' ? [] : columnTypes,
     postBatchSize: opts.integer('batchSize', 500, { min: 1 }),
     bodyField: opts.string('bodyField', 'rows'),

@@ -47,7 +47,8 @@ function fingerprint(item: unknown): string {
 
 /**
  * Pages a JSON API by a cursor query parameter: each response holds the items (at `itemsPath`)
- * and the next cursor (at `nextCursorPath`). The offset is the cursor of the page being read plus
+ * and the next cursor (at `nextCursorPath`, or the `cursorField` of the last item). The offset is
+ * the cursor of the page being read plus
  * the fingerprints of its items already copied ({@link HttpOffset}), so a batch smaller than a page
  * loses nothing; when the API gives no next cursor the source asks for the same page again at the
  * next poll and copies the items it has not seen, wherever they are in the page: an item that
@@ -84,7 +85,8 @@ export class HttpSource implements Source {
     }
     const items = at(body, config.itemsPath);
     if (!Array.isArray(items)) throw new Error(`GET ${url.origin}${url.pathname}: no array at '${config.itemsPath}' in the response`);
-    const next = at(body, config.nextCursorPath);
+    const last: unknown = items[items.length - 1];
+    const next = config.cursorField ? (last !== null && typeof last === 'object' ? (last as Record<string, unknown>)[config.cursorField] : undefined) : at(body, config.nextCursorPath);
     const nextCursor = next === null || next === undefined || next === '' ? null : isRawJsonNumber(next) ? next.rawJSON : String(next);
     return { items, next: nextCursor, numberTypes };
   }

@@ -60,6 +60,11 @@ class TestApi {
       const end = start + page.length;
       return reply(200, { data: { items: page }, paging: { next: end < this.items.length ? String(end) : null } });
     }
+    if (req.method === 'GET' && url.pathname === '/v1/after') {
+      // Paged by "after this id", the body a bare array: the API shape Go Idra's REST source asked for.
+      const after = Number(url.searchParams.get('id') ?? '0');
+      return reply(200, (this.items as Array<{ id: string }>).filter((i) => Number(i.id) > after).slice(0, this.pageSize));
+    }
     if (req.method === 'POST' && url.pathname === '/v1/ingest') {
       const rows = (parseJsonExact(body) as { rows: Array<Record<string, unknown>> }).rows;
       if (rows.some((r) => r['name'] === 'refused')) return reply(422, { error: 'a row has name "refused"' });
@@ -176,6 +181,18 @@ describe('http connector', () => {
     // An offset of an earlier version (a count of items copied from the page) is still understood.
     await new FileOffsetStore(state).set(sync.id, { kind: 'stream', value: { cursor: '4', skip: 2 } }, { by: 'test', reason: 'older offset' });
     expect((await runOnce(sync, state)).status.rowsCopied).toBe(1);
+  });
+
+  it('HTTP → PG: pages by the last item\'s field (cursorField) through bare-array responses; a restart resumes after the last id', async () => {
+    api.items = numberedRows(1, 10);
+    const state = await tempDir('idra-state-');
+    const source: Endpoint = { connector: 'http', connection: { url: `${api.base}/v1/after`, password: api.token }, options: { itemsPath: '', cursorParam: 'id', cursorField: 'id', retryBackoff: 20 } };
+    const sync = syncBetween(source, tableEndpoint(pg, 'by_id'), { batchSize: 3 });
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(10);
+    api.items.push(...numberedRows(11, 5));
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(5);
+    expect((await pg.rows('by_id', ['id'])).map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(api.requests.some((r) => r.url === '/v1/after?id=10')).toBe(true);
   });
 
   it('retries 429 (after its Retry-After) and 5xx within a read; when retries run out the status says retrying with the cause, then recovers', async () => {

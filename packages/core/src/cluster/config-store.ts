@@ -13,6 +13,9 @@ function parse(text: string, key: string): unknown {
   }
 }
 
+/** Extra keys written in the same transaction as a change (its history entry). */
+export type AlsoWrite = Array<{ key: string; value: string }>;
+
 /** Syncs and data sources in etcd: validated when written and again when read; secrets sealed at rest. */
 export class ConfigStore {
   private readonly ns: Namespace;
@@ -45,18 +48,38 @@ export class ConfigStore {
     return text === null ? undefined : validateSyncConfig(parse(text, KEYS.sync(id)));
   }
 
-  /** Validates and stores a sync (inline connection secrets sealed). */
-  async putSync(input: unknown): Promise<SyncConfig> {
+  /** Validates and stores a sync (inline connection secrets sealed), with `also` in the same transaction. */
+  async putSync(input: unknown, also: AlsoWrite = []): Promise<SyncConfig> {
     const config = validateSyncConfig(input);
     const stored: SyncConfig = structuredClone(config);
     for (const ep of [stored.source, stored.destination]) if (ep.connection && this.box) ep.connection = sealConnection(ep.connection, this.box);
-    await this.ns.put(KEYS.sync(config.id)).value(JSON.stringify(stored));
+    await this.write(KEYS.sync(config.id), JSON.stringify(stored), also);
     return stored;
   }
 
-  async deleteSync(id: string): Promise<boolean> {
-    const res = await this.ns.delete().key(KEYS.sync(id)).exec();
-    return Number(res.deleted) > 0;
+  /** Deletes a sync, and writes `also` in the same transaction if it existed. */
+  async deleteSync(id: string, also: AlsoWrite = []): Promise<boolean> {
+    return this.remove(KEYS.sync(id), also);
+  }
+
+  private async write(key: string, value: string, also: AlsoWrite): Promise<void> {
+    if (also.length === 0) {
+      await this.ns.put(key).value(value);
+      return;
+    }
+    await this.ns
+      .if(key, 'Version', '>', -1)
+      .then(this.ns.put(key).value(value), ...also.map((a) => this.ns.put(a.key).value(a.value)))
+      .commit();
+  }
+
+  private async remove(key: string, also: AlsoWrite): Promise<boolean> {
+    if (also.length === 0) return Number((await this.ns.delete().key(key).exec()).deleted) > 0;
+    const res = await this.ns
+      .if(key, 'Version', '>', 0)
+      .then(this.ns.delete().key(key), ...also.map((a) => this.ns.put(a.key).value(a.value)))
+      .commit();
+    return res.succeeded;
   }
 
   async listDataSources(): Promise<DataSource[]> {
@@ -71,25 +94,24 @@ export class ConfigStore {
     return text === null ? undefined : validateDataSource(parse(text, KEYS.dataSource(id)));
   }
 
-  /** Validates and stores a data source with its secrets sealed. */
-  async putDataSource(input: unknown): Promise<DataSource> {
+  /** Validates and stores a data source with its secrets sealed, with `also` in the same transaction. */
+  async putDataSource(input: unknown, also: AlsoWrite = []): Promise<DataSource> {
     const ds = validateDataSource(input);
     const stored: DataSource = { ...ds, connection: this.box ? sealConnection(ds.connection, this.box) : ds.connection };
-    await this.ns.put(KEYS.dataSource(ds.id)).value(JSON.stringify(stored));
+    await this.write(KEYS.dataSource(ds.id), JSON.stringify(stored), also);
     return stored;
   }
 
-  async deleteDataSource(id: string): Promise<boolean> {
-    const res = await this.ns.delete().key(KEYS.dataSource(id)).exec();
-    return Number(res.deleted) > 0;
+  async deleteDataSource(id: string, also: AlsoWrite = []): Promise<boolean> {
+    return this.remove(KEYS.dataSource(id), also);
   }
 
-  /** A runnable sync: defaults applied, data sources resolved, secrets decrypted. */
-  async resolveSync(config: SyncConfig): Promise<Sync> {
+  /** A runnable sync: defaults applied, data sources resolved (`pending` first: not yet stored), secrets decrypted. */
+  async resolveSync(config: SyncConfig, pending: ReadonlyMap<string, DataSource> = new Map()): Promise<Sync> {
     const ids = [config.source.dataSourceId, config.destination.dataSourceId].filter((x): x is string => x !== undefined);
     const dataSources = new Map<string, DataSource>();
     for (const id of ids) {
-      const ds = await this.getDataSource(id);
+      const ds = pending.get(id) ?? (await this.getDataSource(id));
       if (ds) dataSources.set(id, ds);
     }
     const sync = normalizeSync(config, (id) => dataSources.get(id));

@@ -7,6 +7,7 @@ import {
   parseOffsetDocument,
   toOffsetDocument,
   type CommitContext,
+  type ManualChange,
   type OffsetChange,
   type OffsetDocument,
   type OffsetStore,
@@ -49,7 +50,7 @@ export class EtcdOffsetStore implements OffsetStore {
   }
 
   /** Manual change: allowed only while no agent holds the sync's lock (the sync is paused or unassigned). */
-  async set(syncId: string, position: Position | null, change: { by: string; reason: string }): Promise<void> {
+  async set(syncId: string, position: Position | null, change: ManualChange): Promise<void> {
     const current = await this.load(syncId);
     const entry = offsetChange(current, position, change);
     const write = position

@@ -10,3 +10,5 @@ export * from './assignments.ts';
 export * from './agent-session.ts';
 export * from './sync-lock.ts';
 export * from './leader.ts';
+export * from './go-idra-store.ts';
+export * from './history-store.ts';

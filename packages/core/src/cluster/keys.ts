@@ -25,6 +25,8 @@ export const KEYS = {
   statuses: 'status/',
   status: (syncId: string) => `status/${syncId}`,
   errors: (syncId: string) => `errors/${syncId}/`,
+  /** Change history (`HistoryStore`): `history/syncs/<id>/<n>`, `history/datasources/<id>/<n>`. */
+  history: (kind: 'sync' | 'dataSource', id: string) => `history/${kind === 'sync' ? 'syncs' : 'datasources'}/${id}/`,
   allErrors: 'errors/',
 } as const;
 

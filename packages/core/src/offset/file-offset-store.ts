@@ -9,6 +9,7 @@ import {
   parseOffsetDocument,
   toOffsetDocument,
   type CommitContext,
+  type ManualChange,
   type OffsetChange,
   type OffsetDocument,
   type OffsetStore,
@@ -71,7 +72,7 @@ export class FileOffsetStore implements OffsetStore {
     return doc;
   }
 
-  async set(syncId: string, position: Position | null, change: { by: string; reason: string }): Promise<void> {
+  async set(syncId: string, position: Position | null, change: ManualChange): Promise<void> {
     const current = await this.load(syncId);
     const entry = offsetChange(current, position, change);
     await mkdir(this.dir, { recursive: true });

@@ -1,5 +1,6 @@
 import { OffsetStoreError } from '../errors.ts';
 import type { Position } from '../connector/types.ts';
+import type { OffsetScope } from './offset-scope.ts';
 
 /** The stored form of a position: versioned, with who committed it and under which lock epoch. */
 export type OffsetDocument = Position & {
@@ -7,12 +8,22 @@ export type OffsetDocument = Position & {
   committedAt: string;
   agentId: string;
   epoch: number;
+  /** What the position points into (absent in offsets written before it was recorded). */
+  scope?: OffsetScope | undefined;
 };
 
-/** Who is committing: the agent and the epoch of its ownership of the sync (0 in single mode). */
+/** Who is committing: the agent and the epoch of its ownership of the sync (0 in single mode), and the sync's scope. */
 export interface CommitContext {
   agentId: string;
   epoch: number;
+  scope?: OffsetScope | undefined;
+}
+
+/** Who changes an offset by hand and why; `scope`: what the new position points into (default: the stored offset's). */
+export interface ManualChange {
+  by: string;
+  reason: string;
+  scope?: OffsetScope | undefined;
 }
 
 /** A manual offset change, kept in the sync's offset history. */
@@ -30,7 +41,7 @@ export interface OffsetStore {
   /** Stores the position after a batch the destination has committed. Throws FencedError when not the owner. */
   commit(syncId: string, position: Position, ctx: CommitContext): Promise<OffsetDocument>;
   /** Manual change (null = start over), recorded in the history with who and why. */
-  set(syncId: string, position: Position | null, change: { by: string; reason: string }): Promise<void>;
+  set(syncId: string, position: Position | null, change: ManualChange): Promise<void>;
   history(syncId: string): Promise<OffsetChange[]>;
 }
 
@@ -38,7 +49,9 @@ const KINDS = new Set(['id', 'timestamp', 'full', 'stream']);
 
 /** Builds the document stored for a position. */
 export function toOffsetDocument(position: Position, ctx: CommitContext, now = new Date()): OffsetDocument {
-  return { v: 1, ...position, committedAt: now.toISOString(), agentId: ctx.agentId, epoch: ctx.epoch };
+  const doc: OffsetDocument = { v: 1, ...position, committedAt: now.toISOString(), agentId: ctx.agentId, epoch: ctx.epoch };
+  if (ctx.scope) doc.scope = ctx.scope;
+  return doc;
 }
 
 /** Parses and checks a stored offset document; `where` names its location in errors. */
@@ -71,11 +84,11 @@ export function positionOf(doc: OffsetDocument): Position {
 }
 
 /** The history entry of a manual offset change. */
-export function offsetChange(current: OffsetDocument | undefined, position: Position | null, change: { by: string; reason: string }): OffsetChange {
+export function offsetChange(current: OffsetDocument | undefined, position: Position | null, change: ManualChange): OffsetChange {
   return { at: new Date().toISOString(), by: change.by, reason: change.reason, old: current ? positionOf(current) : null, new: position };
 }
 
-/** Who a manually set offset is recorded as committed by (the epoch is kept). */
-export function manualCommitContext(current: OffsetDocument | undefined, change: { by: string }): CommitContext {
-  return { agentId: `manual:${change.by}`, epoch: current?.epoch ?? 0 };
+/** Who a manually set offset is recorded as committed by (the epoch is kept), and what it points into. */
+export function manualCommitContext(current: OffsetDocument | undefined, change: ManualChange): CommitContext {
+  return { agentId: `manual:${change.by}`, epoch: current?.epoch ?? 0, scope: change.scope ?? current?.scope };
 }

@@ -3,6 +3,7 @@ import type { Sync } from '../model/schema.ts';
 import type { Batch, ConnectorRegistry, Destination, Position, Row, Source } from '../connector/types.ts';
 import { undecodableError } from '../connector/undecodable.ts';
 import { positionOf, type OffsetStore } from '../offset/offset.ts';
+import { describeScopeChanges, offsetScopeOf, scopeChanges, type OffsetScope } from '../offset/offset-scope.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { runAsSync } from './process-guard.ts';
@@ -82,10 +83,13 @@ export class SyncRunner {
   private readonly status: SyncStatus;
   private lastLagAt = 0;
   private loop: Promise<void> | undefined;
+  /** What this sync's offsets point into, committed with each of them. */
+  private readonly scope: OffsetScope;
 
   constructor(opts: SyncRunnerOptions) {
     this.opts = opts;
     this.sync = opts.sync;
+    this.scope = offsetScopeOf(opts.sync);
     this.log = (opts.logger ?? silentLogger).child({ syncId: opts.sync.id });
     this.status = newSyncStatus(opts.sync.id, opts.agentId);
   }
@@ -246,12 +250,19 @@ export class SyncRunner {
     if (stored.kind !== STORED_KIND[sync.mode]) {
       throw new SyncFailedError(`stored offset is of kind '${stored.kind}' but mode '${sync.mode}' needs '${STORED_KIND[sync.mode]}': reset the offset`);
     }
+    const changed = stored.scope ? scopeChanges(stored.scope, this.scope) : [];
+    if (changed.length > 0) {
+      // The same position would now mean another place: resuming could skip or repeat rows.
+      throw new SyncFailedError(
+        `the stored offset was committed for another ${changed.map((c) => c.field).join(', ')} (${describeScopeChanges(changed)}): reset the offset or keep it explicitly (API: PUT /syncs/${sync.id}/offset; single mode: idra-agent offsets set ${sync.id} --reset or --keep)`,
+      );
+    }
     return positionOf(stored);
   }
 
   private async commit(position: Position): Promise<void> {
     if (STORED_KIND[this.sync.mode] === undefined) return;
-    await this.opts.offsets.commit(this.sync.id, position, { agentId: this.opts.agentId, epoch: this.opts.epoch ?? 0 });
+    await this.opts.offsets.commit(this.sync.id, position, { agentId: this.opts.agentId, epoch: this.opts.epoch ?? 0, scope: this.scope });
   }
 
   /** Writes a batch; with `onError: skip` isolates rejected rows by bisection. Returns how many were skipped. */
