@@ -1,19 +1,4 @@
-import type { Logger, Position, SyncStatus } from '@idra/core';
-
-/** Short text of a position for log lines: `id=42`, `ts=2024-01-01 10:00:00 / id=7`, `full run 3 after [9]`. */
-export function describePosition(p: Position | undefined): string {
-  if (!p) return 'start';
-  switch (p.kind) {
-    case 'id':
-      return p.value === null ? 'start' : `id=${p.value}`;
-    case 'timestamp':
-      return p.value === null ? 'start' : `ts=${p.value} / ${p.tiebreaker}`;
-    case 'full':
-      return `full run ${p.value.run}${p.value.after ? ` after [${p.value.after.join(', ')}]` : ''}`;
-    case 'stream':
-      return `stream ${JSON.stringify(p.value)}`;
-  }
-}
+import { describePosition, type Logger, type SyncStatus } from '@idra/core';
 
 /** Logs, per sync and at a fixed interval, rows copied, rows/s and the offset — only when something moved. */
 export class ProgressLog {

@@ -5,6 +5,7 @@ import {
   FileOffsetStore,
   SyncRunner,
   writeFileAtomic,
+  describePosition,
   errorMessage,
   type ConnectorRegistry,
   type Logger,
@@ -13,7 +14,7 @@ import {
   type BackoffOptions,
   type Position,
 } from '@idra/core';
-import { ProgressLog, describePosition } from './progress.ts';
+import { ProgressLog } from './progress.ts';
 import type { AgentMetrics } from './http/agent-metrics.ts';
 
 export interface SingleModeOptions {

@@ -55,23 +55,4 @@ export const EmptyBody = Type.Object({}, { additionalProperties: false });
 /** Anything JSON, for documents that are checked in the handler (syncs to validate, imports). */
 export const AnyObject = Type.Object({}, { additionalProperties: true });
 
-const NullableString = Type.Union([Type.String({ maxLength: 4096 }), Type.Null()]);
-
-/** An offset position as stored: values are strings so that 64-bit ids and microseconds survive. */
-export const PositionSchema = Type.Union(
-  [
-    Type.Object({ kind: Type.Literal('id'), value: Type.Union([Type.String({ pattern: '^-?[0-9]{1,40}$' }), Type.Null()]) }, { additionalProperties: false }),
-    Type.Object({ kind: Type.Literal('timestamp'), value: NullableString, tiebreaker: NullableString }, { additionalProperties: false }),
-    Type.Object(
-      {
-        kind: Type.Literal('full'),
-        value: Type.Object({ run: Type.Integer({ minimum: 0 }), after: Type.Union([Type.Array(Type.String({ maxLength: 4096 })), Type.Null()]) }, { additionalProperties: false }),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object({ kind: Type.Literal('stream'), value: Type.Unknown() }, { additionalProperties: false }),
-  ],
-  { description: "{kind:'id',value} | {kind:'timestamp',value,tiebreaker} | {kind:'full',value:{run,after}} | {kind:'stream',value}" },
-);
-
 export const Permissive = (description: string) => Type.Object({}, { additionalProperties: true, description });

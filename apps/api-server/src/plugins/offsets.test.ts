@@ -39,8 +39,11 @@ describe('offsets: read, audited change on paused syncs only, history', () => {
     const noReason = await set(admin, { position: { kind: 'id', value: '10' } });
     expect(noReason.status).toBe(400);
     expect(noReason.body.details.issues[0].path).toBe('reason');
-    const notDigits = await set(admin, { position: { kind: 'id', value: '1; drop table x' }, reason: 'x y z' });
-    expect(notDigits.status).toBe(400);
+    // The position schema of core: an id may be an ObjectId (MongoDB), but nothing longer than a cursor value can be.
+    const tooLong = await set(admin, { position: { kind: 'id', value: '1'.repeat(4097) }, reason: 'x y z' });
+    expect(tooLong.status).toBe(400);
+    const negativeRun = await set(admin, { position: { kind: 'full', value: { run: -1, after: null } }, reason: 'x y z' });
+    expect(negativeRun.status).toBe(400);
     const wrongKind = await set(admin, { position: { kind: 'timestamp', value: '2024-01-01 00:00:00', tiebreaker: '1' }, reason: 'wrong kind' });
     expect(wrongKind.status).toBe(400);
     expect(wrongKind.body.details.issues[0].path).toBe('position.kind');

@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { OffsetStoreError, SyncLock, offsetScopeOf, type OffsetChange, type Position, type SyncMode } from '@idra/core';
+import { OffsetStoreError, PositionSchema, SyncLock, offsetScopeOf, storedKind, type OffsetChange, type Position } from '@idra/core';
 import type { OffsetView } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { actorName } from '../auth/roles.ts';
 import { principalOf } from './auth.ts';
 import { storedSync } from '../sync-input.ts';
-import { IdParams, Permissive, PositionSchema, errors } from '../schemas.ts';
+import { IdParams, Permissive, errors } from '../schemas.ts';
 
 const SetOffsetBody = Type.Object(
   {
@@ -15,9 +15,6 @@ const SetOffsetBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** The position kind each mode stores (destination-* modes store none). */
-const KIND_OF_MODE: Partial<Record<SyncMode, Position['kind']>> = { id: 'id', timestamp: 'timestamp', full: 'full', stream: 'stream' };
 
 /** `/syncs/:id/offset`: read, change (admin, paused syncs only, audited) and history. */
 export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -58,7 +55,7 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new ConflictError('IDRA_ERR_OFFSET_SYNC_RUNNING', `sync '${id}' is paused but agent ${owner} still holds its lock (finishing its batch): retry once it has stopped`, { agentId: owner });
       }
       const position = req.body.position as Position | null;
-      const kind = KIND_OF_MODE[sync.mode];
+      const kind = storedKind(sync.mode);
       if (!kind) throw new BadRequestError('IDRA_ERR_OFFSET_NOT_STORED', `sync '${id}' uses mode '${sync.mode}': it resumes from the destination and stores no offset`);
       if (position && position.kind !== kind) {
         throw new BadRequestError('IDRA_ERR_OFFSET_KIND', `position.kind: must be '${kind}' for a sync in mode '${sync.mode}'`, [{ path: 'position.kind', message: `must be '${kind}' for mode '${sync.mode}'` }]);

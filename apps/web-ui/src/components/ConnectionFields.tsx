@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { ConnectorKind } from '@idra/core';
+import type { ConnectorKind } from '@idra/core/model';
 import type { ConnectionDraft } from '../lib/sync-draft.ts';
 import { Field } from './Field.tsx';
 

@@ -1,6 +1,5 @@
-import type { ConnectorKind, SyncMode } from '@idra/core';
+import { SQL_CONNECTORS, modeInfo, type ConnectorKind, type SyncMode } from '@idra/core/model';
 import type { SyncConfig } from '@idra/api-client';
-import { CURSOR_MODES, SQL_KINDS, TIMESTAMP_MODES } from './connectors.ts';
 
 type Endpoint = SyncConfig['source'];
 type Connection = NonNullable<Endpoint['connection']>;
@@ -153,7 +152,7 @@ function draftToEndpoint(d: EndpointDraft, role: 'source' | 'destination'): Endp
   const put = (k: keyof EndpointDraft & string, v: string) => {
     if (v.trim() !== '') e[k] = v.trim();
   };
-  const sql = SQL_KINDS.has(d.connector);
+  const sql = SQL_CONNECTORS.includes(d.connector);
   if (sql) {
     put('schema', d.schema);
     if (role === 'source' && d.readFrom === 'query') put('query', d.query);
@@ -204,13 +203,14 @@ export function draftToConfig(d: SyncDraft): SyncConfig {
   const s: Record<string, unknown> = { id: d.id.trim(), source: draftToEndpoint(d.source, 'source'), destination: draftToEndpoint(d.destination, 'destination'), mode: d.mode };
   if (d.name.trim()) s.name = d.name.trim();
   if (!d.enabled) s.enabled = false;
-  if (CURSOR_MODES.has(d.mode) && d.cursorColumn.trim()) s.cursorColumn = d.cursorColumn.trim();
-  if (TIMESTAMP_MODES.has(d.mode) && d.tiebreakerColumn.trim()) s.tiebreakerColumn = d.tiebreakerColumn.trim();
+  const mode = modeInfo(d.mode);
+  if (mode.cursor && d.cursorColumn.trim()) s.cursorColumn = d.cursorColumn.trim();
+  if (mode.timestamp && d.tiebreakerColumn.trim()) s.tiebreakerColumn = d.tiebreakerColumn.trim();
   if (list(d.keyColumns).length > 0) s.keyColumns = list(d.keyColumns);
   if (d.writeMode !== 'insert') s.writeMode = d.writeMode;
   if (d.batchSize.trim()) s.batchSize = /^\d+$/.test(d.batchSize.trim()) ? Number(d.batchSize.trim()) : d.batchSize.trim();
   if (d.pollInterval.trim()) s.pollIntervalMs = duration(d.pollInterval);
-  if (TIMESTAMP_MODES.has(d.mode) && d.delay.trim()) s.delayMs = duration(d.delay);
+  if (mode.timestamp && d.delay.trim()) s.delayMs = duration(d.delay);
   if (d.onError !== 'stop') s.onError = d.onError;
   if (!d.createTable) s.createTable = false;
   return s as SyncConfig;

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { ConnectorKind } from '@idra/core';
+import type { ConnectorKind } from '@idra/core/model';
 import type { ConnectionTestResult, DataSource } from '@idra/api-client';
 import { useClient } from '../api/client-context.tsx';
 import { keys, useDataSources } from '../api/queries.ts';
@@ -13,7 +13,8 @@ import { Field } from '../components/Field.tsx';
 import { ConnectionFields } from '../components/ConnectionFields.tsx';
 import { BusyButton, EmptyState, ErrorNote, ErrorState, Loading } from '../components/Status.tsx';
 import { useNotify } from '../components/Notify.tsx';
-import { CONNECTOR_KINDS, CONNECTOR_LABELS } from '../lib/connectors.ts';
+import { CONNECTORS } from '@idra/core/model';
+import { CONNECTOR_LABELS } from '../lib/connectors.ts';
 import { connectionToDraft, draftToConnection, type ConnectionDraft } from '../lib/sync-draft.ts';
 
 /** Where a data source points, without its secrets (the API masks them already). */
@@ -87,7 +88,7 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
         <Field label="Connector" error={issue('connector')}>
           {(p) => (
             <select {...p} value={connector} onChange={(e) => setConnector(e.target.value as ConnectorKind)} disabled={initial !== undefined}>
-              {CONNECTOR_KINDS.map((c) => (
+              {CONNECTORS.map((c) => (
                 <option key={c} value={c}>
                   {CONNECTOR_LABELS[c]}
                 </option>

@@ -8,12 +8,7 @@ import { Dialog } from '../components/Dialog.tsx';
 import { Field } from '../components/Field.tsx';
 import { BusyButton, ErrorNote } from '../components/Status.tsx';
 import { useNotify } from '../components/Notify.tsx';
-import { describePosition } from '../lib/position.ts';
-
-/** The position kind a mode stores; destination-* modes store none. */
-export function positionKindOf(mode: SyncConfig['mode']): Position['kind'] | undefined {
-  return mode === 'id' || mode === 'timestamp' || mode === 'full' || mode === 'stream' ? mode : undefined;
-}
+import { describePosition, storedKind } from '@idra/core/model';
 
 interface PositionDraft {
   value: string;
@@ -70,7 +65,7 @@ export function OffsetDialog({ sync, current, onClose }: { sync: SyncConfig; cur
   const client = useClient();
   const queryClient = useQueryClient();
   const notify = useNotify();
-  const kind = positionKindOf(sync.mode)!;
+  const kind = storedKind(sync.mode)!;
   const [startOver, setStartOver] = useState(false);
   const [draft, setDraft] = useState<PositionDraft>(() => toDraft(current));
   const [reason, setReason] = useState('');

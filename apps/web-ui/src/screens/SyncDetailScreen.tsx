@@ -13,10 +13,10 @@ import { SyncCharts } from '../components/SyncCharts.tsx';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { useNotify } from '../components/Notify.tsx';
 import { detailOf, displayState } from '../lib/sync-state.ts';
-import { describePosition } from '../lib/position.ts';
+import { describePosition, storedKind } from '@idra/core/model';
 import { formatAgo, formatCount, formatDateTime, formatSeconds } from '../lib/format.ts';
 import { DeleteSyncDialog, DuplicateDialog, PauseResumeButton } from './sync-actions.tsx';
-import { OffsetDialog, positionKindOf } from './OffsetDialog.tsx';
+import { OffsetDialog } from './OffsetDialog.tsx';
 
 function Facts({ items }: { items: Array<[string, ReactNode]> }) {
   return (
@@ -79,7 +79,7 @@ function StatusCard({ id, status, row }: { id: string; status: SyncStatus | null
 function OffsetCard({ sync, offset, canEdit }: { sync: SyncConfig; offset: OffsetView | undefined; canEdit: boolean }) {
   const history = useOffsetHistory(sync.id);
   const [editing, setEditing] = useState(false);
-  const kind = positionKindOf(sync.mode);
+  const kind = storedKind(sync.mode);
   const blocked = !kind
     ? `mode ${sync.mode} resumes from the destination and stores no offset`
     : !offset

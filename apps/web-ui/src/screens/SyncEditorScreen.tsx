@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { ConnectorKind, SyncMode } from '@idra/core';
+import { CONNECTORS, MODES, SQL_CONNECTORS, modeInfo, type ConnectorKind } from '@idra/core/model';
 import type { ConfigIssue, DataSource, Sync, TableListing } from '@idra/api-client';
 import { IdraApiError } from '@idra/api-client';
 import { useClient } from '../api/client-context.tsx';
@@ -13,7 +13,7 @@ import { Field } from '../components/Field.tsx';
 import { ConnectionFields } from '../components/ConnectionFields.tsx';
 import { BusyButton, ErrorNote, ErrorState, Loading, Spinner } from '../components/Status.tsx';
 import { useNotify } from '../components/Notify.tsx';
-import { CONNECTOR_KINDS, CONNECTOR_LABELS, CURSOR_MODES, MODE_HELP, SQL_KINDS, SYNC_MODES, TIMESTAMP_MODES, objectFieldsOf } from '../lib/connectors.ts';
+import { CONNECTOR_LABELS, objectFieldsOf } from '../lib/connectors.ts';
 import { configToDraft, draftToConfig, emptyDraft, type EndpointDraft, type SyncDraft } from '../lib/sync-draft.ts';
 
 /** Pause after the last keystroke before the draft is sent to the validate endpoint. */
@@ -57,7 +57,7 @@ type TableInfo = TableListing['tables'][number];
 function useTables(endpoint: EndpointDraft): TableInfo[] {
   const client = useClient();
   const canOperate = useCan('operator');
-  const id = endpoint.via === 'dataSource' && SQL_KINDS.has(endpoint.connector) ? endpoint.dataSourceId : '';
+  const id = endpoint.via === 'dataSource' && SQL_CONNECTORS.includes(endpoint.connector) ? endpoint.dataSourceId : '';
   const listing = useQuery({
     queryKey: ['datasource-tables', id],
     queryFn: () => client.dataSources.tables(id),
@@ -86,7 +86,7 @@ interface EndpointProps {
 function EndpointFields({ role, value, onChange, dataSources, tables, issue }: EndpointProps) {
   const set = (patch: Partial<EndpointDraft>) => onChange({ ...value, ...patch });
   const matching = dataSources.filter((d) => d.connector === value.connector);
-  const sql = SQL_KINDS.has(value.connector);
+  const sql = SQL_CONNECTORS.includes(value.connector);
   const at = (f: string) => issue(`${role}.${f}`);
   const field = (name: 'collection' | 'topic' | 'bucket' | 'prefix' | 'url', label: string, hint?: string) => (
     <Field key={name} label={label} hint={hint} error={at(name)}>
@@ -100,7 +100,7 @@ function EndpointFields({ role, value, onChange, dataSources, tables, issue }: E
         <Field label="Connector" error={at('connector')}>
           {(p) => (
             <select {...p} value={value.connector} onChange={(e) => set({ connector: e.target.value as ConnectorKind, dataSourceId: '' })}>
-              {CONNECTOR_KINDS.map((c) => (
+              {CONNECTORS.map((c) => (
                 <option key={c} value={c}>
                   {CONNECTOR_LABELS[c]}
                 </option>
@@ -244,8 +244,7 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
     if (save.error) save.reset();
   };
   const d = draft;
-  const cursor = CURSOR_MODES.has(d.mode);
-  const timestamp = TIMESTAMP_MODES.has(d.mode);
+  const { cursor, timestamp } = modeInfo(d.mode);
   const normalized = validation.data?.ok ? validation.data.normalized : undefined;
   const title = editing ? `Edit sync ${initial.id}` : 'New sync';
 
@@ -294,12 +293,12 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
         <Section title="How rows are followed">
           <fieldset className="modes">
             <legend>Mode</legend>
-            {SYNC_MODES.map((m: SyncMode) => (
+            {MODES.map((m) => (
               <label key={m} className={`mode-option${d.mode === m ? ' selected' : ''}`}>
                 <input type="radio" name="mode" value={m} checked={d.mode === m} onChange={() => change({ mode: m })} />
                 <span>
-                  <strong>{MODE_HELP[m].label}</strong> <code>{m}</code>
-                  <span className="hint">{MODE_HELP[m].help}</span>
+                  <strong>{modeInfo(m).label}</strong> <code>{m}</code>
+                  <span className="hint">{modeInfo(m).help}</span>
                 </span>
               </label>
             ))}

@@ -1,6 +1,6 @@
 import type { Namespace } from 'etcd3';
 import { FencedError, OffsetStoreError } from '../errors.ts';
-import type { Position } from '../connector/types.ts';
+import type { Position } from '../model/position.ts';
 import {
   manualCommitContext,
   offsetChange,

@@ -1,4 +1,6 @@
 import type { Sync, ResolvedEndpoint } from '../model/schema.ts';
+import type { Position } from '../model/position.ts';
+import type { DestinationMode } from '../model/modes.ts';
 
 /** Database-neutral column types; every connector maps its own types to and from these. */
 export type LogicalType =
@@ -32,15 +34,6 @@ export interface Column {
  * `JSON.stringify` writes back digit for digit), bytes are Uint8Array.
  */
 export type Row = Record<string, unknown>;
-
-/** Where a sync resumes. Values are strings so that no precision is lost on the way to the store. */
-export type Position =
-  | { kind: 'id'; value: string | null }
-  | { kind: 'timestamp'; value: string | null; tiebreaker: string | null }
-  | { kind: 'full'; value: { run: number; after: string[] | null } }
-  | { kind: 'stream'; value: unknown };
-
-export type PositionKind = Position['kind'];
 
 /** Rows read from a source, and the position just after the last of them. */
 export interface Batch {
@@ -85,7 +78,7 @@ export interface Destination {
   /** Writes and commits the rows. A data error names the row through RowRejectedError when it can. */
   write(batch: Batch, signal: AbortSignal): Promise<WriteResult>;
   /** The resume point read from the destination itself (destination-id / destination-timestamp modes). */
-  resumePosition?(mode: 'destination-id' | 'destination-timestamp'): Promise<Position>;
+  resumePosition?(mode: DestinationMode): Promise<Position>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,8 @@
 import { ConfigError } from '../errors.ts';
-import type { Position } from '../connector/types.ts';
-import { IdSchema, SQL_CONNECTORS, type ConnectorKind, type Endpoint, type SyncConfig, type SyncMode } from './schema.ts';
+import type { Position } from './position.ts';
+import { IdSchema, type Endpoint, type SyncConfig } from './schema.ts';
+import { SQL_CONNECTORS, type ConnectorKind } from './connector-kinds.ts';
+import type { SyncMode } from './modes.ts';
 import { validateSyncConfig } from './sync.ts';
 import { convertGoConnection, type GoConnection, type GoConnectorKind } from './go-connection.ts';
 import { ReportLines, type GoSyncReport } from './go-report.ts';

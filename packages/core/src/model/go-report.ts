@@ -1,4 +1,4 @@
-import type { Position } from '../connector/types.ts';
+import type { Position } from './position.ts';
 
 /**
  * What became of one field of a Go Idra document:

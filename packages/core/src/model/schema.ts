@@ -1,15 +1,10 @@
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../duration.ts';
+import { CONNECTORS } from './connector-kinds.ts';
+import { MODES, type SyncMode } from './modes.ts';
 
 /** Identifier of a sync or data source: usable as an etcd key segment and a file name. */
 export const IdSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$', description: 'letters, digits, _ . - (max 128)' });
-
-export const CONNECTORS = ['postgres', 'mysql', 'sqlite', 'mssql', 'mongodb', 'kafka', 's3', 'http'] as const;
-export type ConnectorKind = (typeof CONNECTORS)[number];
-export const SQL_CONNECTORS: readonly ConnectorKind[] = ['postgres', 'mysql', 'sqlite', 'mssql'];
-
-export const MODES = ['id', 'timestamp', 'destination-id', 'destination-timestamp', 'full', 'stream'] as const;
-export type SyncMode = (typeof MODES)[number];
 
 const literals = <T extends readonly string[]>(values: T, description?: string): TUnion<TLiteral<T[number]>[]> =>
   Type.Union(

@@ -1,8 +1,9 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { parseDuration } from '../duration.ts';
 import { schemaIssues, assertSchema } from './validate.ts';
+import { SQL_CONNECTORS } from './connector-kinds.ts';
+import { modeInfo, modesOf } from './modes.ts';
 import {
-  SQL_CONNECTORS,
   SyncSchema,
   DataSourceSchema,
   ConfigFileSchema,
@@ -24,8 +25,6 @@ export const SYNC_DEFAULTS = {
 } as const;
 
 const join = (base: string, field: string) => (base ? `${base}.${field}` : field);
-
-const CURSOR_MODES = new Set(['id', 'timestamp', 'destination-id', 'destination-timestamp']);
 
 function endpointIssues(ep: Endpoint, role: 'source' | 'destination', base: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -71,18 +70,22 @@ function semanticIssues(s: SyncConfig, base: string): ConfigIssue[] {
     ...endpointIssues(s.destination, 'destination', base),
   ];
   const at = (field: string) => join(base, field);
-  if (CURSOR_MODES.has(s.mode) && s.cursorColumn === undefined) {
+  const mode = modeInfo(s.mode);
+  if (mode.cursor && s.cursorColumn === undefined) {
     issues.push({ path: at('cursorColumn'), message: `is required when mode is '${s.mode}'` });
   }
-  if (s.mode === 'timestamp' || s.mode === 'destination-timestamp') {
-    if (s.tiebreakerColumn === undefined && (s.keyColumns?.length ?? 0) !== 1) {
-      issues.push({ path: at('tiebreakerColumn'), message: `is required when mode is '${s.mode}' (or give exactly one keyColumns entry)` });
-    }
+  if (mode.timestamp && s.tiebreakerColumn === undefined && (s.keyColumns?.length ?? 0) !== 1) {
+    issues.push({ path: at('tiebreakerColumn'), message: `is required when mode is '${s.mode}' (or give exactly one keyColumns entry)` });
   }
-  if (s.mode === 'full' && !s.keyColumns) issues.push({ path: at('keyColumns'), message: "is required when mode is 'full'" });
+  if (mode.keyed && !s.keyColumns) issues.push({ path: at('keyColumns'), message: `is required when mode is '${s.mode}'` });
   if (s.writeMode === 'upsert' && !s.keyColumns) issues.push({ path: at('keyColumns'), message: "is required when writeMode is 'upsert'" });
-  if (s.mode === 'stream' && SQL_CONNECTORS.includes(s.source.connector)) {
-    issues.push({ path: at('mode'), message: `'stream' is not supported by the ${s.source.connector} source` });
+  for (const role of ['source', 'destination'] as const) {
+    const supported = role === 'source' ? mode.sources : mode.destinations;
+    const connector = s[role].connector;
+    if (supported && !supported.includes(connector)) {
+      const alternatives = modesOf(connector, role).map((m) => `'${m}'`);
+      issues.push({ path: at('mode'), message: `'${s.mode}' is not supported by the ${connector} ${role} (it supports ${alternatives.join(', ')})` });
+    }
   }
   for (const field of ['pollIntervalMs', 'delayMs'] as const) {
     const v = s[field];
@@ -136,8 +139,7 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     destination: resolveEndpoint(config.destination, 'destination', lookup, base),
     mode: config.mode,
     cursorColumn: config.cursorColumn,
-    tiebreakerColumn:
-      config.mode === 'timestamp' || config.mode === 'destination-timestamp' ? (config.tiebreakerColumn ?? keyColumns[0]) : config.tiebreakerColumn,
+    tiebreakerColumn: modeInfo(config.mode).timestamp ? (config.tiebreakerColumn ?? keyColumns[0]) : config.tiebreakerColumn,
     keyColumns,
     writeMode: config.writeMode ?? SYNC_DEFAULTS.writeMode,
     batchSize: config.batchSize ?? SYNC_DEFAULTS.batchSize,

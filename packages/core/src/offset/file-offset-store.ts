@@ -2,7 +2,7 @@ import { mkdir, open, readFile, rename, appendFile, unlink } from 'node:fs/promi
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { OffsetStoreError } from '../errors.ts';
-import type { Position } from '../connector/types.ts';
+import type { Position } from '../model/position.ts';
 import {
   manualCommitContext,
   offsetChange,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Connection, ResolvedEndpoint, Sync, SyncMode } from '../model/schema.ts';
+import type { Connection, ResolvedEndpoint, Sync } from '../model/schema.ts';
+import type { SyncMode } from '../model/modes.ts';
 
 /**
  * What an offset points into, stored with it: the same position means something else once any of

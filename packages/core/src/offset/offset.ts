@@ -1,5 +1,6 @@
-import { OffsetStoreError } from '../errors.ts';
-import type { Position } from '../connector/types.ts';
+import { ConfigError, OffsetStoreError, type ConfigIssue } from '../errors.ts';
+import { POSITION_KINDS, PositionSchema, type Position } from '../model/position.ts';
+import { schemaIssues } from '../model/validate.ts';
 import type { OffsetScope } from './offset-scope.ts';
 
 /** The stored form of a position: versioned, with who committed it and under which lock epoch. */
@@ -45,7 +46,13 @@ export interface OffsetStore {
   history(syncId: string): Promise<OffsetChange[]>;
 }
 
-const KINDS = new Set(['id', 'timestamp', 'full', 'stream']);
+/** The problems of a position, checked against the schema branch of its kind (so the message names the field at fault). */
+export function positionIssues(position: unknown, base = ''): ConfigIssue[] {
+  const kind = (position as { kind?: unknown } | null)?.kind;
+  const branch = PositionSchema.anyOf.find((b) => b.properties.kind.const === kind);
+  if (!branch) return [{ path: base ? `${base}.kind` : 'kind', message: `must be one of ${POSITION_KINDS.map((k) => `'${k}'`).join(', ')}` }];
+  return schemaIssues(branch, position, base);
+}
 
 /** Builds the document stored for a position. */
 export function toOffsetDocument(position: Position, ctx: CommitContext, now = new Date()): OffsetDocument {
@@ -63,9 +70,9 @@ export function parseOffsetDocument(text: string, where: string): OffsetDocument
     throw new OffsetStoreError(`offset at ${where} is not valid JSON`, err);
   }
   const d = doc as Partial<OffsetDocument> | null;
-  if (!d || typeof d !== 'object' || d.v !== 1 || typeof d.kind !== 'string' || !KINDS.has(d.kind)) {
-    throw new OffsetStoreError(`offset at ${where} is not a version 1 offset document`);
-  }
+  if (!d || typeof d !== 'object' || d.v !== 1) throw new OffsetStoreError(`offset at ${where} is not a version 1 offset document`);
+  const issues = positionIssues(positionOf(d as OffsetDocument));
+  if (issues.length > 0) throw new OffsetStoreError(`offset at ${where} does not hold a valid position: ${new ConfigError(issues).message}`);
   return d as OffsetDocument;
 }
 

@@ -1,4 +1,5 @@
-import type { Lag, Position, Row } from '../connector/types.ts';
+import type { Lag, Row } from '../connector/types.ts';
+import type { Position } from '../model/position.ts';
 
 /**
  * starting: opening connections · running: copying · idle: caught up, waiting for the next poll ·

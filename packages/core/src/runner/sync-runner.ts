@@ -1,6 +1,8 @@
 import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, UncaughtConnectorError, errorMessage } from '../errors.ts';
 import type { Sync } from '../model/schema.ts';
-import type { Batch, ConnectorRegistry, Destination, Position, Row, Source } from '../connector/types.ts';
+import type { Batch, ConnectorRegistry, Destination, Row, Source } from '../connector/types.ts';
+import { resumesFromDestination, storedKind } from '../model/modes.ts';
+import { startPosition, type Position } from '../model/position.ts';
 import { undecodableError } from '../connector/undecodable.ts';
 import { positionOf, type OffsetStore } from '../offset/offset.ts';
 import { describeScopeChanges, offsetScopeOf, scopeChanges, type OffsetScope } from '../offset/offset-scope.ts';
@@ -33,30 +35,6 @@ export interface SyncRunnerOptions {
 export class SyncFailedError extends IdraError {
   constructor(message: string, cause?: unknown) {
     super('IDRA_ERR_SYNC_FAILED', message, { cause });
-  }
-}
-
-const STORED_KIND: Record<Sync['mode'], Position['kind'] | undefined> = {
-  id: 'id',
-  timestamp: 'timestamp',
-  full: 'full',
-  stream: 'stream',
-  'destination-id': undefined,
-  'destination-timestamp': undefined,
-};
-
-function initialPosition(sync: Sync): Position {
-  switch (sync.mode) {
-    case 'id':
-    case 'destination-id':
-      return { kind: 'id', value: null };
-    case 'timestamp':
-    case 'destination-timestamp':
-      return { kind: 'timestamp', value: null, tiebreaker: null };
-    case 'full':
-      return { kind: 'full', value: { run: 1, after: null } };
-    case 'stream':
-      return { kind: 'stream', value: null };
   }
 }
 
@@ -241,15 +219,14 @@ export class SyncRunner {
 
   private async resumePosition(destination: Destination): Promise<Position> {
     const { sync, offsets } = this.opts;
-    if (sync.mode === 'destination-id' || sync.mode === 'destination-timestamp') {
+    if (resumesFromDestination(sync.mode)) {
       if (!destination.resumePosition) throw new ConfigError([{ path: 'mode', message: `the ${sync.destination.connector} destination cannot supply a resume point` }]);
       return destination.resumePosition(sync.mode);
     }
+    const kind = storedKind(sync.mode)!;
     const stored = await offsets.load(sync.id);
-    if (!stored) return initialPosition(sync);
-    if (stored.kind !== STORED_KIND[sync.mode]) {
-      throw new SyncFailedError(`stored offset is of kind '${stored.kind}' but mode '${sync.mode}' needs '${STORED_KIND[sync.mode]}': reset the offset`);
-    }
+    if (!stored) return startPosition(kind);
+    if (stored.kind !== kind) throw new SyncFailedError(`stored offset is of kind '${stored.kind}' but mode '${sync.mode}' needs '${kind}': reset the offset`);
     const changed = stored.scope ? scopeChanges(stored.scope, this.scope) : [];
     if (changed.length > 0) {
       // The same position would now mean another place: resuming could skip or repeat rows.
@@ -261,7 +238,7 @@ export class SyncRunner {
   }
 
   private async commit(position: Position): Promise<void> {
-    if (STORED_KIND[this.sync.mode] === undefined) return;
+    if (storedKind(this.sync.mode) === undefined) return;
     await this.opts.offsets.commit(this.sync.id, position, { agentId: this.opts.agentId, epoch: this.opts.epoch ?? 0, scope: this.scope });
   }
 
