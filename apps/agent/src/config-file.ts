@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, importGoIdra, isGoIdraFormat, parseConfigFile, refusedIssues, type Position, type Sync } from '@idra/core';
+import { CONNECTOR_SPECS } from '@idra/connectors';
 
 /** A parsed single-mode configuration: runnable syncs, plus start offsets from a Go Idra export. */
 export interface LoadedConfig {
@@ -8,7 +9,10 @@ export interface LoadedConfig {
   startOffsets: Map<string, Position>;
 }
 
-/** Reads a syncs file: Idra's `{dataSources, syncs}`, a bare array of syncs, or a Go Idra export (refused whole if any sync cannot be imported faithfully). */
+/**
+ * Reads a syncs file (Idra's `{dataSources, syncs}`, a bare array of syncs, or a Go Idra export, refused whole if any sync
+ * cannot be imported faithfully), checked against the connectors' contracts.
+ */
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   let text: string;
   try {
@@ -32,5 +36,5 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   } else if (Array.isArray(doc)) {
     doc = { syncs: doc };
   }
-  return { syncs: parseConfigFile(doc).syncs, startOffsets };
+  return { syncs: parseConfigFile(doc, CONNECTOR_SPECS).syncs, startOffsets };
 }

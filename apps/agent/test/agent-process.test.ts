@@ -153,5 +153,9 @@ describe('agent process (single mode, real PostgreSQL)', () => {
     const agent = startAgent(['--config', file, '--state-dir', dir]);
     expect(await agent.exited).toBe(2);
     expect(agent.output()).toContain('syncs[0].batchSize: must be integer');
+    // An option the connector does not know is refused the same way, before anything connects.
+    const typo = startAgent(['--config', await config(dir, 'typo', { destination: { connector: 'postgres', connection: { url: dest.url }, table: 'typo', options: { poolSise: 2 } } }), '--state-dir', dir]);
+    expect(await typo.exited).toBe(2);
+    expect(typo.output()).toContain('syncs[0].destination.options.poolSise: unknown option (the postgres destination knows: ');
   });
 });

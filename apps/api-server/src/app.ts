@@ -21,6 +21,7 @@ import { statusRoutes } from './plugins/status.ts';
 import { agentRoutes } from './plugins/agents.ts';
 import { clusterRoutes } from './plugins/cluster.ts';
 import { eventRoutes } from './plugins/events.ts';
+import { connectorRoutes } from './plugins/connectors.ts';
 
 /** Log paths that may hold credentials: never written, whatever the level. */
 const REDACT = [
@@ -122,6 +123,7 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
       await api.register(authRoutes, auth);
       await api.register(userRoutes);
       await api.register(tokenRoutes);
+      await api.register(connectorRoutes);
       await api.register(dataSourceRoutes);
       await api.register(syncRoutes);
       await api.register(transferRoutes);

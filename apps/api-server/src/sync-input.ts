@@ -1,14 +1,16 @@
 import { ConfigError, KEYS, normalizeSync, validateSyncConfig, type ConfigIssue, type DataSource, type SyncConfig } from '@idra/core';
+import { CONNECTOR_SPECS } from '@idra/connectors';
 import { BadRequestError, ConflictError } from './errors.ts';
 import type { IdraContext } from './context.ts';
 
 /**
- * A sync from a client, ready to store: validated (400 naming each bad field), inline connection
+ * A sync from a client, ready to store: validated, also against its connectors' contracts (400
+ * naming each bad field, e.g. `source.options.fromBeginnig: unknown option`), inline connection
  * masks merged with the stored secrets, data sources resolved (they must exist, with the same
  * connector). `pending` holds data sources written in the same request (an import).
  */
 export async function prepareSync(ctx: IdraContext, input: unknown, stored: SyncConfig | undefined, pending = new Map<string, DataSource>(), base = ''): Promise<SyncConfig> {
-  const config = structuredClone(validateSyncConfig(input, base));
+  const config = structuredClone(validateSyncConfig(input, base, 'invalid sync', CONNECTOR_SPECS));
   const at = (role: string) => (base ? `${base}.${role}.connection` : `${role}.connection`);
   const masked: ConfigIssue[] = [];
   for (const role of ['source', 'destination'] as const) {

@@ -7,6 +7,7 @@ import type {
   ClusterEvent,
   ClusterHealth,
   ConnectionTestResult,
+  ConnectorDescription,
   TableListing,
   CreatedApiToken,
   DataSource,
@@ -163,7 +164,7 @@ export class IdraClient {
     history: (id: string) => this.request<HistoryEntry[]>('GET', `/datasources/${enc(id)}/history`),
     test: (id: string) => this.request<ConnectionTestResult>('POST', `/datasources/${enc(id)}/test`, {}),
     testUnsaved: (ds: DataSource) => this.request<ConnectionTestResult>('POST', '/datasources/test', ds),
-    /** Tables and views of a stored SQL data source, with column types and primary keys. */
+    /** What a stored data source holds (tables, collections, topics, bucket prefixes …), with columns and keys where known. */
     tables: (id: string) => this.request<TableListing>('GET', `/datasources/${enc(id)}/tables`),
   };
 
@@ -206,6 +207,8 @@ export class IdraClient {
   statuses = () => this.request<SyncStatus[]>('GET', '/status');
   errors = () => this.request<ErrorSummary[]>('GET', '/errors');
   agents = () => this.request<AgentView[]>('GET', '/agents');
+  /** Every connector: roles, endpoint fields, option schemas and modes. */
+  connectors = () => this.request<ConnectorDescription[]>('GET', '/connectors');
   assignments = () => this.request<AssignmentView[]>('GET', '/assignments');
   cluster = () => this.request<ClusterHealth>('GET', '/cluster');
 

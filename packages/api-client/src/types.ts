@@ -5,6 +5,7 @@ import type {
   ScopeChange,
   AssignmentRecord,
   ConfigIssue,
+  ConnectorDescription,
   DataSource,
   DeadLetter,
   OffsetChange,
@@ -15,7 +16,7 @@ import type {
   SyncStatus,
 } from '@idra/core';
 
-export type { AgentInfo, GoSyncReport, HistoryEntry, ScopeChange, ConfigIssue, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, Sync, SyncConfig, SyncStatus };
+export type { AgentInfo, GoSyncReport, HistoryEntry, ScopeChange, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, Sync, SyncConfig, SyncStatus };
 
 /** admin: everything · operator: syncs and data sources, pause/resume · viewer: read only. */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -224,7 +225,7 @@ export interface GoMigrationResult {
   unusedOffsets: string[];
 }
 
-/** Tables and views of a SQL data source, for choosing what to sync. */
+/** What a data source holds (tables and views, collections, topics, bucket prefixes …), for choosing what to sync. */
 export interface TableListing {
   ok: boolean;
   tables: Array<{ schema?: string | undefined; name: string; columns: Array<{ name: string; type: string; primaryKey: boolean }> }>;

@@ -1,65 +1,53 @@
-import { ConfigError, type ConnectorRegistry, type Destination, type EndpointContext, type Source } from '@idra/core';
-import { SQL_DIALECTS, SqlSource, SqlDestination, type SqlDialectName } from './sql/index.ts';
+import { ConfigError, type Connector, type ConnectorKind, type ConnectorRegistry, type EndpointContext } from '@idra/core';
+import { SQL_DIALECTS } from './sql/index.ts';
+import { sqlConnector } from './sql/sql-connector.ts';
 
-/** Opens a source or destination of a given connector kind. */
-export interface ConnectorFactory {
-  openSource?(ctx: EndpointContext): Promise<Source>;
-  openDestination?(ctx: EndpointContext): Promise<Destination>;
-}
-
-const factories = new Map<string, ConnectorFactory>();
-for (const [name, dialect] of Object.entries(SQL_DIALECTS) as Array<[SqlDialectName, (typeof SQL_DIALECTS)[SqlDialectName]]>) {
-  factories.set(name, {
-    openSource: (ctx) => SqlSource.open(dialect, ctx),
-    openDestination: (ctx) => SqlDestination.open(dialect, ctx),
-  });
-}
 /**
- * A connector whose module (and driver: kafkajs, mongodb, the AWS SDK …) is loaded on first use, so
- * an agent that runs only SQL syncs does not pay their start-up time and memory.
+ * Each connector's implementation, loaded on first use: an agent that runs only SQL syncs does not
+ * pay the start-up time and memory of kafkajs, mongodb or the AWS SDK (SQL drivers, too, load with
+ * their first connection).
  */
-function lazy(load: () => Promise<ConnectorFactory>): ConnectorFactory {
-  let loaded: Promise<ConnectorFactory> | undefined;
-  const get = () => (loaded ??= load());
-  return {
-    async openSource(ctx) {
-      const open = (await get()).openSource;
-      if (!open) throw unsupported(ctx);
-      return open(ctx);
-    },
-    async openDestination(ctx) {
-      const open = (await get()).openDestination;
-      if (!open) throw unsupported(ctx);
-      return open(ctx);
-    },
-  };
-}
-factories.set('kafka', lazy(async () => (await import('./kafka/index.ts')).kafkaConnector));
-factories.set('mongodb', lazy(async () => (await import('./mongodb/index.ts')).mongodbConnector));
-factories.set('s3', lazy(async () => (await import('./s3/index.ts')).s3Connector));
-factories.set('http', lazy(async () => (await import('./http/index.ts')).httpConnector));
+const LOADERS: Record<ConnectorKind, () => Promise<Connector>> = {
+  postgres: async () => sqlConnector(SQL_DIALECTS.postgres),
+  mysql: async () => sqlConnector(SQL_DIALECTS.mysql),
+  sqlite: async () => sqlConnector(SQL_DIALECTS.sqlite),
+  mssql: async () => sqlConnector(SQL_DIALECTS.mssql),
+  mongodb: async () => (await import('./mongodb/index.ts')).mongodbConnector,
+  kafka: async () => (await import('./kafka/index.ts')).kafkaConnector,
+  s3: async () => (await import('./s3/index.ts')).s3Connector,
+  http: async () => (await import('./http/index.ts')).httpConnector,
+};
 
-/** Adds (or replaces) the factory of a connector kind. */
-export function registerConnector(kind: string, factory: ConnectorFactory): void {
-  factories.set(kind, factory);
+const loaded = new Map<ConnectorKind, Promise<Connector>>();
+
+/** The implementation of a connector kind, loading its module (and driver) the first time. */
+export function loadConnector(kind: ConnectorKind): Promise<Connector> {
+  let connector = loaded.get(kind);
+  if (!connector) {
+    connector = LOADERS[kind]();
+    // A failed load (a driver missing from the build) is tried again next time.
+    connector.catch(() => loaded.delete(kind));
+    loaded.set(kind, connector);
+  }
+  return connector;
 }
 
 function unsupported(ctx: EndpointContext): ConfigError {
-  return new ConfigError([{ path: `${ctx.role}.connector`, message: `connector '${ctx.endpoint.connector}' cannot be a ${ctx.role} (not available in this build)` }]);
+  return new ConfigError([{ path: `${ctx.role}.connector`, message: `the ${ctx.endpoint.connector} connector cannot be a ${ctx.role}` }]);
 }
 
 /** The registry the agent runs syncs with: every connector this package provides. */
 export function createConnectorRegistry(): ConnectorRegistry {
   return {
     async openSource(ctx) {
-      const open = factories.get(ctx.endpoint.connector)?.openSource;
-      if (!open) throw unsupported(ctx);
-      return open(ctx);
+      const { openSource } = await loadConnector(ctx.endpoint.connector);
+      if (!openSource) throw unsupported(ctx);
+      return openSource(ctx);
     },
     async openDestination(ctx) {
-      const open = factories.get(ctx.endpoint.connector)?.openDestination;
-      if (!open) throw unsupported(ctx);
-      return open(ctx);
+      const { openDestination } = await loadConnector(ctx.endpoint.connector);
+      if (!openDestination) throw unsupported(ctx);
+      return openDestination(ctx);
     },
   };
 }

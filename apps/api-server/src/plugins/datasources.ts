@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DataSourceSchema, validateDataSource, type DataSource, type HistoryEntry } from '@idra/core';
-import { listTables, testConnection } from '@idra/connectors';
+import { discover, testConnection } from '@idra/connectors';
 import type { ConnectionTestResult, TableListing } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { principalOf } from './auth.ts';
@@ -145,11 +145,11 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/datasources/:id/tables',
     {
       config: { access: 'operator' },
-      schema: { tags, summary: 'Tables and views of a stored SQL data source, with column types and primary keys', params: IdParams, response: { 200: TableListingSchema, ...errors(404) } },
+      schema: { tags, summary: 'What a stored data source holds: SQL tables and views, MongoDB collections, Kafka topics, S3 bucket prefixes, the resource an HTTP API answers with; with columns and keys where known', params: IdParams, response: { 200: TableListingSchema, ...errors(404) } },
     },
     async (req): Promise<TableListing> => {
       const ds = await find(req.params.id);
-      const listing = await listTables(ds.connector, secrets.open(ds.connection));
+      const listing = await discover(ds.connector, secrets.open(ds.connection));
       return { ...listing, tables: listing.tables.map((t) => ({ ...t, schema: t.schema ?? undefined })) };
     },
   );

@@ -77,6 +77,30 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect(unknownDs.body.details.issues[0]).toMatchObject({ path: 'source.dataSourceId', message: "unknown data source 'nope'" });
   });
 
+  it("checks a sync against its connectors' contracts on save, and serves the catalogue they come from", async () => {
+    const src = sqliteSync('contract').source as Record<string, unknown>;
+    const typo = await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync('contract', { source: { ...src, options: { fromBeginnig: true } } }) });
+    expect(typo.status).toBe(400);
+    expect(typo.body.details.issues).toEqual([
+      { path: 'source.options.fromBeginnig', message: 'unknown option (the sqlite source knows: busyTimeoutMs, connectTimeoutMs, create, poolSize)' },
+    ]);
+    const kafka = { connector: 'kafka', connection: { url: 'kafka://broker:9092' }, topic: 'orders' };
+    const idFromKafka = await s.call('PUT', '/api/v1/syncs/contract', { token: operator, body: sqliteSync('contract', { source: kafka }) });
+    expect(idFromKafka.status).toBe(400);
+    expect(idFromKafka.body.details.issues).toEqual([{ path: 'mode', message: "'id' is not supported by the kafka source (it supports 'stream')" }]);
+    const validated = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('contract', { source: { ...kafka, table: 'x' }, mode: 'stream' }) });
+    expect(validated.body.details.issues).toEqual([{ path: 'source.table', message: 'is not used by the kafka source' }]);
+    expect((await s.call('GET', '/api/v1/syncs/contract', { token: viewer })).status).toBe(404);
+
+    const catalogue = await s.call('GET', '/api/v1/connectors', { token: viewer });
+    expect(catalogue.status).toBe(200);
+    expect(catalogue.body.map((c: { kind: string }) => c.kind)).toEqual(['postgres', 'mysql', 'sqlite', 'mssql', 'mongodb', 'kafka', 's3', 'http']);
+    const served = catalogue.body.find((c: { kind: string }) => c.kind === 'kafka');
+    expect(served.roles.source).toMatchObject({ fields: ['topic', 'columns'], required: ['topic'], modes: ['stream'] });
+    expect(served.roles.source.options.properties.startFrom).toMatchObject({ enum: ['earliest', 'latest'], default: 'earliest' });
+    expect(served.roles.destination.options.properties.startFrom).toBeUndefined();
+  });
+
   it('masks inline secrets, stores them sealed, and keeps them when the mask comes back', async () => {
     const created = await s.call('POST', '/api/v1/syncs', { token: operator, body: pgSync('pg') });
     expect(created.status).toBe(201);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConnectorError, type Batch, type EndpointContext, type LogicalType, type Position, type Row, type Source } from '@idra/core';
 import { connectorFailure } from '../records/connector-failure.ts';
-import { requireMode } from '../records/endpoint-options.ts';
 import { objectRecord, recordColumns, recordRow, selectColumns, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '@idra/core';
 import { isRawJsonNumber, parseJsonExact } from '../records/exact-json.ts';
@@ -25,7 +24,7 @@ type NumberTypes = WeakMap<object, Map<string, LogicalType>>;
 const MAX_PAGES_PER_READ = 20;
 
 /** The value at a dotted path (`data.items`); the whole value for ''. */
-function at(value: unknown, path: string): unknown {
+export function at(value: unknown, path: string): unknown {
   if (path === '') return value;
   return path.split('.').reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), value);
 }
@@ -65,7 +64,6 @@ export class HttpSource implements Source {
   }
 
   static async open(ctx: EndpointContext): Promise<HttpSource> {
-    requireMode(ctx, ['stream']);
     return new HttpSource(ctx, resolveHttpConfig(ctx));
   }
 

@@ -286,4 +286,6 @@ describeConnectorContract(() => ({
     sourceSync: {},
   }),
   unreachable: async () => ({ connector: 'http', connection: { url: `http://127.0.0.1:${await freePort()}` }, url: '/nowhere', options: { retries: 0 } }),
+  // A data source holds the API's address; discovery GETs it and shows the fields of the items it answers with.
+  discovery: (place) => ({ connection: { ...place.source.connection, url: new URL(place.source.url!, place.source.connection!.url).href }, listed: { schema: undefined, name: place.source.url! } }),
 }));

@@ -1,4 +1,5 @@
-import type { ConnectorFactory } from '../registry.ts';
+import type { Connector } from '@idra/core';
+import { checkKafka, discoverKafka } from './kafka-probe.ts';
 import { KafkaDestination } from './kafka-destination.ts';
 import { KafkaSource } from './kafka-source.ts';
 
@@ -7,7 +8,9 @@ export { KafkaDestination, messageKey } from './kafka-destination.ts';
 export { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
 
 /** Kafka topics of JSON messages, as a source (`stream` mode) and a destination. */
-export const kafkaConnector: ConnectorFactory = {
+export const kafkaConnector: Connector = {
   openSource: (ctx) => KafkaSource.open(ctx),
   openDestination: (ctx) => KafkaDestination.open(ctx),
+  check: checkKafka,
+  discover: discoverKafka,
 };

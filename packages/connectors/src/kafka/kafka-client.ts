@@ -1,11 +1,11 @@
 import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
-import type { KafkaConfig } from './kafka-options.ts';
+import type { KafkaClientSettings, KafkaConfig } from './kafka-options.ts';
 
 /** Header carrying the columns (names and types) of the row a message holds, so that a Kafka source restores them. */
 export const COLUMNS_HEADER = 'idra-columns';
 
 /** A kafkajs client for one endpoint; kafkajs's own retries are short, the sync runner's backoff does the rest. */
-export function createKafka(config: KafkaConfig): Kafka {
+export function createKafka(config: KafkaClientSettings): Kafka {
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,

@@ -1,79 +1,91 @@
-import type { Column, EndpointContext } from '@idra/core';
-import { EndpointOptions, requiredField } from '../records/endpoint-options.ts';
-import { parseColumnTypes } from '../records/json-records.ts';
+import { ConfigError, Option, defineConnector, readEndpoint, type Column, type Connection, type EndpointContext, type ResolvedOptions } from '@idra/core';
 
-/** Everything the Kafka source and destination need, with defaults applied. */
-export interface KafkaConfig {
+/** Kafka topics of JSON messages: the options of an endpoint, each with its default. */
+export const kafkaSpec = defineConnector({
+  kind: 'kafka',
+  label: 'Kafka',
+  options: {
+    clientId: Option.string('client id sent to the brokers', 'idra'),
+    saslMechanism: Option.oneOf(['plain', 'scram-sha-256', 'scram-sha-512'], 'SASL mechanism for connection.user / connection.password', 'plain'),
+    connectTimeout: Option.duration('per broker connection', 3000),
+    requestTimeout: Option.duration('per request', 30_000),
+    createTopic: Option.boolean('create the topic when it does not exist (a destination, and a source waiting for it)', false),
+    partitions: Option.integer('partitions of a topic Idra creates', 1, { min: 1, max: 10_000 }),
+    replicationFactor: Option.integer("replication factor of a topic Idra creates; -1 is the broker's default", -1, { min: -1, max: 100 }),
+    startFrom: Option.oneOf(['earliest', 'latest'], 'where a source starts in partitions it has no offset for', 'earliest', { only: 'source' }),
+    fetchMaxWait: Option.duration('how long one fetch waits for data when a partition has none', 200, { only: 'source' }),
+    fetchMaxBytes: Option.integer('bytes one fetch asks each partition for', 1 << 20, { min: 1024 }, { only: 'source' }),
+    columnTypes: Option.columnTypes('types of message fields Idra did not write (those carry their columns in a header)', { only: 'source' }),
+    compression: Option.oneOf(['none', 'gzip'], 'compression of produced batches', 'none', { only: 'destination' }),
+  },
+  source: { fields: ['topic', 'columns'], required: ['topic'] },
+  destination: { fields: ['topic'], required: ['topic'] },
+});
+
+/** What a kafkajs client is made from. */
+export interface KafkaClientSettings {
   /** `host:port` of the bootstrap brokers: `connection.options.brokers`, else `connection.url` (`kafka://host:port`), else `host`/`port`. */
   brokers: string[];
-  topic: string;
-  /** TLS to the brokers (`connection.ssl`). @default false */
+  /** TLS to the brokers (`connection.ssl`). */
   ssl: boolean;
   /** SASL credentials (`connection.user` / `connection.password`), with `options.saslMechanism`. */
   sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
-  /** `options.clientId`. @default 'idra' */
   clientId: string;
-  /** `options.connectTimeout`: per broker connection. @default 3000 ms */
   connectTimeoutMs: number;
-  /** `options.requestTimeout`. @default 30000 ms */
   requestTimeoutMs: number;
-  /** `options.createTopic`: create the topic when it does not exist (destination, and a source waiting for it). @default false */
+}
+
+/** Everything the Kafka source and destination need, with defaults applied (see {@link kafkaSpec} for each option). */
+export interface KafkaConfig extends KafkaClientSettings {
+  topic: string;
   createTopic: boolean;
-  /** `options.partitions`: partitions of a topic Idra creates. @default 1 */
   partitions: number;
-  /** `options.replicationFactor` of a topic Idra creates; -1 is the broker's default. @default -1 */
   replicationFactor: number;
-  /** `options.startFrom`: where a source starts in partitions it has no offset for. @default 'earliest' */
   startFrom: 'earliest' | 'latest';
-  /** `options.fetchMaxWait`: how long one fetch waits for data when a partition has none. @default 200 ms */
   fetchMaxWaitMs: number;
-  /** `options.fetchMaxBytes`: bytes one fetch asks each partition for. @default 1 MiB */
   fetchMaxBytes: number;
-  /** `options.columnTypes`: column types for fields of messages Idra did not write (those carry their columns in a header). */
   columnTypes: Column[];
-  /** `options.compression` of produced batches. @default 'none' */
   compression: 'none' | 'gzip';
 }
 
-function brokersOf(ctx: EndpointContext, opts: EndpointOptions): string[] {
-  const c = ctx.endpoint.connection;
-  const fromOption = new EndpointOptions(c.options, `${ctx.role}.connection.options`).list('brokers');
-  if (fromOption && fromOption.length > 0) return fromOption;
-  if (c.url) {
-    // kafka://host1:9092,host2:9092 — not a URL a parser accepts with several hosts, so split it by hand.
-    const hosts = c.url.replace(/^[a-z+]+:\/\//i, '').replace(/\/.*$/, '');
-    return hosts.split(',').map((h) => h.trim()).filter((h) => h !== '');
+function brokersOf(c: Connection, at: string): string[] {
+  const listed = c.options?.brokers;
+  const fromOption = typeof listed === 'string' ? listed.split(',') : Array.isArray(listed) && listed.every((b) => typeof b === 'string') ? listed : undefined;
+  if (listed !== undefined && !fromOption) {
+    throw new ConfigError([{ path: `${at}.options.brokers`, message: 'must be a list of host:port (an array, or comma-separated)' }]);
   }
-  if (c.host) return [`${c.host}:${c.port ?? 9092}`];
-  opts.problem('brokers', 'no brokers: give connection.url (kafka://host:port), connection.host or connection.options.brokers');
-  return [];
+  const brokers = fromOption ?? (c.url ? c.url.replace(/^[a-z+]+:\/\//i, '').replace(/\/.*$/, '').split(',') : c.host ? [`${c.host}:${c.port ?? 9092}`] : []);
+  const named = brokers.map((h) => h.trim()).filter((h) => h !== '');
+  // kafka://host1:9092,host2:9092 is not a URL a parser accepts with several hosts: split by hand above.
+  if (named.length === 0) throw new ConfigError([{ path: `${at}.url`, message: 'no brokers: give connection.url (kafka://host:port), connection.host or connection.options.brokers' }]);
+  return named;
+}
+
+/** What a kafkajs client needs from a connection (`at` names it in errors) and the endpoint's options. */
+export function kafkaClientSettings(c: Connection, at: string, o: ResolvedOptions<typeof kafkaSpec.options>): KafkaClientSettings {
+  return {
+    brokers: brokersOf(c, at),
+    ssl: c.ssl ?? false,
+    sasl: c.user ? { mechanism: o.saslMechanism, username: c.user, password: c.password ?? '' } : undefined,
+    clientId: o.clientId,
+    connectTimeoutMs: o.connectTimeout,
+    requestTimeoutMs: o.requestTimeout,
+  };
 }
 
 /** Reads and checks the Kafka settings of one endpoint of a sync; throws a ConfigError naming each bad field. */
 export function resolveKafkaConfig(ctx: EndpointContext): KafkaConfig {
-  const opts = EndpointOptions.of(ctx);
-  const topic = requiredField(ctx, 'topic');
-  const c = ctx.endpoint.connection;
-  const mechanism = opts.oneOf('saslMechanism', ['plain', 'scram-sha-256', 'scram-sha-512'] as const, 'plain');
-  const columnTypes = parseColumnTypes(opts.raw('columnTypes'));
-  if (typeof columnTypes === 'string') opts.problem('columnTypes', columnTypes);
-  const config: KafkaConfig = {
-    brokers: brokersOf(ctx, opts),
-    topic,
-    ssl: c.ssl ?? false,
-    sasl: c.user ? { mechanism, username: c.user, password: c.password ?? '' } : undefined,
-    clientId: opts.string('clientId', 'idra'),
-    connectTimeoutMs: opts.duration('connectTimeout', 3000),
-    requestTimeoutMs: opts.duration('requestTimeout', 30_000),
-    createTopic: opts.boolean('createTopic', false),
-    partitions: opts.integer('partitions', 1, { min: 1, max: 10_000 }),
-    replicationFactor: opts.integer('replicationFactor', -1, { min: -1, max: 100 }),
-    startFrom: opts.oneOf('startFrom', ['earliest', 'latest'] as const, 'earliest'),
-    fetchMaxWaitMs: opts.duration('fetchMaxWait', 200),
-    fetchMaxBytes: opts.integer('fetchMaxBytes', 1 << 20, { min: 1024 }),
-    columnTypes: typeof columnTypes === 'string' ? [] : columnTypes,
-    compression: opts.oneOf('compression', ['none', 'gzip'] as const, 'none'),
+  const o = readEndpoint(kafkaSpec, ctx);
+  return {
+    ...kafkaClientSettings(ctx.endpoint.connection, `${ctx.role}.connection`, o),
+    topic: ctx.endpoint.topic!,
+    createTopic: o.createTopic,
+    partitions: o.partitions,
+    replicationFactor: o.replicationFactor,
+    startFrom: o.startFrom,
+    fetchMaxWaitMs: o.fetchMaxWait,
+    fetchMaxBytes: o.fetchMaxBytes,
+    columnTypes: o.columnTypes,
+    compression: o.compression,
   };
-  opts.done(`kafka ${ctx.role}`);
-  return config;
 }

@@ -1,7 +1,6 @@
 import { ConnectorError, type Batch, type Column, type EndpointContext, type Lag, type Position, type Row, type Source } from '@idra/core';
 import type { Admin, Kafka } from 'kafkajs';
 import { connectorFailure } from '../records/connector-failure.ts';
-import { requireMode } from '../records/endpoint-options.ts';
 import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '@idra/core';
 import { COLUMNS_HEADER, createKafka, ensureTopic, PartitionFetcher, type FetchedMessage } from './kafka-client.ts';
@@ -76,7 +75,6 @@ export class KafkaSource implements Source {
   }
 
   static async open(ctx: EndpointContext): Promise<KafkaSource> {
-    requireMode(ctx, ['stream']);
     const config = resolveKafkaConfig(ctx);
     const kafka: Kafka = createKafka(config);
     const admin = kafka.admin();

@@ -1,4 +1,5 @@
-import type { ConnectorFactory } from '../registry.ts';
+import type { Connector } from '@idra/core';
+import { checkMongo, discoverMongo } from './mongodb-probe.ts';
 import { MongoDestination } from './mongodb-destination.ts';
 import { MongoSource } from './mongodb-source.ts';
 
@@ -9,7 +10,9 @@ export { resolveMongoConfig, type MongoConfig } from './mongodb-options.ts';
 export { bsonToValue, rowToDocument, valueToBson } from './mongodb-values.ts';
 
 /** MongoDB collections, as a source (`id`, `timestamp`, `full`, and `stream` via change streams) and a destination. */
-export const mongodbConnector: ConnectorFactory = {
+export const mongodbConnector: Connector = {
   openSource: (ctx) => MongoSource.open(ctx),
   openDestination: (ctx) => MongoDestination.open(ctx),
+  check: checkMongo,
+  discover: discoverMongo,
 };

@@ -1,6 +1,5 @@
 import type { BSONType, Document, Filter } from 'mongodb';
 import { type Batch, type EndpointContext, type Lag, type Position, type Row, type Source, type Sync } from '@idra/core';
-import { requireMode } from '../records/endpoint-options.ts';
 import { recordColumns, type DecodedRecord } from '../records/json-records.ts';
 import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
 import { resolveMongoConfig } from './mongodb-options.ts';
@@ -65,7 +64,6 @@ export class MongoSource implements Source {
   }
 
   static async open(ctx: EndpointContext): Promise<Source> {
-    requireMode(ctx, ['id', 'timestamp', 'full', 'stream']);
     const config = resolveMongoConfig(ctx);
     if (ctx.sync.mode === 'stream') return MongoChangeStreamSource.open(ctx, config);
     const conn = await connectMongo(ctx, config);

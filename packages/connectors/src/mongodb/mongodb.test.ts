@@ -319,4 +319,5 @@ describeConnectorContract(() => ({
     sourceSync: { mode: 'id', cursorColumn: 'id' },
   }),
   unreachable: async () => mongoEndpoint('nowhere', { connectTimeout: 500 }, `mongodb://127.0.0.1:${await freePort()}/`),
+  discovery: (place) => ({ connection: place.source.connection!, listed: { schema: dbName, name: place.source.collection! } }),
 }));

@@ -1,4 +1,4 @@
-import type { Column, LogicalType, Row } from '@idra/core';
+import { LOGICAL_TYPES, type Column, type LogicalType, type Row } from '@idra/core';
 import { isRawJsonNumber, jsonNumberType, parseJsonExact } from './exact-json.ts';
 
 /**
@@ -137,10 +137,6 @@ export function recordRow(record: DecodedRecord, columns: readonly Column[]): Ro
   return row;
 }
 
-const LOGICAL_TYPES: ReadonlySet<string> = new Set<LogicalType>([
-  'boolean', 'int32', 'int64', 'decimal', 'float', 'text', 'uuid', 'date', 'time', 'timestamp', 'timestamptz', 'json', 'bytes',
-]);
-
 /** Columns as carried with records (Kafka header, S3 object metadata): `[["id","int64"],["amount","decimal",28,6]]`. */
 export function encodeColumns(columns: readonly Column[]): string {
   return JSON.stringify(columns.map((c) => (c.precision === undefined ? [c.name, c.type] : [c.name, c.type, c.precision, c.scale ?? 0])));
@@ -154,7 +150,7 @@ export function decodeColumns(text: string | undefined): Column[] | undefined {
     if (!Array.isArray(list)) return undefined;
     const columns: Column[] = [];
     for (const entry of list) {
-      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'string' || !LOGICAL_TYPES.has(entry[1])) return undefined;
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'string' || !(LOGICAL_TYPES as readonly string[]).includes(entry[1])) return undefined;
       const column: Column = { name: entry[0], type: entry[1] as LogicalType };
       if (typeof entry[2] === 'number') {
         column.precision = entry[2];
@@ -166,25 +162,4 @@ export function decodeColumns(text: string | undefined): Column[] | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Column types given as an option: `{ "id": "int64", "amount": "decimal(28,6)", "at": "timestamp" }`.
- * Returns the problem as a string when the option is not such an object.
- */
-export function parseColumnTypes(value: unknown): Column[] | string {
-  if (value === undefined || value === null) return [];
-  if (typeof value !== 'object' || Array.isArray(value)) return 'must be an object of column name → type';
-  const columns: Column[] = [];
-  for (const [name, spec] of Object.entries(value)) {
-    const m = typeof spec === 'string' ? /^([a-z0-9]+)(?:\((\d+)(?:,\s*(\d+))?\))?$/.exec(spec.trim()) : null;
-    if (!m || !LOGICAL_TYPES.has(m[1]!)) return `${name}: must be one of ${[...LOGICAL_TYPES].join(', ')} (decimal may be decimal(p,s))`;
-    const column: Column = { name, type: m[1] as LogicalType };
-    if (m[2] !== undefined) {
-      column.precision = Number(m[2]);
-      column.scale = m[3] === undefined ? 0 : Number(m[3]);
-    }
-    columns.push(column);
-  }
-  return columns;
 }

@@ -15,7 +15,7 @@ export function columnsMetadata(encoded: string): Record<string, string> {
 }
 
 /** An S3 client for one endpoint: path-style and a custom endpoint as configured, checksums only where S3 requires them (compatible stores). */
-export function createS3Client(config: S3Config): S3Client {
+export function createS3Client(config: Pick<S3Config, 'region' | 'pathStyle' | 'requestTimeoutMs' | 'endpoint' | 'credentials'>): S3Client {
   return new S3Client({
     region: config.region,
     forcePathStyle: config.pathStyle,

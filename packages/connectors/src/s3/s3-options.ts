@@ -1,52 +1,64 @@
-import type { Column, EndpointContext } from '@idra/core';
-import { EndpointOptions, requiredField } from '../records/endpoint-options.ts';
-import { parseColumnTypes } from '../records/json-records.ts';
+import { Option, defineConnector, readEndpoint, type Column, type Connection, type EndpointContext } from '@idra/core';
+import { hostUrl } from '../records/host-url.ts';
 
-/** Everything the S3 source and destination need, with defaults applied. */
+/** Objects in an S3 bucket (JSON Lines or CSV): the options of an endpoint, each with its default. */
+export const s3Spec = defineConnector({
+  kind: 's3',
+  label: 'S3 (objects)',
+  options: {
+    region: Option.string('the region requests are signed for', 'us-east-1'),
+    pathStyle: Option.optionalBoolean('http://host/bucket/key addressing (default: true with a custom endpoint, else false)'),
+    format: Option.oneOf(['jsonl', 'csv'], 'format of the objects', 'jsonl'),
+    requestTimeout: Option.duration('per S3 request', 30_000),
+    columnTypes: Option.columnTypes('types of fields of objects Idra did not write (those carry their columns in metadata)', { only: 'source' }),
+    gzip: Option.boolean('compress objects (.gz names); a source recognizes gzip by content either way', false, { only: 'destination' }),
+    createBucket: Option.boolean('create a missing bucket', false, { only: 'destination' }),
+  },
+  source: { fields: ['bucket', 'prefix', 'columns'], required: ['bucket'] },
+  destination: { fields: ['bucket', 'prefix'], required: ['bucket'] },
+});
+
+/** Everything the S3 source and destination need, with defaults applied (see {@link s3Spec} for each option). */
 export interface S3Config {
   bucket: string;
-  /** Key prefix of the objects (`endpoint.prefix`); a destination writes under it, a source reads only it. @default '' */
+  /** Key prefix of the objects (`endpoint.prefix`, default ''); a destination writes under it, a source reads only it. */
   prefix: string;
   /** Custom endpoint (`connection.url`, e.g. MinIO or another S3-compatible store); AWS when absent. */
   endpoint: string | undefined;
-  /** `options.region`. @default 'us-east-1' */
   region: string;
-  /** `options.pathStyle`: `http://host/bucket/key` addressing. @default true with a custom endpoint, else false */
   pathStyle: boolean;
   /** `connection.user` / `connection.password` as access key id and secret; the AWS default chain when absent. */
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
-  /** `options.format` of objects. @default 'jsonl' */
   format: 'jsonl' | 'csv';
-  /** `options.gzip`: a destination compresses objects (`.gz` names); a source recognizes gzip by content either way. @default false */
   gzip: boolean;
-  /** `options.createBucket`: a destination creates a missing bucket. @default false */
   createBucket: boolean;
-  /** `options.columnTypes`: column types for objects Idra did not write (those carry their columns in metadata). */
   columnTypes: Column[];
-  /** `options.requestTimeout` per S3 request. @default 30000 ms */
   requestTimeoutMs: number;
+}
+
+/** The server of an S3 connection: a custom endpoint (`url`, or `host`/`port`/`ssl`; AWS when absent) and the access key. */
+export function s3Server(c: Connection): Pick<S3Config, 'endpoint' | 'credentials'> {
+  return {
+    endpoint: c.url ?? hostUrl(c),
+    credentials: c.user ? { accessKeyId: c.user, secretAccessKey: c.password ?? '' } : undefined,
+  };
 }
 
 /** Reads and checks the S3 settings of one endpoint of a sync; throws a ConfigError naming each bad field. */
 export function resolveS3Config(ctx: EndpointContext): S3Config {
-  const opts = EndpointOptions.of(ctx);
-  const c = ctx.endpoint.connection;
-  const endpoint = c.url ?? (c.host ? `${c.ssl === false ? 'http' : 'https'}://${c.host}${c.port ? `:${c.port}` : ''}` : undefined);
-  const columnTypes = parseColumnTypes(opts.raw('columnTypes'));
-  if (typeof columnTypes === 'string') opts.problem('columnTypes', columnTypes);
-  const config: S3Config = {
-    bucket: requiredField(ctx, 'bucket'),
+  const o = readEndpoint(s3Spec, ctx);
+  const { endpoint, credentials } = s3Server(ctx.endpoint.connection);
+  return {
+    bucket: ctx.endpoint.bucket!,
     prefix: ctx.endpoint.prefix ?? '',
     endpoint,
-    region: opts.string('region', 'us-east-1'),
-    pathStyle: opts.boolean('pathStyle', endpoint !== undefined),
-    credentials: c.user ? { accessKeyId: c.user, secretAccessKey: c.password ?? '' } : undefined,
-    format: opts.oneOf('format', ['jsonl', 'csv'] as const, 'jsonl'),
-    gzip: opts.boolean('gzip', false),
-    createBucket: opts.boolean('createBucket', false),
-    columnTypes: typeof columnTypes === 'string' ? [] : columnTypes,
-    requestTimeoutMs: opts.duration('requestTimeout', 30_000),
+    region: o.region,
+    pathStyle: o.pathStyle ?? endpoint !== undefined,
+    credentials,
+    format: o.format,
+    gzip: o.gzip,
+    createBucket: o.createBucket,
+    columnTypes: o.columnTypes,
+    requestTimeoutMs: o.requestTimeout,
   };
-  opts.done(`s3 ${ctx.role}`);
-  return config;
 }

@@ -4,7 +4,6 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { ConnectorError, type Batch, type Column, type EndpointContext, type LogicalType, type Position, type Row, type Source } from '@idra/core';
 import { parseCsv } from '../records/csv.ts';
 import { parseJsonExact } from '../records/exact-json.ts';
-import { requireMode } from '../records/endpoint-options.ts';
 import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '@idra/core';
 import { resolveS3Config, type S3Config } from './s3-options.ts';
@@ -65,7 +64,6 @@ export class S3Source implements Source {
   }
 
   static async open(ctx: EndpointContext): Promise<S3Source> {
-    requireMode(ctx, ['stream']);
     const config = resolveS3Config(ctx);
     return new S3Source(ctx, config, createS3Client(config));
   }

@@ -7,7 +7,7 @@ import {
   type CompiledQuery,
   type SelectQueryBuilder,
 } from 'kysely';
-import type { Column, Connection, LogicalType, Row } from '@idra/core';
+import type { Column, Connection, DiscoveredObject, LogicalType, OptionProps, Row } from '@idra/core';
 
 export type SqlDialectName = 'postgres' | 'mysql' | 'sqlite' | 'mssql';
 
@@ -20,13 +20,6 @@ export interface SqlResult {
 /** Runs compiled statements on one connection (inside a transaction) or on the pool. */
 export interface SqlSession {
   execute(query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult>;
-}
-
-/** A table (or view) of a database, as listed for people choosing what to sync. */
-export interface TableInfo {
-  schema: string | undefined;
-  name: string;
-  columns: Array<{ name: string; type: LogicalType; primaryKey: boolean }>;
 }
 
 /** What a dialect's fast bulk path needs to write one batch inside the caller's transaction. */
@@ -82,6 +75,10 @@ export type ErrorClass = 'transient' | 'rejected';
 /** Everything that differs between SQL databases; the shared source/destination use only this. */
 export interface SqlDialect {
   readonly name: SqlDialectName;
+  /** Name shown to people (`MySQL / MariaDB`). */
+  readonly label: string;
+  /** Endpoint options of this dialect's driver, besides those every SQL connector takes (`poolSize`, `connectTimeoutMs`). */
+  readonly options: OptionProps;
   /** Compiles queries; never connects. */
   readonly db: Kysely<any>;
   /** Bound parameters per statement allowed by the database/driver. */
@@ -109,7 +106,7 @@ export interface SqlDialect {
    */
   bulkWrite?(session: SqlSession, write: BulkWrite, signal?: AbortSignal): Promise<boolean>;
   /** Lists the user tables and views with their columns (system schemas left out). */
-  listTables(pool: SqlPool): Promise<TableInfo[]>;
+  listTables(pool: SqlPool): Promise<DiscoveredObject[]>;
   /** Reads whether a table exists. */
   tableExists(pool: SqlPool, schema: string | undefined, table: string): Promise<boolean>;
 }

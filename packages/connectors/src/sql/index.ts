@@ -12,6 +12,6 @@ export const SQL_DIALECTS: Record<SqlDialectName, SqlDialect> = {
   mssql: mssqlDialect,
 };
 
-export type { SqlDialect, SqlDialectName, SqlPool, SqlSession, SqlResult, TableInfo, TransactionView, WatermarkRequest } from './dialect.ts';
+export type { SqlDialect, SqlDialectName, SqlPool, SqlSession, SqlResult, TransactionView, WatermarkRequest } from './dialect.ts';
 export { SqlSource, keysetAfter, orderColumns } from './sql-source.ts';
 export { SqlDestination, writeStatement, createTableStatement, rowsPerStatement } from './sql-destination.ts';

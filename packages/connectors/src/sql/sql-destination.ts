@@ -1,6 +1,7 @@
 import { sql, type CompiledQuery, type InsertQueryBuilder, type Kysely } from 'kysely';
 import {
   ConnectorError,
+  readEndpoint,
   type Batch,
   type Column,
   type Destination,
@@ -13,6 +14,7 @@ import {
   type WriteResult,
 } from '@idra/core';
 import type { SqlDialect, SqlPool } from './dialect.ts';
+import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
@@ -140,8 +142,9 @@ export class SqlDestination implements Destination {
   }
 
   static async open(dialect: SqlDialect, ctx: EndpointContext): Promise<SqlDestination> {
+    const options = readEndpoint(sqlSpec(dialect), ctx);
     try {
-      const pool = await dialect.connect(ctx.endpoint.connection, { ...ctx.endpoint.options, role: 'destination' });
+      const pool = await dialect.connect(ctx.endpoint.connection, { ...options, role: 'destination' });
       return new SqlDestination(dialect, pool, ctx);
     } catch (err) {
       throw wrapSqlError(dialect, 'destination', ctx.sync.id, err);

@@ -1,6 +1,7 @@
 import { type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import { sleep, type Batch, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source, type Sync, type ResolvedEndpoint } from '@idra/core';
+import { readEndpoint, sleep, type Batch, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source, type Sync, type ResolvedEndpoint } from '@idra/core';
 import type { SqlDialect, SqlPool } from './dialect.ts';
+import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
@@ -101,9 +102,10 @@ export class SqlSource implements Source {
   /** Connects and checks that the table/query and the cursor columns exist. */
   static async open(dialect: SqlDialect, ctx: EndpointContext): Promise<SqlSource> {
     const syncId = ctx.sync.id;
+    const options = readEndpoint(sqlSpec(dialect), ctx);
     let pool: SqlPool | undefined;
     try {
-      pool = await dialect.connect(ctx.endpoint.connection, { ...ctx.endpoint.options, role: 'source' });
+      pool = await dialect.connect(ctx.endpoint.connection, { ...options, role: 'source' });
       let probe = selectFromEndpoint(dialect.db, ctx.endpoint).selectAll();
       probe = dialect.limitStyle === 'top' ? probe.top(0) : probe.limit(0);
       const { columns } = await pool.execute(probe.compile());

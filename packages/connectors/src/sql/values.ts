@@ -1,4 +1,4 @@
-import type { LogicalType } from '@idra/core';
+import type { DiscoveredObject, LogicalType } from '@idra/core';
 
 /** `2024-01-02 03:04:05.123456+00` (PostgreSQL, UTC session) → `2024-01-02 03:04:05.123456`. */
 export function stripUtcOffset(text: string): string {
@@ -61,8 +61,8 @@ export function logicalTypeOfName(name: string): LogicalType {
 }
 
 /** Groups `(schema, table, column, type, pk)` rows, in order, into tables. */
-export function groupColumns(rows: Array<Record<string, unknown>>): Array<{ schema: string | undefined; name: string; columns: Array<{ name: string; type: LogicalType; primaryKey: boolean }> }> {
-  const tables = new Map<string, { schema: string | undefined; name: string; columns: Array<{ name: string; type: LogicalType; primaryKey: boolean }> }>();
+export function groupColumns(rows: Array<Record<string, unknown>>): DiscoveredObject[] {
+  const tables = new Map<string, DiscoveredObject>();
   for (const r of rows) {
     const schema = r.table_schema === null || r.table_schema === undefined ? undefined : String(r.table_schema);
     const name = String(r.table_name);

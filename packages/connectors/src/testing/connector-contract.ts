@@ -1,18 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@idra/testkit';
-import { FileOffsetStore, type Endpoint, type Row, type SyncConfig } from '@idra/core';
+import { FileOffsetStore, type Connection, type ConnectorKind, type DiscoveredObject, type Endpoint, type Row, type SyncConfig } from '@idra/core';
+import { discover, testConnection } from '../probe.ts';
 import { insertRows, runOnce, TestRun, type TestDb } from './fixtures.ts';
 import { canonicalRow, numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from './endpoints.ts';
 
 /** What the contract needs from one connector's test file (whose servers are up by the time a test runs). */
 export interface ContractHarness {
-  connector: string;
+  connector: ConnectorKind;
   /** PostgreSQL, the neutral side rows come from and go back to. */
   pg(): TestDb;
   /** A fresh, empty place (topic, collection, bucket prefix, API path) as a destination and as a source. */
   place(name: string): Promise<{ destination: Endpoint; source: Endpoint; sourceSync: Partial<SyncConfig> }>;
   /** The connector's endpoint on a port where nothing listens. */
   unreachable(): Promise<Endpoint>;
+  /** The connection a data source of the place would hold, and the entry that lists the place in its discovery. */
+  discovery(place: { destination: Endpoint; source: Endpoint }): { connection: Connection; listed: Pick<DiscoveredObject, 'schema' | 'name'> };
 }
 
 let tables = 0;
@@ -24,6 +27,13 @@ let tables = 0;
 export function describeConnectorContract(harness: () => ContractHarness): void {
   describe('connector contract', () => {
     const table = (what: string) => `contract_${what}_${++tables}`;
+    /** A PostgreSQL table of `count` numbered rows. */
+    const numberedTable = async (pg: TestDb, what: string, count: number) => {
+      const name = table(what);
+      await pg.exec(`create table ${name} (id bigint primary key, name text, amount text)`);
+      await insertRows(pg, name, numberedRows(1, count));
+      return name;
+    };
 
     it('rows written through the destination come back through the source with their values and types', async () => {
       const h = harness();
@@ -45,9 +55,7 @@ export function describeConnectorContract(harness: () => ContractHarness): void 
     it('a restart resumes after the stored offset: nothing is copied twice, nothing is missed', async () => {
       const h = harness();
       const pg = h.pg();
-      const src = table('resume');
-      await pg.exec(`create table ${src} (id bigint primary key, name text, amount text)`);
-      await insertRows(pg, src, numberedRows(1, 20));
+      const src = await numberedTable(pg, 'resume', 20);
       const place = await h.place(src);
       const outState = await tempDir('idra-state-');
       const out = syncBetween(tableEndpoint(pg, src), place.destination, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 6 });
@@ -65,9 +73,7 @@ export function describeConnectorContract(harness: () => ContractHarness): void 
     it('batches written again (a replay after a crash) leave one copy of each row by key', async () => {
       const h = harness();
       const pg = h.pg();
-      const src = table('replay');
-      await pg.exec(`create table ${src} (id bigint primary key, name text, amount text)`);
-      await insertRows(pg, src, numberedRows(1, 15));
+      const src = await numberedTable(pg, 'replay', 15);
       const place = await h.place(src);
       const state = await tempDir('idra-state-');
       const out = syncBetween(tableEndpoint(pg, src), place.destination, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 5 });
@@ -89,15 +95,34 @@ export function describeConnectorContract(harness: () => ContractHarness): void 
       const run = new TestRun(syncBetween(bad, tableEndpoint(h.pg(), table('never')), { ...place.sourceSync }), await tempDir('idra-state-'));
       const failed = await run.waitFor((s) => s.state === 'failed');
       expect(failed.lastError?.code).toBe('IDRA_ERR_CONFIG_INVALID');
-      expect(failed.lastError?.message).toMatch(new RegExp(`source\\.options\\.bogus: is not an option of the ${h.connector} source`));
+      expect(failed.lastError?.message).toMatch(new RegExp(`source\\.options\\.bogus: unknown option \\(the ${h.connector} source knows: `));
+    });
+
+    it('tests a connection and lists what it holds (the place rows were written to among them)', async () => {
+      const h = harness();
+      const pg = h.pg();
+      const src = await numberedTable(pg, 'discover', 3);
+      const place = await h.place(src);
+      await runOnce(syncBetween(tableEndpoint(pg, src), place.destination, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), await tempDir('idra-state-'));
+      const { connection, listed } = h.discovery(place);
+      expect(await testConnection(h.connector, connection)).toMatchObject({ ok: true, connector: h.connector });
+      const listing = await discover(h.connector, connection);
+      expect(listing.error).toBeUndefined();
+      const entry = listing.tables.find((t) => t.name === listed.name && t.schema === listed.schema);
+      expect(entry, `${JSON.stringify(listed)} in ${JSON.stringify(listing.tables.map((t) => [t.schema, t.name]))}`).toBeDefined();
+      // A listing that shows columns (from a sample) shows the rows' columns.
+      if (entry!.columns.length > 0) expect(entry!.columns.map((c) => c.name)).toEqual(expect.arrayContaining(['id', 'name', 'amount']));
+      const unreachable = await h.unreachable();
+      const started = Date.now();
+      const refused = await testConnection(h.connector, unreachable.connection!, { timeoutMs: 5000 });
+      expect(refused).toMatchObject({ ok: false, connector: h.connector, error: expect.any(String) });
+      expect(Date.now() - started).toBeLessThan(8000);
     });
 
     it('a server that cannot be reached is shown as retrying, naming the connector and its role', async () => {
       const h = harness();
       const pg = h.pg();
-      const src = table('unreachable');
-      await pg.exec(`create table ${src} (id bigint primary key, name text, amount text)`);
-      await insertRows(pg, src, numberedRows(1, 2));
+      const src = await numberedTable(pg, 'unreachable', 2);
       const run = new TestRun(syncBetween(tableEndpoint(pg, src), await h.unreachable(), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), await tempDir('idra-state-'));
       try {
         const retrying = await run.waitFor((s) => s.state === 'retrying', 30_000);

@@ -3,20 +3,8 @@ import type { Position } from '../model/position.ts';
 import type { DestinationMode } from '../model/modes.ts';
 
 /** Database-neutral column types; every connector maps its own types to and from these. */
-export type LogicalType =
-  | 'boolean'
-  | 'int32'
-  | 'int64'
-  | 'decimal'
-  | 'float'
-  | 'text'
-  | 'uuid'
-  | 'date'
-  | 'time'
-  | 'timestamp'
-  | 'timestamptz'
-  | 'json'
-  | 'bytes';
+export const LOGICAL_TYPES = ['boolean', 'int32', 'int64', 'decimal', 'float', 'text', 'uuid', 'date', 'time', 'timestamp', 'timestamptz', 'json', 'bytes'] as const;
+export type LogicalType = (typeof LOGICAL_TYPES)[number];
 
 export interface Column {
   name: string;

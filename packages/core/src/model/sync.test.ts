@@ -37,9 +37,7 @@ describe('sync validation', () => {
   });
 
   it('names a nested missing field', () => {
-    expect(issuesOf({ ...base, source: { connector: 'postgres', connection: { url: 'postgres://h/db' } } })).toEqual([
-      'source.table: is required (or give query)',
-    ]);
+    expect(issuesOf({ ...base, source: { connector: 'postgres', table: 'orders' } })).toEqual(['source.connection: is required (or give dataSourceId)']);
   });
 
   it('names an unknown field instead of ignoring it', () => {

@@ -1,7 +1,7 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { parseDuration } from '../duration.ts';
 import { schemaIssues, assertSchema } from './validate.ts';
-import { SQL_CONNECTORS } from './connector-kinds.ts';
+import { connectorIssues, type ConnectorCatalogue } from '../connector/contract.ts';
 import { modeInfo, modesOf } from './modes.ts';
 import {
   SyncSchema,
@@ -26,7 +26,8 @@ export const SYNC_DEFAULTS = {
 
 const join = (base: string, field: string) => (base ? `${base}.${field}` : field);
 
-function endpointIssues(ep: Endpoint, role: 'source' | 'destination', base: string): ConfigIssue[] {
+/** An endpoint names its server once: by a data source or by a connection. */
+function serverIssues(ep: Endpoint, role: 'source' | 'destination', base: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const at = (field: string) => join(base, `${role}.${field}`);
   if (ep.dataSourceId === undefined && ep.connection === undefined) {
@@ -36,15 +37,6 @@ function endpointIssues(ep: Endpoint, role: 'source' | 'destination', base: stri
     issues.push({ path: at('dataSourceId'), message: 'give either dataSourceId or connection, not both' });
   }
   if (ep.connection) issues.push(...connectionIssues(ep.connector, ep.connection, at('connection')));
-  if (SQL_CONNECTORS.includes(ep.connector)) {
-    if (role === 'source') {
-      if (ep.table === undefined && ep.query === undefined) issues.push({ path: at('table'), message: 'is required (or give query)' });
-      if (ep.table !== undefined && ep.query !== undefined) issues.push({ path: at('query'), message: 'give either table or query, not both' });
-    } else {
-      if (ep.table === undefined) issues.push({ path: at('table'), message: 'is required' });
-      if (ep.query !== undefined) issues.push({ path: at('query'), message: 'is only allowed on a source' });
-    }
-  }
   return issues;
 }
 
@@ -64,10 +56,11 @@ export function connectionIssues(connector: string, c: NonNullable<Endpoint['con
   return [];
 }
 
-function semanticIssues(s: SyncConfig, base: string): ConfigIssue[] {
+function semanticIssues(s: SyncConfig, base: string, connectors: ConnectorCatalogue | undefined): ConfigIssue[] {
   const issues: ConfigIssue[] = [
-    ...endpointIssues(s.source, 'source', base),
-    ...endpointIssues(s.destination, 'destination', base),
+    ...serverIssues(s.source, 'source', base),
+    ...serverIssues(s.destination, 'destination', base),
+    ...(connectors ? connectorIssues(connectors, s, base) : []),
   ];
   const at = (field: string) => join(base, field);
   const mode = modeInfo(s.mode);
@@ -94,12 +87,16 @@ function semanticIssues(s: SyncConfig, base: string): ConfigIssue[] {
   return issues;
 }
 
-/** Validates a sync as written by a user; throws a ConfigError naming each bad field. */
-export function validateSyncConfig(input: unknown, base = '', context = 'invalid sync'): SyncConfig {
+/**
+ * Validates a sync as written by a user; throws a ConfigError naming each bad field. Given the
+ * `connectors` of the build, each endpoint is also checked against its connector's contract
+ * (fields, options, roles) — the API and single mode do; a stored document read back need not.
+ */
+export function validateSyncConfig(input: unknown, base = '', context = 'invalid sync', connectors?: ConnectorCatalogue): SyncConfig {
   const schemaProblems = schemaIssues(SyncSchema, input, base);
   if (schemaProblems.length > 0) throw new ConfigError(schemaProblems, context);
   const config = input as SyncConfig;
-  const issues = semanticIssues(config, base);
+  const issues = semanticIssues(config, base, connectors);
   if (issues.length > 0) throw new ConfigError(issues, context);
   return config;
 }
@@ -150,8 +147,8 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
   };
 }
 
-/** Validates a whole single-mode configuration file and returns its runnable syncs. */
-export function parseConfigFile(input: unknown): { file: ConfigFile; syncs: Sync[] } {
+/** Validates a whole single-mode configuration file (against the `connectors` of the build) and returns its runnable syncs. */
+export function parseConfigFile(input: unknown, connectors?: ConnectorCatalogue): { file: ConfigFile; syncs: Sync[] } {
   const issues = schemaIssues(ConfigFileSchema, input);
   if (issues.length > 0) throw new ConfigError(issues, 'invalid configuration');
   const file = input as ConfigFile;
@@ -172,7 +169,7 @@ export function parseConfigFile(input: unknown): { file: ConfigFile; syncs: Sync
   file.syncs.forEach((raw, i) => {
     const base = `syncs[${i}]`;
     try {
-      const config = validateSyncConfig(raw, base);
+      const config = validateSyncConfig(raw, base, 'invalid sync', connectors);
       if (ids.has(config.id)) problems.push({ path: join(base, 'id'), message: `duplicate id '${config.id}'` });
       ids.add(config.id);
       syncs.push(normalizeSync(config, (id) => dataSources.get(id), base));

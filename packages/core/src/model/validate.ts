@@ -16,6 +16,8 @@ export function fieldPath(base: string, pointer: string): string {
 }
 
 function describeUnion(err: ErrorObject): string {
+  const own = (err.parentSchema as { errorMessage?: string } | undefined)?.errorMessage;
+  if (own) return own;
   const branches = ((err.parentSchema as { anyOf?: TSchema[] } | undefined)?.anyOf ?? []) as Array<{ const?: unknown }>;
   if (branches.length > 0 && branches.every((b) => b.const !== undefined)) {
     return `must be one of ${branches.map((b) => JSON.stringify(b.const)).join(', ')}`;
@@ -38,6 +40,8 @@ function toIssues(errors: ErrorObject[], base: string): ConfigIssue[] {
       issue = { path: fieldPath(base, `${err.instancePath}/${(err.params as { missingProperty: string }).missingProperty}`), message: 'is required' };
     } else if (err.keyword === 'additionalProperties') {
       issue = { path: fieldPath(base, `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}`), message: 'is not a known field' };
+    } else if (err.keyword === 'enum') {
+      issue = { path: fieldPath(base, err.instancePath), message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` };
     } else if (err.keyword === 'pattern') {
       const description = (err.parentSchema as { description?: string } | undefined)?.description;
       issue = { path: fieldPath(base, err.instancePath), message: description ? `must match ${description}` : (err.message ?? 'invalid') };

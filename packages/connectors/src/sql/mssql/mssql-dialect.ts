@@ -1,5 +1,5 @@
 import { MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql } from 'kysely';
-import type { Column, LogicalType } from '@idra/core';
+import { Option, type Column, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 
@@ -25,6 +25,10 @@ const REJECTED_NUMBERS = new Set([2627, 2601, 515, 547, 8152, 2628, 245, 8114, 8
 /** SQL Server: tedious driver, MERGE upserts, 2100 parameters and 1000 rows per statement. */
 export const mssqlDialect: SqlDialect = {
   name: 'mssql',
+  label: 'SQL Server',
+  options: {
+    trustServerCertificate: Option.boolean("accept the server's TLS certificate without checking it", true),
+  },
   db: compileOnly({
     adapter: () => new MssqlAdapter(),
     compiler: () => new MssqlQueryCompiler(),

@@ -107,6 +107,8 @@ async function observe(session: SqlSession, delayMs: number, maxCursor: SelectQu
 /** MySQL and MariaDB: mysql2 driver, ON DUPLICATE KEY upserts. */
 export const mysqlDialect: SqlDialect = {
   name: 'mysql',
+  label: 'MySQL / MariaDB',
+  options: {},
   db: compileOnly({
     adapter: () => new MysqlAdapter(),
     compiler: () => new MysqlQueryCompiler(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
-import type { Column, LogicalType } from '@idra/core';
+import { Option, type Column, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { withConflictHandling } from '../sql-destination.ts';
 import { copyInto } from './postgres-copy.ts';
@@ -76,6 +76,10 @@ const DIRECT_COPY_RETRY_EVERY = 8;
 /** PostgreSQL: pg driver, ON CONFLICT upserts, 65535 parameters per statement. */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
+  label: 'PostgreSQL',
+  options: {
+    idleInTransactionTimeoutMs: Option.duration('the server ends a transaction left idle this long, so a frozen agent cannot hold row locks', 15_000),
+  },
   db: compileOnly({
     adapter: () => new PostgresAdapter(),
     compiler: () => new PostgresQueryCompiler(),

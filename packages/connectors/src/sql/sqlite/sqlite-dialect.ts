@@ -1,5 +1,5 @@
 import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely';
-import type { LogicalType } from '@idra/core';
+import { Option, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { writeStatement } from '../sql-destination.ts';
 import type { SqliteSession } from './sqlite-driver.ts';
@@ -26,6 +26,12 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
 /** SQLite: better-sqlite3, ON CONFLICT upserts, 32766 parameters per statement. */
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
+  label: 'SQLite',
+  options: {
+    busyTimeoutMs: Option.duration("how long a statement waits for another connection's write lock", 10_000),
+    create: Option.boolean('create the database file when it does not exist', true),
+    wal: Option.boolean('switch the database to write-ahead logging, so readers do not wait for the writer', true, { only: 'destination' }),
+  },
   db: compileOnly({
     adapter: () => new SqliteAdapter(),
     compiler: () => new SqliteQueryCompiler(),

@@ -1,0 +1,37 @@
+import { resolveOptions, type Connection, type DiscoveredObject, type ProbeOptions } from '@idra/core';
+import { objectRecord, recordColumns } from '../records/json-records.ts';
+import { authHeaders, httpSpec, httpUrl } from './http-options.ts';
+import { at } from './http-source.ts';
+
+/** A data source has no endpoint options: the defaults apply (authentication follows the connection's user/password). */
+const DEFAULTS = resolveOptions(httpSpec.options, {});
+
+/** GETs the connection's base URL with its authentication; throws when the server refuses it or fails. */
+async function probe(connection: Connection, opts: ProbeOptions): Promise<{ url: URL; body: unknown }> {
+  const url = httpUrl(connection, undefined, 'connection.url');
+  const res = await fetch(url, { headers: { accept: 'application/json', ...authHeaders(connection, DEFAULTS.auth, DEFAULTS.authHeader) }, signal: opts.signal });
+  const text = await res.text();
+  // Any answer but a refusal of the credentials or a server error shows the API is there (its base may well be a 404).
+  if (res.status === 401 || res.status === 403 || res.status >= 500) throw new Error(`GET ${url.origin}${url.pathname} → HTTP ${res.status}${text ? `: ${text.slice(0, 300)}` : ''}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { url, body };
+}
+
+/** Reaches the API at the connection's URL (a probe: any answer but 401, 403 or 5xx). */
+export async function checkHttp(connection: Connection, opts: ProbeOptions): Promise<void> {
+  await probe(connection, opts);
+}
+
+/** The resource at the connection's URL, with the fields of its first item when it answers with items (at the default `itemsPath`, or a bare array). */
+export async function discoverHttp(connection: Connection, opts: ProbeOptions): Promise<DiscoveredObject[]> {
+  const { url, body } = await probe(connection, opts);
+  const items = Array.isArray(body) ? body : at(body, DEFAULTS.itemsPath);
+  const first: unknown = Array.isArray(items) ? items[0] : undefined;
+  const columns = first !== null && typeof first === 'object' && !Array.isArray(first) ? recordColumns([objectRecord(first as Record<string, unknown>)]) : [];
+  return [{ name: url.pathname, columns: columns.map((c) => ({ name: c.name, type: c.type, primaryKey: false })) }];
+}

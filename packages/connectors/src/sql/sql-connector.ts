@@ -1,0 +1,27 @@
+import { sql } from 'kysely';
+import type { Connection, Connector, ProbeOptions } from '@idra/core';
+import type { SqlDialect, SqlPool } from './dialect.ts';
+import { SqlDestination } from './sql-destination.ts';
+import { SqlSource } from './sql-source.ts';
+
+/** Runs `fn` on a one-connection pool that never creates a SQLite file and gives up connecting after the probe's timeout. */
+async function withPool<T>(dialect: SqlDialect, connection: Connection, opts: ProbeOptions, fn: (pool: SqlPool) => Promise<T>): Promise<T> {
+  const pool = await dialect.connect(connection, { ...connection.options, poolSize: 1, connectTimeoutMs: opts.timeoutMs, create: false });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.close().catch(() => {});
+  }
+}
+
+/** A SQL database through one dialect: the shared Kysely-based source and destination, `select 1` as the check, the dialect's table listing. */
+export function sqlConnector(dialect: SqlDialect): Connector {
+  return {
+    openSource: (ctx) => SqlSource.open(dialect, ctx),
+    openDestination: (ctx) => SqlDestination.open(dialect, ctx),
+    async check(connection, opts) {
+      await withPool(dialect, connection, opts, (pool) => pool.execute(sql`select 1 as ok`.compile(dialect.db), opts.signal));
+    },
+    discover: (connection, opts) => withPool(dialect, connection, opts, (pool) => dialect.listTables(pool)),
+  };
+}
