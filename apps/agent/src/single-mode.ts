@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import {
   FileDeadLetterSink,
   FileOffsetStore,
@@ -54,6 +54,7 @@ export class SingleModeAgent {
     const metrics = this.opts.metrics;
     const offsets = metrics ? metrics.measureOffsets(this.offsets) : this.offsets;
     logger.info({ syncs: enabled.map((s) => s.id), stateDir }, `single mode: ${enabled.length} enabled sync(s) of ${syncs.length}`);
+    const previous = await this.previousStatuses();
     for (const sync of enabled) {
       const seed = this.opts.startOffsets?.get(sync.id);
       if (seed && !(await this.offsets.load(sync.id))) {
@@ -70,6 +71,7 @@ export class SingleModeAgent {
         logger,
         ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
         onStatus: (s) => this.onStatus(s),
+        previous: previous.get(sync.id),
         ...(metrics ? { onBatch: (b) => metrics.observeBatch(sync.id, b) } : {}),
       });
       this.runners.push(runner);
@@ -79,8 +81,18 @@ export class SingleModeAgent {
     this.statusTimer.unref();
   }
 
+  /** The statuses of the last run (their totals carry over); none when the file is missing or unreadable. */
+  private async previousStatuses(): Promise<Map<string, SyncStatus>> {
+    try {
+      const list = JSON.parse(await readFile(join(this.opts.stateDir, 'status.json'), 'utf8')) as SyncStatus[];
+      return new Map(Array.isArray(list) ? list.filter((s) => typeof s?.syncId === 'string').map((s) => [s.syncId, s]) : []);
+    } catch {
+      return new Map();
+    }
+  }
+
   private onStatus(s: SyncStatus): void {
-    this.opts.metrics?.observeStatus(s);
+    this.opts.metrics?.observeStatus(s, this.opts.syncs.find((x) => x.id === s.syncId)?.lagThreshold);
     this.statuses.set(s.syncId, s);
     this.progress.update(s);
     this.statusDirty = true;

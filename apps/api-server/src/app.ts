@@ -18,6 +18,7 @@ import { transferRoutes } from './plugins/transfer.ts';
 import { migrateRoutes } from './plugins/migrate.ts';
 import { offsetRoutes } from './plugins/offsets.ts';
 import { statusRoutes } from './plugins/status.ts';
+import { activityRoutes } from './plugins/activity.ts';
 import { agentRoutes } from './plugins/agents.ts';
 import { clusterRoutes } from './plugins/cluster.ts';
 import { eventRoutes } from './plugins/events.ts';
@@ -130,6 +131,7 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
       await api.register(migrateRoutes);
       await api.register(offsetRoutes);
       await api.register(statusRoutes);
+      await api.register(activityRoutes);
       await api.register(agentRoutes);
       await api.register(clusterRoutes);
       await api.register(eventRoutes);

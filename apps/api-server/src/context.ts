@@ -2,6 +2,7 @@ import {
   ConfigStore,
   EtcdOffsetStore,
   HistoryStore,
+  ActivityStore,
   SecretBox,
   StatusStore,
   connectEtcd,
@@ -21,6 +22,8 @@ export interface IdraContext {
   etcdOptions: EtcdOptions;
   configs: ConfigStore;
   statuses: StatusStore;
+  /** Per-minute points and timeline events (the API adds operators' actions; agents the rest). */
+  activity: ActivityStore;
   /** Manual offset changes only: this store holds no lock, so it can never commit as an agent. */
   offsets: EtcdOffsetStore;
   users: UserStore;
@@ -41,6 +44,7 @@ export function createContext(etcdOptions: EtcdOptions, secretKey: string | unde
     etcdOptions,
     configs: new ConfigStore(etcd.ns, box),
     statuses: new StatusStore(etcd.ns),
+    activity: new ActivityStore(etcd.ns),
     offsets: new EtcdOffsetStore(etcd.ns),
     users: new UserStore(etcd.ns),
     tokens: new ApiTokenStore(etcd.ns, log),

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, tempDir } from '@idra/testkit';
 import { IdraClient } from '@idra/api-client';
+import { ActivityStore, KEYS, connectEtcd, newSyncStatus } from '@idra/core';
 
 // See apps/api-server/src/testing/harness.ts: testkit's declaration may type another copy of vitest.
 declare module 'vitest' {
@@ -24,9 +25,10 @@ interface Result {
 }
 
 /** The API server as a real process (apps do not import each other). */
-async function startServer(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+async function startServer(): Promise<{ url: string; prefix: string; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', `/cli-${randomBytes(4).toString('hex')}/`, '--port', String(port), '--log-level', 'warn'], {
+  const prefix = `/cli-${randomBytes(4).toString('hex')}/`;
+  const child = spawn(process.execPath, [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--port', String(port), '--log-level', 'warn'], {
     env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -40,6 +42,7 @@ async function startServer(): Promise<{ url: string; child: ChildProcess; stop()
   }
   return {
     url,
+    prefix,
     child,
     stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
   };
@@ -97,7 +100,23 @@ describe('idra CLI against a real API server', () => {
     expect(JSON.parse(applied.stdout)).toEqual({ dataSources: [], syncs: ['cli-orders'] });
     const listed = JSON.parse((await idra(['syncs', 'list', '--json'])).stdout);
     expect(listed).toMatchObject([{ id: 'cli-orders', enabled: true }]);
-    expect((await idra(['syncs', 'list'])).stdout).toMatch(/^ID\s+ENABLED\s+STATE[\s\S]*cli-orders\s+true/);
+    expect((await idra(['syncs', 'list'])).stdout).toMatch(/^ID\s+HEALTH\s+AGENT\s+ROWS\s+LAG[\s\S]*cli-orders\s+unassigned/);
+    // What an agent reports after a handoff (40 rows on the new agent, 5,040 in all) and its last minutes.
+    const etcd = connectEtcd({ endpoints: inject('etcdEndpoints'), prefix: server.prefix });
+    await etcd.ns.put(KEYS.assignment('cli-orders')).value(JSON.stringify({ agentId: 'agent-b', epoch: 2 }));
+    const since = '2026-01-01T00:00:00.000Z';
+    const reported = newSyncStatus('cli-orders', 'agent-b', { state: 'running', rowsCopied: 40, lag: { rows: 2000, seconds: 12 }, totals: { rowsCopied: 5040, rowsSkipped: 0, batches: 60, since } });
+    await etcd.ns.put(KEYS.status('cli-orders')).value(JSON.stringify(reported));
+    const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000).toISOString();
+    await new ActivityStore(etcd.ns).writePoint('cli-orders', { t: minute, rows: 300, skipped: 0, batches: 3, errors: 1, lagRows: 2000, state: 'running', agentId: 'agent-b' });
+    etcd.close();
+    expect((await idra(['syncs', 'list'])).stdout).toMatch(/cli-orders\s+healthy\s+agent-b\s+5040\s+2,000 rows\s+0\s+-$/m);
+    const status = (await idra(['syncs', 'status', 'cli-orders'])).stdout;
+    expect(status).toMatch(/^cli-orders: healthy — copying$/m);
+    expect(status).toMatch(/rows copied: 5040 in total since 2026-01-01T00:00:00.000Z; 40 since this run started/);
+    expect(status).toMatch(/lag: 2,000 rows \(12 s\)/);
+    expect(status).toMatch(/initial copy: 71.5% \(2000 rows left/);
+    expect(status).toMatch(/last hour: 300 rows, 1 error\(s\)/);
     expect(JSON.parse((await idra(['syncs', 'get', 'cli-orders'])).stdout).mode).toBe('id');
 
     const missing = await idra(['syncs', 'get', 'nope', '--json']);
@@ -118,7 +137,8 @@ describe('idra CLI against a real API server', () => {
     expect(JSON.parse(await readFile(exported, 'utf8')).syncs[0].id).toBe('cli-orders');
     expect(JSON.parse((await idra(['agents', 'list', '--json'])).stdout)).toEqual([]);
     expect((await idra(['status'])).code).toBe(0);
-    expect((await idra(['status', 'cli-orders'])).code).toBe(4);
+    expect((await idra(['status', 'cli-orders'])).stdout).toMatch(/^cli-orders: running on agent-b/);
+    expect((await idra(['status', 'nope'])).code).toBe(4);
   });
 
   it('CI flow: an API token in IDRA_API_URL + IDRA_TOKEN, roles enforced, revocation → exit 3', async () => {

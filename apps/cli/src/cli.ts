@@ -7,6 +7,7 @@ import { loadCredentials, removeCredentials, saveCredentials } from './credentia
 import { json, lagText, table } from './output.ts';
 import { goIdraRunning, importSummary, migrate, migrationPlan, reportText } from './go-idra.ts';
 import { changeOptions, historyText, withOffsetDecision } from './history.ts';
+import { describeSyncStatus, syncRows } from './sync-views.ts';
 
 export const USAGE = `Usage: idra <command> [options]
 
@@ -15,7 +16,9 @@ export const USAGE = `Usage: idra <command> [options]
   logout                                                   end the session and forget the credentials
   whoami
   password                                                 change your password (reads current and new, one per line, from stdin when it is not a terminal)
-  syncs list                                               syncs with state, agent, rows, lag, dead letters
+  syncs list                                               syncs with health (problems first), agent, total rows, lag, dead letters
+  syncs status <id>                                        health, attempts, totals, progress, lag and the last hour of history
+  syncs retry <id>                                         attempt again now (skips the backoff; after a rejected row, once fixed)
   syncs get <id>                                           one sync as JSON (secrets masked)
   syncs apply -f <file|-> [--reason <text>] [--offset reset|keep [--confirm <id>]]
                                                            create or replace the syncs (and data sources) of a file; --offset: what to do
@@ -237,13 +240,17 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
     }
     case 'syncs list': {
       const rows = await api.overview();
-      return out(
-        table(
-          ['ID', 'ENABLED', 'STATE', 'AGENT', 'ROWS', 'LAG', 'DEAD LETTERS', 'LAST ERROR'],
-          rows.map((o) => [o.id, o.enabled, o.status?.state, o.runningOn ?? o.assignment?.agentId, o.status?.rowsCopied, lagText(o.status?.lag), o.deadLetters, o.status?.lastError?.message.slice(0, 60)]),
-        ),
-        rows,
-      );
+      return out(table(['ID', 'HEALTH', 'AGENT', 'ROWS', 'LAG', 'DEAD LETTERS', 'WHY'], syncRows(rows)), rows);
+    }
+    case 'syncs status': {
+      const syncId = id();
+      const [row, history] = await Promise.all([api.overview().then((all) => all.find((o) => o.id === syncId)), api.syncs.activity(syncId, { range: '1h' })]);
+      if (!row) throw new IdraApiError(404, { code: 'IDRA_ERR_SYNC_NOT_FOUND', message: `sync '${syncId}' does not exist` });
+      return out(describeSyncStatus(row, history), { ...row, activity: history });
+    }
+    case 'syncs retry': {
+      const r = await api.syncs.retry(id());
+      return out(`retry of ${rest[0]} requested${r.runningOn ? ` (agent ${r.runningOn})` : ' (no agent holds it now: it runs when one takes it)'}\n`, r);
     }
     case 'syncs get': {
       const sync = await api.syncs.get(id());

@@ -172,7 +172,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByRole('button', { name: 'Change password' }).click();
 
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-    await page.getByText('healthy', { exact: true }).waitFor();
+    await page.locator('.health-line').getByText('healthy', { exact: true }).waitFor();
     await waitForText(page.locator('.health-line'), /leader agent: ui-agent-1/);
 
     admin = new IdraClient({ baseUrl: apiUrl });
@@ -247,18 +247,21 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
       cursorColumn: 'id',
     });
     await page.getByRole('link', { name: 'Syncs' }).click();
-    await page.getByRole('button', { name: /^failing/ }).click();
+    await page.getByRole('button', { name: /^failed/ }).click();
     const row = page.locator('tr[data-sync="broken"]');
     await waitForText(row.locator('.last-error'), /missing_table/);
-    await waitForText(row.locator('.badge'), /failing/);
+    // A missing table needs a fix: failed (not a green "running · starting" between attempts), with its attempt count.
+    await waitForText(row.locator('.badge'), /^failed · attempt 1 · next in/);
     await shot(page, '07-sync-list-failing');
     await page.getByRole('button', { name: /^all/ }).click();
-    await waitForText(page.locator('tr[data-sync="orders"] .badge'), /running/);
+    await waitForText(page.locator('tr[data-sync="orders"] .badge'), /healthy/);
+    // Problems are listed first.
+    expect(await page.locator('tbody tr').first().getAttribute('data-sync')).toBe('broken');
     await shot(page, '08-sync-list');
 
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await waitForText(page.getByRole('region', { name: 'Recent errors' }), /missing_table/);
-    await waitForText(page.locator('.counter').filter({ hasText: 'failing' }), /^1failing$/);
+    await waitForText(page.locator('.counter').filter({ hasText: 'failed' }), /^1failed$/);
     await shot(page, '09-dashboard');
   });
 
@@ -394,19 +397,25 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
 
   it('works by keyboard in dialogs, in dark mode and on a phone-sized screen', async () => {
     await page.getByRole('link', { name: 'Syncs' }).click();
-    const remove = page.getByRole('button', { name: 'Delete broken' });
-    await remove.focus();
+    // Row actions sit in a menu: opened, walked and used by keyboard.
+    const menu = page.getByRole('button', { name: 'Actions for broken' });
+    await menu.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('menu', { name: 'Actions for broken' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Pause');
+    await page.keyboard.press('ArrowUp');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Delete');
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'Delete sync broken?' });
     await dialog.waitFor();
     expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Delete broken');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Actions for broken');
 
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.getByRole('link', { name: 'Dashboard' }).click();
-    await page.getByText('healthy', { exact: true }).waitFor();
+    await page.locator('.health-line').getByText('healthy', { exact: true }).waitFor();
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(15, 18, 23)');
     await shot(page, '17-dashboard-dark');
     // The theme chosen in the UI overrides the system's.

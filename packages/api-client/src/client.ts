@@ -25,7 +25,9 @@ import type {
   Role,
   SetOffsetRequest,
   SyncConfig,
+  SyncActivity,
   SyncList,
+  TimelineEvent,
   SyncOverview,
   SyncStatus,
   UserView,
@@ -181,9 +183,15 @@ export class IdraClient {
     /** `wait`: answer once the agent has stopped the sync and released its lock (up to 30 s; 409 if it has not). */
     pause: (id: string, opts: { wait?: boolean; reason?: string } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}, { wait: opts.wait ? 'true' : undefined, reason: opts.reason }),
     resume: (id: string, opts: { reason?: string } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/resume`, {}, { reason: opts.reason }),
+    /** Asks the sync's agent to attempt again now (skipping the backoff, or after a rejected row). */
+    retry: (id: string) => this.request<{ requested: boolean; runningOn: string | null }>('POST', `/syncs/${enc(id)}/retry`, {}),
     /** Copies a sync under a new id; the copy is paused unless `enabled` is true. */
     duplicate: (id: string, req: { id: string; name?: string; enabled?: boolean }) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/duplicate`, req),
     status: (id: string) => this.request<SyncStatus>('GET', `/syncs/${enc(id)}/status`),
+    /** Per-minute throughput, lag and errors over the range (kept 24 h). */
+    activity: (id: string, opts: { range?: SyncActivity['range'] } = {}) => this.request<SyncActivity>('GET', `/syncs/${enc(id)}/activity`, undefined, { range: opts.range }),
+    /** What happened to the sync, newest first: state changes, handoffs, errors, schema changes, pauses, offset edits. */
+    timeline: (id: string) => this.request<TimelineEvent[]>('GET', `/syncs/${enc(id)}/timeline`),
     deadLetters: (id: string) => this.request<DeadLetterView[]>('GET', `/syncs/${enc(id)}/errors`),
     deleteDeadLetter: (id: string, errorId: string) => this.request<void>('DELETE', `/syncs/${enc(id)}/errors/${enc(errorId)}`),
     deleteDeadLetters: (id: string) => this.request<{ deleted: number }>('DELETE', `/syncs/${enc(id)}/errors`),

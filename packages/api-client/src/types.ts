@@ -3,6 +3,8 @@ import type {
   GoSyncReport,
   HistoryEntry,
   ScopeChange,
+  ActivityPoint,
+  TimelineEvent,
   AssignmentRecord,
   ConfigIssue,
   ConnectorDescription,
@@ -13,10 +15,11 @@ import type {
   Position,
   Sync,
   SyncConfig,
+  SyncHealth,
   SyncStatus,
 } from '@idra/core';
 
-export type { AgentInfo, GoSyncReport, HistoryEntry, ScopeChange, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, Sync, SyncConfig, SyncStatus };
+export type { AgentInfo, ActivityPoint, GoSyncReport, HistoryEntry, ScopeChange, TimelineEvent, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, Sync, SyncConfig, SyncHealth, SyncStatus };
 
 /** admin: everything · operator: syncs and data sources, pause/resume · viewer: read only. */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -95,6 +98,18 @@ export interface SyncOverview {
   /** The agent holding the sync's lock (it runs the sync now), if any. */
   runningOn: string | null;
   deadLetters: number;
+  /** Derived by core's `deriveHealth` from the status, the assignment and the sync's lag threshold. */
+  health: SyncHealth;
+  lagThreshold?: SyncConfig['lagThreshold'];
+}
+
+/** Per-minute points of one sync (minutes with nothing new are absent: carry the lag forward). */
+export interface SyncActivity {
+  syncId: string;
+  range: '1h' | '6h' | '24h';
+  from: string;
+  to: string;
+  points: ActivityPoint[];
 }
 
 export interface AgentView extends AgentInfo {

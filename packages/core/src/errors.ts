@@ -54,9 +54,12 @@ export class ConnectorError extends IdraError {
 export class RowRejectedError extends IdraError {
   /** The rejected row, when the batch held only that one. */
   readonly row: Record<string, unknown> | undefined;
-  constructor(row: Record<string, unknown> | undefined, cause: unknown) {
+  /** The column the destination named in its refusal, when it named one. */
+  readonly column: string | undefined;
+  constructor(row: Record<string, unknown> | undefined, cause: unknown, column?: string) {
     super('IDRA_ERR_ROW_REJECTED', `row rejected: ${errorMessage(cause)}`, { cause });
     this.row = row;
+    this.column = column;
   }
 }
 

@@ -138,13 +138,16 @@ export class ClusterAgent {
     const configWatcher = await ns.watch().prefix(KEYS.syncs).create();
     configWatcher.on('put', (kv) => this.workers.get(idOf(kv.key.toString(), KEYS.syncs))?.restart());
     const dataSourceWatcher = await ns.watch().prefix(KEYS.dataSources).create();
-    dataSourceWatcher.on('put', () => {
-      for (const w of this.workers.values()) w.restart();
+    // Only the syncs that use the changed data source restart; the others keep running.
+    dataSourceWatcher.on('put', (kv) => {
+      const id = idOf(kv.key.toString(), KEYS.dataSources);
+      for (const w of this.workers.values()) if (w.usesDataSource(id)) w.restart();
     });
-    for (const w of [assignmentWatcher, configWatcher, dataSourceWatcher]) {
-      w.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'watch error (it resumes by itself)'));
-    }
-    return [assignmentWatcher, configWatcher, dataSourceWatcher];
+    const retryWatcher = await ns.watch().prefix(KEYS.retries).create();
+    retryWatcher.on('put', (kv) => this.workers.get(idOf(kv.key.toString(), KEYS.retries))?.retryNow());
+    const watchers = [assignmentWatcher, configWatcher, dataSourceWatcher, retryWatcher];
+    for (const w of watchers) w.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'watch error (it resumes by itself)'));
+    return watchers;
   }
 
   private applyAssignments(assignments: Map<string, AssignmentRecord>, session: AgentSession): void {

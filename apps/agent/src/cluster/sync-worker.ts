@@ -1,9 +1,12 @@
 import {
   ConfigError,
   EtcdOffsetStore,
+  ActivityRecorder,
+  ActivityStore,
   SyncLock,
   SyncRunner,
   ThrottledStatusWriter,
+  carriedOver,
   errorMessage,
   newSyncStatus,
   sleep,
@@ -11,9 +14,11 @@ import {
   type BackoffOptions,
   type ConfigStore,
   type ConnectorRegistry,
+  type LagThreshold,
   type Logger,
   type StatusStore,
   type SyncStatus,
+  type TimelineEvent,
 } from '@idra/core';
 import type { Namespace } from 'etcd3';
 import type { AgentMetrics } from '../http/agent-metrics.ts';
@@ -48,12 +53,20 @@ export class SyncWorker {
   private latest: SyncStatus | undefined;
   /** The sync's lock while this worker holds it: every write for the sync is fenced by it. */
   private lock: SyncLock | undefined;
+  /** The data sources the running configuration uses: a change to one of them restarts this sync. */
+  private dataSourceIds = new Set<string>();
+  private lagThreshold: LagThreshold | undefined;
+  private readonly activity: ActivityStore;
+  /** This run's minutes and timeline, written under the lock held (fenced like the offset). */
+  private recorder: ActivityRecorder | undefined;
+  private activityWrites: Promise<unknown> = Promise.resolve();
 
   constructor(syncId: string, deps: SyncWorkerDeps) {
     this.syncId = syncId;
     this.deps = deps;
     this.log = deps.logger.child({ syncId });
     this.statusWriter = new ThrottledStatusWriter(deps.statuses, this.log, () => this.lock?.fence);
+    this.activity = new ActivityStore(deps.ns);
   }
 
   start(): void {
@@ -69,6 +82,17 @@ export class SyncWorker {
     this.restartWanted = true;
     this.wakeIdle?.();
     void this.runner?.stop();
+  }
+
+  /** Whether the sync's current configuration reads or writes through this data source. */
+  usesDataSource(id: string): boolean {
+    return this.dataSourceIds.has(id);
+  }
+
+  /** An operator asked for an attempt now: skip the backoff, or leave the wait after a configuration error. */
+  retryNow(): void {
+    if (this.runner) this.runner.retryNow();
+    else this.restart();
   }
 
   /** Stops after the batch in flight and releases the lock. */
@@ -88,10 +112,29 @@ export class SyncWorker {
   }
 
   private publish(status: SyncStatus): void {
+    this.timelineOfStatus(this.latest, status);
+    this.recorder?.observeStatus(status);
     this.latest = status;
     this.statusWriter.update(status);
-    this.deps.metrics?.observeStatus(status);
+    this.deps.metrics?.observeStatus(status, this.lagThreshold);
     this.deps.onStatus?.(status);
+  }
+
+  /** Failures beginning, changing and ending go to the timeline; every other status only to the minute's point. */
+  private timelineOfStatus(before: SyncStatus | undefined, after: SyncStatus): void {
+    const failing = (s: SyncStatus | undefined) => s !== undefined && (s.state === 'failed' || s.state === 'retrying');
+    if (failing(after) && (!failing(before) || before!.lastError?.message !== after.lastError?.message)) {
+      this.event({ kind: 'error', text: `${after.state}: ${after.lastError?.message ?? 'unknown error'}` });
+    } else if (failing(before) && (after.state === 'running' || after.state === 'idle')) {
+      this.event({ kind: 'recovered', text: `recovered after ${before!.attempts ?? 1} failed attempt(s)` });
+    }
+  }
+
+  private event(e: Omit<TimelineEvent, 'at' | 'agentId'>): void {
+    const fence = this.lock?.fence;
+    if (!fence) return;
+    const event: TimelineEvent = { at: new Date().toISOString(), agentId: this.deps.session.info.agentId, ...e };
+    this.activityWrites = this.activityWrites.then(() => this.activity.addEvent(this.syncId, event, fence).catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot write a timeline event')));
   }
 
   private async run(): Promise<void> {
@@ -109,9 +152,25 @@ export class SyncWorker {
       if (!lock) break;
       this.lock = lock;
       this.log.info({ epoch: lock.fence.createRevision }, 'sync lock acquired');
+      const me = session.info.agentId;
+      const recorder = new ActivityRecorder(me, (point) => {
+        const fence = lock.fence;
+        this.activityWrites = this.activityWrites.then(() => this.activity.writePoint(this.syncId, point, fence).catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot write sync history')));
+      });
+      this.recorder = recorder;
+      // A quiet sync's minute still closes (and is written only if its lag or state changed).
+      const ticker = setInterval(() => recorder.tick(), 15_000);
+      ticker.unref();
+      const last = this.latest ?? (await this.deps.statuses.get(this.syncId).catch(() => undefined));
+      this.event(last && last.agentId !== me ? { kind: 'handoff', text: `moved from agent ${last.agentId} to agent ${me}` } : { kind: 'started', text: `started on agent ${me}` });
       try {
         await this.runLocked(lock);
       } finally {
+        clearInterval(ticker);
+        recorder.close();
+        this.recorder = undefined;
+        if (session.valid) this.event({ kind: 'stopped', text: `stopped on agent ${me}` });
+        await this.activityWrites;
         await this.statusWriter.flush();
         this.lock = undefined;
         if (session.valid) await lock.release().catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot release the sync lock'));
@@ -129,7 +188,11 @@ export class SyncWorker {
       try {
         const config = await configs.getSync(this.syncId);
         if (!config) return; // deleted: the leader will drop the assignment
+        this.lagThreshold = config.lagThreshold;
+        this.dataSourceIds = new Set([config.source.dataSourceId, config.destination.dataSourceId].filter((x): x is string => x !== undefined));
         const sync = await configs.resolveSync(config);
+        // Totals, position and lag carry over from the last status, whichever agent wrote it.
+        const previous = this.latest ?? (await this.deps.statuses.get(this.syncId));
         const offsets = new EtcdOffsetStore(this.deps.ns, (id) => (id === this.syncId ? lock.fence : undefined));
         runner = new SyncRunner({
           sync,
@@ -141,8 +204,12 @@ export class SyncWorker {
           logger: this.deps.logger,
           ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
           beforeWrite: () => session.assertValid(this.syncId),
+          previous,
           onStatus: (s) => this.publish(s),
+          onSchemaChange: ({ added, removed }) =>
+            this.event({ kind: 'schema', text: `source columns changed:${added.length ? ` added ${added.join(', ')}` : ''}${removed.length ? ` removed ${removed.join(', ')}` : ''}` }),
           onBatch: (batch) => {
+            this.recorder?.observeBatch(batch.rows, batch.skipped);
             this.deps.metrics?.observeBatch(this.syncId, batch);
             const { rows, durationMs } = batch;
             const committedAt = Date.now();
@@ -170,17 +237,16 @@ export class SyncWorker {
   private publishError(err: unknown, transient: boolean): void {
     const now = new Date().toISOString();
     this.log.error({ err: errorMessage(err) }, transient ? 'cannot load the sync; retrying' : 'invalid sync configuration');
-    const { rowsCopied = 0, rowsSkipped = 0, batches = 0, lastBatchAt, position } = this.latest ?? {};
+    const previous = this.latest;
     this.publish(
       newSyncStatus(this.syncId, this.deps.session.info.agentId, {
+        ...carriedOver(previous),
         state: transient ? 'retrying' : 'failed',
-        rowsCopied,
-        rowsSkipped,
-        batches,
-        lastBatchAt,
-        position,
-        lastError: { message: errorMessage(err), code: err instanceof ConfigError ? err.code : 'IDRA_ERR_UNEXPECTED', at: now },
+        attempts: (previous?.attempts ?? 0) + 1,
+        failingSince: previous?.failingSince ?? now,
+        lastError: { message: errorMessage(err), code: err instanceof ConfigError ? err.code : 'IDRA_ERR_UNEXPECTED', at: now, transient },
         retryInMs: transient ? 1000 : undefined,
+        nextRetryAt: transient ? new Date(Date.now() + 1000).toISOString() : undefined,
         updatedAt: now,
       }),
     );

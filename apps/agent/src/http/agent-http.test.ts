@@ -165,11 +165,14 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
     expect(value(samples, 'idra_agent_process_cpu_seconds_total', { agent: agentId })).toBeGreaterThan(0);
 
     const broken = { sync: 'broken', agent: agentId };
-    samples = await until('the broken sync retrying twice', async () => {
+    // A missing table needs a fix: the sync is failed (retried slowly), and its health says so.
+    samples = await until('the broken sync failing', async () => {
       const s = parseMetrics((await get(port, '/metrics')).body);
-      return (s.find((x) => x.name === 'idra_sync_errors_total' && x.labels.sync === 'broken')?.value ?? 0) >= 2 && s;
+      return (s.find((x) => x.name === 'idra_sync_errors_total' && x.labels.sync === 'broken')?.value ?? 0) >= 1 && s;
     });
-    expect(value(samples, 'idra_sync_state', { ...broken, state: 'retrying' })).toBe(1);
+    expect(value(samples, 'idra_sync_state', { ...broken, state: 'failed' })).toBe(1);
+    expect(value(samples, 'idra_sync_health', { ...broken, health: 'failed' })).toBe(1);
+    expect(value(samples, 'idra_sync_health', { ...broken, health: 'retrying' })).toBe(0);
     expect(value(samples, 'idra_rows_written_total', broken)).toBe(0);
 
     // Rows added later are counted on top: two more full batches.

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CommitContext, OffsetStore, Position, StrayErrorKind, SyncState, SyncStatus } from '@idra/core';
+import { deriveHealth, HEALTH_ORDER, type CommitContext, type LagThreshold, type OffsetStore, type Position, type StrayErrorKind, type SyncState, type SyncStatus } from '@idra/core';
 
 const SYNC_STATES: readonly SyncState[] = ['starting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
 
@@ -37,6 +37,7 @@ export class AgentMetrics {
   private readonly lastBatch: Gauge<'sync' | 'agent'>;
   private readonly state: Gauge<'sync' | 'agent' | 'state'>;
   private readonly stray: Counter<'agent' | 'kind' | 'sync'>;
+  private readonly health: Gauge<'sync' | 'agent' | 'health'>;
   /** The last error counted per sync (its `at`), so that re-published statuses count it once. */
   private readonly lastErrorAt = new Map<string, string>();
   private readonly seen = new Set<string>();
@@ -77,6 +78,12 @@ export class AgentMetrics {
       registers,
     });
     this.stray.inc({ agent: agentId, kind: 'uncaught exception', sync: '' }, 0);
+    this.health = new Gauge({
+      name: 'idra_sync_health',
+      help: 'Health of a sync on this agent (the one the API, UI and CLI show): 1 for its health, 0 for the others',
+      labelNames: ['sync', 'agent', 'health'],
+      registers,
+    });
     const metrics = this;
     new Gauge({
       name: 'idra_agent_registered',
@@ -104,8 +111,8 @@ export class AgentMetrics {
     this.cluster = facts;
   }
 
-  /** A sync's status changed (`SyncRunner`'s `onStatus`). */
-  observeStatus(s: SyncStatus): void {
+  /** A sync's status changed (`SyncRunner`'s `onStatus`); `lagThreshold` is the sync's own, when it sets one. */
+  observeStatus(s: SyncStatus, lagThreshold?: LagThreshold): void {
     const labels = { sync: s.syncId, agent: this.agentId };
     if (!this.seen.has(s.syncId)) {
       // Counters start at 0 rather than appearing with the first event, so that rate() and alerts see them.
@@ -113,6 +120,12 @@ export class AgentMetrics {
       for (const counter of [this.rowsRead, this.rowsWritten, this.rowsSkipped, this.batches, this.commitFailures]) counter.inc(labels, 0);
     }
     for (const state of SYNC_STATES) this.state.set({ ...labels, state }, state === s.state ? 1 : 0);
+    // A stopped sync is no longer this agent's to judge: its health series go, like its lag.
+    const { health } = deriveHealth({ enabled: true, assigned: true, status: s, lagThreshold });
+    for (const h of HEALTH_ORDER) {
+      if (s.state === 'stopped') this.health.remove({ ...labels, health: h });
+      else this.health.set({ ...labels, health: h }, h === health ? 1 : 0);
+    }
     // A stopped sync (moved to another agent, paused) has no lag here: a stale value would mask the real one.
     const lag = s.state === 'stopped' ? undefined : s.lag;
     setOrRemove(this.lagRows, labels, lag?.rows);

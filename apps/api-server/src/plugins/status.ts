@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AssignmentView, ErrorSummary, SyncOverview, SyncStatus } from '@idra/api-client';
+import { deriveHealth } from '@idra/core';
 import { deadLetterCounts, listAssignments, lockOwners } from '../cluster-view.ts';
 import { Permissive, errors } from '../schemas.ts';
 
@@ -15,24 +16,34 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/overview',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'Every sync with its status, assignment, lock owner and dead letter count', response: { 200: Type.Array(Permissive('SyncOverview')), ...errors() } } },
+    {
+      config: { access: 'viewer' },
+      schema: { tags, summary: 'Every sync with its health, status, assignment, lock owner and dead letter count', response: { 200: Type.Array(Permissive('SyncOverview')), ...errors() } },
+    },
     async (): Promise<SyncOverview[]> => {
       const [{ syncs }, list, assignments, locks, dead] = await Promise.all([configs.listSyncs(), statuses.list(), listAssignments(etcd.ns), lockOwners(etcd.ns), deadLetterCounts(etcd.ns)]);
       const statusById = new Map(list.map((s) => [s.syncId, s]));
       const assignmentById = new Map<string, AssignmentView>(assignments.map((a) => [a.syncId, a]));
       const endpoint = (e: { connector: string; dataSourceId?: string | undefined; table?: string | undefined }) => ({ connector: e.connector, dataSourceId: e.dataSourceId, table: e.table });
-      return syncs.map((s) => ({
-        id: s.id,
-        name: s.name ?? s.id,
-        enabled: s.enabled !== false,
-        mode: s.mode,
-        source: endpoint(s.source),
-        destination: endpoint(s.destination),
-        status: statusById.get(s.id) ?? null,
-        assignment: assignmentById.get(s.id) ?? null,
-        runningOn: locks.get(s.id) ?? null,
-        deadLetters: dead.get(s.id) ?? 0,
-      }));
+      return syncs.map((s) => {
+        const status = statusById.get(s.id) ?? null;
+        const assignment = assignmentById.get(s.id) ?? null;
+        const enabled = s.enabled !== false;
+        return {
+          id: s.id,
+          name: s.name ?? s.id,
+          enabled,
+          mode: s.mode,
+          source: endpoint(s.source),
+          destination: endpoint(s.destination),
+          status,
+          assignment,
+          runningOn: locks.get(s.id) ?? null,
+          deadLetters: dead.get(s.id) ?? 0,
+          health: deriveHealth({ enabled, status, assigned: assignment !== null, lagThreshold: s.lagThreshold }),
+          lagThreshold: s.lagThreshold,
+        };
+      });
     },
   );
 

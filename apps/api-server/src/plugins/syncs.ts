@@ -116,6 +116,8 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!(await configs.deleteSync(req.params.id, entry))) throw new NotFoundError('sync', req.params.id);
       await ctx.audit.trim('sync', req.params.id);
       await statuses.delete(req.params.id);
+      await ctx.etcd.ns.delete().key(KEYS.retry(req.params.id)).exec();
+      await ctx.activity.deleteAll(req.params.id);
       req.log.info({ syncId: req.params.id, by: principalOf(req).name }, 'sync deleted');
       return reply.code(204).send(null);
     },
@@ -163,6 +165,30 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/syncs/:id/resume',
     { config: { access: 'operator' }, schema: { tags, summary: 'Resume a sync (enabled: true)', params: IdParams, querystring: ReasonQuery, body: EmptyBody, response: { 200: SyncSchema, ...errors(404) } } },
     async (req) => stored(await setEnabled(req.params.id, true, auditOf(req))),
+  );
+
+  app.post(
+    '/syncs/:id/retry',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: "Retry now: the sync's agent attempts again at once, without waiting for the backoff (or for a change, after a rejected row)",
+        params: IdParams,
+        body: EmptyBody,
+        response: { 202: Type.Object({ requested: Type.Boolean(), runningOn: Type.Union([Type.String(), Type.Null()]) }), ...errors(404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const sync = await find(req.params.id);
+      if (sync.enabled === false) throw new ConflictError('IDRA_ERR_SYNC_PAUSED', `sync '${sync.id}' is paused: resume it to run it again`);
+      const by = principalOf(req).name;
+      // The owning agent watches this key; nothing else is written, so an idle cluster stays idle.
+      await ctx.etcd.ns.put(KEYS.retry(sync.id)).value(JSON.stringify({ at: new Date().toISOString(), by }));
+      req.log.info({ syncId: sync.id, by }, 'retry requested');
+      await ctx.activity.addEvent(sync.id, { at: new Date().toISOString(), kind: 'config', text: 'Retry now asked', by });
+      return reply.code(202).send({ requested: true, runningOn: (await SyncLock.owner(ctx.etcd.ns, sync.id)) ?? null });
+    },
   );
 
   app.post(

@@ -28,6 +28,15 @@ export function formatAgo(iso: string | undefined | null, now = Date.now()): str
   return new Date(t).toLocaleString();
 }
 
+/** "in 25 s", "in 4 min", "now" for a moment to come. */
+export function formatIn(iso: string, now = Date.now()): string {
+  const s = Math.round((Date.parse(iso) - now) / 1000);
+  if (!Number.isFinite(s) || s <= 0) return 'now';
+  if (s < 60) return `in ${s} s`;
+  if (s < 3600) return `in ${Math.round(s / 60)} min`;
+  return `in ${Math.round(s / 3600)} h`;
+}
+
 export function formatDateTime(iso: string | undefined | null): string {
   if (!iso) return '—';
   const t = Date.parse(iso);

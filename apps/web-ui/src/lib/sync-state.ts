@@ -1,26 +1,25 @@
-import type { SyncOverview } from '@idra/api-client';
+import type { SyncOverview, SyncStatus } from '@idra/api-client';
+import { deriveHealth, HEALTH_ORDER, type Health, type SyncHealth } from '@idra/core/health';
+import { formatAgo, formatIn } from './format.ts';
 
-/** What an operator needs to know about a sync at a glance. */
-export type DisplayState = 'running' | 'paused' | 'failing' | 'unassigned';
-
-export const DISPLAY_STATES: readonly DisplayState[] = ['running', 'paused', 'failing', 'unassigned'];
+export { HEALTH_ORDER, type Health, type SyncHealth };
 
 /**
- * paused: disabled · failing: its agent reports `failed` or `retrying` · unassigned: enabled but no
- * agent was given it (no agent running, or the leader has not planned yet) · running: the rest.
+ * The health of a sync whose status may be fresher than the overview's (the detail page's own query,
+ * the event stream): derived again by core's one function, not restated here.
  */
-export function displayState(o: Pick<SyncOverview, 'enabled' | 'status' | 'assignment'>): DisplayState {
-  if (!o.enabled) return 'paused';
-  if (o.status && (o.status.state === 'failed' || o.status.state === 'retrying')) return 'failing';
-  if (!o.assignment) return 'unassigned';
-  return 'running';
+export function healthOf(o: Pick<SyncOverview, 'enabled' | 'assignment' | 'lagThreshold'>, status: SyncStatus | null | undefined): SyncHealth {
+  return deriveHealth({ enabled: o.enabled, status, assigned: o.assignment !== null, lagThreshold: o.lagThreshold });
 }
 
-/** The agent's own word for what it does now (idle, starting …), when the sync is running. */
-export function detailOf(o: Pick<SyncOverview, 'enabled' | 'status' | 'assignment'>): string | undefined {
-  const state = displayState(o);
-  if (state === 'failing') return o.status?.state === 'retrying' ? `retrying${o.status.retryInMs ? ` in ${Math.ceil(o.status.retryInMs / 1000)} s` : ''}` : 'stopped by an error';
-  if (state === 'running') return o.status && o.status.state !== 'running' ? o.status.state : undefined;
-  if (state === 'paused' && o.status && o.status.state !== 'stopped') return 'stopping';
-  return undefined;
+/** "attempt 4 · next in 25 s", "attempt 2 · waits for Retry now" for failing syncs. */
+export function failureDetail(h: SyncHealth, now = Date.now()): string | undefined {
+  if (h.health !== 'retrying' && h.health !== 'failed') return undefined;
+  const parts = [h.attempts ? `attempt ${h.attempts}` : undefined, h.nextRetryAt ? `next ${formatIn(h.nextRetryAt, now)}` : h.health === 'failed' ? 'waits for a fix' : undefined];
+  return parts.filter(Boolean).join(' · ') || undefined;
+}
+
+/** "failing since 3 min ago" */
+export function failingSince(h: SyncHealth): string | undefined {
+  return h.failingSince ? `failing since ${formatAgo(h.failingSince)}` : undefined;
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { SyncOverview, SyncStatus } from '@idra/api-client';
 import { applyTableQuery, parseTableQuery, PAGE_SIZE } from './sync-table.ts';
+import { healthOf } from './sync-state.ts';
 
 function row(id: string, opts: { enabled?: boolean; state?: SyncStatus['state']; rows?: number; agent?: string; error?: string } = {}): SyncOverview {
-  return {
+  const o: Omit<SyncOverview, 'health'> = {
     id,
     name: id,
     enabled: opts.enabled ?? true,
@@ -17,6 +18,7 @@ function row(id: string, opts: { enabled?: boolean; state?: SyncStatus['state'];
     runningOn: opts.agent ?? null,
     deadLetters: 0,
   };
+  return { ...o, health: healthOf(o, o.status) };
 }
 
 describe('sync table', () => {
@@ -25,14 +27,25 @@ describe('sync table', () => {
     row('customers', { state: 'retrying', agent: 'a2', error: 'no such table: customers' }),
     row('archive', { enabled: false }),
     row('fresh'),
+    row('late', { state: 'failed', agent: 'a1', error: 'no such table: late' }),
   ];
 
-  it('filters by state and by text over tables, agents and errors', () => {
+  it('lists problems first by default', () => {
+    expect(applyTableQuery(rows, parseTableQuery(new URLSearchParams())).page.map((r) => [r.id, r.health.health])).toEqual([
+      ['late', 'failed'],
+      ['customers', 'retrying'],
+      ['fresh', 'unassigned'],
+      ['orders', 'healthy'],
+      ['archive', 'paused'],
+    ]);
+  });
+
+  it('filters by health and by text over tables, agents and errors', () => {
     const q = parseTableQuery(new URLSearchParams());
-    expect(applyTableQuery(rows, { ...q, state: 'failing' }).page.map((r) => r.id)).toEqual(['customers']);
-    expect(applyTableQuery(rows, { ...q, state: 'unassigned' }).page.map((r) => r.id)).toEqual(['fresh']);
-    expect(applyTableQuery(rows, { ...q, state: 'paused' }).page.map((r) => r.id)).toEqual(['archive']);
-    expect(applyTableQuery(rows, { ...q, q: 'NO SUCH' }).page.map((r) => r.id)).toEqual(['customers']);
+    expect(applyTableQuery(rows, { ...q, health: 'retrying' }).page.map((r) => r.id)).toEqual(['customers']);
+    expect(applyTableQuery(rows, { ...q, health: 'unassigned' }).page.map((r) => r.id)).toEqual(['fresh']);
+    expect(applyTableQuery(rows, { ...q, health: 'paused' }).page.map((r) => r.id)).toEqual(['archive']);
+    expect(applyTableQuery(rows, { ...q, q: 'NO SUCH' }).page.map((r) => r.id)).toEqual(['late', 'customers']);
     expect(applyTableQuery(rows, { ...q, q: 'src_ord' }).page.map((r) => r.id)).toEqual(['orders']);
     expect(applyTableQuery(rows, { ...q, q: 'a2' }).page.map((r) => r.id)).toEqual(['customers']);
   });
@@ -48,6 +61,6 @@ describe('sync table', () => {
   });
 
   it('ignores unknown URL values', () => {
-    expect(parseTableQuery(new URLSearchParams('state=weird&sort=nope&page=-3'))).toEqual({ q: '', state: '', sort: 'name', dir: 'asc', page: 1 });
+    expect(parseTableQuery(new URLSearchParams('health=weird&sort=nope&page=-3'))).toEqual({ q: '', health: '', sort: 'health', dir: 'asc', page: 1 });
   });
 });

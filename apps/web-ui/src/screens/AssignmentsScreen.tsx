@@ -2,8 +2,7 @@ import { Link } from 'react-router';
 import { useOverview } from '../api/queries.ts';
 import { Page } from '../components/Page.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
-import { StateBadge } from '../components/StateBadge.tsx';
-import { detailOf, displayState } from '../lib/sync-state.ts';
+import { HealthBadge } from '../components/HealthBadge.tsx';
 
 /** Which agent each sync is assigned to, and which agent actually holds its lock now. */
 export function AssignmentsScreen() {
@@ -22,7 +21,7 @@ export function AssignmentsScreen() {
             <thead>
               <tr>
                 <th scope="col">Sync</th>
-                <th scope="col">State</th>
+                <th scope="col">Health</th>
                 <th scope="col">Assigned to</th>
                 <th scope="col">Epoch</th>
                 <th scope="col">Lock held by</th>
@@ -37,7 +36,7 @@ export function AssignmentsScreen() {
                       <Link to={`/syncs/${encodeURIComponent(o.id)}`}>{o.id}</Link>
                     </th>
                     <td>
-                      <StateBadge state={displayState(o)} detail={detailOf(o)} />
+                      <HealthBadge health={o.health} />
                     </td>
                     <td>{o.assignment?.agentId ?? <span className="muted">{o.enabled ? 'unassigned' : 'paused'}</span>}</td>
                     <td>{o.assignment?.epoch ?? '—'}</td>

@@ -2,10 +2,12 @@ import { Link } from 'react-router';
 import { useAgents, useAssignments, useCluster, useErrorSummary, useOverview } from '../api/queries.ts';
 import { Page, Section } from '../components/Page.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
-import { StateBadge } from '../components/StateBadge.tsx';
+import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncCharts } from '../components/SyncCharts.tsx';
-import { displayState, detailOf } from '../lib/sync-state.ts';
-import { formatAgo, formatBytes, formatCount, formatSeconds } from '../lib/format.ts';
+import { lagSummary } from '@idra/core/health';
+import { HEALTH_ORDER, type Health } from '../lib/sync-state.ts';
+import { rowsOf } from '../lib/sync-table.ts';
+import { formatAgo, formatBytes, formatCount } from '../lib/format.ts';
 import { useSamples } from '../lib/live-samples.ts';
 import type { SyncOverview } from '@idra/api-client';
 
@@ -84,10 +86,12 @@ function ThroughputRow({ sync }: { sync: SyncOverview }) {
         <Link to={`/syncs/${encodeURIComponent(sync.id)}`}>{sync.name}</Link>
       </th>
       <td>
-        <StateBadge state={displayState(sync)} detail={detailOf(sync)} />
+        <HealthBadge health={sync.health} />
       </td>
-      <td className="num">{formatCount(sync.status?.rowsCopied)}</td>
-      <td className="num">{sync.status?.lag?.rows !== undefined ? `${formatCount(sync.status.lag.rows)} rows` : formatSeconds(sync.status?.lag?.seconds)}</td>
+      <td className="num">{formatCount(rowsOf(sync))}</td>
+      <td className="num" title={lagSummary(sync.status?.lag).other}>
+        {lagSummary(sync.status?.lag).text}
+      </td>
       <td>
         <SyncCharts syncId={sync.id} width={140} />
       </td>
@@ -103,11 +107,11 @@ export function DashboardScreen() {
   const assignments = useAssignments();
   const errors = useErrorSummary();
   const rows = overview.data ?? [];
-  const states = rows.map(displayState);
-  const count = (s: string) => (overview.data ? states.filter((x) => x === s).length : undefined);
+  const count = (h: Health) => (overview.data ? rows.filter((r) => r.health.health === h).length : undefined);
+  // Problems first, then the busiest.
   const charted = rows
     .filter((r) => r.enabled)
-    .sort((a, b) => (b.status?.rowsCopied ?? 0) - (a.status?.rowsCopied ?? 0))
+    .sort((a, b) => HEALTH_ORDER.indexOf(a.health.health) - HEALTH_ORDER.indexOf(b.health.health) || (rowsOf(b) ?? 0) - (rowsOf(a) ?? 0))
     .slice(0, CHARTED);
   const recentErrors = rows
     .filter((r) => r.status?.lastError)
@@ -118,10 +122,12 @@ export function DashboardScreen() {
     <Page title="Dashboard">
       <ul className="counters" aria-label="Counts">
         <Counter label="syncs" value={overview.data?.length} to="/syncs" />
-        <Counter label="running" value={count('running')} to="/syncs?state=running" />
-        <Counter label="failing" value={count('failing')} tone="bad" to="/syncs?state=failing" />
-        <Counter label="unassigned" value={count('unassigned')} tone="warn" to="/syncs?state=unassigned" />
-        <Counter label="paused" value={count('paused')} to="/syncs?state=paused" />
+        <Counter label="failed" value={count('failed')} tone="bad" to="/syncs?health=failed" />
+        <Counter label="retrying" value={count('retrying')} tone="bad" to="/syncs?health=retrying" />
+        <Counter label="lagging" value={count('lagging')} tone="warn" to="/syncs?health=lagging" />
+        <Counter label="unassigned" value={count('unassigned')} tone="warn" to="/syncs?health=unassigned" />
+        <Counter label="healthy" value={count('healthy')} to="/syncs?health=healthy" />
+        <Counter label="paused" value={count('paused')} to="/syncs?health=paused" />
         <Counter label="agents" value={agents.data?.length} to="/agents" />
         <Counter label="assignments" value={assignments.data?.length} to="/assignments" />
       </ul>

@@ -8,11 +8,11 @@ import { useCan } from '../api/session.tsx';
 import { isNotFound } from '../api/errors.ts';
 import { Page, Section } from '../components/Page.tsx';
 import { BusyButton, EmptyState, ErrorNote, ErrorState, Loading } from '../components/Status.tsx';
-import { StateBadge } from '../components/StateBadge.tsx';
+import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncCharts } from '../components/SyncCharts.tsx';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { useNotify } from '../components/Notify.tsx';
-import { detailOf, displayState } from '../lib/sync-state.ts';
+import { healthOf } from '../lib/sync-state.ts';
 import { describePosition, storedKind } from '@idra/core/model';
 import { formatAgo, formatCount, formatDateTime, formatSeconds } from '../lib/format.ts';
 import { DeleteSyncDialog, DuplicateDialog, PauseResumeButton } from './sync-actions.tsx';
@@ -277,13 +277,13 @@ export function SyncDetailScreen() {
   const enabled = sync.enabled !== false;
   // The sync's own status query (and the event stream) is fresher than the overview's.
   const row = listed && { ...listed, enabled, status: status.data === undefined ? listed.status : status.data };
-  const state = row ? displayState(row) : enabled ? 'running' : 'paused';
+  const health = healthOf({ enabled, assignment: row?.assignment ?? null, lagThreshold: sync.lagThreshold }, row?.status);
   return (
     <Page
       title={sync.name ?? sync.id}
       subtitle={
         <>
-          <code>{sync.id}</code> · <StateBadge state={state} detail={row ? detailOf(row) : undefined} />
+          <code>{sync.id}</code> · <HealthBadge health={health} /> <span className="muted">{health.reason}</span>
         </>
       }
       actions={

@@ -5,11 +5,13 @@ import { useOverview } from '../api/queries.ts';
 import { useCan } from '../api/session.tsx';
 import { Page } from '../components/Page.tsx';
 import { BusyButton, EmptyState, ErrorState, Loading } from '../components/Status.tsx';
-import { StateBadge } from '../components/StateBadge.tsx';
-import { DISPLAY_STATES, detailOf, displayState } from '../lib/sync-state.ts';
-import { agentOf, applyTableQuery, parseTableQuery, type SortKey, type TableQuery } from '../lib/sync-table.ts';
-import { formatAgo, formatCount, formatSeconds } from '../lib/format.ts';
-import { DeleteSyncDialog, DuplicateDialog, PauseResumeButton } from './sync-actions.tsx';
+import { HealthBadge } from '../components/HealthBadge.tsx';
+import { ActionMenu } from '../components/ActionMenu.tsx';
+import { lagSummary } from '@idra/core/health';
+import { HEALTH_ORDER } from '../lib/sync-state.ts';
+import { agentOf, applyTableQuery, parseTableQuery, rowsOf, type SortKey, type TableQuery } from '../lib/sync-table.ts';
+import { formatAgo, formatCount } from '../lib/format.ts';
+import { DeleteSyncDialog, DuplicateDialog, usePauseResume, useRetryNow } from './sync-actions.tsx';
 import { ImportDialog, useExport } from './TransferDialogs.tsx';
 
 function endpoint(e: SyncOverview['source']): string {
@@ -29,6 +31,24 @@ function SortHeader({ label, sortKey, query, onSort, className }: { label: strin
 }
 
 type RowDialog = { kind: 'duplicate' | 'delete'; sync: SyncOverview } | { kind: 'import' };
+
+/** Pause/Resume, Retry now, Duplicate and Delete of one row, in a menu so that rows stay one line high. */
+function RowActions({ sync, onDialog }: { sync: SyncOverview; onDialog: (d: RowDialog) => void }) {
+  const toggle = usePauseResume(sync.id, sync.enabled);
+  const retry = useRetryNow(sync.id);
+  const failing = sync.health.health === 'failed' || sync.health.health === 'retrying';
+  return (
+    <ActionMenu
+      label={`Actions for ${sync.id}`}
+      actions={[
+        { label: sync.enabled ? 'Pause' : 'Resume', onSelect: () => toggle.mutate(), disabledReason: toggle.isPending ? 'in progress' : undefined },
+        ...(failing ? [{ label: 'Retry now', onSelect: () => retry.mutate() }] : []),
+        { label: 'Duplicate', onSelect: () => onDialog({ kind: 'duplicate', sync }) },
+        { label: 'Delete', danger: true, onSelect: () => onDialog({ kind: 'delete', sync }) },
+      ]}
+    />
+  );
+}
 
 /** Every sync with its state, agent, progress and last error: searchable, sortable, paged. */
 export function SyncListScreen() {
@@ -78,10 +98,10 @@ export function SyncListScreen() {
           <span className="sr-only">Search syncs</span>
           <input type="search" placeholder="Search id, name, table, agent, error…" value={query.q} onChange={(e) => update({ q: e.target.value })} />
         </label>
-        <div className="filter-chips" role="group" aria-label="Filter by state">
-          {(['', ...DISPLAY_STATES] as const).map((s) => (
-            <button key={s || 'all'} type="button" className={`chip${query.state === s ? ' active' : ''}`} aria-pressed={query.state === s} onClick={() => update({ state: s })}>
-              {s || 'all'} <span className="chip-count">{s ? all.filter((r) => displayState(r) === s).length : all.length}</span>
+        <div className="filter-chips" role="group" aria-label="Filter by health">
+          {(['', ...HEALTH_ORDER] as const).map((s) => (
+            <button key={s || 'all'} type="button" className={`chip${query.health === s ? ' active' : ''}`} aria-pressed={query.health === s} onClick={() => update({ health: s })}>
+              {s || 'all'} <span className="chip-count">{s ? all.filter((r) => r.health.health === s).length : all.length}</span>
             </button>
           ))}
         </div>
@@ -109,62 +129,69 @@ export function SyncListScreen() {
       ) : (
         <>
           <div className="table-wrap">
-            <table className="sync-table">
+            <table className="sync-table cards-on-phone">
               <caption className="sr-only">Syncs, {total} shown</caption>
               <thead>
                 <tr>
                   <SortHeader label="Sync" sortKey="name" query={query} onSort={onSort} />
-                  <SortHeader label="State" sortKey="state" query={query} onSort={onSort} />
+                  <SortHeader label="Health" sortKey="health" query={query} onSort={onSort} />
                   <th scope="col">Source → destination</th>
                   <SortHeader label="Agent" sortKey="agent" query={query} onSort={onSort} />
                   <SortHeader label="Rows copied" sortKey="rows" query={query} onSort={onSort} className="num" />
                   <SortHeader label="Lag" sortKey="lag" query={query} onSort={onSort} className="num" />
-                  <SortHeader label="Last error" sortKey="error" query={query} onSort={onSort} />
-                  {canOperate && <th scope="col">Actions</th>}
+                  <SortHeader label="Problem" sortKey="error" query={query} onSort={onSort} />
+                  {canOperate && (
+                    <th scope="col">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  )}
                 </tr>
               </thead>
               <tbody>
-                {page.map((s) => (
-                  <tr key={s.id} data-sync={s.id}>
-                    <th scope="row">
-                      <Link to={`/syncs/${encodeURIComponent(s.id)}`}>{s.name}</Link>
-                      {s.name !== s.id && <div className="muted small">{s.id}</div>}
-                    </th>
-                    <td>
-                      <StateBadge state={displayState(s)} detail={detailOf(s)} />
-                    </td>
-                    <td className="small">
-                      {endpoint(s.source)} → {endpoint(s.destination)}
-                      <div className="muted">mode {s.mode}</div>
-                    </td>
-                    <td className="nowrap">{agentOf(s) ?? <span className="muted">—</span>}</td>
-                    <td className="num">{formatCount(s.status?.rowsCopied)}</td>
-                    <td className="num">{s.status?.lag?.rows !== undefined ? formatCount(s.status.lag.rows) : formatSeconds(s.status?.lag?.seconds)}</td>
-                    <td className="last-error">
-                      {s.status?.lastError ? (
-                        <>
-                          <span className="error-text">{s.status.lastError.message}</span>
-                          <div className="muted small">{formatAgo(s.status.lastError.at)}</div>
-                        </>
-                      ) : s.deadLetters > 0 ? (
-                        <span>{formatCount(s.deadLetters)} rows set aside</span>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                    {canOperate && (
-                      <td className="row-actions">
-                        <PauseResumeButton id={s.id} enabled={s.enabled} />
-                        <button type="button" onClick={() => setDialog({ kind: 'duplicate', sync: s })} aria-label={`Duplicate ${s.id}`}>
-                          Duplicate
-                        </button>
-                        <button type="button" className="danger-text" onClick={() => setDialog({ kind: 'delete', sync: s })} aria-label={`Delete ${s.id}`}>
-                          Delete
-                        </button>
+                {page.map((s) => {
+                  const lag = lagSummary(s.status?.lag);
+                  const problem = s.status?.lastError?.message ?? (s.health.health === 'lagging' || s.health.health === 'unassigned' ? s.health.reason : undefined);
+                  return (
+                    <tr key={s.id} data-sync={s.id}>
+                      <th scope="row">
+                        <Link to={`/syncs/${encodeURIComponent(s.id)}`}>{s.name}</Link>
+                        {s.name !== s.id && <div className="muted small">{s.id}</div>}
+                      </th>
+                      <td data-label="Health">
+                        <HealthBadge health={s.health} />
                       </td>
-                    )}
-                  </tr>
-                ))}
+                      <td className="small" data-label="Source → destination">
+                        {endpoint(s.source)} → {endpoint(s.destination)} <span className="muted">· {s.mode}</span>
+                      </td>
+                      <td className="nowrap" data-label="Agent">
+                        {agentOf(s) ?? <span className="muted">—</span>}
+                      </td>
+                      <td className="num" data-label="Rows copied" title={s.status ? `${formatCount(s.status.rowsCopied)} since its agent started it` : undefined}>
+                        {formatCount(rowsOf(s))}
+                      </td>
+                      <td className="num" data-label="Lag" title={lag.other}>
+                        {lag.text}
+                      </td>
+                      <td className="last-error" data-label="Problem">
+                        {problem ? (
+                          <span className="one-line error-text" title={problem}>
+                            {problem}
+                          </span>
+                        ) : s.deadLetters > 0 ? (
+                          <span>{formatCount(s.deadLetters)} rows set aside</span>
+                        ) : (
+                          <span className="muted">—</span>
+                        )}
+                        {s.status?.lastError && <span className="muted small"> {formatAgo(s.status.lastError.at)}</span>}
+                      </td>
+                      {canOperate && (
+                        <td className="row-actions">
+                          <RowActions sync={s} onDialog={setDialog} />
+                        </td>
+                      )}
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>

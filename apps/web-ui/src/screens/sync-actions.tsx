@@ -24,16 +24,42 @@ function useSyncChanged() {
  * Pause or resume. Pausing waits (up to 30 s) until the agent has finished its batch and released
  * the sync, so that the offset can be changed right after.
  */
-export function PauseResumeButton({ id, enabled }: { id: string; enabled: boolean }) {
+export function usePauseResume(id: string, enabled: boolean) {
   const client = useClient();
   const notify = useNotify();
   const changed = useSyncChanged();
-  const toggle = useMutation({
+  return useMutation({
     mutationFn: () => (enabled ? client.syncs.pause(id, { wait: true }) : client.syncs.resume(id)),
     onSuccess: () => notify('ok', enabled ? `Sync ${id} paused: its agent has stopped it.` : `Sync ${id} resumed.`),
     onError: (err) => notify('error', `${enabled ? 'Pause' : 'Resume'} of ${id} failed: ${(err as Error).message}`),
     onSettled: () => changed(id),
   });
+}
+
+/** Retry now: the sync's agent attempts again at once (skipping the backoff, or after a fix). */
+export function useRetryNow(id: string) {
+  const client = useClient();
+  const notify = useNotify();
+  const changed = useSyncChanged();
+  return useMutation({
+    mutationFn: () => client.syncs.retry(id),
+    onSuccess: (r) => notify('ok', r.runningOn ? `Sync ${id}: agent ${r.runningOn} attempts again now.` : `Sync ${id}: it runs again as soon as an agent takes it.`),
+    onError: (err) => notify('error', `Retry of ${id} failed: ${(err as Error).message}`),
+    onSettled: () => changed(id),
+  });
+}
+
+export function RetryNowButton({ id }: { id: string }) {
+  const retry = useRetryNow(id);
+  return (
+    <BusyButton type="button" busy={retry.isPending} busyLabel="Asking…" onClick={() => retry.mutate()} aria-label={`Retry ${id} now`}>
+      Retry now
+    </BusyButton>
+  );
+}
+
+export function PauseResumeButton({ id, enabled }: { id: string; enabled: boolean }) {
+  const toggle = usePauseResume(id, enabled);
   return (
     <BusyButton type="button" busy={toggle.isPending} busyLabel={enabled ? 'Pausing…' : 'Resuming…'} onClick={() => toggle.mutate()} aria-label={`${enabled ? 'Pause' : 'Resume'} ${id}`}>
       {enabled ? 'Pause' : 'Resume'}

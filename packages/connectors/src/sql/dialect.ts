@@ -69,8 +69,12 @@ export interface WatermarkRequest {
   maxCursor?: SelectQueryBuilder<any, any, any> | undefined;
 }
 
-/** How a database error affects a sync. */
-export type ErrorClass = 'transient' | 'rejected';
+/**
+ * How a database error affects a sync: `rejected` rows follow the error policy; `permanent` errors
+ * (wrong password, missing table or column, no privilege) need someone to change something and are
+ * retried slowly; `transient` ones (connection lost, server restarting) are retried soon.
+ */
+export type ErrorClass = 'transient' | 'rejected' | 'permanent';
 
 /** Everything that differs between SQL databases; the shared source/destination use only this. */
 export interface SqlDialect {

@@ -5,6 +5,7 @@ export * from './fence.ts';
 export * from './etcd-offset-store.ts';
 export * from './status-store.ts';
 export * from './status-writer.ts';
+export * from './activity-store.ts';
 export * from './assignment-planner.ts';
 export * from './assignments.ts';
 export * from './agent-session.ts';

@@ -28,6 +28,11 @@ export const KEYS = {
   /** Change history (`HistoryStore`): `history/syncs/<id>/<n>`, `history/datasources/<id>/<n>`. */
   history: (kind: 'sync' | 'dataSource', id: string) => `history/${kind === 'sync' ? 'syncs' : 'datasources'}/${id}/`,
   allErrors: 'errors/',
+  /** Written by the API when an operator asks for an attempt now; the sync's agent watches it. */
+  activity: (syncId: string) => `activity/${syncId}/`,
+  timeline: (syncId: string) => `timeline/${syncId}/`,
+  retries: 'retry/',
+  retry: (syncId: string) => `retry/${syncId}`,
 } as const;
 
 /** The id at the end of a key under one of the prefixes above (`assignments/x` → `x`). */

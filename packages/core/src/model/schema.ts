@@ -72,6 +72,15 @@ export const SyncSchema = Type.Object(
     delayMs: Type.Optional(Duration('id/timestamp modes: extra safety margin; rows newer than db now() minus this (and rows an open transaction may still precede) wait for a later poll (default 0)')),
     onError: Type.Optional(literals(['stop', 'skip'] as const, 'what a row the destination rejects does (default stop)')),
     createTable: Type.Optional(Type.Boolean({ default: true, description: 'create the destination table when missing' })),
+    lagThreshold: Type.Optional(
+      Type.Object(
+        {
+          rows: Type.Optional(Type.Integer({ minimum: 0, description: 'rows not yet copied (default 10000)' })),
+          seconds: Type.Optional(Type.Integer({ minimum: 0, description: 'seconds behind the newest source row (default 300)' })),
+        },
+        { additionalProperties: false, description: 'beyond this lag the sync shows as lagging' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -116,6 +125,8 @@ export interface Sync {
   delayMs: number;
   onError: 'stop' | 'skip';
   createTable: boolean;
+  /** Beyond this lag the sync's health is `lagging` (defaults in `@idra/core/health`). */
+  lagThreshold: { rows?: number | undefined; seconds?: number | undefined } | undefined;
 }
 
 /** An endpoint whose `connection` is filled in (from its data source when it named one). */

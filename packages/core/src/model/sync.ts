@@ -144,6 +144,7 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     delayMs: config.delayMs === undefined ? SYNC_DEFAULTS.delayMs : parseDuration(config.delayMs)!,
     onError: config.onError ?? SYNC_DEFAULTS.onError,
     createTable: config.createTable ?? SYNC_DEFAULTS.createTable,
+    lagThreshold: config.lagThreshold,
   };
 }
 

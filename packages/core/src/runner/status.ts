@@ -12,6 +12,23 @@ export interface SyncError {
   message: string;
   code: string;
   at: string;
+  /** Whether a retry alone may fix it (connection lost, server restarting) or something must change first. */
+  transient?: boolean | undefined;
+  /** The key (or cursor) values of the row the destination rejected, when one row is the cause. */
+  row?: Record<string, unknown> | undefined;
+  /** The column the destination named in its refusal, when it named one. */
+  column?: string | undefined;
+}
+
+/** Counts that survive restarts, pauses and handoffs: carried from the last stored status into each new run. */
+export interface SyncTotals {
+  rowsCopied: number;
+  rowsSkipped: number;
+  batches: number;
+  /** When the counting began (the sync's first run). */
+  since: string;
+  /** When the sync first read everything there was (the end of its initial copy). */
+  caughtUpAt?: string | undefined;
 }
 
 /** What an agent reports about one sync. */
@@ -34,11 +51,22 @@ export interface SyncStatus {
   lastError: SyncError | undefined;
   /** When in `retrying`: milliseconds until the next attempt. */
   retryInMs: number | undefined;
+  /** When the next automatic attempt is due (retrying, or failed with a slow retry); absent when only an operator can restart it. */
+  nextRetryAt?: string | undefined;
+  /** Consecutive failed attempts since the last successful batch. */
+  attempts?: number | undefined;
+  /** When the current run of failures began; cleared by a successful batch. */
+  failingSince?: string | undefined;
+  /** When this run began: `rowsCopied`, `rowsSkipped` and `batches` count from here ("since start"). */
+  startedAt?: string | undefined;
+  /** Cumulative counts across runs, agents and pauses. */
+  totals?: SyncTotals | undefined;
   updatedAt: string;
 }
 
 /** A status with nothing happened yet (`stopped`, no rows, no error), with `patch` applied. */
 export function newSyncStatus(syncId: string, agentId: string, patch: Partial<SyncStatus> = {}): SyncStatus {
+  const now = new Date().toISOString();
   return {
     syncId,
     agentId,
@@ -52,9 +80,21 @@ export function newSyncStatus(syncId: string, agentId: string, patch: Partial<Sy
     lag: undefined,
     lastError: undefined,
     retryInMs: undefined,
-    updatedAt: new Date().toISOString(),
+    startedAt: now,
+    totals: { rowsCopied: 0, rowsSkipped: 0, batches: 0, since: now },
+    updatedAt: now,
     ...patch,
   };
+}
+
+/**
+ * What a new run keeps from the sync's last stored status (any agent's): the cumulative totals, the
+ * position and the last known lag, so that nothing drops to zero or "—" after a restart or handoff.
+ */
+export function carriedOver(previous: SyncStatus | undefined): Partial<SyncStatus> {
+  if (!previous) return {};
+  const totals = previous.totals ?? { rowsCopied: previous.rowsCopied, rowsSkipped: previous.rowsSkipped, batches: previous.batches, since: previous.updatedAt };
+  return { totals: { ...totals }, position: previous.position, lag: previous.lag, lastBatchAt: previous.lastBatchAt };
 }
 
 /** A row the destination rejected and the `skip` policy set aside. */

@@ -9,7 +9,7 @@ import { describeScopeChanges, offsetScopeOf, scopeChanges, type OffsetScope } f
 import { silentLogger, type Logger } from '../log.ts';
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { runAsSync } from './process-guard.ts';
-import { newSyncStatus, type DeadLetter, type DeadLetterSink, type SyncState, type SyncStatus } from './status.ts';
+import { carriedOver, newSyncStatus, type DeadLetter, type DeadLetterSink, type SyncState, type SyncStatus } from './status.ts';
 
 export interface SyncRunnerOptions {
   sync: Sync;
@@ -29,26 +29,61 @@ export interface SyncRunnerOptions {
   lagIntervalMs?: number;
   /** Called before each destination write; throws (FencedError) when this agent may no longer write. */
   beforeWrite?: () => void;
+  /** The sync's last stored status (any agent's): its totals, position and lag carry over into this run. */
+  previous?: SyncStatus | undefined;
+  /** Backoff of errors someone must fix (wrong password, missing table): retried, but slowly. */
+  slowBackoff?: BackoffOptions;
+  /** Called when the source's columns change between batches (a schema change), for the sync's timeline. */
+  onSchemaChange?: (change: { added: string[]; removed: string[] }) => void;
 }
+
+/** Errors that need someone to change something are retried every 30 s at first, then every 5 min. */
+export const PERMANENT_BACKOFF: BackoffOptions = { initialMs: 30_000, maxMs: 300_000 };
 
 /** A sync failed in a way retrying cannot fix (error policy `stop`, unusable configuration). */
 export class SyncFailedError extends IdraError {
-  constructor(message: string, cause?: unknown) {
+  /** The key (or cursor) values of the rejected row, when a row is the cause. */
+  readonly row: Record<string, unknown> | undefined;
+  readonly column: string | undefined;
+  constructor(message: string, cause?: unknown, rejected?: { row?: Record<string, unknown> | undefined; column?: string | undefined }) {
     super('IDRA_ERR_SYNC_FAILED', message, { cause });
+    this.row = rejected?.row;
+    this.column = rejected?.column;
   }
 }
 
-/** True for errors a retry can fix: connections, authentication, servers restarting, missing tables. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof ConnectorError) return err.transient;
-  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof FencedError || err instanceof SyncFailedError) return false;
-  return true;
+/**
+ * transient: retried soon (connection lost, server restarting) · permanent: retried slowly, someone
+ * must fix something outside Idra (password, missing table) · operator: not retried until an operator
+ * asks (rejected row under `stop`, unusable configuration) · fenced: this agent lost the sync.
+ */
+export type ErrorKind = 'transient' | 'permanent' | 'operator' | 'fenced';
+
+export function classifyError(err: unknown): ErrorKind {
+  if (err instanceof FencedError) return 'fenced';
+  if (err instanceof ConnectorError) return err.transient ? 'transient' : 'permanent';
+  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof SyncFailedError) return 'operator';
+  return 'transient';
+}
+
+/** The values that identify a row to an operator: its key columns, else its cursor and tiebreaker. */
+function rowKey(sync: Sync, row: Row): Record<string, unknown> {
+  const names = sync.keyColumns.length > 0 ? sync.keyColumns : [sync.cursorColumn, sync.tiebreakerColumn].filter((c): c is string => c !== undefined);
+  const picked = names.filter((n) => n in row);
+  return Object.fromEntries((picked.length > 0 ? picked : Object.keys(row).slice(0, 3)).map((n) => [n, row[n]]));
+}
+
+function keyText(key: Record<string, unknown>): string {
+  return Object.entries(key)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v, (_, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))}`)
+    .join(', ');
 }
 
 /**
  * Runs one sync: read after the offset → write and commit in the destination → commit the offset →
  * repeat until a short batch → sleep `pollIntervalMs`. Errors are retried with capped exponential
- * backoff, except rejected rows (handled by `onError`) and lost ownership (stops at once).
+ * backoff (slower for errors someone must fix), rejected rows follow `onError`, lost ownership stops
+ * at once. A failing sync stays `retrying`/`failed`, with its attempt count, until a batch succeeds.
  */
 export class SyncRunner {
   readonly sync: Sync;
@@ -56,20 +91,23 @@ export class SyncRunner {
   private readonly log: Logger;
   private readonly stopCtl = new AbortController(); // stop after the current batch
   private readonly abortCtl = new AbortController(); // abort the batch in flight
-  /** The current cycle of open connectors → batches; aborted when they raise an error outside any call, so that they are reopened. */
-  private cycle: AbortController | undefined;
   private readonly status: SyncStatus;
   private lastLagAt = 0;
   private loop: Promise<void> | undefined;
   /** What this sync's offsets point into, committed with each of them. */
   private readonly scope: OffsetScope;
+  private columns: string[] | undefined;
+  /** The current cycle of open connectors → batches; aborted when they raise an error outside any call, so that they are reopened. */
+  private cycle: AbortController | undefined;
+  /** Ends the wait before the next attempt (Retry now). */
+  private wakeRetry: (() => void) | undefined;
 
   constructor(opts: SyncRunnerOptions) {
     this.opts = opts;
     this.sync = opts.sync;
     this.scope = offsetScopeOf(opts.sync);
     this.log = (opts.logger ?? silentLogger).child({ syncId: opts.sync.id });
-    this.status = newSyncStatus(opts.sync.id, opts.agentId);
+    this.status = newSyncStatus(opts.sync.id, opts.agentId, carriedOver(opts.previous));
   }
 
   /** Starts the loop; `done` resolves when it has ended. */
@@ -97,6 +135,11 @@ export class SyncRunner {
     await this.done;
   }
 
+  /** Attempts again now, without waiting for the backoff (or for an operator, after a rejected row). */
+  retryNow(): void {
+    this.wakeRetry?.();
+  }
+
   /** Stops now: the batch in flight is abandoned (its transaction rolls back) and no offset is written. */
   async abort(): Promise<void> {
     this.stopCtl.abort();
@@ -112,14 +155,46 @@ export class SyncRunner {
     Object.assign(this.status, extra);
     this.status.state = state;
     if (err !== undefined) {
+      const rejected = err instanceof SyncFailedError ? err : undefined;
       this.status.lastError = {
         message: errorMessage(err),
         code: err instanceof IdraError ? err.code : 'IDRA_ERR_UNEXPECTED',
         at: new Date().toISOString(),
+        transient: classifyError(err) === 'transient',
+        row: rejected?.row,
+        column: rejected?.column,
       };
     }
-    if (state !== 'retrying') this.status.retryInMs = undefined;
+    if (state !== 'retrying' && state !== 'failed') {
+      this.status.retryInMs = undefined;
+      this.status.nextRetryAt = undefined;
+    }
     this.publish();
+  }
+
+  private get failing(): boolean {
+    return (this.status.attempts ?? 0) > 0;
+  }
+
+  /** A batch (or an empty read) went through: the failures, if any, are over. */
+  private succeeded(): void {
+    if (!this.failing) return;
+    this.log.info({ attempts: this.status.attempts, failingSince: this.status.failingSince }, 'sync recovered');
+    Object.assign(this.status, { attempts: undefined, failingSince: undefined, lastError: undefined, retryInMs: undefined, nextRetryAt: undefined });
+  }
+
+  /** Waits `ms` (forever when undefined), ended early by stop() or retryNow(). */
+  private async waitForRetry(ms: number | undefined): Promise<void> {
+    const wake = new AbortController();
+    const onStop = () => wake.abort();
+    this.stopCtl.signal.addEventListener('abort', onStop, { once: true });
+    this.wakeRetry = () => wake.abort();
+    try {
+      await sleep(ms ?? 2 ** 31 - 1, wake.signal);
+    } finally {
+      this.wakeRetry = undefined;
+      this.stopCtl.signal.removeEventListener('abort', onStop);
+    }
   }
 
   private publish(): void {
@@ -132,7 +207,6 @@ export class SyncRunner {
   }
 
   private async run(): Promise<void> {
-    let attempt = 0;
     while (!this.stopping) {
       let source: Source | undefined;
       let destination: Destination | undefined;
@@ -140,13 +214,14 @@ export class SyncRunner {
       const signal = AbortSignal.any([this.abortCtl.signal, cycle.signal]);
       const wake = AbortSignal.any([this.stopCtl.signal, cycle.signal]);
       try {
-        this.setState('starting');
+        // A failing sync stays retrying/failed through its next attempt: only a batch ends that.
+        if (!this.failing) this.setState('starting');
         const { sync, connectors } = this.opts;
         source = await connectors.openSource({ sync, endpoint: sync.source, role: 'source' });
         destination = await connectors.openDestination({ sync, endpoint: sync.destination, role: 'destination' });
         let position = await this.resumePosition(destination);
         this.status.position = position;
-        this.setState('running');
+        if (!this.failing) this.setState('running');
         // The next batch is read while the current one is written (at most two batches in memory).
         let prefetched: { position: Position; batch: Promise<Batch>; startedAt: number } | undefined;
         while (!this.stopping) {
@@ -161,6 +236,7 @@ export class SyncRunner {
             next.catch(() => {}); // awaited on the next turn; an error there is handled there
             prefetched = { position: batch.position, batch: next, startedAt: performance.now() };
           }
+          if (batch.rows.length > 0) this.noticeColumns(batch.columns.map((c) => c.name));
           this.status.heldBack = batch.heldBack;
           this.status.watermark = batch.watermark;
           if (batch.warning !== this.status.warning) {
@@ -177,8 +253,9 @@ export class SyncRunner {
             position = batch.position;
             this.recordBatch(batch.rows.length - skipped, skipped, performance.now() - started, position);
           }
-          attempt = 0;
+          this.succeeded();
           if (batch.rows.length < sync.batchSize) {
+            if (this.status.totals && !this.status.totals.caughtUpAt) this.status.totals.caughtUpAt = new Date().toISOString();
             if (sync.mode === 'full' && position.kind === 'full' && position.value.after !== null) {
               // A complete pass: the next one starts from the first key again.
               position = { kind: 'full', value: { run: position.value.run + 1, after: null } };
@@ -198,23 +275,42 @@ export class SyncRunner {
         if (this.abortCtl.signal.aborted && !(thrown instanceof FencedError)) break;
         // A call that failed because the cycle was aborted failed for the cycle's reason.
         const err: unknown = cycle.signal.aborted ? cycle.signal.reason : thrown;
-        if (!isTransient(err)) {
-          const lostOwnership = err instanceof FencedError;
-          this.log.error({ err: errorMessage(err) }, lostOwnership ? 'sync lost its lock; stopped' : 'sync failed; it will not be retried');
-          this.setState(lostOwnership ? 'stopped' : 'failed', err);
+        const kind = classifyError(err);
+        if (kind === 'fenced') {
+          this.log.error({ err: errorMessage(err) }, 'sync lost its lock; stopped');
+          this.setState('stopped', err);
           return;
         }
-        const delay = backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
-        this.log.warn({ err: errorMessage(err), retryInMs: delay, attempt }, 'sync error; retrying');
-        this.setState('retrying', err, { retryInMs: delay });
+        const attempts = (this.status.attempts ?? 0) + 1;
+        const failure = { attempts, failingSince: this.status.failingSince ?? new Date().toISOString() };
         await closeQuietly(source, destination);
         source = destination = undefined;
-        await sleep(delay, this.stopCtl.signal);
+        if (kind === 'operator') {
+          this.log.error({ err: errorMessage(err), attempts }, 'sync failed; it waits for a change or Retry now');
+          this.setState('failed', err, { ...failure, retryInMs: undefined, nextRetryAt: undefined });
+          await this.waitForRetry(undefined);
+          continue;
+        }
+        const delay = backoffDelay(attempts - 1, kind === 'permanent' ? (this.opts.slowBackoff ?? PERMANENT_BACKOFF) : (this.opts.backoff ?? DEFAULT_BACKOFF));
+        this.log.warn({ err: errorMessage(err), retryInMs: delay, attempts, kind }, kind === 'permanent' ? 'sync error that needs a fix; retrying slowly' : 'sync error; retrying');
+        this.setState(kind === 'permanent' ? 'failed' : 'retrying', err, { ...failure, retryInMs: delay, nextRetryAt: new Date(Date.now() + delay).toISOString() });
+        await this.waitForRetry(delay);
       } finally {
         await closeQuietly(source, destination);
       }
     }
     if (this.status.state !== 'failed') this.setState('stopped');
+  }
+
+  private noticeColumns(names: string[]): void {
+    const before = this.columns;
+    this.columns = names;
+    if (!before) return;
+    const added = names.filter((n) => !before.includes(n));
+    const removed = before.filter((n) => !names.includes(n));
+    if (added.length === 0 && removed.length === 0) return;
+    this.log.info({ added, removed }, 'source columns changed');
+    this.opts.onSchemaChange?.({ added, removed });
   }
 
   private async resumePosition(destination: Destination): Promise<Position> {
@@ -252,9 +348,7 @@ export class SyncRunner {
       return undecodable;
     } catch (err) {
       if (!(err instanceof RowRejectedError)) throw err;
-      if (this.sync.onError === 'stop') {
-        throw new SyncFailedError(`destination rejected a row (onError is 'stop'): ${errorMessage(err.cause ?? err)}`, err);
-      }
+      if (this.sync.onError === 'stop') await this.stopAtRejectedRow(destination, batch, err, signal);
     }
     const rejected: DeadLetter[] = [];
     const isolate = async (rows: Row[]): Promise<void> => {
@@ -281,6 +375,30 @@ export class SyncRunner {
     return undecodable + rejected.length;
   }
 
+  /**
+   * Error policy `stop`: finds the rejected row by bisection — the rows before it are written, as a
+   * replay of the batch would write them; none after it — and fails naming its key and column.
+   */
+  private async stopAtRejectedRow(destination: Destination, batch: Batch, first: RowRejectedError, signal: AbortSignal): Promise<never> {
+    const find = async (rows: Row[]): Promise<{ row: Row; err: RowRejectedError } | undefined> => {
+      try {
+        await destination.write({ ...batch, rows }, signal);
+        return undefined;
+      } catch (err) {
+        if (!(err instanceof RowRejectedError)) throw err;
+        if (rows.length === 1) return { row: rows[0]!, err };
+        const mid = Math.ceil(rows.length / 2);
+        return (await find(rows.slice(0, mid))) ?? (await find(rows.slice(mid)));
+      }
+    };
+    const found = batch.rows.length === 1 ? { row: batch.rows[0]!, err: first } : ((await find(batch.rows)) ?? { row: first.row, err: first });
+    const key = found.row ? rowKey(this.sync, found.row) : undefined;
+    const column = found.err.column;
+    const cause = found.err.cause ?? found.err;
+    const where = [key ? `the row ${keyText(key)}` : 'a row', column ? `(column ${column})` : ''].filter(Boolean).join(' ');
+    throw new SyncFailedError(`destination rejected ${where}; onError is 'stop': ${errorMessage(cause)}`, cause, { row: key, column });
+  }
+
   /** Records the source could not decode: dead letters under `skip`; under `stop` the sync fails before writing. */
   private async setAsideUndecodable(batch: Batch): Promise<number> {
     const bad = batch.rows.flatMap((row) => {
@@ -301,9 +419,16 @@ export class SyncRunner {
     this.status.rowsCopied += written;
     this.status.rowsSkipped += skipped;
     this.status.batches += 1;
+    const totals = this.status.totals;
+    if (totals) {
+      totals.rowsCopied += written;
+      totals.rowsSkipped += skipped;
+      totals.batches += 1;
+    }
     this.status.lastBatchAt = new Date().toISOString();
     this.status.position = position;
     this.status.lastError = undefined;
+    this.succeeded();
     this.opts.onBatch?.({ rows: written, skipped, durationMs, position });
     this.publish();
   }

@@ -20,6 +20,8 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
 };
 
 /** Data errors: duplicate key, NULL, constraint, truncation, conversion. */
+/** Login failed (18456), cannot open database (4060), invalid object (208) or column (207), permission denied (229, 230). */
+const PERMANENT_NUMBERS = new Set([18456, 4060, 208, 207, 229, 230]);
 const REJECTED_NUMBERS = new Set([2627, 2601, 515, 547, 8152, 2628, 245, 8114, 8115, 220, 232, 241, 242, 517]);
 
 /** SQL Server: tedious driver, MERGE upserts, 2100 parameters and 1000 rows per statement. */
@@ -70,7 +72,8 @@ export const mssqlDialect: SqlDialect = {
   },
   classify(err) {
     const n = (err as { number?: unknown }).number;
-    return typeof n === 'number' && REJECTED_NUMBERS.has(n) ? 'rejected' : 'transient';
+    if (typeof n !== 'number') return 'transient';
+    return REJECTED_NUMBERS.has(n) ? 'rejected' : PERMANENT_NUMBERS.has(n) ? 'permanent' : 'transient';
   },
   async listTables(pool) {
     const rows = (await pool.execute(sql`select c.table_schema as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,

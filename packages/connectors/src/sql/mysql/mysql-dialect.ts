@@ -22,6 +22,8 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
 };
 
 /** Errors about the data of a row: constraint, range, format, length. Anything else is retried. */
+/** Access denied (1044, 1045, 1142, 1143), unknown database (1049), no such table (1146) or column (1054). */
+const PERMANENT_ERRNOS = new Set([1044, 1045, 1049, 1054, 1142, 1143, 1146]);
 const REJECTED_ERRNOS = new Set([1048, 1062, 1263, 1264, 1265, 1292, 1366, 1406, 1411, 1451, 1452, 1690, 3140, 3819, 4025, 4078]);
 
 /**
@@ -137,7 +139,8 @@ export const mysqlDialect: SqlDialect = {
   watermark: (pool, { delayMs, maxCursor }, signal) => pool.transaction((session) => observe(session, delayMs, maxCursor, signal), signal),
   classify(err) {
     const errno = (err as { errno?: unknown }).errno;
-    return typeof errno === 'number' && REJECTED_ERRNOS.has(errno) ? 'rejected' : 'transient';
+    if (typeof errno !== 'number') return 'transient';
+    return REJECTED_ERRNOS.has(errno) ? 'rejected' : PERMANENT_ERRNOS.has(errno) ? 'permanent' : 'transient';
   },
   async listTables(pool) {
     const rows = (await pool.execute(sql`select null as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,

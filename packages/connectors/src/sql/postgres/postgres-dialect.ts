@@ -118,7 +118,10 @@ export const postgresDialect: SqlDialect = {
   },
   classify(err) {
     const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && /^(22|23)/.test(code) ? 'rejected' : 'transient';
+    if (typeof code !== 'string') return 'transient';
+    if (/^(22|23)/.test(code)) return 'rejected';
+    // 28: invalid authorization; 3D000: no such database; 42P01/42703: no such table/column; 42501: no privilege.
+    return /^(28|3D000|42P01|42703|42501)/.test(code) ? 'permanent' : 'transient';
   },
   async bulkWrite(session, w, signal) {
     const { client } = session as PgSession;

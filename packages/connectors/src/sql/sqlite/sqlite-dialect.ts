@@ -66,7 +66,9 @@ export const sqliteDialect: SqlDialect = {
   },
   classify(err) {
     const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code) ? 'rejected' : 'transient';
+    if (typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code)) return 'rejected';
+    const message = err instanceof Error ? err.message : '';
+    return code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || /^no such (table|column)/.test(message) ? 'permanent' : 'transient';
   },
   async bulkWrite(session, w, signal) {
     // SQLite runs in-process: one prepared single-row statement run per row, in the caller's
