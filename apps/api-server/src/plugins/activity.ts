@@ -1,11 +1,18 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Position, TimelineEvent } from '@idra/core';
+import type { HistoryEntry, Position, TimelineEvent } from '@idra/core';
 import type { SyncActivity } from '@idra/api-client';
 import { IdParams, Permissive, errors } from '../schemas.ts';
 
 /** The value of a position, for a timeline line (the UI shows the full offset history). */
 const valueOf = (p: Position | null) => (p ? JSON.stringify(p.kind === 'timestamp' ? [p.value, p.tiebreaker] : p.value) : 'the beginning');
+
+/** A change of the sync's configuration (created, updated, paused, resumed, deleted) from its audited history. */
+function auditEvent(e: HistoryEntry): TimelineEvent {
+  const fields = e.changes.map((c) => c.path).filter((p) => p !== 'enabled');
+  const what = e.action === 'updated' && fields.length > 0 ? `updated ${fields.slice(0, 4).join(', ')}${fields.length > 4 ? ' …' : ''}` : e.action;
+  return { at: e.at, kind: e.action === 'paused' || e.action === 'resumed' ? e.action : 'config', by: e.by, text: `${what}${e.reason ? `: ${e.reason}` : ''}` };
+}
 
 const RANGES = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000 } as const;
 const HistoryQuery = Type.Object(
@@ -16,7 +23,7 @@ const TimelineQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: 
 
 /** `/syncs/:id/activity` (per-minute throughput, lag and errors, 24 h) and `/syncs/:id/timeline` (what happened, who, when). */
 export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { activity, offsets } = app.idra;
+  const { activity, offsets, history } = app.idra;
   const tags = ['status'];
 
   app.get(
@@ -41,9 +48,9 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req): Promise<TimelineEvent[]> => {
       const limit = Number(req.query.limit ?? 200);
-      const [events, changes] = await Promise.all([activity.events(req.params.id, limit), offsets.history(req.params.id)]);
+      const [events, changes, audit] = await Promise.all([activity.events(req.params.id, limit), offsets.history(req.params.id), history.list('sync', req.params.id)]);
       const edits: TimelineEvent[] = changes.map((c) => ({ at: c.at, kind: 'offset', by: c.by, text: `offset changed from ${valueOf(c.old)} to ${valueOf(c.new)}: ${c.reason}` }));
-      return [...events, ...edits].sort((a, b) => b.at.localeCompare(a.at)).slice(0, limit);
+      return [...events, ...edits, ...audit.map(auditEvent)].sort((a, b) => b.at.localeCompare(a.at)).slice(0, limit);
     },
   );
 };
