@@ -7,7 +7,6 @@ const NODE_ONLY = new Set(['@idra/core', '@idra/connectors', '@idra/testkit', 'e
 /** Entries of those packages made for the browser (no Node module behind them): the UI imports them by value. */
 const BROWSER_ENTRIES = new Set(['@idra/core/model', '@idra/core/health']);
 
-
 function browserOnly(): Plugin {
   return {
     name: 'idra-browser-only',

@@ -54,7 +54,7 @@ describe('health, history, timeline and Retry now through the API', () => {
 
     await activity.addEvent('fine', { at: new Date(now - 5000).toISOString(), kind: 'handoff', text: 'moved from agent a1 to agent a2', agentId: 'a2' });
     await s.call('PUT', '/api/v1/syncs/fine/offset', { token: admin, body: { position: { kind: 'id', value: '42' }, reason: 'replay from 42' } });
-    const timeline = (await s.call('GET', '/api/v1/syncs/fine/timeline', { token: viewer })).body as Array<{ kind: string; by?: string; text: string }>;
+    const timeline = (await s.call('GET', '/api/v1/syncs/fine/timeline', { token: viewer })).body as Array<{ at: string; kind: string; by?: string; text: string }>;
     expect(timeline.map((e) => e.kind).sort()).toEqual(['config', 'handoff', 'offset', 'paused']);
     expect(timeline.map((e) => e.at)).toEqual(timeline.map((e) => e.at).sort().reverse());
     expect(timeline.find((e) => e.kind === 'config')).toMatchObject({ by: 'ops', text: 'created' });
