@@ -28,7 +28,7 @@ export { startS3, type S3Server } from './s3.ts';
 export { startEtcd, type EtcdMember, type EtcdServer, type StartEtcdOptions } from './etcd.ts';
 export { startFaultProxy, type FaultMode, type FaultProxy } from './fault-proxy.ts';
 export { freePort } from './free-port.ts';
-export { startMariadb, type MariadbServer } from './mariadb.ts';
+export { startMariadb, type MariadbServer, type StartMariadbOptions } from './mariadb.ts';
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres.ts';
 export { tempDir } from './temp-dir.ts';
 export { logSchemaViolation, topLevelKeys } from './log-schema.ts';
