@@ -1,11 +1,11 @@
-// Re-encrypts every connection secret stored in etcd (data sources, inline sync connections) from
+// Re-encrypts every secret stored in etcd (data sources, syncs: connections, headers, URLs) from
 // the current IDRA_SECRET_KEY to IDRA_NEW_SECRET_KEY. See docs/operations.md, "Rotate IDRA_SECRET_KEY".
 //
 //   IDRA_ETCD_ENDPOINTS=… IDRA_SECRET_KEY=<old> IDRA_NEW_SECRET_KEY=<new> node scripts/rotate-secret-key.ts
 //
 // Everything is decrypted first: a wrong old key changes nothing. Documents already sealed with the
 // new key are left alone, so a run that was interrupted can simply be run again.
-import { KEYS, SecretBox, connectEtcd, errorMessage, openConnection, sealConnection, type Connection, type EtcdConnection } from '@idra/core';
+import { KEYS, SecretBox, connectEtcd, errorMessage, hasSecrets, openSecrets, sealSecrets, type EtcdConnection } from '@idra/core';
 
 /** What a rotation rewrote. */
 export interface RotationResult {
@@ -16,41 +16,35 @@ export interface RotationResult {
 interface StoredDocument {
   key: string;
   modRevision: string;
-  doc: { connection?: Connection; source?: { connection?: Connection }; destination?: { connection?: Connection } };
+  /** A data source or a sync: its secrets may sit anywhere in it (connections, headers, URLs). */
+  doc: unknown;
 }
 
-/** The connections of a stored document: a data source's, or a sync's inline source/destination ones. */
-function connectionsOf(d: StoredDocument['doc']): Array<{ holder: { connection?: Connection }; connection: Connection }> {
-  return [d, d.source, d.destination].flatMap((holder) => (holder?.connection ? [{ holder, connection: holder.connection }] : []));
-}
-
-/** Re-seals every stored connection with `next`; each document is written only if it did not change meanwhile. */
+/** Re-seals every stored secret with `next`; each document is written only if it did not change meanwhile. */
 export async function rotateSecretKey(ns: EtcdConnection['ns'], current: SecretBox, next: SecretBox): Promise<RotationResult> {
   const stored: StoredDocument[] = [];
   for (const prefix of [KEYS.dataSources, KEYS.syncs]) {
     const res = await ns.getAll().prefix(prefix).exec();
-    for (const kv of res.kvs) stored.push({ key: kv.key.toString(), modRevision: kv.mod_revision, doc: JSON.parse(kv.value.toString()) as StoredDocument['doc'] });
+    for (const kv of res.kvs) stored.push({ key: kv.key.toString(), modRevision: kv.mod_revision, doc: JSON.parse(kv.value.toString()) as unknown });
   }
   const result: RotationResult = { rewritten: [], alreadyRotated: [] };
   const updates: Array<{ item: StoredDocument; value: string }> = [];
   for (const item of stored) {
-    const connections = connectionsOf(item.doc);
-    if (connections.length === 0) continue;
-    let opened: Connection[];
+    if (!hasSecrets(item.doc)) continue;
+    let opened: unknown;
     try {
-      opened = connections.map(({ connection }) => openConnection(connection, current));
+      opened = openSecrets(item.doc, current);
     } catch (err) {
       // Sealed with the new key already (an earlier, interrupted run)?
       try {
-        for (const { connection } of connections) openConnection(connection, next);
+        openSecrets(item.doc, next);
       } catch {
         throw new Error(`${item.key}: neither the current nor the new key decrypts it (${errorMessage(err)})`);
       }
       result.alreadyRotated.push(item.key);
       continue;
     }
-    connections.forEach(({ holder }, i) => (holder.connection = sealConnection(opened[i]!, next)));
-    updates.push({ item, value: JSON.stringify(item.doc) });
+    updates.push({ item, value: JSON.stringify(sealSecrets(opened, next)) });
   }
   for (const { item, value } of updates) {
     const res = await ns.if(item.key, 'Mod', '==', item.modRevision).then(ns.put(item.key).value(value)).commit();

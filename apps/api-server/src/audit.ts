@@ -1,10 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import {
-  SECRET_MASK,
   diffDocuments,
   type AlsoWrite,
-  type Connection,
   type DataSource,
   type HistoryAction,
   type HistoryChange,
@@ -19,27 +17,21 @@ import { principalOf } from './plugins/auth.ts';
 /** `?reason=`: why a change is made, kept in its history entry. */
 export const ReasonQuery = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'why: kept in the history' })) });
 
-const SECRET_OPTION = /(secret|password|passwd|token|api[-_]?key|credential|auth)/i;
-
-/** A recorded value with its secrets masked (the diff runs on decrypted documents, so a changed secret shows as changed). */
+/**
+ * A recorded value with its secrets masked by core's one rule (the diff runs on decrypted documents,
+ * so a changed secret shows as changed): the value is put back at its path, so that every key on
+ * the way counts (`source.options.headers.X-API-Key`, `connection.options.ssl.key`).
+ */
 function maskValue(ctx: IdraContext, path: string, value: unknown): unknown {
   if (value === undefined) return undefined;
-  const leaf = path.split('.').pop()!;
-  const inConnection = /(^|\.)connection(\.|$)/.test(path);
-  if (!inConnection) return value;
-  if (/(^|\.)connection$/.test(path) && typeof value === 'object' && value !== null) return ctx.secrets.mask(value as Connection);
-  if (/(^|\.)connection\.options$/.test(path) && typeof value === 'object' && value !== null) return ctx.secrets.mask({ options: value as Record<string, unknown> }).options;
-  if (leaf === 'url' && typeof value === 'string') return ctx.secrets.mask({ url: value }).url;
-  if (leaf === 'password' || (/(^|\.)connection\.options\./.test(path) && SECRET_OPTION.test(leaf))) return SECRET_MASK;
-  return value;
+  const parts = path.split('.');
+  const doc = parts.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+  return parts.reduce<unknown>((v, key) => (v as Record<string, unknown>)[key], ctx.secrets.mask(doc));
 }
 
-/** The sync with every connection decrypted, so that the diff sees real values. */
+/** The sync with its secrets decrypted wherever they are, so that the diff sees real values. */
 function opened(ctx: IdraContext, s: SyncConfig | undefined): SyncConfig | undefined {
-  if (!s) return undefined;
-  const out = structuredClone(s);
-  for (const ep of [out.source, out.destination]) if (ep.connection) ep.connection = ctx.secrets.open(ep.connection);
-  return out;
+  return s && { ...s, source: ctx.secrets.open(s.source), destination: ctx.secrets.open(s.destination) };
 }
 
 /** Who, why and how, for the history entries of one request. */
@@ -82,7 +74,7 @@ export class Audit {
   }
 
   dataSource(action: HistoryAction, who: AuditContext, before: DataSource | undefined, after: DataSource | undefined): AlsoWrite {
-    const open = (d: DataSource | undefined) => d && { ...d, connection: this.ctx.secrets.open(d.connection) };
+    const open = (d: DataSource | undefined) => d && this.ctx.secrets.open(d);
     return this.write('dataSource', (after ?? before)!.id, action, who, this.changes(open(before), open(after)));
   }
 

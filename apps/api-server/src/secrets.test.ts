@@ -16,7 +16,13 @@ const S = {
   option: 'Option-Secret-uu11vv22',
   changed: 'Changed-Pa55-ww33xx44',
   migrated: 'Migrated-Pa55-yy55zz66',
+  tlsKey: 'TlsKeyMaterial0123456789abcdefXyZ',
+  header: 'Header-Api-Key-ww33xx44',
+  bearer: 'Header-Bearer-yy55zz66',
+  param: 'Param-Api-Key-ab12cd34',
+  queryToken: 'Query-Token-ef56gh78',
 };
+const PEM = `-----BEGIN PRIVATE KEY-----\n${S.tlsKey}\n-----END PRIVATE KEY-----\n`;
 
 describe('secrets never leave the server in clear: not in responses, not in logs', () => {
   let s: TestServer;
@@ -51,6 +57,32 @@ describe('secrets never leave the server in clear: not in responses, not in logs
       cursorColumn: 'id',
     };
     await keep('create sync', s.call('POST', '/api/v1/syncs', { token: operator, body: sync }));
+    // Secrets deeper down: a TLS key, HTTP headers, query parameters, a token in a URL's query string.
+    await keep('create tls ds', s.call('POST', '/api/v1/datasources', { token: operator, body: { id: 'tls', connector: 'postgres', connection: { host: 'db', ssl: true, options: { ssl: { key: PEM, rejectUnauthorized: true } } } } }));
+    const api = {
+      id: 'api-feed',
+      source: {
+        connector: 'http',
+        connection: { url: `https://api.example.com/v1/?access_token=${S.queryToken}` },
+        url: 'items',
+        options: { headers: { 'X-API-Key': S.header, Authorization: `Bearer ${S.bearer}`, Accept: 'application/json' }, params: { api_key: S.param, region: 'eu' } },
+      },
+      destination: { connector: 'postgres', connection: { host: 'dw', options: { ssl: { key: PEM } } }, table: 'items' },
+      mode: 'stream',
+      keyColumns: ['id'],
+    };
+    const created = await keep('create api sync', s.call('POST', '/api/v1/syncs', { token: operator, body: api }));
+    expect(created.status, created.text).toBe(201);
+    const shown = await keep('viewer reads api sync', s.call('GET', '/api/v1/syncs/api-feed', { token: viewer }));
+    expect(shown.body.source.options.headers).toEqual({ 'X-API-Key': '********', Authorization: '********', Accept: 'application/json' });
+    expect(shown.body.source.options.params).toEqual({ api_key: '********', region: 'eu' });
+    // Sent back unchanged, the masks keep the stored secrets.
+    const again = await keep('put api sync back', s.call('PUT', '/api/v1/syncs/api-feed', { token: operator, body: { ...shown.body, name: 'API feed' } }));
+    expect(again.status, again.text).toBe(200);
+    const resolved = await s.app.idra.configs.resolveSync((await s.app.idra.configs.getSync('api-feed'))!);
+    expect(resolved.source.options).toMatchObject({ headers: { 'X-API-Key': S.header, Authorization: `Bearer ${S.bearer}` }, params: { api_key: S.param } });
+    expect(resolved.source.connection.url).toContain(S.queryToken);
+    expect(resolved.destination.connection.options).toEqual({ ssl: { key: PEM } });
     await keep('validate', s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: { ...sync, id: 'v', source: { ...sync.source, connection: { host: 'db', password: S.validate } } } }));
     await keep('import', s.call('POST', '/api/v1/import', { token: operator, body: { syncs: [{ ...sync, id: 'imported', source: { ...sync.source, connection: { host: 'db', password: S.imported } } }] } }));
     await keep('import go', s.call('POST', '/api/v1/import', {
@@ -74,6 +106,10 @@ describe('secrets never leave the server in clear: not in responses, not in logs
     const tokenSecret = token.body.token as string;
     await keep('use token', s.call('GET', '/api/v1/syncs', { token: tokenSecret }));
 
+    for (const url of ['/api/v1/syncs/api-feed', '/api/v1/datasources/tls', '/api/v1/export?ids=api-feed']) {
+      const r = await keep(`viewer ${url}`, s.call('GET', url, { token: viewer }));
+      expect(r.status, url).toBe(200);
+    }
     for (const url of ['/api/v1/syncs', '/api/v1/syncs/orders', '/api/v1/syncs/imported', '/api/v1/syncs/go', '/api/v1/syncs/orders-2', '/api/v1/datasources', '/api/v1/datasources/ds', '/api/v1/datasources/ds2', '/api/v1/export', '/api/v1/overview', '/api/v1/users', '/api/v1/tokens', '/api/v1/users/carol', '/api/v1/syncs/orders/history', '/api/v1/syncs/migrated/history', '/api/v1/datasources/ds2/history']) {
       const r = await keep(url, s.call('GET', url, { token: admin }));
       expect(r.status, url).toBe(200);
@@ -85,7 +121,9 @@ describe('secrets never leave the server in clear: not in responses, not in logs
     for (const secret of secrets) expect(log.includes(secret), `log holds ${secret}`).toBe(false);
     // Nor in etcd in clear.
     const stored = Object.values(await s.app.idra.etcd.ns.getAll().strings()).join('\n');
-    for (const secret of [S.dataSource, S.dataSource2, S.inline, S.url, S.imported, S.go, S.option, S.user, S.changed, S.migrated, tokenSecret]) expect(stored.includes(secret), `etcd holds ${secret}`).toBe(false);
+    for (const secret of [S.dataSource, S.dataSource2, S.inline, S.url, S.imported, S.go, S.option, S.user, S.changed, S.migrated, tokenSecret, S.tlsKey, S.header, S.bearer, S.param, S.queryToken]) {
+      expect(stored.includes(secret), `etcd holds ${secret}`).toBe(false);
+    }
     // The history shows that a secret changed, not what it is.
     const history = responses.find((x) => x.what === '/api/v1/datasources/ds2/history')!.r.body as Array<{ action: string; reason?: string; changes: Array<{ path: string; old?: unknown; new?: unknown }> }>;
     expect(history[0]).toMatchObject({ action: 'updated', reason: 'rotate', changes: [{ path: 'connection.password', old: '********', new: '********' }] });

@@ -1,6 +1,6 @@
-import { ConfigError, KEYS, normalizeSync, validateSyncConfig, type ConfigIssue, type DataSource, type SyncConfig } from '@idra/core';
+import { ConfigError, KEYS, normalizeSync, validateSyncConfig, type DataSource, type SyncConfig } from '@idra/core';
 import { CONNECTOR_SPECS } from '@idra/connectors';
-import { BadRequestError, ConflictError } from './errors.ts';
+import { ConflictError } from './errors.ts';
 import type { IdraContext } from './context.ts';
 
 /**
@@ -10,21 +10,7 @@ import type { IdraContext } from './context.ts';
  * connector). `pending` holds data sources written in the same request (an import).
  */
 export async function prepareSync(ctx: IdraContext, input: unknown, stored: SyncConfig | undefined, pending = new Map<string, DataSource>(), base = ''): Promise<SyncConfig> {
-  const config = structuredClone(validateSyncConfig(input, base, 'invalid sync', CONNECTOR_SPECS));
-  const at = (role: string) => (base ? `${base}.${role}.connection` : `${role}.connection`);
-  const masked: ConfigIssue[] = [];
-  for (const role of ['source', 'destination'] as const) {
-    const ep = config[role];
-    if (!ep.connection) continue;
-    try {
-      ep.connection = ctx.secrets.mergeForStorage(ep.connection, stored?.[role].connection, at(role));
-    } catch (err) {
-      // Report the masks of both ends at once.
-      if (!(err instanceof BadRequestError) || err.code !== 'IDRA_ERR_SECRETS_MASKED') throw err;
-      masked.push(...((err.details?.issues as ConfigIssue[] | undefined) ?? []));
-    }
-  }
-  if (masked.length > 0) throw new BadRequestError('IDRA_ERR_SECRETS_MASKED', masked.map((i) => `${i.path}: ${i.message}`).join('; '), masked);
+  const config = ctx.secrets.restoreSync(structuredClone(validateSyncConfig(input, base, 'invalid sync', CONNECTOR_SPECS)), stored, base);
   const dataSources = new Map(pending);
   for (const id of [config.source.dataSourceId, config.destination.dataSourceId]) {
     if (id === undefined || dataSources.has(id)) continue;

@@ -1,4 +1,4 @@
-import { errorMessage, type Connection, type Connector, type ConnectorKind, type DiscoveredObject, type ProbeOptions } from '@idra/core';
+import { errorMessage, scrubSecrets, secretValues, type Connection, type Connector, type ConnectorKind, type DiscoveredObject, type ProbeOptions } from '@idra/core';
 import { loadConnector } from './registry.ts';
 
 /** What trying a connection found. `error` is the driver's text, with the connection's secrets removed. */
@@ -22,27 +22,9 @@ export interface TestConnectionOptions {
   timeoutMs?: number;
 }
 
-/** Every secret of a connection as it may appear in a driver's message (plain and URL-encoded). */
-function secretsOf(c: Connection): string[] {
-  const out: string[] = [];
-  if (c.password) out.push(c.password);
-  if (c.url) {
-    try {
-      const password = new URL(c.url).password;
-      if (password) out.push(password, decodeURIComponent(password));
-    } catch {
-      // not a URL: nothing to take from it
-    }
-  }
-  for (const v of Object.values(c.options ?? {})) if (typeof v === 'string' && v.length >= 4) out.push(v);
-  return out.filter((s) => s.length > 0);
-}
-
-/** Removes the connection's secrets from a message, so it can be shown and logged. */
+/** Removes the connection's secrets (whole occurrences, core's rule of what is secret) from a message, so it can be shown and logged. */
 function scrub(message: string, c: Connection): string {
-  let out = message;
-  for (const secret of secretsOf(c)) out = out.split(secret).join('********');
-  return out;
+  return scrubSecrets(message, secretValues(c));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '@idra/testkit';
+import { freePort, tempDir } from '@idra/testkit';
 import { startTestServer, type TestServer } from '../testing/harness.ts';
 
 describe('data source tables', () => {
@@ -35,6 +35,21 @@ describe('data source tables', () => {
         },
       ],
     });
+  });
+
+  it('test-connection errors hide the password but stay readable when it is short', async () => {
+    const port = await freePort(); // nothing listens there
+    const test = (password: string) =>
+      s.call('POST', '/api/v1/datasources/test', { token: s.tokens.operator, body: { id: 'probe', connector: 'postgres', connection: { host: '127.0.0.1', port, user: 'u', password } } });
+    const short = await test('e');
+    expect(short.body.ok).toBe(false);
+    expect(short.body.error).toMatch(/ECONNREFUSED 127\.0\.0\.1:\d+/);
+    expect(short.body.error).not.toContain('********');
+    const quoted = await s.call('POST', '/api/v1/datasources/test', {
+      token: s.tokens.operator,
+      body: { id: 'probe', connector: 'postgres', connection: { url: `postgres://u:Long-Pa55-9d8c@127.0.0.1:${port}/db` } },
+    });
+    expect(quoted.text).not.toContain('Long-Pa55-9d8c');
   });
 
   it('is for operators (viewers get 403) and answers 404 for an unknown data source', async () => {

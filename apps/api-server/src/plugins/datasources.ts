@@ -40,7 +40,7 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** The data source to store: masks merged with the stored secrets, then validated. */
   const prepare = (incoming: DataSource, stored: DataSource | undefined): DataSource => {
     const ds = validateDataSource(incoming);
-    return { ...ds, connection: secrets.mergeForStorage(ds.connection, stored?.connection, 'connection') };
+    return secrets.restoreDataSource(ds, stored);
   };
 
   const usedBy = async (id: string): Promise<string[]> =>
@@ -70,13 +70,13 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   };
 
   app.get('/datasources', { config: { access: 'viewer' }, schema: { tags, summary: 'List data sources (secrets masked)', response: { 200: Type.Array(DataSourceSchema), ...errors() } } }, async () =>
-    (await configs.listDataSources()).map((ds) => secrets.maskDataSource(ds)),
+    (await configs.listDataSources()).map((ds) => secrets.mask(ds)),
   );
 
   app.get(
     '/datasources/:id',
     { config: { access: 'viewer' }, schema: { tags, summary: 'One data source (secrets masked)', params: IdParams, response: { 200: DataSourceSchema, ...errors(404) } } },
-    async (req) => secrets.maskDataSource(await find(req.params.id)),
+    async (req) => secrets.mask(await find(req.params.id)),
   );
 
   app.post(
@@ -86,7 +86,7 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (await configs.getDataSource(req.body.id)) throw new ConflictError('IDRA_ERR_DATA_SOURCE_EXISTS', `data source '${req.body.id}' already exists`);
       const stored = await save(prepare(req.body, undefined), undefined, auditOf(req), {}, principalOf(req).role);
       req.log.info({ dataSourceId: stored.id, by: principalOf(req).name }, 'data source created');
-      return reply.code(201).send(secrets.maskDataSource(stored));
+      return reply.code(201).send(secrets.mask(stored));
     },
   );
 
@@ -108,7 +108,7 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const existing = await configs.getDataSource(req.params.id);
       const stored = await save(prepare(req.body, existing), existing, auditOf(req), req.query, principalOf(req).role);
       req.log.info({ dataSourceId: stored.id, by: principalOf(req).name }, existing ? 'data source updated' : 'data source created');
-      return reply.code(existing ? 200 : 201).send(secrets.maskDataSource(stored));
+      return reply.code(existing ? 200 : 201).send(secrets.mask(stored));
     },
   );
 
@@ -163,7 +163,9 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req): Promise<ConnectionTestResult> => {
       const ds = validateDataSource(req.body);
       const stored = await configs.getDataSource(ds.id);
-      const connection = secrets.merge(ds.connection, stored?.connection, 'connection');
+      // Masks take the stored secrets of the same id only for the same target: an operator cannot
+      // send a stored password to a server of their choosing.
+      const connection = secrets.restore(ds, stored, '').connection;
       return testConnection(ds.connector, secrets.open(connection));
     },
   );

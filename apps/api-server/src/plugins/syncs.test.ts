@@ -111,15 +111,25 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect(raw).not.toContain(PG_PASSWORD);
     expect(raw).toContain('enc:v1:');
 
-    // Send back what GET returned, with a new destination host: the secrets stay, the host changes.
+    // Send back what GET returned: the secrets stay. A new host with a masked password is refused
+    // (the stored password would go to a server the client chose): the password must be sent again.
     const got = (await s.call('GET', '/api/v1/syncs/pg', { token: viewer })).body;
-    got.destination.connection.url = got.destination.connection.url.replace('dw.internal', 'dw2.internal');
+    const moved = structuredClone(got);
+    moved.destination.connection.url = got.destination.connection.url.replace('dw.internal', 'dw2.internal');
+    const refused = await s.call('PUT', '/api/v1/syncs/pg', { token: operator, body: moved });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('IDRA_ERR_SECRETS_TARGET_CHANGED');
+    expect(refused.body.details.issues.map((i: { path: string }) => i.path)).toEqual(['destination.connection.url']);
     got.batchSize = 10;
     expect((await s.call('PUT', '/api/v1/syncs/pg', { token: operator, body: got })).status).toBe(200);
-    const resolved = await stores.resolveSync((await stores.getSync('pg'))!);
+    let resolved = await stores.resolveSync((await stores.getSync('pg'))!);
     expect(resolved.source.connection.password).toBe(PG_PASSWORD);
-    expect(resolved.destination.connection.url).toBe(`postgres://idra:${PG_PASSWORD}@dw2.internal:5432/dw`);
+    expect(resolved.destination.connection.url).toBe(`postgres://idra:${PG_PASSWORD}@dw.internal:5432/dw`);
     expect(resolved.batchSize).toBe(10);
+    moved.destination.connection.url = `postgres://idra:${PG_PASSWORD}@dw2.internal:5432/dw`;
+    expect((await s.call('PUT', '/api/v1/syncs/pg', { token: operator, body: moved })).status).toBe(200);
+    resolved = await stores.resolveSync((await stores.getSync('pg'))!);
+    expect(resolved.destination.connection.url).toBe(`postgres://idra:${PG_PASSWORD}@dw2.internal:5432/dw`);
 
     const maskedNew = await s.call('POST', '/api/v1/syncs', { token: operator, body: { ...got, id: 'pg-masked' } });
     expect(maskedNew.status).toBe(400);

@@ -57,9 +57,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (ds) dataSources.set(ds.id, ds);
       }
       const normalized = normalizeSync(config, (x) => dataSources.get(x));
-      normalized.source.connection = secrets.mask(normalized.source.connection);
-      normalized.destination.connection = secrets.mask(normalized.destination.connection);
-      return { valid: true, normalized };
+      return { valid: true, normalized: { ...normalized, source: secrets.mask(normalized.source), destination: secrets.mask(normalized.destination) } };
     },
   );
 

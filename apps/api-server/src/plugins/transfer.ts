@@ -78,7 +78,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const syncs = (await configs.listSyncs()).syncs.filter((s) => !wanted || wanted.has(s.id));
       const used = new Set(syncs.flatMap((s) => [s.source.dataSourceId, s.destination.dataSourceId]).filter((x): x is string => x !== undefined));
       const dataSources = (await configs.listDataSources()).filter((d) => !wanted || used.has(d.id));
-      return { dataSources: dataSources.map((d) => secrets.maskDataSource(d)), syncs: syncs.map((s) => secrets.maskSync(s)) };
+      return { dataSources: dataSources.map((d) => secrets.mask(d)), syncs: syncs.map((s) => secrets.maskSync(s)) };
     },
   );
 
@@ -116,7 +116,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new ConflictError('IDRA_ERR_IMPORT_EXISTS', `already exist: ${[...clash.dataSources.map((d) => `data source ${d}`), ...clash.syncs.map((s) => `sync ${s}`)].join(', ')} (import with overwrite=true to replace them)`, clash);
       }
       // Everything is checked before anything is written.
-      const dataSources = parsed.dataSources.map((d, i) => ({ ...d, connection: secrets.mergeForStorage(d.connection, dsById.get(d.id)?.connection, `dataSources[${i}].connection`) }));
+      const dataSources = parsed.dataSources.map((d, i) => secrets.restoreDataSource(d, dsById.get(d.id), `dataSources[${i}]`));
       const pending = new Map(dataSources.map((d) => [d.id, d]));
       const syncs: SyncConfig[] = [];
       const issues: ConfigIssue[] = [];

@@ -2,7 +2,7 @@ import type { Namespace } from 'etcd3';
 import { ConfigError } from '../errors.ts';
 import type { DataSource, Sync, SyncConfig } from '../model/schema.ts';
 import { normalizeSync, validateDataSource, validateSyncConfig } from '../model/sync.ts';
-import { openConnection, sealConnection, type SecretBox } from '../secrets.ts';
+import { openSecrets, sealSecrets, type SecretBox } from '../secrets.ts';
 import { KEYS, idOf } from './keys.ts';
 
 function parse(text: string, key: string): unknown {
@@ -48,11 +48,10 @@ export class ConfigStore {
     return text === null ? undefined : validateSyncConfig(parse(text, KEYS.sync(id)));
   }
 
-  /** Validates and stores a sync (inline connection secrets sealed), with `also` in the same transaction. */
+  /** Validates and stores a sync (the secrets of both endpoints sealed: connections, headers, URLs …), with `also` in the same transaction. */
   async putSync(input: unknown, also: AlsoWrite = []): Promise<SyncConfig> {
     const config = validateSyncConfig(input);
-    const stored: SyncConfig = structuredClone(config);
-    for (const ep of [stored.source, stored.destination]) if (ep.connection && this.box) ep.connection = sealConnection(ep.connection, this.box);
+    const stored: SyncConfig = this.box ? { ...config, source: sealSecrets(config.source, this.box), destination: sealSecrets(config.destination, this.box) } : config;
     await this.write(KEYS.sync(config.id), JSON.stringify(stored), also);
     return stored;
   }
@@ -97,7 +96,7 @@ export class ConfigStore {
   /** Validates and stores a data source with its secrets sealed, with `also` in the same transaction. */
   async putDataSource(input: unknown, also: AlsoWrite = []): Promise<DataSource> {
     const ds = validateDataSource(input);
-    const stored: DataSource = { ...ds, connection: this.box ? sealConnection(ds.connection, this.box) : ds.connection };
+    const stored: DataSource = { ...ds, connection: this.box ? sealSecrets(ds.connection, this.box) : ds.connection };
     await this.write(KEYS.dataSource(ds.id), JSON.stringify(stored), also);
     return stored;
   }
@@ -115,8 +114,6 @@ export class ConfigStore {
       if (ds) dataSources.set(id, ds);
     }
     const sync = normalizeSync(config, (id) => dataSources.get(id));
-    sync.source.connection = openConnection(sync.source.connection, this.box);
-    sync.destination.connection = openConnection(sync.destination.connection, this.box);
-    return sync;
+    return { ...sync, source: openSecrets(sync.source, this.box), destination: openSecrets(sync.destination, this.box) };
   }
 }

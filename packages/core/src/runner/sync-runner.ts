@@ -9,6 +9,7 @@ import { describeScopeChanges, offsetScopeOf, scopeChanges, type OffsetScope } f
 import { silentLogger, type Logger } from '../log.ts';
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { runAsSync } from './process-guard.ts';
+import { scrubSecrets, secretValues } from '../secrets.ts';
 import { carriedOver, newSyncStatus, type DeadLetter, type DeadLetterSink, type SyncState, type SyncStatus } from './status.ts';
 
 export interface SyncRunnerOptions {
@@ -101,6 +102,8 @@ export class SyncRunner {
   private cycle: AbortController | undefined;
   /** Ends the wait before the next attempt (Retry now). */
   private wakeRetry: (() => void) | undefined;
+  /** The sync's credentials in clear, to mask in error messages (a driver may quote a URL). */
+  private readonly secrets: string[];
 
   constructor(opts: SyncRunnerOptions) {
     this.opts = opts;
@@ -108,6 +111,12 @@ export class SyncRunner {
     this.scope = offsetScopeOf(opts.sync);
     this.log = (opts.logger ?? silentLogger).child({ syncId: opts.sync.id });
     this.status = newSyncStatus(opts.sync.id, opts.agentId, carriedOver(opts.previous));
+    this.secrets = secretValues([opts.sync.source, opts.sync.destination]);
+  }
+
+  /** An error's message with the sync's secrets masked: it goes into logs and the status that everyone reads. */
+  private describe(err: unknown): string {
+    return scrubSecrets(errorMessage(err), this.secrets);
   }
 
   /** Starts the loop; `done` resolves when it has ended. */
@@ -115,7 +124,7 @@ export class SyncRunner {
     const owner = { syncId: this.sync.id, fail: (err: unknown) => this.cycle?.abort(new UncaughtConnectorError(err)) };
     this.loop ??= runAsSync(owner, () => this.run()).catch((err) => {
       // run() handles its own errors; anything here is a bug, reported rather than crashing the agent.
-      this.log.error({ err: errorMessage(err) }, 'sync loop crashed');
+      this.log.error({ err: this.describe(err) }, 'sync loop crashed');
       this.setState('failed', err);
     });
     return this.loop;
@@ -157,7 +166,7 @@ export class SyncRunner {
     if (err !== undefined) {
       const rejected = err instanceof SyncFailedError ? err : undefined;
       this.status.lastError = {
-        message: errorMessage(err),
+        message: this.describe(err),
         code: err instanceof IdraError ? err.code : 'IDRA_ERR_UNEXPECTED',
         at: new Date().toISOString(),
         transient: classifyError(err) === 'transient',
@@ -277,7 +286,7 @@ export class SyncRunner {
         const err: unknown = cycle.signal.aborted ? cycle.signal.reason : thrown;
         const kind = classifyError(err);
         if (kind === 'fenced') {
-          this.log.error({ err: errorMessage(err) }, 'sync lost its lock; stopped');
+          this.log.error({ err: this.describe(err) }, 'sync lost its lock; stopped');
           this.setState('stopped', err);
           return;
         }
@@ -286,13 +295,13 @@ export class SyncRunner {
         await closeQuietly(source, destination);
         source = destination = undefined;
         if (kind === 'operator') {
-          this.log.error({ err: errorMessage(err), attempts }, 'sync failed; it waits for a change or Retry now');
+          this.log.error({ err: this.describe(err), attempts }, 'sync failed; it waits for a change or Retry now');
           this.setState('failed', err, { ...failure, retryInMs: undefined, nextRetryAt: undefined });
           await this.waitForRetry(undefined);
           continue;
         }
         const delay = backoffDelay(attempts - 1, kind === 'permanent' ? (this.opts.slowBackoff ?? PERMANENT_BACKOFF) : (this.opts.backoff ?? DEFAULT_BACKOFF));
-        this.log.warn({ err: errorMessage(err), retryInMs: delay, attempts, kind }, kind === 'permanent' ? 'sync error that needs a fix; retrying slowly' : 'sync error; retrying');
+        this.log.warn({ err: this.describe(err), retryInMs: delay, attempts, kind }, kind === 'permanent' ? 'sync error that needs a fix; retrying slowly' : 'sync error; retrying');
         this.setState(kind === 'permanent' ? 'failed' : 'retrying', err, { ...failure, retryInMs: delay, nextRetryAt: new Date(Date.now() + delay).toISOString() });
         await this.waitForRetry(delay);
       } finally {
