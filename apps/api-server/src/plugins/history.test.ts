@@ -52,7 +52,7 @@ describe('sync history and the offset-compatibility guard through the API', () =
 
   it('records data source changes too, and keeps each history bounded', async () => {
     await s.call('POST', '/api/v1/datasources?reason=warehouse', { token: operator, body: { id: 'dw', connector: 'postgres', connection: { host: 'dw.internal', password: PASSWORD } } });
-    await s.call('PUT', '/api/v1/datasources/dw', { token: operator, body: { id: 'dw', connector: 'postgres', connection: { host: 'dw2.internal', password: '********' } } });
+    await s.call('PUT', '/api/v1/datasources/dw', { token: operator, body: { id: 'dw', connector: 'postgres', connection: { host: 'dw2.internal', password: PASSWORD } } }); // moving the host needs the password again
     const h = await s.call('GET', '/api/v1/datasources/dw/history', { token: viewer });
     expect(h.body).toMatchObject([
       { action: 'updated', changes: [{ path: 'connection.host', old: 'dw.internal', new: 'dw2.internal' }] },
