@@ -36,6 +36,9 @@ export interface MongoServer {
   url: string;
   /** Stops the server (SIGKILL unless told otherwise); its data stays for `start()`. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the server stops answering, its connections stay open (a hung server), until `resume()`. */
+  pause(): void;
+  resume(): void;
   /** (Re)starts the server on its data and port; resolves once it answers a ping. */
   start(): Promise<void>;
   readonly running: boolean;

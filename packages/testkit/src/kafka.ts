@@ -45,6 +45,9 @@ export interface KafkaServer {
   brokers: string[];
   /** Stops the broker (SIGKILL unless told otherwise); its data and ports stay for `start()`. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the server stops answering, its connections stay open (a hung server), until `resume()`. */
+  pause(): void;
+  resume(): void;
   /** (Re)starts the broker on its data dir and ports; resolves once it serves metadata. */
   start(): Promise<void>;
   readonly running: boolean;

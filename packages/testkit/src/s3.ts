@@ -15,6 +15,9 @@ export interface S3Server {
   region: string;
   /** Stops the server (SIGKILL unless told otherwise); its objects stay for `start()`. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the server stops answering, its connections stay open (a hung server), until `resume()`. */
+  pause(): void;
+  resume(): void;
   /** (Re)starts the server on its directory and port. */
   start(): Promise<void>;
   readonly running: boolean;

@@ -41,7 +41,20 @@ class TestApi {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Requests wait unanswered while paused (a hung API), until {@link resume}. */
+  private paused: Array<() => void> | undefined;
+
+  pause(): void {
+    this.paused ??= [];
+  }
+
+  resume(): void {
+    for (const answer of this.paused ?? []) answer();
+    this.paused = undefined;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.paused) await new Promise<void>((r) => this.paused!.push(r));
     const url = new URL(req.url!, this.base);
     this.requests.push({ method: req.method!, url: url.pathname + url.search, at: Date.now() });
     let body = '';
@@ -285,6 +298,7 @@ describeConnectorContract(() => ({
     source: { ...feed(), url: `/places/${name}/items` },
     sourceSync: {},
   }),
+  hangable: () => api,
   unreachable: async () => ({ connector: 'http', connection: { url: `http://127.0.0.1:${await freePort()}` }, url: '/nowhere', options: { retries: 0 } }),
   // A data source holds the API's address; discovery GETs it and shows the fields of the items it answers with.
   discovery: (place) => ({ connection: { ...place.source.connection, url: new URL(place.source.url!, place.source.connection!.url).href }, listed: { schema: undefined, name: place.source.url! } }),

@@ -4,6 +4,7 @@ import kafkajs, { CompressionTypes, Partitioners, type Admin, type Producer } fr
 // kafkajs is CommonJS: Node's ESM loader sees only some of its exports as named ones.
 const { KafkaJSProtocolError } = kafkajs;
 import { connectorFailure } from '../records/connector-failure.ts';
+import { settleWithin, untilAborted } from '../records/abortable.ts';
 import { encodeColumns, rowToJson, stringifyJson, toJsonValue } from '../records/json-records.ts';
 import { COLUMNS_HEADER, createKafka, ensureTopic } from './kafka-client.ts';
 import { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
@@ -56,7 +57,7 @@ export class KafkaDestination implements Destination {
     }
   }
 
-  async write(batch: Batch, _signal: AbortSignal): Promise<WriteResult> {
+  async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
     const keys = this.ctx.sync.keyColumns;
     const columns = encodeColumns(batch.columns);
     const messages = batch.rows.map((row) => ({
@@ -65,12 +66,14 @@ export class KafkaDestination implements Destination {
       headers: { [COLUMNS_HEADER]: columns },
     }));
     try {
-      await this.producer.send({
+      // kafkajs cannot abort a send: stop waiting for it (its messages may still land; the offset is not committed, so they are sent again).
+      const sent = this.producer.send({
         topic: this.config.topic,
         acks: -1,
         compression: this.config.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
         messages,
       });
+      await untilAborted(sent, signal);
       return { written: batch.rows.length };
     } catch (err) {
       const cause = err instanceof KafkaJSProtocolError ? err : (err as { cause?: unknown }).cause;
@@ -82,6 +85,7 @@ export class KafkaDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    // A broker that stopped answering would hold a disconnect for the request timeout.
+    await settleWithin(Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]), 1000);
   }
 }

@@ -242,6 +242,7 @@ describeConnectorContract(() => ({
     const topic = newTopic(name);
     return { destination: kafkaEndpoint(topic, { createTopic: true, partitions: 2 }), source: kafkaEndpoint(topic), sourceSync: {} };
   },
+  hangable: () => kafka.own,
   unreachable: async () => ({ connector: 'kafka', connection: { url: `kafka://127.0.0.1:${await freePort()}` }, topic: 'nowhere', options: { connectTimeout: 500 } }),
   discovery: (place) => ({ connection: place.source.connection!, listed: { schema: undefined, name: place.source.topic! } }),
 }));

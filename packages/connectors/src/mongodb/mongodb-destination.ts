@@ -1,5 +1,6 @@
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Document, type WriteError } from 'mongodb';
 import { RowRejectedError, type Batch, type Destination, type EndpointContext, type Position, type Row, type WriteResult } from '@idra/core';
+import { settleWithin, untilAborted } from '../records/abortable.ts';
 import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
 import { resolveMongoConfig, type MongoConfig } from './mongodb-options.ts';
 import { documentToRecord, RAW_BSON, rowToDocument } from './mongodb-values.ts';
@@ -76,11 +77,13 @@ export class MongoDestination implements Destination {
     return [...byKey.values(), ...keyless];
   }
 
-  async write(batch: Batch, _signal: AbortSignal): Promise<WriteResult> {
+  async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
+    // The driver's writes take no signal: an abort closes the client, which fails what it has in flight.
+    const closeOnAbort = () => void this.conn.client.close().catch(() => {});
     try {
-      await this.ensureKeyIndex();
+      await untilAborted(this.ensureKeyIndex(), signal, closeOnAbort);
       const ops = this.operations(batch);
-      if (ops.length > 0) await this.conn.collection.bulkWrite(ops, { ordered: false });
+      if (ops.length > 0) await untilAborted(this.conn.collection.bulkWrite(ops, { ordered: false }), signal, closeOnAbort);
       return { written: batch.rows.length };
     } catch (err) {
       if (err instanceof MongoBulkWriteError) {
@@ -110,6 +113,7 @@ export class MongoDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    await this.conn.client.close();
+    // Closing ends the server sessions, which waits for a connection timeout when the server no longer answers.
+    await settleWithin(this.conn.client.close(), 1000);
   }
 }

@@ -318,6 +318,7 @@ describeConnectorContract(() => ({
     source: mongoEndpoint(name),
     sourceSync: { mode: 'id', cursorColumn: 'id' },
   }),
+  hangable: () => mongo.own,
   unreachable: async () => mongoEndpoint('nowhere', { connectTimeout: 500 }, `mongodb://127.0.0.1:${await freePort()}/`),
   discovery: (place) => ({ connection: place.source.connection!, listed: { schema: dbName, name: place.source.collection! } }),
 }));

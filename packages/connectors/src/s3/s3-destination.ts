@@ -46,15 +46,15 @@ export class S3Destination implements Destination {
     return new S3Destination(ctx, config, createS3Client(config));
   }
 
-  private async ensureBucket(): Promise<void> {
+  private async ensureBucket(signal: AbortSignal): Promise<void> {
     if (this.bucketChecked) return;
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
+      await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }), { abortSignal: signal });
     } catch (err) {
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status !== 404) throw err;
       if (!this.config.createBucket) throw new Error(`bucket ${this.config.bucket} does not exist (set options.createBucket to create it)`);
-      await this.client.send(new CreateBucketCommand({ Bucket: this.config.bucket }));
+      await this.client.send(new CreateBucketCommand({ Bucket: this.config.bucket }), { abortSignal: signal });
     }
     this.bucketChecked = true;
   }
@@ -62,7 +62,7 @@ export class S3Destination implements Destination {
   async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
     const { config } = this;
     try {
-      await this.ensureBucket();
+      await this.ensureBucket(signal);
       const text = batchBody(config.format, batch.columns, batch.rows);
       const body = config.gzip ? await gzipAsync(Buffer.from(text)) : Buffer.from(text);
       await this.client.send(

@@ -210,6 +210,7 @@ describeConnectorContract(() => ({
     const bucket = `idra-${process.pid}-contract`;
     return { destination: s3Endpoint(bucket, `${name}/`, { createBucket: true }), source: s3Endpoint(bucket, `${name}/`), sourceSync: {} };
   },
+  hangable: () => s3.own,
   unreachable: async () => ({ connector: 's3', connection: { url: `http://127.0.0.1:${await freePort()}`, user: 'x', password: 'y' }, bucket: 'nowhere' }),
   discovery: (place) => ({ connection: place.source.connection!, listed: { schema: place.source.bucket, name: place.source.prefix! } }),
 }));

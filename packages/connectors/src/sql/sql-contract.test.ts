@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { tempDir } from '@idra/testkit';
+import { startFaultProxy, tempDir } from '@idra/testkit';
+import { abortDuringHungWrite } from '../testing/connector-contract.ts';
+import { tableEndpoint } from '../testing/endpoints.ts';
 import type { Row } from '@idra/core';
 import { DDL, TEST_DIALECTS, createTestDb, insertRows, makeSync, runOnce, TestRun, ts, type TestDb } from '../testing/fixtures.ts';
 
@@ -167,6 +169,18 @@ for (const name of TEST_DIALECTS) {
       const rows = await db.rows('dst', ['id']);
       expect(rows).toHaveLength(25);
       expect(rows.filter((r) => r.name === 'kept').map((r) => r.id)).toEqual(['1', '2', '3', '4', '5']);
+    });
+
+    // SQLite runs in-process: there is no server to hang.
+    it.skipIf(name === 'sqlite')('aborting a sync whose destination server stops answering mid-write ends at once; the batch is not committed', async () => {
+      const url = db.connection.url!;
+      const proxy = await startFaultProxy(url);
+      try {
+        const destination = { ...tableEndpoint(db, 'hang_dst'), connection: { url: proxy.url(url) } };
+        await abortDuringHungWrite(db, 'hang_src', destination, { pause: () => proxy.blackhole(), resume: () => proxy.heal() });
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('creates the destination table with mapped types when it is missing', async () => {

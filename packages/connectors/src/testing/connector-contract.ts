@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@idra/testkit';
-import { FileOffsetStore, type Connection, type ConnectorKind, type DiscoveredObject, type Endpoint, type Row, type SyncConfig } from '@idra/core';
+import { FileOffsetStore, type Connection, type ConnectorKind, type ConnectorRegistry, type DiscoveredObject, type Endpoint, type Row, type SyncConfig } from '@idra/core';
 import { discover, testConnection } from '../probe.ts';
+import { createConnectorRegistry } from '../registry.ts';
 import { insertRows, runOnce, TestRun, type TestDb } from './fixtures.ts';
 import { canonicalRow, numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from './endpoints.ts';
 
@@ -16,9 +17,75 @@ export interface ContractHarness {
   unreachable(): Promise<Endpoint>;
   /** The connection a data source of the place would hold, and the entry that lists the place in its discovery. */
   discovery(place: { destination: Endpoint; source: Endpoint }): { connection: Connection; listed: Pick<DiscoveredObject, 'schema' | 'name'> };
+  /** The server behind `place` as a test can hang it (it stops answering, connections stay open); undefined when the file did not start it. */
+  hangable(): Hangable | undefined;
+}
+
+/** A server a test can hang: it stops answering, its connections stay open. */
+export interface Hangable {
+  pause(): void;
+  resume(): void;
+}
+
+/** The registry of the connectors, showing each destination write (in flight) to `onWrite`. */
+function watchingWrites(onWrite: (write: Promise<unknown>) => void): ConnectorRegistry {
+  const registry = createConnectorRegistry();
+  return {
+    openSource: (ctx) => registry.openSource(ctx),
+    async openDestination(ctx) {
+      const destination = await registry.openDestination(ctx);
+      return {
+        write: (batch, signal) => {
+          const write = destination.write(batch, signal);
+          onWrite(write);
+          return write;
+        },
+        close: () => destination.close(),
+      };
+    },
+  };
+}
+
+/** `promise`, or 'timed out' after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
+  return Promise.race([promise, new Promise<'timed out'>((r) => setTimeout(() => r('timed out'), ms).unref())]);
 }
 
 let tables = 0;
+
+/**
+ * PostgreSQL table `src` → `destination`: after a first batch, the destination's server hangs
+ * (`hang.pause`) while a write is in flight; aborting the sync must end it within seconds, leave the
+ * offset where it was, and the next run must copy the batch.
+ */
+export async function abortDuringHungWrite(pg: TestDb, src: string, destination: Endpoint, hang: Hangable): Promise<void> {
+  await pg.exec(`create table ${src} (id bigint primary key, name text, amount text)`);
+  await insertRows(pg, src, numberedRows(1, 10));
+  const state = await tempDir('idra-state-');
+  const out = syncBetween(tableEndpoint(pg, src), destination, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 50 });
+  let hung = false;
+  let writeHangs!: () => void;
+  const stuck = new Promise<void>((r) => (writeHangs = r));
+  // A write is stuck once it has gone unanswered for a while with the server hung.
+  const run = new TestRun(out, state, watchingWrites((write) => hung && void within(write, 300).then((r) => r === 'timed out' && writeHangs())));
+  try {
+    await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 10);
+    hang.pause();
+    hung = true;
+    await insertRows(pg, src, numberedRows(11, 10));
+    expect(await within(stuck, 20_000)).not.toBe('timed out');
+    const started = performance.now();
+    expect(await within(run.runner.abort(), 30_000)).not.toBe('timed out');
+    // The issue saw 64 s; the margin is for two busy cores.
+    expect(performance.now() - started).toBeLessThan(5_000);
+  } finally {
+    hang.resume();
+    await run.runner.abort();
+  }
+  expect(run.status.position).toEqual({ kind: 'id', value: '10' });
+  const again = await runOnce(out, state);
+  expect([again.status.rowsCopied, again.status.position]).toEqual([10, { kind: 'id', value: '20' }]);
+}
 
 /**
  * The behaviour every non-SQL connector shares, run in each connector's test file against its
@@ -86,6 +153,14 @@ export function describeConnectorContract(harness: () => ContractHarness): void 
       // Sorted here: the id may come back as text (JSON carries no column types).
       const byId = (rows: Row[]) => rows.map(canonicalRow).sort((a, b) => Number(a.id) - Number(b.id));
       expect(byId(await pg.rows(`${src}_back`, ['id']))).toEqual(byId(await pg.rows(src, ['id'])));
+    });
+
+    it('aborting a sync whose destination hangs mid-write ends at once; nothing of that batch is committed, the next run copies it', async (test) => {
+      const h = harness();
+      const server = h.hangable();
+      if (!server) return test.skip('needs a server this file started');
+      const src = table('hang');
+      await abortDuringHungWrite(h.pg(), src, (await h.place(src)).destination, server);
     });
 
     it('an unknown option fails the sync at once, naming the field', async () => {

@@ -8,6 +8,7 @@ import {
   normalizeSync,
   validateSyncConfig,
   type Connection,
+  type ConnectorRegistry,
   type DeadLetter,
   type Row,
   type Sync,
@@ -117,10 +118,10 @@ export class TestRun {
   readonly deadLetters: DeadLetter[] = [];
   readonly runner: SyncRunner;
 
-  constructor(sync: Sync, stateDir: string) {
+  constructor(sync: Sync, stateDir: string, connectors: ConnectorRegistry = createConnectorRegistry()) {
     this.runner = new SyncRunner({
       sync,
-      connectors: createConnectorRegistry(),
+      connectors,
       offsets: new FileOffsetStore(stateDir),
       deadLetters: { record: async (entries) => void this.deadLetters.push(...entries) },
       agentId: 'test-agent',

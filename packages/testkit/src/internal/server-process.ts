@@ -150,11 +150,18 @@ export class ServerProcess {
     }
   }
 
+  /** Freezes the program (SIGSTOP) or thaws it (SIGCONT): a server that accepts nothing and answers nothing, with its connections open. */
+  freeze(frozen: boolean): void {
+    if (this.running) this.#child!.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** Sends `signal` (by default the clean-shutdown one), escalates to SIGKILL after a grace period, and waits for the exit. */
   async stop(signal: NodeJS.Signals = this.#spec.stopSignal): Promise<void> {
     const child = this.#child;
     if (child === undefined || !this.running) return;
     const escalation = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    // A frozen program would only see the signal once thawed.
+    child.kill('SIGCONT');
     child.kill(signal);
     await this.#outcome;
     clearTimeout(escalation);
@@ -171,6 +178,10 @@ export class ServerProcess {
 /** What every throwaway server hands out: `kill`/`start` for failure tests, `stop` also removes its work dir. */
 export interface ServerControls {
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the server stops answering, its connections stay open (a hung server), until {@link resume}. */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
   start(): Promise<void>;
   readonly running: boolean;
   stop(): Promise<void>;
@@ -180,6 +191,8 @@ export interface ServerControls {
 export function serverControls(server: ServerProcess, workDir: string, stopSignal?: NodeJS.Signals): ServerControls {
   return {
     kill: (signal = 'SIGKILL') => server.stop(signal),
+    pause: () => server.freeze(true),
+    resume: () => server.freeze(false),
     start: () => server.start(),
     get running() {
       return server.running;

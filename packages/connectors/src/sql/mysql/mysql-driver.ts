@@ -5,6 +5,7 @@ import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
+import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
 
 /** mysql2 column type codes (protocol `MYSQL_TYPE_*`). */
@@ -142,56 +143,55 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
    * Runs `fn` on a checked-out connection, then puts it back unless it was closed. A connection
    * silent for longer than the statement timeout (a blackholed network) is closed, which fails the call.
    */
-  async function withConnection<T>(fn: (conn: PoolConnection, close: () => void) => Promise<T>): Promise<T> {
-    const conn = await acquire();
+  /** Runs `fn` on a connection of the pool; an abort closes it (the server rolls back whatever it was doing), whatever `fn` is waiting for. */
+  async function withConnection<T>(fn: (conn: PoolConnection) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const acquiring = acquire();
+    // A connection that comes after an abort goes back to the pool.
+    const conn = await untilAborted(acquiring, signal, () => void acquiring.then((c) => c.release(), () => {}));
     let closed = false;
     const close = () => {
       closed = true;
       conn.destroy();
     };
+    signal?.addEventListener('abort', close, { once: true });
     // mysql2's types do not declare the socket a connection runs on.
     const unwatch = closeWhenSilent((conn.connection as unknown as { stream?: Socket }).stream, silenceMs);
     try {
-      return await fn(conn, close);
+      signal?.throwIfAborted();
+      return await untilAborted(fn(conn), signal);
     } finally {
+      signal?.removeEventListener('abort', close);
       unwatch();
       // A connection that broke has left the pool by itself: releasing it does nothing.
       if (!closed) conn.release();
     }
   }
 
-  async function run(conn: PoolConnection, close: () => void, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
+  async function run(conn: PoolConnection, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
     signal?.throwIfAborted();
-    // Aborting closes the connection: the server rolls back whatever it was doing.
-    signal?.addEventListener('abort', close, { once: true });
-    try {
-      const [rows, fields] = await conn.query({ sql: query.sql, values: query.parameters as unknown[] });
-      const columns = (fields ?? []).map(describeColumn);
-      return { rows: Array.isArray(rows) ? normalizeRows(rows as Row[], columns) : [], columns };
-    } finally {
-      signal?.removeEventListener('abort', close);
-    }
+    const [rows, fields] = await conn.query({ sql: query.sql, values: query.parameters as unknown[] });
+    const columns = (fields ?? []).map(describeColumn);
+    return { rows: Array.isArray(rows) ? normalizeRows(rows as Row[], columns) : [], columns };
   }
 
-  await withConnection(async () => {});
+  await withConnection(async () => {}, undefined);
 
   return {
-    execute: (query, signal) => withConnection((conn, close) => run(conn, close, query, signal)),
+    execute: (query, signal) => withConnection((conn) => run(conn, query, signal), signal),
     transaction: (fn, signal) =>
-      withConnection(async (conn, close) => {
+      withConnection(async (conn) => {
         await conn.query('START TRANSACTION');
-        const session: SqlSession = { execute: (q, s) => run(conn, close, q, s ?? signal) };
+        const session: SqlSession = { execute: (q, s) => run(conn, q, s ?? signal) };
         try {
           const result = await fn(session);
           signal?.throwIfAborted();
           await conn.query('COMMIT');
           return result;
         } catch (err) {
-          if (signal?.aborted) close();
-          else await conn.query('ROLLBACK').catch(() => {});
+          if (!signal?.aborted) await conn.query('ROLLBACK').catch(() => {});
           throw err;
         }
-      }),
+      }, signal),
     close: () => pool.end(),
   };
 }

@@ -5,6 +5,7 @@ import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { stripUtcOffset } from '../values.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
+import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
 
 const OID_TYPES: Record<number, LogicalType> = {
@@ -99,19 +100,43 @@ function socketOf(client: pg.PoolClient): Socket | undefined {
   return (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
 }
 
-/** Runs a query on a checked-out client; an abort cancels it on the server. */
-async function run(pool: pg.Pool, client: pg.PoolClient, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
+/** Runs a query on a checked-out client (an abort is handled for the whole checkout: {@link onAbort}). */
+async function run(client: pg.PoolClient, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
   signal?.throwIfAborted();
-  const pid = (client as unknown as { processID?: number }).processID;
-  const cancel = () => {
-    if (pid !== undefined) pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+  return toResult(await client.query({ text: query.sql, values: query.parameters as unknown[] }));
+}
+
+// How long an aborted statement gets to end by the server's cancel before its connection is closed.
+const CANCEL_GRACE_MS = 500;
+
+/**
+ * When `signal` aborts while `client` is checked out: asks the server to cancel what runs (it stops
+ * working at once), and closes the connection if the call has not ended soon after — a server that
+ * stopped answering takes no cancel, and nothing else would end the call before the silence timeout.
+ * Returns the function that stops watching.
+ */
+function onAbort(pool: pg.Pool, client: pg.PoolClient, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => {};
+  let timer: NodeJS.Timeout | undefined;
+  const abort = () => {
+    const pid = (client as unknown as { processID?: number }).processID;
+    // On a connection of its own, outside the pool, so that closing the pool never waits for it.
+    const canceller = new pg.Client({ ...pool.options, connectionTimeoutMillis: CANCEL_GRACE_MS * 4 });
+    canceller.on('error', () => {});
+    if (pid !== undefined) {
+      void canceller
+        .connect()
+        .then(() => canceller.query('SELECT pg_cancel_backend($1)', [pid]))
+        .catch(() => {})
+        .finally(() => void canceller.end().catch(() => {}));
+    }
+    timer = setTimeout(() => socketOf(client)?.destroy(new Error('aborted, and the server did not end the statement')), CANCEL_GRACE_MS);
   };
-  signal?.addEventListener('abort', cancel, { once: true });
-  try {
-    return toResult(await client.query({ text: query.sql, values: query.parameters as unknown[] }));
-  } finally {
-    signal?.removeEventListener('abort', cancel);
-  }
+  signal.addEventListener('abort', abort, { once: true });
+  return () => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', abort);
+  };
 }
 
 /** Opens a pg pool whose sessions are in UTC and whose values keep full precision. */
@@ -134,39 +159,44 @@ export async function connectPostgres(c: Connection, options: Record<string, unk
    * Runs `fn` on a checked-out client. A connection silent for longer than the statement timeout (a
    * blackholed network, where TCP would wait many minutes) is closed, which fails the call.
    */
-  async function withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
+  async function withClient<T>(fn: (client: pg.PoolClient) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const connecting = pool.connect();
+    // A connection that comes after an abort goes back to the pool.
+    const client = await untilAborted(connecting, signal, () => void connecting.then((c) => c.release(), () => {}));
     let broken: Error | undefined;
     const unwatch = closeWhenSilent(socketOf(client), silenceMs);
+    const unwatchAbort = onAbort(pool, client, signal);
     try {
+      signal?.throwIfAborted();
       return await fn(client);
     } catch (err) {
       // The server refusing a statement leaves the connection usable; any other failure (network,
       // protocol, timeout, abort) leaves it in an unknown state.
-      if (!(err instanceof pg.DatabaseError)) broken ??= err as Error;
+      if (!(err instanceof pg.DatabaseError) || signal?.aborted) broken ??= err as Error;
       throw err;
     } finally {
+      unwatchAbort();
       unwatch();
       client.release(broken);
     }
   }
 
   return {
-    execute: (query, signal) => withClient((client) => run(pool, client, query, signal)),
+    execute: (query, signal) => withClient((client) => run(client, query, signal), signal),
     transaction: (fn, signal) =>
       withClient(async (client) => {
         await client.query('BEGIN');
-        const session: PgSession = { execute: (q, s) => run(pool, client, q, s ?? signal), client };
+        const session: PgSession = { execute: (q, s) => run(client, q, s ?? signal), client };
         try {
           const result = await fn(session);
           signal?.throwIfAborted();
           await client.query('COMMIT');
           return result;
         } catch (err) {
-          await client.query('ROLLBACK').catch(() => {});
+          if (!signal?.aborted) await client.query('ROLLBACK').catch(() => {});
           throw err;
         }
-      }),
+      }, signal),
     close: () => pool.end(),
   };
 }
