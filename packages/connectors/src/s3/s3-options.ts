@@ -10,12 +10,15 @@ export const s3Spec = defineConnector({
     pathStyle: Option.optionalBoolean('http://host/bucket/key addressing (default: true with a custom endpoint, else false)'),
     format: Option.oneOf(['jsonl', 'csv'], 'format of the objects', 'jsonl'),
     requestTimeout: Option.duration('per S3 request', 30_000),
+    header: Option.boolean("CSV: the first line names the columns (a UTF-8 byte order mark is ignored)", true, { only: 'source' }),
+    columnNames: Option.optionalList('CSV without a header line: the column names in order (default column1, column2 …)', { only: 'source' }),
     columnTypes: Option.columnTypes('types of fields of objects Idra did not write (those carry their columns in metadata)', { only: 'source' }),
     gzip: Option.boolean('compress objects (.gz names); a source recognizes gzip by content either way', false, { only: 'destination' }),
     createBucket: Option.boolean('create a missing bucket', false, { only: 'destination' }),
   },
   source: { fields: ['bucket', 'prefix', 'columns'], required: ['bucket'] },
   destination: { fields: ['bucket', 'prefix'], required: ['bucket'] },
+  rules: (o) => (o.columnNames && (o.format !== 'csv' || o.header) ? [{ option: 'columnNames', message: 'applies to CSV without a header line (format csv, header false)' }] : []),
 });
 
 /** Everything the S3 source and destination need, with defaults applied (see {@link s3Spec} for each option). */
@@ -30,6 +33,8 @@ export interface S3Config {
   /** `connection.user` / `connection.password` as access key id and secret; the AWS default chain when absent. */
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   format: 'jsonl' | 'csv';
+  header: boolean;
+  columnNames: string[] | undefined;
   gzip: boolean;
   createBucket: boolean;
   columnTypes: Column[];
@@ -56,6 +61,8 @@ export function resolveS3Config(ctx: EndpointContext): S3Config {
     pathStyle: o.pathStyle ?? endpoint !== undefined,
     credentials,
     format: o.format,
+    header: o.header,
+    columnNames: o.columnNames,
     gzip: o.gzip,
     createBucket: o.createBucket,
     columnTypes: o.columnTypes,

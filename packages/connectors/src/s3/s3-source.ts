@@ -92,7 +92,8 @@ export class S3Source implements Source {
     let lastLine = 1;
     try {
       if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = await gunzipAsync(bytes);
-      const text = bytes.toString('utf8');
+      // A byte order mark (Excel writes one) is not part of the first field.
+      const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
       lastLine = text.split('\n').length;
       const columns = [...this.config.columnTypes, ...(decodeColumns(object.Metadata?.[COLUMNS_METADATA]) ?? [])];
       entries = this.config.format === 'csv' ? this.csvEntries(text, columns, origin) : this.jsonlEntries(text, origin);
@@ -120,13 +121,14 @@ export class S3Source implements Source {
   }
 
   private csvEntries(text: string, declared: Column[], origin: (line: number, text: string | null) => Row): Entry[] {
-    const [header, ...records] = parseCsv(text);
-    if (!header) return [];
-    const names = header.values.map((v) => v ?? '');
+    const records = parseCsv(text);
+    const header = this.config.header ? records.shift() : undefined;
+    const width = header?.values.length ?? records[0]?.values.length ?? 0;
+    const names = header ? header.values.map((v) => v ?? '') : (this.config.columnNames ?? Array.from({ length: width }, (_, i) => `column${i + 1}`));
     const types = new Map<string, LogicalType>(declared.map((c) => [c.name, c.type]));
     return records.map((r): Entry => {
       try {
-        if (r.values.length !== names.length) throw new Error(`${r.values.length} fields, the header has ${names.length}`);
+        if (r.values.length !== names.length) throw new Error(`${r.values.length} fields, ${header ? 'the header has' : 'expected'} ${names.length}`);
         const row: Row = {};
         const fieldTypes = new Map<string, LogicalType | undefined>();
         names.forEach((name, i) => {

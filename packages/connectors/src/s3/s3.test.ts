@@ -162,6 +162,44 @@ describe('s3 connector', () => {
     expect(failed.lastError?.message).toMatch(/is not a JSON object/);
   });
 
+  it('a UTF-8 byte order mark (an Excel export) is not part of the first column name, in CSV and JSON Lines', async () => {
+    const bucket = await newBucket();
+    await pg.exec('create table bom (id bigint primary key, name text)');
+    await putObject(bucket, 'csv/1.csv', '\uFEFFid,name\r\n1,a\r\n2,b\r\n');
+    await putObject(bucket, 'jsonl/1.jsonl', '\uFEFF{"id":"3","name":"c"}\n');
+    for (const [prefix, format] of [['csv/', 'csv'], ['jsonl/', 'jsonl']]) {
+      const run = new TestRun(syncBetween(s3Endpoint(bucket, prefix!, { format }), tableEndpoint(pg, 'bom'), { keyColumns: ['id'] }), await tempDir('idra-state-'));
+      const settled = await run.waitFor((s) => s.state !== 'starting' && s.state !== 'running');
+      await run.runner.stop();
+      expect([settled.lastError?.message, settled.rowsSkipped]).toEqual([undefined, 0]);
+    }
+    expect(await pg.rows('bom', ['id'])).toEqual([
+      { id: '1', name: 'a' },
+      { id: '2', name: 'b' },
+      { id: '3', name: 'c' },
+    ]);
+  });
+
+  it('a CSV without a header line: header false, names from columnNames (or column1, column2 …)', async () => {
+    const bucket = await newBucket();
+    await putObject(bucket, 'raw/1.csv', '1,a\r\n2,b\r\n');
+    const named = syncBetween(s3Endpoint(bucket, 'raw/', { format: 'csv', header: false, columnNames: ['id', 'name'] }), tableEndpoint(pg, 'headerless'), { keyColumns: ['id'] });
+    expect((await runOnce(named, await tempDir('idra-state-'))).status.rowsCopied).toBe(2);
+    expect(await pg.rows('headerless', ['id'])).toEqual([
+      { id: '1', name: 'a' },
+      { id: '2', name: 'b' },
+    ]);
+    const numbered = syncBetween(s3Endpoint(bucket, 'raw/', { format: 'csv', header: false }), tableEndpoint(pg, 'headerless_numbered'), { keyColumns: ['column1'] });
+    expect((await runOnce(numbered, await tempDir('idra-state-'))).status.rowsCopied).toBe(2);
+    expect(await pg.rows('headerless_numbered', ['column1'])).toEqual([
+      { column1: '1', column2: 'a' },
+      { column1: '2', column2: 'b' },
+    ]);
+    const wrong = syncBetween(s3Endpoint(bucket, 'raw/', { format: 'jsonl', columnNames: ['id'] }), tableEndpoint(pg, 'never'), {});
+    const failed = await new TestRun(wrong, await tempDir('idra-state-')).waitFor((s) => s.state === 'failed');
+    expect(failed.lastError?.message).toMatch(/source\.options\.columnNames: applies to CSV without a header line \(format csv, header false\)/);
+  });
+
   it('a missing bucket is named in the status until it exists (createBucket is off)', async () => {
     const bucket = `idra-${process.pid}-later`;
     await pg.exec('create table few (id bigint primary key, name text, amount text)');

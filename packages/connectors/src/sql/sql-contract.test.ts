@@ -183,6 +183,17 @@ for (const name of TEST_DIALECTS) {
       }
     });
 
+    it('a column the destination table lacks fails the sync at once, naming the table and the column (not retried)', async () => {
+      await db.exec(`create table dst (id ${D.bigint} primary key, name ${D.text})`);
+      await insertRows(db, 'src', sampleRows(1, 3));
+      const run = new TestRun(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), state);
+      const failed = await run.waitFor((s) => s.state === 'failed' || s.state === 'retrying');
+      expect(failed.state).toBe('failed');
+      expect(failed.lastError?.code).toBe('IDRA_ERR_CONNECTOR_COLUMN_MISSING');
+      expect(failed.lastError?.message).toMatch(/^\w+ destination: table dst has no column "amount", "ts", "flag", "doc": add them to the table, or list the columns to copy in source\.columns$/);
+      expect(await db.count('dst')).toBe(0);
+    });
+
     it('creates the destination table with mapped types when it is missing', async () => {
       await insertRows(db, 'src', sampleRows(1, 3));
       await runOnce(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], writeMode: 'upsert' }), state);

@@ -151,8 +151,8 @@ export class SqlDestination implements Destination {
     }
   }
 
-  private fail(message: string): ConnectorError {
-    return new ConnectorError({ connector: this.dialect.name, role: 'destination', syncId: this.sync.id, transient: true, message });
+  private fail(message: string, opts: { transient: boolean; code?: string }): ConnectorError {
+    return new ConnectorError({ connector: this.dialect.name, role: 'destination', syncId: this.sync.id, message, ...opts });
   }
 
   /** Creates the table when missing (if allowed) and learns its column types. */
@@ -160,7 +160,8 @@ export class SqlDestination implements Destination {
     if (this.tableTypes) return this.tableTypes;
     const { dialect, pool, target } = this;
     if (!(await dialect.tableExists(pool, target.schema, target.table))) {
-      if (!this.sync.createTable) throw this.fail(`table ${target.table} does not exist and createTable is false`);
+      // Retried: someone may be creating the table.
+      if (!this.sync.createTable) throw this.fail(`table ${target.table} does not exist and createTable is false`, { transient: true });
       await pool.execute(createTableStatement(dialect, target, columns, this.sync.keyColumns));
     }
     let probe = selectFromEndpoint(dialect.db, this.endpoint).selectAll();
@@ -175,7 +176,14 @@ export class SqlDestination implements Destination {
     try {
       const types = await this.prepare(batch.columns);
       const missing = batch.columns.filter((c) => !types.has(c.name)).map((c) => c.name);
-      if (missing.length > 0) throw this.fail(`table ${this.target.table} has no column(s) ${missing.join(', ')}`);
+      if (missing.length > 0) {
+        // Not retried: no later attempt can write these rows; the names are quoted so that stray characters (a BOM) show.
+        const names = missing.map((n) => JSON.stringify(n)).join(', ');
+        throw this.fail(`table ${this.target.table} has no column ${names}: add ${missing.length > 1 ? 'them' : 'it'} to the table, or list the columns to copy in source.columns`, {
+          transient: false,
+          code: 'IDRA_ERR_CONNECTOR_COLUMN_MISSING',
+        });
+      }
       const names = batch.columns.map((c) => c.name);
       const colTypes = names.map((n) => types.get(n));
       const { writeMode, keyColumns } = this.sync;
