@@ -50,6 +50,25 @@ export class ConnectorError extends IdraError {
   }
 }
 
+/**
+ * A cursor source cannot see other sessions' open transactions (a missing privilege, a standby, SQL
+ * Server) and the sync has not accepted that `delayMs` alone protects the rows they commit late: it
+ * reads nothing. A configuration problem that a GRANT can fix without changing the sync, so the
+ * runner checks it again periodically instead of waiting for a new configuration.
+ */
+export class WatermarkBlindError extends IdraError {
+  readonly connector: string;
+  readonly syncId: string | undefined;
+  /** The statement that gives the source's user the missing privilege, when one does. */
+  readonly grant: string | undefined;
+  constructor(args: { connector: string; syncId?: string | undefined; message: string; grant?: string | undefined }) {
+    super('IDRA_ERR_CONFIG_WATERMARK_BLIND', `${args.connector} source: ${args.message}`);
+    this.connector = args.connector;
+    this.syncId = args.syncId;
+    this.grant = args.grant;
+  }
+}
+
 /** The destination refused one specific row (constraint, type, size); the sync's `onError` policy decides. */
 export class RowRejectedError extends IdraError {
   /** The rejected row, when the batch held only that one. */

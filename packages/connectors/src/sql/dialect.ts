@@ -58,8 +58,16 @@ export interface TransactionView {
   unknown?: string | undefined;
   /** The list of open transactions was older than the snapshot (a cache): this view limits nothing; a fresh one can be had after `retryInMs`. */
   stale?: { retryInMs: number } | undefined;
-  /** Some or all other sessions' transactions cannot be seen (privileges, dialect): only delayMs protects from those. */
+  /**
+   * Why some or all other sessions' transactions cannot be seen now (a privilege, a standby, the
+   * dialect): only delayMs can protect from those, and only a sync that accepted it may read.
+   */
   blind?: string | undefined;
+  /**
+   * The statement that lets the source's user see every session's transactions, when it lacks that
+   * privilege — also while nothing is hidden yet.
+   */
+  grant?: string | undefined;
 }
 
 /** What {@link SqlDialect.watermark} observes besides the clock and the open transactions. */

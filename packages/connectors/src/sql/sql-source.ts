@@ -5,7 +5,7 @@ import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
-import { Watermark, type ReadLimit } from './watermark.ts';
+import { Watermark, refuseBlindReads, type ReadLimit } from './watermark.ts';
 
 /**
  * `(c1, …, cn) > (v1, …, vn)` written as `c1 >= v1 AND (c1 > v1 OR (c1 = v1 AND c2 > v2) …)`: the
@@ -112,6 +112,8 @@ export class SqlSource implements Source {
       const known = new Set(columns.map((c) => c.name));
       const missing = [...orderColumns(ctx.sync), ...(ctx.endpoint.columns ?? [])].filter((c) => !known.has(c));
       if (missing.length > 0) throw new Error(`column(s) ${missing.join(', ')} not found in the source (it has ${[...known].join(', ')})`);
+      // A sync that would read blind fails here, before anything is written.
+      if (watermarkKind(ctx.sync)) refuseBlindReads(await dialect.watermark(pool, { delayMs: ctx.sync.delayMs }), ctx.sync, dialect.name);
       const wanted = ctx.endpoint.columns ? new Set([...ctx.endpoint.columns, ...orderColumns(ctx.sync)]) : undefined;
       return new SqlSource(dialect, pool, ctx, wanted ? columns.filter((c) => wanted.has(c.name)) : columns);
     } catch (err) {
@@ -134,12 +136,19 @@ export class SqlSource implements Source {
     const cursor = this.order[0]!;
     const maxCursor = this.sync.mode === 'id' || this.sync.mode === 'destination-id' ? selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('m')) : undefined;
     const request = { delayMs: this.sync.delayMs, maxCursor };
-    let limit = this.watermark.next(await this.dialect.watermark(this.pool, request, signal));
+    const watermark = this.watermark;
+    const observe = async () => {
+      const view = await this.dialect.watermark(this.pool, request, signal);
+      // A privilege revoked while the sync runs stops it as it would have at the start.
+      refuseBlindReads(view, this.sync, this.dialect.name);
+      return watermark.next(view);
+    };
+    let limit = await observe();
     // A stale list keeps the previous limit: fine while rows below it remain, but once the reads have
     // reached it (or there is none yet) wait for a fresh list rather than read nothing.
     for (let attempt = 0; limit.staleRetryMs !== undefined && (limit.hold || this.caughtUp) && attempt < 3 && !signal.aborted; attempt++) {
       await sleep(limit.staleRetryMs, signal);
-      limit = this.watermark.next(await this.dialect.watermark(this.pool, request, signal));
+      limit = await observe();
     }
     return limit;
   }

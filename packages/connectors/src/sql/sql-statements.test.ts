@@ -3,7 +3,7 @@ import type { CompiledQuery } from 'kysely';
 import { normalizeSync, validateSyncConfig, type Column } from '@idra/core';
 import { SQL_DIALECTS } from './index.ts';
 import { createTableStatement, rowsPerStatement, writeStatement } from './sql-destination.ts';
-import { keysetAfter } from './sql-source.ts';
+import { SqlSource, keysetAfter } from './sql-source.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import type { SqlPool } from './dialect.ts';
 
@@ -115,7 +115,32 @@ describe('read statements per dialect', () => {
       at: '2024-05-01 12:00:00.1234567',
       maxCursor: '42',
       timestampLimit: '2024-05-01 11:59:55.1234567',
-      blind: 'open transactions are not inspected on SQL Server: only delayMs (5000 ms) protects rows committed late',
+      blind: 'open transactions are not inspected on SQL Server',
     });
+  });
+
+  it('SQL Server sources are always blind: without delayMs the sync fails at open, before any read; with it the read warns (a scripted pool, no server here)', async () => {
+    const reads: string[] = [];
+    const pool = {
+      execute: async (q: CompiledQuery) => {
+        reads.push(q.sql);
+        if (q.sql.startsWith('select top(0)')) return { rows: [], columns: [{ name: 'id', type: 'int64' }, { name: 'updated_at', type: 'timestamp' }] };
+        if (q.sql.includes('sysutcdatetime()')) return { rows: [{ at: '2024-05-01 12:00:00.1234567', max_cursor: null, timestamp_limit: '2024-05-01 11:59:55.1234567' }], columns: [] };
+        return { rows: [{ id: '1', updated_at: '2024-05-01 11:00:00.0000000' }], columns: [] };
+      },
+      close: async () => {},
+    } as unknown as SqlPool;
+    const dialect = { ...SQL_DIALECTS.mssql, connect: async () => pool };
+    const open = (s: typeof sync) => SqlSource.open(dialect, { sync: s, endpoint: s.source, role: 'source' });
+    await expect(open(sync)).rejects.toMatchObject({
+      code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND',
+      message: expect.stringMatching(/^mssql source: open transactions are not inspected on SQL Server, so rows committed late could be skipped for good: set delayMs to the longest/),
+    });
+    expect(reads.some((q) => q.includes('order by'))).toBe(false);
+
+    const delayed = await open({ ...sync, delayMs: 5000 });
+    const batch = await delayed.read({ kind: 'timestamp', value: null, tiebreaker: null }, 10, new AbortController().signal);
+    expect(batch.rows).toHaveLength(1);
+    expect(batch.warning).toBe('open transactions are not inspected on SQL Server: only delayMs (5000 ms) protects rows committed late');
   });
 });

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { tempDir } from '@idra/testkit';
-import { FileOffsetStore, SyncRunner, sleep, type Batch, type Logger, type Position, type Sync } from '@idra/core';
+import pg from 'pg';
+import { FileOffsetStore, SyncRunner, WatermarkBlindError, sleep, type Batch, type Logger, type Position, type Sync, type SyncConfig, type SyncStatus } from '@idra/core';
 import { createConnectorRegistry } from '../registry.ts';
 import { DDL, createTestDb, makeSync, privateMariadb, type TestDb } from '../testing/fixtures.ts';
 import { unguarded } from '../testing/torture.ts';
 import type { SqlDialect, TransactionView } from './dialect.ts';
 import { SqlSource } from './sql-source.ts';
-import { Watermark } from './watermark.ts';
+import { Watermark, refuseBlindReads } from './watermark.ts';
 
 const signal = new AbortController().signal;
 const START_TS: Position = { kind: 'timestamp', value: null, tiebreaker: null };
@@ -178,83 +179,250 @@ for (const name of ['postgres', 'mysql'] as const) {
   });
 }
 
-describe('without the privilege to see other sessions, the delay alone protects and the status says so', () => {
+/** A user of a test database who may read `src` but lacks the privilege to see other sessions' transactions until `grant()`. */
+interface RestrictedUser {
+  /** The test database's URL, as this user. */
+  url: string;
+  /** What Idra asks the operator to run (and what `grant()` runs). */
+  grantStatement: string;
+  grant(): Promise<void>;
+  /** Takes the privilege back (on MariaDB also ends the user's connections, which keep a global privilege until they reconnect). */
+  revoke(): Promise<void>;
+  drop(): Promise<void>;
+}
+
+async function restrictedUser(db: TestDb, name: 'postgres' | 'mysql'): Promise<RestrictedUser> {
+  const user = `idra_np_${randomBytes(4).toString('hex')}`;
+  const url = new URL(db.connection.url!);
+  url.username = user;
+  if (name === 'postgres') {
+    await db.exec(`create role ${user} login`);
+    await db.exec(`grant select on src to ${user}`);
+    const grantStatement = `GRANT pg_read_all_stats TO ${user}`;
+    return {
+      url: url.toString(),
+      grantStatement,
+      grant: async () => void (await db.exec(grantStatement)),
+      revoke: async () => void (await db.exec(`revoke pg_read_all_stats from ${user}`)),
+      drop: async () => {
+        await db.exec(`drop owned by ${user}`);
+        await db.exec(`drop role ${user}`);
+      },
+    };
+  }
+  await db.exec(`create user '${user}'@'%' identified by 'np'`);
+  await db.exec(`grant select on \`${url.pathname.slice(1)}\`.* to '${user}'@'%'`);
+  url.password = 'np';
+  const grantStatement = `GRANT PROCESS ON *.* TO '${user}'@'%'`;
+  return {
+    url: url.toString(),
+    grantStatement,
+    grant: async () => void (await db.exec(grantStatement)),
+    async revoke() {
+      await db.exec(`revoke process on *.* from '${user}'@'%'`);
+      const ids = await db.exec(`select id from information_schema.processlist where user = '${user}'`);
+      for (const { id } of ids) await db.exec(`kill connection ${Number(id)}`).catch(() => {}); // it may have gone already
+    },
+    drop: async () => void (await db.exec(`drop user '${user}'@'%'`)),
+  };
+}
+
+/** A sync run in-process with rechecks every 100 ms, recording the warnings and errors it logs. */
+async function startSync(sync: Sync) {
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const logger: Logger = {
+    debug() {},
+    info() {},
+    error: (obj, msg) => void (msg?.startsWith('sync cannot run') && errors.push(String((obj as { err?: string }).err))),
+    warn: (obj, msg) => void (msg === 'source warning' && warnings.push(String((obj as { warning?: string }).warning))),
+    child: () => logger,
+  };
+  const runner = new SyncRunner({
+    sync,
+    connectors: createConnectorRegistry(),
+    offsets: new FileOffsetStore(await tempDir('idra-state-')),
+    deadLetters: { record: async () => {} },
+    agentId: 'test-agent',
+    logger,
+    backoff: { initialMs: 20, maxMs: 200 },
+    recheckMs: 100,
+  });
+  void runner.start();
+  const until = async (what: string, predicate: (s: SyncStatus) => boolean): Promise<SyncStatus> => {
+    const deadline = Date.now() + 20_000;
+    while (!predicate(runner.snapshot)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(runner.snapshot)}`);
+      await sleep(20);
+    }
+    return runner.snapshot;
+  };
+  return { runner, warnings, errors, until };
+}
+
+const BLIND = {
+  postgres: /^the transactions of \d+ session\(s\) of other roles cannot be seen/,
+  mysql: /^other connections' transactions cannot be seen \(information_schema\.innodb_trx needs the PROCESS privilege\)/,
+} as const;
+
+for (const name of ['postgres', 'mysql'] as const) {
+  describe(`${name}: a source that cannot see other sessions' transactions does not run unless the sync accepts the delay alone`, () => {
+    const D = DDL[name];
+    let db: TestDb;
+    let user: RestrictedUser;
+    let runners: SyncRunner[] = [];
+
+    beforeEach(async () => {
+      db = await testDb(name);
+      await db.exec(`create table src (id bigint primary key, ts ${D.ts} not null)`);
+      await db.exec(`insert into src values (1, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'}), (2, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'}), (3, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'})`);
+      user = await restrictedUser(db, name);
+    });
+    afterEach(async () => {
+      await Promise.all(runners.map((r) => r.stop()));
+      runners = [];
+      await Promise.all(heldOpen.splice(0).map((h) => h.commit()));
+      await user.drop();
+      await db.drop();
+    });
+
+    /** The timestamp sync of `src` into `table`, reading as the restricted user. */
+    const syncOf = (overrides: Partial<SyncConfig>, table = 'dst'): Sync => {
+      const sync = makeSync(db, db, { mode: 'timestamp', cursorColumn: 'ts', tiebreakerColumn: 'id', keyColumns: ['id'], pollIntervalMs: 20, destinationTable: table, ...overrides });
+      sync.source = { ...sync.source, connection: { url: user.url } };
+      return sync;
+    };
+    const run = async (sync: Sync) => {
+      const started = await startSync(sync);
+      runners.push(started.runner);
+      return started;
+    };
+    // A writer of another role (the test's own superuser), in a transaction.
+    const otherWriter = () => holdOpen(db, [`insert into src values (100, ${D.now})`]);
+
+    it('with the privilege nothing changes: the other role\'s open transaction holds rows back, no warning', async () => {
+      await user.grant();
+      const writer = await otherWriter();
+      const { until, warnings } = await run(syncOf({}));
+      const held = await until('the three old rows, held back by the open transaction', (s) => s.rowsCopied === 3 && s.heldBack !== undefined);
+      expect(held.heldBack).toMatch(/^oldest open transaction \((pid|connection) \d+\) started \d+\.\d s ago$/);
+      expect(held.warning).toBeUndefined();
+      await writer.commit();
+      const done = await until('row 100 after its commit', (s) => s.rowsCopied === 4);
+      expect(done.lastError).toBeUndefined();
+      expect(warnings).toEqual([]);
+    });
+
+    it('without it and without delayMs the sync refuses to run, naming the statement to grant; delayMs: 0 alone is not consent', async () => {
+      await otherWriter();
+      for (const delayMs of [undefined, 0]) {
+        const { runner, until, errors } = await run(syncOf(delayMs === undefined ? {} : { delayMs }));
+        const refused = await until('the refusal', (s) => s.state === 'failed');
+        expect(refused.lastError?.code).toBe('IDRA_ERR_CONFIG_WATERMARK_BLIND');
+        expect(refused.lastError?.message).toContain(`${name} source: `);
+        expect(refused.lastError?.message.slice(`${name} source: `.length)).toMatch(BLIND[name]);
+        expect(refused.lastError?.message).toContain(`run ${user.grantStatement} on the source (the sync then starts by itself), or set delayMs to the longest time a write transaction stays open`);
+        expect(refused.retryInMs).toBe(100);
+        // Checked again and again, still refused: logged once, and the status keeps the first time.
+        await until('two more checks', () => runner.snapshot.state === 'failed' && errors.length >= 1 && Date.parse(runner.snapshot.updatedAt) - Date.parse(refused.updatedAt) >= 200);
+        expect(runner.snapshot).toMatchObject({ state: 'failed', rowsCopied: 0, batches: 0, lastError: refused.lastError });
+        expect(errors).toEqual([refused.lastError!.message]);
+        await runner.stop();
+        // Stopping keeps the failure on record (health stays 'failed' until a batch succeeds).
+        expect(runner.snapshot).toMatchObject({ state: 'failed', lastError: refused.lastError });
+      }
+      expect(await db.dialect.tableExists(db.pool, undefined, 'dst')).toBe(false); // nothing was written, not even the table
+    });
+
+    it('with an explicit delay, or watermark: "delay-only", it runs as before and the warning stays', async () => {
+      await otherWriter();
+      const delayed = await run(syncOf({ delayMs: 300 }));
+      const withDelay = await delayed.until('the old rows', (s) => s.rowsCopied === 3 && s.state === 'idle' && s.warning !== undefined);
+      expect(withDelay.warning).toMatch(BLIND[name]);
+      expect(withDelay.warning).toContain(`(${user.grantStatement} would show them): only delayMs (300 ms) protects rows committed late`);
+      expect(withDelay.lastError).toBeUndefined();
+      const polls = withDelay.updatedAt;
+      await delayed.until('several more polls', (s) => Date.parse(s.updatedAt) - Date.parse(polls) >= 200);
+      expect(delayed.runner.snapshot.warning).toBe(withDelay.warning);
+      expect(delayed.warnings).toEqual([withDelay.warning]); // logged once
+
+      const acknowledged = await run(syncOf({ id: 'delay-only', watermark: 'delay-only' }, 'dst2'));
+      const ack = await acknowledged.until('the old rows', (s) => s.rowsCopied === 3 && s.warning !== undefined);
+      expect(ack.warning).toContain('only delayMs (0 ms) protects rows committed late');
+      expect(await db.count('dst2')).toBe(3);
+    });
+
+    it('a grant while it waits lets it start without a restart; a revoke while it runs stops it with the same error', async () => {
+      await otherWriter();
+      const { until } = await run(syncOf({}));
+      const refused = await until('the refusal', (s) => s.state === 'failed');
+      expect(refused.lastError?.code).toBe('IDRA_ERR_CONFIG_WATERMARK_BLIND');
+
+      await user.grant();
+      const started = await until('the rows, once granted', (s) => s.rowsCopied === 3);
+      expect(started.state).not.toBe('failed');
+      expect(started.lastError).toBeUndefined();
+
+      await user.revoke();
+      const stopped = await until('the refusal after the revoke', (s) => s.state === 'failed' && s.lastError?.code === 'IDRA_ERR_CONFIG_WATERMARK_BLIND');
+      // The same error (PostgreSQL counts the hidden sessions of the moment).
+      const same = (message: string) => message.replace(/\d+ session/, 'N session');
+      expect(same(stopped.lastError!.message)).toBe(same(refused.lastError!.message));
+      expect(stopped.rowsCopied).toBe(3);
+    });
+  });
+}
+
+describe('postgres: only sessions that really cannot be seen count as hidden', () => {
   let db: TestDb;
   afterEach(async () => {
-    await Promise.all(heldOpen.splice(0).map((h) => h.commit()));
     await db.drop();
   });
 
-  it('postgres: without pg_read_all_stats, other roles\' transactions are hidden; one warning in the status and the log', async () => {
+  it('a superuser source sees sessions that are still connecting (state null): no false warning, nothing refused', async () => {
     db = await testDb('postgres');
-    const role = `idra_np_${randomBytes(4).toString('hex')}`;
-    await db.exec(`create table src (id bigint primary key, ts timestamp(6) not null)`);
-    await db.exec(`insert into src values (1, now() - interval '1 minute')`);
+    const role = `idra_churn_${randomBytes(4).toString('hex')}`;
     await db.exec(`create role ${role} login`);
-    await db.exec(`grant select on src to ${role}`);
     const url = new URL(db.connection.url!);
     url.username = role;
-    const sync = makeSync(db, db, { mode: 'timestamp', cursorColumn: 'ts', tiebreakerColumn: 'id', keyColumns: ['id'], pollIntervalMs: 20 });
-    sync.source = { ...sync.source, connection: { url: url.toString() } };
-
-    const other = await holdOpen(db, ['select 1']); // a session of another role, in a transaction
-    const warnings: string[] = [];
-    const logger: Logger = {
-      debug() {},
-      info() {},
-      error() {},
-      warn: (obj, msg) => void (msg === 'source warning' && warnings.push(String((obj as { warning?: string }).warning))),
-      child: () => logger,
-    };
-    const runner = new SyncRunner({
-      sync,
-      connectors: createConnectorRegistry(),
-      offsets: new FileOffsetStore(await tempDir('idra-state-')),
-      deadLetters: { record: async () => {} },
-      agentId: 'test-agent',
-      logger,
-    });
-    void runner.start();
-    try {
-      const deadline = Date.now() + 20_000;
-      while (runner.snapshot.batches < 1 || warnings.length === 0) {
-        if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify(runner.snapshot)}`);
-        await sleep(20);
+    // Sessions of another role connecting and leaving all the time; each is listed with a null state
+    // for a moment while it starts up.
+    let churning = true;
+    const churnErrors: unknown[] = [];
+    const churn = async () => {
+      while (churning) {
+        const client = new pg.Client({ connectionString: url.toString() });
+        await client.connect();
+        await client.end();
       }
-      await sleep(200); // several more polls: still one warning in the log
-      expect(runner.snapshot.warning).toMatch(/^the transactions of \d+ session\(s\) of other roles cannot be seen \(grant pg_read_all_stats to the source's user\): only delayMs \(0 ms\) protects/);
-      expect(warnings).toEqual([runner.snapshot.warning]);
-      expect(runner.snapshot.rowsCopied).toBe(1);
-    } finally {
-      await runner.stop();
-      await other.commit();
-      await db.exec(`drop owned by ${role}`);
-      await db.exec(`drop role ${role}`);
-    }
-  });
-
-  it('mysql: without PROCESS, innodb_trx cannot be read; the read goes on with the delay and warns', async () => {
-    db = await testDb('mysql');
-    const user = `idra_np_${randomBytes(4).toString('hex')}`;
-    const url = new URL(db.connection.url!);
-    await db.exec(`create table src (id bigint primary key, ts datetime(6) not null)`);
-    await db.exec(`insert into src values (1, now(6) - interval 1 minute)`);
-    await db.exec(`create user '${user}'@'%' identified by 'np'`);
-    await db.exec(`grant select on \`${url.pathname.slice(1)}\`.* to '${user}'@'%'`);
-    url.username = user;
-    url.password = 'np';
-    const sync = makeSync(db, db, { mode: 'timestamp', cursorColumn: 'ts', tiebreakerColumn: 'id', keyColumns: ['id'], delayMs: 2000 });
-    sync.source = { ...sync.source, connection: { url: url.toString() } };
-    const source = await openSource(db.dialect, sync);
+    };
+    const churners = Array.from({ length: 4 }, () => churn().catch((err: unknown) => void churnErrors.push(err)));
+    const agent = await db.dialect.connect(db.connection, {}); // the source's pool, as superuser
+    const witness = new pg.Client({ connectionString: db.connection.url });
+    await witness.connect();
     try {
-      const batch = await source.read(START_TS, 7, signal);
-      expect(ids(batch.rows)).toEqual(['1']);
-      expect(batch.warning).toBe(
-        "other connections' transactions cannot be seen (information_schema.innodb_trx needs the PROCESS privilege): only delayMs (2000 ms) protects rows they commit late",
-      );
+      let observations = 0;
+      let connectingSeen = 0;
+      const blind: string[] = [];
+      const deadline = Date.now() + 30_000;
+      while (observations < 200 || connectingSeen < 3) {
+        if (Date.now() > deadline) throw new Error(`only ${observations} observations and ${connectingSeen} connecting sessions seen`);
+        const [view, listed] = await Promise.all([
+          db.dialect.watermark(agent, { delayMs: 0 }),
+          witness.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and usename = $1 and state is null`, [role]),
+        ]);
+        observations++;
+        connectingSeen += listed.rows[0]!.n > 0 ? 1 : 0;
+        if (view.blind !== undefined || view.grant !== undefined) blind.push(`${view.blind} / ${view.grant}`);
+      }
+      expect(blind).toEqual([]);
+      expect(churnErrors).toEqual([]);
     } finally {
-      await source.close();
-      await db.exec(`drop user '${user}'@'%'`);
+      churning = false;
+      await Promise.all(churners);
+      await witness.end();
+      await agent.close();
+      await db.exec(`drop role ${role}`);
     }
   });
 });
@@ -299,8 +467,32 @@ describe('Watermark (the limit logic, without a database)', () => {
   });
 
   it('the first warning stays for the life of the source', () => {
-    const w = new Watermark('timestamp', 0);
-    expect(w.next(view({ at: at(1), blind: 'cannot see' })).warning).toBe('cannot see');
-    expect(w.next(view({ at: at(2) })).warning).toBe('cannot see');
+    const w = new Watermark('timestamp', 250);
+    const warning = 'cannot see (GRANT x TO y would show them): only delayMs (250 ms) protects rows committed late';
+    expect(w.next(view({ at: at(1), blind: 'cannot see', grant: 'GRANT x TO y' })).warning).toBe(warning);
+    expect(w.next(view({ at: at(2) })).warning).toBe(warning);
+  });
+
+  it('a blind view stops a sync that did not accept the delay alone: delayMs above 0 or watermark "delay-only" accept it, a bare 0 does not', () => {
+    const blind = { blind: 'open transactions are not inspected on SQL Server' };
+    const sync = (delayMs: number, watermark: Sync['watermark'] = 'transactions') => ({ id: 's1', delayMs, watermark });
+    expect(() => refuseBlindReads({}, sync(0), 'mssql')).not.toThrow();
+    expect(() => refuseBlindReads(blind, sync(1), 'mssql')).not.toThrow();
+    expect(() => refuseBlindReads(blind, sync(0, 'delay-only'), 'mssql')).not.toThrow();
+    let refused: unknown;
+    try {
+      refuseBlindReads(blind, sync(0), 'mssql');
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(WatermarkBlindError);
+    expect(refused).toMatchObject({
+      code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND',
+      syncId: 's1',
+      grant: undefined,
+      message:
+        'mssql source: open transactions are not inspected on SQL Server, so rows committed late could be skipped for good: set delayMs to the longest time a write transaction stays open (watermark: "delay-only" accepts that risk with delayMs 0)',
+    });
+    expect(() => refuseBlindReads({ ...blind, grant: 'GRANT x TO y' }, sync(0), 'mssql')).toThrow(/: run GRANT x TO y on the source \(the sync then starts by itself\), or set delayMs/);
   });
 });

@@ -1,3 +1,4 @@
+import { WatermarkBlindError, type Sync } from '@idra/core';
 import type { TransactionView } from './dialect.ts';
 import { microsOf } from './values.ts';
 
@@ -20,6 +21,30 @@ export interface ReadLimit {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+type Sight = Pick<TransactionView, 'blind' | 'grant'>;
+
+/** The status warning of a source that cannot see every transaction, read by a sync that accepted it. */
+function blindWarning(view: Sight, delayMs: number): string {
+  return `${view.blind}${view.grant ? ` (${view.grant} would show them)` : ''}: only delayMs (${delayMs} ms) protects rows committed late`;
+}
+
+/**
+ * Stops a cursor read that cannot see every transaction, unless the sync accepted relying on delayMs:
+ * with `delayMs` above 0, or `watermark: 'delay-only'` (a bare `delayMs: 0` is what the default
+ * already means, so it is not taken as consent). Same check at open, before every read, and in the
+ * API's source check.
+ */
+export function refuseBlindReads(view: Sight, sync: Pick<Sync, 'id' | 'delayMs' | 'watermark'>, connector: string): void {
+  if (view.blind === undefined || sync.watermark === 'delay-only' || sync.delayMs > 0) return;
+  const remedy = view.grant ? `run ${view.grant} on the source (the sync then starts by itself), or set` : 'set';
+  throw new WatermarkBlindError({
+    connector,
+    syncId: sync.id,
+    grant: view.grant,
+    message: `${view.blind}, so rows committed late could be skipped for good: ${remedy} delayMs to the longest time a write transaction stays open (watermark: "delay-only" accepts that risk with delayMs 0)`,
+  });
+}
+
 function isInteger(text: string): boolean {
   return /^-?\d+$/.test(text);
 }
@@ -40,6 +65,7 @@ function isInteger(text: string): boolean {
  */
 export class Watermark {
   private readonly cursor: 'id' | 'timestamp';
+  private readonly delayMs: number;
   private readonly delayUs: bigint;
   private readonly history: Array<{ at: bigint; max: string }> = [];
   private limit: string | undefined;
@@ -48,13 +74,14 @@ export class Watermark {
 
   constructor(cursor: 'id' | 'timestamp', delayMs: number) {
     this.cursor = cursor;
+    this.delayMs = delayMs;
     this.delayUs = BigInt(Math.round(delayMs * 1000));
   }
 
   /** The limit of the next read, given what the database reported just before it. */
   next(view: TransactionView): ReadLimit {
     // The first reason stays: it says this source has run with weaker guarantees.
-    this.warning ??= view.blind;
+    if (view.blind !== undefined) this.warning ??= blindWarning(view, this.delayMs);
     if (this.cursor === 'id' && view.maxCursor !== undefined && view.maxCursor !== null) this.observe(view.at, view.maxCursor);
     if (view.unknown) this.heldBack = view.unknown;
     else if (!view.stale) this.advance(view);
@@ -73,7 +100,7 @@ export class Watermark {
     const { oldest } = view;
     if (this.cursor === 'timestamp') {
       if (this.limit === undefined || microsOf(view.timestampLimit) > microsOf(this.limit)) this.limit = view.timestampLimit;
-      this.heldBack = oldest && oldest.ageMs > Number(this.delayUs) / 1000 ? `oldest open transaction (${oldest.holder}) started ${seconds(oldest.ageMs)} ago` : undefined;
+      this.heldBack = oldest && oldest.ageMs > this.delayMs ? `oldest open transaction (${oldest.holder}) started ${seconds(oldest.ageMs)} ago` : undefined;
       return;
     }
     const newest = microsOf(view.at) - this.delayUs;
@@ -100,6 +127,6 @@ export class Watermark {
       ? undefined
       : oldest
         ? `${waiting}: a transaction open for ${seconds(oldest.ageMs)} (${oldest.holder}) may still commit lower ids`
-        : `${waiting} for delayMs (${Number(this.delayUs) / 1000} ms)`;
+        : `${waiting} for delayMs (${this.delayMs} ms)`;
   }
 }

@@ -6,6 +6,10 @@ import { MODES, type SyncMode } from './modes.ts';
 /** Identifier of a sync or data source: usable as an etcd key segment and a file name. */
 export const IdSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$', description: 'letters, digits, _ . - (max 128)' });
 
+/** What protects cursor reads from rows committed late (see docs/guarantees.md). */
+export const WATERMARKS = ['transactions', 'delay-only'] as const;
+export type WatermarkPolicy = (typeof WATERMARKS)[number];
+
 const literals = <T extends readonly string[]>(values: T, description?: string): TUnion<TLiteral<T[number]>[]> =>
   Type.Union(
     values.map((v) => Type.Literal(v)),
@@ -70,6 +74,12 @@ export const SyncSchema = Type.Object(
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 })),
     pollIntervalMs: Type.Optional(Duration('pause after a short batch (default 5s)')),
     delayMs: Type.Optional(Duration('id/timestamp modes: extra safety margin; rows newer than db now() minus this (and rows an open transaction may still precede) wait for a later poll (default 0)')),
+    watermark: Type.Optional(
+      literals(
+        WATERMARKS,
+        "id/timestamp modes: 'transactions' (default): a source that cannot see other sessions' open transactions does not run unless delayMs is above 0; 'delay-only': accept that delayMs alone (even 0) protects rows those transactions commit late",
+      ),
+    ),
     onError: Type.Optional(literals(['stop', 'skip'] as const, 'what a row the destination rejects does (default stop)')),
     createTable: Type.Optional(Type.Boolean({ default: true, description: 'create the destination table when missing' })),
     lagThreshold: Type.Optional(
@@ -123,6 +133,12 @@ export interface Sync {
   batchSize: number;
   pollIntervalMs: number;
   delayMs: number;
+  /**
+   * 'transactions': reads wait for the open transactions the source can see, and a source that cannot
+   * see them does not run unless `delayMs` > 0. 'delay-only': the user accepts that `delayMs` alone
+   * protects from the transactions it cannot see. @default 'transactions'
+   */
+  watermark: WatermarkPolicy;
   onError: 'stop' | 'skip';
   createTable: boolean;
   /** Beyond this lag the sync's health is `lagging` (defaults in `@idra/core/health`). */

@@ -23,7 +23,12 @@ function issuesOf(input: unknown): string[] {
 describe('sync validation', () => {
   it('accepts a minimal sync and fills the defaults', () => {
     const sync = normalizeSync(validateSyncConfig(base));
-    expect(sync).toMatchObject({ enabled: true, batchSize: 1000, pollIntervalMs: 5000, delayMs: 0, onError: 'stop', writeMode: 'insert', keyColumns: [] });
+    expect(sync).toMatchObject({ enabled: true, batchSize: 1000, pollIntervalMs: 5000, delayMs: 0, watermark: 'transactions', onError: 'stop', writeMode: 'insert', keyColumns: [] });
+  });
+
+  it('takes watermark "delay-only" as the consent to read with the delay alone, and names a wrong value', () => {
+    expect(normalizeSync(validateSyncConfig({ ...base, watermark: 'delay-only' })).watermark).toBe('delay-only');
+    expect(issuesOf({ ...base, watermark: 'none' })).toEqual(['watermark: must be one of "transactions", "delay-only"']);
   });
 
   it('turns duration strings into milliseconds', () => {

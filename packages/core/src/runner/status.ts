@@ -4,7 +4,8 @@ import type { Position } from '../model/position.ts';
 /**
  * starting: opening connections · running: copying · idle: caught up, waiting for the next poll ·
  * retrying: an error occurred, waiting to retry · failed: stopped by the error policy or a bad
- * configuration, needs an operator · stopped: not running (paused, unassigned, shut down).
+ * configuration, needs an operator (a problem a GRANT can fix is checked again after `retryInMs`) ·
+ * stopped: not running (paused, unassigned, shut down).
  */
 export type SyncState = 'starting' | 'running' | 'idle' | 'retrying' | 'failed' | 'stopped';
 
@@ -49,7 +50,7 @@ export interface SyncStatus {
   warning?: string | undefined;
   lag: Lag | undefined;
   lastError: SyncError | undefined;
-  /** When in `retrying`: milliseconds until the next attempt. */
+  /** When `retrying`, or `failed` by a problem that is checked again: milliseconds until the next attempt. */
   retryInMs: number | undefined;
   /** When the next automatic attempt is due (retrying, or failed with a slow retry); absent when only an operator can restart it. */
   nextRetryAt?: string | undefined;

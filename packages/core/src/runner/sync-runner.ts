@@ -1,4 +1,4 @@
-import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, UncaughtConnectorError, errorMessage } from '../errors.ts';
+import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, UncaughtConnectorError, WatermarkBlindError, errorMessage } from '../errors.ts';
 import type { Sync } from '../model/schema.ts';
 import type { Batch, ConnectorRegistry, Destination, Row, Source } from '../connector/types.ts';
 import { resumesFromDestination, storedKind } from '../model/modes.ts';
@@ -36,7 +36,14 @@ export interface SyncRunnerOptions {
   slowBackoff?: BackoffOptions;
   /** Called when the source's columns change between batches (a schema change), for the sync's timeline. */
   onSchemaChange?: (change: { added: string[]; removed: string[] }) => void;
+  /**
+   * How often a sync stopped by a problem outside its document (a source privilege missing) is tried
+   * again, so that a GRANT lets it start without a restart. @default 15000
+   */
+  recheckMs?: number;
 }
+
+const DEFAULT_RECHECK_MS = 15_000;
 
 /** Errors that need someone to change something are retried every 30 s at first, then every 5 min. */
 export const PERMANENT_BACKOFF: BackoffOptions = { initialMs: 30_000, maxMs: 300_000 };
@@ -63,6 +70,7 @@ export type ErrorKind = 'transient' | 'permanent' | 'operator' | 'fenced';
 export function classifyError(err: unknown): ErrorKind {
   if (err instanceof FencedError) return 'fenced';
   if (err instanceof ConnectorError) return err.transient ? 'transient' : 'permanent';
+  if (err instanceof WatermarkBlindError) return 'permanent';
   if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof SyncFailedError) return 'operator';
   return 'transient';
 }
@@ -167,7 +175,7 @@ export class SyncRunner {
       const rejected = err instanceof SyncFailedError ? err : undefined;
       this.status.lastError = {
         message: this.describe(err),
-        code: err instanceof IdraError ? err.code : 'IDRA_ERR_UNEXPECTED',
+        code: errorCode(err),
         at: new Date().toISOString(),
         transient: classifyError(err) === 'transient',
         row: rejected?.row,
@@ -300,9 +308,23 @@ export class SyncRunner {
           await this.waitForRetry(undefined);
           continue;
         }
-        const delay = backoffDelay(attempts - 1, kind === 'permanent' ? (this.opts.slowBackoff ?? PERMANENT_BACKOFF) : (this.opts.backoff ?? DEFAULT_BACKOFF));
-        this.log.warn({ err: this.describe(err), retryInMs: delay, attempts, kind }, kind === 'permanent' ? 'sync error that needs a fix; retrying slowly' : 'sync error; retrying');
-        this.setState(kind === 'permanent' ? 'failed' : 'retrying', err, { ...failure, retryInMs: delay, nextRetryAt: new Date(Date.now() + delay).toISOString() });
+        // A missing privilege is checked again on a fixed period, so that a GRANT starts the sync soon.
+        const delay =
+          err instanceof WatermarkBlindError
+            ? (this.opts.recheckMs ?? DEFAULT_RECHECK_MS)
+            : backoffDelay(attempts - 1, kind === 'permanent' ? (this.opts.slowBackoff ?? PERMANENT_BACKOFF) : (this.opts.backoff ?? DEFAULT_BACKOFF));
+        // The same problem again is logged once and keeps the time it was first seen.
+        const last = this.status.lastError;
+        const repeated = last !== undefined && last.code === errorCode(err) && last.message === this.describe(err);
+        if (err instanceof WatermarkBlindError) {
+          if (!repeated) this.log.error({ err: this.describe(err), recheckMs: delay }, 'sync cannot run as configured; checking again periodically');
+        } else if (repeated) {
+          this.log.debug({ err: this.describe(err), retryInMs: delay, attempts, kind }, 'sync error again; retrying');
+        } else {
+          this.log.warn({ err: this.describe(err), retryInMs: delay, attempts, kind }, kind === 'permanent' ? 'sync error that needs a fix; retrying slowly' : 'sync error; retrying');
+        }
+        const state = kind === 'permanent' ? 'failed' : 'retrying';
+        this.setState(state, repeated ? undefined : err, { ...failure, retryInMs: delay, nextRetryAt: new Date(Date.now() + delay).toISOString() });
         await this.waitForRetry(delay);
       } finally {
         await closeQuietly(source, destination);
@@ -453,6 +475,10 @@ export class SyncRunner {
       this.log.debug({ err: errorMessage(err) }, 'lag unavailable');
     }
   }
+}
+
+function errorCode(err: unknown): string {
+  return err instanceof IdraError ? err.code : 'IDRA_ERR_UNEXPECTED';
 }
 
 async function closeQuietly(...parts: Array<{ close(): Promise<void> } | undefined>): Promise<void> {

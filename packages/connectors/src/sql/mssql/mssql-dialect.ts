@@ -67,7 +67,7 @@ export const mssqlDialect: SqlDialect = {
       at: String(row.at),
       maxCursor: maxCursor ? cursorText(row.max_cursor) : undefined,
       timestampLimit: String(row.timestamp_limit),
-      blind: `open transactions are not inspected on SQL Server: only delayMs (${delayMs} ms) protects rows committed late`,
+      blind: 'open transactions are not inspected on SQL Server',
     };
   },
   classify(err) {

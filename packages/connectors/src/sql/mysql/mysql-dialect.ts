@@ -66,9 +66,16 @@ from (select 1 as one) as clock
 left join (select convert_tz(trx_started, 'SYSTEM', '+00:00') as start, trx_mysql_thread_id as thread from ${others} order by trx_started limit 1) as o on true`;
 }
 
-async function clockOnly(session: SqlSession, clockMs: number): Promise<TrxRow> {
-  const q = sql<TrxRow>`select now(6) as at, now(6) - interval ${clockMs * 1000} microsecond as timestamp_limit`;
-  return (await session.execute(q.compile(mysqlDialect.db))).rows[0] as unknown as TrxRow;
+async function clockOnly(session: SqlSession, clockMs: number): Promise<TrxRow & { account: string }> {
+  const q = sql<TrxRow>`select now(6) as at, now(6) - interval ${clockMs * 1000} microsecond as timestamp_limit, current_user() as account`;
+  return (await session.execute(q.compile(mysqlDialect.db))).rows[0] as unknown as TrxRow & { account: string };
+}
+
+/** `GRANT PROCESS` for an account as `current_user()` names it (`user@host`). */
+function grantProcess(account: string): string {
+  const at = account.lastIndexOf('@');
+  const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  return `GRANT PROCESS ON *.* TO ${quote(account.slice(0, at))}@${quote(account.slice(at + 1))}`;
 }
 
 /**
@@ -86,12 +93,13 @@ async function observe(session: SqlSession, delayMs: number, maxCursor: SelectQu
     row = (await session.execute(trxQuery(clockMs, `idra-watermark-${randomUUID()}`).compile(mysqlDialect.db), signal)).rows[0] as unknown as TrxRow;
   } catch (err) {
     if (!NO_PROCESS_PRIVILEGE.has((err as { errno?: number }).errno ?? 0)) throw err;
-    row = await clockOnly(session, clockMs);
+    const clock = await clockOnly(session, clockMs);
     return {
-      at: row.at,
+      at: clock.at,
       maxCursor: max,
-      timestampLimit: row.timestamp_limit,
-      blind: `other connections' transactions cannot be seen (information_schema.innodb_trx needs the PROCESS privilege): only delayMs (${delayMs} ms) protects rows they commit late`,
+      timestampLimit: clock.timestamp_limit,
+      blind: "other connections' transactions cannot be seen (information_schema.innodb_trx needs the PROCESS privilege)",
+      grant: grantProcess(clock.account),
     };
   }
   return {

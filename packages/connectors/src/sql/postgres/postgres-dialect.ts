@@ -38,6 +38,7 @@ interface ActivityRow {
   oldest_pid: number | null;
   oldest_age_ms: number | null;
   hidden: number;
+  grant_sql: string | null;
   prepared: number;
   standby: boolean;
 }
@@ -46,9 +47,10 @@ interface ActivityRow {
  * The clock, the oldest open transaction of another session of this database and the largest cursor,
  * in one statement: its snapshot (for max_cursor) is taken before pg_stat_activity is read, so a
  * transaction holding an id the snapshot misses is still listed. Autovacuum and WAL senders never
- * write rows; every other backend (clients, logical replication, extension workers) may. Sessions of
- * other roles show a null state without pg_read_all_stats: they are counted as hidden. On a standby
- * the writers are on the primary, out of sight.
+ * write rows; every other backend (clients, logical replication, extension workers) may. Without
+ * pg_read_all_stats, the sessions of roles we have no privileges of show no state nor xact_start:
+ * those are hidden. Decided by privilege, not by a null state: a session still starting up has one
+ * too, and nothing to hide. On a standby the writers are on the primary, out of sight.
  */
 function activityQuery(clockMs: number, maxCursor: SelectQueryBuilder<any, any, any> | undefined) {
   return sql<ActivityRow>`with open as (
@@ -64,7 +66,8 @@ select
   (select xact_start::timestamp from oldest) as oldest_start,
   (select pid from oldest) as oldest_pid,
   (select extract(epoch from clock_timestamp() - xact_start) * 1000 from oldest)::float8 as oldest_age_ms,
-  (select count(*) from open where state is null and usesysid is not null)::int as hidden,
+  (select count(*) from open where usesysid is not null and not pg_has_role(usesysid, 'USAGE') and not pg_has_role('pg_read_all_stats', 'USAGE'))::int as hidden,
+  case when not pg_has_role('pg_read_all_stats', 'USAGE') then format('GRANT pg_read_all_stats TO %I', current_user) end as grant_sql,
   (select count(*) from pg_prepared_xacts where database = current_database())::int as prepared,
   pg_is_in_recovery() as standby`;
 }
@@ -110,10 +113,12 @@ export const postgresDialect: SqlDialect = {
       oldest: row.oldest_start === null ? undefined : { start: row.oldest_start, ageMs: row.oldest_age_ms ?? 0, holder: `pid ${row.oldest_pid}` },
       unknown: row.prepared > 0 ? `${row.prepared} prepared transaction(s) in the database: reads stay at their previous limit until they finish` : undefined,
       blind: row.standby
-        ? `the source is a standby: the primary's open transactions cannot be seen from it; only delayMs (${delayMs} ms) protects rows committed late`
+        ? "the source is a standby: the primary's open transactions cannot be seen from it"
         : row.hidden > 0
-          ? `the transactions of ${row.hidden} session(s) of other roles cannot be seen (grant pg_read_all_stats to the source's user): only delayMs (${delayMs} ms) protects rows they commit late`
+          ? `the transactions of ${row.hidden} session(s) of other roles cannot be seen`
           : undefined,
+      // No grant shows a primary's transactions on a standby.
+      grant: row.standby ? undefined : (row.grant_sql ?? undefined),
     };
   },
   classify(err) {
