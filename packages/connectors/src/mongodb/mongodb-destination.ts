@@ -1,5 +1,5 @@
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Document, type WriteError } from 'mongodb';
-import { RowRejectedError, type Batch, type Destination, type EndpointContext, type Position, type Row, type WriteResult } from '@idra/core';
+import { RowRejectedError, modeInfo, orderColumns, type Batch, type DestinationMode, type Destination, type EndpointContext, type Position, type Row, type WriteResult } from '@idra/core';
 import { settleWithin, untilAborted } from '../records/abortable.ts';
 import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
 import { resolveMongoConfig, type MongoConfig } from './mongodb-options.ts';
@@ -99,14 +99,13 @@ export class MongoDestination implements Destination {
     }
   }
 
-  async resumePosition(mode: 'destination-id' | 'destination-timestamp'): Promise<Position> {
-    const { cursorColumn, tiebreakerColumn } = this.ctx.sync;
-    const fields = mode === 'destination-id' ? [cursorColumn!] : [cursorColumn!, tiebreakerColumn!];
+  async resumePosition(mode: DestinationMode): Promise<Position> {
+    const fields = orderColumns(this.ctx.sync);
     try {
       const newest = await this.conn.collection.findOne({ [fields[0]!]: { $ne: null } }, { sort: Object.fromEntries(fields.map((f) => [f, -1])), ...RAW_BSON });
       const row = newest ? documentToRecord(newest).row : undefined;
       const text = (f: string) => (row?.[f] === null || row?.[f] === undefined ? null : String(row[f]));
-      return mode === 'destination-id' ? { kind: 'id', value: text(fields[0]!) } : { kind: 'timestamp', value: text(fields[0]!), tiebreaker: text(fields[1]!) };
+      return modeInfo(mode).timestamp ? { kind: 'timestamp', value: text(fields[0]!), tiebreaker: text(fields[1]!) } : { kind: 'id', value: text(fields[0]!) };
     } catch (err) {
       throw mongoFailure(this.ctx, err);
     }

@@ -1,5 +1,5 @@
 import type { BSONType, Document, Filter } from 'mongodb';
-import { type Batch, type EndpointContext, type Lag, type Position, type Row, type Source, type Sync } from '@idra/core';
+import { orderColumns, type Batch, type EndpointContext, type Lag, type Position, type Row, type Source } from '@idra/core';
 import { recordColumns, type DecodedRecord } from '../records/json-records.ts';
 import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
 import { resolveMongoConfig } from './mongodb-options.ts';
@@ -7,20 +7,6 @@ import { bsonTypeOf, cursorToBson, documentToRecord, RAW_BSON } from './mongodb-
 import { MongoChangeStreamSource } from './mongodb-change-stream.ts';
 
 type BsonTypeName = keyof typeof BSONType;
-
-/** The fields a cursor mode orders and resumes by (the cursor, then its tiebreaker; the key for `full`). */
-function orderFields(sync: Sync): string[] {
-  switch (sync.mode) {
-    case 'id':
-    case 'destination-id':
-      return [sync.cursorColumn!];
-    case 'timestamp':
-    case 'destination-timestamp':
-      return [sync.cursorColumn!, sync.tiebreakerColumn!];
-    default:
-      return sync.keyColumns;
-  }
-}
 
 /** Position → the text values of the order fields it is after; undefined at the start. */
 function positionValues(position: Position): string[] | undefined {
@@ -57,7 +43,7 @@ export class MongoSource implements Source {
   private constructor(ctx: EndpointContext, conn: MongoConnection) {
     this.ctx = ctx;
     this.conn = conn;
-    this.order = orderFields(ctx.sync);
+    this.order = orderColumns(ctx.sync);
     const wanted = ctx.endpoint.columns;
     // _id comes along unless it is excluded by name.
     this.projection = wanted ? { ...Object.fromEntries([...new Set([...wanted, ...this.order])].map((f) => [f, 1])), ...(wanted.includes('_id') || this.order.includes('_id') ? {} : { _id: 0 }) } : undefined;

@@ -5,6 +5,8 @@ import {
   type QueryCompiler,
   type DatabaseIntrospector,
   type CompiledQuery,
+  type InsertQueryBuilder,
+  type RawBuilder,
   type SelectQueryBuilder,
 } from 'kysely';
 import type { Column, Connection, DiscoveredObject, LogicalType, OptionProps, Row } from '@idra/core';
@@ -77,6 +79,29 @@ export interface WatermarkRequest {
   maxCursor?: SelectQueryBuilder<any, any, any> | undefined;
 }
 
+/** A write of rows whose key may exist already in the target table. */
+export interface KeyedWrite {
+  target: { schema?: string | undefined; table: string };
+  columns: string[];
+  /** The key columns, all among `columns`. */
+  keys: string[];
+  /** Rows whose key exists are overwritten (upsert) rather than kept as they are (insert, so a replayed batch is harmless). */
+  overwrite: boolean;
+}
+
+/**
+ * How a database keeps or overwrites rows whose key exists: a clause added to an INSERT (of values
+ * or of a SELECT: `ON CONFLICT`, `ON DUPLICATE KEY UPDATE`), or a statement of its own taking the
+ * rows as values (SQL Server's `MERGE`).
+ */
+export type KeyConflict = ConflictClause | ConflictStatement;
+export interface ConflictClause {
+  clause(q: InsertQueryBuilder<any, any, any>, w: KeyedWrite): InsertQueryBuilder<any, any, any>;
+}
+export interface ConflictStatement {
+  statement(w: KeyedWrite, rows: unknown[][]): CompiledQuery;
+}
+
 /**
  * How a database error affects a sync: `rejected` rows follow the error policy; `permanent` errors
  * (wrong password, missing table or column, no privilege) need someone to change something and are
@@ -97,8 +122,12 @@ export interface SqlDialect {
   readonly maxParameters: number;
   /** Rows per multi-row INSERT allowed by the database. */
   readonly maxRowsPerInsert: number;
-  /** `LIMIT n` (most) or `TOP n` (SQL Server). */
+  /** `LIMIT n` (most) or `TOP n` (SQL Server). Other capabilities come from Kysely's adapter (`db.getExecutor().adapter`). */
   readonly limitStyle: 'limit' | 'top';
+  /** How rows whose key exists are kept or overwritten. */
+  readonly keyConflict: KeyConflict;
+  /** Appended to the CREATE TABLE of a table Idra creates (MySQL: a character set holding every Unicode character). */
+  readonly createTableSuffix?: RawBuilder<unknown> | undefined;
   connect(connection: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool>;
   /** Column type used when Idra creates a destination table. */
   columnType(column: Column, isKey: boolean): string;

@@ -13,5 +13,5 @@ export const SQL_DIALECTS: Record<SqlDialectName, SqlDialect> = {
 };
 
 export type { SqlDialect, SqlDialectName, SqlPool, SqlSession, SqlResult, TransactionView, WatermarkRequest } from './dialect.ts';
-export { SqlSource, keysetAfter, orderColumns } from './sql-source.ts';
+export { SqlSource, keysetAfter } from './sql-source.ts';
 export { SqlDestination, writeStatement, createTableStatement, rowsPerStatement } from './sql-destination.ts';

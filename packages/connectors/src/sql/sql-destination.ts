@@ -1,7 +1,11 @@
-import { sql, type CompiledQuery, type InsertQueryBuilder, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import {
   ConnectorError,
+  modeInfo,
+  orderColumns,
   readEndpoint,
+  startPosition,
+  type DestinationMode,
   type Batch,
   type Column,
   type Destination,
@@ -13,16 +17,20 @@ import {
   type Sync,
   type WriteResult,
 } from '@idra/core';
-import type { SqlDialect, SqlPool } from './dialect.ts';
+import type { KeyedWrite, SqlDialect, SqlPool } from './dialect.ts';
 import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
-import { orderColumns } from './sql-source.ts';
 
 /** Rows per statement: within the dialect's parameter and row limits. */
 export function rowsPerStatement(dialect: SqlDialect, columnCount: number): number {
   return Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParameters / Math.max(1, columnCount))));
+}
+
+/** What a write of `columns` by `keys` does to a row whose key exists: overwritten in upsert mode, unless only keys are written. */
+export function keyedWrite(target: KeyedWrite['target'], columns: string[], keys: string[], writeMode: 'insert' | 'upsert'): KeyedWrite {
+  return { target, columns, keys, overwrite: writeMode === 'upsert' && columns.some((c) => !keys.includes(c)) };
 }
 
 /** The statement that writes `rows` (`insert`: existing keys are kept; `upsert`: they are overwritten). */
@@ -34,64 +42,23 @@ export function writeStatement(
   writeMode: 'insert' | 'upsert',
   keys: string[],
 ): CompiledQuery {
-  const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
-  const nonKeys = columns.filter((c) => !keys.includes(c));
   const keyed = keys.length > 0 && keys.every((k) => columns.includes(k));
-  if (dialect.name === 'mssql' && keyed) {
-    const tableRef = target.schema ? sql`${sql.id(target.schema, target.table)}` : sql.id(target.table);
-    const cols = sql.join(columns.map((c) => sql.id(c)));
-    const values = sql.join(rows.map((r) => sql`(${sql.join(r)})`));
-    const on = sql.join(keys.map((k) => sql`t.${sql.id(k)} = s.${sql.id(k)}`), sql` and `);
-    const update =
-      writeMode === 'upsert' && nonKeys.length > 0
-        ? sql`when matched then update set ${sql.join(nonKeys.map((c) => sql`t.${sql.id(c)} = s.${sql.id(c)}`))} `
-        : sql``;
-    const inserted = sql.join(columns.map((c) => sql`s.${sql.id(c)}`));
-    return sql`merge into ${tableRef} with (holdlock) as t using (values ${values}) as s (${cols}) on ${on} ${update}when not matched then insert (${cols}) values (${inserted});`.compile(
-      dialect.db,
-    );
-  }
-  const q: InsertQueryBuilder<any, any, any> = db
+  const w = keyedWrite(target, columns, keys, writeMode);
+  const conflict = dialect.keyConflict;
+  if (keyed && 'statement' in conflict) return conflict.statement(w, rows);
+  const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
+  const q = db
     .insertInto(target.table)
     .columns(columns)
     .values(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
-  return withConflictHandling(dialect, q, columns, writeMode, keys, target).compile();
-}
-
-/**
- * Adds what happens to rows whose key exists (`insert`: kept as they are, so a replayed batch is
- * harmless; `upsert`: overwritten) to an INSERT of PostgreSQL, SQLite or MySQL/MariaDB.
- */
-export function withConflictHandling(
-  dialect: SqlDialect,
-  q: InsertQueryBuilder<any, any, any>,
-  columns: string[],
-  writeMode: 'insert' | 'upsert',
-  keys: string[],
-  target: { schema?: string | undefined; table: string },
-): InsertQueryBuilder<any, any, any> {
-  if (keys.length === 0 || !keys.every((k) => columns.includes(k))) return q;
-  const nonKeys = columns.filter((c) => !keys.includes(c));
-  const overwrite = writeMode === 'upsert' && nonKeys.length > 0;
-  if (dialect.name === 'mysql') {
-    return q.onDuplicateKeyUpdate(
-      overwrite
-        ? Object.fromEntries(nonKeys.map((c) => [c, sql`values(${sql.ref(c)})`]))
-        : // A no-op assignment keeps the existing row; qualified, as INSERT … SELECT needs.
-          { [keys[0]!]: target.schema ? sql.id(target.schema, target.table, keys[0]!) : sql.id(target.table, keys[0]!) },
-    );
-  }
-  return q.onConflict((oc) => {
-    const conflict = oc.columns(keys);
-    return overwrite ? conflict.doUpdateSet(Object.fromEntries(nonKeys.map((c) => [c, sql.ref(`excluded.${c}`)]))) : conflict.doNothing();
-  });
+  return (keyed && 'clause' in conflict ? conflict.clause(q, w) : q).compile();
 }
 
 /** `create table` for the columns of a batch, with the sync's key columns as primary key. */
 export function createTableStatement(dialect: SqlDialect, target: { schema?: string | undefined; table: string }, columns: Column[], keys: string[]): CompiledQuery {
   const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
   let q = db.schema.createTable(target.table);
-  if (dialect.name !== 'mssql') q = q.ifNotExists();
+  if (dialect.db.getExecutor().adapter.supportsCreateIfNotExists) q = q.ifNotExists();
   for (const col of columns) {
     const isKey = keys.includes(col.name);
     q = q.addColumn(col.name, sql.raw(dialect.columnType(col, isKey)), (c) => (isKey ? c.notNull() : c));
@@ -99,8 +66,7 @@ export function createTableStatement(dialect: SqlDialect, target: { schema?: str
   if (keys.length > 0 && keys.every((k) => columns.some((c) => c.name === k))) {
     q = q.addPrimaryKeyConstraint(`${target.table}_pkey`.slice(0, 60), keys as never);
   }
-  // Whatever the server's default, a MySQL/MariaDB table Idra creates holds every Unicode character.
-  if (dialect.name === 'mysql') q = q.modifyEnd(sql`default character set utf8mb4 collate utf8mb4_bin`);
+  if (dialect.createTableSuffix) q = q.modifyEnd(dialect.createTableSuffix);
   return q.compile();
 }
 
@@ -203,10 +169,10 @@ export class SqlDestination implements Destination {
     }
   }
 
-  async resumePosition(mode: 'destination-id' | 'destination-timestamp'): Promise<Position> {
+  async resumePosition(mode: DestinationMode): Promise<Position> {
     const { dialect, target } = this;
     const order = orderColumns(this.sync);
-    const empty: Position = mode === 'destination-id' ? { kind: 'id', value: null } : { kind: 'timestamp', value: null, tiebreaker: null };
+    const empty = startPosition(modeInfo(mode).position);
     try {
       if (!(await dialect.tableExists(this.pool, target.schema, target.table))) return empty;
       let q = selectFromEndpoint(dialect.db, this.endpoint).select(order);
@@ -214,9 +180,9 @@ export class SqlDestination implements Destination {
       q = dialect.limitStyle === 'top' ? q.top(1) : q.limit(1);
       const row: Row | undefined = (await this.pool.execute(q.compile())).rows[0];
       if (!row) return empty;
-      return mode === 'destination-id'
-        ? { kind: 'id', value: cursorText(row[order[0]!]) }
-        : { kind: 'timestamp', value: cursorText(row[order[0]!]), tiebreaker: cursorText(row[order[1]!]) };
+      return modeInfo(mode).timestamp
+        ? { kind: 'timestamp', value: cursorText(row[order[0]!]), tiebreaker: cursorText(row[order[1]!]) }
+        : { kind: 'id', value: cursorText(row[order[0]!]) };
     } catch (err) {
       throw wrapSqlError(dialect, 'destination', this.sync.id, err);
     }

@@ -1,5 +1,5 @@
 import { type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import { readEndpoint, sleep, type Batch, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source, type Sync, type ResolvedEndpoint } from '@idra/core';
+import { modeInfo, orderColumns, readEndpoint, sleep, type Batch, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source, type Sync, type ResolvedEndpoint } from '@idra/core';
 import type { SqlDialect, SqlPool } from './dialect.ts';
 import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
@@ -18,34 +18,10 @@ export function keysetAfter(eb: ExpressionBuilder<any, any>, columns: string[], 
   return eb.and([eb(eb.ref(columns[0]!), '>=', values[0]), eb.or(branches)]);
 }
 
-/** The columns a mode orders and resumes by. */
-export function orderColumns(sync: Sync): string[] {
-  switch (sync.mode) {
-    case 'id':
-    case 'destination-id':
-      return [sync.cursorColumn!];
-    case 'timestamp':
-    case 'destination-timestamp':
-      return [sync.cursorColumn!, sync.tiebreakerColumn!];
-    case 'full':
-      return sync.keyColumns;
-    case 'stream':
-      return [];
-  }
-}
-
 /** Which kind of watermark bounds the reads of a mode (none for full passes and streams). */
 function watermarkKind(sync: Sync): 'id' | 'timestamp' | undefined {
-  switch (sync.mode) {
-    case 'id':
-    case 'destination-id':
-      return 'id';
-    case 'timestamp':
-    case 'destination-timestamp':
-      return 'timestamp';
-    default:
-      return undefined;
-  }
+  const mode = modeInfo(sync.mode);
+  return mode.cursor ? (mode.timestamp ? 'timestamp' : 'id') : undefined;
 }
 
 function positionValues(position: Position): unknown[] | undefined {
@@ -134,7 +110,7 @@ export class SqlSource implements Source {
   private async limit(signal: AbortSignal): Promise<ReadLimit | undefined> {
     if (!this.watermark) return undefined;
     const cursor = this.order[0]!;
-    const maxCursor = this.sync.mode === 'id' || this.sync.mode === 'destination-id' ? selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('m')) : undefined;
+    const maxCursor = watermarkKind(this.sync) === 'id' ? selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('m')) : undefined;
     const request = { delayMs: this.sync.delayMs, maxCursor };
     const watermark = this.watermark;
     const observe = async () => {

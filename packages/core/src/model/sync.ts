@@ -150,6 +150,13 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
   };
 }
 
+/** The columns a sync's mode orders and resumes by: the cursor (and its tiebreaker) of cursor modes, the key of keyed ones. */
+export function orderColumns(sync: Pick<Sync, 'mode' | 'cursorColumn' | 'tiebreakerColumn' | 'keyColumns'>): string[] {
+  const mode = modeInfo(sync.mode);
+  if (mode.cursor) return mode.timestamp ? [sync.cursorColumn!, sync.tiebreakerColumn!] : [sync.cursorColumn!];
+  return mode.keyed ? sync.keyColumns : [];
+}
+
 /** Validates a whole single-mode configuration file (against the `connectors` of the build) and returns its runnable syncs. */
 export function parseConfigFile(input: unknown, connectors?: ConnectorCatalogue): { file: ConfigFile; syncs: Sync[] } {
   const issues = schemaIssues(ConfigFileSchema, input);

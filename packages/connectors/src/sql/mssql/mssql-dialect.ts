@@ -39,6 +39,21 @@ export const mssqlDialect: SqlDialect = {
   maxParameters: 2_000,
   maxRowsPerInsert: 1_000,
   limitStyle: 'top',
+  // No clause of INSERT keeps or overwrites existing keys: MERGE takes the rows as a VALUES table.
+  keyConflict: {
+    statement(w, rows) {
+      const tableRef = w.target.schema ? sql`${sql.id(w.target.schema, w.target.table)}` : sql.id(w.target.table);
+      const cols = sql.join(w.columns.map((c) => sql.id(c)));
+      const values = sql.join(rows.map((r) => sql`(${sql.join(r)})`));
+      const on = sql.join(w.keys.map((k) => sql`t.${sql.id(k)} = s.${sql.id(k)}`), sql` and `);
+      const nonKeys = w.columns.filter((c) => !w.keys.includes(c));
+      const update = w.overwrite ? sql`when matched then update set ${sql.join(nonKeys.map((c) => sql`t.${sql.id(c)} = s.${sql.id(c)}`))} ` : sql``;
+      const inserted = sql.join(w.columns.map((c) => sql`s.${sql.id(c)}`));
+      return sql`merge into ${tableRef} with (holdlock) as t using (values ${values}) as s (${cols}) on ${on} ${update}when not matched then insert (${cols}) values (${inserted});`.compile(
+        mssqlDialect.db,
+      );
+    },
+  },
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./mssql-driver.ts')).connectMssql(connection, options),
   columnType(column: Column, isKey) {

@@ -127,6 +127,17 @@ export const mysqlDialect: SqlDialect = {
   maxParameters: 65_535,
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
+  keyConflict: {
+    clause: (q, w) =>
+      q.onDuplicateKeyUpdate(
+        w.overwrite
+          ? Object.fromEntries(w.columns.filter((c) => !w.keys.includes(c)).map((c) => [c, sql`values(${sql.ref(c)})`]))
+          : // A no-op assignment keeps the existing row; qualified, as INSERT … SELECT needs.
+            { [w.keys[0]!]: w.target.schema ? sql.id(w.target.schema, w.target.table, w.keys[0]!) : sql.id(w.target.table, w.keys[0]!) },
+      ),
+  },
+  // Whatever the server's default, a table Idra creates holds every Unicode character.
+  createTableSuffix: sql`default character set utf8mb4 collate utf8mb4_bin`,
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./mysql-driver.ts')).connectMysql(connection, options),
   columnType(column: Column, isKey) {

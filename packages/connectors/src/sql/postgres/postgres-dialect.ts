@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import { Option, type Column, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
-import { withConflictHandling } from '../sql-destination.ts';
+import { onConflict } from '../on-conflict.ts';
+import { keyedWrite } from '../sql-destination.ts';
 import { copyInto } from './postgres-copy.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { PgSession } from './postgres-driver.ts';
@@ -91,6 +92,7 @@ export const postgresDialect: SqlDialect = {
   maxParameters: 65_535,
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
+  keyConflict: onConflict,
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./postgres-driver.ts')).connectPostgres(connection, options),
   columnType: (column: Column) =>
@@ -163,7 +165,7 @@ export const postgresDialect: SqlDialect = {
     await copyInto(client, sql`copy ${stage} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
     signal?.throwIfAborted();
     const into = (w.target.schema ? db.withSchema(w.target.schema) : db).insertInto(w.target.table).columns(w.columns).expression(sql`select ${cols} from ${stage}`);
-    await session.execute(withConflictHandling(postgresDialect, into, w.columns, w.writeMode, w.keys, w.target).compile(), signal);
+    await session.execute(onConflict.clause(into, keyedWrite(w.target, w.columns, w.keys, w.writeMode)).compile(), signal);
     return true;
   },
   async listTables(pool) {

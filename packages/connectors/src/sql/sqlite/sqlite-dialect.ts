@@ -1,6 +1,7 @@
 import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely';
 import { Option, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
+import { onConflict } from '../on-conflict.ts';
 import { writeStatement } from '../sql-destination.ts';
 import type { SqliteSession } from './sqlite-driver.ts';
 import { INTEGER_TYPES, cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
@@ -40,6 +41,7 @@ export const sqliteDialect: SqlDialect = {
   maxParameters: 32_766,
   maxRowsPerInsert: 10_000,
   limitStyle: 'limit',
+  keyConflict: onConflict,
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./sqlite-driver.ts')).connectSqlite(connection, options),
   columnType: (column) => COLUMN_TYPES[column.type],
