@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import {
   FileDeadLetterSink,
   FileOffsetStore,
   SyncRunner,
+  makePrivateDir,
   writeFileAtomic,
   describePosition,
   errorMessage,
@@ -49,7 +50,7 @@ export class SingleModeAgent {
 
   async start(): Promise<void> {
     const { syncs, logger, stateDir } = this.opts;
-    await mkdir(stateDir, { recursive: true });
+    await makePrivateDir(stateDir);
     const enabled = syncs.filter((s) => s.enabled);
     const metrics = this.opts.metrics;
     const offsets = metrics ? metrics.measureOffsets(this.offsets) : this.offsets;

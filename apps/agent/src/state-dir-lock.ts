@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import { IdraError } from '@idra/core';
+import { IdraError, PRIVATE_FILE_MODE, makePrivateDir } from '@idra/core';
 
 /** Another process holds the state dir: two agents on one dir would both run its syncs and move its offsets back and forth. */
 export class StateDirInUseError extends IdraError {
@@ -32,12 +32,13 @@ const HOLDER_FILE = 'agent.lock.holder';
  * for the message a second agent shows.
  */
 export async function lockStateDir(stateDir: string, agentId: string): Promise<StateDirLock> {
-  await mkdir(stateDir, { recursive: true });
+  await makePrivateDir(stateDir);
   const db = new Database(join(stateDir, LOCK_FILE), { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     // The first write takes the exclusive lock, and the locking mode keeps it after the commit.
     db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS held (at TEXT); DELETE FROM held; INSERT INTO held VALUES (datetime()); COMMIT;');
+    await chmod(join(stateDir, LOCK_FILE), PRIVATE_FILE_MODE);
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
@@ -50,6 +51,6 @@ export async function lockStateDir(stateDir: string, agentId: string): Promise<S
     );
     throw new StateDirInUseError(stateDir, holder);
   }
-  await writeFile(join(stateDir, HOLDER_FILE), JSON.stringify({ agentId, pid: process.pid, host: hostname(), since: new Date().toISOString() }) + '\n');
+  await writeFile(join(stateDir, HOLDER_FILE), JSON.stringify({ agentId, pid: process.pid, host: hostname(), since: new Date().toISOString() }) + '\n', { mode: PRIVATE_FILE_MODE });
   return { release: () => db.close() };
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
@@ -145,6 +145,25 @@ describe('agent process (single mode, real PostgreSQL)', () => {
     expect(offset.value).toBe(String(max.m));
     expect(Number(max.n)).toBe(Number(max.m));
     expect(agent.output()).toContain('"msg":"stopped"');
+  });
+
+  it('keeps its state owner-only: directories 0700, files 0600 (rejected rows hold row data)', async () => {
+    const dir = await tempDir('idra-agent-');
+    const state = join(dir, 'state');
+    await dst.query(`create table events_private (id bigint primary key, kind text not null check (kind <> 'k3'), payload jsonb, at timestamptz(6) not null)`);
+    const file = await config(dir, 'events_private', { keyColumns: ['id'], onError: 'skip', source: { connector: 'postgres', connection: { url: source.url }, query: 'select * from events where id <= 2000' } });
+    const agent = startAgent(['--config', file, '--state-dir', state]);
+    try {
+      await until('the rows copied and the rejected ones set aside', async () => (await count('events_private')) + 286 >= 2000 && (await readFile(join(state, 'errors', 'events_private.jsonl'), 'utf8').catch(() => '')).length > 0);
+      await until('the status file', async () => (await stat(join(state, 'status.json')).catch(() => undefined)) !== undefined);
+    } finally {
+      agent.child.kill('SIGTERM');
+      await agent.exited;
+    }
+    const mode = async (path: string) => (await stat(path)).mode & 0o777;
+    for (const d of [state, join(state, 'offsets'), join(state, 'errors')]) expect(await mode(d), d).toBe(0o700);
+    const files = [join(state, 'errors', 'events_private.jsonl'), join(state, 'offsets', 'events_private.json'), join(state, 'status.json'), join(state, 'agent.lock'), join(state, 'agent.lock.holder')];
+    for (const f of files) expect(await mode(f), f).toBe(0o600);
   });
 
   it('a bad configuration exits with code 2 and names the field', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from './plugins/errors.ts';
 import { sqliteSync, startTestServer, type CallResult, type TestServer } from './testing/harness.ts';
 
 /** Strings that have broken other systems: path traversal, SQL, HTML, control characters, templates, huge. */
@@ -161,5 +162,22 @@ describe('bad input never causes a 5xx, and the field is named', () => {
     expect(malformed.status).toBe(400);
     expect(malformed.body.code).toBe('IDRA_ERR_API_MALFORMED_JSON');
     expect(malformed.text).not.toContain('Leaky-Pa55');
+  });
+
+  it(`refuses bodies nested deeper than ${MAX_JSON_DEPTH} levels with 400, not a 500`, async () => {
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    for (const url of ['/api/v1/syncs/validate', '/api/v1/syncs', '/api/v1/import']) {
+      // In source.options, which takes any JSON: structuredClone overflowed its stack there (a 500).
+      const sync = sqliteSync('deep', { source: { connector: 'sqlite', connection: { file: '/tmp/x.db' }, table: 't', options: { x: 'DEEP' } } });
+      const payload = JSON.stringify(sync).replace('"DEEP"', nested(50_000));
+      const r = await s.call('POST', url, { token, payload });
+      expect(r.status, `${url}: ${r.text.slice(0, 200)}`).toBe(400);
+      expect(r.body.code).toBe('IDRA_ERR_API_TOO_DEEP');
+      expect(r.body.message).toMatch(new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
+    }
+    // Within the limit, the body is read and judged on its content; brackets inside strings do not count.
+    const shallow = await s.call('POST', '/api/v1/syncs/validate', { token, body: sqliteSync('ok', { name: '{'.repeat(1000), source: { connector: 'sqlite', connection: { file: '/tmp/x.db' }, table: 't', options: { x: JSON.parse(nested(MAX_JSON_DEPTH - 4)) } } }) });
+    expect(shallow.body.code).not.toBe('IDRA_ERR_API_TOO_DEEP');
+    expect(shallow.status).toBeLessThan(500);
   });
 });

@@ -21,5 +21,6 @@ export * from './health/index.ts';
 export * from './runner/sync-runner.ts';
 export * from './runner/process-guard.ts';
 export * from './runner/file-dead-letters.ts';
+export * from './private-files.ts';
 export * from './secrets.ts';
 export * from './cluster/index.ts';

@@ -69,9 +69,41 @@ function validatorCompiler({ schema, httpPart }: { schema: TSchema; httpPart?: s
   };
 }
 
+/**
+ * Deepest nesting of objects and arrays a request body may have. Idra's documents need a handful of
+ * levels; a body nested thousands deep would exhaust the stack of whatever walks it next.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when JSON text nests objects/arrays deeper than MAX_JSON_DEPTH (counted before parsing, strings skipped). */
+function nestsTooDeep(text: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** Error handling for the whole server: every error becomes `{ code, message, details }`. */
 export const errorHandling = fp(async (app: FastifyInstance) => {
   app.setValidatorCompiler(validatorCompiler);
+  // Fastify's JSON parser (with its prototype-poisoning guard), behind a nesting limit.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (nestsTooDeep(body as string)) {
+      return done(new ApiError(400, 'IDRA_ERR_API_TOO_DEEP', `the body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`, { limit: MAX_JSON_DEPTH }), undefined);
+    }
+    parseJson(req, body as string, done);
+  });
   // Responses are documented by their schemas but written as they are (masking happens before).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler((err, req: FastifyRequest, reply) => {

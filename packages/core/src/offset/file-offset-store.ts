@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, rename, appendFile, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { OffsetStoreError } from '../errors.ts';
+import { PRIVATE_FILE_MODE, appendPrivate, makePrivateDir } from '../private-files.ts';
 import type { Position } from '../model/position.ts';
 import {
   manualCommitContext,
@@ -18,7 +19,7 @@ import {
 /** Writes `data` to `path` so that a crash leaves either the old or the new file, never a torn one. */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  const fh = await open(tmp, 'w', PRIVATE_FILE_MODE);
   try {
     await fh.writeFile(data);
     await fh.sync();
@@ -64,7 +65,7 @@ export class FileOffsetStore implements OffsetStore {
   async commit(syncId: string, position: Position, ctx: CommitContext): Promise<OffsetDocument> {
     const doc = toOffsetDocument(position, ctx);
     try {
-      await mkdir(this.dir, { recursive: true });
+      await makePrivateDir(this.dir);
       await writeFileAtomic(this.file(syncId), JSON.stringify(doc) + '\n');
     } catch (err) {
       throw new OffsetStoreError(`cannot write offset of sync ${syncId}`, err);
@@ -75,8 +76,8 @@ export class FileOffsetStore implements OffsetStore {
   async set(syncId: string, position: Position | null, change: ManualChange): Promise<void> {
     const current = await this.load(syncId);
     const entry = offsetChange(current, position, change);
-    await mkdir(this.dir, { recursive: true });
-    await appendFile(join(this.dir, `${syncId}.history.jsonl`), JSON.stringify(entry) + '\n');
+    await makePrivateDir(this.dir);
+    await appendPrivate(join(this.dir, `${syncId}.history.jsonl`), JSON.stringify(entry) + '\n');
     if (position) await this.commit(syncId, position, manualCommitContext(current, change));
     else await unlink(this.file(syncId)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;

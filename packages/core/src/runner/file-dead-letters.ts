@@ -1,8 +1,8 @@
-import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeadLetter, DeadLetterSink } from './status.ts';
+import { appendPrivate, makePrivateDir } from '../private-files.ts';
 
-/** Single-mode dead letters: `<stateDir>/errors/<syncId>.jsonl`, one rejected row per line. */
+/** Single-mode dead letters: `<stateDir>/errors/<syncId>.jsonl` (0600: it holds row data), one rejected row per line. */
 export class FileDeadLetterSink implements DeadLetterSink {
   readonly file: string;
   private readonly dir: string;
@@ -12,8 +12,8 @@ export class FileDeadLetterSink implements DeadLetterSink {
   }
 
   async record(entries: DeadLetter[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await appendFile(this.file, entries.map((e) => JSON.stringify(e, jsonSafe)).join('\n') + '\n');
+    await makePrivateDir(this.dir);
+    await appendPrivate(this.file, entries.map((e) => JSON.stringify(e, jsonSafe)).join('\n') + '\n');
   }
 }
 
