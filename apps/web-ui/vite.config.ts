@@ -5,7 +5,7 @@ import react from '@vitejs/plugin-react';
 /** Modules that only run in Node: the browser bundle must never reach them (types are fine: they are erased). */
 const NODE_ONLY = new Set(['@idra/core', '@idra/connectors', '@idra/testkit', 'etcd3', 'pg', 'mysql2', 'better-sqlite3', 'tedious', 'mongodb', 'kafkajs', ...builtinModules]);
 /** Entries of those packages made for the browser (no Node module behind them): the UI imports them by value. */
-const BROWSER_ENTRIES = new Set(['@idra/core/model', '@idra/core/health']);
+const BROWSER_ENTRIES = new Set(['@idra/core/model', '@idra/core/health', '@idra/core/bulk']);
 
 function browserOnly(): Plugin {
   return {

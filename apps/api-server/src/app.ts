@@ -19,6 +19,7 @@ import { migrateRoutes } from './plugins/migrate.ts';
 import { offsetRoutes } from './plugins/offsets.ts';
 import { statusRoutes } from './plugins/status.ts';
 import { activityRoutes } from './plugins/activity.ts';
+import { deadLetterRoutes } from './plugins/dead-letters.ts';
 import { agentRoutes } from './plugins/agents.ts';
 import { clusterRoutes } from './plugins/cluster.ts';
 import { eventRoutes } from './plugins/events.ts';
@@ -132,6 +133,7 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
       await api.register(offsetRoutes);
       await api.register(statusRoutes);
       await api.register(activityRoutes);
+      await api.register(deadLetterRoutes);
       await api.register(agentRoutes);
       await api.register(clusterRoutes);
       await api.register(eventRoutes);

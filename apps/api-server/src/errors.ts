@@ -52,7 +52,7 @@ export class ForbiddenError extends ApiError {
 
 /** A request that is well-formed but cannot be carried out as given (one issue per bad field). */
 export class BadRequestError extends ApiError {
-  constructor(code: string, message: string, issues?: ConfigIssue[]) {
-    super(400, code, message, issues ? { issues } : undefined);
+  constructor(code: string, message: string, issues?: ConfigIssue[], details?: Record<string, unknown>) {
+    super(400, code, message, issues || details ? { ...details, ...(issues ? { issues } : {}) } : undefined);
   }
 }

@@ -24,6 +24,7 @@ import type {
   OffsetView,
   Role,
   SetOffsetRequest,
+  RetryDeadLettersResult,
   SyncConfig,
   SyncActivity,
   SyncList,
@@ -194,6 +195,10 @@ export class IdraClient {
     timeline: (id: string) => this.request<TimelineEvent[]>('GET', `/syncs/${enc(id)}/timeline`),
     deadLetters: (id: string) => this.request<DeadLetterView[]>('GET', `/syncs/${enc(id)}/errors`),
     deleteDeadLetter: (id: string, errorId: string) => this.request<void>('DELETE', `/syncs/${enc(id)}/errors/${enc(errorId)}`),
+    /** Creates many syncs in one request: none is created unless all are valid (the 400 lists `details.items` per sync). */
+    bulkCreate: (syncs: SyncConfig[], opts: { reason?: string } = {}) => this.request<{ created: string[] }>('POST', '/syncs/bulk', { syncs }, { reason: opts.reason }),
+    /** Writes the chosen rejected rows through the destination again. */
+    retryDeadLetters: (id: string, ids: string[]) => this.request<RetryDeadLettersResult>('POST', `/syncs/${enc(id)}/errors/retry`, { ids }),
     deleteDeadLetters: (id: string) => this.request<{ deleted: number }>('DELETE', `/syncs/${enc(id)}/errors`),
   };
 

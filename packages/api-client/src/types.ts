@@ -177,6 +177,12 @@ export interface DeadLetterView extends DeadLetter {
   id: string;
 }
 
+/** What retrying rejected rows did: written ones left the list, refused ones keep their new error. */
+export interface RetryDeadLettersResult {
+  written: string[];
+  rejected: Array<{ id: string; error: string }>;
+}
+
 export interface ErrorSummary {
   syncId: string;
   count: number;

@@ -18,6 +18,7 @@ export * from './offset/file-offset-store.ts';
 export * from './runner/backoff.ts';
 export * from './runner/status.ts';
 export * from './health/index.ts';
+export * from './bulk/index.ts';
 export * from './runner/sync-runner.ts';
 export * from './runner/process-guard.ts';
 export * from './runner/file-dead-letters.ts';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type SyncConfig, type DataSource, type HistoryEntry } from '@idra/core';
+import { ConfigError, IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type ConfigIssue, type SyncConfig, type DataSource, type HistoryEntry } from '@idra/core';
 import type { DeadLetterView, SyncList, ValidateResult } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { prepareSync, storedSync, syncExists } from '../sync-input.ts';
@@ -78,6 +78,56 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const saved = await save(await prepareSync(ctx, req.body, undefined), undefined, auditOf(req), req.query, principalOf(req).role);
       req.log.info({ syncId: saved.id, by: principalOf(req).name }, 'sync created');
       return reply.code(201).send(stored(saved));
+    },
+  );
+
+  const BulkBody = Type.Object({ syncs: Type.Array(AnyObject, { minItems: 1, maxItems: 1000, description: 'the syncs to create (all or none)' }) }, { additionalProperties: false });
+
+  app.post(
+    '/syncs/bulk',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: 'Create many syncs at once: all are checked first, and none is created unless every one is valid (400 lists the problems of each)',
+        querystring: ChangeQuery,
+        body: BulkBody,
+        response: { 201: Type.Object({ created: Type.Array(Type.String()) }), ...errors(400, 409) },
+      },
+    },
+    async (req, reply) => {
+      const items: Array<{ index: number; id: string | undefined; issues: ConfigIssue[] }> = [];
+      const configs: SyncConfig[] = [];
+      const seen = new Set<string>();
+      for (const [index, input] of req.body.syncs.entries()) {
+        const base = `syncs[${index}]`;
+        const id = typeof (input as { id?: unknown }).id === 'string' ? (input as { id: string }).id : undefined;
+        const issues: ConfigIssue[] = [];
+        try {
+          configs.push(await prepareSync(ctx, input, undefined, undefined, base));
+        } catch (err) {
+          if (err instanceof ConfigError || (err instanceof BadRequestError && Array.isArray(err.details?.issues))) issues.push(...(err instanceof ConfigError ? err.issues : (err.details!.issues as ConfigIssue[])));
+          else throw err;
+        }
+        if (id !== undefined && seen.has(id)) issues.push({ path: `${base}.id`, message: `'${id}' appears twice in this request` });
+        else if (id !== undefined && (await syncExists(ctx, id))) issues.push({ path: `${base}.id`, message: `sync '${id}' already exists` });
+        if (id !== undefined) seen.add(id);
+        if (issues.length > 0) items.push({ index, id, issues });
+      }
+      if (items.length > 0) {
+        const issues = items.flatMap((i) => i.issues);
+        throw new BadRequestError('IDRA_ERR_SYNC_BULK_INVALID', `${items.length} of ${req.body.syncs.length} syncs have problems: nothing was created`, issues, { items });
+      }
+      const created: string[] = [];
+      try {
+        for (const config of configs) created.push((await save(config, undefined, auditOf(req, 'bulk'), req.query, principalOf(req).role)).id);
+      } catch (err) {
+        // A sync created by someone else meanwhile: undo this request's, so that it stays all or nothing.
+        for (const id of created) await ctx.configs.deleteSync(id).catch(() => false);
+        throw err;
+      }
+      req.log.info({ syncs: created.length, by: principalOf(req).name }, 'syncs created in bulk');
+      return reply.code(201).send({ created });
     },
   );
 

@@ -5,7 +5,6 @@ import { useClient } from './client-context.tsx';
 import { keys } from './queries.ts';
 import { isUnauthorized } from './errors.ts';
 import { useSession } from './session.tsx';
-import { samples } from '../lib/live-samples.ts';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 
@@ -43,7 +42,6 @@ export function useLiveEvents(): LiveState {
             if (e.kind === 'status') {
               if (e.type === 'put' && e.value) {
                 const status = e.value as SyncStatus;
-                samples.record(status);
                 queryClient.setQueryData(keys.status(e.id), status);
               }
               refreshSoon(keys.overview[0]);

@@ -2,7 +2,6 @@ import { useQuery } from '@tanstack/react-query';
 import type { SyncStatus } from '@idra/api-client';
 import { useClient } from './client-context.tsx';
 import { isNotFound } from './errors.ts';
-import { samples } from '../lib/live-samples.ts';
 
 /** Query keys, in one place so that mutations invalidate exactly what they change. */
 export const keys = {
@@ -20,6 +19,8 @@ export const keys = {
   offset: (id: string) => ['sync', id, 'offset'] as const,
   offsetHistory: (id: string) => ['sync', id, 'offset-history'] as const,
   deadLetters: (id: string) => ['sync', id, 'dead-letters'] as const,
+  activity: (id: string, range: string) => ['sync', id, 'activity', range] as const,
+  timeline: (id: string) => ['sync', id, 'timeline'] as const,
 };
 
 /** Polling periods; the event stream refreshes statuses in between. */
@@ -30,11 +31,7 @@ export function useOverview() {
   const client = useClient();
   return useQuery({
     queryKey: keys.overview,
-    queryFn: async () => {
-      const rows = await client.overview();
-      for (const r of rows) if (r.status) samples.record(r.status);
-      return rows;
-    },
+    queryFn: () => client.overview(),
     refetchInterval: FAST,
   });
 }
@@ -76,9 +73,7 @@ export function useSyncStatus(id: string) {
     queryKey: keys.status(id),
     queryFn: async (): Promise<SyncStatus | null> => {
       try {
-        const s = await client.syncs.status(id);
-        samples.record(s);
-        return s;
+        return await client.syncs.status(id);
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;

@@ -30,7 +30,7 @@ export function ErrorState({ error, what, onRetry }: { error: unknown; what: str
     <div className="state-box error" role="alert">
       <p className="state-title">Could not load {what}</p>
       <p>{errorText(error)}</p>
-      {error instanceof IdraApiError && <p className="code">{error.code}</p>}
+      {error instanceof IdraApiError && !error.code.startsWith('IDRA_ERR_HTTP_') && error.status !== 0 && <p className="code">{error.code}</p>}
       {onRetry && (
         <button type="button" onClick={onRetry}>
           Try again

@@ -3,12 +3,11 @@ import { useAgents, useAssignments, useCluster, useErrorSummary, useOverview } f
 import { Page, Section } from '../components/Page.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
-import { SyncCharts } from '../components/SyncCharts.tsx';
+import { SyncSparklines } from '../components/SyncCharts.tsx';
 import { lagSummary } from '@idra/core/health';
 import { HEALTH_ORDER, type Health } from '../lib/sync-state.ts';
 import { rowsOf } from '../lib/sync-table.ts';
 import { formatAgo, formatBytes, formatCount } from '../lib/format.ts';
-import { useSamples } from '../lib/live-samples.ts';
 import type { SyncOverview } from '@idra/api-client';
 
 /** Most syncs charted on the dashboard (the busiest first); the list shows them all. */
@@ -78,8 +77,6 @@ function ClusterHealthCard() {
 }
 
 function ThroughputRow({ sync }: { sync: SyncOverview }) {
-  const samples = useSamples(sync.id);
-  const last = samples.at(-1);
   return (
     <tr>
       <th scope="row">
@@ -93,9 +90,9 @@ function ThroughputRow({ sync }: { sync: SyncOverview }) {
         {lagSummary(sync.status?.lag).text}
       </td>
       <td>
-        <SyncCharts syncId={sync.id} width={140} />
+        <SyncSparklines syncId={sync.id} />
       </td>
-      <td className="num">{last ? formatAgo(new Date(last.t).toISOString()) : '—'}</td>
+      <td className="num">{formatAgo(sync.status?.updatedAt)}</td>
     </tr>
   );
 }
@@ -146,14 +143,14 @@ export function DashboardScreen() {
         ) : (
           <div className="table-wrap">
             <table>
-              <caption className="sr-only">Throughput and lag over the last 5 minutes, collected while this page is open</caption>
+              <caption className="sr-only">Throughput and lag over the last hour, as the agents stored them</caption>
               <thead>
                 <tr>
                   <th scope="col">Sync</th>
                   <th scope="col">State</th>
                   <th scope="col" className="num">Rows copied</th>
                   <th scope="col" className="num">Lag</th>
-                  <th scope="col">Last 5 minutes</th>
+                  <th scope="col">Last hour</th>
                   <th scope="col" className="num">Reported</th>
                 </tr>
               </thead>

@@ -2,6 +2,8 @@ import { useEffect, useRef, useState } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router';
 import { useCan, useSession, useUser } from '../api/session.tsx';
 import { useLiveEvents } from '../api/live.ts';
+import { useApiOutage } from '../api/reachability.ts';
+import { formatAgo } from '../lib/format.ts';
 import { useTheme } from '../lib/theme.ts';
 
 const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' } as const;
@@ -13,6 +15,7 @@ export function Layout() {
   const isAdmin = useCan('admin');
   const { logout } = useSession();
   const live = useLiveEvents();
+  const outage = useApiOutage();
   const { theme, next } = useTheme();
   const location = useLocation();
   const main = useRef<HTMLElement>(null);
@@ -26,7 +29,9 @@ export function Layout() {
       first.current = false;
       return;
     }
-    main.current?.focus();
+    // Without preventScroll the browser scrolls main to the top edge and the navigation disappears.
+    main.current?.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
   }, [location.pathname]);
 
   const links: Array<[string, string]> = [
@@ -39,7 +44,7 @@ export function Layout() {
     ['/tokens', 'API tokens'],
   ];
   return (
-    <div className="shell">
+    <div className={outage ? 'shell stale' : 'shell'}>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
@@ -60,8 +65,8 @@ export function Layout() {
           </ul>
         </nav>
         <div className="topbar-right">
-          <span className={`live live-${live}`} title="Updates pushed by the API server">
-            <span className="dot" aria-hidden="true" /> {LIVE_LABEL[live]}
+          <span className={`live live-${outage ? 'reconnecting' : live}`} title="Updates pushed by the API server">
+            <span className="dot" aria-hidden="true" /> {outage ? 'offline' : LIVE_LABEL[live]}
           </span>
           <button type="button" className="ghost" onClick={next} aria-label={`${THEME_LABEL[theme]} (change)`}>
             {theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'}
@@ -74,7 +79,15 @@ export function Layout() {
           </button>
         </div>
       </header>
-      <main id="main" ref={main} tabIndex={-1}>
+      {outage && (
+        <div className="outage" role="alert">
+          <strong>API server unreachable since {outage.toLocaleTimeString()}</strong>
+          <span>
+            ({formatAgo(outage.toISOString())}). What is shown below is from before and greyed out; the page refreshes by itself when the server answers.
+          </span>
+        </div>
+      )}
+      <main id="main" ref={main} tabIndex={-1} aria-busy={outage ? true : undefined}>
         <Outlet />
       </main>
     </div>

@@ -1,22 +1,23 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { OffsetView, SyncConfig, SyncOverview, SyncStatus } from '@idra/api-client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import type { OffsetView, SyncActivity, SyncConfig, SyncOverview, SyncStatus, TimelineEvent } from '@idra/api-client';
+import { copyProgress, lagSummary } from '@idra/core/health';
 import { useClient } from '../api/client-context.tsx';
-import { keys, useDeadLetters, useOffset, useOffsetHistory, useOverview, useSyncConfig, useSyncStatus } from '../api/queries.ts';
+import { keys, useOffset, useOffsetHistory, useOverview, useSyncConfig, useSyncStatus } from '../api/queries.ts';
 import { useCan } from '../api/session.tsx';
 import { isNotFound } from '../api/errors.ts';
 import { Page, Section } from '../components/Page.tsx';
-import { BusyButton, EmptyState, ErrorNote, ErrorState, Loading } from '../components/Status.tsx';
+import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
-import { SyncCharts } from '../components/SyncCharts.tsx';
-import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
-import { useNotify } from '../components/Notify.tsx';
-import { healthOf } from '../lib/sync-state.ts';
+import { SyncCharts, useActivity } from '../components/SyncCharts.tsx';
+import { failingSince, healthOf, type SyncHealth } from '../lib/sync-state.ts';
+import { minuteSeries, recentRate } from '../lib/activity.ts';
 import { describePosition, storedKind } from '@idra/core/model';
-import { formatAgo, formatCount, formatDateTime, formatSeconds } from '../lib/format.ts';
-import { DeleteSyncDialog, DuplicateDialog, PauseResumeButton } from './sync-actions.tsx';
+import { formatAgo, formatCount, formatDateTime, formatIn, formatSeconds } from '../lib/format.ts';
+import { DeleteSyncDialog, DuplicateDialog, PauseResumeButton, RetryNowButton } from './sync-actions.tsx';
 import { OffsetDialog } from './OffsetDialog.tsx';
+import { DeadLettersCard } from './DeadLettersCard.tsx';
 
 function Facts({ items }: { items: Array<[string, ReactNode]> }) {
   return (
@@ -31,9 +32,28 @@ function Facts({ items }: { items: Array<[string, ReactNode]> }) {
   );
 }
 
-function StatusCard({ id, status, row }: { id: string; status: SyncStatus | null | undefined; row: SyncOverview | undefined }) {
+/** "initial copy 45.2% · 12,000 rows left · about 2 min to go" with a bar. */
+function Progress({ status, rate }: { status: SyncStatus; rate: number }) {
+  const p = copyProgress(status, rate);
+  if (!p) return null;
+  const label = `${p.initial ? 'Initial copy' : 'Catching up'}: ${p.percent}% · ${formatCount(p.rowsLeft)} rows left${p.etaSeconds ? ` · about ${formatSeconds(p.etaSeconds)} to go` : ''}`;
   return (
-    <Section title="Status">
+    <div className="progress">
+      <progress max={100} value={p.percent} aria-label={label} />
+      <span>{label}</span>
+    </div>
+  );
+}
+
+function StatusCard({ id, status, row, offset, health, canOperate }: { id: string; status: SyncStatus | null | undefined; row: SyncOverview | undefined; offset: OffsetView | undefined; health: SyncHealth; canOperate: boolean }) {
+  const activity = useActivity(id);
+  const rate = activity.data ? recentRate(minuteSeries(activity.data)) : 0;
+  // A position set by hand after the agent's last report (the sync is paused) is the one that counts.
+  const editedLater = status && offset?.offset && offset.offset.agentId.startsWith('manual:') && offset.offset.committedAt > status.updatedAt;
+  const lag = lagSummary(status?.lag);
+  const failing = health.health === 'failed' || health.health === 'retrying';
+  return (
+    <Section title="Status" actions={canOperate && failing && row?.enabled ? <RetryNowButton id={id} /> : undefined}>
       {status === undefined ? (
         <Loading what="status" />
       ) : status === null ? (
@@ -44,8 +64,26 @@ function StatusCard({ id, status, row }: { id: string; status: SyncStatus | null
         <>
           {status.lastError && (
             <div className="error-note" role="alert">
-              <strong>Last error</strong> ({formatAgo(status.lastError.at)}): {status.lastError.message} <span className="code">{status.lastError.code}</span>
-              {status.state === 'retrying' && status.retryInMs !== undefined && <div>Retrying in {Math.ceil(status.retryInMs / 1000)} s.</div>}
+              <strong>{status.lastError.transient === false ? 'Needs a fix' : 'Last error'}</strong> ({formatAgo(status.lastError.at)}): {status.lastError.message}{' '}
+              <span className="code">{status.lastError.code}</span>
+              {status.lastError.row && (
+                <div>
+                  Rejected row: <code>{JSON.stringify(status.lastError.row)}</code>
+                  {status.lastError.column && (
+                    <>
+                      {' '}
+                      · column <code>{status.lastError.column}</code>
+                    </>
+                  )}
+                </div>
+              )}
+              {failing && (
+                <div>
+                  {[failingSince(health), health.attempts ? `${health.attempts} attempt(s)` : undefined, health.nextRetryAt ? `next attempt ${formatIn(health.nextRetryAt)}` : 'no automatic retry: fix the cause, then Retry now']
+                    .filter(Boolean)
+                    .join(' · ')}
+                </div>
+              )}
             </div>
           )}
           {status.warning && (
@@ -53,25 +91,93 @@ function StatusCard({ id, status, row }: { id: string; status: SyncStatus | null
               <strong>Warning:</strong> {status.warning}
             </p>
           )}
+          <Progress status={status} rate={rate} />
           <Facts
             items={[
               ['Agent state', status.state],
               ['Reported by', status.agentId],
-              ['Rows copied', formatCount(status.rowsCopied)],
-              ['Rows set aside', formatCount(status.rowsSkipped)],
-              ['Batches', formatCount(status.batches)],
+              ['Rows copied', <span key="r" title={status.totals ? `since ${formatDateTime(status.totals.since)}` : undefined}>{formatCount(status.totals?.rowsCopied ?? status.rowsCopied)}</span>],
+              ['Since start', `${formatCount(status.rowsCopied)}${status.startedAt ? ` (${formatAgo(status.startedAt)})` : ''}`],
+              ['Rows set aside', formatCount(status.totals?.rowsSkipped ?? status.rowsSkipped)],
               ['Last batch', formatAgo(status.lastBatchAt)],
-              ['Lag', status.lag ? [status.lag.rows !== undefined ? `${formatCount(status.lag.rows)} rows` : '', status.lag.seconds !== undefined ? formatSeconds(status.lag.seconds) : ''].filter(Boolean).join(', ') || '—' : '—'],
+              ['Lag', editedLater ? 'known when it runs again' : <span key="l" title={lag.other}>{lag.text}</span>],
               ['Source head', status.lag?.head ?? '—'],
-              ['Watermark', status.watermark ?? '—'],
+              // The watermark matters only while it holds rows back (below the source's head).
+              ['Watermark', status.heldBack ? (status.watermark ?? '—') : 'not holding rows back'],
               ['Held back', status.heldBack ?? '—'],
-              ['Position', describePosition(status.position)],
+              ['Position', editedLater ? `${describePosition(offset.offset)} (set by hand)` : describePosition(status.position)],
               ['Reported', formatAgo(status.updatedAt)],
             ]}
           />
         </>
       )}
-      <SyncCharts syncId={id} width={280} />
+    </Section>
+  );
+}
+
+const RANGES: Array<SyncActivity['range']> = ['1h', '6h', '24h'];
+
+/** Throughput, lag and errors from the agents' per-minute points, over a chosen range. */
+function ActivityCard({ id }: { id: string }) {
+  const [range, setRange] = useState<SyncActivity['range']>('1h');
+  const activity = useActivity(id, range);
+  return (
+    <Section
+      title="Activity"
+      actions={
+        <div className="segmented-buttons" role="group" aria-label="Time range">
+          {RANGES.map((r) => (
+            <button key={r} type="button" aria-pressed={range === r} className={range === r ? 'chip active' : 'chip'} onClick={() => setRange(r)}>
+              last {r}
+            </button>
+          ))}
+        </div>
+      }
+    >
+      {activity.isPending ? <Loading what="activity" /> : activity.isError ? <ErrorState error={activity.error} what="the activity" onRetry={() => void activity.refetch()} /> : <SyncCharts activity={activity.data} />}
+    </Section>
+  );
+}
+
+const KIND_LABEL: Record<TimelineEvent['kind'], string> = {
+  started: 'started',
+  handoff: 'handoff',
+  stopped: 'stopped',
+  error: 'error',
+  recovered: 'recovered',
+  schema: 'schema',
+  offset: 'offset',
+  paused: 'paused',
+  resumed: 'resumed',
+  config: 'change',
+  agent: 'agent',
+};
+
+/** What happened to the sync, who did it and when, newest first. */
+function TimelineCard({ id }: { id: string }) {
+  const client = useClient();
+  const timeline = useQuery({ queryKey: keys.timeline(id), queryFn: () => client.syncs.timeline(id), refetchInterval: 15_000 });
+  return (
+    <Section title="Timeline">
+      {timeline.isPending ? (
+        <Loading what="timeline" />
+      ) : timeline.isError ? (
+        <ErrorState error={timeline.error} what="the timeline" onRetry={() => void timeline.refetch()} />
+      ) : timeline.data.length === 0 ? (
+        <p className="muted">Nothing has happened yet.</p>
+      ) : (
+        <ol className="timeline" tabIndex={0} aria-label="Events, newest first">
+          {timeline.data.slice(0, 50).map((e) => (
+            <li key={`${e.at}-${e.kind}-${e.text}`} className={`timeline-${e.kind}`}>
+              <time dateTime={e.at} title={formatDateTime(e.at)}>
+                {formatAgo(e.at)}
+              </time>
+              <span className="badge">{KIND_LABEL[e.kind]}</span> <span>{e.text}</span>
+              {(e.by || e.agentId) && <span className="muted small"> — {e.by ? `by ${e.by}` : `agent ${e.agentId}`}</span>}
+            </li>
+          ))}
+        </ol>
+      )}
     </Section>
   );
 }
@@ -156,85 +262,6 @@ function OffsetCard({ sync, offset, canEdit }: { sync: SyncConfig; offset: Offse
   );
 }
 
-function DeadLettersCard({ id, canOperate }: { id: string; canOperate: boolean }) {
-  const client = useClient();
-  const queryClient = useQueryClient();
-  const notify = useNotify();
-  const letters = useDeadLetters(id);
-  const [confirmAll, setConfirmAll] = useState(false);
-  const refresh = () => {
-    void queryClient.invalidateQueries({ queryKey: keys.deadLetters(id) });
-    void queryClient.invalidateQueries({ queryKey: keys.overview });
-  };
-  const removeOne = useMutation({ mutationFn: (errorId: string) => client.syncs.deleteDeadLetter(id, errorId), onSettled: refresh });
-  const removeAll = useMutation({
-    mutationFn: () => client.syncs.deleteDeadLetters(id),
-    onSuccess: (r) => {
-      notify('ok', `${r.deleted} rejected rows deleted.`);
-      setConfirmAll(false);
-    },
-    onSettled: refresh,
-  });
-  return (
-    <Section
-      title="Rejected rows (dead letters)"
-      id="dead-letters"
-      actions={
-        canOperate && letters.data && letters.data.length > 0 ? (
-          <button type="button" className="danger-text" onClick={() => setConfirmAll(true)}>
-            Delete all
-          </button>
-        ) : undefined
-      }
-    >
-      {letters.isPending ? (
-        <Loading what="rejected rows" />
-      ) : letters.isError ? (
-        <ErrorState error={letters.error} what="the rejected rows" onRetry={() => void letters.refetch()} />
-      ) : letters.data.length === 0 ? (
-        <p className="muted">No row was rejected{' '}(rows the destination refuses are set aside here when the error policy is skip).</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Error</th>
-                <th scope="col">Row</th>
-                {canOperate && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {letters.data.map((l) => (
-                <tr key={l.id}>
-                  <td>{formatDateTime(l.at)}</td>
-                  <td className="error-text">{l.error}</td>
-                  <td>
-                    <code className="row-json">{JSON.stringify(l.row)}</code>
-                  </td>
-                  {canOperate && (
-                    <td>
-                      <BusyButton type="button" busy={removeOne.isPending && removeOne.variables === l.id} onClick={() => removeOne.mutate(l.id)} aria-label={`Delete rejected row ${l.id}`}>
-                        Delete
-                      </BusyButton>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <ErrorNote error={removeOne.error} />
-      {confirmAll && (
-        <ConfirmDialog title={`Delete every rejected row of ${id}?`} confirmLabel="Delete all" danger busy={removeAll.isPending} error={removeAll.error} onConfirm={() => removeAll.mutate()} onClose={() => setConfirmAll(false)}>
-          <p>The rows are gone for good: they were not written to the destination.</p>
-        </ConfirmDialog>
-      )}
-    </Section>
-  );
-}
-
 function endpointText(e: SyncConfig['source']): string {
   const where = e.query ? `query: ${e.query}` : [e.schema, e.table ?? e.collection ?? e.topic ?? e.bucket ?? e.url].filter(Boolean).join('.');
   return `${e.connector} ${e.dataSourceId ? `(data source ${e.dataSourceId})` : '(own connection)'} ${where}`;
@@ -304,7 +331,7 @@ export function SyncDetailScreen() {
       }
     >
       <div className="detail-grid">
-        <StatusCard id={id} status={status.isError ? null : status.data} row={row} />
+        <StatusCard id={id} status={status.isError ? null : status.data} row={row} offset={offset.data} health={health} canOperate={canOperate} />
         <Section title="Assignment">
           <Facts
             items={[
@@ -328,6 +355,8 @@ export function SyncDetailScreen() {
           />
         </Section>
       </div>
+      <ActivityCard id={id} />
+      <TimelineCard id={id} />
       <OffsetCard sync={sync} offset={offset.data} canEdit={isAdmin} />
       <DeadLettersCard id={id} canOperate={canOperate} />
       {dialog === 'duplicate' && <DuplicateDialog id={sync.id} name={sync.name ?? sync.id} onClose={() => setDialog(undefined)} />}

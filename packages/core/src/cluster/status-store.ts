@@ -77,6 +77,16 @@ export class StatusStore {
     return Object.entries(all).map(([key, text]) => ({ ...(JSON.parse(text) as DeadLetter), id: idOf(key, prefix) }));
   }
 
+  /** Replaces the error of a dead letter (a retry refused the row again); false when it is gone. */
+  async updateDeadLetterError(syncId: string, id: string, error: string): Promise<boolean> {
+    const key = KEYS.errors(syncId) + id;
+    const text = await this.ns.get(key).string();
+    if (text === null) return false;
+    const updated: DeadLetter = { ...(JSON.parse(text) as DeadLetter), error, at: new Date().toISOString() };
+    const res = await this.ns.if(key, 'Mod', '>', 0).then(this.ns.put(key).value(JSON.stringify(updated))).commit();
+    return res.succeeded;
+  }
+
   /** Deletes some dead letters of a sync (all when `ids` is omitted); returns how many. */
   async deleteDeadLetters(syncId: string, ids?: string[]): Promise<number> {
     const prefix = KEYS.errors(syncId);

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
+
+describe('creating many syncs at once', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => s.close());
+
+  it('creates none when one is invalid, naming each problem by sync and field; creates all when all are valid', async () => {
+    const { operator, viewer } = s.tokens;
+    expect((await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync('taken') })).status).toBe(201);
+    const bad = await s.call('POST', '/api/v1/syncs/bulk', {
+      token: operator,
+      body: { syncs: [sqliteSync('bulk-a'), sqliteSync('bulk-b', { cursorColumn: undefined }), sqliteSync('taken'), sqliteSync('bulk-a')] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('IDRA_ERR_SYNC_BULK_INVALID');
+    expect(bad.body.details.items).toEqual([
+      { index: 1, id: 'bulk-b', issues: [{ path: 'syncs[1].cursorColumn', message: expect.stringMatching(/required/) }] },
+      { index: 2, id: 'taken', issues: [{ path: 'syncs[2].id', message: "sync 'taken' already exists" }] },
+      { index: 3, id: 'bulk-a', issues: [{ path: 'syncs[3].id', message: "'bulk-a' appears twice in this request" }] },
+    ]);
+    expect((await s.call('GET', '/api/v1/syncs/bulk-a', { token: viewer })).status).toBe(404);
+
+    expect((await s.call('POST', '/api/v1/syncs/bulk', { token: viewer, body: { syncs: [sqliteSync('bulk-a')] } })).status).toBe(403);
+    const ok = await s.call('POST', '/api/v1/syncs/bulk', { token: operator, body: { syncs: [sqliteSync('bulk-a'), sqliteSync('bulk-b', { enabled: false })] } });
+    expect(ok.status, ok.text).toBe(201);
+    expect(ok.body).toEqual({ created: ['bulk-a', 'bulk-b'] });
+    expect((await s.call('GET', '/api/v1/syncs/bulk-b', { token: viewer })).body).toMatchObject({ enabled: false });
+    const history = (await s.call('GET', '/api/v1/syncs/bulk-a/history', { token: viewer })).body as Array<{ action: string; via?: string }>;
+    expect(history[0]).toMatchObject({ action: 'created', via: 'bulk' });
+  });
+});
