@@ -13,6 +13,12 @@ export const s3Spec = defineConnector({
     header: Option.boolean("CSV: the first line names the columns (a UTF-8 byte order mark is ignored)", true, { only: 'source' }),
     columnNames: Option.optionalList('CSV without a header line: the column names in order (default column1, column2 …)', { only: 'source' }),
     columnTypes: Option.columnTypes('types of fields of objects Idra did not write (those carry their columns in metadata)', { only: 'source' }),
+    lookbackObjects: Option.integer(
+      'objects remembered behind the newest one read, so that one arriving late under an earlier key is still read (0: keys strictly in order)',
+      100,
+      { min: 0, max: 10_000 },
+      { only: 'source' },
+    ),
     gzip: Option.boolean('compress objects (.gz names); a source recognizes gzip by content either way', false, { only: 'destination' }),
     createBucket: Option.boolean('create a missing bucket', false, { only: 'destination' }),
   },
@@ -38,6 +44,7 @@ export interface S3Config {
   gzip: boolean;
   createBucket: boolean;
   columnTypes: Column[];
+  lookbackObjects: number;
   requestTimeoutMs: number;
 }
 
@@ -66,6 +73,7 @@ export function resolveS3Config(ctx: EndpointContext): S3Config {
     gzip: o.gzip,
     createBucket: o.createBucket,
     columnTypes: o.columnTypes,
+    lookbackObjects: o.lookbackObjects,
     requestTimeoutMs: o.requestTimeout,
   };
 }

@@ -11,10 +11,79 @@ import { COLUMNS_METADATA, createS3Client, s3Failure } from './s3-objects.ts';
 
 const gunzipAsync = promisify(gunzip);
 
-/** The stored offset of an S3 source: the last object read from, and its last line read. */
+/**
+ * The stored offset of an S3 source. Objects are read in key order, but writers do not always
+ * finish in that order (`part-000` lands after `part-001`): the keys read last are remembered so
+ * that an object arriving late under an earlier key is still read.
+ */
 export interface S3Offset {
+  /** The object read last (or being read) and its last line copied. */
   key: string;
   line: number;
+  /** Every key up to this one is done: read, or too old to be looked at again. Null: none yet. */
+  floor: string | null;
+  /** Keys after `floor` of the objects read completely, in order (at most `lookbackObjects` of them). */
+  read: string[];
+}
+
+/** Where a read stands: the offset, and the object still being read (`key` from `line`) if any. */
+class Progress {
+  private floor: string | null;
+  private readonly read: string[];
+  private readonly window: number;
+  /** The object to go on reading, from its line after `line`. */
+  current: { key: string; line: number } | undefined;
+  private last: { key: string; line: number } | undefined;
+
+  private constructor(floor: string | null, read: string[], window: number, current: Progress['current'], last: Progress['last']) {
+    this.floor = floor;
+    this.read = read;
+    this.window = window;
+    this.current = current;
+    this.last = last;
+  }
+
+  static of(stored: Partial<S3Offset> | undefined, window: number): Progress {
+    if (!stored?.key) return new Progress(null, [], window, undefined, undefined);
+    const at = { key: stored.key, line: stored.line ?? 0 };
+    // An offset of before (or set by hand) has only key and line: go on in that object, then after it.
+    const floor = stored.read === undefined ? stored.key : (stored.floor ?? null);
+    const read = stored.read ?? [];
+    // The last object is finished when it is among those read (or behind the floor); otherwise (or
+    // when it is the floor itself, as with lookbackObjects 0) it is opened again for lines after `line`.
+    const finished = read.includes(stored.key) || (floor !== null && stored.key < floor);
+    return new Progress(floor, [...read], window, finished ? undefined : at, at);
+  }
+
+  /** Whether `key` needs no reading: at or before the floor, or read already. */
+  isDone(key: string): boolean {
+    return (this.floor !== null && key <= this.floor) || this.read.includes(key);
+  }
+
+  /** The keys after which a listing starts. */
+  get listAfter(): string | undefined {
+    return this.floor ?? undefined;
+  }
+
+  /** Lines up to `line` of `key` are copied; the object has more. */
+  reading(key: string, line: number): void {
+    this.current = this.last = { key, line };
+  }
+
+  /** `key` is read to its end (`line`, its last). */
+  finished(key: string, line: number): void {
+    this.current = undefined;
+    this.last = { key, line };
+    if (this.isDone(key)) return;
+    this.read.push(key);
+    this.read.sort();
+    // Beyond the window, the oldest key becomes the floor: a late object before it is no longer seen.
+    while (this.read.length > this.window) this.floor = this.read.shift()!;
+  }
+
+  offset(): S3Offset | undefined {
+    return this.last && { key: this.last.key, line: this.last.line, floor: this.floor, read: [...this.read] };
+  }
 }
 
 /** One line (JSON Lines) or record (CSV) of an object: a decoded record, or a placeholder for the error policy. */
@@ -33,20 +102,27 @@ interface LoadedObject {
   lastLine: number;
 }
 
-function storedOffset(ctx: EndpointContext, position: Position): S3Offset | undefined {
+function storedOffset(ctx: EndpointContext, position: Position): Partial<S3Offset> | undefined {
   if (position.kind !== 'stream' || position.value === null || position.value === undefined) return undefined;
   const v = position.value as Partial<S3Offset>;
-  if (typeof v !== 'object' || typeof v.key !== 'string' || typeof v.line !== 'number') {
-    throw new ConnectorError({ connector: 's3', role: 'source', syncId: ctx.sync.id, transient: false, message: `stored offset ${JSON.stringify(position.value)} is not {key, line}` });
+  const valid =
+    typeof v === 'object' &&
+    typeof v.key === 'string' &&
+    typeof v.line === 'number' &&
+    (v.floor === undefined || v.floor === null || typeof v.floor === 'string') &&
+    (v.read === undefined || (Array.isArray(v.read) && v.read.every((k) => typeof k === 'string')));
+  if (!valid) {
+    throw new ConnectorError({ connector: 's3', role: 'source', syncId: ctx.sync.id, transient: false, message: `stored offset ${JSON.stringify(position.value)} is not {key, line, floor, read}` });
   }
-  return { key: v.key, line: v.line };
+  return v;
 }
 
 /**
  * Reads the objects under a prefix in key order (ListObjectsV2 with StartAfter), line by line:
  * JSON Lines or CSV with a header line, gzipped or not (recognized by content). The offset is the
- * last object read from and its last line read, so a restart goes on in the middle of an object.
- * Objects added later with a key before the offset's are not read. Lines that are not JSON objects
+ * last object read from and its last line read, so a restart goes on in the middle of an object,
+ * plus the keys read last ({@link S3Offset}): an object that arrives later under an earlier key is
+ * read too, unless `lookbackObjects` objects were read after it. Lines that are not JSON objects
  * (or CSV records of the wrong width) follow the sync's error policy.
  */
 export class S3Source implements Source {
@@ -54,8 +130,6 @@ export class S3Source implements Source {
   private readonly config: S3Config;
   private readonly client: S3Client;
   private current: LoadedObject | undefined;
-  /** The keys of the last listing (after `after`), in order. */
-  private listed: { after: string | undefined; keys: string[] } | undefined;
 
   private constructor(ctx: EndpointContext, config: S3Config, client: S3Client) {
     this.ctx = ctx;
@@ -68,19 +142,22 @@ export class S3Source implements Source {
     return new S3Source(ctx, config, createS3Client(config));
   }
 
-  /** The first object key after `after` (in the prefix): from the page listed last when it has one, else from a new listing. */
-  private async nextKey(after: string | undefined): Promise<string | undefined> {
-    const page = this.listed;
-    if (page && (page.after === undefined || (after !== undefined && page.after <= after))) {
-      const next = page.keys.find((k) => after === undefined || k > after);
-      if (next !== undefined) return next;
-    }
-    const listing = await this.client.send(
-      new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.config.prefix || undefined, ...(after !== undefined ? { StartAfter: after } : {}), MaxKeys: 1000 }),
-    );
-    const keys = (listing.Contents ?? []).map((o) => o.Key!).filter((k) => !k.endsWith('/'));
-    this.listed = { after, keys };
-    return keys[0];
+  /** The keys under the prefix not read yet, in order, listed (page by page) after the floor. */
+  private async *unread(progress: Progress): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+      const after = progress.listAfter;
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.config.bucket,
+          Prefix: this.config.prefix || undefined,
+          ...(token ? { ContinuationToken: token } : after !== undefined ? { StartAfter: after } : {}),
+          MaxKeys: 1000,
+        }),
+      );
+      for (const o of page.Contents ?? []) if (!o.Key!.endsWith('/') && !progress.isDone(o.Key!)) yield o.Key!;
+      token = page.NextContinuationToken;
+    } while (token);
   }
 
   private async load(key: string): Promise<LoadedObject> {
@@ -146,35 +223,31 @@ export class S3Source implements Source {
 
   async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
     try {
-      const start = storedOffset(this.ctx, position);
+      const progress = Progress.of(storedOffset(this.ctx, position), this.config.lookbackObjects);
       const taken: Entry[] = [];
       let declared: Column[] | undefined;
-      let at: S3Offset | undefined = start;
-      let key = start?.key;
-      let after = start?.line ?? 0;
-      if (key === undefined) {
-        key = await this.nextKey(undefined);
-        after = 0;
-      }
-      while (key !== undefined && taken.length < limit && !signal.aborted) {
-        const object = await this.load(key);
-        const remaining = object.entries.filter((e) => e.line > after);
+      const keys = this.unread(progress);
+      while (taken.length < limit && !signal.aborted) {
+        const at = progress.current ?? (await keys.next().then((k) => (k.done ? undefined : { key: k.value, line: 0 })));
+        if (!at) break;
+        const object = await this.load(at.key);
+        const remaining = object.entries.filter((e) => e.line > at.line);
         const take = remaining.slice(0, limit - taken.length);
         taken.push(...take);
         if (take.some((e) => e.record)) declared ??= object.columns;
         if (take.length < remaining.length) {
-          at = { key, line: take[take.length - 1]!.line };
+          progress.reading(at.key, take[take.length - 1]!.line);
           break;
         }
-        at = { key, line: object.lastLine };
-        key = await this.nextKey(key);
-        after = 0;
+        progress.finished(at.key, object.lastLine);
       }
-      if (taken.length === 0) return { columns: [], rows: [], position };
+      await keys.return(undefined);
+      const offset = progress.offset();
+      if (taken.length === 0 || !offset) return { columns: [], rows: [], position };
       const records = taken.flatMap((e) => (e.record ? [e.record] : []));
       const columns = selectColumns(recordColumns(records, declared ?? this.config.columnTypes), this.ctx.endpoint.columns);
       const rows = taken.map((e) => (e.record ? recordRow(e.record, columns) : e.placeholder!));
-      return { columns, rows, position: { kind: 'stream', value: at } };
+      return { columns, rows, position: { kind: 'stream', value: offset } };
     } catch (err) {
       throw s3Failure(this.ctx, err);
     }
