@@ -321,7 +321,7 @@ describe('deploy/compose.yaml', () => {
       expect(s.user, name).toBeUndefined();
       const dockerfile = readFileSync(join(ROOT, s.build!.dockerfile), 'utf8');
       const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-      expect(dockerfile, name).toMatch(/^ARG NODE_IMAGE=node:24-/m);
+      expect(dockerfile, name).toMatch(/^ARG BASE_IMAGE=node:24-/m);
       expect(lastStage, name).toMatch(/^USER (node|101)$/m);
       expect(lastStage, name).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
       if (name !== 'web-ui') {
@@ -349,6 +349,31 @@ describe('deploy/compose.yaml', () => {
     expect(syncs.map((s) => s.mode)).toEqual(['id', 'timestamp']);
     expect(read('compose/postgres-init.sql')).toMatch(/create table orders/);
     expect(services.seed!.depends_on!['api-server']!.condition).toBe('service_healthy');
+  });
+});
+
+// ---- compose and chart: the images and environment deploy/images/images.test.ts builds and runs ----
+describe('compose and the Helm chart run the tested images with the tested environment', () => {
+  /** Where compose and the chart must differ: addresses of their own networks (etcd, upstream, trusted proxies), and secrets (a Secret in the chart). */
+  const PER_PLATFORM = new Set(['IDRA_ETCD_ENDPOINTS', 'IDRA_API_UPSTREAM', 'IDRA_API_TRUST_PROXY']);
+
+  it.skipIf(!helm && !required)(helm ? 'same image repositories, same variable names, same values but addresses and secrets' : `compose vs chart ${missing('helm')}`, async () => {
+    const deployments = objects(await helmTemplate()).filter((o) => o.kind === 'Deployment');
+    for (const [service, suffix] of [['agent', '-agent'], ['api-server', '-api'], ['web-ui', '-web']] as const) {
+      const composed = services[service]!;
+      const container = podSpec(deployments.find((d) => d.metadata.name.endsWith(suffix))!).containers[0];
+      // compose builds `idra-<service>` from deploy/docker/<service>.Dockerfile; the chart pulls <registry>/idra-<service>.
+      expect(composed.build!.dockerfile).toBe(`deploy/docker/${service}.Dockerfile`);
+      expect(composed.image!.split(':')[0], service).toBe(`idra-${service}`);
+      expect(container.image.split('/').at(-1).split(':')[0], service).toBe(`idra-${service}`);
+      const chartEnv = new Map<string, any>(container.env.map((e: any) => [e.name, e]));
+      for (const [name, value] of Object.entries(composed.environment ?? {})) {
+        expect(chartEnv.has(name), `${service}: the chart sets ${name}`).toBe(true);
+        if (PER_PLATFORM.has(name)) continue;
+        if (isSecretEnv(name)) expect(chartEnv.get(name).valueFrom?.secretKeyRef, `${service} ${name}`).toBeDefined();
+        else expect(chartEnv.get(name).value, `${service} ${name}`).toBe(String(value).replace(/^\$\{[A-Z_]+:-([^}]*)\}$/, '$1'));
+      }
+    }
   });
 });
 

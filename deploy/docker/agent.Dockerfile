@@ -1,21 +1,26 @@
 # syntax=docker/dockerfile:1
 # idra-agent: docker build -f deploy/docker/agent.Dockerfile -t idra-agent .   (context: the repository root)
-ARG NODE_IMAGE=node:24-bookworm-slim
+# The public Node 24 image; any Debian-based image with Node 24, npm and a user `node` (1000) will do
+# (the image test builds on a local one: deploy/images).
+ARG BASE_IMAGE=node:24-bookworm-slim
 
 # Install: production dependencies of the agent and the workspace packages it uses, nothing else.
-FROM ${NODE_IMAGE} AS build
+FROM ${BASE_IMAGE} AS build
 # better-sqlite3 compiles when no prebuilt binary matches.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 RUN npm install -g pnpm@10.34.9
+# node-gyp builds against the image's own Node headers instead of downloading them.
+ENV npm_config_nodedir=/usr/local
 WORKDIR /src
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
-RUN pnpm fetch --prod
+# Into the store only: the virtual store pnpm fetch also fills holds every app's packages (the web UI's React too).
+RUN pnpm fetch --prod && rm -rf node_modules
 COPY . .
 # Workspace packages stay linked (not copied into node_modules): Node runs their .ts sources only outside node_modules.
 RUN pnpm install --offline --frozen-lockfile --prod --filter @idra/agent... \
  && find packages apps -name '*.test.ts' -delete
 
-FROM ${NODE_IMAGE}
+FROM ${BASE_IMAGE}
 ENV NODE_ENV=production \
     IDRA_HTTP_PORT=9464 \
     IDRA_LOG_FORMAT=json \
