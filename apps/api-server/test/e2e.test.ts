@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -10,10 +11,10 @@ import { SECRET_KEY, startTestServer, type TestServer } from '../src/testing/har
 const AGENT = resolve(import.meta.dirname, '../../agent/src/main.ts');
 
 /** A real agent process in cluster mode (the same way apps/agent's tests run it). */
-function startAgent(endpoints: string[], prefix: string, id: string): { child: ChildProcess; log: string[]; stop(): Promise<void> } {
+function startAgent(endpoints: string[], prefix: string, id: string, env: Record<string, string> = {}): { child: ChildProcess; log: string[]; stop(): Promise<void> } {
   const log: string[] = [];
   const child = spawn(process.execPath, [AGENT, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'info', '--lease-ttl', '2s'], {
-    env: { ...process.env, IDRA_SECRET_KEY: SECRET_KEY, IDRA_LOG_FORMAT: 'json' },
+    env: { ...process.env, IDRA_SECRET_KEY: SECRET_KEY, IDRA_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
@@ -110,5 +111,58 @@ describe('end to end: a sync created through the API is run by a real agent', ()
     const history = await api.offsets.history('pg-to-sqlite');
     expect(history).toMatchObject([{ by: 'admin', reason: 'replay the second half', old: { kind: 'id', value: '500' }, new: { kind: 'id', value: '250' } }]);
     expect(agent.log.join('')).not.toContain('E2e-Pa55word');
+  });
+});
+
+describe('an operator cannot point agents or the API at internal services', () => {
+  let s: TestServer;
+  let api: IdraClient;
+  let metadata: Server;
+  let base: string;
+  let dest: TestDatabase;
+  let agent: ReturnType<typeof startAgent> | undefined;
+  const hits: string[] = [];
+
+  beforeAll(async () => {
+    // Stands in for a cloud metadata service or an agent-local admin page.
+    metadata = createServer((req, res) => {
+      hits.push(req.url!);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ami-id\nsecurity-credentials/ROLE-SECRET-4f2a\n');
+    });
+    await new Promise<void>((r) => metadata.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(metadata.address() as { port: number }).port}`;
+    [s, dest] = await Promise.all([startTestServer(), createDatabase('postgres', inject('pgUrl'))]);
+    api = new IdraClient({ baseUrl: await s.app.listen({ host: '127.0.0.1', port: 0 }), token: s.tokens.admin });
+  });
+  afterAll(async () => {
+    await agent?.stop();
+    await s?.close();
+    await dest?.drop();
+    await new Promise<void>((r) => metadata.close(() => r()));
+  });
+
+  it('an HTTP source at a loopback address is refused by the agent; its status shows why, never the answer', async () => {
+    await api.syncs.create({
+      id: 'metadata',
+      source: { connector: 'http', connection: { url: `${base}/latest/meta-data/` }, options: { retries: 0 } },
+      destination: { connector: 'postgres', connection: { url: dest.url }, table: 'stolen' },
+      mode: 'stream',
+      keyColumns: ['id'],
+    });
+    agent = startAgent(inject('etcdEndpoints'), s.prefix, 'reach-agent');
+    const status = await until('the refusal in the status', async () => (await api.overview()).find((o) => o.id === 'metadata' && o.status?.lastError)?.status);
+    expect(status!.lastError!.message).toMatch(/127\.0\.0\.1 is a loopback, private, link-local or reserved address: .*IDRA_HTTP_ALLOW/);
+    expect(JSON.stringify(await api.syncs.status('metadata'))).not.toContain('ROLE-SECRET');
+    expect(hits).toEqual([]);
+  });
+
+  it('test-connection of an HTTP data source at loopback, or at a name resolving there, is refused without a request', async () => {
+    for (const url of [`${base}/latest/meta-data/`, base.replace('127.0.0.1', 'localhost')]) {
+      const r = await api.request<{ ok: boolean; error?: string }>('POST', '/datasources/test', { id: 'probe', connector: 'http', connection: { url } });
+      expect(r.ok, url).toBe(false);
+      expect(r.error, url).toMatch(/loopback, private, link-local or reserved address/);
+      expect(r.error).not.toContain('ROLE-SECRET');
+    }
+    expect(hits).toEqual([]);
   });
 });

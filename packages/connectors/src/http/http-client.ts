@@ -1,13 +1,25 @@
 import { backoffDelay, sleep } from '@idra/core';
+import type { Response } from 'undici';
 import type { HttpConfig } from './http-options.ts';
+import { HttpTargetRefused, guardedFetch, statusText } from './http-guard.ts';
 
-/** An HTTP answer that is final (not retried): a status the server meant, with the start of its body. */
+/**
+ * An HTTP answer that is final (not retried): a status the server meant. The message has the status
+ * and its standard reason, never the body: whatever the server answered (a metadata document, an
+ * internal page) would otherwise be shown to everyone who can read the sync's status.
+ */
 export class HttpStatusError extends Error {
   readonly status: number;
-  constructor(method: string, url: URL, status: number, body: string) {
-    super(`${method} ${url.origin}${url.pathname} → HTTP ${status}${body ? `: ${body.slice(0, 300)}` : ''}`);
-    this.status = status;
+  constructor(method: string, url: URL, response: Response) {
+    super(`${method} ${url.origin}${url.pathname} → ${statusText(response)}`);
+    this.status = response.status;
   }
+}
+
+/** The refusal of the target in an error's chain of causes (undici wraps what its DNS lookup threw). */
+export function refusalIn(err: unknown): HttpTargetRefused | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof HttpTargetRefused) return e;
+  return undefined;
 }
 
 /** Statuses worth another attempt: throttling, timeouts, server errors. */
@@ -44,7 +56,7 @@ export async function httpRequest(
     let wait: number;
     let failure: Error;
     try {
-      const response = await fetch(request.url, {
+      const response = await guardedFetch(request.url, {
         method: request.method,
         headers: { accept: 'application/json', ...config.headers, ...request.headers },
         body: request.body ?? null,
@@ -52,11 +64,13 @@ export async function httpRequest(
       });
       const text = await response.text();
       if (response.ok) return { status: response.status, text };
-      failure = new HttpStatusError(request.method, request.url, response.status, text);
+      failure = new HttpStatusError(request.method, request.url, response);
       if (!isRetryableStatus(response.status)) throw failure;
       wait = retryAfterMs(response.headers.get('retry-after')) ?? backoffDelay(attempt, backoff);
     } catch (err) {
       if (err instanceof HttpStatusError || signal.aborted) throw err;
+      const refused = refusalIn(err);
+      if (refused) throw refused;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       failure = new Error(`${request.method} ${request.url.origin}${request.url.pathname}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
       wait = backoffDelay(attempt, backoff);

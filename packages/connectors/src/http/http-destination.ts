@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { RowRejectedError, type Batch, type Destination, type EndpointContext, type WriteResult } from '@idra/core';
 import { connectorFailure } from '../records/connector-failure.ts';
 import { rowToJson, stringifyJson } from '../records/json-records.ts';
-import { HttpStatusError, httpRequest } from './http-client.ts';
+import { HttpStatusError, httpRequest, refusalIn } from './http-client.ts';
 import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
 
 // Final answers that are about the server or our credentials, not the rows: retried by the sync, never set aside.
@@ -51,7 +51,7 @@ export class HttpDestination implements Destination {
         if (err instanceof HttpStatusError && !NOT_ABOUT_ROWS.has(err.status)) {
           throw new RowRejectedError(batch.rows.length === 1 ? batch.rows[0] : undefined, err);
         }
-        throw connectorFailure(this.ctx, err);
+        throw connectorFailure(this.ctx, refusalIn(err) ?? err, { transient: !refusalIn(err) });
       }
     }
     return { written: batch.rows.length };

@@ -2,6 +2,8 @@ import { resolveOptions, type Connection, type DiscoveredObject, type ProbeOptio
 import { objectRecord, recordColumns } from '../records/json-records.ts';
 import { authHeaders, httpSpec, httpUrl } from './http-options.ts';
 import { at } from './http-source.ts';
+import { refusalIn } from './http-client.ts';
+import { guardedFetch, statusText } from './http-guard.ts';
 
 /** A data source has no endpoint options: the defaults apply (authentication follows the connection's user/password). */
 const DEFAULTS = resolveOptions(httpSpec.options, {});
@@ -9,10 +11,15 @@ const DEFAULTS = resolveOptions(httpSpec.options, {});
 /** GETs the connection's base URL with its authentication; throws when the server refuses it or fails. */
 async function probe(connection: Connection, opts: ProbeOptions): Promise<{ url: URL; body: unknown }> {
   const url = httpUrl(connection, undefined, 'connection.url');
-  const res = await fetch(url, { headers: { accept: 'application/json', ...authHeaders(connection, DEFAULTS.auth, DEFAULTS.authHeader) }, signal: opts.signal });
+  let res;
+  try {
+    res = await guardedFetch(url, { headers: { accept: 'application/json', ...authHeaders(connection, DEFAULTS.auth, DEFAULTS.authHeader) }, signal: opts.signal });
+  } catch (err) {
+    throw refusalIn(err) ?? err;
+  }
   const text = await res.text();
   // Any answer but a refusal of the credentials or a server error shows the API is there (its base may well be a 404).
-  if (res.status === 401 || res.status === 403 || res.status >= 500) throw new Error(`GET ${url.origin}${url.pathname} → HTTP ${res.status}${text ? `: ${text.slice(0, 300)}` : ''}`);
+  if (res.status === 401 || res.status === 403 || res.status >= 500) throw new Error(`GET ${url.origin}${url.pathname} → ${statusText(res)}`);
   let body: unknown;
   try {
     body = JSON.parse(text);

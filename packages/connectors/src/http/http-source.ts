@@ -4,7 +4,7 @@ import { connectorFailure } from '../records/connector-failure.ts';
 import { objectRecord, recordColumns, recordRow, selectColumns, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '@idra/core';
 import { isRawJsonNumber, parseJsonExact } from '../records/exact-json.ts';
-import { httpRequest } from './http-client.ts';
+import { httpRequest, refusalIn } from './http-client.ts';
 import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
 
 /**
@@ -79,7 +79,8 @@ export class HttpSource implements Source {
     try {
       body = parseJsonExact(text, numberTypes);
     } catch {
-      throw new Error(`GET ${url.origin}${url.pathname}: the response is not JSON: ${text.slice(0, 200)}`);
+      // Not the text itself: statuses are read by everyone, and the answer may be anything.
+      throw new Error(`GET ${url.origin}${url.pathname}: the response is not JSON (${text.length} characters)`);
     }
     const items = at(body, config.itemsPath);
     if (!Array.isArray(items)) throw new Error(`GET ${url.origin}${url.pathname}: no array at '${config.itemsPath}' in the response`);
@@ -132,7 +133,7 @@ export class HttpSource implements Source {
         offset = { cursor: next, seen: [] };
       }
     } catch (err) {
-      throw connectorFailure(this.ctx, err);
+      throw connectorFailure(this.ctx, refusalIn(err) ?? err, { transient: !refusalIn(err) });
     }
     if (taken.length === 0) return { columns: [], rows: [], position };
     const columns = selectColumns(recordColumns([...records], this.config.columnTypes), this.ctx.endpoint.columns);

@@ -128,6 +128,9 @@ function ingest(options: Record<string, unknown> = {}): Endpoint {
   return { connector: 'http', connection: { url: api.base, password: api.token }, url: '/v1/ingest', options: { retryBackoff: 20, ...options } };
 }
 
+// The test API listens on loopback, which HTTP connectors refuse unless the admin allows it.
+process.env.IDRA_HTTP_ALLOW = '127.0.0.1';
+
 beforeAll(async () => {
   pg = await createTestDb('postgres');
 });
@@ -224,7 +227,9 @@ describe('http connector', () => {
     const run = new TestRun(syncBetween(feed({ retries: 1 }), tableEndpoint(pg, 'flaky'), { keyColumns: ['id'] }), state);
     try {
       const retrying = await run.waitFor((s) => s.state === 'retrying');
-      expect(retrying.lastError?.message).toMatch(new RegExp(`^http source: GET ${api.base}/v1/items → HTTP 500: \\{"error":"boom"\\} \\(after 2 attempts\\)`));
+      // The status and its reason, never the body: what a server answers is not for every reader of a status.
+      expect(retrying.lastError?.message).toMatch(new RegExp(`^http source: GET ${api.base}/v1/items → HTTP 500 Internal Server Error \\(after 2 attempts\\)`));
+      expect(retrying.lastError?.message).not.toContain('boom');
       api.broken = false;
       await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 2);
     } finally {
