@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { freePort, tempDir } from '@idra/testkit';
 import { IdraClient } from '@idra/api-client';
 import { ActivityStore, KEYS, connectEtcd, newSyncStatus } from '@idra/core';
@@ -197,6 +198,26 @@ describe('idra CLI against a real API server', () => {
     expect(list.find((u) => u.name === 'erin')).toMatchObject({ role: 'viewer', mustChangePassword: true });
     expect((await idra(['users', 'delete', 'erin'])).code).toBe(0);
     expect((await idra(['users', 'delete', 'erin'])).code).toBe(4);
+  });
+
+  it('creates one sync per table of a data source in bulk: dry run for review, all or none', async () => {
+    const source = join(dir, 'bulk-source.db');
+    const db = new Database(source);
+    db.exec('create table orders (id integer primary key, total real); create table notes (body text)');
+    db.close();
+    const file = join(dir, 'bulk-ds.json');
+    await writeFile(file, JSON.stringify({ dataSources: [{ id: 'bulksrc', connector: 'sqlite', connection: { file: source } }, { id: 'bulkdst', connector: 'sqlite', connection: { file: join(dir, 'bulk-dst.db') } }], syncs: [] }));
+    expect((await idra(['syncs', 'apply', '-f', file])).code).toBe(0);
+    const dry = await idra(['syncs', 'bulk', '--source', 'bulksrc', '--destination', 'bulkdst', '--all', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^notes\s+bulksrc-notes\s+-\s+-\s+no integer primary key or id column/m);
+    expect(dry.stdout).toMatch(/^orders\s+bulksrc-orders\s+id\s+id\s+-$/m);
+    const refused = await idra(['syncs', 'bulk', '--source', 'bulksrc', '--destination', 'bulkdst', '--all']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/1 of 2 syncs have problems: nothing was created[\s\S]*syncs\[0\]\.cursorColumn/);
+    const created = await idra(['syncs', 'bulk', '--source', 'bulksrc', '--destination', 'bulkdst', '--tables', 'orders', '--paused', '--json']);
+    expect(JSON.parse(created.stdout)).toEqual({ created: ['bulksrc-orders'] });
+    expect(JSON.parse((await idra(['syncs', 'get', 'bulksrc-orders'])).stdout)).toMatchObject({ enabled: false, cursorColumn: 'id', keyColumns: ['id'], destination: { dataSourceId: 'bulkdst', table: 'orders' } });
   });
 
   it('logout forgets the credentials', async () => {

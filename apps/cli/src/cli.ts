@@ -8,6 +8,7 @@ import { json, lagText, table } from './output.ts';
 import { goIdraRunning, importSummary, migrate, migrationPlan, reportText } from './go-idra.ts';
 import { changeOptions, historyText, withOffsetDecision } from './history.ts';
 import { describeSyncStatus, syncRows } from './sync-views.ts';
+import { planBulkSyncs, type BulkSettings } from '@idra/core/bulk';
 
 export const USAGE = `Usage: idra <command> [options]
 
@@ -18,6 +19,9 @@ export const USAGE = `Usage: idra <command> [options]
   password                                                 change your password (reads current and new, one per line, from stdin when it is not a terminal)
   syncs list                                               syncs with health (problems first), agent, total rows, lag, dead letters
   syncs status <id>                                        health, attempts, totals, progress, lag and the last hour of history
+  syncs bulk --source <ds> --destination <ds> (--tables a,b | --all) [--mode id|timestamp|full] [--id-prefix p]
+             [--table-prefix p] [--write-mode insert|upsert] [--paused] [--dry-run]
+                                                           one sync per table, key and cursor columns detected; all or none
   syncs retry <id>                                         attempt again now (skips the backoff; after a rejected row, once fixed)
   syncs get <id>                                           one sync as JSON (secrets masked)
   syncs apply -f <file|-> [--reason <text>] [--offset reset|keep [--confirm <id>]]
@@ -86,6 +90,14 @@ const OPTIONS = {
   name: { type: 'string' },
   role: { type: 'string' },
   'expires-in-days': { type: 'string' },
+  source: { type: 'string' },
+  destination: { type: 'string' },
+  tables: { type: 'string' },
+  all: { type: 'boolean' },
+  mode: { type: 'string' },
+  'id-prefix': { type: 'string' },
+  'table-prefix': { type: 'string' },
+  'write-mode': { type: 'string' },
   'revoke-tokens': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'skip-refused': { type: 'boolean' },
@@ -247,6 +259,34 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
       const [row, history] = await Promise.all([api.overview().then((all) => all.find((o) => o.id === syncId)), api.syncs.activity(syncId, { range: '1h' })]);
       if (!row) throw new IdraApiError(404, { code: 'IDRA_ERR_SYNC_NOT_FOUND', message: `sync '${syncId}' does not exist` });
       return out(describeSyncStatus(row, history), { ...row, activity: history });
+    }
+    case 'syncs bulk': {
+      const source = need(flags.source, '--source');
+      const destination = need(flags.destination, '--destination');
+      const mode = (flags.mode ?? 'id') as BulkSettings['mode'];
+      if (!['id', 'timestamp', 'full'].includes(mode)) throw new UsageError('--mode must be id, timestamp or full');
+      if (flags['write-mode'] !== undefined && !['insert', 'upsert'].includes(flags['write-mode'])) throw new UsageError('--write-mode must be insert or upsert');
+      if (!flags.all && !flags.tables) throw new UsageError('give --tables a,b or --all');
+      const [src, dst, listing] = await Promise.all([api.dataSources.get(source), api.dataSources.get(destination), api.dataSources.tables(source)]);
+      if (!listing.ok) throw new IdraApiError(0, { code: 'IDRA_ERR_CLI_TABLES', message: `cannot list the tables of ${source}: ${listing.error}` });
+      const wanted = flags.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+      const missing = (wanted ?? []).filter((t) => !listing.tables.some((x) => x.name === t));
+      if (missing.length > 0) throw new UsageError(`no table ${missing.join(', ')} in data source ${source}`);
+      const plan = planBulkSyncs(wanted ? listing.tables.filter((t) => wanted.includes(t.name)) : listing.tables, {
+        idPrefix: flags['id-prefix'] ?? `${source}-`,
+        sourceDataSourceId: src.id,
+        sourceConnector: src.connector,
+        destinationDataSourceId: dst.id,
+        destinationConnector: dst.connector,
+        tablePrefix: flags['table-prefix'],
+        mode,
+        writeMode: flags['write-mode'] as BulkSettings['writeMode'],
+        enabled: !flags.paused,
+      });
+      const text = table(['TABLE', 'SYNC ID', 'KEY', 'CURSOR', 'TO REVIEW'], plan.map((p) => [p.table, p.config.id, p.detected.keyColumns.join(','), p.detected.cursorColumn, p.detected.problem]));
+      if (flags['dry-run']) return out(text, plan);
+      const r = await api.syncs.bulkCreate(plan.map((p) => p.config), { reason: flags.reason });
+      return out(`${text}created ${r.created.length} sync(s)${flags.paused ? ', paused' : ''}\n`, r);
     }
     case 'syncs retry': {
       const r = await api.syncs.retry(id());

@@ -1,19 +1,24 @@
+import { lazy } from 'react';
 import { Route, Routes } from 'react-router';
 import { useSession } from './api/session.tsx';
 import { Layout } from './screens/Layout.tsx';
 import { LoginScreen } from './screens/LoginScreen.tsx';
 import { ChangePasswordScreen } from './screens/ChangePasswordScreen.tsx';
-import { DashboardScreen } from './screens/DashboardScreen.tsx';
-import { SyncListScreen } from './screens/SyncListScreen.tsx';
-import { SyncEditorScreen } from './screens/SyncEditorScreen.tsx';
-import { SyncDetailScreen } from './screens/SyncDetailScreen.tsx';
-import { DataSourcesScreen } from './screens/DataSourcesScreen.tsx';
-import { AgentsScreen } from './screens/AgentsScreen.tsx';
-import { AssignmentsScreen } from './screens/AssignmentsScreen.tsx';
-import { UsersScreen } from './screens/UsersScreen.tsx';
-import { TokensScreen } from './screens/TokensScreen.tsx';
-import { NotFoundScreen } from './screens/NotFoundScreen.tsx';
 import { Loading } from './components/Status.tsx';
+
+// One chunk per screen: the first page loads only what it shows.
+const DashboardScreen = lazy(() => import('./screens/DashboardScreen.tsx').then((m) => ({ default: m.DashboardScreen })));
+const SyncListScreen = lazy(() => import('./screens/SyncListScreen.tsx').then((m) => ({ default: m.SyncListScreen })));
+const SyncEditorScreen = lazy(() => import('./screens/SyncEditorScreen.tsx').then((m) => ({ default: m.SyncEditorScreen })));
+const BulkCreateScreen = lazy(() => import('./screens/BulkCreateScreen.tsx').then((m) => ({ default: m.BulkCreateScreen })));
+const SyncDetailScreen = lazy(() => import('./screens/SyncDetailScreen.tsx').then((m) => ({ default: m.SyncDetailScreen })));
+const DataSourcesScreen = lazy(() => import('./screens/DataSourcesScreen.tsx').then((m) => ({ default: m.DataSourcesScreen })));
+const AgentsScreen = lazy(() => import('./screens/AgentsScreen.tsx').then((m) => ({ default: m.AgentsScreen })));
+const AssignmentsScreen = lazy(() => import('./screens/AssignmentsScreen.tsx').then((m) => ({ default: m.AssignmentsScreen })));
+const UsersScreen = lazy(() => import('./screens/UsersScreen.tsx').then((m) => ({ default: m.UsersScreen })));
+const TokensScreen = lazy(() => import('./screens/TokensScreen.tsx').then((m) => ({ default: m.TokensScreen })));
+const NotFoundScreen = lazy(() => import('./screens/NotFoundScreen.tsx').then((m) => ({ default: m.NotFoundScreen })));
+
 
 /**
  * Without a session every path shows the login (the URL stays, so that logging in again returns to
@@ -36,6 +41,7 @@ export function App() {
         <Route index element={<DashboardScreen />} />
         <Route path="syncs" element={<SyncListScreen />} />
         <Route path="syncs/new" element={<SyncEditorScreen />} />
+        <Route path="syncs/bulk" element={<BulkCreateScreen />} />
         <Route path="syncs/:id" element={<SyncDetailScreen />} />
         <Route path="syncs/:id/edit" element={<SyncEditorScreen />} />
         <Route path="datasources" element={<DataSourcesScreen />} />

@@ -1,9 +1,10 @@
-import { useEffect, useRef, useState } from 'react';
+import { Suspense, useEffect, useRef, useState } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router';
 import { useCan, useSession, useUser } from '../api/session.tsx';
 import { useLiveEvents } from '../api/live.ts';
 import { useApiOutage } from '../api/reachability.ts';
 import { formatAgo } from '../lib/format.ts';
+import { Loading } from '../components/Status.tsx';
 import { useTheme } from '../lib/theme.ts';
 
 const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' } as const;
@@ -88,7 +89,9 @@ export function Layout() {
         </div>
       )}
       <main id="main" ref={main} tabIndex={-1} aria-busy={outage ? true : undefined}>
-        <Outlet />
+        <Suspense fallback={<Loading what="the screen" />}>
+          <Outlet />
+        </Suspense>
       </main>
     </div>
   );

@@ -85,6 +85,9 @@ export function SyncListScreen() {
               <button type="button" onClick={() => setDialog({ kind: 'import' })}>
                 Import JSON
               </button>
+              <Link className="button" to="/syncs/bulk">
+                From tables…
+              </Link>
               <Link className="button primary" to="/syncs/new">
                 New sync
               </Link>
