@@ -188,11 +188,31 @@ describe('kafka connector', () => {
     expect(Object.fromEntries(types.map((t) => [t.column_name, t.data_type]))).toEqual({
       at: 'timestamp without time zone',
       price: 'numeric',
-      id: 'bigint',
+      // Inferred from JSON numbers: wide enough for any later number (see 'a table made from inferred types …').
+      id: 'numeric',
       tags: 'jsonb',
       ok: 'boolean',
     });
     expect(await pg.rows('json_typed', ['id'])).toEqual([{ at: '2024-05-06 07:08:09.123456', price: '12.50', id: '9007199254740993', tags: ['a'], ok: true }]);
+  });
+
+  it('a table made from inferred types takes later values: integers first, then a fraction (1000.5), then an integer beyond 2^53', async () => {
+    const topic = newTopic('widening');
+    await createTopic(topic, 1);
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'widening'), { keyColumns: ['id'], writeMode: 'upsert' });
+    await produce(topic, ['{"id": "a", "n": 1000}']);
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(1);
+    await produce(topic, ['{"id": "b", "n": 1000.5}', '{"id": "c", "n": 9007199254740993}']);
+    const run = new TestRun(sync, state);
+    const settled = await run.waitFor((s) => s.state !== 'starting' && s.state !== 'running');
+    await run.runner.stop();
+    expect([settled.state, settled.lastError?.message, settled.rowsCopied]).toEqual(['idle', undefined, 2]);
+    expect((await pg.rows('widening', ['id'])).map((r) => [r.id, r.n])).toEqual([
+      ['a', '1000'],
+      ['b', '1000.5'],
+      ['c', '9007199254740993'],
+    ]);
   });
 
   it('a missing topic is an error with its name unless createTopic is set', async () => {

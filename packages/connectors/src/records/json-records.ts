@@ -74,19 +74,25 @@ export function objectRecord(row: Row, numberTypes?: Map<string, LogicalType>): 
   return { row, types };
 }
 
+// Numeric types from the narrowest; the widest of two observations holds both exactly, except that
+// a double cannot hold every int64 (then decimal).
+const NUMERIC: readonly LogicalType[] = ['int32', 'int64', 'float', 'decimal'];
+
 /** The type two observations of one field agree on. */
-function widen(a: LogicalType | undefined, b: LogicalType | undefined): LogicalType | undefined {
+export function widen(a: LogicalType | undefined, b: LogicalType | undefined): LogicalType | undefined {
   if (a === undefined || a === b) return b ?? a;
   if (b === undefined) return a;
-  const numeric: LogicalType[] = ['int64', 'float', 'decimal'];
-  if (numeric.includes(a) && numeric.includes(b)) return a === 'decimal' || b === 'decimal' ? 'decimal' : 'float';
+  if (NUMERIC.includes(a) && NUMERIC.includes(b)) {
+    const wide = NUMERIC[Math.max(NUMERIC.indexOf(a), NUMERIC.indexOf(b))]!;
+    return wide === 'float' && (a === 'int64' || b === 'int64') ? 'decimal' : wide;
+  }
   return a === 'json' || b === 'json' ? 'json' : 'text';
 }
 
 /**
  * The columns of a batch of records: the `declared` ones (carried with the records, or given as
  * an option) in their order with their types, then every other field in order of appearance with
- * the type its JSON values suggest (text when only nulls were seen).
+ * the type its JSON values suggest (text when only nulls were seen), marked `inferred`.
  */
 export function recordColumns(records: readonly DecodedRecord[], declared: readonly Column[] = []): Column[] {
   const byName = new Map<string, Column>(declared.map((c) => [c.name, c]));
@@ -97,7 +103,7 @@ export function recordColumns(records: readonly DecodedRecord[], declared: reado
       inferred.set(name, inferred.has(name) ? widen(inferred.get(name), type) : type);
     }
   }
-  return [...declared, ...[...inferred].map(([name, type]): Column => ({ name, type: type ?? 'text' }))];
+  return [...declared, ...[...inferred].map(([name, type]): Column => ({ name, type: type ?? 'text', inferred: true }))];
 }
 
 /** The columns an endpoint asks for (`endpoint.columns`, in the batch's order), or all of them. */
@@ -137,9 +143,16 @@ export function recordRow(record: DecodedRecord, columns: readonly Column[]): Ro
   return row;
 }
 
-/** Columns as carried with records (Kafka header, S3 object metadata): `[["id","int64"],["amount","decimal",28,6]]`. */
+/** Columns as carried with records (Kafka header, S3 object metadata): `[["id","int64"],["amount","decimal",28,6],["n","int64",null,null,"inferred"]]`. */
 export function encodeColumns(columns: readonly Column[]): string {
-  return JSON.stringify(columns.map((c) => (c.precision === undefined ? [c.name, c.type] : [c.name, c.type, c.precision, c.scale ?? 0])));
+  return JSON.stringify(
+    columns.map((c) => {
+      const entry: unknown[] = c.precision === undefined ? [c.name, c.type] : [c.name, c.type, c.precision, c.scale ?? 0];
+      // An inferred type stays one downstream: a table made from it must still take wider values.
+      if (c.inferred) entry.push(...(c.precision === undefined ? [null, null] : []), 'inferred');
+      return entry;
+    }),
+  );
 }
 
 /** The columns of {@link encodeColumns}; undefined when the text is not such a list. */
@@ -156,6 +169,7 @@ export function decodeColumns(text: string | undefined): Column[] | undefined {
         column.precision = entry[2];
         column.scale = typeof entry[3] === 'number' ? entry[3] : 0;
       }
+      if (entry[4] === 'inferred') column.inferred = true;
       columns.push(column);
     }
     return columns;

@@ -54,6 +54,13 @@ export function writeStatement(
   return (keyed && 'clause' in conflict ? conflict.clause(q, w) : q).compile();
 }
 
+const NUMERIC_TYPES: ReadonlySet<LogicalType> = new Set(['int32', 'int64', 'float', 'decimal']);
+
+/** The type a created table gives a column: a number type guessed from one batch becomes a decimal without bounds, which later batches cannot outgrow. */
+function createdType(column: Column): Column {
+  return column.inferred && NUMERIC_TYPES.has(column.type) ? { name: column.name, type: 'decimal' } : column;
+}
+
 /** `create table` for the columns of a batch, with the sync's key columns as primary key. */
 export function createTableStatement(dialect: SqlDialect, target: { schema?: string | undefined; table: string }, columns: Column[], keys: string[]): CompiledQuery {
   const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
@@ -61,7 +68,7 @@ export function createTableStatement(dialect: SqlDialect, target: { schema?: str
   if (dialect.db.getExecutor().adapter.supportsCreateIfNotExists) q = q.ifNotExists();
   for (const col of columns) {
     const isKey = keys.includes(col.name);
-    q = q.addColumn(col.name, sql.raw(dialect.columnType(col, isKey)), (c) => (isKey ? c.notNull() : c));
+    q = q.addColumn(col.name, sql.raw(dialect.columnType(createdType(col), isKey)), (c) => (isKey ? c.notNull() : c));
   }
   if (keys.length > 0 && keys.every((k) => columns.some((c) => c.name === k))) {
     q = q.addPrimaryKeyConstraint(`${target.table}_pkey`.slice(0, 60), keys as never);

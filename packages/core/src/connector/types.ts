@@ -13,6 +13,12 @@ export interface Column {
   precision?: number | undefined;
   /** Digits after the point of a `decimal` column, when the database declares them. */
   scale?: number | undefined;
+  /**
+   * The type was guessed from the values of one batch (JSON, BSON), not declared by the source: a
+   * later batch may hold wider values (a fraction where integers were), so a destination that
+   * creates a table gives such a numeric column a type that holds any number exactly.
+   */
+  inferred?: boolean | undefined;
 }
 
 /**
