@@ -6,6 +6,7 @@ import { loadConfigFile } from './config-file.ts';
 import { SingleModeAgent } from './single-mode.ts';
 import { exampleStateDir, prepareExample } from './example.ts';
 import { lockStateDir } from './state-dir-lock.ts';
+import { AGENT_EXIT } from './exit-codes.ts';
 import { AgentMetrics } from './http/agent-metrics.ts';
 import { startAgentHttp, type AgentHttp, type Readiness } from './http/agent-http.ts';
 
@@ -14,7 +15,10 @@ interface RunningAgent {
   stop(timeoutMs: number): Promise<void>;
   /** Single mode: ready once its syncs started; cluster mode: while registered with etcd. */
   readiness(): Readiness;
+  /** Single mode: resolves when no sync is left to run (none enabled, or every one failed and waits for an operator). */
+  settled?: Promise<'none-enabled' | 'all-failed'>;
 }
+
 
 async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof createLogger>, metrics: AgentMetrics | undefined): Promise<RunningAgent> {
   let configFile = opts.config;
@@ -43,6 +47,7 @@ async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof create
   });
   await agent.start();
   return {
+    settled: agent.settled(),
     readiness: () => ({ ready: true, reason: 'syncs started' }),
     async stop(timeoutMs) {
       stopTrickle?.();
@@ -53,12 +58,16 @@ async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof create
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'offsets') {
+    const { offsetsCommand } = await import('./offsets-command.ts');
+    return offsetsCommand(process.argv.slice(3), process.env, { stdout: process.stdout, stderr: process.stderr });
+  }
   let opts: AgentOptions | 'help';
   try {
     opts = parseAgentOptions(process.argv.slice(2));
   } catch (err) {
     process.stderr.write(`idra-agent: ${errorMessage(err)}\n\n${USAGE}`);
-    return 2;
+    return AGENT_EXIT.config;
   }
   if (opts === 'help') {
     process.stdout.write(USAGE);
@@ -88,7 +97,7 @@ async function main(): Promise<number> {
   } catch (err) {
     log.error({ err: errorMessage(err) }, err instanceof ConfigError ? 'invalid configuration' : 'agent failed to start');
     await http?.close();
-    return err instanceof ConfigError ? 2 : 1;
+    return err instanceof ConfigError ? AGENT_EXIT.config : AGENT_EXIT.error;
   }
   readiness = () => agent.readiness();
   return new Promise<number>((resolve) => {
@@ -96,7 +105,7 @@ async function main(): Promise<number> {
     const shutdown = (signal: string) => {
       if (stopping) {
         log.warn({ signal }, 'second signal: aborting batches in flight');
-        void agent.stop(0).then(() => resolve(0));
+        void agent.stop(0).then(() => resolve(AGENT_EXIT.stopped));
         return;
       }
       stopping = true;
@@ -106,16 +115,28 @@ async function main(): Promise<number> {
         async () => {
           await http?.close();
           log.info({}, 'stopped');
-          resolve(0);
+          resolve(AGENT_EXIT.stopped);
         },
         (err: unknown) => {
           log.error({ err: errorMessage(err) }, 'error while stopping');
-          resolve(1);
+          resolve(AGENT_EXIT.error);
         },
       );
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
+    // Single mode with nothing left to run ends here, its status.json written, rather than idling on
+    // an HTTP port or (without one) leaving Node with a top-level await that never settles (exit 13).
+    void agent.settled?.then(async (outcome) => {
+      if (stopping) return;
+      stopping = true;
+      readiness = () => ({ ready: false, reason: 'no sync left to run' });
+      if (outcome === 'none-enabled') log.warn({}, 'no sync is enabled: nothing to run');
+      else log.error({}, 'every sync failed and waits for a fix (see status.json): exiting');
+      await agent.stop(0).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'error while stopping'));
+      await http?.close();
+      resolve(outcome === 'none-enabled' ? AGENT_EXIT.noneEnabled : AGENT_EXIT.allFailed);
+    });
   });
 }
 

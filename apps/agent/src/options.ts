@@ -38,6 +38,7 @@ export const USAGE = `Usage: idra-agent [options]
 Single mode (no etcd):  idra-agent --config syncs.json [--state-dir .idra]
 Bundled example:        idra-agent --example
 Cluster mode:           idra-agent --etcd http://127.0.0.1:2379[,http://…]
+Offsets (single mode):  idra-agent offsets <get|history|set> <sync-id> --config syncs.json (see idra-agent offsets --help)
 
 Options (environment variable in brackets):
   --config <file>            syncs file: {"dataSources": [...], "syncs": [...]}, a sync array, or a Go Idra export [IDRA_CONFIG]
@@ -54,6 +55,10 @@ Options (environment variable in brackets):
                              connection secrets in etcd are decrypted with IDRA_SECRET_KEY (same as the API server's)
   --example                  run the bundled SQLite → SQLite example
   -h, --help                 show this help
+
+Exit codes: 0 stopped by SIGTERM/SIGINT · 1 could not start (e.g. the state dir is in use) · 2 invalid options or
+configuration · 3 single mode: every sync failed and waits for a fix (status.json says why; a sync failing on a password or a
+missing table retries by itself and keeps the agent up) · 4 single mode: no sync is enabled
 `;
 
 function duration(name: string, value: string | undefined, fallback: number): number {

@@ -14,6 +14,7 @@ import {
   type SyncStatus,
   type BackoffOptions,
   type Position,
+  offsetScopeOf,
 } from '@idra/core';
 import { ProgressLog } from './progress.ts';
 import type { AgentMetrics } from './http/agent-metrics.ts';
@@ -41,6 +42,8 @@ export class SingleModeAgent {
   private readonly progress: ProgressLog;
   private statusTimer: NodeJS.Timeout | undefined;
   private statusDirty = false;
+  private stopping = false;
+  private settle: ((outcome: 'all-failed') => void) | undefined;
 
   constructor(opts: SingleModeOptions) {
     this.opts = opts;
@@ -59,7 +62,7 @@ export class SingleModeAgent {
     for (const sync of enabled) {
       const seed = this.opts.startOffsets?.get(sync.id);
       if (seed && !(await this.offsets.load(sync.id))) {
-        await this.offsets.commit(sync.id, seed, { agentId: this.opts.agentId, epoch: 0 });
+        await this.offsets.commit(sync.id, seed, { agentId: this.opts.agentId, epoch: 0, scope: offsetScopeOf(sync) });
       }
       const stored = await this.offsets.load(sync.id);
       logger.info({ syncId: sync.id, mode: sync.mode }, `sync ${sync.id}: ${stored ? `resuming from ${describePosition(stored)}` : 'starting from the beginning'}`);
@@ -97,6 +100,7 @@ export class SingleModeAgent {
     this.statuses.set(s.syncId, s);
     this.progress.update(s);
     this.statusDirty = true;
+    this.checkSettled();
   }
 
   /** `<stateDir>/status.json`: the latest status of every sync, at most once a second. */
@@ -114,8 +118,33 @@ export class SingleModeAgent {
     return this.runners.map((r) => r.snapshot);
   }
 
+  /**
+   * Resolves when no sync is left to run by itself: at once when none is enabled, else once every
+   * sync has failed in a way only an operator can fix (unusable configuration, a row refused under
+   * `onError: stop`, an offset that no longer fits): those wait for a "retry now" that nothing sends
+   * in single mode. Syncs failing on something outside Idra (a password, a missing table) retry by
+   * themselves and keep the agent running. It never resolves for an agent being stopped.
+   */
+  settled(): Promise<'none-enabled' | 'all-failed'> {
+    if (this.runners.length === 0) return Promise.resolve('none-enabled');
+    return new Promise((resolve) => {
+      this.settle = resolve;
+      this.checkSettled();
+    });
+  }
+
+  private checkSettled(): void {
+    if (this.stopping || !this.settle) return;
+    const waiting = (id: string) => {
+      const s = this.statuses.get(id);
+      return s?.state === 'failed' && s.retryInMs === undefined;
+    };
+    if (this.runners.every((r) => waiting(r.sync.id))) this.settle('all-failed');
+  }
+
   /** Stops every sync after its batch in flight; aborts the batches still running after `timeoutMs`. */
   async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
     const graceful = Promise.all(this.runners.map((r) => r.stop()));
     const timer = setTimeout(() => {
       this.opts.logger.warn({ timeoutMs }, 'batches still running after the shutdown timeout: aborting them');

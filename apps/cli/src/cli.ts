@@ -355,20 +355,14 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
     case 'offsets set': {
       const syncId = id();
       const reason = need(flags.reason, '--reason');
-      const given = [flags.value !== undefined, flags.position !== undefined, Boolean(flags.reset)].filter(Boolean).length;
-      if (given !== 1) throw new UsageError('give exactly one of --value, --position, --reset');
-      let position: Position | null = null;
-      if (flags.position !== undefined) {
-        try {
-          position = JSON.parse(flags.position) as Position;
-        } catch {
-          throw new UsageError('--position must be JSON, e.g. {"kind":"id","value":"42"}');
-        }
-      } else if (flags.value !== undefined) {
-        const mode = (await api.syncs.get(syncId)).mode;
-        if (mode === 'id') position = { kind: 'id', value: flags.value };
-        else if (mode === 'timestamp') position = { kind: 'timestamp', value: flags.value, tiebreaker: flags.tiebreaker ?? null };
-        else throw new UsageError(`sync ${syncId} is in mode '${mode}': give --position <json>`);
+      let position: Position | null;
+      // Loaded here only: core takes seconds to load, which every other command would pay.
+      const { ConfigError, manualPosition } = await import('@idra/core');
+      try {
+        position = manualPosition((await api.syncs.get(syncId)).mode, flags);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new UsageError(err.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+        throw err;
       }
       const v = await api.offsets.set(syncId, { position, reason });
       return out(`offset of ${syncId} set to ${v.offset ? JSON.stringify(v.offset.value) : 'nothing (starts over)'}\n`, v);

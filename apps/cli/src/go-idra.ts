@@ -1,4 +1,4 @@
-import { readGoIdraStore, type GoIdraSnapshot } from '@idra/core';
+import type { GoIdraSnapshot } from '@idra/core';
 import { IdraApiError, type GoMigrationResult, type GoSyncReport, type IdraClient, type ImportResult } from '@idra/api-client';
 import { UsageError } from './exit-codes.ts';
 
@@ -69,6 +69,8 @@ export async function migrate(api: IdraClient, flags: MigrateFlags, env: NodeJS.
   const username = flags.goEtcdUser ?? env.IDRA_GO_ETCD_USERNAME;
   let snapshot: GoIdraSnapshot;
   try {
+    // Loaded here only: core (and its etcd client) takes seconds to load.
+    const { readGoIdraStore } = await import('@idra/core');
     snapshot = await readGoIdraStore({ endpoints, username, password: env.IDRA_GO_ETCD_PASSWORD, dialTimeoutMs: 5000 });
   } catch (err) {
     throw new IdraApiError(0, { code: 'IDRA_ERR_CLI_GO_ETCD', message: `cannot read Go Idra's etcd at ${endpoints.join(', ')}: ${(err as Error).message}` });

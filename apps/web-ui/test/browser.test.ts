@@ -345,6 +345,28 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(await admin.syncs.get('orders')).toMatchObject({ enabled: false, batchSize: 200, pollIntervalMs: '500ms', keyColumns: ['id'], destination: { dataSourceId: 'warehouse', table: 'orders_copy' } });
   });
 
+  it('asks reset or keep (typed) before an edit moves what the offset points into, and shows the change in the sync\'s history', async () => {
+    await page.goto(`${baseUrl}/syncs/orders/edit`);
+    await page.getByRole('heading', { name: 'Edit sync orders' }).waitFor();
+    await page.getByLabel('Cursor column', { exact: true }).fill('updated_at');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'The offset of orders would point elsewhere' });
+    await waitForText(dialog.getByRole('list', { name: 'What changes' }), /cursorColumn: id → updated_at/);
+    const save = dialog.getByRole('button', { name: 'Save with this choice' });
+    await dialog.getByRole('radio', { name: /Keep the offset/ }).check();
+    expect(await save.isDisabled()).toBe(true);
+    await dialog.getByLabel(/Type the sync id/).fill('orders');
+    await dialog.getByLabel('Reason').fill('the id column is renamed');
+    await shot(page, '12b-offset-scope-dialog');
+    await save.click();
+    await page.getByRole('heading', { name: 'orders' }).waitFor();
+    const history = page.getByRole('list', { name: 'Changes of sync orders' });
+    await waitForText(history.locator('li').first(), /updated.*by admin.*the id column is renamed.*Offset kept: cursorColumn id → updated_at.*cursorColumn: id → updated_at/);
+    await waitForText(history, /paused.*enabled: (true → )?false/);
+    await shot(page, '12c-sync-history');
+    expect((await admin.offsets.get('orders')).offset).toMatchObject({ kind: 'id', scope: { cursorColumn: 'updated_at' } });
+  });
+
   it('lists agents, assignments and users, and shows a new API token once', async () => {
     await page.getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('row').filter({ hasText: 'ui-agent-1' }).getByText('leader').waitFor();

@@ -18,6 +18,7 @@ export const keys = {
   status: (id: string) => ['sync', id, 'status'] as const,
   offset: (id: string) => ['sync', id, 'offset'] as const,
   offsetHistory: (id: string) => ['sync', id, 'offset-history'] as const,
+  history: (id: string) => ['sync', id, 'history'] as const,
   deadLetters: (id: string) => ['sync', id, 'dead-letters'] as const,
   activity: (id: string, range: string) => ['sync', id, 'activity', range] as const,
   timeline: (id: string) => ['sync', id, 'timeline'] as const,
@@ -91,6 +92,12 @@ export function useOffset(id: string) {
 export function useOffsetHistory(id: string) {
   const client = useClient();
   return useQuery({ queryKey: keys.offsetHistory(id), queryFn: () => client.offsets.history(id) });
+}
+
+/** The sync's recorded changes, newest first. */
+export function useSyncHistory(id: string) {
+  const client = useClient();
+  return useQuery({ queryKey: keys.history(id), queryFn: () => client.syncs.history(id), refetchInterval: SLOW });
 }
 
 export function useDeadLetters(id: string) {

@@ -53,7 +53,7 @@ function toPosition(kind: Position['kind'], d: PositionDraft): Position | string
 /** The stored part of an offset document: what a manual change compares and replaces. */
 function positionOf(doc: OffsetDocument | null): Position | null {
   if (!doc) return null;
-  const { v: _v, committedAt: _c, agentId: _a, epoch: _e, ...position } = doc;
+  const { v: _v, committedAt: _c, agentId: _a, epoch: _e, scope: _s, ...position } = doc;
   return position as Position;
 }
 

@@ -18,6 +18,7 @@ import { formatAgo, formatCount, formatDateTime, formatIn, formatSeconds } from 
 import { DeleteSyncDialog, DuplicateDialog, PauseResumeButton, RetryNowButton } from './sync-actions.tsx';
 import { OffsetDialog } from './OffsetDialog.tsx';
 import { DeadLettersCard } from './DeadLettersCard.tsx';
+import { SyncHistoryCard } from './HistoryCard.tsx';
 
 function Facts({ items }: { items: Array<[string, ReactNode]> }) {
   return (
@@ -267,7 +268,7 @@ function endpointText(e: SyncConfig['source']): string {
   return `${e.connector} ${e.dataSourceId ? `(data source ${e.dataSourceId})` : '(own connection)'} ${where}`;
 }
 
-/** One sync: status and progress, assignment, configuration, offset (and its edit), rejected rows. */
+/** One sync: status and progress, assignment, configuration, offset (and its edit), rejected rows, its history. */
 export function SyncDetailScreen() {
   const id = useParams().id!;
   const navigate = useNavigate();
@@ -359,6 +360,7 @@ export function SyncDetailScreen() {
       <TimelineCard id={id} />
       <OffsetCard sync={sync} offset={offset.data} canEdit={isAdmin} />
       <DeadLettersCard id={id} canOperate={canOperate} />
+      <SyncHistoryCard id={id} />
       {dialog === 'duplicate' && <DuplicateDialog id={sync.id} name={sync.name ?? sync.id} onClose={() => setDialog(undefined)} />}
       {dialog === 'delete' && <DeleteSyncDialog id={sync.id} onClose={() => setDialog(undefined)} onDeleted={() => void navigate('/syncs')} />}
     </Page>

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { CONNECTORS, MODES, SQL_CONNECTORS, modeInfo, type ConnectorKind } from '@idra/core/model';
-import type { ConfigIssue, DataSource, Sync, TableListing } from '@idra/api-client';
+import type { ChangeOptions, ConfigIssue, DataSource, OffsetScopeConflict, Sync, TableListing } from '@idra/api-client';
 import { IdraApiError } from '@idra/api-client';
 import { useClient } from '../api/client-context.tsx';
 import { keys, useDataSources, useSyncConfig } from '../api/queries.ts';
@@ -15,6 +15,7 @@ import { BusyButton, ErrorNote, ErrorState, Loading, Spinner } from '../componen
 import { useNotify } from '../components/Notify.tsx';
 import { CONNECTOR_LABELS, objectFieldsOf } from '../lib/connectors.ts';
 import { configToDraft, draftToConfig, emptyDraft, type EndpointDraft, type SyncDraft } from '../lib/sync-draft.ts';
+import { OffsetScopeDialog } from './OffsetScopeDialog.tsx';
 
 /** Pause after the last keystroke before the draft is sent to the validate endpoint. */
 const VALIDATE_DELAY_MS = 350;
@@ -218,15 +219,20 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
   const destinationTables = useTables(draft.destination);
   const sourceColumns = columnsOf(sourceTables, draft.source);
   const primaryKey = sourceColumns.filter((c) => c.primaryKey).map((c) => c.name);
+  // Set when saving would move what the stored offset points into: the choice is asked, then the save is sent again with it.
+  const [scopeConflict, setScopeConflict] = useState<OffsetScopeConflict>();
   const save = useMutation({
-    mutationFn: () => (editing ? client.syncs.put(draftToConfig(draft)) : client.syncs.create(draftToConfig(draft))),
+    mutationFn: (opts: ChangeOptions = {}) => (editing ? client.syncs.put(draftToConfig(draft), opts) : client.syncs.create(draftToConfig(draft), opts)),
     onSuccess: (s) => {
       void queryClient.invalidateQueries({ queryKey: keys.overview });
       queryClient.setQueryData(keys.sync(s.id), s);
       notify('ok', editing ? `Sync ${s.id} saved.` : `Sync ${s.id} created.`);
       void navigate(`/syncs/${encodeURIComponent(s.id)}`);
     },
-    onError: () => setTouched(new Set(['*'])),
+    onError: (err) => {
+      setTouched(new Set(['*']));
+      if (err instanceof IdraApiError && err.code === 'IDRA_ERR_OFFSET_SCOPE_CHANGED') setScopeConflict(err.details as unknown as OffsetScopeConflict);
+    },
   });
 
   const issues = useMemo(() => {
@@ -263,7 +269,7 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
         onSubmit={(e) => {
           e.preventDefault();
           setTouched(new Set(['*']));
-          save.mutate();
+          save.mutate({});
         }}
       >
         <Section title="Sync">
@@ -402,6 +408,18 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
           </div>
         </div>
       </form>
+      {scopeConflict && (
+        <OffsetScopeDialog
+          syncId={draft.id}
+          conflict={scopeConflict}
+          enabled={initial.enabled}
+          onClose={() => setScopeConflict(undefined)}
+          onDecide={(opts) => {
+            setScopeConflict(undefined);
+            save.mutate(opts);
+          }}
+        />
+      )}
     </Page>
   );
 }

@@ -1,6 +1,7 @@
 import { ConfigError, OffsetStoreError, type ConfigIssue } from '../errors.ts';
 import { POSITION_KINDS, PositionSchema, type Position } from '../model/position.ts';
 import { schemaIssues } from '../model/validate.ts';
+import { storedKind, type SyncMode } from '../model/modes.ts';
 import type { OffsetScope } from './offset-scope.ts';
 
 /** The stored form of a position: versioned, with who committed it and under which lock epoch. */
@@ -52,6 +53,34 @@ export function positionIssues(position: unknown, base = ''): ConfigIssue[] {
   const branch = PositionSchema.anyOf.find((b) => b.properties.kind.const === kind);
   if (!branch) return [{ path: base ? `${base}.kind` : 'kind', message: `must be one of ${POSITION_KINDS.map((k) => `'${k}'`).join(', ')}` }];
   return schemaIssues(branch, position, base);
+}
+
+/**
+ * A position typed by hand (`--value v [--tiebreaker t]`, `--position <json>`, `--reset` → null)
+ * for a sync in `mode`; a ConfigError names the option at fault.
+ */
+export function manualPosition(mode: SyncMode, input: { value?: string | undefined; tiebreaker?: string | undefined; position?: string | undefined; reset?: boolean | undefined }): Position | null {
+  const kind = storedKind(mode);
+  const fail = (path: string, message: string) => new ConfigError([{ path, message }], 'invalid offset');
+  if (!kind) throw fail('mode', `'${mode}' resumes from the destination and stores no offset`);
+  const given = [input.value !== undefined, input.position !== undefined, Boolean(input.reset)].filter(Boolean).length;
+  if (given !== 1) throw fail('--value', 'give exactly one of --value, --position, --reset');
+  if (input.reset) return null;
+  if (input.value !== undefined) {
+    if (kind === 'id') return { kind, value: input.value };
+    if (kind === 'timestamp') return { kind, value: input.value, tiebreaker: input.tiebreaker ?? null };
+    throw fail('--value', `a sync in mode '${mode}' needs --position <json>`);
+  }
+  let position: unknown;
+  try {
+    position = JSON.parse(input.position!);
+  } catch {
+    throw fail('--position', 'must be JSON, e.g. {"kind":"id","value":"42"}');
+  }
+  if ((position as { kind?: unknown } | null)?.kind !== kind) throw fail('--position.kind', `must be '${kind}' for a sync in mode '${mode}'`);
+  const issues = positionIssues(position, '--position');
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid offset');
+  return position as Position;
 }
 
 /** Builds the document stored for a position. */
