@@ -16,8 +16,8 @@ afterEach(() => {
 });
 
 /** An agent process in `cwd` (the directory relative paths are taken from); `output()` is what it logged so far. */
-function startAgent(cwd: string, args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [AGENT, ...args], { cwd, env: { ...process.env, IDRA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function startAgent(cwd: string, args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [AGENT, ...args], { cwd, env: { ...process.env, IDRA_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -72,7 +72,7 @@ describe('examples/cluster-sqlite.json', () => {
     try {
       const store = new ConfigStore(etcd.ns);
       for (const sync of walkthrough.syncs) await store.putSync(validateSyncConfig(sync));
-      const agent = startAgent(root, ['--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--agent-id', 'walkthrough-1', '--lease-ttl', '2s']);
+      const agent = startAgent(root, ['--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--agent-id', 'walkthrough-1', '--lease-ttl', '2s'], { IDRA_SQLITE_ROOTS: join(root, '.idra') });
       const cluster = join(root, '.idra/example/cluster.db');
       const copied = () => [count(cluster, 'orders_copy'), count(cluster, 'orders_latest'), count(join(root, '.idra/example/cluster-full.db'), 'orders_full')];
       await until('every order in the three destination tables', () => copied().every((n) => n === orders), agent.output);

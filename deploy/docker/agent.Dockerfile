@@ -24,13 +24,15 @@ FROM ${BASE_IMAGE}
 ENV NODE_ENV=production \
     IDRA_HTTP_PORT=9464 \
     IDRA_LOG_FORMAT=json \
-    IDRA_STATE_DIR=/var/lib/idra
+    IDRA_STATE_DIR=/var/lib/idra \
+    IDRA_SQLITE_ROOTS=/var/lib/idra
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/packages/core ./packages/core
 COPY --from=build /src/packages/connectors ./packages/connectors
 COPY --from=build /src/apps/agent ./apps/agent
+# SQLite files of syncs may live in /var/lib/idra only (IDRA_SQLITE_ROOTS): nowhere else in the image.
 RUN mkdir -p /var/lib/idra && chown node:node /var/lib/idra
 # The node image's unprivileged user (uid 1000).
 USER node

@@ -1,5 +1,5 @@
 import { ConfigError, errorMessage, guardProcess } from '@idra/core';
-import { createConnectorRegistry } from '@idra/connectors';
+import { confineSqliteFiles, createConnectorRegistry } from '@idra/connectors';
 import { parseAgentOptions, USAGE, type AgentOptions } from './options.ts';
 import { createLogger } from './logger.ts';
 import { loadConfigFile } from './config-file.ts';
@@ -83,6 +83,8 @@ async function main(): Promise<number> {
   let agent: RunningAgent;
   try {
     if (metrics) http = await startAgentHttp({ port: opts.httpPort, metrics, readiness: () => readiness(), logger: log });
+    // Syncs name SQLite files; in cluster mode they come from API users, who must not reach the host's files.
+    confineSqliteFiles(opts.sqliteRoots ?? (opts.etcd ? [] : [opts.stateDir, process.cwd()]));
     if (opts.etcd) {
       const { startClusterMode } = await import('./cluster-mode.ts');
       const cluster = await startClusterMode(opts, log, metrics);

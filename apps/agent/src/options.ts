@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, parseDuration } from '@idra/core';
+import { sqliteRootsFrom } from '@idra/connectors';
 
 /** Everything the agent process is configured with, normalized. */
 export interface AgentOptions {
@@ -31,6 +32,11 @@ export interface AgentOptions {
   etcdAuth: { username?: string | undefined; password?: string | undefined; ca?: string | undefined; cert?: string | undefined; key?: string | undefined };
   /** Decrypts connection secrets stored in etcd (`IDRA_SECRET_KEY`); must match the API server's. */
   secretKey: string | undefined;
+  /**
+   * Directories SQLite files may be in, symlinks resolved (`IDRA_SQLITE_ROOTS`, `:`- or `,`-separated).
+   * @default single mode: the state dir and the working dir; cluster mode: none (syncs come from API users)
+   */
+  sqliteRoots: string[] | undefined;
 }
 
 export const USAGE = `Usage: idra-agent [options]
@@ -53,6 +59,8 @@ Options (environment variable in brackets):
   --lease-ttl <dur>          cluster mode: agent lease TTL, ≈ failover time (default 3s) [IDRA_LEASE_TTL]
                              etcd auth/TLS: IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY
                              connection secrets in etcd are decrypted with IDRA_SECRET_KEY (same as the API server's)
+                             IDRA_SQLITE_ROOTS: directories SQLite files may be in (default: single mode the state
+                             dir and the working dir, cluster mode none); IDRA_HTTP_ALLOW: internal addresses HTTP may reach
   --example                  run the bundled SQLite → SQLite example
   -h, --help                 show this help
 
@@ -116,5 +124,6 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       key: env.IDRA_ETCD_KEY,
     },
     secretKey: env.IDRA_SECRET_KEY,
+    sqliteRoots: sqliteRootsFrom(env.IDRA_SQLITE_ROOTS),
   };
 }

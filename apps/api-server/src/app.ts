@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { confineSqliteFiles } from '@idra/connectors';
 import { errorMessage, logSchemaOptions } from '@idra/core';
 import { createContext } from './context.ts';
 import type { ServerOptions } from './options.ts';
@@ -96,6 +97,8 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
   }
   if (!opts.secretKey) app.log.warn('IDRA_SECRET_KEY is not set: data sources and syncs holding passwords cannot be stored');
 
+  // Test connection and table listing open SQLite files named by API users: only under the configured directories.
+  confineSqliteFiles(opts.sqliteRoots);
   const ctx = createContext(
     { endpoints: opts.etcd, prefix: opts.prefix, username: opts.etcdAuth.username, password: opts.etcdAuth.password, tls: { ca: opts.etcdAuth.ca, cert: opts.etcdAuth.cert, key: opts.etcdAuth.key } },
     opts.secretKey,

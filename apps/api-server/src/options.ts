@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError, parseDuration } from '@idra/core';
+import { sqliteRootsFrom } from '@idra/connectors';
 
 /** Everything the API server is configured with, normalized. */
 export interface ServerOptions {
@@ -35,6 +36,8 @@ export interface ServerOptions {
    * forge its address by sending the header itself. @default false (the socket's peer is the client)
    */
   trustProxy: false | number | string[];
+  /** Directories SQLite data sources may be tested and listed in (`IDRA_SQLITE_ROOTS`, `:`- or `,`-separated). @default none */
+  sqliteRoots: string[];
   /** Browser origins allowed to call the API from another origin (`IDRA_API_CORS_ORIGINS`, comma-separated, e.g. where the web UI is served). @default none: same origin only */
   corsOrigins: string[];
 }
@@ -56,6 +59,8 @@ Environment only:
   IDRA_API_BODY_LIMIT   largest request body in bytes (default 1048576)
   IDRA_LOGIN_RATE_LIMIT login attempts per IP and user per minute (default 10)
   IDRA_API_TRUST_PROXY  behind reverse proxies: their number (1 behind one nginx) or their addresses/CIDRs, comma-separated
+  IDRA_SQLITE_ROOTS     directories SQLite data sources may be tested and listed in (default none)
+  IDRA_HTTP_ALLOW       internal addresses HTTP data sources may reach (CIDRs, addresses, names, *)
   IDRA_API_CORS_ORIGINS origins allowed to call the API from a browser page elsewhere (comma-separated)
   IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY: etcd auth and TLS
 `;
@@ -150,6 +155,7 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     loginRateLimit: integer('IDRA_LOGIN_RATE_LIMIT', env.IDRA_LOGIN_RATE_LIMIT, 10, 1, 100_000),
     logLevel: values['log-level'] ?? env.IDRA_LOG_LEVEL ?? 'info',
     trustProxy: trustedProxies(env.IDRA_API_TRUST_PROXY),
+    sqliteRoots: sqliteRootsFrom(env.IDRA_SQLITE_ROOTS) ?? [],
     corsOrigins: (env.IDRA_API_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { symlink } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -87,7 +88,7 @@ describe('end to end: a sync created through the API is run by a real agent', ()
       pollIntervalMs: 200,
     });
 
-    agent = startAgent(inject('etcdEndpoints'), s.prefix, 'e2e-agent');
+    agent = startAgent(inject('etcdEndpoints'), s.prefix, 'e2e-agent', { IDRA_SQLITE_ROOTS: dirname(destination) });
     await until('the first 500 rows', async () => (await offsetValue()) === '500');
     expect(destinationCount()).toBe(500);
     const agents = await api.agents();
@@ -154,6 +155,39 @@ describe('an operator cannot point agents or the API at internal services', () =
     expect(status!.lastError!.message).toMatch(/127\.0\.0\.1 is a loopback, private, link-local or reserved address: .*IDRA_HTTP_ALLOW/);
     expect(JSON.stringify(await api.syncs.status('metadata'))).not.toContain('ROLE-SECRET');
     expect(hits).toEqual([]);
+  });
+
+  it('a SQLite file outside IDRA_SQLITE_ROOTS (or reached by a symlink from inside) is refused by the agent, naming the field', async () => {
+    const allowed = await tempDir('idra-reach-allowed-');
+    const elsewhere = join(await tempDir('idra-reach-elsewhere-'), 'private.db');
+    const db = new Database(elsewhere);
+    db.exec(`create table secrets (id integer primary key, value text); insert into secrets values (1, 'HOST-FILE-SECRET-77c1')`);
+    db.close();
+    await symlink(elsewhere, join(allowed, 'link.db'));
+    await agent?.stop();
+    agent = startAgent(inject('etcdEndpoints'), s.prefix, 'reach-agent-2', { IDRA_SQLITE_ROOTS: allowed });
+    const copyOf = (id: string, file: string) => ({
+      id,
+      source: { connector: 'sqlite' as const, connection: { file }, table: 'secrets' },
+      destination: { connector: 'postgres' as const, connection: { url: dest.url }, table: id.replace(/-/g, '_') },
+      mode: 'id' as const,
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+    });
+    await api.syncs.create(copyOf('host-file', elsewhere));
+    await api.syncs.create(copyOf('via-link', join(allowed, 'link.db')));
+    for (const id of ['host-file', 'via-link']) {
+      const status = await until(`the refusal of ${id}`, async () => (await api.overview()).find((o) => o.id === id && o.status?.lastError)?.status);
+      expect(status!.lastError!.message, id).toMatch(/connection\.file: '.*' is outside the directories SQLite files may be in/);
+    }
+    const pgClient = new pg.Client(dest.url);
+    await pgClient.connect();
+    try {
+      const copied = await pgClient.query(`select table_name from information_schema.tables where table_name in ('host_file', 'via_link')`);
+      expect(copied.rows).toEqual([]);
+    } finally {
+      await pgClient.end();
+    }
   });
 
   it('test-connection of an HTTP data source at loopback, or at a name resolving there, is refused without a request', async () => {

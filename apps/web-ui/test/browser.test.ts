@@ -119,7 +119,8 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
 
     const apiPort = await freePort();
     apiUrl = `http://127.0.0.1:${apiPort}`;
-    const env = { IDRA_SECRET_KEY: SECRET_KEY, IDRA_JWT_SECRET: 'web-ui-test-jwt-secret-0123456789', IDRA_LOGIN_RATE_LIMIT: '1000', IDRA_LOG_FORMAT: 'json' };
+    // The SQLite files of the test live in its temporary directory: the only one open to them.
+    const env = { IDRA_SECRET_KEY: SECRET_KEY, IDRA_JWT_SECRET: 'web-ui-test-jwt-secret-0123456789', IDRA_LOGIN_RATE_LIMIT: '1000', IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: dir };
     api = new NodeProcess(join(REPO, 'apps/api-server/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warn'], env);
     agent = new NodeProcess(join(REPO, 'apps/agent/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', 'ui-agent-1', '--log-level', 'warn', '--progress-interval', '1s'], env);
 

@@ -4,3 +4,4 @@ export { testConnection, discover, type ConnectionTestResult, type TableListing,
 export * from './sql/index.ts';
 // The kafka, mongodb, s3 and http connectors are reached through the registry, which loads them on
 // first use; import their folders directly for their classes.
+export { confineSqliteFiles, sqliteRootsFrom } from './sql/sqlite/sqlite-paths.ts';

@@ -16,8 +16,8 @@ class Agent {
   readonly lines: Array<Record<string, unknown>> = [];
   private buffer = '';
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const onData = (d: Buffer) => {
       this.buffer += d.toString();
       let nl: number;
@@ -201,7 +201,8 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
       await new ConfigStore(etcd.ns).putSync(ordersSync('orders', dir));
       const port = await freePort();
       const agentId = 'metrics-cluster';
-      agent = new Agent(['--etcd', endpoints.join(','), '--prefix', prefix, '--http-port', String(port), '--agent-id', agentId, '--lease-ttl', '2s']);
+      // Cluster mode opens SQLite files only where the admin allows them.
+      agent = new Agent(['--etcd', endpoints.join(','), '--prefix', prefix, '--http-port', String(port), '--agent-id', agentId, '--lease-ttl', '2s'], { IDRA_SQLITE_ROOTS: dir });
       const ready = await until('/readyz 200', async () => {
         const r = await get(port, '/readyz');
         return r.status === 200 && r;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { inject } from 'vitest';
 import type { FastifyInstance, InjectOptions } from 'fastify';
@@ -56,6 +57,8 @@ export function testOptions(overrides: Partial<ServerOptions> = {}): ServerOptio
     logLevel: 'debug',
     trustProxy: false,
     corsOrigins: [],
+    // Tests keep their SQLite files in temporary directories.
+    sqliteRoots: [tmpdir()],
     ...overrides,
   };
 }

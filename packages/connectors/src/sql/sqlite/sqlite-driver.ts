@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
+import { confinedSqliteFile } from './sqlite-paths.ts';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
 
@@ -57,7 +58,7 @@ function normalize(value: unknown, type: LogicalType): unknown {
 
 /** Opens a SQLite file. All work on it is serialized: better-sqlite3 is synchronous and one handle is one connection. */
 export async function connectSqlite(c: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool> {
-  const file = c.file ?? (c.url ?? '').replace(/^sqlite:(\/\/)?/, '');
+  const file = await confinedSqliteFile(c.file ?? (c.url ?? '').replace(/^sqlite:(\/\/)?/, ''), c.file === undefined ? 'connection.url' : 'connection.file');
   const db = new Database(file, { timeout: Number(options?.busyTimeoutMs ?? 10_000), fileMustExist: options?.create === false });
   db.defaultSafeIntegers(true);
   // WAL lets the destination be read while it is written; a source file's journal mode is the owner's choice.
