@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { findExecutable } from './internal/executables.ts';
@@ -48,12 +49,23 @@ export async function startMariadb(opts: StartMariadbOptions = {}): Promise<Mari
   const mariadbd = findExecutable('mariadbd', 'mariadb-server');
   return inWorkDir('idra-mariadb-', async (workDir) => {
     const dataDir = join(workDir, 'data');
+    // Its own temp dir: temporary tables of a server (or of mariadb-install-db) never meet another's in /tmp.
+    const tmpDir = join(workDir, 'tmp');
+    await mkdir(tmpDir);
     const launch = { server: 'mariadb', logFile: join(workDir, 'mariadb.log'), cwd: workDir } as const;
     await runToCompletion({
       ...launch,
       command: installDb,
       // --no-defaults must come first; the storage options make the initial redo log small too.
-      args: ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...STORAGE_OPTIONS, '--innodb-flush-log-at-trx-commit=0'],
+      args: [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        `--tmpdir=${tmpDir}`,
+        ...STORAGE_OPTIONS,
+        '--innodb-flush-log-at-trx-commit=0',
+      ],
     });
     const host = '127.0.0.1';
     const port = await freePort();
@@ -66,6 +78,7 @@ export async function startMariadb(opts: StartMariadbOptions = {}): Promise<Mari
         // mariadbd refuses to run as root unless told to; the data dir is ours.
         ...(process.getuid?.() === 0 ? ['--user=root'] : []),
         `--datadir=${dataDir}`,
+        `--tmpdir=${tmpDir}`,
         `--port=${port}`,
         `--bind-address=${host}`,
         `--socket=${join(workDir, 'mysql.sock')}`,

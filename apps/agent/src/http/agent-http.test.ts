@@ -220,7 +220,9 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
       expect(countRows(join(dir, 'destination.db'), 'orders_copy')).toBe(300);
       expect(await agent.stop()).toBe(0);
       expect(agent.lines.filter((l) => l.violation || l.agentId !== agentId)).toEqual([]);
-      expect(agent.lines.filter((l) => l.msg === 'elected leader' || l.msg === 'cluster mode')).toHaveLength(2);
+      expect(agent.lines.filter((l) => l.msg === 'cluster mode')).toHaveLength(1);
+      // Once at least: on a loaded machine a 2 s lease can lapse, and the agent is elected again.
+      expect(agent.lines.some((l) => l.msg === 'elected leader')).toBe(true);
       expect(agent.lines.filter((l) => /sync lock|assigned/.test(String(l.msg)) && !l.syncId)).toEqual([]);
     } finally {
       await agent?.stop();

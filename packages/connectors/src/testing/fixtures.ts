@@ -126,6 +126,7 @@ export class TestRun {
       deadLetters: { record: async (entries) => void this.deadLetters.push(...entries) },
       agentId: 'test-agent',
       backoff: { initialMs: 20, maxMs: 200 },
+      slowBackoff: { initialMs: 20, maxMs: 200 },
       onStatus: (s) => this.statuses.push(s),
     });
     void this.runner.start();
@@ -141,7 +142,8 @@ export class TestRun {
     while (Date.now() < deadline) {
       const s = this.status;
       if (predicate(s)) return s;
-      if (s.state === 'failed' && !predicate(s)) throw new Error(`sync failed: ${s.lastError?.message}`);
+      // Failed with a retry scheduled is an error someone must fix (password, table), still retried.
+      if (s.state === 'failed' && s.retryInMs === undefined && !predicate(s)) throw new Error(`sync failed: ${s.lastError?.message}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`timed out; last status ${JSON.stringify(this.status)}`);
