@@ -328,17 +328,22 @@ export class FaultWorld {
 
   /** Resolves (epoch ms) once every sync's status, written at `since` or later by a live agent, is running or idle. */
   async allRunning(since: number, timeoutMs: number): Promise<number> {
+    let last: SyncStatus[] | undefined;
     return until(
       'every sync running or idle again',
       async () => {
         const statuses = await this.readStatuses();
         if (!statuses) return false;
+        last = statuses;
         const live = new Set(this.live.map((a) => a.id));
         const fresh = statuses.filter((s) => (s.state === 'running' || s.state === 'idle') && Date.parse(s.updatedAt) >= since && live.has(s.agentId));
         return fresh.length === SYNCS.length && Date.now();
       },
       timeoutMs,
-    );
+    ).catch((err: Error) => {
+      const seen = (last ?? []).map((s) => ({ sync: s.syncId, agent: s.agentId, state: s.state, updatedAt: s.updatedAt, error: s.lastError?.message }));
+      throw new Error(`${err.message}; statuses: ${JSON.stringify(seen)}`);
+    });
   }
 
   private async rows(db: Db, text: string): Promise<Array<{ k: string; val: string }>> {

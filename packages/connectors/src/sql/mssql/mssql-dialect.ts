@@ -2,6 +2,7 @@ import { MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql } from 'kysely
 import { Option, type Column, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
+import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'bit',
@@ -30,6 +31,7 @@ export const mssqlDialect: SqlDialect = {
   label: 'SQL Server',
   options: {
     trustServerCertificate: Option.boolean("accept the server's TLS certificate without checking it", true),
+    statementTimeoutMs: STATEMENT_TIMEOUT_OPTION,
   },
   db: compileOnly({
     adapter: () => new MssqlAdapter(),

@@ -4,6 +4,7 @@ import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { SqlSession, TransactionView } from '../dialect.ts';
+import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'boolean',
@@ -118,7 +119,7 @@ async function observe(session: SqlSession, delayMs: number, maxCursor: SelectQu
 export const mysqlDialect: SqlDialect = {
   name: 'mysql',
   label: 'MySQL / MariaDB',
-  options: {},
+  options: { statementTimeoutMs: STATEMENT_TIMEOUT_OPTION },
   db: compileOnly({
     adapter: () => new MysqlAdapter(),
     compiler: () => new MysqlQueryCompiler(),

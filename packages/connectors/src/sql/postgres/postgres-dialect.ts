@@ -7,6 +7,7 @@ import { keyedWrite } from '../sql-destination.ts';
 import { copyInto } from './postgres-copy.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { PgSession } from './postgres-driver.ts';
+import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'boolean',
@@ -83,6 +84,7 @@ export const postgresDialect: SqlDialect = {
   label: 'PostgreSQL',
   options: {
     idleInTransactionTimeoutMs: Option.duration('the server ends a transaction left idle this long, so a frozen agent cannot hold row locks', 15_000),
+    statementTimeoutMs: STATEMENT_TIMEOUT_OPTION,
   },
   db: compileOnly({
     adapter: () => new PostgresAdapter(),
