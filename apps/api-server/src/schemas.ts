@@ -56,3 +56,10 @@ export const EmptyBody = Type.Object({}, { additionalProperties: false });
 export const AnyObject = Type.Object({}, { additionalProperties: true });
 
 export const Permissive = (description: string) => Type.Object({}, { additionalProperties: true, description });
+
+/** What a SQL connection's user can see of other sessions' open transactions (the watermark needs it). */
+export const TransactionVisibilitySchema = Type.Object({
+  visible: Type.Boolean({ description: "false: an id/timestamp sync from it runs only with delayMs above 0 or watermark 'delay-only'" }),
+  reason: Type.Optional(Type.String()),
+  grant: Type.Optional(Type.String({ description: 'the statement that lets the user see them' })),
+});

@@ -21,6 +21,7 @@ const S = {
   bearer: 'Header-Bearer-yy55zz66',
   param: 'Param-Api-Key-ab12cd34',
   queryToken: 'Query-Token-ef56gh78',
+  check: 'Check-Pa55-aa77bb88',
 };
 const PEM = `-----BEGIN PRIVATE KEY-----\n${S.tlsKey}\n-----END PRIVATE KEY-----\n`;
 
@@ -84,6 +85,11 @@ describe('secrets never leave the server in clear: not in responses, not in logs
     expect(resolved.source.connection.url).toContain(S.queryToken);
     expect(resolved.destination.connection.options).toEqual({ ssl: { key: PEM } });
     await keep('validate', s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: { ...sync, id: 'v', source: { ...sync.source, connection: { host: 'db', password: S.validate } } } }));
+    const badCheck = new URL(inject('pgUrl'));
+    badCheck.username = 'no_such_user';
+    badCheck.password = S.check;
+    const checked = await keep('check', s.call('POST', '/api/v1/syncs/check', { token: operator, body: { ...sync, id: 'c', source: { ...sync.source, connection: { url: badCheck.toString() } } } }));
+    expect(checked.body).toMatchObject({ ok: false, error: expect.stringMatching(/no_such_user|password|authentication/) });
     await keep('import', s.call('POST', '/api/v1/import', { token: operator, body: { syncs: [{ ...sync, id: 'imported', source: { ...sync.source, connection: { host: 'db', password: S.imported } } }] } }));
     await keep('import go', s.call('POST', '/api/v1/import', {
       token: operator,

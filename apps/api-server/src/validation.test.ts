@@ -48,6 +48,7 @@ const ROUTES: WriteRoute[] = [
   { method: 'PUT', url: '/api/v1/syncs/s1', body: sqliteSync('s1') },
   { method: 'DELETE', url: '/api/v1/syncs/{id}' },
   { method: 'POST', url: '/api/v1/syncs/validate', body: sqliteSync('v'), freeForm: true },
+  { method: 'POST', url: '/api/v1/syncs/check', body: sqliteSync('c'), freeForm: true },
   { method: 'POST', url: '/api/v1/syncs/{id}/pause', body: {} },
   { method: 'POST', url: '/api/v1/syncs/{id}/resume', body: {} },
   { method: 'POST', url: '/api/v1/syncs/s1/duplicate', body: { id: 'fuzz-copy', name: 'copy' } },

@@ -4,7 +4,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { freePort, tempDir } from '@idra/testkit';
+import pg from 'pg';
+import { createDatabase, createPostgresRole, freePort, tempDir } from '@idra/testkit';
 import { IdraClient } from '@idra/api-client';
 import { ActivityStore, KEYS, connectEtcd, newSyncStatus } from '@idra/core';
 
@@ -12,6 +13,7 @@ import { ActivityStore, KEYS, connectEtcd, newSyncStatus } from '@idra/core';
 declare module 'vitest' {
   export interface ProvidedContext {
     etcdEndpoints: string[];
+    pgUrl: string;
   }
 }
 
@@ -218,6 +220,45 @@ describe('idra CLI against a real API server', () => {
     const created = await idra(['syncs', 'bulk', '--source', 'bulksrc', '--destination', 'bulkdst', '--tables', 'orders', '--paused', '--json']);
     expect(JSON.parse(created.stdout)).toEqual({ created: ['bulksrc-orders'] });
     expect(JSON.parse((await idra(['syncs', 'get', 'bulksrc-orders'])).stdout)).toMatchObject({ enabled: false, cursorColumn: 'id', keyColumns: ['id'], destination: { dataSourceId: 'bulkdst', table: 'orders' } });
+  });
+
+  it('syncs check: a source user that cannot see other sessions\' transactions is a configuration problem naming the GRANT (exit 1); with a delay it passes with a warning', async () => {
+    const db = await createDatabase('postgres', inject('pgUrl'));
+    // The superuser's session stays connected: a session of another role than the source's.
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query('create table src (id bigint primary key, ts timestamp(6) not null)');
+    const role = await createPostgresRole(db.url, ['src']);
+    try {
+      const sync = {
+        id: 'cli-watched',
+        source: { connector: 'postgres', connection: { url: role.url }, table: 'src' },
+        destination: { connector: 'sqlite', connection: { file: join(dir, 'watched.db') }, table: 'src' },
+        mode: 'timestamp',
+        cursorColumn: 'ts',
+        tiebreakerColumn: 'id',
+      };
+      const file = join(dir, 'watched.json');
+      await writeFile(file, JSON.stringify(sync));
+      const refused = await idra(['syncs', 'check', '-f', file]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('idra: configuration problem (IDRA_ERR_CONFIG_WATERMARK_BLIND): postgres source: ');
+      expect(refused.stderr).toContain(`run GRANT pg_read_all_stats TO ${role.name} on the source`);
+      const json = await idra(['syncs', 'check', '-f', file, '--json']);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, problem: { code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND' }, transactions: { visible: false, grant: `GRANT pg_read_all_stats TO ${role.name}` } });
+
+      await writeFile(file, JSON.stringify([{ ...sync, delayMs: '2s', enabled: false }]));
+      expect((await idra(['syncs', 'apply', '-f', file])).code).toBe(0);
+      const passed = await idra(['syncs', 'check', 'cli-watched']);
+      expect(passed.code, passed.stderr).toBe(0);
+      expect(passed.stdout).toMatch(/^sync cli-watched: an agent would read its source; warning: .*only delayMs \(2000 ms\) protects rows committed late\n$/);
+      expect((await idra(['syncs', 'delete', 'cli-watched'])).code).toBe(0);
+    } finally {
+      await role.drop();
+      await admin.end();
+      await db.drop();
+    }
   });
 
   it('logout forgets the credentials', async () => {

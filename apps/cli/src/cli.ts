@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { IdraApiError, IdraClient, type Position, type Role, type SyncConfig } from '@idra/api-client';
 import { EXIT, UsageError, exitCodeOf } from './exit-codes.ts';
 import { loadCredentials, removeCredentials, saveCredentials } from './credentials.ts';
-import { json, lagText, table } from './output.ts';
+import { json, lagText, stateText, statusText, table } from './output.ts';
 import { goIdraRunning, importSummary, migrate, migrationPlan, reportText } from './go-idra.ts';
 import { changeOptions, historyText, withOffsetDecision } from './history.ts';
 import { describeSyncStatus, syncRows } from './sync-views.ts';
@@ -24,6 +24,7 @@ export const USAGE = `Usage: idra <command> [options]
                                                            one sync per table, key and cursor columns detected; all or none
   syncs retry <id>                                         attempt again now (skips the backoff; after a rejected row, once fixed)
   syncs get <id>                                           one sync as JSON (secrets masked)
+  syncs check (<id> | -f <file|->)                         connect to the sync's source as an agent would: exit 1 with the reason when it would not run
   syncs apply -f <file|-> [--reason <text>] [--offset reset|keep [--confirm <id>]]
                                                            create or replace the syncs (and data sources) of a file; --offset: what to do
                                                            with a stored offset the change moves (another table, cursor, key or mode)
@@ -292,6 +293,16 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
       const r = await api.syncs.retry(id());
       return out(`retry of ${rest[0]} requested${r.runningOn ? ` (agent ${r.runningOn})` : ' (no agent holds it now: it runs when one takes it)'}\n`, r);
     }
+    case 'syncs check': {
+      // A stored sync comes back masked: the server puts its secrets back.
+      const doc = flags.file ? await readDocument(io, flags.file) : await api.syncs.get(id());
+      const r = await api.syncs.check(doc);
+      if (!r.ok) {
+        if (flags.json) io.stdout.write(json(r));
+        throw new Error(r.problem ? `configuration problem (${r.problem.code}): ${r.problem.message}` : `cannot connect to the source: ${r.error}`);
+      }
+      return out(`sync ${String((doc as { id?: unknown }).id)}: an agent would read its source${r.warning ? `; warning: ${r.warning}` : ''}\n`, r);
+    }
     case 'syncs get': {
       const sync = await api.syncs.get(id());
       return io.stdout.write(json(sync)) as unknown as void;
@@ -379,16 +390,13 @@ async function dispatch(args: string[], flags: Flags, io: CliIo, out: (text: str
     case 'status': {
       const list = await api.statuses();
       return out(
-        table(['SYNC', 'STATE', 'AGENT', 'ROWS', 'SKIPPED', 'LAG', 'UPDATED', 'LAST ERROR'], list.map((s) => [s.syncId, s.state, s.agentId, s.rowsCopied, s.rowsSkipped, lagText(s.lag), s.updatedAt, s.lastError?.message.slice(0, 60)])),
+        table(['SYNC', 'STATE', 'AGENT', 'ROWS', 'SKIPPED', 'LAG', 'UPDATED', 'LAST ERROR'], list.map((s) => [s.syncId, stateText(s), s.agentId, s.rowsCopied, s.rowsSkipped, lagText(s.lag), s.updatedAt, s.lastError?.message.slice(0, 60)])),
         list,
       );
     }
     case `status ${action}`: {
       const s = await api.syncs.status(action!);
-      return out(
-        `${s.syncId}: ${s.state} on ${s.agentId}; ${s.rowsCopied} rows copied, ${s.rowsSkipped} skipped; lag ${lagText(s.lag)}; updated ${s.updatedAt}${s.lastError ? `\nlast error: ${s.lastError.message}` : ''}\n`,
-        s,
-      );
+      return out(statusText(s), s);
     }
     case 'tokens create': {
       const role = flags.role === undefined ? undefined : roleFlag(flags.role);

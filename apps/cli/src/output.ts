@@ -18,3 +18,36 @@ export function lagText(lag: { rows?: number | undefined; seconds?: number | und
   if (lag.seconds !== undefined) parts.push(`${lag.seconds} s`);
   return parts.join(', ') || '-';
 }
+
+interface StatusLike {
+  syncId: string;
+  state: string;
+  agentId: string;
+  rowsCopied: number;
+  rowsSkipped: number;
+  lag?: { rows?: number | undefined; seconds?: number | undefined } | undefined | null;
+  updatedAt: string;
+  lastError?: { code: string; message: string } | undefined;
+  retryInMs?: number | undefined;
+  warning?: string | undefined;
+}
+
+/** A configuration problem stops the sync: it needs a change (or a grant), not time. */
+const configProblem = (s: Pick<StatusLike, 'state' | 'lastError'>) => s.state === 'failed' && s.lastError?.code.startsWith('IDRA_ERR_CONFIG_') === true;
+
+/** A sync's state, marked when a configuration problem stops it. */
+export function stateText(s: Pick<StatusLike, 'state' | 'lastError'> | undefined | null): string | undefined {
+  if (!s) return undefined;
+  return configProblem(s) ? `${s.state} (configuration)` : s.state;
+}
+
+/** One sync's status as lines: counts, then the error (a configuration problem says so, and when it is checked again), then the warning. */
+export function statusText(s: StatusLike): string {
+  const lines = [`${s.syncId}: ${stateText(s)} on ${s.agentId}; ${s.rowsCopied} rows copied, ${s.rowsSkipped} skipped; lag ${lagText(s.lag)}; updated ${s.updatedAt}`];
+  if (s.lastError) {
+    const again = s.state === 'failed' && s.retryInMs !== undefined ? ` (checked again in ${Math.ceil(s.retryInMs / 1000)} s)` : '';
+    lines.push(`${configProblem(s) ? 'configuration problem' : 'last error'} ${s.lastError.code}: ${s.lastError.message}${again}`);
+  }
+  if (s.warning) lines.push(`warning: ${s.warning}`);
+  return `${lines.join('\n')}\n`;
+}

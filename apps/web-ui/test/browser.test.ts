@@ -4,10 +4,11 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IdraClient } from '@idra/api-client';
-import { freePort, tempDir } from '@idra/testkit';
+import { createDatabase, createPostgresRole, freePort, tempDir } from '@idra/testkit';
 import { startWebServer } from '../../../scripts/stack/web-server.ts';
 
 const UI_ROOT = resolve(import.meta.dirname, '..');
@@ -264,6 +265,65 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await waitForText(page.getByRole('region', { name: 'Recent errors' }), /missing_table/);
     await waitForText(page.locator('.counter').filter({ hasText: 'failed' }), /^1failed$/);
     await shot(page, '09-dashboard');
+  });
+
+  it("says up front what a source user that cannot see other sessions' transactions lacks; such a sync is a configuration problem until granted", async () => {
+    const db = await createDatabase('postgres', inject('pgUrl'));
+    // The test's superuser session stays connected: a session of another role than the source's.
+    const superuser = new pg.Client({ connectionString: db.url });
+    await superuser.connect();
+    await superuser.query("create table src (id bigint primary key, ts timestamp(6) not null default now() - interval '1 minute')");
+    await superuser.query('insert into src (id) values (1), (2), (3)');
+    const role = await createPostgresRole(db.url, ['src']);
+    const grant = `GRANT pg_read_all_stats TO ${role.name}`;
+    try {
+      await admin.dataSources.create({ id: 'restricted', connector: 'postgres', connection: { url: role.url } });
+
+      await page.getByRole('link', { name: 'Data sources' }).click();
+      const row = page.getByRole('row').filter({ hasText: 'restricted' });
+      await row.getByRole('button', { name: 'Test connection restricted' }).click();
+      await waitForText(row.locator('.warning-note'), new RegExp(`cannot see other sessions' transactions.*To fix it, run ${grant}`));
+
+      await page.getByRole('link', { name: 'Syncs' }).click();
+      await page.getByRole('link', { name: 'New sync' }).click();
+      await page.getByLabel('Id', { exact: true }).fill('watched');
+      const source = page.getByRole('group', { name: /^Source/ });
+      await source.getByLabel('Connector', { exact: true }).selectOption('postgres');
+      await source.getByLabel('Data source', { exact: true }).selectOption('restricted');
+      await source.getByLabel('Table', { exact: true }).fill('src');
+      const destination = page.getByRole('group', { name: /^Destination/ });
+      await destination.getByLabel('Connector', { exact: true }).selectOption('sqlite');
+      await destination.getByLabel('Data source', { exact: true }).selectOption('warehouse');
+      await destination.getByLabel('Table', { exact: true }).fill('watched_copy');
+      await page.getByLabel('Cursor column', { exact: true }).fill('id');
+      await page.getByLabel('Poll interval', { exact: true }).fill('500ms');
+      const check = page.getByTestId('source-check');
+      await waitForText(check, new RegExp(`This sync would not start.*IDRA_ERR_CONFIG_WATERMARK_BLIND.*Run on the source: ${grant}`));
+      await shot(page, '10a-sync-form-source-check');
+      await page.getByLabel('Delay', { exact: true }).fill('2s');
+      await waitForText(check, /It will run, relying on the delay alone:.*only delayMs \(2000 ms\)/);
+      await page.getByLabel('Delay', { exact: true }).fill('');
+      await waitForText(check, /This sync would not start/);
+      await page.getByRole('button', { name: 'Create sync' }).click();
+
+      // The agent refuses it: a configuration problem, with the statement to run.
+      await page.getByRole('heading', { name: 'watched', exact: true }).waitFor();
+      const problem = page.getByRole('alert').filter({ hasText: 'Configuration problem' });
+      await waitForText(problem, new RegExp(`run ${grant} on the source.*IDRA_ERR_CONFIG_WATERMARK_BLIND.*next attempt (in \\d+ s|now)`));
+      await shot(page, '10b-sync-configuration-problem');
+      // Granted, it starts at the next check (every 15 s); Retry now checks at once.
+      await superuser.query(grant);
+      await page.getByRole('button', { name: 'Retry watched now' }).click();
+      await waitForText(fact(page, 'Rows copied'), /^3$/);
+      // Its agent lets go (and closes its connections) before the database goes.
+      await admin.syncs.pause('watched', { wait: true });
+      await admin.syncs.delete('watched');
+      await admin.dataSources.delete('restricted');
+    } finally {
+      await role.drop();
+      await superuser.end();
+      await db.drop();
+    }
   });
 
   it('pauses a sync and changes its offset with a typed confirmation, old → new shown first', async () => {

@@ -33,6 +33,7 @@ import type {
   SyncStatus,
   UserView,
   ValidateResult,
+  SourceCheck,
   WhoAmI,
 } from './types.ts';
 
@@ -181,6 +182,8 @@ export class IdraClient {
     /** Every create, update, pause, resume and delete of the sync, newest first (secrets masked). */
     history: (id: string) => this.request<HistoryEntry[]>('GET', `/syncs/${enc(id)}/history`),
     validate: (sync: unknown) => this.request<ValidateResult>('POST', '/syncs/validate', sync),
+    /** Connects to the sync's source as its agent would (operator): would it run? */
+    check: (sync: unknown) => this.request<SourceCheck>('POST', '/syncs/check', sync),
     /** `wait`: answer once the agent has stopped the sync and released its lock (up to 30 s; 409 if it has not). */
     pause: (id: string, opts: { wait?: boolean; reason?: string } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}, { wait: opts.wait ? 'true' : undefined, reason: opts.reason }),
     resume: (id: string, opts: { reason?: string } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/resume`, {}, { reason: opts.reason }),

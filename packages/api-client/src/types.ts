@@ -13,13 +13,15 @@ import type {
   OffsetChange,
   OffsetDocument,
   Position,
+  SourceCheck,
   Sync,
   SyncConfig,
   SyncHealth,
   SyncStatus,
+  TransactionVisibility,
 } from '@idra/core';
 
-export type { AgentInfo, ActivityPoint, GoSyncReport, HistoryEntry, ScopeChange, TimelineEvent, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, Sync, SyncConfig, SyncHealth, SyncStatus };
+export type { AgentInfo, ActivityPoint, GoSyncReport, HistoryEntry, ScopeChange, TimelineEvent, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, SourceCheck, Sync, SyncConfig, SyncHealth, SyncStatus, TransactionVisibility };
 
 /** admin: everything · operator: syncs and data sources, pause/resume · viewer: read only. */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -258,7 +260,10 @@ export interface ConnectionTestResult {
   connector: string;
   latencyMs: number;
   error?: string | undefined;
+  /** SQL connections only. */
+  transactions?: TransactionVisibility | undefined;
 }
+
 
 /** A change pushed by `GET /api/v1/events` (server-sent events; the SSE event name is `kind`). */
 export interface ClusterEvent {

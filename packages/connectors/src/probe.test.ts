@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, inject, it } from 'vitest';
 import { freePort, tempDir } from '@idra/testkit';
-import { discover, testConnection } from './probe.ts';
-import { DDL, TEST_DIALECTS, createTestDb } from './testing/fixtures.ts';
+import pg from 'pg';
+import { checkSource, discover, testConnection } from './probe.ts';
+import { DDL, TEST_DIALECTS, createTestDb, makeSync, restrictedUser } from './testing/fixtures.ts';
 
 describe('testConnection', () => {
   it('connects to an existing SQLite file and refuses to create a missing one', async () => {
@@ -67,5 +68,78 @@ describe('discover', () => {
     const listing = await discover('postgres', { url: `postgres://idra:pw@127.0.0.1:${await freePort()}/x` }, { timeoutMs: 3000 });
     expect(listing).toMatchObject({ ok: false, tables: [] });
     expect(listing.error).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('what a source user can see of other sessions\' transactions (Test connection, the sync form\'s check)', () => {
+  it('SQLite and a PostgreSQL superuser see them', async () => {
+    const dir = await tempDir('test-connection');
+    const file = join(dir, 'ok.db');
+    new Database(file).close();
+    expect((await testConnection('sqlite', { file })).transactions).toEqual({ visible: true });
+    expect((await testConnection('postgres', { url: inject('pgUrl') })).transactions).toEqual({ visible: true });
+  });
+
+  for (const name of ['postgres', 'mysql'] as const) {
+    it(`${name}: Test connection names the privilege the user lacks and the statement to run, until it is granted`, async () => {
+      const db = await createTestDb(name);
+      try {
+        await db.exec(`create table src (id bigint primary key, ts ${DDL[name].ts} not null)`);
+        const user = await restrictedUser(db, name);
+        try {
+          const before = await testConnection(name, { url: user.url });
+          expect(before).toMatchObject({ ok: true, transactions: { visible: false, grant: user.grantStatement } });
+          expect(before.transactions?.reason).toMatch(name === 'postgres' ? /^(the transactions of \d+ session\(s\) of other roles cannot be seen|this user cannot see other users' open transactions)$/ : /needs the PROCESS privilege/);
+          await user.grant();
+          expect((await testConnection(name, { url: user.url })).transactions).toEqual({ visible: true });
+        } finally {
+          await user.drop();
+        }
+      } finally {
+        await db.drop();
+      }
+    });
+  }
+
+  it('postgres: the sync check refuses an id/timestamp sync its agent would refuse, says what to run, and passes one that accepts the delay', async () => {
+    const db = await createTestDb('postgres');
+    // A session of another role, connected for the whole test.
+    const other = new pg.Client({ connectionString: db.connection.url });
+    await other.connect();
+    try {
+      await db.exec('create table src (id bigint primary key, ts timestamp(6) not null)');
+      const user = await restrictedUser(db, 'postgres');
+      try {
+        const sync = (overrides: Parameters<typeof makeSync>[2]) => {
+          const s = makeSync(db, db, { mode: 'timestamp', cursorColumn: 'ts', tiebreakerColumn: 'id', keyColumns: ['id'], ...overrides });
+          return { ...s, source: { ...s.source, connection: { url: user.url } } };
+        };
+        const refused = await checkSource(sync({}));
+        expect(refused).toMatchObject({ ok: false, problem: { code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND' }, transactions: { visible: false, grant: user.grantStatement } });
+        expect(refused.problem?.message).toMatch(new RegExp(`^postgres source: the transactions of \\d+ session\\(s\\) of other roles cannot be seen, .*: run ${user.grantStatement} on the source`));
+        const delayed = await checkSource(sync({ delayMs: 2000 }));
+        expect([delayed.ok, delayed.problem]).toEqual([true, undefined]);
+        expect(delayed.warning).toMatch(/only delayMs \(2000 ms\) protects rows committed late$/);
+        const full = await checkSource(sync({ mode: 'full', cursorColumn: undefined, tiebreakerColumn: undefined }));
+        expect([full.ok, full.problem, full.warning]).toEqual([true, undefined, undefined]);
+        await user.grant();
+        expect(await checkSource(sync({}))).toEqual({ ok: true, transactions: { visible: true }, warning: undefined });
+      } finally {
+        await user.drop();
+      }
+    } finally {
+      await other.end();
+      await db.drop();
+    }
+  });
+
+  it('the sync check reports a connection that fails, without its password', async () => {
+    const db = await createTestDb('sqlite');
+    const sync = makeSync(db, db, {});
+    const port = await freePort();
+    const res = await checkSource({ ...sync, source: { ...sync.source, connector: 'postgres', connection: { url: `postgres://idra:S3cret-pw-9@127.0.0.1:${port}/x` } } }, { timeoutMs: 3000 });
+    expect(res.ok).toBe(false);
+    expect(res.error).toMatch(/ECONNREFUSED/);
+    expect(res.error).not.toContain('S3cret-pw-9');
   });
 });

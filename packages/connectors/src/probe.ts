@@ -1,5 +1,19 @@
-import { errorMessage, scrubSecrets, secretValues, type Connection, type Connector, type ConnectorKind, type DiscoveredObject, type ProbeOptions } from '@idra/core';
+import {
+  errorMessage,
+  modeInfo,
+  scrubSecrets,
+  secretValues,
+  type Connection,
+  type Connector,
+  type ConnectorKind,
+  type DiscoveredObject,
+  type ProbeOptions,
+  type SourceCheck,
+  type Sync,
+  type TransactionVisibility,
+} from '@idra/core';
 import { loadConnector } from './registry.ts';
+import { blindRefusal, blindWarning } from './sql/watermark.ts';
 
 /** What trying a connection found. `error` is the driver's text, with the connection's secrets removed. */
 export interface ConnectionTestResult {
@@ -8,6 +22,8 @@ export interface ConnectionTestResult {
   /** Time to connect and run the probe, in milliseconds. */
   latencyMs: number;
   error?: string | undefined;
+  /** SQL connections: without it, an `id`/`timestamp` sync from this source runs only with `delayMs`. */
+  transactions?: TransactionVisibility | undefined;
 }
 
 /** What a data source holds, for people choosing what to sync; `error` as in {@link ConnectionTestResult}. */
@@ -55,7 +71,26 @@ export async function testConnection(kind: ConnectorKind, connection: Connection
   const started = performance.now();
   const result = await probe(kind, connection, opts, (connector, o) => connector.check(connection, o));
   const latencyMs = Math.round(performance.now() - started);
-  return 'error' in result ? { ok: false, connector: kind, latencyMs, error: result.error } : { ok: true, connector: kind, latencyMs };
+  return 'error' in result ? { ok: false, connector: kind, latencyMs, error: result.error } : { ok: true, connector: kind, latencyMs, ...result.value };
+}
+
+/**
+ * Connects to a sync's source as its agent would and applies the agent's check: an `id`/`timestamp`
+ * sync from a source whose user cannot see other sessions' transactions would not run unless it
+ * accepted the delay alone. Stricter than the agent at this instant on PostgreSQL without
+ * pg_read_all_stats while no other role happens to be connected: the agent stops as soon as one is.
+ * Never throws.
+ */
+export async function checkSource(sync: Sync, opts: TestConnectionOptions = {}): Promise<SourceCheck> {
+  const { connector: kind, connection } = sync.source;
+  const result = await probe(kind, connection, opts, (connector, o) => connector.check(connection, o));
+  if ('error' in result) return { ok: false, error: result.error };
+  const transactions = result.value?.transactions;
+  if (!transactions || transactions.visible || !modeInfo(sync.mode).cursor) return { ok: true, transactions };
+  const sight = { blind: transactions.reason, grant: transactions.grant };
+  const refusal = blindRefusal(sight, sync, kind);
+  if (refusal) return { ok: false, problem: { code: refusal.code, message: refusal.message }, transactions };
+  return { ok: true, transactions, warning: blindWarning(sight, sync.delayMs) };
 }
 
 /** Lists what a data source holds (tables and views, collections, topics, bucket prefixes, an API's resource) with columns and keys. Never throws. */

@@ -72,3 +72,34 @@ export async function createDatabase(
     drop: () => dialect.execute(serverUrl, `DROP DATABASE IF EXISTS ${dialect.quote(name)}${dialect.dropOptions}`),
   };
 }
+
+/** A login role of a test PostgreSQL database, made by {@link createPostgresRole}. */
+export interface TestRole {
+  name: string;
+  /** The database's URL as this role. */
+  url: string;
+  /** Drops what the role owns in the database, then the role. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a login role that may read `tables` of a test PostgreSQL database and nothing more: without
+ * pg_read_all_stats it cannot see what other roles' sessions do (their state, their transactions).
+ */
+export async function createPostgresRole(databaseUrl: string, tables: string[], name = `idra_role_${randomBytes(4).toString('hex')}`): Promise<TestRole> {
+  for (const id of [name, ...tables]) if (!PLAIN_NAME.test(id)) throw new TypeError(`${JSON.stringify(id)} must match ${PLAIN_NAME}`);
+  const run = (sql: string) => DIALECTS.postgres.execute(databaseUrl, sql);
+  await run(`CREATE ROLE ${name} LOGIN`);
+  for (const table of tables) await run(`GRANT SELECT ON ${table} TO ${name}`);
+  const url = new URL(databaseUrl);
+  url.username = name;
+  url.password = '';
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      await run(`DROP OWNED BY ${name}`);
+      await run(`DROP ROLE ${name}`);
+    },
+  };
+}

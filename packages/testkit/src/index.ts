@@ -1,7 +1,7 @@
 // Throwaway real servers (PostgreSQL, MariaDB, etcd, Kafka, FerretDB, S3) for tests, on free ports in temp dirs.
 import type {} from './provided-context.ts';
 
-export { createDatabase, type TestDatabase } from './create-database.ts';
+export { createDatabase, createPostgresRole, type TestDatabase, type TestRole } from './create-database.ts';
 export { TestServerStartError, type TestServerKind } from './errors.ts';
 export {
   kafkaForTests,

@@ -7,7 +7,7 @@ import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { principalOf } from './auth.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardOffsetScope, type OffsetDecision, type ScopeResolution } from '../offset-guard.ts';
-import { IdParams, EmptyBody, Permissive, errors } from '../schemas.ts';
+import { IdParams, EmptyBody, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
 
 const TableListingSchema = Type.Object({
   ok: Type.Boolean(),
@@ -21,7 +21,13 @@ const TableListingSchema = Type.Object({
   error: Type.Optional(Type.String()),
 });
 
-const TestResultSchema = Type.Object({ ok: Type.Boolean(), connector: Type.String(), latencyMs: Type.Number(), error: Type.Optional(Type.String()) });
+const TestResultSchema = Type.Object({
+  ok: Type.Boolean(),
+  connector: Type.String(),
+  latencyMs: Type.Number(),
+  error: Type.Optional(Type.String()),
+  transactions: Type.Optional(TransactionVisibilitySchema),
+});
 
 const ChangeQuery = Type.Composite([ReasonQuery, OffsetDecisionQuery]);
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { tempDir } from '@idra/testkit';
+import { createDatabase, createPostgresRole, tempDir, type TestRole } from '@idra/testkit';
 import { ConfigStore, SecretBox, StatusStore, newSyncStatus, type SyncStatus } from '@idra/core';
 import { SECRET_KEY, asSyncOwner, sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
 
@@ -294,5 +295,63 @@ describe('a stored sync document that no longer validates', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('a source user that cannot see other sessions\' transactions: Test connection and the sync check say so before anything runs', () => {
+  let s: TestServer;
+  let db: Awaited<ReturnType<typeof createDatabase>>;
+  let admin: pg.Client;
+  let role: TestRole;
+  beforeAll(async () => {
+    s = await startTestServer();
+    db = await createDatabase('postgres', inject('pgUrl'));
+    // The superuser's session stays connected: a session of another role than the source's.
+    admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query('create table src (id bigint primary key, ts timestamp(6) not null)');
+    role = await createPostgresRole(db.url, ['src']);
+    const created = await s.call('POST', '/api/v1/datasources', { token: s.tokens.operator, body: { id: 'restricted', connector: 'postgres', connection: { url: role.url } } });
+    expect(created.status).toBe(201);
+  });
+  afterAll(async () => {
+    await s.close();
+    await role.drop();
+    await admin.end();
+    await db.drop();
+  });
+
+  const sync = (extra: Record<string, unknown> = {}) => ({
+    ...sqliteSync('watched'),
+    source: { connector: 'postgres', dataSourceId: 'restricted', table: 'src' },
+    mode: 'timestamp',
+    cursorColumn: 'ts',
+    tiebreakerColumn: 'id',
+    ...extra,
+  });
+
+  it('Test connection names the missing privilege and the statement to run', async () => {
+    const tested = await s.call('POST', '/api/v1/datasources/restricted/test', { token: s.tokens.operator });
+    expect(tested.body).toMatchObject({ ok: true, transactions: { visible: false, grant: `GRANT pg_read_all_stats TO ${role.name}` } });
+    expect(tested.body.transactions.reason).toMatch(/cannot (see|be seen)/);
+  });
+
+  it('the sync check reports that the sync would not run, and what to do; with a delay it would run with a warning', async () => {
+    const refused = await s.call('POST', '/api/v1/syncs/check', { token: s.tokens.operator, body: sync() });
+    expect(refused.status).toBe(200);
+    expect(refused.body).toMatchObject({ ok: false, problem: { code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND' } });
+    expect(refused.body.problem.message).toContain(`run GRANT pg_read_all_stats TO ${role.name} on the source`);
+    const delayed = await s.call('POST', '/api/v1/syncs/check', { token: s.tokens.operator, body: sync({ delayMs: '2s' }) });
+    expect(delayed.body.ok).toBe(true);
+    expect(delayed.body.warning).toMatch(/only delayMs \(2000 ms\) protects rows committed late$/);
+    const acknowledged = await s.call('POST', '/api/v1/syncs/check', { token: s.tokens.operator, body: sync({ watermark: 'delay-only' }) });
+    expect(acknowledged.body.ok).toBe(true);
+  });
+
+  it('is for operators, and names a bad field like validate', async () => {
+    expect((await s.call('POST', '/api/v1/syncs/check', { token: s.tokens.viewer, body: sync() })).status).toBe(403);
+    const bad = await s.call('POST', '/api/v1/syncs/check', { token: s.tokens.operator, body: sync({ watermark: 'never' }) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.issues).toEqual([{ path: 'watermark', message: 'must be one of "transactions", "delay-only"' }]);
   });
 });

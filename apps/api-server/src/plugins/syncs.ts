@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ConfigError, IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type ConfigIssue, type SyncConfig, type DataSource, type HistoryEntry } from '@idra/core';
-import type { DeadLetterView, SyncList, ValidateResult } from '@idra/api-client';
+import { ConfigError, IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type ConfigIssue, type SyncConfig, type DataSource, type HistoryEntry, type Sync } from '@idra/core';
+import { checkSource } from '@idra/connectors';
+import type { DeadLetterView, SourceCheck, SyncList, ValidateResult } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { prepareSync, storedSync, syncExists } from '../sync-input.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardOffsetScope } from '../offset-guard.ts';
 import { principalOf } from './auth.ts';
-import { AnyObject, EmptyBody, IdParams, Permissive, errors } from '../schemas.ts';
+import { AnyObject, EmptyBody, IdParams, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
 
 const DeadLetterParams = Type.Object({ id: IdSchema, errorId: Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}$', description: 'dead letter id' }) }, { additionalProperties: false });
 const PauseQuery = Type.Object({
@@ -18,6 +19,14 @@ const ChangeQuery = Type.Composite([ReasonQuery, OffsetDecisionQuery]);
 const DuplicateBody = Type.Object({ id: IdSchema, name: Type.Optional(Type.String({ maxLength: 200 })), enabled: Type.Optional(Type.Boolean({ description: 'default false: the copy starts paused' })) }, { additionalProperties: false });
 
 const PAUSE_WAIT_MS = 30_000;
+
+const SourceCheckSchema = Type.Object({
+  ok: Type.Boolean({ description: 'an agent would read the source: it connects and nothing stops the sync' }),
+  error: Type.Optional(Type.String({ description: 'the connection failed (secrets removed)' })),
+  problem: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { description: 'what would stop the sync, with what to do' })),
+  warning: Type.Optional(Type.String({ description: 'what would weaken its guarantee while it runs' })),
+  transactions: Type.Optional(TransactionVisibilitySchema),
+});
 
 /** `/syncs`: CRUD, validation, pause/resume, duplicate, status and dead letters of one sync. */
 export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -31,6 +40,19 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return s;
   };
   const stored = (s: SyncConfig) => secrets.maskSync(s);
+
+  /** A sync from the editor, runnable: validated, masks merged with the stored sync of its id, data sources resolved. */
+  const normalizeDraft = async (body: unknown): Promise<Sync> => {
+    const id = (body as { id?: unknown }).id;
+    const existing = typeof id === 'string' ? await configs.getSync(id).catch(() => undefined) : undefined;
+    const config = await prepareSync(ctx, body, existing);
+    const dataSources = new Map<string, DataSource>();
+    for (const dsId of [config.source.dataSourceId, config.destination.dataSourceId]) {
+      const ds = dsId ? await configs.getDataSource(dsId) : undefined;
+      if (ds) dataSources.set(ds.id, ds);
+    }
+    return normalizeSync(config, (x) => dataSources.get(x));
+  };
 
   app.get('/syncs', { config: { access: 'viewer' }, schema: { tags, summary: 'List syncs (secrets masked); stored documents that no longer validate are listed in invalid', response: { 200: Permissive('{ syncs, invalid }'), ...errors() } } }, async (): Promise<SyncList> => {
     const { syncs, invalid } = await configs.listSyncs();
@@ -48,16 +70,25 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags, summary: 'Check a sync without storing it: 200 with the normalized sync, or 400 naming each bad field', body: AnyObject, response: { 200: Permissive('{ valid: true, normalized }'), ...errors(400) } },
     },
     async (req): Promise<ValidateResult> => {
-      const id = (req.body as { id?: unknown }).id;
-      const existing = typeof id === 'string' ? await configs.getSync(id).catch(() => undefined) : undefined;
-      const config = await prepareSync(ctx, req.body, existing);
-      const dataSources = new Map<string, DataSource>();
-      for (const dsId of [config.source.dataSourceId, config.destination.dataSourceId]) {
-        const ds = dsId ? await configs.getDataSource(dsId) : undefined;
-        if (ds) dataSources.set(ds.id, ds);
-      }
-      const normalized = normalizeSync(config, (x) => dataSources.get(x));
+      const normalized = await normalizeDraft(req.body);
       return { valid: true, normalized: { ...normalized, source: secrets.mask(normalized.source), destination: secrets.mask(normalized.destination) } };
+    },
+  );
+
+  app.post(
+    '/syncs/check',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: "Connect to an unsaved sync's source as its agent would: would it run? (400 naming each bad field, like validate)",
+        body: AnyObject,
+        response: { 200: SourceCheckSchema, ...errors(400) },
+      },
+    },
+    async (req): Promise<SourceCheck> => {
+      const sync = await normalizeDraft(req.body);
+      return checkSource({ ...sync, source: secrets.open(sync.source) });
     },
   );
 

@@ -18,6 +18,7 @@ describe('sync draft', () => {
       batchSize: 5000,
       pollIntervalMs: '5s',
       delayMs: 2000,
+      watermark: 'delay-only',
       onError: 'skip',
       createTable: false,
     };
@@ -38,7 +39,15 @@ describe('sync draft', () => {
       source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, query: 'select * from t' },
       destination: { connector: 'postgres', dataSourceId: 'dw', table: 't' },
       mode: 'id',
+      delayMs: '5s',
       batchSize: '12x',
     });
+  });
+
+  it('sends the delay and the delay-only consent for id and timestamp cursors only', () => {
+    const d = { ...emptyDraft(), id: 'd', delay: '2s', delayOnly: true };
+    expect(draftToConfig({ ...d, mode: 'id' })).toMatchObject({ delayMs: '2s', watermark: 'delay-only' });
+    const full = draftToConfig({ ...d, mode: 'full' });
+    expect([full.delayMs, full.watermark]).toEqual([undefined, undefined]);
   });
 });

@@ -54,6 +54,8 @@ export interface SyncDraft {
   batchSize: string;
   pollInterval: string;
   delay: string;
+  /** `watermark: 'delay-only'`: read with the delay alone where the source cannot see other sessions' transactions. */
+  delayOnly: boolean;
   onError: 'stop' | 'skip';
   createTable: boolean;
 }
@@ -97,6 +99,7 @@ export function emptyDraft(): SyncDraft {
     batchSize: '',
     pollInterval: '',
     delay: '',
+    delayOnly: false,
     onError: 'stop',
     createTable: true,
   };
@@ -185,6 +188,7 @@ export function configToDraft(s: SyncConfig): SyncDraft {
     batchSize: text(s.batchSize),
     pollInterval: text(s.pollIntervalMs),
     delay: text(s.delayMs),
+    delayOnly: s.watermark === 'delay-only',
     onError: s.onError ?? 'stop',
     createTable: s.createTable ?? true,
   };
@@ -210,7 +214,8 @@ export function draftToConfig(d: SyncDraft): SyncConfig {
   if (d.writeMode !== 'insert') s.writeMode = d.writeMode;
   if (d.batchSize.trim()) s.batchSize = /^\d+$/.test(d.batchSize.trim()) ? Number(d.batchSize.trim()) : d.batchSize.trim();
   if (d.pollInterval.trim()) s.pollIntervalMs = duration(d.pollInterval);
-  if (mode.timestamp && d.delay.trim()) s.delayMs = duration(d.delay);
+  if (mode.cursor && d.delay.trim()) s.delayMs = duration(d.delay);
+  if (mode.cursor && d.delayOnly) s.watermark = 'delay-only';
   if (d.onError !== 'stop') s.onError = d.onError;
   if (!d.createTable) s.createTable = false;
   return s as SyncConfig;

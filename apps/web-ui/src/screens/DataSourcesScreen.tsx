@@ -24,14 +24,31 @@ function target(ds: DataSource): string {
 }
 
 function TestResult({ result }: { result: ConnectionTestResult }) {
-  return result.ok ? (
-    <p className="ok-text" role="status">
-      ✓ Connected ({result.connector}, {Math.round(result.latencyMs)} ms)
-    </p>
-  ) : (
-    <p className="error-note" role="alert">
-      ✗ Cannot connect: {result.error}
-    </p>
+  if (!result.ok) {
+    return (
+      <p className="error-note" role="alert">
+        ✗ Cannot connect: {result.error}
+      </p>
+    );
+  }
+  const tx = result.transactions;
+  return (
+    <>
+      <p className="ok-text" role="status">
+        ✓ Connected ({result.connector}, {Math.round(result.latencyMs)} ms)
+      </p>
+      {tx && !tx.visible && (
+        <p className="warning-note" role="status">
+          The user cannot see other sessions' transactions ({tx.reason}): an id or timestamp sync reading from here will not start unless it sets a delay.
+          {tx.grant && (
+            <>
+              {' '}
+              To fix it, run <code>{tx.grant}</code>
+            </>
+          )}
+        </p>
+      )}
+    </>
   );
 }
 

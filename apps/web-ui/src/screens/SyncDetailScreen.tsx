@@ -2,7 +2,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { OffsetView, SyncActivity, SyncConfig, SyncOverview, SyncStatus, TimelineEvent } from '@idra/api-client';
-import { copyProgress, lagSummary } from '@idra/core/health';
+import { copyProgress, isConfigProblem, lagSummary } from '@idra/core/health';
 import { useClient } from '../api/client-context.tsx';
 import { keys, useOffset, useOffsetHistory, useOverview, useSyncConfig, useSyncStatus } from '../api/queries.ts';
 import { useCan } from '../api/session.tsx';
@@ -65,7 +65,7 @@ function StatusCard({ id, status, row, offset, health, canOperate }: { id: strin
         <>
           {status.lastError && (
             <div className="error-note" role="alert">
-              <strong>{status.lastError.transient === false ? 'Needs a fix' : 'Last error'}</strong> ({formatAgo(status.lastError.at)}): {status.lastError.message}{' '}
+              <strong>{isConfigProblem(status) ? 'Configuration problem' : status.lastError.transient === false ? 'Needs a fix' : 'Last error'}</strong> ({formatAgo(status.lastError.at)}): {status.lastError.message}{' '}
               <span className="code">{status.lastError.code}</span>
               {status.lastError.row && (
                 <div>

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { CONNECTORS, MODES, SQL_CONNECTORS, modeInfo, type ConnectorKind } from '@idra/core/model';
-import type { ChangeOptions, ConfigIssue, DataSource, OffsetScopeConflict, Sync, TableListing } from '@idra/api-client';
+import type { ChangeOptions, ConfigIssue, DataSource, OffsetScopeConflict, SourceCheck, Sync, TableListing } from '@idra/api-client';
 import { IdraApiError } from '@idra/api-client';
 import { useClient } from '../api/client-context.tsx';
 import { keys, useDataSources, useSyncConfig } from '../api/queries.ts';
@@ -50,6 +50,65 @@ function useValidation(draft: SyncDraft) {
     retry: false,
     placeholderData: (previous) => previous,
   });
+}
+
+/** Pause after the last change before the source is checked: the check opens a real connection. */
+const CHECK_DELAY_MS = 800;
+
+/**
+ * What the agent would find on the source of a valid id/timestamp SQL sync (a source user that cannot
+ * see other sessions' transactions stops it), refreshed once the draft settles.
+ */
+function useSourceCheck(draft: SyncDraft, valid: boolean) {
+  const client = useClient();
+  const relevant = valid && modeInfo(draft.mode).cursor && SQL_CONNECTORS.includes(draft.source.connector);
+  const body = useDebounced(relevant ? JSON.stringify(draftToConfig(draft)) : '', CHECK_DELAY_MS);
+  return useQuery({
+    queryKey: ['check-source', body],
+    queryFn: () => client.syncs.check(JSON.parse(body)),
+    enabled: body !== '',
+    staleTime: 30_000,
+    retry: false,
+  });
+}
+
+/** The source check's verdict, in the words an operator acts on. */
+function SourceCheckNote({ check }: { check: { data?: SourceCheck | undefined; isFetching: boolean } }) {
+  const r = check.data;
+  if (check.isFetching && !r) {
+    return (
+      <p className="muted">
+        <Spinner label="Checking the source" /> Checking what the source's user can see…
+      </p>
+    );
+  }
+  if (!r) return null;
+  if (r.problem) {
+    return (
+      <div className="error-note" role="alert" data-testid="source-check">
+        <strong>This sync would not start</strong> <span className="code">{r.problem.code}</span>
+        <p>{r.problem.message}</p>
+        {r.transactions?.grant && (
+          <p>
+            Run on the source: <code>{r.transactions.grant}</code>
+          </p>
+        )}
+      </div>
+    );
+  }
+  if (r.error) return <p className="muted" data-testid="source-check">The source could not be checked: {r.error}</p>;
+  if (r.warning) {
+    return (
+      <p className="warning-note" role="status" data-testid="source-check">
+        <strong>It will run, relying on the delay alone:</strong> {r.warning}
+      </p>
+    );
+  }
+  return (
+    <p className="ok-text" data-testid="source-check">
+      ✓ The source's user sees other sessions' transactions: rows they commit late are waited for.
+    </p>
+  );
 }
 
 type TableInfo = TableListing['tables'][number];
@@ -193,7 +252,7 @@ function EndpointFields({ role, value, onChange, dataSources, tables, issue }: E
 }
 
 /** The fields of each path the server may name, so that an issue lands under its field. */
-const SHOWN_PATHS = /^(id|name|mode|cursorColumn|tiebreakerColumn|keyColumns|writeMode|batchSize|pollIntervalMs|delayMs|onError|createTable|(source|destination)\.(connector|dataSourceId|connection(\.\w+)?|schema|table|query|columns|collection|topic|bucket|prefix|url))$/;
+const SHOWN_PATHS = /^(id|name|mode|cursorColumn|tiebreakerColumn|keyColumns|writeMode|batchSize|pollIntervalMs|delayMs|watermark|onError|createTable|(source|destination)\.(connector|dataSourceId|connection(\.\w+)?|schema|table|query|columns|collection|topic|bucket|prefix|url))$/;
 
 /** Create or edit a sync, checked by the API's validate endpoint as the user types. */
 export function SyncEditorScreen() {
@@ -215,6 +274,7 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
   const [draft, setDraft] = useState<SyncDraft>(initial);
   const [touched, setTouched] = useState<ReadonlySet<string>>(() => new Set(editing ? ['*'] : []));
   const validation = useValidation(draft);
+  const sourceCheck = useSourceCheck(draft, validation.data?.ok === true);
   const sourceTables = useTables(draft.source);
   const destinationTables = useTables(draft.destination);
   const sourceColumns = columnsOf(sourceTables, draft.source);
@@ -351,8 +411,12 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
             <Field label="Poll interval" hint='Pause after a short batch: ms or "500ms", "5s", "1m" (default 5s).' error={issue('pollIntervalMs')}>
               {(p) => <input {...p} placeholder="5s" value={d.pollInterval} onChange={(e) => change({ pollInterval: e.target.value }, 'pollIntervalMs')} />}
             </Field>
-            {timestamp && (
-              <Field label="Delay" hint="Rows newer than the database's now() minus this wait for a later poll (default 0)." error={issue('delayMs')}>
+            {cursor && (
+              <Field
+                label="Delay"
+                hint="Rows newer than the database's now() minus this wait for a later poll (default 0). A source that cannot see other sessions' transactions needs it: the longest time a write transaction stays open."
+                error={issue('delayMs')}
+              >
                 {(p) => <input {...p} placeholder="0" value={d.delay} onChange={(e) => change({ delay: e.target.value }, 'delayMs')} />}
               </Field>
             )}
@@ -368,6 +432,18 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
           <label className="checkbox">
             <input type="checkbox" checked={d.createTable} onChange={(e) => change({ createTable: e.target.checked })} /> Create the destination table when it is missing
           </label>
+          {cursor && (
+            <>
+              <label className="checkbox">
+                <input type="checkbox" checked={d.delayOnly} onChange={(e) => change({ delayOnly: e.target.checked }, 'watermark')} />
+                <span>
+                  Where the source cannot see other sessions' transactions, rely on the delay alone (<code>watermark: "delay-only"</code>): rows they commit later
+                  than the delay may be skipped
+                </span>
+              </label>
+              <SourceCheckNote check={sourceCheck} />
+            </>
+          )}
         </Section>
         <div className="form-footer" aria-live="polite">
           <div className="validation-summary">

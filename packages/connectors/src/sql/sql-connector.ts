@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Connection, Connector, ProbeOptions } from '@idra/core';
-import type { SqlDialect, SqlPool } from './dialect.ts';
+import type { Connection, Connector, ProbeOptions, TransactionVisibility } from '@idra/core';
+import type { SqlDialect, SqlPool, TransactionView } from './dialect.ts';
 import { SqlDestination } from './sql-destination.ts';
 import { SqlSource } from './sql-source.ts';
 
@@ -14,14 +14,22 @@ async function withPool<T>(dialect: SqlDialect, connection: Connection, opts: Pr
   }
 }
 
+function visibilityOf(view: TransactionView): TransactionVisibility {
+  if (view.blind === undefined && view.grant === undefined) return { visible: true };
+  return { visible: false, reason: view.blind ?? "this user cannot see other users' open transactions", grant: view.grant };
+}
+
 /** A SQL database through one dialect: the shared Kysely-based source and destination, `select 1` as the check, the dialect's table listing. */
 export function sqlConnector(dialect: SqlDialect): Connector {
   return {
     openSource: (ctx) => SqlSource.open(dialect, ctx),
     openDestination: (ctx) => SqlDestination.open(dialect, ctx),
-    async check(connection, opts) {
-      await withPool(dialect, connection, opts, (pool) => pool.execute(sql`select 1 as ok`.compile(dialect.db), opts.signal));
-    },
+    // The watermark's own observation says what the user can see of other sessions' transactions.
+    check: (connection, opts) =>
+      withPool(dialect, connection, opts, async (pool) => {
+        await pool.execute(sql`select 1 as ok`.compile(dialect.db), opts.signal);
+        return { transactions: visibilityOf(await dialect.watermark(pool, { delayMs: 0 }, opts.signal)) };
+      }),
     discover: (connection, opts) => withPool(dialect, connection, opts, (pool) => dialect.listTables(pool)),
   };
 }

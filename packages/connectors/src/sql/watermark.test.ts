@@ -5,7 +5,7 @@ import { tempDir } from '@idra/testkit';
 import pg from 'pg';
 import { FileOffsetStore, SyncRunner, WatermarkBlindError, sleep, type Batch, type Logger, type Position, type Sync, type SyncConfig, type SyncStatus } from '@idra/core';
 import { createConnectorRegistry } from '../registry.ts';
-import { DDL, createTestDb, makeSync, privateMariadb, type TestDb } from '../testing/fixtures.ts';
+import { DDL, createTestDb, makeSync, privateMariadb, restrictedUser, type RestrictedUser, type TestDb } from '../testing/fixtures.ts';
 import { unguarded } from '../testing/torture.ts';
 import type { SqlDialect, TransactionView } from './dialect.ts';
 import { SqlSource } from './sql-source.ts';
@@ -177,54 +177,6 @@ for (const name of ['postgres', 'mysql'] as const) {
       expect(ids((await source.read(first.position, 7, signal)).rows)).toEqual([]); // id 1: lost
     });
   });
-}
-
-/** A user of a test database who may read `src` but lacks the privilege to see other sessions' transactions until `grant()`. */
-interface RestrictedUser {
-  /** The test database's URL, as this user. */
-  url: string;
-  /** What Idra asks the operator to run (and what `grant()` runs). */
-  grantStatement: string;
-  grant(): Promise<void>;
-  /** Takes the privilege back (on MariaDB also ends the user's connections, which keep a global privilege until they reconnect). */
-  revoke(): Promise<void>;
-  drop(): Promise<void>;
-}
-
-async function restrictedUser(db: TestDb, name: 'postgres' | 'mysql'): Promise<RestrictedUser> {
-  const user = `idra_np_${randomBytes(4).toString('hex')}`;
-  const url = new URL(db.connection.url!);
-  url.username = user;
-  if (name === 'postgres') {
-    await db.exec(`create role ${user} login`);
-    await db.exec(`grant select on src to ${user}`);
-    const grantStatement = `GRANT pg_read_all_stats TO ${user}`;
-    return {
-      url: url.toString(),
-      grantStatement,
-      grant: async () => void (await db.exec(grantStatement)),
-      revoke: async () => void (await db.exec(`revoke pg_read_all_stats from ${user}`)),
-      drop: async () => {
-        await db.exec(`drop owned by ${user}`);
-        await db.exec(`drop role ${user}`);
-      },
-    };
-  }
-  await db.exec(`create user '${user}'@'%' identified by 'np'`);
-  await db.exec(`grant select on \`${url.pathname.slice(1)}\`.* to '${user}'@'%'`);
-  url.password = 'np';
-  const grantStatement = `GRANT PROCESS ON *.* TO '${user}'@'%'`;
-  return {
-    url: url.toString(),
-    grantStatement,
-    grant: async () => void (await db.exec(grantStatement)),
-    async revoke() {
-      await db.exec(`revoke process on *.* from '${user}'@'%'`);
-      const ids = await db.exec(`select id from information_schema.processlist where user = '${user}'`);
-      for (const { id } of ids) await db.exec(`kill connection ${Number(id)}`).catch(() => {}); // it may have gone already
-    },
-    drop: async () => void (await db.exec(`drop user '${user}'@'%'`)),
-  };
 }
 
 /** A sync run in-process with rechecks every 100 ms, recording the warnings and errors it logs. */

@@ -24,25 +24,33 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 type Sight = Pick<TransactionView, 'blind' | 'grant'>;
 
 /** The status warning of a source that cannot see every transaction, read by a sync that accepted it. */
-function blindWarning(view: Sight, delayMs: number): string {
+export function blindWarning(view: Sight, delayMs: number): string {
   return `${view.blind}${view.grant ? ` (${view.grant} would show them)` : ''}: only delayMs (${delayMs} ms) protects rows committed late`;
 }
 
+type Consent = Pick<Sync, 'id' | 'delayMs' | 'watermark'>;
+
 /**
- * Stops a cursor read that cannot see every transaction, unless the sync accepted relying on delayMs:
- * with `delayMs` above 0, or `watermark: 'delay-only'` (a bare `delayMs: 0` is what the default
- * already means, so it is not taken as consent). Same check at open, before every read, and in the
- * API's source check.
+ * The error that stops a cursor read that cannot see every transaction, unless the sync accepted
+ * relying on delayMs: with `delayMs` above 0, or `watermark: 'delay-only'` (a bare `delayMs: 0` is what
+ * the default already means, so it is not taken as consent). The same check at open, before every
+ * read, and in the API's source check.
  */
-export function refuseBlindReads(view: Sight, sync: Pick<Sync, 'id' | 'delayMs' | 'watermark'>, connector: string): void {
-  if (view.blind === undefined || sync.watermark === 'delay-only' || sync.delayMs > 0) return;
+export function blindRefusal(view: Sight, sync: Consent, connector: string): WatermarkBlindError | undefined {
+  if (view.blind === undefined || sync.watermark === 'delay-only' || sync.delayMs > 0) return undefined;
   const remedy = view.grant ? `run ${view.grant} on the source (the sync then starts by itself), or set` : 'set';
-  throw new WatermarkBlindError({
+  return new WatermarkBlindError({
     connector,
     syncId: sync.id,
     grant: view.grant,
     message: `${view.blind}, so rows committed late could be skipped for good: ${remedy} delayMs to the longest time a write transaction stays open (watermark: "delay-only" accepts that risk with delayMs 0)`,
   });
+}
+
+/** Throws {@link blindRefusal}'s error, when there is one. */
+export function refuseBlindReads(view: Sight, sync: Consent, connector: string): void {
+  const refusal = blindRefusal(view, sync, connector);
+  if (refusal) throw refusal;
 }
 
 function isInteger(text: string): boolean {

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { sql, type RawBuilder } from 'kysely';
-import { createDatabase, startMariadb, tempDir } from '@idra/testkit';
+import { createDatabase, createPostgresRole, startMariadb, tempDir } from '@idra/testkit';
 import {
   FileOffsetStore,
   SyncRunner,
@@ -170,4 +171,49 @@ export async function runOnce(sync: Sync, stateDir: string): Promise<{ status: S
 export function ts(base: string, offsetMs = 0, micros = 0): string {
   const d = new Date(Date.parse(base.replace(' ', 'T') + 'Z') + offsetMs);
   return d.toISOString().replace('T', ' ').replace('Z', '').replace(/\.(\d{3})$/, (_m, ms: string) => `.${ms}${String(micros).padStart(3, '0')}`);
+}
+
+/** A user of a test database who may read `src` but lacks the privilege to see other sessions' transactions until `grant()`. */
+export interface RestrictedUser {
+  /** The test database's URL, as this user. */
+  url: string;
+  /** What Idra asks the operator to run (and what `grant()` runs). */
+  grantStatement: string;
+  grant(): Promise<void>;
+  /** Takes the privilege back (on MariaDB also ends the user's connections, which keep a global privilege until they reconnect). */
+  revoke(): Promise<void>;
+  drop(): Promise<void>;
+}
+
+/** Creates a {@link RestrictedUser} (the table `src` must exist). */
+export async function restrictedUser(db: TestDb, name: 'postgres' | 'mysql'): Promise<RestrictedUser> {
+  if (name === 'postgres') {
+    const role = await createPostgresRole(db.connection.url!, ['src']);
+    const grantStatement = `GRANT pg_read_all_stats TO ${role.name}`;
+    return {
+      url: role.url,
+      grantStatement,
+      grant: async () => void (await db.exec(grantStatement)),
+      revoke: async () => void (await db.exec(`revoke pg_read_all_stats from ${role.name}`)),
+      drop: role.drop,
+    };
+  }
+  const user = `idra_np_${randomBytes(4).toString('hex')}`;
+  const url = new URL(db.connection.url!);
+  url.username = user;
+  await db.exec(`create user '${user}'@'%' identified by 'np'`);
+  await db.exec(`grant select on \`${url.pathname.slice(1)}\`.* to '${user}'@'%'`);
+  url.password = 'np';
+  const grantStatement = `GRANT PROCESS ON *.* TO '${user}'@'%'`;
+  return {
+    url: url.toString(),
+    grantStatement,
+    grant: async () => void (await db.exec(grantStatement)),
+    async revoke() {
+      await db.exec(`revoke process on *.* from '${user}'@'%'`);
+      const ids = await db.exec(`select id from information_schema.processlist where user = '${user}'`);
+      for (const { id } of ids) await db.exec(`kill connection ${Number(id)}`).catch(() => {}); // it may have gone already
+    },
+    drop: async () => void (await db.exec(`drop user '${user}'@'%'`)),
+  };
 }

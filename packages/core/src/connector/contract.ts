@@ -5,7 +5,7 @@ import { modesOf, type SyncMode } from '../model/modes.ts';
 import { EndpointSchema, type Connection, type Endpoint, type SyncConfig } from '../model/schema.ts';
 import { schemaIssues } from '../model/validate.ts';
 import { optionsOfRole, resolveOptions, type ConnectorRole, type OptionProps, type ResolvedOptions } from './options.ts';
-import type { Destination, EndpointContext, LogicalType, Source } from './types.ts';
+import type { Destination, EndpointContext, LogicalType, Source, TransactionVisibility } from './types.ts';
 
 /** Endpoint fields that name or narrow the data: everything of an endpoint but its connector, connection and options. */
 export type EndpointField = Exclude<keyof Endpoint, 'connector' | 'dataSourceId' | 'connection' | 'options'>;
@@ -168,6 +168,12 @@ export interface ProbeOptions {
   signal: AbortSignal;
 }
 
+/** What a connection test found besides "it works". */
+export interface CheckReport {
+  /** SQL: whether `id`/`timestamp` reads through this connection see other sessions' open transactions. */
+  transactions?: TransactionVisibility | undefined;
+}
+
 /**
  * What a connector does once its module is loaded (its driver with it): open sources and
  * destinations for syncs, test a connection, list what a data source holds. Each connector's folder
@@ -176,8 +182,11 @@ export interface ProbeOptions {
 export interface Connector {
   openSource?(ctx: EndpointContext): Promise<Source>;
   openDestination?(ctx: EndpointContext): Promise<Destination>;
-  /** Connects and makes one harmless request (`select 1`, a ping, a listing); throws when the server cannot be used. */
-  check(connection: Connection, opts: ProbeOptions): Promise<void>;
+  /**
+   * Connects and makes one harmless request (`select 1`, a ping, a listing); throws when the server
+   * cannot be used. Reports what else it found out, when the connector can tell.
+   */
+  check(connection: Connection, opts: ProbeOptions): Promise<CheckReport | void>;
   /** What the data source holds: tables/views, collections, topics, bucket prefixes, or the resource an API answers with. */
   discover(connection: Connection, opts: ProbeOptions): Promise<DiscoveredObject[]>;
 }

@@ -88,3 +88,26 @@ export interface ConnectorRegistry {
   openSource(ctx: EndpointContext): Promise<Source>;
   openDestination(ctx: EndpointContext): Promise<Destination>;
 }
+
+/** Whether an `id`/`timestamp` sync reading through a connection sees other sessions' open transactions. */
+export interface TransactionVisibility {
+  /** It sees them: such a sync needs no `delayMs`. */
+  visible: boolean;
+  /** Why not, when it does not. */
+  reason?: string | undefined;
+  /** The statement that lets the connection's user see them, when one does. */
+  grant?: string | undefined;
+}
+
+/** Whether a sync's source can be read as configured, found before it runs (`POST /syncs/check`). */
+export interface SourceCheck {
+  /** An agent would read it: the connection works and nothing stops the sync. */
+  ok: boolean;
+  /** The connection failed: the driver's text, with the connection's secrets removed. */
+  error?: string | undefined;
+  /** What would stop the sync (the error its agent would report, e.g. `IDRA_ERR_CONFIG_WATERMARK_BLIND`), with what to do. */
+  problem?: { code: string; message: string } | undefined;
+  /** What would weaken its guarantee while it runs (the warning its status would show). */
+  warning?: string | undefined;
+  transactions?: TransactionVisibility | undefined;
+}

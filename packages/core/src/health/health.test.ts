@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newSyncStatus } from '../runner/status.ts';
-import { compareHealth, copyProgress, deriveHealth, lagSummary, type Health } from './health.ts';
+import { compareHealth, copyProgress, deriveHealth, isConfigProblem, lagSummary, type Health } from './health.ts';
 
 const status = (patch: Parameters<typeof newSyncStatus>[2]) => newSyncStatus('s', 'a', { state: 'idle', ...patch });
 
@@ -20,6 +20,16 @@ describe('deriveHealth', () => {
       failingSince: '2026-01-01T00:00:00.000Z',
       nextRetryAt: '2026-01-01T00:01:00.000Z',
     });
+  });
+
+  it('calls a failure of the configuration, or of a privilege a GRANT gives, a configuration problem', () => {
+    const lastError = { message: 'postgres source: … run GRANT pg_read_all_stats TO idra on the source …', code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND', at: '2026-01-01T00:00:30.000Z' };
+    const blind = status({ state: 'failed', attempts: 2, nextRetryAt: '2026-01-01T00:01:00.000Z', lastError });
+    expect(isConfigProblem(blind)).toBe(true);
+    expect(deriveHealth({ enabled: true, assigned: true, status: blind })).toMatchObject({ health: 'failed', reason: `configuration problem: ${lastError.message}`, nextRetryAt: '2026-01-01T00:01:00.000Z' });
+    const rejected = status({ state: 'failed', lastError: { ...lastError, code: 'IDRA_ERR_SYNC_FAILED' } });
+    expect([isConfigProblem(rejected), deriveHealth({ enabled: true, assigned: true, status: rejected }).reason]).toEqual([false, lastError.message]);
+    expect(isConfigProblem(status({ state: 'retrying', lastError }))).toBe(false);
   });
 
   it('puts paused before anything, then unassigned over a stale status', () => {

@@ -49,6 +49,14 @@ function threshold(t: LagThreshold | undefined): Required<LagThreshold> {
   return { rows: t?.rows ?? DEFAULT_LAG_THRESHOLD.rows, seconds: t?.seconds ?? DEFAULT_LAG_THRESHOLD.seconds };
 }
 
+/**
+ * Stopped by its configuration, or by something outside it a person must grant (`IDRA_ERR_CONFIG_*`,
+ * e.g. a source user that cannot see other sessions' transactions): it needs a change, not time.
+ */
+export function isConfigProblem(status: Pick<SyncStatus, 'state' | 'lastError'> | null | undefined): boolean {
+  return status?.state === 'failed' && status.lastError?.code.startsWith('IDRA_ERR_CONFIG_') === true;
+}
+
 /** The health of one sync. */
 export function deriveHealth({ enabled, status, assigned, lagThreshold }: HealthInput): SyncHealth {
   if (!enabled) return { health: 'paused', reason: status && status.state !== 'stopped' ? 'paused: its agent is finishing the batch in flight' : 'paused' };
@@ -56,7 +64,7 @@ export function deriveHealth({ enabled, status, assigned, lagThreshold }: Health
   if (status && (status.state === 'failed' || status.state === 'retrying')) {
     const failing = { attempts: status.attempts, failingSince: status.failingSince ?? status.lastError?.at, nextRetryAt: status.nextRetryAt };
     const message = status.lastError?.message ?? 'unknown error';
-    if (status.state === 'failed') return { health: 'failed', reason: message, ...failing };
+    if (status.state === 'failed') return { health: 'failed', reason: isConfigProblem(status) ? `configuration problem: ${message}` : message, ...failing };
     return { health: 'retrying', reason: message, ...failing };
   }
   const lag = status?.lag;
