@@ -224,6 +224,9 @@ export class SyncWorker {
         else await this.idleUntilRestart();
         continue;
       }
+      // Stopped while the configuration was being read (a pause brings a change and an unassignment
+      // at once): stop() found no runner to stop, so none may start.
+      if (signal.aborted) return;
       this.runner = runner;
       await runner.start();
       this.runner = undefined;
