@@ -311,7 +311,7 @@ for (const name of ['postgres', 'mysql'] as const) {
       expect(refused.lastError?.code).toBe('IDRA_ERR_CONFIG_WATERMARK_BLIND');
 
       await user.grant();
-      const started = await until('the rows, once granted', (s) => s.rowsCopied === 3);
+      const started = await until('the rows, once granted, and the failure over', (s) => s.rowsCopied === 3 && s.state !== 'failed');
       expect(started.state).not.toBe('failed');
       expect(started.lastError).toBeUndefined();
 
