@@ -215,6 +215,29 @@ describe('kafka connector', () => {
     ]);
   });
 
+  it('upsert: a field a message lacks keeps its value, a null overwrites it — the same whatever the batching', async () => {
+    const topic = newTopic('partial');
+    await createTopic(topic, 1);
+    await produce(topic, [
+      '{"id": "1", "a": "x", "b": "y"}',
+      '{"id": "2", "b": "only b"}',
+      '{"id": "1", "a": "z"}',
+      '{"id": "3", "a": "p", "b": "q"}',
+      '{"id": "3", "b": null}',
+    ]);
+    for (const [db, batchSize] of [pg, maria].flatMap((d) => [1, 2, 10].map((n) => [d, n] as const))) {
+      const table = `partial_${batchSize}`;
+      await db.exec(`create table ${table} (id varchar(10) primary key, a text, b text)`);
+      const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(db, table), { keyColumns: ['id'], writeMode: 'upsert', batchSize });
+      expect((await runOnce(sync, await tempDir('idra-state-'))).status.rowsCopied).toBe(5);
+      expect(await db.rows(table, ['id']), `${db.dialect.name}, batchSize ${batchSize}`).toEqual([
+        { id: '1', a: 'z', b: 'y' },
+        { id: '2', a: null, b: 'only b' },
+        { id: '3', a: 'p', b: null },
+      ]);
+    }
+  });
+
   it('a missing topic is an error with its name unless createTopic is set', async () => {
     await pg.exec('create table to_missing (id bigint primary key, name text, amount text)');
     await insertRows(pg, 'to_missing', numberedRows(1, 3));

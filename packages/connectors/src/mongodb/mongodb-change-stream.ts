@@ -1,6 +1,6 @@
 import type { ChangeStream, ChangeStreamDocument, Document, ResumeToken } from 'mongodb';
 import { ConnectorError, type Batch, type EndpointContext, type Position, type Row, type Source } from '@idra/core';
-import { recordColumns, type DecodedRecord } from '../records/json-records.ts';
+import { presentFields, recordColumns, type DecodedRecord } from '../records/json-records.ts';
 import { connectMongo, mongoFailure, supportsChangeStreams, type MongoConnection } from './mongodb-client.ts';
 import type { MongoConfig } from './mongodb-options.ts';
 import { documentToRecord, RAW_BSON } from './mongodb-values.ts';
@@ -115,7 +115,7 @@ export class MongoChangeStreamSource implements Source {
       if (last === undefined) return { columns: [], rows: [], position };
       this.streamAt = JSON.stringify(last);
       const columns = recordColumns(records);
-      const rows: Row[] = records.map((r) => Object.fromEntries(columns.map((c) => [c.name, r.row[c.name] ?? null])));
+      const rows: Row[] = records.map((r) => presentFields(r.row, columns));
       return { columns, rows, position: { kind: 'stream', value: last } };
     } catch (err) {
       // A failed stream is reopened from the requested position on the next read.

@@ -13,7 +13,8 @@ const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array
 
 /**
  * Writes rows as documents with one unordered `bulkWrite` per batch: `insert` mode inserts (a
- * duplicate key keeps the existing document), `upsert` mode replaces by the key columns (upsert).
+ * duplicate key keeps the existing document), `upsert` mode sets the row's fields by the key columns
+ * (upsert; fields the row lacks keep their stored values).
  * Rows whose operation column (from a change stream) says `delete` are deleted by key. When the
  * key is not `_id` a unique index on it is created (with `createTable`), so keys stay unique.
  */
@@ -43,12 +44,17 @@ export class MongoDestination implements Destination {
     this.indexed = true;
   }
 
-  /** One operation per row; for rows sharing a key only the one that decides the outcome is kept. */
+  /**
+   * One operation per key, as applying the rows in order would leave the document (an unordered
+   * bulkWrite cannot be relied on for order): a delete decides; after a delete the row replaces the
+   * document; insert keeps the first row; upsert sets the fields the rows have (merged in order), so
+   * a field a row lacks keeps its stored value (see rows-by-key.ts).
+   */
   private operations(batch: Batch): AnyBulkWriteOperation<Document>[] {
     const { keyColumns: keys, writeMode } = this.ctx.sync;
     const opColumn = this.config.operationColumn;
     const columns = batch.columns.filter((c) => c.name !== opColumn);
-    const byKey = new Map<string, AnyBulkWriteOperation<Document>>();
+    const byKey = new Map<string, { filter: Document; doc: Document; deleting: boolean; replace: boolean }>();
     const keyless: AnyBulkWriteOperation<Document>[] = [];
     for (const row of batch.rows) {
       const doc = rowToDocument(row, columns, this.config);
@@ -63,18 +69,20 @@ export class MongoDestination implements Destination {
       }
       const filter = Object.fromEntries(filterFields.map((k) => [k, doc[k]]));
       const key = JSON.stringify(filterFields.map((k) => String(doc[k])));
-      const op: AnyBulkWriteOperation<Document> = deleting
-        ? { deleteOne: { filter } }
-        : writeMode === 'upsert'
-          ? { replaceOne: { filter, replacement: doc, upsert: true } }
-          : { insertOne: { document: doc } };
-      // upsert/delete: the last change of a key decides; insert: the first row of a key stays.
-      if (writeMode === 'upsert' || deleting || !byKey.has(key)) {
-        byKey.delete(key);
-        byKey.set(key, op);
-      }
+      const prior = byKey.get(key);
+      if (deleting || !prior) byKey.set(key, { filter, doc, deleting, replace: false });
+      else if (prior.deleting) byKey.set(key, { filter, doc, deleting: false, replace: true });
+      else if (writeMode === 'upsert') byKey.set(key, { ...prior, doc: { ...prior.doc, ...doc } });
     }
-    return [...byKey.values(), ...keyless];
+    const ops = [...byKey.values()].map(({ filter, doc, deleting, replace }): AnyBulkWriteOperation<Document> => {
+      if (deleting) return { deleteOne: { filter } };
+      if (replace) return { replaceOne: { filter, replacement: doc, upsert: true } };
+      if (writeMode === 'insert') return { insertOne: { document: doc } };
+      const set = Object.fromEntries(Object.entries(doc).filter(([k]) => !(k in filter)));
+      // An empty $set is refused; a row with nothing but its key only makes sure the document exists.
+      return { updateOne: { filter, update: Object.keys(set).length > 0 ? { $set: set } : { $setOnInsert: filter }, upsert: true } };
+    });
+    return [...ops, ...keyless];
   }
 
   async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {

@@ -1,6 +1,6 @@
 import type { BSONType, Document, Filter } from 'mongodb';
 import { orderColumns, type Batch, type EndpointContext, type Lag, type Position, type Row, type Source } from '@idra/core';
-import { recordColumns, type DecodedRecord } from '../records/json-records.ts';
+import { presentFields, recordColumns, type DecodedRecord } from '../records/json-records.ts';
 import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
 import { resolveMongoConfig } from './mongodb-options.ts';
 import { bsonTypeOf, cursorToBson, documentToRecord, RAW_BSON } from './mongodb-values.ts';
@@ -82,7 +82,7 @@ export class MongoSource implements Source {
       if (signal.aborted) return { columns: [], rows: [], position };
       const records: DecodedRecord[] = docs.map(documentToRecord);
       const columns = recordColumns(records);
-      const rows: Row[] = records.map((r) => Object.fromEntries(columns.map((c) => [c.name, r.row[c.name] ?? null])));
+      const rows: Row[] = records.map((r) => presentFields(r.row, columns));
       const last = records[records.length - 1];
       return { columns, rows, position: last ? this.positionAfter(position, last.row) : position };
     } catch (err) {

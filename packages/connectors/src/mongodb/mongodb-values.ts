@@ -134,10 +134,10 @@ function jsonToBson(value: unknown, config: Pick<MongoConfig, 'decimalAs'>): unk
   return value;
 }
 
-/** A row as a document: every column of the batch, in order. */
+/** A row as a document: every column of the batch the row has, in order (a field it lacks stays out). */
 export function rowToDocument(row: Row, columns: readonly Column[], config: Pick<MongoConfig, 'decimalAs' | 'timestampAs' | 'objectIdFields'>): Document {
   const doc: Document = {};
-  for (const c of columns) doc[c.name] = valueToBson(row[c.name], c, config);
+  for (const c of columns) if (row[c.name] !== undefined) doc[c.name] = valueToBson(row[c.name], c, config);
   return doc;
 }
 

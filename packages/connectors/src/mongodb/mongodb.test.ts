@@ -102,7 +102,8 @@ describe('change streams without a replica set', () => {
     expect(first.rows).toEqual([{ _id: 'a', v: 1, _op: 'insert' }, { _id: 'b', v: 1, _op: 'insert' }]);
     expect(first.position).toEqual({ kind: 'stream', value: { _data: '02' } });
     const second = await source.read(first.position, 2, signal);
-    expect(second.rows).toEqual([{ _id: 'a', v: 2, _op: 'update' }, { _id: 'b', v: null, _op: 'delete' }]);
+    // A delete carries no document: its row has the key and the operation, and no other field (not null).
+    expect(second.rows).toEqual([{ _id: 'a', v: 2, _op: 'update' }, { _id: 'b', _op: 'delete' }]);
     expect(opened).toHaveLength(1);
     expect(opened[0]).toMatchObject({ fullDocument: 'updateLookup' });
 
@@ -188,6 +189,28 @@ describe('mongodb connector', () => {
     const [type] = await pg.exec(`select data_type from information_schema.columns where table_name = 'mixed' and column_name = 'v'`);
     expect(type?.data_type).toBe('numeric');
     expect((await pg.rows('mixed', ['_id'])).map((r) => r.v)).toEqual(['7', '2.5', '1000.25']);
+  });
+
+  it('Mongo → Mongo upsert: a field a document lacks is not written (kept, or absent), whatever else the batch holds', async () => {
+    const from = db.collection<{ _id: Int32; a?: string; b?: string | null }>('partial_from');
+    await from.insertMany([
+      { _id: new Int32(1), a: 'x', b: 'y' },
+      { _id: new Int32(2), a: 'w' },
+      { _id: new Int32(3), b: null },
+      { _id: new Int32(4) },
+    ]);
+    for (const batchSize of [1, 4]) {
+      const to = db.collection(`partial_to_${batchSize}`);
+      await to.insertOne({ _id: new Int32(2), a: 'old', b: 'kept' } as never);
+      const sync = syncBetween(mongoEndpoint('partial_from'), mongoEndpoint(`partial_to_${batchSize}`), { mode: 'id', cursorColumn: '_id', keyColumns: ['_id'], writeMode: 'upsert', batchSize });
+      await runOnce(sync, await tempDir('idra-state-'));
+      expect(await to.find({}, { sort: { _id: 1 } }).toArray(), `batchSize ${batchSize}`).toEqual([
+        { _id: 1, a: 'x', b: 'y' },
+        { _id: 2, a: 'w', b: 'kept' },
+        { _id: 3, b: null },
+        { _id: 4 },
+      ]);
+    }
   });
 
   it('id mode on a Long field copies in keyset order and resumes after a restart without re-copying', async () => {

@@ -17,10 +17,11 @@ export function toJsonValue(value: unknown): unknown {
   return value;
 }
 
-/** A row as a JSON object, columns in order. */
+/** A row as a JSON object, columns in order, without the fields it lacks. */
 export function rowToJson(row: Row, columns: readonly Column[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const c of columns) out[c.name] = toJsonValue(row[c.name]);
+  // A field the row lacks stays out of the JSON (see rows-by-key.ts): a downstream upsert keeps its value.
+  for (const c of columns) if (row[c.name] !== undefined) out[c.name] = toJsonValue(row[c.name]);
   return out;
 }
 
@@ -136,10 +137,15 @@ export function fromJsonValue(value: unknown, type: LogicalType): unknown {
   }
 }
 
-/** A record's values in the canonical form of the batch's columns. */
+/** A record's values in the canonical form of the batch's columns; fields the record lacks stay absent. */
 export function recordRow(record: DecodedRecord, columns: readonly Column[]): Row {
+  return presentFields(record.row, columns, (value, c) => fromJsonValue(value, c.type));
+}
+
+/** The fields of `source` that are columns of the batch, converted; those it lacks stay absent (see rows-by-key.ts), not null. */
+export function presentFields(source: Row, columns: readonly Column[], convert: (value: unknown, column: Column) => unknown = (v) => v): Row {
   const row: Row = {};
-  for (const c of columns) row[c.name] = fromJsonValue(record.row[c.name], c.type);
+  for (const c of columns) if (Object.hasOwn(source, c.name)) row[c.name] = convert(source[c.name], c);
   return row;
 }
 

@@ -22,6 +22,7 @@ import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
+import { byPresentColumns, onePerKey } from '../records/rows-by-key.ts';
 
 /** Rows per statement: within the dialect's parameter and row limits. */
 export function rowsPerStatement(dialect: SqlDialect, columnCount: number): number {
@@ -75,16 +76,6 @@ export function createTableStatement(dialect: SqlDialect, target: { schema?: str
   }
   if (dialect.createTableSuffix) q = q.modifyEnd(dialect.createTableSuffix);
   return q.compile();
-}
-
-/**
- * The batch with one row per key, the last one read winning: one statement cannot write a key twice
- * (ON CONFLICT / MERGE refuse it), and the last version is the current one.
- */
-export function lastPerKey(rows: Row[], keys: string[]): Row[] {
-  const byKey = new Map<string, Row>();
-  for (const row of rows) byKey.set(keys.length === 1 ? String(row[keys[0]!]) : JSON.stringify(keys.map((k) => row[k])), row);
-  return byKey.size === rows.length ? rows : [...byKey.values()];
 }
 
 /**
@@ -157,17 +148,21 @@ export class SqlDestination implements Destination {
           code: 'IDRA_ERR_CONNECTOR_COLUMN_MISSING',
         });
       }
-      const names = batch.columns.map((c) => c.name);
-      const colTypes = names.map((n) => types.get(n));
       const { writeMode, keyColumns } = this.sync;
-      const rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? lastPerKey(batch.rows, keyColumns) : batch.rows;
-      const perStatement = rowsPerStatement(dialect, names.length);
+      const rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? onePerKey(batch.rows, keyColumns, writeMode) : batch.rows;
+      // Rows from schemaless sources may lack fields: each group is written with the columns it has, so a missing field keeps the stored value.
+      const groups = byPresentColumns(rows, batch.columns.map((c) => c.name));
       await this.pool.transaction(async (tx) => {
-        if (dialect.bulkWrite && (await dialect.bulkWrite(tx, { target: this.target, columns: names, types: colTypes, rows, writeMode, keys: keyColumns }, signal))) return;
-        for (let start = 0; start < rows.length; start += perStatement) {
-          const chunk = rows.slice(start, start + perStatement);
-          const values = chunk.map((row) => names.map((n, i) => dialect.toParameter(row[n], colTypes[i])));
-          await tx.execute(writeStatement(dialect, this.target, names, values, writeMode, keyColumns), signal);
+        for (const { columns: names, rows: group } of groups) {
+          const colTypes = names.map((n) => types.get(n));
+          const write = { target: this.target, columns: names, types: colTypes, rows: group, writeMode, keys: keyColumns };
+          if (dialect.bulkWrite && (await dialect.bulkWrite(tx, write, signal))) continue;
+          const perStatement = rowsPerStatement(dialect, names.length);
+          for (let start = 0; start < group.length; start += perStatement) {
+            const chunk = group.slice(start, start + perStatement);
+            const values = chunk.map((row) => names.map((n, i) => dialect.toParameter(row[n], colTypes[i])));
+            await tx.execute(writeStatement(dialect, this.target, names, values, writeMode, keyColumns), signal);
+          }
         }
       }, signal);
       return { written: batch.rows.length };

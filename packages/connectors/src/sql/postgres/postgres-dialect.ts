@@ -168,6 +168,8 @@ export const postgresDialect: SqlDialect = {
     signal?.throwIfAborted();
     const into = (w.target.schema ? db.withSchema(w.target.schema) : db).insertInto(w.target.table).columns(w.columns).expression(sql`select ${cols} from ${stage}`);
     await session.execute(onConflict.clause(into, keyedWrite(w.target, w.columns, w.keys, w.writeMode)).compile(), signal);
+    // Emptied at once, not at the commit: a batch whose rows lack different fields writes each group through it.
+    await client.query(sql`truncate ${stage}`.compile(db).sql);
     return true;
   },
   async listTables(pool) {
