@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -32,7 +33,8 @@ export class AgentProcess {
     this.child = spawn(
       process.execPath,
       [MAIN, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'debug', '--progress-interval', '1s', ...extraArgs],
-      { env: { ...process.env, IDRA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      // Cluster agents open SQLite files only under IDRA_SQLITE_ROOTS: the tests keep theirs in temporary directories.
+      { env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const onData = (d: Buffer) => {
       this.buffer += d.toString();

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
@@ -32,7 +33,7 @@ async function startServer(): Promise<{ url: string; prefix: string; child: Chil
   const port = await freePort();
   const prefix = `/cli-${randomBytes(4).toString('hex')}/`;
   const child = spawn(process.execPath, [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--port', String(port), '--log-level', 'warn'], {
-    env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef' },
+    env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef', IDRA_SQLITE_ROOTS: tmpdir() },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
