@@ -198,5 +198,24 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
     expect(JSON.parse(partial.stdout)).toMatchObject({ format: 'go-idra', dryRun: false, syncs: { created: ['file-orders'] }, refused: ['file-chroma'] });
   });
 
+  it('the CLI asks for a choice when a change moves a stored offset (exit 5), then keeps it with a typed confirmation, recorded in the history', async () => {
+    await until('an offset for file-orders', async () => JSON.parse((await idra(['offsets', 'get', 'file-orders', '--json'])).stdout || '{}').offset);
+    const sync = JSON.parse((await idra(['syncs', 'get', 'file-orders'])).stdout) as Record<string, unknown>;
+    const file = `${home}/file-orders.json`;
+    await writeFile(file, JSON.stringify({ ...sync, keyColumns: ['id', 'note'] }));
+    const refused = await idra(['syncs', 'apply', '-f', file]);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/file-orders has a stored offset .* and this change moves what it points into:\n {2}keyColumns: id → id, note/);
+    expect(refused.stderr).toMatch(/--offset reset \(start over\) or --offset keep --confirm <id>/);
+    expect((await idra(['syncs', 'pause', 'file-orders', '--wait', '--reason', 'new key'])).code).toBe(0);
+    await writeFile(file, JSON.stringify({ ...sync, enabled: false, keyColumns: ['id', 'note'] }));
+    expect((await idra(['syncs', 'apply', '-f', file, '--offset', 'keep', '--reason', 'same rows'])).code).toBe(2);
+    const kept = await idra(['syncs', 'apply', '-f', file, '--offset', 'keep', '--confirm', 'file-orders', '--reason', 'same rows']);
+    expect(kept.code, kept.stderr).toBe(0);
+    const history = await idra(['syncs', 'history', 'file-orders']);
+    expect(history.stdout).toMatch(/updated\s+same rows\s+keyColumns: \["id"\] → \["id","note"\].*; offset kept \(keyColumns changed\)/);
+    expect(history.stdout).toMatch(/paused\s+new key/);
+  });
+
   const goEtcdUrl = () => goEtcd.endpoints[0]!;
 });

@@ -35,14 +35,16 @@ export async function withOffsetDecision<T>(
   ask: ((prompt: string) => Promise<string>) | undefined,
   warn: (text: string) => void,
 ): Promise<T> {
+  // Keeping needs the id typed: asked once the server has said what changes (a change that moves no offset needs nothing).
+  const asking = opts.offset === 'keep' && !opts.confirm;
   try {
-    return await change(opts);
+    return await change(asking ? { ...opts, offset: undefined } : opts);
   } catch (err) {
     if (!(err instanceof IdraApiError) || err.code !== 'IDRA_ERR_OFFSET_SCOPE_CHANGED') throw err;
     const details = err.details as unknown as OffsetScopeConflict;
     warn(`idra: ${id} has a stored offset (${JSON.stringify(details.offset)}) and this change moves what it points into:\n`);
     for (const c of details.changes) warn(`  ${c.field}: ${c.old} → ${c.new}\n`);
-    if (opts.offset !== 'keep' || opts.confirm) {
+    if (!asking) {
       warn('  choose --offset reset (start over) or --offset keep --confirm <id> (admin; pause the sync first)\n');
       throw err;
     }

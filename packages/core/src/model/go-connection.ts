@@ -322,7 +322,7 @@ function http(dsn: string, field: string, lines: ReportLines): GoConnection | un
     lines.add(field, 'refused', 'is not an http:// or https:// URL');
     return undefined;
   }
-  lines.add(field, 'mapped', 'connection.url');
+  lines.add(field, 'mapped', 'connection.url (Idra reaches loopback, private and link-local addresses only when the agents\' IDRA_HTTP_ALLOW lists them; Go reached any)');
   return { connection: { url: dsn }, zone: 'UTC' };
 }
 
