@@ -2,18 +2,23 @@ import {
   ConfigError,
   SyncLock,
   checkTimeZone,
+  describeScopeChanges,
+  offsetScopeOf,
   importGoIdra,
   migrateGoOffset,
   type ConfigIssue,
   type GoSyncReport,
   type ImportedGoSync,
   type Position,
+  type ScopeChange,
   type SyncConfig,
 } from '@idra/core';
 import type { GoMigrationResult } from '@idra/api-client';
 import { ApiError, BadRequestError, ConflictError } from './errors.ts';
 import { prepareSync } from './sync-input.ts';
 import type { IdraContext } from './context.ts';
+import type { AuditContext } from './audit.ts';
+import { guardOffsetScope, movesOffset } from './offset-guard.ts';
 
 /** What to do with Go Idra documents: an import (`POST /import`) or a migration with offsets (`POST /migrate/go-idra`). */
 export interface GoImportRequest {
@@ -29,8 +34,8 @@ export interface GoImportRequest {
   skipRefused: boolean;
   /** Import every sync paused (enabled: false). */
   paused: boolean;
-  /** Who, for the offset history. */
-  by: string;
+  /** Who, for the offset and sync histories. */
+  who: AuditContext;
 }
 
 interface Planned {
@@ -69,11 +74,14 @@ export async function importGoSyncs(ctx: IdraContext, req: GoImportRequest): Pro
     const config = req.paused ? { ...s.config, enabled: false } : s.config;
     try {
       const prepared = await prepareSync(ctx, config, byId.get(config.id), new Map(), `[${s.report.index}]`);
+      // A sync Idra runs already keeps its offset: a Go version moving what it points into is refused.
+      if (byId.has(config.id)) await guardOffsetScope(ctx, prepared, byId.get(config.id), {}, 'admin');
       const position = s.report.offset?.position ?? s.seed;
       const reason = s.report.offset?.position ? `migrated from Go Idra ${s.report.offset.goKey} = ${s.report.offset.goValue}` : 'start_offset of the imported Go Idra sync';
       planned.push({ imported: s, config: prepared, position: position ?? undefined, reason });
     } catch (err) {
-      if (err instanceof ConfigError) for (const i of err.issues) refusedLine(s, `(idra) ${i.path}`, i.message);
+      if (movesOffset(err)) refusedLine(s, '(idra) offset', `the Idra sync of this id has an offset this version would move (${describeScopeChanges((err.details as { changes: ScopeChange[] }).changes)}): change it in Idra with a choice (offset=reset|keep) instead`);
+      else if (err instanceof ConfigError) for (const i of err.issues) refusedLine(s, `(idra) ${i.path}`, i.message);
       else if (err instanceof ApiError) refusedLine(s, '(idra)', err.message);
       else throw err;
     }
@@ -109,10 +117,12 @@ export async function importGoSyncs(ctx: IdraContext, req: GoImportRequest): Pro
     const id = p.config.id;
     if (p.position) {
       // The offset first: an agent must never see the sync without it.
-      await ctx.offsets.set(id, p.position, { by: req.by, reason: p.reason });
+      await ctx.offsets.set(id, p.position, { by: req.who.by, reason: p.reason, scope: offsetScopeOf(await ctx.configs.resolveSync(p.config)) });
       result.offsetsSet.push(id);
     }
-    await ctx.configs.putSync(p.config);
+    const before = byId.get(id);
+    await ctx.configs.putSync(p.config, ctx.audit.sync(before ? 'updated' : 'created', { ...req.who, reason: req.who.reason ?? `from Go Idra sync '${p.imported.report.goId || p.imported.report.name}'` }, before, p.config));
+    await ctx.audit.trim('sync', id);
   }
   return result;
 }

@@ -84,3 +84,21 @@ export async function guardOffsetScope(
     },
   };
 }
+
+/**
+ * A data source some syncs read from may move their offsets (another server or database): each
+ * such sync needs the decision; `confirm` is then the data source's id, typed by the user.
+ */
+export async function guardDataSourceReaders(ctx: IdraContext, ds: DataSource, decision: OffsetDecision, role: Role): Promise<ScopeResolution[]> {
+  const readers = (await ctx.configs.listSyncs()).syncs.filter((s) => s.source.dataSourceId === ds.id);
+  const pending = new Map([[ds.id, ds]]);
+  const resolutions: ScopeResolution[] = [];
+  for (const sync of readers) {
+    const r = await guardOffsetScope(ctx, sync, sync, { offset: decision.offset, confirm: decision.confirm === ds.id ? sync.id : undefined }, role, pending);
+    if (r) resolutions.push(r);
+  }
+  return resolutions;
+}
+
+/** True for the 409 of a change that would move a stored offset. */
+export const movesOffset = (err: unknown): err is ConflictError => err instanceof ConflictError && err.code === 'IDRA_ERR_OFFSET_SCOPE_CHANGED';

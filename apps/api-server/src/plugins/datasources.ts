@@ -2,11 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DataSourceSchema, validateDataSource, type DataSource, type HistoryEntry } from '@idra/core';
 import { discover, testConnection } from '@idra/connectors';
-import type { ConnectionTestResult, TableListing } from '@idra/api-client';
+import type { ConnectionTestResult, Role, TableListing } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { principalOf } from './auth.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
-import { OffsetDecisionQuery, guardOffsetScope, type OffsetDecision, type ScopeResolution } from '../offset-guard.ts';
+import { OffsetDecisionQuery, guardDataSourceReaders, type OffsetDecision } from '../offset-guard.ts';
 import { IdParams, EmptyBody, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
 
 const TableListingSchema = Type.Object({
@@ -52,23 +52,8 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const usedBy = async (id: string): Promise<string[]> =>
     (await configs.listSyncs()).syncs.filter((s) => s.source.dataSourceId === id || s.destination.dataSourceId === id).map((s) => s.id);
 
-  /**
-   * A data source some syncs read from may move their offsets (another server or database): each
-   * such sync needs the decision (`confirm` is then the data source's id, typed by the user).
-   */
-  const guardReaders = async (ds: DataSource, decision: OffsetDecision, role: Parameters<typeof guardOffsetScope>[4]): Promise<ScopeResolution[]> => {
-    const readers = (await configs.listSyncs()).syncs.filter((s) => s.source.dataSourceId === ds.id);
-    const pending = new Map([[ds.id, ds]]);
-    const resolutions: ScopeResolution[] = [];
-    for (const sync of readers) {
-      const r = await guardOffsetScope(ctx, sync, sync, { offset: decision.offset, confirm: decision.confirm === ds.id ? sync.id : undefined }, role, pending);
-      if (r) resolutions.push(r);
-    }
-    return resolutions;
-  };
-
-  const save = async (ds: DataSource, before: DataSource | undefined, who: AuditContext, decision: OffsetDecision, role: Parameters<typeof guardOffsetScope>[4]) => {
-    const resolutions = before ? await guardReaders(ds, decision, role) : [];
+  const save = async (ds: DataSource, before: DataSource | undefined, who: AuditContext, decision: OffsetDecision, role: Role) => {
+    const resolutions = before ? await guardDataSourceReaders(ctx, ds, decision, role) : [];
     for (const r of resolutions) await r.apply(who.by, who.reason);
     const stored = await configs.putDataSource(ds, ctx.audit.dataSource(before ? 'updated' : 'created', who, before, ds));
     await ctx.audit.trim('dataSource', ds.id);

@@ -93,6 +93,13 @@ describe('sync history and the offset-compatibility guard through the API', () =
     const [update] = (await s.call('GET', '/api/v1/syncs/g1/history', { token: viewer })).body;
     expect(update).toMatchObject({ action: 'updated', reason: 'column renamed', offset: { decision: 'keep', changes: [{ field: 'cursorColumn' }] } });
 
+    // An import does not move it either: the change is made on the sync, with the choice.
+    const imported = await s.call('POST', '/api/v1/import?overwrite=true', { token: admin, body: [{ ...moved, enabled: false, cursorColumn: 'id' }] });
+    expect(imported.status).toBe(409);
+    expect(imported.body).toMatchObject({ code: 'IDRA_ERR_OFFSET_SCOPE_CHANGED', details: { changes: [{ field: 'cursorColumn', old: 'order_no', new: 'id' }] } });
+    expect((await s.call('POST', '/api/v1/import?overwrite=true&reason=batch%20size', { token: admin, body: [{ ...moved, enabled: false, batchSize: 60 }] })).status).toBe(200);
+    expect((await s.call('GET', '/api/v1/syncs/g1/history', { token: viewer })).body[0]).toMatchObject({ action: 'updated', via: 'import', reason: 'batch size', changes: [{ path: 'batchSize', old: 50, new: 60 }] });
+
     // Another table: reset.
     const otherTable = { ...moved, enabled: false, source: { ...moved.source, table: 'orders_v2' } };
     expect((await s.call('PUT', '/api/v1/syncs/g1', { token: admin, body: otherTable })).body.details.changes).toEqual([{ field: 'source', old: 'postgres db.internal/shop table orders', new: 'postgres db.internal/shop table orders_v2' }]);

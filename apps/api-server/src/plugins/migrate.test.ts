@@ -86,6 +86,8 @@ describe('Go Idra import and migration through the API', () => {
     expect(done.body).toMatchObject({ syncs: { created: ['mig-id', 'mig-ts', 'mig-dest'] }, offsetsSet: ['mig-id', 'mig-ts'], unusedOffsets: ['old-sync'] });
     expect(done.body.report[2].offset).toMatchObject({ outcome: 'none', detail: expect.stringContaining("destination's newest row") });
     expect((await s.call('GET', '/api/v1/syncs/mig-id/offset', { token: s.tokens.viewer })).body.offset).toMatchObject({ kind: 'id', value: '9007199254740993' });
+    const [created] = (await s.call('GET', '/api/v1/syncs/mig-id/history', { token: s.tokens.viewer })).body;
+    expect(created).toMatchObject({ action: 'created', by: 'admin', via: 'migrate', reason: "from Go Idra sync 'mig-id'" });
     const history = await s.call('GET', '/api/v1/syncs/mig-id/offset/history', { token: s.tokens.viewer });
     expect(history.body).toEqual([expect.objectContaining({ old: null, new: { kind: 'id', value: '9007199254740993' }, reason: expect.stringContaining('/offsets/mig-id = 9007199254740993') })]);
 
@@ -96,6 +98,10 @@ describe('Go Idra import and migration through the API', () => {
     expect(again.status).toBe(200);
     expect(again.body.offsetsSet).toEqual([]);
     expect(again.body.report[0].offset.detail).toMatch(/Idra already has an offset/);
+    // A Go version that would move the offset Idra has is refused for that sync.
+    const moved = { ...body, syncs: [goSync('mig-id', 'IdField', { source: { id: 'order_no' } })] };
+    const refused = await s.call('POST', '/api/v1/migrate/go-idra', { token: s.tokens.admin, body: { ...moved, overwrite: true, dryRun: true } });
+    expect(refused.body.report[0]).toMatchObject({ outcome: 'refused', fields: expect.arrayContaining([{ field: '(idra) offset', outcome: 'refused', detail: expect.stringContaining("cursorColumn 'id' → 'order_no'") }]) });
     expect((await s.call('GET', '/api/v1/syncs/mig-id/offset', { token: s.tokens.viewer })).body.offset.value).toBe('9007199254741000');
   });
 });

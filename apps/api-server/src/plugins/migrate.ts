@@ -2,8 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { GoMigrationResult } from '@idra/api-client';
 import { importGoSyncs } from '../go-migration.ts';
-import { actorName } from '../auth/roles.ts';
-import { principalOf } from './auth.ts';
+import { auditOf } from '../audit.ts';
 import { Permissive, errors } from '../schemas.ts';
 
 const MigrationBody = Type.Object(
@@ -34,7 +33,8 @@ export const migrateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req): Promise<GoMigrationResult> => {
       const b = req.body;
-      const by = actorName(principalOf(req));
+      const who = auditOf(req, 'migrate');
+      const by = who.by;
       const r = await importGoSyncs(app.idra, {
         docs: b.syncs,
         offsets: new Map(Object.entries(b.offsets)),
@@ -43,7 +43,7 @@ export const migrateRoutes: FastifyPluginAsyncTypebox = async (app) => {
         overwrite: b.overwrite ?? false,
         skipRefused: b.skipRefused ?? false,
         paused: b.paused ?? false,
-        by,
+        who,
       });
       req.log.info({ dryRun: r.dryRun, syncs: r.syncs, offsetsSet: r.offsetsSet, refused: r.refused, by }, 'Go Idra migration');
       return r;

@@ -15,7 +15,8 @@ import type { ExportDocument, ImportResult } from '@idra/api-client';
 import { ConflictError } from '../errors.ts';
 import { prepareSync } from '../sync-input.ts';
 import { goImportSummary, importGoSyncs } from '../go-migration.ts';
-import { actorName } from '../auth/roles.ts';
+import { auditOf } from '../audit.ts';
+import { guardDataSourceReaders, guardOffsetScope, movesOffset } from '../offset-guard.ts';
 import { principalOf } from './auth.ts';
 import { AnyObject, Permissive, errors } from '../schemas.ts';
 
@@ -97,9 +98,10 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req): Promise<ImportResult> => {
       const overwrite = req.query.overwrite === 'true';
       const dryRun = req.query.dryRun === 'true';
-      const by = actorName(principalOf(req));
+      const who = auditOf(req, 'import');
+      const by = who.by;
       if (isGoIdraFormat(req.body)) {
-        const r = await importGoSyncs(ctx, { docs: req.body, dryRun, overwrite, skipRefused: req.query.skipRefused === 'true', paused: false, by });
+        const r = await importGoSyncs(ctx, { docs: req.body, dryRun, overwrite, skipRefused: req.query.skipRefused === 'true', paused: false, who });
         req.log.info({ format: 'go-idra', dryRun, syncs: r.syncs, refused: r.refused, by }, 'import');
         return goImportSummary(r);
       }
@@ -129,9 +131,24 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
       }
       if (issues.length > 0) throw new ConfigError(issues, 'invalid import');
+      // An import never moves a stored offset: such a change is made on the sync itself, with a choice.
+      const role = principalOf(req).role;
+      try {
+        for (const d of dataSources) if (dsById.has(d.id)) await guardDataSourceReaders(ctx, d, {}, role);
+        for (const s of syncs) await guardOffsetScope(ctx, s, syncById.get(s.id), {}, role, pending);
+      } catch (err) {
+        if (!movesOffset(err)) throw err;
+        throw new ConflictError('IDRA_ERR_OFFSET_SCOPE_CHANGED', `the import would move a stored offset: ${err.message}; make that change on its own (PUT with offset=reset|keep), then import`, err.details);
+      }
       if (!dryRun) {
-        for (const d of dataSources) await configs.putDataSource(d);
-        for (const s of syncs) await configs.putSync(s);
+        for (const d of dataSources) {
+          await configs.putDataSource(d, ctx.audit.dataSource(dsById.has(d.id) ? 'updated' : 'created', who, dsById.get(d.id), d));
+          await ctx.audit.trim('dataSource', d.id);
+        }
+        for (const s of syncs) {
+          await configs.putSync(s, ctx.audit.sync(syncById.has(s.id) ? 'updated' : 'created', who, syncById.get(s.id), s));
+          await ctx.audit.trim('sync', s.id);
+        }
       }
       req.log.info({ format: 'idra', dryRun, syncs: syncs.length, dataSources: dataSources.length, by }, 'import');
       return {
