@@ -38,7 +38,8 @@ export const USAGE = `Usage: idra <command> [options]
                                                            Go Idra: a report of every sync and field; --dry-run writes nothing
   migrate --go-etcd <url> [--time-zone <zone>] [--dry-run] [--paused] [--overwrite] [--skip-refused]
                                                            admin: import a running Go Idra's syncs with their offsets from its etcd
-                                                           (read only; IDRA_GO_ETCD_USERNAME / IDRA_GO_ETCD_PASSWORD); stop Go Idra first
+                                                           (read only; IDRA_GO_ETCD_USERNAME, IDRA_GO_ETCD_PASSWORD, IDRA_GO_ETCD_CA/CERT/KEY
+                                                           for TLS); stop Go Idra first
   offsets get <id>
   offsets set <id> --reason <text> (--value <v> [--tiebreaker <t>] | --position <json> | --reset)
                                                            admin only, on a paused sync whose agent has stopped

@@ -71,7 +71,8 @@ export async function migrate(api: IdraClient, flags: MigrateFlags, env: NodeJS.
   try {
     // Loaded here only: core (and its etcd client) takes seconds to load.
     const { readGoIdraStore } = await import('@idra/core');
-    snapshot = await readGoIdraStore({ endpoints, username, password: env.IDRA_GO_ETCD_PASSWORD, dialTimeoutMs: 5000 });
+    const tls = { ca: env.IDRA_GO_ETCD_CA, cert: env.IDRA_GO_ETCD_CERT, key: env.IDRA_GO_ETCD_KEY };
+    snapshot = await readGoIdraStore({ endpoints, username, password: env.IDRA_GO_ETCD_PASSWORD, tls, dialTimeoutMs: 5000 });
   } catch (err) {
     throw new IdraApiError(0, { code: 'IDRA_ERR_CLI_GO_ETCD', message: `cannot read Go Idra's etcd at ${endpoints.join(', ')}: ${(err as Error).message}` });
   }
