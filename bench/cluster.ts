@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDatabase, startEtcd } from '@idra/testkit';
+import { createDatabase, startEtcd, until } from '@idra/testkit';
 import { KEYS, connectEtcd, planAssignments, readAssignments } from '@idra/core';
-import { AgentProcess, until } from '../apps/agent/test/cluster-harness.ts';
+import { AgentProcess } from '../apps/agent/test/cluster-harness.ts';
 
 /** Percentile of sorted numbers (nearest rank). */
 export function percentile(sorted: number[], p: number): number {

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectEtcd, KEYS } from '@idra/core';
-import { tempDir } from '@idra/testkit';
+import { SpawnedProcess, tempDir, until } from '@idra/testkit';
 import type { StackRun } from './stack.ts';
 
 const STACK = resolve(import.meta.dirname, 'stack.ts');
@@ -17,31 +16,17 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('pnpm stack (scripts/stack.ts)', () => {
   it('starts a 3-member etcd and 2 agents that register in etcd; SIGINT stops every process it started', async () => {
     const dir = await tempDir('idra-stack-');
     // The API server and web UI are other apps' business; this checks what the stack itself wires.
-    const stack = spawn(process.execPath, [STACK, '--agents', '2', '--dir', dir, '--free-ports', '--no-api', '--no-web'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    stack.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    stack.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((r) => stack.on('exit', (code) => r(code)));
+    const stack = new SpawnedProcess(process.execPath, [STACK, '--agents', '2', '--dir', dir, '--free-ports', '--no-api', '--no-web']);
     let run: StackRun | undefined;
     try {
-      await until('the stack to be up', async () => output.includes('Ctrl-C stops everything'), 60_000);
+      await stack.waitFor('the stack to be up', /Ctrl-C stops everything/, 60_000);
       run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as StackRun;
       expect(run.processes.map((p) => p.name).sort()).toEqual(['agent-1', 'agent-2', 'etcd1', 'etcd2', 'etcd3']);
-      expect(output).toContain('skipped (--no-api)');
+      expect(stack.output()).toContain('skipped (--no-api)');
 
       const etcd = connectEtcd({ endpoints: run.etcdEndpoints, prefix: '/idra/' });
       try {
@@ -59,16 +44,15 @@ describe('pnpm stack (scripts/stack.ts)', () => {
       for (const agent of run.agents) expect((await fetch(agent.metricsUrl.replace('/metrics', '/readyz'))).status).toBe(200);
       for (const p of run.processes) expect(alive(p.pid), p.name).toBe(true);
 
-      stack.kill('SIGINT');
-      expect(await exited).toBe(0);
-      expect(output).toContain('stack stopped');
+      expect(await stack.stop('SIGINT')).toBe(0);
+      expect(stack.output()).toContain('stack stopped');
       for (const p of run.processes) expect(alive(p.pid), `${p.name} still runs`).toBe(false);
       expect(existsSync(join(dir, 'run.json'))).toBe(false);
       // The agents stopped cleanly: each logged its graceful stop.
       for (const n of [1, 2]) expect(readFileSync(join(dir, 'logs', `agent-${n}.log`), 'utf8')).toContain('"msg":"stopped"');
     } finally {
-      if (stack.exitCode === null) {
-        stack.kill('SIGKILL');
+      if (stack.running) {
+        await stack.stop('SIGKILL');
         for (const p of run?.processes ?? []) if (alive(p.pid)) process.kill(p.pid, 'SIGKILL');
       }
     }

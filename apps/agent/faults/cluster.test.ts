@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sleep } from '@idra/core';
-import { until } from '../test/cluster-harness.ts';
+import { until } from '@idra/testkit';
 import { useWorld, type Shot } from './world.ts';
 
 // etcd and agent faults under concurrent writers, every cursor mode, three real agents (lease TTL 3 s).

@@ -4,9 +4,9 @@ import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { connectEtcd, KEYS, StatusStore, sleep, type EtcdConnection, type SyncStatus } from '@idra/core';
-import { startEtcd, startFaultProxy, startMariadb, startPostgres } from '@idra/testkit';
+import { startEtcd, startFaultProxy, startMariadb, startPostgres, until } from '@idra/testkit';
 import type { EtcdServer, FaultProxy, MariadbServer, PostgresServer } from '@idra/testkit';
-import { AgentProcess, EtcdHistory, until } from '../test/cluster-harness.ts';
+import { AgentProcess, EtcdHistory } from '../test/cluster-harness.ts';
 
 /** What the endpoints of every sync are told, so that faults show within seconds. */
 export const ENDPOINT_OPTIONS = { statementTimeoutMs: 3_000, connectTimeoutMs: 2_000 };

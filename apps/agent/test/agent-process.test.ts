@@ -1,31 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { createDatabase, tempDir, type TestDatabase } from '@idra/testkit';
+import { SpawnedProcess, createDatabase, tempDir, type TestDatabase, until } from '@idra/testkit';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 
 /** Starts the real agent as a child process; output is kept for assertions. */
-function startAgent(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const startAgent = (args: string[]) => new SpawnedProcess(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json' } });
 
 const ROWS = 60_000;
 

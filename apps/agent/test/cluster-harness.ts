@@ -1,9 +1,9 @@
 import { tmpdir } from 'node:os';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { IKeyValue, Namespace, Watcher } from 'etcd3';
 import { KEYS } from '@idra/core';
+import { SpawnedProcess, until } from '@idra/testkit';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 
@@ -21,37 +21,15 @@ export interface BatchRecord {
 }
 
 /** A real agent process in cluster mode; its JSON log lines are kept for assertions. */
-export class AgentProcess {
+export class AgentProcess extends SpawnedProcess {
   readonly id: string;
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  private buffer = '';
-  readonly lines: Array<Record<string, unknown>> = [];
 
   constructor(id: string, endpoints: string[], prefix: string, extraArgs: string[] = []) {
-    this.id = id;
-    this.child = spawn(
-      process.execPath,
-      [MAIN, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'debug', '--progress-interval', '1s', ...extraArgs],
+    super(process.execPath, [MAIN, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'debug', '--progress-interval', '1s', ...extraArgs], {
       // Cluster agents open SQLite files only under IDRA_SQLITE_ROOTS: the tests keep theirs in temporary directories.
-      { env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const onData = (d: Buffer) => {
-      this.buffer += d.toString();
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        try {
-          this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          this.lines.push({ msg: line });
-        }
-      }
-    };
-    this.child.stdout!.on('data', onData);
-    this.child.stderr!.on('data', onData);
-    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+      env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() },
+    });
+    this.id = id;
   }
 
   has(msg: string | RegExp): boolean {
@@ -66,14 +44,6 @@ export class AgentProcess {
 
   signal(sig: NodeJS.Signals): void {
     this.child.kill(sig);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGCONT');
-      this.child.kill('SIGTERM');
-      await this.exited;
-    }
   }
 }
 
@@ -95,16 +65,6 @@ export function unfencedCommits(records: BatchRecord[]): BatchRecord[] {
     }
   }
   return bad;
-}
-
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** A write that fencing should have refused: made for a sync whose lock, at that etcd revision, was not the writer's. */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { createDatabase, startEtcd, type EtcdServer, type TestDatabase } from '@idra/testkit';
+import { createDatabase, startEtcd, type EtcdServer, type TestDatabase, until } from '@idra/testkit';
 import { connectEtcd, readAssignments, KEYS, type EtcdConnection } from '@idra/core';
-import { AgentProcess, EtcdHistory, unfencedCommits, until } from './cluster-harness.ts';
+import { AgentProcess, EtcdHistory, unfencedCommits } from './cluster-harness.ts';
 
 const SYNCS = 6;
 const ROWS = 200_000;

@@ -1,37 +1,22 @@
-import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { tempDir } from '@idra/testkit';
+import { SpawnedProcess, tempDir } from '@idra/testkit';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 
 /** Runs the bundled example until `done` matches its output, then stops it with SIGINT (Ctrl-C). */
-function runExample(stateDir: string, done: RegExp): Promise<{ code: number | null; output: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [MAIN, '--example', '--state-dir', stateDir, '--progress-interval', '200ms'], {
-      env: { ...process.env, IDRA_LOG_FORMAT: 'json' },
-    });
-    let output = '';
-    let stopped = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      rej(new Error(`example did not reach ${done}:\n${output}`));
-    }, 90_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (!stopped && done.test(output)) {
-        stopped = true;
-        child.kill('SIGINT');
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      res({ code, output });
-    });
+async function runExample(stateDir: string, done: RegExp): Promise<{ code: number | null; output: string }> {
+  const example = new SpawnedProcess(process.execPath, [MAIN, '--example', '--state-dir', stateDir, '--progress-interval', '200ms'], {
+    env: { ...process.env, IDRA_LOG_FORMAT: 'json' },
   });
+  try {
+    await example.waitFor(`the example to log ${done}`, done, 90_000);
+  } catch (err) {
+    await example.stop('SIGKILL');
+    throw err;
+  }
+  return { code: await example.stop('SIGINT'), output: example.output() };
 }
 
 describe('the embedded default (pnpm start)', () => {

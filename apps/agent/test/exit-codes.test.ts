@@ -1,34 +1,14 @@
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@idra/testkit';
+import { SpawnedProcess, tempDir, until } from '@idra/testkit';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 
-interface Run {
-  code: Promise<number | null>;
-  output: () => string;
-  kill(signal: NodeJS.Signals): void;
-}
-
-function agent(args: string[]): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return { code: new Promise((r) => child.on('exit', (code) => r(code))), output: () => out, kill: (s) => child.kill(s) };
-}
-
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The agent run with `args` (SQLite files allowed in the temporary directories), its output kept. */
+const agent = (args: string[]) => new SpawnedProcess(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() } });
 
 /** A SQLite source with `rows` rows, and a syncs file copying `table` of it. */
 async function setup(rows: number) {
@@ -71,11 +51,11 @@ async function setup(rows: number) {
 
 describe('agent exit codes (single mode, real processes)', { timeout: 180_000 }, () => {
   it('2: invalid options or configuration', async () => {
-    expect(await agent(['--bogus']).code).toBe(2);
+    expect(await agent(['--bogus']).exited).toBe(2);
     const { config, write, sync } = await setup(0);
     await write([sync({ batchSize: 0 })]);
     const bad = agent(['--config', config]);
-    expect(await bad.code).toBe(2);
+    expect(await bad.exited).toBe(2);
     expect(bad.output()).toMatch(/syncs\[0\]\.batchSize/);
   });
 
@@ -83,7 +63,7 @@ describe('agent exit codes (single mode, real processes)', { timeout: 180_000 },
     const { config, write, sync, state } = await setup(0);
     await write([sync({ enabled: false })]);
     const run = agent(['--config', config, '--state-dir', state]);
-    expect(await run.code).toBe(4);
+    expect(await run.exited).toBe(4);
     expect(run.output()).toMatch(/no sync is enabled: nothing to run/);
   });
 
@@ -94,41 +74,41 @@ describe('agent exit codes (single mode, real processes)', { timeout: 180_000 },
     await until('the first rows', () => copied() >= 100);
     // Another agent, or a change of the offset, while this one runs: refused.
     const second = agent(['--config', config, '--state-dir', state]);
-    expect(await second.code).toBe(1);
+    expect(await second.exited).toBe(1);
     expect(second.output()).toMatch(/IDRA_ERR_AGENT_STATE_DIR_IN_USE|in use by another agent/);
     const refused = agent(['offsets', 'set', 'orders', '--config', config, '--state-dir', state, '--reset', '--reason', 'start over']);
-    expect(await refused.code).toBe(1);
+    expect(await refused.exited).toBe(1);
     expect(refused.output()).toMatch(/in use by another agent/);
     await until('every row', () => copied() === 300);
-    first.kill('SIGTERM');
-    expect(await first.code).toBe(0);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
 
     // The sync now reads another table: its offset was committed for the first one.
     await write([sync({}, 'orders_v2')]);
     const failing = agent(['--config', config, '--state-dir', state]);
-    expect(await failing.code, failing.output()).toBe(3);
+    expect(await failing.exited, failing.output()).toBe(3);
     expect(failing.output()).toMatch(/every sync failed and waits for a fix/);
     const status = JSON.parse(await readFile(join(state, 'status.json'), 'utf8')) as Array<{ syncId: string; state: string; lastError: { message: string } }>;
     expect(status).toMatchObject([{ syncId: 'orders', state: 'failed' }]);
     expect(status[0]!.lastError.message).toMatch(/committed for another source \(source 'sqlite .*source\.db table orders' → 'sqlite .*source\.db table orders_v2'\)/);
 
     const get = agent(['offsets', 'get', 'orders', '--config', config, '--state-dir', state]);
-    expect(await get.code).toBe(0);
+    expect(await get.exited).toBe(0);
     expect(get.output()).toMatch(/orders: id > 300 .*committed for another source/);
     const unknown = agent(['offsets', 'set', 'nope', '--config', config, '--state-dir', state, '--keep', '--reason', 'x y z']);
-    expect(await unknown.code).toBe(2);
+    expect(await unknown.exited).toBe(2);
     expect(unknown.output()).toMatch(/no sync 'nope'/);
     const keep = agent(['offsets', 'set', 'orders', '--config', config, '--state-dir', state, '--keep', '--reason', 'orders_v2 is a copy', '--by', 'ops']);
-    expect(await keep.code, keep.output()).toBe(0);
+    expect(await keep.exited, keep.output()).toBe(0);
     const history = agent(['offsets', 'history', 'orders', '--config', config, '--state-dir', state, '--json']);
-    expect(await history.code).toBe(0);
+    expect(await history.exited).toBe(0);
     expect(JSON.parse(history.output())).toMatchObject([{ by: 'ops (idra-agent offsets)', reason: 'kept for the sync as it is now: orders_v2 is a copy', old: { kind: 'id', value: '300' }, new: { kind: 'id', value: '300' } }]);
 
     const resumed = agent(['--config', config, '--state-dir', state, '--progress-interval', '200ms']);
     const idle = async () => ((JSON.parse(await readFile(join(state, 'status.json'), 'utf8').catch(() => '[]')) as Array<{ state: string }>)[0]?.state ?? '') === 'idle';
     await until('the sync idle again', idle);
-    resumed.kill('SIGTERM');
-    expect(await resumed.code).toBe(0);
+    resumed.child.kill('SIGTERM');
+    expect(await resumed.exited).toBe(0);
     expect(copied()).toBe(300);
   });
 });

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { tempDir } from '@idra/testkit';
+import { tempDir, until } from '@idra/testkit';
 import { ActivityStore, KEYS, StatusStore, connectEtcd, type EtcdConnection, type SyncStatus } from '@idra/core';
-import { AgentProcess, until } from './cluster-harness.ts';
+import { AgentProcess } from './cluster-harness.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

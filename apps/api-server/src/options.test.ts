@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@idra/core';
+import { SpawnedProcess } from '@idra/testkit';
 import { MIN_JWT_SECRET, parseServerOptions } from './options.ts';
 
 describe('API server options', () => {
@@ -42,11 +41,8 @@ describe('API server options', () => {
 
   it('the real server refuses to start with a short IDRA_JWT_SECRET, naming it', async () => {
     const main = join(import.meta.dirname, 'main.ts');
-    const child = spawn(process.execPath, [main, '--port', '0'], { env: { ...process.env, IDRA_JWT_SECRET: 'short' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const [code] = (await once(child, 'exit')) as [number];
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/IDRA_JWT_SECRET: must be at least 32 characters/);
+    const server = new SpawnedProcess(process.execPath, [main, '--port', '0'], { env: { ...process.env, IDRA_JWT_SECRET: 'short' } });
+    expect(await server.exited).toBe(2);
+    expect(server.output()).toMatch(/IDRA_JWT_SECRET: must be at least 32 characters/);
   });
 });

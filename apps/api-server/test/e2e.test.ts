@@ -1,40 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { symlink } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, tempDir, type TestDatabase } from '@idra/testkit';
+import { SpawnedProcess, createDatabase, tempDir, type TestDatabase, until } from '@idra/testkit';
 import { IdraClient, type OffsetView } from '@idra/api-client';
 import { SECRET_KEY, startTestServer, type TestServer } from '../src/testing/harness.ts';
 
 const AGENT = resolve(import.meta.dirname, '../../agent/src/main.ts');
 
 /** A real agent process in cluster mode (the same way apps/agent's tests run it). */
-function startAgent(endpoints: string[], prefix: string, id: string, env: Record<string, string> = {}): { child: ChildProcess; log: string[]; stop(): Promise<void> } {
-  const log: string[] = [];
-  const child = spawn(process.execPath, [AGENT, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'info', '--lease-ttl', '2s'], {
+function startAgent(endpoints: string[], prefix: string, id: string, env: Record<string, string> = {}): SpawnedProcess {
+  return new SpawnedProcess(process.execPath, [AGENT, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'info', '--lease-ttl', '2s'], {
     env: { ...process.env, IDRA_SECRET_KEY: SECRET_KEY, IDRA_LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
-  return {
-    child,
-    log,
-    stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
-  };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('end to end: a sync created through the API is run by a real agent', () => {
@@ -111,7 +91,7 @@ describe('end to end: a sync created through the API is run by a real agent', ()
     expect(destinationCount()).toBe(600);
     const history = await api.offsets.history('pg-to-sqlite');
     expect(history).toMatchObject([{ by: 'admin', reason: 'replay the second half', old: { kind: 'id', value: '500' }, new: { kind: 'id', value: '250' } }]);
-    expect(agent.log.join('')).not.toContain('E2e-Pa55word');
+    expect(agent.output()).not.toContain('E2e-Pa55word');
   });
 });
 

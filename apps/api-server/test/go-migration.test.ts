@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, startEtcd, tempDir, type EtcdServer, type TestDatabase } from '@idra/testkit';
+import { SpawnedProcess, createDatabase, startEtcd, tempDir, type EtcdServer, type TestDatabase, until } from '@idra/testkit';
 import { SECRET_KEY, startTestServer, type TestServer } from '../src/testing/harness.ts';
 
 declare module 'vitest' {
@@ -16,16 +16,6 @@ declare module 'vitest' {
 
 const AGENT = resolve(import.meta.dirname, '../../agent/src/main.ts');
 const CLI = resolve(import.meta.dirname, '../../cli/bin/idra.js');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** `root@tcp(host:port)/db?…`: a GORM MySQL DSN for a test database URL. */
 function goMysqlDsn(url: string, params: string): string {
@@ -47,7 +37,7 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
   let pgSrc: TestDatabase, pgDst: TestDatabase, myDb: TestDatabase;
   let src: pg.Client, dst: pg.Client;
   let my: mysql.Connection;
-  let agent: ChildProcess | undefined;
+  let agent: SpawnedProcess | undefined;
   let home: string;
 
   const idra = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
@@ -114,7 +104,7 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
     await go.put('/assignments/machine-1/go-orders').value('go-orders');
   });
   afterAll(async () => {
-    if (agent && agent.exitCode === null) await new Promise((done) => (agent!.once('exit', done), agent!.kill('SIGTERM')));
+    await agent?.stop();
     await Promise.all([src?.end(), dst?.end(), my?.end()]);
     go?.close();
     await Promise.all([pgSrc?.drop(), pgDst?.drop(), myDb?.drop(), goEtcd?.stop()]);
@@ -156,9 +146,8 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
     expect(await revision()).toBe(before);
     expect(JSON.parse((await idra(['offsets', 'get', 'go-events', '--json'])).stdout).offset).toMatchObject({ kind: 'timestamp', value: '2024-03-10 12:00:00.122', tiebreaker: null });
 
-    agent = spawn(process.execPath, [AGENT, '--etcd', s.options.etcd.join(','), '--prefix', s.prefix, '--agent-id', 'migrate-agent', '--lease-ttl', '2s'], {
+    agent = new SpawnedProcess(process.execPath, [AGENT, '--etcd', s.options.etcd.join(','), '--prefix', s.prefix, '--agent-id', 'migrate-agent', '--lease-ttl', '2s'], {
       env: { ...process.env, IDRA_SECRET_KEY: SECRET_KEY, IDRA_LOG_FORMAT: 'json' },
-      stdio: 'ignore',
     });
     const count = async (client: { query: (q: string) => Promise<unknown> }, q: string) => Number(((await client.query(q)) as { rows: Array<{ n: string }> }).rows[0]!.n);
     await until('orders caught up', async () => (await count(dst, 'select count(*) as n from orders')) >= 600);

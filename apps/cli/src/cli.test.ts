@@ -1,12 +1,12 @@
 import { tmpdir } from 'node:os';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { createDatabase, createPostgresRole, freePort, tempDir } from '@idra/testkit';
+import { SpawnedProcess, createDatabase, createPostgresRole, freePort, spawnUntilReady, tempDir } from '@idra/testkit';
 import { IdraClient } from '@idra/api-client';
 import { ActivityStore, KEYS, connectEtcd, newSyncStatus } from '@idra/core';
 
@@ -28,28 +28,18 @@ interface Result {
   stderr: string;
 }
 
-/** The API server as a real process (apps do not import each other). */
-async function startServer(): Promise<{ url: string; prefix: string; child: ChildProcess; stop(): Promise<void> }> {
+/** The API server as a real process (apps do not import each other), once its /readyz answers. */
+async function startServer(): Promise<{ url: string; prefix: string; proc: SpawnedProcess }> {
   const port = await freePort();
   const prefix = `/cli-${randomBytes(4).toString('hex')}/`;
-  const child = spawn(process.execPath, [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--port', String(port), '--log-level', 'warn'], {
-    env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef', IDRA_SQLITE_ROOTS: tmpdir() },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('API server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    prefix,
-    child,
-    stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
-  };
+  const proc = await spawnUntilReady(process.execPath, [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--port', String(port), '--log-level', 'warn'], {
+    env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef', IDRA_SQLITE_ROOTS: tmpdir() },
+    what: 'the API server to answer /readyz',
+    ready: () => fetch(`${url}/readyz`).then((r) => r.ok, () => false),
+    timeoutMs: 30_000,
+  });
+  return { url, prefix, proc };
 }
 
 describe('idra CLI against a real API server', () => {
@@ -72,7 +62,7 @@ describe('idra CLI against a real API server', () => {
   beforeAll(async () => {
     [server, home, dir] = await Promise.all([startServer(), tempDir('idra-cli-home-'), tempDir('idra-cli-files-')]);
   });
-  afterAll(async () => server?.stop());
+  afterAll(async () => server?.proc.stop());
 
   it('answers usage mistakes with exit code 2 and help with 0', async () => {
     const help = await idra(['--help']);

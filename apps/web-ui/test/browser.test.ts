@@ -8,7 +8,7 @@ import pg from 'pg';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IdraClient } from '@idra/api-client';
-import { createDatabase, createPostgresRole, freePort, tempDir } from '@idra/testkit';
+import { createDatabase, createPostgresRole, freePort, tempDir, until } from '@idra/testkit';
 import { startWebServer } from '../../../scripts/stack/web-server.ts';
 
 const UI_ROOT = resolve(import.meta.dirname, '..');
@@ -43,16 +43,6 @@ class NodeProcess {
       this.child.kill('SIGTERM');
       await this.exited;
     }
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = SLOW): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

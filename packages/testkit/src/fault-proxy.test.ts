@@ -1,6 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
+import { until } from './until.ts';
 
 /** A client of the echo server behind the proxy, with what it received and how it ended. */
 class Client {
@@ -23,16 +24,8 @@ class Client {
     const started = performance.now();
     const want = this.received.length + text.length;
     this.socket.write(text);
-    await until(() => this.received.length >= want, timeoutMs);
+    await until(`${want} bytes received`, () => this.received.length >= want, { timeoutMs, intervalMs: 5 });
     return performance.now() - started;
-  }
-}
-
-async function until(probe: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -72,7 +65,7 @@ describe('fault proxy', () => {
     const c = await client();
     await c.echo('x');
     proxy.reset();
-    await until(() => c.ended !== undefined, 5_000);
+    await until('the connection to end', () => c.ended !== undefined, { timeoutMs: 5_000, intervalMs: 5 });
     expect(c.ended).toBe('ECONNRESET');
     const d = await client();
     await d.echo('after');
@@ -82,10 +75,10 @@ describe('fault proxy', () => {
   it('cut: open connections are reset and new ones refused until healed', async () => {
     const c = await client();
     proxy.cut();
-    await until(() => c.ended !== undefined, 5_000);
+    await until('the connection to end', () => c.ended !== undefined, { timeoutMs: 5_000, intervalMs: 5 });
     const refused = new Client(proxy.port);
     clients.push(refused);
-    await until(() => refused.ended !== undefined, 5_000);
+    await until('the refused connection to end', () => refused.ended !== undefined, { timeoutMs: 5_000, intervalMs: 5 });
     expect(refused.received).toBe('');
     proxy.heal();
     const d = await client();
@@ -107,7 +100,7 @@ describe('fault proxy', () => {
     expect(late.received).toBe('');
     expect(c.ended).toBeUndefined();
     proxy.heal();
-    await until(() => c.received === 'aheld' && late.received === 'late', 5_000);
+    await until('both connections to receive', () => c.received === 'aheld' && late.received === 'late', { timeoutMs: 5_000, intervalMs: 5 });
   });
 
   it('slow: every chunk is delayed each way, in order', async () => {
@@ -115,7 +108,7 @@ describe('fault proxy', () => {
     proxy.slow(100);
     const took = await c.echo('slow');
     for (const part of ['1', '2', '3']) c.socket.write(part);
-    await until(() => c.received.endsWith('123'), 5_000);
+    await until('the slow bytes to arrive', () => c.received.endsWith('123'), { timeoutMs: 5_000, intervalMs: 5 });
     proxy.heal();
     expect(took).toBeGreaterThanOrEqual(190);
     expect(await c.echo('fast')).toBeLessThan(100);

@@ -31,4 +31,6 @@ export { freePort } from './free-port.ts';
 export { startMariadb, type MariadbServer, type StartMariadbOptions } from './mariadb.ts';
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres.ts';
 export { tempDir } from './temp-dir.ts';
+export { until } from './until.ts';
+export { SpawnedProcess, spawnUntilReady, type SpawnOptions } from './spawn.ts';
 export { logSchemaViolation, topLevelKeys } from './log-schema.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { tempDir } from '@idra/testkit';
+import { tempDir, until } from '@idra/testkit';
 import { AgentSession, ConfigStore, StatusStore, agentInfo, connectEtcd, silentLogger, type EtcdConnection, type SyncConfig } from '@idra/core';
 import { createConnectorRegistry } from '@idra/connectors';
 import { SyncWorker } from './sync-worker.ts';
@@ -27,14 +27,6 @@ class HeldConfigStore extends ConfigStore {
       await hold.released;
     }
     return super.getSync(id);
-  }
-}
-
-async function until(what: string, probe: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -68,7 +60,7 @@ describe('SyncWorker', () => {
     });
     const worker = new SyncWorker('w1', { ns: conn.ns, session, configs, statuses: new StatusStore(conn.ns), connectors: createConnectorRegistry(), logger: silentLogger });
     worker.start();
-    await until('the sync to catch up', () => worker.status?.state === 'idle' && worker.status.rowsCopied === 2);
+    await until('the sync to catch up', () => worker.status?.state === 'idle' && worker.status.rowsCopied === 2, { timeoutMs: 15_000, intervalMs: 20 });
 
     const held = configs.holdNextRead();
     worker.restart(); // the configuration changed …

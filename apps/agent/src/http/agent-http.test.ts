@@ -1,41 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigStore, connectEtcd, newSyncStatus, type SyncStatus } from '@idra/core';
-import { freePort, logSchemaViolation, startEtcd, tempDir } from '@idra/testkit';
+import { SpawnedProcess, freePort, logSchemaViolation, startEtcd, tempDir, until } from '@idra/testkit';
 import { AgentMetrics } from './agent-metrics.ts';
 
 const MAIN = resolve(import.meta.dirname, '../main.ts');
 
-/** A real agent process; its JSON log lines are kept for assertions. */
-class Agent {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  readonly lines: Array<Record<string, unknown>> = [];
-  private buffer = '';
-
+/** A real agent process; its JSON log lines are kept for assertions, each checked against the log schema. */
+class Agent extends SpawnedProcess {
   constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const onData = (d: Buffer) => {
-      this.buffer += d.toString();
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
+    super(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, IDRA_LOG_FORMAT: 'json', ...env },
+      parseLine: (line) => {
         const violation = logSchemaViolation(line, 'idra-agent');
-        this.lines.push(violation ? { msg: line, violation } : (JSON.parse(line) as Record<string, unknown>));
-      }
-    };
-    this.child.stdout!.on('data', onData);
-    this.child.stderr!.on('data', onData);
-    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    return this.exited;
+        return violation ? { msg: line, violation } : (JSON.parse(line) as Record<string, unknown>);
+      },
+    });
   }
 }
 
@@ -69,21 +51,6 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: res.status, body: await res.text() };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A SQLite table of `rows` orders with ids 1..rows (appends when it exists). */

@@ -1,20 +1,14 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '@idra/testkit';
+import { tempDir, until } from '@idra/testkit';
 import { FileOffsetStore, SyncRunner, deriveHealth, newSyncStatus, normalizeSync, validateSyncConfig, type DeadLetter, type SyncStatus } from '@idra/core';
 import { createConnectorRegistry } from '../registry.ts';
 
 /** Waits for a status matching `pred` (polling the runner), failing after `ms`. */
-async function until(runner: SyncRunner, pred: (s: SyncStatus) => boolean, ms = 20_000): Promise<SyncStatus> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const s = runner.snapshot;
-    if (pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out; last status ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The runner's status once `pred` holds. */
+const statusWhere = (runner: SyncRunner, pred: (s: SyncStatus) => boolean, ms = 20_000): Promise<SyncStatus> =>
+  until('a status matching the test', () => (pred(runner.snapshot) ? runner.snapshot : undefined), ms);
 
 describe('sync runner failures against real SQLite files', () => {
   const runners: SyncRunner[] = [];
@@ -63,7 +57,7 @@ describe('sync runner failures against real SQLite files', () => {
   it("stops at a rejected row under 'stop', naming its key and column once, with the rows before it written", async () => {
     const { runner, dst } = await setup({ onError: 'stop' });
     void runner.start();
-    const s = await until(runner, (x) => x.state === 'failed');
+    const s = await statusWhere(runner, (x) => x.state === 'failed');
     expect(s.lastError).toMatchObject({ code: 'IDRA_ERR_SYNC_FAILED', row: { id: '97' }, column: 'amount', transient: false });
     expect(s.lastError!.message).toMatch(/^destination rejected the row id=97 \(column amount\); onError is 'stop': NOT NULL constraint failed: orders\.amount$/);
     // The message says the database's words once (it used to repeat them after "row rejected:").
@@ -75,10 +69,10 @@ describe('sync runner failures against real SQLite files', () => {
   it('attempts again at once on Retry now, and recovers when the cause is gone', async () => {
     const { runner, src, dst } = await setup({ onError: 'stop' });
     void runner.start();
-    await until(runner, (x) => x.state === 'failed');
+    await statusWhere(runner, (x) => x.state === 'failed');
     src.prepare('update orders set amount = 0 where id = 97').run();
     runner.retryNow();
-    const s = await until(runner, (x) => x.state === 'idle' && x.position?.kind === 'id' && x.position.value === '120');
+    const s = await statusWhere(runner, (x) => x.state === 'idle' && x.position?.kind === 'id' && x.position.value === '120');
     expect([s.attempts, s.failingSince, s.lastError]).toEqual([undefined, undefined, undefined]);
     expect(dst.prepare('select count(*) as n from orders').get()).toEqual({ n: 120 });
   });
@@ -86,12 +80,12 @@ describe('sync runner failures against real SQLite files', () => {
   it('treats a missing table as failed (needs a fix), retried slowly, and never flips to running between attempts', async () => {
     const { runner, src, states } = await setup({ sourceTable: 'missing_table' });
     void runner.start();
-    const first = await until(runner, (x) => x.state === 'failed');
+    const first = await statusWhere(runner, (x) => x.state === 'failed');
     expect(first.lastError).toMatchObject({ transient: false });
     expect(first.lastError!.message).toMatch(/no such table: missing_table/);
     expect(Date.parse(first.nextRetryAt!) - Date.now()).toBeGreaterThan(30_000);
     runner.retryNow();
-    const second = await until(runner, (x) => (x.attempts ?? 0) >= 2);
+    const second = await statusWhere(runner, (x) => (x.attempts ?? 0) >= 2);
     expect(second).toMatchObject({ state: 'failed', failingSince: first.failingSince });
     // After the first failure the sync was never reported as starting or running again.
     expect(states.slice(states.indexOf('failed'))).not.toContain('running');
@@ -99,14 +93,14 @@ describe('sync runner failures against real SQLite files', () => {
     src.exec('create table missing_table (id integer primary key, amount real)');
     src.exec('insert into missing_table values (1, 2.5)');
     runner.retryNow();
-    await until(runner, (x) => x.state === 'idle' && x.attempts === undefined && x.totals?.rowsCopied === 1);
+    await statusWhere(runner, (x) => x.state === 'idle' && x.attempts === undefined && x.totals?.rowsCopied === 1);
   });
 
   it('carries the totals of the previous run over, and counts since start apart', async () => {
     const previous = newSyncStatus('orders', 'other-agent', { rowsCopied: 40, totals: { rowsCopied: 5000, rowsSkipped: 3, batches: 70, since: '2026-01-01T00:00:00.000Z', caughtUpAt: '2026-01-01T01:00:00.000Z' } });
     const { runner } = await setup({ onError: 'skip', previous });
     void runner.start();
-    const s = await until(runner, (x) => x.state === 'idle' && x.rowsCopied === 119);
+    const s = await statusWhere(runner, (x) => x.state === 'idle' && x.rowsCopied === 119);
     expect(s.totals).toMatchObject({ rowsCopied: 5119, rowsSkipped: 4, since: '2026-01-01T00:00:00.000Z', caughtUpAt: '2026-01-01T01:00:00.000Z' });
     expect(s.rowsSkipped).toBe(1);
   });

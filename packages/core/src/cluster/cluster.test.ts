@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { startEtcd, type EtcdServer } from '@idra/testkit';
-import { FencedError, OffsetStoreError } from '../errors.ts';
+import { startEtcd, type EtcdServer, until } from '@idra/testkit';
+import { FencedError } from '../errors.ts';
 import { SecretBox } from '../secrets.ts';
 import { connectEtcd, type EtcdConnection } from './etcd-client.ts';
 import { EtcdOffsetStore } from './etcd-offset-store.ts';
@@ -15,16 +15,6 @@ import { StatusStore } from './status-store.ts';
 import { newSyncStatus } from '../runner/status.ts';
 
 const ctx = { agentId: 'a1', epoch: 1 };
-
-async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('cluster state in etcd', () => {
   let conn: EtcdConnection;
@@ -90,10 +80,18 @@ describe('cluster state in etcd', () => {
     await b.close(true);
   });
 
-  it('refuses commits without a lock at all', async () => {
-    await expect(new EtcdOffsetStore(conn.ns).commit('s2', { kind: 'id', value: '1' }, ctx)).rejects.toBeInstanceOf(FencedError);
-    await expect(new EtcdOffsetStore(conn.ns).set('s2', null, { by: 'x', reason: 'y' })).resolves.toBeUndefined();
-    expect(OffsetStoreError).toBeDefined();
+  it('refuses commits without a lock at all; a manual change (no agent runs the sync) is stored and recorded', async () => {
+    const store = new EtcdOffsetStore(conn.ns);
+    await expect(store.commit('s2', { kind: 'id', value: '1' }, ctx)).rejects.toBeInstanceOf(FencedError);
+    expect(await store.load('s2')).toBeUndefined();
+    await store.set('s2', { kind: 'id', value: '7' }, { by: 'x', reason: 'skip ahead' });
+    expect(await store.load('s2')).toMatchObject({ kind: 'id', value: '7', agentId: 'manual:x' });
+    await store.set('s2', null, { by: 'x', reason: 'start over' });
+    expect(await store.load('s2')).toBeUndefined();
+    expect((await store.history('s2')).map((h) => [h.reason, h.new?.value ?? null])).toEqual([
+      ['skip ahead', '7'],
+      ['start over', null],
+    ]);
   });
 
   it('stores connection secrets encrypted and decrypts them for the agent', async () => {
@@ -130,20 +128,28 @@ describe('cluster state in etcd', () => {
       for (const [id, a] of assignments) if (id.startsWith('job-')) c[a.agentId] = (c[a.agentId] ?? 0) + 1;
       return c;
     };
-    await until(async () => {
-      const c = await counts();
-      return Object.keys(c).length === 3 && Object.values(c).sort().join() === '2,2,3' && c;
-    });
+    await until(
+      'three agents holding 2, 2 and 3 jobs',
+      async () => {
+        const c = await counts();
+        return Object.keys(c).length === 3 && Object.values(c).sort().join() === '2,2,3' && c;
+      },
+      15_000,
+    );
     expect(leaders.filter((l) => l.isLeader)).toHaveLength(1);
 
     const leaderIndex = leaders.findIndex((l) => l.isLeader);
     await leaders[leaderIndex]!.stop();
     await sessions[leaderIndex]!.close(true);
     const survivors = sessions.filter((_, i) => i !== leaderIndex).map((s) => s.info.agentId).sort();
-    const after = await until(async () => {
-      const c = await counts();
-      return Object.keys(c).sort().join() === survivors.join() && Object.values(c).sort().join() === '3,4' && c;
-    });
+    const after = await until(
+      'the two survivors holding 3 and 4 jobs',
+      async () => {
+        const c = await counts();
+        return Object.keys(c).sort().join() === survivors.join() && Object.values(c).sort().join() === '3,4' && c;
+      },
+      15_000,
+    );
     expect(Object.values(after).reduce((x, y) => x + y, 0)).toBe(7);
     expect(leaders.filter((l) => l.isLeader)).toHaveLength(1);
     for (const [i, l] of leaders.entries()) if (i !== leaderIndex) await l.stop();

@@ -8,6 +8,7 @@ import { positionOf, type OffsetStore } from '../offset/offset.ts';
 import { describeScopeChanges, offsetScopeOf, scopeChanges, type OffsetScope } from '../offset/offset-scope.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { isolateRefused } from './bisect.ts';
 import { runAsSync } from './process-guard.ts';
 import { scrubSecrets, secretValues } from '../secrets.ts';
 import { carriedOver, newSyncStatus, type DeadLetter, type DeadLetterSink, type SyncState, type SyncStatus } from './status.ts';
@@ -369,36 +370,28 @@ export class SyncRunner {
     await this.opts.offsets.commit(this.sync.id, position, { agentId: this.opts.agentId, epoch: this.opts.epoch ?? 0, scope: this.scope });
   }
 
-  /** Writes a batch; with `onError: skip` isolates rejected rows by bisection. Returns how many were skipped. */
+  /** Writes a batch; a row the destination rejects follows `onError` (skip: dead letters; stop: the sync fails). Returns how many were skipped. */
   private async write(destination: Destination, batch: Batch, signal: AbortSignal): Promise<number> {
     const undecodable = await this.setAsideUndecodable(batch);
     if (undecodable > 0) batch = { ...batch, rows: batch.rows.filter((row) => !undecodableError(row)) };
     if (batch.rows.length === 0) return undecodable;
+    let refusal: RowRejectedError;
     try {
       await destination.write(batch, signal);
       return undecodable;
     } catch (err) {
       if (!(err instanceof RowRejectedError)) throw err;
-      if (this.sync.onError === 'stop') await this.stopAtRejectedRow(destination, batch, err, signal);
+      refusal = err;
     }
-    const rejected: DeadLetter[] = [];
-    const isolate = async (rows: Row[]): Promise<void> => {
-      try {
-        await destination.write({ ...batch, rows }, signal);
-      } catch (err) {
-        if (!(err instanceof RowRejectedError)) throw err;
-        if (rows.length === 1) {
-          rejected.push({ at: new Date().toISOString(), syncId: this.sync.id, row: rows[0]!, error: errorMessage(err.cause ?? err) });
-          return;
-        }
-        const mid = Math.ceil(rows.length / 2);
-        await isolate(rows.slice(0, mid));
-        await isolate(rows.slice(mid));
-      }
-    };
-    const mid = Math.ceil(batch.rows.length / 2);
-    await isolate(batch.rows.slice(0, mid));
-    if (batch.rows.length > 1) await isolate(batch.rows.slice(mid));
+    const stop = this.sync.onError === 'stop';
+    // Under `stop` the rows before the rejected one are written, as a replay of the batch would write them; none after it.
+    const refused = await isolateRefused(batch.rows, refusal, (rows) => destination.write({ ...batch, rows }, signal).then(() => undefined), {
+      isRefusal: (err) => err instanceof RowRejectedError,
+      first: stop,
+    });
+    if (stop) this.failAtRejectedRow(refused[0] ?? { row: refusal.row, error: refusal });
+    const at = new Date().toISOString();
+    const rejected: DeadLetter[] = refused.map(({ row, error }) => ({ at, syncId: this.sync.id, row, error: errorMessage((error as RowRejectedError).cause ?? error) }));
     if (rejected.length > 0) {
       await this.opts.deadLetters.record(rejected);
       this.log.warn({ skipped: rejected.length, firstError: rejected[0]!.error }, 'rows rejected by the destination were skipped');
@@ -406,26 +399,12 @@ export class SyncRunner {
     return undecodable + rejected.length;
   }
 
-  /**
-   * Error policy `stop`: finds the rejected row by bisection — the rows before it are written, as a
-   * replay of the batch would write them; none after it — and fails naming its key and column.
-   */
-  private async stopAtRejectedRow(destination: Destination, batch: Batch, first: RowRejectedError, signal: AbortSignal): Promise<never> {
-    const find = async (rows: Row[]): Promise<{ row: Row; err: RowRejectedError } | undefined> => {
-      try {
-        await destination.write({ ...batch, rows }, signal);
-        return undefined;
-      } catch (err) {
-        if (!(err instanceof RowRejectedError)) throw err;
-        if (rows.length === 1) return { row: rows[0]!, err };
-        const mid = Math.ceil(rows.length / 2);
-        return (await find(rows.slice(0, mid))) ?? (await find(rows.slice(mid)));
-      }
-    };
-    const found = batch.rows.length === 1 ? { row: batch.rows[0]!, err: first } : ((await find(batch.rows)) ?? { row: first.row, err: first });
+  /** Error policy `stop`: the sync fails naming the rejected row's key and column. */
+  private failAtRejectedRow(found: { row: Row | undefined; error: unknown }): never {
+    const err = found.error as RowRejectedError;
     const key = found.row ? rowKey(this.sync, found.row) : undefined;
-    const column = found.err.column;
-    const cause = found.err.cause ?? found.err;
+    const column = err.column;
+    const cause = err.cause ?? err;
     const where = [key ? `the row ${keyText(key)}` : 'a row', column ? `(column ${column})` : ''].filter(Boolean).join(' ');
     throw new SyncFailedError(`destination rejected ${where}; onError is 'stop': ${errorMessage(cause)}`, cause, { row: key, column });
   }

@@ -1,0 +1,136 @@
+import { describe, expect, it, vi } from 'vitest';
+import { FencedError } from '../errors.ts';
+import { toOffsetDocument } from '../offset/offset.ts';
+import { Gate, Journal, MemoryDeadLetters, MemoryDestination, MemoryOffsetStore, MemorySource, memoryRegistry, memorySync } from '../testing/memory.ts';
+import { SyncRunner, type SyncRunnerOptions } from './sync-runner.ts';
+import type { SyncStatus } from './status.ts';
+
+/** A runner over in-memory parts: `rows` numbered rows, batches of `batchSize`. */
+function setup(rows: number, opts: { batchSize?: number; onError?: 'stop' | 'skip'; runner?: Partial<SyncRunnerOptions> } = {}) {
+  const journal = new Journal();
+  const source = new MemorySource(rows, journal);
+  const destination = new MemoryDestination(journal);
+  const offsets = new MemoryOffsetStore(journal);
+  const deadLetters = new MemoryDeadLetters();
+  const sync = memorySync({ batchSize: opts.batchSize ?? 10, onError: opts.onError ?? 'stop' });
+  const runner = new SyncRunner({ sync, connectors: memoryRegistry(source, destination), offsets, deadLetters, agentId: 'test', ...opts.runner });
+  const offset = () => offsets.docs.get(sync.id)?.value;
+  const reach = (pred: (s: SyncStatus) => boolean) => vi.waitFor(() => expect(pred(runner.snapshot), JSON.stringify(runner.snapshot)).toBe(true), { timeout: 5000, interval: 5 });
+  return { journal, source, destination, offsets, deadLetters, sync, runner, offset, reach };
+}
+
+const ids = (rows: Array<{ id?: unknown }>) => rows.map((r) => Number(r.id));
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('SyncRunner over in-memory connectors', () => {
+  it('copies every row, each batch written and committed in the destination before its offset', async () => {
+    const t = setup(25);
+    void t.runner.start();
+    await t.reach((s) => s.state === 'idle');
+    await t.runner.stop();
+    expect(ids(t.destination.rows)).toEqual(range(1, 25));
+    expect(t.offset()).toBe('25');
+    expect(t.runner.snapshot).toMatchObject({ rowsCopied: 25, batches: 3, state: 'stopped' });
+    for (const [write, offset] of [[1, '"10"'], [2, '"20"'], [3, '"25"']] as const) {
+      expect(t.journal.indexOf(new RegExp(`^write ${write} committed`))).toBeLessThan(t.journal.indexOf(new RegExp(`^commit ${offset}`)));
+    }
+  });
+
+  it('reads the next batch while it writes the current one, and never more than one batch ahead', async () => {
+    const t = setup(40);
+    t.destination.gate = new Gate();
+    void t.runner.start();
+    await vi.waitFor(() => expect(t.destination.gate!.waiting).toBe(1), { timeout: 5000, interval: 5 });
+    await vi.waitFor(() => expect(t.journal.entries).toContain('read 2 end (10 rows)'), { timeout: 5000, interval: 5 });
+    // Write 1 is held: the second batch was read meanwhile, the third waits for write 1.
+    expect(t.source.reads).toBe(2);
+    t.destination.gate.open();
+    await t.reach((s) => s.state === 'idle');
+    await t.runner.stop();
+    expect(ids(t.destination.rows)).toEqual(range(1, 40));
+    expect(t.journal.indexOf(/^read 2 start/)).toBeLessThan(t.journal.indexOf(/^write 1 committed/));
+  });
+
+  it("onError 'skip': refused rows go to the dead letters, the others are written, the offset moves past them", async () => {
+    const t = setup(20, { onError: 'skip' });
+    t.destination.refuse = new Set(['3', '17']);
+    void t.runner.start();
+    await t.reach((s) => s.state === 'idle');
+    await t.runner.stop();
+    expect(ids(t.deadLetters.entries.map((d) => d.row))).toEqual([3, 17]);
+    expect(t.deadLetters.entries[0]!.error).toBe('id 3 is refused');
+    expect(ids(t.destination.rows).sort((a, b) => a - b)).toEqual(range(1, 20).filter((i) => i !== 3 && i !== 17));
+    expect(t.offset()).toBe('20');
+    expect(t.runner.snapshot).toMatchObject({ rowsCopied: 18, rowsSkipped: 2 });
+  });
+
+  it("onError 'stop': fails at the first refused row naming it; rows before it are written, none after, the offset stays", async () => {
+    const t = setup(20, { onError: 'stop' });
+    t.destination.refuse = new Set(['7', '15']);
+    void t.runner.start();
+    const failed = await t.reach((s) => s.state === 'failed').then(() => t.runner.snapshot);
+    await t.runner.stop();
+    expect(failed.lastError).toMatchObject({ code: 'IDRA_ERR_SYNC_FAILED', row: { id: '7' } });
+    expect(failed.lastError!.message).toMatch(/^destination rejected the row id=7; onError is 'stop': id 7 is refused/);
+    expect(ids(t.destination.rows)).toEqual(range(1, 6));
+    expect(t.offset()).toBeUndefined();
+  });
+
+  it('stop() lets the batch in flight finish and commits its offset', async () => {
+    const t = setup(15);
+    t.destination.gate = new Gate();
+    void t.runner.start();
+    await vi.waitFor(() => expect(t.destination.gate!.waiting).toBe(1), { timeout: 5000, interval: 5 });
+    const stopped = t.runner.stop();
+    t.destination.gate.open();
+    await stopped;
+    expect(ids(t.destination.rows)).toEqual(range(1, 10));
+    expect(t.offset()).toBe('10');
+    expect(t.destination.writes).toBe(1);
+    expect(t.runner.snapshot.state).toBe('stopped');
+  });
+
+  it('abort() abandons the batch in flight: its write is aborted (rolled back) and no offset is written', async () => {
+    const t = setup(15);
+    t.destination.gate = new Gate();
+    void t.runner.start();
+    await vi.waitFor(() => expect(t.destination.gate!.waiting).toBe(1), { timeout: 5000, interval: 5 });
+    await t.runner.abort();
+    expect(t.destination.signals[0]!.aborted).toBe(true);
+    expect(t.destination.rows).toEqual([]);
+    expect(t.offset()).toBeUndefined();
+    expect(t.journal.entries.some((e) => e.startsWith('commit'))).toBe(false);
+    expect(t.runner.snapshot.state).toBe('stopped');
+  });
+
+  it('a stored offset of another kind fails the sync before reading, asking for a reset', async () => {
+    const t = setup(5);
+    t.offsets.docs.set(t.sync.id, toOffsetDocument({ kind: 'timestamp', value: '2024-01-01 00:00:00', tiebreaker: '1' }, { agentId: 'old', epoch: 0 }));
+    void t.runner.start();
+    await t.reach((s) => s.state === 'failed');
+    await t.runner.stop();
+    expect(t.runner.snapshot.lastError).toMatchObject({ code: 'IDRA_ERR_SYNC_FAILED', message: "stored offset is of kind 'timestamp' but mode 'id' needs 'id': reset the offset" });
+    expect(t.source.reads).toBe(0);
+  });
+
+  it('an offset commit refused for lost ownership (FencedError) stops the sync at once: nothing more is read or written', async () => {
+    const t = setup(30);
+    t.offsets.fenced = true;
+    void t.runner.start();
+    await t.runner.done;
+    expect(t.runner.snapshot).toMatchObject({ state: 'stopped', lastError: { code: 'IDRA_ERR_OFFSET_FENCED' } });
+    expect(t.destination.writes).toBe(1);
+    // The read ahead of the refused commit is the only one after it; no write follows.
+    expect(t.source.reads).toBeLessThanOrEqual(2);
+    expect(t.journal.entries.slice(t.journal.indexOf(/^commit fenced/) + 1).filter((e) => e.startsWith('write'))).toEqual([]);
+  });
+
+  it('a check before a write that finds the lock gone (FencedError) stops the sync before it writes anything', async () => {
+    const t = setup(30, { runner: { beforeWrite: () => { throw new FencedError('memory'); } } });
+    void t.runner.start();
+    await t.runner.done;
+    expect(t.runner.snapshot).toMatchObject({ state: 'stopped', lastError: { code: 'IDRA_ERR_OFFSET_FENCED' } });
+    expect(t.destination.writes).toBe(0);
+    expect(t.offset()).toBeUndefined();
+  });
+});
