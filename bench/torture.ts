@@ -1,6 +1,6 @@
 import { createDatabase, tempDir } from '@idra/testkit';
 // The workload the torture test runs, at a larger size (a test helper, not part of the package's API).
-import { percentiles, runTorture, type TortureOptions } from '../packages/connectors/src/testing/torture.ts';
+import { percentiles, runTorture, type TortureOptions } from '@idra/connectors/testing';
 
 /** One torture run as reported by `pnpm bench`. */
 export interface TortureBenchResult {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -326,6 +326,8 @@ describe('deploy/compose.yaml', () => {
       expect(lastStage, name).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
       if (name !== 'web-ui') {
         expect(dockerfile, name).toMatch(/pnpm install --offline --frozen-lockfile --prod --filter @idra\/[a-z-]+\.\.\./);
+        // Tests and test support stay out of the image (what the shipped code imports is checked below).
+        expect(dockerfile, name).toMatch(/-name '\*\.test\.ts' -delete \\\n && rm -rf packages\/\*\/src\/testing apps\/\*\/src\/testing apps\/\*\/test apps\/\*\/faults$/m);
         // Node itself is PID 1 (it handles SIGTERM); the agent adds its heap settings.
         expect(lastStage, name).toMatch(/^ENTRYPOINT \["node", (("--[a-z-]+=\d+", )*)"apps\/[a-z-]+\/src\/main\.ts"\]$/m);
       }
@@ -334,6 +336,18 @@ describe('deploy/compose.yaml', () => {
     const nginx = read('docker/web-ui/default.conf.template');
     expect(nginx).toMatch(/location \/api\/ \{\s*proxy_pass http:\/\/\$\{IDRA_API_UPSTREAM\};/);
     expect(nginx).toMatch(/location = \/healthz/);
+  });
+
+  it('the code the images ship imports no test support, so removing it from the images breaks nothing', () => {
+    const shipped = ['packages/core/src', 'packages/connectors/src', 'apps/agent/src', 'apps/api-server/src'].flatMap((dir) =>
+      readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.split('/').includes('testing'))
+        .map((f) => join(dir, f)),
+    );
+    expect(shipped.length).toBeGreaterThan(100);
+    const imports = (file: string) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/^(?:import|export) [^;]*?from '([^']+)'/gm)].map((m) => m[1]!);
+    const offending = shipped.flatMap((file) => imports(file).filter((i) => /(^|\/)testing(\/|$)|^@idra\/testkit|^vitest/.test(i)).map((i) => `${file} imports ${i}`));
+    expect(offending).toEqual([]);
   });
 
   it('the demo seed imports data sources and syncs that Idra validates, into the demo databases', () => {

@@ -17,8 +17,10 @@ COPY pnpm-lock.yaml pnpm-workspace.yaml ./
 RUN pnpm fetch --prod && rm -rf node_modules
 COPY . .
 # Workspace packages stay linked (not copied into node_modules): Node runs their .ts sources only outside node_modules.
+# Tests and test support (each package's exports['./testing'], the apps' test and fault suites) are not shipped.
 RUN pnpm install --offline --frozen-lockfile --prod --filter @idra/api-server... \
- && find packages apps -name '*.test.ts' -delete
+ && find packages apps -name '*.test.ts' -delete \
+ && rm -rf packages/*/src/testing apps/*/src/testing apps/*/test apps/*/faults
 
 FROM ${BASE_IMAGE}
 ENV NODE_ENV=production \

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SpawnedProcess, createDatabase, tempDir, type TestDatabase, until } from '@idra/testkit';
 import { IdraClient, type OffsetView } from '@idra/api-client';
-import { SECRET_KEY, startTestServer, type TestServer } from '../src/testing/harness.ts';
+import { SECRET_KEY, startTestServer, type TestServer } from '@idra/api-server/testing';
 
 const AGENT = resolve(import.meta.dirname, '../../agent/src/main.ts');
 

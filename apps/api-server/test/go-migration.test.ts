@@ -6,7 +6,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SpawnedProcess, createDatabase, startEtcd, tempDir, type EtcdServer, type TestDatabase, until } from '@idra/testkit';
-import { SECRET_KEY, startTestServer, type TestServer } from '../src/testing/harness.ts';
+import { SECRET_KEY, startTestServer, type TestServer } from '@idra/api-server/testing';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, tempDir } from '@idra/testkit';
 import { parseServerOptions, type ServerOptions } from '../src/options.ts';
-import { startTestServer, type TestServer } from '../src/testing/harness.ts';
+import { startTestServer, type TestServer } from '@idra/api-server/testing';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0);
 const TEMPLATE = resolve(import.meta.dirname, '../../../deploy/docker/web-ui/default.conf.template');
