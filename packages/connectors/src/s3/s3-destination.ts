@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gzip, zstdCompress } from 'node:zlib';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Batch, Column, Destination, EndpointContext, Row, WriteResult } from '@idra/core';
 import { csvLine } from '../records/csv.ts';
@@ -7,7 +7,8 @@ import { encodeColumns, rowToJson, stringifyJson, toJsonValue } from '../records
 import { resolveS3Config, type S3Config } from './s3-options.ts';
 import { batchObjectKey, columnsMetadata, createS3Client, s3Failure } from './s3-objects.ts';
 
-const gzipAsync = promisify(gzip);
+const COMPRESS = { gzip: promisify(gzip), zstd: promisify(zstdCompress) };
+const CONTENT_TYPE = { gzip: 'application/gzip', zstd: 'application/zstd', csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson' };
 
 /** A row value as CSV text: NULL stays NULL, JSON values are JSON text, bytes base64. */
 function csvText(value: unknown): string | null {
@@ -16,16 +17,18 @@ function csvText(value: unknown): string | null {
   return typeof v === 'string' ? v : stringifyJson(v);
 }
 
-/** The body of the object holding a batch: JSON Lines, or CSV with a header line. */
-export function batchBody(format: S3Config['format'], columns: readonly Column[], rows: readonly Row[]): string {
-  if (format === 'csv') {
-    return csvLine(columns.map((c) => c.name)) + rows.map((row) => csvLine(columns.map((c) => csvText(row[c.name])))).join('');
+/** The body of the object holding a batch: JSON Lines, or CSV (with a header line unless `header` is false). */
+export function batchBody(config: Pick<S3Config, 'format' | 'delimiter' | 'header'>, columns: readonly Column[], rows: readonly Row[]): string {
+  if (config.format === 'csv') {
+    const d = config.delimiter ?? ',';
+    const head = config.header ? csvLine(columns.map((c) => c.name), d) : '';
+    return head + rows.map((row) => csvLine(columns.map((c) => csvText(row[c.name])), d)).join('');
   }
   return rows.map((row) => stringifyJson(rowToJson(row, columns)) + '\n').join('');
 }
 
 /**
- * Writes each batch as one object (JSON Lines or CSV, optionally gzipped) under the prefix, named
+ * Writes each batch as one object (JSON Lines or CSV, optionally gzip- or zstd-compressed) under the prefix, named
  * after the batch's position ({@link batchObjectKey}) so that a replayed batch overwrites its object.
  * A PUT is atomic: the object exists whole or not at all.
  */
@@ -63,14 +66,14 @@ export class S3Destination implements Destination {
     const { config } = this;
     try {
       await this.ensureBucket(signal);
-      const text = batchBody(config.format, batch.columns, batch.rows);
-      const body = config.gzip ? await gzipAsync(Buffer.from(text)) : Buffer.from(text);
+      const text = Buffer.from(batchBody(config, batch.columns, batch.rows));
+      const body = config.compression === 'none' ? text : await COMPRESS[config.compression](text);
       await this.client.send(
         new PutObjectCommand({
           Bucket: config.bucket,
           Key: batchObjectKey(config, this.ctx.sync, batch),
           Body: body,
-          ContentType: config.gzip ? 'application/gzip' : config.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+          ContentType: CONTENT_TYPE[config.compression === 'none' ? (config.format === 'csv' ? 'csv' : 'jsonl') : config.compression],
           Metadata: columnsMetadata(encodeColumns(batch.columns)),
         }),
         { abortSignal: signal },

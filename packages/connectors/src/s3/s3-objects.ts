@@ -55,7 +55,7 @@ function sortable(value: unknown): string {
  * (more messages had arrived) writes a second object, and the rows of the first appear twice.
  */
 export function batchObjectKey(config: S3Config, sync: Sync, batch: Batch): string {
-  const ext = (config.format === 'csv' ? '.csv' : '.jsonl') + (config.gzip ? '.gz' : '');
+  const ext = (config.format === 'csv' ? (config.delimiter === '\t' ? '.tsv' : '.csv') : '.jsonl') + { none: '', gzip: '.gz', zstd: '.zst' }[config.compression];
   const first: Row = batch.rows[0] ?? {};
   let name: string;
   switch (sync.mode) {

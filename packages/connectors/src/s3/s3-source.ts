@@ -1,15 +1,10 @@
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { ConnectorError, type Batch, type Column, type EndpointContext, type LogicalType, type Position, type Row, type Source } from '@idra/core';
-import { parseCsv } from '../records/csv.ts';
-import { parseJsonExact } from '../records/exact-json.ts';
-import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
-import { undecodableRow } from '@idra/core';
+import { posix } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3';
+import { ConnectorError, undecodableRow, type Batch, type Column, type EndpointContext, type Lag, type Position, type Source } from '@idra/core';
+import { decodeColumns, recordColumns, recordRow, selectColumns } from '../records/json-records.ts';
 import { resolveS3Config, type S3Config } from './s3-options.ts';
 import { COLUMNS_METADATA, createS3Client, s3Failure } from './s3-objects.ts';
-
-const gunzipAsync = promisify(gunzip);
+import { objectEntries, objectFormat, type Entry } from './s3-records.ts';
 
 /**
  * The stored offset of an S3 source. Objects are read in key order, but writers do not always
@@ -86,21 +81,22 @@ class Progress {
   }
 }
 
-/** One line (JSON Lines) or record (CSV) of an object: a decoded record, or a placeholder for the error policy. */
-interface Entry {
+/** The object a read stopped in, still streaming, so that the next batch goes on where this one ended. */
+interface OpenObject {
+  key: string;
+  /** The last line handed out. */
   line: number;
-  record?: DecodedRecord;
-  placeholder?: Row;
+  entries: AsyncGenerator<Entry, number>;
+  /** Columns the object carries in its metadata, after the columnTypes option. */
+  declared: Column[];
+  /** Ends the download. */
+  cancel: AbortController;
+  /** What came after the last line handed out, read ahead to learn whether the object ends there. */
+  peeked?: { entry?: Entry; end?: number } | undefined;
 }
 
-interface LoadedObject {
-  key: string;
-  entries: Entry[];
-  /** Columns the object carries in its metadata. */
-  columns: Column[] | undefined;
-  /** The line a position has when the whole object was read. */
-  lastLine: number;
-}
+// Errors of a body that is not what it claims (corrupt gzip or zstd): the object goes to the error policy, not retried.
+const UNREADABLE = /^(Z_|ERR_ZSTD|ERR_ZLIB)/;
 
 function storedOffset(ctx: EndpointContext, position: Position): Partial<S3Offset> | undefined {
   if (position.kind !== 'stream' || position.value === null || position.value === undefined) return undefined;
@@ -118,18 +114,19 @@ function storedOffset(ctx: EndpointContext, position: Position): Partial<S3Offse
 }
 
 /**
- * Reads the objects under a prefix in key order (ListObjectsV2 with StartAfter), line by line:
- * JSON Lines or CSV with a header line, gzipped or not (recognized by content). The offset is the
- * last object read from and its last line read, so a restart goes on in the middle of an object,
- * plus the keys read last ({@link S3Offset}): an object that arrives later under an earlier key is
- * read too, unless `lookbackObjects` objects were read after it. Lines that are not JSON objects
- * (or CSV records of the wrong width) follow the sync's error policy.
+ * Reads the objects under a prefix in key order (ListObjectsV2 with StartAfter), record by record
+ * as each body streams in: JSON Lines or CSV ({@link objectFormat}), gzip or zstd recognized by
+ * content, any text encoding. The offset is the last object read from and its last line read, so a
+ * restart goes on in the middle of an object, plus the keys read last ({@link S3Offset}): an object
+ * that arrives later under an earlier key is read too, unless `lookbackObjects` objects were read
+ * after it. Lines that are not JSON objects (or CSV records of the wrong width, or an object whose
+ * compression is corrupt) follow the sync's error policy.
  */
 export class S3Source implements Source {
   private readonly ctx: EndpointContext;
   private readonly config: S3Config;
   private readonly client: S3Client;
-  private current: LoadedObject | undefined;
+  private open: OpenObject | undefined;
 
   private constructor(ctx: EndpointContext, config: S3Config, client: S3Client) {
     this.ctx = ctx;
@@ -142,8 +139,16 @@ export class S3Source implements Source {
     return new S3Source(ctx, config, createS3Client(config));
   }
 
-  /** The keys under the prefix not read yet, in order, listed (page by page) after the floor. */
-  private async *unread(progress: Progress): AsyncGenerator<string> {
+  /** Whether a key below the prefix is one to read (the include and exclude patterns). */
+  private selected(key: string): boolean {
+    if (key.endsWith('/')) return false;
+    const { include, exclude, prefix } = this.config;
+    const name = key.slice(prefix.length);
+    return (!include || include.some((p) => posix.matchesGlob(name, p))) && !exclude?.some((p) => posix.matchesGlob(name, p));
+  }
+
+  /** The objects under the prefix not read yet, in key order, listed (page by page) after the floor. */
+  private async *unread(progress: Progress): AsyncGenerator<_Object> {
     let token: string | undefined;
     do {
       const after = progress.listAfter;
@@ -155,93 +160,88 @@ export class S3Source implements Source {
           MaxKeys: 1000,
         }),
       );
-      for (const o of page.Contents ?? []) if (!o.Key!.endsWith('/') && !progress.isDone(o.Key!)) yield o.Key!;
+      for (const o of page.Contents ?? []) if (this.selected(o.Key!) && !progress.isDone(o.Key!)) yield o;
       token = page.NextContinuationToken;
     } while (token);
   }
 
-  private async load(key: string): Promise<LoadedObject> {
-    if (this.current?.key === key) return this.current;
-    const object = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
-    let bytes = Buffer.from(await object.Body!.transformToByteArray());
-    const origin = (line: number, text: string | null) => ({ bucket: this.config.bucket, key, line, text });
-    let entries: Entry[];
-    let lastLine = 1;
+  /** The object `key` streaming from after `line`: the one open when it is there, else a new download. */
+  private async openAt(key: string, line: number): Promise<OpenObject> {
+    if (this.open?.key === key && this.open.line === line) return this.open;
+    this.closeObject();
+    const cancel = new AbortController();
+    const object = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: cancel.signal });
+    const declared = [...this.config.columnTypes, ...(decodeColumns(object.Metadata?.[COLUMNS_METADATA]) ?? [])];
+    const { config } = this;
+    const entries = objectEntries(object.Body as AsyncIterable<Uint8Array>, {
+      key,
+      after: line,
+      origin: (at, text) => ({ bucket: config.bucket, key, line: at, text }),
+      format: objectFormat(key, config),
+      encoding: config.encoding,
+      header: config.header,
+      columnNames: config.columnNames,
+      declared,
+    });
+    this.open = { key, line, entries, declared, cancel };
+    return this.open;
+  }
+
+  private closeObject(): void {
+    this.open?.cancel.abort();
+    this.open = undefined;
+  }
+
+  /** The next entry of the open object, and its last line once it has no more. */
+  private async next(object: OpenObject): Promise<{ entry?: Entry; end?: number }> {
     try {
-      if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = await gunzipAsync(bytes);
-      // A byte order mark (Excel writes one) is not part of the first field.
-      const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-      lastLine = text.split('\n').length;
-      const columns = [...this.config.columnTypes, ...(decodeColumns(object.Metadata?.[COLUMNS_METADATA]) ?? [])];
-      entries = this.config.format === 'csv' ? this.csvEntries(text, columns, origin) : this.jsonlEntries(text, origin);
-      this.current = { key, entries, columns, lastLine };
+      const next = await object.entries.next();
+      return next.done ? { end: next.value } : { entry: next.value };
     } catch (err) {
-      // Not gzip after all, or CSV that does not parse: the whole object goes to the error policy.
-      const error = new Error(`s3 source: object ${key} cannot be read as ${this.config.format}: ${(err as Error).message}`);
-      this.current = { key, entries: [{ line: lastLine, placeholder: undecodableRow(origin(1, bytes.subarray(0, 1000).toString('utf8')), error) }], columns: undefined, lastLine };
+      if (!UNREADABLE.test(String((err as { code?: unknown }).code ?? ''))) throw err;
+      // The rest of the object cannot be read: one placeholder stands for it, and the object is done.
+      const line = object.line + 1;
+      const origin = { bucket: this.config.bucket, key: object.key, line, text: null };
+      const placeholder = undecodableRow(origin, new Error(`s3 source: object ${object.key} cannot be read from line ${line} on: ${(err as Error).message}`));
+      return { entry: { line, placeholder }, end: line };
     }
-    return this.current;
-  }
-
-  private jsonlEntries(text: string, origin: (line: number, text: string) => Row): Entry[] {
-    const entries: Entry[] = [];
-    text.split('\n').forEach((raw, i) => {
-      const line = raw.replace(/\r$/, '');
-      if (line.trim() === '') return;
-      try {
-        entries.push({ line: i + 1, record: decodeJsonRecord(line) });
-      } catch (err) {
-        entries.push({ line: i + 1, placeholder: undecodableRow(origin(i + 1, line), new Error(`s3 source: line ${i + 1} of ${origin(0, '').key} is not a JSON object: ${(err as Error).message}`)) });
-      }
-    });
-    return entries;
-  }
-
-  private csvEntries(text: string, declared: Column[], origin: (line: number, text: string | null) => Row): Entry[] {
-    const records = parseCsv(text);
-    const header = this.config.header ? records.shift() : undefined;
-    const width = header?.values.length ?? records[0]?.values.length ?? 0;
-    const names = header ? header.values.map((v) => v ?? '') : (this.config.columnNames ?? Array.from({ length: width }, (_, i) => `column${i + 1}`));
-    const types = new Map<string, LogicalType>(declared.map((c) => [c.name, c.type]));
-    return records.map((r): Entry => {
-      try {
-        if (r.values.length !== names.length) throw new Error(`${r.values.length} fields, ${header ? 'the header has' : 'expected'} ${names.length}`);
-        const row: Row = {};
-        const fieldTypes = new Map<string, LogicalType | undefined>();
-        names.forEach((name, i) => {
-          const value = r.values[i] ?? null;
-          const type = types.get(name);
-          row[name] = type === 'json' && value !== null ? parseJsonExact(value) : value;
-          fieldTypes.set(name, value === null ? undefined : (type ?? 'text'));
-        });
-        return { line: r.line, record: { row, types: fieldTypes } };
-      } catch (err) {
-        return { line: r.line, placeholder: undecodableRow(origin(r.line, r.values.join(',')), new Error(`s3 source: record at line ${r.line} of ${origin(0, '').key} is not valid: ${(err as Error).message}`)) };
-      }
-    });
   }
 
   async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
+    const stopDownload = () => this.closeObject();
+    signal.addEventListener('abort', stopDownload, { once: true });
     try {
       const progress = Progress.of(storedOffset(this.ctx, position), this.config.lookbackObjects);
       const taken: Entry[] = [];
       let declared: Column[] | undefined;
-      const keys = this.unread(progress);
+      const objects = this.unread(progress);
       while (taken.length < limit && !signal.aborted) {
-        const at = progress.current ?? (await keys.next().then((k) => (k.done ? undefined : { key: k.value, line: 0 })));
+        const at = progress.current ?? (await objects.next().then((o) => (o.done ? undefined : { key: o.value.Key!, line: 0 })));
         if (!at) break;
-        const object = await this.load(at.key);
-        const remaining = object.entries.filter((e) => e.line > at.line);
-        const take = remaining.slice(0, limit - taken.length);
-        taken.push(...take);
-        if (take.some((e) => e.record)) declared ??= object.columns;
-        if (take.length < remaining.length) {
-          progress.reading(at.key, take[take.length - 1]!.line);
+        const object = await this.openAt(at.key, at.line);
+        let end: number | undefined;
+        while (taken.length < limit && end === undefined) {
+          const next = object.peeked ?? (await this.next(object));
+          object.peeked = undefined;
+          end = next.end;
+          if (!next.entry) continue;
+          taken.push(next.entry);
+          object.line = next.entry.line;
+          if (next.entry.record) declared ??= object.declared;
+        }
+        if (end === undefined) {
+          // A full batch: one entry more tells whether the object ends here (then the offset says it was read).
+          object.peeked = await this.next(object);
+          if (!object.peeked.entry) end = object.peeked.end;
+        }
+        if (end === undefined) {
+          progress.reading(at.key, object.line);
           break;
         }
-        progress.finished(at.key, object.lastLine);
+        this.open = undefined;
+        progress.finished(at.key, Math.max(end, object.line));
       }
-      await keys.return(undefined);
+      await objects.return(undefined);
       const offset = progress.offset();
       if (taken.length === 0 || !offset) return { columns: [], rows: [], position };
       const records = taken.flatMap((e) => (e.record ? [e.record] : []));
@@ -249,11 +249,32 @@ export class S3Source implements Source {
       const rows = taken.map((e) => (e.record ? recordRow(e.record, columns) : e.placeholder!));
       return { columns, rows, position: { kind: 'stream', value: offset } };
     } catch (err) {
+      this.closeObject();
       throw s3Failure(this.ctx, err);
+    } finally {
+      signal.removeEventListener('abort', stopDownload);
     }
   }
 
+  /**
+   * How far behind the source is: the age of the oldest object not read yet (or still being read),
+   * and the newest key. Rows are not counted: that would mean reading the objects.
+   */
+  async lag(position: Position): Promise<Lag | undefined> {
+    const progress = Progress.of(storedOffset(this.ctx, position), this.config.lookbackObjects);
+    let oldest: number | undefined;
+    let head: string | undefined;
+    for await (const o of this.unread(progress)) {
+      const at = o.LastModified?.getTime();
+      if (at !== undefined) oldest = Math.min(oldest ?? at, at);
+      head = o.Key;
+    }
+    if (progress.current) oldest ??= Date.now();
+    return { seconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000), head };
+  }
+
   async close(): Promise<void> {
+    this.closeObject();
     this.client.destroy();
   }
 }
