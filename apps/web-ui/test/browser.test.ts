@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -70,6 +72,35 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
+const DOC_SHOTS = join(REPO, 'docs/screenshots');
+
+/** The README's screenshots: the screen at 1440 px and at 390 px (a phone), then back. */
+async function docShots(page: Page, name: string): Promise<void> {
+  await mkdir(DOC_SHOTS, { recursive: true });
+  const before = page.viewportSize()!;
+  for (const [width, height] of [[1440, 900], [390, 844]] as const) {
+    await page.setViewportSize({ width, height });
+    await page.waitForTimeout(300); // layout settles (no condition to wait for: a resize has no event the page exposes)
+    // Nothing may scroll sideways on a phone.
+    if (width === 390) expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(DOC_SHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize(before);
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's WCAG 2.1 AA rules on the page as it is: no violation allowed. */
+async function expectAccessible(page: Page, what: string): Promise<void> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(o: unknown): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+    const r = await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  expect(violations, `axe on ${what}`).toEqual([]);
+}
+
 /** Waits until a locator's text matches. */
 async function waitForText(locator: Locator, expected: RegExp, timeoutMs = SLOW): Promise<string> {
   return until(`text ${expected} in ${locator}`, async () => {
@@ -88,6 +119,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
   const endpoints = inject('etcdEndpoints');
   let dir: string;
   let api: NodeProcess;
+  let startApi: () => NodeProcess;
   let agent: NodeProcess;
   let web: Server;
   let baseUrl: string;
@@ -112,7 +144,8 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     apiUrl = `http://127.0.0.1:${apiPort}`;
     // The SQLite files of the test live in its temporary directory: the only one open to them.
     const env = { IDRA_SECRET_KEY: SECRET_KEY, IDRA_JWT_SECRET: 'web-ui-test-jwt-secret-0123456789', IDRA_LOGIN_RATE_LIMIT: '1000', IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: dir };
-    api = new NodeProcess(join(REPO, 'apps/api-server/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warn'], env);
+    startApi = () => new NodeProcess(join(REPO, 'apps/api-server/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warn'], env);
+    api = startApi();
     agent = new NodeProcess(join(REPO, 'apps/agent/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', 'ui-agent-1', '--log-level', 'warn', '--progress-interval', '1s'], env);
 
     const [, launched] = await Promise.all([
@@ -149,6 +182,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.goto(`${baseUrl}/`);
     await page.getByRole('heading', { name: 'Log in to Idra' }).waitFor();
     await shot(page, '01-login');
+    await expectAccessible(page, 'the login');
     await page.getByLabel('User name', { exact: true }).fill('admin');
     await page.getByLabel('Password').fill('wrong-password');
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -197,12 +231,27 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByRole('link', { name: 'New sync' }).click();
     await page.getByRole('heading', { name: 'New sync' }).waitFor();
 
+    // An empty form sent as it is: every problem at once, in plain words, and the keyboard at the first one.
+    await page.getByRole('button', { name: 'Create and start' }).click();
+    await page.locator('.field.has-error').nth(2).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe(await page.getByLabel('Id', { exact: true }).getAttribute('id'));
+    const problems = await page.locator('.field.has-error .error-text').allTextContents();
+    expect(problems.length).toBeGreaterThanOrEqual(3);
+    expect(problems.join(' | ')).toMatch(/choose a data source, or write the connection here/);
+    expect(problems.join(' | ')).not.toMatch(/or give dataSourceId|must NOT/);
+    await docShots(page, 'sync-form-errors');
+    await expectAccessible(page, 'the sync form with errors');
+
     await page.getByLabel('Id', { exact: true }).fill('orders');
     const source = page.getByRole('group', { name: /^Source/ });
     await source.getByLabel('Connector', { exact: true }).selectOption('sqlite');
     await source.getByLabel('Data source', { exact: true }).selectOption('shop');
     // The data source's tables are offered, and then the chosen table's columns and primary key.
     await page.locator('#source-tables option[value="orders"]').waitFor({ state: 'attached' });
+    // A table that does not exist is caught by the check, and saving waits for an acknowledgement.
+    await source.getByLabel('Table', { exact: true }).fill('ordres');
+    await page.getByRole('button', { name: 'Test connections and tables' }).click();
+    await page.getByText("source: table 'ordres' does not exist (there are orders)").waitFor();
     await source.getByLabel('Table', { exact: true }).fill('orders');
     await page.locator('#source-columns option[value="id"]').waitFor({ state: 'attached' });
     await page.getByText("The source table's primary key: id.").waitFor();
@@ -214,14 +263,19 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByLabel('Key columns', { exact: true }).fill('id');
     // The server's own message appears under the field as it is typed.
     await page.getByLabel('Batch size', { exact: true }).fill('lots');
-    await page.locator('.field.has-error').filter({ hasText: 'Batch size' }).getByText(/integer/).waitFor();
+    await page.getByLabel('Poll interval', { exact: true }).focus(); // leaving the field asks the server
+    await page.locator('.field.has-error').filter({ hasText: 'Batch size' }).getByText('must be a whole number').waitFor();
     await page.getByLabel('Batch size', { exact: true }).fill('100');
     await page.getByLabel('Poll interval', { exact: true }).fill('500ms');
     await page.getByText(/✓ Valid: batches of 100, poll every 500 ms/).waitFor();
+    await page.getByRole('button', { name: 'Test connections and tables' }).click();
+    await page.getByText(/✓ Connections work; the tables and columns exist \(destination table 'orders_copy' will be created\)/).waitFor();
     await shot(page, '05-sync-form');
-    await page.getByRole('button', { name: 'Create sync' }).click();
+    await page.getByRole('button', { name: 'Create and start' }).click();
 
     await page.getByRole('heading', { name: 'orders', exact: true }).waitFor();
+    // The page starts at its top: the navigation stays in view after Create.
+    expect(await page.evaluate(() => window.scrollY)).toBe(0);
     await waitForText(fact(page, 'Rows copied'), new RegExp(`^${SOURCE_ROWS}$`));
     await waitForText(fact(page, 'Position'), new RegExp(`id > ${SOURCE_ROWS}`));
     const copied = new Database(join(dir, 'warehouse.db'), { readonly: true });
@@ -243,7 +297,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const row = page.locator('tr[data-sync="broken"]');
     await waitForText(row.locator('.last-error'), /missing_table/);
     // A missing table needs a fix: failed (not a green "running · starting" between attempts), with its attempt count.
-    await waitForText(row.locator('.badge'), /^failed · attempt 1 · next in/);
+    await waitForText(row.locator('.badge'), /^failed · attempt \d+ · next in/);
     await shot(page, '07-sync-list-failing');
     await page.getByRole('button', { name: /^all/ }).click();
     await waitForText(page.locator('tr[data-sync="orders"] .badge'), /healthy/);
@@ -342,6 +396,9 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const history = page.getByRole('region', { name: 'Offset' }).getByRole('row').filter({ hasText: 'replay orders 101-500' });
     await waitForText(history, new RegExp(`admin.*id > ${SOURCE_ROWS} → id > 100`));
     expect((await admin.offsets.get('orders')).offset).toMatchObject({ kind: 'id', value: '100' });
+    // The Status card shows the new position too, not the agent's last one.
+    await waitForText(fact(page, 'Position'), /^id > 100 \(set by hand\)$/);
+    await waitForText(fact(page, 'Lag'), /known when it runs again/);
     await shot(page, '11-offset-history');
   });
 
@@ -391,7 +448,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(await page.getByRole('checkbox', { name: /^Enabled/ }).isChecked()).toBe(false);
     await page.getByLabel('Batch size', { exact: true }).fill('200');
     await page.getByText(/✓ Valid: batches of 200/).waitFor();
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('button', { name: 'Save paused' }).click();
     await waitForText(fact(page, 'Batch size'), /^200$/);
     expect(await admin.syncs.get('orders')).toMatchObject({ enabled: false, batchSize: 200, pollIntervalMs: '500ms', keyColumns: ['id'], destination: { dataSourceId: 'warehouse', table: 'orders_copy' } });
   });
@@ -416,6 +473,109 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await waitForText(history, /paused.*enabled: (true → )?false/);
     await shot(page, '12c-sync-history');
     expect((await admin.offsets.get('orders')).offset).toMatchObject({ kind: 'id', scope: { cursorColumn: 'updated_at' } });
+  });
+
+  it('shows server-side activity charts with axes and a timeline that survive a reload, and the dashboard and list problems first', async () => {
+    await admin.syncs.resume('orders');
+    await page.goto(`${baseUrl}/syncs/orders`);
+    await page.reload();
+    const activity = page.getByRole('region', { name: 'Activity' });
+    await activity.getByText('Throughput (rows/s, per minute)').waitFor();
+    // Axes: time labels under the charts and value labels beside them, from the agents' stored minutes.
+    expect(await activity.locator('svg text').count()).toBeGreaterThan(10);
+    await waitForText(activity.locator('desc').first(), /peak/);
+    await activity.getByRole('button', { name: 'last 24h' }).click();
+    expect(await activity.getByRole('button', { name: 'last 24h' }).getAttribute('aria-pressed')).toBe('true');
+    const timeline = page.getByRole('region', { name: 'Timeline' });
+    await waitForText(timeline, /started on agent ui-agent-1/);
+    await waitForText(timeline, /offset changed from "500" to "100": replay orders 101-500/);
+    await waitForText(timeline, /paused.*by admin/);
+    await docShots(page, 'sync-detail');
+    await expectAccessible(page, 'the sync detail');
+
+    await page.getByRole('link', { name: 'Syncs' }).click();
+    await page.locator('tr[data-sync="orders"]').waitFor();
+    await docShots(page, 'syncs-list');
+    await expectAccessible(page, 'the syncs list');
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.locator('.health-line').waitFor();
+    await docShots(page, 'dashboard');
+    await expectAccessible(page, 'the dashboard');
+  });
+
+  it('groups, pages, exports, retries and deletes rejected rows (with a confirmation)', async () => {
+    const src = new Database(join(dir, 'source.db'));
+    src.exec('CREATE TABLE payments (id INTEGER PRIMARY KEY, amount REAL)');
+    const insert = src.prepare('INSERT INTO payments (id, amount) VALUES (?, ?)');
+    for (let i = 1; i <= 60; i++) insert.run(i, i % 2 === 0 ? null : i);
+    src.close();
+    const wh = new Database(join(dir, 'warehouse.db'));
+    wh.exec('CREATE TABLE payments (id INTEGER PRIMARY KEY, amount REAL NOT NULL)');
+    wh.close();
+    await admin.syncs.create({ id: 'payments', source: { connector: 'sqlite', dataSourceId: 'shop', table: 'payments' }, destination: { connector: 'sqlite', dataSourceId: 'warehouse', table: 'payments' }, mode: 'id', cursorColumn: 'id', keyColumns: ['id'], onError: 'skip', pollIntervalMs: 500 });
+    await until('30 rejected rows', async () => (await admin.syncs.deadLetters('payments')).length === 30);
+    await page.goto(`${baseUrl}/syncs/payments#dead-letters`);
+    const card = page.getByRole('region', { name: 'Rejected rows (dead letters)' });
+    await card.getByRole('option', { name: /^30 × NOT NULL constraint failed: payments\.amount/ }).waitFor({ state: 'attached' });
+    await card.getByText('Page 1 of 2 · 30 rows').waitFor();
+    const download = page.waitForEvent('download');
+    await card.getByRole('button', { name: 'Export CSV' }).click();
+    expect((await download).suggestedFilename()).toBe('payments-rejected.csv');
+    // Retry two rows once the destination accepts them.
+    const fixed = new Database(join(dir, 'warehouse.db'));
+    fixed.exec('CREATE TABLE payments_new (id INTEGER PRIMARY KEY, amount REAL); INSERT INTO payments_new SELECT * FROM payments; DROP TABLE payments; ALTER TABLE payments_new RENAME TO payments');
+    fixed.close();
+    await card.getByRole('checkbox', { name: /^Select rejected row/ }).nth(0).check();
+    await card.getByRole('checkbox', { name: /^Select rejected row/ }).nth(1).check();
+    await card.getByRole('button', { name: 'Retry 2 selected through the destination' }).click();
+    await card.getByText('Page 1 of 2 · 28 rows').waitFor();
+    // Deleting asks first.
+    await card.getByRole('checkbox', { name: 'Select the rows of this page' }).check();
+    await card.getByRole('button', { name: 'Delete 20 selected' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete 20 rejected row(s) of payments?' });
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await card.getByText('Page 1 of 1 · 8 rows').waitFor();
+    await expectAccessible(page, 'the rejected rows');
+    await admin.syncs.pause('payments');
+  });
+
+  it('creates one sync per table from a data source in one go, with detected columns to review', async () => {
+    const src = new Database(join(dir, 'source.db'));
+    src.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE refunds (id INTEGER PRIMARY KEY, updated_at TEXT)');
+    src.close();
+    await page.goto(`${baseUrl}/syncs`);
+    await page.getByRole('link', { name: 'From tables…' }).click();
+    await page.getByRole('heading', { name: 'New syncs from tables' }).waitFor();
+    expect(await page.getByRole('button', { name: /^Create 0 syncs/ }).isDisabled()).toBe(true);
+    await page.getByText('To create: choose a source data source.').waitFor();
+    await page.getByLabel('Source data source').selectOption('shop');
+    await page.getByLabel('Destination data source').selectOption('warehouse');
+    await page.getByPlaceholder('Filter tables…').fill('e');
+    await page.getByRole('checkbox', { name: /^Select all shown/ }).check();
+    await page.getByLabel('Sync id prefix').fill('bulk-');
+    await page.getByLabel('Destination table prefix').fill('b_');
+    const review = page.getByRole('region', { name: /^4\. Review/ });
+    await waitForText(review.locator('tr[data-table="customers"]'), /bulk-customers.*id.*id.*ready/);
+    await expectAccessible(page, 'the bulk creation');
+    await page.getByRole('button', { name: /^Create \d+ syncs/ }).click();
+    await page.getByRole('heading', { name: 'Syncs' }).waitFor();
+    const created = (await admin.overview()).filter((o) => o.id.startsWith('bulk-')).map((o) => [o.id, o.enabled]);
+    expect(created).toEqual(expect.arrayContaining([['bulk-customers', false], ['bulk-refunds', false]]));
+  });
+
+  it('says when the API server is unreachable, greys what is stale, and recovers by itself', async () => {
+    await page.goto(`${baseUrl}/syncs/orders`);
+    await fact(page, 'Rows copied').waitFor();
+    await api.stop();
+    const banner = page.getByRole('alert').filter({ hasText: 'API server unreachable since' });
+    await banner.waitFor({ timeout: SLOW });
+    expect(await page.locator('.shell.stale').count()).toBe(1);
+    await shot(page, '21-api-unreachable');
+    api = startApi();
+    await until('the API server to answer again', () => fetch(`${apiUrl}/readyz`).then((r) => r.ok, () => false));
+    await banner.waitFor({ state: 'detached', timeout: SLOW });
+    await fact(page, 'Rows copied').waitFor();
+    expect(await page.getByText('Could not load').count()).toBe(0);
   });
 
   it('lists agents, assignments and users, and shows a new API token once', async () => {

@@ -16,9 +16,11 @@ import { useNotify } from '../components/Notify.tsx';
 import { CONNECTOR_LABELS, objectFieldsOf } from '../lib/connectors.ts';
 import { configToDraft, draftToConfig, emptyDraft, type EndpointDraft, type SyncDraft } from '../lib/sync-draft.ts';
 import { OffsetScopeDialog } from './OffsetScopeDialog.tsx';
+import { draftToConnection } from '../lib/sync-draft.ts';
+import { plainIssues } from '../lib/plain-issues.ts';
 
 /** Pause after the last keystroke before the draft is sent to the validate endpoint. */
-const VALIDATE_DELAY_MS = 350;
+const VALIDATE_DELAY_MS = 1200;
 
 type Validation = { ok: true; normalized: Sync } | { ok: false; issues: ConfigIssue[]; message: string };
 
@@ -31,10 +33,18 @@ function useDebounced<T>(value: T, ms: number): T {
   return v;
 }
 
-/** The server's verdict on the draft, refreshed as the user types. */
-function useValidation(draft: SyncDraft) {
+/**
+ * The server's verdict on the draft: asked when a field is left, a choice is made, or typing pauses
+ * for a while — not on every keystroke.
+ */
+function useValidation(draft: SyncDraft, checkpoint: number) {
   const client = useClient();
-  const body = useDebounced(JSON.stringify(draftToConfig(draft)), VALIDATE_DELAY_MS);
+  const current = JSON.stringify(draftToConfig(draft));
+  const paused = useDebounced(current, VALIDATE_DELAY_MS);
+  const [atCheckpoint, setAtCheckpoint] = useState(current);
+  // The draft as it was at the last checkpoint (a field left, a choice made): deliberately not on every change.
+  useEffect(() => setAtCheckpoint(current), [checkpoint]); // eslint-disable-line react-hooks/exhaustive-deps
+  const body = paused === current ? current : atCheckpoint;
   return useQuery({
     queryKey: ['validate', body],
     queryFn: async (): Promise<Validation> => {
@@ -42,7 +52,7 @@ function useValidation(draft: SyncDraft) {
         const r = await client.syncs.validate(JSON.parse(body));
         return { ok: true, normalized: r.normalized };
       } catch (err) {
-        if (err instanceof IdraApiError && err.status === 400) return { ok: false, issues: issuesOf(err), message: err.message };
+        if (err instanceof IdraApiError && err.status === 400) return { ok: false, issues: plainIssues(issuesOf(err)), message: err.message };
         throw err;
       }
     },
@@ -112,6 +122,62 @@ function SourceCheckNote({ check }: { check: { data?: SourceCheck | undefined; i
 }
 
 type TableInfo = TableListing['tables'][number];
+
+/** Saving stopped: the connection and table check found problems that were not acknowledged yet. */
+class CheckRefusal extends Error {
+  constructor(n: number) {
+    super(`${n} problem(s) found by the check: fix them, or tick "I know; save anyway"`);
+  }
+}
+
+interface CheckInput {
+  draft: SyncDraft;
+  sourceTables: TableInfo[];
+  destinationTables: TableInfo[];
+}
+
+/** What a check found: problems to acknowledge before saving, and notes. */
+interface CheckResult {
+  draft: string;
+  problems: string[];
+  notes: string[];
+}
+
+/** Opens both connections for real and looks the tables and columns up, as the agent will. */
+function useEndpointCheck() {
+  const client = useClient();
+  return useMutation({
+    mutationFn: async ({ draft, sourceTables, destinationTables }: CheckInput): Promise<CheckResult> => {
+      const problems: string[] = [];
+      const notes: string[] = [];
+      for (const [role, ep] of [['source', draft.source], ['destination', draft.destination]] as const) {
+        const result = await (ep.via === 'dataSource'
+          ? ep.dataSourceId
+            ? client.dataSources.test(ep.dataSourceId)
+            : Promise.resolve({ ok: false, error: 'no data source chosen' })
+          : client.dataSources.testUnsaved({ id: 'form-check', connector: ep.connector, connection: draftToConnection(ep.connection) })
+        ).catch((err: unknown) => ({ ok: false, error: (err as Error).message }));
+        if (!result.ok) problems.push(`${role}: cannot connect: ${result.error ?? 'unknown error'}`);
+      }
+      const src = draft.source;
+      if (SQL_CONNECTORS.includes(src.connector) && src.readFrom === 'table' && src.table.trim() && sourceTables.length > 0) {
+        const table = sourceTables.find((t) => t.name === src.table.trim());
+        if (!table) problems.push(`source: table '${src.table.trim()}' does not exist (there are ${sourceTables.map((t) => t.name).slice(0, 8).join(', ')})`);
+        else {
+          const known = new Set(table.columns.map((c) => c.name));
+          const named = [draft.cursorColumn, draft.tiebreakerColumn, ...draft.keyColumns.split(','), ...draft.source.columns.split(',')].map((c) => c.trim()).filter(Boolean);
+          for (const c of new Set(named)) if (!known.has(c)) problems.push(`source: table '${table.name}' has no column '${c}'`);
+        }
+      }
+      const dst = draft.destination;
+      if (SQL_CONNECTORS.includes(dst.connector) && dst.table.trim() && destinationTables.length > 0 && !destinationTables.some((t) => t.name === dst.table.trim())) {
+        if (draft.createTable) notes.push(`destination table '${dst.table.trim()}' will be created`);
+        else problems.push(`destination: table '${dst.table.trim()}' does not exist and creating it is off`);
+      }
+      return { draft: JSON.stringify(draft), problems, notes };
+    },
+  });
+}
 
 /** Tables of the endpoint's stored SQL data source, offered while typing (empty when unknown). */
 function useTables(endpoint: EndpointDraft): TableInfo[] {
@@ -273,16 +339,28 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
   const canOperate = useCan('operator');
   const [draft, setDraft] = useState<SyncDraft>(initial);
   const [touched, setTouched] = useState<ReadonlySet<string>>(() => new Set(editing ? ['*'] : []));
-  const validation = useValidation(draft);
+  const [checkpoint, setCheckpoint] = useState(0);
+  const validation = useValidation(draft, checkpoint);
   const sourceCheck = useSourceCheck(draft, validation.data?.ok === true);
   const sourceTables = useTables(draft.source);
   const destinationTables = useTables(draft.destination);
+  const check = useEndpointCheck();
+  const checkedDraft = JSON.stringify(draft);
+  const checkResult = check.data?.draft === checkedDraft ? check.data : undefined;
+  const [acknowledged, setAcknowledged] = useState(false);
   const sourceColumns = columnsOf(sourceTables, draft.source);
   const primaryKey = sourceColumns.filter((c) => c.primaryKey).map((c) => c.name);
   // Set when saving would move what the stored offset points into: the choice is asked, then the save is sent again with it.
   const [scopeConflict, setScopeConflict] = useState<OffsetScopeConflict>();
   const save = useMutation({
-    mutationFn: (opts: ChangeOptions = {}) => (editing ? client.syncs.put(draftToConfig(draft), opts) : client.syncs.create(draftToConfig(draft), opts)),
+    mutationFn: async ({ paused, ...opts }: ChangeOptions & { paused?: boolean } = {}) => {
+      const config = draftToConfig(paused ? { ...draft, enabled: false } : draft);
+      // The fields first (every problem at once), then connections and tables: what is wrong there must be acknowledged.
+      await client.syncs.validate(config);
+      const result = checkResult ?? (await check.mutateAsync({ draft, sourceTables, destinationTables }));
+      if (result.problems.length > 0 && !acknowledged) throw new CheckRefusal(result.problems.length);
+      return editing ? client.syncs.put(config, opts) : client.syncs.create(config, opts);
+    },
     onSuccess: (s) => {
       void queryClient.invalidateQueries({ queryKey: keys.overview });
       queryClient.setQueryData(keys.sync(s.id), s);
@@ -296,7 +374,7 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
   });
 
   const issues = useMemo(() => {
-    if (save.error) return issuesOf(save.error);
+    if (save.error) return plainIssues(issuesOf(save.error));
     return validation.data && !validation.data.ok ? validation.data.issues : [];
   }, [validation.data, save.error]);
   const shown = (path: string) => touched.has('*') || [...touched].some((t) => path === t || path.startsWith(`${t}.`));
@@ -306,6 +384,7 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
   // Marks what the user edited, so that a new form is not covered in "is required" at once.
   const change = (patch: Partial<SyncDraft>, ...paths: string[]) => {
     setDraft((d) => ({ ...d, ...patch }));
+    setAcknowledged(false);
     setTouched((t) => new Set([...t, ...(paths.length ? paths : Object.keys(patch))]));
     if (save.error) save.reset();
   };
@@ -322,14 +401,20 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
     );
   }
   return (
-    <Page title={title} subtitle="Checked by the API as you type.">
+    <Page title={title} subtitle="Checked by the API when you leave a field; connections and tables are tested before it is saved.">
       <form
         className="sync-form"
         noValidate
+        onBlur={() => setCheckpoint((n) => n + 1)}
+        onChange={(e) => {
+          const t = e.target as unknown as HTMLInputElement;
+          if (t.tagName === 'SELECT' || t.type === 'checkbox' || t.type === 'radio') setCheckpoint((n) => n + 1);
+        }}
         onSubmit={(e) => {
           e.preventDefault();
           setTouched(new Set(['*']));
-          save.mutate({});
+          const paused = (e.nativeEvent as SubmitEvent).submitter?.getAttribute('data-paused') === 'true';
+          save.mutate({ paused });
         }}
       >
         <Section title="Sync">
@@ -472,14 +557,39 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
                 ))}
               </ul>
             )}
-            {save.error && !(save.error instanceof IdraApiError && save.error.status === 400) ? <ErrorNote error={save.error} /> : null}
+            {save.error && !(save.error instanceof IdraApiError && save.error.status === 400) && !(save.error instanceof CheckRefusal) ? <ErrorNote error={save.error} /> : null}
+            {checkResult && (
+              <div className={checkResult.problems.length ? 'warning-note' : 'ok-text'} role="status">
+                {checkResult.problems.length === 0 ? (
+                  <span>✓ Connections work; the tables and columns exist ({checkResult.notes.join('; ') || 'nothing to note'}).</span>
+                ) : (
+                  <>
+                    <strong>Check before saving:</strong>
+                    <ul className="issues">
+                      {checkResult.problems.map((p) => (
+                        <li key={p}>{p}</li>
+                      ))}
+                    </ul>
+                    <label className="checkbox">
+                      <input type="checkbox" checked={acknowledged} onChange={(e) => setAcknowledged(e.target.checked)} /> I know; save anyway
+                    </label>
+                  </>
+                )}
+              </div>
+            )}
           </div>
           <div className="form-actions">
             <Link className="button" to={editing ? `/syncs/${encodeURIComponent(initial.id)}` : '/syncs'}>
               Cancel
             </Link>
-            <BusyButton type="submit" className="primary" busy={save.isPending} busyLabel="Saving…">
-              {editing ? 'Save' : 'Create sync'}
+            <BusyButton type="button" busy={check.isPending} busyLabel="Checking…" onClick={() => check.mutate({ draft, sourceTables, destinationTables })}>
+              Test connections and tables
+            </BusyButton>
+            <BusyButton type="submit" data-paused="true" busy={save.isPending && save.variables?.paused === true} busyLabel="Saving…">
+              {editing ? 'Save paused' : 'Create paused'}
+            </BusyButton>
+            <BusyButton type="submit" className="primary" busy={save.isPending && save.variables?.paused !== true} busyLabel="Saving…">
+              {editing ? 'Save' : 'Create and start'}
             </BusyButton>
           </div>
         </div>

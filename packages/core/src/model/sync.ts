@@ -95,7 +95,19 @@ function semanticIssues(s: SyncConfig, base: string, connectors: ConnectorCatalo
  */
 export function validateSyncConfig(input: unknown, base = '', context = 'invalid sync', connectors?: ConnectorCatalogue): SyncConfig {
   const schemaProblems = schemaIssues(SyncSchema, input, base);
-  if (schemaProblems.length > 0) throw new ConfigError(schemaProblems, context);
+  if (schemaProblems.length > 0) {
+    // Every problem at once: the rules between fields are checked too, as far as the document's shape allows.
+    const seen = new Set(schemaProblems.map((i) => i.path));
+    let more: ConfigIssue[] = [];
+    if (typeof input === 'object' && input !== null && typeof (input as SyncConfig).source === 'object' && typeof (input as SyncConfig).destination === 'object') {
+      try {
+        more = semanticIssues(input as SyncConfig, base, connectors).filter((i) => !seen.has(i.path));
+      } catch {
+        more = [];
+      }
+    }
+    throw new ConfigError([...schemaProblems, ...more], context);
+  }
   const config = input as SyncConfig;
   const issues = semanticIssues(config, base, connectors);
   if (issues.length > 0) throw new ConfigError(issues, context);
