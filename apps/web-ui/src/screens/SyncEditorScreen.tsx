@@ -372,6 +372,10 @@ function SyncEditor({ initial, editing, dataSources }: { initial: SyncDraft; edi
       if (err instanceof IdraApiError && err.code === 'IDRA_ERR_OFFSET_SCOPE_CHANGED') setScopeConflict(err.details as unknown as OffsetScopeConflict);
     },
   });
+  // Once the problems are shown, the keyboard and screen reader start at the first one.
+  useEffect(() => {
+    if (save.error && issuesOf(save.error).length > 0) document.querySelector<HTMLElement>('.sync-form [aria-invalid="true"]')?.focus();
+  }, [save.error]);
 
   const issues = useMemo(() => {
     if (save.error) return plainIssues(issuesOf(save.error));
