@@ -351,7 +351,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
       await waitForText(check, /It will run, relying on the delay alone:.*only delayMs \(2000 ms\)/);
       await page.getByLabel('Delay', { exact: true }).fill('');
       await waitForText(check, /This sync would not start/);
-      await page.getByRole('button', { name: 'Create sync' }).click();
+      await page.getByRole('button', { name: 'Create and start' }).click();
 
       // The agent refuses it: a configuration problem, with the statement to run.
       await page.getByRole('heading', { name: 'watched', exact: true }).waitFor();
