@@ -212,8 +212,8 @@ export class IdraClient {
     history: (syncId: string) => this.request<OffsetChange[]>('GET', `/syncs/${enc(syncId)}/offset/history`),
   };
 
-  /** Idra export (`{ dataSources, syncs }`, secrets masked). */
-  export = () => this.request<ExportDocument>('GET', '/export');
+  /** Idra export (`{ dataSources, syncs }`, secrets masked): every sync, or the `ids` given with their data sources. */
+  export = (opts: { ids?: string[] } = {}) => this.request<ExportDocument>('GET', '/export', undefined, { ids: opts.ids?.length ? opts.ids.join(',') : undefined });
   /** Imports an Idra export, a sync array, or an original Go Idra export. */
   import = (doc: unknown, opts: ImportOptions = {}) =>
     this.request<ImportResult>('POST', '/import', doc, { overwrite: opts.overwrite, dryRun: opts.dryRun ? 'true' : undefined, skipRefused: opts.skipRefused ? 'true' : undefined });
