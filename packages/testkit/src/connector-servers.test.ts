@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -7,6 +7,8 @@ import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { provisionOnce } from './internal/provision-cache.ts';
 import { provisionFerretdb, provisionKafka, startFerretdb, startS3 } from './index.ts';
+import { findExecutable } from './internal/executables.ts';
+import { formatKafkaStorage } from './kafka.ts';
 
 function httpStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,6 +45,20 @@ describe('provisioning cache', () => {
       expect(await readdir(root)).toEqual(['thing-1']);
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('formats Kafka storage for a cluster id that starts with a dash (a random base64url id does, once in 64)', async () => {
+    const { path: home } = await provisionKafka();
+    const dir = await mkdtemp(join(tmpdir(), 'idra-kafka-format-'));
+    try {
+      const config = join(dir, 'server.properties');
+      const data = join(dir, 'data');
+      await writeFile(config, ['process.roles=broker,controller', 'node.id=1', 'controller.quorum.voters=1@127.0.0.1:9', 'listeners=PLAINTEXT://127.0.0.1:8,CONTROLLER://127.0.0.1:9', 'controller.listener.names=CONTROLLER', `log.dirs=${data}`, ''].join('\n'));
+      await formatKafkaStorage(findExecutable('java', 'openjdk-17-jre-headless'), home, dir, config, '-leadingDashClusterId0');
+      expect(await readFile(join(data, 'meta.properties'), 'utf8')).toMatch(/cluster\.id=-leadingDashClusterId0/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -89,6 +89,20 @@ async function probe(brokers: string[]): Promise<void> {
   }
 }
 
+/** A short-lived test JVM with the broker's jars: quick startup matters more than peak speed. */
+function jvmArgs(home: string): string[] {
+  return ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', '-cp', join(home, 'libs', '*')];
+}
+
+/**
+ * Formats the KRaft storage of `config` for `clusterId`. The id is passed as `--cluster-id=<id>`:
+ * a random base64url id starts with '-' once in 64, and as a separate argument it would be read as
+ * an option (the broker then failed to start with "--cluster-id: expected one argument").
+ */
+export async function formatKafkaStorage(java: string, home: string, workDir: string, config: string, clusterId: string): Promise<void> {
+  await runToCompletion({ server: 'kafka', logFile: join(workDir, 'kafka.log'), cwd: workDir, command: java, args: [...jvmArgs(home), 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', config] });
+}
+
 /** Starts a throwaway Kafka broker on free ports (provisioning its jars on first use) and resolves once it serves requests. */
 export async function startKafka(): Promise<KafkaServer> {
   const java = findExecutable('java', 'openjdk-17-jre-headless');
@@ -98,12 +112,9 @@ export async function startKafka(): Promise<KafkaServer> {
     const controllerPort = await freePort();
     const config = join(workDir, 'server.properties');
     await writeFile(config, serverProperties(port, controllerPort, join(workDir, 'data')));
-    const classpath = join(home, 'libs', '*');
-    // A short-lived test JVM: quick startup matters more than peak speed.
-    const jvm = ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', '-cp', classpath];
+    const jvm = jvmArgs(home);
     const launch = { server: 'kafka', logFile: join(workDir, 'kafka.log'), cwd: workDir } as const;
-    const clusterId = randomBytes(16).toString('base64url');
-    await runToCompletion({ ...launch, command: java, args: [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config] });
+    await formatKafkaStorage(java, home, workDir, config, randomBytes(16).toString('base64url'));
     const brokers = [`127.0.0.1:${port}`];
     const server = new ServerProcess({
       ...launch,
