@@ -11,6 +11,7 @@ export const keys = {
   assignments: ['assignments'] as const,
   errors: ['errors'] as const,
   dataSources: ['datasources'] as const,
+  connectors: ['connectors'] as const,
   users: ['users'] as const,
   tokens: ['tokens'] as const,
   syncs: ['syncs'] as const,
@@ -113,4 +114,16 @@ export function useUsers() {
 export function useTokens() {
   const client = useClient();
   return useQuery({ queryKey: keys.tokens, queryFn: () => client.tokens.list() });
+}
+
+/** The connector catalogue (labels, endpoint fields per role, option schemas, modes): fixed for the server's life. */
+export function useConnectors() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.connectors, queryFn: () => client.connectors(), staleTime: Infinity });
+}
+
+/** A connector's name for people (`MySQL / MariaDB`), from the catalogue; its kind until the catalogue is there. */
+export function useConnectorLabel(): (kind: string) => string {
+  const catalogue = useConnectors().data;
+  return (kind) => catalogue?.find((c) => c.kind === kind)?.label ?? kind;
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SyncConfig } from '@idra/api-client';
+import { describeConnector } from '@idra/core';
+import { CONNECTOR_SPECS } from '@idra/connectors';
 import { configToDraft, draftToConfig, emptyDraft } from './sync-draft.ts';
+
+/** The catalogue the API serves, built here from the same specs. */
+const CATALOGUE = Object.values(CONNECTOR_SPECS).map(describeConnector);
 
 describe('sync draft', () => {
   it('round-trips a sync through the form fields', () => {
@@ -22,7 +27,7 @@ describe('sync draft', () => {
       onError: 'skip',
       createTable: false,
     };
-    expect(draftToConfig(configToDraft(sync))).toEqual(sync);
+    expect(draftToConfig(configToDraft(sync), CATALOGUE)).toEqual(sync);
   });
 
   it('sends only what applies to the mode and connector, and bad values as typed', () => {
@@ -34,7 +39,7 @@ describe('sync draft', () => {
     d.tiebreakerColumn = 'ignored';
     d.delay = '5s';
     d.batchSize = '12x';
-    expect(draftToConfig(d)).toEqual({
+    expect(draftToConfig(d, CATALOGUE)).toEqual({
       id: 's1',
       source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, query: 'select * from t' },
       destination: { connector: 'postgres', dataSourceId: 'dw', table: 't' },
@@ -46,8 +51,22 @@ describe('sync draft', () => {
 
   it('sends the delay and the delay-only consent for id and timestamp cursors only', () => {
     const d = { ...emptyDraft(), id: 'd', delay: '2s', delayOnly: true };
-    expect(draftToConfig({ ...d, mode: 'id' })).toMatchObject({ delayMs: '2s', watermark: 'delay-only' });
-    const full = draftToConfig({ ...d, mode: 'full' });
+    expect(draftToConfig({ ...d, mode: 'id' }, CATALOGUE)).toMatchObject({ delayMs: '2s', watermark: 'delay-only' });
+    const full = draftToConfig({ ...d, mode: 'full' }, CATALOGUE);
     expect([full.delayMs, full.watermark]).toEqual([undefined, undefined]);
+  });
+
+  it('sends the fields the catalogue says each connector reads, not what was typed for another connector', () => {
+    const d = emptyDraft();
+    d.id = 'k';
+    d.mode = 'stream';
+    d.source = { ...d.source, connector: 'kafka', dataSourceId: 'broker', table: 'typed for postgres', topic: 'orders', columns: 'id, amount' };
+    d.destination = { ...d.destination, connector: 's3', dataSourceId: 'lake', table: 'x', bucket: 'b', prefix: 'orders/' };
+    expect(draftToConfig(d, CATALOGUE)).toEqual({
+      id: 'k',
+      mode: 'stream',
+      source: { connector: 'kafka', dataSourceId: 'broker', topic: 'orders', columns: ['id', 'amount'] },
+      destination: { connector: 's3', dataSourceId: 'lake', bucket: 'b', prefix: 'orders/' },
+    });
   });
 });

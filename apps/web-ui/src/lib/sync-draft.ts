@@ -1,5 +1,14 @@
-import { SQL_CONNECTORS, modeInfo, type ConnectorKind, type SyncMode } from '@idra/core/model';
-import type { SyncConfig } from '@idra/api-client';
+import { modeInfo, type ConnectorKind, type SyncMode } from '@idra/core/model';
+import type { ConnectorDescription, SyncConfig } from '@idra/api-client';
+import type { EndpointField } from '@idra/core';
+
+/** The connector catalogue the API serves (`GET /connectors`). */
+export type Catalogue = readonly ConnectorDescription[];
+
+/** The endpoint fields a connector reads in a role, from the catalogue (none when it is unknown). */
+export function fieldsOf(catalogue: Catalogue, connector: ConnectorKind, role: 'source' | 'destination'): readonly EndpointField[] {
+  return catalogue.find((c) => c.kind === connector)?.roles[role]?.fields ?? [];
+}
 
 type Endpoint = SyncConfig['source'];
 type Connection = NonNullable<Endpoint['connection']>;
@@ -147,28 +156,19 @@ function endpointToDraft(e: Endpoint): EndpointDraft {
   };
 }
 
-function draftToEndpoint(d: EndpointDraft, role: 'source' | 'destination'): Endpoint {
+/** The endpoint as sent: the fields its connector reads in `role` (a source reading a table or a query sends one of them). */
+function draftToEndpoint(d: EndpointDraft, fields: readonly EndpointField[]): Endpoint {
   const e: Record<string, unknown> = { connector: d.connector };
   if (d.via === 'dataSource') {
     if (d.dataSourceId) e.dataSourceId = d.dataSourceId;
   } else e.connection = draftToConnection(d.connection);
-  const put = (k: keyof EndpointDraft & string, v: string) => {
-    if (v.trim() !== '') e[k] = v.trim();
-  };
-  const sql = SQL_CONNECTORS.includes(d.connector);
-  if (sql) {
-    put('schema', d.schema);
-    if (role === 'source' && d.readFrom === 'query') put('query', d.query);
-    else put('table', d.table);
-    if (role === 'source' && list(d.columns).length > 0) e.columns = list(d.columns);
+  const choosesQuery = fields.includes('query') && fields.includes('table');
+  for (const f of fields) {
+    if (choosesQuery && f === (d.readFrom === 'query' ? 'table' : 'query')) continue;
+    if (f === 'columns') {
+      if (list(d.columns).length > 0) e.columns = list(d.columns);
+    } else if (d[f].trim() !== '') e[f] = d[f].trim();
   }
-  if (d.connector === 'mongodb') put('collection', d.collection);
-  if (d.connector === 'kafka') put('topic', d.topic);
-  if (d.connector === 's3') {
-    put('bucket', d.bucket);
-    put('prefix', d.prefix);
-  }
-  if (d.connector === 'http') put('url', d.url);
   if (d.options) e.options = d.options;
   return e as Endpoint;
 }
@@ -200,11 +200,17 @@ function duration(v: string): number | string {
 }
 
 /**
- * The sync the draft describes, with only the fields that apply to its mode and connectors. Values
- * that are not what the schema wants go through as typed, so that the server's message names them.
+ * The sync the draft describes, with only the fields that apply to its mode and to its connectors
+ * (as the catalogue says). Values that are not what the schema wants go through as typed, so that
+ * the server's message names them.
  */
-export function draftToConfig(d: SyncDraft): SyncConfig {
-  const s: Record<string, unknown> = { id: d.id.trim(), source: draftToEndpoint(d.source, 'source'), destination: draftToEndpoint(d.destination, 'destination'), mode: d.mode };
+export function draftToConfig(d: SyncDraft, catalogue: Catalogue): SyncConfig {
+  const s: Record<string, unknown> = {
+    id: d.id.trim(),
+    source: draftToEndpoint(d.source, fieldsOf(catalogue, d.source.connector, 'source')),
+    destination: draftToEndpoint(d.destination, fieldsOf(catalogue, d.destination.connector, 'destination')),
+    mode: d.mode,
+  };
   if (d.name.trim()) s.name = d.name.trim();
   if (!d.enabled) s.enabled = false;
   const mode = modeInfo(d.mode);

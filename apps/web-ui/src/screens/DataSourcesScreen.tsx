@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { ConnectorKind } from '@idra/core/model';
 import type { ConnectionTestResult, DataSource } from '@idra/api-client';
 import { useClient } from '../api/client-context.tsx';
-import { keys, useDataSources } from '../api/queries.ts';
+import { keys, useConnectorLabel, useDataSources } from '../api/queries.ts';
 import { useCan } from '../api/session.tsx';
 import { issuesOf } from '../api/errors.ts';
 import { Page } from '../components/Page.tsx';
@@ -14,7 +14,6 @@ import { ConnectionFields } from '../components/ConnectionFields.tsx';
 import { BusyButton, EmptyState, ErrorNote, ErrorState, Loading } from '../components/Status.tsx';
 import { useNotify } from '../components/Notify.tsx';
 import { CONNECTORS } from '@idra/core/model';
-import { CONNECTOR_LABELS } from '../lib/connectors.ts';
 import { connectionToDraft, draftToConnection, type ConnectionDraft } from '../lib/sync-draft.ts';
 
 /** Where a data source points, without its secrets (the API masks them already). */
@@ -58,6 +57,7 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
   const notify = useNotify();
   const [id, setId] = useState(initial?.id ?? '');
   const [name, setName] = useState(initial?.name ?? '');
+  const label = useConnectorLabel();
   const [connector, setConnector] = useState<ConnectorKind>(initial?.connector ?? 'postgres');
   const [connection, setConnection] = useState<ConnectionDraft>(() => connectionToDraft(initial?.connection));
   const doc = (): DataSource => ({ id: id.trim(), ...(name.trim() ? { name: name.trim() } : {}), connector, connection: draftToConnection(connection) });
@@ -107,7 +107,7 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
             <select {...p} value={connector} onChange={(e) => setConnector(e.target.value as ConnectorKind)} disabled={initial !== undefined}>
               {CONNECTORS.map((c) => (
                 <option key={c} value={c}>
-                  {CONNECTOR_LABELS[c]}
+                  {label(c)}
                 </option>
               ))}
             </select>
@@ -122,6 +122,7 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
 }
 
 function DataSourceRow({ ds, canOperate, onEdit, onDelete }: { ds: DataSource; canOperate: boolean; onEdit: () => void; onDelete: () => void }) {
+  const label = useConnectorLabel();
   const client = useClient();
   const test = useMutation({ mutationFn: () => client.dataSources.test(ds.id) });
   return (
@@ -130,7 +131,7 @@ function DataSourceRow({ ds, canOperate, onEdit, onDelete }: { ds: DataSource; c
         {ds.id}
         {ds.name && ds.name !== ds.id && <div className="muted small">{ds.name}</div>}
       </th>
-      <td>{CONNECTOR_LABELS[ds.connector]}</td>
+      <td>{label(ds.connector)}</td>
       <td className="mono small">{target(ds)}</td>
       <td aria-live="polite">{test.data ? <TestResult result={test.data} /> : test.error ? <ErrorNote error={test.error} /> : <span className="muted">—</span>}</td>
       {canOperate && (
