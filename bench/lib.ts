@@ -33,10 +33,16 @@ export function timeShell(command: string): Promise<number> {
 }
 
 /**
- * Runs the real agent (single mode) on one sync until its stored offset reaches `target`, then stops
- * it. Returns the wall time from process start and the process's peak resident memory (VmHWM).
+ * Runs the real agent (single mode) on one sync until its stored offset's value is `target` (or
+ * satisfies it), then stops it. Returns the wall time from process start and the process's peak
+ * resident memory (VmHWM).
  */
-export async function runAgentUntil(opts: { dir: string; sync: Record<string, unknown>; target: string }): Promise<{ seconds: number; peakRssMb: number }> {
+export async function runAgentUntil(opts: {
+  dir: string;
+  sync: Record<string, unknown>;
+  target: string | ((value: unknown) => boolean);
+}): Promise<{ seconds: number; peakRssMb: number }> {
+  const reached = typeof opts.target === 'string' ? (v: unknown) => v === opts.target : opts.target;
   const config = join(opts.dir, `${String(opts.sync.id)}.json`);
   await writeFile(config, JSON.stringify({ syncs: [opts.sync] }));
   const started = performance.now();
@@ -48,10 +54,10 @@ export async function runAgentUntil(opts: { dir: string; sync: Record<string, un
   const offsetFile = join(opts.dir, 'offsets', `${String(opts.sync.id)}.json`);
   let peakKb = 0;
   for (;;) {
-    const value = await readFile(offsetFile, 'utf8').then((t) => JSON.parse(t).value as string, () => undefined);
+    const value: unknown = await readFile(offsetFile, 'utf8').then((t) => JSON.parse(t).value, () => undefined);
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
     peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-    if (value === opts.target) break;
+    if (value !== undefined && reached(value)) break;
     if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode} before catching up`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -9,6 +9,7 @@ import { benchCatchup } from './catchup.ts';
 import type { Shape } from './datasets.ts';
 import { benchFailover, benchPlanner } from './cluster.ts';
 import { benchTorture, printTorture } from './torture.ts';
+import { benchS3Stream } from './s3-stream.ts';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     'failover-repeats': { type: 'string', default: '10' },
     'torture-seconds': { type: 'string', default: '20' },
     'torture-writers': { type: 'string', default: '8' },
+    's3-megabytes': { type: 'string', default: '1024' },
   },
 });
 const wants = (section: string) => values.only === undefined || values.only.split(',').includes(section);
@@ -68,6 +70,11 @@ try {
     );
     extra.planner = planner;
     extra.failover = failover;
+  }
+  if (wants('s3')) {
+    const s3 = await benchS3Stream({ pgUrl, megabytes: Number(values['s3-megabytes']) });
+    console.log(`\ns3: one ${s3.objectMb} MB JSON Lines object (${s3.rows.toLocaleString('en-US')} rows) → PG in ${s3.seconds.toFixed(1)} s, agent peak RSS ${s3.peakRssMb} MB`);
+    extra.s3 = s3;
   }
   if (wants('torture')) {
     const mariadb = process.env.IDRA_BENCH_MYSQL_URL ? undefined : await startMariadb();
