@@ -70,6 +70,8 @@ function serverProperties(port: number, controllerPort: number, dataDir: string)
     // Topics exist only when someone creates them: the connectors' createTopic option is what is tested.
     'auto.create.topics.enable=false',
     'offsets.topic.replication.factor=1',
+    // One partition (not 50) for consumer group offsets: created in a moment when the first group commits.
+    'offsets.topic.num.partitions=1',
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
     'share.coordinator.state.topic.replication.factor=1',

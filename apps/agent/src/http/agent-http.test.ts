@@ -219,6 +219,14 @@ describe('AgentMetrics', () => {
     expect(value(samples, 'idra_sync_errors_total', { ...labels, code: 'IDRA_ERR_CONNECTOR' })).toBe(1);
     expect(value(samples, 'idra_sync_state', { ...labels, state: 'stopped' })).toBe(1);
 
+    // Lag per part (Kafka partitions): a part that is no longer reported loses its series.
+    m.observeStatus(status('running', { lag: { rows: 7, parts: { '0': 5, '1': 2 } } }));
+    expect([value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '0' }), value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '1' })]).toEqual([5, 2]);
+    m.observeStatus(status('running', { lag: { rows: 5, parts: { '0': 5 } } }));
+    expect(value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '1' })).toBeUndefined();
+    m.observeStatus(status('stopped', { lag: { rows: 5, parts: { '0': 5 } } }));
+    expect(value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '0' })).toBeUndefined();
+
     const position = { kind: 'id', value: '1' } as const;
     let fail = false;
     const store = m.measureOffsets({

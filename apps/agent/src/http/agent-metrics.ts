@@ -34,6 +34,9 @@ export class AgentMetrics {
   private readonly errors: Counter<'sync' | 'agent' | 'code'>;
   private readonly lagRows: Gauge<'sync' | 'agent'>;
   private readonly lagSeconds: Gauge<'sync' | 'agent'>;
+  private readonly lagPartRows: Gauge<'sync' | 'agent' | 'part'>;
+  /** The parts whose lag each sync exported last, so that a part that went away loses its series. */
+  private readonly lagParts = new Map<string, string[]>();
   private readonly lastBatch: Gauge<'sync' | 'agent'>;
   private readonly state: Gauge<'sync' | 'agent' | 'state'>;
   private readonly stray: Counter<'agent' | 'kind' | 'sync'>;
@@ -69,6 +72,12 @@ export class AgentMetrics {
     this.errors = new Counter({ name: 'idra_sync_errors_total', help: 'Errors a sync reported (retried or fatal), by error code', labelNames: ['sync', 'agent', 'code'], registers });
     this.lagRows = new Gauge({ name: 'idra_sync_lag_rows', help: 'Rows the source has beyond the offset (estimate), where the source can count them', labelNames, registers });
     this.lagSeconds = new Gauge({ name: 'idra_sync_lag_seconds', help: 'Seconds between the newest source row and the offset, for timestamp cursors', labelNames, registers });
+    this.lagPartRows = new Gauge({
+      name: 'idra_sync_lag_part_rows',
+      help: 'Rows not yet copied per part of the source (Kafka: per partition)',
+      labelNames: ['sync', 'agent', 'part'],
+      registers,
+    });
     this.lastBatch = new Gauge({ name: 'idra_sync_last_batch_timestamp_seconds', help: 'Unix time of the last committed batch', labelNames, registers });
     this.state = new Gauge({ name: 'idra_sync_state', help: 'Current state of a sync on this agent: 1 for its state, 0 for the others', labelNames: ['sync', 'agent', 'state'], registers });
     this.stray = new Counter({
@@ -130,6 +139,10 @@ export class AgentMetrics {
     const lag = s.state === 'stopped' ? undefined : s.lag;
     setOrRemove(this.lagRows, labels, lag?.rows);
     setOrRemove(this.lagSeconds, labels, lag?.seconds);
+    const parts = lag?.parts ?? {};
+    for (const part of this.lagParts.get(s.syncId) ?? []) if (!(part in parts)) this.lagPartRows.remove({ ...labels, part });
+    for (const [part, rows] of Object.entries(parts)) this.lagPartRows.set({ ...labels, part }, rows);
+    this.lagParts.set(s.syncId, Object.keys(parts));
     if (s.lastError && this.lastErrorAt.get(s.syncId) !== s.lastError.at) {
       this.lastErrorAt.set(s.syncId, s.lastError.at);
       this.errors.inc({ ...labels, code: s.lastError.code });

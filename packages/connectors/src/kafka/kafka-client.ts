@@ -68,6 +68,11 @@ interface InternalPartitionData {
   messages: Array<FetchedMessage & { isControlRecord?: boolean }>;
 }
 interface InternalCluster {
+  findGroupCoordinator(args: { groupId: string }): Promise<{
+    offsetCommit(request: { groupId: string; groupGenerationId: number; memberId: string; topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> }): Promise<{
+      responses: Array<{ partitions: Array<{ partition: number; errorCode: number }> }>;
+    }>;
+  }>;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   addTargetTopic(topic: string): Promise<void>;
@@ -134,6 +139,20 @@ export class PartitionFetcher {
       }),
     );
     return perLeader.flat();
+  }
+
+  /**
+   * Commits `offsets` for a consumer group that has no members, as Kafka's own admin tool does
+   * (generation -1, no member id): kafkajs's admin.setOffsets joins the group with a consumer to do
+   * it, which takes seconds per call. Throws when the broker refuses a partition (e.g. the group has
+   * live members).
+   */
+  async commitGroupOffsets(groupId: string, offsets: ReadonlyMap<number, string>): Promise<void> {
+    const coordinator = await this.cluster.findGroupCoordinator({ groupId });
+    const partitions = [...offsets].map(([partition, offset]) => ({ partition, offset }));
+    const { responses } = await coordinator.offsetCommit({ groupId, groupGenerationId: -1, memberId: '', topics: [{ topic: this.config.topic, partitions }] });
+    const refused = responses.flatMap((r) => r.partitions).filter((p) => p.errorCode !== 0);
+    if (refused.length > 0) throw new Error(`consumer group ${groupId}: offset commit refused (partition ${refused[0]!.partition}, error code ${refused[0]!.errorCode})`);
   }
 
   async close(): Promise<void> {

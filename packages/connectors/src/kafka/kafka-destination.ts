@@ -1,4 +1,4 @@
-import { RowRejectedError, type Batch, type Destination, type EndpointContext, type Row, type WriteResult } from '@idra/core';
+import { ConnectorError, RowRejectedError, type Batch, type Destination, type EndpointContext, type Row, type WriteResult } from '@idra/core';
 import kafkajs, { CompressionTypes, Partitioners, type Admin, type Producer } from 'kafkajs';
 
 // kafkajs is CommonJS: Node's ESM loader sees only some of its exports as named ones.
@@ -57,14 +57,31 @@ export class KafkaDestination implements Destination {
     }
   }
 
+  /** The message value of a row: the row as JSON (the columns in a header), or one column's string or bytes. */
+  private messageOf(batch: Batch, row: Row, columns: string): { value: string | Buffer; headers?: Record<string, string> } {
+    const { valueFormat, valueColumn } = this.config;
+    if (valueFormat === 'json') return { value: stringifyJson(rowToJson(row, batch.columns)), headers: { [COLUMNS_HEADER]: columns } };
+    const v = toJsonValue(row[valueColumn]);
+    // A message without a value is a tombstone (a delete to Kafka's compaction), never made by accident.
+    if (v === null) throw new RowRejectedError(batch.rows.length === 1 ? row : undefined, new Error(`kafka destination: ${valueColumn} is null, and a message without a value would be a tombstone`));
+    if (valueFormat === 'bytes') return { value: Buffer.isBuffer(row[valueColumn]) || row[valueColumn] instanceof Uint8Array ? Buffer.from(row[valueColumn] as Uint8Array) : Buffer.from(String(v)) };
+    return { value: typeof v === 'string' ? v : stringifyJson(v) };
+  }
+
   async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
     const keys = this.ctx.sync.keyColumns;
+    const { valueFormat, valueColumn } = this.config;
+    if (valueFormat !== 'json' && !batch.columns.some((c) => c.name === valueColumn)) {
+      throw new ConnectorError({
+        connector: 'kafka',
+        role: 'destination',
+        syncId: this.ctx.sync.id,
+        transient: false,
+        message: `the rows have no column ${JSON.stringify(valueColumn)} for the message value (valueFormat ${valueFormat}): set options.valueColumn`,
+      });
+    }
     const columns = encodeColumns(batch.columns);
-    const messages = batch.rows.map((row) => ({
-      key: messageKey(row, keys),
-      value: stringifyJson(rowToJson(row, batch.columns)),
-      headers: { [COLUMNS_HEADER]: columns },
-    }));
+    const messages = batch.rows.map((row) => ({ key: messageKey(row, keys), ...this.messageOf(batch, row, columns) }));
     try {
       // kafkajs cannot abort a send: stop waiting for it (its messages may still land; the offset is not committed, so they are sent again).
       const sent = this.producer.send({

@@ -16,11 +16,37 @@ export const kafkaSpec = defineConnector({
     fetchMaxWait: Option.duration('how long one fetch waits for data when a partition has none', 200, { only: 'source' }),
     fetchMaxBytes: Option.integer('bytes one fetch asks each partition for', 1 << 20, { min: 1024 }, { only: 'source' }),
     columnTypes: Option.columnTypes('types of message fields Idra did not write (those carry their columns in a header)', { only: 'source' }),
+    valueFormat: Option.oneOf(
+      ['json', 'string', 'bytes'],
+      'a message value is a JSON object (its fields are the columns), or a string or bytes held in one column (valueColumn)',
+      'json',
+    ),
+    valueColumn: Option.string('string and bytes values: the column holding the value (a source names it so; a destination sends its value)', 'value'),
+    metadataColumns: Option.stringRecord(
+      'message metadata as columns, each under the name given: {"key": "…", "partition": "…", "offset": "…", "timestamp": "…", "headers": "…"}',
+      { only: 'source' },
+    ),
+    consumerGroup: Option.optionalString(
+      'the consumer group whose committed offsets follow the sync\'s own after each batch, so Kafka tools show the lag; never read back (default idra-<sync id>; "" for none)',
+      { only: 'source' },
+    ),
     compression: Option.oneOf(['none', 'gzip'], 'compression of produced batches', 'none', { only: 'destination' }),
   },
   source: { fields: ['topic', 'columns'], required: ['topic'] },
   destination: { fields: ['topic'], required: ['topic'] },
+  rules(o) {
+    const unknown = Object.keys(o.metadataColumns).filter((k) => !(METADATA as readonly string[]).includes(k));
+    const names = Object.values(o.metadataColumns);
+    const problems: Array<{ option: 'metadataColumns'; message: string }> = [];
+    if (unknown.length > 0) problems.push({ option: 'metadataColumns', message: `knows ${METADATA.join(', ')}, not ${unknown.join(', ')}` });
+    if (names.some((n) => n === '') || new Set(names).size < names.length) problems.push({ option: 'metadataColumns', message: 'needs a different, non-empty column name for each' });
+    return problems;
+  },
 });
+
+/** Metadata of a message a Kafka source can put in columns. */
+export const METADATA = ['key', 'partition', 'offset', 'timestamp', 'headers'] as const;
+export type MessageMetadata = (typeof METADATA)[number];
 
 /** What a kafkajs client is made from. */
 export interface KafkaClientSettings {
@@ -45,6 +71,12 @@ export interface KafkaConfig extends KafkaClientSettings {
   fetchMaxWaitMs: number;
   fetchMaxBytes: number;
   columnTypes: Column[];
+  valueFormat: 'json' | 'string' | 'bytes';
+  valueColumn: string;
+  /** The metadata columns asked for, by metadata. */
+  metadataColumns: Partial<Record<MessageMetadata, string>>;
+  /** The consumer group that mirrors the sync's offsets; undefined: none. */
+  consumerGroup: string | undefined;
   compression: 'none' | 'gzip';
 }
 
@@ -86,6 +118,10 @@ export function resolveKafkaConfig(ctx: EndpointContext): KafkaConfig {
     fetchMaxWaitMs: o.fetchMaxWait,
     fetchMaxBytes: o.fetchMaxBytes,
     columnTypes: o.columnTypes,
+    valueFormat: o.valueFormat,
+    valueColumn: o.valueColumn,
+    metadataColumns: o.metadataColumns,
+    consumerGroup: o.consumerGroup === '' ? undefined : (o.consumerGroup ?? `idra-${ctx.sync.id}`),
     compression: o.compression,
   };
 }

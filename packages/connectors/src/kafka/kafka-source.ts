@@ -1,13 +1,15 @@
-import { ConnectorError, type Batch, type Column, type EndpointContext, type Lag, type Position, type Row, type Source } from '@idra/core';
+import { ConnectorError, type Batch, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source } from '@idra/core';
 import type { Admin, Kafka } from 'kafkajs';
 import { connectorFailure } from '../records/connector-failure.ts';
-import { decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
+import { canonicalTimestamp, decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '@idra/core';
 import { COLUMNS_HEADER, createKafka, ensureTopic, PartitionFetcher, type FetchedMessage } from './kafka-client.ts';
-import { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
+import { resolveKafkaConfig, type KafkaConfig, type MessageMetadata } from './kafka-options.ts';
 
 /** The stored offset of a Kafka source: for each partition, the offset of the next message to read. */
 export type KafkaOffsets = Record<string, string>;
+
+const METADATA_TYPES: Record<MessageMetadata, LogicalType> = { key: 'text', partition: 'int32', offset: 'int64', timestamp: 'timestamp', headers: 'json' };
 
 // A read fetches again (from where the last fetch ended) while the batch is not full, at most this often.
 const MAX_FETCH_ROUNDS = 8;
@@ -64,6 +66,8 @@ export class KafkaSource implements Source {
   private readonly config: KafkaConfig;
   private readonly admin: Admin;
   private readonly fetcher: PartitionFetcher;
+  /** The position whose group commit failed, to be tried again. */
+  private groupBehind: Position | undefined;
   /** Where partitions without a stored offset start, fixed once per run so that `latest` misses nothing between reads. */
   private readonly startOffsets = new Map<number, string>();
 
@@ -153,9 +157,31 @@ export class KafkaSource implements Source {
     }
   }
 
-  /** Messages as rows; messages that are not JSON objects become placeholders for the error policy. */
+  /** The message's value as a record: a JSON object's fields, or the string or bytes in one column. */
+  private valueRecord(value: Buffer): DecodedRecord {
+    const { valueFormat, valueColumn } = this.config;
+    if (valueFormat === 'json') return decodeJsonRecord(value.toString('utf8'));
+    const row = { [valueColumn]: valueFormat === 'string' ? value.toString('utf8') : Buffer.from(value) };
+    return { row, types: new Map([[valueColumn, valueFormat === 'string' ? 'text' : 'bytes']]) };
+  }
+
+  /** The metadata columns asked for, with their values for `message`. */
+  private metadata(partition: number, message: FetchedMessage): Row {
+    const values: Record<MessageMetadata, () => unknown> = {
+      key: () => message.key?.toString('utf8') ?? null,
+      partition: () => partition,
+      offset: () => message.offset,
+      timestamp: () => canonicalTimestamp(new Date(Number(message.timestamp))),
+      headers: () => Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : (v?.toString() ?? null)])),
+    };
+    const row: Row = {};
+    for (const [what, column] of Object.entries(this.config.metadataColumns) as Array<[MessageMetadata, string]>) row[column] = values[what]();
+    return row;
+  }
+
+  /** Messages as rows; messages whose value cannot be read (not a JSON object, a tombstone) become placeholders for the error policy. */
   private decode(taken: Array<{ partition: number; message: FetchedMessage }>): { columns: Column[]; rows: Row[] } {
-    const { topic } = this.config;
+    const { topic, valueFormat } = this.config;
     const decoded: Array<DecodedRecord | Row> = [];
     const records: DecodedRecord[] = [];
     let carried: Column[] | undefined;
@@ -163,29 +189,50 @@ export class KafkaSource implements Source {
       const origin = { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null };
       try {
         if (message.value === null) throw new Error('message has no value (a tombstone; deletes are not copied)');
-        const record = decodeJsonRecord(message.value.toString('utf8'));
+        const record = this.valueRecord(message.value);
+        Object.assign(record.row, this.metadata(partition, message));
         carried ??= decodeColumns(headerText(message, COLUMNS_HEADER));
         records.push(record);
         decoded.push(record);
       } catch (err) {
-        decoded.push(undecodableRow(origin, new Error(`kafka source: message ${topic}/${partition}@${message.offset} is not a JSON object: ${(err as Error).message}`)));
+        const what = valueFormat === 'json' ? 'is not a JSON object' : 'has no value';
+        decoded.push(undecodableRow(origin, new Error(`kafka source: message ${topic}/${partition}@${message.offset} ${what}: ${(err as Error).message}`)));
       }
     }
-    const declared = [...this.config.columnTypes, ...(carried ?? []).filter((c) => !this.config.columnTypes.some((d) => d.name === c.name))];
+    const metadata = (Object.entries(this.config.metadataColumns) as Array<[MessageMetadata, string]>).map(([what, name]): Column => ({ name, type: METADATA_TYPES[what] }));
+    const given = [...this.config.columnTypes, ...metadata];
+    const declared = [...given, ...(carried ?? []).filter((c) => !given.some((d) => d.name === c.name))];
     const columns = selectColumns(recordColumns(records, declared), this.ctx.endpoint.columns);
     const isRecord = new Set<unknown>(records);
     return { columns, rows: decoded.map((d) => (isRecord.has(d) ? recordRow(d as DecodedRecord, columns) : (d as Row))) };
   }
 
+  /**
+   * The consumer group follows the sync's offsets (see the consumerGroup option). A commit the broker
+   * refuses (its offsets topic still loading) is tried again at the next lag check, so an idle sync's
+   * group catches up too.
+   */
+  async committed(position: Position): Promise<void> {
+    const groupId = this.config.consumerGroup;
+    if (!groupId) return;
+    this.groupBehind = position;
+    const offsets = storedOffsets(this.ctx, position);
+    if (offsets.size > 0) await this.fetcher.commitGroupOffsets(groupId, offsets);
+    if (this.groupBehind === position) this.groupBehind = undefined;
+  }
+
   async lag(position: Position): Promise<Lag | undefined> {
+    if (this.groupBehind) await this.committed(this.groupBehind).catch(() => {});
     const stored = storedOffsets(this.ctx, position);
     const watermarks = await this.admin.fetchTopicOffsets(this.config.topic);
     let rows = 0;
+    const parts: Record<string, number> = {};
     for (const { partition, low, high } of watermarks) {
       const from = stored.get(partition) ?? this.startOffsets.get(partition) ?? low;
-      rows += Math.max(0, Number(BigInt(high) - BigInt(from)));
+      parts[String(partition)] = Math.max(0, Number(BigInt(high) - BigInt(from)));
+      rows += parts[String(partition)]!;
     }
-    return { rows };
+    return { rows, parts };
   }
 
   async close(): Promise<void> {

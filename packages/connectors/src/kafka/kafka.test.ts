@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { freePort, kafkaForTests, tempDir, type KafkaServer, type ServerForTests } from '@idra/testkit';
+import { freePort, kafkaForTests, tempDir, until, type KafkaServer, type ServerForTests } from '@idra/testkit';
 import type { Endpoint } from '@idra/core';
 import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { canonicalRow, numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
 import { createKafka, PartitionFetcher } from './kafka-client.ts';
 import { resolveKafkaConfig } from './kafka-options.ts';
+import { KafkaSource } from './kafka-source.ts';
 
 let kafka: ServerForTests<string[], KafkaServer>;
 let client: Kafka;
@@ -112,12 +113,17 @@ describe('kafka connector', () => {
     expect(copied).toEqual((await pg.rows('typed', ['id'])).map(canonicalRow));
   });
 
-  it('resumes from the stored partition offsets after a restart, without a consumer group', async () => {
+  it('resumes from the stored partition offsets after a restart; a consumer group follows them (Kafka tools show the lag), per-partition lag', async () => {
     const topic = newTopic('resume');
     await createTopic(topic, 2);
     await produce(topic, numberedRows(1, 30).map((r) => JSON.stringify(r)), (i) => String(i));
     expect((await topicMessages(topic)).length).toBe(30);
     const state = await tempDir('idra-state-');
+    // A broker creates its offsets topic for the first group it sees, which takes a while: until then
+    // group commits fail (and are tried again after the next batch).
+    const warm = client.admin();
+    await warm.connect();
+    await until('the group coordinator', async () => (await warm.fetchOffsets({ groupId: 'warm-up', topics: [topic] })).length === 1).finally(() => warm.disconnect());
     // No key columns: a message read twice would show as a duplicate row.
     const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'resumed'), { batchSize: 7 });
     expect((await runOnce(sync, state)).status.rowsCopied).toBe(30);
@@ -129,10 +135,88 @@ describe('kafka connector', () => {
     const admin = client.admin();
     await admin.connect();
     try {
-      expect((await admin.listGroups()).groups).toEqual([]);
+      // The group's committed offsets are the sync's own (never read back: the sync's offset rules).
+      const groupOffsets = async () => {
+        const [group] = await admin.fetchOffsets({ groupId: 'idra-test-sync', topics: [topic] });
+        return Object.fromEntries(group!.partitions.map((p) => [String(p.partition), p.offset]));
+      };
+      const committed = await groupOffsets();
+      expect(committed).toEqual(second.status.position?.value);
+      await produce(topic, numberedRows(43, 5).map((r) => JSON.stringify(r)), (i) => String(i));
+      const source = await KafkaSource.open({ sync, endpoint: { ...sync.source, connection: sync.source.connection! }, role: 'source' });
+      try {
+        const lag = await source.lag(second.status.position!);
+        const high = Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [String(o.partition), Number(o.high)]));
+        expect(lag).toEqual({ rows: 5, parts: Object.fromEntries(Object.entries(committed).map(([p, o]) => [p, high[p]! - Number(o)])) });
+      } finally {
+        await source.close();
+      }
+      // consumerGroup "" keeps no group.
+      const quiet = syncBetween(kafkaEndpoint(topic, { consumerGroup: '' }), tableEndpoint(pg, 'resumed_quiet'), { id: 'quiet-sync', batchSize: 50 });
+      expect((await runOnce(quiet, await tempDir('idra-state-'))).status.rowsCopied).toBe(47);
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain('idra-quiet-sync');
     } finally {
       await admin.disconnect();
     }
+  });
+
+  it('message metadata as columns (key, partition, offset, timestamp, headers); string and bytes values in one column', async () => {
+    const topic = newTopic('raw');
+    await createTopic(topic, 1);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: 'k1', value: 'plain text, not JSON', timestamp: '1717236000123', headers: { origin: 'test', trace: Buffer.from('t-1') } },
+        { key: null, value: Buffer.from([1, 255, 7]), timestamp: '1717236000456' },
+      ],
+    });
+    const metadataColumns = { key: 'msg_key', partition: 'msg_partition', offset: 'msg_offset', timestamp: 'msg_at', headers: 'msg_headers' };
+    const asText = syncBetween(kafkaEndpoint(topic, { valueFormat: 'string', valueColumn: 'body', metadataColumns }), tableEndpoint(pg, 'raw_text'), {});
+    expect((await runOnce(asText, await tempDir('idra-state-'))).status.rowsCopied).toBe(2);
+    expect(await pg.columnTypes('raw_text')).toEqual({
+      msg_key: 'text',
+      msg_partition: 'integer',
+      msg_offset: 'bigint',
+      msg_at: 'timestamp without time zone',
+      msg_headers: 'jsonb',
+      body: 'text',
+    });
+    expect(await pg.rows('raw_text', ['msg_offset'])).toEqual([
+      { msg_key: 'k1', msg_partition: 0, msg_offset: '0', msg_at: '2024-06-01 10:00:00.123', msg_headers: { origin: 'test', trace: 't-1' }, body: 'plain text, not JSON' },
+      { msg_key: null, msg_partition: 0, msg_offset: '1', msg_at: '2024-06-01 10:00:00.456', msg_headers: {}, body: '\u0001\ufffd\u0007' },
+    ]);
+    const asBytes = syncBetween(kafkaEndpoint(topic, { valueFormat: 'bytes' }), tableEndpoint(pg, 'raw_bytes'), {});
+    await runOnce(asBytes, await tempDir('idra-state-'));
+    expect((await pg.rows('raw_bytes', ['value'])).map((r) => Buffer.from(r.value as Uint8Array).toString('hex'))).toEqual(['01ff07', Buffer.from('plain text, not JSON').toString('hex')]);
+    const wrong = syncBetween(kafkaEndpoint(topic, { metadataColumns: { partition: 'p', size: 's' } }), tableEndpoint(pg, 'never'), {});
+    const failed = await new TestRun(wrong, await tempDir('idra-state-')).waitFor((s) => s.state === 'failed');
+    expect(failed.lastError?.message).toMatch(/source\.options\.metadataColumns: knows key, partition, offset, timestamp, headers, not size/);
+  });
+
+  it('PG → Kafka with string values (valueColumn): one column is the message; a null value is refused, not sent as a tombstone', async () => {
+    await pg.exec('create table notes (id bigint primary key, note text)');
+    await insertRows(pg, 'notes', [
+      { id: '1', note: 'first' },
+      { id: '2', note: null },
+      { id: '3', note: 'third' },
+    ]);
+    const topic = newTopic('notes');
+    const out = syncBetween(tableEndpoint(pg, 'notes'), kafkaEndpoint(topic, { createTopic: true, valueFormat: 'string', valueColumn: 'note' }), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      onError: 'skip',
+    });
+    const { status, run } = await runOnce(out, await tempDir('idra-state-'));
+    expect([status.rowsCopied, status.rowsSkipped]).toEqual([2, 1]);
+    expect(run.deadLetters[0]?.error).toMatch(/note is null, and a message without a value would be a tombstone/);
+    const back = syncBetween(kafkaEndpoint(topic, { valueFormat: 'string', valueColumn: 'note', metadataColumns: { key: 'id' } }), tableEndpoint(pg, 'notes_back'), {});
+    await runOnce(back, await tempDir('idra-state-'));
+    expect(await pg.rows('notes_back', ['id'])).toEqual([
+      { id: '1', note: 'first' },
+      { id: '3', note: 'third' },
+    ]);
   });
 
   it('an aborted run loses nothing: the restart replays at most the batch in flight', async () => {
@@ -184,8 +268,7 @@ describe('kafka connector', () => {
     await produce(topic, ['{"id": 9007199254740993, "price": 12.5, "at": "2024-05-06 07:08:09.123456", "tags": ["a"], "ok": true}']);
     const sync = syncBetween(kafkaEndpoint(topic, { columnTypes: { at: 'timestamp', price: 'decimal(10,2)' } }), tableEndpoint(pg, 'json_typed'), { keyColumns: ['id'] });
     await runOnce(sync, await tempDir('idra-state-'));
-    const types = await pg.exec(`select column_name, data_type from information_schema.columns where table_name = 'json_typed' order by ordinal_position`);
-    expect(Object.fromEntries(types.map((t) => [t.column_name, t.data_type]))).toEqual({
+    expect(await pg.columnTypes('json_typed')).toEqual({
       at: 'timestamp without time zone',
       price: 'numeric',
       // Inferred from JSON numbers: wide enough for any later number (see 'a table made from inferred types …').

@@ -31,6 +31,8 @@ export interface TestDb {
   /** Rows of a table ordered by the given columns, values in canonical form. */
   rows(table: string, orderBy: string[]): Promise<Row[]>;
   count(table: string): Promise<number>;
+  /** The columns of a table and their types as information_schema names them (`bigint`, `jsonb` …), in order. */
+  columnTypes(table: string): Promise<Record<string, string>>;
   drop(): Promise<void>;
 }
 
@@ -77,6 +79,10 @@ export async function createTestDb(name: TestDialect, serverUrl?: string): Promi
     async count(table) {
       const [row] = await exec(sql`select count(*) as n from ${sql.table(table)}`);
       return Number(row!.n);
+    },
+    async columnTypes(table) {
+      const rows = await exec(sql`select column_name, data_type from information_schema.columns where table_name = ${table} order by ordinal_position`);
+      return Object.fromEntries(rows.map((r) => [String(r.column_name), String(r.data_type)]));
     },
     async drop() {
       await pool.close();

@@ -51,12 +51,20 @@ export interface Lag {
   seconds?: number | undefined;
   /** The source's newest cursor value. */
   head?: string | undefined;
+  /** Rows not yet copied per part of the source, when it has parts (Kafka: per partition). */
+  parts?: Record<string, number> | undefined;
 }
 
 /** Reads rows in cursor order. Implementations release their connections in `close`. */
 export interface Source {
   /** Reads at most `limit` rows after `position`. */
   read(position: Position, limit: number, signal: AbortSignal): Promise<Batch>;
+  /**
+   * Called once a batch ending at `position` is committed (in the destination, then the offset):
+   * the source may tell its server (Kafka: a consumer group's offsets, so standard tools show the
+   * lag). Never read back; a failure is logged and the sync goes on.
+   */
+  committed?(position: Position): Promise<void>;
   /** How far behind `position` is; undefined when the source cannot tell. */
   lag?(position: Position): Promise<Lag | undefined>;
   close(): Promise<void>;

@@ -268,6 +268,7 @@ export class SyncRunner {
             if (this.abortCtl.signal.aborted) break;
             cycle.signal.throwIfAborted();
             await this.commit(batch.position);
+            await source.committed?.(batch.position).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
             position = batch.position;
             this.recordBatch(batch.rows.length - skipped, skipped, performance.now() - started, position);
           }
