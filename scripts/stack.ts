@@ -1,12 +1,12 @@
 // `pnpm stack`: a local Idra cluster without containers — a 3-member etcd, the API server, the web
 // UI and N agents as processes, with data and logs under .idra/stack/. Ctrl-C stops them all.
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { delimiter, join, relative, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { etcdMemberArgs, findEtcd, probeEtcdHealth, until } from '@idra/testkit';
 import { StackProcess, runsCommand } from './stack/stack-process.ts';
 import { startWebServer } from './stack/web-server.ts';
 
@@ -76,19 +76,6 @@ function parseOptions(argv: string[]): StackOptions | 'help' {
   return { agents, dir: resolve(values.dir), freePorts: values['free-ports'], fresh: values.fresh, api: values.api, web: values.web };
 }
 
-function findEtcd(): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/bin', '/usr/bin', '/usr/sbin', '/bin'];
-  for (const dir of dirs.filter(Boolean)) {
-    try {
-      accessSync(join(dir, 'etcd'), constants.X_OK);
-      return join(dir, 'etcd');
-    } catch {
-      // not in this dir
-    }
-  }
-  throw new Error('etcd not found: install the Debian package etcd-server (apt-get install etcd-server etcd-client)');
-}
-
 function listen(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -143,20 +130,17 @@ async function etcdPorts(free: boolean): Promise<StackState['etcd']> {
   return names.map((name, i) => ({ name, clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]! }));
 }
 
-async function waitFor(what: string, url: string, accept: (status: number, body: string) => boolean, timeoutMs: number, proc?: StackProcess): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc && !proc.running) return false;
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (accept(res.status, await res.text())) return true;
-    } catch {
-      // not up yet
-    }
-    await delay(200);
-  }
-  process.stderr.write(`${what}: not ready after ${timeoutMs / 1000} s (${url})\n`);
-  return false;
+/** Waits until `ready` passes (a probe that throws is "not yet"); false, with the reason written, when `proc` exits or 30 s pass first. */
+async function waitFor(proc: StackProcess, ready: () => Promise<unknown>): Promise<boolean> {
+  const outcome = await until(proc.spec.name, async () => (!proc.running ? 'exited' : (await ready(), 'ready')), { timeoutMs: 30_000, intervalMs: 200 }).catch((err: Error) => err.message);
+  if (outcome !== 'ready') process.stderr.write(`${proc.spec.name}: not ready (${outcome})\n`);
+  return outcome === 'ready';
+}
+
+/** Resolves when GET `url` answers 200. */
+async function answers200(url: string): Promise<void> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
 }
 
 /** Kills what a previous run of this stack dir left behind (its script was killed): only pids that still run the recorded command. */
@@ -212,20 +196,11 @@ async function main(): Promise<number> {
       new StackProcess({
         name: m.name,
         command: etcdBinary,
-        args: [
-          '--name', m.name,
-          '--data-dir', join(dir, 'etcd', m.name),
-          '--listen-client-urls', `http://${HOST}:${m.clientPort}`,
-          '--advertise-client-urls', `http://${HOST}:${m.clientPort}`,
-          '--listen-peer-urls', `http://${HOST}:${m.peerPort}`,
-          '--initial-advertise-peer-urls', `http://${HOST}:${m.peerPort}`,
-          // Read only when the data dir is new; later runs rejoin from the data.
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-token', 'idra-stack',
-          '--initial-cluster-state', 'new',
-          '--logger', 'zap',
-          '--log-outputs', 'stderr',
-        ],
+        // The same member arguments as testkit's etcd; later runs rejoin from the data dir.
+        args: etcdMemberArgs(
+          { name: m.name, dataDir: join(dir, 'etcd', m.name), clientUrl: `http://${HOST}:${m.clientPort}`, peerUrl: `http://${HOST}:${m.peerPort}` },
+          { initialCluster, token: 'idra-stack' },
+        ),
         cwd: dir,
         logFile: join(logs, `${m.name}.log`),
       }),
@@ -307,21 +282,19 @@ async function main(): Promise<number> {
   try {
     for (const m of etcd) m.start(exited(m));
     await writeRun();
-    const healthy = await Promise.all(
-      etcd.map((m, i) => waitFor(m.spec.name, `${etcdEndpoints[i]}/health`, (s, body) => s === 200 && body.includes('"health":"true"'), 30_000, m)),
-    );
+    const healthy = await Promise.all(etcd.map((m, i) => waitFor(m, () => probeEtcdHealth(etcdEndpoints[i]!))));
     if (!healthy.every(Boolean)) throw new Error(`etcd did not become healthy; see ${show(logs)}/etcd*.log`);
     if (api) {
       api.start(exited(api));
       await writeRun();
-      await waitFor('api-server', `http://${HOST}:${apiPort}/healthz`, (s) => s === 200, 30_000, api);
+      await waitFor(api, () => answers200(`http://${HOST}:${apiPort}/healthz`));
     }
     if (runWeb) {
       web = await startWebServer({ root: webRoot, port: webPort!, host: HOST, apiUrl: api ? `http://${HOST}:${apiPort}` : undefined });
     }
     for (const a of agents) a.start(exited(a));
     await writeRun();
-    await Promise.all(agents.map((a, i) => waitFor(a.spec.name, `http://${HOST}:${agentPorts[i]}/readyz`, (s) => s === 200, 30_000, a)));
+    await Promise.all(agents.map((a, i) => waitFor(a, () => answers200(`http://${HOST}:${agentPorts[i]}/readyz`))));
   } catch (err) {
     process.stderr.write(`stack: ${(err as Error).message}\n`);
     await stopAll('SIGTERM', 10_000);

@@ -64,14 +64,37 @@ function probeHttp(url: string, accept: (body: string) => boolean = () => true):
   });
 }
 
-/** Resolves when the member reports healthy: it has a leader and serves reads. */
-function probeHealth(clientUrl: string): Promise<void> {
+/** Resolves when the member at `clientUrl` reports healthy: it has a leader and serves reads. */
+export function probeEtcdHealth(clientUrl: string): Promise<void> {
   return probeHttp(`${clientUrl}/health`, (body) => body.includes('"health":"true"'));
+}
+
+/** The etcd program (Debian's etcd-server). */
+export function findEtcd(): string {
+  return findExecutable('etcd', 'etcd-server');
+}
+
+/** The arguments of one member of an etcd cluster; `initialCluster` (`name=peerUrl,…`) is read only while its data dir is new. */
+export function etcdMemberArgs(member: { name: string; dataDir: string; clientUrl: string; peerUrl: string }, cluster: { initialCluster: string; token: string }): string[] {
+  return [
+    '--name', member.name,
+    '--data-dir', member.dataDir,
+    '--listen-client-urls', member.clientUrl,
+    '--advertise-client-urls', member.clientUrl,
+    '--listen-peer-urls', member.peerUrl,
+    '--initial-advertise-peer-urls', member.peerUrl,
+    // Only read when the data dir is new; a restarted member rejoins from its data dir.
+    '--initial-cluster', cluster.initialCluster,
+    '--initial-cluster-token', cluster.token,
+    '--initial-cluster-state', 'new',
+    '--logger', 'zap',
+    '--log-outputs', 'stderr',
+  ];
 }
 
 /** Starts a throwaway etcd (one member, or a real three-member cluster on loopback) and resolves once every member is healthy. */
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
-  const etcd = findExecutable('etcd', 'etcd-server');
+  const etcd = findEtcd();
   const memberCount = opts.members ?? 1;
   const timing = (opts.fast ?? true) ? ['--heartbeat-interval', '20', '--election-timeout', '200'] : [];
   const workDir = await tempDir('idra-etcd-');
@@ -89,25 +112,11 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
       program: new ServerProcess({
         server: 'etcd',
         command: etcd,
-        args: [
-          '--name', peer.name,
-          '--data-dir', join(workDir, peer.name),
-          '--listen-client-urls', peer.clientUrl,
-          '--advertise-client-urls', peer.clientUrl,
-          '--listen-peer-urls', peer.peerUrl,
-          '--initial-advertise-peer-urls', peer.peerUrl,
-          // Only read when the data dir is new; a restarted member rejoins from its data dir.
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-token', basename(workDir),
-          '--initial-cluster-state', 'new',
-          '--logger', 'zap',
-          '--log-outputs', 'stderr',
-          ...timing,
-        ],
+        args: [...etcdMemberArgs({ ...peer, dataDir: join(workDir, peer.name) }, { initialCluster, token: basename(workDir) }), ...timing],
         logFile: join(workDir, `${peer.name}.log`),
         cwd: workDir,
         stopSignal: 'SIGTERM',
-        probe: () => probeHealth(peer.clientUrl),
+        probe: () => probeEtcdHealth(peer.clientUrl),
       }),
     }));
     const members = nodes.map(({ name, clientUrl, program }): EtcdMember => ({
@@ -131,7 +140,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
       // but does not serve yet holds that request for a second. So start members one by one, each
       // once the previous one serves its peers, then wait until a quorum has elected a leader.
       for (const { program, peerUrl } of nodes) await program.start(() => probeHttp(`${peerUrl}/version`));
-      await Promise.all(nodes.map(({ program, clientUrl }) => program.waitUntil(() => probeHealth(clientUrl))));
+      await Promise.all(nodes.map(({ program, clientUrl }) => program.waitUntil(() => probeEtcdHealth(clientUrl))));
     } catch (error) {
       await stop();
       throw error;
