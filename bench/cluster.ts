@@ -5,7 +5,7 @@ import { KEYS, connectEtcd, planAssignments, readAssignments } from '@idra/core'
 import { AgentProcess } from '../apps/agent/test/cluster-harness.ts';
 
 /** Percentile of sorted numbers (nearest rank). */
-export function percentile(sorted: number[], p: number): number {
+function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }

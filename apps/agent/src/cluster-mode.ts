@@ -5,7 +5,7 @@ import { ClusterAgent } from './cluster/cluster-agent.ts';
 import { ProgressLog } from './progress.ts';
 import type { AgentMetrics } from './http/agent-metrics.ts';
 
-export const AGENT_VERSION = '0.1.0';
+const AGENT_VERSION = '0.1.0';
 
 /** Cluster mode: syncs, offsets and coordination in etcd. */
 export async function startClusterMode(

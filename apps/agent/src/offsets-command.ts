@@ -15,7 +15,7 @@ import {
 import { loadConfigFile } from './config-file.ts';
 import { lockStateDir } from './state-dir-lock.ts';
 
-export const OFFSETS_USAGE = `Usage: idra-agent offsets <get|history|set> <sync-id> --config <file> [--state-dir <dir>]
+const OFFSETS_USAGE = `Usage: idra-agent offsets <get|history|set> <sync-id> --config <file> [--state-dir <dir>]
 
 Single mode: reads or changes the offset a sync resumes from, in <state-dir>/offsets/ (never edit
 those files by hand). A change is refused while an agent runs on the state dir; it is recorded with

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { IdraError, PRIVATE_FILE_MODE, makePrivateDir } from '@idra/core';
 
 /** Another process holds the state dir: two agents on one dir would both run its syncs and move its offsets back and forth. */
-export class StateDirInUseError extends IdraError {
+class StateDirInUseError extends IdraError {
   readonly stateDir: string;
   constructor(stateDir: string, holder: string) {
     super(

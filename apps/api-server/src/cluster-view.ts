@@ -3,7 +3,7 @@ import { KEYS, idOf, readAssignments } from '@idra/core';
 import type { AgentInfo, AgentView, AssignmentView } from '@idra/api-client';
 
 /** The agent id of the elected leader: the campaign key created first under `election/leader/`. */
-export async function leaderAgentId(ns: Namespace): Promise<string | undefined> {
+async function leaderAgentId(ns: Namespace): Promise<string | undefined> {
   const res = await ns.getAll().prefix(`election/${KEYS.election}/`).sort('Create', 'Ascend').limit(1).exec();
   return res.kvs[0]?.value.toString();
 }

@@ -11,7 +11,7 @@ export interface Credentials {
 }
 
 /** `$XDG_CONFIG_HOME/idra/credentials.json`, by default `~/.config/idra/credentials.json`. */
-export function credentialsPath(env: NodeJS.ProcessEnv): string {
+function credentialsPath(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(base, 'idra', 'credentials.json');
 }

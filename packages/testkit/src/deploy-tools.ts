@@ -18,7 +18,7 @@ export const DEPLOY_TOOLS = {
 } as const;
 export type DeployTool = keyof typeof DEPLOY_TOOLS;
 /** PyPI package shipping the Kubernetes API's JSON schemas (and a validator) for each minor version. */
-export const KUBERNETES_VALIDATE = 'kubernetes-validate==1.37.0';
+const KUBERNETES_VALIDATE = 'kubernetes-validate==1.37.0';
 /** The Kubernetes version manifests are rendered for and validated against. */
 export const KUBERNETES_VERSION = '1.33.0';
 

@@ -16,7 +16,7 @@ export interface UserRecord extends UserView {
   sessionVersion: number;
 }
 
-export const DEFAULT_ADMIN_PASSWORD = 'admin';
+const DEFAULT_ADMIN_PASSWORD = 'admin';
 
 const newUserId = () => randomBytes(8).toString('hex');
 

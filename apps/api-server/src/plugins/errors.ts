@@ -30,7 +30,7 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
 }
 
 /** The status and body an error is answered with. Bad input is always a 4xx. */
-export function errorResponse(err: unknown): { status: number; body: ApiErrorBody } {
+function errorResponse(err: unknown): { status: number; body: ApiErrorBody } {
   if (err instanceof ApiError) return { status: err.statusCode, body: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
   if (err instanceof ConfigError) return { status: 400, body: { code: err.code, message: err.message, details: { issues: err.issues } } };
   if (isEtcdError(err)) return { status: 503, body: { code: 'IDRA_ERR_ETCD_UNAVAILABLE', message: `etcd cannot be reached: ${(err as Error).message}` } };

@@ -7,7 +7,7 @@ import { useClient } from './client-context.tsx';
 const PROBE_MS = 3_000;
 
 /** No answer at all, or a proxy saying the server behind it is gone or overloaded. */
-export function isUnreachable(err: unknown): boolean {
+function isUnreachable(err: unknown): boolean {
   return err instanceof IdraApiError && (err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504);
 }
 

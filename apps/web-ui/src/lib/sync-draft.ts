@@ -69,7 +69,7 @@ export interface SyncDraft {
   createTable: boolean;
 }
 
-export function emptyConnection(): ConnectionDraft {
+function emptyConnection(): ConnectionDraft {
   return { url: '', file: '', host: '', port: '', database: '', user: '', password: '', ssl: false, options: undefined };
 }
 

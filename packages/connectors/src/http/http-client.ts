@@ -23,7 +23,7 @@ export function refusalIn(err: unknown): HttpTargetRefused | undefined {
 }
 
 /** Statuses worth another attempt: throttling, timeouts, server errors. */
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 

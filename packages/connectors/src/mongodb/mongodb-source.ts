@@ -23,7 +23,7 @@ function positionValues(position: Position): string[] | undefined {
 }
 
 /** `(f1, …, fn) > (v1, …, vn)` as a MongoDB filter. */
-export function keysetFilter(fields: readonly string[], values: readonly unknown[]): Filter<Document> {
+function keysetFilter(fields: readonly string[], values: readonly unknown[]): Filter<Document> {
   return { $or: fields.map((f, i) => ({ ...Object.fromEntries(fields.slice(0, i).map((p, j) => [p, values[j]])), [f]: { $gt: values[i] } })) };
 }
 

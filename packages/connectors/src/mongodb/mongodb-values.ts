@@ -27,7 +27,7 @@ function jsonNumber(text: string): unknown {
 }
 
 /** A BSON value as a JSON value, for nested documents and arrays. */
-export function bsonToJson(value: unknown): unknown {
+function bsonToJson(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (value instanceof ObjectId) return value.toHexString();
   if (value instanceof Decimal128 || value instanceof Long) return jsonNumber(value.toString());

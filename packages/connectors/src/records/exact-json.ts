@@ -33,7 +33,7 @@ export function isInt64Text(text: string): boolean {
 }
 
 /** True when a JSON number's text is not exactly what the double `value` holds. */
-export function losesPrecision(source: string, value: number): boolean {
+function losesPrecision(source: string, value: number): boolean {
   if (INTEGER.test(source)) return !Number.isSafeInteger(value);
   const digits = source.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '');
   return digits.length > 15;

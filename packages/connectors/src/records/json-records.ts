@@ -80,7 +80,7 @@ export function objectRecord(row: Row, numberTypes?: Map<string, LogicalType>): 
 const NUMERIC: readonly LogicalType[] = ['int32', 'int64', 'float', 'decimal'];
 
 /** The type two observations of one field agree on. */
-export function widen(a: LogicalType | undefined, b: LogicalType | undefined): LogicalType | undefined {
+function widen(a: LogicalType | undefined, b: LogicalType | undefined): LogicalType | undefined {
   if (a === undefined || a === b) return b ?? a;
   if (b === undefined) return a;
   if (NUMERIC.includes(a) && NUMERIC.includes(b)) {
@@ -113,7 +113,7 @@ export function selectColumns(columns: Column[], wanted: readonly string[] | und
 }
 
 /** A JSON (or CSV text) value converted to the canonical form of its column's type. */
-export function fromJsonValue(value: unknown, type: LogicalType): unknown {
+function fromJsonValue(value: unknown, type: LogicalType): unknown {
   if (value === null || value === undefined) return null;
   // A number a double cannot hold: its exact text, except in a JSON column, which writes it back as a number.
   if (isRawJsonNumber(value) && type !== 'json') value = value.rawJSON;

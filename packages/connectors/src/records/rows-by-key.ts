@@ -8,12 +8,12 @@ import type { Row } from '@idra/core';
  */
 
 /** The text identifying a row's key. */
-export function keyOf(row: Row, keys: readonly string[]): string {
+function keyOf(row: Row, keys: readonly string[]): string {
   return keys.length === 1 ? String(row[keys[0]!]) : JSON.stringify(keys.map((k) => row[k] ?? null));
 }
 
 /** `later` over `earlier`: the fields `later` has win, the ones it lacks keep `earlier`'s. */
-export function mergeRows(earlier: Row, later: Row): Row {
+function mergeRows(earlier: Row, later: Row): Row {
   const out: Row = { ...earlier };
   for (const [k, v] of Object.entries(later)) if (v !== undefined) out[k] = v;
   return out;

@@ -18,7 +18,7 @@ function csvText(value: unknown): string | null {
 }
 
 /** The body of the object holding a batch: JSON Lines, or CSV (with a header line unless `header` is false). */
-export function batchBody(config: Pick<S3Config, 'format' | 'delimiter' | 'header'>, columns: readonly Column[], rows: readonly Row[]): string {
+function batchBody(config: Pick<S3Config, 'format' | 'delimiter' | 'header'>, columns: readonly Column[], rows: readonly Row[]): string {
   if (config.format === 'csv') {
     const d = config.delimiter ?? ',';
     const head = config.header ? csvLine(columns.map((c) => c.name), d) : '';

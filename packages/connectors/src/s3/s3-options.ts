@@ -46,7 +46,7 @@ export const s3Spec = defineConnector({
 });
 
 /** A delimiter option as the character it stands for ("tab" → a tab); undefined when it cannot be one. */
-export function csvDelimiter(option: string): string | undefined {
+function csvDelimiter(option: string): string | undefined {
   const d = option === 'tab' ? '\t' : option;
   return d.length === 1 && !/["\r\n]/.test(d) ? d : undefined;
 }

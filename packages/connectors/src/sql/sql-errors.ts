@@ -15,7 +15,7 @@ export function wrapSqlError(dialect: SqlDialect, role: 'source' | 'destination'
  * The column a rejection names, when the database says: PostgreSQL's `column` field, SQLite's
  * "NOT NULL constraint failed: t.c", MySQL's and SQL Server's "… column 'c' …".
  */
-export function rejectedColumn(err: unknown): string | undefined {
+function rejectedColumn(err: unknown): string | undefined {
   const column = (err as { column?: unknown }).column;
   if (typeof column === 'string' && column) return column;
   const message = err instanceof Error ? err.message : String(err);

@@ -2,7 +2,7 @@ import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { ResolvedEndpoint } from '@idra/core';
 
 /** Name of the derived table that wraps a `query` source. */
-export const QUERY_ALIAS = 'idra_src';
+const QUERY_ALIAS = 'idra_src';
 
 /** `select … from` the endpoint's table (schema-qualified) or its query wrapped as a derived table. */
 export function selectFromEndpoint(db: Kysely<any>, ep: ResolvedEndpoint): SelectQueryBuilder<any, any, object> {
@@ -11,10 +11,4 @@ export function selectFromEndpoint(db: Kysely<any>, ep: ResolvedEndpoint): Selec
     return db.selectFrom(sql`(${sql.raw(ep.query)})`.as(QUERY_ALIAS));
   }
   return (ep.schema ? db.withSchema(ep.schema) : db).selectFrom(ep.table!);
-}
-
-/** Human-readable name of the endpoint for messages. */
-export function endpointName(ep: ResolvedEndpoint): string {
-  if (ep.query !== undefined) return 'query';
-  return ep.schema ? `${ep.schema}.${ep.table}` : ep.table!;
 }

@@ -43,7 +43,7 @@ export function microsOf(text: string): bigint {
 }
 
 /** The logical type of a SQL type name as information_schema spells it (`character varying`, `bigint` …). */
-export function logicalTypeOfName(name: string): LogicalType {
+function logicalTypeOfName(name: string): LogicalType {
   const t = name.toLowerCase();
   if (t.includes('bool') || t === 'bit') return 'boolean';
   if (t.startsWith('bigint') || t === 'int8') return 'int64';

@@ -36,7 +36,7 @@ export function formatDateTime(d: Date & { nanosecondsDelta?: number }, type: Lo
 }
 
 /** The tedious parameter type for a bound value. */
-export function parameterType(value: unknown): (typeof tedious.TYPES)[keyof typeof tedious.TYPES] {
+function parameterType(value: unknown): (typeof tedious.TYPES)[keyof typeof tedious.TYPES] {
   const T = tedious.TYPES;
   if (typeof value === 'boolean') return T.Bit;
   if (typeof value === 'bigint') return T.BigInt;

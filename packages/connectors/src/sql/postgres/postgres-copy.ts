@@ -6,7 +6,7 @@ import type { LogicalType, Row } from '@idra/core';
 import { escapeTabSeparated, jsonValueText, tabSeparatedChunks } from '../tab-separated.ts';
 
 /** One non-NULL value in PostgreSQL's COPY text format. */
-export function copyText(value: unknown, type: LogicalType | undefined): string {
+function copyText(value: unknown, type: LogicalType | undefined): string {
   let text: string;
   if (typeof value === 'string') text = value;
   else if (typeof value === 'number' || typeof value === 'bigint') return String(value);
