@@ -11,20 +11,20 @@ import { errorHandling, frameworkErrors } from './plugins/errors.ts';
 import { authentication, authRoutes } from './plugins/auth.ts';
 import { docs } from './plugins/docs.ts';
 import { health } from './plugins/health.ts';
-import { userRoutes } from './plugins/users.ts';
-import { tokenRoutes } from './plugins/tokens.ts';
-import { dataSourceRoutes } from './plugins/datasources.ts';
-import { syncRoutes } from './plugins/syncs.ts';
-import { transferRoutes } from './plugins/transfer.ts';
-import { migrateRoutes } from './plugins/migrate.ts';
-import { offsetRoutes } from './plugins/offsets.ts';
-import { statusRoutes } from './plugins/status.ts';
-import { activityRoutes } from './plugins/activity.ts';
-import { deadLetterRoutes } from './plugins/dead-letters.ts';
-import { agentRoutes } from './plugins/agents.ts';
-import { clusterRoutes } from './plugins/cluster.ts';
-import { eventRoutes } from './plugins/events.ts';
-import { connectorRoutes } from './plugins/connectors.ts';
+import { userRoutes } from './routes/users.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { dataSourceRoutes } from './routes/datasources.ts';
+import { syncRoutes } from './routes/syncs.ts';
+import { transferRoutes } from './routes/transfer.ts';
+import { migrateRoutes } from './routes/migrate.ts';
+import { offsetRoutes } from './routes/offsets.ts';
+import { statusRoutes } from './routes/status.ts';
+import { activityRoutes } from './routes/activity.ts';
+import { deadLetterRoutes } from './routes/dead-letters.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { clusterRoutes } from './routes/cluster.ts';
+import { eventRoutes } from './routes/events.ts';
+import { connectorRoutes } from './routes/connectors.ts';
 
 /** Log paths that may hold credentials: never written, whatever the level. */
 const REDACT = [

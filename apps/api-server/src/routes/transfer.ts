@@ -17,7 +17,7 @@ import { prepareSync } from '../sync-input.ts';
 import { goImportSummary, importGoSyncs } from '../go-migration.ts';
 import { auditOf } from '../audit.ts';
 import { guardDataSourceReaders, guardOffsetScope, movesOffset } from '../offset-guard.ts';
-import { principalOf } from './auth.ts';
+import { principalOf } from '../plugins/auth.ts';
 import { AnyObject, Permissive, errors } from '../schemas.ts';
 
 const flag = (description: string) => Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description }));

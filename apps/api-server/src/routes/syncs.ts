@@ -7,7 +7,7 @@ import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { prepareSync, storedSync, syncExists } from '../sync-input.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardOffsetScope } from '../offset-guard.ts';
-import { principalOf } from './auth.ts';
+import { principalOf } from '../plugins/auth.ts';
 import { AnyObject, EmptyBody, IdParams, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
 
 const DeadLetterParams = Type.Object({ id: IdSchema, errorId: Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}$', description: 'dead letter id' }) }, { additionalProperties: false });

@@ -4,7 +4,7 @@ import type { UserView } from '@idra/api-client';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { userView, type UserRecord, type UserStore } from '../auth/user-store.ts';
-import { principalOf } from './auth.ts';
+import { principalOf } from '../plugins/auth.ts';
 import { PasswordSchema, RoleSchema, UserNameSchema, errors } from '../schemas.ts';
 
 const UserParams = Type.Object({ name: UserNameSchema }, { additionalProperties: false });

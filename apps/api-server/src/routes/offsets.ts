@@ -4,7 +4,7 @@ import { OffsetStoreError, PositionSchema, SyncLock, offsetScopeOf, storedKind, 
 import type { OffsetView } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { actorName } from '../auth/roles.ts';
-import { principalOf } from './auth.ts';
+import { principalOf } from '../plugins/auth.ts';
 import { storedSync } from '../sync-input.ts';
 import { IdParams, Permissive, errors } from '../schemas.ts';
 

@@ -4,7 +4,7 @@ import { DataSourceSchema, validateDataSource, type DataSource, type HistoryEntr
 import { discover, testConnection } from '@idra/connectors';
 import type { ConnectionTestResult, Role, TableListing } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
-import { principalOf } from './auth.ts';
+import { principalOf } from '../plugins/auth.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardDataSourceReaders, type OffsetDecision } from '../offset-guard.ts';
 import { IdParams, EmptyBody, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';

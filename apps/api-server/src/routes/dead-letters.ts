@@ -5,7 +5,7 @@ import { createConnectorRegistry } from '@idra/connectors';
 import type { RetryDeadLettersResult } from '@idra/api-client';
 import { NotFoundError } from '../errors.ts';
 import { storedSync } from '../sync-input.ts';
-import { principalOf } from './auth.ts';
+import { principalOf } from '../plugins/auth.ts';
 import { IdParams, errors } from '../schemas.ts';
 
 const RetryBody = Type.Object(

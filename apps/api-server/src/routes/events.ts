@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { ClusterEventHub } from '../events-hub.ts';
 import { errors } from '../schemas.ts';
 import { hasRole } from '../auth/roles.ts';
-import { authenticate, principalOf } from './auth.ts';
+import { authenticate, principalOf } from '../plugins/auth.ts';
 
 const HEARTBEAT_MS = 15_000;
 /** setTimeout's largest delay (about 24.8 days): a longer session is re-checked then. */

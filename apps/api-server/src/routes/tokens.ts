@@ -4,7 +4,7 @@ import type { ApiTokenView, CreatedApiToken } from '@idra/api-client';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { hasRole } from '../auth/roles.ts';
 import { tokenView } from '../auth/token-store.ts';
-import { principalOf } from './auth.ts';
+import { principalOf } from '../plugins/auth.ts';
 import { RoleSchema, errors } from '../schemas.ts';
 
 const TokenParams = Type.Object({ id: Type.String({ pattern: '^[a-f0-9]{16}$', description: 'token id (16 hex digits)' }) }, { additionalProperties: false });
