@@ -36,6 +36,12 @@ export interface StartMariadbOptions {
    * @default false
    */
   crashSafe?: boolean;
+  /**
+   * Writes the binary log as the cdc mode reads it: row format, full row images, GTIDs in strict mode
+   * (MariaDB's GTIDs are always on), server id 1. Otherwise the binlog is off, which is faster.
+   * @default false
+   */
+  binlog?: boolean;
 }
 
 async function probe(url: string): Promise<void> {
@@ -83,7 +89,9 @@ export async function startMariadb(opts: StartMariadbOptions = {}): Promise<Mari
         `--bind-address=${host}`,
         `--socket=${join(workDir, 'mysql.sock')}`,
         `--pid-file=${join(workDir, 'mariadbd.pid')}`,
-        '--skip-log-bin',
+        ...(opts.binlog
+          ? [`--log-bin=${join(dataDir, 'binlog')}`, '--binlog-format=ROW', '--binlog-row-image=FULL', '--server-id=1', '--gtid-strict-mode=1']
+          : ['--skip-log-bin']),
         '--max-connections=500',
         ...STORAGE_OPTIONS,
         `--innodb-flush-log-at-trx-commit=${opts.crashSafe ? 2 : 0}`,

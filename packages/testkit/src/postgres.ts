@@ -51,7 +51,7 @@ async function probe(url: string): Promise<void> {
   }
 }
 
-/** Starts a throwaway PostgreSQL (trust auth, no fsync) on a free port and resolves once it accepts connections. */
+/** Starts a throwaway PostgreSQL (trust auth, no fsync, `wal_level=logical`) on a free port and resolves once it accepts connections. */
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
   const initdb = findExecutable('initdb', 'postgresql-15', postgresBinDirs());
   return inWorkDir('idra-postgres-', async (workDir) => {
@@ -86,6 +86,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         '-c', `synchronous_commit=${opts.crashSafe ? 'on' : 'off'}`,
         '-c', 'full_page_writes=off',
         '-c', 'max_connections=300',
+        // Logical replication for the cdc mode's tests: the slots and walsenders cost nothing until used.
+        '-c', 'wal_level=logical',
+        '-c', 'max_replication_slots=64',
+        '-c', 'max_wal_senders=64',
       ],
       // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to disconnect.
       stopSignal: 'SIGINT',

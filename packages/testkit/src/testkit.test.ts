@@ -51,6 +51,7 @@ describe('startPostgres', () => {
     expect(server.url).toBe(`postgres://postgres@127.0.0.1:${server.port}/postgres`);
     const rows = await pgQuery<{ answer: number }>(server.url, 'SELECT 6 * 7 AS answer');
     expect(rows).toEqual([{ answer: 42 }]);
+    expect(await pgQuery(server.url, 'SHOW wal_level')).toEqual([{ wal_level: 'logical' }]);
     await server.stop();
     await expect(pgQuery(server.url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
   });
@@ -80,8 +81,32 @@ describe('startMariadb', () => {
     expect(server.url).toBe(`mysql://root@127.0.0.1:${server.port}/`);
     const rows = await mysqlQuery<{ version: string }>(server.url, 'SELECT VERSION() AS version');
     expect(rows[0]?.version).toMatch(/MariaDB/);
+    expect(await mysqlQuery(server.url, "SHOW VARIABLES LIKE 'log_bin'")).toEqual([{ Variable_name: 'log_bin', Value: 'OFF' }]);
     await server.stop();
     await expect(mysqlQuery(server.url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('writes a row-format binlog with full images and GTIDs when asked', async () => {
+    const server = await startMariadb({ binlog: true });
+    try {
+      const settings = await mysqlQuery<{ Variable_name: string; Value: string }>(
+        server.url,
+        "SHOW VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', 'gtid_strict_mode')",
+      );
+      expect(Object.fromEntries(settings.map((s) => [s.Variable_name, s.Value]))).toEqual({
+        log_bin: 'ON',
+        binlog_format: 'ROW',
+        binlog_row_image: 'FULL',
+        gtid_strict_mode: 'ON',
+      });
+      for (const statement of ['CREATE DATABASE logged', 'CREATE TABLE logged.t (id int PRIMARY KEY)', 'INSERT INTO logged.t VALUES (1)']) {
+        await mysqlQuery(server.url, statement);
+      }
+      const [gtid] = await mysqlQuery<{ pos: string }>(server.url, 'SELECT @@gtid_binlog_pos AS pos');
+      expect(gtid?.pos).toMatch(/^0-1-\d+$/);
+    } finally {
+      await server.stop();
+    }
   });
 });
 
