@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 /** The agent as shipped: its launcher carries the Node heap settings. */
-export const AGENT_BIN = resolve(import.meta.dirname, '../apps/agent/bin/idra-agent.js');
+export const AGENT_BIN = resolve(import.meta.dirname, '../apps/agent/bin/idra-agent');
 
 /** One line of the benchmark table. */
 export interface BenchResult {

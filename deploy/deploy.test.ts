@@ -328,8 +328,13 @@ describe('deploy/compose.yaml', () => {
         expect(dockerfile, name).toMatch(/pnpm install --offline --frozen-lockfile --prod --filter @idra\/[a-z-]+\.\.\./);
         // Tests and test support stay out of the image (what the shipped code imports is checked below).
         expect(dockerfile, name).toMatch(/-name '\*\.test\.ts' -delete \\\n && rm -rf packages\/\*\/src\/testing apps\/\*\/src\/testing apps\/\*\/test apps\/\*\/faults$/m);
-        // Node itself is PID 1 (it handles SIGTERM); the agent adds its heap settings.
-        expect(lastStage, name).toMatch(/^ENTRYPOINT \["node", (("--[a-z-]+=\d+", )*)"apps\/[a-z-]+\/src\/main\.ts"\]$/m);
+        // Node itself is PID 1 (it handles SIGTERM); the agent's launcher sizes the heap, then execs Node.
+        if (name === 'agent') {
+          expect(lastStage).toMatch(/^ENTRYPOINT \["apps\/agent\/bin\/idra-agent"\]$/m);
+          expect(readFileSync(join(ROOT, 'apps/agent/bin/idra-agent'), 'utf8').trimEnd().split('\n').at(-1)).toMatch(/^exec node /);
+        } else {
+          expect(lastStage, name).toMatch(/^ENTRYPOINT \["node", "apps\/[a-z-]+\/src\/main\.ts"\]$/m);
+        }
       }
     }
     expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^\*\*\/node_modules$/m);

@@ -24,6 +24,7 @@ RUN pnpm install --offline --frozen-lockfile --prod --filter @idra/agent... \
 
 FROM ${BASE_IMAGE}
 ENV NODE_ENV=production \
+    IDRA_HTTP_HOST=0.0.0.0 \
     IDRA_HTTP_PORT=9464 \
     IDRA_LOG_FORMAT=json \
     IDRA_STATE_DIR=/var/lib/idra \
@@ -41,5 +42,6 @@ USER node
 EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.IDRA_HTTP_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The launcher sizes the heap (IDRA_AGENT_MAX_HEAP_MB, else 60 % of the container's memory limit) and execs Node:
 # Node is PID 1 and handles SIGTERM itself: batches in flight finish, locks are released.
-ENTRYPOINT ["node", "--max-semi-space-size=32", "--max-old-space-size=192", "apps/agent/src/main.ts"]
+ENTRYPOINT ["apps/agent/bin/idra-agent"]

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { ConfigError, errorMessage, guardProcess } from '@idra/core';
 import { confineSqliteFiles, createConnectorRegistry } from '@idra/connectors';
 import { parseAgentOptions, USAGE, type AgentOptions } from './options.ts';
@@ -74,6 +75,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(opts.logLevel, opts.agentId);
+  // What the launcher's IDRA_AGENT_MAX_HEAP_MB (or the container's limit) came to: old and young generations together.
+  const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+  log.info({ heapLimitMb }, `memory: heap limit ${heapLimitMb} MB`);
   const metrics = opts.httpPort > 0 ? new AgentMetrics(opts.agentId) : undefined;
   // A stray error in one sync's driver must not take every other sync down with the process.
   guardProcess(log, (kind, syncId) => metrics?.countStray(kind, syncId));
@@ -82,7 +86,7 @@ async function main(): Promise<number> {
   let http: AgentHttp | undefined;
   let agent: RunningAgent;
   try {
-    if (metrics) http = await startAgentHttp({ port: opts.httpPort, metrics, readiness: () => readiness(), logger: log });
+    if (metrics) http = await startAgentHttp({ port: opts.httpPort, host: opts.httpHost, metrics, readiness: () => readiness(), logger: log });
     // Syncs name SQLite files; in cluster mode they come from API users, who must not reach the host's files.
     confineSqliteFiles(opts.sqliteRoots ?? (opts.etcd ? [] : [opts.stateDir, process.cwd()]));
     if (opts.etcd) {

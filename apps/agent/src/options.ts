@@ -26,6 +26,8 @@ export interface AgentOptions {
   progressIntervalMs: number;
   /** Port of /healthz, /readyz and /metrics (`--http-port`, `IDRA_HTTP_PORT`); 0 = off. @default 0 */
   httpPort: number;
+  /** Address the HTTP endpoints listen on (`--http-host`, `IDRA_HTTP_HOST`): 0.0.0.0 in containers, where probes and Prometheus come from outside. @default "127.0.0.1" */
+  httpHost: string;
   /** Cluster mode: TTL of the agent's etcd lease (`--lease-ttl`, `IDRA_LEASE_TTL`); failover takes about this long. @default 3000 */
   leaseTtlMs: number;
   /** etcd credentials and TLS files (`IDRA_ETCD_USERNAME`, `IDRA_ETCD_PASSWORD`, `IDRA_ETCD_CA`, `IDRA_ETCD_CERT`, `IDRA_ETCD_KEY`). */
@@ -56,6 +58,7 @@ Options (environment variable in brackets):
   --shutdown-timeout <dur>   wait for batches in flight on SIGTERM (default 10s) [IDRA_SHUTDOWN_TIMEOUT]
   --progress-interval <dur>  progress log interval (default 5s) [IDRA_PROGRESS_INTERVAL]
   --http-port <port>         serve /healthz, /readyz, /metrics (default off) [IDRA_HTTP_PORT]
+  --http-host <address>      address they listen on (default 127.0.0.1; the images set 0.0.0.0) [IDRA_HTTP_HOST]
   --lease-ttl <dur>          cluster mode: agent lease TTL, ≈ failover time (default 3s) [IDRA_LEASE_TTL]
                              etcd auth/TLS: IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY
                              connection secrets in etcd are decrypted with IDRA_SECRET_KEY (same as the API server's)
@@ -90,6 +93,7 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       'shutdown-timeout': { type: 'string' },
       'progress-interval': { type: 'string' },
       'http-port': { type: 'string' },
+      'http-host': { type: 'string' },
       'lease-ttl': { type: 'string' },
       example: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -115,6 +119,7 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     shutdownTimeoutMs: duration('--shutdown-timeout', values['shutdown-timeout'] ?? env.IDRA_SHUTDOWN_TIMEOUT, 10_000),
     progressIntervalMs: duration('--progress-interval', values['progress-interval'] ?? env.IDRA_PROGRESS_INTERVAL, 5_000),
     httpPort,
+    httpHost: values['http-host'] ?? env.IDRA_HTTP_HOST ?? '127.0.0.1',
     leaseTtlMs: duration('--lease-ttl', values['lease-ttl'] ?? env.IDRA_LEASE_TTL, 3_000),
     etcdAuth: {
       username: env.IDRA_ETCD_USERNAME,

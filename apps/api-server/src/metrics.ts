@@ -31,5 +31,7 @@ export class ApiMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'idra_api_' });
+    // Gauges named like counters (`promtool check metrics` refuses them): the per-type gauges without `_total` remain.
+    for (const kind of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`idra_api_nodejs_active_${kind}_total`);
   }
 }

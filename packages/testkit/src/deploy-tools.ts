@@ -24,17 +24,22 @@ export const KUBERNETES_VERSION = '1.33.0';
 
 const toolDir = (tool: DeployTool) => join(testkitCacheDir(), `${tool}-${DEPLOY_TOOLS[tool].split('@')[1]}`);
 
+const pathDirs = () => (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+
+function firstExecutable(paths: string[]): string | undefined {
+  return paths.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The tool's executable: the pinned version in the testkit cache, else one on PATH, else undefined. */
 export function findTool(tool: DeployTool): string | undefined {
-  for (const dir of [toolDir(tool), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)]) {
-    try {
-      accessSync(join(dir, tool), constants.X_OK);
-      return join(dir, tool);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return firstExecutable([toolDir(tool), ...pathDirs()].map((dir) => join(dir, tool)));
 }
 
 /** Builds the pinned tool from its Go module into the testkit cache unless it is there (with a Go ≥ 1.24, fetched if need be). */
@@ -102,4 +107,24 @@ export async function kubeconformSchemaLocation(pythonPath: string): Promise<str
     await rm(staging, { recursive: true, force: true });
   }
   return location;
+}
+
+/** Debian's promtool (package `prometheus`, installed by `./idra test-servers`), or undefined. */
+export function findPromtool(): string | undefined {
+  return firstExecutable(pathDirs().map((dir) => join(dir, 'promtool')));
+}
+
+/** `promtool check metrics` over a Prometheus text exposition: its complaints, one per line ([] when clean). */
+export async function promtoolCheckMetrics(promtool: string, exposition: string): Promise<string[]> {
+  const child = execFile(promtool, ['check', 'metrics'], () => undefined);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('close', resolve);
+    child.stdin!.end(exposition);
+  });
+  if (code === 0) return [];
+  const problems = out.split('\n').filter(Boolean);
+  return problems.length > 0 ? problems : [`promtool exited with ${code}`];
 }

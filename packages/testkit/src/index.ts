@@ -14,8 +14,10 @@ export {
 export {
   DEPLOY_TOOLS,
   KUBERNETES_VERSION,
+  findPromtool,
   findTool,
   kubeconformSchemaLocation,
+  promtoolCheckMetrics,
   provisionDeployTool,
   provisionKubernetesValidate,
   type DeployTool,

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigStore, connectEtcd, newSyncStatus, type SyncStatus } from '@idra/core';
-import { SpawnedProcess, freePort, logSchemaViolation, startEtcd, tempDir, until } from '@idra/testkit';
+import { SpawnedProcess, findPromtool, freePort, logSchemaViolation, promtoolCheckMetrics, startEtcd, tempDir, until } from '@idra/testkit';
 import { AgentMetrics } from './agent-metrics.ts';
 
 const MAIN = resolve(import.meta.dirname, '../main.ts');
@@ -150,6 +150,11 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
 
     expect(await get(port, '/readyz')).toEqual({ status: 200, body: '{"ready":true,"reason":"syncs started"}' });
     expect((await get(port, '/nope')).status).toBe(404);
+    // Every name and type as Prometheus wants them, with a running, a failed sync and the process metrics.
+    const promtool = findPromtool();
+    if (promtool || process.env.CI === 'true') expect(await promtoolCheckMetrics(promtool ?? 'promtool', (await get(port, '/metrics')).body)).toEqual([]);
+    // Loopback unless --http-host/IDRA_HTTP_HOST says otherwise (the images listen on 0.0.0.0).
+    expect(agent.lines.find((l) => String(l.msg).startsWith('http: serving'))).toMatchObject({ host: '127.0.0.1', port });
     expect(await agent.stop()).toBe(0);
     // Every log line is JSON in the schema the API server shares and names the agent; lines about a sync name it too.
     expect(agent.lines.filter((l) => l.violation || l.agentId !== agentId)).toEqual([]);

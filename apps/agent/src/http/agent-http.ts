@@ -68,8 +68,8 @@ export async function startAgentHttp(opts: AgentHttpOptions): Promise<AgentHttp>
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
-  opts.logger.info({ port, paths: ['/healthz', '/readyz', '/metrics'] }, `http: serving /healthz, /readyz and /metrics on port ${port}`);
+  const { address, port } = server.address() as AddressInfo;
+  opts.logger.info({ host: address, port, paths: ['/healthz', '/readyz', '/metrics'] }, `http: serving /healthz, /readyz and /metrics on ${address}:${port}`);
   return {
     port,
     close: () =>

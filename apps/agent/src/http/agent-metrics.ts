@@ -113,6 +113,9 @@ export class AgentMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'idra_agent_', labels: { agent: agentId } });
+    // prom-client's totals of active handles/requests/resources are gauges named like counters (`promtool check metrics`
+    // refuses them); the per-type gauges without `_total` remain, and their sum is the same figure.
+    for (const kind of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`idra_agent_nodejs_active_${kind}_total`);
   }
 
   /** Cluster mode: export registration and leadership from now on. */

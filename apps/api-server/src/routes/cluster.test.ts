@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, StatusStore, newSyncStatus } from '@idra/core';
 import { IdraClient, type ClusterEvent } from '@idra/api-client';
-import { freePort } from '@idra/testkit';
+import { findPromtool, freePort, promtoolCheckMetrics } from '@idra/testkit';
 import { buildApp } from '../app.ts';
 import { asSyncOwner, startTestServer, testOptions, type TestServer } from '../testing/harness.ts';
 
@@ -72,6 +72,8 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
     expect(metrics.text).toMatch(/idra_api_http_requests_total\{method="GET",route="\/api\/v1\/cluster",status="200"\} \d+/);
     expect(metrics.text).toContain('idra_api_http_request_duration_seconds_bucket');
     expect(metrics.text).toContain('idra_api_etcd_errors_total');
+    const promtool = findPromtool();
+    if (promtool || process.env.CI === 'true') expect(await promtoolCheckMetrics(promtool ?? 'promtool', metrics.text)).toEqual([]);
     const doc = await s.call('GET', '/api/v1/openapi.json');
     expect(doc.body.openapi).toBe('3.0.3');
     for (const path of ['/api/v1/auth/login', '/api/v1/syncs', '/api/v1/syncs/{id}', '/api/v1/syncs/{id}/offset', '/api/v1/datasources/{id}/test', '/api/v1/tokens', '/api/v1/events', '/api/v1/cluster']) {
