@@ -102,7 +102,8 @@ export const errorHandling = fp(async (app: FastifyInstance) => {
     if (nestsTooDeep(body as string)) {
       return done(new ApiError(400, 'IDRA_ERR_API_TOO_DEEP', `the body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`, { limit: MAX_JSON_DEPTH }), undefined);
     }
-    parseJson(req, body as string, done);
+    // Fastify's default parser answers through `done` and returns nothing (typed as maybe a promise).
+    void parseJson(req, body as string, done);
   });
   // Responses are documented by their schemas but written as they are (masking happens before).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

@@ -37,7 +37,7 @@ export function BulkCreateScreen() {
   const [tablePrefix, setTablePrefix] = useState('');
   const [start, setStart] = useState(false);
   const tables = useQuery({ queryKey: ['datasource-tables', source], queryFn: () => client.dataSources.tables(source), enabled: source !== '', retry: false });
-  const listed = tables.data?.ok ? tables.data.tables : [];
+  const listed = useMemo(() => (tables.data?.ok ? tables.data.tables : []), [tables.data]);
   const visible = listed.filter((t) => t.name.toLowerCase().includes(filter.trim().toLowerCase()));
   const src = sql.find((d) => d.id === source);
   const dst = sql.find((d) => d.id === destination);
