@@ -1,4 +1,4 @@
-/** The agent's exit codes (README: Exit codes). */
+/** The agent's exit codes (docs/configuration.md: Exit codes). */
 export const AGENT_EXIT = {
   /** Stopped by SIGTERM or SIGINT. */
   stopped: 0,
