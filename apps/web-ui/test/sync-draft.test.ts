@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SyncConfig } from '@idra/api-client';
 import { describeConnector } from '@idra/core';
 import { CONNECTOR_SPECS } from '@idra/connectors';
-import { configToDraft, draftToConfig, emptyDraft } from './sync-draft.ts';
+import { configToDraft, draftToConfig, emptyDraft } from '../src/lib/sync-draft.ts';
 
 /** The catalogue the API serves, built here from the same specs. */
 const CATALOGUE = Object.values(CONNECTOR_SPECS).map(describeConnector);
