@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, importGoIdra, isGoIdraFormat, parseConfigFile, refusedIssues, type Position, type Sync } from '@idra/core';
+import { ConfigError, importGoIdra, isGoIdraFormat, parseConfigFile, refusedIssues, type GoSyncReport, type Position, type Sync } from '@idra/core';
 import { CONNECTOR_SPECS } from '@idra/connectors';
 
 /** A parsed single-mode configuration: runnable syncs, plus start offsets from a Go Idra export. */
@@ -7,6 +7,8 @@ export interface LoadedConfig {
   syncs: Sync[];
   /** Positions to seed for syncs that have no offset yet (a Go Idra `start_offset`). */
   startOffsets: Map<string, Position>;
+  /** A Go Idra export: what became of each of its syncs and fields (empty for Idra's own formats). */
+  goReport: GoSyncReport[];
 }
 
 /**
@@ -27,8 +29,10 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
     throw new ConfigError([{ path: '', message: `${path} is not valid JSON: ${(err as Error).message}` }], 'invalid configuration');
   }
   const startOffsets = new Map<string, Position>();
+  let goReport: GoSyncReport[] = [];
   if (isGoIdraFormat(doc)) {
     const imported = importGoIdra(doc);
+    goReport = imported.map((s) => s.report);
     const refused = refusedIssues(imported);
     if (refused) throw refused;
     for (const s of imported) if (s.seed && s.config) startOffsets.set(s.config.id, s.seed);
@@ -36,5 +40,5 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   } else if (Array.isArray(doc)) {
     doc = { syncs: doc };
   }
-  return { syncs: parseConfigFile(doc, CONNECTOR_SPECS).syncs, startOffsets };
+  return { syncs: parseConfigFile(doc, CONNECTOR_SPECS).syncs, startOffsets, goReport };
 }

@@ -1,5 +1,5 @@
 import { getHeapStatistics } from 'node:v8';
-import { ConfigError, errorMessage, guardProcess } from '@idra/core';
+import { ConfigError, errorMessage, guardProcess, type GoSyncReport } from '@idra/core';
 import { confineSqliteFiles, createConnectorRegistry } from '@idra/connectors';
 import { parseAgentOptions, USAGE, type AgentOptions } from './options.ts';
 import { createLogger } from './logger.ts';
@@ -21,6 +21,19 @@ interface RunningAgent {
 }
 
 
+/**
+ * A Go Idra export run directly: one line per Go sync saying what Idra made of it — every field not
+ * carried over as it was (converted: how; ignored: why) — as `idra import --dry-run` reports it.
+ */
+function logGoReport(report: GoSyncReport[], log: ReturnType<typeof createLogger>): void {
+  for (const r of report) {
+    const changed = r.fields.filter((f) => f.outcome !== 'mapped');
+    const count = (o: string) => r.fields.filter((f) => f.outcome === o).length;
+    const summary = `${count('mapped')} fields mapped, ${count('converted')} converted, ${count('ignored')} ignored`;
+    log.info({ goSync: r.name, syncId: r.id, fields: changed }, `Go Idra sync "${r.name}" runs as ${r.id}: ${summary}`);
+  }
+}
+
 async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof createLogger>, metrics: AgentMetrics | undefined): Promise<RunningAgent> {
   let configFile = opts.config;
   const stateDir = opts.example ? exampleStateDir(opts.stateDir) : opts.stateDir;
@@ -35,7 +48,8 @@ async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof create
     stopTrickle = example.startTrickle();
   }
   if (!configFile) throw new ConfigError([{ path: '--config', message: 'is required in single mode (or use --etcd, or --example)' }], 'invalid agent options');
-  const { syncs, startOffsets } = await loadConfigFile(configFile);
+  const { syncs, startOffsets, goReport } = await loadConfigFile(configFile);
+  logGoReport(goReport, log);
   const agent = new SingleModeAgent({
     syncs,
     startOffsets,
