@@ -373,8 +373,11 @@ describe('deploy/compose.yaml', () => {
 
 // ---- compose and chart: the images and environment deploy/images/images.test.ts builds and runs ----
 describe('compose and the Helm chart run the tested images with the tested environment', () => {
-  /** Where compose and the chart must differ: addresses of their own networks (etcd, upstream, trusted proxies), and secrets (a Secret in the chart). */
-  const PER_PLATFORM = new Set(['IDRA_ETCD_ENDPOINTS', 'IDRA_API_UPSTREAM', 'IDRA_API_TRUST_PROXY']);
+  /**
+   * Where compose and the chart must differ: addresses of their own networks (etcd, upstream, trusted proxies), secrets (a Secret
+   * in the chart), and the number of agents (compose's --scale, the chart's agent.replicas).
+   */
+  const PER_PLATFORM = new Set(['IDRA_ETCD_ENDPOINTS', 'IDRA_API_UPSTREAM', 'IDRA_API_TRUST_PROXY', 'IDRA_EXPECTED_AGENTS']);
 
   it.skipIf(!helm && !required)(helm ? 'same image repositories, same variable names, same values but addresses and secrets' : `compose vs chart ${missing('helm')}`, async () => {
     const deployments = objects(await helmTemplate()).filter((o) => o.kind === 'Deployment');

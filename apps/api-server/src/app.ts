@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { confineSqliteFiles } from '@idra/connectors';
 import { errorMessage, logSchemaOptions } from '@idra/core';
 import { createContext } from './context.ts';
+import { exportClusterMetrics } from './cluster-metrics.ts';
 import type { ServerOptions } from './options.ts';
 import { errorHandling, frameworkErrors } from './plugins/errors.ts';
 import { authentication } from './plugins/auth.ts';
@@ -106,6 +107,7 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
     app.log,
   );
   app.decorate('idra', ctx);
+  exportClusterMetrics(ctx.metrics, ctx.etcd, opts.expectedAgents);
   app.addHook('onClose', async () => ctx.etcd.close());
 
   await app.register(errorHandling);

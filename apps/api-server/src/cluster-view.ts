@@ -1,12 +1,6 @@
 import type { Namespace } from 'etcd3';
-import { KEYS, idOf, readAssignments } from '@idra/core';
+import { KEYS, idOf, readAssignments, readLeaderAgentId } from '@idra/core';
 import type { AgentInfo, AgentView, AssignmentView } from '@idra/api-client';
-
-/** The agent id of the elected leader: the campaign key created first under `election/leader/`. */
-async function leaderAgentId(ns: Namespace): Promise<string | undefined> {
-  const res = await ns.getAll().prefix(`election/${KEYS.election}/`).sort('Create', 'Ascend').limit(1).exec();
-  return res.kvs[0]?.value.toString();
-}
 
 export async function listAssignments(ns: Namespace): Promise<AssignmentView[]> {
   const { assignments } = await readAssignments(ns);
@@ -14,7 +8,7 @@ export async function listAssignments(ns: Namespace): Promise<AssignmentView[]> 
 }
 
 export async function listAgents(ns: Namespace): Promise<AgentView[]> {
-  const [all, leader, assignments] = await Promise.all([ns.getAll().prefix(KEYS.agents).strings(), leaderAgentId(ns), listAssignments(ns)]);
+  const [all, leader, assignments] = await Promise.all([ns.getAll().prefix(KEYS.agents).strings(), readLeaderAgentId(ns), listAssignments(ns)]);
   return Object.entries(all)
     .map(([key, text]) => {
       const info = JSON.parse(text) as AgentInfo & { leaseId?: string };

@@ -40,6 +40,8 @@ export interface ServerOptions {
   sqliteRoots: string[];
   /** Browser origins allowed to call the API from another origin (`IDRA_API_CORS_ORIGINS`, comma-separated, e.g. where the web UI is served). @default none: same origin only */
   corsOrigins: string[];
+  /** Agents the cluster should have (`IDRA_EXPECTED_AGENTS`), exported as `idra_cluster_agents_expected` for the alert on fewer. @default none */
+  expectedAgents: number | undefined;
 }
 
 export const USAGE = `Usage: idra-api [options]
@@ -62,6 +64,7 @@ Environment only:
   IDRA_SQLITE_ROOTS     directories SQLite data sources may be tested and listed in (default none)
   IDRA_HTTP_ALLOW       internal addresses HTTP data sources may reach (CIDRs, addresses, names, *)
   IDRA_API_CORS_ORIGINS origins allowed to call the API from a browser page elsewhere (comma-separated)
+  IDRA_EXPECTED_AGENTS  agents the cluster should have: exported as a metric, alerted on when fewer are registered
   IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY: etcd auth and TLS
 `;
 
@@ -157,5 +160,6 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     trustProxy: trustedProxies(env.IDRA_API_TRUST_PROXY),
     sqliteRoots: sqliteRootsFrom(env.IDRA_SQLITE_ROOTS) ?? [],
     corsOrigins: (env.IDRA_API_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    expectedAgents: env.IDRA_EXPECTED_AGENTS ? integer('IDRA_EXPECTED_AGENTS', env.IDRA_EXPECTED_AGENTS, 0, 1, 10_000) : undefined,
   };
 }

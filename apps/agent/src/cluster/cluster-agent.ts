@@ -114,6 +114,7 @@ export class ClusterAgent {
       for (const w of watchers) await w.cancel().catch(() => {});
       if (signal.aborted) break;
       this.log.error({ reason }, 'lease lost: stopping every sync now');
+      this.opts.metrics?.countLeaseLoss();
       await Promise.all([...this.workers.values()].map((w) => w.abort()));
       this.workers.clear();
       await this.leader.stop();

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigStore, connectEtcd, newSyncStatus, type SyncStatus } from '@idra/core';
+import { ConfigStore, FencedError, connectEtcd, newSyncStatus, type SyncStatus } from '@idra/core';
 import { SpawnedProcess, findPromtool, freePort, logSchemaViolation, promtoolCheckMetrics, startEtcd, tempDir, until } from '@idra/testkit';
 import { AgentMetrics } from './agent-metrics.ts';
 
@@ -249,5 +249,46 @@ describe('AgentMetrics', () => {
     samples = await scrape(m);
     expect(value(samples, 'idra_offset_commit_duration_seconds_count', labels)).toBe(2);
     expect(value(samples, 'idra_offset_commit_failures_total', labels)).toBe(1);
+  });
+
+  it('exports what the alert rules need: lag thresholds, source head changes, the session blocking the watermark, fenced commits, lease losses', async () => {
+    const m = new AgentMetrics('a1');
+    const labels = { sync: 's1', agent: 'a1' };
+    m.observeStatus(status('running', { lag: { rows: 5, head: '100' } }), { rows: 50 });
+    let samples = await scrape(m);
+    expect([value(samples, 'idra_sync_lag_threshold_rows', labels), value(samples, 'idra_sync_lag_threshold_seconds', labels)]).toEqual([50, 300]);
+    expect(value(samples, 'idra_sync_source_head_changes_total', labels)).toBe(0);
+    // The same head published again is no change; a new head is one.
+    m.observeStatus(status('idle', { lag: { rows: 5, head: '100' } }), { rows: 50 });
+    m.observeStatus(status('idle', { lag: { rows: 9, head: '104' } }), { rows: 50 });
+    expect(value(await scrape(m), 'idra_sync_source_head_changes_total', labels)).toBe(1);
+
+    m.observeStatus(status('idle', { blockedBy: { session: 'pid 4242', seconds: 61.5 } }));
+    expect(value(await scrape(m), 'idra_sync_watermark_blocked_seconds', { ...labels, session: 'pid 4242' })).toBe(61.5);
+    // Another session now: the first one's series goes; then none, then the sync stops.
+    m.observeStatus(status('idle', { blockedBy: { session: 'pid 77', seconds: 3 } }));
+    samples = await scrape(m);
+    expect(value(samples, 'idra_sync_watermark_blocked_seconds', { ...labels, session: 'pid 4242' })).toBeUndefined();
+    expect(value(samples, 'idra_sync_watermark_blocked_seconds', { ...labels, session: 'pid 77' })).toBe(3);
+    m.observeStatus(status('idle'));
+    expect(value(await scrape(m), 'idra_sync_watermark_blocked_seconds', labels)).toBeUndefined();
+    m.observeStatus(status('stopped', { blockedBy: { session: 'pid 77', seconds: 9 } }));
+    samples = await scrape(m);
+    expect(value(samples, 'idra_sync_watermark_blocked_seconds', labels)).toBeUndefined();
+    expect(value(samples, 'idra_sync_lag_threshold_rows', labels)).toBeUndefined();
+
+    const store = m.measureOffsets({
+      load: async () => undefined,
+      set: async () => {},
+      history: async () => [],
+      commit: async (syncId) => {
+        throw new FencedError(syncId, 'the lock is held by a2');
+      },
+    });
+    await expect(store.commit('s1', { kind: 'id', value: '1' }, { agentId: 'a1', epoch: 1 })).rejects.toThrow(FencedError);
+    expect(value(await scrape(m), 'idra_offset_commits_fenced_total', labels)).toBe(1);
+    expect(value(await scrape(m), 'idra_agent_lease_losses_total', { agent: 'a1' })).toBe(0);
+    m.countLeaseLoss();
+    expect(value(await scrape(m), 'idra_agent_lease_losses_total', { agent: 'a1' })).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { deriveHealth, HEALTH_ORDER, type CommitContext, type LagThreshold, type OffsetStore, type Position, type StrayErrorKind, type SyncState, type SyncStatus } from '@idra/core';
+import { FencedError, effectiveLagThreshold, deriveHealth, HEALTH_ORDER, type CommitContext, type LagThreshold, type OffsetStore, type Position, type StrayErrorKind, type SyncState, type SyncStatus } from '@idra/core';
 
 const SYNC_STATES: readonly SyncState[] = ['starting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
 
@@ -31,10 +31,20 @@ export class AgentMetrics {
   private readonly batchDuration: Histogram<'sync' | 'agent'>;
   private readonly commitDuration: Histogram<'sync' | 'agent'>;
   private readonly commitFailures: Counter<'sync' | 'agent'>;
+  private readonly commitsFenced: Counter<'sync' | 'agent'>;
+  private readonly leaseLosses: Counter<'agent'>;
   private readonly errors: Counter<'sync' | 'agent' | 'code'>;
   private readonly lagRows: Gauge<'sync' | 'agent'>;
   private readonly lagSeconds: Gauge<'sync' | 'agent'>;
   private readonly lagPartRows: Gauge<'sync' | 'agent' | 'part'>;
+  private readonly lagThresholdRows: Gauge<'sync' | 'agent'>;
+  private readonly lagThresholdSeconds: Gauge<'sync' | 'agent'>;
+  private readonly headChanges: Counter<'sync' | 'agent'>;
+  /** The source head each sync reported last, so that only a change counts. */
+  private readonly heads = new Map<string, string>();
+  private readonly watermarkBlocked: Gauge<'sync' | 'agent' | 'session'>;
+  /** The session each sync's watermark was blocked by last, so that its series goes when it ends. */
+  private readonly blockers = new Map<string, string | undefined>();
   /** The parts whose lag each sync exported last, so that a part that went away loses its series. */
   private readonly lagParts = new Map<string, string[]>();
   private readonly lastBatch: Gauge<'sync' | 'agent'>;
@@ -69,6 +79,18 @@ export class AgentMetrics {
       registers,
     });
     this.commitFailures = new Counter({ name: 'idra_offset_commit_failures_total', help: 'Offset commits that failed (including fenced ones)', labelNames, registers });
+    this.commitsFenced = new Counter({
+      name: 'idra_offset_commits_fenced_total',
+      help: "Offset commits refused because this agent no longer held the sync's lock (another agent owns it now)",
+      labelNames,
+      registers,
+    });
+    this.leaseLosses = new Counter({
+      name: 'idra_agent_lease_losses_total',
+      help: 'Cluster mode: times the agent lost its etcd lease and stopped every sync at once',
+      labelNames: ['agent'],
+      registers,
+    });
     this.errors = new Counter({ name: 'idra_sync_errors_total', help: 'Errors a sync reported (retried or fatal), by error code', labelNames: ['sync', 'agent', 'code'], registers });
     this.lagRows = new Gauge({ name: 'idra_sync_lag_rows', help: 'Rows the source has beyond the offset (estimate), where the source can count them', labelNames, registers });
     this.lagSeconds = new Gauge({ name: 'idra_sync_lag_seconds', help: 'Seconds between the newest source row and the offset, for timestamp cursors', labelNames, registers });
@@ -76,6 +98,20 @@ export class AgentMetrics {
       name: 'idra_sync_lag_part_rows',
       help: 'Rows not yet copied per part of the source (Kafka: per partition)',
       labelNames: ['sync', 'agent', 'part'],
+      registers,
+    });
+    this.lagThresholdRows = new Gauge({ name: 'idra_sync_lag_threshold_rows', help: "The sync's lag threshold in rows (its lagThreshold, or the default)", labelNames, registers });
+    this.lagThresholdSeconds = new Gauge({ name: 'idra_sync_lag_threshold_seconds', help: "The sync's lag threshold in seconds (its lagThreshold, or the default)", labelNames, registers });
+    this.headChanges = new Counter({
+      name: 'idra_sync_source_head_changes_total',
+      help: "Times the source's newest cursor value (its head) was seen to change: with no batches meanwhile, the offset is stuck",
+      labelNames,
+      registers,
+    });
+    this.watermarkBlocked = new Gauge({
+      name: 'idra_sync_watermark_blocked_seconds',
+      help: "How long the open source transaction holding the sync's watermark back has been open (session: the database session holding it)",
+      labelNames: ['sync', 'agent', 'session'],
       registers,
     });
     this.lastBatch = new Gauge({ name: 'idra_sync_last_batch_timestamp_seconds', help: 'Unix time of the last committed batch', labelNames, registers });
@@ -94,6 +130,7 @@ export class AgentMetrics {
       registers,
     });
     const metrics = this;
+    this.leaseLosses.inc({ agent: agentId }, 0);
     new Gauge({
       name: 'idra_agent_registered',
       help: 'Cluster mode: 1 while the agent holds a live etcd lease (registered), else 0',
@@ -129,7 +166,7 @@ export class AgentMetrics {
     if (!this.seen.has(s.syncId)) {
       // Counters start at 0 rather than appearing with the first event, so that rate() and alerts see them.
       this.seen.add(s.syncId);
-      for (const counter of [this.rowsRead, this.rowsWritten, this.rowsSkipped, this.batches, this.commitFailures]) counter.inc(labels, 0);
+      for (const counter of [this.rowsRead, this.rowsWritten, this.rowsSkipped, this.batches, this.commitFailures, this.commitsFenced, this.headChanges]) counter.inc(labels, 0);
     }
     for (const state of SYNC_STATES) this.state.set({ ...labels, state }, state === s.state ? 1 : 0);
     // A stopped sync is no longer this agent's to judge: its health series go, like its lag.
@@ -142,6 +179,20 @@ export class AgentMetrics {
     const lag = s.state === 'stopped' ? undefined : s.lag;
     setOrRemove(this.lagRows, labels, lag?.rows);
     setOrRemove(this.lagSeconds, labels, lag?.seconds);
+    const running = s.state !== 'stopped';
+    const limit = running ? effectiveLagThreshold(lagThreshold) : undefined;
+    setOrRemove(this.lagThresholdRows, labels, limit?.rows);
+    setOrRemove(this.lagThresholdSeconds, labels, limit?.seconds);
+    if (lag?.head !== undefined) {
+      const previous = this.heads.get(s.syncId);
+      if (previous !== undefined && previous !== lag.head) this.headChanges.inc(labels);
+      this.heads.set(s.syncId, lag.head);
+    }
+    const blocker = running ? s.blockedBy : undefined;
+    const previousBlocker = this.blockers.get(s.syncId);
+    if (previousBlocker !== undefined && previousBlocker !== blocker?.session) this.watermarkBlocked.remove({ ...labels, session: previousBlocker });
+    if (blocker) this.watermarkBlocked.set({ ...labels, session: blocker.session }, blocker.seconds);
+    this.blockers.set(s.syncId, blocker?.session);
     const parts = lag?.parts ?? {};
     for (const part of this.lagParts.get(s.syncId) ?? []) if (!(part in parts)) this.lagPartRows.remove({ ...labels, part });
     for (const [part, rows] of Object.entries(parts)) this.lagPartRows.set({ ...labels, part }, rows);
@@ -150,6 +201,11 @@ export class AgentMetrics {
       this.lastErrorAt.set(s.syncId, s.lastError.at);
       this.errors.inc({ ...labels, code: s.lastError.code });
     }
+  }
+
+  /** Cluster mode: the agent's lease was lost (every sync stopped at once). */
+  countLeaseLoss(): void {
+    this.leaseLosses.inc({ agent: this.agentId });
   }
 
   /** The last-line guard caught an error (see `guardProcess`). */
@@ -182,6 +238,7 @@ export class AgentMetrics {
           return await store.commit(syncId, position, ctx);
         } catch (err) {
           metrics.commitFailures.inc(labels);
+          if (err instanceof FencedError) metrics.commitsFenced.inc(labels);
           throw err;
         } finally {
           end();

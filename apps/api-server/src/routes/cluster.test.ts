@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, StatusStore, newSyncStatus } from '@idra/core';
 import { IdraClient, type ClusterEvent } from '@idra/api-client';
-import { findPromtool, freePort, promtoolCheckMetrics } from '@idra/testkit';
+import { findPromtool, freePort, promtoolCheckMetrics, until } from '@idra/testkit';
 import { buildApp } from '../app.ts';
-import { asSyncOwner, startTestServer, testOptions, type TestServer } from '../testing/harness.ts';
+import { asSyncOwner, sqliteSync, startTestServer, testOptions, type TestServer } from '../testing/harness.ts';
 
 describe('agents, assignments, cluster health, events, health endpoints, OpenAPI', () => {
   let s: TestServer;
@@ -94,9 +94,37 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
       expect(ready.statusCode).toBe(503);
       expect(JSON.parse(ready.body).code).toBe('IDRA_ERR_ETCD_UNAVAILABLE');
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/idra_api_etcd_errors_total\{where="readyz"\} [1-9]/);
+      const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/idra_api_etcd_errors_total\{where="readyz"\} [1-9]/);
+      // What the IdraEtcdUnreachable alert reads; the cluster gauges say nothing rather than 0.
+      expect(metrics).toMatch(/^idra_cluster_etcd_up 0$/m);
+      expect(metrics).not.toMatch(/^idra_cluster_agents /m);
     } finally {
       await app.close();
+    }
+  });
+
+  it('exports the cluster as etcd holds it for the alert rules: leader, agents (and how many are expected), unassigned syncs', async () => {
+    const own = await startTestServer({ expectedAgents: 3 }, { users: false });
+    try {
+      const ns = own.app.idra.etcd.ns;
+      for (const id of ['a', 'b', 'c']) await own.app.idra.configs.putSync(sqliteSync(id, { enabled: id !== 'c' }));
+      await ns.put(KEYS.assignment('a')).value(JSON.stringify({ agentId: 'agent-a', epoch: 1 }));
+      await ns.put(KEYS.agent('agent-a')).value(JSON.stringify({ agentId: 'agent-a' }));
+      let metrics = (await own.call('GET', '/metrics')).text;
+      expect(metrics).toMatch(/^idra_cluster_etcd_up 1$/m);
+      expect(metrics).toMatch(/^idra_cluster_leader 0$/m);
+      expect(metrics).toMatch(/^idra_cluster_agents 1$/m);
+      expect(metrics).toMatch(/^idra_cluster_agents_expected 3$/m);
+      // b is enabled and has no agent; c is paused; a runs.
+      expect([...metrics.matchAll(/^idra_cluster_sync_unassigned\{sync="(\w+)"\} 1$/gm)].map((m) => m[1])).toEqual(['b']);
+
+      await ns.put('election/leader/1').value('agent-a');
+      await ns.put(KEYS.assignment('b')).value(JSON.stringify({ agentId: 'agent-a', epoch: 1 }));
+      await until('the next scrape to see the change', async () => /^idra_cluster_leader 1$/m.test((metrics = (await own.call('GET', '/metrics')).text)));
+      expect(metrics).not.toContain('idra_cluster_sync_unassigned{');
+    } finally {
+      await own.close();
     }
   });
 });

@@ -57,6 +57,7 @@ export function testOptions(overrides: Partial<ServerOptions> = {}): ServerOptio
     logLevel: 'debug',
     trustProxy: false,
     corsOrigins: [],
+    expectedAgents: undefined,
     // Tests keep their SQLite files in temporary directories.
     sqliteRoots: [tmpdir()],
     ...overrides,

@@ -135,7 +135,7 @@ export class SqlSource implements Source {
     let bound: ReadLimit | undefined;
     try {
       bound = await this.limit(signal);
-      const status = { heldBack: bound?.heldBack, watermark: bound?.value, warning: bound?.warning };
+      const status = { heldBack: bound?.heldBack, blockedBy: bound?.blockedBy, watermark: bound?.value, warning: bound?.warning };
       if (bound?.hold) return { columns: this.columns, rows: [], position, ...status };
       rows = (await this.pool.execute(this.readQuery(position, limit, bound?.value).compile(), signal)).rows;
       this.caughtUp = rows.length < limit;
@@ -148,6 +148,7 @@ export class SqlSource implements Source {
       rows,
       position: last ? nextPosition(position, order, last) : position,
       heldBack: bound?.heldBack,
+      blockedBy: bound?.blockedBy,
       watermark: bound?.value,
       warning: bound?.warning,
     };

@@ -113,6 +113,9 @@ for (const name of ['postgres', 'mysql'] as const) {
       const held = await readUntil(source, START_TS, (_, b) => b.heldBack !== undefined);
       expect(held.rows).toEqual([]);
       expect(held.batch.heldBack).toMatch(/^oldest open transaction \((pid|connection) \d+\) started \d+\.\d s ago$/);
+      // The blocking session, for the metric that names it: the one the message names.
+      expect(held.batch.heldBack).toContain(`(${held.batch.blockedBy?.session})`);
+      expect(held.batch.blockedBy?.seconds).toBeGreaterThan(0);
       expect(held.batch.watermark).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
       expect(held.batch.warning).toBeUndefined();
 
@@ -120,6 +123,7 @@ for (const name of ['postgres', 'mysql'] as const) {
       const after = await readUntil(source, held.batch.position, (rows) => rows.length >= 2);
       expect(after.rows).toEqual(['5', '6']);
       expect(after.batch.heldBack).toBeUndefined();
+      expect(after.batch.blockedBy).toBeUndefined();
     });
 
     it('timestamp mode without the watermark skips the row of a transaction that commits late (the guard matters)', async () => {
@@ -152,6 +156,7 @@ for (const name of ['postgres', 'mysql'] as const) {
       expect(held.rows).toEqual([]);
       expect(held.batch.watermark).toBe('3');
       expect(held.batch.heldBack).toMatch(/^ids above 3 wait: a transaction open for \d+\.\d s \((pid|connection) \d+\) may still commit lower ids$/);
+      expect(held.batch.heldBack).toContain(`(${held.batch.blockedBy?.session})`);
 
       // A source that has just started knows no safe limit yet while a transaction is open.
       const restarted = await open(db.dialect, sync);

@@ -1,4 +1,4 @@
-import { WatermarkBlindError, type Sync } from '@idra/core';
+import { WatermarkBlindError, type BlockingTransaction, type Sync } from '@idra/core';
 import type { TransactionView } from './dialect.ts';
 import { microsOf } from './values.ts';
 
@@ -13,6 +13,8 @@ export interface ReadLimit {
   hold: boolean;
   /** Why the limit is behind the newest rows, for the status. */
   heldBack: string | undefined;
+  /** The open transaction holding the limit back, when one does (for the status and the metrics). */
+  blockedBy: BlockingTransaction | undefined;
   /** What weakens the guarantee (e.g. missing privileges), for the status and the log. */
   warning: string | undefined;
   /** The database's list of open transactions was stale: a fresh one can be had after this many ms. */
@@ -78,6 +80,7 @@ export class Watermark {
   private readonly history: Array<{ at: bigint; max: string }> = [];
   private limit: string | undefined;
   private heldBack: string | undefined;
+  private blockedBy: BlockingTransaction | undefined;
   private warning: string | undefined;
 
   constructor(cursor: 'id' | 'timestamp', delayMs: number) {
@@ -93,7 +96,7 @@ export class Watermark {
     if (this.cursor === 'id' && view.maxCursor !== undefined && view.maxCursor !== null) this.observe(view.at, view.maxCursor);
     if (view.unknown) this.heldBack = view.unknown;
     else if (!view.stale) this.advance(view);
-    return { value: this.limit, hold: this.limit === undefined, heldBack: this.heldBack, warning: this.warning, staleRetryMs: view.stale?.retryInMs };
+    return { value: this.limit, hold: this.limit === undefined, heldBack: this.heldBack, blockedBy: this.blockedBy, warning: this.warning, staleRetryMs: view.stale?.retryInMs };
   }
 
   private observe(at: string, max: string): void {
@@ -108,7 +111,9 @@ export class Watermark {
     const { oldest } = view;
     if (this.cursor === 'timestamp') {
       if (this.limit === undefined || microsOf(view.timestampLimit) > microsOf(this.limit)) this.limit = view.timestampLimit;
-      this.heldBack = oldest && oldest.ageMs > this.delayMs ? `oldest open transaction (${oldest.holder}) started ${seconds(oldest.ageMs)} ago` : undefined;
+      const holding = oldest && oldest.ageMs > this.delayMs;
+      this.heldBack = holding ? `oldest open transaction (${oldest.holder}) started ${seconds(oldest.ageMs)} ago` : undefined;
+      this.blockedBy = holding ? { session: oldest.holder, seconds: oldest.ageMs / 1000 } : undefined;
       return;
     }
     const newest = microsOf(view.at) - this.delayUs;
@@ -136,5 +141,6 @@ export class Watermark {
       : oldest
         ? `${waiting}: a transaction open for ${seconds(oldest.ageMs)} (${oldest.holder}) may still commit lower ids`
         : `${waiting} for delayMs (${this.delayMs} ms)`;
+    this.blockedBy = behind && oldest ? { session: oldest.holder, seconds: oldest.ageMs / 1000 } : undefined;
   }
 }

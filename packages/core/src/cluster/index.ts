@@ -13,3 +13,4 @@ export * from './sync-lock.ts';
 export * from './leader.ts';
 export * from './go-idra-store.ts';
 export * from './history-store.ts';
+export * from './snapshot.ts';

@@ -29,6 +29,14 @@ export interface Column {
  */
 export type Row = Record<string, unknown>;
 
+/** An open source transaction that keeps a sync's watermark from advancing. */
+export interface BlockingTransaction {
+  /** The database session holding it (`pid 4242` on PostgreSQL, `connection 17` on MySQL/MariaDB). */
+  session: string;
+  /** How long it has been open. */
+  seconds: number;
+}
+
 /** Rows read from a source, and the position just after the last of them. */
 export interface Batch {
   columns: Column[];
@@ -37,6 +45,8 @@ export interface Batch {
   position: Position;
   /** Why the source read no further than it did (e.g. an open transaction); shown in the status. */
   heldBack?: string | undefined;
+  /** The open transaction that holds the read back, when one does. */
+  blockedBy?: BlockingTransaction | undefined;
   /** The cursor value the source read up to (its watermark), when it bounds its reads; shown in the status. */
   watermark?: string | undefined;
   /** A condition weakening what the source guarantees (e.g. missing privileges); shown in the status and logged. */

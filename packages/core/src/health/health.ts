@@ -45,7 +45,8 @@ export interface SyncHealth {
 
 const count = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
-function threshold(t: LagThreshold | undefined): Required<LagThreshold> {
+/** A sync's lag threshold with the defaults filled in. */
+export function effectiveLagThreshold(t: LagThreshold | undefined): Required<LagThreshold> {
   return { rows: t?.rows ?? DEFAULT_LAG_THRESHOLD.rows, seconds: t?.seconds ?? DEFAULT_LAG_THRESHOLD.seconds };
 }
 
@@ -68,7 +69,7 @@ export function deriveHealth({ enabled, status, assigned, lagThreshold }: Health
     return { health: 'retrying', reason: message, ...failing };
   }
   const lag = status?.lag;
-  const limit = threshold(lagThreshold);
+  const limit = effectiveLagThreshold(lagThreshold);
   if (lag?.rows !== undefined && lag.rows > limit.rows) {
     return { health: 'lagging', reason: `${count.format(lag.rows)} rows behind (threshold ${count.format(limit.rows)})` };
   }

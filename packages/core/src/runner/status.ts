@@ -1,4 +1,4 @@
-import type { Lag, Row } from '../connector/types.ts';
+import type { BlockingTransaction, Lag, Row } from '../connector/types.ts';
 import type { Position } from '../model/position.ts';
 
 /**
@@ -44,6 +44,8 @@ export interface SyncStatus {
   position: Position | undefined;
   /** Why the source holds back rows (open transaction, delay), when it does. */
   heldBack: string | undefined;
+  /** The open source transaction behind `heldBack`, when one is. */
+  blockedBy?: BlockingTransaction | undefined;
   /** The cursor value the source reads up to (its watermark), when it bounds its reads. */
   watermark?: string | undefined;
   /** A condition weakening what the source guarantees (e.g. missing privileges), while it holds. */

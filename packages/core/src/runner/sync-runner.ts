@@ -256,6 +256,7 @@ export class SyncRunner {
           }
           if (batch.rows.length > 0) this.noticeColumns(batch.columns.map((c) => c.name));
           this.status.heldBack = batch.heldBack;
+          this.status.blockedBy = batch.blockedBy;
           this.status.watermark = batch.watermark;
           if (batch.warning !== this.status.warning) {
             // Logged when it appears or changes, not on every read.
