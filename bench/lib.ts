@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-/** The agent as shipped: its launcher carries the Node heap settings. */
-export const AGENT_BIN = resolve(import.meta.dirname, '../apps/agent/bin/idra-agent');
+/** The agent as shipped: its launcher carries the Node heap settings. IDRA_BENCH_AGENT runs another build's (e.g. to compare two commits). */
+export const AGENT_BIN = process.env.IDRA_BENCH_AGENT ?? resolve(import.meta.dirname, '../apps/agent/bin/idra-agent');
 
 /** One line of the benchmark table. */
 export interface BenchResult {
@@ -16,7 +16,17 @@ export interface BenchResult {
   baselineRowsPerSec?: number | undefined;
   ratio?: number | undefined;
   peakRssMb?: number | undefined;
+  /** CPU time the agent process used (user + system): on a busy machine steadier than its wall time. */
+  agentCpuSeconds?: number | undefined;
   note?: string | undefined;
+}
+
+/** User + system CPU seconds a process has used so far (`/proc/<pid>/stat`, in clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The fields after the command name (which may hold spaces) start at state; utime and stime are the 12th and 13th of them.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 }
 
 /** Runs a shell command; resolves with its duration in seconds, rejects with its stderr on failure. */
@@ -34,14 +44,14 @@ export function timeShell(command: string): Promise<number> {
 
 /**
  * Runs the real agent (single mode) on one sync until its stored offset's value is `target` (or
- * satisfies it), then stops it. Returns the wall time from process start and the process's peak
- * resident memory (VmHWM).
+ * satisfies it), then stops it. Returns the wall time from process start, the process's peak
+ * resident memory (VmHWM) and the CPU time it used.
  */
 export async function runAgentUntil(opts: {
   dir: string;
   sync: Record<string, unknown>;
   target: string | ((value: unknown) => boolean);
-}): Promise<{ seconds: number; peakRssMb: number }> {
+}): Promise<{ seconds: number; peakRssMb: number; cpuSeconds: number }> {
   const reached = typeof opts.target === 'string' ? (v: unknown) => v === opts.target : opts.target;
   const config = join(opts.dir, `${String(opts.sync.id)}.json`);
   await writeFile(config, JSON.stringify({ syncs: [opts.sync] }));
@@ -62,14 +72,15 @@ export async function runAgentUntil(opts: {
     await new Promise((r) => setTimeout(r, 25));
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = await cpuSeconds(child.pid);
   child.kill('SIGTERM');
   await exited;
-  return { seconds, peakRssMb: Math.round(peakKb / 1024) };
+  return { seconds, peakRssMb: Math.round(peakKb / 1024), cpuSeconds: cpu };
 }
 
 /** Prints results as an aligned table. */
 export function printTable(results: BenchResult[]): void {
-  const header = ['scenario', 'rows', 'seconds', 'rows/s', 'MB/s', 'baseline', 'baseline rows/s', 'ratio', 'peak RSS MB'];
+  const header = ['scenario', 'rows', 'seconds', 'rows/s', 'MB/s', 'baseline', 'baseline rows/s', 'ratio', 'peak RSS MB', 'agent CPU s'];
   const lines = results.map((r) => [
     r.scenario,
     r.rows.toLocaleString('en-US'),
@@ -80,6 +91,7 @@ export function printTable(results: BenchResult[]): void {
     r.baselineRowsPerSec ? Math.round(r.baselineRowsPerSec).toLocaleString('en-US') : '',
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '',
     r.peakRssMb !== undefined ? String(r.peakRssMb) : '',
+    r.agentCpuSeconds !== undefined ? r.agentCpuSeconds.toFixed(2) : '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

@@ -94,7 +94,7 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
         results.push(copy);
         for (const mode of ['insert', 'upsert'] as const) {
           const r = await runIdra(src.postgres, pgDest, `pg_${mode}_${shape}`, mode, opts);
-          results.push(line(`${tag}: PG→PG Idra ${mode}`, opts.rows, src.postgres.bytes, r.seconds, { baseline: 'COPY pipe', baselineRowsPerSec: copy.rowsPerSec, ratio: copy.seconds / r.seconds, peakRssMb: r.peakRssMb }));
+          results.push(line(`${tag}: PG→PG Idra ${mode}`, opts.rows, src.postgres.bytes, r.seconds, { baseline: 'COPY pipe', baselineRowsPerSec: copy.rowsPerSec, ratio: copy.seconds / r.seconds, peakRssMb: r.peakRssMb, agentCpuSeconds: r.cpuSeconds }));
         }
       }
       for (const from of ['mysql', 'sqlite'] as const) {
@@ -110,13 +110,13 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
         const loader = line(`${tag}: ${LABEL[from]}→PG pgloader`, opts.rows, src[from].bytes, loaderSeconds);
         results.push(loader);
         const r = await runIdra(src[from], pgDest, `${from}_insert_${shape}`, 'insert', opts);
-        results.push(line(`${tag}: ${LABEL[from]}→PG Idra insert`, opts.rows, src[from].bytes, r.seconds, { baseline: 'pgloader', baselineRowsPerSec: loader.rowsPerSec, ratio: loader.seconds / r.seconds, peakRssMb: r.peakRssMb }));
+        results.push(line(`${tag}: ${LABEL[from]}→PG Idra insert`, opts.rows, src[from].bytes, r.seconds, { baseline: 'pgloader', baselineRowsPerSec: loader.rowsPerSec, ratio: loader.seconds / r.seconds, peakRssMb: r.peakRssMb, agentCpuSeconds: r.cpuSeconds }));
       }
       for (const to of ['sqlite', 'mysql'] as const) {
         if (!wants(`pg-${to}`)) continue;
         const target: Endpoint = to === 'sqlite' ? { engine: 'sqlite', connection: { file: sqliteFile(dir, `dest-${shape}`) } } : { engine: 'mysql', connection: { url: (await createDatabase('mysql', opts.mysqlUrl)).url } };
         const r = await runIdra(src.postgres, target, `pg_to_${to}_${shape}`, 'insert', opts);
-        results.push(line(`${tag}: PG→${LABEL[to]} Idra insert`, opts.rows, src.postgres.bytes, r.seconds, { peakRssMb: r.peakRssMb }));
+        results.push(line(`${tag}: PG→${LABEL[to]} Idra insert`, opts.rows, src.postgres.bytes, r.seconds, { peakRssMb: r.peakRssMb, agentCpuSeconds: r.cpuSeconds }));
       }
     } finally {
       await dest.drop();

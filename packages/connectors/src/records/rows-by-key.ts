@@ -1,4 +1,4 @@
-import type { Row } from '@idra/core';
+import { ENCODED_ROW, type Row } from '@idra/core';
 
 /**
  * What a row's missing field means, the same for every destination and whatever the batching: a
@@ -12,8 +12,9 @@ function keyOf(row: Row, keys: readonly string[]): string {
   return keys.length === 1 ? String(row[keys[0]!]) : JSON.stringify(keys.map((k) => row[k] ?? null));
 }
 
-/** `later` over `earlier`: the fields `later` has win, the ones it lacks keep `earlier`'s. */
+/** `later` over `earlier`: the fields `later` has win, the ones it lacks keep `earlier`'s. An encoded row has every field. */
 function mergeRows(earlier: Row, later: Row): Row {
+  if (ENCODED_ROW in later) return later;
   const out: Row = { ...earlier };
   for (const [k, v] of Object.entries(later)) if (v !== undefined) out[k] = v;
   return out;

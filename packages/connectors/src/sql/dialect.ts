@@ -9,7 +9,7 @@ import {
   type RawBuilder,
   type SelectQueryBuilder,
 } from 'kysely';
-import type { Column, Connection, DiscoveredObject, LogicalType, OptionProps, Row } from '@idra/core';
+import type { Column, Connection, DiscoveredObject, EncodedRow, LogicalType, OptionProps, Row, RowEncoding } from '@idra/core';
 
 export type SqlDialectName = 'postgres' | 'mysql' | 'sqlite' | 'mssql';
 
@@ -17,6 +17,8 @@ export type SqlDialectName = 'postgres' | 'mysql' | 'sqlite' | 'mssql';
 export interface SqlResult {
   rows: Row[];
   columns: Column[];
+  /** The database's own type of each column, when the dialect reads rows encoded ({@link EncodedRows}). */
+  native?: string[] | undefined;
 }
 
 /** Runs compiled statements on one connection (inside a transaction) or on the pool. */
@@ -32,6 +34,30 @@ export interface BulkWrite {
   rows: Row[];
   writeMode: 'insert' | 'upsert';
   keys: string[];
+  /** The rows are encoded in this form (the dialect's {@link EncodedRows}); `columns` are its columns, in its order. */
+  encoding?: RowEncoding | undefined;
+}
+
+/**
+ * Rows read and written still encoded, between two endpoints of one dialect ({@link RowEncoding}):
+ * the values are never decoded, only the columns the source pages by and the sync's keys.
+ */
+export interface EncodedRows {
+  readonly format: string;
+  /** Whether a value stored in a column of native type `from` can be written as it is into a column of native type `to`. */
+  sameStorage(from: string, to: string): boolean;
+  /**
+   * The way an encoded read binds values: `bind(i, native)` is the expression that stands for the
+   * i-th value of {@link read}'s `values`, of native type `native` (the read cannot take parameters).
+   */
+  binder(pool: SqlPool, natives: string[], signal?: AbortSignal): Promise<(index: number, native: string) => RawBuilder<unknown>>;
+  /**
+   * Runs `query` (whose values are the expressions of {@link binder}) and returns its rows still
+   * encoded, with the columns of `decoded` decoded as a plain read would.
+   */
+  read(pool: SqlPool, query: SelectQueryBuilder<any, any, any>, values: unknown[], decoded: Array<{ name: string; native: string }>, signal?: AbortSignal): Promise<Row[]>;
+  /** All the values of an encoded row of columns `names` of types `natives`, decoded for people to read. */
+  decode(row: EncodedRow, names: string[], natives: string[]): Row;
 }
 
 /** A connection pool for one sync endpoint. */
@@ -146,6 +172,8 @@ export interface SqlDialect {
    * batch (the caller then writes multi-row statements). Dialects without one leave it undefined.
    */
   bulkWrite?(session: SqlSession, write: BulkWrite, signal?: AbortSignal): Promise<boolean>;
+  /** Rows moved still encoded between two endpoints of this dialect; its {@link bulkWrite} takes them. */
+  readonly encoded?: EncodedRows | undefined;
   /** Lists the user tables and views with their columns (system schemas left out). */
   listTables(pool: SqlPool): Promise<DiscoveredObject[]>;
   /** Reads whether a table exists. */

@@ -14,6 +14,7 @@ import {
   type Position,
   type ResolvedEndpoint,
   type Row,
+  type RowEncoding,
   type Sync,
   type WriteResult,
 } from '@idra/core';
@@ -96,6 +97,8 @@ export class SqlDestination implements Destination {
   private readonly endpoint: ResolvedEndpoint;
   private readonly target: { schema: string | undefined; table: string };
   private tableTypes: Map<string, LogicalType> | undefined;
+  /** The database's own type of each column of the table, when the dialect writes rows encoded. */
+  private tableNatives: Map<string, string> | undefined;
 
   private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext) {
     this.dialect = dialect;
@@ -130,9 +133,25 @@ export class SqlDestination implements Destination {
     }
     let probe = selectFromEndpoint(dialect.db, this.endpoint).selectAll();
     probe = dialect.limitStyle === 'top' ? probe.top(0) : probe.limit(0);
-    const described = (await pool.execute(probe.compile())).columns;
-    this.tableTypes = new Map(described.map((c) => [c.name, c.type]));
+    const described = await pool.execute(probe.compile());
+    this.tableTypes = new Map(described.columns.map((c) => [c.name, c.type]));
+    this.tableNatives = described.native && new Map(described.columns.map((c, i) => [c.name, described.native![i]!]));
     return this.tableTypes;
+  }
+
+  async accepts(encoding: RowEncoding, signal: AbortSignal): Promise<boolean> {
+    const { encoded } = this.dialect;
+    if (!encoded || encoded.format !== encoding.format || !this.dialect.bulkWrite) return false;
+    try {
+      signal.throwIfAborted();
+      // Learnt again: the table may have changed since the last cycle.
+      this.tableTypes = undefined;
+      await this.prepare(encoding.columns);
+    } catch (err) {
+      throw wrapSqlError(this.dialect, 'destination', this.sync.id, err);
+    }
+    const natives = this.tableNatives;
+    return natives !== undefined && encoding.columns.every((c, i) => natives.has(c.name) && encoded.sameStorage(encoding.native[i]!, natives.get(c.name)!));
   }
 
   async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
@@ -149,14 +168,17 @@ export class SqlDestination implements Destination {
         });
       }
       const { writeMode, keyColumns } = this.sync;
+      const { encoding } = batch;
       const rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? onePerKey(batch.rows, keyColumns, writeMode) : batch.rows;
       // Rows from schemaless sources may lack fields: each group is written with the columns it has, so a missing field keeps the stored value.
-      const groups = byPresentColumns(rows, batch.columns.map((c) => c.name));
+      // Encoded rows come from a table: they have every column.
+      const groups = encoding ? [{ columns: encoding.columns.map((c) => c.name), rows }] : byPresentColumns(rows, batch.columns.map((c) => c.name));
       await this.pool.transaction(async (tx) => {
         for (const { columns: names, rows: group } of groups) {
           const colTypes = names.map((n) => types.get(n));
-          const write = { target: this.target, columns: names, types: colTypes, rows: group, writeMode, keys: keyColumns };
+          const write = { target: this.target, columns: names, types: colTypes, rows: group, writeMode, keys: keyColumns, encoding };
           if (dialect.bulkWrite && (await dialect.bulkWrite(tx, write, signal))) continue;
+          if (encoding) throw new Error(`rows encoded as ${encoding.format} can only be written in bulk`);
           const perStatement = rowsPerStatement(dialect, names.length);
           for (let start = 0; start < group.length; start += perStatement) {
             const chunk = group.slice(start, start + perStatement);
@@ -167,6 +189,10 @@ export class SqlDestination implements Destination {
       }, signal);
       return { written: batch.rows.length };
     } catch (err) {
+      if (batch.encoding && !(err instanceof ConnectorError) && dialect.classify(err) === 'rejected' && !(await this.accepts(batch.encoding, signal).catch(() => false))) {
+        // Not the rows' fault: the table's types changed since the rows were accepted encoded. The next cycle reads them decoded.
+        throw this.fail(`the column types of table ${this.target.table} changed while rows were passed on encoded; they are read again`, { transient: true });
+      }
       throw wrapSqlError(dialect, 'destination', this.sync.id, err, batch.rows);
     }
   }

@@ -1,5 +1,21 @@
-import { type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import { modeInfo, orderColumns, readEndpoint, sleep, type Batch, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source, type Sync, type ResolvedEndpoint } from '@idra/core';
+import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely';
+import {
+  modeInfo,
+  orderColumns,
+  readEndpoint,
+  sleep,
+  type Batch,
+  type Column,
+  type EndpointContext,
+  type Lag,
+  type LogicalType,
+  type Position,
+  type Row,
+  type RowEncoding,
+  type Source,
+  type Sync,
+  type ResolvedEndpoint,
+} from '@idra/core';
 import type { SqlDialect, SqlPool } from './dialect.ts';
 import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
@@ -62,8 +78,13 @@ export class SqlSource implements Source {
   private readonly watermark: Watermark | undefined;
   /** The last read returned fewer rows than asked for: it reached the watermark. */
   private caughtUp = true;
+  /** The database's own type of each column, when the dialect reads rows encoded. */
+  private readonly natives: Map<string, string> | undefined;
+  /** Reads return rows in this encoding ({@link readEncoded}), bound with `bind`. */
+  private encoding: RowEncoding | undefined;
+  private bind: ((index: number, native: string) => unknown) | undefined;
 
-  private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext, columns: Column[]) {
+  private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext, columns: Column[], natives: Map<string, string> | undefined) {
     this.dialect = dialect;
     this.pool = pool;
     this.sync = ctx.sync;
@@ -73,6 +94,7 @@ export class SqlSource implements Source {
     this.types = new Map(columns.map((c) => [c.name, c.type]));
     const kind = watermarkKind(ctx.sync);
     this.watermark = kind && new Watermark(kind, ctx.sync.delayMs);
+    this.natives = natives;
   }
 
   /** Connects and checks that the table/query and the cursor columns exist. */
@@ -84,14 +106,15 @@ export class SqlSource implements Source {
       pool = await dialect.connect(ctx.endpoint.connection, { ...options, role: 'source' });
       let probe = selectFromEndpoint(dialect.db, ctx.endpoint).selectAll();
       probe = dialect.limitStyle === 'top' ? probe.top(0) : probe.limit(0);
-      const { columns } = await pool.execute(probe.compile());
+      const { columns, native } = await pool.execute(probe.compile());
       const known = new Set(columns.map((c) => c.name));
       const missing = [...orderColumns(ctx.sync), ...(ctx.endpoint.columns ?? [])].filter((c) => !known.has(c));
       if (missing.length > 0) throw new Error(`column(s) ${missing.join(', ')} not found in the source (it has ${[...known].join(', ')})`);
       // A sync that would read blind fails here, before anything is written.
       if (watermarkKind(ctx.sync)) refuseBlindReads(await dialect.watermark(pool, { delayMs: ctx.sync.delayMs }), ctx.sync, dialect.name);
       const wanted = ctx.endpoint.columns ? new Set([...ctx.endpoint.columns, ...orderColumns(ctx.sync)]) : undefined;
-      return new SqlSource(dialect, pool, ctx, wanted ? columns.filter((c) => wanted.has(c.name)) : columns);
+      const natives = native && new Map(columns.map((c, i) => [c.name, native[i]!]));
+      return new SqlSource(dialect, pool, ctx, wanted ? columns.filter((c) => wanted.has(c.name)) : columns, natives);
     } catch (err) {
       await pool?.close().catch(() => {});
       throw wrapSqlError(dialect, 'source', syncId, err);
@@ -137,7 +160,9 @@ export class SqlSource implements Source {
       bound = await this.limit(signal);
       const status = { heldBack: bound?.heldBack, blockedBy: bound?.blockedBy, watermark: bound?.value, warning: bound?.warning };
       if (bound?.hold) return { columns: this.columns, rows: [], position, ...status };
-      rows = (await this.pool.execute(this.readQuery(position, limit, bound?.value).compile(), signal)).rows;
+      rows = this.encoding
+        ? await this.readEncodedRows(position, limit, bound?.value, signal)
+        : (await this.pool.execute(this.readQuery(position, limit, bound?.value, (column, value) => this.param(column, value)).compile(), signal)).rows;
       this.caughtUp = rows.length < limit;
     } catch (err) {
       throw wrapSqlError(dialect, 'source', sync.id, err);
@@ -151,26 +176,57 @@ export class SqlSource implements Source {
       blockedBy: bound?.blockedBy,
       watermark: bound?.value,
       warning: bound?.warning,
+      encoding: this.encoding,
     };
   }
 
-  /** Rows after the position in keyset order, below the watermark when there is one. */
-  private readQuery(position: Position, limit: number, watermark: string | undefined) {
+  encodings(): RowEncoding | undefined {
+    const { encoded } = this.dialect;
+    const natives = this.natives;
+    if (!encoded || !natives) return undefined;
+    const names = this.columns.map((c) => c.name);
+    const native = names.map((name) => natives.get(name)!);
+    return { format: encoded.format, columns: this.columns, native, decode: (row) => encoded.decode(row, names, native) };
+  }
+
+  readEncoded(encoding: RowEncoding): void {
+    this.encoding = encoding;
+    this.bind = undefined;
+  }
+
+  /** A read of rows still encoded: only the columns the reads page by and the sync's keys are decoded. */
+  private async readEncodedRows(position: Position, limit: number, watermark: string | undefined, signal: AbortSignal): Promise<Row[]> {
+    const encoded = this.dialect.encoded!;
+    const natives = this.natives!;
+    const decoded = [...new Set([...this.order, ...this.sync.keyColumns])].filter((c) => natives.has(c));
+    this.bind ??= await encoded.binder(this.pool, this.order.map((c) => natives.get(c)!), signal);
+    const bind = this.bind;
+    const values: unknown[] = [];
+    // The limit is a literal too: the read takes no parameters.
+    const query = this.readQuery(position, sql.lit(limit), watermark, (column, value) => {
+      values.push(this.param(column, value));
+      return bind(values.length - 1, natives.get(column)!);
+    });
+    return encoded.read(this.pool, query, values, decoded.map((name) => ({ name, native: natives.get(name)! })), signal);
+  }
+
+  /** Rows after the position in keyset order, below the watermark when there is one; `bind` makes each value an operand. */
+  private readQuery(position: Position, limit: number | RawBuilder<number>, watermark: string | undefined, bind: (column: string, value: unknown) => unknown) {
     const { dialect, order } = this;
     const values = positionValues(position);
     let q = selectFromEndpoint(dialect.db, this.endpoint).select(this.columns.map((c) => c.name));
     // Rows whose cursor is NULL can never be resumed after; they are not read.
     for (const col of order) q = q.where(col, 'is not', null);
     if (values) {
-      const bound = values.map((v, i) => this.param(order[i]!, v));
+      const bound = values.map((v, i) => bind(order[i]!, v));
       q = q.where((eb) => keysetAfter(eb, order, bound));
     }
     if (watermark !== undefined) {
       // Ids up to the watermark are final; timestamps equal to it may still be written.
-      q = q.where(order[0]!, position.kind === 'id' ? '<=' : '<', this.param(order[0]!, watermark));
+      q = q.where(order[0]!, position.kind === 'id' ? '<=' : '<', bind(order[0]!, watermark));
     }
     for (const col of order) q = q.orderBy(col, 'asc');
-    return dialect.limitStyle === 'top' ? q.top(limit) : q.limit(limit);
+    return dialect.limitStyle === 'top' && typeof limit === 'number' ? q.top(limit) : q.limit(limit);
   }
 
   async lag(position: Position): Promise<Lag | undefined> {

@@ -51,7 +51,33 @@ export interface Batch {
   watermark?: string | undefined;
   /** A condition weakening what the source guarantees (e.g. missing privileges); shown in the status and logged. */
   warning?: string | undefined;
+  /** The rows are still encoded in this form ({@link RowEncoding}): only their cursor and key columns are decoded. */
+  encoding?: RowEncoding | undefined;
 }
+
+/**
+ * A storage form in which a source can hand rows to a destination that stores them the same way
+ * (PostgreSQL's binary COPY tuples, to PostgreSQL), so that no value is decoded and encoded again.
+ * Such a row holds its cursor and key columns decoded, as usual, and the whole row still encoded
+ * under {@link ENCODED_ROW}. Offered by the source and accepted by the destination before any read,
+ * for columns whose native types match; every other sync moves decoded values.
+ */
+export interface RowEncoding {
+  /** E.g. `postgres-binary`. */
+  format: string;
+  /** The encoded columns, in the order of each encoded row. */
+  columns: Column[];
+  /** The source's own type of each column (PostgreSQL: the type OID). */
+  native: string[];
+  /** All the values of an encoded row, decoded for people to read (a dead letter). */
+  decode(row: EncodedRow): Row;
+}
+
+/** Where a row read in a {@link RowEncoding} keeps its encoded values. */
+export const ENCODED_ROW: unique symbol = Symbol('idra.encodedRow');
+
+/** A row read in a {@link RowEncoding}: its cursor and key columns decoded, all its values still encoded. */
+export type EncodedRow = Row & { readonly [ENCODED_ROW]: Uint8Array };
 
 /** How far the source is ahead of a position, when the source can tell. */
 export interface Lag {
@@ -77,6 +103,10 @@ export interface Source {
   committed?(position: Position): Promise<void>;
   /** How far behind `position` is; undefined when the source cannot tell. */
   lag?(position: Position): Promise<Lag | undefined>;
+  /** The encoding this source can read its rows in, when it has one ({@link RowEncoding}). */
+  encodings?(): RowEncoding | undefined;
+  /** Reads the following batches in `encoding` (one that {@link encodings} offered and the destination accepted). */
+  readEncoded?(encoding: RowEncoding): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +121,8 @@ export interface Destination {
   write(batch: Batch, signal: AbortSignal): Promise<WriteResult>;
   /** The resume point read from the destination itself (destination-id / destination-timestamp modes). */
   resumePosition?(mode: DestinationMode): Promise<Position>;
+  /** Whether it can write rows read in `encoding` as they are (creating its table first when it may). */
+  accepts?(encoding: RowEncoding, signal: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, UncaughtConnectorError, WatermarkBlindError, errorMessage } from '../errors.ts';
 import type { Sync } from '../model/schema.ts';
-import type { Batch, ConnectorRegistry, Destination, Row, Source } from '../connector/types.ts';
+import { ENCODED_ROW, type Batch, type ConnectorRegistry, type Destination, type EncodedRow, type Row, type Source } from '../connector/types.ts';
 import { resumesFromDestination, storedKind } from '../model/modes.ts';
 import { startPosition, type Position } from '../model/position.ts';
 import { undecodableError } from '../connector/undecodable.ts';
@@ -237,6 +237,7 @@ export class SyncRunner {
         const { sync, connectors } = this.opts;
         source = await connectors.openSource({ sync, endpoint: sync.source, role: 'source' });
         destination = await connectors.openDestination({ sync, endpoint: sync.destination, role: 'destination' });
+        await this.passEncoded(source, destination, signal);
         let position = await this.resumePosition(destination);
         this.status.position = position;
         if (!this.failing) this.setState('running');
@@ -336,6 +337,14 @@ export class SyncRunner {
     if (this.status.state !== 'failed') this.setState('stopped');
   }
 
+  /** Rows move still encoded when the destination stores them as the source reads them (no value decoded and encoded again). */
+  private async passEncoded(source: Source, destination: Destination, signal: AbortSignal): Promise<void> {
+    const offer = source.encodings?.();
+    if (!offer || !source.readEncoded || !destination.accepts || !(await destination.accepts(offer, signal))) return;
+    source.readEncoded(offer);
+    this.log.debug({ format: offer.format }, 'rows pass through encoded');
+  }
+
   private noticeColumns(names: string[]): void {
     const before = this.columns;
     this.columns = names;
@@ -393,7 +402,9 @@ export class SyncRunner {
     });
     if (stop) this.failAtRejectedRow(refused[0] ?? { row: refusal.row, error: refusal });
     const at = new Date().toISOString();
-    const rejected: DeadLetter[] = refused.map(({ row, error }) => ({ at, syncId: this.sync.id, row, error: errorMessage((error as RowRejectedError).cause ?? error) }));
+    // A row read encoded is set aside with all its values decoded, not only its keys.
+    const shown = (row: Row) => (batch.encoding && ENCODED_ROW in row ? batch.encoding.decode(row as EncodedRow) : row);
+    const rejected: DeadLetter[] = refused.map(({ row, error }) => ({ at, syncId: this.sync.id, row: shown(row), error: errorMessage((error as RowRejectedError).cause ?? error) }));
     if (rejected.length > 0) {
       await this.opts.deadLetters.record(rejected);
       this.log.warn({ skipped: rejected.length, firstError: rejected[0]!.error }, 'rows rejected by the destination were skipped');

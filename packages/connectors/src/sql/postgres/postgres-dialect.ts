@@ -4,7 +4,8 @@ import { Option, type Column, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { onConflict } from '../on-conflict.ts';
 import { keyedWrite } from '../sql-destination.ts';
-import { copyInto } from './postgres-copy.ts';
+import { copyInto, copyOutRows } from './postgres-copy.ts';
+import { decodeBinaryRow } from './postgres-binary.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { PgSession } from './postgres-driver.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
@@ -74,6 +75,11 @@ select
   pg_is_in_recovery() as standby`;
 }
 
+/** Types whose values are stored as plain text, so that any of them can be written into any other as they are. */
+const TEXT_LIKE: ReadonlySet<string> = new Set(['25', '1042', '1043']);
+/** OIDs below this are PostgreSQL's own types, the same in every database; a user type's OID differs from one database to the next. */
+const FIRST_USER_OID = 16_384;
+
 /** Consecutive batches per table that met existing keys; a direct COPY is tried again every few. */
 const directCopyMisses = new Map<string, number>();
 const DIRECT_COPY_RETRY_EVERY = 8;
@@ -128,9 +134,37 @@ export const postgresDialect: SqlDialect = {
   classify(err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code !== 'string') return 'transient';
+    // Binary input is sent only for columns of the same type on both sides: a column whose type changed since.
+    if (code === '22P03') return 'transient';
     if (/^(22|23)/.test(code)) return 'rejected';
     // 28: invalid authorization; 3D000: no such database; 42P01/42703: no such table/column; 42501: no privilege.
     return /^(28|3D000|42P01|42703|42501)/.test(code) ? 'permanent' : 'transient';
+  },
+  encoded: {
+    format: 'postgres-binary',
+    sameStorage: (from, to) => (from === to && Number(from) < FIRST_USER_OID) || (TEXT_LIKE.has(from) && TEXT_LIKE.has(to)),
+    async binder(pool, natives, signal) {
+      const query = sql<{ oid: string; name: string }>`select t::text as oid, format_type(t, null) as name from unnest(${natives}::oid[]) t`;
+      const names = new Map((await pool.execute(query.compile(postgresDialect.db), signal)).rows.map((r) => [String(r.oid), String(r.name)]));
+      // COPY takes no parameters: each value is set for the transaction and read back as the column's type.
+      return (index, native) => sql`current_setting(${sql.lit(`idra.v${index}`)})::${sql.raw(names.get(native)!)}`;
+    },
+    async read(pool, query, values, decoded, signal) {
+      const { textParser } = await import('./postgres-driver.ts');
+      const stored = query.toOperationNode().selections?.length ?? 0;
+      const compiled = query.select(decoded.map((d, i) => sql`${sql.ref(d.name)}::text`.as(`idra_decoded_${i}`))).compile();
+      if (compiled.parameters.length > 0) throw new Error('an encoded read takes its values through set_config, not as parameters');
+      const parsers = decoded.map((d) => ({ name: d.name, parse: textParser(Number(d.native)) }));
+      return pool.transaction(async (session) => {
+        const { client } = session as PgSession;
+        if (values.length > 0) {
+          const settings = values.map((_, i) => `set_config('idra.v${i}', $${i + 1}, true)`).join(', ');
+          await client.query(`select ${settings}`, values.map((v) => (v instanceof Uint8Array ? '\\x' + Buffer.from(v).toString('hex') : String(v))));
+        }
+        return copyOutRows(client, `copy (${compiled.sql}) to stdout (format binary)`, stored, parsers);
+      }, signal);
+    },
+    decode: decodeBinaryRow,
   },
   async bulkWrite(session, w, signal) {
     const { client } = session as PgSession;
@@ -138,9 +172,11 @@ export const postgresDialect: SqlDialect = {
     const target = w.target.schema ? sql.id(w.target.schema, w.target.table) : sql.id(w.target.table);
     const cols = sql.join(w.columns.map((c) => sql.id(c)));
     const keyed = w.keys.length > 0 && w.keys.every((k) => w.columns.includes(k));
+    const format = w.encoding ? sql` (format binary)` : sql``;
+    const copy = (into: typeof target) => copyInto(client, sql`copy ${into} (${cols}) from stdin${format}`.compile(db).sql, w.rows, w.columns, w.types, w.encoding);
     signal?.throwIfAborted();
     if (!keyed) {
-      await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
+      await copy(target);
       return true;
     }
     // Usually a batch brings keys the table does not have yet: COPY straight into it. When a key
@@ -151,7 +187,7 @@ export const postgresDialect: SqlDialect = {
     if (misses % DIRECT_COPY_RETRY_EVERY === 0) {
       await client.query('savepoint idra_copy');
       try {
-        await copyInto(client, sql`copy ${target} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
+        await copy(target);
         await client.query('release savepoint idra_copy');
         directCopyMisses.set(name, 0);
         return true;
@@ -164,7 +200,7 @@ export const postgresDialect: SqlDialect = {
     // COPY into a session-local staging table, then one INSERT … SELECT … ON CONFLICT into the target.
     const stage = sql.id(`idra_stage_${createHash('sha1').update(`${w.target.schema}.${w.target.table}`).digest('hex').slice(0, 12)}`);
     await client.query(sql`create temp table if not exists ${stage} (like ${target} including defaults) on commit delete rows`.compile(db).sql);
-    await copyInto(client, sql`copy ${stage} (${cols}) from stdin`.compile(db).sql, w.rows, w.columns, w.types);
+    await copy(stage);
     signal?.throwIfAborted();
     const into = (w.target.schema ? db.withSchema(w.target.schema) : db).insertInto(w.target.table).columns(w.columns).expression(sql`select ${cols} from ${stage}`);
     await session.execute(onConflict.clause(into, keyedWrite(w.target, w.columns, w.keys, w.writeMode)).compile(), signal);

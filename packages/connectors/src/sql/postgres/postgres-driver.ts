@@ -92,7 +92,12 @@ function toResult(res: pg.QueryResult): SqlResult {
     }
     return column;
   });
-  return { rows: res.rows as Row[], columns };
+  return { rows: res.rows as Row[], columns, native: (res.fields ?? []).map((f) => String(f.dataTypeID)) };
+}
+
+/** How a value of type `oid` in text form is read, as every read of this driver does. */
+export function textParser(oid: number): (text: string) => unknown {
+  return types.getTypeParser(oid, 'text') as (text: string) => unknown;
 }
 
 /** The socket under a pg client (pg has no public accessor; `connection.stream` is what pg-pool itself destroys on a connect timeout). */
