@@ -10,6 +10,7 @@ import {
   type EtcdOptions,
   type Logger,
 } from '@idra/core';
+import { AttemptCounter } from './auth/attempt-counter.ts';
 import { ApiTokenStore } from './auth/token-store.ts';
 import { UserStore } from './auth/user-store.ts';
 import { ConnectionSecrets } from './connection-secrets.ts';
@@ -28,6 +29,8 @@ export interface IdraContext {
   offsets: EtcdOffsetStore;
   users: UserStore;
   tokens: ApiTokenStore;
+  /** Rate-limited attempts, counted in etcd so that every API server shares one limit. */
+  attempts: AttemptCounter;
   secrets: ConnectionSecrets;
   metrics: ApiMetrics;
   /** Change history of syncs and data sources. */
@@ -48,6 +51,7 @@ export function createContext(etcdOptions: EtcdOptions, secretKey: string | unde
     offsets: new EtcdOffsetStore(etcd.ns),
     users: new UserStore(etcd.ns),
     tokens: new ApiTokenStore(etcd.ns, log),
+    attempts: new AttemptCounter(etcd.ns),
     secrets: new ConnectionSecrets(box),
     metrics: new ApiMetrics(),
     history: new HistoryStore(etcd.ns),

@@ -82,7 +82,8 @@ export async function authenticate(app: FastifyInstance, req: FastifyRequest): P
 /** JWT sessions, API tokens and role checks for every route (routes declare `config.access`). */
 export const authentication = fp(async (app: FastifyInstance, opts: AuthOptions) => {
   await app.register(jwt, { secret: opts.jwtSecret, sign: { expiresIn: Math.floor(opts.sessionTtlMs / 1000) } });
-  await app.register(rateLimit, { global: false });
+  // Counted in etcd: every API server of the cluster shares one limit per client and user.
+  await app.register(rateLimit, { global: false, store: app.idra.attempts.rateLimitStore() });
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (req) => {
     if (req.is404) return;

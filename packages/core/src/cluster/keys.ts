@@ -33,6 +33,8 @@ export const KEYS = {
   timeline: (syncId: string) => `timeline/${syncId}/`,
   retries: 'retry/',
   retry: (syncId: string) => `retry/${syncId}`,
+  /** Rate-limited attempts (logins, password changes, test connections) counted across API servers; each key on a lease of its window. */
+  attempts: (hash: string) => `attempts/${hash}`,
 } as const;
 
 /** The id at the end of a key under one of the prefixes above (`assignments/x` → `x`). */
