@@ -63,7 +63,7 @@ Options (environment variable in brackets):
                              etcd auth/TLS: IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY
                              connection secrets in etcd are decrypted with IDRA_SECRET_KEY (same as the API server's)
                              IDRA_SQLITE_ROOTS: directories SQLite files may be in (default: single mode the state
-                             dir and the working dir, cluster mode none); IDRA_HTTP_ALLOW: internal addresses HTTP may reach
+                             dir and the working dir, cluster mode none); IDRA_HTTP_ALLOW: internal addresses HTTP (link-local ones databases) may reach
   --example                  run the bundled SQLite → SQLite example
   -h, --help                 show this help
 

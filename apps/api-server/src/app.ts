@@ -132,8 +132,9 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
       await api.register(userRoutes);
       await api.register(tokenRoutes);
       await api.register(connectorRoutes);
-      await api.register(dataSourceRoutes);
-      await api.register(syncRoutes);
+      const probes = { testConnectionRateLimit: opts.testConnectionRateLimit };
+      await api.register(dataSourceRoutes, probes);
+      await api.register(syncRoutes, probes);
       await api.register(transferRoutes);
       await api.register(migrateRoutes);
       await api.register(offsetRoutes);

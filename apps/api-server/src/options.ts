@@ -27,6 +27,12 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Login attempts per client IP and user name per minute (`IDRA_LOGIN_RATE_LIMIT`). @default 10 */
   loginRateLimit: number;
+  /**
+   * Connections opened on request per user per minute (`IDRA_TEST_CONNECTION_RATE_LIMIT`): test
+   * connection, table listing, source checks. Bounds how fast a user can probe the network through
+   * the API server. @default 30
+   */
+  testConnectionRateLimit: number;
   /** pino level (`--log-level`, `IDRA_LOG_LEVEL`). @default "info" */
   logLevel: string;
   /**
@@ -60,9 +66,10 @@ Environment only:
   IDRA_ADMIN_PASSWORD   password of the admin user created on first start (default admin, to be changed at first login)
   IDRA_API_BODY_LIMIT   largest request body in bytes (default 1048576)
   IDRA_LOGIN_RATE_LIMIT login attempts per IP and user per minute (default 10)
+  IDRA_TEST_CONNECTION_RATE_LIMIT  test connections, table listings and source checks per user per minute (default 30)
   IDRA_API_TRUST_PROXY  behind reverse proxies: their number (1 behind one nginx) or their addresses/CIDRs, comma-separated
   IDRA_SQLITE_ROOTS     directories SQLite data sources may be tested and listed in (default none)
-  IDRA_HTTP_ALLOW       internal addresses HTTP data sources may reach (CIDRs, addresses, names, *)
+  IDRA_HTTP_ALLOW       internal addresses data sources may reach (CIDRs, addresses, names, *): HTTP ones internal, databases link-local
   IDRA_API_CORS_ORIGINS origins allowed to call the API from a browser page elsewhere (comma-separated)
   IDRA_EXPECTED_AGENTS  agents the cluster should have: exported as a metric, alerted on when fewer are registered
   IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY: etcd auth and TLS
@@ -156,6 +163,7 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     adminPassword: env.IDRA_ADMIN_PASSWORD || undefined,
     bodyLimit: integer('IDRA_API_BODY_LIMIT', env.IDRA_API_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
     loginRateLimit: integer('IDRA_LOGIN_RATE_LIMIT', env.IDRA_LOGIN_RATE_LIMIT, 10, 1, 100_000),
+    testConnectionRateLimit: integer('IDRA_TEST_CONNECTION_RATE_LIMIT', env.IDRA_TEST_CONNECTION_RATE_LIMIT, 30, 1, 100_000),
     logLevel: values['log-level'] ?? env.IDRA_LOG_LEVEL ?? 'info',
     trustProxy: trustedProxies(env.IDRA_API_TRUST_PROXY),
     sqliteRoots: sqliteRootsFrom(env.IDRA_SQLITE_ROOTS) ?? [],

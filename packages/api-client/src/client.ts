@@ -35,6 +35,7 @@ import type {
   ValidateResult,
   SourceCheck,
   WhoAmI,
+  AuthSetup,
 } from './types.ts';
 
 /** An error answer of the API (or a transport failure: status 0, code `IDRA_ERR_CLIENT_NETWORK`). */
@@ -134,6 +135,8 @@ export class IdraClient {
     },
     logout: () => this.request<void>('POST', '/auth/logout', {}),
     me: () => this.request<WhoAmI>('GET', '/auth/me'),
+    /** Needs no login: whether admin/admin still works. */
+    setup: () => this.request<AuthSetup>('GET', '/auth/setup'),
     /** Changes the caller's password; the returned session replaces the current one. */
     changePassword: async (currentPassword: string, newPassword: string): Promise<LoginResult> => {
       const r = await this.request<LoginResult>('POST', '/auth/password', { currentPassword, newPassword });

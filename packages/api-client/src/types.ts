@@ -52,6 +52,12 @@ export interface LoginResult {
   user: UserView;
 }
 
+/** What the login page may know before anyone logs in. */
+export interface AuthSetup {
+  /** The user admin still has the first start's password (admin), to be changed at the first login. */
+  defaultAdminPassword: boolean;
+}
+
 /** Who a request is authenticated as. */
 export interface WhoAmI {
   name: string;

@@ -13,6 +13,7 @@ import {
   type TransactionVisibility,
 } from '@idra/core';
 import { loadConnector } from './registry.ts';
+import { TargetRefused } from './records/address-guard.ts';
 import { blindRefusal, blindWarning } from './sql/watermark.ts';
 
 /** What trying a connection found. `error` is the driver's text, with the connection's secrets removed. */
@@ -36,6 +37,64 @@ export interface TableListing {
 export interface TestConnectionOptions {
   /** Gives up after this long. @default 10000 */
   timeoutMs?: number;
+  /**
+   * Told the driver's own error (secrets removed) when the result says only "could not reach": for
+   * the server's log, where an admin can read why.
+   */
+  onUnreachable?: (cause: string) => void;
+}
+
+/** Connectors that talk to a server over TCP with a protocol of their own (HTTP and S3 have theirs: a status line). */
+const SERVER_PROTOCOLS = new Set<ConnectorKind>(['postgres', 'mysql', 'mssql', 'mongodb', 'kafka']);
+
+/** Socket errors: the connection was refused, reset, cut or never answered. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EPIPE', 'EPROTO', 'ESOCKET', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT']);
+
+/**
+ * What drivers say when the other end hung up, stayed silent or spoke something else before their
+ * protocol got going: pg, mysql2, the MongoDB driver, kafkajs, TLS, and the probe's own deadline.
+ */
+const NETWORK_WORDS =
+  /Connection terminated|timeout expired|no answer within|received invalid response|unexpected message|Malformed|Packets out of order|Connection lost|socket hang up|before secure TLS|SSL|TLS|wrong version number|MongoNetwork|MongoServerSelection|KafkaJSConnection|KafkaJSRequestTimeout|Connection timeout|Closed connection/i;
+
+/** Errors that prove a server of the connector's kind answered (PostgreSQL's severity and SQLSTATE, a MySQL or SQL Server server error, MongoDB's or Kafka's own): shown in full. */
+function serverAnswered(e: Error): boolean {
+  const f = e as Error & { severity?: unknown; sqlState?: unknown; errno?: unknown; code?: unknown };
+  if (typeof f.severity === 'string' && typeof f.code === 'string') return true;
+  if (typeof f.sqlState === 'string' && typeof f.errno === 'number' && f.errno > 0 && (f.errno < 2000 || f.errno >= 3000)) return true;
+  return f.code === 'ELOGIN' || /^(MongoServerError|KafkaJSProtocolError|KafkaJSSASLAuthenticationError)$/.test(e.name);
+}
+
+/** Whether an error says no server of the connector's kind answered at the target (and nothing proves that one did). */
+function unreachable(err: unknown): boolean {
+  let network = false;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (serverAnswered(e) || e instanceof TargetRefused) return false;
+    const code = (e as { code?: unknown }).code;
+    if ((typeof code === 'string' && NETWORK_CODES.has(code)) || NETWORK_WORDS.test(`${e.name} ${e.message}`)) network = true;
+  }
+  return network;
+}
+
+/** `host:port` (or the hosts) a connection names, for "could not reach …"; what the operator typed, nothing learnt from the network. */
+function targetOf(c: Connection): string {
+  const brokers = c.options?.brokers;
+  if (Array.isArray(brokers) && brokers.length > 0) return brokers.map(String).join(',');
+  if (c.host) return `${c.host}${c.port ? `:${c.port}` : ''}`;
+  const hosts = c.url ? /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^/?#]*)/i.exec(c.url)?.[1] : undefined;
+  return hosts || 'the server';
+}
+
+/**
+ * The error people see. A server that is down, a closed port, a filtered one and a port where
+ * something else answers all read the same — "could not reach host:port" — so that test connections
+ * cannot map which ports are open where; the driver's own words go to `onUnreachable` (the log).
+ */
+function shownError(kind: ConnectorKind, connection: Connection, err: unknown, opts: TestConnectionOptions): string {
+  const message = scrub(errorMessage(err), connection);
+  if (!SERVER_PROTOCOLS.has(kind) || !unreachable(err)) return message;
+  opts.onUnreachable?.(message);
+  return `could not reach ${targetOf(connection)}: no ${kind} server answered there (refused, reset, timed out or another protocol)`;
 }
 
 /** Removes the connection's secrets (whole occurrences, core's rule of what is secret) from a message, so it can be shown and logged. */
@@ -57,7 +116,7 @@ async function probe<T>(kind: ConnectorKind, connection: Connection, opts: TestC
     work.catch(() => {});
     return { value: await Promise.race([work, expired]) };
   } catch (err) {
-    return { error: scrub(errorMessage(err), connection) };
+    return { error: shownError(kind, connection, err, opts) };
   } finally {
     clearTimeout(timer);
   }

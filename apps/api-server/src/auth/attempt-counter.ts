@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Namespace } from 'etcd3';
+import type { FastifyRequest } from 'fastify';
 import { KEYS } from '@idra/core';
+import { ApiError } from '../errors.ts';
 
 /** One key's count in its current window, as `@fastify/rate-limit` wants it. */
 interface WindowCount {
@@ -81,4 +83,18 @@ export class AttemptCounter {
 interface RateLimitStore {
   incr(key: string, cb: (err: Error | null, res?: WindowCount) => void, timeWindow: number, max: number): void;
   child(routeOptions: unknown): RateLimitStore;
+}
+
+/**
+ * A route's `config.rateLimit`: at most `max` attempts of `what` per minute per `keyOf(req)`, counted
+ * after authentication (the key may name the user), answered 429 with `code`.
+ */
+export function attemptLimit(max: number, what: string, keyOf: (req: FastifyRequest) => string, code: string) {
+  return {
+    max,
+    timeWindow: 60_000,
+    hook: 'preHandler' as const,
+    keyGenerator: (req: FastifyRequest) => `${what}|${keyOf(req)}`,
+    errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) => new ApiError(429, code, `too many ${what} attempts: retry in ${ctx.after}`),
+  };
 }

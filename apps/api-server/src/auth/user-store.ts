@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Namespace } from 'etcd3';
 import { KEYS } from '@idra/core';
 import type { Role, UserView } from '@idra/api-client';
-import { hashPassword } from './passwords.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
 
 /** `users/<name>` in etcd. */
 export interface UserRecord extends UserView {
@@ -83,6 +83,20 @@ export class UserStore {
 
   async delete(name: string): Promise<boolean> {
     return Number((await this.ns.delete().key(KEYS.user(name)).exec()).deleted) > 0;
+  }
+
+  /** The admin password hash last checked against the default, and the answer (one scrypt per change of the hash, whoever asks). */
+  private defaultChecked: { hash: string; inForce: boolean } | undefined;
+
+  /** Whether `admin` still has the first start's default password (`admin`), so that the login page may say so. */
+  async defaultAdminPasswordInForce(): Promise<boolean> {
+    const admin = await this.get('admin');
+    // A changed password clears the flag; an admin's reset sets it with a password of their choosing.
+    if (!admin?.mustChangePassword) return false;
+    if (this.defaultChecked?.hash !== admin.passwordHash) {
+      this.defaultChecked = { hash: admin.passwordHash, inForce: await verifyPassword(DEFAULT_ADMIN_PASSWORD, admin.passwordHash) };
+    }
+    return this.defaultChecked.inForce;
   }
 
   /**

@@ -9,6 +9,8 @@ describe('auth: login, forced password change, sessions, roles, API tokens', () 
   afterAll(async () => s.close());
 
   it('creates admin/admin on first start, flags it, and refuses everything but the password change until then', async () => {
+    // The login page may say that admin/admin works, while it does (and nothing else, to anyone).
+    expect((await s.call('GET', '/api/v1/auth/setup')).body).toEqual({ defaultAdminPassword: true });
     const bad = await s.call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: 'wrong' } });
     expect(bad.status).toBe(401);
     expect(bad.body.code).toBe('IDRA_ERR_AUTH_INVALID_CREDENTIALS');
@@ -46,6 +48,27 @@ describe('auth: login, forced password change, sessions, roles, API tokens', () 
     s.tokens.admin = changed.body.token;
     expect((await s.call('GET', '/api/v1/auth/me', { token: s.tokens.admin })).body).toMatchObject({ name: 'admin', role: 'admin', via: 'session' });
     expect((await s.call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: 'admin' } })).status).toBe(401);
+    expect((await s.call('GET', '/api/v1/auth/setup')).body).toEqual({ defaultAdminPassword: false });
+  });
+
+  it("never says admin/admin works when the first start's password came from IDRA_ADMIN_PASSWORD, nor after an admin's reset", async () => {
+    const chosen = await startTestServer({ adminPassword: ADMIN_PASSWORD }, { users: false });
+    try {
+      expect((await chosen.call('GET', '/api/v1/auth/setup')).body).toEqual({ defaultAdminPassword: false });
+    } finally {
+      await chosen.close();
+    }
+    // Reset by another admin to a password of their choosing: flagged for a change, but not admin/admin.
+    const other = await s.call('POST', '/api/v1/users', { token: s.tokens.admin, body: { name: 'root2', password: USER_PASSWORD, role: 'admin', mustChangePassword: false } });
+    expect(other.status).toBe(201);
+    const root2 = (await s.call('POST', '/api/v1/auth/login', { body: { username: 'root2', password: USER_PASSWORD } })).body.token as string;
+    const reset = await s.call('PATCH', '/api/v1/users/admin', { token: root2, body: { password: 'Temp-Pa55word-1', mustChangePassword: true } });
+    expect(reset.status).toBe(200);
+    expect((await s.call('GET', '/api/v1/auth/setup')).body).toEqual({ defaultAdminPassword: false });
+    const back = await s.call('PATCH', '/api/v1/users/admin', { token: root2, body: { password: ADMIN_PASSWORD, mustChangePassword: false } });
+    expect(back.status).toBe(200);
+    s.tokens.admin = (await s.call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } })).body.token;
+    expect((await s.call('DELETE', '/api/v1/users/root2', { token: s.tokens.admin })).status).toBe(204);
   });
 
   it('refuses missing, malformed and forged credentials with 401', async () => {

@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { LoginResult, WhoAmI } from '@idra/api-client';
-import { ApiError, BadRequestError, UnauthorizedError } from '../errors.ts';
+import type { AuthSetup, LoginResult, WhoAmI } from '@idra/api-client';
+import { BadRequestError, UnauthorizedError } from '../errors.ts';
 import { UNUSABLE_HASH, hashPassword, verifyPassword } from '../auth/passwords.ts';
+import { attemptLimit } from '../auth/attempt-counter.ts';
 import { userView, type UserRecord } from '../auth/user-store.ts';
 import { EmptyBody, PasswordSchema, errors } from '../schemas.ts';
 import { principalOf, userGone, type AuthOptions, type SessionClaims } from '../plugins/auth.ts';
@@ -14,13 +15,7 @@ const LoginResultSchema = Type.Object({ token: Type.String(), expiresAt: Type.St
 
 /** At most `max` password checks per minute per client address and user name. */
 function passwordGuesses(max: number, what: string, userOf: (req: FastifyRequest) => string) {
-  return {
-    max,
-    timeWindow: 60_000,
-    hook: 'preHandler' as const,
-    keyGenerator: (req: FastifyRequest) => `${what}|${req.ip}|${userOf(req)}`,
-    errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) => new ApiError(429, 'IDRA_ERR_AUTH_RATE_LIMITED', `too many ${what} attempts: retry in ${ctx.after}`),
-  };
+  return attemptLimit(max, what, (req) => `${req.ip}|${userOf(req)}`, 'IDRA_ERR_AUTH_RATE_LIMITED');
 }
 
 /** `/auth/*`: login, refresh, logout, change own password, who am I. */
@@ -62,6 +57,19 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
       req.log.info({ user: user.name }, 'login');
       return session(user);
     },
+  );
+
+  app.get(
+    '/auth/setup',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: "For the login page: whether the first start's admin/admin still works (nothing else is said to anonymous callers)",
+        response: { 200: Type.Object({ defaultAdminPassword: Type.Boolean() }) },
+      },
+    },
+    async (): Promise<AuthSetup> => ({ defaultAdminPassword: await users.defaultAdminPasswordInForce() }),
   );
 
   app.post(

@@ -8,6 +8,7 @@ import { principalOf } from '../plugins/auth.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardDataSourceReaders, type OffsetDecision } from '../offset-guard.ts';
 import { IdParams, EmptyBody, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
+import { probeLimit, probeOptions, type ProbeRouteOptions } from '../probes.ts';
 
 const TableListingSchema = Type.Object({
   ok: Type.Boolean(),
@@ -32,7 +33,7 @@ const TestResultSchema = Type.Object({
 const ChangeQuery = Type.Composite([ReasonQuery, OffsetDecisionQuery]);
 
 /** `/datasources`: named connections, secrets sealed in etcd and masked in every answer. */
-export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (app, opts) => {
   const ctx = app.idra;
   const { configs, secrets } = ctx;
   const tags = ['data sources'];
@@ -125,22 +126,25 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/datasources/:id/test',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Open a real connection with a stored data source', params: IdParams, body: EmptyBody, response: { 200: TestResultSchema, ...errors(404) } } },
+    {
+      config: { access: 'operator', rateLimit: probeLimit(opts) },
+      schema: { tags, summary: 'Open a real connection with a stored data source', params: IdParams, body: EmptyBody, response: { 200: TestResultSchema, ...errors(404, 429) } },
+    },
     async (req): Promise<ConnectionTestResult> => {
       const ds = await find(req.params.id);
-      return testConnection(ds.connector, secrets.open(ds.connection));
+      return testConnection(ds.connector, secrets.open(ds.connection), probeOptions(req));
     },
   );
 
   app.get(
     '/datasources/:id/tables',
     {
-      config: { access: 'operator' },
-      schema: { tags, summary: 'What a stored data source holds: SQL tables and views, MongoDB collections, Kafka topics, S3 bucket prefixes, the resource an HTTP API answers with; with columns and keys where known', params: IdParams, response: { 200: TableListingSchema, ...errors(404) } },
+      config: { access: 'operator', rateLimit: probeLimit(opts) },
+      schema: { tags, summary: 'What a stored data source holds: SQL tables and views, MongoDB collections, Kafka topics, S3 bucket prefixes, the resource an HTTP API answers with; with columns and keys where known', params: IdParams, response: { 200: TableListingSchema, ...errors(404, 429) } },
     },
     async (req): Promise<TableListing> => {
       const ds = await find(req.params.id);
-      const listing = await discover(ds.connector, secrets.open(ds.connection));
+      const listing = await discover(ds.connector, secrets.open(ds.connection), probeOptions(req));
       return { ...listing, tables: listing.tables.map((t) => ({ ...t, schema: t.schema ?? undefined })) };
     },
   );
@@ -148,8 +152,8 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/datasources/test',
     {
-      config: { access: 'operator' },
-      schema: { tags, summary: 'Open a real connection with an unsaved data source (masks take the stored secrets of the same id)', body: DataSourceSchema, response: { 200: TestResultSchema, ...errors(400) } },
+      config: { access: 'operator', rateLimit: probeLimit(opts) },
+      schema: { tags, summary: 'Open a real connection with an unsaved data source (masks take the stored secrets of the same id)', body: DataSourceSchema, response: { 200: TestResultSchema, ...errors(400, 429) } },
     },
     async (req): Promise<ConnectionTestResult> => {
       const ds = validateDataSource(req.body);
@@ -157,7 +161,7 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Masks take the stored secrets of the same id only for the same target: an operator cannot
       // send a stored password to a server of their choosing.
       const connection = secrets.restore(ds, stored, '').connection;
-      return testConnection(ds.connector, secrets.open(connection));
+      return testConnection(ds.connector, secrets.open(connection), probeOptions(req));
     },
   );
 };

@@ -9,6 +9,7 @@ import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardOffsetScope } from '../offset-guard.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { AnyObject, EmptyBody, IdParams, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
+import { probeLimit, probeOptions, type ProbeRouteOptions } from '../probes.ts';
 
 const DeadLetterParams = Type.Object({ id: IdSchema, errorId: Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}$', description: 'dead letter id' }) }, { additionalProperties: false });
 const PauseQuery = Type.Object({
@@ -29,7 +30,7 @@ const SourceCheckSchema = Type.Object({
 });
 
 /** `/syncs`: CRUD, validation, pause/resume, duplicate, status and dead letters of one sync. */
-export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (app, opts) => {
   const ctx = app.idra;
   const { configs, statuses, secrets } = ctx;
   const tags = ['syncs'];
@@ -78,17 +79,17 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/syncs/check',
     {
-      config: { access: 'operator' },
+      config: { access: 'operator', rateLimit: probeLimit(opts) },
       schema: {
         tags,
         summary: "Connect to an unsaved sync's source as its agent would: would it run? (400 naming each bad field, like validate)",
         body: AnyObject,
-        response: { 200: SourceCheckSchema, ...errors(400) },
+        response: { 200: SourceCheckSchema, ...errors(400, 429) },
       },
     },
     async (req): Promise<SourceCheck> => {
       const sync = await normalizeDraft(req.body);
-      return checkSource({ ...sync, source: secrets.open(sync.source) });
+      return checkSource({ ...sync, source: secrets.open(sync.source) }, probeOptions(req));
     },
   );
 

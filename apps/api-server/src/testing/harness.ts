@@ -54,6 +54,7 @@ export function testOptions(overrides: Partial<ServerOptions> = {}): ServerOptio
     adminPassword: undefined,
     bodyLimit: 1024 * 1024,
     loginRateLimit: 1000,
+    testConnectionRateLimit: 1000,
     logLevel: 'debug',
     trustProxy: false,
     corsOrigins: [],

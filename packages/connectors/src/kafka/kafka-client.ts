@@ -1,11 +1,24 @@
-import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
+import { isIP } from 'node:net';
+import { Kafka, logLevel, type Admin, type IHeaders, type ISocketFactory } from 'kafkajs';
+import { assertDatabaseHosts, connectToDatabase, connectToDatabaseTls } from '../records/address-guard.ts';
 import type { KafkaClientSettings, KafkaConfig } from './kafka-options.ts';
 
 /** Header carrying the columns (names and types) of the row a message holds, so that a Kafka source restores them. */
 export const COLUMNS_HEADER = 'idra-columns';
 
+/** Brokers' sockets as kafkajs opens them (keep-alive, TLS server name), refusing link-local targets (cloud metadata) also among the brokers the cluster announces. */
+const guardedSockets: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? connectToDatabaseTls({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(typeof ssl === 'object' ? ssl : {}) }, onConnect)
+    : connectToDatabase({ host, port }, onConnect);
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
+
 /** A kafkajs client for one endpoint; kafkajs's own retries are short, the sync runner's backoff does the rest. */
 export function createKafka(config: KafkaClientSettings): Kafka {
+  // Said plainly up front: kafkajs reports a refused socket as a connection error like any other.
+  assertDatabaseHosts(config.brokers);
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
@@ -15,6 +28,7 @@ export function createKafka(config: KafkaClientSettings): Kafka {
     requestTimeout: config.requestTimeoutMs,
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
     logLevel: logLevel.NOTHING,
+    socketFactory: guardedSockets,
   });
 }
 

@@ -1,6 +1,7 @@
-import { MongoClient, MongoParseError, type Collection, type Document } from 'mongodb';
+import { MongoClient, MongoParseError, type Collection, type Document, type MongoClientOptions } from 'mongodb';
 import type { EndpointContext } from '@idra/core';
 import { connectorFailure } from '../records/connector-failure.ts';
+import { assertDatabaseHosts, databaseLookup } from '../records/address-guard.ts';
 import type { MongoConfig } from './mongodb-options.ts';
 
 /** A connected client (pooled per sync) and the endpoint's collection. */
@@ -9,11 +10,21 @@ export interface MongoConnection {
   collection: Collection<Document>;
 }
 
+/**
+ * A client that refuses link-local targets (cloud metadata): the URL's hosts by address before
+ * connecting, every name (also of replica set members the server announces) after DNS resolution.
+ */
+export function guardedMongoClient(url: string, options: MongoClientOptions): MongoClient {
+  const hosts = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]*)/.exec(url)?.[1];
+  assertDatabaseHosts(hosts ? hosts.split(',') : []);
+  return new MongoClient(url, { ...options, lookup: databaseLookup });
+}
+
 /** Connects and checks that the server answers; errors come back as the connector's errors. */
 export async function connectMongo(ctx: EndpointContext, config: MongoConfig): Promise<MongoConnection> {
   let client: MongoClient | undefined;
   try {
-    client = new MongoClient(config.url, {
+    client = guardedMongoClient(config.url, {
       maxPoolSize: config.poolSize,
       connectTimeoutMS: config.connectTimeoutMs,
       serverSelectionTimeoutMS: config.connectTimeoutMs,

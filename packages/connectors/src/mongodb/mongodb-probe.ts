@@ -1,7 +1,8 @@
-import { MongoClient, type Db } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import type { Connection, DiscoveredObject, ProbeOptions } from '@idra/core';
 import { recordColumns } from '../records/json-records.ts';
 import { mongoDatabase, mongoUrl } from './mongodb-options.ts';
+import { guardedMongoClient } from './mongodb-client.ts';
 import { documentToRecord, RAW_BSON } from './mongodb-values.ts';
 
 /** Databases of the server that are MongoDB's own. */
@@ -10,7 +11,7 @@ const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
 /** Runs `fn` with a one-connection client of the connection, closed afterwards. */
 async function withClient<T>(connection: Connection, opts: ProbeOptions, fn: (client: MongoClient, database: string | undefined) => Promise<T>): Promise<T> {
   const url = mongoUrl(connection, 'connection');
-  const client = new MongoClient(url, { maxPoolSize: 1, connectTimeoutMS: opts.timeoutMs, serverSelectionTimeoutMS: opts.timeoutMs, appName: 'idra' });
+  const client = guardedMongoClient(url, { maxPoolSize: 1, connectTimeoutMS: opts.timeoutMs, serverSelectionTimeoutMS: opts.timeoutMs, appName: 'idra' });
   try {
     await client.connect();
     return await fn(client, mongoDatabase(connection, url));

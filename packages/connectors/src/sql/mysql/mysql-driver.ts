@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import type { FieldPacket, PoolConnection } from 'mysql2/promise';
 import type { CompiledQuery } from 'kysely';
@@ -7,6 +7,7 @@ import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
 import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
+import { connectToDatabase } from '../../records/address-guard.ts';
 
 /** mysql2 column type codes (protocol `MYSQL_TYPE_*`). */
 const T = {
@@ -93,6 +94,18 @@ function normalizeRows(rows: Row[], columns: Column[]): Row[] {
   return rows;
 }
 
+/**
+ * The connection's socket, as mysql2 opens it (no delay, keep-alive) but refusing link-local targets
+ * (cloud metadata), by address and after DNS resolution.
+ */
+function guardedStream({ config }: { config: { socketPath?: string; host?: string; port?: number; keepAliveInitialDelay?: number } }): Socket {
+  if (config.socketPath) return netConnect(config.socketPath);
+  const socket = connectToDatabase({ host: config.host ?? 'localhost', port: config.port ?? 3306 });
+  socket.setNoDelay(true);
+  socket.once('connect', () => socket.setKeepAlive(true, config.keepAliveInitialDelay ?? 0));
+  return socket;
+}
+
 const SESSION_SETUP = ["SET time_zone = '+00:00'", "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'"];
 
 /** Opens a mysql2 pool (MySQL or MariaDB) with UTC, strict sessions and values that keep their precision. */
@@ -116,6 +129,7 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
   if (c.user) base.user = c.user;
   if (c.password !== undefined) base.password = c.password;
   if (c.ssl) base.ssl = (c.options?.ssl as mysql.PoolOptions['ssl']) ?? {};
+  base.stream = guardedStream;
   const pool = mysql.createPool(base);
   // A connection whose server goes away emits 'error'; mysql2 listens once (to drop it from the pool),
   // and a dead connection written to emits again. Every connection is listened to for its whole life;

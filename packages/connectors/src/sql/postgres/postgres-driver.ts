@@ -7,6 +7,7 @@ import { stripUtcOffset } from '../values.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
 import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
+import { DatabaseSocket } from '../../records/address-guard.ts';
 
 const OID_TYPES: Record<number, LogicalType> = {
   16: 'boolean',
@@ -71,6 +72,8 @@ function poolConfig(c: Connection, options: Record<string, unknown> | undefined)
     // so the agent that took the sync over is not blocked behind it.
     options: `-c TimeZone=UTC -c DateStyle=ISO -c idle_in_transaction_session_timeout=${Number(options?.idleInTransactionTimeoutMs ?? 15_000)}`,
     types,
+    // Refuses link-local targets (cloud metadata), by address and after DNS resolution.
+    stream: () => new DatabaseSocket(),
   };
   if (c.url) config.connectionString = c.url;
   if (c.host) config.host = c.host;
