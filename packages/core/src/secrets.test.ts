@@ -106,6 +106,19 @@ describe('a masked secret is only re-used for the same target', () => {
     expect(restoreMaskedSecrets({ ...urlShown, connection: { url: `${urlShown.connection.url}?host=attacker` } }, urlStored, box).issues[0]!.path).toBe('connection.url');
   });
 
+  it('an OAuth2 data source: the client secret is sealed, the token endpoint readable, and the secret kept only while that endpoint stays', () => {
+    const connection = { url: 'https://api.example.com/', user: 'client-1', password: 'Client-Secret-77', options: { tokenUrl: 'https://login.example.com/oauth/token', scope: 'items:read' } };
+    const oauthStored = { connector: 'http', connection: sealSecrets(connection, box) };
+    expect(JSON.stringify(oauthStored)).not.toContain('Client-Secret-77');
+    expect(oauthStored.connection.options).toEqual(connection.options);
+    const oauthShown = maskSecrets(oauthStored, box);
+    expect(oauthShown.connection.password).toBe(SECRET_MASK);
+    const kept = restoreMaskedSecrets(oauthShown, oauthStored, box);
+    expect(openSecrets(kept.value, box).connection.password).toBe('Client-Secret-77');
+    const moved = { ...oauthShown, connection: { ...oauthShown.connection, options: { ...connection.options, tokenUrl: 'https://attacker.example/token' } } };
+    expect(restoreMaskedSecrets(moved, oauthStored, box).issues[0]).toMatchObject({ kind: 'target-changed', path: 'connection.options.tokenUrl' });
+  });
+
   it('says when nothing is stored behind a mask', () => {
     expect(restoreMaskedSecrets({ connector: 'postgres', connection: { host: 'db', password: SECRET_MASK } }, undefined, box).issues).toEqual([
       { kind: 'no-secret', path: 'connection.password', message: `is the mask '${SECRET_MASK}' but no secret is stored for it: send the real value` },

@@ -15,6 +15,11 @@ export const SECRET_MASK = '********';
  *   those parts masked.
  */
 const SECRET_NAME = /secret|passw|passphrase|pwd|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|authori[sz]ation|auth[-_]?(token|key)|signature|cookie|^(key|pfx|sig|pass)$/i;
+/**
+ * Names that say where a credential is sent (an OAuth2 token endpoint), not a credential: readable, and
+ * so a change of them counts as a new target for a masked secret. A secret inside such a URL is still sealed.
+ */
+const CREDENTIAL_PLACE = /^token[-_]?(url|uri|endpoint)$/i;
 /** Headers that identify formats and clients, not callers: their values stay readable. */
 const PLAIN_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'cache-control', 'content-type', 'user-agent']);
 /** Objects whose keys are column names, not settings (`columnTypes: { token: 'text' }`): never secret by name. */
@@ -61,7 +66,7 @@ export class SecretBox {
 export const isSealed = (v: unknown): v is string => typeof v === 'string' && v.startsWith(PREFIX);
 
 /** True when a key's name says that its value is a credential. */
-export const isSecretName = (key: string): boolean => SECRET_NAME.test(key);
+export const isSecretName = (key: string): boolean => SECRET_NAME.test(key) && !CREDENTIAL_PLACE.test(key);
 
 /** Stands in for the base of a path with a query (`/items?api_key=…`, an HTTP endpoint's `url`). */
 const RELATIVE_BASE = 'relative:///';

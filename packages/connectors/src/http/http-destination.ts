@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { RowRejectedError, type Batch, type Destination, type EndpointContext, type WriteResult } from '@idra/core';
 import { connectorFailure } from '../records/connector-failure.ts';
 import { rowToJson, stringifyJson } from '../records/json-records.ts';
-import { HttpStatusError, httpRequest, refusalIn } from './http-client.ts';
+import { HttpStatusError, httpRequest, refusalIn, type HttpRetries } from './http-client.ts';
+import { requestSettings } from './http-auth.ts';
 import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
 
 // Final answers that are about the server or our credentials, not the rows: retried by the sync, never set aside.
@@ -26,10 +27,12 @@ export function idempotencyKey(syncId: string, batch: Batch, body: string): stri
 export class HttpDestination implements Destination {
   private readonly ctx: EndpointContext;
   private readonly config: HttpConfig;
+  private readonly requests: HttpRetries;
 
   private constructor(ctx: EndpointContext, config: HttpConfig) {
     this.ctx = ctx;
     this.config = config;
+    this.requests = requestSettings(config);
   }
 
   static async open(ctx: EndpointContext): Promise<HttpDestination> {
@@ -43,7 +46,7 @@ export class HttpDestination implements Destination {
       const body = stringifyJson(config.bodyField === '' ? rows : { [config.bodyField]: rows });
       try {
         await httpRequest(
-          config,
+          this.requests,
           { method: 'POST', url: config.url, body, headers: { 'content-type': 'application/json', [config.idempotencyHeader]: idempotencyKey(this.ctx.sync.id, batch, body) } },
           signal,
         );

@@ -1,6 +1,7 @@
 import { resolveOptions, type Connection, type DiscoveredObject, type ProbeOptions } from '@idra/core';
 import { objectRecord, recordColumns } from '../records/json-records.ts';
-import { authHeaders, httpSpec, httpUrl } from './http-options.ts';
+import { ClientCredentials } from './http-auth.ts';
+import { connectionAuth, httpSpec, httpUrl } from './http-options.ts';
 import { at } from './http-source.ts';
 import { refusalIn } from './http-client.ts';
 import { guardedFetch, statusText } from './http-guard.ts';
@@ -11,9 +12,12 @@ const DEFAULTS = resolveOptions(httpSpec.options, {});
 /** GETs the connection's base URL with its authentication; throws when the server refuses it or fails. */
 async function probe(connection: Connection, opts: ProbeOptions): Promise<{ url: URL; body: unknown }> {
   const url = httpUrl(connection, undefined, 'connection.url');
+  const auth = connectionAuth(connection, DEFAULTS.auth, DEFAULTS.authHeader, 'connection');
   let res;
   try {
-    res = await guardedFetch(url, { headers: { accept: 'application/json', ...authHeaders(connection, DEFAULTS.auth, DEFAULTS.authHeader) }, signal: opts.signal });
+    const retries = { timeoutMs: opts.timeoutMs, retries: 0, retryBackoffMs: 0 };
+    const token = auth.oauth2 ? await new ClientCredentials(auth.oauth2, retries).header(opts.signal) : {};
+    res = await guardedFetch(url, { headers: { accept: 'application/json', ...auth.headers, ...token }, signal: opts.signal });
   } catch (err) {
     throw refusalIn(err) ?? err;
   }

@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, tempDir } from '@idra/testkit';
-import { FileOffsetStore, type Endpoint } from '@idra/core';
+import { FileOffsetStore, type Endpoint, type Sync } from '@idra/core';
 import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { numberedRows, syncBetween, tableEndpoint } from '../testing/endpoints.ts';
 import { retryAfterMs } from './http-client.ts';
+import { httpConnector } from './index.ts';
 import { parseJsonExact } from '../records/exact-json.ts';
 
 /** A JSON API in the test: a paged item feed and an ingest endpoint, with failures on demand. */
@@ -22,6 +23,17 @@ class TestApi {
   readonly ingested = new Map<string, Array<Record<string, unknown>>>();
   readonly keys: string[] = [];
   readonly places = new Map<string, { keys: Set<string>; rows: unknown[] }>();
+  /** Every request's headers, for what went where. */
+  readonly headers: IncomingMessage['headers'][] = [];
+  /** The origin of the next links of /v2/linked (another server's, to test that they are refused). */
+  linkBase: string | undefined;
+  /** The OAuth2 client this API knows, the tokens it issued (by value: when each expires), their lifetime, the token requests. */
+  readonly client = { id: 'client-1', secret: 'client-secret-9f8e7d' };
+  readonly issued = new Map<string, number>();
+  tokenLifetimeS = 3600;
+  readonly tokenRequests: Array<{ authorization: string | undefined; form: URLSearchParams; headers: IncomingMessage['headers'] }> = [];
+  /** Requests refused because their token was unknown, revoked or expired. */
+  refusedTokens = 0;
   private server: Server | undefined;
   port = 0;
 
@@ -57,6 +69,7 @@ class TestApi {
     if (this.paused) await new Promise<void>((r) => this.paused!.push(r));
     const url = new URL(req.url!, this.base);
     this.requests.push({ method: req.method!, url: url.pathname + url.search, at: Date.now() });
+    this.headers.push(req.headers);
     let body = '';
     for await (const chunk of req) body += chunk;
     const reply = (status: number, value: unknown, headers: Record<string, string> = {}) => {
@@ -66,7 +79,46 @@ class TestApi {
     if (this.broken) return reply(500, { error: 'boom' });
     const failure = this.failures.shift();
     if (failure) return reply(failure.status, { error: 'try later' }, failure.retryAfter ? { 'retry-after': failure.retryAfter } : {});
-    if (req.headers.authorization !== `Bearer ${this.token}`) return reply(401, { error: 'bad token' });
+    if (req.method === 'POST' && url.pathname === '/oauth/token') {
+      const form = new URLSearchParams(body);
+      this.tokenRequests.push({ authorization: req.headers.authorization, form, headers: req.headers });
+      const basic = `Basic ${Buffer.from(`${this.client.id}:${this.client.secret}`).toString('base64')}`;
+      if (req.headers.authorization !== basic || form.get('grant_type') !== 'client_credentials') return reply(401, { error: 'invalid_client' });
+      const token = `tok-${this.tokenRequests.length}`;
+      this.issued.set(token, Date.now() + this.tokenLifetimeS * 1000);
+      return reply(200, { access_token: token, token_type: 'Bearer', expires_in: this.tokenLifetimeS });
+    }
+    const bearer = /^Bearer (.*)$/.exec(req.headers.authorization ?? '')?.[1];
+    const oauth = bearer !== undefined && (this.issued.get(bearer) ?? 0) > Date.now();
+    if (bearer !== this.token && !oauth) {
+      if (bearer?.startsWith('tok-')) this.refusedTokens++;
+      return reply(401, { error: 'bad token' });
+    }
+    const items = this.items as Array<Record<string, unknown>>;
+    if (req.method === 'GET' && url.pathname === '/v2/pages') {
+      // Page numbers from 1, pages of a size the API decides.
+      const page = Number(url.searchParams.get('page') ?? '1');
+      return reply(200, { items: items.slice((page - 1) * this.pageSize, page * this.pageSize) });
+    }
+    if (req.method === 'GET' && url.pathname === '/v2/offset') {
+      const start = Number(url.searchParams.get('offset') ?? '0');
+      return reply(200, { items: items.slice(start, start + Math.min(this.pageSize, Number(url.searchParams.get('limit') ?? this.pageSize))) });
+    }
+    if (req.method === 'GET' && url.pathname === '/v2/linked') {
+      // GitHub style: a bare array, the next page in the Link header with its own parameters.
+      const start = Number(url.searchParams.get('after') ?? '0');
+      const end = Math.min(start + this.pageSize, items.length);
+      const link = `<${this.linkBase ?? this.base}/v2/linked?after=${end}&per_page=${this.pageSize}>; rel="next", <${this.base}/v2/linked>; rel="first"`;
+      return reply(200, items.slice(start, end), end < items.length ? { link } : {});
+    }
+    if (req.method === 'GET' && url.pathname === '/v2/changes') {
+      // Items changed at or after updated_since (inclusive, as most APIs filter), oldest change first, paged by position.
+      const since = url.searchParams.get('updated_since');
+      const changed = items.filter((i) => since === null || String(i['updated_at']) >= since).sort((a, b) => String(a['updated_at']).localeCompare(String(b['updated_at'])));
+      const start = Number(url.searchParams.get('after') ?? '0');
+      const end = start + this.pageSize;
+      return reply(200, { items: changed.slice(start, end), next_cursor: end < changed.length ? String(end) : null });
+    }
     if (req.method === 'GET' && url.pathname === '/v1/items') {
       const start = Number(url.searchParams.get('after') ?? '0');
       const page = this.items.slice(start, start + this.pageSize);
@@ -292,6 +344,219 @@ describe('http connector', () => {
     // The first batch (rows 1–5) was sent again in the same requests, with the same keys: nothing new stored.
     expect(api.keys.slice(firstKeys.size).filter((k) => !firstKeys.has(k))).toEqual([]);
     expect(api.rows).toHaveLength(9);
+  });
+});
+
+/** The items of an API that filters by last change: ids, names and when each last changed. */
+function changing(n: number): Array<Record<string, unknown>> {
+  return numberedRows(1, n).map((r, i) => ({ ...r, updated_at: `2026-01-01T00:00:0${i}Z` }));
+}
+
+/** The first error a sync shows (its status names the field or the cause). */
+async function firstError(sync: Sync): Promise<string | undefined> {
+  const run = new TestRun(sync, await tempDir('idra-state-'));
+  try {
+    return (await run.waitFor((s) => s.lastError !== undefined)).lastError?.message;
+  } finally {
+    await run.runner.stop();
+  }
+}
+
+const ids = async (table: string) => (await pg.rows(table, ['id'])).map((r) => Number(r.id)).sort((a, b) => a - b);
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('http source pagination and incremental reads', () => {
+  const v2 = (path: string, options: Record<string, unknown>): Endpoint => ({
+    connector: 'http',
+    connection: { url: `${api.base}/`, password: api.token },
+    url: path,
+    options: { retryBackoff: 20, ...options },
+  });
+
+  it('pages by page number: a last page that fills up is followed to the next one; nothing twice, nothing skipped', async () => {
+    api.items = numberedRows(1, 10);
+    const state = await tempDir('idra-state-');
+    // No key columns: an item copied twice would be a second row.
+    const sync = syncBetween(v2('/v2/pages', { pagination: 'page', pageSize: 4 }), tableEndpoint(pg, 'paged'), { batchSize: 3 });
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(10);
+    api.items.push(...numberedRows(11, 3)); // page 3 fills up (9–12), page 4 starts (13)
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(3);
+    expect(await ids('paged')).toEqual(range(1, 13));
+    expect(api.requests.map((r) => new URL(r.url, api.base).searchParams.get('page'))).toContain('4');
+  });
+
+  it('pages by item offset with a limit parameter', async () => {
+    api.items = numberedRows(1, 9);
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(v2('/v2/offset', { pagination: 'offset', pageSize: 4, limitParam: 'limit' }), tableEndpoint(pg, 'offsets'), { batchSize: 5 });
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(9);
+    api.items.push(...numberedRows(10, 4));
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(4);
+    expect(await ids('offsets')).toEqual(range(1, 13));
+    expect(api.requests.map((r) => r.url)).toContain('/v2/offset?limit=4&offset=8');
+  });
+
+  it('follows the Link header\'s rel="next" (RFC 8288) and resumes from the stored next URL after a restart', async () => {
+    api.items = numberedRows(1, 10);
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(v2('/v2/linked', { pagination: 'link', itemsPath: '' }), tableEndpoint(pg, 'linked'), { batchSize: 6 });
+    const first = await runOnce(sync, state);
+    expect(first.status.rowsCopied).toBe(10);
+    expect(first.status.position).toMatchObject({ value: { cursor: `${api.base}/v2/linked?after=8&per_page=4` } });
+    api.items.push(...numberedRows(11, 5));
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(5);
+    expect(await ids('linked')).toEqual(range(1, 15));
+  });
+
+  it('incremental: each pass asks for what changed since the largest updated_at copied; the boundary items an inclusive filter sends again are not copied twice', async () => {
+    api.items = changing(6);
+    const state = await tempDir('idra-state-');
+    const source = v2('/v2/changes', {
+      cursorParam: 'after',
+      nextCursorPath: 'next_cursor',
+      params: { updated_since: '{{offset}}', tenant: 'acme' },
+      incrementalField: 'updated_at',
+    });
+    const sync = syncBetween(source, tableEndpoint(pg, 'changes'), { keyColumns: ['id'], writeMode: 'upsert', batchSize: 4 });
+    const first = await runOnce(sync, state);
+    expect(first.status.rowsCopied).toBe(6);
+    // Without incrementalStart the first pass asks for everything: the parameter is left out.
+    expect(api.requests[0]!.url).toBe('/v2/changes?tenant=acme');
+    // Read to the end: nothing left, the head is the largest value copied.
+    expect(first.status.lag).toEqual({ rows: 0, head: '2026-01-01T00:00:05Z' });
+
+    // Item 2 changes (and moves to the end), item 7 arrives, item 5 changes within the boundary's second.
+    const byId = (id: string) => (api.items as Array<Record<string, unknown>>).find((i) => i['id'] === id)!;
+    Object.assign(byId('2'), { name: 'changed', updated_at: '2026-01-01T00:00:07Z' });
+    api.items.push({ ...numberedRows(7, 1)[0], updated_at: '2026-01-01T00:00:08Z' });
+    api.requests.length = 0;
+    const second = await runOnce(sync, state);
+    expect(second.status.rowsCopied).toBe(2);
+    expect(api.requests[0]!.url).toBe(`/v2/changes?updated_since=${encodeURIComponent('2026-01-01T00:00:05Z')}&tenant=acme`);
+    Object.assign(byId('7'), { name: 'changed within the same second' });
+    const third = await runOnce(sync, state);
+    expect(third.status.rowsCopied).toBe(1);
+    expect((await runOnce(sync, state)).status.rowsCopied).toBe(0);
+    expect((await pg.rows('changes', ['id'])).length).toBe(7);
+    expect((await pg.rows('changes', ['id', 'name'])).filter((r) => String(r.name).startsWith('changed')).map((r) => r.id).sort()).toEqual(['2', '7']);
+  });
+
+  it('incrementalField is refused without a {{offset}} parameter, naming the option', async () => {
+    expect(await firstError(syncBetween(v2('/v2/changes', { incrementalField: 'updated_at' }), tableEndpoint(pg, 'never')))).toMatch(
+      /source\.options\.incrementalField: needs a parameter holding \{\{offset\}\} in params/,
+    );
+  });
+});
+
+describe('http credentials go only to the connection\'s origin', () => {
+  let other: TestApi;
+  beforeEach(async () => {
+    await other?.stop();
+    other = new TestApi();
+    await other.start();
+  });
+  afterAll(async () => other?.stop());
+
+  const noCredentialsSentTo = (server: TestApi) => {
+    expect(server.headers.filter((h) => h.authorization !== undefined || h['x-api-key'] !== undefined)).toEqual([]);
+  };
+
+  it('a source or destination URL on another origin than its connection (a data source\'s credentials) is refused, naming the field; nothing is sent there', async () => {
+    api.items = numberedRows(1, 3);
+    other.items = numberedRows(1, 3);
+    const source = { ...feed(), url: `${other.base}/v1/items` };
+    expect(await firstError(syncBetween(source, tableEndpoint(pg, 'elsewhere'), { keyColumns: ['id'] }))).toContain(
+      `source.url: is on ${other.base}, not on the connection's origin ${api.base}`,
+    );
+    await pg.exec('create table if not exists outbox_o (id bigint primary key, name text)');
+    await insertRows(pg, 'outbox_o', numberedRows(1, 2).map(({ id, name }) => ({ id, name })));
+    const destination = { ...ingest({ auth: 'header' }), url: `${other.base}/v1/ingest` };
+    expect(await firstError(syncBetween(tableEndpoint(pg, 'outbox_o'), destination, { mode: 'id', cursorColumn: 'id' }))).toContain(
+      `destination.url: is on ${other.base}, not on the connection's origin ${api.base}`,
+    );
+    expect(other.requests).toEqual([]);
+    noCredentialsSentTo(other);
+  });
+
+  it('a next-page link to another origin is not followed: the sync fails with the cause, the other server gets nothing', async () => {
+    api.items = numberedRows(1, 10);
+    api.linkBase = other.base;
+    const source: Endpoint = { connector: 'http', connection: { url: `${api.base}/`, password: api.token }, url: '/v2/linked', options: { pagination: 'link', itemsPath: '', retryBackoff: 20 } };
+    // Batches of one page: the first is committed before the link away is met.
+    const run = new TestRun(syncBetween(source, tableEndpoint(pg, 'link_away'), { keyColumns: ['id'], batchSize: 4 }), await tempDir('idra-state-'));
+    try {
+      const failed = await run.waitFor((s) => s.state === 'failed');
+      expect(failed.lastError?.message).toMatch(new RegExp(`GET ${other.base}/v2/linked: not the connection's origin ${api.base}`));
+      expect(failed.rowsCopied).toBe(4); // the first page, from the API itself
+    } finally {
+      await run.runner.stop();
+    }
+    expect(other.requests).toEqual([]);
+  });
+});
+
+describe('http OAuth2 client credentials', () => {
+  const oauthFeed = (options: Record<string, unknown> = {}): Endpoint => ({
+    connector: 'http',
+    connection: { url: `${api.base}/`, user: api.client.id, password: api.client.secret, options: { tokenUrl: '/oauth/token', scope: 'items:read' } },
+    url: '/v1/items',
+    options: { cursorParam: 'after', itemsPath: 'data.items', nextCursorPath: 'paging.next', retryBackoff: 20, headers: { 'X-Tenant': 'acme' }, ...options },
+  });
+
+  it('gets a token with the client id and secret (scope asked), reuses it, renews it before it expires and when the API refuses it', async () => {
+    api.items = numberedRows(1, 5);
+    api.tokenLifetimeS = 2; // renewed after half its life (less than the usual 30 s margin would leave)
+    const run = new TestRun(syncBetween(oauthFeed(), tableEndpoint(pg, 'oauth'), { keyColumns: ['id'], pollIntervalMs: 100 }), await tempDir('idra-state-'));
+    try {
+      await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 5);
+      expect(api.tokenRequests).toHaveLength(1);
+      const [grant] = api.tokenRequests;
+      expect(Object.fromEntries(grant!.form)).toEqual({ grant_type: 'client_credentials', scope: 'items:read' });
+      // The endpoint's own headers are for the API, not for the token endpoint.
+      expect(grant!.headers['x-tenant']).toBeUndefined();
+      // Polls go on past the token's life: it is renewed before it lapses, never refused.
+      const renewed = Date.now() + 10_000;
+      while (api.tokenRequests.length < 3 && Date.now() < renewed) await new Promise((r) => setTimeout(r, 50));
+      expect(api.tokenRequests.length).toBeGreaterThanOrEqual(3);
+      expect(api.refusedTokens).toBe(0);
+
+      // Revoked by the API: refused once, a new token fetched, the read goes on without an error.
+      api.tokenLifetimeS = 3600;
+      await new Promise((r) => setTimeout(r, 1100)); // the 2 s token in use is renewed with a long one
+      const before = api.tokenRequests.length;
+      api.issued.clear();
+      api.items.push(...numberedRows(6, 2));
+      await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 7);
+      expect(api.refusedTokens).toBe(1);
+      expect(api.tokenRequests.length).toBe(before + 1);
+      expect(run.statuses.some((s) => s.lastError !== undefined)).toBe(false);
+    } finally {
+      await run.runner.stop();
+    }
+    expect(await pg.count('oauth')).toBe(7);
+  });
+
+  it('a refused client secret shows as an error naming the token endpoint, never the secret', async () => {
+    api.items = numberedRows(1, 2);
+    const source = oauthFeed();
+    source.connection!.password = 'wrong-secret-1234';
+    const message = await firstError(syncBetween(source, tableEndpoint(pg, 'oauth_wrong'), { keyColumns: ['id'] }));
+    expect(message).toContain(`POST ${api.base}/oauth/token → HTTP 401`);
+    expect(message).not.toContain('wrong-secret-1234');
+  });
+
+  it('a data source with a token endpoint is tested with a token of its grant', async () => {
+    const probe = { timeoutMs: 5000, signal: AbortSignal.timeout(5000) };
+    const connection = oauthFeed().connection!;
+    await expect(httpConnector.check(connection, probe)).resolves.toBeUndefined();
+    expect(api.headers.at(-1)?.authorization).toBe('Bearer tok-1');
+    await expect(httpConnector.check({ ...connection, password: 'wrong-secret-1234' }, probe)).rejects.toThrow(`POST ${api.base}/oauth/token → HTTP 401`);
+  });
+
+  it('auth "oauth2" without connection.options.tokenUrl is refused, naming the field', async () => {
+    const source = oauthFeed({ auth: 'oauth2' });
+    delete source.connection!.options;
+    expect(await firstError(syncBetween(source, tableEndpoint(pg, 'oauth_none')))).toMatch(/source\.connection\.options\.tokenUrl: is required with auth "oauth2"/);
   });
 });
 
