@@ -24,10 +24,10 @@ export interface BatchRecord {
 export class AgentProcess extends SpawnedProcess {
   readonly id: string;
 
-  constructor(id: string, endpoints: string[], prefix: string, extraArgs: string[] = []) {
+  constructor(id: string, endpoints: string[], prefix: string, extraArgs: string[] = [], env: Record<string, string> = {}) {
     super(process.execPath, [MAIN, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'debug', '--progress-interval', '1s', ...extraArgs], {
       // Cluster agents open SQLite files only under IDRA_SQLITE_ROOTS: the tests keep theirs in temporary directories.
-      env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() },
+      env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir(), ...env },
     });
     this.id = id;
   }

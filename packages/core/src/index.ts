@@ -25,3 +25,4 @@ export * from './runner/file-dead-letters.ts';
 export * from './private-files.ts';
 export * from './secrets.ts';
 export * from './cluster/index.ts';
+export * from './notify/index.ts';

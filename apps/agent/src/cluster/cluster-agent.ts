@@ -4,6 +4,7 @@ import {
   ConfigStore,
   KEYS,
   LeaderLoop,
+  Notifier,
   StatusStore,
   agentInfo,
   connectEtcd,
@@ -51,6 +52,8 @@ export class ClusterAgent {
   private readonly workers = new Map<string, SyncWorker>();
   private session: AgentSession | undefined;
   private leader: LeaderLoop | undefined;
+  /** Sends notifications while this agent is the leader. */
+  private readonly notifier: Notifier;
   private loop: Promise<void> | undefined;
   private registered: (() => void) | undefined;
   readonly ready: Promise<void>;
@@ -62,6 +65,7 @@ export class ClusterAgent {
     this.configs = new ConfigStore(this.conn.ns, opts.secretBox);
     this.statuses = new StatusStore(this.conn.ns);
     this.ready = new Promise((resolve) => (this.registered = resolve));
+    this.notifier = new Notifier({ ns: this.conn.ns, box: opts.secretBox, logger: opts.logger, leaderKey: () => (this.leader?.isLeader ? this.leader.leaderKey : undefined) });
   }
 
   get ns(): Namespace {
@@ -82,6 +86,7 @@ export class ClusterAgent {
 
   start(): void {
     this.loop ??= this.run();
+    this.notifier.start();
   }
 
   /** One registration after another: a lost lease stops every sync, then the agent registers again. */
@@ -190,6 +195,7 @@ export class ClusterAgent {
     }, timeoutMs);
     await graceful;
     clearTimeout(timer);
+    await this.notifier.stop();
     await this.leader?.stop();
     await this.session?.close(true);
     await this.loop;

@@ -35,6 +35,15 @@ export const KEYS = {
   retry: (syncId: string) => `retry/${syncId}`,
   /** Rate-limited attempts (logins, password changes, test connections) counted across API servers; each key on a lease of its window. */
   attempts: (hash: string) => `attempts/${hash}`,
+  /** Notification channels (secrets sealed) and rules, written by the API. */
+  notifyChannels: 'notify/channels/',
+  notifyChannel: (id: string) => `notify/channels/${id}`,
+  notifyRules: 'notify/rules/',
+  notifyRule: (id: string) => `notify/rules/${id}`,
+  /** Incidents (`notify/incidents/<ruleId>/<kind>/<subject>`), messages to send and the delivery log: written by the leader only. */
+  notifyIncidents: 'notify/incidents/',
+  notifyOutbox: 'notify/outbox/',
+  notifyDeliveries: 'notify/deliveries/',
 } as const;
 
 /** The id at the end of a key under one of the prefixes above (`assignments/x` → `x`). */

@@ -50,6 +50,8 @@ export class LeaderLoop {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   isLeader = false;
+  /** The campaign key (relative to the namespace) while this agent leads: a transaction comparing it commits only while the leadership holds. */
+  leaderKey: string | undefined;
 
   constructor(opts: LeaderOptions) {
     this.opts = opts;
@@ -86,6 +88,7 @@ export class LeaderLoop {
   private async stepDown(): Promise<void> {
     for (const w of this.watchers) await w.cancel().catch(() => {});
     this.watchers = [];
+    this.leaderKey = undefined;
     if (this.isLeader) {
       this.isLeader = false;
       this.opts.onLeadership?.(false);
@@ -112,6 +115,7 @@ export class LeaderLoop {
 
     const campaignKey = (await campaign.getCampaignKey()).slice(prefixOf(ns).length);
     this.isLeader = true;
+    this.leaderKey = campaignKey;
     // The agent's logger carries its agentId already.
     this.log.info({ campaignKey }, 'elected leader');
     this.opts.onLeadership?.(true);

@@ -1,0 +1,5 @@
+export * from './notify-model.ts';
+export * from './incidents.ts';
+export * from './deliver.ts';
+export * from './notify-store.ts';
+export * from './notifier.ts';
