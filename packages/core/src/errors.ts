@@ -82,6 +82,30 @@ export class RowRejectedError extends IdraError {
   }
 }
 
+/**
+ * The source's columns changed in a way the sync's `schemaChanges` policy does not follow (any change
+ * under `fail`, a narrowing or incompatible type change under `evolve`): the sync stops, naming the
+ * column, its old and new type and how to proceed, until someone acts.
+ */
+export class SchemaChangeError extends IdraError {
+  readonly column: string;
+  constructor(args: { column: string; message: string }) {
+    super('IDRA_ERR_SCHEMA_CHANGE_REFUSED', args.message);
+    this.column = args.column;
+  }
+}
+
+/**
+ * A delete the sync's guard refused: a pass (or a reconciliation) would delete more than
+ * `maxDeleteFraction` of the destination's rows, as when a source table is emptied by mistake.
+ * Nothing was deleted; the sync stops until someone acts.
+ */
+export class DeleteGuardError extends IdraError {
+  constructor(message: string) {
+    super('IDRA_ERR_DELETE_GUARD', message);
+  }
+}
+
 /** This agent no longer owns the sync (its lock or lease is gone): it must stop writing at once. */
 export class FencedError extends IdraError {
   readonly syncId: string;

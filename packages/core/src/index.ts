@@ -9,6 +9,7 @@ export * from './model/go-report.ts';
 export * from './model/go-connection.ts';
 export * from './model/go-offsets.ts';
 export * from './connector/types.ts';
+export * from './connector/changes.ts';
 export * from './connector/options.ts';
 export * from './connector/contract.ts';
 export * from './connector/undecodable.ts';

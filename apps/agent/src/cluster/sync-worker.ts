@@ -206,8 +206,7 @@ export class SyncWorker {
           beforeWrite: () => session.assertValid(this.syncId),
           previous,
           onStatus: (s) => this.publish(s),
-          onSchemaChange: ({ added, removed }) =>
-            this.event({ kind: 'schema', text: `source columns changed:${added.length ? ` added ${added.join(', ')}` : ''}${removed.length ? ` removed ${removed.join(', ')}` : ''}` }),
+          onSchemaChange: ({ changes, outcome }) => this.event({ kind: 'schema', text: `source columns changed (${outcome}): ${changes.join('; ')}` }),
           onBatch: (batch) => {
             this.recorder?.observeBatch(batch.rows, batch.skipped);
             this.deps.metrics?.observeBatch(this.syncId, batch);

@@ -13,6 +13,12 @@ import type { Column, Connection, DiscoveredObject, EncodedRow, LogicalType, Opt
 
 export type SqlDialectName = 'postgres' | 'mysql' | 'sqlite' | 'mssql';
 
+/** A table, in its schema when one is named. */
+export interface TableName {
+  schema?: string | undefined;
+  table: string;
+}
+
 /** Rows of one statement and the columns the database described for them (also when no row came back). */
 export interface SqlResult {
   rows: Row[];
@@ -174,6 +180,13 @@ export interface SqlDialect {
   bulkWrite?(session: SqlSession, write: BulkWrite, signal?: AbortSignal): Promise<boolean>;
   /** Rows moved still encoded between two endpoints of this dialect; its {@link bulkWrite} takes them. */
   readonly encoded?: EncodedRows | undefined;
+  /**
+   * Changes a column's declared type (a widening), keeping NOT NULL where asked. Absent: standard
+   * `ALTER COLUMN … TYPE` (PostgreSQL); null: the database keeps any value in any declared type (SQLite).
+   */
+  alterColumnType?: ((target: TableName, column: string, type: string, notNull: boolean) => CompiledQuery) | null;
+  /** Renames a column. Absent: `ALTER TABLE … RENAME COLUMN` (PostgreSQL, MySQL 8, MariaDB 10.5, SQLite 3.25). */
+  renameColumn?(target: TableName, from: string, to: string): CompiledQuery;
   /** Lists the user tables and views with their columns (system schemas left out). */
   listTables(pool: SqlPool): Promise<DiscoveredObject[]>;
   /** Reads whether a table exists. */

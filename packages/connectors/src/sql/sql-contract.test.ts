@@ -183,15 +183,19 @@ for (const name of TEST_DIALECTS) {
       }
     });
 
-    it('a column the destination table lacks fails the sync at once, naming the table and the column (not retried)', async () => {
+    it("a column the destination table lacks is added under schemaChanges 'evolve' (the default); under 'fail' the sync stops at once naming table and column", async () => {
       await db.exec(`create table dst (id ${D.bigint} primary key, name ${D.text})`);
+      await db.exec(`create table dst_fail (id ${D.bigint} primary key, name ${D.text})`);
       await insertRows(db, 'src', sampleRows(1, 3));
-      const run = new TestRun(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), state);
-      const failed = await run.waitFor((s) => s.state === 'failed' || s.state === 'retrying');
+      const failing = new TestRun(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], schemaChanges: 'fail', destinationTable: 'dst_fail' }), state);
+      const failed = await failing.waitFor((s) => s.state === 'failed' || s.state === 'retrying');
+      await failing.runner.stop();
       expect(failed.state).toBe('failed');
-      expect(failed.lastError?.code).toBe('IDRA_ERR_CONNECTOR_COLUMN_MISSING');
-      expect(failed.lastError?.message).toMatch(/^\w+ destination: table dst has no column "amount", "ts", "flag", "doc": add them to the table, or list the columns to copy in source\.columns$/);
-      expect(await db.count('dst')).toBe(0);
+      expect(failed.lastError?.code).toBe('IDRA_ERR_SCHEMA_CHANGE_REFUSED');
+      expect(failed.lastError?.message).toMatch(/^\w+ destination: table dst_fail has no column "amount" \(decimal[(\d,)]*\) that the source now has, and schemaChanges is 'fail'/);
+      expect(await db.count('dst_fail')).toBe(0);
+      await runOnce(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), await tempDir('idra-state-'));
+      expect(await db.rows('dst', ['id'])).toEqual(await db.rows('src', ['id']));
     });
 
     it('creates the destination table with mapped types when it is missing', async () => {

@@ -1,6 +1,10 @@
 import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import {
   ConnectorError,
+  SchemaChangeError,
+  batchSteps,
+  columnTypeText,
+  typeChange,
   modeInfo,
   orderColumns,
   readEndpoint,
@@ -15,10 +19,11 @@ import {
   type ResolvedEndpoint,
   type Row,
   type RowEncoding,
+  type SchemaChange,
   type Sync,
   type WriteResult,
 } from '@idra/core';
-import type { KeyedWrite, SqlDialect, SqlPool } from './dialect.ts';
+import type { KeyedWrite, SqlDialect, SqlPool, SqlSession, TableName } from './dialect.ts';
 import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
@@ -79,6 +84,49 @@ export function createTableStatement(dialect: SqlDialect, target: { schema?: str
   return q.compile();
 }
 
+/** `delete` of the rows whose keys are given (values of `keys`, in the canonical row form), bound as parameters. */
+export function deleteStatement(
+  dialect: SqlDialect,
+  target: { schema?: string | undefined; table: string },
+  keys: string[],
+  keyRows: Row[],
+  types: Array<LogicalType | undefined>,
+): CompiledQuery {
+  const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
+  const param = (row: Row, i: number) => dialect.toParameter(row[keys[i]!], types[i]);
+  return db
+    .deleteFrom(target.table)
+    .where((eb) =>
+      keys.length === 1 ? eb(keys[0]!, 'in', keyRows.map((r) => param(r, 0))) : eb.or(keyRows.map((r) => eb.and(keys.map((k, i) => eb(k, '=', param(r, i)))))),
+    )
+    .compile();
+}
+
+/** `alter table … add column` of a nullable column, as a new source column arrives. */
+export function addColumnStatement(dialect: SqlDialect, target: { schema?: string | undefined; table: string }, column: Column): CompiledQuery {
+  const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
+  return db.schema.alterTable(target.table).addColumn(column.name, sql.raw(dialect.columnType(createdType(column), false))).compile();
+}
+
+/** The statement changing a column's type, the dialect's own or standard SQL's. */
+function alterColumnTypeStatement(dialect: SqlDialect, target: TableName, column: string, type: string, notNull: boolean): CompiledQuery {
+  if (dialect.alterColumnType) return dialect.alterColumnType(target, column, type, notNull);
+  const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
+  return db.schema
+    .alterTable(target.table)
+    .alterColumn(column, (c) => c.setDataType(sql.raw(type)))
+    .compile();
+}
+
+function renameColumnStatement(dialect: SqlDialect, target: TableName, from: string, to: string): CompiledQuery {
+  if (dialect.renameColumn) return dialect.renameColumn(target, from, to);
+  const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
+  return db.schema.alterTable(target.table).renameColumn(from, to).compile();
+}
+
+/** Keys per delete statement: within the dialect's parameter limit, and short enough to plan quickly. */
+const MAX_KEYS_PER_DELETE = 1000;
+
 /**
  * True when the rows of a batch are unique by key already: the key is the column the source pages
  * by (the id cursor, or the timestamp mode's tiebreaker), which keyset paging requires to be unique.
@@ -96,7 +144,11 @@ export class SqlDestination implements Destination {
   private readonly sync: Sync;
   private readonly endpoint: ResolvedEndpoint;
   private readonly target: { schema: string | undefined; table: string };
-  private tableTypes: Map<string, LogicalType> | undefined;
+  /** The table's columns, as last read from the database. */
+  private table: Map<string, Column> | undefined;
+  /** The column list of the batch the table was last brought in line with (source column lists are reused while unchanged). */
+  private evolvedFor: Column[] | undefined;
+  private written: { columns: Column[]; names: string[] } | undefined;
   /** The database's own type of each column of the table, when the dialect writes rows encoded. */
   private tableNatives: Map<string, string> | undefined;
 
@@ -122,21 +174,100 @@ export class SqlDestination implements Destination {
     return new ConnectorError({ connector: this.dialect.name, role: 'destination', syncId: this.sync.id, message, ...opts });
   }
 
-  /** Creates the table when missing (if allowed) and learns its column types. */
-  private async prepare(columns: Column[]): Promise<Map<string, LogicalType>> {
-    if (this.tableTypes) return this.tableTypes;
+  /** Creates the table when missing (if allowed) and learns its columns. */
+  private async prepare(columns: Column[]): Promise<Map<string, Column>> {
+    if (this.table) return this.table;
     const { dialect, pool, target } = this;
     if (!(await dialect.tableExists(pool, target.schema, target.table))) {
       // Retried: someone may be creating the table.
       if (!this.sync.createTable) throw this.fail(`table ${target.table} does not exist and createTable is false`, { transient: true });
       await pool.execute(createTableStatement(dialect, target, columns, this.sync.keyColumns));
     }
-    let probe = selectFromEndpoint(dialect.db, this.endpoint).selectAll();
-    probe = dialect.limitStyle === 'top' ? probe.top(0) : probe.limit(0);
-    const described = await pool.execute(probe.compile());
-    this.tableTypes = new Map(described.columns.map((c) => [c.name, c.type]));
-    this.tableNatives = described.native && new Map(described.columns.map((c, i) => [c.name, described.native![i]!]));
-    return this.tableTypes;
+    return this.learn(pool);
+  }
+
+  /** Reads the table's columns (in `session`: inside a transaction that altered it, the altered ones). */
+  private async learn(session: SqlSession, signal?: AbortSignal): Promise<Map<string, Column>> {
+    const q = selectFromEndpoint(this.dialect.db, this.endpoint).selectAll();
+    const { columns: described, native } = await session.execute((this.dialect.limitStyle === 'top' ? q.top(0) : q.limit(0)).compile(), signal);
+    this.table = new Map(described.map((c) => [c.name, c]));
+    this.tableNatives = native && new Map(described.map((c, i) => [c.name, native[i]!]));
+    this.written = undefined;
+    return this.table;
+  }
+
+  /**
+   * Brings the table to the columns of a batch, once per distinct column list: under `evolve` a new
+   * column is added (nullable) and a widened one altered; under `ignore` they are left out of the
+   * writes; under `fail` the sync stops. Columns a rename of this batch creates are left to it.
+   */
+  private async evolve(batch: Batch): Promise<void> {
+    if (this.evolvedFor === batch.columns) return;
+    const table = await this.prepare(batch.columns);
+    const renamed = new Set((batch.changes ?? []).flatMap((c) => (c.kind === 'schema' && c.change.kind === 'rename' ? [c.change.to] : [])));
+    const policy = this.sync.schemaChanges;
+    let altered = false;
+    for (const column of batch.columns) {
+      const existing = table.get(column.name);
+      if (existing ? typeChange(existing, column) !== 'wider' : renamed.has(column.name)) continue;
+      if (policy === 'ignore') continue;
+      const change: SchemaChange = existing ? { kind: 'widen', column, from: existing } : { kind: 'add', column };
+      if (policy === 'fail') throw this.refuse(change);
+      altered = (await this.alter(this.pool, change)) || altered;
+    }
+    if (altered) await this.learn(this.pool);
+    this.evolvedFor = batch.columns;
+  }
+
+  private refuse(change: SchemaChange): SchemaChangeError {
+    const column = change.kind === 'rename' ? change.from : change.kind === 'drop' ? change.column : change.column.name;
+    const what =
+      change.kind === 'add'
+        ? `has no column ${JSON.stringify(column)} (${columnTypeText(change.column)}) that the source now has`
+        : change.kind === 'widen'
+          ? `column ${column} is ${columnTypeText(change.from)} but the source's is now ${columnTypeText(change.column)}`
+          : change.kind === 'rename'
+            ? `column ${column} was renamed to ${change.to} at the source`
+            : `column ${column} was dropped at the source`;
+    return new SchemaChangeError({
+      column,
+      message: `${this.dialect.name} destination: table ${this.target.table} ${what}, and schemaChanges is 'fail': change the destination table by hand and press Retry, or set schemaChanges to 'evolve' (or 'ignore' to copy only the columns it has)`,
+    });
+  }
+
+  /** Applies one schema change to the table where it is still needed; true when the table changed. */
+  private async alter(session: SqlSession, change: SchemaChange, signal?: AbortSignal): Promise<boolean> {
+    const { dialect, target } = this;
+    const table = this.table!;
+    switch (change.kind) {
+      case 'add':
+        if (table.has(change.column.name)) return false;
+        await session.execute(addColumnStatement(dialect, target, change.column), signal);
+        return true;
+      case 'widen': {
+        const existing = table.get(change.column.name);
+        if (!existing || typeChange(existing, change.column) !== 'wider' || dialect.alterColumnType === null) return false;
+        const isKey = this.sync.keyColumns.includes(change.column.name);
+        await session.execute(alterColumnTypeStatement(dialect, target, change.column.name, dialect.columnType(createdType(change.column), isKey), isKey), signal);
+        return true;
+      }
+      case 'rename':
+        if (!table.has(change.from) || table.has(change.to)) return false;
+        await session.execute(renameColumnStatement(dialect, target, change.from, change.to), signal);
+        return true;
+      case 'drop':
+        // Kept: the rows copied so far keep their values; rows written from now on leave it NULL.
+        return false;
+    }
+  }
+
+  /** The columns of `batch` this table takes (all of them, unless `ignore` left new ones out), cached per column list and table. */
+  private writtenNames(columns: Column[]): string[] {
+    if (this.written?.columns !== columns) {
+      const table = this.table!;
+      this.written = { columns, names: columns.filter((c) => table.has(c.name)).map((c) => c.name) };
+    }
+    return this.written.names;
   }
 
   async accepts(encoding: RowEncoding, signal: AbortSignal): Promise<boolean> {
@@ -145,7 +276,7 @@ export class SqlDestination implements Destination {
     try {
       signal.throwIfAborted();
       // Learnt again: the table may have changed since the last cycle.
-      this.tableTypes = undefined;
+      this.table = undefined;
       await this.prepare(encoding.columns);
     } catch (err) {
       throw wrapSqlError(this.dialect, 'destination', this.sync.id, err);
@@ -157,43 +288,65 @@ export class SqlDestination implements Destination {
   async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
     const { dialect } = this;
     try {
-      const types = await this.prepare(batch.columns);
-      const missing = batch.columns.filter((c) => !types.has(c.name)).map((c) => c.name);
-      if (missing.length > 0) {
-        // Not retried: no later attempt can write these rows; the names are quoted so that stray characters (a BOM) show.
-        const names = missing.map((n) => JSON.stringify(n)).join(', ');
-        throw this.fail(`table ${this.target.table} has no column ${names}: add ${missing.length > 1 ? 'them' : 'it'} to the table, or list the columns to copy in source.columns`, {
-          transient: false,
-          code: 'IDRA_ERR_CONNECTOR_COLUMN_MISSING',
-        });
-      }
-      const { writeMode, keyColumns } = this.sync;
-      const { encoding } = batch;
-      const rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? onePerKey(batch.rows, keyColumns, writeMode) : batch.rows;
-      // Rows from schemaless sources may lack fields: each group is written with the columns it has, so a missing field keeps the stored value.
-      // Encoded rows come from a table: they have every column.
-      const groups = encoding ? [{ columns: encoding.columns.map((c) => c.name), rows }] : byPresentColumns(rows, batch.columns.map((c) => c.name));
+      await this.evolve(batch);
+      const steps = batchSteps(batch);
+      let schemaChanged = false;
       await this.pool.transaction(async (tx) => {
-        for (const { columns: names, rows: group } of groups) {
-          const colTypes = names.map((n) => types.get(n));
-          const write = { target: this.target, columns: names, types: colTypes, rows: group, writeMode, keys: keyColumns, encoding };
-          if (dialect.bulkWrite && (await dialect.bulkWrite(tx, write, signal))) continue;
-          if (encoding) throw new Error(`rows encoded as ${encoding.format} can only be written in bulk`);
-          const perStatement = rowsPerStatement(dialect, names.length);
-          for (let start = 0; start < group.length; start += perStatement) {
-            const chunk = group.slice(start, start + perStatement);
-            const values = chunk.map((row) => names.map((n, i) => dialect.toParameter(row[n], colTypes[i])));
-            await tx.execute(writeStatement(dialect, this.target, names, values, writeMode, keyColumns), signal);
+        for (const step of steps) {
+          if (step.kind === 'rows') await this.writeRows(tx, step.rows, this.writtenNames(batch.columns), batch.encoding, signal);
+          else if (step.kind === 'deletes') await this.deleteKeys(tx, step.keys, signal);
+          else if (this.sync.schemaChanges === 'fail' && step.change.kind !== 'drop') throw this.refuse(step.change);
+          else if (this.sync.schemaChanges === 'evolve' && (await this.alter(tx, step.change, signal))) {
+            schemaChanged = true;
+            // Later rows of the batch may name the column: the table is read again inside the transaction.
+            await this.learn(tx, signal);
           }
         }
       }, signal);
+      if (schemaChanged) this.evolvedFor = undefined;
       return { written: batch.rows.length };
     } catch (err) {
       if (batch.encoding && !(err instanceof ConnectorError) && dialect.classify(err) === 'rejected' && !(await this.accepts(batch.encoding, signal).catch(() => false))) {
         // Not the rows' fault: the table's types changed since the rows were accepted encoded. The next cycle reads them decoded.
         throw this.fail(`the column types of table ${this.target.table} changed while rows were passed on encoded; they are read again`, { transient: true });
       }
+      // A rolled back ALTER leaves the table as it was: learn it again.
+      this.table = undefined;
+      this.evolvedFor = undefined;
       throw wrapSqlError(dialect, 'destination', this.sync.id, err, batch.rows);
+    }
+  }
+
+  private async writeRows(tx: SqlSession, batchRows: Row[], columnNames: string[], encoding: RowEncoding | undefined, signal: AbortSignal): Promise<void> {
+    const { dialect } = this;
+    const { writeMode, keyColumns } = this.sync;
+    const rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? onePerKey(batchRows, keyColumns, writeMode) : batchRows;
+    // Rows from schemaless sources may lack fields: each group is written with the columns it has, so a missing field keeps the stored value.
+    // Encoded rows come from a table: they have every column.
+    const groups = encoding ? [{ columns: encoding.columns.map((c) => c.name), rows }] : byPresentColumns(rows, columnNames);
+    const table = this.table!;
+    for (const { columns: names, rows: group } of groups) {
+      const colTypes = names.map((n) => table.get(n)?.type);
+      const write = { target: this.target, columns: names, types: colTypes, rows: group, writeMode, keys: keyColumns, encoding };
+      if (dialect.bulkWrite && (await dialect.bulkWrite(tx, write, signal))) continue;
+      if (encoding) throw new Error(`rows encoded as ${encoding.format} can only be written in bulk`);
+      const perStatement = rowsPerStatement(dialect, names.length);
+      for (let start = 0; start < group.length; start += perStatement) {
+        const chunk = group.slice(start, start + perStatement);
+        const values = chunk.map((row) => names.map((n, i) => dialect.toParameter(row[n], colTypes[i])));
+        await tx.execute(writeStatement(dialect, this.target, names, values, writeMode, keyColumns), signal);
+      }
+    }
+  }
+
+  private async deleteKeys(tx: SqlSession, keyRows: Row[], signal: AbortSignal): Promise<void> {
+    const { dialect, target } = this;
+    const keys = this.sync.keyColumns;
+    if (keys.length === 0) throw this.fail('a delete needs the key columns of the rows: set keyColumns', { transient: false, code: 'IDRA_ERR_CONNECTOR_KEY_MISSING' });
+    const types = keys.map((k) => this.table!.get(k)?.type);
+    const perStatement = Math.max(1, Math.min(MAX_KEYS_PER_DELETE, Math.floor(dialect.maxParameters / keys.length)));
+    for (let start = 0; start < keyRows.length; start += perStatement) {
+      await tx.execute(deleteStatement(dialect, target, keys, keyRows.slice(start, start + perStatement), types), signal);
     }
   }
 

@@ -1,9 +1,9 @@
-import { ConnectorError, RowRejectedError, WatermarkBlindError, errorMessage, type Row } from '@idra/core';
+import { ConnectorError, RowRejectedError, SchemaChangeError, WatermarkBlindError, errorMessage, type Row } from '@idra/core';
 import type { SqlDialect } from './dialect.ts';
 
 /** Wraps a database error for the runner: rejected rows follow the error policy, permanent errors are retried slowly, the rest soon. */
 export function wrapSqlError(dialect: SqlDialect, role: 'source' | 'destination', syncId: string, err: unknown, rows?: Row[]): Error {
-  if (err instanceof ConnectorError || err instanceof RowRejectedError || err instanceof WatermarkBlindError) return err;
+  if (err instanceof ConnectorError || err instanceof RowRejectedError || err instanceof WatermarkBlindError || err instanceof SchemaChangeError) return err;
   const kind = dialect.classify(err);
   if (role === 'destination' && kind === 'rejected') {
     return new RowRejectedError(rows?.length === 1 ? rows[0] : undefined, err, rejectedColumn(err));

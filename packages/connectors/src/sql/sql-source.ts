@@ -73,8 +73,9 @@ export class SqlSource implements Source {
   private readonly sync: Sync;
   private readonly endpoint: ResolvedEndpoint;
   private readonly order: string[];
-  private readonly types: Map<string, LogicalType>;
-  private readonly columns: Column[];
+  private types: Map<string, LogicalType>;
+  /** The columns read, as the last result described them: the same array while they stay the same, so that comparing them costs nothing. */
+  private columns: Column[];
   private readonly watermark: Watermark | undefined;
   /** The last read returned fewer rows than asked for: it reached the watermark. */
   private caughtUp = true;
@@ -160,9 +161,13 @@ export class SqlSource implements Source {
       bound = await this.limit(signal);
       const status = { heldBack: bound?.heldBack, blockedBy: bound?.blockedBy, watermark: bound?.value, warning: bound?.warning };
       if (bound?.hold) return { columns: this.columns, rows: [], position, ...status };
-      rows = this.encoding
-        ? await this.readEncodedRows(position, limit, bound?.value, signal)
-        : (await this.pool.execute(this.readQuery(position, limit, bound?.value, (column, value) => this.param(column, value)).compile(), signal)).rows;
+      if (this.encoding) {
+        rows = await this.readEncodedRows(position, limit, bound?.value, signal);
+      } else {
+        const result = await this.pool.execute(this.readQuery(position, limit, bound?.value, (column, value) => this.param(column, value)).compile(), signal);
+        rows = result.rows;
+        if (!this.endpoint.columns) this.noticeColumns(result.columns);
+      }
       this.caughtUp = rows.length < limit;
     } catch (err) {
       throw wrapSqlError(dialect, 'source', sync.id, err);
@@ -210,11 +215,21 @@ export class SqlSource implements Source {
     return encoded.read(this.pool, query, values, decoded.map((name) => ({ name, native: natives.get(name)! })), signal);
   }
 
+  /** Takes the columns a read described when they differ from the last ones (a column added, dropped or retyped at the source). */
+  private noticeColumns(described: Column[]): void {
+    const same = (a: Column, b: Column | undefined) => b !== undefined && a.name === b.name && a.type === b.type && a.precision === b.precision && a.scale === b.scale;
+    if (described.length === this.columns.length && described.every((c, i) => same(c, this.columns[i]))) return;
+    this.columns = described;
+    this.types = new Map(described.map((c) => [c.name, c.type]));
+  }
+
   /** Rows after the position in keyset order, below the watermark when there is one; `bind` makes each value an operand. */
   private readQuery(position: Position, limit: number | RawBuilder<number>, watermark: string | undefined, bind: (column: string, value: unknown) => unknown) {
     const { dialect, order } = this;
     const values = positionValues(position);
-    let q = selectFromEndpoint(dialect.db, this.endpoint).select(this.columns.map((c) => c.name));
+    // Every column unless some are listed (or rows pass encoded, in the column order agreed): a column added at the source shows in the next read.
+    const from = selectFromEndpoint(dialect.db, this.endpoint);
+    let q = this.endpoint.columns || this.encoding ? from.select(this.columns.map((c) => c.name)) : from.selectAll();
     // Rows whose cursor is NULL can never be resumed after; they are not read.
     for (const col of order) q = q.where(col, 'is not', null);
     if (values) {

@@ -1,6 +1,7 @@
 import type { Sync, ResolvedEndpoint } from '../model/schema.ts';
 import type { Position } from '../model/position.ts';
 import type { DestinationMode } from '../model/modes.ts';
+import type { Change } from './changes.ts';
 
 /** Database-neutral column types; every connector maps its own types to and from these. */
 export const LOGICAL_TYPES = ['boolean', 'int32', 'int64', 'decimal', 'float', 'text', 'uuid', 'date', 'time', 'timestamp', 'timestamptz', 'json', 'bytes'] as const;
@@ -37,10 +38,17 @@ export interface BlockingTransaction {
   seconds: number;
 }
 
-/** Rows read from a source, and the position just after the last of them. */
+/**
+ * Changes read from a source, in order, and the position just after the last of them: rows to write
+ * (upserts, or inserts under writeMode `insert`) and, sparsely beside them, deletes by key and schema
+ * changes with their places among the rows. A destination applies them in that order, in one
+ * transaction where the store allows; the offset is committed after.
+ */
 export interface Batch {
   columns: Column[];
   rows: Row[];
+  /** Deletes and schema changes, ordered by `at` (their place among `rows`); absent or empty for a batch of rows alone. */
+  changes?: Change[] | undefined;
   /** Position after this batch; equal to the input position when the batch is empty. */
   position: Position;
   /** Why the source read no further than it did (e.g. an open transaction); shown in the status. */
@@ -113,11 +121,16 @@ export interface Source {
 /** Outcome of writing one batch. */
 export interface WriteResult {
   written: number;
+  /** Rows the deletes removed, when the store counts them (else each delete counts as one). */
+  deleted?: number | undefined;
 }
 
 /** Writes batches; each `write` is atomic where the store allows (one transaction). */
 export interface Destination {
-  /** Writes and commits the rows. A data error names the row through RowRejectedError when it can. */
+  /**
+   * Applies the batch's rows and changes in order and commits them. A data error names the row
+   * through RowRejectedError when it can.
+   */
   write(batch: Batch, signal: AbortSignal): Promise<WriteResult>;
   /** The resume point read from the destination itself (destination-id / destination-timestamp modes). */
   resumePosition?(mode: DestinationMode): Promise<Position>;

@@ -10,6 +10,14 @@ export const IdSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127
 export const WATERMARKS = ['transactions', 'delay-only'] as const;
 export type WatermarkPolicy = (typeof WATERMARKS)[number];
 
+/** What a change of the source's columns does to a sync. */
+export const SCHEMA_CHANGE_POLICIES = ['evolve', 'ignore', 'fail'] as const;
+export type SchemaChangePolicy = (typeof SCHEMA_CHANGE_POLICIES)[number];
+
+/** How a polling sync deletes: `mirror` a full pass, or follow a soft-delete column by deleting (`delete`) or copying the mark (`mark`). */
+export const DELETE_POLICIES = ['mirror', 'delete', 'mark'] as const;
+export type DeletePolicy = (typeof DELETE_POLICIES)[number];
+
 const literals = <T extends readonly string[]>(values: T, description?: string): TUnion<TLiteral<T[number]>[]> =>
   Type.Union(
     values.map((v) => Type.Literal(v)),
@@ -82,6 +90,25 @@ export const SyncSchema = Type.Object(
     ),
     onError: Type.Optional(literals(['stop', 'skip'] as const, 'what a row the destination rejects does (default stop)')),
     createTable: Type.Optional(Type.Boolean({ default: true, description: 'create the destination table when missing' })),
+    schemaChanges: Type.Optional(
+      literals(
+        SCHEMA_CHANGE_POLICIES,
+        "what a change of the source's columns does: 'evolve' (default): new columns are added to the destination, widened ones widened, dropped ones kept; 'ignore': only the destination's columns are copied; 'fail': the sync stops",
+      ),
+    ),
+    deletes: Type.Optional(
+      literals(
+        DELETE_POLICIES,
+        "'mirror' (full mode): after a complete pass, destination rows the pass did not see are deleted; with softDeleteColumn: 'delete' (default) removes the rows marked deleted, 'mark' copies them with their mark",
+      ),
+    ),
+    softDeleteColumn: Type.Optional(
+      Type.String({ minLength: 1, description: 'id/timestamp modes: the source column marking a row deleted (deleted_at, is_deleted): set, true or non-zero means deleted' }),
+    ),
+    maxDeleteFraction: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'mirror and reconciliation refuse to delete more than this share of the destination rows at once (default 0.5)' }),
+    ),
+    reconcileEvery: Type.Optional(Duration('id/timestamp modes: compare the keys of source and destination this often (e.g. "1h"), deleting keys gone from the source')),
     lagThreshold: Type.Optional(
       Type.Object(
         {
@@ -141,6 +168,16 @@ export interface Sync {
   watermark: WatermarkPolicy;
   onError: 'stop' | 'skip';
   createTable: boolean;
+  /** What a change of the source's columns does. @default 'evolve' */
+  schemaChanges: SchemaChangePolicy;
+  /** How deletes reach the destination; 'none' when the sync does not delete. @default 'none' */
+  deletes: DeletePolicy | 'none';
+  /** The source column marking rows deleted (id/timestamp modes). */
+  softDeleteColumn: string | undefined;
+  /** Largest share of the destination's rows that mirror or reconciliation deletes at once. @default 0.5 */
+  maxDeleteFraction: number;
+  /** How often the keys of source and destination are compared (id/timestamp modes); undefined: never. */
+  reconcileEveryMs: number | undefined;
   /** Beyond this lag the sync's health is `lagging` (defaults in `@idra/core/health`). */
   lagThreshold: { rows?: number | undefined; seconds?: number | undefined } | undefined;
 }

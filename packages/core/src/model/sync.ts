@@ -3,6 +3,7 @@ import { parseDuration } from '../duration.ts';
 import { schemaIssues, assertSchema } from './validate.ts';
 import { connectorIssues, type ConnectorCatalogue } from '../connector/contract.ts';
 import { modeInfo, modesOf } from './modes.ts';
+import { SQL_CONNECTORS } from './connector-kinds.ts';
 import {
   SyncSchema,
   DataSourceSchema,
@@ -23,6 +24,8 @@ export const SYNC_DEFAULTS = {
   onError: 'stop',
   writeMode: 'insert',
   createTable: true,
+  schemaChanges: 'evolve',
+  maxDeleteFraction: 0.5,
 } as const;
 
 const join = (base: string, field: string) => (base ? `${base}.${field}` : field);
@@ -57,6 +60,45 @@ export function connectionIssues(connector: string, c: NonNullable<Endpoint['con
   return [];
 }
 
+/** Connectors that can list and compare keys (mirror and reconciliation read both ends' keys). */
+const KEY_LISTING: readonly string[] = SQL_CONNECTORS;
+
+/** The rules of the delete options: which mode each belongs to, and the key and connectors it needs. */
+function deleteIssues(s: SyncConfig, at: (field: string) => string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const mode = modeInfo(s.mode);
+  const ownCursor = mode.cursor && !mode.fromDestination;
+  const keyed = (field: string, what: string) => {
+    if (!s.keyColumns) issues.push({ path: at('keyColumns'), message: `is required by ${field} (${what} rows by key)` });
+  };
+  const listed = (field: string) => {
+    for (const role of ['source', 'destination'] as const) {
+      if (!KEY_LISTING.includes(s[role].connector)) {
+        issues.push({ path: at(field), message: `needs SQL connectors at both ends (the ${role} is ${s[role].connector}, whose keys cannot be listed)` });
+      }
+    }
+  };
+  if (s.deletes === 'mirror') {
+    if (s.mode !== 'full') issues.push({ path: at('deletes'), message: `'mirror' needs mode 'full' (it is '${s.mode}'); cursor modes delete through softDeleteColumn or reconcileEvery` });
+    else listed('deletes');
+    keyed("deletes 'mirror'", 'it deletes');
+  }
+  if ((s.deletes === 'delete' || s.deletes === 'mark') && s.softDeleteColumn === undefined) {
+    issues.push({ path: at('softDeleteColumn'), message: `is required when deletes is '${s.deletes}' (the column marking rows deleted at the source)` });
+  }
+  if (s.softDeleteColumn !== undefined) {
+    if (!ownCursor) issues.push({ path: at('softDeleteColumn'), message: `applies to modes 'id' and 'timestamp' (mode is '${s.mode}')` });
+    if (s.deletes === 'mirror') issues.push({ path: at('deletes'), message: "is 'mirror', which does not use softDeleteColumn: give 'delete' or 'mark'" });
+    keyed('softDeleteColumn', 'it deletes');
+  }
+  if (s.reconcileEvery !== undefined) {
+    if (!ownCursor) issues.push({ path: at('reconcileEvery'), message: `applies to modes 'id' and 'timestamp' (mode is '${s.mode}'; full mode uses deletes 'mirror')` });
+    else listed('reconcileEvery');
+    keyed('reconcileEvery', 'it compares');
+  }
+  return issues;
+}
+
 function semanticIssues(s: SyncConfig, base: string, connectors: ConnectorCatalogue | undefined): ConfigIssue[] {
   const issues: ConfigIssue[] = [
     ...serverIssues(s.source, 'source', base),
@@ -81,7 +123,8 @@ function semanticIssues(s: SyncConfig, base: string, connectors: ConnectorCatalo
       issues.push({ path: at('mode'), message: `'${s.mode}' is not supported by the ${connector} ${role} (it supports ${alternatives.join(', ')})` });
     }
   }
-  for (const field of ['pollIntervalMs', 'delayMs'] as const) {
+  issues.push(...deleteIssues(s, at));
+  for (const field of ['pollIntervalMs', 'delayMs', 'reconcileEvery'] as const) {
     const v = s[field];
     if (v !== undefined && parseDuration(v) === undefined) issues.push({ path: at(field), message: 'must be milliseconds or a duration like "5s"' });
   }
@@ -158,6 +201,11 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     watermark: config.watermark ?? SYNC_DEFAULTS.watermark,
     onError: config.onError ?? SYNC_DEFAULTS.onError,
     createTable: config.createTable ?? SYNC_DEFAULTS.createTable,
+    schemaChanges: config.schemaChanges ?? SYNC_DEFAULTS.schemaChanges,
+    deletes: config.deletes ?? (config.softDeleteColumn !== undefined ? 'delete' : 'none'),
+    softDeleteColumn: config.softDeleteColumn,
+    maxDeleteFraction: config.maxDeleteFraction ?? SYNC_DEFAULTS.maxDeleteFraction,
+    reconcileEveryMs: config.reconcileEvery === undefined ? undefined : parseDuration(config.reconcileEvery)!,
     lagThreshold: config.lagThreshold,
   };
 }

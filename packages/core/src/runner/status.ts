@@ -26,10 +26,47 @@ export interface SyncTotals {
   rowsCopied: number;
   rowsSkipped: number;
   batches: number;
+  /** Destination rows deleted: deletes read from the source, soft-deleted rows, mirror passes and reconciliation. */
+  rowsDeleted?: number | undefined;
   /** When the counting began (the sync's first run). */
   since: string;
   /** When the sync first read everything there was (the end of its initial copy). */
   caughtUpAt?: string | undefined;
+}
+
+/** A change of the source's columns as the sync met it. */
+export interface SchemaChangeRecord {
+  at: string;
+  /** Each change in one line (`column email added (text)`). */
+  changes: string[];
+  /** applied: the destination follows (`evolve`) · ignored: not copied (`ignore`) · refused: the sync stopped. */
+  outcome: 'applied' | 'ignored' | 'refused';
+  /** The sync's batch number (of this run) that first carried it. */
+  batch: number;
+}
+
+/** What comparing the keys of source and destination found (a mirror pass's end, or a periodic reconciliation). */
+export interface ReconciliationReport {
+  at: string;
+  kind: 'mirror' | 'reconcile';
+  /** Keys read at the source and at the destination. */
+  sourceKeys: number;
+  destinationKeys: number;
+  /** Destination rows deleted because their key is gone from the source. */
+  deleted: number;
+  /** Source keys the destination lacks (copied by the sync's next reads, or by a reset when the cursor passed them). */
+  missing: number;
+  durationMs: number;
+  /** Why nothing was deleted, when the guard refused. */
+  refused?: string | undefined;
+}
+
+/** How many schema changes a status keeps. */
+export const SCHEMA_HISTORY_SIZE = 20;
+
+/** Adds a schema change to a status, keeping the newest {@link SCHEMA_HISTORY_SIZE}. */
+export function recordSchemaChange(status: SyncStatus, record: SchemaChangeRecord): void {
+  status.schemaChanges = [...(status.schemaChanges ?? []), record].slice(-SCHEMA_HISTORY_SIZE);
 }
 
 /** What an agent reports about one sync. */
@@ -40,6 +77,12 @@ export interface SyncStatus {
   rowsCopied: number;
   rowsSkipped: number;
   batches: number;
+  /** Destination rows deleted in this run (see SyncTotals.rowsDeleted). */
+  rowsDeleted?: number | undefined;
+  /** The latest changes of the source's columns and what the sync did about them, newest last (at most {@link SCHEMA_HISTORY_SIZE}). */
+  schemaChanges?: SchemaChangeRecord[] | undefined;
+  /** The last key reconciliation (or mirror pass) and what it found. */
+  reconciliation?: ReconciliationReport | undefined;
   lastBatchAt: string | undefined;
   position: Position | undefined;
   /** Why the source holds back rows (open transaction, delay), when it does. */
@@ -97,7 +140,14 @@ export function newSyncStatus(syncId: string, agentId: string, patch: Partial<Sy
 export function carriedOver(previous: SyncStatus | undefined): Partial<SyncStatus> {
   if (!previous) return {};
   const totals = previous.totals ?? { rowsCopied: previous.rowsCopied, rowsSkipped: previous.rowsSkipped, batches: previous.batches, since: previous.updatedAt };
-  return { totals: { ...totals }, position: previous.position, lag: previous.lag, lastBatchAt: previous.lastBatchAt };
+  return {
+    totals: { ...totals },
+    position: previous.position,
+    lag: previous.lag,
+    lastBatchAt: previous.lastBatchAt,
+    schemaChanges: previous.schemaChanges,
+    reconciliation: previous.reconciliation,
+  };
 }
 
 /** A row the destination rejected and the `skip` policy set aside. */

@@ -1,6 +1,30 @@
-import { ConfigError, ConnectorError, FencedError, IdraError, RowRejectedError, UncaughtConnectorError, WatermarkBlindError, errorMessage } from '../errors.ts';
+import {
+  ConfigError,
+  ConnectorError,
+  DeleteGuardError,
+  FencedError,
+  IdraError,
+  RowRejectedError,
+  SchemaChangeError,
+  UncaughtConnectorError,
+  WatermarkBlindError,
+  errorMessage,
+} from '../errors.ts';
 import type { Sync } from '../model/schema.ts';
-import { ENCODED_ROW, type Batch, type ConnectorRegistry, type Destination, type EncodedRow, type Row, type Source } from '../connector/types.ts';
+import { ENCODED_ROW, type Batch, type Column, type ConnectorRegistry, type Destination, type EncodedRow, type Row, type Source } from '../connector/types.ts';
+import {
+  batchHasWork,
+  batchSteps,
+  columnTypeText,
+  deleteCount,
+  describeSchemaChange,
+  diffColumns,
+  keepRows,
+  markedDeleted,
+  mergeColumns,
+  prependChanges,
+  type Change,
+} from '../connector/changes.ts';
 import { resumesFromDestination, storedKind } from '../model/modes.ts';
 import { startPosition, type Position } from '../model/position.ts';
 import { undecodableError } from '../connector/undecodable.ts';
@@ -11,7 +35,7 @@ import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './bac
 import { isolateRefused } from './bisect.ts';
 import { runAsSync } from './process-guard.ts';
 import { scrubSecrets, secretValues } from '../secrets.ts';
-import { carriedOver, newSyncStatus, type DeadLetter, type DeadLetterSink, type SyncState, type SyncStatus } from './status.ts';
+import { carriedOver, newSyncStatus, recordSchemaChange, type DeadLetter, type DeadLetterSink, type SchemaChangeRecord, type SyncState, type SyncStatus } from './status.ts';
 
 export interface SyncRunnerOptions {
   sync: Sync;
@@ -26,7 +50,7 @@ export interface SyncRunnerOptions {
   /** Called after every change of the status (the caller throttles persistence). */
   onStatus?: (status: SyncStatus) => void;
   /** Called after every batch committed to the destination and the offset store. */
-  onBatch?: (info: { rows: number; skipped: number; durationMs: number; position: Position }) => void;
+  onBatch?: (info: { rows: number; skipped: number; deleted: number; durationMs: number; position: Position }) => void;
   /** How often to ask the source for its lag while running. @default 5000 */
   lagIntervalMs?: number;
   /** Called before each destination write; throws (FencedError) when this agent may no longer write. */
@@ -35,8 +59,8 @@ export interface SyncRunnerOptions {
   previous?: SyncStatus | undefined;
   /** Backoff of errors someone must fix (wrong password, missing table): retried, but slowly. */
   slowBackoff?: BackoffOptions;
-  /** Called when the source's columns change between batches (a schema change), for the sync's timeline. */
-  onSchemaChange?: (change: { added: string[]; removed: string[] }) => void;
+  /** Called when the source's columns change (a schema change), with what the sync did about it, for the sync's timeline. */
+  onSchemaChange?: (record: SchemaChangeRecord) => void;
   /**
    * How often a sync stopped by a problem outside its document (a source privilege missing) is tried
    * again, so that a GRANT lets it start without a restart. @default 15000
@@ -72,7 +96,9 @@ export function classifyError(err: unknown): ErrorKind {
   if (err instanceof FencedError) return 'fenced';
   if (err instanceof ConnectorError) return err.transient ? 'transient' : 'permanent';
   if (err instanceof WatermarkBlindError) return 'permanent';
-  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof SyncFailedError) return 'operator';
+  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof SyncFailedError || err instanceof SchemaChangeError || err instanceof DeleteGuardError) {
+    return 'operator';
+  }
   return 'transient';
 }
 
@@ -106,7 +132,10 @@ export class SyncRunner {
   private loop: Promise<void> | undefined;
   /** What this sync's offsets point into, committed with each of them. */
   private readonly scope: OffsetScope;
-  private columns: string[] | undefined;
+  /** Every column the source has shown in this run (a schemaless source's batches may each lack some). */
+  private known: Column[] | undefined;
+  /** The column list of the last batch compared: sources hand the same array back while nothing changed. */
+  private lastColumns: Column[] | undefined;
   /** The current cycle of open connectors → batches; aborted when they raise an error outside any call, so that they are reopened. */
   private cycle: AbortController | undefined;
   /** Ends the wait before the next attempt (Retry now). */
@@ -255,7 +284,6 @@ export class SyncRunner {
             next.catch(() => {}); // awaited on the next turn; an error there is handled there
             prefetched = { position: batch.position, batch: next, startedAt: performance.now() };
           }
-          if (batch.rows.length > 0) this.noticeColumns(batch.columns.map((c) => c.name));
           this.status.heldBack = batch.heldBack;
           this.status.blockedBy = batch.blockedBy;
           this.status.watermark = batch.watermark;
@@ -264,15 +292,16 @@ export class SyncRunner {
             if (batch.warning) this.log.warn({ warning: batch.warning }, 'source warning');
             this.status.warning = batch.warning;
           }
-          if (batch.rows.length > 0) {
+          const work = this.changesOf(batch);
+          if (batchHasWork(work)) {
             this.opts.beforeWrite?.();
-            const skipped = await this.write(destination, batch, signal);
+            const { skipped, deleted } = await this.write(destination, work, signal);
             if (this.abortCtl.signal.aborted) break;
             cycle.signal.throwIfAborted();
             await this.commit(batch.position);
             await source.committed?.(batch.position).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
             position = batch.position;
-            this.recordBatch(batch.rows.length - skipped, skipped, performance.now() - started, position);
+            this.recordBatch({ written: work.rows.length - skipped, skipped, deleted }, performance.now() - started, position);
           }
           this.succeeded();
           if (batch.rows.length < sync.batchSize) {
@@ -339,21 +368,70 @@ export class SyncRunner {
 
   /** Rows move still encoded when the destination stores them as the source reads them (no value decoded and encoded again). */
   private async passEncoded(source: Source, destination: Destination, signal: AbortSignal): Promise<void> {
+    // Soft deletes read the marking column of every row, which an encoded row does not decode.
+    if (this.sync.deletes === 'delete') return;
     const offer = source.encodings?.();
     if (!offer || !source.readEncoded || !destination.accepts || !(await destination.accepts(offer, signal))) return;
     source.readEncoded(offer);
     this.log.debug({ format: offer.format }, 'rows pass through encoded');
   }
 
-  private noticeColumns(names: string[]): void {
-    const before = this.columns;
-    this.columns = names;
-    if (!before) return;
-    const added = names.filter((n) => !before.includes(n));
-    const removed = before.filter((n) => !names.includes(n));
-    if (added.length === 0 && removed.length === 0) return;
-    this.log.info({ added, removed }, 'source columns changed');
-    this.opts.onSchemaChange?.({ added, removed });
+  /**
+   * What a batch read from the source asks of the destination: its rows, the schema changes found by
+   * comparing its columns with those seen before (nearly free: a source hands back the same column
+   * list while nothing changed), under the sync's policy, and its soft-deleted rows as deletes.
+   */
+  private changesOf(batch: Batch): Batch {
+    let work = batch;
+    if (batch.rows.length > 0 && batch.columns !== this.lastColumns) work = this.noticeColumns(batch);
+    const { softDeleteColumn, deletes } = this.sync;
+    if (softDeleteColumn !== undefined && deletes === 'delete') {
+      work = keepRows(work, (row) => !markedDeleted(row[softDeleteColumn]), (row) => rowKey(this.sync, row));
+    }
+    return work;
+  }
+
+  private noticeColumns(batch: Batch): Batch {
+    this.lastColumns = batch.columns;
+    const known = this.known;
+    if (!known) {
+      this.known = batch.columns;
+      return batch;
+    }
+    const { changes, incompatible } = diffColumns(known, batch.columns);
+    if (changes.length === 0 && incompatible.length === 0) return batch;
+    const policy = this.sync.schemaChanges;
+    const refused = incompatible[0];
+    if (refused) {
+      const how =
+        policy === 'fail'
+          ? "schemaChanges is 'fail'"
+          : `a ${refused.change} type cannot be followed without losing values (schemaChanges 'evolve' follows only widening changes)`;
+      this.recordSchemaChanges([`column ${refused.column} changed from ${columnTypeText(refused.from)} to ${columnTypeText(refused.to)}: refused`], 'refused');
+      throw new SchemaChangeError({
+        column: refused.column,
+        message: `source column ${refused.column} changed from ${columnTypeText(refused.from)} to ${columnTypeText(refused.to)} and ${how}: change the destination column by hand (or recreate the table) and press Retry, or reset the sync`,
+      });
+    }
+    if (policy === 'fail') {
+      this.recordSchemaChanges(changes.map(describeSchemaChange), 'refused');
+      const first = changes[0]!;
+      throw new SchemaChangeError({
+        column: first.kind === 'drop' ? first.column : first.kind === 'rename' ? first.from : first.column.name,
+        message: `the source's columns changed (${changes.map(describeSchemaChange).join('; ')}) and schemaChanges is 'fail': bring the destination table in line by hand and press Retry, or set schemaChanges to 'evolve' or 'ignore'`,
+      });
+    }
+    this.known = mergeColumns(known, changes);
+    const outcome = policy === 'evolve' ? 'applied' : 'ignored';
+    this.recordSchemaChanges(changes.map(describeSchemaChange), outcome);
+    this.log.info({ changes: changes.map(describeSchemaChange), policy }, 'source columns changed');
+    return policy === 'evolve' ? prependChanges(batch, changes) : batch;
+  }
+
+  private recordSchemaChanges(changes: string[], outcome: SchemaChangeRecord['outcome']): void {
+    const record: SchemaChangeRecord = { at: new Date().toISOString(), changes, outcome, batch: this.status.batches + 1 };
+    recordSchemaChange(this.status, record);
+    this.opts.onSchemaChange?.(record);
   }
 
   private async resumePosition(destination: Destination): Promise<Position> {
@@ -381,18 +459,34 @@ export class SyncRunner {
     await this.opts.offsets.commit(this.sync.id, position, { agentId: this.opts.agentId, epoch: this.opts.epoch ?? 0, scope: this.scope });
   }
 
-  /** Writes a batch; a row the destination rejects follows `onError` (skip: dead letters; stop: the sync fails). Returns how many were skipped. */
-  private async write(destination: Destination, batch: Batch, signal: AbortSignal): Promise<number> {
+  /**
+   * Writes a batch; a row the destination rejects follows `onError` (skip: dead letters; stop: the
+   * sync fails). Returns how many rows were skipped and deleted.
+   */
+  private async write(destination: Destination, batch: Batch, signal: AbortSignal): Promise<{ skipped: number; deleted: number }> {
     const undecodable = await this.setAsideUndecodable(batch);
-    if (undecodable > 0) batch = { ...batch, rows: batch.rows.filter((row) => !undecodableError(row)) };
-    if (batch.rows.length === 0) return undecodable;
+    if (undecodable > 0) batch = keepRows(batch, (row) => !undecodableError(row));
+    if (!batchHasWork(batch)) return { skipped: undecodable, deleted: 0 };
     let refusal: RowRejectedError;
     try {
-      await destination.write(batch, signal);
-      return undecodable;
+      const result = await destination.write(batch, signal);
+      return { skipped: undecodable, deleted: result.deleted ?? deleteCount(batch) };
     } catch (err) {
       if (!(err instanceof RowRejectedError)) throw err;
       refusal = err;
+    }
+    if (batch.changes?.length) {
+      // The rejected row is looked for among the rows alone: the batch is applied step by step, in order.
+      let skipped = undecodable;
+      let deleted = 0;
+      for (const step of batchSteps(batch)) {
+        const changes: Change[] | undefined =
+          step.kind === 'rows' ? undefined : step.kind === 'deletes' ? step.keys.map((key) => ({ kind: 'delete', at: 0, key })) : [{ kind: 'schema', at: 0, change: step.change }];
+        const done = await this.write(destination, { ...batch, rows: step.kind === 'rows' ? step.rows : [], changes }, signal);
+        skipped += done.skipped;
+        deleted += done.deleted;
+      }
+      return { skipped, deleted };
     }
     const stop = this.sync.onError === 'stop';
     // Under `stop` the rows before the rejected one are written, as a replay of the batch would write them; none after it.
@@ -409,7 +503,7 @@ export class SyncRunner {
       await this.opts.deadLetters.record(rejected);
       this.log.warn({ skipped: rejected.length, firstError: rejected[0]!.error }, 'rows rejected by the destination were skipped');
     }
-    return undecodable + rejected.length;
+    return { skipped: undecodable + rejected.length, deleted: 0 };
   }
 
   /** Error policy `stop`: the sync fails naming the rejected row's key and column. */
@@ -438,21 +532,23 @@ export class SyncRunner {
     return bad.length;
   }
 
-  private recordBatch(written: number, skipped: number, durationMs: number, position: Position): void {
+  private recordBatch({ written, skipped, deleted }: { written: number; skipped: number; deleted: number }, durationMs: number, position: Position): void {
     this.status.rowsCopied += written;
     this.status.rowsSkipped += skipped;
     this.status.batches += 1;
+    if (deleted > 0) this.status.rowsDeleted = (this.status.rowsDeleted ?? 0) + deleted;
     const totals = this.status.totals;
     if (totals) {
       totals.rowsCopied += written;
       totals.rowsSkipped += skipped;
       totals.batches += 1;
+      if (deleted > 0) totals.rowsDeleted = (totals.rowsDeleted ?? 0) + deleted;
     }
     this.status.lastBatchAt = new Date().toISOString();
     this.status.position = position;
     this.status.lastError = undefined;
     this.succeeded();
-    this.opts.onBatch?.({ rows: written, skipped, durationMs, position });
+    this.opts.onBatch?.({ rows: written, skipped, deleted, durationMs, position });
     this.publish();
   }
 

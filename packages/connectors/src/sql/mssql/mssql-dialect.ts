@@ -58,6 +58,11 @@ export const mssqlDialect: SqlDialect = {
   },
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./mssql-driver.ts')).connectMssql(connection, options),
+  alterColumnType: (target, column, type, notNull) =>
+    sql`alter table ${target.schema ? sql.id(target.schema, target.table) : sql.id(target.table)} alter column ${sql.id(column)} ${sql.raw(type)} ${sql.raw(notNull ? 'not null' : 'null')}`.compile(
+      mssqlDialect.db,
+    ),
+  renameColumn: (target, from, to) => sql`exec sp_rename ${`${target.schema ?? 'dbo'}.${target.table}.${from}`}, ${to}, 'COLUMN'`.compile(mssqlDialect.db),
   columnType(column: Column, isKey) {
     if (isKey && column.type === 'text') return 'nvarchar(450)';
     if (isKey && column.type === 'bytes') return 'varbinary(900)';

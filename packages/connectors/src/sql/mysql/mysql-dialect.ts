@@ -141,6 +141,12 @@ export const mysqlDialect: SqlDialect = {
   createTableSuffix: sql`default character set utf8mb4 collate utf8mb4_bin`,
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./mysql-driver.ts')).connectMysql(connection, options),
+  // MODIFY restates the whole column: NOT NULL is given again for key columns.
+  alterColumnType: (target, column, type, notNull) =>
+    (target.schema ? mysqlDialect.db.withSchema(target.schema) : mysqlDialect.db).schema
+      .alterTable(target.table)
+      .modifyColumn(column, sql.raw(type), (c) => (notNull ? c.notNull() : c))
+      .compile(),
   columnType(column: Column, isKey) {
     if (isKey && column.type === 'text') return 'varchar(255)';
     if (isKey && column.type === 'bytes') return 'varbinary(255)';

@@ -45,6 +45,8 @@ export const sqliteDialect: SqlDialect = {
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./sqlite-driver.ts')).connectSqlite(connection, options),
   columnType: (column) => COLUMN_TYPES[column.type],
+  // A declared type only suggests an affinity: an INTEGER column holds any 64-bit integer already.
+  alterColumnType: null,
   toParameter(value, type) {
     if (value === undefined || value === null) return null;
     if (type === 'json') return jsonText(value);

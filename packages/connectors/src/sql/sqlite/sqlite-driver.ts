@@ -78,8 +78,10 @@ export async function connectSqlite(c: Connection, options: Record<string, unkno
       stmt.run(...params);
       return { rows: [], columns: [] };
     }
-    const described = stmt.columns();
     const raw = stmt.all(...params) as Row[];
+    // Described after running: a statement prepared before another connection altered the table is
+    // prepared again by SQLite as it runs, and only then describes the new columns.
+    const described = stmt.columns();
     const columns: Column[] = described.map((col) => ({
       name: col.name,
       type: logicalTypeOf(col.type) ?? inferType(raw[0]?.[col.name]),

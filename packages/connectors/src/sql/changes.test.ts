@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '@idra/testkit';
+import type { Batch, Column, Row } from '@idra/core';
+import { createConnectorRegistry } from '../registry.ts';
+import { DDL, TEST_DIALECTS, createTestDb, insertRows, makeSync, TestRun, type TestDb } from '../testing/fixtures.ts';
+
+const COLUMNS: Column[] = [
+  { name: 'id', type: 'int64' },
+  { name: 'name', type: 'text' },
+];
+
+const row = (id: number, extra: Row = {}): Row => ({ id: String(id), name: `row ${id}`, ...extra });
+
+// The change contract on every SQL destination with a real server here (SQL Server shares the code; its statements: sql-statements.test.ts).
+for (const name of TEST_DIALECTS) {
+  describe(`changes in a batch: ${name}`, () => {
+    const D = DDL[name];
+    let db: TestDb;
+    let state: string;
+
+    beforeEach(async () => {
+      db = await createTestDb(name);
+      state = await tempDir('idra-state-');
+    });
+    afterEach(async () => {
+      await db.drop();
+    });
+
+    it('applies rows, deletes by key and an added column in their order, in one write', async () => {
+      const sync = makeSync(db, db, { keyColumns: ['id'], writeMode: 'upsert' });
+      const destination = await createConnectorRegistry().openDestination({ sync, endpoint: sync.destination, role: 'destination' });
+      const signal = new AbortController().signal;
+      try {
+        const position = { kind: 'id', value: null } as const;
+        await destination.write({ columns: COLUMNS, rows: [row(1), row(2), row(3)], position }, signal);
+        const email: Column = { name: 'email', type: 'text' };
+        const batch: Batch = {
+          columns: [...COLUMNS, email],
+          // 2 is deleted then written again (it stays); 3 is written then deleted (it goes); 1 is deleted.
+          rows: [row(4, { email: 'a@x' }), row(2, { email: 'b@x' }), row(3, { email: 'c@x' })],
+          changes: [
+            { kind: 'delete', at: 0, key: { id: '1' } },
+            { kind: 'delete', at: 0, key: { id: '2' } },
+            { kind: 'schema', at: 0, change: { kind: 'add', column: email } },
+            { kind: 'delete', at: 3, key: { id: '3' } },
+          ],
+          position,
+        };
+        await destination.write(batch, signal);
+      } finally {
+        await destination.close();
+      }
+      expect(await db.rows('dst', ['id'])).toEqual([
+        { id: '2', name: 'row 2', email: 'b@x' },
+        { id: '4', name: 'row 4', email: 'a@x' },
+      ]);
+    });
+
+    it('a delete whose batch fails is rolled back with the rows (one transaction)', async () => {
+      await db.exec(`create table dst (id ${D.bigint} primary key, name ${D.shortText} not null)`);
+      await insertRows(db, 'dst', [{ id: '1', name: 'one' }]);
+      const sync = makeSync(db, db, { keyColumns: ['id'], writeMode: 'upsert' });
+      const destination = await createConnectorRegistry().openDestination({ sync, endpoint: sync.destination, role: 'destination' });
+      try {
+        const batch: Batch = { columns: COLUMNS, rows: [{ id: '2', name: null }], changes: [{ kind: 'delete', at: 0, key: { id: '1' } }], position: { kind: 'id', value: null } };
+        await expect(destination.write(batch, new AbortController().signal)).rejects.toThrow();
+      } finally {
+        await destination.close();
+      }
+      expect(await db.rows('dst', ['id'])).toEqual([{ id: '1', name: 'one' }]);
+    });
+
+    it("a column added at the source while the sync runs reaches the destination (schemaChanges 'evolve', the default) and shows in the status", async () => {
+      await db.exec(`create table src (id ${D.bigint} primary key, name ${D.text})`);
+      await insertRows(db, 'src', [row(1), row(2)]);
+      const run = new TestRun(makeSync(db, db, { keyColumns: ['id'] }), state);
+      try {
+        await run.waitFor((s) => s.rowsCopied === 2 && s.state === 'idle');
+        await db.exec(`alter table src add column email ${D.text}`);
+        await insertRows(db, 'src', [row(3, { email: 'c@x' })]);
+        const status = await run.waitFor((s) => s.rowsCopied === 3);
+        expect(status.schemaChanges).toEqual([expect.objectContaining({ outcome: 'applied', changes: ['column email added (text)'] })]);
+      } finally {
+        await run.runner.stop();
+      }
+      expect(await db.rows('dst', ['id'])).toEqual(await db.rows('src', ['id']));
+      expect((await db.rows('dst', ['id']))[2]).toEqual({ id: '3', name: 'row 3', email: 'c@x' });
+    });
+
+    it("schemaChanges 'ignore' keeps copying the destination's columns; 'fail' stops naming the column", async () => {
+      await db.exec(`create table src (id ${D.bigint} primary key, name ${D.text})`);
+      await insertRows(db, 'src', [row(1)]);
+      for (const policy of ['ignore', 'fail'] as const) {
+        const dst = `dst_${policy}`;
+        const run = new TestRun(makeSync(db, db, { keyColumns: ['id'], schemaChanges: policy, destinationTable: dst }), await tempDir('idra-state-'));
+        try {
+          await run.waitFor((s) => s.rowsCopied === 1 && s.state === 'idle');
+        } finally {
+          await run.runner.stop();
+        }
+      }
+      await db.exec(`alter table src add column email ${D.text}`);
+      await insertRows(db, 'src', [row(2, { email: 'b@x' })]);
+      const ignoring = new TestRun(makeSync(db, db, { keyColumns: ['id'], schemaChanges: 'ignore', destinationTable: 'dst_ignore' }), await tempDir('idra-state-'));
+      const failing = new TestRun(makeSync(db, db, { keyColumns: ['id'], schemaChanges: 'fail', destinationTable: 'dst_fail' }), await tempDir('idra-state-'));
+      try {
+        await ignoring.waitFor((s) => s.state === 'idle' && s.rowsCopied === 2);
+        const failed = await failing.waitFor((s) => s.state === 'failed');
+        expect(failed.lastError?.code).toBe('IDRA_ERR_SCHEMA_CHANGE_REFUSED');
+        expect(failed.lastError?.message).toMatch(/table dst_fail has no column "email" \(text\).*schemaChanges is 'fail'/);
+      } finally {
+        await Promise.all([ignoring.runner.stop(), failing.runner.stop()]);
+      }
+      expect(await db.rows('dst_ignore', ['id'])).toEqual([
+        { id: '1', name: 'row 1' },
+        { id: '2', name: 'row 2' },
+      ]);
+      expect(await db.rows('dst_fail', ['id'])).toEqual([{ id: '1', name: 'row 1' }]);
+    });
+  });
+}
