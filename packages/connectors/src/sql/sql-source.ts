@@ -66,6 +66,10 @@ function nextPosition(position: Position, order: string[], last: Row): Position 
   }
 }
 
+function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.name === b[i]!.name && c.type === b[i]!.type && c.precision === b[i]!.precision && c.scale === b[i]!.scale);
+}
+
 /** Reads a table or query of any SQL dialect in keyset order after a position. */
 export class SqlSource implements Source {
   private readonly dialect: SqlDialect;
@@ -163,6 +167,11 @@ export class SqlSource implements Source {
       if (bound?.hold) return { columns: this.columns, rows: [], position, ...status };
       if (this.encoding) {
         rows = await this.readEncodedRows(position, limit, bound?.value, signal);
+        if (rows.length > 0 && !this.endpoint.columns && (await this.columnsChanged(signal))) {
+          // Rows read encoded lack the new columns: read again decoded, and from now on (the next cycle offers encoding again).
+          this.encoding = undefined;
+          return await this.read(position, limit, signal);
+        }
       } else {
         const result = await this.pool.execute(this.readQuery(position, limit, bound?.value, (column, value) => this.param(column, value)).compile(), signal);
         rows = result.rows;
@@ -217,10 +226,19 @@ export class SqlSource implements Source {
 
   /** Takes the columns a read described when they differ from the last ones (a column added, dropped or retyped at the source). */
   private noticeColumns(described: Column[]): void {
-    const same = (a: Column, b: Column | undefined) => b !== undefined && a.name === b.name && a.type === b.type && a.precision === b.precision && a.scale === b.scale;
-    if (described.length === this.columns.length && described.every((c, i) => same(c, this.columns[i]))) return;
+    if (sameColumns(described, this.columns)) return;
     this.columns = described;
     this.types = new Map(described.map((c) => [c.name, c.type]));
+  }
+
+  /**
+   * Whether the table's columns differ from those read encoded, asked after the read (an encoded read
+   * names its columns, so it cannot see a new one): a change committed before the read shows here.
+   */
+  private async columnsChanged(signal: AbortSignal): Promise<boolean> {
+    const probe = selectFromEndpoint(this.dialect.db, this.endpoint).selectAll();
+    const { columns } = await this.pool.execute((this.dialect.limitStyle === 'top' ? probe.top(0) : probe.limit(0)).compile(), signal);
+    return !sameColumns(columns, this.columns);
   }
 
   /** Rows after the position in keyset order, below the watermark when there is one; `bind` makes each value an operand. */
