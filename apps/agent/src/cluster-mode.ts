@@ -25,6 +25,8 @@ export async function startClusterMode(
     agentId: opts.agentId,
     version: AGENT_VERSION,
     leaseTtlSeconds: Math.max(1, Math.round(opts.leaseTtlMs / 1000)),
+    labels: opts.labels,
+    maxSyncs: opts.maxSyncs,
     connectors: createConnectorRegistry(),
     logger: log,
     secretBox: opts.secretKey ? new SecretBox(opts.secretKey) : undefined,
@@ -32,7 +34,7 @@ export async function startClusterMode(
     metrics,
   });
   metrics?.watchCluster(agent);
-  log.info({ endpoints: opts.etcd, prefix: opts.prefix }, 'cluster mode');
+  log.info({ endpoints: opts.etcd, prefix: opts.prefix, labels: opts.labels, maxSyncs: opts.maxSyncs }, 'cluster mode');
   agent.start();
   return {
     agent,

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, parseDuration } from '@idra/core';
+import { ConfigError, LABEL_NAME_PATTERN, LABEL_VALUE_PATTERN, parseDuration } from '@idra/core';
 import { sqliteRootsFrom } from '@idra/connectors';
 
 /** Everything the agent process is configured with, normalized. */
@@ -28,6 +28,10 @@ export interface AgentOptions {
   httpPort: number;
   /** Address the HTTP endpoints listen on (`--http-host`, `IDRA_HTTP_HOST`): 0.0.0.0 in containers, where probes and Prometheus come from outside. @default "127.0.0.1" */
   httpHost: string;
+  /** Cluster mode: where the agent runs (`--labels region=eu,net=dc1`, `IDRA_AGENT_LABELS`); syncs whose placement asks for labels run only on agents with them. @default {} */
+  labels: Record<string, string>;
+  /** Cluster mode: the most syncs the leader assigns to this agent (`--max-syncs`, `IDRA_AGENT_MAX_SYNCS`). @default no limit */
+  maxSyncs: number | undefined;
   /** Cluster mode: TTL of the agent's etcd lease (`--lease-ttl`, `IDRA_LEASE_TTL`); failover takes about this long. @default 3000 */
   leaseTtlMs: number;
   /** etcd credentials and TLS files (`IDRA_ETCD_USERNAME`, `IDRA_ETCD_PASSWORD`, `IDRA_ETCD_CA`, `IDRA_ETCD_CERT`, `IDRA_ETCD_KEY`). */
@@ -60,6 +64,9 @@ Options (environment variable in brackets):
   --http-port <port>         serve /healthz, /readyz, /metrics (default off) [IDRA_HTTP_PORT]
   --http-host <address>      address they listen on (default 127.0.0.1; the images set 0.0.0.0) [IDRA_HTTP_HOST]
   --lease-ttl <dur>          cluster mode: agent lease TTL, ≈ failover time (default 3s) [IDRA_LEASE_TTL]
+  --labels <k=v,...>         cluster mode: where this agent runs, e.g. region=eu,net=dc1; a sync (or its data
+                             source) with placement {"region":"eu"} runs only on agents labelled so [IDRA_AGENT_LABELS]
+  --max-syncs <n>            cluster mode: the most syncs this agent runs (default no limit) [IDRA_AGENT_MAX_SYNCS]
                              etcd auth/TLS: IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY
                              connection secrets in etcd are decrypted with IDRA_SECRET_KEY (same as the API server's)
                              IDRA_SQLITE_ROOTS: directories SQLite files may be in (default: single mode the state
@@ -79,6 +86,36 @@ function duration(name: string, value: string | undefined, fallback: number): nu
   return ms;
 }
 
+/** `region=eu,net=dc1` → `{ region: 'eu', net: 'dc1' }`, each name and value checked. */
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq).trim();
+    const value = eq < 0 ? undefined : pair.slice(eq + 1).trim();
+    const problem =
+      value === undefined
+        ? `'${pair}' is not name=value`
+        : !new RegExp(LABEL_NAME_PATTERN).test(name)
+          ? `label name '${name}' must be letters, digits, _ . - / (max 63, starting and ending with a letter or digit)`
+          : !new RegExp(LABEL_VALUE_PATTERN).test(value)
+            ? `label value '${value}' of ${name} must be letters, digits, _ . - (max 63, starting and ending with a letter or digit)`
+            : name in labels
+              ? `label ${name} is given twice`
+              : undefined;
+    if (problem) throw new ConfigError([{ path: '--labels', message: problem }], 'invalid agent options');
+    labels[name] = value!;
+  }
+  return labels;
+}
+
+function parseMaxSyncs(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 100_000) throw new ConfigError([{ path: '--max-syncs', message: `must be a whole number of syncs, 0 or more (got "${text}")` }], 'invalid agent options');
+  return n;
+}
+
 /** Parses argv and the environment into complete agent options. */
 export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentOptions | 'help' {
   const { values } = parseArgs({
@@ -95,6 +132,8 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       'http-port': { type: 'string' },
       'http-host': { type: 'string' },
       'lease-ttl': { type: 'string' },
+      labels: { type: 'string' },
+      'max-syncs': { type: 'string' },
       example: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -121,6 +160,8 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     httpPort,
     httpHost: values['http-host'] ?? env.IDRA_HTTP_HOST ?? '127.0.0.1',
     leaseTtlMs: duration('--lease-ttl', values['lease-ttl'] ?? env.IDRA_LEASE_TTL, 3_000),
+    labels: parseLabels(values.labels ?? env.IDRA_AGENT_LABELS),
+    maxSyncs: parseMaxSyncs(values['max-syncs'] ?? env.IDRA_AGENT_MAX_SYNCS),
     etcdAuth: {
       username: env.IDRA_ETCD_USERNAME,
       password: env.IDRA_ETCD_PASSWORD,

@@ -1,6 +1,6 @@
 import type { Namespace } from 'etcd3';
-import { KEYS, idOf, readAssignments, readLeaderAgentId } from '@idra/core';
-import type { AgentInfo, AgentView, AssignmentView } from '@idra/api-client';
+import { KEYS, hasSlotLimits, idOf, readAssignments, readLeaderAgentId, readSlots, type DataSource } from '@idra/core';
+import type { AgentInfo, AgentView, AssignmentView, DataSourceSlotsView } from '@idra/api-client';
 
 export async function listAssignments(ns: Namespace): Promise<AssignmentView[]> {
   const { assignments } = await readAssignments(ns);
@@ -33,4 +33,24 @@ export async function deadLetterCounts(ns: Namespace): Promise<Map<string, numbe
     counts.set(syncId, (counts.get(syncId) ?? 0) + 1);
   }
   return counts;
+}
+
+/** Every data source with a concurrency limit or slots in use: its limits, holders and waiters (in queue order). */
+export async function listSlots(ns: Namespace, dataSources: readonly DataSource[]): Promise<DataSourceSlotsView[]> {
+  const slots = await readSlots(ns);
+  const byId = new Map(dataSources.map((ds) => [ds.id, ds]));
+  const ids = [...new Set([...dataSources.filter(hasSlotLimits).map((ds) => ds.id), ...slots.keys()])].sort();
+  return ids.map((dataSourceId) => {
+    const ds = byId.get(dataSourceId);
+    const entries = (slots.get(dataSourceId) ?? []).map(({ syncId, agentId, roles, held, since, grantedAt }) => ({ held, view: { syncId, agentId, roles, since, grantedAt } }));
+    return {
+      dataSourceId,
+      maxConcurrentSyncs: ds?.maxConcurrentSyncs ?? null,
+      maxReaders: ds?.maxReaders ?? null,
+      maxWriters: ds?.maxWriters ?? null,
+      holdSlotWhileIdle: ds?.holdSlotWhileIdle === true,
+      held: entries.filter((e) => e.held).map((e) => e.view),
+      waiting: entries.filter((e) => !e.held).map((e) => e.view),
+    };
+  });
 }

@@ -1,3 +1,5 @@
+import { slotWaitText, type SlotWait } from '@idra/core/health';
+
 /** Text output: aligned columns for lists, key: value lines for single records. */
 export function table(headers: string[], rows: Array<Array<string | number | boolean | null | undefined>>): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))));
@@ -30,6 +32,7 @@ interface StatusLike {
   lastError?: { code: string; message: string } | undefined;
   retryInMs?: number | undefined;
   warning?: string | undefined;
+  waitingFor?: SlotWait | undefined;
 }
 
 /** A configuration problem stops the sync: it needs a change (or a grant), not time. */
@@ -48,6 +51,7 @@ export function statusText(s: StatusLike): string {
     const again = s.state === 'failed' && s.retryInMs !== undefined ? ` (checked again in ${Math.ceil(s.retryInMs / 1000)} s)` : '';
     lines.push(`${configProblem(s) ? 'configuration problem' : 'last error'} ${s.lastError.code}: ${s.lastError.message}${again}`);
   }
+  if (s.state === 'waiting' && s.waitingFor) lines.push(slotWaitText(s.waitingFor));
   if (s.warning) lines.push(`warning: ${s.warning}`);
   return `${lines.join('\n')}\n`;
 }

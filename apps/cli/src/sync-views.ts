@@ -14,7 +14,7 @@ export function syncRows(rows: SyncOverview[]): Cell[][] {
       o.status?.totals?.rowsCopied ?? o.status?.rowsCopied,
       o.status?.lag ? lagSummary(o.status.lag).text : undefined,
       o.deadLetters,
-      o.health.health === 'healthy' || o.health.health === 'paused' ? undefined : o.health.reason.slice(0, 70),
+      (o.health.health === 'healthy' && o.status?.state !== 'waiting') || o.health.health === 'paused' ? undefined : o.health.reason.slice(0, 70),
     ]);
 }
 

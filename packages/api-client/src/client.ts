@@ -1,5 +1,6 @@
 import type {
   AgentView,
+  DataSourceSlotsView,
   ApiErrorBody,
   ApiTokenView,
   AssignmentView,
@@ -226,6 +227,8 @@ export class IdraClient {
   statuses = () => this.request<SyncStatus[]>('GET', '/status');
   errors = () => this.request<ErrorSummary[]>('GET', '/errors');
   agents = () => this.request<AgentView[]>('GET', '/agents');
+  /** Data sources with a concurrency limit (or slots in use): who holds their slots, who waits. */
+  slots = () => this.request<DataSourceSlotsView[]>('GET', '/slots');
   /** Every connector: roles, endpoint fields, option schemas and modes. */
   connectors = () => this.request<ConnectorDescription[]>('GET', '/connectors');
   assignments = () => this.request<AssignmentView[]>('GET', '/assignments');

@@ -106,6 +106,8 @@ export interface SyncOverview {
   /** The agent holding the sync's lock (it runs the sync now), if any. */
   runningOn: string | null;
   deadLetters: number;
+  /** Why the leader gives the sync to no agent (no agent matches its placement, all are at capacity), when it does not. */
+  unassigned?: { reason: string; since: string } | null;
   /** Derived by core's `deriveHealth` from the status, the assignment and the sync's lag threshold. */
   health: SyncHealth;
   lagThreshold?: SyncConfig['lagThreshold'];
@@ -126,6 +128,27 @@ export interface AgentView extends AgentInfo {
   leader: boolean;
   /** Syncs assigned to this agent. */
   syncs: string[];
+}
+
+/** A sync waiting for or holding a slot of a limited data source. */
+export interface SlotHolderView {
+  syncId: string;
+  agentId: string;
+  roles: Array<'read' | 'write'>;
+  /** When it began to wait. */
+  since: string;
+  grantedAt?: string | undefined;
+}
+
+/** The concurrency of one data source: its limits, who holds its slots and who waits, in queue order. */
+export interface DataSourceSlotsView {
+  dataSourceId: string;
+  maxConcurrentSyncs: number | null;
+  maxReaders: number | null;
+  maxWriters: number | null;
+  holdSlotWhileIdle: boolean;
+  held: SlotHolderView[];
+  waiting: SlotHolderView[];
 }
 
 export interface ClusterMember {

@@ -29,6 +29,10 @@ export interface ClusterAgentOptions {
   agentId: string;
   version: string;
   leaseTtlSeconds: number;
+  /** Where the agent runs (`--labels`): the leader gives it only syncs whose placement these labels match. */
+  labels?: Record<string, string> | undefined;
+  /** The most syncs the leader gives this agent (`--max-syncs`). */
+  maxSyncs?: number | undefined;
   connectors: ConnectorRegistry;
   logger: Logger;
   secretBox?: SecretBox | undefined;
@@ -94,7 +98,8 @@ export class ClusterAgent {
     let attempt = 0;
     const signal = this.stopCtl.signal;
     while (!signal.aborted) {
-      const session = new AgentSession(this.conn.ns, agentInfo(this.opts.agentId, this.opts.version), this.opts.leaseTtlSeconds);
+      const placement = { labels: this.opts.labels, capacity: this.opts.maxSyncs };
+      const session = new AgentSession(this.conn.ns, agentInfo(this.opts.agentId, this.opts.version, placement), this.opts.leaseTtlSeconds);
       try {
         await session.start();
       } catch (err) {

@@ -1,5 +1,7 @@
 import {
   ConfigError,
+  DataSourceSlots,
+  hasSlotLimits,
   EtcdOffsetStore,
   ActivityRecorder,
   ActivityStore,
@@ -16,7 +18,9 @@ import {
   type ConnectorRegistry,
   type LagThreshold,
   type Logger,
+  type SlotNeed,
   type StatusStore,
+  type SyncConfig,
   type SyncStatus,
   type TimelineEvent,
 } from '@idra/core';
@@ -191,6 +195,7 @@ export class SyncWorker {
         this.lagThreshold = config.lagThreshold;
         this.dataSourceIds = new Set([config.source.dataSourceId, config.destination.dataSourceId].filter((x): x is string => x !== undefined));
         const sync = await configs.resolveSync(config);
+        const slots = await this.slotsFor(config, lock);
         // Totals, position and lag carry over from the last status, whichever agent wrote it.
         const previous = this.latest ?? (await this.deps.statuses.get(this.syncId));
         const offsets = new EtcdOffsetStore(this.deps.ns, (id) => (id === this.syncId ? lock.fence : undefined));
@@ -204,6 +209,7 @@ export class SyncWorker {
           logger: this.deps.logger,
           ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
           beforeWrite: () => session.assertValid(this.syncId),
+          slots,
           previous,
           onStatus: (s) => this.publish(s),
           onSchemaChange: ({ changes, outcome }) => this.event({ kind: 'schema', text: `source columns changed (${outcome}): ${changes.join('; ')}` }),
@@ -234,6 +240,34 @@ export class SyncWorker {
       if (state === 'failed') await this.idleUntilRestart(); // error policy 'stop': wait for a change or an operator
       if (!this.restartWanted) return;
     }
+  }
+
+  /** Slots on the limited data sources the sync reads (its source) and writes (its destination); none when no limit applies. */
+  private async slotsFor(config: SyncConfig, lock: SyncLock): Promise<DataSourceSlots | undefined> {
+    const roles = new Map<string, SlotNeed['roles']>();
+    if (config.source.dataSourceId) roles.set(config.source.dataSourceId, ['read']);
+    const written = config.destination.dataSourceId;
+    if (written) roles.set(written, [...(roles.get(written) ?? []), 'write']);
+    const needs: SlotNeed[] = [];
+    let holdWhileIdle = false;
+    for (const [dataSourceId, used] of roles) {
+      const ds = await this.deps.configs.getDataSource(dataSourceId);
+      if (!ds || !hasSlotLimits(ds)) continue;
+      needs.push({ dataSourceId, roles: used });
+      holdWhileIdle ||= ds.holdSlotWhileIdle === true;
+    }
+    if (needs.length === 0) return undefined;
+    const { session, metrics } = this.deps;
+    return new DataSourceSlots({
+      ns: this.deps.ns,
+      syncId: this.syncId,
+      agentId: session.info.agentId,
+      leaseId: session.leaseId,
+      fenceOf: () => (this.lock === lock ? lock.fence : undefined),
+      needs,
+      holdWhileIdle,
+      onGranted: (dataSourceId, waitedMs) => metrics?.observeSlotWait(this.syncId, dataSourceId, waitedMs),
+    });
   }
 
   private publishError(err: unknown, transient: boolean): void {

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { FencedError, effectiveLagThreshold, deriveHealth, HEALTH_ORDER, type CommitContext, type LagThreshold, type OffsetStore, type Position, type StrayErrorKind, type SyncState, type SyncStatus } from '@idra/core';
 
-const SYNC_STATES: readonly SyncState[] = ['starting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
+const SYNC_STATES: readonly SyncState[] = ['starting', 'waiting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
 
 /** What `SyncRunner`'s `onBatch` reports about one committed batch. */
 export interface BatchInfo {
@@ -51,6 +51,7 @@ export class AgentMetrics {
   private readonly state: Gauge<'sync' | 'agent' | 'state'>;
   private readonly stray: Counter<'agent' | 'kind' | 'sync'>;
   private readonly health: Gauge<'sync' | 'agent' | 'health'>;
+  private readonly slotWait: Histogram<'sync' | 'agent' | 'datasource'>;
   /** The last error counted per sync (its `at`), so that re-published statuses count it once. */
   private readonly lastErrorAt = new Map<string, string>();
   private readonly seen = new Set<string>();
@@ -129,6 +130,13 @@ export class AgentMetrics {
       labelNames: ['sync', 'agent', 'health'],
       registers,
     });
+    this.slotWait = new Histogram({
+      name: 'idra_slot_wait_seconds',
+      help: 'Time a sync waited for a slot of a data source at its concurrency limit (maxConcurrentSyncs, maxReaders, maxWriters), per slot taken',
+      labelNames: ['sync', 'agent', 'datasource'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+      registers,
+    });
     const metrics = this;
     this.leaseLosses.inc({ agent: agentId }, 0);
     new Gauge({
@@ -153,6 +161,11 @@ export class AgentMetrics {
     // prom-client's totals of active handles/requests/resources are gauges named like counters (`promtool check metrics`
     // refuses them); the per-type gauges without `_total` remain, and their sum is the same figure.
     for (const kind of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`idra_agent_nodejs_active_${kind}_total`);
+  }
+
+  /** A slot of a limited data source taken after `waitedMs` (while waiting, the sync's state is `waiting`). */
+  observeSlotWait(sync: string, dataSource: string, waitedMs: number): void {
+    this.slotWait.observe({ sync, agent: this.agentId, datasource: dataSource }, waitedMs / 1000);
   }
 
   /** Cluster mode: export registration and leadership from now on. */

@@ -1,14 +1,31 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { listAgents, listAssignments } from '../cluster-view.ts';
+import { listAgents, listAssignments, listSlots } from '../cluster-view.ts';
 import { Permissive, errors } from '../schemas.ts';
 
-/** `/agents`, `/assignments`: the live agents (leader flagged) and which sync each runs. */
+/** `/agents`, `/assignments`, `/slots`: the live agents (leader flagged, labels, capacity), which sync each runs, who holds data source slots. */
 export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { etcd } = app.idra;
+  const { etcd, configs } = app.idra;
   const tags = ['agents'];
-  app.get('/agents', { config: { access: 'viewer' }, schema: { tags, summary: 'Registered agents (their keys live on their leases), with the leader flagged', response: { 200: Type.Array(Permissive('AgentView')), ...errors() } } }, async () =>
-    listAgents(etcd.ns),
+  app.get(
+    '/agents',
+    {
+      config: { access: 'viewer' },
+      schema: { tags, summary: 'Registered agents (their keys live on their leases), with the leader flagged, their labels and capacity (--max-syncs)', response: { 200: Type.Array(Permissive('AgentView')), ...errors() } },
+    },
+    async () => listAgents(etcd.ns),
+  );
+  app.get(
+    '/slots',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Data sources with a concurrency limit (maxConcurrentSyncs, maxReaders, maxWriters): the syncs holding their slots and those waiting, in queue order',
+        response: { 200: Type.Array(Permissive('DataSourceSlotsView')), ...errors() },
+      },
+    },
+    async () => listSlots(etcd.ns, await configs.listDataSources()),
   );
   app.get(
     '/assignments',

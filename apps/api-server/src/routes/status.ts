@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AssignmentView, ErrorSummary, SyncOverview, SyncStatus } from '@idra/api-client';
-import { deriveHealth } from '@idra/core';
+import { deriveHealth, readUnassigned } from '@idra/core';
 import { deadLetterCounts, listAssignments, lockOwners } from '../cluster-view.ts';
 import { Permissive, errors } from '../schemas.ts';
 
@@ -21,7 +21,14 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags, summary: 'Every sync with its health, status, assignment, lock owner and dead letter count', response: { 200: Type.Array(Permissive('SyncOverview')), ...errors() } },
     },
     async (): Promise<SyncOverview[]> => {
-      const [{ syncs }, list, assignments, locks, dead] = await Promise.all([configs.listSyncs(), statuses.list(), listAssignments(etcd.ns), lockOwners(etcd.ns), deadLetterCounts(etcd.ns)]);
+      const [{ syncs }, list, assignments, locks, dead, unassigned] = await Promise.all([
+        configs.listSyncs(),
+        statuses.list(),
+        listAssignments(etcd.ns),
+        lockOwners(etcd.ns),
+        deadLetterCounts(etcd.ns),
+        readUnassigned(etcd.ns),
+      ]);
       const statusById = new Map(list.map((s) => [s.syncId, s]));
       const assignmentById = new Map<string, AssignmentView>(assignments.map((a) => [a.syncId, a]));
       const endpoint = (e: { connector: string; dataSourceId?: string | undefined; table?: string | undefined }) => ({ connector: e.connector, dataSourceId: e.dataSourceId, table: e.table });
@@ -29,6 +36,8 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const status = statusById.get(s.id) ?? null;
         const assignment = assignmentById.get(s.id) ?? null;
         const enabled = s.enabled !== false;
+        // The leader's reason stays until it assigns the sync; a paused sync needs none.
+        const left = enabled && assignment === null ? (unassigned.get(s.id) ?? null) : null;
         return {
           id: s.id,
           name: s.name ?? s.id,
@@ -40,7 +49,8 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
           assignment,
           runningOn: locks.get(s.id) ?? null,
           deadLetters: dead.get(s.id) ?? 0,
-          health: deriveHealth({ enabled, status, assigned: assignment !== null, lagThreshold: s.lagThreshold }),
+          unassigned: left,
+          health: deriveHealth({ enabled, status, assigned: assignment !== null, unassignedReason: left?.reason, lagThreshold: s.lagThreshold }),
           lagThreshold: s.lagThreshold,
         };
       });

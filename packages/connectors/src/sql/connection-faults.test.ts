@@ -41,7 +41,7 @@ const CASES: Case[] = [
     async terminateOthers(url) {
       const client = new pg.Client(url);
       await client.connect();
-      await client.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', ['idra']);
+      await client.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name like $1', ['idra%']);
       await client.end();
     },
     rows: 'select count(*) as n from t',

@@ -163,7 +163,7 @@ export class SqlDestination implements Destination {
   static async open(dialect: SqlDialect, ctx: EndpointContext): Promise<SqlDestination> {
     const options = readEndpoint(sqlSpec(dialect), ctx);
     try {
-      const pool = await dialect.connect(ctx.endpoint.connection, { ...options, role: 'destination' });
+      const pool = await dialect.connect(ctx.endpoint.connection, { ...options, role: 'destination', syncId: ctx.sync.id });
       return new SqlDestination(dialect, pool, ctx);
     } catch (err) {
       throw wrapSqlError(dialect, 'destination', ctx.sync.id, err);

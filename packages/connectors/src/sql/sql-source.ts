@@ -108,7 +108,7 @@ export class SqlSource implements Source {
     const options = readEndpoint(sqlSpec(dialect), ctx);
     let pool: SqlPool | undefined;
     try {
-      pool = await dialect.connect(ctx.endpoint.connection, { ...options, role: 'source' });
+      pool = await dialect.connect(ctx.endpoint.connection, { ...options, role: 'source', syncId });
       let probe = selectFromEndpoint(dialect.db, ctx.endpoint).selectAll();
       probe = dialect.limitStyle === 'top' ? probe.top(0) : probe.limit(0);
       const { columns, native } = await pool.execute(probe.compile());

@@ -11,12 +11,14 @@ export interface AgentInfo {
   pid: number;
   version: string;
   startedAt: string;
-  /** How many syncs the agent is willing to run (informational). */
+  /** How many syncs the agent runs at most (`--max-syncs`); the leader assigns no more. Unset: no limit. */
   capacity?: number | undefined;
+  /** Where the agent runs (`--labels region=eu,net=dc1`): syncs whose placement asks for labels run only on agents that have them. */
+  labels?: Record<string, string> | undefined;
 }
 
-export function agentInfo(agentId: string, version: string, capacity?: number): AgentInfo {
-  return { agentId, host: hostname(), pid: process.pid, version, startedAt: new Date().toISOString(), capacity };
+export function agentInfo(agentId: string, version: string, placement: Pick<AgentInfo, 'capacity' | 'labels'> = {}): AgentInfo {
+  return { agentId, host: hostname(), pid: process.pid, version, startedAt: new Date().toISOString(), ...placement };
 }
 
 /**

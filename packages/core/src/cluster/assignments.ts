@@ -1,4 +1,6 @@
 import type { Namespace } from 'etcd3';
+import type { AgentInfo } from './agent-session.ts';
+import type { PlacementAgent } from './assignment-planner.ts';
 import { KEYS, idOf } from './keys.ts';
 
 /** `assignments/<syncId>`: which agent runs a sync; `epoch` grows each time the sync changes hands. */
@@ -15,8 +17,30 @@ export async function readAssignments(ns: Namespace): Promise<{ assignments: Map
   return { assignments, revision: res.header.revision };
 }
 
-/** Live agents (their keys exist only while their leases do). */
+/** `unassigned/<syncId>`: why the leader gave an enabled sync to no agent, and since when. */
+export interface UnassignedRecord {
+  reason: string;
+  since: string;
+}
+
+/** Live agents (their keys exist only while their leases do), with their labels and capacity. */
+export async function readAgents(ns: Namespace): Promise<PlacementAgent[]> {
+  const all = await ns.getAll().prefix(KEYS.agents).strings();
+  return Object.entries(all)
+    .map(([key, text]) => {
+      const info = JSON.parse(text) as Partial<AgentInfo>;
+      return { id: idOf(key, KEYS.agents), labels: info.labels, capacity: info.capacity };
+    })
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Ids of the live agents. */
 export async function readAgentIds(ns: Namespace): Promise<string[]> {
-  const keys = await ns.getAll().prefix(KEYS.agents).keys();
-  return keys.map((k) => idOf(k, KEYS.agents)).sort();
+  return (await readAgents(ns)).map((a) => a.id);
+}
+
+/** syncId → why no agent runs it (as the leader last wrote it). */
+export async function readUnassigned(ns: Namespace): Promise<Map<string, UnassignedRecord>> {
+  const all = await ns.getAll().prefix(KEYS.allUnassigned).strings();
+  return new Map(Object.entries(all).map(([key, text]) => [idOf(key, KEYS.allUnassigned), JSON.parse(text) as UnassignedRecord]));
 }

@@ -10,6 +10,7 @@ export * from './assignment-planner.ts';
 export * from './assignments.ts';
 export * from './agent-session.ts';
 export * from './sync-lock.ts';
+export * from './data-source-slots.ts';
 export * from './leader.ts';
 export * from './go-idra-store.ts';
 export * from './history-store.ts';

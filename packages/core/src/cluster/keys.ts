@@ -44,6 +44,15 @@ export const KEYS = {
   notifyIncidents: 'notify/incidents/',
   notifyOutbox: 'notify/outbox/',
   notifyDeliveries: 'notify/deliveries/',
+  /** Data-source concurrency (`DataSourceSlots`): one key per sync waiting for or holding a slot, on its agent's lease. */
+  allSlots: 'slots/',
+  slots: (dataSourceId: string) => `slots/${dataSourceId}/`,
+  slot: (dataSourceId: string, syncId: string) => `slots/${dataSourceId}/${syncId}`,
+  /** Bumped by every slot grant of a data source, so that two grants computed from one view cannot both commit. */
+  slotTurn: (dataSourceId: string) => `slot-turns/${dataSourceId}`,
+  /** Written by the leader for an enabled sync no agent may run, with the reason (no agent matches its placement …). */
+  allUnassigned: 'unassigned/',
+  unassigned: (syncId: string) => `unassigned/${syncId}`,
 } as const;
 
 /** The id at the end of a key under one of the prefixes above (`assignments/x` → `x`). */

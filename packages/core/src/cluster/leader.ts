@@ -3,8 +3,9 @@ import { errorMessage } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { sleep } from '../runner/backoff.ts';
 import { validateSyncConfig } from '../model/sync.ts';
-import { planAssignments, changedSyncs } from './assignment-planner.ts';
-import { readAgentIds, readAssignments, type AssignmentRecord } from './assignments.ts';
+import type { DataSource, Placement, SyncConfig } from '../model/schema.ts';
+import { planPlacement, changedSyncs, type PlacementSync } from './assignment-planner.ts';
+import { readAgents, readAssignments, readUnassigned, type AssignmentRecord, type UnassignedRecord } from './assignments.ts';
 import { KEYS, idOf } from './keys.ts';
 import { OPS_PER_TXN } from './etcd-client.ts';
 
@@ -21,18 +22,51 @@ export interface LeaderOptions {
   onLeadership?: (leader: boolean) => void;
 }
 
-/** Syncs that should run: enabled ones, and stored documents too broken to say (their agent reports the error). */
-async function enabledSyncIds(ns: Namespace): Promise<string[]> {
-  const all = await ns.getAll().prefix(KEYS.syncs).strings();
-  const ids: string[] = [];
-  for (const [key, text] of Object.entries(all)) {
+/**
+ * Syncs that should run — enabled ones, and stored documents too broken to say (their agent reports
+ * the error) — with the labels their agent needs: the sync's placement and its data sources' together.
+ * A sync whose placements disagree on a label can run nowhere: it comes back in `conflicts`.
+ */
+async function plannedSyncs(ns: Namespace): Promise<{ syncs: PlacementSync[]; conflicts: Map<string, string> }> {
+  const [all, dataSourceDocs] = await Promise.all([ns.getAll().prefix(KEYS.syncs).strings(), ns.getAll().prefix(KEYS.dataSources).strings()]);
+  const placementOf = new Map<string, Placement | undefined>();
+  for (const [key, text] of Object.entries(dataSourceDocs)) {
     try {
-      if (validateSyncConfig(JSON.parse(text)).enabled !== false) ids.push(idOf(key, KEYS.syncs));
+      placementOf.set(idOf(key, KEYS.dataSources), (JSON.parse(text) as DataSource).placement);
     } catch {
-      ids.push(idOf(key, KEYS.syncs));
+      // A broken data source document places nothing; the syncs using it report it.
     }
   }
-  return ids;
+  const syncs: PlacementSync[] = [];
+  const conflicts = new Map<string, string>();
+  for (const [key, text] of Object.entries(all)) {
+    const id = idOf(key, KEYS.syncs);
+    let config: SyncConfig;
+    try {
+      config = validateSyncConfig(JSON.parse(text));
+    } catch {
+      syncs.push({ id });
+      continue;
+    }
+    if (config.enabled === false) continue;
+    const placement: Record<string, string> = {};
+    const sources: Array<[string, Placement | undefined]> = [
+      ['the sync', config.placement],
+      ...[config.source.dataSourceId, config.destination.dataSourceId].filter((d): d is string => d !== undefined).map((d): [string, Placement | undefined] => [`data source ${d}`, placementOf.get(d)]),
+    ];
+    const origin: Record<string, string> = {};
+    for (const [from, wanted] of sources) {
+      for (const [label, value] of Object.entries(wanted ?? {})) {
+        if (placement[label] !== undefined && placement[label] !== value) {
+          conflicts.set(id, `its placement asks for ${label}=${placement[label]} (${origin[label]}) and ${label}=${value} (${from})`);
+        }
+        placement[label] ??= value;
+        origin[label] ??= from;
+      }
+    }
+    syncs.push({ id, placement });
+  }
+  return { syncs, conflicts };
 }
 
 /**
@@ -119,7 +153,7 @@ export class LeaderLoop {
     // The agent's logger carries its agentId already.
     this.log.info({ campaignKey }, 'elected leader');
     this.opts.onLeadership?.(true);
-    for (const prefix of [KEYS.agents, KEYS.syncs, KEYS.assignments]) {
+    for (const prefix of [KEYS.agents, KEYS.syncs, KEYS.dataSources, KEYS.assignments]) {
       const watcher = await ns.watch().prefix(prefix).create();
       watcher.on('data', () => this.markDirty());
       watcher.on('error', (err) => this.log.warn({ err: errorMessage(err), prefix }, 'watch error (it resumes by itself)'));
@@ -148,25 +182,38 @@ export class LeaderLoop {
     this.wake?.();
   }
 
-  /** Plans and writes assignments; returns the syncs whose assignment changed. */
+  /** Plans and writes assignments (and why the syncs left out run nowhere); returns the syncs whose assignment changed. */
   async reconcile(campaignKey: string): Promise<string[]> {
     const { ns } = this.opts;
-    const [agents, syncIds, { assignments }] = await Promise.all([readAgentIds(ns), enabledSyncIds(ns), readAssignments(ns)]);
+    const [agents, { syncs, conflicts }, { assignments }, unassignedBefore] = await Promise.all([readAgents(ns), plannedSyncs(ns), readAssignments(ns), readUnassigned(ns)]);
     const current = new Map([...assignments].map(([id, rec]) => [id, rec.agentId]));
-    const plan = planAssignments(agents, syncIds, current);
-    const changed = changedSyncs(current, plan);
-    if (changed.length === 0) return changed;
+    const plan = planPlacement(
+      agents,
+      syncs.filter((s) => !conflicts.has(s.id)),
+      current,
+    );
+    const reasons = new Map([...plan.unassigned, ...conflicts]);
+    const changed = changedSyncs(current, plan.assignment);
     const ops = changed.map((id) => {
-      const agentId = plan.get(id);
+      const agentId = plan.assignment.get(id);
       if (agentId === undefined) return ns.delete().key(KEYS.assignment(id));
       const record: AssignmentRecord = { agentId, epoch: (assignments.get(id)?.epoch ?? 0) + 1 };
       return ns.put(KEYS.assignment(id)).value(JSON.stringify(record));
     });
+    const now = new Date().toISOString();
+    for (const [id, reason] of reasons) {
+      if (unassignedBefore.get(id)?.reason === reason) continue;
+      const record: UnassignedRecord = { reason, since: unassignedBefore.get(id)?.since ?? now };
+      ops.push(ns.put(KEYS.unassigned(id)).value(JSON.stringify(record)));
+    }
+    for (const id of unassignedBefore.keys()) if (!reasons.has(id)) ops.push(ns.delete().key(KEYS.unassigned(id)));
+    if (ops.length === 0) return changed;
     for (let i = 0; i < ops.length; i += OPS_PER_TXN) {
       const res = await ns.if(campaignKey, 'Create', '>', 0).then(...ops.slice(i, i + OPS_PER_TXN)).commit();
       if (!res.succeeded) throw new Error('lost leadership while writing assignments');
     }
-    this.log.info({ agents: agents.length, syncs: syncIds.length, moved: changed.length }, 'assignments updated');
+    if (changed.length > 0) this.log.info({ agents: agents.length, syncs: syncs.length, moved: changed.length, unassigned: reasons.size }, 'assignments updated');
+    for (const [id, reason] of reasons) if (unassignedBefore.get(id)?.reason !== reason) this.log.warn({ syncId: id, reason }, 'sync unassigned');
     return changed;
   }
 }

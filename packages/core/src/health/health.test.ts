@@ -11,6 +11,14 @@ describe('deriveHealth', () => {
     expect(deriveHealth({ enabled: true, assigned: true, status: status({ lag: { seconds: 900 } }) }).reason).toBe('900 s behind (threshold 300 s)');
   });
 
+  it('says which data source a waiting sync waits for and who holds its slots', () => {
+    const waitingFor = { dataSourceId: 'pg', limit: 'syncs' as const, held: 2, max: 2, holders: ['a on agent-1', 'b on agent-2'], ahead: 1, since: '2026-01-01T00:00:00.000Z' };
+    expect(deriveHealth({ enabled: true, assigned: true, status: status({ state: 'waiting', waitingFor }) })).toEqual({
+      health: 'healthy',
+      reason: 'waiting for data source pg (2/2 slots held by a on agent-1, b on agent-2; 1 waiting ahead)',
+    });
+  });
+
   it('keeps attempts and when the failures began', () => {
     const s = status({ state: 'retrying', attempts: 4, failingSince: '2026-01-01T00:00:00.000Z', nextRetryAt: '2026-01-01T00:01:00.000Z', lastError: { message: 'connection refused', code: 'X', at: '2026-01-01T00:00:30.000Z' } });
     expect(deriveHealth({ enabled: true, assigned: true, status: s })).toEqual({
@@ -35,6 +43,7 @@ describe('deriveHealth', () => {
   it('puts paused before anything, then unassigned over a stale status', () => {
     expect(deriveHealth({ enabled: false, assigned: false, status: status({ state: 'failed' }) }).health).toBe('paused');
     expect(deriveHealth({ enabled: true, assigned: false, status: status({ state: 'running' }) }).health).toBe('unassigned');
+    expect(deriveHealth({ enabled: true, assigned: false, unassignedReason: 'no agent with region=eu', status: undefined }).reason).toBe('unassigned: no agent with region=eu');
     expect(deriveHealth({ enabled: true, assigned: true, status: undefined }).health).toBe('healthy');
   });
 

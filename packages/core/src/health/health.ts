@@ -1,4 +1,4 @@
-import type { SyncStatus } from '../runner/status.ts';
+import { slotWaitText, type SyncStatus } from '../runner/status.ts';
 
 /**
  * What an operator needs to know about a sync at a glance, derived once here from the agent's status,
@@ -28,6 +28,8 @@ export interface HealthInput {
   status: SyncStatus | null | undefined;
   /** Whether the leader gave the sync to an agent (always true for an agent judging its own syncs). */
   assigned: boolean;
+  /** Why the leader gave it to no agent, when it said (e.g. "no agent with region=eu"). */
+  unassignedReason?: string | undefined;
   lagThreshold?: LagThreshold | undefined;
 }
 
@@ -59,9 +61,11 @@ export function isConfigProblem(status: Pick<SyncStatus, 'state' | 'lastError'> 
 }
 
 /** The health of one sync. */
-export function deriveHealth({ enabled, status, assigned, lagThreshold }: HealthInput): SyncHealth {
+export function deriveHealth({ enabled, status, assigned, unassignedReason, lagThreshold }: HealthInput): SyncHealth {
   if (!enabled) return { health: 'paused', reason: status && status.state !== 'stopped' ? 'paused: its agent is finishing the batch in flight' : 'paused' };
-  if (!assigned) return { health: 'unassigned', reason: 'no agent runs it (is an agent running, and does one match its placement?)' };
+  if (!assigned) {
+    return { health: 'unassigned', reason: unassignedReason ? `unassigned: ${unassignedReason}` : 'no agent runs it (is an agent running, and does one match its placement?)' };
+  }
   if (status && (status.state === 'failed' || status.state === 'retrying')) {
     const failing = { attempts: status.attempts, failingSince: status.failingSince ?? status.lastError?.at, nextRetryAt: status.nextRetryAt };
     const message = status.lastError?.message ?? 'unknown error';
@@ -77,6 +81,7 @@ export function deriveHealth({ enabled, status, assigned, lagThreshold }: Health
     return { health: 'lagging', reason: `${count.format(lag.seconds)} s behind (threshold ${count.format(limit.seconds)} s)` };
   }
   if (!status || status.state === 'stopped') return { health: 'healthy', reason: 'starting on its agent' };
+  if (status.state === 'waiting' && status.waitingFor) return { health: 'healthy', reason: slotWaitText(status.waitingFor) };
   return { health: 'healthy', reason: status.state === 'idle' ? 'caught up' : status.state === 'starting' ? 'starting' : 'copying' };
 }
 

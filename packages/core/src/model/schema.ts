@@ -28,6 +28,17 @@ const literals = <T extends readonly string[]>(values: T, description?: string):
 const Duration = (description: string) =>
   Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], { description });
 
+/** A label name or value of an agent (`--labels region=eu`), as Kubernetes labels are written. */
+export const LABEL_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9_./-]{0,61}[A-Za-z0-9])?$';
+export const LABEL_VALUE_PATTERN = '^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$';
+
+/** Labels an agent must have to run a sync: `{ region: "eu" }` runs it only on agents started with `--labels region=eu`. */
+export const PlacementSchema = Type.Record(Type.String({ pattern: LABEL_NAME_PATTERN }), Type.String({ pattern: LABEL_VALUE_PATTERN }), {
+  description: 'labels an agent must have to run the sync, e.g. { "region": "eu" } (agents: --labels region=eu)',
+  maxProperties: 16,
+});
+export type Placement = Static<typeof PlacementSchema>;
+
 /** How to reach a server. Either a `url` (or `file` for SQLite) or the separate fields. */
 export const ConnectionSchema = Type.Object(
   {
@@ -109,6 +120,7 @@ export const SyncSchema = Type.Object(
       Type.Number({ minimum: 0, maximum: 1, description: 'mirror and reconciliation refuse to delete more than this share of the destination rows at once (default 0.5)' }),
     ),
     reconcileEvery: Type.Optional(Duration('id/timestamp modes: compare the keys of source and destination this often (e.g. "1h"), deleting keys gone from the source')),
+    placement: Type.Optional(PlacementSchema),
     lagThreshold: Type.Optional(
       Type.Object(
         {
@@ -130,10 +142,22 @@ export const DataSourceSchema = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     connector: literals(CONNECTORS, 'connector kind'),
     connection: ConnectionSchema,
+    maxConcurrentSyncs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'syncs using the data source at once (unset: no limit; 1: exclusive)' })),
+    maxReaders: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'syncs reading from it at once (unset: no limit of its own)' })),
+    maxWriters: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'syncs writing to it at once (unset: no limit of its own)' })),
+    holdSlotWhileIdle: Type.Optional(
+      Type.Boolean({ description: 'a sync keeps its slot (and its connections) between polls; by default it gives it back whenever it has caught up' }),
+    ),
+    placement: Type.Optional(PlacementSchema),
   },
   { additionalProperties: false },
 );
 export type DataSource = Static<typeof DataSourceSchema>;
+
+/** The concurrency limits of a data source; a data source without any needs no slot. */
+export function hasSlotLimits(ds: Pick<DataSource, 'maxConcurrentSyncs' | 'maxReaders' | 'maxWriters'>): boolean {
+  return ds.maxConcurrentSyncs !== undefined || ds.maxReaders !== undefined || ds.maxWriters !== undefined;
+}
 
 /** The single-mode configuration file: data sources and syncs. */
 export const ConfigFileSchema = Type.Object(
@@ -178,6 +202,8 @@ export interface Sync {
   maxDeleteFraction: number;
   /** How often the keys of source and destination are compared (id/timestamp modes); undefined: never. */
   reconcileEveryMs: number | undefined;
+  /** Labels an agent must have to run the sync (its own, merged with its data sources'). */
+  placement: Placement | undefined;
   /** Beyond this lag the sync's health is `lagging` (defaults in `@idra/core/health`). */
   lagThreshold: { rows?: number | undefined; seconds?: number | undefined } | undefined;
 }

@@ -206,6 +206,7 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     softDeleteColumn: config.softDeleteColumn,
     maxDeleteFraction: config.maxDeleteFraction ?? SYNC_DEFAULTS.maxDeleteFraction,
     reconcileEveryMs: config.reconcileEvery === undefined ? undefined : parseDuration(config.reconcileEvery)!,
+    placement: config.placement,
     lagThreshold: config.lagThreshold,
   };
 }

@@ -19,6 +19,7 @@ function snapshot(statuses: Record<string, Partial<SyncStatus>>, opts: { paused?
     syncs: ids.map((id) => sync(id, { enabled: !opts.paused?.includes(id), lagThreshold: { rows: 100 } })),
     statuses: new Map(ids.map((id) => [id, newSyncStatus(id, 'a1', statuses[id])])),
     assignments: new Map(ids.map((id) => [id, { agentId: 'a1', epoch: 1 }])),
+    unassigned: new Map(),
   };
 }
 

@@ -2,12 +2,35 @@ import type { BlockingTransaction, Lag, Row } from '../connector/types.ts';
 import type { Position } from '../model/position.ts';
 
 /**
- * starting: opening connections · running: copying · idle: caught up, waiting for the next poll ·
+ * starting: opening connections · waiting: for a slot of a data source at its concurrency limit ·
+ * running: copying · idle: caught up, waiting for the next poll ·
  * retrying: an error occurred, waiting to retry · failed: stopped by the error policy or a bad
  * configuration, needs an operator (a problem a GRANT can fix is checked again after `retryInMs`) ·
  * stopped: not running (paused, unassigned, shut down).
  */
-export type SyncState = 'starting' | 'running' | 'idle' | 'retrying' | 'failed' | 'stopped';
+export type SyncState = 'starting' | 'waiting' | 'running' | 'idle' | 'retrying' | 'failed' | 'stopped';
+
+/** Why a sync waits: the data source whose limit is reached, who holds its slots, how many wait ahead. */
+export interface SlotWait {
+  dataSourceId: string;
+  /** The limit that is reached: syncs in all (`maxConcurrentSyncs`), readers or writers. */
+  limit: 'syncs' | 'readers' | 'writers';
+  /** Slots of that limit in use, and the limit. */
+  held: number;
+  max: number;
+  /** `<syncId> on <agentId>` of each holder. */
+  holders: string[];
+  /** Syncs ahead in the queue (served in order). */
+  ahead: number;
+  since: string;
+}
+
+/** `waiting for data source pg (2/2 slots held by s1 on agent-1, s2 on agent-2)`: the wait in one line. */
+export function slotWaitText(w: SlotWait): string {
+  const kind = w.limit === 'syncs' ? 'slots' : w.limit === 'readers' ? 'reader slots' : 'writer slots';
+  const by = w.holders.length > 0 ? ` held by ${w.holders.join(', ')}` : ' held';
+  return `waiting for data source ${w.dataSourceId} (${w.held}/${w.max} ${kind}${by}${w.ahead > 0 ? `; ${w.ahead} waiting ahead` : ''})`;
+}
 
 export interface SyncError {
   message: string;
@@ -107,6 +130,8 @@ export interface SyncStatus {
   startedAt?: string | undefined;
   /** Cumulative counts across runs, agents and pauses. */
   totals?: SyncTotals | undefined;
+  /** While `waiting`: the data source slot it waits for. */
+  waitingFor?: SlotWait | undefined;
   updatedAt: string;
 }
 

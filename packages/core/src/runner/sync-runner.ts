@@ -35,7 +35,17 @@ import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './bac
 import { isolateRefused } from './bisect.ts';
 import { runAsSync } from './process-guard.ts';
 import { scrubSecrets, secretValues } from '../secrets.ts';
-import { carriedOver, newSyncStatus, recordSchemaChange, type DeadLetter, type DeadLetterSink, type SchemaChangeRecord, type SyncState, type SyncStatus } from './status.ts';
+import { carriedOver, newSyncStatus, recordSchemaChange, type DeadLetter, type DeadLetterSink, type SchemaChangeRecord, type SlotWait, type SyncState, type SyncStatus } from './status.ts';
+
+/** The data-source slots a sync must hold while it reads and writes (cluster mode, data sources with a limit). */
+export interface SlotGate {
+  /** Waits until every slot is held, reporting each wait; false when `signal` aborted first (nothing is held then). */
+  acquire(signal: AbortSignal, onWait: (wait: SlotWait) => void): Promise<boolean>;
+  /** Gives every slot back; the connections are closed before. */
+  release(): Promise<void>;
+  /** Keep the slots (and the connections) between polls instead of giving them back when caught up. */
+  readonly holdWhileIdle: boolean;
+}
 
 export interface SyncRunnerOptions {
   sync: Sync;
@@ -53,8 +63,10 @@ export interface SyncRunnerOptions {
   onBatch?: (info: { rows: number; skipped: number; deleted: number; durationMs: number; position: Position }) => void;
   /** How often to ask the source for its lag while running. @default 5000 */
   lagIntervalMs?: number;
-  /** Called before each destination write; throws (FencedError) when this agent may no longer write. */
+  /** Called before each destination write and source read; throws (FencedError) when this agent may no longer run the sync. */
   beforeWrite?: () => void;
+  /** Slots of limited data sources, taken before the connections open and given back when they close. */
+  slots?: SlotGate | undefined;
   /** The sync's last stored status (any agent's): its totals, position and lag carry over into this run. */
   previous?: SyncStatus | undefined;
   /** Backoff of errors someone must fix (wrong password, missing table): retried, but slowly. */
@@ -142,6 +154,8 @@ export class SyncRunner {
   private wakeRetry: (() => void) | undefined;
   /** The sync's credentials in clear, to mask in error messages (a driver may quote a URL). */
   private readonly secrets: string[];
+  /** Caught up and between polls, slots given back: taking them again is not a new start. */
+  private resting = false;
 
   constructor(opts: SyncRunnerOptions) {
     this.opts = opts;
@@ -262,20 +276,24 @@ export class SyncRunner {
       const wake = AbortSignal.any([this.stopCtl.signal, cycle.signal]);
       try {
         // A failing sync stays retrying/failed through its next attempt: only a batch ends that.
-        if (!this.failing) this.setState('starting');
+        if (!this.failing && !this.resting) this.setState('starting');
+        if (!(await this.takeSlots())) break;
         const { sync, connectors } = this.opts;
         source = await connectors.openSource({ sync, endpoint: sync.source, role: 'source' });
         destination = await connectors.openDestination({ sync, endpoint: sync.destination, role: 'destination' });
         await this.passEncoded(source, destination, signal);
         let position = await this.resumePosition(destination);
         this.status.position = position;
-        if (!this.failing) this.setState('running');
+        if (!this.failing && !this.resting) this.setState('running');
+        this.resting = false;
         // The next batch is read while the current one is written (at most two batches in memory).
         let prefetched: { position: Position; batch: Promise<Batch>; startedAt: number } | undefined;
         while (!this.stopping) {
           const ahead = prefetched?.position === position ? prefetched : undefined;
           prefetched = undefined;
           const started = ahead?.startedAt ?? performance.now();
+          // A zombie (its lease gone while it was frozen) reads nothing more: its slots are someone else's now.
+          this.opts.beforeWrite?.();
           const batch = await (ahead?.batch ?? source.read(position, sync.batchSize, signal));
           if (this.abortCtl.signal.aborted) break;
           cycle.signal.throwIfAborted();
@@ -315,6 +333,15 @@ export class SyncRunner {
             await this.refreshLag(source, position, true);
             if (this.status.state !== 'idle' || this.status.lastError) this.setState('idle', undefined, { lastError: undefined });
             else this.publish();
+            if (this.opts.slots && !this.opts.slots.holdWhileIdle) {
+              // Nothing to do until the next poll: the connections close and the slots go to syncs waiting for them.
+              await closeQuietly(source, destination);
+              source = destination = undefined;
+              await this.opts.slots.release();
+              this.resting = true;
+              await sleep(sync.pollIntervalMs, wake);
+              break;
+            }
             await sleep(sync.pollIntervalMs, wake);
           } else {
             await this.refreshLag(source, position, false);
@@ -328,6 +355,7 @@ export class SyncRunner {
         const kind = classifyError(err);
         if (kind === 'fenced') {
           this.log.error({ err: this.describe(err) }, 'sync lost its lock; stopped');
+          await this.releaseSlots();
           this.setState('stopped', err);
           return;
         }
@@ -335,6 +363,8 @@ export class SyncRunner {
         const failure = { attempts, failingSince: this.status.failingSince ?? new Date().toISOString() };
         await closeQuietly(source, destination);
         source = destination = undefined;
+        // No slot is held while the sync waits to retry.
+        await this.releaseSlots();
         if (kind === 'operator') {
           this.log.error({ err: this.describe(err), attempts }, 'sync failed; it waits for a change or Retry now');
           this.setState('failed', err, { ...failure, retryInMs: undefined, nextRetryAt: undefined });
@@ -363,6 +393,7 @@ export class SyncRunner {
         await closeQuietly(source, destination);
       }
     }
+    await this.releaseSlots();
     if (this.status.state !== 'failed') this.setState('stopped');
   }
 
@@ -432,6 +463,26 @@ export class SyncRunner {
     const record: SchemaChangeRecord = { at: new Date().toISOString(), changes, outcome, batch: this.status.batches + 1 };
     recordSchemaChange(this.status, record);
     this.opts.onSchemaChange?.(record);
+  }
+
+  /** Waits for the slots of limited data sources (status `waiting` meanwhile); false when stopped first. */
+  private async takeSlots(): Promise<boolean> {
+    const slots = this.opts.slots;
+    if (!slots) return true;
+    let before: { state: SyncState } | undefined;
+    const taken = await slots.acquire(AbortSignal.any([this.stopCtl.signal, this.abortCtl.signal]), (wait) => {
+      before ??= { state: this.status.state };
+      this.setState('waiting', undefined, { waitingFor: wait });
+    });
+    if (before) {
+      this.status.waitingFor = undefined;
+      if (taken) this.setState(before.state);
+    }
+    return taken;
+  }
+
+  private async releaseSlots(): Promise<void> {
+    await this.opts.slots?.release().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cannot give data source slots back (they free themselves with the agent lease)'));
   }
 
   private async resumePosition(destination: Destination): Promise<Position> {

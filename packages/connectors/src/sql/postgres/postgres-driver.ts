@@ -67,7 +67,9 @@ function poolConfig(c: Connection, options: Record<string, unknown> | undefined)
     max: Number(options?.poolSize ?? 4),
     connectionTimeoutMillis: Number(options?.connectTimeoutMs ?? 10_000),
     idleTimeoutMillis: 30_000,
-    application_name: 'idra',
+    // The sync in each session's name, so that a DBA (and the concurrency tests) can tell whose it is;
+    // PostgreSQL keeps 63 bytes of it.
+    application_name: typeof options?.syncId === 'string' ? `idra:${options.syncId}`.slice(0, 63) : 'idra',
     // A frozen or partitioned agent must not hold row locks forever: the server ends its transaction,
     // so the agent that took the sync over is not blocked behind it.
     options: `-c TimeZone=UTC -c DateStyle=ISO -c idle_in_transaction_session_timeout=${Number(options?.idleInTransactionTimeoutMs ?? 15_000)}`,
