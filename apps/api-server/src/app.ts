@@ -27,6 +27,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { eventRoutes } from './routes/events.ts';
 import { connectorRoutes } from './routes/connectors.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 
 /** Log paths that may hold credentials: never written, whatever the level. */
 const REDACT = [
@@ -144,6 +145,7 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
       await api.register(agentRoutes);
       await api.register(clusterRoutes);
       await api.register(eventRoutes);
+      await api.register(notificationRoutes);
     },
     { prefix: '/api/v1' },
   );

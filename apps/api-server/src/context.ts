@@ -3,6 +3,7 @@ import {
   EtcdOffsetStore,
   HistoryStore,
   ActivityStore,
+  NotifyStore,
   SecretBox,
   StatusStore,
   connectEtcd,
@@ -37,6 +38,8 @@ export interface IdraContext {
   history: HistoryStore;
   /** Builds the history entries written with each change. */
   audit: Audit;
+  /** Notification channels (sealed) and rules; incidents and deliveries the leader wrote. */
+  notify: NotifyStore;
 }
 
 export function createContext(etcdOptions: EtcdOptions, secretKey: string | undefined, log: Logger): IdraContext {
@@ -55,6 +58,7 @@ export function createContext(etcdOptions: EtcdOptions, secretKey: string | unde
     secrets: new ConnectionSecrets(box),
     metrics: new ApiMetrics(),
     history: new HistoryStore(etcd.ns),
+    notify: new NotifyStore(etcd.ns, box),
   } as IdraContext;
   ctx.audit = new Audit(ctx);
   return ctx;

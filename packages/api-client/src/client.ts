@@ -37,6 +37,11 @@ import type {
   SourceCheck,
   WhoAmI,
   AuthSetup,
+  Delivery,
+  Incident,
+  NotificationChannel,
+  NotificationRule,
+  NotificationTestResult,
 } from './types.ts';
 
 /** An error answer of the API (or a transport failure: status 0, code `IDRA_ERR_CLIENT_NETWORK`). */
@@ -214,6 +219,26 @@ export class IdraClient {
     /** Admin only, on a paused sync whose agent has stopped. */
     set: (syncId: string, req: SetOffsetRequest) => this.request<OffsetView>('PUT', `/syncs/${enc(syncId)}/offset`, req),
     history: (syncId: string) => this.request<OffsetChange[]>('GET', `/syncs/${enc(syncId)}/offset/history`),
+  };
+
+  /** Notifications sent by the leader (admin manages channels and rules; anyone reads incidents and deliveries). */
+  readonly notifications = {
+    /** Channels with their URL and secret masked. */
+    channels: () => this.request<NotificationChannel[]>('GET', '/notifications/channels'),
+    createChannel: (c: NotificationChannel) => this.request<NotificationChannel>('POST', '/notifications/channels', c),
+    /** Creates or replaces; a masked URL or secret sent back unchanged keeps the stored one. */
+    putChannel: (c: NotificationChannel) => this.request<NotificationChannel>('PUT', `/notifications/channels/${enc(c.id)}`, c),
+    deleteChannel: (id: string) => this.request<void>('DELETE', `/notifications/channels/${enc(id)}`),
+    /** Sends a sample message through the channel now (once, no retries) and logs it. */
+    testChannel: (id: string) => this.request<NotificationTestResult>('POST', `/notifications/channels/${enc(id)}/test`, {}),
+    rules: () => this.request<NotificationRule[]>('GET', '/notifications/rules'),
+    createRule: (r: NotificationRule) => this.request<NotificationRule>('POST', '/notifications/rules', r),
+    putRule: (r: NotificationRule) => this.request<NotificationRule>('PUT', `/notifications/rules/${enc(r.id)}`, r),
+    deleteRule: (id: string) => this.request<void>('DELETE', `/notifications/rules/${enc(id)}`),
+    /** Incidents open (told) or pending (not lasted long enough yet). */
+    incidents: () => this.request<Incident[]>('GET', '/notifications/incidents'),
+    /** The delivery log, newest first. */
+    deliveries: (opts: { limit?: number } = {}) => this.request<Delivery[]>('GET', '/notifications/deliveries', undefined, { limit: opts.limit === undefined ? undefined : String(opts.limit) }),
   };
 
   /** Idra export (`{ dataSources, syncs }`, secrets masked): every sync, or the `ids` given with their data sources. */

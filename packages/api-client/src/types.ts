@@ -19,8 +19,13 @@ import type {
   SyncHealth,
   SyncStatus,
   TransactionVisibility,
+  Channel,
+  Rule,
+  Incident,
+  Delivery,
 } from '@idra/core';
 
+export type { Channel as NotificationChannel, Rule as NotificationRule, Incident, Delivery };
 export type { AgentInfo, ActivityPoint, GoSyncReport, HistoryEntry, ScopeChange, TimelineEvent, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, SourceCheck, Sync, SyncConfig, SyncHealth, SyncStatus, TransactionVisibility };
 
 /** admin: everything · operator: syncs and data sources, pause/resume · viewer: read only. */
@@ -301,4 +306,13 @@ export interface ClusterEvent {
   id: string;
   value: unknown;
   revision: string;
+}
+
+/** What sending a test notification came to. */
+export interface NotificationTestResult {
+  ok: boolean;
+  httpStatus?: number | undefined;
+  error?: string | undefined;
+  /** Its entry in the delivery log. */
+  deliveryId: string;
 }

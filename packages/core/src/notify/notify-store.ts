@@ -78,8 +78,10 @@ export class NotifyStore {
     return text === null ? undefined : (JSON.parse(text) as Rule);
   }
 
-  async putRule(input: unknown): Promise<Rule> {
+  /** Validates and stores a rule; `check` may refuse it first (the API checks that its channels exist). */
+  async putRule(input: unknown, check?: (rule: Rule) => Promise<void>): Promise<Rule> {
     const rule = validateRule(input);
+    await check?.(rule);
     await this.ns.put(KEYS.notifyRule(rule.id)).value(JSON.stringify(rule));
     return rule;
   }
