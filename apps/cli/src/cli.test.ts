@@ -1,5 +1,7 @@
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -249,6 +251,41 @@ describe('idra CLI against a real API server', () => {
       await role.drop();
       await admin.end();
       await db.drop();
+    }
+  });
+
+  it('notifications: channels from stdin (URL masked in every listing), Test, rules, incidents and the delivery log', async () => {
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(req.url === '/refuse' ? 500 : 200).end());
+    });
+    await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    try {
+      const channel = { id: 'cli-hook', kind: 'webhook', url: `${base}/hooks/s3cr3t-path`, secret: 'cli-hmac-secret-0123456789' };
+      const set = await idra(['channels', 'set', '-f', '-'], { stdin: JSON.stringify(channel) });
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stdout).toBe(`saved channel cli-hook (webhook, ${base}/********)\n`);
+      const list = await idra(['channels']);
+      expect(list.stdout).toMatch(/^cli-hook\s+webhook\s+-\s+http:\/\/127\.0\.0\.1:\d+\/\*{8}\s+true\s+true$/m);
+      expect(list.stdout).not.toContain('s3cr3t');
+      expect((await idra(['channels', 'test', 'cli-hook'])).stdout).toBe('test message delivered through cli-hook (HTTP 200)\n');
+      await idra(['channels', 'set', '-f', '-'], { stdin: JSON.stringify({ id: 'refusing', kind: 'slack', url: `${base}/refuse` }) });
+      const refused = await idra(['channels', 'test', 'refusing']);
+      expect([refused.code, refused.stderr]).toEqual([1, 'idra: test message through refusing not delivered: the receiver answered 500\n']);
+      const rule = await idra(['rules', 'set', '-f', '-'], { stdin: JSON.stringify({ id: 'cli-rule', channels: ['cli-hook'], onRetryingMinutes: 10 }) });
+      expect(rule.stdout).toBe('saved rule cli-rule (failed, retrying 10m)\n');
+      expect((await idra(['rules', 'set', '-f', '-'], { stdin: JSON.stringify({ id: 'r2', channels: ['nowhere'] }) })).stderr).toMatch(/channels\[0\]: no notification channel 'nowhere'/);
+      expect((await idra(['rules'])).stdout).toMatch(/^cli-rule\s+all\s+failed, retrying 10m\s+cli-hook\s+true$/m);
+      expect((await idra(['channels', 'delete', 'cli-hook'])).code).toBe(5);
+      expect((await idra(['incidents'])).stdout).toBe('INCIDENT  STATE  SINCE  REASON\n');
+      const log = (await idra(['deliveries'])).stdout.split('\n');
+      expect(log[1]).toMatch(/\srefusing\s+test\s+failed\s+1\s+500\s+the receiver answered 500$/);
+      expect(log[2]).toMatch(/\scli-hook\s+test\s+delivered\s+1\s+200\s+Test message from Idra/);
+      expect((await idra(['rules', 'delete', 'cli-rule'])).code).toBe(0);
+      expect((await idra(['channels', 'delete', 'cli-hook'])).stdout).toBe('deleted channel cli-hook\n');
+    } finally {
+      await new Promise((done) => receiver.close(done));
     }
   });
 

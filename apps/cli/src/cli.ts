@@ -3,6 +3,7 @@ import { IdraApiError, IdraClient } from '@idra/api-client';
 import { OPTIONS, need, type CliIo, type Command, type CommandContext, type Flags } from './command.ts';
 import { authCommands } from './commands/auth.ts';
 import { clusterCommands } from './commands/cluster.ts';
+import { notificationCommands } from './commands/notifications.ts';
 import { offsetCommands } from './commands/offsets.ts';
 import { syncCommands } from './commands/syncs.ts';
 import { tokenCommands } from './commands/tokens.ts';
@@ -15,7 +16,7 @@ import { json } from './output.ts';
 export type { CliIo } from './command.ts';
 
 /** Every command, in the order the usage lists them. */
-const COMMANDS: Command[] = [...authCommands, ...syncCommands, ...transferCommands, ...offsetCommands, ...clusterCommands, ...tokenCommands, ...userCommands];
+const COMMANDS: Command[] = [...authCommands, ...syncCommands, ...transferCommands, ...offsetCommands, ...clusterCommands, ...tokenCommands, ...userCommands, ...notificationCommands];
 
 const BY_NAME = new Map(COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((name) => [name, c] as const)));
 
