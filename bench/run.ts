@@ -10,6 +10,7 @@ import type { Shape } from './datasets.ts';
 import { benchFailover, benchPlanner } from './cluster.ts';
 import { benchTorture, printTorture } from './torture.ts';
 import { benchS3Stream } from './s3-stream.ts';
+import { benchCdc } from './cdc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +23,8 @@ const { values } = parseArgs({
     'torture-seconds': { type: 'string', default: '20' },
     'torture-writers': { type: 'string', default: '8' },
     's3-megabytes': { type: 'string', default: '1024' },
+    'cdc-rate': { type: 'string', default: '5000' },
+    'cdc-seconds': { type: 'string', default: '20' },
   },
 });
 const wants = (section: string) => values.only === undefined || values.only.split(',').includes(section);
@@ -75,6 +78,15 @@ try {
     const s3 = await benchS3Stream({ pgUrl, megabytes: Number(values['s3-megabytes']) });
     console.log(`\ns3: one ${s3.objectMb} MB JSON Lines object (${s3.rows.toLocaleString('en-US')} rows) → PG in ${s3.seconds.toFixed(1)} s, agent peak RSS ${s3.peakRssMb} MB`);
     extra.s3 = s3;
+  }
+  if (wants('cdc')) {
+    const cdc = await benchCdc(pgUrl, { rows, rate: Number(values['cdc-rate']), seconds: Number(values['cdc-seconds']) });
+    const { snapshot: s, steady, sustained } = cdc;
+    console.log(`
+cdc PG→PG, narrow rows: initial copy of ${s.rows.toLocaleString('en-US')} rows ${s.idraSeconds.toFixed(1)} s vs COPY pipe ${s.copySeconds.toFixed(1)} s (${s.ratio.toFixed(2)}× the pipe, target ≥ 0.8×; peak RSS ${s.peakRssMb} MB)
+cdc steady ${steady.eventsPerSecond.toLocaleString('en-US')} events/s (60 % insert, 30 % update, 10 % delete) for ${steady.seconds} s: insert latency source statement → destination commit p50 ${Math.round(steady.p50Ms)} ms, p99 ${Math.round(steady.p99Ms)} ms, max ${Math.round(steady.maxMs)} ms (target p99 ≤ 1 s)
+cdc sustained: ${sustained.events.toLocaleString('en-US')} events in ${sustained.seconds.toFixed(1)} s = ${Math.round(sustained.eventsPerSecond).toLocaleString('en-US')} events/s applied (target ≥ 20,000)`);
+    extra.cdc = cdc;
   }
   if (wants('torture')) {
     const mariadb = process.env.IDRA_BENCH_MYSQL_URL ? undefined : await startMariadb();

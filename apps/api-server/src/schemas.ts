@@ -63,3 +63,20 @@ export const TransactionVisibilitySchema = Type.Object({
   reason: Type.Optional(Type.String()),
   grant: Type.Optional(Type.String({ description: 'the statement that lets the user see them' })),
 });
+
+/** Whether a cdc sync could read a SQL source's change log (PostgreSQL: wal_level = logical, REPLICATION, a free slot). */
+export const ChangeLogReadinessSchema = Type.Object({
+  ready: Type.Boolean({ description: "false: a sync in mode 'cdc' would not start; problems say what to change" }),
+  problems: Type.Array(Type.String()),
+  slots: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        active: Type.Boolean(),
+        lagBytes: Type.Number({ description: 'WAL bytes the server keeps for the slot' }),
+        sync: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "the sync the slot belongs to; null: no sync has it — drop it, it keeps the server's WAL forever" })),
+      }),
+      { description: "Idra's replication slots (idra_…) on the server" },
+    ),
+  ),
+});

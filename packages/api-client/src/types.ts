@@ -296,6 +296,8 @@ export interface ConnectionTestResult {
   error?: string | undefined;
   /** SQL connections only. */
   transactions?: TransactionVisibility | undefined;
+  /** SQL connections with a change log: whether a `cdc` sync could read it, and what to change if not. */
+  changeLog?: { ready: boolean; problems: string[]; slots?: Array<{ name: string; active: boolean; lagBytes: number; sync?: string | null | undefined }> | undefined } | undefined;
 }
 
 

@@ -27,7 +27,7 @@ describe('the connector catalogue', () => {
 
   it('refuses an unknown option on save, naming the field and what the connector knows', () => {
     expect(issuesOf({ source: { ...endpoint, table: 't', options: { fromBeginnig: true } }, destination: { ...endpoint, table: 't' } })).toEqual([
-      'source.options.fromBeginnig: unknown option (the postgres source knows: connectTimeoutMs, idleInTransactionTimeoutMs, poolSize, statementTimeoutMs)',
+      'source.options.fromBeginnig: unknown option (the postgres source knows: connectTimeoutMs, idleInTransactionTimeoutMs, maxTransactionRows, poolSize, publication, slot, snapshot, snapshotParallelism, statementTimeoutMs, truncate)',
     ]);
     expect(issuesOf({ source: { ...endpoint, table: 't' }, destination: { connector: 'kafka', connection: { url: 'kafka://b:9092' }, topic: 't', options: { startFrom: 'latest' } } })).toEqual([
       'destination.options.startFrom: is a source option: the kafka destination does not use it',

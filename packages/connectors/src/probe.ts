@@ -11,6 +11,8 @@ import {
   type SourceCheck,
   type Sync,
   type TransactionVisibility,
+  type ChangeLogReadiness,
+  followsLog,
 } from '@idra/core';
 import { loadConnector } from './registry.ts';
 import { TargetRefused } from './records/address-guard.ts';
@@ -25,6 +27,8 @@ export interface ConnectionTestResult {
   error?: string | undefined;
   /** SQL connections: without it, an `id`/`timestamp` sync from this source runs only with `delayMs`. */
   transactions?: TransactionVisibility | undefined;
+  /** SQL connections with a change log: whether a `cdc` sync could read it, and what to change if not. */
+  changeLog?: ChangeLogReadiness | undefined;
 }
 
 /** What a data source holds, for people choosing what to sync; `error` as in {@link ConnectionTestResult}. */
@@ -145,11 +149,29 @@ export async function checkSource(sync: Sync, opts: TestConnectionOptions = {}):
   const result = await probe(kind, connection, opts, (connector, o) => connector.check(connection, o));
   if ('error' in result) return { ok: false, error: result.error };
   const transactions = result.value?.transactions;
+  const changeLog = result.value?.changeLog;
+  if (followsLog(sync.mode) && changeLog && !changeLog.ready) {
+    return { ok: false, problem: { code: 'IDRA_ERR_CONFIG_CHANGE_LOG', message: `mode '${sync.mode}' cannot read the change log: ${changeLog.problems.join('; ')}` } };
+  }
   if (!transactions || transactions.visible || !modeInfo(sync.mode).cursor) return { ok: true, transactions };
   const sight = { blind: transactions.reason, grant: transactions.grant };
   const refusal = blindRefusal(sight, sync, kind);
   if (refusal) return { ok: false, problem: { code: refusal.code, message: refusal.message }, transactions };
   return { ok: true, transactions, warning: blindWarning(sight, sync.delayMs) };
+}
+
+/**
+ * Drops what a deleted sync held on its source server (a cdc sync's replication slot). Never throws:
+ * what could not be dropped is reported, with the secrets removed, for the operator to drop by hand.
+ */
+export async function releaseSource(sync: Sync): Promise<{ released: string[]; error?: string | undefined }> {
+  const { connector: kind, connection } = sync.source;
+  try {
+    const connector = await loadConnector(kind);
+    return { released: (await connector.release?.(sync)) ?? [] };
+  } catch (err) {
+    return { released: [], error: scrub(errorMessage(err), connection) };
+  }
 }
 
 /** Lists what a data source holds (tables and views, collections, topics, bucket prefixes, an API's resource) with columns and keys. Never throws. */

@@ -211,9 +211,10 @@ describe('AgentMetrics', () => {
   it('drops the lag of a sync that stopped here, counts each error once, times offset commits and counts their failures', async () => {
     const m = new AgentMetrics('a1');
     const labels = { sync: 's1', agent: 'a1' };
-    m.observeStatus(status('running', { lag: { rows: 500, seconds: 12 } }));
+    m.observeStatus(status('running', { lag: { rows: 500, seconds: 12, bytes: 4096 }, position: { kind: 'stream', value: { slot: 'idra_s1', lsn: '0/10' } } }));
     expect(value(await scrape(m), 'idra_sync_lag_rows', labels)).toBe(500);
     expect(value(await scrape(m), 'idra_sync_lag_seconds', labels)).toBe(12);
+    expect(value(await scrape(m), 'idra_sync_replication_slot_lag_bytes', { ...labels, slot: 'idra_s1' })).toBe(4096);
     const error = { message: 'boom', code: 'IDRA_ERR_CONNECTOR', at: '2024-01-01T00:00:00.000Z' };
     m.observeStatus(status('retrying', { lag: { rows: 500 }, lastError: error }));
     m.observeStatus(status('retrying', { lag: { rows: 500 }, lastError: error })); // the same error, published again
@@ -221,6 +222,7 @@ describe('AgentMetrics', () => {
     let samples = await scrape(m);
     expect(value(samples, 'idra_sync_lag_rows', labels)).toBeUndefined();
     expect(value(samples, 'idra_sync_lag_seconds', labels)).toBeUndefined();
+    expect(value(samples, 'idra_sync_replication_slot_lag_bytes', { ...labels, slot: 'idra_s1' })).toBeUndefined();
     expect(value(samples, 'idra_sync_errors_total', { ...labels, code: 'IDRA_ERR_CONNECTOR' })).toBe(1);
     expect(value(samples, 'idra_sync_state', { ...labels, state: 'stopped' })).toBe(1);
 

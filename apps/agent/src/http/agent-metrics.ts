@@ -36,6 +36,9 @@ export class AgentMetrics {
   private readonly errors: Counter<'sync' | 'agent' | 'code'>;
   private readonly lagRows: Gauge<'sync' | 'agent'>;
   private readonly lagSeconds: Gauge<'sync' | 'agent'>;
+  private readonly slotLagBytes: Gauge<'sync' | 'agent' | 'slot'>;
+  /** The replication slot each cdc sync's series is labelled with, so that it goes when the sync stops here. */
+  private readonly slots = new Map<string, string>();
   private readonly lagPartRows: Gauge<'sync' | 'agent' | 'part'>;
   private readonly lagThresholdRows: Gauge<'sync' | 'agent'>;
   private readonly lagThresholdSeconds: Gauge<'sync' | 'agent'>;
@@ -95,6 +98,12 @@ export class AgentMetrics {
     this.errors = new Counter({ name: 'idra_sync_errors_total', help: 'Errors a sync reported (retried or fatal), by error code', labelNames: ['sync', 'agent', 'code'], registers });
     this.lagRows = new Gauge({ name: 'idra_sync_lag_rows', help: 'Rows the source has beyond the offset (estimate), where the source can count them', labelNames, registers });
     this.lagSeconds = new Gauge({ name: 'idra_sync_lag_seconds', help: 'Seconds between the newest source row and the offset, for timestamp cursors', labelNames, registers });
+    this.slotLagBytes = new Gauge({
+      name: 'idra_sync_replication_slot_lag_bytes',
+      help: "cdc: bytes of the source's WAL between the sync's offset and the server's position, which its replication slot keeps",
+      labelNames: ['sync', 'agent', 'slot'],
+      registers,
+    });
     this.lagPartRows = new Gauge({
       name: 'idra_sync_lag_part_rows',
       help: 'Rows not yet copied per part of the source (Kafka: per partition)',
@@ -206,6 +215,13 @@ export class AgentMetrics {
     if (previousBlocker !== undefined && previousBlocker !== blocker?.session) this.watermarkBlocked.remove({ ...labels, session: previousBlocker });
     if (blocker) this.watermarkBlocked.set({ ...labels, session: blocker.session }, blocker.seconds);
     this.blockers.set(s.syncId, blocker?.session);
+    const value = s.position?.kind === 'stream' ? (s.position.value as { slot?: unknown } | null) : null;
+    const slot = typeof value?.slot === 'string' ? value.slot : undefined;
+    const shown = this.slots.get(s.syncId);
+    if (shown !== undefined && (shown !== slot || lag?.bytes === undefined)) this.slotLagBytes.remove({ ...labels, slot: shown });
+    if (slot !== undefined && lag?.bytes !== undefined) this.slotLagBytes.set({ ...labels, slot }, lag.bytes);
+    if (slot !== undefined && lag?.bytes !== undefined) this.slots.set(s.syncId, slot);
+    else this.slots.delete(s.syncId);
     const parts = lag?.parts ?? {};
     for (const part of this.lagParts.get(s.syncId) ?? []) if (!(part in parts)) this.lagPartRows.remove({ ...labels, part });
     for (const [part, rows] of Object.entries(parts)) this.lagPartRows.set({ ...labels, part }, rows);

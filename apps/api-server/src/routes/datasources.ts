@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DataSourceSchema, validateDataSource, type DataSource, type HistoryEntry } from '@idra/core';
-import { discover, testConnection } from '@idra/connectors';
+import { DataSourceSchema, followsLog, validateDataSource, type DataSource, type HistoryEntry } from '@idra/core';
+import { cdcNames, discover, testConnection } from '@idra/connectors';
 import type { ConnectionTestResult, Role, TableListing } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardDataSourceReaders, type OffsetDecision } from '../offset-guard.ts';
-import { IdParams, EmptyBody, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
+import { ChangeLogReadinessSchema, IdParams, EmptyBody, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
 import { probeLimit, probeOptions, type ProbeRouteOptions } from '../probes.ts';
 
 const TableListingSchema = Type.Object({
@@ -28,12 +28,21 @@ const TestResultSchema = Type.Object({
   latencyMs: Type.Number(),
   error: Type.Optional(Type.String()),
   transactions: Type.Optional(TransactionVisibilitySchema),
+  changeLog: Type.Optional(ChangeLogReadinessSchema),
 });
 
 const ChangeQuery = Type.Composite([ReasonQuery, OffsetDecisionQuery]);
 
 /** `/datasources`: named connections, secrets sealed in etcd and masked in every answer. */
 export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (app, opts) => {
+  /** Names the cdc sync of each of Idra's replication slots the test found; null marks a slot no sync has, which holds the server's WAL forever. */
+  const withSlotOwners = async (result: ConnectionTestResult): Promise<ConnectionTestResult> => {
+    const slots = result.changeLog?.slots;
+    if (!slots || slots.length === 0) return result;
+    const { syncs } = await app.idra.configs.listSyncs();
+    const owners = new Map(syncs.filter((s) => followsLog(s.mode)).map((s) => [cdcNames(s).slot, s.id]));
+    return { ...result, changeLog: { ...result.changeLog!, slots: slots.map((slot) => ({ ...slot, sync: owners.get(slot.name) ?? null })) } };
+  };
   const ctx = app.idra;
   const { configs, secrets } = ctx;
   const tags = ['data sources'];
@@ -132,7 +141,7 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
     },
     async (req): Promise<ConnectionTestResult> => {
       const ds = await find(req.params.id);
-      return testConnection(ds.connector, secrets.open(ds.connection), probeOptions(req));
+      return withSlotOwners(await testConnection(ds.connector, secrets.open(ds.connection), probeOptions(req)));
     },
   );
 
@@ -161,7 +170,7 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
       // Masks take the stored secrets of the same id only for the same target: an operator cannot
       // send a stored password to a server of their choosing.
       const connection = secrets.restore(ds, stored, '').connection;
-      return testConnection(ds.connector, secrets.open(connection), probeOptions(req));
+      return withSlotOwners(await testConnection(ds.connector, secrets.open(connection), probeOptions(req)));
     },
   );
 };

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ConfigError, IdSchema, KEYS, SyncLock, SyncSchema, normalizeSync, type ConfigIssue, type SyncConfig, type DataSource, type HistoryEntry, type Sync } from '@idra/core';
-import { checkSource } from '@idra/connectors';
+import type { FastifyBaseLogger } from 'fastify';
+import { ConfigError, IdSchema, KEYS, SyncLock, SyncSchema, followsLog, normalizeSync, type ConfigIssue, type SyncConfig, type DataSource, type HistoryEntry, type Sync } from '@idra/core';
+import { checkSource, releaseSource } from '@idra/connectors';
 import type { DeadLetterView, SourceCheck, SyncList, ValidateResult } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { prepareSync, storedSync, syncExists } from '../sync-input.ts';
@@ -189,11 +190,13 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.delete(
     '/syncs/:id',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a sync (its agent stops it; its offset and history are kept)', params: IdParams, querystring: ReasonQuery, response: { 204: Type.Null(), ...errors(404) } } },
+    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a sync (its agent stops it; its offset and history are kept; a cdc sync\'s replication slot is dropped)', params: IdParams, querystring: ReasonQuery, response: { 204: Type.Null(), ...errors(404) } } },
     async (req, reply) => {
       const before = await configs.getSync(req.params.id).catch(() => undefined);
       const entry = before ? ctx.audit.sync('deleted', auditOf(req), before, undefined) : [];
+      const runnable = before && followsLog(before.mode) ? await normalizeDraft(before).catch(() => undefined) : undefined;
       if (!(await configs.deleteSync(req.params.id, entry))) throw new NotFoundError('sync', req.params.id);
+      if (runnable) await releaseChangeLog(runnable, req.log);
       await ctx.audit.trim('sync', req.params.id);
       await statuses.delete(req.params.id);
       await ctx.etcd.ns.delete().key(KEYS.retry(req.params.id)).exec();
@@ -202,6 +205,18 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       return reply.code(204).send(null);
     },
   );
+
+  /**
+   * A deleted cdc sync's replication slot would hold the source's log forever: once its agent has let
+   * the sync go (or after the pause wait), the slot is dropped; what cannot be is logged with what to do.
+   */
+  const releaseChangeLog = async (sync: Sync, log: FastifyBaseLogger): Promise<void> => {
+    const deadline = Date.now() + PAUSE_WAIT_MS;
+    while ((await SyncLock.owner(ctx.etcd.ns, sync.id)) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const { released, error } = await releaseSource({ ...sync, source: secrets.open(sync.source) });
+    if (error) log.warn({ syncId: sync.id, err: error }, "the deleted sync's replication slot could not be dropped: drop it on the source (pg_drop_replication_slot), it holds the server's WAL");
+    else if (released.length > 0) log.info({ syncId: sync.id, released }, 'change log of the deleted sync released');
+  };
 
   /** Flips `enabled` in one compare-and-swap on the document's revision, so a concurrent PUT is never lost. */
   const setEnabled = async (id: string, enabled: boolean, who: AuditContext): Promise<SyncConfig> => {

@@ -11,6 +11,7 @@ import { Dialog } from '../components/Dialog.tsx';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { Field } from '../components/Field.tsx';
 import { ConnectionFields } from '../components/ConnectionFields.tsx';
+import { ChangeLogReadiness } from '../components/ChangeLogReadiness.tsx';
 import { BusyButton, EmptyState, ErrorNote, ErrorState, Loading } from '../components/Status.tsx';
 import { useNotify } from '../components/Notify.tsx';
 import { CONNECTORS } from '@idra/core/model';
@@ -47,6 +48,7 @@ function TestResult({ result }: { result: ConnectionTestResult }) {
           )}
         </p>
       )}
+      {result.changeLog && <ChangeLogReadiness readiness={result.changeLog} />}
     </>
   );
 }

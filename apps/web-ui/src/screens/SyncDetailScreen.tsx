@@ -11,6 +11,7 @@ import { Page, Section } from '../components/Page.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncCharts, useActivity } from '../components/SyncCharts.tsx';
+import { ChangeLogFacts } from '../components/ChangeLogFacts.tsx';
 import { failingSince, healthOf, type SyncHealth } from '../lib/sync-state.ts';
 import { minuteSeries, recentRate } from '../lib/activity.ts';
 import { describePosition, storedKind } from '@idra/core/model';
@@ -93,6 +94,7 @@ function StatusCard({ id, status, row, offset, health, canOperate }: { id: strin
             </p>
           )}
           <Progress status={status} rate={rate} />
+          <ChangeLogFacts status={status} />
           <Facts
             items={[
               ['Agent state', status.state],

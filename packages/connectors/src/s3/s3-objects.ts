@@ -85,6 +85,14 @@ export function batchObjectKey(config: S3Config, sync: Sync, batch: Batch): stri
       }
       break;
     }
+    case 'cdc': {
+      // The log position (PostgreSQL LSN `X/Y`, zero-padded hex sorts as the log does), and the rows
+      // of the initial copy so far while it runs (its batches all end at the slot's position).
+      const value = (batch.position.kind === 'stream' ? batch.position.value : null) as { lsn?: unknown; snapshot?: { rows?: unknown } } | null;
+      const lsn = typeof value?.lsn === 'string' && /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i.test(value.lsn) ? value.lsn.split('/').map((p) => p.padStart(8, '0')).join('') : undefined;
+      name = lsn ? `${lsn}${value?.snapshot ? `_${sortable(String(value.snapshot.rows))}` : ''}` : createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+      break;
+    }
   }
   return `${config.prefix}${name}${ext}`;
 }

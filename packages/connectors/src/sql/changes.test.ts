@@ -56,6 +56,25 @@ for (const name of TEST_DIALECTS) {
       ]);
     });
 
+    it('empties the table at a truncate, in its place among the rows, in the batch transaction', async () => {
+      await db.exec(`create table dst (id ${D.bigint} primary key, name ${D.shortText} not null)`);
+      const sync = makeSync(db, db, { keyColumns: ['id'], writeMode: 'upsert' });
+      const destination = await createConnectorRegistry().openDestination({ sync, endpoint: sync.destination, role: 'destination' });
+      const signal = new AbortController().signal;
+      const position = { kind: 'id', value: null } as const;
+      try {
+        await destination.write({ columns: COLUMNS, rows: [row(1), row(2)], position }, signal);
+        await destination.write({ columns: COLUMNS, rows: [row(3), row(4)], changes: [{ kind: 'truncate', at: 1 }], position }, signal);
+        expect(await db.rows('dst', ['id'])).toEqual([{ id: '4', name: 'row 4' }]);
+        // A batch that fails after its truncate leaves the table as it was.
+        const failing: Batch = { columns: COLUMNS, rows: [{ id: '5', name: null }], changes: [{ kind: 'truncate', at: 0 }], position };
+        await expect(destination.write(failing, signal)).rejects.toThrow();
+      } finally {
+        await destination.close();
+      }
+      expect(await db.rows('dst', ['id'])).toEqual([{ id: '4', name: 'row 4' }]);
+    });
+
     it('a delete whose batch fails is rolled back with the rows (one transaction)', async () => {
       await db.exec(`create table dst (id ${D.bigint} primary key, name ${D.shortText} not null)`);
       await insertRows(db, 'dst', [{ id: '1', name: 'one' }]);

@@ -9,7 +9,7 @@ import {
   type RawBuilder,
   type SelectQueryBuilder,
 } from 'kysely';
-import type { Column, Connection, DiscoveredObject, EncodedRow, LogicalType, OptionProps, Row, RowEncoding } from '@idra/core';
+import type { ChangeLogSlot, Column, Connection, DiscoveredObject, EncodedRow, EndpointContext, LogicalType, OptionProps, Row, RowEncoding, Source, Sync } from '@idra/core';
 
 export type SqlDialectName = 'postgres' | 'mysql' | 'sqlite' | 'mssql';
 
@@ -187,6 +187,14 @@ export interface SqlDialect {
   alterColumnType?: ((target: TableName, column: string, type: string, notNull: boolean) => CompiledQuery) | null;
   /** Renames a column. Absent: `ALTER TABLE … RENAME COLUMN` (PostgreSQL, MySQL 8, MariaDB 10.5, SQLite 3.25). */
   renameColumn?(target: TableName, from: string, to: string): CompiledQuery;
+  /** Opens a source in mode `cdc` (the database's change log), in dialects that have one. */
+  openChangeLog?(ctx: EndpointContext): Promise<Source>;
+  /** What stops a `cdc` sync from reading the change log through this pool (empty: nothing), in dialects that have one. */
+  changeLogProblems?(pool: SqlPool): Promise<string[]>;
+  /** Idra's replication slots on the server, with the log each keeps, in dialects that have them. */
+  changeLogSlots?(pool: SqlPool): Promise<ChangeLogSlot[]>;
+  /** Drops the replication slot (and publication Idra made) of a deleted `cdc` sync; returns what it dropped. */
+  releaseChangeLog?(sync: Sync): Promise<string[]>;
   /** Lists the user tables and views with their columns (system schemas left out). */
   listTables(pool: SqlPool): Promise<DiscoveredObject[]>;
   /** Reads whether a table exists. */

@@ -295,6 +295,8 @@ export class SqlDestination implements Destination {
         for (const step of steps) {
           if (step.kind === 'rows') await this.writeRows(tx, step.rows, this.writtenNames(batch.columns), batch.encoding, signal);
           else if (step.kind === 'deletes') await this.deleteKeys(tx, step.keys, signal);
+          // DELETE, not TRUNCATE: MySQL's TRUNCATE commits on its own, SQLite has none; this stays in the batch's transaction.
+          else if (step.kind === 'truncate') await tx.execute((this.target.schema ? dialect.db.withSchema(this.target.schema) : dialect.db).deleteFrom(this.target.table).compile(), signal);
           else if (this.sync.schemaChanges === 'fail' && step.change.kind !== 'drop') throw this.refuse(step.change);
           else if (this.sync.schemaChanges === 'evolve' && (await this.alter(tx, step.change, signal))) {
             schemaChanged = true;

@@ -18,10 +18,12 @@ export type SchemaChange =
 export type Change =
   /** The row with this key is gone: `key` holds the values of the sync's key columns. */
   | { kind: 'delete'; at: number; key: Row }
-  | { kind: 'schema'; at: number; change: SchemaChange };
+  | { kind: 'schema'; at: number; change: SchemaChange }
+  /** Every row is gone (a TRUNCATE read from a change log): the destination table is emptied. */
+  | { kind: 'truncate'; at: number };
 
-/** One step of a batch in its order: consecutive rows, consecutive deletes, or one schema change. */
-export type BatchStep = { kind: 'rows'; rows: Row[] } | { kind: 'deletes'; keys: Row[] } | { kind: 'schema'; change: SchemaChange };
+/** One step of a batch in its order: consecutive rows, consecutive deletes, one schema change, or a truncate. */
+export type BatchStep = { kind: 'rows'; rows: Row[] } | { kind: 'deletes'; keys: Row[] } | { kind: 'schema'; change: SchemaChange } | { kind: 'truncate' };
 
 /** True when a batch holds anything to apply: rows or changes. */
 export function batchHasWork(batch: Pick<Batch, 'rows' | 'changes'>): boolean {
@@ -54,12 +56,30 @@ export function batchSteps(batch: Pick<Batch, 'rows' | 'changes'>): BatchStep[] 
       steps.push({ kind: 'schema', change: change.change });
       continue;
     }
+    if (change.kind === 'truncate') {
+      steps.push({ kind: 'truncate' });
+      continue;
+    }
     const last = steps[steps.length - 1];
     if (last?.kind === 'deletes') last.keys.push(change.key);
     else steps.push({ kind: 'deletes', keys: [change.key] });
   }
   flushRows(batch.rows.length);
   return steps;
+}
+
+/** The changes of one step, as a batch of that step alone carries them. */
+export function stepChanges(step: BatchStep): Change[] | undefined {
+  switch (step.kind) {
+    case 'rows':
+      return undefined;
+    case 'deletes':
+      return step.keys.map((key) => ({ kind: 'delete', at: 0, key }));
+    case 'schema':
+      return [{ kind: 'schema', at: 0, change: step.change }];
+    case 'truncate':
+      return [{ kind: 'truncate', at: 0 }];
+  }
 }
 
 /**

@@ -2,10 +2,10 @@ import type { TObject } from '@sinclair/typebox';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { ConnectorKind } from '../model/connector-kinds.ts';
 import { modesOf, type SyncMode } from '../model/modes.ts';
-import { EndpointSchema, type Connection, type Endpoint, type SyncConfig } from '../model/schema.ts';
+import { EndpointSchema, type Connection, type Endpoint, type Sync, type SyncConfig } from '../model/schema.ts';
 import { schemaIssues } from '../model/validate.ts';
 import { optionsOfRole, resolveOptions, type ConnectorRole, type OptionProps, type ResolvedOptions } from './options.ts';
-import type { Destination, EndpointContext, LogicalType, Source, TransactionVisibility } from './types.ts';
+import type { ChangeLogReadiness, Destination, EndpointContext, LogicalType, Source, TransactionVisibility } from './types.ts';
 
 /** Endpoint fields that name or narrow the data: everything of an endpoint but its connector, connection and options. */
 export type EndpointField = Exclude<keyof Endpoint, 'connector' | 'dataSourceId' | 'connection' | 'options'>;
@@ -172,6 +172,8 @@ export interface ProbeOptions {
 export interface CheckReport {
   /** SQL: whether `id`/`timestamp` reads through this connection see other sessions' open transactions. */
   transactions?: TransactionVisibility | undefined;
+  /** SQL with a change log: whether a `cdc` sync could read it. */
+  changeLog?: ChangeLogReadiness | undefined;
 }
 
 /**
@@ -189,4 +191,9 @@ export interface Connector {
   check(connection: Connection, opts: ProbeOptions): Promise<CheckReport | void>;
   /** What the data source holds: tables/views, collections, topics, bucket prefixes, or the resource an API answers with. */
   discover(connection: Connection, opts: ProbeOptions): Promise<DiscoveredObject[]>;
+  /**
+   * Drops what the connector made on the source server for a sync that is deleted (a replication
+   * slot, which would otherwise hold the server's log forever); returns what it dropped.
+   */
+  release?(sync: Sync): Promise<string[]>;
 }

@@ -49,7 +49,11 @@ export interface Batch {
   rows: Row[];
   /** Deletes and schema changes, ordered by `at` (their place among `rows`); absent or empty for a batch of rows alone. */
   changes?: Change[] | undefined;
-  /** Position after this batch; equal to the input position when the batch is empty. */
+  /**
+   * Position after this batch; equal to the input position when the batch is empty, except in a mode
+   * that follows a change log, where an empty batch may move past changes that are not the sync's
+   * (the runner then commits the offset without a write).
+   */
   position: Position;
   /** Why the source read no further than it did (e.g. an open transaction); shown in the status. */
   heldBack?: string | undefined;
@@ -97,6 +101,20 @@ export interface Lag {
   head?: string | undefined;
   /** Rows not yet copied per part of the source, when it has parts (Kafka: per partition). */
   parts?: Record<string, number> | undefined;
+  /** Bytes of change log between the position and the server's current one (PostgreSQL WAL, binlog). */
+  bytes?: number | undefined;
+  /** The initial copy of a change-log sync, while it runs. */
+  snapshot?: SnapshotProgress | undefined;
+}
+
+/** How far the initial copy of a change-log sync has come. */
+export interface SnapshotProgress {
+  /** Rows copied so far. */
+  rows: number;
+  /** Rows in the table, as the database estimates them. */
+  total: number;
+  /** Seconds left at the rate seen so far, once there is one. */
+  etaSeconds?: number | undefined;
 }
 
 /** Reads rows in cursor order. Implementations release their connections in `close`. */
@@ -173,4 +191,26 @@ export interface SourceCheck {
   /** What would weaken its guarantee while it runs (the warning its status would show). */
   warning?: string | undefined;
   transactions?: TransactionVisibility | undefined;
+  /** Whether a `cdc` sync could read this source's change log, when the connector has one. */
+  changeLog?: ChangeLogReadiness | undefined;
+}
+
+/** What the server's settings and the user's privileges allow a `cdc` sync (PostgreSQL: wal_level, REPLICATION, free slots). */
+export interface ChangeLogReadiness {
+  ready: boolean;
+  /** What stops it, each with what to change. */
+  problems: string[];
+  /** Idra's replication slots on this server (`idra_…`), with the WAL each keeps: a slot whose sync is gone keeps it forever. */
+  slots?: ChangeLogSlot[] | undefined;
+}
+
+/** A replication slot Idra made on a source server. */
+export interface ChangeLogSlot {
+  name: string;
+  /** A session reads it now. */
+  active: boolean;
+  /** WAL bytes the server keeps for it. */
+  lagBytes: number;
+  /** The sync it belongs to; null when no sync has it (the API fills this in: drop the slot). */
+  sync?: string | null | undefined;
 }

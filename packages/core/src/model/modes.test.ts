@@ -4,7 +4,7 @@ import { parseOffsetDocument } from '../offset/offset.ts';
 import { CONNECTORS, SQL_CONNECTORS } from './connector-kinds.ts';
 import { MODES, modeInfo, modesOf, storedKind } from './modes.ts';
 import { POSITION_KINDS, describePosition, startPosition } from './position.ts';
-import { validateSyncConfig } from './sync.ts';
+import { normalizeSync, validateSyncConfig } from './sync.ts';
 
 const sync = (mode: string, source: string, destination = 'postgres') => ({
   id: 's',
@@ -42,23 +42,38 @@ describe('the mode table', () => {
       ['destination-timestamp', undefined],
       ['full', 'full'],
       ['stream', 'stream'],
+      ['cdc', 'stream'],
     ]);
   });
 
   it('derives what each connector supports per role', () => {
     expect(modesOf('kafka', 'source')).toEqual(['stream']);
-    expect(modesOf('postgres', 'source')).toEqual(['id', 'timestamp', 'destination-id', 'destination-timestamp', 'full']);
-    expect(modesOf('mongodb', 'destination')).toEqual(MODES);
+    expect(modesOf('postgres', 'source')).toEqual(['id', 'timestamp', 'destination-id', 'destination-timestamp', 'full', 'cdc']);
+    expect(modesOf('sqlite', 'source')).toEqual(['id', 'timestamp', 'destination-id', 'destination-timestamp', 'full']);
+    expect(modesOf('mongodb', 'destination')).toEqual(MODES.filter((m) => m !== 'cdc'));
+    expect(modesOf('postgres', 'destination')).toEqual(MODES);
     expect(modesOf('kafka', 'destination')).toEqual(['id', 'timestamp', 'full', 'stream']);
+    expect(modesOf('sqlite', 'destination')).toContain('cdc');
   });
 
   it('refuses a mode the source or the destination cannot play, naming what they can', () => {
     for (const sql of SQL_CONNECTORS) expect(modeIssue(sync('stream', sql))).toMatch(new RegExp(`^'stream' is not supported by the ${sql} source`));
     expect(modeIssue(sync('id', 'kafka'))).toBe("'id' is not supported by the kafka source (it supports 'stream')");
+    expect(modeIssue(sync('cdc', 'sqlite'))).toMatch(/^'cdc' is not supported by the sqlite source/);
+    expect(modeIssue(sync('cdc', 'postgres', 'kafka'))).toMatch(/^'cdc' is not supported by the kafka destination/);
     expect(modeIssue(sync('destination-id', 'postgres', 'kafka'))).toBe(
       "'destination-id' is not supported by the kafka destination (it supports 'id', 'timestamp', 'full', 'stream')",
     );
     expect(modeIssue(sync('destination-id', 'postgres', 'mongodb'))).toBeUndefined();
+  });
+
+  it('applies the changes of a change log by key: cdc upserts unless told otherwise, and refuses insert', () => {
+    const config = validateSyncConfig(sync('cdc', 'postgres'));
+    expect(normalizeSync(config).writeMode).toBe('upsert');
+    expect(() => validateSyncConfig({ ...sync('cdc', 'postgres'), writeMode: 'insert' })).toThrow(
+      "writeMode: must be 'upsert' when mode is 'cdc' (updates and deletes are applied by key)",
+    );
+    expect(() => validateSyncConfig({ ...sync('cdc', 'postgres'), keyColumns: undefined })).toThrow("keyColumns: is required when mode is 'cdc'");
   });
 });
 

@@ -21,6 +21,11 @@ export interface ModeInfo {
   sources: readonly ConnectorKind[];
   /** Destination connectors the mode can run with: all of them, unless the mode reads its resume point there. */
   destinations?: readonly ConnectorKind[] | undefined;
+  /**
+   * Follows the database's change log: the source's read waits for changes itself (the runner reads
+   * again at once instead of sleeping `pollIntervalMs`), and changes are applied by key (`upsert`).
+   */
+  log?: boolean | undefined;
 }
 
 const SQL_AND_MONGODB: readonly ConnectorKind[] = [...SQL_CONNECTORS, 'mongodb'];
@@ -92,6 +97,19 @@ export const MODE_TABLE = {
     keyed: false,
     sources: ['mongodb', 'kafka', 's3', 'http'],
   },
+  cdc: {
+    label: 'Change data capture',
+    help: "Copies the table from a consistent snapshot, then follows the database's change log (PostgreSQL logical replication): inserts, updates and deletes within a second. Needs wal_level = logical and a user with REPLICATION (Test connection checks).",
+    position: 'stream',
+    cursor: false,
+    timestamp: false,
+    fromDestination: false,
+    keyed: true,
+    sources: ['postgres'],
+    // The destinations that apply deletes and truncates of the change contract.
+    destinations: SQL_CONNECTORS,
+    log: true,
+  },
 } as const satisfies Record<string, ModeInfo>;
 
 export type SyncMode = keyof typeof MODE_TABLE;
@@ -115,6 +133,11 @@ export function resumesFromDestination(mode: SyncMode): mode is DestinationMode 
 /** The position kind a mode stores as its offset; undefined for modes that resume from the destination. */
 export function storedKind(mode: SyncMode): PositionKind | undefined {
   return resumesFromDestination(mode) ? undefined : modeInfo(mode).position;
+}
+
+/** True for the modes that follow a change log (`cdc`). */
+export function followsLog(mode: SyncMode): boolean {
+  return modeInfo(mode).log === true;
 }
 
 /** The modes a connector can play `role` in. */

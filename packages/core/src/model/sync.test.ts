@@ -51,7 +51,7 @@ describe('sync validation', () => {
 
   it('lists the allowed values of an enum', () => {
     expect(issuesOf({ ...base, mode: 'IdFeld' })).toEqual([
-      'mode: must be one of "id", "timestamp", "destination-id", "destination-timestamp", "full", "stream"',
+      'mode: must be one of "id", "timestamp", "destination-id", "destination-timestamp", "full", "stream", "cdc"',
     ]);
   });
 

@@ -115,6 +115,9 @@ function semanticIssues(s: SyncConfig, base: string, connectors: ConnectorCatalo
   }
   if (mode.keyed && !s.keyColumns) issues.push({ path: at('keyColumns'), message: `is required when mode is '${s.mode}'` });
   if (s.writeMode === 'upsert' && !s.keyColumns) issues.push({ path: at('keyColumns'), message: "is required when writeMode is 'upsert'" });
+  if (mode.log && s.writeMode === 'insert') {
+    issues.push({ path: at('writeMode'), message: `must be 'upsert' when mode is '${s.mode}' (updates and deletes are applied by key)` });
+  }
   for (const role of ['source', 'destination'] as const) {
     const supported = role === 'source' ? mode.sources : mode.destinations;
     const connector = s[role].connector;
@@ -194,7 +197,7 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     cursorColumn: config.cursorColumn,
     tiebreakerColumn: modeInfo(config.mode).timestamp ? (config.tiebreakerColumn ?? keyColumns[0]) : config.tiebreakerColumn,
     keyColumns,
-    writeMode: config.writeMode ?? SYNC_DEFAULTS.writeMode,
+    writeMode: config.writeMode ?? (modeInfo(config.mode).log ? 'upsert' : SYNC_DEFAULTS.writeMode),
     batchSize: config.batchSize ?? SYNC_DEFAULTS.batchSize,
     pollIntervalMs: config.pollIntervalMs === undefined ? SYNC_DEFAULTS.pollIntervalMs : parseDuration(config.pollIntervalMs)!,
     delayMs: config.delayMs === undefined ? SYNC_DEFAULTS.delayMs : parseDuration(config.delayMs)!,

@@ -23,9 +23,9 @@ import {
   markedDeleted,
   mergeColumns,
   prependChanges,
-  type Change,
+  stepChanges,
 } from '../connector/changes.ts';
-import { resumesFromDestination, storedKind } from '../model/modes.ts';
+import { followsLog, resumesFromDestination, storedKind } from '../model/modes.ts';
 import { startPosition, type Position } from '../model/position.ts';
 import { undecodableError } from '../connector/undecodable.ts';
 import { positionOf, type OffsetStore } from '../offset/offset.ts';
@@ -320,6 +320,12 @@ export class SyncRunner {
             await source.committed?.(batch.position).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
             position = batch.position;
             this.recordBatch({ written: work.rows.length - skipped, skipped, deleted }, performance.now() - started, position);
+          } else if (followsLog(sync.mode) && batch.position !== position) {
+            // The log moved past changes that are not ours (other tables, empty transactions): the
+            // offset follows without a write, so the server can recycle its log.
+            await this.commit(batch.position);
+            await source.committed?.(batch.position).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
+            position = this.status.position = batch.position;
           }
           this.succeeded();
           if (batch.rows.length < sync.batchSize) {
@@ -333,16 +339,19 @@ export class SyncRunner {
             await this.refreshLag(source, position, true);
             if (this.status.state !== 'idle' || this.status.lastError) this.setState('idle', undefined, { lastError: undefined });
             else this.publish();
-            if (this.opts.slots && !this.opts.slots.holdWhileIdle) {
-              // Nothing to do until the next poll: the connections close and the slots go to syncs waiting for them.
-              await closeQuietly(source, destination);
-              source = destination = undefined;
-              await this.opts.slots.release();
-              this.resting = true;
+            // A change log's read waited for changes itself, on a stream that stays open (and keeps its data source slots).
+            if (!followsLog(sync.mode)) {
+              if (this.opts.slots && !this.opts.slots.holdWhileIdle) {
+                // Nothing to do until the next poll: the connections close and the slots go to syncs waiting for them.
+                await closeQuietly(source, destination);
+                source = destination = undefined;
+                await this.opts.slots.release();
+                this.resting = true;
+                await sleep(sync.pollIntervalMs, wake);
+                break;
+              }
               await sleep(sync.pollIntervalMs, wake);
-              break;
             }
-            await sleep(sync.pollIntervalMs, wake);
           } else {
             await this.refreshLag(source, position, false);
             if (this.status.state !== 'running') this.setState('running', undefined, { lastError: undefined });
@@ -531,9 +540,7 @@ export class SyncRunner {
       let skipped = undecodable;
       let deleted = 0;
       for (const step of batchSteps(batch)) {
-        const changes: Change[] | undefined =
-          step.kind === 'rows' ? undefined : step.kind === 'deletes' ? step.keys.map((key) => ({ kind: 'delete', at: 0, key })) : [{ kind: 'schema', at: 0, change: step.change }];
-        const done = await this.write(destination, { ...batch, rows: step.kind === 'rows' ? step.rows : [], changes }, signal);
+        const done = await this.write(destination, { ...batch, rows: step.kind === 'rows' ? step.rows : [], changes: stepChanges(step) }, signal);
         skipped += done.skipped;
         deleted += done.deleted;
       }

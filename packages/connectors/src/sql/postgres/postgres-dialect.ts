@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
+import { CompiledQuery, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import { Option, type Column, type LogicalType } from '@idra/core';
-import { compileOnly, type SqlDialect } from '../dialect.ts';
+import { compileOnly, type SqlDialect, type SqlPool } from '../dialect.ts';
 import { onConflict } from '../on-conflict.ts';
 import { keyedWrite } from '../sql-destination.ts';
 import { copyInto, copyOutRows } from './postgres-copy.ts';
@@ -9,6 +9,8 @@ import { decodeBinaryRow } from './postgres-binary.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { PgSession } from './postgres-driver.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
+import { CDC_OPTIONS } from './postgres-cdc-options.ts';
+import { changeLogProblems, changeLogSlots } from './postgres-cdc-check.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'boolean',
@@ -80,6 +82,12 @@ const TEXT_LIKE: ReadonlySet<string> = new Set(['25', '1042', '1043']);
 /** OIDs below this are PostgreSQL's own types, the same in every database; a user type's OID differs from one database to the next. */
 const FIRST_USER_OID = 16_384;
 
+/** A statement with its parameters on the pool, for the catalog reads the cdc checks share with the cdc source. */
+const rawQuery =
+  (pool: SqlPool) =>
+  async <R>(text: string, values: unknown[] = []): Promise<R[]> =>
+    (await pool.execute(CompiledQuery.raw(text, values))).rows as R[];
+
 /** Consecutive batches per table that met existing keys; a direct COPY is tried again every few. */
 const directCopyMisses = new Map<string, number>();
 const DIRECT_COPY_RETRY_EVERY = 8;
@@ -91,6 +99,7 @@ export const postgresDialect: SqlDialect = {
   options: {
     idleInTransactionTimeoutMs: Option.duration('the server ends a transaction left idle this long, so a frozen agent cannot hold row locks', 15_000),
     statementTimeoutMs: STATEMENT_TIMEOUT_OPTION,
+    ...CDC_OPTIONS,
   },
   db: compileOnly({
     adapter: () => new PostgresAdapter(),
@@ -103,6 +112,10 @@ export const postgresDialect: SqlDialect = {
   keyConflict: onConflict,
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./postgres-driver.ts')).connectPostgres(connection, options),
+  openChangeLog: async (ctx) => (await import('./postgres-cdc-source.ts')).PostgresCdcSource.open(postgresDialect, ctx),
+  changeLogProblems: async (pool) => (await changeLogProblems(rawQuery(pool))).map((p) => p.message),
+  changeLogSlots: async (pool) => changeLogSlots(rawQuery(pool)),
+  releaseChangeLog: async (sync) => (await import('./postgres-cdc-source.ts')).releaseChangeLog(sync),
   columnType: (column: Column) =>
     column.type === 'decimal' && column.precision ? `numeric(${column.precision},${column.scale ?? 0})` : COLUMN_TYPES[column.type],
   toParameter(value, type) {

@@ -62,7 +62,8 @@ export function logicalTypeOf(oid: number): LogicalType {
   return OID_TYPES[oid] ?? 'text';
 }
 
-function poolConfig(c: Connection, options: Record<string, unknown> | undefined): pg.PoolConfig {
+/** The pg settings of a connection: UTC sessions, precise values, the endpoint's timeouts. */
+export function poolConfig(c: Connection, options: Record<string, unknown> | undefined): pg.PoolConfig {
   const config: pg.PoolConfig = {
     max: Number(options?.poolSize ?? 4),
     connectionTimeoutMillis: Number(options?.connectTimeoutMs ?? 10_000),
@@ -87,16 +88,20 @@ function poolConfig(c: Connection, options: Record<string, unknown> | undefined)
   return config;
 }
 
-function toResult(res: pg.QueryResult): SqlResult {
-  const columns: Column[] = (res.fields ?? []).map((f) => {
-    const column: Column = { name: f.name, type: logicalTypeOf(f.dataTypeID) };
-    // numeric(p, s) is encoded in the type modifier as ((p << 16) | s) + 4.
-    if (column.type === 'decimal' && f.dataTypeModifier >= 4) {
-      column.precision = (f.dataTypeModifier - 4) >> 16;
-      column.scale = (f.dataTypeModifier - 4) & 0xffff;
-    }
-    return column;
-  });
+/** A column of a type OID and modifier, as a result or a relation message describes it. */
+export function columnOf(name: string, typeOid: number, typeMod: number): Column {
+  const column: Column = { name, type: logicalTypeOf(typeOid) };
+  // numeric(p, s) is encoded in the type modifier as ((p << 16) | s) + 4.
+  if (column.type === 'decimal' && typeMod >= 4) {
+    column.precision = (typeMod - 4) >> 16;
+    column.scale = (typeMod - 4) & 0xffff;
+  }
+  return column;
+}
+
+/** Rows and columns of a pg result (numeric precision and scale from the type modifier). */
+export function toResult(res: pg.QueryResult): SqlResult {
+  const columns = (res.fields ?? []).map((f) => columnOf(f.name, f.dataTypeID, f.dataTypeModifier));
   return { rows: res.rows as Row[], columns, native: (res.fields ?? []).map((f) => String(f.dataTypeID)) };
 }
 
