@@ -4,7 +4,8 @@ import { KafkaDestination } from './kafka-destination.ts';
 import { KafkaSource } from './kafka-source.ts';
 
 export { KafkaSource, type KafkaOffsets } from './kafka-source.ts';
-export { KafkaDestination, messageKey } from './kafka-destination.ts';
+export { KafkaDestination } from './kafka-destination.ts';
+export { messageKey } from './kafka-keys.ts';
 export { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
 
 /** Kafka topics of JSON messages, as a source (`stream` mode) and a destination. */

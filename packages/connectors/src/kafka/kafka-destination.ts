@@ -1,31 +1,23 @@
-import { ConnectorError, RowRejectedError, type Batch, type Destination, type EndpointContext, type Row, type WriteResult } from '@idra/core';
-import kafkajs, { CompressionTypes, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { ConnectorError, RowRejectedError, batchSteps, type Batch, type Destination, type EndpointContext, type Row, type WriteResult } from '@idra/core';
+import kafkajs, { CompressionTypes, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 
 // kafkajs is CommonJS: Node's ESM loader sees only some of its exports as named ones.
 const { KafkaJSProtocolError } = kafkajs;
 import { connectorFailure } from '../records/connector-failure.ts';
 import { settleWithin, untilAborted } from '../records/abortable.ts';
 import { encodeColumns, rowToJson, stringifyJson, toJsonValue } from '../records/json-records.ts';
+import { messageKey } from './kafka-keys.ts';
 import { COLUMNS_HEADER, createKafka, ensureTopic } from './kafka-client.ts';
 import { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
 
 // Broker answers that condemn the records sent, not the connection: the error policy decides.
 const REJECTED = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
 
-/** The message key of a row: its key column's text, or a JSON array of several; none without key columns. */
-export function messageKey(row: Row, keyColumns: readonly string[]): string | null {
-  if (keyColumns.length === 0) return null;
-  const values = keyColumns.map((k) => toJsonValue(row[k]));
-  if (values.length === 1) {
-    const v = values[0];
-    return v === null ? null : typeof v === 'string' ? v : stringifyJson(v);
-  }
-  return stringifyJson(values);
-}
-
 /**
- * Produces each row as one JSON message (key = the row's key columns), with an idempotent
- * producer and `acks: all`; `write` returns once the brokers have acknowledged every message.
+ * Produces each row as one JSON message (key = the row's key columns) and each delete as a tombstone
+ * (the key, no value), in the batch's order, with an idempotent producer and `acks: all`; `write`
+ * returns once the brokers have acknowledged every message. Schema changes need no message: every
+ * JSON message carries its columns.
  */
 export class KafkaDestination implements Destination {
   private readonly ctx: EndpointContext;
@@ -68,10 +60,25 @@ export class KafkaDestination implements Destination {
     return { value: typeof v === 'string' ? v : stringifyJson(v) };
   }
 
+  /** A delete as Kafka says it: the row's key without a value (compaction then drops the key's messages). */
+  private tombstone(key: Row): { key: string; value: null } {
+    const text = messageKey(key, this.ctx.sync.keyColumns);
+    if (text === null) {
+      throw new ConnectorError({
+        connector: 'kafka',
+        role: 'destination',
+        syncId: this.ctx.sync.id,
+        transient: false,
+        message: 'a delete reached the topic, but a tombstone needs the key of the row: set keyColumns',
+      });
+    }
+    return { key: text, value: null };
+  }
+
   async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
     const keys = this.ctx.sync.keyColumns;
     const { valueFormat, valueColumn } = this.config;
-    if (valueFormat !== 'json' && !batch.columns.some((c) => c.name === valueColumn)) {
+    if (valueFormat !== 'json' && batch.rows.length > 0 && !batch.columns.some((c) => c.name === valueColumn)) {
       throw new ConnectorError({
         connector: 'kafka',
         role: 'destination',
@@ -81,7 +88,13 @@ export class KafkaDestination implements Destination {
       });
     }
     const columns = encodeColumns(batch.columns);
-    const messages = batch.rows.map((row) => ({ key: messageKey(row, keys), ...this.messageOf(batch, row, columns) }));
+    const messages = batchSteps(batch).flatMap((step): Message[] =>
+      step.kind === 'rows'
+        ? step.rows.map((row) => ({ key: messageKey(row, keys), ...this.messageOf(batch, row, columns) }))
+        : step.kind === 'deletes'
+          ? step.keys.map((key) => this.tombstone(key))
+          : [],
+    );
     try {
       // kafkajs cannot abort a send: stop waiting for it (its messages may still land; the offset is not committed, so they are sent again).
       const sent = this.producer.send({

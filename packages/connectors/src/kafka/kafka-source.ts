@@ -1,9 +1,10 @@
-import { ConnectorError, type Batch, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source } from '@idra/core';
+import { ConnectorError, type Batch, type Change, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source } from '@idra/core';
 import type { Admin, Kafka } from 'kafkajs';
 import { connectorFailure } from '../records/connector-failure.ts';
 import { canonicalTimestamp, decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
 import { undecodableRow } from '@idra/core';
 import { COLUMNS_HEADER, createKafka, ensureTopic, PartitionFetcher, type FetchedMessage } from './kafka-client.ts';
+import { keyOfMessage } from './kafka-keys.ts';
 import { resolveKafkaConfig, type KafkaConfig, type MessageMetadata } from './kafka-options.ts';
 
 /** The stored offset of a Kafka source: for each partition, the offset of the next message to read. */
@@ -150,8 +151,8 @@ export class KafkaSource implements Source {
         if ((last?.count ?? 0) === (lists.get(p)?.length ?? 0)) value[String(p)] = next.get(p)!; // all of it, and past trailing control records
         else value[String(p)] = last ? (BigInt(last.message.offset) + 1n).toString() : from;
       }
-      const { columns, rows } = this.decode(taken);
-      return { columns, rows, position: rows.length > 0 ? { kind: 'stream', value } : position };
+      const { columns, rows, changes } = this.decode(taken);
+      return { columns, rows, ...(changes.length > 0 ? { changes } : {}), position: rows.length + changes.length > 0 ? { kind: 'stream', value } : position };
     } catch (err) {
       throw connectorFailure(this.ctx, err);
     }
@@ -179,16 +180,34 @@ export class KafkaSource implements Source {
     return row;
   }
 
-  /** Messages as rows; messages whose value cannot be read (not a JSON object, a tombstone) become placeholders for the error policy. */
-  private decode(taken: Array<{ partition: number; message: FetchedMessage }>): { columns: Column[]; rows: Row[] } {
+  /**
+   * Messages as rows, tombstones (a key without a value) as deletes of the row their key names, in
+   * the topic's order; messages that cannot be read (not a JSON object, a tombstone without a key or
+   * in a sync without keyColumns) become placeholders for the error policy.
+   */
+  private decode(taken: Array<{ partition: number; message: FetchedMessage }>): { columns: Column[]; rows: Row[]; changes: Change[] } {
     const { topic, valueFormat } = this.config;
     const decoded: Array<DecodedRecord | Row> = [];
     const records: DecodedRecord[] = [];
+    const changes: Change[] = [];
     let carried: Column[] | undefined;
     for (const { partition, message } of taken) {
       const origin = { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null };
       try {
-        if (message.value === null) throw new Error('message has no value (a tombstone; deletes are not copied)');
+        if (message.value === null) {
+          const key = origin.key === null ? undefined : keyOfMessage(origin.key, this.ctx.sync.keyColumns);
+          if (key) {
+            changes.push({ kind: 'delete', at: decoded.length, key });
+            continue;
+          }
+          throw new Error(
+            origin.key === null
+              ? 'message has no value and no key (a tombstone deletes the row its key names)'
+              : this.ctx.sync.keyColumns.length === 0
+                ? 'message has no value (a tombstone: set keyColumns to delete the row its key names)'
+                : `message has no value, and its key names no row of the key columns (${this.ctx.sync.keyColumns.join(', ')})`,
+          );
+        }
         const record = this.valueRecord(message.value);
         Object.assign(record.row, this.metadata(partition, message));
         carried ??= decodeColumns(headerText(message, COLUMNS_HEADER));
@@ -204,7 +223,7 @@ export class KafkaSource implements Source {
     const declared = [...given, ...(carried ?? []).filter((c) => !given.some((d) => d.name === c.name))];
     const columns = selectColumns(recordColumns(records, declared), this.ctx.endpoint.columns);
     const isRecord = new Set<unknown>(records);
-    return { columns, rows: decoded.map((d) => (isRecord.has(d) ? recordRow(d as DecodedRecord, columns) : (d as Row))) };
+    return { columns, rows: decoded.map((d) => (isRecord.has(d) ? recordRow(d as DecodedRecord, columns) : (d as Row))), changes };
   }
 
   /**

@@ -53,7 +53,7 @@ async function topicMessages(topic: string): Promise<Array<{ partition: number; 
     while (pending.size > 0) {
       const next = new Map<number, string>();
       for (const f of await fetcher.fetch(pending)) {
-        for (const m of f.messages) out.push({ partition: f.partition, offset: m.offset, key: m.key?.toString() ?? null, value: JSON.parse(m.value!.toString()) });
+        for (const m of f.messages) out.push({ partition: f.partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value === null ? null : JSON.parse(m.value.toString()) });
         if (BigInt(f.nextOffset) < BigInt(high.get(f.partition)!)) next.set(f.partition, f.nextOffset);
       }
       pending = next;
@@ -319,6 +319,74 @@ describe('kafka connector', () => {
         { id: '3', a: 'p', b: null },
       ]);
     }
+  });
+
+  it('tombstones become deletes by key in the topic\'s order (also in a batch of tombstones alone); without keyColumns they follow the error policy', async () => {
+    const topic = newTopic('tombstones');
+    await createTopic(topic, 1);
+    const item = (id: string, name: string) => JSON.stringify({ id, name });
+    const send = (messages: Array<{ key: string; value: string | null }>) => producer.send({ topic, acks: -1, messages });
+    await send([
+      { key: '1', value: item('1', 'a') },
+      { key: '2', value: item('2', 'b') },
+      { key: '3', value: item('3', 'c') },
+      { key: '4', value: item('4', 'd') },
+      { key: '2', value: null },
+      { key: '3', value: null },
+      { key: '4', value: null }, // read alone: the third batch has no row
+    ]);
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'tombstoned'), { keyColumns: ['id'], writeMode: 'upsert', batchSize: 3 });
+    const first = await runOnce(sync, state);
+    expect((await pg.rows('tombstoned', ['id'])).map((r) => [r.id, r.name])).toEqual([['1', 'a']]);
+    expect([first.status.rowsCopied, first.status.rowsDeleted, first.status.rowsSkipped]).toEqual([4, 3, 0]);
+    expect(first.status.position).toEqual({ kind: 'stream', value: { '0': '7' } });
+    // A key written again after its tombstone comes back; one deleted and written in one batch ends written.
+    await send([
+      { key: '2', value: item('2', 'back') },
+      { key: '1', value: null },
+      { key: '1', value: item('1', 'again') },
+    ]);
+    await runOnce(sync, state);
+    expect((await pg.rows('tombstoned', ['id'])).map((r) => [r.id, r.name])).toEqual([
+      ['1', 'again'],
+      ['2', 'back'],
+    ]);
+
+    const keyless = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'tombstoned_keyless'), { onError: 'skip', batchSize: 20 });
+    const { status, run } = await runOnce(keyless, await tempDir('idra-state-'));
+    expect([status.rowsCopied, status.rowsSkipped]).toEqual([6, 4]);
+    expect(run.deadLetters[0]!.error).toMatch(new RegExp(`message ${topic}/0@4 .*a tombstone: set keyColumns to delete the row its key names`));
+  });
+
+  it('PG → Kafka → PG: a row deleted at the source (soft-delete column) is sent as a tombstone, which deletes it downstream', async () => {
+    await pg.exec('create table soft (id bigint primary key, name text, deleted_at timestamp)');
+    await insertRows(pg, 'soft', [
+      { id: '1', name: 'a', deleted_at: null },
+      { id: '2', name: 'b', deleted_at: null },
+      { id: '3', name: 'c', deleted_at: null },
+    ]);
+    const topic = newTopic('soft-deletes');
+    const out = syncBetween(tableEndpoint(pg, 'soft'), kafkaEndpoint(topic, { createTopic: true }), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], softDeleteColumn: 'deleted_at' });
+    const back = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'soft_copy'), { keyColumns: ['id'], writeMode: 'upsert' });
+    const [outState, backState] = [await tempDir('idra-state-'), await tempDir('idra-state-')];
+    await runOnce(out, outState);
+    await runOnce(back, backState);
+    expect(await pg.count('soft_copy')).toBe(3);
+    // A row read with its deleted mark set (5) reaches the topic as a tombstone, not as a message.
+    await pg.exec("insert into soft values (4, 'b again', null), (5, 'gone', now())");
+    await runOnce(out, outState);
+    expect((await topicMessages(topic)).map((m) => [m.key, m.value === null ? null : (m.value as { name: string }).name])).toEqual([
+      ['1', 'a'],
+      ['2', 'b'],
+      ['3', 'c'],
+      ['4', 'b again'],
+      ['5', null],
+    ]);
+    await pg.exec("insert into soft_copy (id, name) values (5, 'copied by hand')");
+    const { status } = await runOnce(back, backState);
+    expect(status.rowsDeleted).toBe(1);
+    expect((await pg.rows('soft_copy', ['id'])).map((r) => r.id)).toEqual(['1', '2', '3', '4']);
   });
 
   it('a missing topic is an error with its name unless createTopic is set', async () => {

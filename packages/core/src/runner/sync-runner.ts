@@ -297,7 +297,9 @@ export class SyncRunner {
           const batch = await (ahead?.batch ?? source.read(position, sync.batchSize, signal));
           if (this.abortCtl.signal.aborted) break;
           cycle.signal.throwIfAborted();
-          if (batch.rows.length >= sync.batchSize && !this.stopping) {
+          // A full batch counts its deletes too (a Kafka source's tombstones): short means the source is drained.
+          const full = batch.rows.length + deleteCount(batch) >= sync.batchSize;
+          if (full && !this.stopping) {
             const next = source.read(batch.position, sync.batchSize, signal);
             next.catch(() => {}); // awaited on the next turn; an error there is handled there
             prefetched = { position: batch.position, batch: next, startedAt: performance.now() };
@@ -328,7 +330,7 @@ export class SyncRunner {
             position = this.status.position = batch.position;
           }
           this.succeeded();
-          if (batch.rows.length < sync.batchSize) {
+          if (!full) {
             if (this.status.totals && !this.status.totals.caughtUpAt) this.status.totals.caughtUpAt = new Date().toISOString();
             if (sync.mode === 'full' && position.kind === 'full' && position.value.after !== null) {
               // A complete pass: the next one starts from the first key again.
