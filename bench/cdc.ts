@@ -80,6 +80,8 @@ export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number
       }
     };
     const currentLsn = async () => String((await src.query('select pg_current_wal_lsn()::text as l')).rows[0].l);
+    // The agent first copies the table: the stream is measured once the copy is in the destination and the slot has caught up.
+    while (Number((await dst.query('select count(*) as n from events')).rows[0].n) < existing) await new Promise((res) => setTimeout(res, 100));
     await confirmedAtLeast(await currentLsn());
 
     // Steady rate: one transaction per 100 ms tick.

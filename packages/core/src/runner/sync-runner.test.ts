@@ -3,6 +3,8 @@ import { FencedError } from '../errors.ts';
 import { toOffsetDocument } from '../offset/offset.ts';
 import { Gate, Journal, MemoryDeadLetters, MemoryDestination, MemoryOffsetStore, MemorySource, memoryRegistry, memorySync } from '../testing/memory.ts';
 import { SyncRunner, type SyncRunnerOptions } from './sync-runner.ts';
+import type { Batch, Source } from '../connector/types.ts';
+import type { Position } from '../model/position.ts';
 import type { SyncStatus } from './status.ts';
 
 /** A runner over in-memory parts: `rows` numbered rows, batches of `batchSize`. */
@@ -132,5 +134,41 @@ describe('SyncRunner over in-memory connectors', () => {
     expect(t.runner.snapshot).toMatchObject({ state: 'stopped', lastError: { code: 'IDRA_ERR_OFFSET_FENCED' } });
     expect(t.destination.writes).toBe(0);
     expect(t.offset()).toBeUndefined();
+  });
+});
+
+describe('SyncRunner in a mode that follows a change log (cdc)', () => {
+  /** A change log that only moves: each read waits a little (as a stream read does) and returns no rows, its position one further. */
+  class MovingLog {
+    reads = 0;
+    readonly committed: Position[] = [];
+    async read(position: Position): Promise<Batch> {
+      this.reads++;
+      await new Promise((r) => setTimeout(r, 5));
+      const lsn = Number((position.value as { lsn?: string } | null)?.lsn ?? 0) + 1;
+      return { columns: [], rows: [], position: { kind: 'stream', value: { lsn: String(lsn) } } };
+    }
+    async commit(position: Position): Promise<void> {
+      this.committed.push(position);
+    }
+    async close(): Promise<void> {}
+  }
+
+  it('commits a position the log moved to without rows, tells the source, and reads again at once instead of sleeping pollIntervalMs', async () => {
+    const journal = new Journal();
+    const source = new MovingLog();
+    const log: Source = { read: (p) => source.read(p), committed: (p) => source.commit(p), close: () => source.close() };
+    const offsets = new MemoryOffsetStore(journal);
+    const sync = memorySync({ mode: 'cdc', cursorColumn: undefined, source: { connector: 'postgres', connection: { url: 'postgres://h/db' }, table: 'source' }, pollIntervalMs: 60_000 });
+    const runner = new SyncRunner({ sync, connectors: memoryRegistry(log, new MemoryDestination(journal)), offsets, deadLetters: new MemoryDeadLetters(), agentId: 'test' });
+    void runner.start();
+    // With a 60 s poll interval, only a runner that does not sleep reads five times within the wait.
+    await vi.waitFor(() => expect(source.reads).toBeGreaterThanOrEqual(5), { timeout: 5000, interval: 5 });
+    await runner.stop();
+    const stored = offsets.docs.get(sync.id)!;
+    expect(stored.kind).toBe('stream');
+    expect(Number((stored.value as { lsn: string }).lsn)).toBeGreaterThanOrEqual(4);
+    expect(source.committed.length).toBeGreaterThanOrEqual(4);
+    expect(journal.entries.filter((e) => e.startsWith('write'))).toEqual([]);
   });
 });
