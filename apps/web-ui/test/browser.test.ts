@@ -120,6 +120,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
   let dir: string;
   let api: NodeProcess;
   let startApi: () => NodeProcess;
+  let startAgent: (id: string) => NodeProcess;
   let agent: NodeProcess;
   let web: Server;
   let baseUrl: string;
@@ -146,7 +147,8 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const env = { IDRA_SECRET_KEY: SECRET_KEY, IDRA_JWT_SECRET: 'web-ui-test-jwt-secret-0123456789', IDRA_LOGIN_RATE_LIMIT: '1000', IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: dir };
     startApi = () => new NodeProcess(join(REPO, 'apps/api-server/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warn'], env);
     api = startApi();
-    agent = new NodeProcess(join(REPO, 'apps/agent/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', 'ui-agent-1', '--log-level', 'warn', '--progress-interval', '1s'], env);
+    startAgent = (id) => new NodeProcess(join(REPO, 'apps/agent/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'warn', '--progress-interval', '1s'], env);
+    agent = startAgent('ui-agent-1');
 
     const [, launched] = await Promise.all([
       buildIfStale(),
@@ -181,6 +183,8 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
   it('logs in as admin/admin, forces a password change, then shows the dashboard', async () => {
     await page.goto(`${baseUrl}/`);
     await page.getByRole('heading', { name: 'Log in to Idra' }).waitFor();
+    // While admin/admin works, the login page says so (the API tells it; it is gone once changed: last test).
+    await page.getByText('A new installation has the user admin with the password admin').waitFor();
     await shot(page, '01-login');
     await expectAccessible(page, 'the login');
     await page.getByLabel('User name', { exact: true }).fill('admin');
@@ -210,11 +214,17 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByRole('link', { name: 'Data sources' }).click();
     await page.getByRole('button', { name: 'New data source' }).click();
     const dialog = page.getByRole('dialog', { name: 'New data source' });
-    await dialog.getByLabel('Id', { exact: true }).fill('shop');
     await dialog.getByLabel('Connector', { exact: true }).selectOption('sqlite');
     await dialog.getByLabel('Database file', { exact: true }).fill(join(dir, 'source.db'));
+    // Saved without an id: said plainly, under the Id field.
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.locator('.field.has-error').filter({ hasText: 'Id' }).getByText('give it an id: letters, digits, _ . -').waitFor();
+    expect(await dialog.getByText(/must match|invalid request body/).count()).toBe(0);
+    // A connection is tried before it has an id, and a check that passes leaves no earlier error behind.
     await dialog.getByRole('button', { name: 'Test connection' }).click();
     await dialog.getByText(/Connected \(sqlite/).waitFor();
+    expect(await dialog.locator('.field.has-error, .error-note').count()).toBe(0);
+    await dialog.getByLabel('Id', { exact: true }).fill('shop');
     await shot(page, '03-data-source-dialog');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -495,6 +505,20 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await waitForText(timeline, /paused.*by admin/);
     await docShots(page, 'sync-detail');
     await expectAccessible(page, 'the sync detail');
+    // On a phone the charts are drawn at their own width (not a wide drawing squeezed): time labels keep their shape, apart and inside.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await until('the charts drawn at a phone width', () =>
+      page.evaluate(() => [...document.querySelectorAll<SVGSVGElement>('.time-chart svg')].every((svg) => Math.abs(svg.viewBox.baseVal.width - svg.getBoundingClientRect().width) <= 1)),
+    );
+    const crowded = await page.evaluate(() =>
+      [...document.querySelectorAll<SVGSVGElement>('.time-chart svg')].flatMap((svg) => {
+        const box = svg.getBoundingClientRect();
+        const labels = [...svg.querySelectorAll('text')].map((t) => t.getBoundingClientRect()).filter((r) => r.top > box.bottom - 20).sort((a, b) => a.left - b.left);
+        return labels.filter((r, i) => (i > 0 && r.left < labels[i - 1]!.right) || r.left < box.left - 1 || r.right > box.right + 1).map((r) => `${r.left}-${r.right}`);
+      }),
+    );
+    expect(crowded).toEqual([]);
+    await page.setViewportSize({ width: 1360, height: 900 });
 
     await page.getByRole('link', { name: 'Syncs' }).click();
     await page.locator('tr[data-sync="orders"]').waitFor();
@@ -558,7 +582,23 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByLabel('Sync id prefix').fill('bulk-');
     await page.getByLabel('Destination table prefix').fill('b_');
     const review = page.getByRole('region', { name: /^4\. Review/ });
-    await waitForText(review.locator('tr[data-table="customers"]'), /bulk-customers.*id.*id.*ready/);
+    const customers = review.locator('tr[data-table="customers"]');
+    await waitForText(customers, /bulk-customers.*ready/);
+    expect(await customers.getByLabel('Key columns of customers').inputValue()).toBe('id');
+    expect(await customers.getByLabel('Cursor column of customers').inputValue()).toBe('id');
+    expect(await customers.getByLabel('Destination table of customers').inputValue()).toBe('b_customers');
+    // Each table's sync is adjusted before anything is created: mode, columns, destination table.
+    const refunds = review.locator('tr[data-table="refunds"]');
+    await refunds.getByLabel('Mode of refunds').selectOption('timestamp');
+    // SQLite declares updated_at as TEXT: not detected as a timestamp, so the row asks for it until given.
+    await waitForText(refunds, /give the cursor column/);
+    await refunds.getByLabel('Cursor column of refunds').fill('updated_at');
+    await waitForText(refunds, /ready$/);
+    await refunds.getByLabel('Destination table of refunds').fill('refunds_history');
+    await customers.getByLabel('Mode of customers').selectOption('full');
+    await customers.getByLabel('Key columns of customers').fill('id, name');
+    await customers.getByLabel('Destination table of customers').focus();
+    await docShots(page, 'bulk-review');
     await expectAccessible(page, 'the bulk creation');
     await page.getByRole('button', { name: /^Create \d+ syncs/ }).click();
     await page.getByRole('heading', { name: 'Syncs', exact: true }).waitFor();
@@ -567,6 +607,10 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
       return list.length >= 2 && list;
     });
     expect(created).toEqual(expect.arrayContaining([['bulk-customers', false], ['bulk-refunds', false]]));
+    expect(await admin.syncs.get('bulk-refunds')).toMatchObject({ mode: 'timestamp', cursorColumn: 'updated_at', destination: { table: 'refunds_history' } });
+    const full = await admin.syncs.get('bulk-customers');
+    expect(full).toMatchObject({ mode: 'full', keyColumns: ['id', 'name'], destination: { table: 'b_customers' } });
+    expect(full.cursorColumn).toBeUndefined();
   });
 
   it('says when the API server is unreachable, greys what is stale, and recovers by itself', async () => {
@@ -584,8 +628,28 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(await page.getByText('Could not load').count()).toBe(0);
   });
 
+  it('shows on the dashboard an agent that was lost (kill -9), when, and which agent took each of its syncs', async () => {
+    const second = startAgent('ui-agent-2');
+    try {
+      const moved = await until('ui-agent-2 to run syncs', async () => {
+        const its = (await admin.assignments()).filter((a) => a.agentId === 'ui-agent-2').map((a) => a.syncId);
+        return its.length > 0 && its;
+      }, SLOW);
+      second.child.kill('SIGKILL');
+      await second.exited;
+      await page.getByRole('link', { name: 'Dashboard' }).click();
+      const left = page.getByRole('region', { name: 'Agents that left' });
+      await waitForText(left, /lost agent ui-agent-2 lost at/);
+      for (const syncId of moved) await waitForText(left, new RegExp(`${syncId} → ui-agent-1`));
+      await docShots(page, 'dashboard-agent-lost');
+      await expectAccessible(page, 'the dashboard with an agent lost');
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('lists agents, assignments and users, and shows a new API token once', async () => {
-    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: 'Agents', exact: true }).click();
     await page.getByRole('row').filter({ hasText: 'ui-agent-1' }).getByText('leader').waitFor();
     await shot(page, '13-agents');
     await page.getByRole('link', { name: 'Assignments' }).click();
@@ -706,6 +770,9 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await page.getByRole('heading', { name: 'Log in to Idra' }).waitFor({ timeout: SLOW });
     await page.getByText(/Your session has ended/).waitFor();
+    // admin/admin was changed in the first test: no hint that it works.
+    await until('the login page to have asked the API', async () => (await page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/auth/setup')))) || undefined);
+    expect(await page.getByText('with the password admin').count()).toBe(0);
     await shot(page, '20-session-ended');
   });
 });

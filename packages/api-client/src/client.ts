@@ -1,4 +1,5 @@
 import type {
+  AgentEvent,
   AgentView,
   DataSourceSlotsView,
   ApiErrorBody,
@@ -254,6 +255,8 @@ export class IdraClient {
   agents = () => this.request<AgentView[]>('GET', '/agents');
   /** Data sources with a concurrency limit (or slots in use): who holds their slots, who waits. */
   slots = () => this.request<DataSourceSlotsView[]>('GET', '/slots');
+  /** Agents that left the cluster (stopped or lost), newest first, with where their syncs went. */
+  agentEvents = () => this.request<AgentEvent[]>('GET', '/agents/events');
   /** Every connector: roles, endpoint fields, option schemas and modes. */
   connectors = () => this.request<ConnectorDescription[]>('GET', '/connectors');
   assignments = () => this.request<AssignmentView[]>('GET', '/assignments');

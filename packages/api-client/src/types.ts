@@ -1,4 +1,5 @@
 import type {
+  AgentEvent,
   AgentInfo,
   GoSyncReport,
   HistoryEntry,
@@ -26,7 +27,7 @@ import type {
 } from '@idra/core';
 
 export type { Channel as NotificationChannel, Rule as NotificationRule, Incident, Delivery };
-export type { AgentInfo, ActivityPoint, GoSyncReport, HistoryEntry, ScopeChange, TimelineEvent, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, SourceCheck, Sync, SyncConfig, SyncHealth, SyncStatus, TransactionVisibility };
+export type { AgentEvent, AgentInfo, ActivityPoint, GoSyncReport, HistoryEntry, ScopeChange, TimelineEvent, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, SourceCheck, Sync, SyncConfig, SyncHealth, SyncStatus, TransactionVisibility };
 
 /** admin: everything · operator: syncs and data sources, pause/resume · viewer: read only. */
 export type Role = 'admin' | 'operator' | 'viewer';

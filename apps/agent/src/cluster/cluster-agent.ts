@@ -192,6 +192,7 @@ export class ClusterAgent {
   /** Graceful stop: syncs finish their batch and release their locks, then the lease is revoked. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopCtl.abort();
+    await this.session?.markStopping().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cannot say in etcd that this agent is stopping'));
     const workers = [...this.workers.values()];
     const graceful = Promise.all(workers.map((w) => w.stop()));
     const timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { readAgentEvents } from '@idra/core';
 import { listAgents, listAssignments, listSlots } from '../cluster-view.ts';
 import { Permissive, errors } from '../schemas.ts';
 
@@ -26,6 +27,14 @@ export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async () => listSlots(etcd.ns, await configs.listDataSources()),
+  );
+  app.get(
+    '/agents/events',
+    {
+      config: { access: 'viewer' },
+      schema: { tags, summary: 'Agents that left the cluster (stopped, or lost when their lease expired), newest first, with where the leader moved their syncs', response: { 200: Type.Array(Permissive('AgentEvent')), ...errors() } },
+    },
+    async () => readAgentEvents(etcd.ns),
   );
   app.get(
     '/assignments',

@@ -8,6 +8,7 @@ export const keys = {
   overview: ['overview'] as const,
   cluster: ['cluster'] as const,
   agents: ['agents'] as const,
+  agentEvents: ['agents', 'events'] as const,
   assignments: ['assignments'] as const,
   errors: ['errors'] as const,
   dataSources: ['datasources'] as const,
@@ -46,6 +47,12 @@ export function useCluster() {
 export function useAgents() {
   const client = useClient();
   return useQuery({ queryKey: keys.agents, queryFn: () => client.agents(), refetchInterval: SLOW });
+}
+
+/** Agents that left the cluster and where their syncs went (the leader records it). */
+export function useAgentEvents() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.agentEvents, queryFn: () => client.agentEvents(), refetchInterval: SLOW });
 }
 
 export function useAssignments() {

@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { planBulkSyncs, type BulkSettings } from '@idra/core/bulk';
+import { planBulkSyncs, reviseSync, type BulkRowEdit, type BulkSettings } from '@idra/core/bulk';
 import { useClient } from '../api/client-context.tsx';
 import { keys, useDataSources } from '../api/queries.ts';
 import { useCan } from '../api/session.tsx';
@@ -10,6 +10,7 @@ import { Page, Section } from '../components/Page.tsx';
 import { Field } from '../components/Field.tsx';
 import { BusyButton, ErrorNote, ErrorState, Loading } from '../components/Status.tsx';
 import { useNotify } from '../components/Notify.tsx';
+import { BulkReviewRow } from '../components/BulkReviewRow.tsx';
 import { SQL_CONNECTORS } from '@idra/core/model';
 
 interface BulkItemProblem {
@@ -36,20 +37,30 @@ export function BulkCreateScreen() {
   const [idPrefix, setIdPrefix] = useState('');
   const [tablePrefix, setTablePrefix] = useState('');
   const [start, setStart] = useState(false);
+  /** The reviewer's changes per table, over what the shared settings and detection planned. */
+  const [edits, setEdits] = useState<Readonly<Record<string, BulkRowEdit>>>({});
   const tables = useQuery({ queryKey: ['datasource-tables', source], queryFn: () => client.dataSources.tables(source), enabled: source !== '', retry: false });
   const listed = useMemo(() => (tables.data?.ok ? tables.data.tables : []), [tables.data]);
   const visible = listed.filter((t) => t.name.toLowerCase().includes(filter.trim().toLowerCase()));
   const src = sql.find((d) => d.id === source);
   const dst = sql.find((d) => d.id === destination);
+  const chosen = useMemo(() => listed.filter((t) => picked.has(t.name)), [listed, picked]);
   const plan = useMemo(
     () =>
       src && dst
-        ? planBulkSyncs(
-            listed.filter((t) => picked.has(t.name)),
-            { idPrefix: idPrefix || `${src.id}-`, sourceDataSourceId: src.id, sourceConnector: src.connector, destinationDataSourceId: dst.id, destinationConnector: dst.connector, tablePrefix, mode, writeMode, enabled: start },
-          )
+        ? planBulkSyncs(chosen, {
+            idPrefix: idPrefix || `${src.id}-`,
+            sourceDataSourceId: src.id,
+            sourceConnector: src.connector,
+            destinationDataSourceId: dst.id,
+            destinationConnector: dst.connector,
+            tablePrefix,
+            mode,
+            writeMode,
+            enabled: start,
+          }).map((p, i) => reviseSync(p, chosen[i]!, edits[p.table] ?? {}))
         : [],
-    [src, dst, listed, picked, idPrefix, tablePrefix, mode, writeMode, start],
+    [src, dst, chosen, idPrefix, tablePrefix, mode, writeMode, start, edits],
   );
   const create = useMutation({
     mutationFn: () => client.syncs.bulkCreate(plan.map((p) => p.config)),
@@ -159,7 +170,7 @@ export function BulkCreateScreen() {
           <input type="checkbox" checked={start} onChange={(e) => setStart(e.target.checked)} /> Start them at once (otherwise they are created paused)
         </label>
       </Section>
-      <Section title={`4. Review (${plan.length})`}>
+      <Section title={`4. Review and adjust (${plan.length})`}>
         {plan.length === 0 ? (
           <p className="muted">Pick tables to see the syncs that would be created.</p>
         ) : (
@@ -169,24 +180,23 @@ export function BulkCreateScreen() {
                 <tr>
                   <th scope="col">Table</th>
                   <th scope="col">Sync id</th>
+                  <th scope="col">Mode</th>
                   <th scope="col">Key columns</th>
                   <th scope="col">Cursor</th>
+                  <th scope="col">Destination table</th>
                   <th scope="col">To review</th>
                 </tr>
               </thead>
               <tbody>
                 {plan.map((p, i) => (
-                  <tr key={p.table} data-table={p.table}>
-                    <th scope="row">{p.table}</th>
-                    <td data-label="Sync id">
-                      <code>{p.config.id}</code>
-                    </td>
-                    <td data-label="Key columns">{p.detected.keyColumns.join(', ') || '—'}</td>
-                    <td data-label="Cursor">{p.detected.cursorColumn ?? '—'}</td>
-                    <td data-label="To review" className={problemOf(i) || p.detected.problem ? 'error-text' : undefined}>
-                      {problemOf(i) ?? p.detected.problem ?? 'ready'}
-                    </td>
-                  </tr>
+                  <BulkReviewRow
+                    key={p.table}
+                    planned={p}
+                    columns={chosen[i]!.columns.map((c) => c.name)}
+                    edit={edits[p.table] ?? {}}
+                    onEdit={(edit) => setEdits((all) => ({ ...all, [p.table]: edit }))}
+                    problem={problemOf(i)}
+                  />
                 ))}
               </tbody>
             </table>

@@ -4,6 +4,7 @@ import { Page, Section } from '../components/Page.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncSparklines } from '../components/SyncCharts.tsx';
+import { AgentEvents } from '../components/AgentEvents.tsx';
 import { lagSummary } from '@idra/core/health';
 import { HEALTH_ORDER, type Health } from '../lib/sync-state.ts';
 import { rowsOf } from '../lib/sync-table.ts';
@@ -129,6 +130,7 @@ export function DashboardScreen() {
         <Counter label="assignments" value={assignments.data?.length} to="/assignments" />
       </ul>
       <ClusterHealthCard />
+      <AgentEvents />
       <Section title="Throughput and lag">
         {overview.isPending ? (
           <Loading what="syncs" />

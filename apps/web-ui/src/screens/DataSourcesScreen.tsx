@@ -6,6 +6,7 @@ import { useClient } from '../api/client-context.tsx';
 import { keys, useConnectorLabel, useDataSources } from '../api/queries.ts';
 import { useCan } from '../api/session.tsx';
 import { issuesOf } from '../api/errors.ts';
+import { plainIssues } from '../lib/plain-issues.ts';
 import { Page } from '../components/Page.tsx';
 import { Dialog } from '../components/Dialog.tsx';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
@@ -53,6 +54,10 @@ function TestResult({ result }: { result: ConnectionTestResult }) {
   );
 }
 
+/** The id a connection is tested under before it has one of its own (nothing is stored under it). */
+const UNNAMED = 'unsaved-data-source';
+const ID_MISSING = 'give it an id: letters, digits, _ . - (syncs refer to it by this)';
+
 function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefined; onClose: () => void }) {
   const client = useClient();
   const queryClient = useQueryClient();
@@ -63,6 +68,7 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
   const [connector, setConnector] = useState<ConnectorKind>(initial?.connector ?? 'postgres');
   const [connection, setConnection] = useState<ConnectionDraft>(() => connectionToDraft(initial?.connection));
   const doc = (): DataSource => ({ id: id.trim(), ...(name.trim() ? { name: name.trim() } : {}), connector, connection: draftToConnection(connection) });
+  // The latest of save and test speaks alone: a check that passes clears what an earlier one found.
   const save = useMutation({
     mutationFn: () => (initial ? client.dataSources.put(doc()) : client.dataSources.create(doc())),
     onSuccess: (ds) => {
@@ -71,9 +77,10 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
       onClose();
     },
   });
-  const test = useMutation({ mutationFn: () => client.dataSources.testUnsaved(doc()) });
-  const issues = [...issuesOf(save.error), ...issuesOf(test.error)];
-  const issue = (path: string) => issues.find((i) => i.path === path)?.message;
+  // A connection can be tried before it has a name: the id only matters for saving.
+  const test = useMutation({ mutationFn: () => client.dataSources.testUnsaved({ ...doc(), id: doc().id || UNNAMED }) });
+  const issues = plainIssues(issuesOf(save.error ?? test.error));
+  const issue = (path: string) => (path === 'id' && !id.trim() && issues.some((i) => i.path === 'id') ? ID_MISSING : issues.find((i) => i.path === path)?.message);
   const busy = save.isPending || test.isPending;
   return (
     <Dialog
@@ -81,10 +88,21 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
       wide
       onClose={onClose}
       busy={busy}
-      onSubmit={() => save.mutate()}
+      onSubmit={() => {
+        test.reset();
+        save.mutate();
+      }}
       actions={
         <>
-          <BusyButton type="button" busy={test.isPending} busyLabel="Testing…" onClick={() => test.mutate()}>
+          <BusyButton
+            type="button"
+            busy={test.isPending}
+            busyLabel="Testing…"
+            onClick={() => {
+              save.reset();
+              test.mutate();
+            }}
+          >
             Test connection
           </BusyButton>
           <span className="spacer" />
@@ -118,7 +136,8 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
       </div>
       <ConnectionFields connector={connector} value={connection} onChange={setConnection} issue={(f) => issue(`connection.${f}`) ?? (f === 'url' ? issue('connection') : undefined)} />
       {test.data && <TestResult result={test.data} />}
-      <ErrorNote error={save.error ?? test.error} />
+      {/* Problems of fields are said under each field, in plain words; the rest here. */}
+      {issues.length === 0 && <ErrorNote error={save.error ?? test.error} />}
     </Dialog>
   );
 }

@@ -3,6 +3,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useSession } from '../api/session.tsx';
 import { Field } from '../components/Field.tsx';
 import { BusyButton, ErrorNote } from '../components/Status.tsx';
+import { DefaultPasswordHint } from '../components/DefaultPasswordHint.tsx';
 
 /** The login form; `notice` says why the user is here (session ended, logged out). */
 export function LoginScreen({ notice }: { notice: string | undefined }) {
@@ -34,7 +35,7 @@ export function LoginScreen({ notice }: { notice: string | undefined }) {
         <BusyButton type="submit" className="primary wide" busy={attempt.isPending} busyLabel="Logging in…" disabled={!username || !password}>
           Log in
         </BusyButton>
-        <p className="hint">A new installation has the user admin with the password admin, to be changed at the first login.</p>
+        <DefaultPasswordHint />
       </form>
     </main>
   );

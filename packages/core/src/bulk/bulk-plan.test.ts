@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bulkSyncId, detectColumns, planBulkSyncs, type ListedTable } from './bulk-plan.ts';
+import { bulkSyncId, detectColumns, planBulkSyncs, reviseSync, type ListedTable } from './bulk-plan.ts';
 
 const orders: ListedTable = {
   name: 'orders',
@@ -33,5 +33,22 @@ describe('bulk planning', () => {
       writeMode: 'upsert',
     });
     expect(bulkSyncId('', '_tmp')).toBe('t_tmp');
+  });
+
+  it("takes a reviewer's changes per table: mode (columns detected again), key and cursor columns, destination table", () => {
+    const settings = { idPrefix: '', sourceDataSourceId: 'shop', sourceConnector: 'postgres', destinationDataSourceId: 'dw', destinationConnector: 'postgres', mode: 'id', enabled: true } as const;
+    const [planned, keyless] = planBulkSyncs([orders, log], settings);
+    expect(reviseSync(planned!, orders, {})).toEqual(planned);
+    const timestamp = reviseSync(planned!, orders, { mode: 'timestamp', destinationTable: 'orders_v2' });
+    expect(timestamp.config).toMatchObject({ mode: 'timestamp', cursorColumn: 'updated_at', keyColumns: ['id'], destination: { table: 'orders_v2' } });
+    const full = reviseSync(planned!, orders, { mode: 'full' });
+    expect(full.config.cursorColumn).toBeUndefined();
+    expect(full.detected.problem).toBeUndefined();
+    // What detection could not find, the reviewer gives; what they leave out is still asked for.
+    expect(keyless!.detected.problem).toMatch(/give the cursor column/);
+    const given = reviseSync(keyless!, log, { cursorColumn: 'message' });
+    expect(given.config.cursorColumn).toBe('message');
+    expect(given.detected.problem).toBeUndefined();
+    expect(reviseSync(keyless!, log, { mode: 'full', keyColumns: [] }).detected.problem).toBe('give the key columns');
   });
 });

@@ -76,3 +76,34 @@ export function planBulkSyncs(tables: readonly ListedTable[], settings: BulkSett
     return { table: table.name, config, detected };
   });
 }
+
+/** What a person changed in one planned sync while reviewing it; what is left out keeps the plan's. */
+export interface BulkRowEdit {
+  mode?: BulkSettings['mode'] | undefined;
+  cursorColumn?: string | undefined;
+  keyColumns?: string[] | undefined;
+  destinationTable?: string | undefined;
+}
+
+/**
+ * A planned sync with a reviewer's changes: another mode has its columns detected again, then the
+ * reviewer's columns and destination table go over them. What still needs a hand is said as before,
+ * unless the reviewer gave it.
+ */
+export function reviseSync(planned: PlannedSync, table: ListedTable, edit: BulkRowEdit): PlannedSync {
+  const mode = edit.mode ?? planned.config.mode;
+  const found = mode === planned.config.mode ? planned.detected : detectColumns(table, mode as BulkSettings['mode']);
+  const keyColumns = edit.keyColumns ?? found.keyColumns;
+  const cursorColumn = mode === 'full' ? undefined : (edit.cursorColumn ?? found.cursorColumn);
+  const given = edit.keyColumns !== undefined || edit.cursorColumn !== undefined;
+  const problem = !given ? found.problem : mode !== 'full' && !cursorColumn ? 'give the cursor column' : mode !== 'id' && keyColumns.length === 0 ? 'give the key columns' : undefined;
+  const { cursorColumn: _cursor, keyColumns: _keys, ...rest } = planned.config;
+  const config: SyncConfig = {
+    ...rest,
+    mode,
+    destination: { ...rest.destination, table: edit.destinationTable ?? rest.destination.table },
+    ...(cursorColumn ? { cursorColumn } : {}),
+    ...(keyColumns.length > 0 ? { keyColumns } : {}),
+  };
+  return { table: planned.table, config, detected: { keyColumns, cursorColumn, problem } };
+}

@@ -73,6 +73,12 @@ export class AgentSession extends EventEmitter {
     this.watchdog.unref();
   }
 
+  /** Says in the registration that this agent is stopping on purpose, so that the leader records a stop, not a loss. */
+  async markStopping(): Promise<void> {
+    if (this.ended || !this.lease) return;
+    await this.lease.put(KEYS.agent(this.info.agentId)).value(JSON.stringify({ ...this.info, leaseId: this.leaseIdValue, stopping: true }));
+  }
+
   /** True while the lease is certainly alive. */
   get valid(): boolean {
     return !this.ended && performance.now() <= this.validUntil;

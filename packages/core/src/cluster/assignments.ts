@@ -23,13 +23,13 @@ export interface UnassignedRecord {
   since: string;
 }
 
-/** Live agents (their keys exist only while their leases do), with their labels and capacity. */
-export async function readAgents(ns: Namespace): Promise<PlacementAgent[]> {
+/** Live agents (their keys exist only while their leases do), with their labels and capacity, and whether each said it is stopping (SIGTERM). */
+export async function readAgents(ns: Namespace): Promise<Array<PlacementAgent & { stopping: boolean }>> {
   const all = await ns.getAll().prefix(KEYS.agents).strings();
   return Object.entries(all)
     .map(([key, text]) => {
-      const info = JSON.parse(text) as Partial<AgentInfo>;
-      return { id: idOf(key, KEYS.agents), labels: info.labels, capacity: info.capacity };
+      const info = JSON.parse(text) as Partial<AgentInfo> & { stopping?: boolean };
+      return { id: idOf(key, KEYS.agents), labels: info.labels, capacity: info.capacity, stopping: info.stopping === true };
     })
     .sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -10,6 +10,7 @@ import { AgentSession, agentInfo } from './agent-session.ts';
 import { LeaderLoop } from './leader.ts';
 import { ConfigStore } from './config-store.ts';
 import { readAssignments } from './assignments.ts';
+import { readAgentEvents } from './agent-events.ts';
 import { KEYS } from './keys.ts';
 import { StatusStore } from './status-store.ts';
 import { newSyncStatus } from '../runner/status.ts';
@@ -154,6 +155,38 @@ describe('cluster state in etcd', () => {
     expect(leaders.filter((l) => l.isLeader)).toHaveLength(1);
     for (const [i, l] of leaders.entries()) if (i !== leaderIndex) await l.stop();
     for (const [i, s] of sessions.entries()) if (i !== leaderIndex) await s.close(true);
+  });
+
+  it('records each agent that leaves — lost (lease expired) or stopped (said so first) — and where the leader moved its syncs', async () => {
+    const ns = conn.client.namespace(`/agent-events-test-${randomBytes(4).toString('hex')}/`);
+    for (let i = 0; i < 4; i++) await ns.put(KEYS.sync(`job-${i}`)).value(JSON.stringify({ id: `job-${i}`, mode: 'id' }));
+    const keeper = await session('keeper', 2, ns);
+    const leader = new LeaderLoop({ ns, agentId: 'keeper', ttlSeconds: 2, reconcileIntervalMs: 500 });
+    leader.start();
+    await until('keeper leads', () => leader.isLeader, 15_000);
+    const [doomed, leaving] = await Promise.all([session('doomed', 1, ns), session('leaving', 2, ns)]);
+    const owned = async (agentId: string) => [...(await readAssignments(ns)).assignments].filter(([, a]) => a.agentId === agentId).map(([id]) => id).sort();
+    await until('each agent has syncs', async () => (await owned('doomed')).length > 0 && (await owned('leaving')).length > 0, 15_000);
+    const doomedSyncs = await owned('doomed');
+    const leavingSyncs = await owned('leaving');
+
+    // Lost: its lease just expires (as after kill -9), nothing said before.
+    await doomed.close(false);
+    const lost = await until('the loss recorded', async () => (await readAgentEvents(ns)).find((e) => e.agentId === 'doomed'), 15_000);
+    expect(lost).toMatchObject({ kind: 'lost', moved: doomedSyncs.map((syncId) => ({ syncId, to: expect.stringMatching(/^(keeper|leaving)$/) })) });
+    const { assignments } = await readAssignments(ns);
+    for (const m of lost.moved) expect(m.to).toBe(assignments.get(m.syncId)?.agentId);
+
+    // Stopped: as SIGTERM does, it says so, then revokes its lease.
+    await until('its syncs moved', async () => (await owned('leaving')).length >= leavingSyncs.length, 15_000);
+    const stillLeaving = await owned('leaving');
+    await leaving.markStopping();
+    await leaving.close(true);
+    const stopped = await until('the stop recorded', async () => (await readAgentEvents(ns)).find((e) => e.agentId === 'leaving'), 15_000);
+    expect(stopped).toMatchObject({ kind: 'stopped', moved: stillLeaving.map((syncId) => ({ syncId, to: 'keeper' })) });
+    expect((await readAgentEvents(ns)).map((e) => e.agentId)).toEqual(['leaving', 'doomed']);
+    await leader.stop();
+    await keeper.close(true);
   });
 });
 

@@ -8,6 +8,7 @@ export * from './status-writer.ts';
 export * from './activity-store.ts';
 export * from './assignment-planner.ts';
 export * from './assignments.ts';
+export * from './agent-events.ts';
 export * from './agent-session.ts';
 export * from './sync-lock.ts';
 export * from './data-source-slots.ts';

@@ -5,6 +5,8 @@
 export const KEYS = {
   agents: 'agents/',
   agent: (agentId: string) => `agents/${agentId}`,
+  /** Agents that left (stopped or lost) and where their syncs went, written by the leader: `agent-events/<seq>`. */
+  agentEvents: 'agent-events/',
   /** etcd election name; candidates' keys are `election/leader/<leaseId>`. */
   election: 'leader',
   assignments: 'assignments/',

@@ -6,6 +6,7 @@ import { validateSyncConfig } from '../model/sync.ts';
 import type { DataSource, Placement, SyncConfig } from '../model/schema.ts';
 import { planPlacement, changedSyncs, type PlacementSync } from './assignment-planner.ts';
 import { readAgents, readAssignments, readUnassigned, type AssignmentRecord, type UnassignedRecord } from './assignments.ts';
+import { agentEventOps, type AgentEvent } from './agent-events.ts';
 import { KEYS, idOf } from './keys.ts';
 import { OPS_PER_TXN } from './etcd-client.ts';
 
@@ -81,6 +82,10 @@ export class LeaderLoop {
   private campaign: Campaign | undefined;
   private watchers: Watcher[] = [];
   private dirty = true;
+  /** Agents seen at the last reconciliation: who left is told by the next one. */
+  private seen = new Map<string, { stopping: boolean }>();
+  /** Agents that said they are stopping (a graceful shutdown): their departure is a stop, not a loss. */
+  private readonly stopping = new Set<string>();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   isLeader = false;
@@ -156,6 +161,8 @@ export class LeaderLoop {
     for (const prefix of [KEYS.agents, KEYS.syncs, KEYS.dataSources, KEYS.assignments]) {
       const watcher = await ns.watch().prefix(prefix).create();
       watcher.on('data', () => this.markDirty());
+      // Seen in etcd's order, before the deletion that follows it, however fast that comes.
+      if (prefix === KEYS.agents) watcher.on('put', (kv) => this.noteStopping(kv.key.toString(), kv.value.toString()));
       watcher.on('error', (err) => this.log.warn({ err: errorMessage(err), prefix }, 'watch error (it resumes by itself)'));
       this.watchers.push(watcher);
     }
@@ -177,6 +184,14 @@ export class LeaderLoop {
     if (failure) throw failure;
   }
 
+  private noteStopping(key: string, value: string): void {
+    try {
+      if ((JSON.parse(value) as { stopping?: boolean }).stopping === true) this.stopping.add(key.slice(key.lastIndexOf(KEYS.agents) + KEYS.agents.length));
+    } catch {
+      // Not an agent's registration: nothing to note.
+    }
+  }
+
   private markDirty(): void {
     this.dirty = true;
     this.wake?.();
@@ -194,6 +209,9 @@ export class LeaderLoop {
     );
     const reasons = new Map([...plan.unassigned, ...conflicts]);
     const changed = changedSyncs(current, plan.assignment);
+    const registry = new Map(agents.map((a) => [a.id, { stopping: a.stopping }]));
+    const left = this.agentsLeft(registry, current, plan.assignment);
+    this.seen = registry;
     const ops = changed.map((id) => {
       const agentId = plan.assignment.get(id);
       if (agentId === undefined) return ns.delete().key(KEYS.assignment(id));
@@ -207,14 +225,31 @@ export class LeaderLoop {
       ops.push(ns.put(KEYS.unassigned(id)).value(JSON.stringify(record)));
     }
     for (const id of unassignedBefore.keys()) if (!reasons.has(id)) ops.push(ns.delete().key(KEYS.unassigned(id)));
+    ops.push(...agentEventOps(ns, left));
     if (ops.length === 0) return changed;
     for (let i = 0; i < ops.length; i += OPS_PER_TXN) {
       const res = await ns.if(campaignKey, 'Create', '>', 0).then(...ops.slice(i, i + OPS_PER_TXN)).commit();
       if (!res.succeeded) throw new Error('lost leadership while writing assignments');
     }
+    for (const e of left) this.log.warn({ agentId: e.agentId, moved: e.moved }, e.kind === 'lost' ? 'agent lost: its syncs moved' : 'agent stopped: its syncs moved');
     if (changed.length > 0) this.log.info({ agents: agents.length, syncs: syncs.length, moved: changed.length, unassigned: reasons.size }, 'assignments updated');
     for (const [id, reason] of reasons) if (unassignedBefore.get(id)?.reason !== reason) this.log.warn({ syncId: id, reason }, 'sync unassigned');
     return changed;
+  }
+
+  /**
+   * Agents that were here (seen by this leader, or holding an assignment — a new leader has seen
+   * nobody) and are gone, each with where its syncs go now.
+   */
+  private agentsLeft(registry: Map<string, { stopping: boolean }>, current: Map<string, string>, plan: Map<string, string>): AgentEvent[] {
+    const gone = new Set([...this.seen.keys(), ...current.values()].filter((id) => !registry.has(id)));
+    const at = new Date().toISOString();
+    return [...gone].sort().map((agentId) => ({
+      at,
+      agentId,
+      kind: this.stopping.delete(agentId) || this.seen.get(agentId)?.stopping ? 'stopped' : 'lost',
+      moved: [...current].filter(([, owner]) => owner === agentId).map(([syncId]) => ({ syncId, to: plan.get(syncId) ?? null })),
+    }));
   }
 }
 
