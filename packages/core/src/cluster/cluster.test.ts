@@ -24,7 +24,9 @@ describe('cluster state in etcd', () => {
   });
   afterAll(() => conn.close());
 
-  async function session(id: string, ttl = 2, ns = conn.ns): Promise<AgentSession> {
+  // Sessions end by revoking their lease unless a test is about expiry (it gives a short TTL): a 2 s lease of a test
+  // that only revokes lapsed under load (load average 35) and failed a fenced commit it was meant to allow.
+  async function session(id: string, ttl = 10, ns = conn.ns): Promise<AgentSession> {
     const s = new AgentSession(ns, agentInfo(id, 'test'), ttl);
     await s.start();
     return s;
