@@ -17,6 +17,7 @@ const AgentsScreen = lazy(() => import('./screens/AgentsScreen.tsx').then((m) =>
 const AssignmentsScreen = lazy(() => import('./screens/AssignmentsScreen.tsx').then((m) => ({ default: m.AssignmentsScreen })));
 const UsersScreen = lazy(() => import('./screens/UsersScreen.tsx').then((m) => ({ default: m.UsersScreen })));
 const TokensScreen = lazy(() => import('./screens/TokensScreen.tsx').then((m) => ({ default: m.TokensScreen })));
+const NotificationsScreen = lazy(() => import('./screens/notifications/NotificationsScreen.tsx').then((m) => ({ default: m.NotificationsScreen })));
 const NotFoundScreen = lazy(() => import('./screens/NotFoundScreen.tsx').then((m) => ({ default: m.NotFoundScreen })));
 
 
@@ -49,6 +50,7 @@ export function App() {
         <Route path="assignments" element={<AssignmentsScreen />} />
         <Route path="users" element={<UsersScreen />} />
         <Route path="tokens" element={<TokensScreen />} />
+        <Route path="notifications" element={<NotificationsScreen />} />
         <Route path="password" element={<ChangePasswordScreen forced={false} />} />
         <Route path="*" element={<NotFoundScreen />} />
       </Route>

@@ -41,6 +41,7 @@ export function Layout() {
     ['/datasources', 'Data sources'],
     ['/agents', 'Agents'],
     ['/assignments', 'Assignments'],
+    ['/notifications', 'Notifications'],
     ...(isAdmin ? ([['/users', 'Users']] as Array<[string, string]>) : []),
     ['/tokens', 'API tokens'],
   ];
