@@ -215,6 +215,9 @@ describe('AgentMetrics', () => {
     expect(value(await scrape(m), 'idra_sync_lag_rows', labels)).toBe(500);
     expect(value(await scrape(m), 'idra_sync_lag_seconds', labels)).toBe(12);
     expect(value(await scrape(m), 'idra_sync_replication_slot_lag_bytes', { ...labels, slot: 'idra_s1' })).toBe(4096);
+    m.observeBatch('s1', { rows: 10, skipped: 0, deleted: 3, updated: 4, durationMs: 5, position: { kind: 'stream', value: null } });
+    const kinds = await scrape(m);
+    expect(['insert', 'update', 'delete'].map((kind) => value(kinds, 'idra_sync_changes_total', { ...labels, kind }))).toEqual([6, 4, 3]);
     const error = { message: 'boom', code: 'IDRA_ERR_CONNECTOR', at: '2024-01-01T00:00:00.000Z' };
     m.observeStatus(status('retrying', { lag: { rows: 500 }, lastError: error }));
     m.observeStatus(status('retrying', { lag: { rows: 500 }, lastError: error })); // the same error, published again

@@ -7,6 +7,9 @@ const SYNC_STATES: readonly SyncState[] = ['starting', 'waiting', 'running', 'id
 export interface BatchInfo {
   rows: number;
   skipped: number;
+  deleted?: number | undefined;
+  /** Rows among `rows` that updated a source row, when the source tells (cdc). */
+  updated?: number | undefined;
   durationMs: number;
   position: Position;
 }
@@ -37,6 +40,7 @@ export class AgentMetrics {
   private readonly lagRows: Gauge<'sync' | 'agent'>;
   private readonly lagSeconds: Gauge<'sync' | 'agent'>;
   private readonly slotLagBytes: Gauge<'sync' | 'agent' | 'slot'>;
+  private readonly changes: Counter<'sync' | 'agent' | 'kind'>;
   /** The replication slot each cdc sync's series is labelled with, so that it goes when the sync stops here. */
   private readonly slots = new Map<string, string>();
   private readonly lagPartRows: Gauge<'sync' | 'agent' | 'part'>;
@@ -98,6 +102,12 @@ export class AgentMetrics {
     this.errors = new Counter({ name: 'idra_sync_errors_total', help: 'Errors a sync reported (retried or fatal), by error code', labelNames: ['sync', 'agent', 'code'], registers });
     this.lagRows = new Gauge({ name: 'idra_sync_lag_rows', help: 'Rows the source has beyond the offset (estimate), where the source can count them', labelNames, registers });
     this.lagSeconds = new Gauge({ name: 'idra_sync_lag_seconds', help: 'Seconds between the newest source row and the offset, for timestamp cursors', labelNames, registers });
+    this.changes = new Counter({
+      name: 'idra_sync_changes_total',
+      help: 'cdc: changes applied from the source\'s change log, by kind (insert, update, delete)',
+      labelNames: ['sync', 'agent', 'kind'],
+      registers,
+    });
     this.slotLagBytes = new Gauge({
       name: 'idra_sync_replication_slot_lag_bytes',
       help: "cdc: bytes of the source's WAL between the sync's offset and the server's position, which its replication slot keeps",
@@ -251,6 +261,12 @@ export class AgentMetrics {
     this.batches.inc(labels);
     this.batchDuration.observe(labels, batch.durationMs / 1000);
     this.lastBatch.set(labels, Date.now() / 1000);
+    if (batch.updated !== undefined) {
+      // A change log tells inserts from updates: events per second by kind are rate() of these.
+      this.changes.inc({ ...labels, kind: 'insert' }, batch.rows - batch.updated);
+      this.changes.inc({ ...labels, kind: 'update' }, batch.updated);
+      this.changes.inc({ ...labels, kind: 'delete' }, batch.deleted ?? 0);
+    }
   }
 
   /** The same offset store, with every commit timed and its failures counted. */

@@ -41,6 +41,14 @@ export function ChangeLogFacts({ status }: { status: SyncStatus }) {
         <dt>WAL held by the slot</dt>
         <dd>{status.lag?.bytes === undefined ? '—' : formatBytes(status.lag.bytes)}</dd>
       </div>
+      {status.rowsUpdated !== undefined && (
+        <div>
+          <dt>Changes applied</dt>
+          <dd>
+            {formatCount(status.rowsCopied - status.rowsUpdated)} inserts · {formatCount(status.rowsUpdated)} updates · {formatCount(status.rowsDeleted ?? 0)} deletes
+          </dd>
+        </div>
+      )}
       {snapshot && (
         <div>
           <dt>Initial copy</dt>

@@ -49,6 +49,8 @@ export interface Batch {
   rows: Row[];
   /** Deletes and schema changes, ordered by `at` (their place among `rows`); absent or empty for a batch of rows alone. */
   changes?: Change[] | undefined;
+  /** How many of `rows` update a row the source had (a change log's updates; the others are inserts); absent when the source cannot tell. */
+  updates?: number | undefined;
   /**
    * Position after this batch; equal to the input position when the batch is empty, except in a mode
    * that follows a change log, where an empty batch may move past changes that are not the sync's

@@ -51,6 +51,8 @@ export interface SyncTotals {
   batches: number;
   /** Destination rows deleted: deletes read from the source, soft-deleted rows, mirror passes and reconciliation. */
   rowsDeleted?: number | undefined;
+  /** Rows written that updated a source row, when the source tells (cdc); rowsCopied minus these were inserts. */
+  rowsUpdated?: number | undefined;
   /** When the counting began (the sync's first run). */
   since: string;
   /** When the sync first read everything there was (the end of its initial copy). */
@@ -102,6 +104,8 @@ export interface SyncStatus {
   batches: number;
   /** Destination rows deleted in this run (see SyncTotals.rowsDeleted). */
   rowsDeleted?: number | undefined;
+  /** Rows of this run that updated a source row (see SyncTotals.rowsUpdated). */
+  rowsUpdated?: number | undefined;
   /** The latest changes of the source's columns and what the sync did about them, newest last (at most {@link SCHEMA_HISTORY_SIZE}). */
   schemaChanges?: SchemaChangeRecord[] | undefined;
   /** The last key reconciliation (or mirror pass) and what it found. */

@@ -60,7 +60,7 @@ export interface SyncRunnerOptions {
   /** Called after every change of the status (the caller throttles persistence). */
   onStatus?: (status: SyncStatus) => void;
   /** Called after every batch committed to the destination and the offset store. */
-  onBatch?: (info: { rows: number; skipped: number; deleted: number; durationMs: number; position: Position }) => void;
+  onBatch?: (info: { rows: number; skipped: number; deleted: number; updated?: number | undefined; durationMs: number; position: Position }) => void;
   /** How often to ask the source for its lag while running. @default 5000 */
   lagIntervalMs?: number;
   /** Called before each destination write and source read; throws (FencedError) when this agent may no longer run the sync. */
@@ -321,7 +321,7 @@ export class SyncRunner {
             await this.commit(batch.position);
             await source.committed?.(batch.position).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
             position = batch.position;
-            this.recordBatch({ written: work.rows.length - skipped, skipped, deleted }, performance.now() - started, position);
+            this.recordBatch({ written: work.rows.length - skipped, skipped, deleted, updated: batch.updates }, performance.now() - started, position);
           } else if (followsLog(sync.mode) && batch.position !== position) {
             // The log moved past changes that are not ours (other tables, empty transactions): the
             // offset follows without a write, so the server can recycle its log.
@@ -592,23 +592,29 @@ export class SyncRunner {
     return bad.length;
   }
 
-  private recordBatch({ written, skipped, deleted }: { written: number; skipped: number; deleted: number }, durationMs: number, position: Position): void {
+  private recordBatch(
+    { written, skipped, deleted, updated }: { written: number; skipped: number; deleted: number; updated?: number | undefined },
+    durationMs: number,
+    position: Position,
+  ): void {
     this.status.rowsCopied += written;
     this.status.rowsSkipped += skipped;
     this.status.batches += 1;
     if (deleted > 0) this.status.rowsDeleted = (this.status.rowsDeleted ?? 0) + deleted;
+    if (updated) this.status.rowsUpdated = (this.status.rowsUpdated ?? 0) + updated;
     const totals = this.status.totals;
     if (totals) {
       totals.rowsCopied += written;
       totals.rowsSkipped += skipped;
       totals.batches += 1;
       if (deleted > 0) totals.rowsDeleted = (totals.rowsDeleted ?? 0) + deleted;
+      if (updated) totals.rowsUpdated = (totals.rowsUpdated ?? 0) + updated;
     }
     this.status.lastBatchAt = new Date().toISOString();
     this.status.position = position;
     this.status.lastError = undefined;
     this.succeeded();
-    this.opts.onBatch?.({ rows: written, skipped, deleted, durationMs, position });
+    this.opts.onBatch?.({ rows: written, skipped, deleted, updated, durationMs, position });
     this.publish();
   }
 

@@ -148,6 +148,8 @@ describe('PostgreSQL cdc source', () => {
       expect(rows[1]).toEqual({ id: '1', label: 'uno' });
       expect(rows[2]).toMatchObject({ id: '10', label: 'uno' });
       expect(batches.flatMap((b) => b.changes ?? []).filter((c) => c.kind === 'delete')).toEqual([{ kind: 'delete', at: expect.any(Number), key: { id: '1' } }]);
+      // One insert, two updates (the key change is a delete and an update of the row under its new key).
+      expect(batches.reduce((sum, b) => sum + (b.updates ?? 0), 0)).toBe(2);
 
       await admin.query(`truncate ${name}`);
       await admin.query(`alter table ${name} add column extra numeric(10,2)`);

@@ -43,7 +43,7 @@ export interface PgCdcOffset {
 
 /** What the log brings, queued in order until a read takes it. */
 type Item =
-  | { kind: 'row'; row: Row }
+  | { kind: 'row'; row: Row; update: boolean }
   | { kind: 'delete'; key: Row }
   | { kind: 'truncate' }
   | { kind: 'columns'; columns: Column[] }
@@ -302,6 +302,7 @@ export class PostgresCdcSource implements Source {
   private take(offset: PgCdcOffset, limit: number): Batch {
     const rows: Row[] = [];
     const changes: Change[] = [];
+    let updates = 0;
     // The runner finds schema changes by comparing a batch's columns with the last ones: a batch that
     // spans a change carries the columns of both sides (its earlier rows are typed too).
     let columns = this.columns;
@@ -310,7 +311,10 @@ export class PostgresCdcSource implements Source {
     let lsn = parseLsn(offset.lsn);
     let end = 0;
     const apply = (item: Item) => {
-      if (item.kind === 'row') rows.push(item.row);
+      if (item.kind === 'row') {
+        rows.push(item.row);
+        if (item.update) updates++;
+      }
       else if (item.kind === 'delete') changes.push({ kind: 'delete', at: rows.length, key: item.key });
       else if (item.kind === 'truncate') changes.push({ kind: 'truncate', at: rows.length });
       else if (item.kind === 'columns' && JSON.stringify(item.columns) !== JSON.stringify(columns)) {
@@ -349,7 +353,7 @@ export class PostgresCdcSource implements Source {
     this.columns = columns;
     const moved = lsn !== parseLsn(offset.lsn);
     const batchColumns = changed ? [...seen.values()] : columns;
-    return { columns: batchColumns, rows, changes, position: moved ? at({ slot: offset.slot, lsn: formatLsn(lsn) }) : at(offset) };
+    return { columns: batchColumns, rows, changes, updates, position: moved ? at({ slot: offset.slot, lsn: formatLsn(lsn) }) : at(offset) };
   }
 
   /** Starts the slot's stream after the offset, once the slot is found able to resume there. */
@@ -399,7 +403,7 @@ export class PostgresCdcSource implements Source {
         if (this.isOurs(m.relationId)) this.pending.push({ kind: 'columns', columns: this.selected(m.columns.map((c) => columnOf(c.name, c.typeOid, c.typeMod))) });
         return;
       case 'insert':
-        if (this.isOurs(m.relationId)) this.pending.push({ kind: 'row', row: this.rowOf(m.relationId, m.row) });
+        if (this.isOurs(m.relationId)) this.pending.push({ kind: 'row', row: this.rowOf(m.relationId, m.row), update: false });
         break;
       case 'update': {
         if (!this.isOurs(m.relationId)) return;
@@ -409,7 +413,7 @@ export class PostgresCdcSource implements Source {
           // A changed key: the row under the old one is gone.
           if (this.keys.some((k) => cursorText(oldKey[k]) !== cursorText(row[k]))) this.pending.push({ kind: 'delete', key: oldKey });
         }
-        this.pending.push({ kind: 'row', row });
+        this.pending.push({ kind: 'row', row, update: true });
         break;
       }
       case 'delete':
