@@ -91,6 +91,14 @@ export const SyncSchema = Type.Object(
     keyColumns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'primary key of the rows: upsert target, full-mode paging, tiebreaker' })),
     writeMode: Type.Optional(literals(['insert', 'upsert'] as const, 'insert: rows whose key exists are left alone; upsert: they are overwritten')),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 })),
+    batchBytes: Type.Optional(
+      Type.Integer({
+        minimum: 65_536,
+        maximum: 1_073_741_824,
+        default: 8_388_608,
+        description: 'bytes of row data per read at most, judged by the rows read before (default 8 MiB): bounds memory whatever the row width',
+      }),
+    ),
     pollIntervalMs: Type.Optional(Duration('pause after a short batch (default 5s)')),
     delayMs: Type.Optional(Duration('id/timestamp modes: extra safety margin; rows newer than db now() minus this (and rows an open transaction may still precede) wait for a later poll (default 0)')),
     watermark: Type.Optional(
@@ -182,6 +190,8 @@ export interface Sync {
   keyColumns: string[];
   writeMode: 'insert' | 'upsert';
   batchSize: number;
+  /** Bytes of row data per read at most, judged by the size of the rows read before. @default 8 MiB */
+  batchBytes: number;
   pollIntervalMs: number;
   delayMs: number;
   /**

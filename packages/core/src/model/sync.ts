@@ -18,6 +18,7 @@ import {
 
 export const SYNC_DEFAULTS = {
   batchSize: 1000,
+  batchBytes: 8 * 2 ** 20,
   pollIntervalMs: 5000,
   delayMs: 0,
   watermark: 'transactions',
@@ -199,6 +200,7 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     keyColumns,
     writeMode: config.writeMode ?? (modeInfo(config.mode).log ? 'upsert' : SYNC_DEFAULTS.writeMode),
     batchSize: config.batchSize ?? SYNC_DEFAULTS.batchSize,
+    batchBytes: config.batchBytes ?? SYNC_DEFAULTS.batchBytes,
     pollIntervalMs: config.pollIntervalMs === undefined ? SYNC_DEFAULTS.pollIntervalMs : parseDuration(config.pollIntervalMs)!,
     delayMs: config.delayMs === undefined ? SYNC_DEFAULTS.delayMs : parseDuration(config.delayMs)!,
     watermark: config.watermark ?? SYNC_DEFAULTS.watermark,

@@ -53,6 +53,31 @@ describe('SyncRunner over in-memory connectors', () => {
     expect(t.journal.indexOf(/^read 2 start/)).toBeLessThan(t.journal.indexOf(/^write 1 committed/));
   });
 
+  it('batches are bounded by batchBytes whatever the row width: a run starts at 10 rows and grows at most 8-fold a read', async () => {
+    const journal = new Journal();
+    const source = new MemorySource(300, journal);
+    for (const row of source.rows) row.name = 'x'.repeat(100_000);
+    const destination = new MemoryDestination(journal);
+    const sync = memorySync({ batchSize: 1000, batchBytes: 1_048_576 });
+    const runner = new SyncRunner({ sync, connectors: memoryRegistry(source, destination), offsets: new MemoryOffsetStore(journal), deadLetters: new MemoryDeadLetters(), agentId: 'test' });
+    void runner.start();
+    await vi.waitFor(() => expect(runner.snapshot.state).toBe('idle'), { timeout: 5000, interval: 5 });
+    await runner.stop();
+    const sizes = journal.entries.flatMap((e) => /^read \d+ end \((\d+) rows\)/.exec(e)?.slice(1).map(Number) ?? []);
+    // 10 rows first (nothing known yet), then ~1 MiB of 100 kB rows per read: 10 rows.
+    expect(sizes.slice(0, 3)).toEqual([10, 10, 10]);
+    expect(Math.max(...sizes)).toBe(10);
+    expect(ids(destination.rows)).toEqual(range(1, 300));
+
+    const narrow = setup(2000, { batchSize: 1000 });
+    void narrow.runner.start();
+    await narrow.reach((s) => s.state === 'idle');
+    await narrow.runner.stop();
+    const narrowSizes = narrow.journal.entries.flatMap((e) => /^read \d+ end \((\d+) rows\)/.exec(e)?.slice(1).map(Number) ?? []);
+    expect(narrowSizes.slice(0, 4)).toEqual([10, 80, 640, 1000]);
+    expect(ids(narrow.destination.rows)).toEqual(range(1, 2000));
+  });
+
   it("onError 'skip': refused rows go to the dead letters, the others are written, the offset moves past them", async () => {
     const t = setup(20, { onError: 'skip' });
     t.destination.refuse = new Set(['3', '17']);

@@ -33,6 +33,7 @@ import { describeScopeChanges, offsetScopeOf, scopeChanges, type OffsetScope } f
 import { silentLogger, type Logger } from '../log.ts';
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { isolateRefused } from './bisect.ts';
+import { BatchLimit } from './batch-limit.ts';
 import { runAsSync } from './process-guard.ts';
 import { scrubSecrets, secretValues } from '../secrets.ts';
 import { carriedOver, newSyncStatus, recordSchemaChange, type DeadLetter, type DeadLetterSink, type SchemaChangeRecord, type SlotWait, type SyncState, type SyncStatus } from './status.ts';
@@ -287,22 +288,26 @@ export class SyncRunner {
         if (!this.failing && !this.resting) this.setState('running');
         this.resting = false;
         // The next batch is read while the current one is written (at most two batches in memory).
-        let prefetched: { position: Position; batch: Promise<Batch>; startedAt: number } | undefined;
+        let prefetched: { position: Position; batch: Promise<Batch>; startedAt: number; asked: number } | undefined;
+        const limit = new BatchLimit(sync.batchSize, sync.batchBytes);
         while (!this.stopping) {
           const ahead = prefetched?.position === position ? prefetched : undefined;
           prefetched = undefined;
           const started = ahead?.startedAt ?? performance.now();
           // A zombie (its lease gone while it was frozen) reads nothing more: its slots are someone else's now.
           this.opts.beforeWrite?.();
-          const batch = await (ahead?.batch ?? source.read(position, sync.batchSize, signal));
+          const asked = ahead?.asked ?? limit.next;
+          const batch = await (ahead?.batch ?? source.read(position, asked, signal));
           if (this.abortCtl.signal.aborted) break;
           cycle.signal.throwIfAborted();
+          limit.observe(batch.rows);
           // A full batch counts its deletes too (a Kafka source's tombstones): short means the source is drained.
-          const full = batch.rows.length + deleteCount(batch) >= sync.batchSize;
+          const full = batch.rows.length + deleteCount(batch) >= asked;
           if (full && !this.stopping) {
-            const next = source.read(batch.position, sync.batchSize, signal);
+            const nextAsked = limit.next;
+            const next = source.read(batch.position, nextAsked, signal);
             next.catch(() => {}); // awaited on the next turn; an error there is handled there
-            prefetched = { position: batch.position, batch: next, startedAt: performance.now() };
+            prefetched = { position: batch.position, batch: next, startedAt: performance.now(), asked: nextAsked };
           }
           this.status.heldBack = batch.heldBack;
           this.status.blockedBy = batch.blockedBy;

@@ -21,31 +21,25 @@ function copyText(value: unknown, type: LogicalType | undefined): string {
 /** The binary COPY format's signature, then its flags and header extension length (both 0). */
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
-const CHUNK_BYTES = 1 << 20;
 
-/** Encoded rows as binary COPY input, in chunks of about 1 MiB: each row is its field count, then its fields as they were read. */
-function* binaryChunks(rows: Iterable<Row>, fieldCount: number): Generator<Buffer> {
-  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-  HEADER.copy(chunk);
+/**
+ * Encoded rows as binary COPY input: each row is its field count, then its fields as they were read.
+ * One buffer of the exact size per batch: fewer, smaller allocations outside the heap than chunks.
+ */
+function binaryCopyData(rows: readonly Row[], fieldCount: number): Buffer {
+  let size = HEADER.length + 2;
+  for (const row of rows) size += 2 + (row as EncodedRow)[ENCODED_ROW].length;
+  const data = Buffer.allocUnsafe(size);
+  HEADER.copy(data);
   let at = HEADER.length;
   for (const row of rows) {
     const fields = (row as EncodedRow)[ENCODED_ROW];
-    if (at + 2 + fields.length > chunk.length) {
-      yield chunk.subarray(0, at);
-      chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, 4 + fields.length));
-      at = 0;
-    }
-    at = chunk.writeInt16BE(fieldCount, at);
-    chunk.set(fields, at);
+    at = data.writeInt16BE(fieldCount, at);
+    data.set(fields, at);
     at += fields.length;
   }
-  if (at + 2 > chunk.length) {
-    yield chunk.subarray(0, at);
-    chunk = Buffer.allocUnsafe(2);
-    at = 0;
-  }
-  at = chunk.writeInt16BE(-1, at);
-  yield chunk.subarray(0, at);
+  data.writeInt16BE(-1, at);
+  return data;
 }
 
 /**
@@ -55,13 +49,13 @@ function* binaryChunks(rows: Iterable<Row>, fieldCount: number): Generator<Buffe
 export async function copyInto(
   client: pg.PoolClient,
   copySql: string,
-  rows: Iterable<Row>,
+  rows: readonly Row[],
   columns: string[],
   types: Array<LogicalType | undefined>,
   encoding?: RowEncoding,
 ): Promise<void> {
   const stream = client.query(copyFrom(copySql));
-  const chunks = encoding ? binaryChunks(rows, encoding.columns.length) : tabSeparatedChunks(rows, columns, types, copyText);
+  const chunks = encoding ? [binaryCopyData(rows, encoding.columns.length)] : tabSeparatedChunks(rows, columns, types, copyText);
   await pipeline(Readable.from(chunks), stream);
 }
 
