@@ -14,6 +14,8 @@ import { readAgentEvents } from './agent-events.ts';
 import { KEYS } from './keys.ts';
 import { StatusStore } from './status-store.ts';
 import { newSyncStatus } from '../runner/status.ts';
+import { ThrottledStatusWriter } from './status-writer.ts';
+import { silentLogger } from '../log.ts';
 
 const ctx = { agentId: 'a1', epoch: 1 };
 
@@ -59,6 +61,35 @@ describe('cluster state in etcd', () => {
     expect((await store.load('s1'))?.value).toBe('5');
     expect(await store.history('s1')).toMatchObject([{ by: 'admin', reason: 'replay', old: { kind: 'id', value: '12' }, new: { kind: 'id', value: '5' } }]);
     await b.close(true);
+  });
+
+  it('an idle sync polling again writes its status only at the heartbeat; a status that says something new is written', async () => {
+    const statuses = new StatusStore(conn.ns);
+    const a = await session('status-idle');
+    const lock = (await SyncLock.acquire(conn.ns, 's-idle', { agentId: 'status-idle', leaseId: a.leaseId }, new AbortController().signal))!;
+    const writer = new ThrottledStatusWriter(statuses, silentLogger, () => lock.fence, 10, 600);
+    // The key's version counts the writes made to it.
+    const writes = async () => Number((await conn.ns.get(KEYS.status('s-idle')).exec()).kvs[0]?.version ?? 0);
+    const idle = newSyncStatus('s-idle', 'status-idle', { state: 'idle' });
+    writer.update(idle);
+    await until('the first status write', async () => (await writes()) === 1, 5000);
+    // Polls that change only the time and a timestamp cursor's watermark, for longer than the throttle.
+    for (let poll = 0; poll < 10; poll++) {
+      writer.update({ ...idle, updatedAt: new Date(Date.now() + poll).toISOString(), watermark: `2024-01-01 00:00:0${poll}` });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await writer.flush();
+    expect(await writes()).toBe(1);
+    writer.update({ ...idle, rowsCopied: 5 });
+    await until('the changed status written', async () => (await writes()) === 2, 5000);
+    // After the heartbeat, the same status again is written once.
+    await new Promise((r) => setTimeout(r, 650));
+    writer.update({ ...idle, rowsCopied: 5, updatedAt: new Date().toISOString() });
+    writer.update({ ...idle, rowsCopied: 5, updatedAt: new Date().toISOString() });
+    await until('the heartbeat write', async () => (await writes()) === 3, 5000);
+    await writer.flush();
+    expect(await writes()).toBe(3);
+    await a.close(true);
   });
 
   it('writes status and dead letters only under the sync lock: a former owner cannot overwrite the new one', async () => {

@@ -4,28 +4,46 @@ import type { SyncStatus } from '../runner/status.ts';
 import type { StatusStore } from './status-store.ts';
 import type { Fence } from './fence.ts';
 
+/** What a status says, without the fields that move on every poll of an idle sync (its time, a timestamp cursor's watermark). */
+function meaning(status: SyncStatus): string {
+  return JSON.stringify({ ...status, updatedAt: undefined, watermark: undefined });
+}
+
+/** How often a status that says nothing new is written all the same (readers see when the sync last polled). @default 60000 */
+export const STATUS_HEARTBEAT_MS = 60_000;
+
 /**
  * Writes a sync's status at most once per `intervalMs`, always ending with the latest one, and only
  * while `fenceOf()` is the sync's lock: an agent that lost the sync never overwrites the new owner's.
+ * A status that says nothing new (an idle sync polling again) is written only every `heartbeatMs`:
+ * etcd gets about one write per idle sync per minute, not one per poll; whether the agent is alive
+ * is told by its lease, not by these writes.
  */
 export class ThrottledStatusWriter {
   private readonly store: StatusStore;
   private readonly intervalMs: number;
   private readonly log: Logger;
   private readonly fenceOf: () => Fence | undefined;
+  private readonly heartbeatMs: number;
   private pending: SyncStatus | undefined;
+  /** {@link meaning} of the last status written (or queued to be). */
+  private written: string | undefined;
   private lastWrite = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(store: StatusStore, log: Logger, fenceOf: () => Fence | undefined, intervalMs = 1000) {
+  constructor(store: StatusStore, log: Logger, fenceOf: () => Fence | undefined, intervalMs = 1000, heartbeatMs = STATUS_HEARTBEAT_MS) {
     this.store = store;
     this.log = log;
     this.fenceOf = fenceOf;
     this.intervalMs = intervalMs;
+    this.heartbeatMs = heartbeatMs;
   }
 
   update(status: SyncStatus): void {
+    const said = meaning(status);
+    if (!this.pending && said === this.written && Date.now() - this.lastWrite < this.heartbeatMs) return;
+    this.written = said;
     this.pending = status;
     if (this.timer) return;
     const wait = Math.max(0, this.lastWrite + this.intervalMs - Date.now());
