@@ -208,11 +208,12 @@ export class SqlSource implements Source {
     this.bind = undefined;
   }
 
-  /** A read of rows still encoded: only the columns the reads page by and the sync's keys are decoded. */
+  /** A read of rows still encoded: only the columns the reads page by, the sync's keys and its soft-delete mark are decoded. */
   private async readEncodedRows(position: Position, limit: number, watermark: string | undefined, signal: AbortSignal): Promise<Row[]> {
     const encoded = this.dialect.encoded!;
     const natives = this.natives!;
-    const decoded = [...new Set([...this.order, ...this.sync.keyColumns])].filter((c) => natives.has(c));
+    const { keyColumns, softDeleteColumn } = this.sync;
+    const decoded = [...new Set([...this.order, ...keyColumns, ...(softDeleteColumn ? [softDeleteColumn] : [])])].filter((c) => natives.has(c));
     this.bind ??= await encoded.binder(this.pool, this.order.map((c) => natives.get(c)!), signal);
     const bind = this.bind;
     const values: unknown[] = [];

@@ -415,8 +415,6 @@ export class SyncRunner {
 
   /** Rows move still encoded when the destination stores them as the source reads them (no value decoded and encoded again). */
   private async passEncoded(source: Source, destination: Destination, signal: AbortSignal): Promise<void> {
-    // Soft deletes read the marking column of every row, which an encoded row does not decode.
-    if (this.sync.deletes === 'delete') return;
     const offer = source.encodings?.();
     if (!offer || !source.readEncoded || !destination.accepts || !(await destination.accepts(offer, signal))) return;
     source.readEncoded(offer);

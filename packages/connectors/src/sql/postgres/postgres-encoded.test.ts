@@ -131,6 +131,21 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
     ]);
   });
 
+  it('rows marked deleted at the source (softDeleteColumn) are deleted from the destination, read encoded', async () => {
+    await src.exec(`create table marked (id bigint primary key, name text, deleted_at timestamptz)`);
+    await src.exec(`insert into marked values (1, 'kept', null), (2, 'gone', '2024-01-01 00:00:00+00'), (3, 'kept too', null)`);
+    await dst.exec(`create table marked (id bigint primary key, name text, deleted_at timestamptz)`);
+    await dst.exec(`insert into marked values (2, 'gone', null)`);
+    const { registry, formats } = watchedRegistry();
+    const sync = makeSync(src, dst, { sourceTable: 'marked', destinationTable: 'marked', keyColumns: ['id'], writeMode: 'upsert', softDeleteColumn: 'deleted_at', deletes: 'delete', batchSize: 10 });
+    await new TestRun(sync, await tempDir('idra-state-'), registry).untilIdle();
+    expect(formats).toEqual(['postgres-binary']);
+    expect(await dst.exec('select id::text as id, name from marked order by id')).toEqual([
+      { id: '1', name: 'kept' },
+      { id: '3', name: 'kept too' },
+    ]);
+  });
+
   it('a column whose types do not store values alike moves decoded values, as before', async () => {
     await src.exec(`create type mood as enum ('sad', 'ok', 'happy')`);
     await src.exec(`create table moods (id bigint primary key, m mood, n numeric(10,2))`);
