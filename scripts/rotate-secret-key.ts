@@ -1,11 +1,12 @@
-// Re-encrypts every secret stored in etcd (data sources, syncs: connections, headers, URLs) from
+// Re-encrypts every secret stored in etcd (data sources, syncs: connections, headers, URLs;
+// notification channels: their URL and signing secret) from
 // the current IDRA_SECRET_KEY to IDRA_NEW_SECRET_KEY. See docs/operations.md, "Rotate IDRA_SECRET_KEY".
 //
 //   IDRA_ETCD_ENDPOINTS=… IDRA_SECRET_KEY=<old> IDRA_NEW_SECRET_KEY=<new> node scripts/rotate-secret-key.ts
 //
 // Everything is decrypted first: a wrong old key changes nothing. Documents already sealed with the
 // new key are left alone, so a run that was interrupted can simply be run again.
-import { KEYS, SecretBox, connectEtcd, errorMessage, hasSecrets, openSecrets, sealSecrets, type EtcdConnection } from '@idra/core';
+import { KEYS, SecretBox, connectEtcd, errorMessage, hasSecrets, isSealed, openSecrets, sealSecrets, type Channel, type EtcdConnection } from '@idra/core';
 
 /** What a rotation rewrote. */
 export interface RotationResult {
@@ -16,24 +17,40 @@ export interface RotationResult {
 interface StoredDocument {
   key: string;
   modRevision: string;
-  /** A data source or a sync: its secrets may sit anywhere in it (connections, headers, URLs). */
+  /** A data source or a sync (its secrets may sit anywhere in it: connections, headers, URLs), or a notification channel. */
   doc: unknown;
+  reseal: Reseal;
 }
+
+type Reseal = (doc: unknown, current: SecretBox, next: SecretBox) => unknown;
+
+/** Data sources and syncs: sealed by the one rule of what is secret. */
+const byRule: Reseal = (doc, current, next) => sealSecrets(openSecrets(doc, current), next);
+/** Notification channels: the URL and the signing secret, sealed whatever they look like. */
+const channelFields: Reseal = (doc, current, next) => {
+  const c = doc as Channel;
+  const again = (v: string) => (isSealed(v) ? next.encrypt(current.decrypt(v)) : v);
+  return { ...c, url: again(c.url), secret: c.secret === undefined ? undefined : again(c.secret) };
+};
 
 /** Re-seals every stored secret with `next`; each document is written only if it did not change meanwhile. */
 export async function rotateSecretKey(ns: EtcdConnection['ns'], current: SecretBox, next: SecretBox): Promise<RotationResult> {
   const stored: StoredDocument[] = [];
-  for (const prefix of [KEYS.dataSources, KEYS.syncs]) {
+  for (const [prefix, reseal] of [
+    [KEYS.dataSources, byRule],
+    [KEYS.syncs, byRule],
+    [KEYS.notifyChannels, channelFields],
+  ] as const) {
     const res = await ns.getAll().prefix(prefix).exec();
-    for (const kv of res.kvs) stored.push({ key: kv.key.toString(), modRevision: kv.mod_revision, doc: JSON.parse(kv.value.toString()) as unknown });
+    for (const kv of res.kvs) stored.push({ key: kv.key.toString(), modRevision: kv.mod_revision, doc: JSON.parse(kv.value.toString()) as unknown, reseal });
   }
   const result: RotationResult = { rewritten: [], alreadyRotated: [] };
   const updates: Array<{ item: StoredDocument; value: string }> = [];
   for (const item of stored) {
     if (!hasSecrets(item.doc)) continue;
-    let opened: unknown;
+    let resealed: unknown;
     try {
-      opened = openSecrets(item.doc, current);
+      resealed = item.reseal(item.doc, current, next);
     } catch (err) {
       // Sealed with the new key already (an earlier, interrupted run)?
       try {
@@ -44,7 +61,7 @@ export async function rotateSecretKey(ns: EtcdConnection['ns'], current: SecretB
       result.alreadyRotated.push(item.key);
       continue;
     }
-    updates.push({ item, value: JSON.stringify(sealSecrets(opened, next)) });
+    updates.push({ item, value: JSON.stringify(resealed) });
   }
   for (const { item, value } of updates) {
     const res = await ns.if(item.key, 'Mod', '==', item.modRevision).then(ns.put(item.key).value(value)).commit();
