@@ -85,6 +85,9 @@ describe('/notifications: channels, rules, test messages, incidents and deliveri
       [ok.body.deliveryId, 'delivered'],
     ]);
     expect(JSON.stringify(log)).not.toContain('t0k3n');
+    // The newest only, as the web UI asks (a query string is text: it must still be taken as a number).
+    expect((await s.call('GET', '/api/v1/notifications/deliveries?limit=1', { token: s.tokens.viewer })).body.map((d: { id: string }) => d.id)).toEqual([refused.body.deliveryId]);
+    expect((await s.call('GET', '/api/v1/notifications/deliveries?limit=501', { token: s.tokens.viewer })).status).toBe(400);
     expect((await s.call('GET', '/api/v1/notifications/incidents', { token: s.tokens.viewer })).body).toEqual([]);
     expect((await s.call('POST', '/api/v1/notifications/channels/nowhere/test', { token: admin, body: {} })).status).toBe(404);
   });

@@ -16,7 +16,8 @@ function maskedUrl(url: string): string {
   }
 }
 
-const DeliveriesQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false });
+// Query strings are text (the API does not coerce them): a number is checked by its pattern.
+const DeliveriesQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^(500|[1-4][0-9]{2}|[1-9][0-9]?)$', description: 'newest deliveries to return (1–500, default 500)' })) }, { additionalProperties: false });
 const TestResultSchema = Type.Object({ ok: Type.Boolean(), httpStatus: Type.Optional(Type.Integer()), error: Type.Optional(Type.String()), deliveryId: Type.String() });
 
 /**
@@ -163,6 +164,6 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/notifications/deliveries',
     { config: { access: 'viewer' }, schema: { tags, summary: 'The delivery log, newest first', querystring: DeliveriesQuery, response: { 200: Type.Array(Permissive('Delivery')), ...errors() } } },
-    async (req) => notify.listDeliveries(req.query.limit),
+    async (req) => notify.listDeliveries(req.query.limit === undefined ? undefined : Number(req.query.limit)),
   );
 };
