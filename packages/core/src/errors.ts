@@ -1,3 +1,5 @@
+import type { ReconciliationReport } from './runner/status.ts';
+
 /** Base class of every error Idra raises on purpose; `code` is stable and shown by the API and UI. */
 export class IdraError extends Error {
   readonly code: string;
@@ -101,8 +103,11 @@ export class SchemaChangeError extends IdraError {
  * Nothing was deleted; the sync stops until someone acts.
  */
 export class DeleteGuardError extends IdraError {
-  constructor(message: string) {
+  /** What the comparison found before it stopped. */
+  readonly report: ReconciliationReport | undefined;
+  constructor(message: string, report?: ReconciliationReport) {
     super('IDRA_ERR_DELETE_GUARD', message);
+    this.report = report;
   }
 }
 

@@ -21,6 +21,7 @@ export * from './runner/status.ts';
 export * from './health/index.ts';
 export * from './bulk/index.ts';
 export * from './runner/sync-runner.ts';
+export * from './runner/reconcile.ts';
 export * from './runner/process-guard.ts';
 export * from './runner/file-dead-letters.ts';
 export * from './private-files.ts';

@@ -13,6 +13,7 @@ export const SQL_DIALECTS: Record<SqlDialectName, SqlDialect> = {
 };
 
 export type { SqlDialect, SqlDialectName, SqlPool, SqlSession, SqlResult, TransactionView, WatermarkRequest } from './dialect.ts';
-export { SqlSource, keysetAfter } from './sql-source.ts';
+export { SqlSource } from './sql-source.ts';
+export { keysetAfter } from './sql-keys.ts';
 export { SqlDestination, writeStatement, createTableStatement, rowsPerStatement } from './sql-destination.ts';
 export { cdcNames, defaultSlotName } from './postgres/postgres-cdc-options.ts';

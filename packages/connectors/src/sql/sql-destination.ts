@@ -13,6 +13,7 @@ import {
   type Batch,
   type Column,
   type Destination,
+  type KeyLister,
   type EndpointContext,
   type LogicalType,
   type Position,
@@ -25,6 +26,7 @@ import {
 } from '@idra/core';
 import type { KeyedWrite, SqlDialect, SqlPool, SqlSession, TableName } from './dialect.ts';
 import { sqlSpec } from './sql-spec.ts';
+import { sqlKeyLister } from './sql-keys.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
@@ -350,6 +352,14 @@ export class SqlDestination implements Destination {
     for (let start = 0; start < keyRows.length; start += perStatement) {
       await tx.execute(deleteStatement(dialect, target, keys, keyRows.slice(start, start + perStatement), types), signal);
     }
+  }
+
+  keyLister(): KeyLister {
+    return sqlKeyLister(this.dialect, this.pool, this.endpoint, 'destination', this.sync, async () => {
+      if (!this.table && !(await this.dialect.tableExists(this.pool, this.target.schema, this.target.table))) return undefined;
+      const table = await this.prepare([]);
+      return this.sync.keyColumns.map((k) => table.get(k)?.type);
+    });
   }
 
   async resumePosition(mode: DestinationMode): Promise<Position> {

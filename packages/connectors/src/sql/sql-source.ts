@@ -7,6 +7,7 @@ import {
   type Batch,
   type Column,
   type EndpointContext,
+  type KeyLister,
   type Lag,
   type LogicalType,
   type Position,
@@ -22,17 +23,7 @@ import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
 import { Watermark, refuseBlindReads, type ReadLimit } from './watermark.ts';
-
-/**
- * `(c1, …, cn) > (v1, …, vn)` written as `c1 >= v1 AND (c1 > v1 OR (c1 = v1 AND c2 > v2) …)`: the
- * leading range lets every database use an index on the columns, and it works where row values do not.
- */
-export function keysetAfter(eb: ExpressionBuilder<any, any>, columns: string[], values: unknown[]): Expression<SqlBool> {
-  const branches = columns.map((col, i) =>
-    eb.and([...columns.slice(0, i).map((prev, j) => eb(eb.ref(prev), '=', values[j])), eb(eb.ref(col), '>', values[i])]),
-  );
-  return eb.and([eb(eb.ref(columns[0]!), '>=', values[0]), eb.or(branches)]);
-}
+import { keysetAfter, sqlKeyLister } from './sql-keys.ts';
 
 /** Which kind of watermark bounds the reads of a mode (none for full passes and streams). */
 function watermarkKind(sync: Sync): 'id' | 'timestamp' | undefined {
@@ -261,6 +252,10 @@ export class SqlSource implements Source {
     }
     for (const col of order) q = q.orderBy(col, 'asc');
     return dialect.limitStyle === 'top' && typeof limit === 'number' ? q.top(limit) : q.limit(limit);
+  }
+
+  keyLister(): KeyLister {
+    return sqlKeyLister(this.dialect, this.pool, this.endpoint, 'source', this.sync, async () => this.sync.keyColumns.map((k) => this.types.get(k)));
   }
 
   async lag(position: Position): Promise<Lag | undefined> {

@@ -3,7 +3,8 @@ import type { CompiledQuery } from 'kysely';
 import { normalizeSync, validateSyncConfig, type Column } from '@idra/core';
 import { SQL_DIALECTS } from './index.ts';
 import { createTableStatement, rowsPerStatement, writeStatement } from './sql-destination.ts';
-import { SqlSource, keysetAfter } from './sql-source.ts';
+import { SqlSource } from './sql-source.ts';
+import { keysetAfter } from './sql-keys.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import type { SqlPool } from './dialect.ts';
 

@@ -93,6 +93,19 @@ export const ENCODED_ROW: unique symbol = Symbol('idra.encodedRow');
 /** A row read in a {@link RowEncoding}: its cursor and key columns decoded, all its values still encoded. */
 export type EncodedRow = Row & { readonly [ENCODED_ROW]: Uint8Array };
 
+/**
+ * The keys of a table, listed in key order: what mirror passes and key reconciliation compare at
+ * both ends. A key is the values of the sync's key columns as canonical text.
+ */
+export interface KeyLister {
+  /** Keys after `after` (exclusive; null: from the first) up to `upTo` (inclusive; null: to the last), in key order, at most `limit`. */
+  keys(after: string[] | null, upTo: string[] | null, limit: number, signal: AbortSignal): Promise<string[][]>;
+  /** Which of `keys` exist now, by exact match (whatever the order or collation of the table). */
+  existing(keys: string[][], signal: AbortSignal): Promise<string[][]>;
+  /** The number of rows. */
+  count(signal: AbortSignal): Promise<number>;
+}
+
 /** How far the source is ahead of a position, when the source can tell. */
 export interface Lag {
   /** Rows not yet copied (estimate), when countable. */
@@ -129,6 +142,8 @@ export interface Source {
    * lag). Never read back; a failure is logged and the sync goes on.
    */
   committed?(position: Position): Promise<void>;
+  /** The source's keys, when it can list them (SQL tables): for mirror passes and key reconciliation. */
+  keyLister?(): KeyLister;
   /** How far behind `position` is; undefined when the source cannot tell. */
   lag?(position: Position): Promise<Lag | undefined>;
   /** The encoding this source can read its rows in, when it has one ({@link RowEncoding}). */
@@ -152,6 +167,8 @@ export interface Destination {
    * through RowRejectedError when it can.
    */
   write(batch: Batch, signal: AbortSignal): Promise<WriteResult>;
+  /** The destination's keys, when it can list them (SQL tables): for mirror passes and key reconciliation. */
+  keyLister?(): KeyLister;
   /** The resume point read from the destination itself (destination-id / destination-timestamp modes). */
   resumePosition?(mode: DestinationMode): Promise<Position>;
   /** Whether it can write rows read in `encoding` as they are (creating its table first when it may). */

@@ -36,7 +36,19 @@ import { isolateRefused } from './bisect.ts';
 import { BatchLimit } from './batch-limit.ts';
 import { runAsSync } from './process-guard.ts';
 import { scrubSecrets, secretValues } from '../secrets.ts';
-import { carriedOver, newSyncStatus, recordSchemaChange, type DeadLetter, type DeadLetterSink, type SchemaChangeRecord, type SlotWait, type SyncState, type SyncStatus } from './status.ts';
+import {
+  carriedOver,
+  newSyncStatus,
+  recordSchemaChange,
+  type DeadLetter,
+  type DeadLetterSink,
+  type ReconciliationReport,
+  type SchemaChangeRecord,
+  type SlotWait,
+  type SyncState,
+  type SyncStatus,
+} from './status.ts';
+import { reconcileKeys } from './reconcile.ts';
 
 /** The data-source slots a sync must hold while it reads and writes (cluster mode, data sources with a limit). */
 export interface SlotGate {
@@ -337,6 +349,8 @@ export class SyncRunner {
           this.succeeded();
           if (!full) {
             if (this.status.totals && !this.status.totals.caughtUpAt) this.status.totals.caughtUpAt = new Date().toISOString();
+            if (sync.mode === 'full' && sync.deletes === 'mirror') await this.reconcile('mirror', source, destination, position, signal);
+            else if (this.reconcileDue()) await this.reconcile('reconcile', source, destination, position, signal);
             if (sync.mode === 'full' && position.kind === 'full' && position.value.after !== null) {
               // A complete pass: the next one starts from the first key again.
               position = { kind: 'full', value: { run: position.value.run + 1, after: null } };
@@ -411,6 +425,47 @@ export class SyncRunner {
     }
     await this.releaseSlots();
     if (this.status.state !== 'failed') this.setState('stopped');
+  }
+
+  private reconcileDue(): boolean {
+    const every = this.sync.reconcileEveryMs;
+    if (every === undefined) return false;
+    const last = Date.parse(this.status.reconciliation?.at ?? '');
+    return !(Date.now() - last < every);
+  }
+
+  /**
+   * Compares the keys of source and destination after a complete pass (mirror) or periodically
+   * (reconcileEvery) and deletes the destination's keys gone from the source, through the
+   * destination's ordinary writes of deletes, each fenced like any batch.
+   */
+  private async reconcile(kind: 'mirror' | 'reconcile', source: Source, destination: Destination, position: Position, signal: AbortSignal): Promise<void> {
+    const from = source.keyLister?.();
+    const to = destination.keyLister?.();
+    if (!from || !to) {
+      const which = from ? this.sync.destination.connector : this.sync.source.connector;
+      throw new ConfigError([{ path: kind === 'mirror' ? 'deletes' : 'reconcileEvery', message: `the ${which} connector cannot list its keys` }]);
+    }
+    const deleteKeys = async (keys: Row[], sig: AbortSignal) => {
+      this.opts.beforeWrite?.();
+      const changes: Change[] = keys.map((key) => ({ kind: 'delete', at: 0, key }));
+      return (await destination.write({ columns: [], rows: [], changes, position }, sig)).deleted ?? keys.length;
+    };
+    const { keyColumns, maxDeleteFraction } = this.sync;
+    let report: ReconciliationReport;
+    try {
+      report = await reconcileKeys(from, to, { kind, keyColumns, maxDeleteFraction, deleteKeys }, signal);
+    } catch (err) {
+      if (err instanceof DeleteGuardError) this.status.reconciliation = err.report;
+      throw err;
+    }
+    this.status.reconciliation = report;
+    if (report.deleted > 0) {
+      this.status.rowsDeleted = (this.status.rowsDeleted ?? 0) + report.deleted;
+      if (this.status.totals) this.status.totals.rowsDeleted = (this.status.totals.rowsDeleted ?? 0) + report.deleted;
+      this.opts.onBatch?.({ rows: 0, skipped: 0, deleted: report.deleted, durationMs: report.durationMs, position });
+    }
+    this.log.info({ ...report }, kind === 'mirror' ? 'mirror pass compared keys' : 'keys reconciled');
   }
 
   /** Rows move still encoded when the destination stores them as the source reads them (no value decoded and encoded again). */
