@@ -24,6 +24,7 @@ import {
   mergeColumns,
   prependChanges,
   stepChanges,
+  type Change,
 } from '../connector/changes.ts';
 import { followsLog, resumesFromDestination, storedKind } from '../model/modes.ts';
 import { startPosition, type Position } from '../model/position.ts';
