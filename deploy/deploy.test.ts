@@ -184,6 +184,12 @@ describe('deploy/k8s and the Helm chart', () => {
     expect(envValue(agent.containers[0], 'IDRA_ETCD_ENDPOINTS').value).toBe('https://e1:2379,https://e2:2379,https://e3:2379');
     expect(envValue(agent.containers[0], 'IDRA_ETCD_CA').value).toBe('/etc/idra/etcd-tls/ca.crt');
     expect(agent.volumes.find((v: any) => v.name === 'etcd-tls').secret.secretName).toBe('etcd-client-tls');
+
+    // Agents placed next to their databases: labels and capacity reach the agent as its environment.
+    const placed = objects(await helmTemplate(['--set', 'agent.placementLabels.region=eu,agent.placementLabels.net=dc1,agent.maxSyncs=20']));
+    const placedAgent = podSpec(placed.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!);
+    expect(envValue(placedAgent.containers[0], 'IDRA_AGENT_LABELS').value).toBe('net=dc1,region=eu');
+    expect(envValue(placedAgent.containers[0], 'IDRA_AGENT_MAX_SYNCS').value).toBe('20');
   });
 
   it.skipIf(!helm || !kubeconform || !pythonPath.dir)(
