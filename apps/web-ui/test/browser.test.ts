@@ -147,7 +147,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const env = { IDRA_SECRET_KEY: SECRET_KEY, IDRA_JWT_SECRET: 'web-ui-test-jwt-secret-0123456789', IDRA_LOGIN_RATE_LIMIT: '1000', IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: dir };
     startApi = () => new NodeProcess(join(REPO, 'apps/api-server/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warn'], env);
     api = startApi();
-    startAgent = (id) => new NodeProcess(join(REPO, 'apps/agent/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'warn', '--progress-interval', '1s'], env);
+    startAgent = (id) => new NodeProcess(join(REPO, 'apps/agent/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--labels', 'zone=local', '--log-level', 'warn', '--progress-interval', '1s'], env);
     agent = startAgent('ui-agent-1');
 
     const [, launched] = await Promise.all([
@@ -651,8 +651,18 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
 
   it('lists agents, assignments and users, and shows a new API token once', async () => {
     await page.getByRole('link', { name: 'Agents', exact: true }).click();
-    await page.getByRole('row').filter({ hasText: 'ui-agent-1' }).getByText('leader').waitFor();
+    const agentRow = page.getByRole('row').filter({ hasText: 'ui-agent-1' });
+    await agentRow.getByText('leader').waitFor();
+    // Its labels (--labels zone=local) and its capacity (no --max-syncs: no limit).
+    await agentRow.getByText('zone=local').waitFor();
+    await waitForText(agentRow, /\d+ \/ no limit/);
     await shot(page, '13-agents');
+    // A data source with a concurrency limit shows its slots: none held, nobody waiting.
+    await admin.dataSources.create({ id: 'limited', connector: 'sqlite', connection: { file: join(dir, 'limited.db') }, maxConcurrentSyncs: 2 });
+    await page.getByRole('link', { name: 'Data sources' }).click();
+    const slots = page.getByRole('region', { name: 'Concurrency' }).getByRole('row').filter({ hasText: 'limited' });
+    await waitForText(slots, /0 \/ 2.*nobody/);
+    await expectAccessible(page, 'data sources with a concurrency limit');
     await page.getByRole('link', { name: 'Assignments' }).click();
     await waitForText(page.getByRole('row').filter({ hasText: 'broken' }), /ui-agent-1/);
     await shot(page, '14-assignments');

@@ -29,6 +29,35 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
     ]);
   });
 
+  it('shows agent labels and capacity, data source slots held and waiting in queue order, and why a sync runs nowhere', async () => {
+    const ns = s.app.idra.etcd.ns;
+    await ns.put(KEYS.agent('agent-eu')).value(JSON.stringify({ agentId: 'agent-eu', host: 'h', pid: 2, version: '0.1.0', startedAt: new Date().toISOString(), labels: { region: 'eu' }, capacity: 4 }));
+    const agents = (await s.call('GET', '/api/v1/agents', { token: s.tokens.viewer })).body as Array<{ agentId: string }>;
+    expect(agents.find((a) => a.agentId === 'agent-eu')).toMatchObject({ labels: { region: 'eu' }, capacity: 4 });
+
+    const ds = { id: 'busy-db', connector: 'sqlite', connection: { file: '/tmp/busy.db' }, maxConcurrentSyncs: 1, maxReaders: 1 };
+    expect((await s.call('POST', '/api/v1/datasources', { token: s.tokens.operator, body: ds })).status).toBe(201);
+    const slot = (syncId: string, held: boolean) => JSON.stringify({ syncId, agentId: 'agent-eu', roles: ['read'], held, since: '2026-01-01T00:00:00.000Z' });
+    await ns.put(KEYS.slot('busy-db', 'first')).value(slot('first', true));
+    await ns.put(KEYS.slot('busy-db', 'third')).value(slot('third', false));
+    await ns.put(KEYS.slot('busy-db', 'second')).value(slot('second', false));
+    expect((await s.call('GET', '/api/v1/slots', { token: s.tokens.viewer })).body).toContainEqual({
+      dataSourceId: 'busy-db',
+      maxConcurrentSyncs: 1,
+      maxReaders: 1,
+      maxWriters: null,
+      holdSlotWhileIdle: false,
+      held: [expect.objectContaining({ syncId: 'first', agentId: 'agent-eu', roles: ['read'] })],
+      waiting: [expect.objectContaining({ syncId: 'third' }), expect.objectContaining({ syncId: 'second' })],
+    });
+
+    const placed = sqliteSync('placed-eu', { placement: { region: 'ap' } });
+    expect((await s.call('POST', '/api/v1/syncs', { token: s.tokens.operator, body: placed })).status).toBe(201);
+    await ns.put(KEYS.unassigned('placed-eu')).value(JSON.stringify({ reason: 'no agent with region=ap', since: '2026-01-01T00:00:00.000Z' }));
+    const row = ((await s.call('GET', '/api/v1/overview', { token: s.tokens.viewer })).body as Array<{ id: string }>).find((o) => o.id === 'placed-eu');
+    expect(row).toMatchObject({ unassigned: { reason: 'no agent with region=ap' }, health: { health: 'unassigned', reason: 'unassigned: no agent with region=ap' } });
+  });
+
   it('reports etcd members, leader and DB size', async () => {
     const r = await s.call('GET', '/api/v1/cluster', { token: s.tokens.viewer });
     expect(r.status).toBe(200);

@@ -9,6 +9,7 @@ export const keys = {
   cluster: ['cluster'] as const,
   agents: ['agents'] as const,
   agentEvents: ['agents', 'events'] as const,
+  slots: ['slots'] as const,
   assignments: ['assignments'] as const,
   errors: ['errors'] as const,
   dataSources: ['datasources'] as const,
@@ -53,6 +54,12 @@ export function useAgents() {
 export function useAgentEvents() {
   const client = useClient();
   return useQuery({ queryKey: keys.agentEvents, queryFn: () => client.agentEvents(), refetchInterval: SLOW });
+}
+
+/** Data sources with a concurrency limit: slots held and syncs waiting, in order. */
+export function useSlots() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.slots, queryFn: () => client.slots(), refetchInterval: FAST });
 }
 
 export function useAssignments() {

@@ -8,8 +8,8 @@ export { HEALTH_ORDER, type Health, type SyncHealth };
  * The health of a sync whose status may be fresher than the overview's (the detail page's own query,
  * the event stream): derived again by core's one function, not restated here.
  */
-export function healthOf(o: Pick<SyncOverview, 'enabled' | 'assignment' | 'lagThreshold'>, status: SyncStatus | null | undefined): SyncHealth {
-  return deriveHealth({ enabled: o.enabled, status, assigned: o.assignment !== null, lagThreshold: o.lagThreshold });
+export function healthOf(o: Pick<SyncOverview, 'enabled' | 'assignment' | 'unassigned' | 'lagThreshold'>, status: SyncStatus | null | undefined): SyncHealth {
+  return deriveHealth({ enabled: o.enabled, status, assigned: o.assignment !== null, unassignedReason: o.unassigned?.reason, lagThreshold: o.lagThreshold });
 }
 
 /** "attempt 4 · next in 25 s", "attempt 2 · waits for Retry now" for failing syncs. */

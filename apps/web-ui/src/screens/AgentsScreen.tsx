@@ -1,6 +1,7 @@
 import { Link } from 'react-router';
 import { useAgents } from '../api/queries.ts';
 import { Page } from '../components/Page.tsx';
+import { AgentCapacity, AgentLabels } from '../components/Placement.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { formatAgo, formatDateTime } from '../lib/format.ts';
 
@@ -8,7 +9,7 @@ import { formatAgo, formatDateTime } from '../lib/format.ts';
 export function AgentsScreen() {
   const agents = useAgents();
   return (
-    <Page title="Agents" subtitle="An agent is listed while its etcd lease lives; the leader assigns the syncs.">
+    <Page title="Agents" subtitle="An agent is listed while its etcd lease lives; the leader assigns the syncs, each to an agent whose labels match its placement.">
       {agents.isPending ? (
         <Loading what="agents" />
       ) : agents.isError ? (
@@ -26,6 +27,8 @@ export function AgentsScreen() {
               <tr>
                 <th scope="col">Agent</th>
                 <th scope="col">Role</th>
+                <th scope="col">Labels</th>
+                <th scope="col">Syncs / max</th>
                 <th scope="col">Host / pid</th>
                 <th scope="col">Version</th>
                 <th scope="col">Started</th>
@@ -39,6 +42,12 @@ export function AgentsScreen() {
                   <tr key={a.agentId}>
                     <th scope="row">{a.agentId}</th>
                     <td>{a.leader ? <span className="badge ok">leader</span> : 'member'}</td>
+                    <td>
+                      <AgentLabels labels={a.labels} />
+                    </td>
+                    <td>
+                      <AgentCapacity agent={a} />
+                    </td>
                     <td>
                       {a.host} / {a.pid}
                     </td>
@@ -56,7 +65,6 @@ export function AgentsScreen() {
                           ))}
                         </ul>
                       )}
-                      {a.capacity !== undefined && <div className="muted small">capacity {a.capacity}</div>}
                     </td>
                   </tr>
                 ))}

@@ -17,6 +17,8 @@ import { BusyButton, EmptyState, ErrorNote, ErrorState, Loading } from '../compo
 import { useNotify } from '../components/Notify.tsx';
 import { CONNECTORS } from '@idra/core/model';
 import { connectionToDraft, draftToConnection, type ConnectionDraft } from '../lib/sync-draft.ts';
+import { DataSourceSlotsCard } from './DataSourceSlotsCard.tsx';
+import { DataSourceLimitsFields, draftToLimits, limitsToDraft, type LimitsDraft } from './DataSourceLimitsFields.tsx';
 
 /** Where a data source points, without its secrets (the API masks them already). */
 function target(ds: DataSource): string {
@@ -67,7 +69,8 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
   const label = useConnectorLabel();
   const [connector, setConnector] = useState<ConnectorKind>(initial?.connector ?? 'postgres');
   const [connection, setConnection] = useState<ConnectionDraft>(() => connectionToDraft(initial?.connection));
-  const doc = (): DataSource => ({ id: id.trim(), ...(name.trim() ? { name: name.trim() } : {}), connector, connection: draftToConnection(connection) });
+  const [limits, setLimits] = useState<LimitsDraft>(() => limitsToDraft(initial));
+  const doc = (): DataSource => ({ id: id.trim(), ...(name.trim() ? { name: name.trim() } : {}), connector, connection: draftToConnection(connection), ...draftToLimits(limits) });
   // The latest of save and test speaks alone: a check that passes clears what an earlier one found.
   const save = useMutation({
     mutationFn: () => (initial ? client.dataSources.put(doc()) : client.dataSources.create(doc())),
@@ -135,6 +138,7 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
         </Field>
       </div>
       <ConnectionFields connector={connector} value={connection} onChange={setConnection} issue={(f) => issue(`connection.${f}`) ?? (f === 'url' ? issue('connection') : undefined)} />
+      <DataSourceLimitsFields value={limits} onChange={setLimits} issue={(f) => issues.find((i) => i.path === f || i.path.startsWith(`${f}/`) || i.path.startsWith(`${f}.`))?.message} />
       {test.data && <TestResult result={test.data} />}
       {/* Problems of fields are said under each field, in plain words; the rest here. */}
       {issues.length === 0 && <ErrorNote error={save.error ?? test.error} />}
@@ -229,6 +233,7 @@ export function DataSourcesScreen() {
           </table>
         </div>
       )}
+      <DataSourceSlotsCard />
       {editing && <DataSourceDialog initial={editing.ds} onClose={() => setEditing(undefined)} />}
       {deleting && (
         <ConfirmDialog

@@ -307,7 +307,7 @@ export function SyncDetailScreen() {
   const enabled = sync.enabled !== false;
   // The sync's own status query (and the event stream) is fresher than the overview's.
   const row = listed && { ...listed, enabled, status: status.data === undefined ? listed.status : status.data };
-  const health = healthOf({ enabled, assignment: row?.assignment ?? null, lagThreshold: sync.lagThreshold }, row?.status);
+  const health = healthOf({ enabled, assignment: row?.assignment ?? null, unassigned: row?.unassigned ?? null, lagThreshold: sync.lagThreshold }, row?.status);
   return (
     <Page
       title={sync.name ?? sync.id}

@@ -153,7 +153,7 @@ export function SyncListScreen() {
               <tbody>
                 {page.map((s) => {
                   const lag = lagSummary(s.status?.lag);
-                  const problem = s.status?.lastError?.message ?? (s.health.health === 'lagging' || s.health.health === 'unassigned' ? s.health.reason : undefined);
+                  const problem = s.status?.lastError?.message ?? (s.health.health === 'lagging' || s.health.health === 'unassigned' || s.status?.state === 'waiting' ? s.health.reason : undefined);
                   return (
                     <tr key={s.id} data-sync={s.id}>
                       <th scope="row">
