@@ -52,6 +52,17 @@ describe('evaluateIncidents', () => {
     expect(types(pass(snapshot({ s1: { state: 'idle' } }), T0 + 180_000))).toEqual([]);
   });
 
+  it('a handoff or restart in between (unassigned, starting) neither closes nor repeats the incident', () => {
+    const pass = leader([validateRule({ id: 'r', channels: ['c'] })]);
+    expect(types(pass(snapshot({ s1: failed }), T0))).toEqual(['opened r/sync-failing/s1']);
+    const handedOver = snapshot({ s1: { state: 'stopped' } });
+    handedOver.assignments.delete('s1');
+    expect(types(pass(handedOver, T0 + 1000))).toEqual([]);
+    expect(types(pass(snapshot({ s1: { state: 'starting' } }), T0 + 2000))).toEqual([]);
+    expect(types(pass(snapshot({ s1: failed }), T0 + 3000))).toEqual([]);
+    expect(types(pass(snapshot({ s1: { state: 'running' } }), T0 + 4000))).toEqual(['recovered r/sync-failing/s1']);
+  });
+
   it('retrying for N minutes: silent while shorter, then one message; a short retry is never told', () => {
     const pass = leader([validateRule({ id: 'r', channels: ['c'], onRetryingMinutes: 10 })]);
     expect(types(pass(snapshot({ s1: retrying }), T0 + 5 * MIN))).toEqual([]);

@@ -46,6 +46,18 @@ function conditions(rule: Rule, snapshot: ClusterSnapshot): Condition[] {
   return found;
 }
 
+/**
+ * A sync being handed over or (re)starting has no verdict yet (unassigned, or its agent has not
+ * reported past `starting`): its incident neither opens nor closes meanwhile, so that a failover or a
+ * restart does not send "recovered" and then the same failure again.
+ */
+function undecided(snapshot: ClusterSnapshot, syncId: string | undefined): boolean {
+  const sync = snapshot.syncs.find((s) => s.id === syncId);
+  if (!sync || sync.enabled === false) return false;
+  const state = snapshot.statuses.get(sync.id)?.state;
+  return !snapshot.assignments.has(sync.id) || state === undefined || state === 'starting' || state === 'stopped';
+}
+
 function subject(i: Pick<Incident, 'kind' | 'syncId'>): string {
   return i.kind === 'agents' ? 'Idra agents' : `Idra sync ${i.syncId}`;
 }
@@ -100,7 +112,7 @@ export function evaluateIncidents(rules: readonly Rule[], snapshot: ClusterSnaps
   }
   const rulesById = new Map(rules.filter((r) => r.enabled !== false).map((r) => [r.id, r]));
   for (const incident of incidents.values()) {
-    if (live.has(incident.id)) continue;
+    if (live.has(incident.id) || (incident.kind !== 'agents' && undecided(snapshot, incident.syncId))) continue;
     changes.remove.push(incident);
     const rule = rulesById.get(incident.ruleId);
     // A rule deleted or disabled meanwhile closes its incidents without a word: no one asks for them any more.
