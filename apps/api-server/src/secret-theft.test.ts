@@ -150,4 +150,26 @@ describe('an operator cannot make Idra send a stored secret somewhere else', () 
       expect(r.body.details.issues[0].path).toBe(field);
     }
   });
+  it("a sync cannot point an HTTP data source's credentials at another origin: refused on save and on validate, naming source.url", async () => {
+    const created = await s.call('POST', '/api/v1/datasources', { token: s.tokens.admin, body: { id: 'api', connector: 'http', connection: { url: 'https://api.example.com/v1/', password: 'Api-Token-5678' } } });
+    expect(created.status, created.text).toBe(201);
+    const sync = (url: string) => ({
+      id: 'pull-api',
+      mode: 'stream',
+      source: { connector: 'http', dataSourceId: 'api', url },
+      destination: { connector: 'sqlite', connection: { file: '/tmp/idra-never-written.db' }, table: 'items' },
+    });
+    for (const [method, path] of [['POST', '/api/v1/syncs'], ['POST', '/api/v1/syncs/validate']] as const) {
+      const r = await s.call(method, path, { token: op, body: sync('https://attacker.example/collect') });
+      expect(r.status, `${path}: ${r.text}`).toBe(400);
+      expect(r.body.details.issues).toEqual([
+        { path: 'source.url', message: "is on https://attacker.example, not on the connection's origin https://api.example.com: an HTTP endpoint's requests (and their credentials) go only to its connection's origin" },
+      ]);
+    }
+    // A path, or a URL on the data source's own origin, is what a sync may give.
+    for (const url of ['items', 'https://api.example.com/v2/items']) {
+      const r = await s.call('POST', '/api/v1/syncs/validate', { token: op, body: sync(url) });
+      expect(r.status, `${url}: ${r.text}`).toBe(200);
+    }
+  });
 });

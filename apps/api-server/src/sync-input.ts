@@ -1,4 +1,4 @@
-import { ConfigError, KEYS, normalizeSync, validateSyncConfig, type DataSource, type SyncConfig } from '@idra/core';
+import { ConfigError, KEYS, normalizeSync, resolvedEndpointIssues, validateSyncConfig, type DataSource, type SyncConfig } from '@idra/core';
 import { CONNECTOR_SPECS } from '@idra/connectors';
 import { ConflictError } from './errors.ts';
 import type { IdraContext } from './context.ts';
@@ -7,7 +7,7 @@ import type { IdraContext } from './context.ts';
  * A sync from a client, ready to store: validated, also against its connectors' contracts (400
  * naming each bad field, e.g. `source.options.fromBeginnig: unknown option`), inline connection
  * masks merged with the stored secrets, data sources resolved (they must exist, with the same
- * connector). `pending` holds data sources written in the same request (an import).
+ * connector) and the rules that need them checked (an HTTP url on its connection's origin). `pending` holds data sources written in the same request (an import).
  */
 export async function prepareSync(ctx: IdraContext, input: unknown, stored: SyncConfig | undefined, pending = new Map<string, DataSource>(), base = ''): Promise<SyncConfig> {
   const config = ctx.secrets.restoreSync(structuredClone(validateSyncConfig(input, base, 'invalid sync', CONNECTOR_SPECS)), stored, base);
@@ -17,7 +17,10 @@ export async function prepareSync(ctx: IdraContext, input: unknown, stored: Sync
     const ds = await ctx.configs.getDataSource(id);
     if (ds) dataSources.set(id, ds);
   }
-  normalizeSync(config, (id) => dataSources.get(id), base);
+  const sync = normalizeSync(config, (id) => dataSources.get(id), base);
+  // Rules that need the connection (a data source's URL), checked with its secrets open, never shown.
+  const issues = resolvedEndpointIssues(CONNECTOR_SPECS, { source: ctx.secrets.open(sync.source), destination: ctx.secrets.open(sync.destination) }, base);
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid sync');
   return config;
 }
 

@@ -63,6 +63,15 @@ export const httpSpec = defineConnector({
     if (o.cursorField && o.pagination !== 'cursor') problems.push({ option: 'cursorField', message: 'applies to pagination "cursor"' });
     return problems;
   },
+  endpointRules(endpoint) {
+    try {
+      endpointUrl(endpoint.connection, endpoint.url, '');
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues;
+      throw err;
+    }
+  },
 });
 
 /** Where the incremental value goes in a parameter value. */
@@ -113,6 +122,20 @@ export function httpUrl(c: Connection, path: string | undefined, at: string): UR
   return url;
 }
 
+/**
+ * An endpoint's `url` resolved against its connection, refused (naming `<role>.url`) when it is not on the
+ * connection's origin: an HTTP endpoint's requests, and the credentials they carry, go only there.
+ */
+export function endpointUrl(c: Connection, path: string | undefined, role: string): URL {
+  const at = (field: string) => (role ? `${role}.${field}` : field);
+  const url = httpUrl(c, path, at('url'));
+  const origin = httpUrl(c, undefined, at('connection.url')).origin;
+  if (url.origin !== origin) {
+    throw new ConfigError([{ path: at('url'), message: `is on ${url.origin}, not on the connection's origin ${origin}: an HTTP endpoint's requests (and their credentials) go only to its connection's origin` }]);
+  }
+  return url;
+}
+
 type AuthKind = 'none' | 'basic' | 'bearer' | 'header' | 'oauth2';
 
 /**
@@ -149,15 +172,11 @@ export function connectionAuth(c: Connection, auth: AuthKind | undefined, authHe
 export function resolveHttpConfig(ctx: EndpointContext): HttpConfig {
   const o = readEndpoint(httpSpec, ctx);
   const c = ctx.endpoint.connection;
-  const url = httpUrl(c, ctx.endpoint.url, `${ctx.role}.url`);
-  const origin = httpUrl(c, undefined, `${ctx.role}.connection.url`).origin;
-  if (url.origin !== origin) {
-    throw new ConfigError([{ path: `${ctx.role}.url`, message: `is on ${url.origin}, not on the connection's origin ${origin}: an HTTP endpoint's requests (and their credentials) go only to its connection's origin` }]);
-  }
+  const url = endpointUrl(c, ctx.endpoint.url, ctx.role);
   const auth = connectionAuth(c, o.auth, o.authHeader, `${ctx.role}.connection`);
   return {
     url,
-    origin,
+    origin: url.origin,
     headers: { ...o.headers, ...auth.headers },
     oauth2: auth.oauth2,
     params: o.params,

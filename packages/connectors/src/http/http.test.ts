@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, tempDir } from '@idra/testkit';
-import { FileOffsetStore, type Endpoint, type Sync } from '@idra/core';
+import { FileOffsetStore, parseConfigFile, type Endpoint, type Sync } from '@idra/core';
+import { CONNECTOR_SPECS } from '../catalogue.ts';
 import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
 import { numberedRows, syncBetween, tableEndpoint } from '../testing/endpoints.ts';
@@ -476,6 +477,14 @@ describe('http credentials go only to the connection\'s origin', () => {
     );
     expect(other.requests).toEqual([]);
     noCredentialsSentTo(other);
+  });
+
+  it('a syncs file (single mode) whose HTTP endpoint leaves its data source\'s origin is refused on load, naming the field', () => {
+    const file = {
+      dataSources: [{ id: 'api', connector: 'http', connection: { url: `${api.base}/`, password: api.token } }],
+      syncs: [{ id: 'pull', mode: 'stream', source: { connector: 'http', dataSourceId: 'api', url: `${other.base}/v1/items` }, destination: tableEndpoint(pg, 'never') }],
+    };
+    expect(() => parseConfigFile(file, CONNECTOR_SPECS)).toThrow(`syncs[0].source.url: is on ${other.base}, not on the connection's origin ${api.base}`);
   });
 
   it('a next-page link to another origin is not followed: the sync fails with the cause, the other server gets nothing', async () => {

@@ -2,7 +2,7 @@ import type { TObject } from '@sinclair/typebox';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { ConnectorKind } from '../model/connector-kinds.ts';
 import { modesOf, type SyncMode } from '../model/modes.ts';
-import { EndpointSchema, type Connection, type Endpoint, type Sync, type SyncConfig } from '../model/schema.ts';
+import { EndpointSchema, type Connection, type Endpoint, type ResolvedEndpoint, type Sync, type SyncConfig } from '../model/schema.ts';
 import { schemaIssues } from '../model/validate.ts';
 import { optionsOfRole, resolveOptions, type ConnectorRole, type OptionProps, type ResolvedOptions } from './options.ts';
 import type { ChangeLogReadiness, Destination, EndpointContext, LogicalType, Source, TransactionVisibility } from './types.ts';
@@ -39,6 +39,12 @@ export interface ConnectorSpec<P extends OptionProps = OptionProps> {
   destination?: RoleSpec | undefined;
   /** Rules between options (one that applies only with another), checked once each option is valid; each problem names its option. */
   rules?(options: ResolvedOptions<P>, role: ConnectorRole): Array<{ option: keyof P & string; message: string }>;
+  /**
+   * Rules that need the endpoint's connection, a data source's once resolved (an HTTP endpoint's URL on
+   * its connection's origin), checked where syncs are saved or loaded; each problem's path is within the
+   * endpoint (`url`).
+   */
+  endpointRules?(endpoint: ResolvedEndpoint, role: ConnectorRole): ConfigIssue[];
 }
 
 /** Every connector a build offers, by kind. */
@@ -54,12 +60,13 @@ export function defineConnector<P extends OptionProps>(def: {
   source?: RoleFields;
   destination?: RoleFields;
   rules?: ConnectorSpec<P>['rules'];
+  endpointRules?: ConnectorSpec<P>['endpointRules'];
 }): ConnectorSpec<P> {
   const role = (r: ConnectorRole) => {
     const fields = def[r];
     return fields && { ...fields, options: optionsOfRole(def.options, r) };
   };
-  return { kind: def.kind, label: def.label, options: def.options, source: role('source'), destination: role('destination'), rules: def.rules };
+  return { kind: def.kind, label: def.label, options: def.options, source: role('source'), destination: role('destination'), rules: def.rules, endpointRules: def.endpointRules };
 }
 
 /** A connector as the API serves it: per role, the fields, the options' JSON schema and the modes. */
@@ -132,6 +139,13 @@ export function endpointIssues(catalogue: ConnectorCatalogue, role: ConnectorRol
 /** The problems of both ends of a sync against the connectors' contracts. */
 export function connectorIssues(catalogue: ConnectorCatalogue, config: Pick<SyncConfig, 'source' | 'destination'>, base = ''): ConfigIssue[] {
   return [...endpointIssues(catalogue, 'source', config.source, base), ...endpointIssues(catalogue, 'destination', config.destination, base)];
+}
+
+/** The problems of both ends of a sync that show with their connections resolved (secrets open), each at its field. */
+export function resolvedEndpointIssues(catalogue: ConnectorCatalogue, sync: { source: ResolvedEndpoint; destination: ResolvedEndpoint }, base = ''): ConfigIssue[] {
+  return (['source', 'destination'] as const).flatMap((role) =>
+    (catalogue[sync[role].connector]?.endpointRules?.(sync[role], role) ?? []).map((i) => ({ ...i, path: at(at(base, role), i.path) })),
+  );
 }
 
 /**

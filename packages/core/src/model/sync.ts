@@ -1,7 +1,7 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { parseDuration } from '../duration.ts';
 import { schemaIssues, assertSchema } from './validate.ts';
-import { connectorIssues, type ConnectorCatalogue } from '../connector/contract.ts';
+import { connectorIssues, resolvedEndpointIssues, type ConnectorCatalogue } from '../connector/contract.ts';
 import { modeInfo, modesOf } from './modes.ts';
 import { SQL_CONNECTORS } from './connector-kinds.ts';
 import {
@@ -248,7 +248,9 @@ export function parseConfigFile(input: unknown, connectors?: ConnectorCatalogue)
       const config = validateSyncConfig(raw, base, 'invalid sync', connectors);
       if (ids.has(config.id)) problems.push({ path: join(base, 'id'), message: `duplicate id '${config.id}'` });
       ids.add(config.id);
-      syncs.push(normalizeSync(config, (id) => dataSources.get(id), base));
+      const sync = normalizeSync(config, (id) => dataSources.get(id), base);
+      if (connectors) problems.push(...resolvedEndpointIssues(connectors, sync, base));
+      syncs.push(sync);
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.issues);
       else throw err;
