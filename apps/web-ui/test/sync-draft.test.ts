@@ -21,6 +21,7 @@ describe('sync draft', () => {
       keyColumns: ['id'],
       writeMode: 'upsert',
       batchSize: 5000,
+      batchBytes: 1_048_576,
       pollIntervalMs: '5s',
       delayMs: 2000,
       watermark: 'delay-only',

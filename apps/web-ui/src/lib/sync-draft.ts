@@ -61,6 +61,7 @@ export interface SyncDraft {
   keyColumns: string;
   writeMode: 'insert' | 'upsert';
   batchSize: string;
+  batchBytes: string;
   pollInterval: string;
   delay: string;
   /** `watermark: 'delay-only'`: read with the delay alone where the source cannot see other sessions' transactions. */
@@ -106,6 +107,7 @@ export function emptyDraft(): SyncDraft {
     keyColumns: '',
     writeMode: 'insert',
     batchSize: '',
+    batchBytes: '',
     pollInterval: '',
     delay: '',
     delayOnly: false,
@@ -186,6 +188,7 @@ export function configToDraft(s: SyncConfig): SyncDraft {
     keyColumns: (s.keyColumns ?? []).join(', '),
     writeMode: s.writeMode ?? 'insert',
     batchSize: text(s.batchSize),
+    batchBytes: text(s.batchBytes),
     pollInterval: text(s.pollIntervalMs),
     delay: text(s.delayMs),
     delayOnly: s.watermark === 'delay-only',
@@ -218,7 +221,10 @@ export function draftToConfig(d: SyncDraft, catalogue: Catalogue): SyncConfig {
   if (mode.timestamp && d.tiebreakerColumn.trim()) s.tiebreakerColumn = d.tiebreakerColumn.trim();
   if (list(d.keyColumns).length > 0) s.keyColumns = list(d.keyColumns);
   if (d.writeMode !== 'insert') s.writeMode = d.writeMode;
-  if (d.batchSize.trim()) s.batchSize = /^\d+$/.test(d.batchSize.trim()) ? Number(d.batchSize.trim()) : d.batchSize.trim();
+  // A whole number is sent as one; anything else as typed, for the API to name what is wrong with it.
+  const count = (typed: string) => (/^\d+$/.test(typed.trim()) ? Number(typed.trim()) : typed.trim());
+  if (d.batchSize.trim()) s.batchSize = count(d.batchSize);
+  if (d.batchBytes.trim()) s.batchBytes = count(d.batchBytes);
   if (d.pollInterval.trim()) s.pollIntervalMs = duration(d.pollInterval);
   if (mode.cursor && d.delay.trim()) s.delayMs = duration(d.delay);
   if (mode.cursor && d.delayOnly) s.watermark = 'delay-only';

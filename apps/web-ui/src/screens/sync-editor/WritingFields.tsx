@@ -27,6 +27,9 @@ export function WritingFields({ draft: d, change, sourceCheck }: WritingProps) {
         <PlacedField path="batchSize" label="Batch size" hint="Rows per read, transaction and offset commit (default 1000).">
           {(p) => <input {...p} inputMode="numeric" placeholder="1000" value={d.batchSize} onChange={(e) => change({ batchSize: e.target.value })} />}
         </PlacedField>
+        <PlacedField path="batchBytes" label="Batch bytes" hint="Bytes of row data per read at most, whatever the row width (default 8388608, 8 MiB).">
+          {(p) => <input {...p} inputMode="numeric" placeholder="8388608" value={d.batchBytes} onChange={(e) => change({ batchBytes: e.target.value })} />}
+        </PlacedField>
         <PlacedField path="pollIntervalMs" label="Poll interval" hint='Pause after a short batch: ms or "500ms", "5s", "1m" (default 5s).'>
           {(p) => <input {...p} placeholder="5s" value={d.pollInterval} onChange={(e) => change({ pollInterval: e.target.value }, 'pollIntervalMs')} />}
         </PlacedField>
