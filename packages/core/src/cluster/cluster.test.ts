@@ -9,7 +9,7 @@ import { SyncLock } from './sync-lock.ts';
 import { AgentSession, agentInfo } from './agent-session.ts';
 import { LeaderLoop } from './leader.ts';
 import { ConfigStore } from './config-store.ts';
-import { readAssignments } from './assignments.ts';
+import { readAssignments, readUnassigned } from './assignments.ts';
 import { readAgentEvents } from './agent-events.ts';
 import { KEYS } from './keys.ts';
 import { StatusStore } from './status-store.ts';
@@ -188,6 +188,26 @@ describe('cluster state in etcd', () => {
     expect(leaders.filter((l) => l.isLeader)).toHaveLength(1);
     for (const [i, l] of leaders.entries()) if (i !== leaderIndex) await l.stop();
     for (const [i, s] of sessions.entries()) if (i !== leaderIndex) await s.close(true);
+  });
+
+  it("places syncs by their own and their data sources' placement, and says why a sync whose placements disagree runs nowhere", async () => {
+    const ns = conn.client.namespace(`/placement-test-${randomBytes(4).toString('hex')}/`);
+    const sync = (id: string, extra: Record<string, unknown>) =>
+      JSON.stringify({ id, source: { connector: 'sqlite', dataSourceId: 'eu-db', table: 't' }, destination: { connector: 'sqlite', connection: { file: '/tmp/d.db' }, table: 't' }, mode: 'full', keyColumns: ['id'], ...extra });
+    await ns.put(KEYS.dataSource('eu-db')).value(JSON.stringify({ id: 'eu-db', connector: 'sqlite', connection: { file: '/tmp/s.db' }, placement: { region: 'eu' } }));
+    await ns.put(KEYS.sync('by-data-source')).value(sync('by-data-source', {}));
+    await ns.put(KEYS.sync('conflicting')).value(sync('conflicting', { placement: { region: 'us' } }));
+    const eu = new AgentSession(ns, agentInfo('eu-agent', 'test', { labels: { region: 'eu' } }), 2);
+    const plain = new AgentSession(ns, agentInfo('plain-agent', 'test'), 2);
+    await Promise.all([eu.start(), plain.start()]);
+    const leader = new LeaderLoop({ ns, agentId: 'plain-agent', ttlSeconds: 2, reconcileIntervalMs: 500 });
+    leader.start();
+    await until('placed', async () => (await readAssignments(ns)).assignments.get('by-data-source')?.agentId === 'eu-agent', 15_000);
+    const reasons = await until('the conflict explained', async () => (await readUnassigned(ns)).get('conflicting'), 15_000);
+    expect(reasons.reason).toBe('its placement asks for region=us (the sync) and region=eu (data source eu-db)');
+    expect((await readAssignments(ns)).assignments.has('conflicting')).toBe(false);
+    await leader.stop();
+    await Promise.all([eu.close(true), plain.close(true)]);
   });
 
   it('records each agent that leaves — lost (lease expired) or stopped (said so first) — and where the leader moved its syncs', async () => {
