@@ -173,7 +173,7 @@ export class PostgresCdcSource implements Source {
       const offset = offsetOf(position);
       if (!offset) return await this.begin(limit);
       if (offset.snapshot) return await this.copy(offset, limit);
-      return await this.follow(offset, limit, signal);
+      return await this.follow(position, offset, limit, signal);
     } catch (err) {
       throw wrap(this.dialect, this.sync, err);
     }
@@ -271,7 +271,7 @@ export class PostgresCdcSource implements Source {
   }
 
   /** Changes after the offset: whole transactions of the slot, as many as fit in `limit` rows, waiting up to pollIntervalMs for the first. */
-  private async follow(offset: PgCdcOffset, limit: number, signal: AbortSignal): Promise<Batch> {
+  private async follow(position: Position, offset: PgCdcOffset, limit: number, signal: AbortSignal): Promise<Batch> {
     if (!this.replication?.streaming) await this.startStream(offset);
     const deadline = performance.now() + this.sync.pollIntervalMs;
     while (!this.ready(offset) && !signal.aborted && performance.now() < deadline) {
@@ -288,7 +288,7 @@ export class PostgresCdcSource implements Source {
       this.wake = undefined;
     }
     if (this.streamError && this.queue.length === 0) throw this.streamError;
-    return this.take(offset, limit);
+    return this.take(position, offset, limit);
   }
 
   /** Something a read can return: a whole transaction, a piece of a large one, or a failure. */
@@ -298,8 +298,8 @@ export class PostgresCdcSource implements Source {
     return this.queue.length === 0 && this.pending.length === 0 && this.idleLsn > parseLsn(offset.lsn);
   }
 
-  /** Takes whole transactions off the queue (or a piece of one too large to wait for) as a batch. */
-  private take(offset: PgCdcOffset, limit: number): Batch {
+  /** Takes whole transactions off the queue (or a piece of one too large to wait for) as a batch; `position` itself when the log did not move (nothing to commit). */
+  private take(position: Position, offset: PgCdcOffset, limit: number): Batch {
     const rows: Row[] = [];
     const changes: Change[] = [];
     let updates = 0;
@@ -353,7 +353,7 @@ export class PostgresCdcSource implements Source {
     this.columns = columns;
     const moved = lsn !== parseLsn(offset.lsn);
     const batchColumns = changed ? [...seen.values()] : columns;
-    return { columns: batchColumns, rows, changes, updates, position: moved ? at({ slot: offset.slot, lsn: formatLsn(lsn) }) : at(offset) };
+    return { columns: batchColumns, rows, changes, updates, position: moved ? at({ slot: offset.slot, lsn: formatLsn(lsn) }) : position };
   }
 
   /** Starts the slot's stream after the offset, once the slot is found able to resume there. */
