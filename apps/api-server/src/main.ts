@@ -3,6 +3,10 @@ import { buildApp } from './app.ts';
 import { USAGE, parseServerOptions } from './options.ts';
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'etcd-access') {
+    const { etcdAccessCommand } = await import('./etcd-access-command.ts');
+    return etcdAccessCommand(process.argv.slice(3), process.env, { stdout: process.stdout, stderr: process.stderr });
+  }
   let opts;
   try {
     opts = parseServerOptions(process.argv.slice(2));

@@ -73,6 +73,8 @@ Environment only:
   IDRA_API_CORS_ORIGINS origins allowed to call the API from a browser page elsewhere (comma-separated)
   IDRA_EXPECTED_AGENTS  agents the cluster should have: exported as a metric, alerted on when fewer are registered
   IDRA_ETCD_USERNAME, IDRA_ETCD_PASSWORD, IDRA_ETCD_CA, IDRA_ETCD_CERT, IDRA_ETCD_KEY: etcd auth and TLS
+Subcommand:
+  etcd-access           etcd's users and roles for Idra, then etcd auth on (etcd-access --help)
 `;
 
 /** Shortest accepted IDRA_JWT_SECRET: 32 characters (HS256 wants a key of at least 256 bits). */

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { basename, join } from 'node:path';
 import { removeDir } from './internal/cleanup.ts';
 import { findExecutable } from './internal/executables.ts';
@@ -43,12 +45,20 @@ export interface StartEtcdOptions {
    * @default true
    */
   fast?: boolean;
+  /**
+   * PEM files: clients and peers then speak TLS (`https://` URLs), peers must show a certificate the CA
+   * signed, and `cert` (for 127.0.0.1, with client and server use) serves both. Clients need only the CA.
+   */
+  tls?: { ca: string; cert: string; key: string } | undefined;
 }
 
+/** Client options for requests to a TLS member: the CA, and the member's certificate for peer ports. */
+type TlsFiles = { ca: Buffer; cert: Buffer; key: Buffer };
+
 /** Resolves when GET `url` answers 200 with a body that `accept` approves. */
-function probeHttp(url: string, accept: (body: string) => boolean = () => true): Promise<void> {
+function probeHttp(url: string, accept: (body: string) => boolean = () => true, tls?: TlsFiles): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, timeout: 2_000 }, (res) => {
+    const req = (tls ? httpsRequest : request)(url, { agent: false, timeout: 2_000, ...tls }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -65,8 +75,8 @@ function probeHttp(url: string, accept: (body: string) => boolean = () => true):
 }
 
 /** Resolves when the member at `clientUrl` reports healthy: it has a leader and serves reads. */
-export function probeEtcdHealth(clientUrl: string): Promise<void> {
-  return probeHttp(`${clientUrl}/health`, (body) => body.includes('"health":"true"'));
+export function probeEtcdHealth(clientUrl: string, tls?: TlsFiles): Promise<void> {
+  return probeHttp(`${clientUrl}/health`, (body) => body.includes('"health":"true"'), tls);
 }
 
 /** The etcd program (Debian's etcd-server). */
@@ -98,12 +108,21 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
   const memberCount = opts.members ?? 1;
   const timing = (opts.fast ?? true) ? ['--heartbeat-interval', '20', '--election-timeout', '200'] : [];
   const workDir = await tempDir('idra-etcd-');
+  const scheme = opts.tls ? 'https' : 'http';
+  const tlsArgs = opts.tls
+    ? [
+        // No --trusted-ca-file on the client side: etcd 3.4 would then demand client certificates (auth identifies clients).
+        ...['--cert-file', opts.tls.cert, '--key-file', opts.tls.key],
+        ...['--peer-cert-file', opts.tls.cert, '--peer-key-file', opts.tls.key, '--peer-trusted-ca-file', opts.tls.ca, '--peer-client-cert-auth'],
+      ]
+    : [];
+  const tls = opts.tls && { ca: readFileSync(opts.tls.ca), cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) };
   try {
     const peers = await Promise.all(
       Array.from({ length: memberCount }, async (_, index) => ({
         name: `etcd${index}`,
-        clientUrl: `http://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        clientUrl: `${scheme}://127.0.0.1:${await freePort()}`,
+        peerUrl: `${scheme}://127.0.0.1:${await freePort()}`,
       })),
     );
     const initialCluster = peers.map(({ name, peerUrl }) => `${name}=${peerUrl}`).join(',');
@@ -112,11 +131,11 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
       program: new ServerProcess({
         server: 'etcd',
         command: etcd,
-        args: [...etcdMemberArgs({ ...peer, dataDir: join(workDir, peer.name) }, { initialCluster, token: basename(workDir) }), ...timing],
+        args: [...etcdMemberArgs({ ...peer, dataDir: join(workDir, peer.name) }, { initialCluster, token: basename(workDir) }), ...timing, ...tlsArgs],
         logFile: join(workDir, `${peer.name}.log`),
         cwd: workDir,
         stopSignal: 'SIGTERM',
-        probe: () => probeEtcdHealth(peer.clientUrl),
+        probe: () => probeEtcdHealth(peer.clientUrl, tls),
       }),
     }));
     const members = nodes.map(({ name, clientUrl, program }): EtcdMember => ({
@@ -139,8 +158,8 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
       // A new member first asks each peer whether it already joined; a peer that has bound its port
       // but does not serve yet holds that request for a second. So start members one by one, each
       // once the previous one serves its peers, then wait until a quorum has elected a leader.
-      for (const { program, peerUrl } of nodes) await program.start(() => probeHttp(`${peerUrl}/version`));
-      await Promise.all(nodes.map(({ program, clientUrl }) => program.waitUntil(() => probeEtcdHealth(clientUrl))));
+      for (const { program, peerUrl } of nodes) await program.start(() => probeHttp(`${peerUrl}/version`, undefined, tls));
+      await Promise.all(nodes.map(({ program, clientUrl }) => program.waitUntil(() => probeEtcdHealth(clientUrl, tls))));
     } catch (error) {
       await stop();
       throw error;

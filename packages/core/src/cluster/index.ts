@@ -16,3 +16,4 @@ export * from './leader.ts';
 export * from './go-idra-store.ts';
 export * from './history-store.ts';
 export * from './snapshot.ts';
+export * from './etcd-access.ts';
