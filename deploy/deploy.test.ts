@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { validateDataSource, validateSyncConfig } from '@idra/core';
-import { KUBERNETES_VERSION, findTool, kubeconformSchemaLocation, provisionKubernetesValidate } from '@idra/testkit';
+import { ETCD_USERS, validateDataSource, validateSyncConfig } from '@idra/core';
+import { KUBERNETES_VERSION, findTool, kubeconformSchemaLocation, provisionKubernetesValidate, provisionPodmanCompose, tempDir } from '@idra/testkit';
 
 const run = promisify(execFile);
 const DEPLOY = import.meta.dirname;
@@ -16,6 +17,7 @@ const read = (path: string) => readFileSync(join(DEPLOY, path), 'utf8');
 // In CI (CI=true) a missing tool fails its tests instead of skipping them: `./idra test` provisions them.
 const required = process.env.CI === 'true';
 const helm = findTool('helm');
+const dockerCompose = ['/usr/bin/docker-compose'].find((p) => existsSync(p));
 const kubeconform = findTool('kubeconform');
 const pythonPath = await provisionKubernetesValidate().then(
   (dir) => ({ dir, error: undefined }),
@@ -46,10 +48,14 @@ function objects(text: string): K8sObject[] {
 
 const podSpec = (o: K8sObject) => o.spec.template.spec;
 const envValue = (container: any, name: string): any => container.env?.find((e: any) => e.name === name);
-/** Names of values that are credentials: they must come from a Secret. */
-const SECRET_ENV = /PASSWORD|SECRET|TOKEN|USERNAME/;
+/** Names of values that are credentials: they must come from a Secret (user names are not secret). */
+const SECRET_ENV = /PASSWORD|SECRET|TOKEN/;
 /** `IDRA_ETCD_KEY`/`_CERT`/`_CA` are file paths; `IDRA_SECRET_KEY` is the key itself. */
 const isSecretEnv = (name: string) => SECRET_ENV.test(name) || name === 'IDRA_SECRET_KEY';
+
+const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+const ETCD_PASSWORDS = ['Root', 'Agent', 'Api'].map((who) => `secrets.etcd${who}Password=${who.toLowerCase()}-0123456789abcdef`).join(',');
 
 function checkManifests(text: string): void {
   const all = objects(text);
@@ -59,7 +65,6 @@ function checkManifests(text: string): void {
     expect(found, `${kind} *${suffix}`).toBeDefined();
     return found!;
   };
-  const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
   // etcd: a 3-member StatefulSet, members found through a headless Service that publishes unready pods.
   const etcd = named('StatefulSet', '-etcd');
@@ -74,13 +79,36 @@ function checkManifests(text: string): void {
   const peers = flag('initial-cluster').split(',').map((p) => p.split('='));
   expect(peers.map(([name]) => name)).toEqual([0, 1, 2].map((i) => `${etcd.metadata.name}-${i}`));
   expect(new Set(peers.map(([, url]) => url)).size).toBe(3);
-  for (const [name, url] of peers) expect(url).toBe(`http://${name}.${headless.metadata.name}.idra.svc:2380`);
-  expect(flag('initial-advertise-peer-urls')).toBe(`http://$(POD_NAME).${headless.metadata.name}.idra.svc:2380`);
+  for (const [name, url] of peers) expect(url).toBe(`https://${name}.${headless.metadata.name}.idra.svc:2380`);
+  expect(flag('initial-advertise-peer-urls')).toBe(`https://$(POD_NAME).${headless.metadata.name}.idra.svc:2380`);
+  // Client and peer TLS from gen-certs.sh's Secret; peers show a certificate the CA signed; clients authenticate with auth.
+  expect(flag('listen-client-urls')).toBe('https://0.0.0.0:2379');
+  expect(etcdArgs).toEqual(expect.arrayContaining(['--cert-file=/etc/etcd/tls/tls.crt', '--peer-trusted-ca-file=/etc/etcd/tls/ca.crt', '--peer-client-cert-auth']));
+  expect(etcdArgs.some((a) => a.startsWith('--trusted-ca-file') || a === '--client-cert-auth')).toBe(false);
+  expect(podSpec(etcd).volumes.find((v: any) => v.name === 'tls').secret.secretName).toBe('idra-etcd-tls');
+  // One member per node, required.
+  expect(podSpec(etcd).affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe('kubernetes.io/hostname');
   expect(byKind('PodDisruptionBudget').some((p) => selects(p.spec.selector.matchLabels, etcd.spec.template.metadata.labels))).toBe(true);
 
   // Every workload: probes on the right paths and ports, resources, non-root, secrets from Secrets.
   const workloads = [...byKind('Deployment'), ...byKind('StatefulSet')];
   expect(workloads.map((w) => w.metadata.name).sort()).toEqual(['idra-agent', 'idra-api', 'idra-etcd', 'idra-web']);
+  const [account] = byKind('ServiceAccount');
+  expect(account!.metadata.name).toBe('idra');
+  expect((account as any).automountServiceAccountToken).toBe(false);
+  for (const w of [...workloads, ...byKind('Job')]) {
+    const pod = podSpec(w);
+    expect(pod.serviceAccountName, w.metadata.name).toBe('idra');
+    expect(pod.automountServiceAccountToken, w.metadata.name).toBe(false);
+    if (w.kind !== 'Job') expect(pod.containers[0].startupProbe, w.metadata.name).toBeDefined();
+    if (w.kind === 'Deployment') {
+      const spread = pod.topologySpreadConstraints.map((t: any) => [t.topologyKey, t.whenUnsatisfiable, selects(t.labelSelector.matchLabels, w.spec.template.metadata.labels)]);
+      expect(spread, w.metadata.name).toEqual([
+        ['kubernetes.io/hostname', 'ScheduleAnyway', true],
+        ['topology.kubernetes.io/zone', 'ScheduleAnyway', true],
+      ]);
+    }
+  }
   for (const w of workloads) {
     const pod = podSpec(w);
     expect(pod.securityContext.runAsNonRoot, w.metadata.name).toBe(true);
@@ -122,16 +150,50 @@ function checkManifests(text: string): void {
   expect(envValue(agentContainer, 'IDRA_ETCD_ENDPOINTS').value.split(',')).toHaveLength(3);
   expect(podSpec(agents).terminationGracePeriodSeconds).toBeGreaterThan(Number.parseInt(envValue(agentContainer, 'IDRA_SHUTDOWN_TIMEOUT').value));
 
-  // Services select their pods; the Ingress routes /api to the API server and the rest to the web UI.
+  // Services select their pods; every Deployment has a PodDisruptionBudget.
   for (const suffix of ['-api', '-web']) {
     const svc = named('Service', suffix);
     expect(selects(svc.spec.selector, named('Deployment', suffix).spec.template.metadata.labels), suffix).toBe(true);
   }
-  const paths = named('Ingress', 'idra').spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.name]);
-  expect(paths).toEqual([
-    ['/api', 'idra-api'],
-    ['/', 'idra-web'],
+  for (const d of byKind('Deployment')) {
+    expect(byKind('PodDisruptionBudget').some((p) => selects(p.spec.selector.matchLabels, d.spec.template.metadata.labels)), d.metadata.name).toBe(true);
+  }
+  // No Ingress unless asked for (with TLS: see the variants).
+  expect(byKind('Ingress')).toEqual([]);
+
+  // etcd auth: each component logs in as its own user; the Job makes the users and turns auth on.
+  const apiContainer = podSpec(named('Deployment', '-api')).containers[0];
+  for (const [c, user, key] of [[agentContainer, 'idra-agent', 'etcd-agent-password'], [apiContainer, 'idra-api', 'etcd-api-password']] as const) {
+    expect(envValue(c, 'IDRA_ETCD_USERNAME').value).toBe(user);
+    expect(envValue(c, 'IDRA_ETCD_PASSWORD').valueFrom.secretKeyRef.key).toBe(key);
+    expect(envValue(c, 'IDRA_ETCD_CA').value).toBe('/etc/idra/etcd-tls/ca.crt');
+    // The CA only: clients show no certificate to the bundled etcd (mounting tls.crt would fail: it is not in the Secret).
+    expect(envValue(c, 'IDRA_ETCD_CERT')).toBeUndefined();
+    expect(envValue(c, 'IDRA_ETCD_ENDPOINTS').value.split(',').every((e: string) => e.startsWith('https://'))).toBe(true);
+  }
+  const job = named('Job', '-etcd-access-1');
+  const jobContainer = podSpec(job).containers[0];
+  expect(jobContainer.args).toEqual(['etcd-access']);
+  expect(jobContainer.image).toBe(apiContainer.image);
+  expect(jobContainer.env.filter((e: any) => e.valueFrom).map((e: any) => e.name).sort()).toEqual(['IDRA_ETCD_AGENT_PASSWORD', 'IDRA_ETCD_API_PASSWORD', 'IDRA_ETCD_ROOT_PASSWORD']);
+  expect(Object.values(ETCD_USERS).sort()).toEqual(['idra-agent', 'idra-api']);
+
+  // NetworkPolicies: only agents, API servers and the Job reach etcd's clients port, only members its peers port;
+  // only the web UI and the Ingress controller reach the API server, only the controller the web UI.
+  const policy = (suffix: string) => named('NetworkPolicy', suffix).spec;
+  const components = (rule: any) => rule.from.map((f: any) => f.podSelector?.matchLabels['app.kubernetes.io/component'] ?? JSON.stringify(f.namespaceSelector.matchLabels));
+  const etcdPolicy = policy('-etcd');
+  expect(etcdPolicy.ingress.map((r: any) => [r.ports[0].port, components(r)])).toEqual([
+    [2379, ['agent', 'api-server', 'etcd-access']],
+    [2380, ['etcd']],
+    [2381, ['{"kubernetes.io/metadata.name":"monitoring"}']],
   ]);
+  expect(policy('-api').ingress.map((r: any) => [r.ports[0].port, components(r)])).toEqual([
+    [8080, ['web-ui', '{"kubernetes.io/metadata.name":"ingress-nginx"}', '{"kubernetes.io/metadata.name":"monitoring"}']],
+  ]);
+  expect(policy('-web').ingress.map((r: any) => [r.ports[0].port, components(r)])).toEqual([[8080, ['{"kubernetes.io/metadata.name":"ingress-nginx"}']]]);
+  expect(policy('-agent').ingress.map((r: any) => [r.ports[0].port, components(r)])).toEqual([[9464, ['{"kubernetes.io/metadata.name":"monitoring"}']]]);
+  for (const suffix of ['-etcd', '-api', '-web', '-agent']) expect(policy(suffix).policyTypes).toEqual(['Ingress']);
   // Secret values never appear in the manifests: the Secret is created outside them.
   expect(byKind('Secret')).toEqual([]);
 }
@@ -169,7 +231,7 @@ describe('deploy/k8s and the Helm chart', () => {
     await expect(shortKey).rejects.toThrow(/at least 16 characters/);
 
     const created = objects(
-      (await run(helm!, ['template', 'prod', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=0123456789abcdef0123456789abcdef,secrets.adminPassword=pw'])).stdout,
+      (await run(helm!, ['template', 'prod', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', `secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=0123456789abcdef0123456789abcdef,secrets.adminPassword=pw,${ETCD_PASSWORDS}`])).stdout,
     );
     const secret = created.find((o) => o.kind === 'Secret')!;
     expect(secret.metadata.name).toBe('prod-idra');
@@ -179,10 +241,14 @@ describe('deploy/k8s and the Helm chart', () => {
     const external = objects(
       await helmTemplate(['--set', 'etcd.bundled=false,etcd.tlsSecret=etcd-client-tls', '--set-json', 'etcd.externalEndpoints=["https://e1:2379","https://e2:2379","https://e3:2379"]']),
     );
-    expect(external.filter((o) => o.kind === 'StatefulSet')).toEqual([]);
+    expect(external.filter((o) => ['StatefulSet', 'Job'].includes(o.kind))).toEqual([]);
+    expect(external.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).not.toContain('idra-etcd');
     const agent = podSpec(external.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!);
     expect(envValue(agent.containers[0], 'IDRA_ETCD_ENDPOINTS').value).toBe('https://e1:2379,https://e2:2379,https://e3:2379');
     expect(envValue(agent.containers[0], 'IDRA_ETCD_CA').value).toBe('/etc/idra/etcd-tls/ca.crt');
+    // A CA-only Secret: no certificate or key is looked for (agents exited with ENOENT tls.crt when both were always set).
+    expect(envValue(agent.containers[0], 'IDRA_ETCD_CERT')).toBeUndefined();
+    expect(envValue(agent.containers[0], 'IDRA_ETCD_KEY')).toBeUndefined();
     expect(agent.volumes.find((v: any) => v.name === 'etcd-tls').secret.secretName).toBe('etcd-client-tls');
 
     // Agents placed next to their databases: labels and capacity reach the agent as its environment.
@@ -190,6 +256,34 @@ describe('deploy/k8s and the Helm chart', () => {
     const placedAgent = podSpec(placed.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!);
     expect(envValue(placedAgent.containers[0], 'IDRA_AGENT_LABELS').value).toBe('net=dc1,region=eu');
     expect(envValue(placedAgent.containers[0], 'IDRA_AGENT_MAX_SYNCS').value).toBe('20');
+
+    const mutual = objects(await helmTemplate(['--set', 'etcd.bundled=false,etcd.tlsSecret=etcd-client-tls,etcd.clientCert=true', '--set-json', 'etcd.externalEndpoints=["https://e1:2379"]']));
+    const mutualAgent = podSpec(mutual.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!).containers[0];
+    expect([envValue(mutualAgent, 'IDRA_ETCD_CERT').value, envValue(mutualAgent, 'IDRA_ETCD_KEY').value]).toEqual(['/etc/idra/etcd-tls/tls.crt', '/etc/idra/etcd-tls/tls.key']);
+
+    // Created Secret: the etcd passwords are required too, at least 16 characters.
+    const noEtcd = run(helm!, ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=0123456789abcdef0123456789abcdef,secrets.adminPassword=pw,secrets.etcdAgentPassword=short']);
+    await expect(noEtcd).rejects.toThrow(/secrets.etcdAgentPassword must be at least 16 characters/);
+
+    // Per-component images: a tag of its own, or a digest that pins it.
+    const pinned = objects(await helmTemplate(['--set', `image.agent.digest=sha256:${'a'.repeat(64)},image.webUi.tag=0.1.1`]));
+    const image = (name: string) => podSpec(pinned.find((o) => o.kind === 'Deployment' && o.metadata.name === name)!).containers[0].image;
+    expect([image('idra-agent'), image('idra-api'), image('idra-web')]).toEqual([`ghcr.io/idra/idra-agent@sha256:${'a'.repeat(64)}`, 'ghcr.io/idra/idra-api-server:0.1.0', 'ghcr.io/idra/idra-web-ui:0.1.1']);
+
+    // The Ingress, when enabled, serves HTTPS only: /api to the API server, the rest to the web UI.
+    const ingress = objects(await helmTemplate(['--set', 'ingress.enabled=true'])).find((o) => o.kind === 'Ingress')!;
+    expect(ingress.spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.name])).toEqual([
+      ['/api', 'idra-api'],
+      ['/', 'idra-web'],
+    ]);
+    expect(ingress.spec.tls).toEqual([{ hosts: ['idra.example.com'], secretName: 'idra-tls' }]);
+
+    // ServiceMonitors (Prometheus Operator) select the agents' and the API servers' Services, on their http port.
+    const monitored = objects(await helmTemplate(['--set', 'metrics.serviceMonitor.enabled=true']));
+    const services = monitored.filter((o) => o.kind === 'Service');
+    const monitors = monitored.filter((o) => o.kind === 'ServiceMonitor');
+    expect(monitors.map((m) => services.filter((svc) => selects(m.spec.selector.matchLabels, svc.metadata.labels ?? {})).map((svc) => svc.metadata.name))).toEqual([['idra-agent-metrics'], ['idra-api']]);
+    for (const m of monitors) expect(m.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s' }]);
   });
 
   it.skipIf(!helm || !kubeconform || !pythonPath.dir)(
@@ -198,7 +292,11 @@ describe('deploy/k8s and the Helm chart', () => {
       : `helm template | kubeconform -strict ${!helm ? missing('helm') : !kubeconform ? missing('kubeconform') : '(SKIPPED: no schemas: kubernetes-validate could not be installed)'}`,
     async () => {
       const location = await kubeconformSchemaLocation(pythonPath.dir!);
-      const variants = [[], ['--set', 'etcd.bundled=false,etcd.tlsSecret=tls,agent.nodeSelector.disk=ssd', '--set-json', 'etcd.externalEndpoints=["https://e1:2379"]']];
+      const variants = [
+        [],
+        ['--set', 'etcd.bundled=false,etcd.tlsSecret=tls,agent.nodeSelector.disk=ssd', '--set-json', 'etcd.externalEndpoints=["https://e1:2379"]'],
+        ['--set', 'ingress.enabled=true,etcd.antiAffinity=soft,networkPolicy.metricsFrom=null,image.agent.digest=sha256:' + 'b'.repeat(64)],
+      ];
       for (const extra of variants) {
         const manifests = await helmTemplate(extra);
         const child = execFile(kubeconform!, ['-strict', '-summary', '-kubernetes-version', KUBERNETES_VERSION, '-schema-location', location, '-'], (err) => err);
@@ -234,6 +332,7 @@ interface ComposeService {
   profiles?: string[];
   user?: string;
   deploy?: unknown;
+  mem_limit?: string;
   networks?: Record<string, { ipv4_address?: string }>;
 }
 
@@ -258,16 +357,83 @@ describe('deploy/compose.yaml', () => {
     expect(new Set(members.map(([, s]) => flag(s, 'initial-advertise-peer-urls'))).size).toBe(3);
     expect(new Set(members.map(([, s]) => flag(s, 'initial-cluster-token'))).size).toBe(1);
     for (const [name, s] of members) {
-      expect(flag(s, 'advertise-client-urls')).toBe(`http://${name}:2379`);
+      expect(flag(s, 'advertise-client-urls')).toBe(`https://${name}:2379`);
       const volume = s.volumes!.find((v) => v.endsWith(`:${flag(s, 'data-dir')}`))!.split(':')[0]!;
       expect(compose.volumes, `${name}'s data volume`).toHaveProperty(volume);
     }
     expect(new Set(members.map(([, s]) => s.volumes![0])).size).toBe(3);
     // The API server and the agents know every member and wait for all of them to be healthy.
     for (const name of ['api-server', 'agent']) {
-      expect(services[name]!.environment!.IDRA_ETCD_ENDPOINTS).toBe('http://etcd1:2379,http://etcd2:2379,http://etcd3:2379');
+      expect(services[name]!.environment!.IDRA_ETCD_ENDPOINTS).toBe('https://etcd1:2379,https://etcd2:2379,https://etcd3:2379');
       for (const [member] of members) expect(services[name]!.depends_on![member]!.condition).toBe('service_healthy');
     }
+  });
+
+  it('etcd: client and peer TLS (peers show a certificate the CA signed), auth set by the etcd-access job, one user per component', () => {
+    const members = Object.entries(services).filter(([, s]) => s.command?.[0] === 'etcd');
+    for (const [name, s] of members) {
+      const args = s.command!;
+      for (const f of ['listen-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls', 'initial-cluster']) {
+        expect(args.find((a) => a.startsWith(`--${f}=`)), `${name} --${f}`).toMatch(/^--[a-z-]+=(\w+=)?https:\/\//);
+      }
+      expect(args).toEqual(expect.arrayContaining(['--cert-file=/etc/etcd/tls/tls.crt', '--peer-trusted-ca-file=/etc/etcd/tls/ca.crt', '--peer-client-cert-auth']));
+      // etcd 3.4 and 3.5 demand client certificates once the client side has a CA: clients authenticate with auth instead.
+      expect(args.some((a) => a.startsWith('--trusted-ca-file') || a === '--client-cert-auth'), name).toBe(false);
+      expect(s.volumes).toContain('./etcd/certs:/etc/etcd/tls:ro');
+      expect(s.healthcheck!.test).toEqual(expect.arrayContaining(['--endpoints=https://127.0.0.1:2379', '--cacert=/etc/etcd/tls/ca.crt']));
+    }
+    const access = services['etcd-access']!;
+    expect(access.command).toEqual(['etcd-access']);
+    expect(access.image).toBe(services['api-server']!.image);
+    expect(access.restart).toBe('no');
+    for (const [name, user, password] of [['api-server', 'idra-api', 'IDRA_ETCD_API_PASSWORD'], ['agent', 'idra-agent', 'IDRA_ETCD_AGENT_PASSWORD']] as const) {
+      const s = services[name]!;
+      expect(s.depends_on!['etcd-access']!.condition, name).toBe('service_completed_successfully');
+      expect(s.environment!.IDRA_ETCD_USERNAME).toBe(user);
+      expect(s.environment!.IDRA_ETCD_PASSWORD).toMatch(new RegExp(`^\\$\\{${password}:\\?`));
+      expect(access.environment![password]).toBe(s.environment!.IDRA_ETCD_PASSWORD);
+      expect(s.environment!.IDRA_ETCD_CA).toBe('/etc/idra/etcd-tls/ca.crt');
+      expect(s.environment!.IDRA_ETCD_CERT).toBeUndefined();
+      expect(s.volumes).toContain('./etcd/certs/ca.crt:/etc/idra/etcd-tls/ca.crt:ro');
+    }
+    expect(Object.values(ETCD_USERS).sort()).toEqual(['idra-agent', 'idra-api']);
+    // The script the header and docs/operations.md name makes the certificates for these members.
+    expect(read('compose.yaml')).toContain('deploy/etcd/gen-certs.sh deploy/etcd/certs etcd1 etcd2 etcd3');
+  });
+
+  it.skipIf(!dockerCompose && !required)(
+    dockerCompose ? 'docker-compose v1 and podman-compose accept it with deploy/.env filled, and name a missing secret' : `compose v1 and podman-compose ${missing('docker-compose')}`,
+    async () => {
+      const dir = await tempDir('idra-compose-');
+      const env = read('.env.example').replace(/^([A-Z0-9_]+)=$/gm, '$1=Example-0123456789abcdef');
+      await writeFile(join(dir, 'full.env'), env);
+      await writeFile(join(dir, 'partial.env'), env.replace(/^IDRA_ETCD_AGENT_PASSWORD=.*$/m, ''));
+      const podmanPath = await provisionPodmanCompose();
+      const tools: Array<[string, string, string[], NodeJS.ProcessEnv]> = [
+        ['docker-compose v1', dockerCompose ?? 'docker-compose', [], process.env],
+        ['podman-compose', 'python3', ['-c', 'import sys, podman_compose; sys.argv[0] = "podman-compose"; podman_compose.main()'], { ...process.env, PYTHONPATH: podmanPath }],
+      ];
+      for (const [tool, command, prefix, toolEnv] of tools) {
+        const config = (file: string) => run(command, [...prefix, '-f', join(DEPLOY, 'compose.yaml'), '--env-file', join(dir, file), '--profile', 'monitoring', 'config'], { env: toolEnv, maxBuffer: 16 << 20 });
+        const rendered = parse((await config('full.env')).stdout) as { services: Record<string, ComposeService> };
+        expect(Object.keys(rendered.services).sort(), tool).toEqual(Object.keys(services).sort());
+        expect(rendered.services.agent!.environment!.IDRA_ETCD_PASSWORD, tool).toBe('Example-0123456789abcdef');
+        await expect(config('partial.env'), tool).rejects.toThrow(/IDRA_ETCD_AGENT_PASSWORD/);
+      }
+    },
+  );
+
+  it('safe defaults: ports published on 127.0.0.1 only, memory limits on every service, Grafana without anonymous access', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const port of s.ports ?? []) expect(port, name).toMatch(/^\$\{[A-Z_]+:-127\.0\.0\.1:\d+\}:\d+$/);
+      if (s.restart !== 'no') expect(s.mem_limit, name).toMatch(/^\d+[mg]$/);
+    }
+    const grafana = services.grafana!.environment!;
+    expect(grafana.GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
+    expect(grafana.GF_SECURITY_ADMIN_PASSWORD).toMatch(FROM_ENV);
+    // docker-compose v1 refuses a top-level `name`: the project name comes from deploy/.env.
+    expect(Object.keys(parse(read('compose.yaml')) as object)).not.toContain('name');
+    expect(read('.env.example')).toMatch(/^COMPOSE_PROJECT_NAME=idra$/m);
   });
 
   it('every long-running service has a healthcheck; Idra services probe /healthz or /readyz on their own port', () => {
@@ -303,7 +469,17 @@ describe('deploy/compose.yaml', () => {
         required.add(/^\$\{([A-Z0-9_]+)/.exec(String(value))![1]!);
       }
     }
-    expect([...required].sort()).toEqual(['DEMO_MYSQL_PASSWORD', 'DEMO_PG_PASSWORD', 'IDRA_ADMIN_PASSWORD', 'IDRA_JWT_SECRET', 'IDRA_SECRET_KEY']);
+    expect([...required].sort()).toEqual([
+      'DEMO_MYSQL_PASSWORD',
+      'DEMO_PG_PASSWORD',
+      'GRAFANA_ADMIN_PASSWORD',
+      'IDRA_ADMIN_PASSWORD',
+      'IDRA_ETCD_AGENT_PASSWORD',
+      'IDRA_ETCD_API_PASSWORD',
+      'IDRA_ETCD_ROOT_PASSWORD',
+      'IDRA_JWT_SECRET',
+      'IDRA_SECRET_KEY',
+    ]);
     const example = read('.env.example');
     for (const name of required) expect(example, name).toMatch(new RegExp(`^${name}=$`, 'm'));
   });
@@ -320,7 +496,9 @@ describe('deploy/compose.yaml', () => {
   });
 
   it('the images are built from deploy/docker: Node 24, production dependencies only, non-root user, HEALTHCHECK on /healthz', () => {
-    const built = Object.entries(services).filter(([, s]) => s.build);
+    // The etcd-access job runs the API server's image, built the same way.
+    expect(services['etcd-access']!.build).toEqual(services['api-server']!.build);
+    const built = Object.entries(services).filter(([name, s]) => s.build && name !== 'etcd-access');
     expect(built.map(([name]) => name).sort()).toEqual(['agent', 'api-server', 'web-ui']);
     for (const [name, s] of built) {
       expect(s.build!.context).toBe('..');

@@ -1,10 +1,11 @@
 // The container images, built and run: `./idra test-images` (pnpm test:images; root, podman, debootstrap).
 // Builds deploy/docker/*.Dockerfile with podman on local base images (deploy/images/base-images.ts), then
 // runs each image's entrypoint from its filesystem (image-process.ts) with the environment compose gives
-// it, against a throwaway etcd.
+// it, against a throwaway etcd secured as compose runs it (client and peer TLS from deploy/etcd/gen-certs.sh,
+// auth set by the etcd-access job).
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -12,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { connectEtcd } from '@idra/core';
-import { freePort, startEtcd, type EtcdServer } from '@idra/testkit';
+import { freePort, startEtcd, tempDir, type EtcdServer } from '@idra/testkit';
 import { DEBIAN_IMAGE, ensureNodeImage, runLogged } from './base-images.ts';
 import { ImageProcess, imageConfig, resolveUser } from './image-process.ts';
 
@@ -32,6 +33,9 @@ const DOT_ENV: Record<string, string> = {
   IDRA_SECRET_KEY: 'image-test-secret-key-0123456789',
   IDRA_JWT_SECRET: 'image-test-jwt-secret-0123456789',
   IDRA_ADMIN_PASSWORD: 'Image-Test-Adm1n',
+  IDRA_ETCD_ROOT_PASSWORD: 'image-test-etcd-root-0123',
+  IDRA_ETCD_AGENT_PASSWORD: 'image-test-etcd-agent-0123',
+  IDRA_ETCD_API_PASSWORD: 'image-test-etcd-api-0123',
 };
 
 /** A service's `environment` in deploy/compose.yaml with `${VAR}`, `${VAR:-default}` and `${VAR:?message}` filled from DOT_ENV. */
@@ -90,6 +94,7 @@ function testFilesIn(dir: string): string[] {
 describe('container images: built with podman, each entrypoint run against etcd', () => {
   const sizes: Partial<Record<ImageName, number>> = {};
   let etcd: EtcdServer;
+  let certs: string;
   let api: ImageProcess;
   let apiUrl: string;
   const running: ImageProcess[] = [];
@@ -109,7 +114,9 @@ describe('container images: built with podman, each entrypoint run against etcd'
     }
     await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
     await writeFile(join(ROOT, 'test-artifacts/image-sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
-    etcd = await startEtcd();
+    certs = join(await tempDir('idra-image-etcd-'), 'certs');
+    await run(join(ROOT, 'deploy/etcd/gen-certs.sh'), [certs, 'etcd1']);
+    etcd = await startEtcd({ tls: { ca: join(certs, 'ca.crt'), cert: join(certs, 'tls.crt'), key: join(certs, 'tls.key') } });
   });
 
   afterAll(async () => {
@@ -117,11 +124,27 @@ describe('container images: built with podman, each entrypoint run against etcd'
     await etcd?.stop();
   });
 
-  async function start(name: ImageName, env: Record<string, string>, prepare?: (root: string) => Promise<void>): Promise<ImageProcess> {
-    const process = await ImageProcess.start(IMAGES[name].tag, name, { ...composeEnvironment(IMAGES[name].service), ...env }, prepare);
+  /** Runs `name`'s image as compose's `service` (by default the image's own) with compose's environment and etcd's CA where compose mounts it. */
+  async function start(name: ImageName, env: Record<string, string>, prepare?: (root: string) => Promise<void>, service: string = IMAGES[name].service): Promise<ImageProcess> {
+    const process = await ImageProcess.start(IMAGES[name].tag, service, { ...composeEnvironment(service), ...env }, async (root) => {
+      await mkdir(join(root, 'etc/idra/etcd-tls'), { recursive: true });
+      await copyFile(join(certs, 'ca.crt'), join(root, 'etc/idra/etcd-tls/ca.crt'));
+      await prepare?.(root);
+    });
     running.push(process);
     return process;
   }
+
+  it('etcd-access (the API image, as compose’s one-shot job): users and roles set, auth on', async () => {
+    const job = await start('api-server', { IDRA_ETCD_ENDPOINTS: etcd.endpoints.join(',') }, undefined, 'etcd-access');
+    expect(await job.exited, job.output.join('\n')).toBe(0);
+    const anonymous = connectEtcd({ endpoints: etcd.endpoints, tls: { ca: join(certs, 'ca.crt') } });
+    try {
+      await expect(anonymous.ns.get('syncs/x').string()).rejects.toThrow(/user name is empty|permission denied/i);
+    } finally {
+      anonymous.close();
+    }
+  });
 
   it('reports sizes; the Node images hold production dependencies only and no tests; each runs as a non-root user', async () => {
     for (const name of Object.keys(IMAGES) as ImageName[]) {
@@ -179,7 +202,14 @@ describe('container images: built with podman, each entrypoint run against etcd'
       await chown(join(root, 'var/lib/idra/source.db'), 1000, 1000);
     });
     const output = () => agent.output;
-    const etcdClient = connectEtcd({ endpoints: etcd.endpoints, prefix: composeEnvironment('agent').IDRA_ETCD_PREFIX! });
+    const agentEnv = composeEnvironment('agent');
+    const etcdClient = connectEtcd({
+      endpoints: etcd.endpoints,
+      prefix: agentEnv.IDRA_ETCD_PREFIX!,
+      tls: { ca: join(certs, 'ca.crt') },
+      username: agentEnv.IDRA_ETCD_USERNAME,
+      password: agentEnv.IDRA_ETCD_PASSWORD,
+    });
     try {
       await until('agents/<id> in etcd', async () => (await etcdClient.ns.get(`agents/${agentId}`).string()) !== null, output);
       const sync = {

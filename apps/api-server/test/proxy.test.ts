@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,19 @@ async function forgedLogins(base: string, n: number, forwardedFor: (i: number) =
   return statuses;
 }
 
+/** One login with `password` sent from the local address `from` (any of 127.0.0.0/8 on Linux): its status. */
+function loginFrom(base: string, from: string, password: string): Promise<number> {
+  const body = JSON.stringify({ username: 'admin', password });
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/api/v1/auth/login`, { method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const trustFrom = (value: string): ServerOptions['trustProxy'] => (parseServerOptions([], { IDRA_API_TRUST_PROXY: value }) as ServerOptions).trustProxy;
 
 describe('login limits behind a reverse proxy cannot be dodged with a forged X-Forwarded-For', () => {
@@ -42,7 +56,7 @@ describe('login limits behind a reverse proxy cannot be dodged with a forged X-F
     expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
   });
 
-  it.skipIf(!NGINX)(NGINX ? 'the shipped nginx config in front of the API: rotating forged headers still hit the limit' : 'nginx in front (nginx is not installed)', async () => {
+  it.skipIf(!NGINX)(NGINX ? 'the shipped nginx config in front of the API: rotating forged headers still hit the limit, and another address is not locked out' : 'nginx in front (nginx is not installed)', async () => {
     const proxied = await startTestServer({ loginRateLimit: 3, trustProxy: trustFrom('true') }, { users: false });
     let nginx: ChildProcess | undefined;
     try {
@@ -67,6 +81,9 @@ describe('login limits behind a reverse proxy cannot be dodged with a forged X-F
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(await forgedLogins(web, 6, (i) => `10.77.0.${i}`)).toEqual([401, 401, 401, 429, 429, 429]);
+      // The limit is that client's: even the right password waits there, while the admin at another address logs in.
+      expect(await loginFrom(web, '127.0.0.1', 'admin')).toBe(429);
+      expect(await loginFrom(web, '127.0.0.2', 'admin')).toBe(200);
     } finally {
       nginx?.kill('SIGTERM');
       await proxied.close();

@@ -19,6 +19,8 @@ export const DEPLOY_TOOLS = {
 export type DeployTool = keyof typeof DEPLOY_TOOLS;
 /** PyPI package shipping the Kubernetes API's JSON schemas (and a validator) for each minor version. */
 const KUBERNETES_VALIDATE = 'kubernetes-validate==1.37.0';
+/** PyPI package of podman-compose, which must accept deploy/compose.yaml. */
+const PODMAN_COMPOSE = 'podman-compose==1.6.0';
 /** The Kubernetes version manifests are rendered for and validated against. */
 export const KUBERNETES_VERSION = '1.33.0';
 
@@ -59,27 +61,37 @@ export async function provisionDeployTool(tool: DeployTool): Promise<ProvisionRe
 }
 
 /**
- * Installs kubernetes-validate (with its dependencies) into the cache if it is not there yet and
- * returns the directory to put on PYTHONPATH. Installs into a staging dir and renames it, so that
+ * Installs a PyPI `requirement` (with its dependencies) into the cache unless `module` is there already,
+ * and returns the directory to put on PYTHONPATH. Installs into a staging dir and renames it, so that
  * concurrent runs never see half an install.
  */
-export async function provisionKubernetesValidate(): Promise<string> {
-  const target = join(testkitCacheDir(), `python-${KUBERNETES_VALIDATE.replace('==', '-')}`);
-  if (existsSync(join(target, 'kubernetes_validate'))) return target;
+async function provisionPythonPackage(requirement: string, module: string): Promise<string> {
+  const target = join(testkitCacheDir(), `python-${requirement.replace('==', '-')}`);
+  if (existsSync(join(target, module))) return target;
   const staging = `${target}.staging-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   try {
-    await run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-warn-script-location', '--target', staging, KUBERNETES_VALIDATE], {
+    await run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-warn-script-location', '--target', staging, requirement], {
       maxBuffer: 16 << 20,
       env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
     });
     await rename(staging, target).catch(async (err: NodeJS.ErrnoException) => {
-      if (!existsSync(join(target, 'kubernetes_validate'))) throw err; // another run won the race: use its copy
+      if (!existsSync(join(target, module))) throw err; // another run won the race: use its copy
     });
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
   return target;
+}
+
+/** kubernetes-validate (the Kubernetes JSON schemas and a validator) from PyPI: the PYTHONPATH directory. */
+export function provisionKubernetesValidate(): Promise<string> {
+  return provisionPythonPackage(KUBERNETES_VALIDATE, 'kubernetes_validate');
+}
+
+/** podman-compose from PyPI (Debian 12's 1.0.3 has no `config` and fails on a service's fixed address): the PYTHONPATH directory. */
+export function provisionPodmanCompose(): Promise<string> {
+  return provisionPythonPackage(PODMAN_COMPOSE, 'podman_compose.py');
 }
 
 /**

@@ -20,6 +20,7 @@ export {
   promtoolCheckMetrics,
   provisionDeployTool,
   provisionKubernetesValidate,
+  provisionPodmanCompose,
   type DeployTool,
 } from './deploy-tools.ts';
 export { GO_TOOLCHAIN, downloadGoToolchain, goProxyUrl, provisionGo, type GoToolchain } from './go-toolchain.ts';

@@ -23,8 +23,43 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/* <registry>/idra-<name>:<tag>, or @<digest> when the component's digest is set. `key` names its values under image. */}}
 {{- define "idra.image" -}}
-{{ .root.Values.image.registry }}/idra-{{ .name }}:{{ .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- $own := index .root.Values.image .key -}}
+{{- if $own.digest -}}
+{{ .root.Values.image.registry }}/idra-{{ .name }}@{{ $own.digest }}
+{{- else -}}
+{{ .root.Values.image.registry }}/idra-{{ .name }}:{{ $own.tag | default .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+
+{{- define "idra.serviceAccountName" -}}
+{{- .Values.serviceAccount.name | default (include "idra.fullname" .) -}}
+{{- end -}}
+
+{{/* Pod settings every Idra pod shares: its ServiceAccount, no Kubernetes API token, pull secrets. */}}
+{{- define "idra.podIdentity" -}}
+serviceAccountName: {{ include "idra.serviceAccountName" . }}
+automountServiceAccountToken: false
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Replicas spread over nodes and zones as far as the cluster allows (never left pending for it). */}}
+{{- define "idra.topologySpread" -}}
+{{- if .values.topologySpread }}
+topologySpreadConstraints:
+  {{- range $key := list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+  - maxSkew: 1
+    topologyKey: {{ $key }}
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "idra.selectorLabels" $.component | nindent 8 }}
+  {{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "idra.secretName" -}}
@@ -42,7 +77,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- $headless := include "idra.etcdHeadless" . -}}
 {{- $endpoints := list -}}
 {{- range $i := until (int .Values.etcd.replicas) -}}
-{{- $endpoints = append $endpoints (printf "http://%s-etcd-%d.%s.%s.svc:2379" $fullname $i $headless $.Release.Namespace) -}}
+{{- $endpoints = append $endpoints (printf "https://%s-etcd-%d.%s.%s.svc:2379" $fullname $i $headless $.Release.Namespace) -}}
 {{- end -}}
 {{- join "," $endpoints -}}
 {{- else -}}
@@ -50,43 +85,56 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
-{{/* What the API server and the agents share: etcd address, prefix, credentials, the secret key. */}}
+{{/* The Secret clients read etcd's CA (and client certificate) from: "" = plain HTTP. */}}
+{{- define "idra.etcdClientTlsSecret" -}}
+{{- if .Values.etcd.tlsSecret -}}
+{{- .Values.etcd.tlsSecret -}}
+{{- else if .Values.etcd.bundled -}}
+{{- include "idra.fullname" . }}-etcd-ca
+{{- end -}}
+{{- end -}}
+
+{{/* What the API server and the agents share: etcd address, TLS, prefix, the secret key; `user` and `passwordKey` are the component's etcd login. */}}
 {{- define "idra.etcdEnv" -}}
+{{- $root := .root -}}
 - name: IDRA_ETCD_ENDPOINTS
-  value: {{ include "idra.etcdEndpoints" . | quote }}
+  value: {{ include "idra.etcdEndpoints" $root | quote }}
 - name: IDRA_ETCD_PREFIX
-  value: {{ .Values.etcd.prefix | quote }}
+  value: {{ $root.Values.etcd.prefix | quote }}
+{{- if $root.Values.etcd.auth }}
 - name: IDRA_ETCD_USERNAME
-  valueFrom:
-    secretKeyRef: { name: {{ include "idra.secretName" . }}, key: {{ .Values.secrets.keys.etcdUsername }}, optional: true }
+  value: {{ .user }}
 - name: IDRA_ETCD_PASSWORD
   valueFrom:
-    secretKeyRef: { name: {{ include "idra.secretName" . }}, key: {{ .Values.secrets.keys.etcdPassword }}, optional: true }
-{{- if .Values.etcd.tlsSecret }}
+    secretKeyRef: { name: {{ include "idra.secretName" $root }}, key: {{ .passwordKey }} }
+{{- end }}
+{{- if include "idra.etcdClientTlsSecret" $root }}
 - name: IDRA_ETCD_CA
   value: /etc/idra/etcd-tls/ca.crt
+{{- if $root.Values.etcd.clientCert }}
 - name: IDRA_ETCD_CERT
   value: /etc/idra/etcd-tls/tls.crt
 - name: IDRA_ETCD_KEY
   value: /etc/idra/etcd-tls/tls.key
 {{- end }}
+{{- end }}
 - name: IDRA_SECRET_KEY
   valueFrom:
-    secretKeyRef: { name: {{ include "idra.secretName" . }}, key: {{ .Values.secrets.keys.secretKey }} }
+    secretKeyRef: { name: {{ include "idra.secretName" $root }}, key: {{ $root.Values.secrets.keys.secretKey }} }
 - name: IDRA_LOG_FORMAT
   value: json
 {{- end -}}
 
 {{- define "idra.etcdTlsVolume" -}}
-{{- if .Values.etcd.tlsSecret }}
+{{- with include "idra.etcdClientTlsSecret" . }}
 - name: etcd-tls
   secret:
-    secretName: {{ .Values.etcd.tlsSecret }}
+    secretName: {{ . }}
 {{- end }}
 {{- end -}}
 
 {{- define "idra.etcdTlsMount" -}}
-{{- if .Values.etcd.tlsSecret }}
+{{- if include "idra.etcdClientTlsSecret" . }}
 - name: etcd-tls
   mountPath: /etc/idra/etcd-tls
   readOnly: true
@@ -123,4 +171,11 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* A NetworkPolicy peer: the release's pods of one component. */}}
+{{- define "idra.peer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "idra.selectorLabels" . | nindent 6 }}
 {{- end -}}
