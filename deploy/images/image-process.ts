@@ -83,14 +83,15 @@ export class ImageProcess {
     this.exited = new Promise((resolveExit) => this.child.once('exit', (code, signal) => resolveExit(code ?? (signal ? -1 : null))));
   }
 
-  /** Creates and mounts a container of `image`, then starts its entrypoint with `env` on top of the image's. */
-  static async start(image: string, name: string, env: Record<string, string>, prepare?: (root: string) => Promise<void>): Promise<ImageProcess> {
+  /** Creates and mounts a container of `image`, then starts its entrypoint with `env` on top of the image's (and `command` instead of its CMD, as compose's `command:`). */
+  static async start(image: string, name: string, env: Record<string, string>, prepare?: (root: string) => Promise<void>, command?: string[]): Promise<ImageProcess> {
     const container = `idra-image-test-${name}-${process.pid}`;
     await run('podman', ['rm', '--force', container]).catch(() => undefined);
     await run('podman', ['create', '--name', container, image]);
     const root = (await run('podman', ['mount', container])).stdout.trim();
     await prepare?.(root);
-    return new ImageProcess(container, root, await imageConfig(image), env);
+    const config = await imageConfig(image);
+    return new ImageProcess(container, root, command ? { ...config, cmd: command } : config, env);
   }
 
   /** What the process wrote so far, by line. */

@@ -38,10 +38,15 @@ const DOT_ENV: Record<string, string> = {
   IDRA_ETCD_API_PASSWORD: 'image-test-etcd-api-0123',
 };
 
+/** A service of deploy/compose.yaml. */
+function composeService(service: string): { environment?: Record<string, string>; command?: string[] } {
+  const compose = parse(readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string>; command?: string[] }> };
+  return compose.services[service]!;
+}
+
 /** A service's `environment` in deploy/compose.yaml with `${VAR}`, `${VAR:-default}` and `${VAR:?message}` filled from DOT_ENV. */
 function composeEnvironment(service: string): Record<string, string> {
-  const compose = parse(readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
-  const environment = compose.services[service]!.environment ?? {};
+  const environment = composeService(service).environment ?? {};
   return Object.fromEntries(
     Object.entries(environment).map(([key, value]) => [
       key,
@@ -73,9 +78,12 @@ function devOnlyPackages(): string[] {
     .filter((path) => existsSync(join(ROOT, path)))
     .map((path) => JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> });
   const lock = parse(readFileSync(join(ROOT, 'pnpm-lock.yaml'), 'utf8')) as { snapshots?: Record<string, { dependencies?: Record<string, string> } | null> };
-  const transitive = Object.values(lock.snapshots ?? {}).flatMap((snapshot) => Object.keys(snapshot?.dependencies ?? {}));
-  const prod = new Set([...manifests.flatMap((m) => Object.keys(m.dependencies ?? {})), ...transitive]);
   const dev = new Set(manifests.flatMap((m) => Object.keys(m.devDependencies ?? {})));
+  // What other packages depend on, except what development tools themselves need (openapi-typescript needs typescript).
+  const transitive = Object.entries(lock.snapshots ?? {})
+    .filter(([key]) => !dev.has(key.replace(/^(@?[^@]+)@.*$/, '$1')))
+    .flatMap(([, snapshot]) => Object.keys(snapshot?.dependencies ?? {}));
+  const prod = new Set([...manifests.flatMap((m) => Object.keys(m.dependencies ?? {})), ...transitive]);
   return [...dev].filter((name) => !prod.has(name) && !name.startsWith('@types/'));
 }
 
@@ -126,11 +134,17 @@ describe('container images: built with podman, each entrypoint run against etcd'
 
   /** Runs `name`'s image as compose's `service` (by default the image's own) with compose's environment and etcd's CA where compose mounts it. */
   async function start(name: ImageName, env: Record<string, string>, prepare?: (root: string) => Promise<void>, service: string = IMAGES[name].service): Promise<ImageProcess> {
-    const process = await ImageProcess.start(IMAGES[name].tag, service, { ...composeEnvironment(service), ...env }, async (root) => {
-      await mkdir(join(root, 'etc/idra/etcd-tls'), { recursive: true });
-      await copyFile(join(certs, 'ca.crt'), join(root, 'etc/idra/etcd-tls/ca.crt'));
-      await prepare?.(root);
-    });
+    const process = await ImageProcess.start(
+      IMAGES[name].tag,
+      service,
+      { ...composeEnvironment(service), ...env },
+      async (root) => {
+        await mkdir(join(root, 'etc/idra/etcd-tls'), { recursive: true });
+        await copyFile(join(certs, 'ca.crt'), join(root, 'etc/idra/etcd-tls/ca.crt'));
+        await prepare?.(root);
+      },
+      composeService(service).command,
+    );
     running.push(process);
     return process;
   }

@@ -12,7 +12,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/agents',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Registered agents (their keys live on their leases), with the leader flagged, their labels and capacity (--max-syncs)', response: { 200: Type.Array(Permissive('AgentView')), ...errors() } },
+      schema: { tags, summary: 'Registered agents (their keys live on their leases), with the leader flagged, their labels and capacity (--max-syncs)', response: { 200: Type.Array(Type.Ref('AgentView')), ...errors() } },
     },
     async () => listAgents(etcd.ns),
   );

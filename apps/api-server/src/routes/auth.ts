@@ -11,7 +11,7 @@ import { principalOf, userGone, type AuthOptions, type SessionClaims } from '../
 
 const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
 const PasswordBody = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: PasswordSchema }, { additionalProperties: false });
-const LoginResultSchema = Type.Object({ token: Type.String(), expiresAt: Type.String(), mustChangePassword: Type.Boolean(), user: Type.Object({}, { additionalProperties: true }) });
+const LoginResultSchema = Type.Object({ token: Type.String(), expiresAt: Type.String(), mustChangePassword: Type.Boolean(), user: Type.Ref('UserView') });
 
 /** At most `max` password checks per minute per client address and user name. */
 function passwordGuesses(max: number, what: string, userOf: (req: FastifyRequest) => string) {
@@ -118,7 +118,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
 
   app.get(
     '/auth/me',
-    { config: { access: 'viewer', duringPasswordChange: true }, schema: { tags: ['auth'], summary: 'Who the caller is authenticated as', response: { 200: Type.Object({}, { additionalProperties: true }), ...errors() } } },
+    { config: { access: 'viewer', duringPasswordChange: true }, schema: { tags: ['auth'], summary: 'Who the caller is authenticated as', response: { 200: Type.Ref('WhoAmI'), ...errors() } } },
     async (req): Promise<WhoAmI> => {
       const p = principalOf(req);
       return { name: p.name, role: p.role, via: p.via, ...(p.tokenId ? { tokenId: p.tokenId } : {}), mustChangePassword: p.mustChangePassword };

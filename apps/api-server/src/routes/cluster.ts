@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { connectEtcd, errorMessage } from '@idra/core';
 import type { ClusterHealth, ClusterMember } from '@idra/api-client';
-import { Permissive, errors } from '../schemas.ts';
+import { errors } from '../schemas.ts';
 
 const MEMBER_TIMEOUT_MS = 3000;
 
@@ -14,7 +15,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 export const clusterRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { etcd, etcdOptions, metrics } = app.idra;
 
-  app.get('/cluster', { config: { access: 'viewer' }, schema: { tags: ['cluster'], summary: 'etcd cluster health: members, leader, DB size per member', response: { 200: Permissive('ClusterHealth'), ...errors(503) } } }, async (): Promise<ClusterHealth> => {
+  app.get('/cluster', { config: { access: 'viewer' }, schema: { tags: ['cluster'], summary: 'etcd cluster health: members, leader, DB size per member', response: { 200: Type.Ref('ClusterHealth'), ...errors(503) } } }, async (): Promise<ClusterHealth> => {
     const { members } = await etcd.client.cluster.memberList({});
     // Each member answers for itself: one short-lived client per member's client URL.
     const probed = await Promise.all(

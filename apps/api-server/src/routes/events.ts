@@ -22,8 +22,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['status'],
         summary: 'Server-sent events: `status`, `assignment`, `agent` changes as {kind,type,id,value,revision}; a comment line every 15 s keeps the stream open',
-        produces: ['text/event-stream'],
-        response: { 200: Type.String({ description: 'text/event-stream' }), ...errors(503) },
+        // The stream is text/event-stream; refusals (401, 403, 503) are JSON like every error.
+        response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...errors(503) },
       },
     },
     async (req, reply) => {

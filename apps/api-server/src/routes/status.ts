@@ -3,14 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AssignmentView, ErrorSummary, SyncOverview, SyncStatus } from '@idra/api-client';
 import { deriveHealth, readUnassigned } from '@idra/core';
 import { deadLetterCounts, listAssignments, lockOwners } from '../cluster-view.ts';
-import { Permissive, errors } from '../schemas.ts';
+import { errors } from '../schemas.ts';
 
 /** `/status`, `/overview`, `/errors`: what the agents report, for dashboards that poll. */
 export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { configs, statuses, etcd } = app.idra;
   const tags = ['status'];
 
-  app.get('/status', { config: { access: 'viewer' }, schema: { tags, summary: 'Status and lag of every sync, as reported by their agents', response: { 200: Type.Array(Permissive('SyncStatus')), ...errors() } } }, async (): Promise<SyncStatus[]> =>
+  app.get('/status', { config: { access: 'viewer' }, schema: { tags, summary: 'Status and lag of every sync, as reported by their agents', response: { 200: Type.Array(Type.Ref('SyncStatus')), ...errors() } } }, async (): Promise<SyncStatus[]> =>
     (await statuses.list()).sort((a, b) => a.syncId.localeCompare(b.syncId)),
   );
 
@@ -18,7 +18,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/overview',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Every sync with its health, status, assignment, lock owner and dead letter count', response: { 200: Type.Array(Permissive('SyncOverview')), ...errors() } },
+      schema: { tags, summary: 'Every sync with its health, status, assignment, lock owner and dead letter count', response: { 200: Type.Array(Type.Ref('SyncOverview')), ...errors() } },
     },
     async (): Promise<SyncOverview[]> => {
       const [{ syncs }, list, assignments, locks, dead, unassigned] = await Promise.all([

@@ -307,7 +307,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.get(
     '/syncs/:id/status',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'What the agent running the sync last reported (state, rows, lag, last error)', params: IdParams, response: { 200: Permissive('SyncStatus'), ...errors(404) } } },
+    { config: { access: 'viewer' }, schema: { tags, summary: 'What the agent running the sync last reported (state, rows, lag, last error)', params: IdParams, response: { 200: Type.Ref('SyncStatus'), ...errors(404) } } },
     async (req) => {
       const status = await statuses.get(req.params.id);
       if (!status) throw new NotFoundError('sync status', req.params.id);

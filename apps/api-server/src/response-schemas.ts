@@ -1,0 +1,223 @@
+// The answers of the status, health, lag, agents, cluster and identity routes as TypeBox schemas: Fastify
+// serializes with them and the OpenAPI document shows them, and the compile-time checks at the end fail
+// as soon as a type the code returns (core's SyncStatus, the client's views) and its schema part ways.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { AgentView, ClusterHealth, SyncOverview, UserView, WhoAmI } from '@idra/api-client';
+import { PositionSchema, SyncSchema, type Lag, type SyncHealth, type SyncStatus } from '@idra/core';
+import { RoleSchema } from './schemas.ts';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Time = (description?: string) => Type.String({ description: `ISO 8601 time${description ? `: ${description}` : ''}` });
+
+export const LagSchema = Type.Object(
+  {
+    rows: Type.Optional(Type.Number({ description: 'rows not yet copied (estimate), when countable' })),
+    seconds: Type.Optional(Type.Number({ description: 'seconds between the newest source row and the position (timestamp cursors)' })),
+    head: Type.Optional(Type.String({ description: "the source's newest cursor value" })),
+    parts: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'rows not yet copied per part of the source (Kafka: per partition)' })),
+    bytes: Type.Optional(Type.Number({ description: 'bytes not yet read, when the source counts bytes (S3)' })),
+    snapshot: Type.Optional(
+      Type.Object(
+        { rows: Type.Number(), total: Type.Number(), etaSeconds: Type.Optional(Type.Number()) },
+        { description: 'progress of an initial snapshot: rows copied of about total' },
+      ),
+    ),
+  },
+  { $id: 'Lag', description: 'How far behind the source the sync is' },
+);
+
+const SyncErrorSchema = Type.Object({
+  message: Type.String(),
+  code: Type.String({ description: 'IDRA_ERR_* code' }),
+  at: Time(),
+  transient: Type.Optional(Type.Boolean({ description: 'a retry alone may fix it' })),
+  row: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'key values of the row the destination rejected' })),
+  column: Type.Optional(Type.String({ description: 'the column the destination named in its refusal' })),
+});
+
+export const SyncStatusSchema = Type.Object(
+  {
+    syncId: Type.String(),
+    agentId: Type.String(),
+    state: Type.Union([Type.Literal('starting'), Type.Literal('waiting'), Type.Literal('running'), Type.Literal('idle'), Type.Literal('retrying'), Type.Literal('failed'), Type.Literal('stopped')], {
+      description: 'starting · waiting (for a data source slot) · running (copying) · idle (caught up, waiting for the next poll) · retrying · failed (needs an operator) · stopped',
+    }),
+    rowsCopied: Type.Number({ description: 'since startedAt' }),
+    rowsSkipped: Type.Number({ description: 'since startedAt' }),
+    batches: Type.Number({ description: 'since startedAt' }),
+    rowsDeleted: Type.Optional(Type.Number({ description: 'since startedAt' })),
+    schemaChanges: Type.Optional(
+      Type.Array(
+        Type.Object({
+          at: Time(),
+          changes: Type.Array(Type.String(), { description: 'each change in one line' }),
+          outcome: Type.Union([Type.Literal('applied'), Type.Literal('ignored'), Type.Literal('refused')]),
+          batch: Type.Number(),
+        }),
+        { description: 'the last schema changes of the source' },
+      ),
+    ),
+    reconciliation: Type.Optional(
+      Type.Object(
+        {
+          at: Time(),
+          kind: Type.Union([Type.Literal('mirror'), Type.Literal('reconcile')]),
+          sourceKeys: Type.Number(),
+          destinationKeys: Type.Number(),
+          deleted: Type.Number(),
+          missing: Type.Number(),
+          durationMs: Type.Number(),
+          refused: Type.Optional(Type.String()),
+        },
+        { description: 'the last key reconciliation' },
+      ),
+    ),
+    lastBatchAt: Type.Optional(Time()),
+    position: Type.Optional(PositionSchema),
+    heldBack: Type.Optional(Type.String({ description: 'why the source holds rows back (open transaction, delay)' })),
+    blockedBy: Type.Optional(Type.Object({ session: Type.String(), seconds: Type.Number() }, { description: 'the open transaction holding rows back' })),
+    watermark: Type.Optional(Type.String({ description: 'the cursor value the source reads up to' })),
+    warning: Type.Optional(Type.String({ description: 'a condition weakening what the source guarantees' })),
+    lag: Type.Optional(Type.Ref('Lag')),
+    lastError: Type.Optional(SyncErrorSchema),
+    retryInMs: Type.Optional(Type.Number()),
+    nextRetryAt: Type.Optional(Time('the next automatic attempt')),
+    attempts: Type.Optional(Type.Number({ description: 'consecutive failed attempts' })),
+    failingSince: Type.Optional(Time()),
+    startedAt: Type.Optional(Time('when this run began')),
+    waitingFor: Type.Optional(
+      Type.Object(
+        {
+          dataSourceId: Type.String(),
+          limit: Type.Union([Type.Literal('syncs'), Type.Literal('readers'), Type.Literal('writers')]),
+          held: Type.Number(),
+          max: Type.Number(),
+          holders: Type.Array(Type.String()),
+          ahead: Type.Number(),
+          since: Time(),
+        },
+        { description: 'a data source slot the sync waits for' },
+      ),
+    ),
+    totals: Type.Optional(
+      Type.Object({ rowsCopied: Type.Number(), rowsSkipped: Type.Number(), batches: Type.Number(), rowsDeleted: Type.Optional(Type.Number()), since: Time(), caughtUpAt: Type.Optional(Time('the end of the initial copy')) }, { description: 'across runs, agents and pauses' }),
+    ),
+    updatedAt: Time(),
+  },
+  { $id: 'SyncStatus', description: 'What the agent running a sync last reported' },
+);
+
+export const SyncHealthSchema = Type.Object(
+  {
+    health: Type.Union([Type.Literal('healthy'), Type.Literal('lagging'), Type.Literal('retrying'), Type.Literal('failed'), Type.Literal('paused'), Type.Literal('unassigned')]),
+    reason: Type.String({ description: 'one line saying why' }),
+    attempts: Type.Optional(Type.Number()),
+    failingSince: Type.Optional(Time()),
+    nextRetryAt: Type.Optional(Time()),
+  },
+  { $id: 'SyncHealth', description: 'healthy · lagging (beyond its lag threshold) · retrying · failed · paused · unassigned' },
+);
+
+const EndpointSummary = Type.Object({ connector: Type.String(), dataSourceId: Type.Optional(Type.String()), table: Type.Optional(Type.String()) });
+const AssignmentSchema = Type.Object({ syncId: Type.String(), agentId: Type.String(), epoch: Type.Number() });
+
+export const SyncOverviewSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    enabled: Type.Boolean(),
+    mode: SyncSchema.properties.mode,
+    source: EndpointSummary,
+    destination: EndpointSummary,
+    status: Nullable(Type.Ref('SyncStatus')),
+    assignment: Nullable(AssignmentSchema),
+    runningOn: Nullable(Type.String({ description: "the agent holding the sync's lock" })),
+    deadLetters: Type.Number(),
+    unassigned: Type.Optional(Nullable(Type.Object({ reason: Type.String(), since: Time() }, { description: 'why the leader gives the sync to no agent' }))),
+    health: Type.Ref('SyncHealth'),
+    lagThreshold: SyncSchema.properties.lagThreshold,
+  },
+  { $id: 'SyncOverview' },
+);
+
+export const AgentViewSchema = Type.Object(
+  {
+    agentId: Type.String(),
+    host: Type.String(),
+    pid: Type.Number(),
+    version: Type.String(),
+    startedAt: Time(),
+    capacity: Type.Optional(Type.Number({ description: 'syncs the agent runs at most (--max-syncs)' })),
+    labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'where the agent runs (--labels)' })),
+    leaseId: Type.Optional(Type.String()),
+    leader: Type.Boolean({ description: 'the elected leader computes assignments' }),
+    syncs: Type.Array(Type.String(), { description: 'syncs assigned to this agent' }),
+  },
+  { $id: 'AgentView' },
+);
+
+export const ClusterHealthSchema = Type.Object(
+  {
+    healthy: Type.Boolean(),
+    leaderId: Nullable(Type.String()),
+    members: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        clientURLs: Type.Array(Type.String()),
+        peerURLs: Type.Array(Type.String()),
+        isLeader: Type.Boolean(),
+        dbSize: Nullable(Type.Number({ description: 'bytes; null when the member did not answer' })),
+        dbSizeInUse: Nullable(Type.Number()),
+        version: Nullable(Type.String()),
+        raftIndex: Nullable(Type.String()),
+        error: Nullable(Type.String()),
+      }),
+    ),
+    prefix: Type.String(),
+  },
+  { $id: 'ClusterHealth' },
+);
+
+export const UserViewSchema = Type.Object(
+  { name: Type.String(), role: RoleSchema, mustChangePassword: Type.Boolean(), createdAt: Time(), updatedAt: Time() },
+  { $id: 'UserView' },
+);
+
+export const WhoAmISchema = Type.Object(
+  {
+    name: Type.String(),
+    role: RoleSchema,
+    via: Type.Union([Type.Literal('session'), Type.Literal('api-token')]),
+    tokenId: Type.Optional(Type.String()),
+    mustChangePassword: Type.Boolean(),
+  },
+  { $id: 'WhoAmI' },
+);
+
+/** Registered once (app.addSchema) so that responses can `Type.Ref` them and the document names them. */
+export const RESPONSE_SCHEMAS = [LagSchema, SyncStatusSchema, SyncHealthSchema, SyncOverviewSchema, AgentViewSchema, ClusterHealthSchema, UserViewSchema, WhoAmISchema];
+
+// ---- compile-time: each schema describes exactly the type the code returns ----
+/** T as JSON carries it: a property that may be undefined is absent instead (one flat object type, for Equal). */
+type Json<T> = T extends Array<infer U>
+  ? Array<Json<U>>
+  : T extends object
+    ? Flat<{ [K in keyof T as undefined extends T[K] ? never : K]: Json<T[K]> } & { [K in keyof T as undefined extends T[K] ? K : never]?: Json<Exclude<T[K], undefined>> }>
+    : T;
+type Flat<T> = { [K in keyof T]: T[K] };
+/** Exactly the same type (an optional property missing on one side counts, unlike mutual assignability). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Described<S extends TSchema, Refs> = Json<Omit<Static<S>, keyof Refs> & Refs>;
+
+const checks: [
+  Same<Json<Lag>, Json<Static<typeof LagSchema>>>,
+  Same<Json<SyncStatus>, Described<typeof SyncStatusSchema, { lag?: Static<typeof LagSchema> }>>,
+  Same<Json<SyncHealth>, Json<Static<typeof SyncHealthSchema>>>,
+  Same<Json<SyncOverview>, Described<typeof SyncOverviewSchema, { status: SyncStatus | null; health: SyncHealth }>>,
+  Same<Json<AgentView>, Json<Static<typeof AgentViewSchema>>>,
+  Same<Json<ClusterHealth>, Json<Static<typeof ClusterHealthSchema>>>,
+  Same<Json<UserView>, Json<Static<typeof UserViewSchema>>>,
+  Same<Json<WhoAmI>, Json<Static<typeof WhoAmISchema>>>,
+] = [true, true, true, true, true, true, true, true];
+void checks;
