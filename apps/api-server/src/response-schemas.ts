@@ -15,11 +15,11 @@ export const LagSchema = Type.Object(
     seconds: Type.Optional(Type.Number({ description: 'seconds between the newest source row and the position (timestamp cursors)' })),
     head: Type.Optional(Type.String({ description: "the source's newest cursor value" })),
     parts: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'rows not yet copied per part of the source (Kafka: per partition)' })),
-    bytes: Type.Optional(Type.Number({ description: 'bytes not yet read, when the source counts bytes (S3)' })),
+    bytes: Type.Optional(Type.Number({ description: 'bytes of change log between the position and the server’s current one (PostgreSQL WAL, binlog)' })),
     snapshot: Type.Optional(
       Type.Object(
         { rows: Type.Number(), total: Type.Number(), etaSeconds: Type.Optional(Type.Number()) },
-        { description: 'progress of an initial snapshot: rows copied of about total' },
+        { description: 'the initial copy of a change-log sync, while it runs: rows copied of about total' },
       ),
     ),
   },

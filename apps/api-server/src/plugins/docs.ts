@@ -18,6 +18,7 @@ const TAGS: Record<string, string> = {
   cluster: 'etcd cluster health',
   connectors: 'The connector catalogue: kinds, roles, modes, option schemas',
   'import/export': 'Syncs and data sources as one document, and Go Idra migration',
+  notifications: 'Alert channels (webhook, Slack), the rules that use them, incidents and deliveries',
   health: 'Liveness, readiness and Prometheus metrics (no token)',
 };
 
