@@ -46,6 +46,7 @@ export const SyncStatusSchema = Type.Object(
     rowsSkipped: Type.Number({ description: 'since startedAt' }),
     batches: Type.Number({ description: 'since startedAt' }),
     rowsDeleted: Type.Optional(Type.Number({ description: 'since startedAt' })),
+    rowsUpdated: Type.Optional(Type.Number({ description: 'rows a change log reported as updates, since startedAt' })),
     schemaChanges: Type.Optional(
       Type.Array(
         Type.Object({
@@ -100,7 +101,7 @@ export const SyncStatusSchema = Type.Object(
       ),
     ),
     totals: Type.Optional(
-      Type.Object({ rowsCopied: Type.Number(), rowsSkipped: Type.Number(), batches: Type.Number(), rowsDeleted: Type.Optional(Type.Number()), since: Time(), caughtUpAt: Type.Optional(Time('the end of the initial copy')) }, { description: 'across runs, agents and pauses' }),
+      Type.Object({ rowsCopied: Type.Number(), rowsSkipped: Type.Number(), batches: Type.Number(), rowsDeleted: Type.Optional(Type.Number()), rowsUpdated: Type.Optional(Type.Number()), since: Time(), caughtUpAt: Type.Optional(Time('the end of the initial copy')) }, { description: 'across runs, agents and pauses' }),
     ),
     updatedAt: Time(),
   },
