@@ -545,6 +545,17 @@ describe('http OAuth2 client credentials', () => {
     expect(await pg.count('oauth')).toBe(7);
   });
 
+  it('PG → HTTP with OAuth2: the destination POSTs with a token of the grant', async () => {
+    await pg.exec('create table outbox_oauth (id bigint primary key, name text)');
+    await insertRows(pg, 'outbox_oauth', numberedRows(1, 3).map(({ id, name }) => ({ id, name })));
+    const destination: Endpoint = { ...oauthFeed(), url: '/v1/ingest', options: { retryBackoff: 20 } };
+    const { status } = await runOnce(syncBetween(tableEndpoint(pg, 'outbox_oauth'), destination, { mode: 'id', cursorColumn: 'id' }), await tempDir('idra-state-'));
+    expect(status.rowsCopied).toBe(3);
+    expect(api.rows.map((r) => r['id'])).toEqual(['1', '2', '3']);
+    expect(api.tokenRequests).toHaveLength(1);
+    expect(api.headers.filter((h) => h['idempotency-key'] !== undefined).map((h) => h.authorization)).toEqual(['Bearer tok-1']);
+  });
+
   it('a refused client secret shows as an error naming the token endpoint, never the secret', async () => {
     api.items = numberedRows(1, 2);
     const source = oauthFeed();
