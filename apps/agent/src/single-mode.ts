@@ -76,7 +76,7 @@ export class SingleModeAgent {
         ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
         onStatus: (s) => this.onStatus(s),
         previous: previous.get(sync.id),
-        ...(metrics ? { onBatch: (b) => metrics.observeBatch(sync.id, b) } : {}),
+        ...(metrics ? { onBatch: (b) => metrics.observeBatch(sync.id, b), onSchemaChange: (r) => metrics.observeSchemaChange(sync.id, r) } : {}),
       });
       this.runners.push(runner);
       void runner.start();

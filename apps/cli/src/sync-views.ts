@@ -38,6 +38,14 @@ export function describeSyncStatus(o: SyncOverview, history: SyncActivity): stri
     const t = s.totals;
     lines.push(`  rows copied: ${t?.rowsCopied ?? s.rowsCopied} in total${t ? ` since ${t.since}` : ''}; ${s.rowsCopied} since this run started${s.startedAt ? ` (${s.startedAt})` : ''}`);
     lines.push(`  rows set aside: ${t?.rowsSkipped ?? s.rowsSkipped}; dead letters kept: ${o.deadLetters}`);
+    const deleted = t?.rowsDeleted ?? s.rowsDeleted;
+    if (deleted) lines.push(`  rows deleted: ${deleted}`);
+    const r = s.reconciliation;
+    if (r) {
+      const found = `${r.sourceKeys} source / ${r.destinationKeys} destination keys, ${r.deleted} deleted, ${r.missing} missing from the destination, ${r.durationMs} ms`;
+      lines.push(`  last ${r.kind === 'mirror' ? 'mirror pass' : 'key reconciliation'} at ${r.at}: ${r.refused ? `refused — ${r.refused}` : found}`);
+    }
+    for (const c of s.schemaChanges ?? []) lines.push(`  schema change at ${c.at} (batch ${c.batch}, ${c.outcome}): ${c.changes.join('; ')}`);
     const lag = lagSummary(s.lag);
     lines.push(`  lag: ${lag.text}${lag.other ? ` (${lag.other})` : ''}`);
   }

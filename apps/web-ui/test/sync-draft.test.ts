@@ -31,6 +31,26 @@ describe('sync draft', () => {
     expect(draftToConfig(configToDraft(sync), CATALOGUE)).toEqual(sync);
   });
 
+  it('round-trips the schema-change and delete fields, each only in the modes it applies to', () => {
+    const base = { id: 'o', source: { connector: 'postgres', dataSourceId: 'a', table: 't' }, destination: { connector: 'postgres', dataSourceId: 'b', table: 't' } } as const;
+    const soft: SyncConfig = {
+      ...base,
+      mode: 'timestamp',
+      cursorColumn: 'updated_at',
+      keyColumns: ['id'],
+      schemaChanges: 'ignore',
+      deletes: 'mark',
+      softDeleteColumn: 'deleted_at',
+      maxDeleteFraction: 0.2,
+      reconcileEvery: '1h',
+    };
+    expect(draftToConfig(configToDraft(soft), CATALOGUE)).toEqual(soft);
+    const mirror: SyncConfig = { ...base, mode: 'full', keyColumns: ['id'], schemaChanges: 'fail', deletes: 'mirror' };
+    expect(draftToConfig(configToDraft(mirror), CATALOGUE)).toEqual(mirror);
+    // A soft-delete column and a reconciliation period mean nothing in full mode: they are not sent.
+    expect(draftToConfig({ ...configToDraft(soft), mode: 'full' }, CATALOGUE)).not.toHaveProperty('softDeleteColumn');
+  });
+
   it('sends only what applies to the mode and connector, and bad values as typed', () => {
     const d = emptyDraft();
     d.id = ' s1 ';

@@ -212,7 +212,10 @@ export class SyncWorker {
           slots,
           previous,
           onStatus: (s) => this.publish(s),
-          onSchemaChange: ({ changes, outcome }) => this.event({ kind: 'schema', text: `source columns changed (${outcome}): ${changes.join('; ')}` }),
+          onSchemaChange: (record) => {
+            this.deps.metrics?.observeSchemaChange(this.syncId, record);
+            this.event({ kind: 'schema', text: `source columns changed (${record.outcome}): ${record.changes.join('; ')}` });
+          },
           onBatch: (batch) => {
             this.recorder?.observeBatch(batch.rows, batch.skipped);
             this.deps.metrics?.observeBatch(this.syncId, batch);

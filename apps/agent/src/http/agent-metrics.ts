@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { FencedError, effectiveLagThreshold, deriveHealth, HEALTH_ORDER, type CommitContext, type LagThreshold, type OffsetStore, type Position, type StrayErrorKind, type SyncState, type SyncStatus } from '@idra/core';
+import { FencedError, effectiveLagThreshold, deriveHealth, HEALTH_ORDER, type CommitContext, type LagThreshold, type OffsetStore, type Position, type SchemaChangeRecord, type StrayErrorKind, type SyncState, type SyncStatus } from '@idra/core';
 
 const SYNC_STATES: readonly SyncState[] = ['starting', 'waiting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
 
@@ -30,6 +30,8 @@ export class AgentMetrics {
   private readonly rowsRead: Counter<'sync' | 'agent'>;
   private readonly rowsWritten: Counter<'sync' | 'agent'>;
   private readonly rowsSkipped: Counter<'sync' | 'agent'>;
+  private readonly rowsDeleted: Counter<'sync' | 'agent'>;
+  private readonly schemaChanges: Counter<'sync' | 'agent' | 'outcome'>;
   private readonly batches: Counter<'sync' | 'agent'>;
   private readonly batchDuration: Histogram<'sync' | 'agent'>;
   private readonly commitDuration: Histogram<'sync' | 'agent'>;
@@ -71,6 +73,18 @@ export class AgentMetrics {
     this.rowsRead = new Counter({ name: 'idra_rows_read_total', help: 'Rows read from the source in committed batches', labelNames, registers });
     this.rowsWritten = new Counter({ name: 'idra_rows_written_total', help: 'Rows written and committed to the destination', labelNames, registers });
     this.rowsSkipped = new Counter({ name: 'idra_rows_skipped_total', help: 'Rows the destination rejected and onError: skip set aside', labelNames, registers });
+    this.rowsDeleted = new Counter({
+      name: 'idra_rows_deleted_total',
+      help: 'Destination rows deleted: deletes from a change log, soft-deleted rows, mirror passes, key reconciliation',
+      labelNames,
+      registers,
+    });
+    this.schemaChanges = new Counter({
+      name: 'idra_schema_changes_total',
+      help: "Changes of a source's columns, by what the sync's schemaChanges policy did (applied, ignored, refused)",
+      labelNames: ['sync', 'agent', 'outcome'],
+      registers,
+    });
     this.batches = new Counter({ name: 'idra_batches_total', help: 'Batches committed (destination, then offset)', labelNames, registers });
     this.batchDuration = new Histogram({
       name: 'idra_batch_duration_seconds',
@@ -258,6 +272,7 @@ export class AgentMetrics {
     this.rowsRead.inc(labels, batch.rows + batch.skipped);
     this.rowsWritten.inc(labels, batch.rows);
     if (batch.skipped > 0) this.rowsSkipped.inc(labels, batch.skipped);
+    if (batch.deleted) this.rowsDeleted.inc(labels, batch.deleted);
     this.batches.inc(labels);
     this.batchDuration.observe(labels, batch.durationMs / 1000);
     this.lastBatch.set(labels, Date.now() / 1000);
@@ -267,6 +282,11 @@ export class AgentMetrics {
       this.changes.inc({ ...labels, kind: 'update' }, batch.updated);
       this.changes.inc({ ...labels, kind: 'delete' }, batch.deleted ?? 0);
     }
+  }
+
+  /** The source's columns changed (`SyncRunner`'s `onSchemaChange`). */
+  observeSchemaChange(syncId: string, record: SchemaChangeRecord): void {
+    this.schemaChanges.inc({ sync: syncId, agent: this.agentId, outcome: record.outcome }, record.changes.length);
   }
 
   /** The same offset store, with every commit timed and its failures counted. */

@@ -68,6 +68,12 @@ export interface SyncDraft {
   delayOnly: boolean;
   onError: 'stop' | 'skip';
   createTable: boolean;
+  schemaChanges: 'evolve' | 'ignore' | 'fail';
+  /** '' when the sync does not delete. */
+  deletes: '' | 'mirror' | 'delete' | 'mark';
+  softDeleteColumn: string;
+  maxDeleteFraction: string;
+  reconcileEvery: string;
 }
 
 function emptyConnection(): ConnectionDraft {
@@ -113,6 +119,11 @@ export function emptyDraft(): SyncDraft {
     delayOnly: false,
     onError: 'stop',
     createTable: true,
+    schemaChanges: 'evolve',
+    deletes: '',
+    softDeleteColumn: '',
+    maxDeleteFraction: '',
+    reconcileEvery: '',
   };
 }
 
@@ -194,6 +205,11 @@ export function configToDraft(s: SyncConfig): SyncDraft {
     delayOnly: s.watermark === 'delay-only',
     onError: s.onError ?? 'stop',
     createTable: s.createTable ?? true,
+    schemaChanges: s.schemaChanges ?? 'evolve',
+    deletes: s.deletes ?? (s.softDeleteColumn !== undefined ? 'delete' : ''),
+    softDeleteColumn: text(s.softDeleteColumn),
+    maxDeleteFraction: text(s.maxDeleteFraction),
+    reconcileEvery: text(s.reconcileEvery),
   };
 }
 
@@ -230,5 +246,11 @@ export function draftToConfig(d: SyncDraft, catalogue: Catalogue): SyncConfig {
   if (mode.cursor && d.delayOnly) s.watermark = 'delay-only';
   if (d.onError !== 'stop') s.onError = d.onError;
   if (!d.createTable) s.createTable = false;
+  if (d.schemaChanges !== 'evolve') s.schemaChanges = d.schemaChanges;
+  const softDeletes = d.deletes === 'delete' || d.deletes === 'mark';
+  if (d.deletes === 'mirror' || (softDeletes && mode.cursor)) s.deletes = d.deletes;
+  if (softDeletes && mode.cursor && d.softDeleteColumn.trim()) s.softDeleteColumn = d.softDeleteColumn.trim();
+  if (d.maxDeleteFraction.trim()) s.maxDeleteFraction = Number.isNaN(Number(d.maxDeleteFraction)) ? d.maxDeleteFraction.trim() : Number(d.maxDeleteFraction);
+  if (mode.cursor && d.reconcileEvery.trim()) s.reconcileEvery = duration(d.reconcileEvery);
   return s as SyncConfig;
 }

@@ -12,6 +12,7 @@ import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncCharts, useActivity } from '../components/SyncCharts.tsx';
 import { ChangeLogFacts } from '../components/ChangeLogFacts.tsx';
+import { FaithfulCopyFacts } from '../components/FaithfulCopyFacts.tsx';
 import { failingSince, healthOf, type SyncHealth } from '../lib/sync-state.ts';
 import { minuteSeries, recentRate } from '../lib/activity.ts';
 import { describePosition, storedKind } from '@idra/core/model';
@@ -95,6 +96,7 @@ function StatusCard({ id, status, row, offset, health, canOperate }: { id: strin
           )}
           <Progress status={status} rate={rate} />
           <ChangeLogFacts status={status} />
+          <FaithfulCopyFacts status={status} />
           <Facts
             items={[
               ['Agent state', status.state],

@@ -18,6 +18,7 @@ import { CheckRefusal, listedObject, useEndpointCheck, useSourceCheck, useTables
 import { PlacedField, PlacementContext, useIssuePlacement } from './sync-editor/issues.tsx';
 import { ModeFields } from './sync-editor/ModeFields.tsx';
 import { WritingFields } from './sync-editor/WritingFields.tsx';
+import { FaithfulCopyFields } from './sync-editor/FaithfulCopyFields.tsx';
 
 /** Create or edit a sync, checked by the API's validate endpoint as the user types. */
 export function SyncEditorScreen() {
@@ -158,6 +159,9 @@ function SyncEditor({ initial, editing, dataSources, catalogue }: { initial: Syn
           </Section>
           <Section title="Writing and pacing">
             <WritingFields draft={d} change={change} sourceCheck={sourceCheck} />
+          </Section>
+          <Section title="Schema changes and deletes">
+            <FaithfulCopyFields draft={d} change={change} />
           </Section>
           <EditorFooter
             editing={editing}
