@@ -197,3 +197,66 @@ describe('SyncRunner in a mode that follows a change log (cdc)', () => {
     expect(journal.entries.filter((e) => e.startsWith('write'))).toEqual([]);
   });
 });
+
+/** Data-source slots as the runner sees them (the etcd semaphore itself is tested in cluster/data-source-slots.test.ts). */
+class JournalledSlots {
+  readonly holdWhileIdle: boolean;
+  private readonly journal: Journal;
+  /** Waits to report before the first grant. */
+  private waits: number;
+  acquired = 0;
+  released = 0;
+  constructor(journal: Journal, holdWhileIdle: boolean, waits = 0) {
+    this.journal = journal;
+    this.holdWhileIdle = holdWhileIdle;
+    this.waits = waits;
+  }
+  async acquire(_signal: AbortSignal, onWait: (w: NonNullable<SyncStatus['waitingFor']>) => void): Promise<boolean> {
+    while (this.waits > 0) {
+      this.waits--;
+      onWait({ dataSourceId: 'pg', limit: 'syncs', held: 1, max: 1, holders: ['other on a2'], ahead: 0, since: new Date().toISOString() });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.acquired++;
+    this.journal.add('slots taken');
+    return true;
+  }
+  async release(): Promise<void> {
+    this.released++;
+    this.journal.add('slots given back');
+  }
+}
+
+describe('SyncRunner with data-source slots', () => {
+  it('waits for its slots (status waiting, saying for what), and gives them back between polls once caught up', async () => {
+    const t = setup(25);
+    const slots = new JournalledSlots(t.journal, false, 2);
+    const states: SyncStatus[] = [];
+    const runner = new SyncRunner({ sync: t.sync, connectors: memoryRegistry(t.source, t.destination), offsets: t.offsets, deadLetters: t.deadLetters, agentId: 'test', slots, onStatus: (s) => states.push(s) });
+    void runner.start();
+    await vi.waitFor(() => expect(slots.acquired).toBeGreaterThanOrEqual(3), { timeout: 5000, interval: 5 });
+    await runner.stop();
+    expect(states.find((s) => s.state === 'waiting')?.waitingFor).toMatchObject({ dataSourceId: 'pg', holders: ['other on a2'] });
+    // Every read happens while the slots are held, and they are given back at the end.
+    let held = false;
+    const unheldReads: string[] = [];
+    for (const e of t.journal.entries) {
+      if (e === 'slots taken') held = true;
+      else if (e === 'slots given back') held = false;
+      else if (e.startsWith('read ') && !held) unheldReads.push(e);
+    }
+    expect(unheldReads).toEqual([]);
+    expect(held).toBe(false);
+    expect(ids(t.destination.rows)).toEqual(range(1, 25));
+  });
+
+  it('keeps its slots between polls with holdSlotWhileIdle', async () => {
+    const slots = new JournalledSlots(new Journal(), true);
+    const t = setup(25, { runner: { slots } });
+    void t.runner.start();
+    await t.reach((s) => s.state === 'idle');
+    await new Promise((r) => setTimeout(r, 100)); // several polls of 10 ms
+    await t.runner.stop();
+    expect([slots.acquired, slots.released]).toEqual([1, 1]);
+  });
+});
