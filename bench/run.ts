@@ -11,6 +11,7 @@ import { benchFailover, benchPlanner } from './cluster.ts';
 import { benchTorture, printTorture } from './torture.ts';
 import { benchS3Stream } from './s3-stream.ts';
 import { benchCdc } from './cdc.ts';
+import { benchReconcile } from './reconcile.ts';
 
 const { values } = parseArgs({
   options: {
@@ -87,6 +88,11 @@ cdc PG→PG, narrow rows: initial copy of ${s.rows.toLocaleString('en-US')} rows
 cdc steady ${steady.eventsPerSecond.toLocaleString('en-US')} events/s (60 % insert, 30 % update, 10 % delete) for ${steady.seconds} s: insert latency source statement → destination commit p50 ${Math.round(steady.p50Ms)} ms, p99 ${Math.round(steady.p99Ms)} ms, max ${Math.round(steady.maxMs)} ms (target p99 ≤ 1 s)
 cdc sustained: ${sustained.events.toLocaleString('en-US')} events in ${sustained.seconds.toFixed(1)} s = ${Math.round(sustained.eventsPerSecond).toLocaleString('en-US')} events/s applied (target ≥ 20,000)`);
     extra.cdc = cdc;
+  }
+  if (wants('reconcile')) {
+    const r = await benchReconcile(pgUrl);
+    console.log(`\nkey reconciliation PG→PG: ${r.keys.toLocaleString('en-US')} keys at each end, ${r.deleted} deleted, in ${r.seconds.toFixed(1)} s (${r.secondsPerMillionKeys.toFixed(1)} s per million keys)`);
+    extra.reconcile = r;
   }
   if (wants('torture')) {
     const mariadb = process.env.IDRA_BENCH_MYSQL_URL ? undefined : await startMariadb();
