@@ -77,13 +77,26 @@ function devOnlyPackages(): string[] {
   const manifests = ['package.json', ...['apps', 'packages'].flatMap((dir) => readdirSync(join(ROOT, dir)).map((name) => join(dir, name, 'package.json')))]
     .filter((path) => existsSync(join(ROOT, path)))
     .map((path) => JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> });
-  const lock = parse(readFileSync(join(ROOT, 'pnpm-lock.yaml'), 'utf8')) as { snapshots?: Record<string, { dependencies?: Record<string, string> } | null> };
+  const lock = parse(readFileSync(join(ROOT, 'pnpm-lock.yaml'), 'utf8')) as {
+    importers?: Record<string, { dependencies?: Record<string, { version: string }> }>;
+    snapshots?: Record<string, { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> } | null>;
+  };
   const dev = new Set(manifests.flatMap((m) => Object.keys(m.devDependencies ?? {})));
-  // What other packages depend on, except what development tools themselves need (openapi-typescript needs typescript).
-  const transitive = Object.entries(lock.snapshots ?? {})
-    .filter(([key]) => !dev.has(key.replace(/^(@?[^@]+)@.*$/, '$1')))
-    .flatMap(([, snapshot]) => Object.keys(snapshot?.dependencies ?? {}));
-  const prod = new Set([...manifests.flatMap((m) => Object.keys(m.dependencies ?? {})), ...transitive]);
+  // What production needs: the manifests' dependencies and, through the lockfile, everything they depend on
+  // (a development tool's own dependencies, e.g. typescript under openapi-typescript, are not reached).
+  const snapshots = lock.snapshots ?? {};
+  const prod = new Set<string>();
+  const pending = Object.values(lock.importers ?? {}).flatMap((i) => Object.entries(i.dependencies ?? {}).map(([name, d]) => [name, d.version] as [string, string]));
+  const seen = new Set<string>();
+  while (pending.length > 0) {
+    const [name, version] = pending.pop()!;
+    prod.add(name);
+    const key = `${name}@${version}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const snapshot = snapshots[key];
+    pending.push(...Object.entries({ ...snapshot?.dependencies, ...snapshot?.optionalDependencies }));
+  }
   return [...dev].filter((name) => !prod.has(name) && !name.startsWith('@types/'));
 }
 
