@@ -35,7 +35,9 @@ export async function benchCatchup(pgUrl: string, opts: { rowsPerSecond?: number
   try {
     await src.query('create table events (id bigserial primary key, body text not null, created_at timestamptz(6) not null default clock_timestamp())');
     await src.query(`insert into events (body) select md5(g::text) from generate_series(1, $1) g`, [initial]);
-    await dst.query('create table events (id bigint primary key, body text not null, created_at timestamptz(6) not null, arrived_at timestamptz(6) not null default clock_timestamp())');
+    await dst.query(
+      'create table events (id bigint primary key, body text not null, created_at timestamptz(6) not null, arrived_at timestamptz(6) not null default clock_timestamp())',
+    );
     const config = join(dir, 'syncs.json');
     await writeFile(
       config,
@@ -55,7 +57,11 @@ export async function benchCatchup(pgUrl: string, opts: { rowsPerSecond?: number
       }),
     );
     child.proc = spawn(AGENT_BIN, ['--config', config, '--state-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const offset = async () => readFile(join(dir, 'offsets', 'catchup.json'), 'utf8').then((t) => Number(JSON.parse(t).value), () => 0);
+    const offset = async () =>
+      readFile(join(dir, 'offsets', 'catchup.json'), 'utf8').then(
+        (t) => Number(JSON.parse(t).value),
+        () => 0,
+      );
     while ((await offset()) < initial) await new Promise((r) => setTimeout(r, 100));
 
     const perTick = rate / 10;

@@ -23,8 +23,14 @@ async function writeMix(c: pg.Client, n: number, next: { id: number }, existing:
   const from = next.id;
   const to = (next.id += m.inserts) - 1;
   await c.query('begin');
-  await c.query(`insert into events (id, name, amount) select g, 'customer ' || (g % 10007), (g % 100000) / 100.0 from generate_series($1::bigint, $2::bigint) g`, [from, to]);
-  await c.query(`update events set amount = amount + 1, created_at = clock_timestamp() where id in (select (random() * $1)::bigint + 1 from generate_series(1, $2))`, [existing, m.updates]);
+  await c.query(
+    `insert into events (id, name, amount) select g, 'customer ' || (g % 10007), (g % 100000) / 100.0 from generate_series($1::bigint, $2::bigint) g`,
+    [from, to],
+  );
+  await c.query(
+    `update events set amount = amount + 1, created_at = clock_timestamp() where id in (select (random() * $1)::bigint + 1 from generate_series(1, $2))`,
+    [existing, m.updates],
+  );
   await c.query(`delete from events where id in (select (random() * $1)::bigint + 1 from generate_series(1, $2))`, [existing, m.deletes]);
   await c.query('commit');
 }
@@ -64,10 +70,22 @@ export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number
 
     // The stream: a table of 100,000 rows, the agent following it.
     const existing = 100_000;
-    await src.query('create table events (id bigint primary key, name text not null, amount numeric(14,2) not null, created_at timestamptz(6) not null default clock_timestamp())');
+    await src.query(
+      'create table events (id bigint primary key, name text not null, amount numeric(14,2) not null, created_at timestamptz(6) not null default clock_timestamp())',
+    );
     await src.query(`insert into events (id, name, amount) select g, 'customer ' || g, g / 100.0 from generate_series(1, $1) g`, [existing]);
-    await dst.query('create table events (id bigint primary key, name text not null, amount numeric(14,2) not null, created_at timestamptz(6) not null, arrived_at timestamptz(6) not null default clock_timestamp())');
-    const streamSync = { id: 'cdc-bench-stream', source: { connector: 'postgres', connection: { url: source.url }, table: 'events' }, destination: { connector: 'postgres', connection: { url: dest.url }, table: 'events' }, mode: 'cdc', keyColumns: ['id'], batchSize: 10_000, pollIntervalMs: 1000 };
+    await dst.query(
+      'create table events (id bigint primary key, name text not null, amount numeric(14,2) not null, created_at timestamptz(6) not null, arrived_at timestamptz(6) not null default clock_timestamp())',
+    );
+    const streamSync = {
+      id: 'cdc-bench-stream',
+      source: { connector: 'postgres', connection: { url: source.url }, table: 'events' },
+      destination: { connector: 'postgres', connection: { url: dest.url }, table: 'events' },
+      mode: 'cdc',
+      keyColumns: ['id'],
+      batchSize: 10_000,
+      pollIntervalMs: 1000,
+    };
     const config = join(dir, 'stream.json');
     await writeFile(config, JSON.stringify({ syncs: [streamSync] }));
     agent = spawn(AGENT_BIN, ['--config', config, '--state-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -115,7 +133,8 @@ export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number
     const elapsed = (performance.now() - t0) / 1000;
 
     // The destination holds what the source holds.
-    const sum = async (c: pg.Client) => (await c.query("select count(*)::text || ':' || coalesce(sum(id * 7 + amount), 0)::text as s from events")).rows[0].s as string;
+    const sum = async (c: pg.Client) =>
+      (await c.query("select count(*)::text || ':' || coalesce(sum(id * 7 + amount), 0)::text as s from events")).rows[0].s as string;
     const [want, got] = await Promise.all([sum(src), sum(dst)]);
     if (want !== got) throw new Error(`cdc stream: source ${want} ≠ destination ${got}`);
     return {
@@ -126,7 +145,9 @@ export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number
   } finally {
     agent?.kill('SIGTERM');
     await new Promise((r) => (agent && agent.exitCode === null ? agent.on('exit', r) : r(undefined)));
-    await src.query("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name like 'idra_cdc_bench%' and not active").catch(() => {});
+    await src
+      .query("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name like 'idra_cdc_bench%' and not active")
+      .catch(() => {});
     await Promise.all([src.end(), dst.end()]);
     await Promise.all([source.drop(), dest.drop()]);
   }

@@ -21,7 +21,10 @@ export function benchPlanner(syncs = 1000, agents = 10, repeats = 50): { coldMs:
       f();
       samples.push(performance.now() - t);
     }
-    return percentile(samples.sort((a, b) => a - b), 50);
+    return percentile(
+      samples.sort((a, b) => a - b),
+      50,
+    );
   };
   const first = planAssignments(agentIds, syncIds, new Map());
   const coldMs = time(() => planAssignments(agentIds, syncIds, new Map()));
@@ -80,12 +83,21 @@ export async function benchFailover(pgUrl: string, repeats = 10): Promise<{ samp
     for (let i = 0; i < 3; i++) spawnAgent();
     for (let r = 0; r < repeats; r++) {
       // Wait for a settled, balanced cluster in which every sync is committing.
-      await until('balanced', async () => {
-        const { assignments } = await readAssignments(conn.ns);
-        const loads = new Map<string, number>();
-        for (const a of assignments.values()) loads.set(a.agentId, (loads.get(a.agentId) ?? 0) + 1);
-        return assignments.size === syncs && [...loads.keys()].every((id) => agents.has(id)) && loads.size === agents.size && [...loads.values()].every((l) => l === 2);
-      }, 60_000);
+      await until(
+        'balanced',
+        async () => {
+          const { assignments } = await readAssignments(conn.ns);
+          const loads = new Map<string, number>();
+          for (const a of assignments.values()) loads.set(a.agentId, (loads.get(a.agentId) ?? 0) + 1);
+          return (
+            assignments.size === syncs &&
+            [...loads.keys()].every((id) => agents.has(id)) &&
+            loads.size === agents.size &&
+            [...loads.values()].every((l) => l === 2)
+          );
+        },
+        60_000,
+      );
       await new Promise((r) => setTimeout(r, 1000));
       const { assignments } = await readAssignments(conn.ns);
       const victimId = [...assignments.values()][r % syncs]!.agentId;
@@ -95,10 +107,14 @@ export async function benchFailover(pgUrl: string, repeats = 10): Promise<{ samp
       victim.signal('SIGKILL');
       await victim.exited;
       agents.delete(victimId);
-      const firstCommit = await until('victim sync committed elsewhere', () => {
-        const commits = [...agents.values()].flatMap((a) => a.batches()).filter((b) => victimSyncs.has(b.syncId) && b.committedAt > killedAt);
-        return commits.length > 0 ? Math.min(...commits.map((c) => c.committedAt)) : undefined;
-      }, 60_000);
+      const firstCommit = await until(
+        'victim sync committed elsewhere',
+        () => {
+          const commits = [...agents.values()].flatMap((a) => a.batches()).filter((b) => victimSyncs.has(b.syncId) && b.committedAt > killedAt);
+          return commits.length > 0 ? Math.min(...commits.map((c) => c.committedAt)) : undefined;
+        },
+        60_000,
+      );
       samplesMs.push(firstCommit - killedAt);
       spawnAgent();
     }

@@ -64,7 +64,10 @@ export async function runAgentUntil(opts: {
   const offsetFile = join(opts.dir, 'offsets', `${String(opts.sync.id)}.json`);
   let peakKb = 0;
   for (;;) {
-    const value: unknown = await readFile(offsetFile, 'utf8').then((t) => JSON.parse(t).value, () => undefined);
+    const value: unknown = await readFile(offsetFile, 'utf8').then(
+      (t) => JSON.parse(t).value,
+      () => undefined,
+    );
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
     peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
     if (value !== undefined && reached(value)) break;

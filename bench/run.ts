@@ -67,7 +67,9 @@ try {
   }
   if (wants('cluster')) {
     const planner = benchPlanner();
-    console.log(`\nplanner, 1,000 syncs × 10 agents: cold plan ${planner.coldMs.toFixed(2)} ms, re-plan after one agent left ${planner.replanMs.toFixed(2)} ms (${planner.moved} syncs moved)`);
+    console.log(
+      `\nplanner, 1,000 syncs × 10 agents: cold plan ${planner.coldMs.toFixed(2)} ms, re-plan after one agent left ${planner.replanMs.toFixed(2)} ms (${planner.moved} syncs moved)`,
+    );
     const failover = await benchFailover(pgUrl, Number(values['failover-repeats']));
     console.log(
       `failover (kill -9 → first batch committed elsewhere, default lease TTL 3 s), ${failover.samplesMs.length} runs: p50 ${(failover.p50 / 1000).toFixed(2)} s, p99 ${(failover.p99 / 1000).toFixed(2)} s; samples ${failover.samplesMs.map((x) => (x / 1000).toFixed(2)).join(', ')}`,
@@ -77,7 +79,9 @@ try {
   }
   if (wants('s3')) {
     const s3 = await benchS3Stream({ pgUrl, megabytes: Number(values['s3-megabytes']) });
-    console.log(`\ns3: one ${s3.objectMb} MB JSON Lines object (${s3.rows.toLocaleString('en-US')} rows) → PG in ${s3.seconds.toFixed(1)} s, agent peak RSS ${s3.peakRssMb} MB`);
+    console.log(
+      `\ns3: one ${s3.objectMb} MB JSON Lines object (${s3.rows.toLocaleString('en-US')} rows) → PG in ${s3.seconds.toFixed(1)} s, agent peak RSS ${s3.peakRssMb} MB`,
+    );
     extra.s3 = s3;
   }
   if (wants('cdc')) {
@@ -91,7 +95,9 @@ cdc sustained: ${sustained.events.toLocaleString('en-US')} events in ${sustained
   }
   if (wants('reconcile')) {
     const r = await benchReconcile(pgUrl);
-    console.log(`\nkey reconciliation PG→PG: ${r.keys.toLocaleString('en-US')} keys at each end, ${r.deleted} deleted, in ${r.seconds.toFixed(1)} s (${r.secondsPerMillionKeys.toFixed(1)} s per million keys)`);
+    console.log(
+      `\nkey reconciliation PG→PG: ${r.keys.toLocaleString('en-US')} keys at each end, ${r.deleted} deleted, in ${r.seconds.toFixed(1)} s (${r.secondsPerMillionKeys.toFixed(1)} s per million keys)`,
+    );
     extra.reconcile = r;
   }
   if (wants('torture')) {
@@ -101,7 +107,12 @@ cdc sustained: ${sustained.events.toLocaleString('en-US')} events in ${sustained
       const writers = Number(values['torture-writers']);
       console.log(`
 torture: ${writers} writers × ${seconds} s, 30 % of transactions held open 50–800 ms, sync stopped and restarted 5 times`);
-      const torture = await benchTorture({ servers: { postgres: pgUrl, mysql: process.env.IDRA_BENCH_MYSQL_URL ?? mariadb!.url }, writers, seconds, restarts: 5 });
+      const torture = await benchTorture({
+        servers: { postgres: pgUrl, mysql: process.env.IDRA_BENCH_MYSQL_URL ?? mariadb!.url },
+        writers,
+        seconds,
+        restarts: 5,
+      });
       printTorture(torture);
       extra.torture = torture;
     } finally {

@@ -17,7 +17,12 @@ export interface ThroughputOptions {
 type Endpoint = { engine: Engine; connection: { url?: string; file?: string } };
 
 /** A source database holding `src` for each engine that a selected pair reads from, built once per shape. */
-async function sources(opts: ThroughputOptions, shape: Shape, dir: string, engines: Set<Engine>): Promise<Partial<Record<Engine, Endpoint & { bytes: number; drop(): Promise<void> }>>> {
+async function sources(
+  opts: ThroughputOptions,
+  shape: Shape,
+  dir: string,
+  engines: Set<Engine>,
+): Promise<Partial<Record<Engine, Endpoint & { bytes: number; drop(): Promise<void> }>>> {
   const out: Partial<Record<Engine, Endpoint & { bytes: number; drop(): Promise<void> }>> = {};
   // One at a time: generating rows is heavy, and the machine may have few cores.
   if (engines.has('postgres')) {
@@ -85,16 +90,28 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
         await d.connect();
         const s = new pg.Client(src.postgres.connection.url);
         await s.connect();
-        const ddl = (await s.query(`select 'create table copy_pipe (' || string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum) || ', primary key (id))' as ddl
-          from pg_attribute where attrelid = 'src'::regclass and attnum > 0 and not attisdropped`)).rows[0].ddl as string;
+        const ddl = (
+          await s.query(`select 'create table copy_pipe (' || string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum) || ', primary key (id))' as ddl
+          from pg_attribute where attrelid = 'src'::regclass and attnum > 0 and not attisdropped`)
+        ).rows[0].ddl as string;
         await d.query(ddl);
         await Promise.all([s.end(), d.end()]);
-        const copySeconds = await timeShell(`psql -X -q "${src.postgres.connection.url}" -c "\\copy src to stdout" | psql -X -q "${dest.url}" -c "\\copy copy_pipe from stdin"`);
+        const copySeconds = await timeShell(
+          `psql -X -q "${src.postgres.connection.url}" -c "\\copy src to stdout" | psql -X -q "${dest.url}" -c "\\copy copy_pipe from stdin"`,
+        );
         const copy = line(`${tag}: PG→PG COPY pipe`, opts.rows, src.postgres.bytes, copySeconds);
         results.push(copy);
         for (const mode of ['insert', 'upsert'] as const) {
           const r = await runIdra(src.postgres, pgDest, `pg_${mode}_${shape}`, mode, opts);
-          results.push(line(`${tag}: PG→PG Idra ${mode}`, opts.rows, src.postgres.bytes, r.seconds, { baseline: 'COPY pipe', baselineRowsPerSec: copy.rowsPerSec, ratio: copy.seconds / r.seconds, peakRssMb: r.peakRssMb, agentCpuSeconds: r.cpuSeconds }));
+          results.push(
+            line(`${tag}: PG→PG Idra ${mode}`, opts.rows, src.postgres.bytes, r.seconds, {
+              baseline: 'COPY pipe',
+              baselineRowsPerSec: copy.rowsPerSec,
+              ratio: copy.seconds / r.seconds,
+              peakRssMb: r.peakRssMb,
+              agentCpuSeconds: r.cpuSeconds,
+            }),
+          );
         }
       }
       for (const from of ['mysql', 'sqlite'] as const) {
@@ -103,20 +120,35 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
         const sourceUrl = from === 'mysql' ? `${src.mysql.connection.url!.replace(/\/$/, '')}` : src.sqlite.connection.file!;
         const logDir = join(dir, `pgloader-${from}`);
         // pgloader's default read-ahead (100,000 rows) can exhaust its 1 GiB Lisp heap on this data.
-        const loaderSeconds = await timeShell(`mkdir -p ${logDir} && pgloader --quiet --root-dir ${logDir} --with "prefetch rows = 25000" "${sourceUrl}" "${loaderDb.url}?sslmode=disable"`);
+        const loaderSeconds = await timeShell(
+          `mkdir -p ${logDir} && pgloader --quiet --root-dir ${logDir} --with "prefetch rows = 25000" "${sourceUrl}" "${loaderDb.url}?sslmode=disable"`,
+        );
         const loaded = await countPg(loaderDb.url, 'src');
         await loaderDb.drop();
         if (loaded !== opts.rows) throw new Error(`pgloader ${from}: expected ${opts.rows} rows, found ${loaded}`);
         const loader = line(`${tag}: ${LABEL[from]}→PG pgloader`, opts.rows, src[from].bytes, loaderSeconds);
         results.push(loader);
         const r = await runIdra(src[from], pgDest, `${from}_insert_${shape}`, 'insert', opts);
-        results.push(line(`${tag}: ${LABEL[from]}→PG Idra insert`, opts.rows, src[from].bytes, r.seconds, { baseline: 'pgloader', baselineRowsPerSec: loader.rowsPerSec, ratio: loader.seconds / r.seconds, peakRssMb: r.peakRssMb, agentCpuSeconds: r.cpuSeconds }));
+        results.push(
+          line(`${tag}: ${LABEL[from]}→PG Idra insert`, opts.rows, src[from].bytes, r.seconds, {
+            baseline: 'pgloader',
+            baselineRowsPerSec: loader.rowsPerSec,
+            ratio: loader.seconds / r.seconds,
+            peakRssMb: r.peakRssMb,
+            agentCpuSeconds: r.cpuSeconds,
+          }),
+        );
       }
       for (const to of ['sqlite', 'mysql'] as const) {
         if (!wants(`pg-${to}`)) continue;
-        const target: Endpoint = to === 'sqlite' ? { engine: 'sqlite', connection: { file: sqliteFile(dir, `dest-${shape}`) } } : { engine: 'mysql', connection: { url: (await createDatabase('mysql', opts.mysqlUrl)).url } };
+        const target: Endpoint =
+          to === 'sqlite'
+            ? { engine: 'sqlite', connection: { file: sqliteFile(dir, `dest-${shape}`) } }
+            : { engine: 'mysql', connection: { url: (await createDatabase('mysql', opts.mysqlUrl)).url } };
         const r = await runIdra(src.postgres, target, `pg_to_${to}_${shape}`, 'insert', opts);
-        results.push(line(`${tag}: PG→${LABEL[to]} Idra insert`, opts.rows, src.postgres.bytes, r.seconds, { peakRssMb: r.peakRssMb, agentCpuSeconds: r.cpuSeconds }));
+        results.push(
+          line(`${tag}: PG→${LABEL[to]} Idra insert`, opts.rows, src.postgres.bytes, r.seconds, { peakRssMb: r.peakRssMb, agentCpuSeconds: r.cpuSeconds }),
+        );
       }
     } finally {
       await dest.drop();
@@ -131,7 +163,11 @@ async function countPg(url: string, table: string): Promise<number> {
   const c = new pg.Client(url);
   await c.connect();
   try {
-    const found = (await c.query(`select quote_ident(table_schema) || '.' || quote_ident(table_name) as t from information_schema.tables where lower(table_name) = $1`, [table])).rows[0];
+    const found = (
+      await c.query(`select quote_ident(table_schema) || '.' || quote_ident(table_name) as t from information_schema.tables where lower(table_name) = $1`, [
+        table,
+      ])
+    ).rows[0];
     if (!found) return 0;
     return Number((await c.query(`select count(*) as n from ${found.t}`)).rows[0].n);
   } finally {

@@ -26,7 +26,17 @@ const pythonPath = await provisionKubernetesValidate().then(
 const missing = (tool: string) => `(SKIPPED: no ${tool} in the testkit cache or PATH; ./idra test-servers builds it)`;
 
 /** The chart as deploy/k8s/idra.yaml holds it (see deploy/k8s/README.md). */
-const K8S_ARGS = ['template', 'idra', join(DEPLOY, 'helm/idra'), '--namespace', 'idra', '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.existingSecret=idra-secrets'];
+const K8S_ARGS = [
+  'template',
+  'idra',
+  join(DEPLOY, 'helm/idra'),
+  '--namespace',
+  'idra',
+  '--kube-version',
+  KUBERNETES_VERSION,
+  '--set',
+  'secrets.existingSecret=idra-secrets',
+];
 
 async function helmTemplate(extra: string[] = []): Promise<string> {
   return (await run(helm!, [...K8S_ARGS, ...extra], { maxBuffer: 16 << 20 })).stdout;
@@ -75,15 +85,24 @@ function checkManifests(text: string): void {
   expect(headless.spec.clusterIP).toBe('None');
   expect(headless.spec.publishNotReadyAddresses).toBe(true);
   const etcdArgs: string[] = podSpec(etcd).containers[0].command;
-  const flag = (name: string) => etcdArgs.find((a) => a.startsWith(`--${name}=`))!.split('=').slice(1).join('=');
-  const peers = flag('initial-cluster').split(',').map((p) => p.split('='));
+  const flag = (name: string) =>
+    etcdArgs
+      .find((a) => a.startsWith(`--${name}=`))!
+      .split('=')
+      .slice(1)
+      .join('=');
+  const peers = flag('initial-cluster')
+    .split(',')
+    .map((p) => p.split('='));
   expect(peers.map(([name]) => name)).toEqual([0, 1, 2].map((i) => `${etcd.metadata.name}-${i}`));
   expect(new Set(peers.map(([, url]) => url)).size).toBe(3);
   for (const [name, url] of peers) expect(url).toBe(`https://${name}.${headless.metadata.name}.idra.svc:2380`);
   expect(flag('initial-advertise-peer-urls')).toBe(`https://$(POD_NAME).${headless.metadata.name}.idra.svc:2380`);
   // Client and peer TLS from gen-certs.sh's Secret; peers show a certificate the CA signed; clients authenticate with auth.
   expect(flag('listen-client-urls')).toBe('https://0.0.0.0:2379');
-  expect(etcdArgs).toEqual(expect.arrayContaining(['--cert-file=/etc/etcd/tls/tls.crt', '--peer-trusted-ca-file=/etc/etcd/tls/ca.crt', '--peer-client-cert-auth']));
+  expect(etcdArgs).toEqual(
+    expect.arrayContaining(['--cert-file=/etc/etcd/tls/tls.crt', '--peer-trusted-ca-file=/etc/etcd/tls/ca.crt', '--peer-client-cert-auth']),
+  );
   expect(etcdArgs.some((a) => a.startsWith('--trusted-ca-file') || a === '--client-cert-auth')).toBe(false);
   expect(podSpec(etcd).volumes.find((v: any) => v.name === 'tls').secret.secretName).toBe('idra-etcd-tls');
   // One member per node, required.
@@ -102,7 +121,11 @@ function checkManifests(text: string): void {
     expect(pod.automountServiceAccountToken, w.metadata.name).toBe(false);
     if (w.kind !== 'Job') expect(pod.containers[0].startupProbe, w.metadata.name).toBeDefined();
     if (w.kind === 'Deployment') {
-      const spread = pod.topologySpreadConstraints.map((t: any) => [t.topologyKey, t.whenUnsatisfiable, selects(t.labelSelector.matchLabels, w.spec.template.metadata.labels)]);
+      const spread = pod.topologySpreadConstraints.map((t: any) => [
+        t.topologyKey,
+        t.whenUnsatisfiable,
+        selects(t.labelSelector.matchLabels, w.spec.template.metadata.labels),
+      ]);
       expect(spread, w.metadata.name).toEqual([
         ['kubernetes.io/hostname', 'ScheduleAnyway', true],
         ['topology.kubernetes.io/zone', 'ScheduleAnyway', true],
@@ -156,32 +179,48 @@ function checkManifests(text: string): void {
     expect(selects(svc.spec.selector, named('Deployment', suffix).spec.template.metadata.labels), suffix).toBe(true);
   }
   for (const d of byKind('Deployment')) {
-    expect(byKind('PodDisruptionBudget').some((p) => selects(p.spec.selector.matchLabels, d.spec.template.metadata.labels)), d.metadata.name).toBe(true);
+    expect(
+      byKind('PodDisruptionBudget').some((p) => selects(p.spec.selector.matchLabels, d.spec.template.metadata.labels)),
+      d.metadata.name,
+    ).toBe(true);
   }
   // No Ingress unless asked for (with TLS: see the variants).
   expect(byKind('Ingress')).toEqual([]);
 
   // etcd auth: each component logs in as its own user; the Job makes the users and turns auth on.
   const apiContainer = podSpec(named('Deployment', '-api')).containers[0];
-  for (const [c, user, key] of [[agentContainer, 'idra-agent', 'etcd-agent-password'], [apiContainer, 'idra-api', 'etcd-api-password']] as const) {
+  for (const [c, user, key] of [
+    [agentContainer, 'idra-agent', 'etcd-agent-password'],
+    [apiContainer, 'idra-api', 'etcd-api-password'],
+  ] as const) {
     expect(envValue(c, 'IDRA_ETCD_USERNAME').value).toBe(user);
     expect(envValue(c, 'IDRA_ETCD_PASSWORD').valueFrom.secretKeyRef.key).toBe(key);
     expect(envValue(c, 'IDRA_ETCD_CA').value).toBe('/etc/idra/etcd-tls/ca.crt');
     // The CA only: clients show no certificate to the bundled etcd (mounting tls.crt would fail: it is not in the Secret).
     expect(envValue(c, 'IDRA_ETCD_CERT')).toBeUndefined();
-    expect(envValue(c, 'IDRA_ETCD_ENDPOINTS').value.split(',').every((e: string) => e.startsWith('https://'))).toBe(true);
+    expect(
+      envValue(c, 'IDRA_ETCD_ENDPOINTS')
+        .value.split(',')
+        .every((e: string) => e.startsWith('https://')),
+    ).toBe(true);
   }
   const job = named('Job', '-etcd-access-1');
   const jobContainer = podSpec(job).containers[0];
   expect(jobContainer.args).toEqual(['etcd-access']);
   expect(jobContainer.image).toBe(apiContainer.image);
-  expect(jobContainer.env.filter((e: any) => e.valueFrom).map((e: any) => e.name).sort()).toEqual(['IDRA_ETCD_AGENT_PASSWORD', 'IDRA_ETCD_API_PASSWORD', 'IDRA_ETCD_ROOT_PASSWORD']);
+  expect(
+    jobContainer.env
+      .filter((e: any) => e.valueFrom)
+      .map((e: any) => e.name)
+      .sort(),
+  ).toEqual(['IDRA_ETCD_AGENT_PASSWORD', 'IDRA_ETCD_API_PASSWORD', 'IDRA_ETCD_ROOT_PASSWORD']);
   expect(Object.values(ETCD_USERS).sort()).toEqual(['idra-agent', 'idra-api']);
 
   // NetworkPolicies: only agents, API servers and the Job reach etcd's clients port, only members its peers port;
   // only the web UI and the Ingress controller reach the API server, only the controller the web UI.
   const policy = (suffix: string) => named('NetworkPolicy', suffix).spec;
-  const components = (rule: any) => rule.from.map((f: any) => f.podSelector?.matchLabels['app.kubernetes.io/component'] ?? JSON.stringify(f.namespaceSelector.matchLabels));
+  const components = (rule: any) =>
+    rule.from.map((f: any) => f.podSelector?.matchLabels['app.kubernetes.io/component'] ?? JSON.stringify(f.namespaceSelector.matchLabels));
   const etcdPolicy = policy('-etcd');
   expect(etcdPolicy.ingress.map((r: any) => [r.ports[0].port, components(r)])).toEqual([
     [2379, ['agent', 'api-server', 'etcd-access']],
@@ -204,7 +243,11 @@ describe('deploy/k8s and the Helm chart', () => {
   });
 
   it.runIf(required)('CI has helm, kubeconform and the Kubernetes schemas: none of the checks below is skipped', () => {
-    expect({ helm, kubeconform, schemas: pythonPath.dir ?? pythonPath.error }).toEqual({ helm: expect.any(String), kubeconform: expect.any(String), schemas: expect.stringContaining('kubernetes-validate') });
+    expect({ helm, kubeconform, schemas: pythonPath.dir ?? pythonPath.error }).toEqual({
+      helm: expect.any(String),
+      kubeconform: expect.any(String),
+      schemas: expect.stringContaining('kubernetes-validate'),
+    });
   });
 
   it.skipIf(!pythonPath.dir)(
@@ -224,67 +267,119 @@ describe('deploy/k8s and the Helm chart', () => {
     expect(rendered, `deploy/k8s/idra.yaml is out of date: render it again (deploy/k8s/README.md)`).toBe(read('k8s/idra.yaml'));
   });
 
-  it.skipIf(!helm)(helm ? 'helm template: secrets are required, a created Secret is referenced, external etcd replaces the StatefulSet' : `helm value variants ${missing('helm')}`, async () => {
-    const noSecrets = run(helm!, ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION]);
-    await expect(noSecrets).rejects.toThrow(/secrets.secretKey .* is required/);
-    const shortKey = run(helm!, ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.secretKey=short,secrets.jwtSecret=j,secrets.adminPassword=a']);
-    await expect(shortKey).rejects.toThrow(/at least 16 characters/);
+  it.skipIf(!helm)(
+    helm
+      ? 'helm template: secrets are required, a created Secret is referenced, external etcd replaces the StatefulSet'
+      : `helm value variants ${missing('helm')}`,
+    async () => {
+      const noSecrets = run(helm!, ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION]);
+      await expect(noSecrets).rejects.toThrow(/secrets.secretKey .* is required/);
+      const shortKey = run(helm!, [
+        'template',
+        'idra',
+        join(DEPLOY, 'helm/idra'),
+        '--kube-version',
+        KUBERNETES_VERSION,
+        '--set',
+        'secrets.secretKey=short,secrets.jwtSecret=j,secrets.adminPassword=a',
+      ]);
+      await expect(shortKey).rejects.toThrow(/at least 16 characters/);
 
-    const created = objects(
-      (await run(helm!, ['template', 'prod', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', `secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=0123456789abcdef0123456789abcdef,secrets.adminPassword=pw,${ETCD_PASSWORDS}`])).stdout,
-    );
-    const secret = created.find((o) => o.kind === 'Secret')!;
-    expect(secret.metadata.name).toBe('prod-idra');
-    const api = created.find((o) => o.kind === 'Deployment' && o.metadata.name === 'prod-idra-api')!;
-    expect(envValue(podSpec(api).containers[0], 'IDRA_JWT_SECRET').valueFrom.secretKeyRef.name).toBe('prod-idra');
+      const created = objects(
+        (
+          await run(helm!, [
+            'template',
+            'prod',
+            join(DEPLOY, 'helm/idra'),
+            '--kube-version',
+            KUBERNETES_VERSION,
+            '--set',
+            `secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=0123456789abcdef0123456789abcdef,secrets.adminPassword=pw,${ETCD_PASSWORDS}`,
+          ])
+        ).stdout,
+      );
+      const secret = created.find((o) => o.kind === 'Secret')!;
+      expect(secret.metadata.name).toBe('prod-idra');
+      const api = created.find((o) => o.kind === 'Deployment' && o.metadata.name === 'prod-idra-api')!;
+      expect(envValue(podSpec(api).containers[0], 'IDRA_JWT_SECRET').valueFrom.secretKeyRef.name).toBe('prod-idra');
 
-    const external = objects(
-      await helmTemplate(['--set', 'etcd.bundled=false,etcd.tlsSecret=etcd-client-tls', '--set-json', 'etcd.externalEndpoints=["https://e1:2379","https://e2:2379","https://e3:2379"]']),
-    );
-    expect(external.filter((o) => ['StatefulSet', 'Job'].includes(o.kind))).toEqual([]);
-    expect(external.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).not.toContain('idra-etcd');
-    const agent = podSpec(external.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!);
-    expect(envValue(agent.containers[0], 'IDRA_ETCD_ENDPOINTS').value).toBe('https://e1:2379,https://e2:2379,https://e3:2379');
-    expect(envValue(agent.containers[0], 'IDRA_ETCD_CA').value).toBe('/etc/idra/etcd-tls/ca.crt');
-    // A CA-only Secret: no certificate or key is looked for (agents exited with ENOENT tls.crt when both were always set).
-    expect(envValue(agent.containers[0], 'IDRA_ETCD_CERT')).toBeUndefined();
-    expect(envValue(agent.containers[0], 'IDRA_ETCD_KEY')).toBeUndefined();
-    expect(agent.volumes.find((v: any) => v.name === 'etcd-tls').secret.secretName).toBe('etcd-client-tls');
+      const external = objects(
+        await helmTemplate([
+          '--set',
+          'etcd.bundled=false,etcd.tlsSecret=etcd-client-tls',
+          '--set-json',
+          'etcd.externalEndpoints=["https://e1:2379","https://e2:2379","https://e3:2379"]',
+        ]),
+      );
+      expect(external.filter((o) => ['StatefulSet', 'Job'].includes(o.kind))).toEqual([]);
+      expect(external.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).not.toContain('idra-etcd');
+      const agent = podSpec(external.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!);
+      expect(envValue(agent.containers[0], 'IDRA_ETCD_ENDPOINTS').value).toBe('https://e1:2379,https://e2:2379,https://e3:2379');
+      expect(envValue(agent.containers[0], 'IDRA_ETCD_CA').value).toBe('/etc/idra/etcd-tls/ca.crt');
+      // A CA-only Secret: no certificate or key is looked for (agents exited with ENOENT tls.crt when both were always set).
+      expect(envValue(agent.containers[0], 'IDRA_ETCD_CERT')).toBeUndefined();
+      expect(envValue(agent.containers[0], 'IDRA_ETCD_KEY')).toBeUndefined();
+      expect(agent.volumes.find((v: any) => v.name === 'etcd-tls').secret.secretName).toBe('etcd-client-tls');
 
-    // Agents placed next to their databases: labels and capacity reach the agent as its environment.
-    const placed = objects(await helmTemplate(['--set', 'agent.placementLabels.region=eu,agent.placementLabels.net=dc1,agent.maxSyncs=20']));
-    const placedAgent = podSpec(placed.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!);
-    expect(envValue(placedAgent.containers[0], 'IDRA_AGENT_LABELS').value).toBe('net=dc1,region=eu');
-    expect(envValue(placedAgent.containers[0], 'IDRA_AGENT_MAX_SYNCS').value).toBe('20');
+      // Agents placed next to their databases: labels and capacity reach the agent as its environment.
+      const placed = objects(await helmTemplate(['--set', 'agent.placementLabels.region=eu,agent.placementLabels.net=dc1,agent.maxSyncs=20']));
+      const placedAgent = podSpec(placed.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!);
+      expect(envValue(placedAgent.containers[0], 'IDRA_AGENT_LABELS').value).toBe('net=dc1,region=eu');
+      expect(envValue(placedAgent.containers[0], 'IDRA_AGENT_MAX_SYNCS').value).toBe('20');
 
-    const mutual = objects(await helmTemplate(['--set', 'etcd.bundled=false,etcd.tlsSecret=etcd-client-tls,etcd.clientCert=true', '--set-json', 'etcd.externalEndpoints=["https://e1:2379"]']));
-    const mutualAgent = podSpec(mutual.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!).containers[0];
-    expect([envValue(mutualAgent, 'IDRA_ETCD_CERT').value, envValue(mutualAgent, 'IDRA_ETCD_KEY').value]).toEqual(['/etc/idra/etcd-tls/tls.crt', '/etc/idra/etcd-tls/tls.key']);
+      const mutual = objects(
+        await helmTemplate([
+          '--set',
+          'etcd.bundled=false,etcd.tlsSecret=etcd-client-tls,etcd.clientCert=true',
+          '--set-json',
+          'etcd.externalEndpoints=["https://e1:2379"]',
+        ]),
+      );
+      const mutualAgent = podSpec(mutual.find((o) => o.metadata.name === 'idra-agent' && o.kind === 'Deployment')!).containers[0];
+      expect([envValue(mutualAgent, 'IDRA_ETCD_CERT').value, envValue(mutualAgent, 'IDRA_ETCD_KEY').value]).toEqual([
+        '/etc/idra/etcd-tls/tls.crt',
+        '/etc/idra/etcd-tls/tls.key',
+      ]);
 
-    // Created Secret: the etcd passwords are required too, at least 16 characters.
-    const noEtcd = run(helm!, ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=0123456789abcdef0123456789abcdef,secrets.adminPassword=pw,secrets.etcdAgentPassword=short']);
-    await expect(noEtcd).rejects.toThrow(/secrets.etcdAgentPassword must be at least 16 characters/);
+      // Created Secret: the etcd passwords are required too, at least 16 characters.
+      const noEtcd = run(helm!, [
+        'template',
+        'idra',
+        join(DEPLOY, 'helm/idra'),
+        '--kube-version',
+        KUBERNETES_VERSION,
+        '--set',
+        'secrets.secretKey=0123456789abcdef0123,secrets.jwtSecret=0123456789abcdef0123456789abcdef,secrets.adminPassword=pw,secrets.etcdAgentPassword=short',
+      ]);
+      await expect(noEtcd).rejects.toThrow(/secrets.etcdAgentPassword must be at least 16 characters/);
 
-    // Per-component images: a tag of its own, or a digest that pins it.
-    const pinned = objects(await helmTemplate(['--set', `image.agent.digest=sha256:${'a'.repeat(64)},image.webUi.tag=0.1.1`]));
-    const image = (name: string) => podSpec(pinned.find((o) => o.kind === 'Deployment' && o.metadata.name === name)!).containers[0].image;
-    expect([image('idra-agent'), image('idra-api'), image('idra-web')]).toEqual([`ghcr.io/idra/idra-agent@sha256:${'a'.repeat(64)}`, 'ghcr.io/idra/idra-api-server:0.1.0', 'ghcr.io/idra/idra-web-ui:0.1.1']);
+      // Per-component images: a tag of its own, or a digest that pins it.
+      const pinned = objects(await helmTemplate(['--set', `image.agent.digest=sha256:${'a'.repeat(64)},image.webUi.tag=0.1.1`]));
+      const image = (name: string) => podSpec(pinned.find((o) => o.kind === 'Deployment' && o.metadata.name === name)!).containers[0].image;
+      expect([image('idra-agent'), image('idra-api'), image('idra-web')]).toEqual([
+        `ghcr.io/idra/idra-agent@sha256:${'a'.repeat(64)}`,
+        'ghcr.io/idra/idra-api-server:0.1.0',
+        'ghcr.io/idra/idra-web-ui:0.1.1',
+      ]);
 
-    // The Ingress, when enabled, serves HTTPS only: /api to the API server, the rest to the web UI.
-    const ingress = objects(await helmTemplate(['--set', 'ingress.enabled=true'])).find((o) => o.kind === 'Ingress')!;
-    expect(ingress.spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.name])).toEqual([
-      ['/api', 'idra-api'],
-      ['/', 'idra-web'],
-    ]);
-    expect(ingress.spec.tls).toEqual([{ hosts: ['idra.example.com'], secretName: 'idra-tls' }]);
+      // The Ingress, when enabled, serves HTTPS only: /api to the API server, the rest to the web UI.
+      const ingress = objects(await helmTemplate(['--set', 'ingress.enabled=true'])).find((o) => o.kind === 'Ingress')!;
+      expect(ingress.spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.name])).toEqual([
+        ['/api', 'idra-api'],
+        ['/', 'idra-web'],
+      ]);
+      expect(ingress.spec.tls).toEqual([{ hosts: ['idra.example.com'], secretName: 'idra-tls' }]);
 
-    // ServiceMonitors (Prometheus Operator) select the agents' and the API servers' Services, on their http port.
-    const monitored = objects(await helmTemplate(['--set', 'metrics.serviceMonitor.enabled=true']));
-    const services = monitored.filter((o) => o.kind === 'Service');
-    const monitors = monitored.filter((o) => o.kind === 'ServiceMonitor');
-    expect(monitors.map((m) => services.filter((svc) => selects(m.spec.selector.matchLabels, svc.metadata.labels ?? {})).map((svc) => svc.metadata.name))).toEqual([['idra-agent-metrics'], ['idra-api']]);
-    for (const m of monitors) expect(m.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s' }]);
-  });
+      // ServiceMonitors (Prometheus Operator) select the agents' and the API servers' Services, on their http port.
+      const monitored = objects(await helmTemplate(['--set', 'metrics.serviceMonitor.enabled=true']));
+      const services = monitored.filter((o) => o.kind === 'Service');
+      const monitors = monitored.filter((o) => o.kind === 'ServiceMonitor');
+      expect(
+        monitors.map((m) => services.filter((svc) => selects(m.spec.selector.matchLabels, svc.metadata.labels ?? {})).map((svc) => svc.metadata.name)),
+      ).toEqual([['idra-agent-metrics'], ['idra-api']]);
+      for (const m of monitors) expect(m.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s' }]);
+    },
+  );
 
   it.skipIf(!helm || !kubeconform || !pythonPath.dir)(
     helm && kubeconform && pythonPath.dir
@@ -299,7 +394,11 @@ describe('deploy/k8s and the Helm chart', () => {
       ];
       for (const extra of variants) {
         const manifests = await helmTemplate(extra);
-        const child = execFile(kubeconform!, ['-strict', '-summary', '-kubernetes-version', KUBERNETES_VERSION, '-schema-location', location, '-'], (err) => err);
+        const child = execFile(
+          kubeconform!,
+          ['-strict', '-summary', '-kubernetes-version', KUBERNETES_VERSION, '-schema-location', location, '-'],
+          (err) => err,
+        );
         const done = new Promise<{ code: number | null; out: string }>((resolveDone) => {
           let out = '';
           child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -349,7 +448,12 @@ describe('deploy/compose.yaml', () => {
   it('3 etcd members with distinct names, peer URLs and volumes, and one initial cluster naming exactly them', () => {
     const members = Object.entries(services).filter(([, s]) => s.command?.[0] === 'etcd');
     expect(members.map(([name]) => name)).toEqual(['etcd1', 'etcd2', 'etcd3']);
-    const flag = (s: ComposeService, name: string) => s.command!.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
+    const flag = (s: ComposeService, name: string) =>
+      s
+        .command!.find((a) => a.startsWith(`--${name}=`))
+        ?.split('=')
+        .slice(1)
+        .join('=');
     const clusters = new Set(members.map(([, s]) => flag(s, 'initial-cluster')));
     expect(clusters.size).toBe(1);
     const expected = members.map(([, s]) => `${flag(s, 'name')}=${flag(s, 'initial-advertise-peer-urls')}`).join(',');
@@ -374,11 +478,19 @@ describe('deploy/compose.yaml', () => {
     for (const [name, s] of members) {
       const args = s.command!;
       for (const f of ['listen-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls', 'initial-cluster']) {
-        expect(args.find((a) => a.startsWith(`--${f}=`)), `${name} --${f}`).toMatch(/^--[a-z-]+=(\w+=)?https:\/\//);
+        expect(
+          args.find((a) => a.startsWith(`--${f}=`)),
+          `${name} --${f}`,
+        ).toMatch(/^--[a-z-]+=(\w+=)?https:\/\//);
       }
-      expect(args).toEqual(expect.arrayContaining(['--cert-file=/etc/etcd/tls/tls.crt', '--peer-trusted-ca-file=/etc/etcd/tls/ca.crt', '--peer-client-cert-auth']));
+      expect(args).toEqual(
+        expect.arrayContaining(['--cert-file=/etc/etcd/tls/tls.crt', '--peer-trusted-ca-file=/etc/etcd/tls/ca.crt', '--peer-client-cert-auth']),
+      );
       // etcd 3.4 and 3.5 demand client certificates once the client side has a CA: clients authenticate with auth instead.
-      expect(args.some((a) => a.startsWith('--trusted-ca-file') || a === '--client-cert-auth'), name).toBe(false);
+      expect(
+        args.some((a) => a.startsWith('--trusted-ca-file') || a === '--client-cert-auth'),
+        name,
+      ).toBe(false);
       expect(s.volumes).toContain('./etcd/certs:/etc/etcd/tls:ro');
       expect(s.healthcheck!.test).toEqual(expect.arrayContaining(['--endpoints=https://127.0.0.1:2379', '--cacert=/etc/etcd/tls/ca.crt']));
     }
@@ -386,7 +498,10 @@ describe('deploy/compose.yaml', () => {
     expect(access.command).toEqual(['etcd-access']);
     expect(access.image).toBe(services['api-server']!.image);
     expect(access.restart).toBe('no');
-    for (const [name, user, password] of [['api-server', 'idra-api', 'IDRA_ETCD_API_PASSWORD'], ['agent', 'idra-agent', 'IDRA_ETCD_AGENT_PASSWORD']] as const) {
+    for (const [name, user, password] of [
+      ['api-server', 'idra-api', 'IDRA_ETCD_API_PASSWORD'],
+      ['agent', 'idra-agent', 'IDRA_ETCD_AGENT_PASSWORD'],
+    ] as const) {
       const s = services[name]!;
       expect(s.depends_on!['etcd-access']!.condition, name).toBe('service_completed_successfully');
       expect(s.environment!.IDRA_ETCD_USERNAME).toBe(user);
@@ -402,7 +517,9 @@ describe('deploy/compose.yaml', () => {
   });
 
   it.skipIf(!dockerCompose && !required)(
-    dockerCompose ? 'docker-compose v1 and podman-compose accept it with deploy/.env filled, and name a missing secret' : `compose v1 and podman-compose ${missing('docker-compose')}`,
+    dockerCompose
+      ? 'docker-compose v1 and podman-compose accept it with deploy/.env filled, and name a missing secret'
+      : `compose v1 and podman-compose ${missing('docker-compose')}`,
     async () => {
       const dir = await tempDir('idra-compose-');
       const env = read('.env.example').replace(/^([A-Z0-9_]+)=$/gm, '$1=Example-0123456789abcdef');
@@ -411,10 +528,19 @@ describe('deploy/compose.yaml', () => {
       const podmanPath = await provisionPodmanCompose();
       const tools: Array<[string, string, string[], NodeJS.ProcessEnv]> = [
         ['docker-compose v1', dockerCompose ?? 'docker-compose', [], process.env],
-        ['podman-compose', 'python3', ['-c', 'import sys, podman_compose; sys.argv[0] = "podman-compose"; podman_compose.main()'], { ...process.env, PYTHONPATH: podmanPath }],
+        [
+          'podman-compose',
+          'python3',
+          ['-c', 'import sys, podman_compose; sys.argv[0] = "podman-compose"; podman_compose.main()'],
+          { ...process.env, PYTHONPATH: podmanPath },
+        ],
       ];
       for (const [tool, command, prefix, toolEnv] of tools) {
-        const config = (file: string) => run(command, [...prefix, '-f', join(DEPLOY, 'compose.yaml'), '--env-file', join(dir, file), '--profile', 'monitoring', 'config'], { env: toolEnv, maxBuffer: 16 << 20 });
+        const config = (file: string) =>
+          run(command, [...prefix, '-f', join(DEPLOY, 'compose.yaml'), '--env-file', join(dir, file), '--profile', 'monitoring', 'config'], {
+            env: toolEnv,
+            maxBuffer: 16 << 20,
+          });
         const rendered = parse((await config('full.env')).stdout) as { services: Record<string, ComposeService> };
         expect(Object.keys(rendered.services).sort(), tool).toEqual(Object.keys(services).sort());
         expect(rendered.services.agent!.environment!.IDRA_ETCD_PASSWORD, tool).toBe('Example-0123456789abcdef');
@@ -454,7 +580,9 @@ describe('deploy/compose.yaml', () => {
     expect(agent.ports).toBeUndefined();
     expect(agent.expose).toEqual([agent.environment!.IDRA_HTTP_PORT]);
     expect(agent.environment!.IDRA_AGENT_ID).toBeUndefined(); // each replica makes its own unique id
-    const prometheus = parse(read('compose/prometheus.yml')) as { scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }> }> };
+    const prometheus = parse(read('compose/prometheus.yml')) as {
+      scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }> }>;
+    };
     const job = prometheus.scrape_configs.find((j) => j.job_name === 'idra-agent')!;
     expect(job.dns_sd_configs![0]).toMatchObject({ names: ['agent'], port: Number(agent.environment!.IDRA_HTTP_PORT) });
   });
@@ -511,7 +639,9 @@ describe('deploy/compose.yaml', () => {
       if (name !== 'web-ui') {
         expect(dockerfile, name).toMatch(/pnpm install --offline --frozen-lockfile --prod --filter @idra\/[a-z-]+\.\.\./);
         // Tests and test support stay out of the image (what the shipped code imports is checked below).
-        expect(dockerfile, name).toMatch(/-name '\*\.test\.ts' -delete \\\n && rm -rf packages\/\*\/src\/testing apps\/\*\/src\/testing apps\/\*\/test apps\/\*\/faults$/m);
+        expect(dockerfile, name).toMatch(
+          /-name '\*\.test\.ts' -delete \\\n && rm -rf packages\/\*\/src\/testing apps\/\*\/src\/testing apps\/\*\/test apps\/\*\/faults$/m,
+        );
         // Node itself is PID 1 (it handles SIGTERM); the agent's launcher sizes the heap, then execs Node.
         if (name === 'agent') {
           expect(lastStage).toMatch(/^ENTRYPOINT \["apps\/agent\/bin\/idra-agent"\]$/m);
@@ -535,7 +665,11 @@ describe('deploy/compose.yaml', () => {
     );
     expect(shipped.length).toBeGreaterThan(100);
     const imports = (file: string) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/^(?:import|export) [^;]*?from '([^']+)'/gm)].map((m) => m[1]!);
-    const offending = shipped.flatMap((file) => imports(file).filter((i) => /(^|\/)testing(\/|$)|^@idra\/testkit|^vitest/.test(i)).map((i) => `${file} imports ${i}`));
+    const offending = shipped.flatMap((file) =>
+      imports(file)
+        .filter((i) => /(^|\/)testing(\/|$)|^@idra\/testkit|^vitest/.test(i))
+        .map((i) => `${file} imports ${i}`),
+    );
     expect(offending).toEqual([]);
   });
 
@@ -563,24 +697,31 @@ describe('compose and the Helm chart run the tested images with the tested envir
    */
   const PER_PLATFORM = new Set(['IDRA_ETCD_ENDPOINTS', 'IDRA_API_UPSTREAM', 'IDRA_API_TRUST_PROXY', 'IDRA_EXPECTED_AGENTS']);
 
-  it.skipIf(!helm && !required)(helm ? 'same image repositories, same variable names, same values but addresses and secrets' : `compose vs chart ${missing('helm')}`, async () => {
-    const deployments = objects(await helmTemplate()).filter((o) => o.kind === 'Deployment');
-    for (const [service, suffix] of [['agent', '-agent'], ['api-server', '-api'], ['web-ui', '-web']] as const) {
-      const composed = services[service]!;
-      const container = podSpec(deployments.find((d) => d.metadata.name.endsWith(suffix))!).containers[0];
-      // compose builds `idra-<service>` from deploy/docker/<service>.Dockerfile; the chart pulls <registry>/idra-<service>.
-      expect(composed.build!.dockerfile).toBe(`deploy/docker/${service}.Dockerfile`);
-      expect(composed.image!.split(':')[0], service).toBe(`idra-${service}`);
-      expect(container.image.split('/').at(-1).split(':')[0], service).toBe(`idra-${service}`);
-      const chartEnv = new Map<string, any>(container.env.map((e: any) => [e.name, e]));
-      for (const [name, value] of Object.entries(composed.environment ?? {})) {
-        expect(chartEnv.has(name), `${service}: the chart sets ${name}`).toBe(true);
-        if (PER_PLATFORM.has(name)) continue;
-        if (isSecretEnv(name)) expect(chartEnv.get(name).valueFrom?.secretKeyRef, `${service} ${name}`).toBeDefined();
-        else expect(chartEnv.get(name).value, `${service} ${name}`).toBe(String(value).replace(/^\$\{[A-Z_]+:-([^}]*)\}$/, '$1'));
+  it.skipIf(!helm && !required)(
+    helm ? 'same image repositories, same variable names, same values but addresses and secrets' : `compose vs chart ${missing('helm')}`,
+    async () => {
+      const deployments = objects(await helmTemplate()).filter((o) => o.kind === 'Deployment');
+      for (const [service, suffix] of [
+        ['agent', '-agent'],
+        ['api-server', '-api'],
+        ['web-ui', '-web'],
+      ] as const) {
+        const composed = services[service]!;
+        const container = podSpec(deployments.find((d) => d.metadata.name.endsWith(suffix))!).containers[0];
+        // compose builds `idra-<service>` from deploy/docker/<service>.Dockerfile; the chart pulls <registry>/idra-<service>.
+        expect(composed.build!.dockerfile).toBe(`deploy/docker/${service}.Dockerfile`);
+        expect(composed.image!.split(':')[0], service).toBe(`idra-${service}`);
+        expect(container.image.split('/').at(-1).split(':')[0], service).toBe(`idra-${service}`);
+        const chartEnv = new Map<string, any>(container.env.map((e: any) => [e.name, e]));
+        for (const [name, value] of Object.entries(composed.environment ?? {})) {
+          expect(chartEnv.has(name), `${service}: the chart sets ${name}`).toBe(true);
+          if (PER_PLATFORM.has(name)) continue;
+          if (isSecretEnv(name)) expect(chartEnv.get(name).valueFrom?.secretKeyRef, `${service} ${name}`).toBeDefined();
+          else expect(chartEnv.get(name).value, `${service} ${name}`).toBe(String(value).replace(/^\$\{[A-Z_]+:-([^}]*)\}$/, '$1'));
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 // ---- Grafana ----
@@ -602,7 +743,14 @@ describe('deploy/grafana/idra.json', () => {
 });
 
 it('compose, chart and dashboard files exist where the docs say', () => {
-  for (const path of ['docker/agent.Dockerfile', 'docker/api-server.Dockerfile', 'docker/web-ui.Dockerfile', 'helm/idra/Chart.yaml', 'k8s/idra.yaml', 'grafana/idra.json']) {
+  for (const path of [
+    'docker/agent.Dockerfile',
+    'docker/api-server.Dockerfile',
+    'docker/web-ui.Dockerfile',
+    'helm/idra/Chart.yaml',
+    'k8s/idra.yaml',
+    'grafana/idra.json',
+  ]) {
     expect(existsSync(join(DEPLOY, path)), path).toBe(true);
   }
 });

@@ -63,7 +63,11 @@ describe('examples/cluster-sqlite.json', () => {
     // What `./idra start` leaves behind: .idra/example/source.db with 10,000 orders.
     const example = startAgent(root, ['--example']);
     const source = join(root, '.idra/example/source.db');
-    await until('the example source', () => count(source, 'orders') >= 10_000 && count(join(root, '.idra/example/destination.db'), 'orders_copy') > 0, example.output);
+    await until(
+      'the example source',
+      () => count(source, 'orders') >= 10_000 && count(join(root, '.idra/example/destination.db'), 'orders_copy') > 0,
+      example.output,
+    );
     expect(await interrupt(example.child)).toBe(0);
     const orders = count(source, 'orders');
 
@@ -72,7 +76,9 @@ describe('examples/cluster-sqlite.json', () => {
     try {
       const store = new ConfigStore(etcd.ns);
       for (const sync of walkthrough.syncs) await store.putSync(validateSyncConfig(sync));
-      const agent = startAgent(root, ['--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--agent-id', 'walkthrough-1', '--lease-ttl', '2s'], { IDRA_SQLITE_ROOTS: join(root, '.idra') });
+      const agent = startAgent(root, ['--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--agent-id', 'walkthrough-1', '--lease-ttl', '2s'], {
+        IDRA_SQLITE_ROOTS: join(root, '.idra'),
+      });
       const cluster = join(root, '.idra/example/cluster.db');
       const copied = () => [count(cluster, 'orders_copy'), count(cluster, 'orders_latest'), count(join(root, '.idra/example/cluster-full.db'), 'orders_full')];
       await until('every order in the three destination tables', () => copied().every((n) => n === orders), agent.output);

@@ -73,7 +73,10 @@ export async function rotateSecretKey(ns: EtcdConnection['ns'], current: SecretB
 
 if (import.meta.main) {
   const env = process.env;
-  const endpoints = (env.IDRA_ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const endpoints = (env.IDRA_ETCD_ENDPOINTS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (endpoints.length === 0 || !env.IDRA_SECRET_KEY || !env.IDRA_NEW_SECRET_KEY) {
     process.stderr.write('usage: IDRA_ETCD_ENDPOINTS=… IDRA_SECRET_KEY=<current> IDRA_NEW_SECRET_KEY=<new> node scripts/rotate-secret-key.ts\n');
     process.exit(2);

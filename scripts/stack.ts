@@ -132,7 +132,9 @@ async function etcdPorts(free: boolean): Promise<StackState['etcd']> {
 
 /** Waits until `ready` passes (a probe that throws is "not yet"); false, with the reason written, when `proc` exits or 30 s pass first. */
 async function waitFor(proc: StackProcess, ready: () => Promise<unknown>): Promise<boolean> {
-  const outcome = await until(proc.spec.name, async () => (!proc.running ? 'exited' : (await ready(), 'ready')), { timeoutMs: 30_000, intervalMs: 200 }).catch((err: Error) => err.message);
+  const outcome = await until(proc.spec.name, async () => (!proc.running ? 'exited' : (await ready(), 'ready')), { timeoutMs: 30_000, intervalMs: 200 }).catch(
+    (err: Error) => err.message,
+  );
   if (outcome !== 'ready') process.stderr.write(`${proc.spec.name}: not ready (${outcome})\n`);
   return outcome === 'ready';
 }

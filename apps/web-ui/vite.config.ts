@@ -3,7 +3,19 @@ import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 /** Modules that only run in Node: the browser bundle must never reach them (types are fine: they are erased). */
-const NODE_ONLY = new Set(['@idra/core', '@idra/connectors', '@idra/testkit', 'etcd3', 'pg', 'mysql2', 'better-sqlite3', 'tedious', 'mongodb', 'kafkajs', ...builtinModules]);
+const NODE_ONLY = new Set([
+  '@idra/core',
+  '@idra/connectors',
+  '@idra/testkit',
+  'etcd3',
+  'pg',
+  'mysql2',
+  'better-sqlite3',
+  'tedious',
+  'mongodb',
+  'kafkajs',
+  ...builtinModules,
+]);
 /** Entries of those packages made for the browser (no Node module behind them): the UI imports them by value. */
 const BROWSER_ENTRIES = new Set(['@idra/core/model', '@idra/core/health', '@idra/core/bulk']);
 
@@ -12,9 +24,16 @@ function browserOnly(): Plugin {
     name: 'idra-browser-only',
     enforce: 'pre',
     resolveId(id, importer) {
-      const bare = id.startsWith('node:') ? id : id.split('/').slice(0, id.startsWith('@') ? 2 : 1).join('/');
+      const bare = id.startsWith('node:')
+        ? id
+        : id
+            .split('/')
+            .slice(0, id.startsWith('@') ? 2 : 1)
+            .join('/');
       if (id.startsWith('node:') || (NODE_ONLY.has(bare) && !BROWSER_ENTRIES.has(id))) {
-        this.error(`${importer ?? 'the UI'} imports '${id}', which runs only in Node: use \`import type\`, a browser entry (${[...BROWSER_ENTRIES].join(', ')}) or an API call`);
+        this.error(
+          `${importer ?? 'the UI'} imports '${id}', which runs only in Node: use \`import type\`, a browser entry (${[...BROWSER_ENTRIES].join(', ')}) or an API call`,
+        );
       }
       return null;
     },

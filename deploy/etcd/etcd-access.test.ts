@@ -37,7 +37,8 @@ describe('etcd with client and peer TLS and auth (3 members), an API server and 
       },
     });
   /** A client with CA-only TLS, as the agents and the API server connect. */
-  const client = (user?: { username: string; password: string }) => connectEtcd({ endpoints: etcd.endpoints, prefix: PREFIX, tls: { ca: join(certs, 'ca.crt') }, ...user });
+  const client = (user?: { username: string; password: string }) =>
+    connectEtcd({ endpoints: etcd.endpoints, prefix: PREFIX, tls: { ca: join(certs, 'ca.crt') }, ...user });
 
   beforeAll(async () => {
     dir = await tempDir('idra-etcd-tls-');
@@ -119,7 +120,13 @@ describe('etcd with client and peer TLS and auth (3 members), an API server and 
     };
     const port = await freePort();
     const api = new SpawnedProcess(process.execPath, [API, '--port', String(port)], {
-      env: { ...common, IDRA_ETCD_USERNAME: ETCD_USERS.api, IDRA_ETCD_PASSWORD: PASSWORDS.api, IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'j'.repeat(32) },
+      env: {
+        ...common,
+        IDRA_ETCD_USERNAME: ETCD_USERS.api,
+        IDRA_ETCD_PASSWORD: PASSWORDS.api,
+        IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        IDRA_JWT_SECRET: 'j'.repeat(32),
+      },
     });
     processes.push(api);
     const agent = new SpawnedProcess(process.execPath, [AGENT, '--agent-id', 'tls-agent', '--lease-ttl', '2s'], {
@@ -154,7 +161,9 @@ describe('etcd with client and peer TLS and auth (3 members), an API server and 
     );
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const status = await until('250 rows copied, as the API reports', async () =>
-      ((await call('GET', '/overview', undefined, token)).body as Array<{ runningOn?: string; status?: { rowsCopied?: number } }>).find((o) => o.status?.rowsCopied === 250),
+      ((await call('GET', '/overview', undefined, token)).body as Array<{ runningOn?: string; status?: { rowsCopied?: number } }>).find(
+        (o) => o.status?.rowsCopied === 250,
+      ),
     );
     expect(status).toMatchObject({ runningOn: 'tls-agent' });
     const dest = new Database(join(data, 'dest.db'), { readonly: true });

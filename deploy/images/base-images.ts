@@ -73,7 +73,12 @@ export async function ensureDebianImage(log: (line: string) => void): Promise<vo
 
 /** The npm registry the machine uses (npm's setting, else the public one). */
 async function npmRegistry(): Promise<string> {
-  const configured = process.env.npm_config_registry || (await run('npm', ['config', 'get', 'registry']).then((r) => r.stdout.trim(), () => ''));
+  const configured =
+    process.env.npm_config_registry ||
+    (await run('npm', ['config', 'get', 'registry']).then(
+      (r) => r.stdout.trim(),
+      () => '',
+    ));
   return (configured || 'https://registry.npmjs.org/').replace(/\/+$/, '');
 }
 

@@ -84,7 +84,13 @@ export class ImageProcess {
   }
 
   /** Creates and mounts a container of `image`, then starts its entrypoint with `env` on top of the image's (and `command` instead of its CMD, as compose's `command:`). */
-  static async start(image: string, name: string, env: Record<string, string>, prepare?: (root: string) => Promise<void>, command?: string[]): Promise<ImageProcess> {
+  static async start(
+    image: string,
+    name: string,
+    env: Record<string, string>,
+    prepare?: (root: string) => Promise<void>,
+    command?: string[],
+  ): Promise<ImageProcess> {
     const container = `idra-image-test-${name}-${process.pid}`;
     await run('podman', ['rm', '--force', container]).catch(() => undefined);
     await run('podman', ['create', '--name', container, image]);
@@ -96,7 +102,9 @@ export class ImageProcess {
 
   /** What the process wrote so far, by line. */
   get output(): string[] {
-    return readFileSync(this.logFile, 'utf8').split('\n').filter((line) => line !== '');
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
   }
 
   get pid(): number {

@@ -40,7 +40,9 @@ const DOT_ENV: Record<string, string> = {
 
 /** A service of deploy/compose.yaml. */
 function composeService(service: string): { environment?: Record<string, string>; command?: string[] } {
-  const compose = parse(readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string>; command?: string[] }> };
+  const compose = parse(readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { environment?: Record<string, string>; command?: string[] }>;
+  };
   return compose.services[service]!;
 }
 
@@ -86,7 +88,9 @@ function devOnlyPackages(): string[] {
   // (a development tool's own dependencies, e.g. typescript under openapi-typescript, are not reached).
   const snapshots = lock.snapshots ?? {};
   const prod = new Set<string>();
-  const pending = Object.values(lock.importers ?? {}).flatMap((i) => Object.entries(i.dependencies ?? {}).map(([name, d]) => [name, d.version] as [string, string]));
+  const pending = Object.values(lock.importers ?? {}).flatMap((i) =>
+    Object.entries(i.dependencies ?? {}).map(([name, d]) => [name, d.version] as [string, string]),
+  );
   const seen = new Set<string>();
   while (pending.length > 0) {
     const [name, version] = pending.pop()!;
@@ -128,7 +132,21 @@ describe('container images: built with podman, each entrypoint run against etcd'
     for (const [name, image] of Object.entries(IMAGES) as Array<[ImageName, (typeof IMAGES)[ImageName]]>) {
       const started = performance.now();
       log(`podman build ${image.dockerfile} (BASE_IMAGE=${nodeImage}${name === 'web-ui' ? `, RUNTIME_IMAGE=${DEBIAN_IMAGE}` : ''})`);
-      const args = ['build', '--isolation', 'chroot', '--layers', '-f', image.dockerfile, '--build-arg', `BASE_IMAGE=${nodeImage}`, '--build-arg', `RUNTIME_IMAGE=${DEBIAN_IMAGE}`, '-t', image.tag, '.'];
+      const args = [
+        'build',
+        '--isolation',
+        'chroot',
+        '--layers',
+        '-f',
+        image.dockerfile,
+        '--build-arg',
+        `BASE_IMAGE=${nodeImage}`,
+        '--build-arg',
+        `RUNTIME_IMAGE=${DEBIAN_IMAGE}`,
+        '-t',
+        image.tag,
+        '.',
+      ];
       await runLogged('podman', args, () => undefined, { cwd: ROOT });
       sizes[name] = (await imageConfig(image.tag)).sizeBytes;
       log(`${image.tag}: ${(sizes[name]! / 1e6).toFixed(0)} MB, built in ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -146,7 +164,12 @@ describe('container images: built with podman, each entrypoint run against etcd'
   });
 
   /** Runs `name`'s image as compose's `service` (by default the image's own) with compose's environment and etcd's CA where compose mounts it. */
-  async function start(name: ImageName, env: Record<string, string>, prepare?: (root: string) => Promise<void>, service: string = IMAGES[name].service): Promise<ImageProcess> {
+  async function start(
+    name: ImageName,
+    env: Record<string, string>,
+    prepare?: (root: string) => Promise<void>,
+    service: string = IMAGES[name].service,
+  ): Promise<ImageProcess> {
     const process = await ImageProcess.start(
       IMAGES[name].tag,
       service,
@@ -186,7 +209,10 @@ describe('container images: built with podman, each entrypoint run against etcd'
         expect(resolveUser(root, 'node').uid, name).toBe(1000);
         expect(devDependenciesIn(root), name).toEqual([]);
         // Nor the other apps' packages (pnpm fetch fills the virtual store with the web UI's React too).
-        expect(readdirSync(join(root, 'app/node_modules/.pnpm')).filter((entry) => /^(react|react-dom|@tanstack\+react-query)@/.test(entry)), name).toEqual([]);
+        expect(
+          readdirSync(join(root, 'app/node_modules/.pnpm')).filter((entry) => /^(react|react-dom|@tanstack\+react-query)@/.test(entry)),
+          name,
+        ).toEqual([]);
         expect(testFilesIn(join(root, 'app')), name).toEqual([]);
         expect(readdirSync(join(root, 'app/apps')), name).toEqual([name]);
       } finally {
@@ -217,17 +243,21 @@ describe('container images: built with podman, each entrypoint run against etcd'
     const token = await adminToken();
     const rows = 2500;
     const agentId = `image-test-agent-${process.pid}`;
-    const agent = await start('agent', { IDRA_ETCD_ENDPOINTS: etcd.endpoints.join(','), IDRA_HTTP_PORT: String(await freePort()), IDRA_AGENT_ID: agentId }, async (root) => {
-      // The sync's files live in the agent's state dir, which the image gives to its user.
-      const source = new Database(join(root, 'var/lib/idra/source.db'));
-      source.exec('create table orders (id integer primary key, customer text not null, amount text not null)');
-      const insert = source.prepare('insert into orders (id, customer, amount) values (?, ?, ?)');
-      source.transaction(() => {
-        for (let id = 1; id <= rows; id++) insert.run(id, `customer-${id % 97}`, (id * 1.25).toFixed(2));
-      })();
-      source.close();
-      await chown(join(root, 'var/lib/idra/source.db'), 1000, 1000);
-    });
+    const agent = await start(
+      'agent',
+      { IDRA_ETCD_ENDPOINTS: etcd.endpoints.join(','), IDRA_HTTP_PORT: String(await freePort()), IDRA_AGENT_ID: agentId },
+      async (root) => {
+        // The sync's files live in the agent's state dir, which the image gives to its user.
+        const source = new Database(join(root, 'var/lib/idra/source.db'));
+        source.exec('create table orders (id integer primary key, customer text not null, amount text not null)');
+        const insert = source.prepare('insert into orders (id, customer, amount) values (?, ?, ?)');
+        source.transaction(() => {
+          for (let id = 1; id <= rows; id++) insert.run(id, `customer-${id % 97}`, (id * 1.25).toFixed(2));
+        })();
+        source.close();
+        await chown(join(root, 'var/lib/idra/source.db'), 1000, 1000);
+      },
+    );
     const output = () => agent.output;
     const agentEnv = composeEnvironment('agent');
     const etcdClient = connectEtcd({
@@ -249,17 +279,25 @@ describe('container images: built with podman, each entrypoint run against etcd'
         batchSize: 1000,
         pollIntervalMs: '1s',
       };
-      const created = await fetch(`${apiUrl}/api/v1/syncs`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(sync) });
+      const created = await fetch(`${apiUrl}/api/v1/syncs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(sync),
+      });
       expect(created.status, await created.clone().text()).toBe(201);
       const destination = join(agent.root, 'var/lib/idra/destination.db');
-      await until(`${rows} rows in the destination`, async () => {
-        const db = new Database(destination, { readonly: true, fileMustExist: true });
-        try {
-          return (db.prepare('select count(*) as n from orders_copy').get() as { n: number }).n === rows;
-        } finally {
-          db.close();
-        }
-      }, output);
+      await until(
+        `${rows} rows in the destination`,
+        async () => {
+          const db = new Database(destination, { readonly: true, fileMustExist: true });
+          try {
+            return (db.prepare('select count(*) as n from orders_copy').get() as { n: number }).n === rows;
+          } finally {
+            db.close();
+          }
+        },
+        output,
+      );
       expect(agent.ids()).toEqual({ uid: 1000, gid: 1000 });
       expect(await agent.stop('SIGTERM'), agent.output.join('\n')).toBe(0);
       // SIGTERM revoked the agent's lease: its registration is gone at once.
@@ -273,7 +311,11 @@ describe('container images: built with podman, each entrypoint run against etcd'
     const port = await freePort();
     const web = await start('web-ui', { IDRA_API_UPSTREAM: apiUrl.replace('http://', ''), IDRA_WEB_PORT: String(port) });
     const url = `http://127.0.0.1:${port}`;
-    await until('/healthz 200', async () => (await fetch(`${url}/healthz`)).ok, () => web.output);
+    await until(
+      '/healthz 200',
+      async () => (await fetch(`${url}/healthz`)).ok,
+      () => web.output,
+    );
     const index = await fetch(`${url}/`);
     expect(index.status).toBe(200);
     expect(await index.text()).toContain('<div id="root"></div>');

@@ -15,7 +15,10 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 // In CI (CI=true) a missing tool fails its tests instead of skipping them: `./idra test-servers` installs them.
 const required = process.env.CI === 'true';
 const promtool = findPromtool();
-const amtool = await run('amtool', ['--version']).then(() => 'amtool', () => undefined);
+const amtool = await run('amtool', ['--version']).then(
+  () => 'amtool',
+  () => undefined,
+);
 const helm = findTool('helm');
 const skipped = (tool: string, pkg: string) => `(SKIPPED: no ${tool}; Debian's ${pkg} package, installed by ./idra test-servers)`;
 
@@ -37,28 +40,50 @@ describe('Prometheus alert rules (deploy/prometheus/idra-alerts.yml)', () => {
     expect({ promtool, amtool }).toEqual({ promtool: expect.any(String), amtool: 'amtool' });
   });
 
-  it.skipIf(!promtool)(promtool ? 'promtool: the rules are valid, and every alert fires and stays quiet as its synthetic series say' : `promtool ${skipped('promtool', 'prometheus')}`, async () => {
-    await run(promtool!, ['check', 'rules', RULES], { cwd: ROOT });
-    const { stdout } = await run(promtool!, ['test', 'rules', 'idra-alerts.test.yml'], { cwd: HERE });
-    expect(stdout).toContain('SUCCESS');
-    // Every alert is exercised by the tests, firing (an expected alert) and not (an empty expectation).
-    const tests = parse(readFileSync(join(HERE, 'idra-alerts.test.yml'), 'utf8')) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> };
-    const checks = tests.tests.flatMap((t) => t.alert_rule_test);
-    for (const { alert } of rules) {
-      expect(checks.some((c) => c.alertname === alert && c.exp_alerts.length > 0), `${alert} fires in a test`).toBe(true);
-      expect(checks.some((c) => c.alertname === alert && c.exp_alerts.length === 0), `${alert} stays quiet in a test`).toBe(true);
-    }
-  });
+  it.skipIf(!promtool)(
+    promtool
+      ? 'promtool: the rules are valid, and every alert fires and stays quiet as its synthetic series say'
+      : `promtool ${skipped('promtool', 'prometheus')}`,
+    async () => {
+      await run(promtool!, ['check', 'rules', RULES], { cwd: ROOT });
+      const { stdout } = await run(promtool!, ['test', 'rules', 'idra-alerts.test.yml'], { cwd: HERE });
+      expect(stdout).toContain('SUCCESS');
+      // Every alert is exercised by the tests, firing (an expected alert) and not (an empty expectation).
+      const tests = parse(readFileSync(join(HERE, 'idra-alerts.test.yml'), 'utf8')) as {
+        tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+      };
+      const checks = tests.tests.flatMap((t) => t.alert_rule_test);
+      for (const { alert } of rules) {
+        expect(
+          checks.some((c) => c.alertname === alert && c.exp_alerts.length > 0),
+          `${alert} fires in a test`,
+        ).toBe(true);
+        expect(
+          checks.some((c) => c.alertname === alert && c.exp_alerts.length === 0),
+          `${alert} stays quiet in a test`,
+        ).toBe(true);
+      }
+    },
+  );
 
   it('each alert has a severity, a summary, a description naming its sync (or agent, member) and a runbook link into docs/operations.md', () => {
     const docs = read('docs/operations.md');
     // GitHub's anchors: the heading's text, lower case.
-    const anchors = new Set([...docs.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const anchors = new Set(
+      [...docs.matchAll(/^#+ (.+)$/gm)].map((m) =>
+        m[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
     for (const r of rules) {
       expect(['critical', 'warning'], r.alert).toContain(r.labels.severity);
       expect(r.annotations.summary, r.alert).toBeTruthy();
       for (const label of ['sync', 'agent', 'session', 'slot', 'instance']) {
-        if (new RegExp(`by \\([^)]*\\b${label}\\b`).test(r.expr)) expect(r.annotations.description, `${r.alert} names its ${label}`).toContain(`$labels.${label}`);
+        if (new RegExp(`by \\([^)]*\\b${label}\\b`).test(r.expr))
+          expect(r.annotations.description, `${r.alert} names its ${label}`).toContain(`$labels.${label}`);
       }
       if (/\bsync\b/.test(r.expr)) expect(r.annotations.description, r.alert).toContain('{{ $labels.sync }}');
       const [page, anchor] = r.annotations.runbook_url!.split('#');
@@ -82,8 +107,13 @@ describe('Prometheus alert rules (deploy/prometheus/idra-alerts.yml)', () => {
 
 describe('alerting in compose and the Helm chart', () => {
   it('compose: Prometheus loads the rules file and sends to Alertmanager, whose config amtool accepts', async () => {
-    const compose = parse(read('deploy/compose.yaml'), { merge: true }) as { services: Record<string, { volumes?: string[]; profiles?: string[]; healthcheck?: unknown }> };
-    const prometheus = parse(read('deploy/compose/prometheus.yml')) as { rule_files: string[]; alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> } };
+    const compose = parse(read('deploy/compose.yaml'), { merge: true }) as {
+      services: Record<string, { volumes?: string[]; profiles?: string[]; healthcheck?: unknown }>;
+    };
+    const prometheus = parse(read('deploy/compose/prometheus.yml')) as {
+      rule_files: string[];
+      alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    };
     const mounted = compose.services.prometheus!.volumes!.find((v) => v.startsWith('./prometheus/idra-alerts.yml:'))!;
     expect(mounted.split(':')[1]).toBe(prometheus.rule_files[0]);
     expect(prometheus.alerting.alertmanagers[0]!.static_configs[0]!.targets).toEqual(['alertmanager:9093']);
@@ -93,16 +123,29 @@ describe('alerting in compose and the Helm chart', () => {
     if (amtool) await run('amtool', ['check-config', join(DEPLOY, 'compose/alertmanager.yml')]);
   });
 
-  it.skipIf(!helm)(helm ? 'Helm: alerts.prometheusRule.enabled renders the same rules as a PrometheusRule, runbook links to alerts.runbookBaseUrl' : 'Helm PrometheusRule (SKIPPED: no helm)', async () => {
-    const base = ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.existingSecret=idra-secrets'];
-    const kinds = async (extra: string[]) => parseAllDocuments((await run(helm!, [...base, ...extra], { maxBuffer: 16 << 20 })).stdout).map((d) => d.toJS() as { kind: string; spec: any; metadata: any } | null).filter((o) => o !== null);
-    expect((await kinds([])).some((o) => o.kind === 'PrometheusRule')).toBe(false);
-    const rendered = await kinds(['--set', 'alerts.prometheusRule.enabled=true,alerts.runbookBaseUrl=https://wiki.example/idra-ops', '--set', 'alerts.prometheusRule.labels.release=kps']);
-    const rule = rendered.find((o) => o.kind === 'PrometheusRule')!;
-    expect(rule.metadata.labels.release).toBe('kps');
-    const expected = parse(read(RULES).replaceAll('https://github.com/idra/idra/blob/main/docs/operations.md', 'https://wiki.example/idra-ops'));
-    expect(rule.spec).toEqual(expected);
-    const api = rendered.find((o) => o.kind === 'Deployment' && o.metadata.name === 'idra-api')!;
-    expect(api.spec.template.spec.containers[0].env.find((e: any) => e.name === 'IDRA_EXPECTED_AGENTS').value).toBe('3');
-  });
+  it.skipIf(!helm)(
+    helm
+      ? 'Helm: alerts.prometheusRule.enabled renders the same rules as a PrometheusRule, runbook links to alerts.runbookBaseUrl'
+      : 'Helm PrometheusRule (SKIPPED: no helm)',
+    async () => {
+      const base = ['template', 'idra', join(DEPLOY, 'helm/idra'), '--kube-version', KUBERNETES_VERSION, '--set', 'secrets.existingSecret=idra-secrets'];
+      const kinds = async (extra: string[]) =>
+        parseAllDocuments((await run(helm!, [...base, ...extra], { maxBuffer: 16 << 20 })).stdout)
+          .map((d) => d.toJS() as { kind: string; spec: any; metadata: any } | null)
+          .filter((o) => o !== null);
+      expect((await kinds([])).some((o) => o.kind === 'PrometheusRule')).toBe(false);
+      const rendered = await kinds([
+        '--set',
+        'alerts.prometheusRule.enabled=true,alerts.runbookBaseUrl=https://wiki.example/idra-ops',
+        '--set',
+        'alerts.prometheusRule.labels.release=kps',
+      ]);
+      const rule = rendered.find((o) => o.kind === 'PrometheusRule')!;
+      expect(rule.metadata.labels.release).toBe('kps');
+      const expected = parse(read(RULES).replaceAll('https://github.com/idra/idra/blob/main/docs/operations.md', 'https://wiki.example/idra-ops'));
+      expect(rule.spec).toEqual(expected);
+      const api = rendered.find((o) => o.kind === 'Deployment' && o.metadata.name === 'idra-api')!;
+      expect(api.spec.template.spec.containers[0].env.find((e: any) => e.name === 'IDRA_EXPECTED_AGENTS').value).toBe('3');
+    },
+  );
 });

@@ -54,7 +54,9 @@ export function startWebServer(opts: { root: string; port: number; host: string;
       .catch(() => join(opts.root, 'index.html'))
       .then((served) => {
         res.writeHead(200, { 'content-type': TYPES[extname(served)] ?? 'application/octet-stream' });
-        createReadStream(served).on('error', () => res.end()).pipe(res);
+        createReadStream(served)
+          .on('error', () => res.end())
+          .pipe(res);
       });
   });
   return new Promise((resolve, reject) => {

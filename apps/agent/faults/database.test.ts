@@ -9,18 +9,22 @@ import { ENDPOINT_OPTIONS, useWorld, type Shot } from './world.ts';
 describe('fault suite: databases and the network', () => {
   const world = useWorld();
 
-  const restart = (db: 'pgSource' | 'pgDest' | 'maria', signal: NodeJS.Signals): Shot => async () => {
-    await world().restart(db, signal);
-    return { healedAt: Date.now() };
-  };
+  const restart =
+    (db: 'pgSource' | 'pgDest' | 'maria', signal: NodeJS.Signals): Shot =>
+    async () => {
+      await world().restart(db, signal);
+      return { healedAt: Date.now() };
+    };
 
   /** A fault held for `ms`, then lifted. */
-  const held = (ms: number, begin: () => Promise<void> | void, end: () => Promise<void> | void): Shot => async () => {
-    await begin();
-    await sleep(ms);
-    await end();
-    return { healedAt: Date.now() };
-  };
+  const held =
+    (ms: number, begin: () => Promise<void> | void, end: () => Promise<void> | void): Shot =>
+    async () => {
+      await begin();
+      await sleep(ms);
+      await end();
+      return { healedAt: Date.now() };
+    };
 
   it('source PostgreSQL restarted: fast, immediate, fast', async () => {
     const shots = [restart('pgSource', 'SIGINT'), restart('pgSource', 'SIGQUIT'), restart('pgSource', 'SIGINT')];
@@ -58,8 +62,14 @@ describe('fault suite: databases and the network', () => {
   it('destinations refuse writes for a while: read-only PostgreSQL, disk full on PostgreSQL and MariaDB', async () => {
     const readOnly = held(
       5_000,
-      () => world().sql('pgDest', 'alter system set default_transaction_read_only = on').then(() => world().sql('pgDest', 'select pg_reload_conf()')),
-      () => world().sql('pgDest', 'alter system reset default_transaction_read_only').then(() => world().sql('pgDest', 'select pg_reload_conf()')),
+      () =>
+        world()
+          .sql('pgDest', 'alter system set default_transaction_read_only = on')
+          .then(() => world().sql('pgDest', 'select pg_reload_conf()')),
+      () =>
+        world()
+          .sql('pgDest', 'alter system reset default_transaction_read_only')
+          .then(() => world().sql('pgDest', 'select pg_reload_conf()')),
     );
     const pgDiskFull = held(
       5_000,

@@ -23,7 +23,7 @@ function insertOrders(db: Database.Database, count: number): void {
   );
   db.transaction(() => {
     for (let i = 0; i < count; i++) {
-      insert.run(`customer-${(i * 7919) % 1000}`, ((i * 37) % 100000 / 100).toFixed(2), STATUSES[i % STATUSES.length]);
+      insert.run(`customer-${(i * 7919) % 1000}`, (((i * 37) % 100000) / 100).toFixed(2), STATUSES[i % STATUSES.length]);
     }
   })();
 }

@@ -20,7 +20,6 @@ interface RunningAgent {
   settled?: Promise<'none-enabled' | 'all-failed'>;
 }
 
-
 /**
  * A Go Idra export run directly: one line per Go sync saying what Idra made of it — every field not
  * carried over as it was (converted: how; ignored: why) — as `idra import --dry-run` reports it.
@@ -44,7 +43,10 @@ async function startSingleMode(opts: AgentOptions, log: ReturnType<typeof create
   if (opts.example) {
     const example = await prepareExample(opts.stateDir, log);
     configFile = example.configFile;
-    log.info({ destination: example.destinationFile }, `example: syncing ${example.sourceFile} → ${example.destinationFile}; Ctrl-C to stop, run again to resume`);
+    log.info(
+      { destination: example.destinationFile },
+      `example: syncing ${example.sourceFile} → ${example.destinationFile}; Ctrl-C to stop, run again to resume`,
+    );
     stopTrickle = example.startTrickle();
   }
   if (!configFile) throw new ConfigError([{ path: '--config', message: 'is required in single mode (or use --etcd, or --example)' }], 'invalid agent options');
@@ -109,7 +111,9 @@ async function main(): Promise<number> {
       agent = {
         stop: (timeoutMs) => cluster.stop(timeoutMs),
         readiness: () =>
-          cluster.agent.registeredNow ? { ready: true, reason: 'registered with etcd' } : { ready: false, reason: 'not registered with etcd (connecting, or lease lost)' },
+          cluster.agent.registeredNow
+            ? { ready: true, reason: 'registered with etcd' }
+            : { ready: false, reason: 'not registered with etcd (connecting, or lease lost)' },
       };
     } else {
       agent = await startSingleMode(opts, log, metrics);

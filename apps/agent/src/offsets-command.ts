@@ -88,14 +88,25 @@ export async function offsetsCommand(argv: string[], env: NodeJS.ProcessEnv, io:
     const scope = offsetScopeOf(sync);
     if (action === 'history') {
       const history = await store.history(syncId);
-      out(history.map((h) => `${h.at}  ${h.by}  ${describePosition(h.old)} → ${describePosition(h.new)}  ${h.reason}\n`).join('') || 'no change made by hand\n', history);
+      out(
+        history.map((h) => `${h.at}  ${h.by}  ${describePosition(h.old)} → ${describePosition(h.new)}  ${h.reason}\n`).join('') || 'no change made by hand\n',
+        history,
+      );
       return 0;
     }
     if (action === 'get') {
       const stored = await store.load(syncId);
       const changes = stored?.scope ? scopeChanges(stored.scope, scope) : [];
-      const fit = changes.length > 0 ? `; committed for another ${changes.map((c) => c.field).join(', ')} (${describeScopeChanges(changes)}): the sync will not resume until it is reset or kept (set --reset / --keep)` : '';
-      out(stored ? `${syncId}: ${describePosition(positionOf(stored))} (committed ${stored.committedAt} by ${stored.agentId})${fit}\n` : `${syncId}: no offset (starts from the beginning)\n`, { syncId, offset: stored ?? null, changes });
+      const fit =
+        changes.length > 0
+          ? `; committed for another ${changes.map((c) => c.field).join(', ')} (${describeScopeChanges(changes)}): the sync will not resume until it is reset or kept (set --reset / --keep)`
+          : '';
+      out(
+        stored
+          ? `${syncId}: ${describePosition(positionOf(stored))} (committed ${stored.committedAt} by ${stored.agentId})${fit}\n`
+          : `${syncId}: no offset (starts from the beginning)\n`,
+        { syncId, offset: stored ?? null, changes },
+      );
       return 0;
     }
     const reason = values.reason;
@@ -117,7 +128,10 @@ export async function offsetsCommand(argv: string[], env: NodeJS.ProcessEnv, io:
     } finally {
       lock.release();
     }
-    out(`offset of ${syncId} ${position ? `set to ${describePosition(position)}` : 'reset (starts from the beginning)'}; recorded in its history\n`, { syncId, position });
+    out(`offset of ${syncId} ${position ? `set to ${describePosition(position)}` : 'reset (starts from the beginning)'}; recorded in its history\n`, {
+      syncId,
+      position,
+    });
     return 0;
   } catch (err) {
     io.stderr.write(`idra-agent offsets: ${errorMessage(err)}\n`);

@@ -89,7 +89,10 @@ function duration(name: string, value: string | undefined, fallback: number): nu
 /** `region=eu,net=dc1` → `{ region: 'eu', net: 'dc1' }`, each name and value checked. */
 export function parseLabels(text: string | undefined): Record<string, string> {
   const labels: Record<string, string> = {};
-  for (const pair of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     const name = eq < 0 ? pair : pair.slice(0, eq).trim();
     const value = eq < 0 ? undefined : pair.slice(eq + 1).trim();
@@ -112,7 +115,8 @@ export function parseLabels(text: string | undefined): Record<string, string> {
 function parseMaxSyncs(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 100_000) throw new ConfigError([{ path: '--max-syncs', message: `must be a whole number of syncs, 0 or more (got "${text}")` }], 'invalid agent options');
+  if (!Number.isInteger(n) || n < 0 || n > 100_000)
+    throw new ConfigError([{ path: '--max-syncs', message: `must be a whole number of syncs, 0 or more (got "${text}")` }], 'invalid agent options');
   return n;
 }
 
@@ -141,7 +145,10 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const etcd = (values.etcd ?? env.IDRA_ETCD_ENDPOINTS)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const etcd = (values.etcd ?? env.IDRA_ETCD_ENDPOINTS)
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const httpPort = Number(values['http-port'] ?? env.IDRA_HTTP_PORT ?? 0);
   if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) {
     throw new ConfigError([{ path: '--http-port', message: 'must be a port number' }], 'invalid agent options');

@@ -65,7 +65,10 @@ export class SingleModeAgent {
         await this.offsets.commit(sync.id, seed, { agentId: this.opts.agentId, epoch: 0, scope: offsetScopeOf(sync) });
       }
       const stored = await this.offsets.load(sync.id);
-      logger.info({ syncId: sync.id, mode: sync.mode }, `sync ${sync.id}: ${stored ? `resuming from ${describePosition(stored)}` : 'starting from the beginning'}`);
+      logger.info(
+        { syncId: sync.id, mode: sync.mode },
+        `sync ${sync.id}: ${stored ? `resuming from ${describePosition(stored)}` : 'starting from the beginning'}`,
+      );
       const runner = new SyncRunner({
         sync,
         connectors: this.opts.connectors,

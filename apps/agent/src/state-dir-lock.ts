@@ -51,6 +51,8 @@ export async function lockStateDir(stateDir: string, agentId: string): Promise<S
     );
     throw new StateDirInUseError(stateDir, holder);
   }
-  await writeFile(join(stateDir, HOLDER_FILE), JSON.stringify({ agentId, pid: process.pid, host: hostname(), since: new Date().toISOString() }) + '\n', { mode: PRIVATE_FILE_MODE });
+  await writeFile(join(stateDir, HOLDER_FILE), JSON.stringify({ agentId, pid: process.pid, host: hostname(), since: new Date().toISOString() }) + '\n', {
+    mode: PRIVATE_FILE_MODE,
+  });
   return { release: () => db.close() };
 }

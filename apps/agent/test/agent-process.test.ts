@@ -133,12 +133,19 @@ describe('agent process (single mode, real PostgreSQL)', () => {
     const dir = await tempDir('idra-agent-');
     const state = join(dir, 'state');
     await dst.query(`create table events_private (id bigint primary key, kind text not null check (kind <> 'k3'), payload jsonb, at timestamptz(6) not null)`);
-    const file = await config(dir, 'events_private', { keyColumns: ['id'], onError: 'skip', source: { connector: 'postgres', connection: { url: source.url }, query: 'select * from events where id <= 2000' } });
+    const file = await config(dir, 'events_private', {
+      keyColumns: ['id'],
+      onError: 'skip',
+      source: { connector: 'postgres', connection: { url: source.url }, query: 'select * from events where id <= 2000' },
+    });
     const agent = startAgent(['--config', file, '--state-dir', state]);
     try {
       // One committed batch writes every kind of state file; the file modes, not the copy, are under test
       // (isolating each rejected row of all 2000 takes minutes on a loaded machine).
-      await until('a batch copied, its rejected rows set aside', async () => (await count('events_private')) > 0 && (await readFile(join(state, 'errors', 'events_private.jsonl'), 'utf8').catch(() => '')).length > 0);
+      await until(
+        'a batch copied, its rejected rows set aside',
+        async () => (await count('events_private')) > 0 && (await readFile(join(state, 'errors', 'events_private.jsonl'), 'utf8').catch(() => '')).length > 0,
+      );
       await until('the status file', async () => (await stat(join(state, 'status.json')).catch(() => undefined)) !== undefined);
     } finally {
       agent.child.kill('SIGTERM');
@@ -146,7 +153,13 @@ describe('agent process (single mode, real PostgreSQL)', () => {
     }
     const mode = async (path: string) => (await stat(path)).mode & 0o777;
     for (const d of [state, join(state, 'offsets'), join(state, 'errors')]) expect(await mode(d), d).toBe(0o700);
-    const files = [join(state, 'errors', 'events_private.jsonl'), join(state, 'offsets', 'events_private.json'), join(state, 'status.json'), join(state, 'agent.lock'), join(state, 'agent.lock.holder')];
+    const files = [
+      join(state, 'errors', 'events_private.jsonl'),
+      join(state, 'offsets', 'events_private.json'),
+      join(state, 'status.json'),
+      join(state, 'agent.lock'),
+      join(state, 'agent.lock.holder'),
+    ];
     for (const f of files) expect(await mode(f), f).toBe(0o600);
   });
 
@@ -157,7 +170,12 @@ describe('agent process (single mode, real PostgreSQL)', () => {
     expect(await agent.exited).toBe(2);
     expect(agent.output()).toContain('syncs[0].batchSize: must be integer');
     // An option the connector does not know is refused the same way, before anything connects.
-    const typo = startAgent(['--config', await config(dir, 'typo', { destination: { connector: 'postgres', connection: { url: dest.url }, table: 'typo', options: { poolSise: 2 } } }), '--state-dir', dir]);
+    const typo = startAgent([
+      '--config',
+      await config(dir, 'typo', { destination: { connector: 'postgres', connection: { url: dest.url }, table: 'typo', options: { poolSise: 2 } } }),
+      '--state-dir',
+      dir,
+    ]);
     expect(await typo.exited).toBe(2);
     expect(typo.output()).toContain('syncs[0].destination.options.poolSise: unknown option (the postgres destination knows: ');
   });

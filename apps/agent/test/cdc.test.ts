@@ -144,7 +144,8 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
           const op = i % 10;
           if (i === 150) await c.query('alter table items add column note text');
           if (op < 4) await c.query('insert into items (id, label) select g, $2 from generate_series($1::bigint, $1::bigint + 9) g', [(next += 10), `ins${i}`]);
-          else if (op < 6) await c.query(`update items set n = n + 1, label = $2${i > 150 ? ", note = 'noted'" : ''} where id between $1 and $1 + 20`, [id, `upd${i}`]);
+          else if (op < 6)
+            await c.query(`update items set n = n + 1, label = $2${i > 150 ? ", note = 'noted'" : ''} where id between $1 and $1 + 20`, [id, `upd${i}`]);
           else if (op === 6) await c.query('update items set id = $2 where id = $1', [id, (next += 1)]);
           else if (op === 7) await c.query('delete from items where id between $1 and $1 + 3', [id]);
           else if (op === 8) await c.query("update items set label = 'bulk' || $1 where id % 97 = $1 % 97", [i]);
@@ -170,10 +171,14 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
       const { assignments } = await readAssignments(conn.ns);
       return new Map([...assignments].map(([syncId, a]) => [syncId, a.agentId]));
     };
-    await until('the copies to run and stream', async () => {
-      const o = await owners();
-      return o.size === 3 && (await destinationRows('pg').catch(() => new Map())).size > 15_000;
-    }, 120_000);
+    await until(
+      'the copies to run and stream',
+      async () => {
+        const o = await owners();
+        return o.size === 3 && (await destinationRows('pg').catch(() => new Map())).size > 15_000;
+      },
+      120_000,
+    );
 
     // kill -9 the agent holding most syncs.
     const byOwner = [...(await owners()).values()];
@@ -201,10 +206,14 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
     const want = await sourceRows();
     for (const kind of ['pg', 'mariadb', 'sqlite'] as const) {
       // Waited for with a deadline; the last difference is what the assertion shows.
-      await until(`${kind} to equal the source`, async () => {
-        const diff = differences(want, await destinationRows(kind).catch(() => new Map()));
-        return diff.missing + diff.extra + diff.stale === 0;
-      }, 120_000).catch(() => undefined);
+      await until(
+        `${kind} to equal the source`,
+        async () => {
+          const diff = differences(want, await destinationRows(kind).catch(() => new Map()));
+          return diff.missing + diff.extra + diff.stale === 0;
+        },
+        120_000,
+      ).catch(() => undefined);
       expect({ kind, ...differences(want, await destinationRows(kind)) }).toEqual({ kind, missing: 0, extra: 0, stale: 0 });
     }
     await history.settle();

@@ -25,10 +25,14 @@ export class AgentProcess extends SpawnedProcess {
   readonly id: string;
 
   constructor(id: string, endpoints: string[], prefix: string, extraArgs: string[] = [], env: Record<string, string> = {}) {
-    super(process.execPath, [MAIN, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'debug', '--progress-interval', '1s', ...extraArgs], {
-      // Cluster agents open SQLite files only under IDRA_SQLITE_ROOTS: the tests keep theirs in temporary directories.
-      env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir(), ...env },
-    });
+    super(
+      process.execPath,
+      [MAIN, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'debug', '--progress-interval', '1s', ...extraArgs],
+      {
+        // Cluster agents open SQLite files only under IDRA_SQLITE_ROOTS: the tests keep theirs in temporary directories.
+        env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir(), ...env },
+      },
+    );
     this.id = id;
   }
 
@@ -39,7 +43,15 @@ export class AgentProcess extends SpawnedProcess {
   batches(): BatchRecord[] {
     return this.lines
       .filter((l) => l.msg === 'batch committed')
-      .map((l) => ({ agentId: this.id, syncId: String(l.syncId), startedAt: Number(l.startedAt), committedAt: Number(l.committedAt), rows: Number(l.rows), epoch: String(l.epoch), revision: String(l.revision) }));
+      .map((l) => ({
+        agentId: this.id,
+        syncId: String(l.syncId),
+        startedAt: Number(l.startedAt),
+        committedAt: Number(l.committedAt),
+        rows: Number(l.rows),
+        epoch: String(l.epoch),
+        revision: String(l.revision),
+      }));
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -108,7 +120,11 @@ export class EtcdHistory {
   static async start(ns: Namespace): Promise<EtcdHistory> {
     const marker = `history/${randomBytes(4).toString('hex')}`;
     const revision = (await ns.put(marker).value('start').exec()).header.revision;
-    const watcher = await ns.watch().prefix('').startRevision(String(BigInt(revision) + 1n)).create();
+    const watcher = await ns
+      .watch()
+      .prefix('')
+      .startRevision(String(BigInt(revision) + 1n))
+      .create();
     return new EtcdHistory(ns, watcher);
   }
 

@@ -17,7 +17,11 @@ describe('cluster mode: agents as real processes, coordinated only through etcd'
   let agents: AgentProcess[] = [];
 
   beforeAll(async () => {
-    [source, dest, etcd] = await Promise.all([createDatabase('postgres', inject('pgUrl')), createDatabase('postgres', inject('pgUrl')), startEtcd({ members: 3 })]);
+    [source, dest, etcd] = await Promise.all([
+      createDatabase('postgres', inject('pgUrl')),
+      createDatabase('postgres', inject('pgUrl')),
+      startEtcd({ members: 3 }),
+    ]);
     src = new pg.Client(source.url);
     dst = new pg.Client(dest.url);
     await Promise.all([src.connect(), dst.connect()]);
@@ -144,10 +148,14 @@ describe('cluster mode: agents as real processes, coordinated only through etcd'
     const epochsBeforeFreeze = new Set(zombie.batches().map((b) => b.epoch));
     await until('zombie unassigned', async () => !('z1' in (await loads(conn))), 30_000);
     // Let the survivor take the locks, then wake the zombie (it may still hold a destination transaction).
-    await until('survivor holds every lock', async () => {
-      const owners = Object.values(await conn.ns.getAll().prefix(KEYS.locks).strings()).map((v) => JSON.parse(v).agentId);
-      return owners.length === SYNCS && owners.every((o) => o === 'z2');
-    }, 30_000);
+    await until(
+      'survivor holds every lock',
+      async () => {
+        const owners = Object.values(await conn.ns.getAll().prefix(KEYS.locks).strings()).map((v) => JSON.parse(v).agentId);
+        return owners.length === SYNCS && owners.every((o) => o === 'z2');
+      },
+      30_000,
+    );
     zombie.signal('SIGCONT');
     await until('zombie noticed', () => zombie.has(/lease lost|lost its lock/), 15_000);
     // What the zombie had in flight when frozen (statuses, a batch) was refused, not written over the survivor's.

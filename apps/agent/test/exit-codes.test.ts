@@ -8,7 +8,8 @@ import { SpawnedProcess, tempDir, until } from '@idra/testkit';
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 
 /** The agent run with `args` (SQLite files allowed in the temporary directories), its output kept. */
-const agent = (args: string[]) => new SpawnedProcess(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() } });
+const agent = (args: string[]) =>
+  new SpawnedProcess(process.execPath, [MAIN, ...args], { env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() } });
 
 /** A SQLite source with `rows` rows, and a syncs file copying `table` of it. */
 async function setup(rows: number) {
@@ -90,7 +91,9 @@ describe('agent exit codes (single mode, real processes)', { timeout: 180_000 },
     expect(failing.output()).toMatch(/every sync failed and waits for a fix/);
     const status = JSON.parse(await readFile(join(state, 'status.json'), 'utf8')) as Array<{ syncId: string; state: string; lastError: { message: string } }>;
     expect(status).toMatchObject([{ syncId: 'orders', state: 'failed' }]);
-    expect(status[0]!.lastError.message).toMatch(/committed for another source \(source 'sqlite .*source\.db table orders' → 'sqlite .*source\.db table orders_v2'\)/);
+    expect(status[0]!.lastError.message).toMatch(
+      /committed for another source \(source 'sqlite .*source\.db table orders' → 'sqlite .*source\.db table orders_v2'\)/,
+    );
 
     const get = agent(['offsets', 'get', 'orders', '--config', config, '--state-dir', state]);
     expect(await get.exited).toBe(0);
@@ -102,10 +105,18 @@ describe('agent exit codes (single mode, real processes)', { timeout: 180_000 },
     expect(await keep.exited, keep.output()).toBe(0);
     const history = agent(['offsets', 'history', 'orders', '--config', config, '--state-dir', state, '--json']);
     expect(await history.exited).toBe(0);
-    expect(JSON.parse(history.output())).toMatchObject([{ by: 'ops (idra-agent offsets)', reason: 'kept for the sync as it is now: orders_v2 is a copy', old: { kind: 'id', value: '300' }, new: { kind: 'id', value: '300' } }]);
+    expect(JSON.parse(history.output())).toMatchObject([
+      {
+        by: 'ops (idra-agent offsets)',
+        reason: 'kept for the sync as it is now: orders_v2 is a copy',
+        old: { kind: 'id', value: '300' },
+        new: { kind: 'id', value: '300' },
+      },
+    ]);
 
     const resumed = agent(['--config', config, '--state-dir', state, '--progress-interval', '200ms']);
-    const idle = async () => ((JSON.parse(await readFile(join(state, 'status.json'), 'utf8').catch(() => '[]')) as Array<{ state: string }>)[0]?.state ?? '') === 'idle';
+    const idle = async () =>
+      ((JSON.parse(await readFile(join(state, 'status.json'), 'utf8').catch(() => '[]')) as Array<{ state: string }>)[0]?.state ?? '') === 'idle';
     await until('the sync idle again', idle);
     resumed.child.kill('SIGTERM');
     expect(await resumed.exited).toBe(0);

@@ -34,7 +34,14 @@ describe('single mode on a Go Idra export (real agent process)', { timeout: 120_
   it('logs what became of each Go sync: counts, and every field converted (how) or ignored (why)', async () => {
     // Disabled, so the agent reads, reports and exits 4 (nothing to run) without a database.
     const { code, lines } = await runOnGoExport([
-      { id: 'agencies', sync_name: 'Agencies', mode: 'Timestamp', disabled: true, source_connector: goConnector('agencies'), destination_connector: goConnector('agencies_copy', { save_mode: 'Insert' }) },
+      {
+        id: 'agencies',
+        sync_name: 'Agencies',
+        mode: 'Timestamp',
+        disabled: true,
+        source_connector: goConnector('agencies'),
+        destination_connector: goConnector('agencies_copy', { save_mode: 'Insert' }),
+      },
     ]);
     expect(code).toBe(4);
     const report = lines.find((l) => l.goSync === 'Agencies');
@@ -49,7 +56,14 @@ describe('single mode on a Go Idra export (real agent process)', { timeout: 120_
 
   it('refuses an export with a sync Idra cannot run faithfully (exit 2, the field named)', async () => {
     const { code, output } = await runOnGoExport([
-      { id: 'q', sync_name: 'Queue', mode: 'IdField', disabled: false, source_connector: { ...goConnector('agencies'), connector_source_type: 'RabbitMQ' }, destination_connector: goConnector('agencies_copy') },
+      {
+        id: 'q',
+        sync_name: 'Queue',
+        mode: 'IdField',
+        disabled: false,
+        source_connector: { ...goConnector('agencies'), connector_source_type: 'RabbitMQ' },
+        destination_connector: goConnector('agencies_copy'),
+      },
     ]);
     expect(code).toBe(2);
     expect(output).toMatch(/source_connector/);

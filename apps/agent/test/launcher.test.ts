@@ -15,7 +15,10 @@ async function launch(env: Record<string, string>, wrap: (argv: string[]) => str
   const dir = await tempDir('idra-launcher-');
   const config = join(dir, 'syncs.json');
   const sqlite = { connector: 'sqlite', connection: { file: join(dir, 'db.sqlite') }, table: 't' };
-  await writeFile(config, JSON.stringify({ syncs: [{ id: 's', enabled: false, source: sqlite, destination: { ...sqlite, table: 'u' }, mode: 'full', keyColumns: ['id'] }] }));
+  await writeFile(
+    config,
+    JSON.stringify({ syncs: [{ id: 's', enabled: false, source: sqlite, destination: { ...sqlite, table: 'u' }, mode: 'full', keyColumns: ['id'] }] }),
+  );
   const [command, ...args] = wrap([LAUNCHER, '--config', config, '--state-dir', join(dir, 'state')]);
   const { NODE_OPTIONS: _, ...inherited } = process.env;
   const agent = new SpawnedProcess(command!, args, { env: { ...inherited, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir(), ...env } });
@@ -71,7 +74,9 @@ describe('apps/agent/bin/idra-agent: one memory knob, sized from the container l
   });
 
   it.skipIf(!cgroup)(
-    cgroup ? 'in a cgroup limited to 512 MiB (as a container limit is): 60 % of it, 307 MB' : 'cgroup limit (SKIPPED: no writable cgroup v1 memory controller here)',
+    cgroup
+      ? 'in a cgroup limited to 512 MiB (as a container limit is): 60 % of it, 307 MB'
+      : 'cgroup limit (SKIPPED: no writable cgroup v1 memory controller here)',
     async () => {
       const child = join(cgroup!, `idra-launcher-${process.pid}`);
       await mkdir(child);

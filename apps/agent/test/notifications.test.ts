@@ -5,7 +5,18 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KEYS, NotifyStore, SecretBox, SIGNATURE_HEADER, TIMESTAMP_HEADER, connectEtcd, readLeaderAgentId, verifyWebhook, type EtcdConnection, type NotificationEvent } from '@idra/core';
+import {
+  KEYS,
+  NotifyStore,
+  SecretBox,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  connectEtcd,
+  readLeaderAgentId,
+  verifyWebhook,
+  type EtcdConnection,
+  type NotificationEvent,
+} from '@idra/core';
 import { startEtcd, tempDir, until, type EtcdServer } from '@idra/testkit';
 import { AgentProcess } from './cluster-harness.ts';
 
@@ -103,13 +114,19 @@ describe('notifications from the leader (real agent processes, real etcd, a loca
 
     const env = { IDRA_SECRET_KEY: SECRET_KEY };
     agents = ['n1', 'n2'].map((id) => new AgentProcess(id, etcd.endpoints, prefix, ['--lease-ttl', '2s'], env));
-    const opened = await until('the "opened" message to be accepted', () => receiver!.received.find((r) => r.status === 200 && r.event.type === 'opened'), 60_000);
+    const opened = await until(
+      'the "opened" message to be accepted',
+      () => receiver!.received.find((r) => r.status === 200 && r.event.type === 'opened'),
+      60_000,
+    );
     expect(opened.signed).toBe(true);
     expect(opened.event.incident).toMatchObject({ kind: 'sync-failing', syncId: 'orders', health: 'failed' });
     expect(opened.event.text).toMatch(/^Idra sync orders failed: .*no such table/);
     // Three attempts of the same message (the same id, for a receiver to deduplicate), two refused.
     expect(receiver.received.filter((r) => r.event.id === opened.event.id).map((r) => r.status)).toEqual([500, 500, 200]);
-    const logged = await until('the delivery log to say delivered', async () => (await store.listDeliveries()).find((d) => d.eventId === opened.event.id && d.status === 'delivered'));
+    const logged = await until('the delivery log to say delivered', async () =>
+      (await store.listDeliveries()).find((d) => d.eventId === opened.event.id && d.status === 'delivered'),
+    );
     expect(logged).toMatchObject({ channelId: 'team', attempts: 3, httpStatus: 200, syncId: 'orders' });
 
     // The leader dies; the other agent takes over the incident from etcd.

@@ -59,7 +59,9 @@ describe('placement: data-source slots and agent labels, with real agent process
   }
 
   async function putDataSources(conn: EtcdConnection, sourceExtra: Record<string, unknown> = {}): Promise<void> {
-    await conn.ns.put(KEYS.dataSource('source')).value(JSON.stringify({ id: 'source', connector: 'postgres', connection: { url: source.url }, ...sourceExtra }));
+    await conn.ns
+      .put(KEYS.dataSource('source'))
+      .value(JSON.stringify({ id: 'source', connector: 'postgres', connection: { url: source.url }, ...sourceExtra }));
     await conn.ns.put(KEYS.dataSource('dest')).value(JSON.stringify({ id: 'dest', connector: 'postgres', connection: { url: dest.url } }));
   }
 
@@ -130,7 +132,9 @@ describe('placement: data-source slots and agent labels, with real agent process
       await victim.exited;
       agents = agents.filter((a) => a !== victim);
       agent('s4', prefix);
-      await src.query(`insert into events select g, g % ${SYNCS}, repeat(md5(g::text), 8) from generate_series($1::bigint + 1, $1::bigint + 2000) g`, [SYNCS * ROWS_PER_SYNC]);
+      await src.query(`insert into events select g, g % ${SYNCS}, repeat(md5(g::text), 8) from generate_series($1::bigint + 1, $1::bigint + 2000) g`, [
+        SYNCS * ROWS_PER_SYNC,
+      ]);
 
       // SIGSTOP of an agent holding a slot: the others go on once its lease lapsed; it reads nothing more after SIGCONT.
       const frozen = await until('an agent holding a slot', async () => {
@@ -138,11 +142,17 @@ describe('placement: data-source slots and agent labels, with real agent process
         return agents.find((a) => holders.includes(a.id));
       });
       frozen.signal('SIGSTOP');
-      await until(`${frozen.id}'s slots taken by others`, async () => {
-        const holders = await holderOf();
-        return holders.length === LIMIT && !holders.includes(frozen.id);
-      }, 30_000);
-      await src.query(`insert into events select g, g % ${SYNCS}, repeat(md5(g::text), 8) from generate_series($1::bigint + 2001, $1::bigint + 4000) g`, [SYNCS * ROWS_PER_SYNC]);
+      await until(
+        `${frozen.id}'s slots taken by others`,
+        async () => {
+          const holders = await holderOf();
+          return holders.length === LIMIT && !holders.includes(frozen.id);
+        },
+        30_000,
+      );
+      await src.query(`insert into events select g, g % ${SYNCS}, repeat(md5(g::text), 8) from generate_series($1::bigint + 2001, $1::bigint + 4000) g`, [
+        SYNCS * ROWS_PER_SYNC,
+      ]);
       await new Promise((r) => setTimeout(r, 1000));
       frozen.signal('SIGCONT');
       await until(`${frozen.id} noticed its lease lost`, () => frozen.has('lease lost: stopping every sync now'), 15_000);
@@ -181,7 +191,9 @@ describe('placement: data-source slots and agent labels, with real agent process
     const conn = connectEtcd({ endpoints: etcd.endpoints, prefix });
     await putDataSources(conn);
     // eu by the sync's own placement (two), us by its data source's (two), ap nowhere.
-    await conn.ns.put(KEYS.dataSource('dest-us')).value(JSON.stringify({ id: 'dest-us', connector: 'postgres', connection: { url: dest.url }, placement: { region: 'us' } }));
+    await conn.ns
+      .put(KEYS.dataSource('dest-us'))
+      .value(JSON.stringify({ id: 'dest-us', connector: 'postgres', connection: { url: dest.url }, placement: { region: 'us' } }));
     await putSync(conn, 'eu_1', 1, { placement: { region: 'eu' } });
     await putSync(conn, 'eu_2', 2, { placement: { region: 'eu' } });
     await putSync(conn, 'us_3', 3, { destination: { connector: 'postgres', dataSourceId: 'dest-us', table: 'us_3' } });
@@ -192,34 +204,54 @@ describe('placement: data-source slots and agent labels, with real agent process
     agent('plain', prefix);
 
     const placed = async () => new Map([...(await readAssignments(conn.ns)).assignments].map(([id, a]) => [id, a.agentId]));
-    await until('eu and us syncs placed', async () => {
-      const p = await placed();
-      return p.get('eu_1') === 'eu-1' && p.get('eu_2') === 'eu-1' && p.size === 3;
-    }, 60_000);
+    await until(
+      'eu and us syncs placed',
+      async () => {
+        const p = await placed();
+        return p.get('eu_1') === 'eu-1' && p.get('eu_2') === 'eu-1' && p.size === 3;
+      },
+      60_000,
+    );
     const plan = await placed();
     expect([plan.get('us_3'), plan.get('us_4')].filter(Boolean)).toEqual(['us-1']);
     const reasons = new Map([...(await readUnassigned(conn.ns))].map(([id, r]) => [id, r.reason]));
     expect(reasons.get('ap_5')).toBe('no agent with region=ap');
     expect([reasons.get('us_3'), reasons.get('us_4')].filter(Boolean)).toEqual(['the only one of the agents with region=us is at its capacity (--max-syncs)']);
-    await until('eu syncs copied on eu-1', async () => (await rowsIn('eu_1')) === (await expected(1)) && (await rowsIn('eu_2')) === (await expected(2)), 60_000);
+    await until(
+      'eu syncs copied on eu-1',
+      async () => (await rowsIn('eu_1')) === (await expected(1)) && (await rowsIn('eu_2')) === (await expected(2)),
+      60_000,
+    );
 
     // The last eu agent leaves: its syncs go to nobody (not to 'plain'), with the reason.
     await eu.stop();
     agents = agents.filter((a) => a !== eu);
-    await until('eu syncs unassigned', async () => {
-      const r = await readUnassigned(conn.ns);
-      return r.get('eu_1')?.reason === 'no agent with region=eu' && r.get('eu_2')?.reason === 'no agent with region=eu';
-    }, 30_000);
+    await until(
+      'eu syncs unassigned',
+      async () => {
+        const r = await readUnassigned(conn.ns);
+        return r.get('eu_1')?.reason === 'no agent with region=eu' && r.get('eu_2')?.reason === 'no agent with region=eu';
+      },
+      30_000,
+    );
     expect((await placed()).has('eu_1')).toBe(false);
 
     // A new eu agent takes them within the lease TTL (2 s) of registering.
     await src.query(`insert into events values (9000001, 1, 'late'), (9000002, 2, 'late')`);
     agent('eu-2', prefix, '--labels', 'region=eu');
-    const registered = await until('eu-2 registered', async () => ((await conn.ns.get(KEYS.agent('eu-2')).string()) !== null ? performance.now() : undefined), 60_000);
-    await until('eu-2 holds both eu locks', async () => {
-      const owners = await Promise.all(['eu_1', 'eu_2'].map(async (s) => JSON.parse((await conn.ns.get(KEYS.lock(s)).string()) ?? '{}').agentId));
-      return owners.every((o) => o === 'eu-2');
-    }, 10_000);
+    const registered = await until(
+      'eu-2 registered',
+      async () => ((await conn.ns.get(KEYS.agent('eu-2')).string()) !== null ? performance.now() : undefined),
+      60_000,
+    );
+    await until(
+      'eu-2 holds both eu locks',
+      async () => {
+        const owners = await Promise.all(['eu_1', 'eu_2'].map(async (s) => JSON.parse((await conn.ns.get(KEYS.lock(s)).string()) ?? '{}').agentId));
+        return owners.every((o) => o === 'eu-2');
+      },
+      10_000,
+    );
     expect(performance.now() - registered).toBeLessThan(2000);
     await until('late eu rows copied', async () => (await rowsIn('eu_1')) === (await expected(1)) && (await rowsIn('eu_2')) === (await expected(2)), 60_000);
     expect((await readUnassigned(conn.ns)).has('eu_1')).toBe(false);

@@ -38,7 +38,9 @@ describe('a sync across restarts, handoffs and data source changes (real agents,
     const statuses = new StatusStore(conn.ns);
     const status = (id: string) => statuses.get(id);
     const sync = (id: string, source: object, destination: object, extra: object = {}) =>
-      conn.ns.put(KEYS.sync(id)).value(JSON.stringify({ id, source, destination, mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 100, pollIntervalMs: 100, ...extra }));
+      conn.ns
+        .put(KEYS.sync(id))
+        .value(JSON.stringify({ id, source, destination, mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 100, pollIntervalMs: 100, ...extra }));
     const agent = (id: string) => {
       const a = new AgentProcess(id, inject('etcdEndpoints'), prefix, ['--lease-ttl', '2']);
       agents.push(a);
@@ -50,7 +52,11 @@ describe('a sync across restarts, handoffs and data source changes (real agents,
   it('keeps cumulative totals across a handoff to another agent, and counts since start apart', async () => {
     const { dir, status, sync, agent, history } = await setup('handoff');
     sqliteTable(join(dir, 'src.db'), 'orders', 500);
-    await sync('orders', { connector: 'sqlite', connection: { file: join(dir, 'src.db') }, table: 'orders' }, { connector: 'sqlite', connection: { file: join(dir, 'dst.db') }, table: 'orders' });
+    await sync(
+      'orders',
+      { connector: 'sqlite', connection: { file: join(dir, 'src.db') }, table: 'orders' },
+      { connector: 'sqlite', connection: { file: join(dir, 'dst.db') }, table: 'orders' },
+    );
     const first = agent('lifecycle-a');
     const before = await until('500 rows on agent a', async () => {
       const s = await status('orders');
@@ -89,17 +95,21 @@ describe('a sync across restarts, handoffs and data source changes (real agents,
     const { dir, conn, status, sync, agent } = await setup('datasource');
     sqliteTable(join(dir, 'one.db'), 'items', 50);
     sqliteTable(join(dir, 'two.db'), 'items', 50);
-    for (const ds of ['one', 'two']) await conn.ns.put(KEYS.dataSource(ds)).value(JSON.stringify({ id: ds, connector: 'sqlite', connection: { file: join(dir, `${ds}.db`) } }));
+    for (const ds of ['one', 'two'])
+      await conn.ns.put(KEYS.dataSource(ds)).value(JSON.stringify({ id: ds, connector: 'sqlite', connection: { file: join(dir, `${ds}.db`) } }));
     const dst = { connector: 'sqlite', connection: { file: join(dir, 'dst.db') } };
     await sync('uses-one', { connector: 'sqlite', dataSourceId: 'one', table: 'items' }, { ...dst, table: 'one_items' });
     await sync('uses-two', { connector: 'sqlite', dataSourceId: 'two', table: 'items' }, { ...dst, table: 'two_items' });
     agent('lifecycle-ds');
-    const idle = async (id: string) => until(`${id} idle`, async () => {
-      const s = await status(id);
-      return s?.state === 'idle' && s.totals?.rowsCopied === 50 && s;
-    });
+    const idle = async (id: string) =>
+      until(`${id} idle`, async () => {
+        const s = await status(id);
+        return s?.state === 'idle' && s.totals?.rowsCopied === 50 && s;
+      });
     const [one, two] = [await idle('uses-one'), await idle('uses-two')];
-    await conn.ns.put(KEYS.dataSource('two')).value(JSON.stringify({ id: 'two', name: 'renamed', connector: 'sqlite', connection: { file: join(dir, 'two.db') } }));
+    await conn.ns
+      .put(KEYS.dataSource('two'))
+      .value(JSON.stringify({ id: 'two', name: 'renamed', connector: 'sqlite', connection: { file: join(dir, 'two.db') } }));
     await until('uses-two restarted', async () => ((await status('uses-two'))?.startedAt !== two.startedAt ? true : undefined));
     // Give a wrongly restarted sync time to show it (its startedAt would change within the poll interval).
     await new Promise((r) => setTimeout(r, 1500));
@@ -109,7 +119,11 @@ describe('a sync across restarts, handoffs and data source changes (real agents,
   it('attempts again at once when Retry now is asked through etcd, instead of waiting for the slow backoff', async () => {
     const { dir, conn, status, sync, agent } = await setup('retry');
     sqliteTable(join(dir, 'src.db'), 'present', 1);
-    await sync('late', { connector: 'sqlite', connection: { file: join(dir, 'src.db') }, table: 'late_table' }, { connector: 'sqlite', connection: { file: join(dir, 'dst.db') }, table: 'late_table' });
+    await sync(
+      'late',
+      { connector: 'sqlite', connection: { file: join(dir, 'src.db') }, table: 'late_table' },
+      { connector: 'sqlite', connection: { file: join(dir, 'dst.db') }, table: 'late_table' },
+    );
     agent('lifecycle-retry');
     const failed: SyncStatus = await until('late failing', async () => {
       const s = await status('late');
@@ -119,10 +133,14 @@ describe('a sync across restarts, handoffs and data source changes (real agents,
     expect(Date.parse(failed.nextRetryAt!) - Date.parse(failed.updatedAt)).toBeGreaterThanOrEqual(15_000);
     sqliteTable(join(dir, 'src.db'), 'late_table', 20);
     await conn.ns.put(KEYS.retry('late')).value(JSON.stringify({ at: new Date().toISOString(), by: 'test' }));
-    const recovered = await until('late recovered', async () => {
-      const s = await status('late');
-      return s?.state === 'idle' && s.totals?.rowsCopied === 20 && s;
-    }, 10_000);
+    const recovered = await until(
+      'late recovered',
+      async () => {
+        const s = await status('late');
+        return s?.state === 'idle' && s.totals?.rowsCopied === 20 && s;
+      },
+      10_000,
+    );
     expect([recovered.attempts, recovered.failingSince, recovered.lastError]).toEqual([undefined, undefined, undefined]);
   });
 });

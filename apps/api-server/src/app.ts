@@ -58,7 +58,11 @@ async function bootstrapAdmin(app: FastifyInstance<any, any, any, any, any>, pas
   const attempt = async () => {
     const admin = await app.idra.users.ensureBootstrapAdmin(password);
     if (admin) {
-      app.log.warn(admin.mustChangePassword ? "created user 'admin' with the default password 'admin': it must be changed at the first login" : "created user 'admin' with the password from IDRA_ADMIN_PASSWORD");
+      app.log.warn(
+        admin.mustChangePassword
+          ? "created user 'admin' with the default password 'admin': it must be changed at the first login"
+          : "created user 'admin' with the password from IDRA_ADMIN_PASSWORD",
+      );
     }
   };
   try {
@@ -90,8 +94,17 @@ function trustProxy(trusted: ServerOptions['trustProxy']): boolean | string[] | 
 
 /** The API server: plugins composed over one etcd connection. Call `ready()` or `listen()` next. */
 export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const logger = pino({ level: opts.logLevel, ...logSchemaOptions('idra-api'), redact: { paths: REDACT, censor: '[redacted]' } }, deps.logStream ?? process.stdout);
-  const app = Fastify({ loggerInstance: logger, bodyLimit: opts.bodyLimit, return503OnClosing: true, frameworkErrors, trustProxy: trustProxy(opts.trustProxy) }).withTypeProvider<TypeBoxTypeProvider>();
+  const logger = pino(
+    { level: opts.logLevel, ...logSchemaOptions('idra-api'), redact: { paths: REDACT, censor: '[redacted]' } },
+    deps.logStream ?? process.stdout,
+  );
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: opts.bodyLimit,
+    return503OnClosing: true,
+    frameworkErrors,
+    trustProxy: trustProxy(opts.trustProxy),
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   let jwtSecret = opts.jwtSecret;
   if (!jwtSecret) {
@@ -103,7 +116,13 @@ export async function buildApp(opts: ServerOptions, deps: AppDependencies = {}):
   // Test connection and table listing open SQLite files named by API users: only under the configured directories.
   confineSqliteFiles(opts.sqliteRoots);
   const ctx = createContext(
-    { endpoints: opts.etcd, prefix: opts.prefix, username: opts.etcdAuth.username, password: opts.etcdAuth.password, tls: { ca: opts.etcdAuth.ca, cert: opts.etcdAuth.cert, key: opts.etcdAuth.key } },
+    {
+      endpoints: opts.etcd,
+      prefix: opts.prefix,
+      username: opts.etcdAuth.username,
+      password: opts.etcdAuth.password,
+      tls: { ca: opts.etcdAuth.ca, cert: opts.etcdAuth.cert, key: opts.etcdAuth.key },
+    },
     opts.secretKey,
     app.log,
   );

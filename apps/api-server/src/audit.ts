@@ -62,8 +62,24 @@ export class Audit {
     });
   }
 
-  private write(kind: HistoryKind, objectId: string, action: HistoryAction, who: AuditContext, changes: HistoryChange[], offset?: HistoryEntry['offset']): AlsoWrite {
-    const { key, value } = this.ctx.history.entry({ kind, objectId, action, by: who.by, reason: who.reason, via: who.via, changes, ...(offset ? { offset } : {}) });
+  private write(
+    kind: HistoryKind,
+    objectId: string,
+    action: HistoryAction,
+    who: AuditContext,
+    changes: HistoryChange[],
+    offset?: HistoryEntry['offset'],
+  ): AlsoWrite {
+    const { key, value } = this.ctx.history.entry({
+      kind,
+      objectId,
+      action,
+      by: who.by,
+      reason: who.reason,
+      via: who.via,
+      changes,
+      ...(offset ? { offset } : {}),
+    });
     return [{ key, value }];
   }
 

@@ -42,7 +42,10 @@ export async function listSlots(ns: Namespace, dataSources: readonly DataSource[
   const ids = [...new Set([...dataSources.filter(hasSlotLimits).map((ds) => ds.id), ...slots.keys()])].sort();
   return ids.map((dataSourceId) => {
     const ds = byId.get(dataSourceId);
-    const entries = (slots.get(dataSourceId) ?? []).map(({ syncId, agentId, roles, held, since, grantedAt }) => ({ held, view: { syncId, agentId, roles, since, grantedAt } }));
+    const entries = (slots.get(dataSourceId) ?? []).map(({ syncId, agentId, roles, held, since, grantedAt }) => ({
+      held,
+      view: { syncId, agentId, roles, since, grantedAt },
+    }));
     return {
       dataSourceId,
       maxConcurrentSyncs: ds?.maxConcurrentSyncs ?? null,

@@ -14,7 +14,11 @@ describe('cross-origin browser calls', () => {
   });
 
   const preflight = (s: TestServer, origin: string) =>
-    s.app.inject({ method: 'OPTIONS', url: '/api/v1/syncs', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+    s.app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/syncs',
+      headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
 
   it('answers a listed origin, with the Authorization header allowed', async () => {
     const r = await preflight(open, 'https://ui.example.com');
@@ -25,9 +29,18 @@ describe('cross-origin browser calls', () => {
 
   it('lets the UI on a listed origin edit and delete, not only read (PUT, PATCH, DELETE preflights)', async () => {
     for (const method of ['PUT', 'PATCH', 'DELETE']) {
-      const r = await open.app.inject({ method: 'OPTIONS', url: '/api/v1/syncs/x', headers: { origin: 'https://ui.example.com', 'access-control-request-method': method } });
+      const r = await open.app.inject({
+        method: 'OPTIONS',
+        url: '/api/v1/syncs/x',
+        headers: { origin: 'https://ui.example.com', 'access-control-request-method': method },
+      });
       expect(r.statusCode).toBe(204);
-      expect(String(r.headers['access-control-allow-methods']).split(',').map((m) => m.trim()), method).toContain(method);
+      expect(
+        String(r.headers['access-control-allow-methods'])
+          .split(',')
+          .map((m) => m.trim()),
+        method,
+      ).toContain(method);
     }
   });
 

@@ -16,7 +16,11 @@ IDRA_ETCD_API_PASSWORD. Exit codes: 0 done · 1 etcd refused or could not be rea
 const PASSWORD_ENV = { root: 'IDRA_ETCD_ROOT_PASSWORD', agent: 'IDRA_ETCD_AGENT_PASSWORD', api: 'IDRA_ETCD_API_PASSWORD' } as const;
 
 /** `idra-api-server etcd-access`: etcd's users and roles for Idra, then auth on. Returns the exit code. */
-export async function etcdAccessCommand(argv: string[], env: NodeJS.ProcessEnv, out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
+export async function etcdAccessCommand(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     out.stdout.write(ETCD_ACCESS_USAGE);
     return 0;
@@ -33,7 +37,8 @@ export async function etcdAccessCommand(argv: string[], env: NodeJS.ProcessEnv, 
   const opts = parseServerOptions([], { ...env, IDRA_ETCD_USERNAME: undefined, IDRA_ETCD_PASSWORD: undefined });
   if (opts === 'help') return 0;
   const tls = { ca: opts.etcdAuth.ca, cert: opts.etcdAuth.cert, key: opts.etcdAuth.key };
-  const connect = (root: boolean) => connectEtcd({ endpoints: opts.etcd, prefix: opts.prefix, tls, ...(root ? { username: 'root', password: passwords.root } : {}) });
+  const connect = (root: boolean) =>
+    connectEtcd({ endpoints: opts.etcd, prefix: opts.prefix, tls, ...(root ? { username: 'root', password: passwords.root } : {}) });
   let etcd = connect(false);
   try {
     // With auth off anyone may list users; with auth on, only root.

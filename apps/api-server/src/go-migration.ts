@@ -77,10 +77,17 @@ export async function importGoSyncs(ctx: IdraContext, req: GoImportRequest): Pro
       // A sync Idra runs already keeps its offset: a Go version moving what it points into is refused.
       if (byId.has(config.id)) await guardOffsetScope(ctx, prepared, byId.get(config.id), {}, 'admin');
       const position = s.report.offset?.position ?? s.seed;
-      const reason = s.report.offset?.position ? `migrated from Go Idra ${s.report.offset.goKey} = ${s.report.offset.goValue}` : 'start_offset of the imported Go Idra sync';
+      const reason = s.report.offset?.position
+        ? `migrated from Go Idra ${s.report.offset.goKey} = ${s.report.offset.goValue}`
+        : 'start_offset of the imported Go Idra sync';
       planned.push({ imported: s, config: prepared, position: position ?? undefined, reason });
     } catch (err) {
-      if (movesOffset(err)) refusedLine(s, '(idra) offset', `the Idra sync of this id has an offset this version would move (${describeScopeChanges((err.details as { changes: ScopeChange[] }).changes)}): change it in Idra with a choice (offset=reset|keep) instead`);
+      if (movesOffset(err))
+        refusedLine(
+          s,
+          '(idra) offset',
+          `the Idra sync of this id has an offset this version would move (${describeScopeChanges((err.details as { changes: ScopeChange[] }).changes)}): change it in Idra with a choice (offset=reset|keep) instead`,
+        );
       else if (err instanceof ConfigError) for (const i of err.issues) refusedLine(s, `(idra) ${i.path}`, i.message);
       else if (err instanceof ApiError) refusedLine(s, '(idra)', err.message);
       else throw err;
@@ -92,7 +99,10 @@ export async function importGoSyncs(ctx: IdraContext, req: GoImportRequest): Pro
   const result: GoMigrationResult = {
     dryRun: req.dryRun,
     report,
-    syncs: { created: planned.filter((p) => !byId.has(p.config.id)).map((p) => p.config.id), updated: planned.filter((p) => byId.has(p.config.id)).map((p) => p.config.id) },
+    syncs: {
+      created: planned.filter((p) => !byId.has(p.config.id)).map((p) => p.config.id),
+      updated: planned.filter((p) => byId.has(p.config.id)).map((p) => p.config.id),
+    },
     refused: refused.map((r) => r.id ?? `[${r.index}]`),
     offsetsSet: [],
     unusedOffsets: req.offsets ? [...req.offsets.keys()].filter((k) => !used.has(k)).sort() : [],
@@ -107,11 +117,21 @@ export async function importGoSyncs(ctx: IdraContext, req: GoImportRequest): Pro
   }
   if (req.dryRun) return result;
   if (refused.length > 0 && !req.skipRefused) {
-    const issues: ConfigIssue[] = refused.flatMap((r) => r.fields.filter((f) => f.outcome === 'refused').map((f) => ({ path: `[${r.index}].${f.field}`, message: f.detail })));
-    throw new BadRequestError('IDRA_ERR_IMPORT_REFUSED', `${refused.length} of ${report.length} Go Idra syncs cannot be imported faithfully (import the others with skipRefused=true): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    const issues: ConfigIssue[] = refused.flatMap((r) =>
+      r.fields.filter((f) => f.outcome === 'refused').map((f) => ({ path: `[${r.index}].${f.field}`, message: f.detail })),
+    );
+    throw new BadRequestError(
+      'IDRA_ERR_IMPORT_REFUSED',
+      `${refused.length} of ${report.length} Go Idra syncs cannot be imported faithfully (import the others with skipRefused=true): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    );
   }
   if (clash.length > 0 && !req.overwrite) {
-    throw new ConflictError('IDRA_ERR_IMPORT_EXISTS', `already exist: ${clash.map((s) => `sync ${s}`).join(', ')} (import with overwrite=true to replace them)`, { syncs: clash, dataSources: [] });
+    throw new ConflictError(
+      'IDRA_ERR_IMPORT_EXISTS',
+      `already exist: ${clash.map((s) => `sync ${s}`).join(', ')} (import with overwrite=true to replace them)`,
+      { syncs: clash, dataSources: [] },
+    );
   }
   for (const p of planned) {
     const id = p.config.id;
@@ -121,7 +141,15 @@ export async function importGoSyncs(ctx: IdraContext, req: GoImportRequest): Pro
       result.offsetsSet.push(id);
     }
     const before = byId.get(id);
-    await ctx.configs.putSync(p.config, ctx.audit.sync(before ? 'updated' : 'created', { ...req.who, reason: req.who.reason ?? `from Go Idra sync '${p.imported.report.goId || p.imported.report.name}'` }, before, p.config));
+    await ctx.configs.putSync(
+      p.config,
+      ctx.audit.sync(
+        before ? 'updated' : 'created',
+        { ...req.who, reason: req.who.reason ?? `from Go Idra sync '${p.imported.report.goId || p.imported.report.name}'` },
+        before,
+        p.config,
+      ),
+    );
     await ctx.audit.trim('sync', id);
   }
   return result;
@@ -129,7 +157,15 @@ export async function importGoSyncs(ctx: IdraContext, req: GoImportRequest): Pro
 
 /** `ImportResult` fields of a Go Idra import. */
 export function goImportSummary(r: GoMigrationResult) {
-  return { format: 'go-idra' as const, dryRun: r.dryRun, syncs: r.syncs, dataSources: { created: [], updated: [] }, offsetsSeeded: r.offsetsSet, report: r.report, refused: r.refused };
+  return {
+    format: 'go-idra' as const,
+    dryRun: r.dryRun,
+    syncs: r.syncs,
+    dataSources: { created: [], updated: [] },
+    offsetsSeeded: r.offsetsSet,
+    report: r.report,
+    refused: r.refused,
+  };
 }
 
 export type { GoSyncReport };

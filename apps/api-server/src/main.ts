@@ -36,7 +36,10 @@ async function main(): Promise<number> {
     if (stopping) return resolve(1);
     stopping = true;
     app.log.info({ signal }, 'shutting down');
-    app.close().then(() => resolve(0), () => resolve(1));
+    app.close().then(
+      () => resolve(0),
+      () => resolve(1),
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -17,7 +17,11 @@ import type { IdraContext } from './context.ts';
 
 /** `?offset=reset|keep&confirm=<sync id>`: the choice a change of what a stored offset points into needs. */
 export const OffsetDecisionQuery = Type.Object({
-  offset: Type.Optional(Type.Union([Type.Literal('reset'), Type.Literal('keep')], { description: 'when the change moves what the stored offset points into: reset it (start over) or keep it' })),
+  offset: Type.Optional(
+    Type.Union([Type.Literal('reset'), Type.Literal('keep')], {
+      description: 'when the change moves what the stored offset points into: reset it (start over) or keep it',
+    }),
+  ),
   confirm: Type.Optional(Type.String({ maxLength: 128, description: 'offset=keep: the sync id, typed by the user' })),
 });
 
@@ -66,15 +70,26 @@ export async function guardOffsetScope(
       { changes, offset: positionOf(offset), choices: ['reset', 'keep'] },
     );
   }
-  if (!hasRole(role, 'admin')) throw new ForbiddenError('IDRA_ERR_AUTH_FORBIDDEN', `resetting or keeping the offset of sync '${id}' needs the admin role`, { required: 'admin' });
+  if (!hasRole(role, 'admin'))
+    throw new ForbiddenError('IDRA_ERR_AUTH_FORBIDDEN', `resetting or keeping the offset of sync '${id}' needs the admin role`, { required: 'admin' });
   if (decision.offset === 'keep' && decision.confirm !== id) {
-    throw new BadRequestError('IDRA_ERR_OFFSET_CONFIRM', `confirm: type the sync id '${id}' to keep its offset across this change`, [{ path: 'confirm', message: `must be the sync id '${id}'` }]);
+    throw new BadRequestError('IDRA_ERR_OFFSET_CONFIRM', `confirm: type the sync id '${id}' to keep its offset across this change`, [
+      { path: 'confirm', message: `must be the sync id '${id}'` },
+    ]);
   }
   if (stored && stored.enabled !== false) {
-    throw new ConflictError('IDRA_ERR_OFFSET_SYNC_ENABLED', `sync '${id}' is enabled: pause it first (POST /api/v1/syncs/${id}/pause?wait=true), then change it with offset=${decision.offset}`);
+    throw new ConflictError(
+      'IDRA_ERR_OFFSET_SYNC_ENABLED',
+      `sync '${id}' is enabled: pause it first (POST /api/v1/syncs/${id}/pause?wait=true), then change it with offset=${decision.offset}`,
+    );
   }
   const owner = await SyncLock.owner(ctx.etcd.ns, id);
-  if (owner) throw new ConflictError('IDRA_ERR_OFFSET_SYNC_RUNNING', `sync '${id}' is paused but agent ${owner} still holds its lock (finishing its batch): retry once it has stopped`, { agentId: owner });
+  if (owner)
+    throw new ConflictError(
+      'IDRA_ERR_OFFSET_SYNC_RUNNING',
+      `sync '${id}' is paused but agent ${owner} still holds its lock (finishing its batch): retry once it has stopped`,
+      { agentId: owner },
+    );
   const choice = decision.offset;
   return {
     record: { decision: choice, changes },

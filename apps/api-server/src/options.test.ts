@@ -6,8 +6,25 @@ import { MIN_JWT_SECRET, parseServerOptions } from './options.ts';
 
 describe('API server options', () => {
   it('has documented defaults and reads the environment', () => {
-    expect(parseServerOptions([], {})).toMatchObject({ etcd: ['http://127.0.0.1:2379'], prefix: '/idra/', host: '127.0.0.1', port: 8080, sessionTtlMs: 43_200_000, bodyLimit: 1_048_576, loginRateLimit: 10, trustProxy: false, jwtSecret: undefined, secretKey: undefined });
-    expect(parseServerOptions(['--port', '9000', '--etcd', 'http://a:2379, http://b:2379'], { IDRA_JWT_EXPIRY: '30m', IDRA_SECRET_KEY: 'k'.repeat(16), IDRA_API_TRUST_PROXY: 'true' })).toMatchObject({
+    expect(parseServerOptions([], {})).toMatchObject({
+      etcd: ['http://127.0.0.1:2379'],
+      prefix: '/idra/',
+      host: '127.0.0.1',
+      port: 8080,
+      sessionTtlMs: 43_200_000,
+      bodyLimit: 1_048_576,
+      loginRateLimit: 10,
+      trustProxy: false,
+      jwtSecret: undefined,
+      secretKey: undefined,
+    });
+    expect(
+      parseServerOptions(['--port', '9000', '--etcd', 'http://a:2379, http://b:2379'], {
+        IDRA_JWT_EXPIRY: '30m',
+        IDRA_SECRET_KEY: 'k'.repeat(16),
+        IDRA_API_TRUST_PROXY: 'true',
+      }),
+    ).toMatchObject({
       port: 9000,
       etcd: ['http://a:2379', 'http://b:2379'],
       sessionTtlMs: 1_800_000,

@@ -83,7 +83,8 @@ export const MIN_JWT_SECRET = 32;
 function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError([{ path: name, message: `must be an integer from ${min} to ${max} (got "${value}")` }], 'invalid API server options');
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError([{ path: name, message: `must be an integer from ${min} to ${max} (got "${value}")` }], 'invalid API server options');
   return n;
 }
 
@@ -96,11 +97,19 @@ function trustedProxies(value: string | undefined): ServerOptions['trustProxy'] 
   if (v === '' || v === 'false' || v === '0') return false;
   if (v === 'true') return 1;
   if (/^[0-9]+$/.test(v)) return integer('IDRA_API_TRUST_PROXY', v, 1, 1, 10);
-  const entries = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = entries.filter((e) => !isAddressOrCidr(e));
   if (bad.length > 0) {
     throw new ConfigError(
-      [{ path: 'IDRA_API_TRUST_PROXY', message: `must be false, the number of proxies in front (1 to 10), or their IP addresses/CIDRs; not ${bad.map((b) => JSON.stringify(b)).join(', ')}` }],
+      [
+        {
+          path: 'IDRA_API_TRUST_PROXY',
+          message: `must be false, the number of proxies in front (1 to 10), or their IP addresses/CIDRs; not ${bad.map((b) => JSON.stringify(b)).join(', ')}`,
+        },
+      ],
       'invalid API server options',
     );
   }
@@ -134,12 +143,20 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
   const expiry = env.IDRA_JWT_EXPIRY;
   const sessionTtlMs = expiry ? parseDuration(expiry) : 12 * 3600_000;
   if (sessionTtlMs === undefined || sessionTtlMs < 60_000) {
-    throw new ConfigError([{ path: 'IDRA_JWT_EXPIRY', message: `must be a duration of at least 1m, like "12h" (got "${expiry}")` }], 'invalid API server options');
+    throw new ConfigError(
+      [{ path: 'IDRA_JWT_EXPIRY', message: `must be a duration of at least 1m, like "12h" (got "${expiry}")` }],
+      'invalid API server options',
+    );
   }
   const jwtSecret = env.IDRA_JWT_SECRET || undefined;
   if (jwtSecret !== undefined && jwtSecret.length < MIN_JWT_SECRET) {
     throw new ConfigError(
-      [{ path: 'IDRA_JWT_SECRET', message: `must be at least ${MIN_JWT_SECRET} characters (got ${jwtSecret.length}): a short key lets anyone who guesses it sign sessions; generate one with "openssl rand -base64 48"` }],
+      [
+        {
+          path: 'IDRA_JWT_SECRET',
+          message: `must be at least ${MIN_JWT_SECRET} characters (got ${jwtSecret.length}): a short key lets anyone who guesses it sign sessions; generate one with "openssl rand -base64 48"`,
+        },
+      ],
       'invalid API server options',
     );
   }
@@ -148,7 +165,10 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     throw new ConfigError([{ path: 'IDRA_SECRET_KEY', message: 'must be at least 16 characters' }], 'invalid API server options');
   }
   return {
-    etcd: (values.etcd ?? env.IDRA_ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean),
+    etcd: (values.etcd ?? env.IDRA_ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     prefix: values.prefix ?? env.IDRA_ETCD_PREFIX ?? '/idra/',
     etcdAuth: {
       username: env.IDRA_ETCD_USERNAME,
@@ -169,7 +189,10 @@ export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     logLevel: values['log-level'] ?? env.IDRA_LOG_LEVEL ?? 'info',
     trustProxy: trustedProxies(env.IDRA_API_TRUST_PROXY),
     sqliteRoots: sqliteRootsFrom(env.IDRA_SQLITE_ROOTS) ?? [],
-    corsOrigins: (env.IDRA_API_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: (env.IDRA_API_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     expectedAgents: env.IDRA_EXPECTED_AGENTS ? integer('IDRA_EXPECTED_AGENTS', env.IDRA_EXPECTED_AGENTS, 0, 1, 10_000) : undefined,
   };
 }

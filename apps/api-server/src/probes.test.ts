@@ -38,11 +38,16 @@ describe('test connections are not a network scanner', () => {
     const r = await test(connector, connection);
     expect(r.status).toBe(200);
     expect(r.body.ok).toBe(false);
-    expect(r.body.error).toMatch(/is a link-local address \(where clouds serve instance metadata\): connectors do not reach it unless the admin allows it with IDRA_HTTP_ALLOW/);
+    expect(r.body.error).toMatch(
+      /is a link-local address \(where clouds serve instance metadata\): connectors do not reach it unless the admin allows it with IDRA_HTTP_ALLOW/,
+    );
   });
 
   it('table listings of a stored data source refuse it too', async () => {
-    const created = await s.call('POST', '/api/v1/datasources', { token: s.tokens.operator, body: { id: 'meta', connector: 'postgres', connection: { host: '169.254.169.254', user: 'u' } } });
+    const created = await s.call('POST', '/api/v1/datasources', {
+      token: s.tokens.operator,
+      body: { id: 'meta', connector: 'postgres', connection: { host: '169.254.169.254', user: 'u' } },
+    });
     expect(created.status).toBe(201);
     const listing = await s.call('GET', '/api/v1/datasources/meta/tables', { token: s.tokens.operator });
     expect(listing.body).toMatchObject({ ok: false, tables: [] });
@@ -75,7 +80,9 @@ describe('test connections are not a network scanner', () => {
           return (r.body.error as string).replace(`:${port}`, ':PORT');
         }),
       );
-      expect(new Set(errors), connector).toEqual(new Set([`could not reach 127.0.0.1:PORT: no ${connector} server answered there (refused, reset, timed out or another protocol)`]));
+      expect(new Set(errors), connector).toEqual(
+        new Set([`could not reach 127.0.0.1:PORT: no ${connector} server answered there (refused, reset, timed out or another protocol)`]),
+      );
     }
     const logged = s.logs.filter((l) => l.includes('test connection could not reach its target'));
     expect(logged.some((l) => l.includes('ECONNREFUSED'))).toBe(true);

@@ -39,9 +39,21 @@ export const SyncStatusSchema = Type.Object(
   {
     syncId: Type.String(),
     agentId: Type.String(),
-    state: Type.Union([Type.Literal('starting'), Type.Literal('waiting'), Type.Literal('running'), Type.Literal('idle'), Type.Literal('retrying'), Type.Literal('failed'), Type.Literal('stopped')], {
-      description: 'starting · waiting (for a data source slot) · running (copying) · idle (caught up, waiting for the next poll) · retrying · failed (needs an operator) · stopped',
-    }),
+    state: Type.Union(
+      [
+        Type.Literal('starting'),
+        Type.Literal('waiting'),
+        Type.Literal('running'),
+        Type.Literal('idle'),
+        Type.Literal('retrying'),
+        Type.Literal('failed'),
+        Type.Literal('stopped'),
+      ],
+      {
+        description:
+          'starting · waiting (for a data source slot) · running (copying) · idle (caught up, waiting for the next poll) · retrying · failed (needs an operator) · stopped',
+      },
+    ),
     rowsCopied: Type.Number({ description: 'since startedAt' }),
     rowsSkipped: Type.Number({ description: 'since startedAt' }),
     batches: Type.Number({ description: 'since startedAt' }),
@@ -101,7 +113,18 @@ export const SyncStatusSchema = Type.Object(
       ),
     ),
     totals: Type.Optional(
-      Type.Object({ rowsCopied: Type.Number(), rowsSkipped: Type.Number(), batches: Type.Number(), rowsDeleted: Type.Optional(Type.Number()), rowsUpdated: Type.Optional(Type.Number()), since: Time(), caughtUpAt: Type.Optional(Time('the end of the initial copy')) }, { description: 'across runs, agents and pauses' }),
+      Type.Object(
+        {
+          rowsCopied: Type.Number(),
+          rowsSkipped: Type.Number(),
+          batches: Type.Number(),
+          rowsDeleted: Type.Optional(Type.Number()),
+          rowsUpdated: Type.Optional(Type.Number()),
+          since: Time(),
+          caughtUpAt: Type.Optional(Time('the end of the initial copy')),
+        },
+        { description: 'across runs, agents and pauses' },
+      ),
     ),
     updatedAt: Time(),
   },
@@ -110,7 +133,14 @@ export const SyncStatusSchema = Type.Object(
 
 export const SyncHealthSchema = Type.Object(
   {
-    health: Type.Union([Type.Literal('healthy'), Type.Literal('lagging'), Type.Literal('retrying'), Type.Literal('failed'), Type.Literal('paused'), Type.Literal('unassigned')]),
+    health: Type.Union([
+      Type.Literal('healthy'),
+      Type.Literal('lagging'),
+      Type.Literal('retrying'),
+      Type.Literal('failed'),
+      Type.Literal('paused'),
+      Type.Literal('unassigned'),
+    ]),
     reason: Type.String({ description: 'one line saying why' }),
     attempts: Type.Optional(Type.Number()),
     failingSince: Type.Optional(Time()),
@@ -197,18 +227,32 @@ export const WhoAmISchema = Type.Object(
 );
 
 /** Registered once (app.addSchema) so that responses can `Type.Ref` them and the document names them. */
-export const RESPONSE_SCHEMAS = [LagSchema, SyncStatusSchema, SyncHealthSchema, SyncOverviewSchema, AgentViewSchema, ClusterHealthSchema, UserViewSchema, WhoAmISchema];
+export const RESPONSE_SCHEMAS = [
+  LagSchema,
+  SyncStatusSchema,
+  SyncHealthSchema,
+  SyncOverviewSchema,
+  AgentViewSchema,
+  ClusterHealthSchema,
+  UserViewSchema,
+  WhoAmISchema,
+];
 
 // ---- compile-time: each schema describes exactly the type the code returns ----
 /** T as JSON carries it: a property that may be undefined is absent instead (one flat object type, for Equal). */
-type Json<T> = T extends Array<infer U>
-  ? Array<Json<U>>
-  : T extends object
-    ? Flat<{ [K in keyof T as undefined extends T[K] ? never : K]: Json<T[K]> } & { [K in keyof T as undefined extends T[K] ? K : never]?: Json<Exclude<T[K], undefined>> }>
-    : T;
+type Json<T> =
+  T extends Array<infer U>
+    ? Array<Json<U>>
+    : T extends object
+      ? Flat<
+          { [K in keyof T as undefined extends T[K] ? never : K]: Json<T[K]> } & {
+            [K in keyof T as undefined extends T[K] ? K : never]?: Json<Exclude<T[K], undefined>>;
+          }
+        >
+      : T;
 type Flat<T> = { [K in keyof T]: T[K] };
 /** Exactly the same type (an optional property missing on one side counts, unlike mutual assignability). */
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Described<S extends TSchema, Refs> = Json<Omit<Static<S>, keyof Refs> & Refs>;
 
 const checks: [

@@ -74,7 +74,11 @@ export const ChangeLogReadinessSchema = Type.Object({
         name: Type.String(),
         active: Type.Boolean(),
         lagBytes: Type.Number({ description: 'WAL bytes the server keeps for the slot' }),
-        sync: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "the sync the slot belongs to; null: no sync has it — drop it, it keeps the server's WAL forever" })),
+        sync: Type.Optional(
+          Type.Union([Type.String(), Type.Null()], {
+            description: "the sync the slot belongs to; null: no sync has it — drop it, it keeps the server's WAL forever",
+          }),
+        ),
       }),
       { description: "Idra's replication slots (idra_…) on the server" },
     ),

@@ -50,7 +50,10 @@ describe('an operator cannot make Idra send a stored secret somewhere else', () 
     op = s.tokens.operator;
     const created = await s.call('POST', '/api/v1/datasources', { token: s.tokens.admin, body: { id: 'shop', connector: 'postgres', connection: stored } });
     expect(created.status, created.text).toBe(201);
-    const byUrl = await s.call('POST', '/api/v1/datasources', { token: s.tokens.admin, body: { id: 'shop-url', connector: 'postgres', connection: { url: `postgres://idra:${PASSWORD}@db.internal.example:5432/shop` } } });
+    const byUrl = await s.call('POST', '/api/v1/datasources', {
+      token: s.tokens.admin,
+      body: { id: 'shop-url', connector: 'postgres', connection: { url: `postgres://idra:${PASSWORD}@db.internal.example:5432/shop` } },
+    });
     expect(byUrl.status, byUrl.text).toBe(201);
   });
   afterAll(async () => {
@@ -67,7 +70,10 @@ describe('an operator cannot make Idra send a stored secret somewhere else', () 
   it('test-connection with the mask and a new host/port is refused, naming the field; nothing reaches the attacker', async () => {
     const shown = (await s.call('GET', '/api/v1/datasources/shop', { token: op })).body;
     expect(shown.connection.password).toBe(SECRET_MASK);
-    const r = await s.call('POST', '/api/v1/datasources/test', { token: op, body: { ...shown, connection: { ...shown.connection, host: '127.0.0.1', port: attacker.port } } });
+    const r = await s.call('POST', '/api/v1/datasources/test', {
+      token: op,
+      body: { ...shown, connection: { ...shown.connection, host: '127.0.0.1', port: attacker.port } },
+    });
     expect(r.status, r.text).toBe(400);
     expect(r.body.code).toBe('IDRA_ERR_SECRETS_TARGET_CHANGED');
     expect(r.body.details.issues.map((i: { path: string }) => i.path)).toEqual(['connection.host', 'connection.port']);
@@ -87,7 +93,10 @@ describe('an operator cannot make Idra send a stored secret somewhere else', () 
 
   it('PUT /datasources/:id cannot re-point the stored password, so a later test cannot send it', async () => {
     const shown = (await s.call('GET', '/api/v1/datasources/shop', { token: op })).body;
-    const put = await s.call('PUT', '/api/v1/datasources/shop', { token: op, body: { ...shown, connection: { ...shown.connection, host: '127.0.0.1', port: attacker.port } } });
+    const put = await s.call('PUT', '/api/v1/datasources/shop', {
+      token: op,
+      body: { ...shown, connection: { ...shown.connection, host: '127.0.0.1', port: attacker.port } },
+    });
     expect(put.status, put.text).toBe(400);
     expect(put.body.code).toBe('IDRA_ERR_SECRETS_TARGET_CHANGED');
     expect((await s.call('POST', '/api/v1/datasources/shop/test', { token: op })).body.ok).toBe(false);
@@ -112,7 +121,10 @@ describe('an operator cannot make Idra send a stored secret somewhere else', () 
 
     const exported = (await s.call('GET', '/api/v1/export', { token: op })).body;
     const ds = exported.dataSources.find((d: { id: string }) => d.id === 'shop');
-    const imported = await s.call('POST', '/api/v1/import?overwrite=true', { token: op, body: { dataSources: [{ ...ds, connection: { ...ds.connection, host: '127.0.0.1', port: attacker.port } }], syncs: [] } });
+    const imported = await s.call('POST', '/api/v1/import?overwrite=true', {
+      token: op,
+      body: { dataSources: [{ ...ds, connection: { ...ds.connection, host: '127.0.0.1', port: attacker.port } }], syncs: [] },
+    });
     expect(imported.status, imported.text).toBe(400);
     expect(imported.body.details.issues[0].path).toBe('dataSources[0].connection.host');
     const importedSync = await s.call('POST', '/api/v1/import?overwrite=true', { token: op, body: { syncs: [moved] } });
@@ -124,11 +136,17 @@ describe('an operator cannot make Idra send a stored secret somewhere else', () 
 
   it('keeps the stored secret when the mask comes back for the same target (a name or a pool size changed)', async () => {
     const shown = (await s.call('GET', '/api/v1/datasources/shop', { token: op })).body;
-    const put = await s.call('PUT', '/api/v1/datasources/shop', { token: op, body: { ...shown, name: 'Shop (renamed)', connection: { ...shown.connection, options: { poolSize: 3 } } } });
+    const put = await s.call('PUT', '/api/v1/datasources/shop', {
+      token: op,
+      body: { ...shown, name: 'Shop (renamed)', connection: { ...shown.connection, options: { poolSize: 3 } } },
+    });
     expect(put.status, put.text).toBe(200);
     expect(await storedPassword('shop')).toBe(PASSWORD);
     // Re-entering the password moves it: that is the owner's choice, not a theft.
-    const moved = await s.call('PUT', '/api/v1/datasources/shop', { token: op, body: { ...shown, connection: { ...shown.connection, host: 'db2.internal.example', password: 'New-Pa55-for-db2' } } });
+    const moved = await s.call('PUT', '/api/v1/datasources/shop', {
+      token: op,
+      body: { ...shown, connection: { ...shown.connection, host: 'db2.internal.example', password: 'New-Pa55-for-db2' } },
+    });
     expect(moved.status, moved.text).toBe(200);
     expect(await storedPassword('shop')).toBe('New-Pa55-for-db2');
   });
@@ -136,22 +154,38 @@ describe('an operator cannot make Idra send a stored secret somewhere else', () 
   it.each([
     ['http', { url: 'https://api.example.com/', password: 'Http-Token-1234' }, { url: 'https://attacker.example/' }, 'connection.url'],
     ['s3', { url: 'https://minio.internal:9000', user: 'AKIAEXAMPLE', password: 'S3-Secret-1234' }, { url: 'https://attacker.example:9000' }, 'connection.url'],
-    ['kafka', { host: 'kafka-1', options: { brokers: ['kafka-1:9092', 'kafka-2:9092'] }, user: 'app', password: 'Kafka-Pa55-1234' }, { options: { brokers: ['kafka-1:9092', 'attacker:9092'] } }, 'connection.options.brokers[1]'],
-    ['mongodb', { url: 'mongodb://app:Mongo-Pa55-1234@mongo-1:27017/shop?authSource=admin' }, { url: `mongodb://app:${SECRET_MASK}@attacker:27017/shop?authSource=admin` }, 'connection.url'],
+    [
+      'kafka',
+      { host: 'kafka-1', options: { brokers: ['kafka-1:9092', 'kafka-2:9092'] }, user: 'app', password: 'Kafka-Pa55-1234' },
+      { options: { brokers: ['kafka-1:9092', 'attacker:9092'] } },
+      'connection.options.brokers[1]',
+    ],
+    [
+      'mongodb',
+      { url: 'mongodb://app:Mongo-Pa55-1234@mongo-1:27017/shop?authSource=admin' },
+      { url: `mongodb://app:${SECRET_MASK}@attacker:27017/shop?authSource=admin` },
+      'connection.url',
+    ],
   ])('the same rule for every connector kind: %s', async (connector, connection, move, field) => {
     const id = `ds-${connector}`;
     const created = await s.call('POST', '/api/v1/datasources', { token: s.tokens.admin, body: { id, connector, connection } });
     expect(created.status, created.text).toBe(201);
     const shown = (await s.call('GET', `/api/v1/datasources/${id}`, { token: op })).body;
     expect(JSON.stringify(shown)).not.toMatch(/1234/);
-    for (const [method, url] of [['POST', '/api/v1/datasources/test'], ['PUT', `/api/v1/datasources/${id}`]] as const) {
+    for (const [method, url] of [
+      ['POST', '/api/v1/datasources/test'],
+      ['PUT', `/api/v1/datasources/${id}`],
+    ] as const) {
       const r = await s.call(method, url, { token: op, body: { ...shown, connection: { ...shown.connection, ...move } } });
       expect(r.status, `${method} ${url}: ${r.text}`).toBe(400);
       expect(r.body.details.issues[0].path).toBe(field);
     }
   });
   it("a sync cannot point an HTTP data source's credentials at another origin: refused on save and on validate, naming source.url", async () => {
-    const created = await s.call('POST', '/api/v1/datasources', { token: s.tokens.admin, body: { id: 'api', connector: 'http', connection: { url: 'https://api.example.com/v1/', password: 'Api-Token-5678' } } });
+    const created = await s.call('POST', '/api/v1/datasources', {
+      token: s.tokens.admin,
+      body: { id: 'api', connector: 'http', connection: { url: 'https://api.example.com/v1/', password: 'Api-Token-5678' } },
+    });
     expect(created.status, created.text).toBe(201);
     const sync = (url: string) => ({
       id: 'pull-api',
@@ -159,11 +193,18 @@ describe('an operator cannot make Idra send a stored secret somewhere else', () 
       source: { connector: 'http', dataSourceId: 'api', url },
       destination: { connector: 'sqlite', connection: { file: '/tmp/idra-never-written.db' }, table: 'items' },
     });
-    for (const [method, path] of [['POST', '/api/v1/syncs'], ['POST', '/api/v1/syncs/validate']] as const) {
+    for (const [method, path] of [
+      ['POST', '/api/v1/syncs'],
+      ['POST', '/api/v1/syncs/validate'],
+    ] as const) {
       const r = await s.call(method, path, { token: op, body: sync('https://attacker.example/collect') });
       expect(r.status, `${path}: ${r.text}`).toBe(400);
       expect(r.body.details.issues).toEqual([
-        { path: 'source.url', message: "is on https://attacker.example, not on the connection's origin https://api.example.com: an HTTP endpoint's requests (and their credentials) go only to its connection's origin" },
+        {
+          path: 'source.url',
+          message:
+            "is on https://attacker.example, not on the connection's origin https://api.example.com: an HTTP endpoint's requests (and their credentials) go only to its connection's origin",
+        },
       ]);
     }
     // A path, or a URL on the data source's own origin, is what a sync may give.

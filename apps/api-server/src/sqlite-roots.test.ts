@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '@idra/testkit';
 import { startTestServer, type TestServer } from './testing/harness.ts';
 
-describe("the API opens SQLite files only under IDRA_SQLITE_ROOTS (test connection, table listing)", () => {
+describe('the API opens SQLite files only under IDRA_SQLITE_ROOTS (test connection, table listing)', () => {
   let s: TestServer;
   let allowed: string;
   let outside: string;
@@ -27,7 +27,10 @@ describe("the API opens SQLite files only under IDRA_SQLITE_ROOTS (test connecti
   const op = () => s.tokens.operator;
 
   it('lists the tables of a file inside the roots', async () => {
-    await s.call('POST', '/api/v1/datasources', { token: op(), body: { id: 'shop', connector: 'sqlite', connection: { file: join(allowed, 'data', 'shop.db') } } });
+    await s.call('POST', '/api/v1/datasources', {
+      token: op(),
+      body: { id: 'shop', connector: 'sqlite', connection: { file: join(allowed, 'data', 'shop.db') } },
+    });
     const r = await s.call('GET', '/api/v1/datasources/shop/tables', { token: op() });
     expect(r.body.tables.map((t: { name: string }) => t.name)).toEqual(['orders']);
   });

@@ -9,7 +9,13 @@ import type { IdraContext } from './context.ts';
  * masks merged with the stored secrets, data sources resolved (they must exist, with the same
  * connector) and the rules that need them checked (an HTTP url on its connection's origin). `pending` holds data sources written in the same request (an import).
  */
-export async function prepareSync(ctx: IdraContext, input: unknown, stored: SyncConfig | undefined, pending = new Map<string, DataSource>(), base = ''): Promise<SyncConfig> {
+export async function prepareSync(
+  ctx: IdraContext,
+  input: unknown,
+  stored: SyncConfig | undefined,
+  pending = new Map<string, DataSource>(),
+  base = '',
+): Promise<SyncConfig> {
   const config = ctx.secrets.restoreSync(structuredClone(validateSyncConfig(input, base, 'invalid sync', CONNECTOR_SPECS)), stored, base);
   const dataSources = new Map(pending);
   for (const id of [config.source.dataSourceId, config.destination.dataSourceId]) {
@@ -33,7 +39,11 @@ export async function storedSync(ctx: IdraContext, id: string): Promise<SyncConf
     return await ctx.configs.getSync(id);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    throw new ConflictError('IDRA_ERR_SYNC_STORED_INVALID', `the stored document of sync '${id}' no longer validates: replace it (PUT /api/v1/syncs/${id}) or delete it`, { issues: err.issues });
+    throw new ConflictError(
+      'IDRA_ERR_SYNC_STORED_INVALID',
+      `the stored document of sync '${id}' no longer validates: replace it (PUT /api/v1/syncs/${id}) or delete it`,
+      { issues: err.issues },
+    );
   }
 }
 

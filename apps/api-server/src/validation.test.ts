@@ -74,7 +74,12 @@ describe('bad input never causes a 5xx, and the field is named', () => {
   });
   afterAll(async () => s.close());
 
-  const fire = async (what: string, method: string, url: string, opts: { body?: unknown; payload?: string; headers?: Record<string, string> }): Promise<CallResult> => {
+  const fire = async (
+    what: string,
+    method: string,
+    url: string,
+    opts: { body?: unknown; payload?: string; headers?: Record<string, string> },
+  ): Promise<CallResult> => {
     requests++;
     const r = await s.call(method as 'POST', url, { token, ...opts });
     const where = `${what}: ${method} ${url.slice(0, 80)}`;
@@ -114,8 +119,11 @@ describe('bad input never causes a 5xx, and the field is named', () => {
         for (const key of Object.keys(route.body)) {
           for (const value of [...WRONG_VALUES, ...NASTY]) {
             const r = await fire(`field ${key}=${JSON.stringify(value).slice(0, 30)}`, route.method, url, { body: { ...route.body, [key]: value } });
-            const named = (r.body?.details?.issues as Array<{ path: string }> | undefined)?.some((i) => i.path === key || i.path.startsWith(`${key}.`) || i.path.startsWith(`${key}[`));
-            if (r.status === 400 && !route.freeForm && r.body?.details?.issues && !named) failures.push(`${route.method} ${route.url} field ${key}: 400 without naming it: ${r.text.slice(0, 200)}`);
+            const named = (r.body?.details?.issues as Array<{ path: string }> | undefined)?.some(
+              (i) => i.path === key || i.path.startsWith(`${key}.`) || i.path.startsWith(`${key}[`),
+            );
+            if (r.status === 400 && !route.freeForm && r.body?.details?.issues && !named)
+              failures.push(`${route.method} ${route.url} field ${key}: 400 without naming it: ${r.text.slice(0, 200)}`);
           }
           const missing = { ...route.body };
           delete missing[key];
@@ -131,14 +139,24 @@ describe('bad input never causes a 5xx, and the field is named', () => {
       }
     }
     // Injection strings in the path parameters of the read routes too.
-    for (const url of ['/api/v1/syncs/{id}', '/api/v1/syncs/{id}/offset', '/api/v1/syncs/{id}/offset/history', '/api/v1/syncs/{id}/status', '/api/v1/syncs/{id}/errors', '/api/v1/datasources/{id}', '/api/v1/users/{name}']) {
+    for (const url of [
+      '/api/v1/syncs/{id}',
+      '/api/v1/syncs/{id}/offset',
+      '/api/v1/syncs/{id}/offset/history',
+      '/api/v1/syncs/{id}/status',
+      '/api/v1/syncs/{id}/errors',
+      '/api/v1/datasources/{id}',
+      '/api/v1/users/{name}',
+    ]) {
       for (const value of PARAMS) {
         const r = await fire(`read param ${value.slice(0, 20)}`, 'GET', withParams(url, value), {});
         expect([400, 404, 414], `${url} with ${value.slice(0, 30)}`).toContain(r.status);
       }
     }
     for (const q of ['?overwrite=yes', '?overwrite[]=true', '?ids=../x', '?ids=' + 'a'.repeat(10_000)]) {
-      await fire('query', q.startsWith('?overwrite') ? 'POST' : 'GET', q.startsWith('?overwrite') ? `/api/v1/import${q}` : `/api/v1/export${q}`, { body: q.startsWith('?overwrite') ? [] : undefined });
+      await fire('query', q.startsWith('?overwrite') ? 'POST' : 'GET', q.startsWith('?overwrite') ? `/api/v1/import${q}` : `/api/v1/export${q}`, {
+        body: q.startsWith('?overwrite') ? [] : undefined,
+      });
     }
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(1000);
@@ -149,7 +167,10 @@ describe('bad input never causes a 5xx, and the field is named', () => {
   });
 
   it('names the field of a mistyped value in the message and details', async () => {
-    const r = await s.call('POST', '/api/v1/syncs', { token, body: sqliteSync('typed', { batchSize: 'lots', source: { connector: 'sqlite', connection: { file: 1 }, table: 't' } }) });
+    const r = await s.call('POST', '/api/v1/syncs', {
+      token,
+      body: sqliteSync('typed', { batchSize: 'lots', source: { connector: 'sqlite', connection: { file: 1 }, table: 't' } }),
+    });
     expect(r.status).toBe(400);
     expect(r.body.code).toBe('IDRA_ERR_API_VALIDATION');
     expect(r.body.details.issues).toEqual(
@@ -177,7 +198,13 @@ describe('bad input never causes a 5xx, and the field is named', () => {
       expect(r.body.message).toMatch(new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
     }
     // Within the limit, the body is read and judged on its content; brackets inside strings do not count.
-    const shallow = await s.call('POST', '/api/v1/syncs/validate', { token, body: sqliteSync('ok', { name: '{'.repeat(1000), source: { connector: 'sqlite', connection: { file: '/tmp/x.db' }, table: 't', options: { x: JSON.parse(nested(MAX_JSON_DEPTH - 4)) } } }) });
+    const shallow = await s.call('POST', '/api/v1/syncs/validate', {
+      token,
+      body: sqliteSync('ok', {
+        name: '{'.repeat(1000),
+        source: { connector: 'sqlite', connection: { file: '/tmp/x.db' }, table: 't', options: { x: JSON.parse(nested(MAX_JSON_DEPTH - 4)) } },
+      }),
+    });
     expect(shallow.body.code).not.toBe('IDRA_ERR_API_TOO_DEEP');
     expect(shallow.status).toBeLessThan(500);
   });

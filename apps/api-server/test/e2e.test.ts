@@ -12,9 +12,13 @@ const AGENT = resolve(import.meta.dirname, '../../agent/src/main.ts');
 
 /** A real agent process in cluster mode (the same way apps/agent's tests run it). */
 function startAgent(endpoints: string[], prefix: string, id: string, env: Record<string, string> = {}): SpawnedProcess {
-  return new SpawnedProcess(process.execPath, [AGENT, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'info', '--lease-ttl', '2s'], {
-    env: { ...process.env, IDRA_SECRET_KEY: SECRET_KEY, IDRA_LOG_FORMAT: 'json', ...env },
-  });
+  return new SpawnedProcess(
+    process.execPath,
+    [AGENT, '--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--log-level', 'info', '--lease-ttl', '2s'],
+    {
+      env: { ...process.env, IDRA_SECRET_KEY: SECRET_KEY, IDRA_LOG_FORMAT: 'json', ...env },
+    },
+  );
 }
 
 describe('end to end: a sync created through the API is run by a real agent', () => {
@@ -78,7 +82,10 @@ describe('end to end: a sync created through the API is run by a real agent', ()
     expect(overview).toMatchObject({ runningOn: 'e2e-agent', assignment: { agentId: 'e2e-agent' }, status: { agentId: 'e2e-agent' } });
 
     // Editing the offset of a running sync is refused.
-    await expect(api.offsets.set('pg-to-sqlite', { position: { kind: 'id', value: '250' }, reason: 'replay the second half' })).rejects.toMatchObject({ status: 409, code: 'IDRA_ERR_OFFSET_SYNC_ENABLED' });
+    await expect(api.offsets.set('pg-to-sqlite', { position: { kind: 'id', value: '250' }, reason: 'replay the second half' })).rejects.toMatchObject({
+      status: 409,
+      code: 'IDRA_ERR_OFFSET_SYNC_ENABLED',
+    });
     // Pause and wait for the agent to let go, then rewind.
     await api.request('POST', '/syncs/pg-to-sqlite/pause', {}, { wait: 'true' });
     expect((await api.offsets.get('pg-to-sqlite')).runningOn).toBeNull();

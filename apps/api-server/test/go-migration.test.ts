@@ -42,7 +42,10 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
 
   const idra = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((done) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: home, IDRA_API_URL: apiUrl, IDRA_TOKEN: s.tokens.admin }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { PATH: process.env.PATH, HOME: home, IDRA_API_URL: apiUrl, IDRA_TOKEN: s.tokens.admin },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -90,12 +93,38 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
     // Go Idra's etcd, its own key layout: /syncs/<id>, /offsets/<name>, /assignments/<machine>/<id>.
     const goSync = (id: string, mode: string, source: Record<string, unknown>, destination: Record<string, unknown>) =>
       go.put(`/syncs/${id}`).value(JSON.stringify({ id, sync_name: id, mode, disabled: false, source_connector: source, destination_connector: destination }));
-    const pgConn = (url: string, table: string, extra: Record<string, unknown> = {}) => ({ id: 'id', connector_name: `${table}-${url === pgSrc.url ? 'src' : 'dst'}`, connector_source_type: 'PostgresGORM', connection_string: goPostgresDsn(url), table, polling_time: 1, max_record_batch_size: 100, save_mode: 'Insert', ...extra });
-    const myConn = (table: string, extra: Record<string, unknown> = {}) => ({ id: 'id', connector_name: table, connector_source_type: 'MysqlGORM', connection_string: goMysqlDsn(myDb.url, 'charset=utf8mb4&parseTime=True&loc=Europe%2FRome'), table, polling_time: 1, timestamp_field: 'at', max_record_batch_size: 7, save_mode: 'Insert', ...extra });
+    const pgConn = (url: string, table: string, extra: Record<string, unknown> = {}) => ({
+      id: 'id',
+      connector_name: `${table}-${url === pgSrc.url ? 'src' : 'dst'}`,
+      connector_source_type: 'PostgresGORM',
+      connection_string: goPostgresDsn(url),
+      table,
+      polling_time: 1,
+      max_record_batch_size: 100,
+      save_mode: 'Insert',
+      ...extra,
+    });
+    const myConn = (table: string, extra: Record<string, unknown> = {}) => ({
+      id: 'id',
+      connector_name: table,
+      connector_source_type: 'MysqlGORM',
+      connection_string: goMysqlDsn(myDb.url, 'charset=utf8mb4&parseTime=True&loc=Europe%2FRome'),
+      table,
+      polling_time: 1,
+      timestamp_field: 'at',
+      max_record_batch_size: 7,
+      save_mode: 'Insert',
+      ...extra,
+    });
     await goSync('go-orders', 'IdField', pgConn(pgSrc.url, 'orders'), pgConn(pgDst.url, 'orders'));
     await goSync('go-events', 'Timestamp', myConn('events'), myConn('events_copy'));
     await goSync('go-items', 'LastDestinationId', pgConn(pgSrc.url, 'items'), pgConn(pgDst.url, 'items', { save_mode: 'Upsert' }));
-    await goSync('go-rabbit', 'Last', { connector_source_type: 'RabbitMQConnector', connection_string: 'amqp://guest:guest@localhost:5672/', table: 'q' }, pgConn(pgDst.url, 'rabbit'));
+    await goSync(
+      'go-rabbit',
+      'Last',
+      { connector_source_type: 'RabbitMQConnector', connection_string: 'amqp://guest:guest@localhost:5672/', table: 'q' },
+      pgConn(pgDst.url, 'rabbit'),
+    );
     await go.put('/offsets/go-orders').value('250');
     // Where Go's IdField read its offset from (the source's connector_name): stale, not used.
     await go.put('/offsets/orders-src').value('-1');
@@ -144,12 +173,21 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
     expect(done.stdout).toMatch(/offsets stored for (go-events, go-orders|go-orders, go-events)\b/);
     // Read-only: Go Idra's etcd has not changed.
     expect(await revision()).toBe(before);
-    expect(JSON.parse((await idra(['offsets', 'get', 'go-events', '--json'])).stdout).offset).toMatchObject({ kind: 'timestamp', value: '2024-03-10 12:00:00.122', tiebreaker: null });
-
-    agent = new SpawnedProcess(process.execPath, [AGENT, '--etcd', s.options.etcd.join(','), '--prefix', s.prefix, '--agent-id', 'migrate-agent', '--lease-ttl', '2s'], {
-      env: { ...process.env, IDRA_SECRET_KEY: SECRET_KEY, IDRA_LOG_FORMAT: 'json' },
+    expect(JSON.parse((await idra(['offsets', 'get', 'go-events', '--json'])).stdout).offset).toMatchObject({
+      kind: 'timestamp',
+      value: '2024-03-10 12:00:00.122',
+      tiebreaker: null,
     });
-    const count = async (client: { query: (q: string) => Promise<unknown> }, q: string) => Number(((await client.query(q)) as { rows: Array<{ n: string }> }).rows[0]!.n);
+
+    agent = new SpawnedProcess(
+      process.execPath,
+      [AGENT, '--etcd', s.options.etcd.join(','), '--prefix', s.prefix, '--agent-id', 'migrate-agent', '--lease-ttl', '2s'],
+      {
+        env: { ...process.env, IDRA_SECRET_KEY: SECRET_KEY, IDRA_LOG_FORMAT: 'json' },
+      },
+    );
+    const count = async (client: { query: (q: string) => Promise<unknown> }, q: string) =>
+      Number(((await client.query(q)) as { rows: Array<{ n: string }> }).rows[0]!.n);
     await until('orders caught up', async () => (await count(dst, 'select count(*) as n from orders')) >= 600);
     await until('items caught up', async () => (await count(dst, 'select count(*) as n from items')) >= 100);
     const myCount = async () => Number(((await my.query('select count(*) as n from events_copy')) as unknown as Array<Array<{ n: number }>>)[0]![0]!.n);
@@ -160,7 +198,9 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
     expect(orders.map((r) => Number(r.id))).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
     expect(orders.every((r) => r.n === '1')).toBe(true);
     expect((await dst.query('select count(*) as n from items')).rows[0].n).toBe('100');
-    const [rows] = (await my.query("select id, date_format(at, '%Y-%m-%d %H:%i:%s.%f') as at from events_copy order by id")) as unknown as [Array<{ id: number; at: string }>];
+    const [rows] = (await my.query("select id, date_format(at, '%Y-%m-%d %H:%i:%s.%f') as at from events_copy order by id")) as unknown as [
+      Array<{ id: number; at: string }>,
+    ];
     expect(rows.map((r) => Number(r.id))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(rows.find((r) => Number(r.id) === 42)!.at).toBe('2024-03-10 12:00:00.123789');
   });
@@ -168,8 +208,20 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
   it('idra import --dry-run prints the report and writes nothing; a refused sync fails the import (exit 1) unless left out', async () => {
     const file = `${home}/go-export.json`;
     const doc = [
-      { id: 'file-orders', sync_name: 'file orders', mode: 'FullWithId', source_connector: { id: 'id', connector_source_type: 'PostgresGORM', connection_string: goPostgresDsn(pgSrc.url), table: 'orders' }, destination_connector: { id: 'id', connector_source_type: 'PostgresGORM', connection_string: goPostgresDsn(pgDst.url), table: 'orders_full' } },
-      { id: 'file-chroma', sync_name: 'vectors', mode: 'WriteOnly', source_connector: { id: 'id', connector_source_type: 'PostgresGORM', connection_string: goPostgresDsn(pgSrc.url), table: 'orders' }, destination_connector: { connector_source_type: 'ChromaDbConnector', connection_string: 'http://chroma:8000' } },
+      {
+        id: 'file-orders',
+        sync_name: 'file orders',
+        mode: 'FullWithId',
+        source_connector: { id: 'id', connector_source_type: 'PostgresGORM', connection_string: goPostgresDsn(pgSrc.url), table: 'orders' },
+        destination_connector: { id: 'id', connector_source_type: 'PostgresGORM', connection_string: goPostgresDsn(pgDst.url), table: 'orders_full' },
+      },
+      {
+        id: 'file-chroma',
+        sync_name: 'vectors',
+        mode: 'WriteOnly',
+        source_connector: { id: 'id', connector_source_type: 'PostgresGORM', connection_string: goPostgresDsn(pgSrc.url), table: 'orders' },
+        destination_connector: { connector_source_type: 'ChromaDbConnector', connection_string: 'http://chroma:8000' },
+      },
     ];
     await writeFile(file, JSON.stringify(doc));
     const dry = await idra(['import', '-f', file, '--dry-run']);

@@ -66,7 +66,11 @@ describe('the OpenAPI document (/api/v1/openapi.json)', () => {
   afterAll(async () => s?.close());
 
   it("passes Redocly's recommended ruleset, but for the justified exceptions", async () => {
-    const problems = await lintFromString({ source: text, absoluteRef: `${base}/api/v1/openapi.json`, config: await createConfig({ extends: ['recommended'] }) });
+    const problems = await lintFromString({
+      source: text,
+      absoluteRef: `${base}/api/v1/openapi.json`,
+      config: await createConfig({ extends: ['recommended'] }),
+    });
     const unjustified = problems
       .map((p) => ({ rule: p.ruleId, where: p.location[0]?.pointer ?? '', message: p.message }))
       .filter((p) => !JUSTIFIED.some((j) => j.rule === p.rule && (!j.where || j.where.test(p.where))));
@@ -88,7 +92,10 @@ describe('the OpenAPI document (/api/v1/openapi.json)', () => {
     expect(new Set(ids).size).toBe(ids.length);
     const described = new Set(doc.tags.map((t: { name: string; description: string }) => t.description && t.name));
     for (const { path, method, op } of operations) {
-      expect(op.tags.every((t: string) => described.has(t)), `${method} ${path} tags`).toBe(true);
+      expect(
+        op.tags.every((t: string) => described.has(t)),
+        `${method} ${path} tags`,
+      ).toBe(true);
       expect(op.description, `${method} ${path}`).toMatch(/\w/);
       for (const [status, response] of Object.entries<any>(op.responses)) {
         if (Number(status) >= 400) expect(Object.keys(response.content), `${method} ${path} ${status}`).toEqual(['application/json']);
@@ -122,11 +129,33 @@ describe('the OpenAPI document (/api/v1/openapi.json)', () => {
       await writeFile(join(dir, 'ci-job.ts'), CI_JOB);
       // One compiler run over the job and a copy asking for a field the API does not have: only the copy fails.
       await writeFile(join(dir, 'wrong-job.ts'), CI_JOB.replace('status.lag?.rows', 'status.lag?.rowz'));
-      const tsc = run(TSC, ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--allowImportingTsExtensions', '--skipLibCheck', '--types', 'node', 'ci-job.ts', 'wrong-job.ts'], {
-        cwd: dir,
-      });
-      const { stdout } = await tsc.then(() => ({ stdout: 'no error at all' }), (err: { stdout: string }) => err);
-      expect(stdout.trim().split('\n')).toEqual([expect.stringMatching(/^wrong-job\.ts\(\d+,\d+\): error TS\d+: Property 'rowz' does not exist on type '\{ rows\?: number/)]);
+      const tsc = run(
+        TSC,
+        [
+          '--noEmit',
+          '--strict',
+          '--target',
+          'es2022',
+          '--module',
+          'nodenext',
+          '--allowImportingTsExtensions',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          'ci-job.ts',
+          'wrong-job.ts',
+        ],
+        {
+          cwd: dir,
+        },
+      );
+      const { stdout } = await tsc.then(
+        () => ({ stdout: 'no error at all' }),
+        (err: { stdout: string }) => err,
+      );
+      expect(stdout.trim().split('\n')).toEqual([
+        expect.stringMatching(/^wrong-job\.ts\(\d+,\d+\): error TS\d+: Property 'rowz' does not exist on type '\{ rows\?: number/),
+      ]);
       await writeFile(join(dir, 'package.json'), '{"type": "module"}');
       const job = await run(process.execPath, ['ci-job.ts'], { cwd: dir, env: { ...process.env, IDRA_URL: base, IDRA_PASSWORD: ADMIN_PASSWORD } });
       expect(job.stdout).toMatch(/^logged in as admin admin$/m);

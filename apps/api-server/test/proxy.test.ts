@@ -28,10 +28,14 @@ async function forgedLogins(base: string, n: number, forwardedFor: (i: number) =
 function loginFrom(base: string, from: string, password: string): Promise<number> {
   const body = JSON.stringify({ username: 'admin', password });
   return new Promise((resolve, reject) => {
-    const req = request(`${base}/api/v1/auth/login`, { method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
+    const req = request(
+      `${base}/api/v1/auth/login`,
+      { method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -56,37 +60,47 @@ describe('login limits behind a reverse proxy cannot be dodged with a forged X-F
     expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
   });
 
-  it.skipIf(!NGINX)(NGINX ? 'the shipped nginx config in front of the API: rotating forged headers still hit the limit, and another address is not locked out' : 'nginx in front (nginx is not installed)', async () => {
-    const proxied = await startTestServer({ loginRateLimit: 3, trustProxy: trustFrom('true') }, { users: false });
-    let nginx: ChildProcess | undefined;
-    try {
-      const api = new URL(await proxied.app.listen({ host: '127.0.0.1', port: 0 }));
-      const dir = await tempDir('idra-nginx-');
-      const port = await freePort();
-      const server = (await readFile(TEMPLATE, 'utf8')).replaceAll('${IDRA_API_UPSTREAM}', api.host).replaceAll('${IDRA_WEB_PORT}', `127.0.0.1:${port}`);
-      const conf = join(dir, 'nginx.conf');
-      await writeFile(
-        conf,
-        `daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  access_log off;\n` +
-          ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};\n`).join('') +
-          `${server}\n}\n`,
-      );
-      nginx = spawn(NGINX!, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      nginx.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const web = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 20_000;
-      while (!(await fetch(`${web}/healthz`).then((r) => r.ok, () => false))) {
-        if (Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
+  it.skipIf(!NGINX)(
+    NGINX
+      ? 'the shipped nginx config in front of the API: rotating forged headers still hit the limit, and another address is not locked out'
+      : 'nginx in front (nginx is not installed)',
+    async () => {
+      const proxied = await startTestServer({ loginRateLimit: 3, trustProxy: trustFrom('true') }, { users: false });
+      let nginx: ChildProcess | undefined;
+      try {
+        const api = new URL(await proxied.app.listen({ host: '127.0.0.1', port: 0 }));
+        const dir = await tempDir('idra-nginx-');
+        const port = await freePort();
+        const server = (await readFile(TEMPLATE, 'utf8')).replaceAll('${IDRA_API_UPSTREAM}', api.host).replaceAll('${IDRA_WEB_PORT}', `127.0.0.1:${port}`);
+        const conf = join(dir, 'nginx.conf');
+        await writeFile(
+          conf,
+          `daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  access_log off;\n` +
+            ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};\n`).join('') +
+            `${server}\n}\n`,
+        );
+        nginx = spawn(NGINX!, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        nginx.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        const web = `http://127.0.0.1:${port}`;
+        const deadline = Date.now() + 20_000;
+        while (
+          !(await fetch(`${web}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          ))
+        ) {
+          if (Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(await forgedLogins(web, 6, (i) => `10.77.0.${i}`)).toEqual([401, 401, 401, 429, 429, 429]);
+        // The limit is that client's: even the right password waits there, while the admin at another address logs in.
+        expect(await loginFrom(web, '127.0.0.1', 'admin')).toBe(429);
+        expect(await loginFrom(web, '127.0.0.2', 'admin')).toBe(200);
+      } finally {
+        nginx?.kill('SIGTERM');
+        await proxied.close();
       }
-      expect(await forgedLogins(web, 6, (i) => `10.77.0.${i}`)).toEqual([401, 401, 401, 429, 429, 429]);
-      // The limit is that client's: even the right password waits there, while the admin at another address logs in.
-      expect(await loginFrom(web, '127.0.0.1', 'admin')).toBe(429);
-      expect(await loginFrom(web, '127.0.0.2', 'admin')).toBe(200);
-    } finally {
-      nginx?.kill('SIGTERM');
-      await proxied.close();
-    }
-  });
+    },
+  );
 });

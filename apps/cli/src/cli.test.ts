@@ -35,12 +35,26 @@ async function startServer(): Promise<{ url: string; prefix: string; proc: Spawn
   const port = await freePort();
   const prefix = `/cli-${randomBytes(4).toString('hex')}/`;
   const url = `http://127.0.0.1:${port}`;
-  const proc = await spawnUntilReady(process.execPath, [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--port', String(port), '--log-level', 'warn'], {
-    env: { ...process.env, IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789', IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD, IDRA_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef', IDRA_SQLITE_ROOTS: tmpdir() },
-    what: 'the API server to answer /readyz',
-    ready: () => fetch(`${url}/readyz`).then((r) => r.ok, () => false),
-    timeoutMs: 30_000,
-  });
+  const proc = await spawnUntilReady(
+    process.execPath,
+    [SERVER, '--etcd', inject('etcdEndpoints').join(','), '--prefix', prefix, '--port', String(port), '--log-level', 'warn'],
+    {
+      env: {
+        ...process.env,
+        IDRA_SECRET_KEY: 'cli-test-secret-key-0123456789',
+        IDRA_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        IDRA_JWT_SECRET: 'cli-test-jwt-secret-0123456789abcdef',
+        IDRA_SQLITE_ROOTS: tmpdir(),
+      },
+      what: 'the API server to answer /readyz',
+      ready: () =>
+        fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      timeoutMs: 30_000,
+    },
+  );
   return { url, prefix, proc };
 }
 
@@ -89,7 +103,14 @@ describe('idra CLI against a real API server', () => {
     expect((await idra(['whoami'])).stdout).toMatch(/^admin \(admin, session\)/);
 
     const file = join(dir, 'syncs.json');
-    const sync = { id: 'cli-orders', source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, table: 'orders' }, destination: { connector: 'sqlite', connection: { file: '/tmp/b.db' }, table: 'orders' }, mode: 'id', cursorColumn: 'id', keyColumns: ['id'] };
+    const sync = {
+      id: 'cli-orders',
+      source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, table: 'orders' },
+      destination: { connector: 'sqlite', connection: { file: '/tmp/b.db' }, table: 'orders' },
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+    };
     await writeFile(file, JSON.stringify({ syncs: [sync] }));
     const applied = await idra(['syncs', 'apply', '-f', file, '--json']);
     expect(applied.code, applied.stderr).toBe(0);
@@ -101,10 +122,24 @@ describe('idra CLI against a real API server', () => {
     const etcd = connectEtcd({ endpoints: inject('etcdEndpoints'), prefix: server.prefix });
     await etcd.ns.put(KEYS.assignment('cli-orders')).value(JSON.stringify({ agentId: 'agent-b', epoch: 2 }));
     const since = '2026-01-01T00:00:00.000Z';
-    const reported = newSyncStatus('cli-orders', 'agent-b', { state: 'running', rowsCopied: 40, lag: { rows: 2000, seconds: 12 }, totals: { rowsCopied: 5040, rowsSkipped: 0, batches: 60, since } });
+    const reported = newSyncStatus('cli-orders', 'agent-b', {
+      state: 'running',
+      rowsCopied: 40,
+      lag: { rows: 2000, seconds: 12 },
+      totals: { rowsCopied: 5040, rowsSkipped: 0, batches: 60, since },
+    });
     await etcd.ns.put(KEYS.status('cli-orders')).value(JSON.stringify(reported));
     const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000).toISOString();
-    await new ActivityStore(etcd.ns).writePoint('cli-orders', { t: minute, rows: 300, skipped: 0, batches: 3, errors: 1, lagRows: 2000, state: 'running', agentId: 'agent-b' });
+    await new ActivityStore(etcd.ns).writePoint('cli-orders', {
+      t: minute,
+      rows: 300,
+      skipped: 0,
+      batches: 3,
+      errors: 1,
+      lagRows: 2000,
+      state: 'running',
+      agentId: 'agent-b',
+    });
     etcd.close();
     expect((await idra(['syncs', 'list'])).stdout).toMatch(/cli-orders\s+healthy\s+agent-b\s+5040\s+2,000 rows\s+0\s+-$/m);
     const status = (await idra(['syncs', 'status', 'cli-orders'])).stdout;
@@ -201,7 +236,16 @@ describe('idra CLI against a real API server', () => {
     db.exec('create table orders (id integer primary key, total real); create table notes (body text)');
     db.close();
     const file = join(dir, 'bulk-ds.json');
-    await writeFile(file, JSON.stringify({ dataSources: [{ id: 'bulksrc', connector: 'sqlite', connection: { file: source } }, { id: 'bulkdst', connector: 'sqlite', connection: { file: join(dir, 'bulk-dst.db') } }], syncs: [] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        dataSources: [
+          { id: 'bulksrc', connector: 'sqlite', connection: { file: source } },
+          { id: 'bulkdst', connector: 'sqlite', connection: { file: join(dir, 'bulk-dst.db') } },
+        ],
+        syncs: [],
+      }),
+    );
     expect((await idra(['syncs', 'apply', '-f', file])).code).toBe(0);
     const dry = await idra(['syncs', 'bulk', '--source', 'bulksrc', '--destination', 'bulkdst', '--all', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
@@ -212,10 +256,15 @@ describe('idra CLI against a real API server', () => {
     expect(refused.stderr).toMatch(/1 of 2 syncs have problems: nothing was created[\s\S]*syncs\[0\]\.cursorColumn/);
     const created = await idra(['syncs', 'bulk', '--source', 'bulksrc', '--destination', 'bulkdst', '--tables', 'orders', '--paused', '--json']);
     expect(JSON.parse(created.stdout)).toEqual({ created: ['bulksrc-orders'] });
-    expect(JSON.parse((await idra(['syncs', 'get', 'bulksrc-orders'])).stdout)).toMatchObject({ enabled: false, cursorColumn: 'id', keyColumns: ['id'], destination: { dataSourceId: 'bulkdst', table: 'orders' } });
+    expect(JSON.parse((await idra(['syncs', 'get', 'bulksrc-orders'])).stdout)).toMatchObject({
+      enabled: false,
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      destination: { dataSourceId: 'bulkdst', table: 'orders' },
+    });
   });
 
-  it('syncs check: a source user that cannot see other sessions\' transactions is a configuration problem naming the GRANT (exit 1); with a delay it passes with a warning', async () => {
+  it("syncs check: a source user that cannot see other sessions' transactions is a configuration problem naming the GRANT (exit 1); with a delay it passes with a warning", async () => {
     const db = await createDatabase('postgres', inject('pgUrl'));
     // The superuser's session stays connected: a session of another role than the source's.
     const admin = new pg.Client({ connectionString: db.url });
@@ -239,7 +288,11 @@ describe('idra CLI against a real API server', () => {
       expect(refused.stderr).toContain(`run GRANT pg_read_all_stats TO ${role.name} on the source`);
       const json = await idra(['syncs', 'check', '-f', file, '--json']);
       expect(json.code).toBe(1);
-      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, problem: { code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND' }, transactions: { visible: false, grant: `GRANT pg_read_all_stats TO ${role.name}` } });
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        ok: false,
+        problem: { code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND' },
+        transactions: { visible: false, grant: `GRANT pg_read_all_stats TO ${role.name}` },
+      });
 
       await writeFile(file, JSON.stringify([{ ...sync, delayMs: '2s', enabled: false }]));
       expect((await idra(['syncs', 'apply', '-f', file])).code).toBe(0);
@@ -275,7 +328,9 @@ describe('idra CLI against a real API server', () => {
       expect([refused.code, refused.stderr]).toEqual([1, 'idra: test message through refusing not delivered: the receiver answered 500\n']);
       const rule = await idra(['rules', 'set', '-f', '-'], { stdin: JSON.stringify({ id: 'cli-rule', channels: ['cli-hook'], onRetryingMinutes: 10 }) });
       expect(rule.stdout).toBe('saved rule cli-rule (failed, retrying 10m)\n');
-      expect((await idra(['rules', 'set', '-f', '-'], { stdin: JSON.stringify({ id: 'r2', channels: ['nowhere'] }) })).stderr).toMatch(/channels\[0\]: no notification channel 'nowhere'/);
+      expect((await idra(['rules', 'set', '-f', '-'], { stdin: JSON.stringify({ id: 'r2', channels: ['nowhere'] }) })).stderr).toMatch(
+        /channels\[0\]: no notification channel 'nowhere'/,
+      );
       expect((await idra(['rules'])).stdout).toMatch(/^cli-rule\s+all\s+failed, retrying 10m\s+cli-hook\s+true$/m);
       expect((await idra(['channels', 'delete', 'cli-hook'])).code).toBe(5);
       expect((await idra(['incidents'])).stdout).toBe('INCIDENT  STATE  SINCE  REASON\n');

@@ -16,7 +16,16 @@ import { json } from './output.ts';
 export type { CliIo } from './command.ts';
 
 /** Every command, in the order the usage lists them. */
-const COMMANDS: Command[] = [...authCommands, ...syncCommands, ...transferCommands, ...offsetCommands, ...clusterCommands, ...tokenCommands, ...userCommands, ...notificationCommands];
+const COMMANDS: Command[] = [
+  ...authCommands,
+  ...syncCommands,
+  ...transferCommands,
+  ...offsetCommands,
+  ...clusterCommands,
+  ...tokenCommands,
+  ...userCommands,
+  ...notificationCommands,
+];
 
 const BY_NAME = new Map(COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((name) => [name, c] as const)));
 
@@ -100,7 +109,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     const code = exitCodeOf(err);
     if (flags.json) {
-      const body = err instanceof IdraApiError ? { code: err.code, message: err.message, status: err.status, details: err.details } : { code: code === EXIT.usage ? 'IDRA_ERR_CLI_USAGE' : 'IDRA_ERR_CLI', message: (err as Error).message };
+      const body =
+        err instanceof IdraApiError
+          ? { code: err.code, message: err.message, status: err.status, details: err.details }
+          : { code: code === EXIT.usage ? 'IDRA_ERR_CLI_USAGE' : 'IDRA_ERR_CLI', message: (err as Error).message };
       io.stderr.write(json({ error: body, exitCode: code }));
     } else {
       io.stderr.write(`idra: ${(err as Error).message}${err instanceof IdraApiError && err.status > 0 ? ` (${err.code})` : ''}\n`);

@@ -10,7 +10,10 @@ export function reportText(report: GoSyncReport[]): string {
     const go = r.goId ? `'${r.goId}'` : `[${r.index}]`;
     out.push(`Go sync ${go}${r.name ? ` (${r.name})` : ''} → ${r.id ? `Idra sync ${r.id}` : 'no Idra id'}: ${r.outcome.toUpperCase()}`);
     for (const f of r.fields) out.push(`  ${f.outcome.padEnd(9)}  ${f.field.padEnd(width)}  ${f.detail}`);
-    if (r.offset) out.push(`  ${'offset'.padEnd(9)}  ${(r.offset.goKey ? `${r.offset.goKey} = ${r.offset.goValue}` : '-').padEnd(width)}  ${r.offset.outcome}: ${r.offset.detail}`);
+    if (r.offset)
+      out.push(
+        `  ${'offset'.padEnd(9)}  ${(r.offset.goKey ? `${r.offset.goKey} = ${r.offset.goValue}` : '-').padEnd(width)}  ${r.offset.outcome}: ${r.offset.detail}`,
+      );
     out.push('');
   }
   const count = (o: GoSyncReport['outcome']) => report.filter((r) => r.outcome === o).length;
@@ -38,11 +41,15 @@ export function migrationPlan(snapshot: GoIdraSnapshot, r: GoMigrationResult | u
     live
       ? `Stop every Go Idra agent (cdc_agent) first. Still live: ${snapshot.agents.length} agent(s) (${snapshot.agents.slice(0, 5).join(', ') || '-'}), locks on ${snapshot.locks.length} sync(s) (${snapshot.locks.slice(0, 5).join(', ') || '-'}). Their keys vanish with their leases (up to 30 s after a kill -9).`
       : 'Go Idra agents: none live (no agents/ keys, no /distributed-locks/): its offsets no longer move.',
-    'Run idra migrate (without --dry-run) once they are stopped: it reads the offsets Go committed after its last batch, stores each before its sync, and never writes to Go Idra\'s etcd.',
+    "Run idra migrate (without --dry-run) once they are stopped: it reads the offsets Go committed after its last batch, stores each before its sync, and never writes to Go Idra's etcd.",
     paused
       ? 'The syncs are imported paused (--paused): check them (idra syncs get <id>, idra offsets get <id>), then idra syncs resume <id>.'
       : 'The imported syncs start in Idra at once, each from its migrated offset (those Go disabled stay paused).',
-    ...(kafka.length > 0 ? [`Kafka syncs ${kafka.join(', ')}: their positions are in Kafka's consumer group, not in etcd — import with --paused, set each with idra offsets set <id> --position …, then resume.`] : []),
+    ...(kafka.length > 0
+      ? [
+          `Kafka syncs ${kafka.join(', ')}: their positions are in Kafka's consumer group, not in etcd — import with --paused, set each with idra offsets set <id> --position …, then resume.`,
+        ]
+      : []),
     'Do not start Go Idra again on these syncs: both would copy the same rows.',
   ];
   return `Order of the migration:\n${steps.map((s, i) => `  ${i + 1}. ${s}`).join('\n')}\n`;
@@ -62,10 +69,19 @@ export interface MigrateFlags {
  * `idra migrate`: reads a Go Idra etcd (read-only) and has the API convert and report, and — unless
  * dry, or Go agents are still live (`blocked`) — import the syncs with their offsets.
  */
-export async function migrate(api: IdraClient, flags: MigrateFlags, env: NodeJS.ProcessEnv, warn: (text: string) => void): Promise<{ snapshot: GoIdraSnapshot; result: GoMigrationResult; blocked: boolean }> {
-  const endpoints = (flags.goEtcd ?? env.IDRA_GO_ETCD ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+export async function migrate(
+  api: IdraClient,
+  flags: MigrateFlags,
+  env: NodeJS.ProcessEnv,
+  warn: (text: string) => void,
+): Promise<{ snapshot: GoIdraSnapshot; result: GoMigrationResult; blocked: boolean }> {
+  const endpoints = (flags.goEtcd ?? env.IDRA_GO_ETCD ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (endpoints.length === 0) throw new UsageError('--go-etcd <url>[,<url>] is required: the etcd of the Go Idra to migrate from (or set IDRA_GO_ETCD)');
-  for (const e of endpoints) if (!/^https?:\/\/[^/\s]+\/?$/.test(e)) throw new UsageError(`--go-etcd: '${e}' is not an etcd client URL such as http://10.0.0.5:2379`);
+  for (const e of endpoints)
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(e)) throw new UsageError(`--go-etcd: '${e}' is not an etcd client URL such as http://10.0.0.5:2379`);
   const username = flags.goEtcdUser ?? env.IDRA_GO_ETCD_USERNAME;
   let snapshot: GoIdraSnapshot;
   try {

@@ -11,7 +11,10 @@ const short = (v: unknown) => {
 export function historyText(entries: HistoryEntry[]): string {
   if (entries.length === 0) return 'no recorded change\n';
   const rows = entries.map((e) => {
-    const changed = e.action === 'created' || e.action === 'deleted' ? `${e.changes.length} field(s)` : e.changes.map((c) => `${c.path}: ${short(c.old)} → ${short(c.new)}`).join('; ');
+    const changed =
+      e.action === 'created' || e.action === 'deleted'
+        ? `${e.changes.length} field(s)`
+        : e.changes.map((c) => `${c.path}: ${short(c.old)} → ${short(c.new)}`).join('; ');
     const offset = e.offset ? `; offset ${e.offset.decision === 'reset' ? 'reset' : 'kept'} (${e.offset.changes.map((c) => c.field).join(', ')} changed)` : '';
     return [e.at, e.by, e.action + (e.via ? ` (${e.via})` : ''), e.reason, `${changed}${offset}`];
   });
@@ -21,7 +24,11 @@ export function historyText(entries: HistoryEntry[]): string {
 /** The change options of `--reason`, `--offset` and `--confirm`. */
 export function changeOptions(flags: { reason?: string | undefined; offset?: string | undefined; confirm?: string | undefined }): ChangeOptions {
   if (flags.offset !== undefined && flags.offset !== 'reset' && flags.offset !== 'keep') throw new UsageError('--offset must be reset or keep');
-  return { ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.offset ? { offset: flags.offset } : {}), ...(flags.confirm ? { confirm: flags.confirm } : {}) };
+  return {
+    ...(flags.reason ? { reason: flags.reason } : {}),
+    ...(flags.offset ? { offset: flags.offset } : {}),
+    ...(flags.confirm ? { confirm: flags.confirm } : {}),
+  };
 }
 
 /**

@@ -9,7 +9,11 @@ describe('status text', () => {
       ...base,
       state: 'failed',
       retryInMs: 15_000,
-      lastError: { code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND', message: 'postgres source: … run GRANT pg_read_all_stats TO idra on the source …', at: '2026-12-01T09:59:00.000Z' },
+      lastError: {
+        code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND',
+        message: 'postgres source: … run GRANT pg_read_all_stats TO idra on the source …',
+        at: '2026-12-01T09:59:00.000Z',
+      },
     };
     expect(stateText(blind)).toBe('failed (configuration)');
     expect(statusText(blind)).toBe(
@@ -22,7 +26,13 @@ describe('status text', () => {
     const retrying = { ...base, state: 'retrying', retryInMs: 400, lastError: { code: 'IDRA_ERR_CONNECTOR', message: 'postgres source: connection refused' } };
     expect(stateText(retrying)).toBe('retrying');
     expect(statusText(retrying)).toContain('\nlast error IDRA_ERR_CONNECTOR: postgres source: connection refused\n');
-    const warned = { ...base, state: 'idle', warning: 'open transactions are not inspected on SQL Server: only delayMs (5000 ms) protects rows committed late' };
-    expect(statusText(warned)).toMatch(/\nwarning: open transactions are not inspected on SQL Server: only delayMs \(5000 ms\) protects rows committed late\n$/);
+    const warned = {
+      ...base,
+      state: 'idle',
+      warning: 'open transactions are not inspected on SQL Server: only delayMs (5000 ms) protects rows committed late',
+    };
+    expect(statusText(warned)).toMatch(
+      /\nwarning: open transactions are not inspected on SQL Server: only delayMs \(5000 ms\) protects rows committed late\n$/,
+    );
   });
 });

@@ -4,7 +4,11 @@ import { slotWaitText, type SlotWait } from '@idra/core/health';
 export function table(headers: string[], rows: Array<Array<string | number | boolean | null | undefined>>): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...cells.map(line)].join('\n') + '\n';
 }
 
@@ -46,7 +50,9 @@ export function stateText(s: Pick<StatusLike, 'state' | 'lastError'> | undefined
 
 /** One sync's status as lines: counts, then the error (a configuration problem says so, and when it is checked again), then the warning. */
 export function statusText(s: StatusLike): string {
-  const lines = [`${s.syncId}: ${stateText(s)} on ${s.agentId}; ${s.rowsCopied} rows copied, ${s.rowsSkipped} skipped; lag ${lagText(s.lag)}; updated ${s.updatedAt}`];
+  const lines = [
+    `${s.syncId}: ${stateText(s)} on ${s.agentId}; ${s.rowsCopied} rows copied, ${s.rowsSkipped} skipped; lag ${lagText(s.lag)}; updated ${s.updatedAt}`,
+  ];
   if (s.lastError) {
     const again = s.state === 'failed' && s.retryInMs !== undefined ? ` (checked again in ${Math.ceil(s.retryInMs / 1000)} s)` : '';
     lines.push(`${configProblem(s) ? 'configuration problem' : 'last error'} ${s.lastError.code}: ${s.lastError.message}${again}`);

@@ -31,12 +31,17 @@ export function describeSyncStatus(o: SyncOverview, history: SyncActivity): stri
   const s = o.status;
   const h = o.health;
   const lines = [`${o.id}: ${h.health} — ${h.reason}`];
-  if (h.attempts) lines.push(`  failing since ${h.failingSince}, ${h.attempts} attempt(s)${h.nextRetryAt ? `, next at ${h.nextRetryAt}` : ', waiting for a fix and Retry now (idra syncs retry)'}`);
+  if (h.attempts)
+    lines.push(
+      `  failing since ${h.failingSince}, ${h.attempts} attempt(s)${h.nextRetryAt ? `, next at ${h.nextRetryAt}` : ', waiting for a fix and Retry now (idra syncs retry)'}`,
+    );
   if (s?.lastError?.row) lines.push(`  rejected row: ${JSON.stringify(s.lastError.row)}${s.lastError.column ? `, column ${s.lastError.column}` : ''}`);
   lines.push(`  agent: ${o.runningOn ?? o.assignment?.agentId ?? 'none'}`);
   if (s) {
     const t = s.totals;
-    lines.push(`  rows copied: ${t?.rowsCopied ?? s.rowsCopied} in total${t ? ` since ${t.since}` : ''}; ${s.rowsCopied} since this run started${s.startedAt ? ` (${s.startedAt})` : ''}`);
+    lines.push(
+      `  rows copied: ${t?.rowsCopied ?? s.rowsCopied} in total${t ? ` since ${t.since}` : ''}; ${s.rowsCopied} since this run started${s.startedAt ? ` (${s.startedAt})` : ''}`,
+    );
     lines.push(`  rows set aside: ${t?.rowsSkipped ?? s.rowsSkipped}; dead letters kept: ${o.deadLetters}`);
     const deleted = t?.rowsDeleted ?? s.rowsDeleted;
     if (deleted) lines.push(`  rows deleted: ${deleted}`);
@@ -52,10 +57,15 @@ export function describeSyncStatus(o: SyncOverview, history: SyncActivity): stri
   const points = history.points;
   const minute = 60_000;
   const from = Date.parse(history.from);
-  const perMinute = Array.from({ length: 60 }, (_, i) => points.filter((p) => Math.floor((Date.parse(p.t) - from) / minute) === i).reduce((n, p) => n + p.rows, 0));
+  const perMinute = Array.from({ length: 60 }, (_, i) =>
+    points.filter((p) => Math.floor((Date.parse(p.t) - from) / minute) === i).reduce((n, p) => n + p.rows, 0),
+  );
   const rate = perMinute.slice(-5).reduce((a, b) => a + b, 0) / 300;
   const progress = copyProgress(s, rate);
-  if (progress) lines.push(`  ${progress.initial ? 'initial copy' : 'catching up'}: ${progress.percent}% (${progress.rowsLeft} rows left${progress.etaSeconds ? `, about ${progress.etaSeconds} s to go` : ''})`);
+  if (progress)
+    lines.push(
+      `  ${progress.initial ? 'initial copy' : 'catching up'}: ${progress.percent}% (${progress.rowsLeft} rows left${progress.etaSeconds ? `, about ${progress.etaSeconds} s to go` : ''})`,
+    );
   const errors = points.reduce((n, p) => n + p.errors, 0);
   lines.push(`  last hour: ${perMinute.reduce((a, b) => a + b, 0)} rows, ${errors} error(s)  |${spark(perMinute)}|`);
   return lines.join('\n') + '\n';

@@ -20,7 +20,6 @@ const TokensScreen = lazy(() => import('./screens/TokensScreen.tsx').then((m) =>
 const NotificationsScreen = lazy(() => import('./screens/notifications/NotificationsScreen.tsx').then((m) => ({ default: m.NotificationsScreen })));
 const NotFoundScreen = lazy(() => import('./screens/NotFoundScreen.tsx').then((m) => ({ default: m.NotFoundScreen })));
 
-
 /**
  * Without a session every path shows the login (the URL stays, so that logging in again returns to
  * the same screen); a user who must change their password sees only that form.

@@ -10,7 +10,10 @@ export interface RuntimeConfig {
 
 /** The API root the client is built with: `apiUrl` without a trailing `/api/v1`, or the page's origin. */
 export function apiBaseUrl(config: RuntimeConfig, origin: string): string {
-  const url = config.apiUrl.trim().replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+  const url = config.apiUrl
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\/api\/v1$/, '');
   return url === '' ? origin : new URL(url, origin).href.replace(/\/+$/, '');
 }
 

@@ -59,7 +59,10 @@ async function newest(path: string): Promise<number> {
 
 /** Builds the UI with Vite when dist is missing or older than a source (a test run must see the current code). */
 async function buildIfStale(): Promise<void> {
-  const built = await stat(join(DIST, 'index.html')).then((s) => s.mtimeMs, () => 0);
+  const built = await stat(join(DIST, 'index.html')).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
   const sources = await Promise.all(['src', 'public', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newest(join(UI_ROOT, p))));
   const apiClient = await newest(join(REPO, 'packages/api-client/src'));
   if (built > Math.max(...sources, apiClient)) return;
@@ -78,7 +81,10 @@ const DOC_SHOTS = join(REPO, 'docs/screenshots');
 async function docShots(page: Page, name: string): Promise<void> {
   await mkdir(DOC_SHOTS, { recursive: true });
   const before = page.viewportSize()!;
-  for (const [width, height] of [[1440, 900], [390, 844]] as const) {
+  for (const [width, height] of [
+    [1440, 900],
+    [390, 844],
+  ] as const) {
     await page.setViewportSize({ width, height });
     await page.waitForTimeout(300); // layout settles (no condition to wait for: a resize has no event the page exposes)
     // Nothing may scroll sideways on a phone.
@@ -103,15 +109,26 @@ async function expectAccessible(page: Page, what: string): Promise<void> {
 
 /** Waits until a locator's text matches. */
 async function waitForText(locator: Locator, expected: RegExp, timeoutMs = SLOW): Promise<string> {
-  return until(`text ${expected} in ${locator}`, async () => {
-    const text = (await locator.first().textContent().catch(() => null)) ?? '';
-    return expected.test(text) ? text : undefined;
-  }, timeoutMs);
+  return until(
+    `text ${expected} in ${locator}`,
+    async () => {
+      const text =
+        (await locator
+          .first()
+          .textContent()
+          .catch(() => null)) ?? '';
+      return expected.test(text) ? text : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** The value shown for a fact (`<dt>label</dt><dd>value</dd>`) on a detail screen. */
 function fact(page: Page, label: string): Locator {
-  return page.locator('.facts > div').filter({ has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('dd');
+  return page
+    .locator('.facts > div')
+    .filter({ has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) })
+    .locator('dd');
 }
 
 describe('web UI in Chromium against a real API server and agent', { timeout: 150_000 }, () => {
@@ -144,19 +161,49 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const apiPort = await freePort();
     apiUrl = `http://127.0.0.1:${apiPort}`;
     // The SQLite files of the test live in its temporary directory: the only one open to them.
-    const env = { IDRA_SECRET_KEY: SECRET_KEY, IDRA_JWT_SECRET: 'web-ui-test-jwt-secret-0123456789', IDRA_LOGIN_RATE_LIMIT: '1000', IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: dir };
-    startApi = () => new NodeProcess(join(REPO, 'apps/api-server/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warn'], env);
+    const env = {
+      IDRA_SECRET_KEY: SECRET_KEY,
+      IDRA_JWT_SECRET: 'web-ui-test-jwt-secret-0123456789',
+      IDRA_LOGIN_RATE_LIMIT: '1000',
+      IDRA_LOG_FORMAT: 'json',
+      IDRA_SQLITE_ROOTS: dir,
+    };
+    startApi = () =>
+      new NodeProcess(
+        join(REPO, 'apps/api-server/src/main.ts'),
+        ['--etcd', endpoints.join(','), '--prefix', prefix, '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warn'],
+        env,
+      );
     api = startApi();
-    startAgent = (id) => new NodeProcess(join(REPO, 'apps/agent/src/main.ts'), ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--labels', 'zone=local', '--log-level', 'warn', '--progress-interval', '1s'], env);
+    startAgent = (id) =>
+      new NodeProcess(
+        join(REPO, 'apps/agent/src/main.ts'),
+        ['--etcd', endpoints.join(','), '--prefix', prefix, '--agent-id', id, '--labels', 'zone=local', '--log-level', 'warn', '--progress-interval', '1s'],
+        env,
+      );
     agent = startAgent('ui-agent-1');
 
     const [, launched] = await Promise.all([
       buildIfStale(),
       chromium.launch({
         executablePath: process.env.IDRA_TEST_CHROMIUM ?? '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       }),
-      until('the API server to answer', () => fetch(`${apiUrl}/readyz`).then((r) => r.ok, () => false)).catch((err: Error) => {
+      until('the API server to answer', () =>
+        fetch(`${apiUrl}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      ).catch((err: Error) => {
         throw new Error(`${err.message}\n${api.output}`);
       }),
     ]);
@@ -428,8 +475,22 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
       ...extra,
     });
     const goExport = [
-      { id: 'legacy-orders', sync_name: 'Legacy orders', mode: 'IdField', disabled: true, source_connector: goConnector('orders', { start_offset: 42 }), destination_connector: goConnector('orders_copy') },
-      { id: 'legacy-queue', sync_name: 'Legacy queue', mode: 'Last', disabled: true, source_connector: { connector_source_type: 'RabbitMQConnector', connection_string: 'amqp://guest:guest@localhost:5672/', table: 'q' }, destination_connector: goConnector('queue') },
+      {
+        id: 'legacy-orders',
+        sync_name: 'Legacy orders',
+        mode: 'IdField',
+        disabled: true,
+        source_connector: goConnector('orders', { start_offset: 42 }),
+        destination_connector: goConnector('orders_copy'),
+      },
+      {
+        id: 'legacy-queue',
+        sync_name: 'Legacy queue',
+        mode: 'Last',
+        disabled: true,
+        source_connector: { connector_source_type: 'RabbitMQConnector', connection_string: 'amqp://guest:guest@localhost:5672/', table: 'q' },
+        destination_connector: goConnector('queue'),
+      },
     ];
     await page.getByRole('link', { name: 'Syncs' }).click();
     await page.getByRole('button', { name: 'Import JSON' }).click();
@@ -438,9 +499,15 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await dialog.getByRole('button', { name: 'Check (dry run)' }).click();
     const report = dialog.getByRole('region', { name: 'Import report' });
     const orders = report.getByRole('region', { name: 'Go sync legacy-orders' });
-    await waitForText(orders.getByRole('row').filter({ hasText: 'destination_connector.save_mode' }), /converted.*upsert: Go upserted for anything but exactly "Insert"/);
+    await waitForText(
+      orders.getByRole('row').filter({ hasText: 'destination_connector.save_mode' }),
+      /converted.*upsert: Go upserted for anything but exactly "Insert"/,
+    );
     await waitForText(orders.getByRole('row').filter({ hasText: 'source_connector.id' }), /mapped.*cursorColumn 'order_id'/);
-    await waitForText(report.getByRole('region', { name: 'Go sync legacy-queue' }).getByRole('row').filter({ hasText: 'source_connector.connector_source_type' }), /refused.*RabbitMQ is not a connector of Idra/);
+    await waitForText(
+      report.getByRole('region', { name: 'Go sync legacy-queue' }).getByRole('row').filter({ hasText: 'source_connector.connector_source_type' }),
+      /refused.*RabbitMQ is not a connector of Idra/,
+    );
     expect(await report.textContent()).not.toContain('Legacy-Pa55');
     await waitForText(dialog.getByRole('status'), /nothing written yet.*Refused: legacy-queue/);
     await shot(page, '12-import-go-idra-report');
@@ -463,10 +530,16 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByText(/✓ Valid: batches of 200/).waitFor();
     await page.getByRole('button', { name: 'Save paused' }).click();
     await waitForText(fact(page, 'Batch size'), /^200$/);
-    expect(await admin.syncs.get('orders')).toMatchObject({ enabled: false, batchSize: 200, pollIntervalMs: '500ms', keyColumns: ['id'], destination: { dataSourceId: 'warehouse', table: 'orders_copy' } });
+    expect(await admin.syncs.get('orders')).toMatchObject({
+      enabled: false,
+      batchSize: 200,
+      pollIntervalMs: '500ms',
+      keyColumns: ['id'],
+      destination: { dataSourceId: 'warehouse', table: 'orders_copy' },
+    });
   });
 
-  it('asks reset or keep (typed) before an edit moves what the offset points into, and shows the change in the sync\'s history', async () => {
+  it("asks reset or keep (typed) before an edit moves what the offset points into, and shows the change in the sync's history", async () => {
     await page.goto(`${baseUrl}/syncs/orders/edit`);
     await page.getByRole('heading', { name: 'Edit sync orders' }).waitFor();
     await page.getByLabel('Cursor column', { exact: true }).fill('updated_at');
@@ -482,7 +555,10 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await save.click();
     await page.getByRole('heading', { name: 'orders' }).waitFor();
     const history = page.getByRole('list', { name: 'Changes of sync orders' });
-    await waitForText(history.locator('li').first(), /updated.*by admin.*the id column is renamed.*Offset kept: cursorColumn id → updated_at.*cursorColumn: id → updated_at/);
+    await waitForText(
+      history.locator('li').first(),
+      /updated.*by admin.*the id column is renamed.*Offset kept: cursorColumn id → updated_at.*cursorColumn: id → updated_at/,
+    );
     await waitForText(history, /paused.*enabled: (true → )?false/);
     await shot(page, '12c-sync-history');
     expect((await admin.offsets.get('orders')).offset).toMatchObject({ kind: 'id', scope: { cursorColumn: 'updated_at' } });
@@ -508,13 +584,22 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     // On a phone the charts are drawn at their own width (not a wide drawing squeezed): time labels keep their shape, apart and inside.
     await page.setViewportSize({ width: 390, height: 844 });
     await until('the charts drawn at a phone width', () =>
-      page.evaluate(() => [...document.querySelectorAll<SVGSVGElement>('.time-chart svg')].every((svg) => Math.abs(svg.viewBox.baseVal.width - svg.getBoundingClientRect().width) <= 1)),
+      page.evaluate(() =>
+        [...document.querySelectorAll<SVGSVGElement>('.time-chart svg')].every(
+          (svg) => Math.abs(svg.viewBox.baseVal.width - svg.getBoundingClientRect().width) <= 1,
+        ),
+      ),
     );
     const crowded = await page.evaluate(() =>
       [...document.querySelectorAll<SVGSVGElement>('.time-chart svg')].flatMap((svg) => {
         const box = svg.getBoundingClientRect();
-        const labels = [...svg.querySelectorAll('text')].map((t) => t.getBoundingClientRect()).filter((r) => r.top > box.bottom - 20).sort((a, b) => a.left - b.left);
-        return labels.filter((r, i) => (i > 0 && r.left < labels[i - 1]!.right) || r.left < box.left - 1 || r.right > box.right + 1).map((r) => `${r.left}-${r.right}`);
+        const labels = [...svg.querySelectorAll('text')]
+          .map((t) => t.getBoundingClientRect())
+          .filter((r) => r.top > box.bottom - 20)
+          .sort((a, b) => a.left - b.left);
+        return labels
+          .filter((r, i) => (i > 0 && r.left < labels[i - 1]!.right) || r.left < box.left - 1 || r.right > box.right + 1)
+          .map((r) => `${r.left}-${r.right}`);
       }),
     );
     expect(crowded).toEqual([]);
@@ -539,7 +624,16 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const wh = new Database(join(dir, 'warehouse.db'));
     wh.exec('CREATE TABLE payments (id INTEGER PRIMARY KEY, amount REAL NOT NULL)');
     wh.close();
-    await admin.syncs.create({ id: 'payments', source: { connector: 'sqlite', dataSourceId: 'shop', table: 'payments' }, destination: { connector: 'sqlite', dataSourceId: 'warehouse', table: 'payments' }, mode: 'id', cursorColumn: 'id', keyColumns: ['id'], onError: 'skip', pollIntervalMs: 500 });
+    await admin.syncs.create({
+      id: 'payments',
+      source: { connector: 'sqlite', dataSourceId: 'shop', table: 'payments' },
+      destination: { connector: 'sqlite', dataSourceId: 'warehouse', table: 'payments' },
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      onError: 'skip',
+      pollIntervalMs: 500,
+    });
     await until('30 rejected rows', async () => (await admin.syncs.deadLetters('payments')).length === 30);
     await page.goto(`${baseUrl}/syncs/payments#dead-letters`);
     const card = page.getByRole('region', { name: 'Rejected rows (dead letters)' });
@@ -550,10 +644,18 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect((await download).suggestedFilename()).toBe('payments-rejected.csv');
     // Retry two rows once the destination accepts them.
     const fixed = new Database(join(dir, 'warehouse.db'));
-    fixed.exec('CREATE TABLE payments_new (id INTEGER PRIMARY KEY, amount REAL); INSERT INTO payments_new SELECT * FROM payments; DROP TABLE payments; ALTER TABLE payments_new RENAME TO payments');
+    fixed.exec(
+      'CREATE TABLE payments_new (id INTEGER PRIMARY KEY, amount REAL); INSERT INTO payments_new SELECT * FROM payments; DROP TABLE payments; ALTER TABLE payments_new RENAME TO payments',
+    );
     fixed.close();
-    await card.getByRole('checkbox', { name: /^Select rejected row/ }).nth(0).check();
-    await card.getByRole('checkbox', { name: /^Select rejected row/ }).nth(1).check();
+    await card
+      .getByRole('checkbox', { name: /^Select rejected row/ })
+      .nth(0)
+      .check();
+    await card
+      .getByRole('checkbox', { name: /^Select rejected row/ })
+      .nth(1)
+      .check();
     await card.getByRole('button', { name: 'Retry 2 selected through the destination' }).click();
     await card.getByText('Page 1 of 2 · 28 rows').waitFor();
     // Deleting asks first.
@@ -606,7 +708,12 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
       const list = (await admin.overview()).filter((o) => o.id.startsWith('bulk-')).map((o) => [o.id, o.enabled]);
       return list.length >= 2 && list;
     });
-    expect(created).toEqual(expect.arrayContaining([['bulk-customers', false], ['bulk-refunds', false]]));
+    expect(created).toEqual(
+      expect.arrayContaining([
+        ['bulk-customers', false],
+        ['bulk-refunds', false],
+      ]),
+    );
     expect(await admin.syncs.get('bulk-refunds')).toMatchObject({ mode: 'timestamp', cursorColumn: 'updated_at', destination: { table: 'refunds_history' } });
     const full = await admin.syncs.get('bulk-customers');
     expect(full).toMatchObject({ mode: 'full', keyColumns: ['id', 'name'], destination: { table: 'b_customers' } });
@@ -622,7 +729,12 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(await page.locator('.shell.stale').count()).toBe(1);
     await shot(page, '21-api-unreachable');
     api = startApi();
-    await until('the API server to answer again', () => fetch(`${apiUrl}/readyz`).then((r) => r.ok, () => false));
+    await until('the API server to answer again', () =>
+      fetch(`${apiUrl}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    );
     await banner.waitFor({ state: 'detached', timeout: SLOW });
     await fact(page, 'Rows copied').waitFor();
     // Each card refetches on its own once the server answers: under load some come back after the banner has gone.
@@ -632,10 +744,14 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
   it('shows on the dashboard an agent that was lost (kill -9), when, and which agent took each of its syncs', async () => {
     const second = startAgent('ui-agent-2');
     try {
-      const moved = await until('ui-agent-2 to run syncs', async () => {
-        const its = (await admin.assignments()).filter((a) => a.agentId === 'ui-agent-2').map((a) => a.syncId);
-        return its.length > 0 && its;
-      }, SLOW);
+      const moved = await until(
+        'ui-agent-2 to run syncs',
+        async () => {
+          const its = (await admin.assignments()).filter((a) => a.agentId === 'ui-agent-2').map((a) => a.syncId);
+          return its.length > 0 && its;
+        },
+        SLOW,
+      );
       second.child.kill('SIGKILL');
       await second.exited;
       await page.getByRole('link', { name: 'Dashboard' }).click();
@@ -733,12 +849,14 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(15, 18, 23)');
     await shot(page, '17-dashboard-dark');
     // The theme chosen in the UI overrides the system's.
-    expect(await page.evaluate(() => {
-      document.documentElement.dataset.theme = 'light';
-      const light = getComputedStyle(document.body).backgroundColor;
-      delete document.documentElement.dataset.theme;
-      return light;
-    })).toBe('rgb(246, 247, 249)');
+    expect(
+      await page.evaluate(() => {
+        document.documentElement.dataset.theme = 'light';
+        const light = getComputedStyle(document.body).backgroundColor;
+        delete document.documentElement.dataset.theme;
+        return light;
+      }),
+    ).toBe('rgb(246, 247, 249)');
     await page.emulateMedia({ colorScheme: 'light' });
 
     await page.setViewportSize({ width: 390, height: 844 });
@@ -782,7 +900,10 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByRole('heading', { name: 'Log in to Idra' }).waitFor({ timeout: SLOW });
     await page.getByText(/Your session has ended/).waitFor();
     // admin/admin was changed in the first test: no hint that it works.
-    await until('the login page to have asked the API', async () => (await page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/auth/setup')))) || undefined);
+    await until(
+      'the login page to have asked the API',
+      async () => (await page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/auth/setup')))) || undefined,
+    );
     expect(await page.getByText('with the password admin').count()).toBe(0);
     await shot(page, '20-session-ended');
   });

@@ -14,7 +14,11 @@ describe('sync draft', () => {
       name: 'Orders',
       enabled: false,
       source: { connector: 'postgres', dataSourceId: 'shop', schema: 'public', table: 'orders', columns: ['id', 'updated_at'] },
-      destination: { connector: 'mysql', connection: { host: 'dw', port: 3306, user: 'idra', password: '********', database: 'dw', options: { poolSize: 2 } }, table: 'orders' },
+      destination: {
+        connector: 'mysql',
+        connection: { host: 'dw', port: 3306, user: 'idra', password: '********', database: 'dw', options: { poolSize: 2 } },
+        table: 'orders',
+      },
       mode: 'timestamp',
       cursorColumn: 'updated_at',
       tiebreakerColumn: 'id',
@@ -32,7 +36,11 @@ describe('sync draft', () => {
   });
 
   it('round-trips the schema-change and delete fields, each only in the modes it applies to', () => {
-    const base = { id: 'o', source: { connector: 'postgres', dataSourceId: 'a', table: 't' }, destination: { connector: 'postgres', dataSourceId: 'b', table: 't' } } as const;
+    const base = {
+      id: 'o',
+      source: { connector: 'postgres', dataSourceId: 'a', table: 't' },
+      destination: { connector: 'postgres', dataSourceId: 'b', table: 't' },
+    } as const;
     const soft: SyncConfig = {
       ...base,
       mode: 'timestamp',
@@ -54,7 +62,15 @@ describe('sync draft', () => {
   it('sends only what applies to the mode and connector, and bad values as typed', () => {
     const d = emptyDraft();
     d.id = ' s1 ';
-    d.source = { ...d.source, connector: 'sqlite', via: 'connection', connection: { ...d.source.connection, file: '/tmp/a.db' }, readFrom: 'query', query: 'select * from t', table: 'ignored' };
+    d.source = {
+      ...d.source,
+      connector: 'sqlite',
+      via: 'connection',
+      connection: { ...d.source.connection, file: '/tmp/a.db' },
+      readFrom: 'query',
+      query: 'select * from t',
+      table: 'ignored',
+    };
     d.destination = { ...d.destination, dataSourceId: 'dw', table: 't' };
     d.mode = 'id';
     d.tiebreakerColumn = 'ignored';

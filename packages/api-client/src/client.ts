@@ -157,7 +157,8 @@ export class IdraClient {
     get: (name: string) => this.request<UserView>('GET', `/users/${enc(name)}`),
     create: (user: { name: string; password: string; role: Role; mustChangePassword?: boolean }) => this.request<UserView>('POST', '/users', user),
     /** `revokeTokens: true` also revokes every API token of the user (with a password reset after a leak). */
-    update: (name: string, patch: { role?: Role; password?: string; mustChangePassword?: boolean; revokeTokens?: boolean }) => this.request<UserView>('PATCH', `/users/${enc(name)}`, patch),
+    update: (name: string, patch: { role?: Role; password?: string; mustChangePassword?: boolean; revokeTokens?: boolean }) =>
+      this.request<UserView>('PATCH', `/users/${enc(name)}`, patch),
     delete: (name: string) => this.request<void>('DELETE', `/users/${enc(name)}`),
   };
 
@@ -195,7 +196,8 @@ export class IdraClient {
     /** Connects to the sync's source as its agent would (operator): would it run? */
     check: (sync: unknown) => this.request<SourceCheck>('POST', '/syncs/check', sync),
     /** `wait`: answer once the agent has stopped the sync and released its lock (up to 30 s; 409 if it has not). */
-    pause: (id: string, opts: { wait?: boolean; reason?: string } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}, { wait: opts.wait ? 'true' : undefined, reason: opts.reason }),
+    pause: (id: string, opts: { wait?: boolean; reason?: string } = {}) =>
+      this.request<SyncConfig>('POST', `/syncs/${enc(id)}/pause`, {}, { wait: opts.wait ? 'true' : undefined, reason: opts.reason }),
     resume: (id: string, opts: { reason?: string } = {}) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/resume`, {}, { reason: opts.reason }),
     /** Asks the sync's agent to attempt again now (skipping the backoff, or after a rejected row). */
     retry: (id: string) => this.request<{ requested: boolean; runningOn: string | null }>('POST', `/syncs/${enc(id)}/retry`, {}),
@@ -203,13 +205,15 @@ export class IdraClient {
     duplicate: (id: string, req: { id: string; name?: string; enabled?: boolean }) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/duplicate`, req),
     status: (id: string) => this.request<SyncStatus>('GET', `/syncs/${enc(id)}/status`),
     /** Per-minute throughput, lag and errors over the range (kept 24 h). */
-    activity: (id: string, opts: { range?: SyncActivity['range'] } = {}) => this.request<SyncActivity>('GET', `/syncs/${enc(id)}/activity`, undefined, { range: opts.range }),
+    activity: (id: string, opts: { range?: SyncActivity['range'] } = {}) =>
+      this.request<SyncActivity>('GET', `/syncs/${enc(id)}/activity`, undefined, { range: opts.range }),
     /** What happened to the sync, newest first: state changes, handoffs, errors, schema changes, pauses, offset edits. */
     timeline: (id: string) => this.request<TimelineEvent[]>('GET', `/syncs/${enc(id)}/timeline`),
     deadLetters: (id: string) => this.request<DeadLetterView[]>('GET', `/syncs/${enc(id)}/errors`),
     deleteDeadLetter: (id: string, errorId: string) => this.request<void>('DELETE', `/syncs/${enc(id)}/errors/${enc(errorId)}`),
     /** Creates many syncs in one request: none is created unless all are valid (the 400 lists `details.items` per sync). */
-    bulkCreate: (syncs: SyncConfig[], opts: { reason?: string } = {}) => this.request<{ created: string[] }>('POST', '/syncs/bulk', { syncs }, { reason: opts.reason }),
+    bulkCreate: (syncs: SyncConfig[], opts: { reason?: string } = {}) =>
+      this.request<{ created: string[] }>('POST', '/syncs/bulk', { syncs }, { reason: opts.reason }),
     /** Writes the chosen rejected rows through the destination again. */
     retryDeadLetters: (id: string, ids: string[]) => this.request<RetryDeadLettersResult>('POST', `/syncs/${enc(id)}/errors/retry`, { ids }),
     deleteDeadLetters: (id: string) => this.request<{ deleted: number }>('DELETE', `/syncs/${enc(id)}/errors`),
@@ -239,14 +243,20 @@ export class IdraClient {
     /** Incidents open (told) or pending (not lasted long enough yet). */
     incidents: () => this.request<Incident[]>('GET', '/notifications/incidents'),
     /** The delivery log, newest first. */
-    deliveries: (opts: { limit?: number } = {}) => this.request<Delivery[]>('GET', '/notifications/deliveries', undefined, { limit: opts.limit === undefined ? undefined : String(opts.limit) }),
+    deliveries: (opts: { limit?: number } = {}) =>
+      this.request<Delivery[]>('GET', '/notifications/deliveries', undefined, { limit: opts.limit === undefined ? undefined : String(opts.limit) }),
   };
 
   /** Idra export (`{ dataSources, syncs }`, secrets masked): every sync, or the `ids` given with their data sources. */
-  export = (opts: { ids?: string[] } = {}) => this.request<ExportDocument>('GET', '/export', undefined, { ids: opts.ids?.length ? opts.ids.join(',') : undefined });
+  export = (opts: { ids?: string[] } = {}) =>
+    this.request<ExportDocument>('GET', '/export', undefined, { ids: opts.ids?.length ? opts.ids.join(',') : undefined });
   /** Imports an Idra export, a sync array, or an original Go Idra export. */
   import = (doc: unknown, opts: ImportOptions = {}) =>
-    this.request<ImportResult>('POST', '/import', doc, { overwrite: opts.overwrite, dryRun: opts.dryRun ? 'true' : undefined, skipRefused: opts.skipRefused ? 'true' : undefined });
+    this.request<ImportResult>('POST', '/import', doc, {
+      overwrite: opts.overwrite,
+      dryRun: opts.dryRun ? 'true' : undefined,
+      skipRefused: opts.skipRefused ? 'true' : undefined,
+    });
   /** Admin: imports Go Idra syncs with their offsets, read from its etcd (`idra migrate`). */
   migrateGoIdra = (req: GoMigrationRequest) => this.request<GoMigrationResult>('POST', '/migrate/go-idra', req);
   overview = () => this.request<SyncOverview[]>('GET', '/overview');

@@ -27,7 +27,28 @@ import type {
 } from '@idra/core';
 
 export type { Channel as NotificationChannel, Rule as NotificationRule, Incident, Delivery };
-export type { AgentEvent, AgentInfo, ActivityPoint, GoSyncReport, HistoryEntry, ScopeChange, TimelineEvent, ConfigIssue, ConnectorDescription, DataSource, DeadLetter, OffsetChange, OffsetDocument, Position, SourceCheck, Sync, SyncConfig, SyncHealth, SyncStatus, TransactionVisibility };
+export type {
+  AgentEvent,
+  AgentInfo,
+  ActivityPoint,
+  GoSyncReport,
+  HistoryEntry,
+  ScopeChange,
+  TimelineEvent,
+  ConfigIssue,
+  ConnectorDescription,
+  DataSource,
+  DeadLetter,
+  OffsetChange,
+  OffsetDocument,
+  Position,
+  SourceCheck,
+  Sync,
+  SyncConfig,
+  SyncHealth,
+  SyncStatus,
+  TransactionVisibility,
+};
 
 /** admin: everything · operator: syncs and data sources, pause/resume · viewer: read only. */
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -298,9 +319,10 @@ export interface ConnectionTestResult {
   /** SQL connections only. */
   transactions?: TransactionVisibility | undefined;
   /** SQL connections with a change log: whether a `cdc` sync could read it, and what to change if not. */
-  changeLog?: { ready: boolean; problems: string[]; slots?: Array<{ name: string; active: boolean; lagBytes: number; sync?: string | null | undefined }> | undefined } | undefined;
+  changeLog?:
+    | { ready: boolean; problems: string[]; slots?: Array<{ name: string; active: boolean; lagBytes: number; sync?: string | null | undefined }> | undefined }
+    | undefined;
 }
-
 
 /** A change pushed by `GET /api/v1/events` (server-sent events; the SSE event name is `kind`). */
 export interface ClusterEvent {

@@ -29,9 +29,12 @@ describe('the connector catalogue', () => {
     expect(issuesOf({ source: { ...endpoint, table: 't', options: { fromBeginnig: true } }, destination: { ...endpoint, table: 't' } })).toEqual([
       'source.options.fromBeginnig: unknown option (the postgres source knows: connectTimeoutMs, idleInTransactionTimeoutMs, maxTransactionRows, poolSize, publication, slot, snapshot, snapshotParallelism, statementTimeoutMs, truncate)',
     ]);
-    expect(issuesOf({ source: { ...endpoint, table: 't' }, destination: { connector: 'kafka', connection: { url: 'kafka://b:9092' }, topic: 't', options: { startFrom: 'latest' } } })).toEqual([
-      'destination.options.startFrom: is a source option: the kafka destination does not use it',
-    ]);
+    expect(
+      issuesOf({
+        source: { ...endpoint, table: 't' },
+        destination: { connector: 'kafka', connection: { url: 'kafka://b:9092' }, topic: 't', options: { startFrom: 'latest' } },
+      }),
+    ).toEqual(['destination.options.startFrom: is a source option: the kafka destination does not use it']);
   });
 
   it('asks a SQL source for a table or a query, a SQL destination for a table, and each other connector for what names its data', () => {
@@ -39,7 +42,10 @@ describe('the connector catalogue', () => {
     expect(issuesOf({ source: endpoint, destination: pg })).toEqual(['source.table: is required (or give query)']);
     expect(issuesOf({ source: { ...pg, query: 'select 1' }, destination: pg })).toEqual(['source.query: give either table or query, not both']);
     expect(issuesOf({ source: pg, destination: { ...pg, query: 'select 1' } })).toEqual(['destination.query: is only allowed on a source']);
-    const issues = connectorIssues(CONNECTOR_SPECS, { source: { connector: 'mongodb', connection: {}, topic: 't' }, destination: { connector: 's3', connection: {}, table: 't' } });
+    const issues = connectorIssues(CONNECTOR_SPECS, {
+      source: { connector: 'mongodb', connection: {}, topic: 't' },
+      destination: { connector: 's3', connection: {}, table: 't' },
+    });
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       'source.topic: is not used by the mongodb source',
       'source.collection: is required for the mongodb source',

@@ -46,7 +46,14 @@ function valuesText(schema: OptionSchema): string {
 
 function modesText(spec: ConnectorSpec): string {
   const roles = (['source', 'destination'] as const).filter((r) => spec[r]);
-  return roles.map((r) => `${r}: ${modesOf(spec.kind, r).map((m) => `\`${m}\``).join(', ')}`).join('; ');
+  return roles
+    .map(
+      (r) =>
+        `${r}: ${modesOf(spec.kind, r)
+          .map((m) => `\`${m}\``)
+          .join(', ')}`,
+    )
+    .join('; ');
 }
 
 /** The options of a connector as a table: name, the role that takes it, its default, what it does. */
@@ -103,6 +110,8 @@ describe('docs/connectors.md', () => {
     const doc = readFileSync(DOC, 'utf8');
     const expected = regenerate(doc, generatedBlocks());
     if (process.env.IDRA_WRITE_DOCS === '1') writeFileSync(DOC, expected);
-    expect(doc, 'docs/connectors.md differs from the contracts: IDRA_WRITE_DOCS=1 pnpm vitest run packages/connectors/src/connectors-doc.test.ts').toBe(expected);
+    expect(doc, 'docs/connectors.md differs from the contracts: IDRA_WRITE_DOCS=1 pnpm vitest run packages/connectors/src/connectors-doc.test.ts').toBe(
+      expected,
+    );
   });
 });

@@ -23,7 +23,15 @@ const pgConnector = (db: TestDb, table: string, extra: Record<string, unknown> =
   token: '',
   ...extra,
 });
-const goSync = (id: string, mode: string, source: object, destination: object, extra: Record<string, unknown> = {}) => ({ id, sync_name: id, mode, disabled: false, source_connector: source, destination_connector: destination, ...extra });
+const goSync = (id: string, mode: string, source: object, destination: object, extra: Record<string, unknown> = {}) => ({
+  id,
+  sync_name: id,
+  mode,
+  disabled: false,
+  source_connector: source,
+  destination_connector: destination,
+  ...extra,
+});
 
 const ids = async (db: TestDb, table: string, key: string[]) => (await db.rows(table, key)).map((r) => key.map((k) => String(r[k])).join('/'));
 
@@ -32,15 +40,23 @@ beforeAll(async () => {
   await src.exec('create schema analytics');
   await src.exec('create table analytics.agencies (agency_id bigint primary key, name text not null, last_update timestamp(6) not null)');
   // Pairs of rows share a timestamp: Go's strictly-after read could skip the second of a pair at a batch boundary.
-  await src.exec(`insert into analytics.agencies select g, 'agency ' || g, timestamp '2024-05-01 10:00:00' + (g / 2) * interval '1 second' from generate_series(1, 40) g`);
+  await src.exec(
+    `insert into analytics.agencies select g, 'agency ' || g, timestamp '2024-05-01 10:00:00' + (g / 2) * interval '1 second' from generate_series(1, 40) g`,
+  );
   await src.exec('create table lines (order_id int, line_no int, qty int not null, changed_at timestamptz(6) not null, primary key (order_id, line_no))');
-  await src.exec(`insert into lines select o, l, o * l, timestamptz '2024-05-01 10:00:00+00' + (o * 10 + l) * interval '1 millisecond' from generate_series(1, 8) o, generate_series(1, 4) l`);
+  await src.exec(
+    `insert into lines select o, l, o * l, timestamptz '2024-05-01 10:00:00+00' + (o * 10 + l) * interval '1 millisecond' from generate_series(1, 8) o, generate_series(1, 4) l`,
+  );
   for (const t of ['agencies_ldi', 'agencies_q']) await dst.exec(`create table ${t} (agency_id bigint primary key, name text, last_update timestamp(6))`);
   await dst.exec('create table lines_ldt (order_id int, line_no int, qty int, changed_at timestamptz(6), primary key (order_id, line_no))');
   // What an earlier Go run left: the destination modes resume after it.
-  await dst.exec(`insert into agencies_ldi select g, 'agency ' || g, timestamp '2024-05-01 10:00:00' + (g / 2) * interval '1 second' from generate_series(1, 11) g`);
+  await dst.exec(
+    `insert into agencies_ldi select g, 'agency ' || g, timestamp '2024-05-01 10:00:00' + (g / 2) * interval '1 second' from generate_series(1, 11) g`,
+  );
   await maria.exec('create table finanziamento (id bigint primary key, importo decimal(18,2) not null, nota varchar(40))');
-  await maria.exec('insert into finanziamento (id, importo, nota) values ' + Array.from({ length: 25 }, (_, i) => `(${i + 1}, ${i + 1}.5, 'n${i + 1}')`).join(', '));
+  await maria.exec(
+    'insert into finanziamento (id, importo, nota) values ' + Array.from({ length: 25 }, (_, i) => `(${i + 1}, ${i + 1}.5, 'n${i + 1}')`).join(', '),
+  );
 });
 
 afterAll(async () => {
@@ -56,7 +72,13 @@ describe('Go Idra documents run end to end (PostgreSQL and MariaDB, GORM connect
     ];
     for (const c of cases) {
       const { sync, report } = importedGoSync(goSync(c.id, c.mode, pgConnector(src, 'analytics.agencies', c.source), pgConnector(dst, c.table, c.destination)));
-      expect(sync).toMatchObject({ mode: c.expected, keyColumns: ['agency_id'], cursorColumn: c.mode === 'Timestamp' ? 'last_update' : 'agency_id', source: { schema: 'analytics', table: 'agencies' }, batchSize: 7 });
+      expect(sync).toMatchObject({
+        mode: c.expected,
+        keyColumns: ['agency_id'],
+        cursorColumn: c.mode === 'Timestamp' ? 'last_update' : 'agency_id',
+        source: { schema: 'analytics', table: 'agencies' },
+        batchSize: 7,
+      });
       expect(report.fields.find((f) => f.field === 'source_connector.connection_string.TimeZone')?.outcome).toBe('ignored');
       const { status } = await runOnce(sync, await tempDir('idra-go-'));
       expect(status.lastError, status.lastError?.message).toBeUndefined();
@@ -65,7 +87,8 @@ describe('Go Idra documents run end to end (PostgreSQL and MariaDB, GORM connect
   });
 
   it('LastDestinationTimestamp with a composite key and FullWithId (upsert for an empty save_mode), both paging by the key', async () => {
-    const lines = (table: string, extra: Record<string, unknown> = {}) => pgConnector(dst, table, { id: 'order_id,line_no', timestamp_field: 'changed_at', ...extra });
+    const lines = (table: string, extra: Record<string, unknown> = {}) =>
+      pgConnector(dst, table, { id: 'order_id,line_no', timestamp_field: 'changed_at', ...extra });
     const ldt = importedGoSync(goSync('go-ldt', 'LastDestinationTimestamp', { ...lines('lines'), connection_string: goPostgresDsn(src) }, lines('lines_ldt')));
     expect(ldt.sync).toMatchObject({ mode: 'destination-timestamp', keyColumns: ['order_id', 'line_no'], tiebreakerColumn: 'order_id', writeMode: 'upsert' });
     expect((await runOnce(ldt.sync, await tempDir('idra-go-'))).status.rowsCopied).toBe(32);
@@ -78,7 +101,14 @@ describe('Go Idra documents run end to end (PostgreSQL and MariaDB, GORM connect
   });
 
   it('a query source with an empty source id (the key comes from the destination), as Go sample configs have it', async () => {
-    const { sync } = importedGoSync(goSync('go-query', 'LastDestinationTimestamp', pgConnector(src, '', { id: '', query: 'SELECT * FROM analytics.agencies' }), pgConnector(dst, 'agencies_q', { save_mode: 'Upsert' })));
+    const { sync } = importedGoSync(
+      goSync(
+        'go-query',
+        'LastDestinationTimestamp',
+        pgConnector(src, '', { id: '', query: 'SELECT * FROM analytics.agencies' }),
+        pgConnector(dst, 'agencies_q', { save_mode: 'Upsert' }),
+      ),
+    );
     expect(sync).toMatchObject({ source: { query: 'SELECT * FROM analytics.agencies' }, keyColumns: ['agency_id'], cursorColumn: 'last_update' });
     expect((await runOnce(sync, await tempDir('idra-go-'))).status.rowsCopied).toBe(40);
     expect(await dst.count('agencies_q')).toBe(40);
@@ -96,8 +126,15 @@ describe('Go Idra documents run end to end (PostgreSQL and MariaDB, GORM connect
       parameters: null,
       ...extra,
     });
-    const { sync, report } = importedGoSync(goSync('go-my', 'IdField', my('finanziamento'), my('finanziamento_copy', { max_record_batch_size: 0 }), { disabled: true }));
-    expect(sync).toMatchObject({ enabled: false, batchSize: 1_000_000, writeMode: 'insert', destination: { connection: { host: expect.any(String), database: expect.any(String) } } });
+    const { sync, report } = importedGoSync(
+      goSync('go-my', 'IdField', my('finanziamento'), my('finanziamento_copy', { max_record_batch_size: 0 }), { disabled: true }),
+    );
+    expect(sync).toMatchObject({
+      enabled: false,
+      batchSize: 1_000_000,
+      writeMode: 'insert',
+      destination: { connection: { host: expect.any(String), database: expect.any(String) } },
+    });
     expect(report.fields.filter((f) => f.field.startsWith('source_connector.connection_string.')).map((f) => [f.field.split('.').pop(), f.outcome])).toEqual([
       ['charset', 'mapped'],
       ['parseTime', 'ignored'],
@@ -105,6 +142,8 @@ describe('Go Idra documents run end to end (PostgreSQL and MariaDB, GORM connect
     ]);
     expect(report.fields.find((f) => f.field === 'destination_connector.parameters')?.outcome).toBe('ignored');
     expect((await runOnce(sync, await tempDir('idra-go-'))).status.rowsCopied).toBe(25);
-    expect((await maria.rows('finanziamento_copy', ['id'])).map((r) => [String(r.id), String(r.importo)])).toEqual(Array.from({ length: 25 }, (_, i) => [String(i + 1), `${i + 1}.50`]));
+    expect((await maria.rows('finanziamento_copy', ['id'])).map((r) => [String(r.id), String(r.importo)])).toEqual(
+      Array.from({ length: 25 }, (_, i) => [String(i + 1), `${i + 1}.50`]),
+    );
   });
 });

@@ -36,7 +36,6 @@ describe('testConnection', () => {
     expect(res.error).toBe(`could not reach 127.0.0.1:${port}: no postgres server answered there (refused, reset, timed out or another protocol)`);
     expect(res.error).not.toContain('p4ssw0rd-zz');
   });
-
 });
 
 describe('discover', () => {
@@ -45,7 +44,9 @@ describe('discover', () => {
       const db = await createTestDb(name);
       try {
         const D = DDL[name];
-        await db.exec(`create table orders (id ${D.bigint} not null, line ${D.bigint} not null, amount ${D.decimal}, at ${D.ts}, note ${D.text}, primary key (id, line))`);
+        await db.exec(
+          `create table orders (id ${D.bigint} not null, line ${D.bigint} not null, amount ${D.decimal}, at ${D.ts}, note ${D.text}, primary key (id, line))`,
+        );
         await db.exec('create view big_orders as select id, amount from orders');
         const listing = await discover(name, db.connection);
         expect(listing.ok).toBe(true);
@@ -72,7 +73,7 @@ describe('discover', () => {
   });
 });
 
-describe('what a source user can see of other sessions\' transactions (Test connection, the sync form\'s check)', () => {
+describe("what a source user can see of other sessions' transactions (Test connection, the sync form's check)", () => {
   it('SQLite and a PostgreSQL superuser see them', async () => {
     const dir = await tempDir('test-connection');
     const file = join(dir, 'ok.db');
@@ -90,7 +91,11 @@ describe('what a source user can see of other sessions\' transactions (Test conn
         try {
           const before = await testConnection(name, { url: user.url });
           expect(before).toMatchObject({ ok: true, transactions: { visible: false, grant: user.grantStatement } });
-          expect(before.transactions?.reason).toMatch(name === 'postgres' ? /^(the transactions of \d+ session\(s\) of other roles cannot be seen|this user cannot see other users' open transactions)$/ : /needs the PROCESS privilege/);
+          expect(before.transactions?.reason).toMatch(
+            name === 'postgres'
+              ? /^(the transactions of \d+ session\(s\) of other roles cannot be seen|this user cannot see other users' open transactions)$/
+              : /needs the PROCESS privilege/,
+          );
           await user.grant();
           expect((await testConnection(name, { url: user.url })).transactions).toEqual({ visible: true });
         } finally {
@@ -116,8 +121,14 @@ describe('what a source user can see of other sessions\' transactions (Test conn
           return { ...s, source: { ...s.source, connection: { url: user.url } } };
         };
         const refused = await checkSource(sync({}));
-        expect(refused).toMatchObject({ ok: false, problem: { code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND' }, transactions: { visible: false, grant: user.grantStatement } });
-        expect(refused.problem?.message).toMatch(new RegExp(`^postgres source: the transactions of \\d+ session\\(s\\) of other roles cannot be seen, .*: run ${user.grantStatement} on the source`));
+        expect(refused).toMatchObject({
+          ok: false,
+          problem: { code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND' },
+          transactions: { visible: false, grant: user.grantStatement },
+        });
+        expect(refused.problem?.message).toMatch(
+          new RegExp(`^postgres source: the transactions of \\d+ session\\(s\\) of other roles cannot be seen, .*: run ${user.grantStatement} on the source`),
+        );
         const delayed = await checkSource(sync({ delayMs: 2000 }));
         expect([delayed.ok, delayed.problem]).toEqual([true, undefined]);
         expect(delayed.warning).toMatch(/only delayMs \(2000 ms\) protects rows committed late$/);
@@ -138,7 +149,10 @@ describe('what a source user can see of other sessions\' transactions (Test conn
     const db = await createTestDb('sqlite');
     const sync = makeSync(db, db, {});
     const port = await freePort();
-    const res = await checkSource({ ...sync, source: { ...sync.source, connector: 'postgres', connection: { url: `postgres://idra:S3cret-pw-9@127.0.0.1:${port}/x` } } }, { timeoutMs: 3000 });
+    const res = await checkSource(
+      { ...sync, source: { ...sync.source, connector: 'postgres', connection: { url: `postgres://idra:S3cret-pw-9@127.0.0.1:${port}/x` } } },
+      { timeoutMs: 3000 },
+    );
     expect(res.ok).toBe(false);
     expect(res.error).toMatch(`could not reach 127.0.0.1:${port}`);
     expect(res.error).not.toContain('S3cret-pw-9');

@@ -52,7 +52,21 @@ export interface TestConnectionOptions {
 const SERVER_PROTOCOLS = new Set<ConnectorKind>(['postgres', 'mysql', 'mssql', 'mongodb', 'kafka']);
 
 /** Socket errors: the connection was refused, reset, cut or never answered. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EPIPE', 'EPROTO', 'ESOCKET', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'EPROTO',
+  'ESOCKET',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+]);
 
 /**
  * What drivers say when the other end hung up, stayed silent or spoke something else before their
@@ -110,7 +124,12 @@ function scrub(message: string, c: Connection): string {
  * Runs one of the connector's probes with a deadline; the error, if any, with the secrets removed.
  * The probe releases what it opened also when it finishes after the deadline.
  */
-async function probe<T>(kind: ConnectorKind, connection: Connection, opts: TestConnectionOptions, run: (connector: Connector, o: ProbeOptions) => Promise<T>): Promise<{ value: T } | { error: string }> {
+async function probe<T>(
+  kind: ConnectorKind,
+  connection: Connection,
+  opts: TestConnectionOptions,
+  run: (connector: Connector, o: ProbeOptions) => Promise<T>,
+): Promise<{ value: T } | { error: string }> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -151,7 +170,10 @@ export async function checkSource(sync: Sync, opts: TestConnectionOptions = {}):
   const transactions = result.value?.transactions;
   const changeLog = result.value?.changeLog;
   if (followsLog(sync.mode) && changeLog && !changeLog.ready) {
-    return { ok: false, problem: { code: 'IDRA_ERR_CONFIG_CHANGE_LOG', message: `mode '${sync.mode}' cannot read the change log: ${changeLog.problems.join('; ')}` } };
+    return {
+      ok: false,
+      problem: { code: 'IDRA_ERR_CONFIG_CHANGE_LOG', message: `mode '${sync.mode}' cannot read the change log: ${changeLog.problems.join('; ')}` },
+    };
   }
   if (!transactions || transactions.visible || !modeInfo(sync.mode).cursor) return { ok: true, transactions };
   const sight = { blind: transactions.reason, grant: transactions.grant };

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { SECRET_MASK, SecretBox, hasSecrets, isSealed, maskSecrets, openSecrets, restoreMaskedSecrets, scrubSecrets, sealSecrets, secretValues } from './secrets.ts';
+import {
+  SECRET_MASK,
+  SecretBox,
+  hasSecrets,
+  isSealed,
+  maskSecrets,
+  openSecrets,
+  restoreMaskedSecrets,
+  scrubSecrets,
+  sealSecrets,
+  secretValues,
+} from './secrets.ts';
 
 const box = new SecretBox('core-secrets-test-key-0123456789');
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n';
@@ -11,7 +22,10 @@ const endpoint = {
     url: 'https://api.example.com/v1/?access_token=Tok-In-Url-1111&page=2',
     user: 'reader',
     password: 'Conn-Pa55-2222',
-    options: { ssl: { key: PEM, cert: '-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n', rejectUnauthorized: true }, sasl: { credentials: { id: 'Nested-3333' } } },
+    options: {
+      ssl: { key: PEM, cert: '-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n', rejectUnauthorized: true },
+      sasl: { credentials: { id: 'Nested-3333' } },
+    },
   },
   url: '/items?api_key=Key-In-Path-4444&limit=10',
   options: {
@@ -21,7 +35,18 @@ const endpoint = {
     itemsPath: 'data.items',
   },
 };
-const SECRETS = ['Tok-In-Url-1111', 'Conn-Pa55-2222', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'Nested-3333', 'Key-In-Path-4444', 'Header-Key-5555', 'Header-Bearer-6666', 'Tenant-7777', 'Param-Key-8888', 'Param-Token-9999'];
+const SECRETS = [
+  'Tok-In-Url-1111',
+  'Conn-Pa55-2222',
+  'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+  'Nested-3333',
+  'Key-In-Path-4444',
+  'Header-Key-5555',
+  'Header-Bearer-6666',
+  'Tenant-7777',
+  'Param-Key-8888',
+  'Param-Token-9999',
+];
 
 describe('what is secret: one rule, at any depth', () => {
   it('masks credentials by name, every header but the plain ones, PEM keys and the secret parts of URLs', () => {
@@ -63,7 +88,9 @@ describe('what is secret: one rule, at any depth', () => {
   it('scrubs whole occurrences of secrets of meaningful length only', () => {
     const values = secretValues(endpoint);
     for (const s of SECRETS.filter((x) => !x.startsWith('MIIE'))) expect(values, s).toContain(s);
-    expect(scrubSecrets('auth failed for Conn-Pa55-2222 at https://x/?access_token=Tok-In-Url-1111', values)).toBe(`auth failed for ${SECRET_MASK} at https://x/?access_token=${SECRET_MASK}`);
+    expect(scrubSecrets('auth failed for Conn-Pa55-2222 at https://x/?access_token=Tok-In-Url-1111', values)).toBe(
+      `auth failed for ${SECRET_MASK} at https://x/?access_token=${SECRET_MASK}`,
+    );
     // A password that is part of a word, or too short to mean anything, leaves the text readable.
     expect(scrubSecrets('server closed the connection unexpectedly', ['expect', 'e'])).toBe('server closed the connection unexpectedly');
     expect(scrubSecrets('password "expect" is wrong', ['expect'])).toBe(`password "${SECRET_MASK}" is wrong`);
@@ -71,7 +98,10 @@ describe('what is secret: one rule, at any depth', () => {
 });
 
 describe('a masked secret is only re-used for the same target', () => {
-  const stored = { connector: 'postgres', connection: sealSecrets({ host: 'db.internal', port: 5432, database: 'shop', user: 'idra', password: 'Stored-Pa55', options: { poolSize: 4 } }, box) };
+  const stored = {
+    connector: 'postgres',
+    connection: sealSecrets({ host: 'db.internal', port: 5432, database: 'shop', user: 'idra', password: 'Stored-Pa55', options: { poolSize: 4 } }, box),
+  };
   const shown = maskSecrets(stored, box);
 
   it('keeps the stored secret when nothing says it goes elsewhere (tuning options may change)', () => {
@@ -103,11 +133,18 @@ describe('a masked secret is only re-used for the same target', () => {
     expect(openSecrets(sameUrl.value, box).connection.url).toBe('postgres://idra:Url-Pa55@db.internal:5432/shop');
     expect(restoreMaskedSecrets({ ...urlShown, connector: 'mysql' }, urlStored, box).issues[0]!.path).toBe('connector');
     // A query parameter added to the URL can redirect a driver (?host=): it counts too.
-    expect(restoreMaskedSecrets({ ...urlShown, connection: { url: `${urlShown.connection.url}?host=attacker` } }, urlStored, box).issues[0]!.path).toBe('connection.url');
+    expect(restoreMaskedSecrets({ ...urlShown, connection: { url: `${urlShown.connection.url}?host=attacker` } }, urlStored, box).issues[0]!.path).toBe(
+      'connection.url',
+    );
   });
 
   it('an OAuth2 data source: the client secret is sealed, the token endpoint readable, and the secret kept only while that endpoint stays', () => {
-    const connection = { url: 'https://api.example.com/', user: 'client-1', password: 'Client-Secret-77', options: { tokenUrl: 'https://login.example.com/oauth/token', scope: 'items:read' } };
+    const connection = {
+      url: 'https://api.example.com/',
+      user: 'client-1',
+      password: 'Client-Secret-77',
+      options: { tokenUrl: 'https://login.example.com/oauth/token', scope: 'items:read' },
+    };
     const oauthStored = { connector: 'http', connection: sealSecrets(connection, box) };
     expect(JSON.stringify(oauthStored)).not.toContain('Client-Secret-77');
     expect(oauthStored.connection.options).toEqual(connection.options);

@@ -14,7 +14,8 @@ export const SECRET_MASK = '********';
  *   (`?access_token=`, `&sig=`, `X-Amz-Signature`); the whole URL is sealed, and shown with only
  *   those parts masked.
  */
-const SECRET_NAME = /secret|passw|passphrase|pwd|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|authori[sz]ation|auth[-_]?(token|key)|signature|cookie|^(key|pfx|sig|pass)$/i;
+const SECRET_NAME =
+  /secret|passw|passphrase|pwd|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|authori[sz]ation|auth[-_]?(token|key)|signature|cookie|^(key|pfx|sig|pass)$/i;
 /**
  * Names that say where a credential is sent (an OAuth2 token endpoint), not a credential: readable, and
  * so a change of them counts as a new target for a masked secret. A secret inside such a URL is still sealed.
@@ -220,7 +221,20 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
  * Connection settings that tune how, not where: changing them does not send a credential anywhere
  * new, so a masked secret may be kept across such a change.
  */
-const TUNING_OPTIONS = new Set(['poolSize', 'connectTimeout', 'connectTimeoutMs', 'requestTimeout', 'busyTimeoutMs', 'timeout', 'retries', 'retryBackoff', 'compression', 'fetchMaxBytes', 'fetchMaxWait', 'maxAwaitTime']);
+const TUNING_OPTIONS = new Set([
+  'poolSize',
+  'connectTimeout',
+  'connectTimeoutMs',
+  'requestTimeout',
+  'busyTimeoutMs',
+  'timeout',
+  'retries',
+  'retryBackoff',
+  'compression',
+  'fetchMaxBytes',
+  'fetchMaxWait',
+  'maxAwaitTime',
+]);
 
 /** What a URL says about where it goes, without its credentials: scheme, user, host, port, path, other parameters. */
 function urlTarget(url: URL): string {
@@ -310,7 +324,12 @@ export interface MaskIssue extends ConfigIssue {
  * goes differs from the stored one (host, port, URL, database, user, file, connector, data source,
  * brokers, TLS settings …), the masks are refused, naming that field. `base` prefixes the paths.
  */
-export function restoreMaskedSecrets<T extends SecretHolder>(incoming: T, stored: SecretHolder | undefined, box: SecretBox | undefined, base = ''): { value: T; issues: MaskIssue[] } {
+export function restoreMaskedSecrets<T extends SecretHolder>(
+  incoming: T,
+  stored: SecretHolder | undefined,
+  box: SecretBox | undefined,
+  base = '',
+): { value: T; issues: MaskIssue[] } {
   const at = (path: string) => (base ? `${base}.${path}` : path);
   const masked = leaves(incoming).filter((l) => isMasked(l.value));
   if (masked.length === 0) return { value: incoming, issues: [] };

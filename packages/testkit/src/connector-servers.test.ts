@@ -40,7 +40,11 @@ describe('provisioning cache', () => {
       expect(await readdir(root)).toEqual(['thing-1']);
 
       const failing = join(root, 'broken');
-      await expect(provisionOnce(failing, async () => { throw new Error('no network'); })).rejects.toThrow('no network');
+      await expect(
+        provisionOnce(failing, async () => {
+          throw new Error('no network');
+        }),
+      ).rejects.toThrow('no network');
       expect(existsSync(failing)).toBe(false);
       expect(await readdir(root)).toEqual(['thing-1']);
     } finally {
@@ -54,7 +58,18 @@ describe('provisioning cache', () => {
     try {
       const config = join(dir, 'server.properties');
       const data = join(dir, 'data');
-      await writeFile(config, ['process.roles=broker,controller', 'node.id=1', 'controller.quorum.voters=1@127.0.0.1:9', 'listeners=PLAINTEXT://127.0.0.1:8,CONTROLLER://127.0.0.1:9', 'controller.listener.names=CONTROLLER', `log.dirs=${data}`, ''].join('\n'));
+      await writeFile(
+        config,
+        [
+          'process.roles=broker,controller',
+          'node.id=1',
+          'controller.quorum.voters=1@127.0.0.1:9',
+          'listeners=PLAINTEXT://127.0.0.1:8,CONTROLLER://127.0.0.1:9',
+          'controller.listener.names=CONTROLLER',
+          `log.dirs=${data}`,
+          '',
+        ].join('\n'),
+      );
       await formatKafkaStorage(findExecutable('java', 'openjdk-17-jre-headless'), home, dir, config, '-leadingDashClusterId0');
       expect(await readFile(join(data, 'meta.properties'), 'utf8')).toMatch(/cluster\.id=-leadingDashClusterId0/);
     } finally {
@@ -78,7 +93,10 @@ describe('startFerretdb', () => {
     const server = await startFerretdb();
     const client = new MongoClient(server.url, { serverSelectionTimeoutMS: 2_000, directConnection: true });
     try {
-      await client.db('t').collection('c').insertOne({ _id: 'kept' as never, n: 1 });
+      await client
+        .db('t')
+        .collection('c')
+        .insertOne({ _id: 'kept' as never, n: 1 });
       await server.kill();
       expect(server.running).toBe(false);
       await server.start();

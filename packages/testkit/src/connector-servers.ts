@@ -13,7 +13,11 @@ export interface ServerForTests<Address, Own> {
   stop(): Promise<void>;
 }
 
-function use<A, O extends { stop(): Promise<void> }>(external: A | undefined, start: () => Promise<O>, addressOf: (own: O) => A): Promise<ServerForTests<A, O>> {
+function use<A, O extends { stop(): Promise<void> }>(
+  external: A | undefined,
+  start: () => Promise<O>,
+  addressOf: (own: O) => A,
+): Promise<ServerForTests<A, O>> {
   if (external !== undefined) return Promise.resolve({ address: external, own: undefined, stop: async () => {} });
   return start().then((own) => ({ address: addressOf(own), own, stop: () => own.stop() }));
 }
@@ -21,7 +25,12 @@ function use<A, O extends { stop(): Promise<void> }>(external: A | undefined, st
 /** Kafka brokers: `IDRA_TEST_KAFKA_BROKERS` (comma-separated host:port), or a throwaway broker. */
 export function kafkaForTests(): Promise<ServerForTests<string[], KafkaServer>> {
   const env = process.env['IDRA_TEST_KAFKA_BROKERS'];
-  const external = env ? env.split(',').map((b) => b.trim()).filter((b) => b !== '') : undefined;
+  const external = env
+    ? env
+        .split(',')
+        .map((b) => b.trim())
+        .filter((b) => b !== '')
+    : undefined;
   return use(external, startKafka, (own) => own.brokers);
 }
 

@@ -56,11 +56,7 @@ function withDatabase(serverUrl: string, name: string): string {
 }
 
 /** Creates a fresh empty database on a shared server and returns its URL; drop() removes it. */
-export async function createDatabase(
-  kind: 'postgres' | 'mysql',
-  serverUrl: string,
-  name = `idra_${randomBytes(6).toString('hex')}`,
-): Promise<TestDatabase> {
+export async function createDatabase(kind: 'postgres' | 'mysql', serverUrl: string, name = `idra_${randomBytes(6).toString('hex')}`): Promise<TestDatabase> {
   if (!PLAIN_NAME.test(name)) {
     throw new TypeError(`database name ${JSON.stringify(name)} must match ${PLAIN_NAME}`);
   }

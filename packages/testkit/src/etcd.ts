@@ -85,20 +85,34 @@ export function findEtcd(): string {
 }
 
 /** The arguments of one member of an etcd cluster; `initialCluster` (`name=peerUrl,…`) is read only while its data dir is new. */
-export function etcdMemberArgs(member: { name: string; dataDir: string; clientUrl: string; peerUrl: string }, cluster: { initialCluster: string; token: string }): string[] {
+export function etcdMemberArgs(
+  member: { name: string; dataDir: string; clientUrl: string; peerUrl: string },
+  cluster: { initialCluster: string; token: string },
+): string[] {
   return [
-    '--name', member.name,
-    '--data-dir', member.dataDir,
-    '--listen-client-urls', member.clientUrl,
-    '--advertise-client-urls', member.clientUrl,
-    '--listen-peer-urls', member.peerUrl,
-    '--initial-advertise-peer-urls', member.peerUrl,
+    '--name',
+    member.name,
+    '--data-dir',
+    member.dataDir,
+    '--listen-client-urls',
+    member.clientUrl,
+    '--advertise-client-urls',
+    member.clientUrl,
+    '--listen-peer-urls',
+    member.peerUrl,
+    '--initial-advertise-peer-urls',
+    member.peerUrl,
     // Only read when the data dir is new; a restarted member rejoins from its data dir.
-    '--initial-cluster', cluster.initialCluster,
-    '--initial-cluster-token', cluster.token,
-    '--initial-cluster-state', 'new',
-    '--logger', 'zap',
-    '--log-outputs', 'stderr',
+    '--initial-cluster',
+    cluster.initialCluster,
+    '--initial-cluster-token',
+    cluster.token,
+    '--initial-cluster-state',
+    'new',
+    '--logger',
+    'zap',
+    '--log-outputs',
+    'stderr',
   ];
 }
 

@@ -16,7 +16,10 @@ function external<T>(address: T): SharedServer<T> {
 }
 
 function endpointList(value: string): string[] {
-  return value.split(',').map((endpoint) => endpoint.trim()).filter((endpoint) => endpoint !== '');
+  return value
+    .split(',')
+    .map((endpoint) => endpoint.trim())
+    .filter((endpoint) => endpoint !== '');
 }
 
 /**
@@ -27,12 +30,8 @@ function endpointList(value: string): string[] {
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
   const env = process.env;
   const results = await Promise.allSettled([
-    env['IDRA_TEST_PG_URL']
-      ? external(env['IDRA_TEST_PG_URL'])
-      : startPostgres().then((server) => ({ address: server.url, stop: server.stop })),
-    env['IDRA_TEST_MYSQL_URL']
-      ? external(env['IDRA_TEST_MYSQL_URL'])
-      : startMariadb().then((server) => ({ address: server.url, stop: server.stop })),
+    env['IDRA_TEST_PG_URL'] ? external(env['IDRA_TEST_PG_URL']) : startPostgres().then((server) => ({ address: server.url, stop: server.stop })),
+    env['IDRA_TEST_MYSQL_URL'] ? external(env['IDRA_TEST_MYSQL_URL']) : startMariadb().then((server) => ({ address: server.url, stop: server.stop })),
     env['IDRA_TEST_ETCD_ENDPOINTS']
       ? external(endpointList(env['IDRA_TEST_ETCD_ENDPOINTS']))
       : startEtcd().then((server) => ({ address: server.endpoints, stop: server.stop })),

@@ -25,7 +25,10 @@ describe('Go toolchain for the testkit builds', () => {
   it('passes over a Go older than 1.24 (a stand-in script answering go1.19, as Debian 12 ships) for the fetched toolchain', async () => {
     const dir = await tempDir('idra-old-go-');
     await mkdir(join(dir, 'bin'));
-    await writeFile(join(dir, 'bin', 'go'), '#!/bin/sh\n[ "$1 $2" = "env GOVERSION" ] && echo go1.19.8 && exit 0\n[ "$1 $2" = "env GOPROXY" ] && echo "https://proxy.golang.org,direct" && exit 0\nexit 1\n');
+    await writeFile(
+      join(dir, 'bin', 'go'),
+      '#!/bin/sh\n[ "$1 $2" = "env GOVERSION" ] && echo go1.19.8 && exit 0\n[ "$1 $2" = "env GOPROXY" ] && echo "https://proxy.golang.org,direct" && exit 0\nexit 1\n',
+    );
     await chmod(join(dir, 'bin', 'go'), 0o755);
     const toolchain = await provisionGo([join(dir, 'bin')]);
     expect(toolchain.version).toBe(GO_TOOLCHAIN);

@@ -63,7 +63,10 @@ function goCandidates(searchDirs: readonly string[]): string[] {
 
 /** The first proxy URL of GOPROXY (`https://proxy.golang.org,direct` → `https://proxy.golang.org`). */
 export function goProxyUrl(goproxy: string | undefined): string {
-  const first = (goproxy ?? '').split(/[,|]/).map((entry) => entry.trim()).find((entry) => /^https?:\/\//.test(entry));
+  const first = (goproxy ?? '')
+    .split(/[,|]/)
+    .map((entry) => entry.trim())
+    .find((entry) => /^https?:\/\//.test(entry));
   return (first ?? 'https://proxy.golang.org').replace(/\/+$/, '');
 }
 

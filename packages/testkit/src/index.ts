@@ -3,14 +3,7 @@ import type {} from './provided-context.ts';
 
 export { createDatabase, createPostgresRole, type TestDatabase, type TestRole } from './create-database.ts';
 export { TestServerStartError, type TestServerKind } from './errors.ts';
-export {
-  kafkaForTests,
-  mongoForTests,
-  mongoReplicaSetUrl,
-  s3ForTests,
-  type S3Address,
-  type ServerForTests,
-} from './connector-servers.ts';
+export { kafkaForTests, mongoForTests, mongoReplicaSetUrl, s3ForTests, type S3Address, type ServerForTests } from './connector-servers.ts';
 export {
   DEPLOY_TOOLS,
   KUBERNETES_VERSION,

@@ -32,7 +32,15 @@ export async function provisionKafka(): Promise<ProvisionResult> {
     await runBuild({
       server: 'kafka',
       command: mvn,
-      args: ['-B', '-q', '-f', join(staging, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${join(staging, 'libs')}`, '-DincludeScope=runtime'],
+      args: [
+        '-B',
+        '-q',
+        '-f',
+        join(staging, 'pom.xml'),
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${join(staging, 'libs')}`,
+        '-DincludeScope=runtime',
+      ],
       cwd: staging,
       logFile: join(staging, 'maven.log'),
     });
@@ -102,7 +110,13 @@ function jvmArgs(home: string): string[] {
  * an option (the broker then failed to start with "--cluster-id: expected one argument").
  */
 export async function formatKafkaStorage(java: string, home: string, workDir: string, config: string, clusterId: string): Promise<void> {
-  await runToCompletion({ server: 'kafka', logFile: join(workDir, 'kafka.log'), cwd: workDir, command: java, args: [...jvmArgs(home), 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', config] });
+  await runToCompletion({
+    server: 'kafka',
+    logFile: join(workDir, 'kafka.log'),
+    cwd: workDir,
+    command: java,
+    args: [...jvmArgs(home), 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', config],
+  });
 }
 
 /** Starts a throwaway Kafka broker on free ports (provisioning its jars on first use) and resolves once it serves requests. */

@@ -20,9 +20,12 @@ export async function until<T>(
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${(lastError as Error).message ?? String(lastError)})`}`, {
-        cause: lastError,
-      });
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${(lastError as Error).message ?? String(lastError)})`}`,
+        {
+          cause: lastError,
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -69,7 +69,12 @@ export class ClusterAgent {
     this.configs = new ConfigStore(this.conn.ns, opts.secretBox);
     this.statuses = new StatusStore(this.conn.ns);
     this.ready = new Promise((resolve) => (this.registered = resolve));
-    this.notifier = new Notifier({ ns: this.conn.ns, box: opts.secretBox, logger: opts.logger, leaderKey: () => (this.leader?.isLeader ? this.leader.leaderKey : undefined) });
+    this.notifier = new Notifier({
+      ns: this.conn.ns,
+      box: opts.secretBox,
+      logger: opts.logger,
+      leaderKey: () => (this.leader?.isLeader ? this.leader.leaderKey : undefined),
+    });
   }
 
   get ns(): Namespace {
@@ -137,7 +142,11 @@ export class ClusterAgent {
     const { assignments, revision } = await readAssignments(ns);
     const mine = new Map(assignments);
     this.applyAssignments(mine, session);
-    const assignmentWatcher = await ns.watch().prefix(KEYS.assignments).startRevision(String(BigInt(revision) + 1n)).create();
+    const assignmentWatcher = await ns
+      .watch()
+      .prefix(KEYS.assignments)
+      .startRevision(String(BigInt(revision) + 1n))
+      .create();
     assignmentWatcher.on('put', (kv) => {
       mine.set(idOf(kv.key.toString(), KEYS.assignments), JSON.parse(kv.value.toString()) as AssignmentRecord);
       this.applyAssignments(mine, session);

@@ -58,7 +58,14 @@ describe('SyncWorker', () => {
       cursorColumn: 'id',
       pollIntervalMs: 50,
     });
-    const worker = new SyncWorker('w1', { ns: conn.ns, session, configs, statuses: new StatusStore(conn.ns), connectors: createConnectorRegistry(), logger: silentLogger });
+    const worker = new SyncWorker('w1', {
+      ns: conn.ns,
+      session,
+      configs,
+      statuses: new StatusStore(conn.ns),
+      connectors: createConnectorRegistry(),
+      logger: silentLogger,
+    });
     worker.start();
     await until('the sync to catch up', () => worker.status?.state === 'idle' && worker.status.rowsCopied === 2, { timeoutMs: 15_000, intervalMs: 20 });
 

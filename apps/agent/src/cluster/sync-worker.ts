@@ -138,7 +138,9 @@ export class SyncWorker {
     const fence = this.lock?.fence;
     if (!fence) return;
     const event: TimelineEvent = { at: new Date().toISOString(), agentId: this.deps.session.info.agentId, ...e };
-    this.activityWrites = this.activityWrites.then(() => this.activity.addEvent(this.syncId, event, fence).catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot write a timeline event')));
+    this.activityWrites = this.activityWrites.then(() =>
+      this.activity.addEvent(this.syncId, event, fence).catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot write a timeline event')),
+    );
   }
 
   private async run(): Promise<void> {
@@ -159,14 +161,20 @@ export class SyncWorker {
       const me = session.info.agentId;
       const recorder = new ActivityRecorder(me, (point) => {
         const fence = lock.fence;
-        this.activityWrites = this.activityWrites.then(() => this.activity.writePoint(this.syncId, point, fence).catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot write sync history')));
+        this.activityWrites = this.activityWrites.then(() =>
+          this.activity.writePoint(this.syncId, point, fence).catch((err) => this.log.warn({ err: errorMessage(err) }, 'cannot write sync history')),
+        );
       });
       this.recorder = recorder;
       // A quiet sync's minute still closes (and is written only if its lag or state changed).
       const ticker = setInterval(() => recorder.tick(), 15_000);
       ticker.unref();
       const last = this.latest ?? (await this.deps.statuses.get(this.syncId).catch(() => undefined));
-      this.event(last && last.agentId !== me ? { kind: 'handoff', text: `moved from agent ${last.agentId} to agent ${me}` } : { kind: 'started', text: `started on agent ${me}` });
+      this.event(
+        last && last.agentId !== me
+          ? { kind: 'handoff', text: `moved from agent ${last.agentId} to agent ${me}` }
+          : { kind: 'started', text: `started on agent ${me}` },
+      );
       try {
         await this.runLocked(lock);
       } finally {

@@ -174,7 +174,9 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
       const port = await freePort();
       const agentId = 'metrics-cluster';
       // Cluster mode opens SQLite files only where the admin allows them.
-      agent = new Agent(['--etcd', endpoints.join(','), '--prefix', prefix, '--http-port', String(port), '--agent-id', agentId, '--lease-ttl', '2s'], { IDRA_SQLITE_ROOTS: dir });
+      agent = new Agent(['--etcd', endpoints.join(','), '--prefix', prefix, '--http-port', String(port), '--agent-id', agentId, '--lease-ttl', '2s'], {
+        IDRA_SQLITE_ROOTS: dir,
+      });
       const ready = await until('/readyz 200', async () => {
         const r = await get(port, '/readyz');
         return r.status === 200 && r;
@@ -232,7 +234,10 @@ describe('AgentMetrics', () => {
 
     // Lag per part (Kafka partitions): a part that is no longer reported loses its series.
     m.observeStatus(status('running', { lag: { rows: 7, parts: { '0': 5, '1': 2 } } }));
-    expect([value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '0' }), value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '1' })]).toEqual([5, 2]);
+    expect([
+      value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '0' }),
+      value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '1' }),
+    ]).toEqual([5, 2]);
     m.observeStatus(status('running', { lag: { rows: 5, parts: { '0': 5 } } }));
     expect(value(await scrape(m), 'idra_sync_lag_part_rows', { ...labels, part: '1' })).toBeUndefined();
     m.observeStatus(status('stopped', { lag: { rows: 5, parts: { '0': 5 } } }));

@@ -1,5 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { FencedError, effectiveLagThreshold, deriveHealth, HEALTH_ORDER, type CommitContext, type LagThreshold, type OffsetStore, type Position, type SchemaChangeRecord, type StrayErrorKind, type SyncState, type SyncStatus } from '@idra/core';
+import {
+  FencedError,
+  effectiveLagThreshold,
+  deriveHealth,
+  HEALTH_ORDER,
+  type CommitContext,
+  type LagThreshold,
+  type OffsetStore,
+  type Position,
+  type SchemaChangeRecord,
+  type StrayErrorKind,
+  type SyncState,
+  type SyncStatus,
+} from '@idra/core';
 
 const SYNC_STATES: readonly SyncState[] = ['starting', 'waiting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
 
@@ -72,7 +85,12 @@ export class AgentMetrics {
     const labelNames = ['sync', 'agent'] as const;
     this.rowsRead = new Counter({ name: 'idra_rows_read_total', help: 'Rows read from the source in committed batches', labelNames, registers });
     this.rowsWritten = new Counter({ name: 'idra_rows_written_total', help: 'Rows written and committed to the destination', labelNames, registers });
-    this.rowsSkipped = new Counter({ name: 'idra_rows_skipped_total', help: 'Rows the destination rejected and onError: skip set aside', labelNames, registers });
+    this.rowsSkipped = new Counter({
+      name: 'idra_rows_skipped_total',
+      help: 'Rows the destination rejected and onError: skip set aside',
+      labelNames,
+      registers,
+    });
     this.rowsDeleted = new Counter({
       name: 'idra_rows_deleted_total',
       help: 'Destination rows deleted: deletes from a change log, soft-deleted rows, mirror passes, key reconciliation',
@@ -100,7 +118,12 @@ export class AgentMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.commitFailures = new Counter({ name: 'idra_offset_commit_failures_total', help: 'Offset commits that failed (including fenced ones)', labelNames, registers });
+    this.commitFailures = new Counter({
+      name: 'idra_offset_commit_failures_total',
+      help: 'Offset commits that failed (including fenced ones)',
+      labelNames,
+      registers,
+    });
     this.commitsFenced = new Counter({
       name: 'idra_offset_commits_fenced_total',
       help: "Offset commits refused because this agent no longer held the sync's lock (another agent owns it now)",
@@ -113,12 +136,27 @@ export class AgentMetrics {
       labelNames: ['agent'],
       registers,
     });
-    this.errors = new Counter({ name: 'idra_sync_errors_total', help: 'Errors a sync reported (retried or fatal), by error code', labelNames: ['sync', 'agent', 'code'], registers });
-    this.lagRows = new Gauge({ name: 'idra_sync_lag_rows', help: 'Rows the source has beyond the offset (estimate), where the source can count them', labelNames, registers });
-    this.lagSeconds = new Gauge({ name: 'idra_sync_lag_seconds', help: 'Seconds between the newest source row and the offset, for timestamp cursors', labelNames, registers });
+    this.errors = new Counter({
+      name: 'idra_sync_errors_total',
+      help: 'Errors a sync reported (retried or fatal), by error code',
+      labelNames: ['sync', 'agent', 'code'],
+      registers,
+    });
+    this.lagRows = new Gauge({
+      name: 'idra_sync_lag_rows',
+      help: 'Rows the source has beyond the offset (estimate), where the source can count them',
+      labelNames,
+      registers,
+    });
+    this.lagSeconds = new Gauge({
+      name: 'idra_sync_lag_seconds',
+      help: 'Seconds between the newest source row and the offset, for timestamp cursors',
+      labelNames,
+      registers,
+    });
     this.changes = new Counter({
       name: 'idra_sync_changes_total',
-      help: 'cdc: changes applied from the source\'s change log, by kind (insert, update, delete)',
+      help: "cdc: changes applied from the source's change log, by kind (insert, update, delete)",
       labelNames: ['sync', 'agent', 'kind'],
       registers,
     });
@@ -134,8 +172,18 @@ export class AgentMetrics {
       labelNames: ['sync', 'agent', 'part'],
       registers,
     });
-    this.lagThresholdRows = new Gauge({ name: 'idra_sync_lag_threshold_rows', help: "The sync's lag threshold in rows (its lagThreshold, or the default)", labelNames, registers });
-    this.lagThresholdSeconds = new Gauge({ name: 'idra_sync_lag_threshold_seconds', help: "The sync's lag threshold in seconds (its lagThreshold, or the default)", labelNames, registers });
+    this.lagThresholdRows = new Gauge({
+      name: 'idra_sync_lag_threshold_rows',
+      help: "The sync's lag threshold in rows (its lagThreshold, or the default)",
+      labelNames,
+      registers,
+    });
+    this.lagThresholdSeconds = new Gauge({
+      name: 'idra_sync_lag_threshold_seconds',
+      help: "The sync's lag threshold in seconds (its lagThreshold, or the default)",
+      labelNames,
+      registers,
+    });
     this.headChanges = new Counter({
       name: 'idra_sync_source_head_changes_total',
       help: "Times the source's newest cursor value (its head) was seen to change: with no batches meanwhile, the offset is stuck",
@@ -149,7 +197,12 @@ export class AgentMetrics {
       registers,
     });
     this.lastBatch = new Gauge({ name: 'idra_sync_last_batch_timestamp_seconds', help: 'Unix time of the last committed batch', labelNames, registers });
-    this.state = new Gauge({ name: 'idra_sync_state', help: 'Current state of a sync on this agent: 1 for its state, 0 for the others', labelNames: ['sync', 'agent', 'state'], registers });
+    this.state = new Gauge({
+      name: 'idra_sync_state',
+      help: 'Current state of a sync on this agent: 1 for its state, 0 for the others',
+      labelNames: ['sync', 'agent', 'state'],
+      registers,
+    });
     this.stray = new Counter({
       name: 'idra_agent_uncaught_errors_total',
       help: "Errors the process's last-line guard caught (kind: uncaught exception or unhandled rejection; sync: the sync it was handed to, or empty)",
@@ -212,7 +265,8 @@ export class AgentMetrics {
     if (!this.seen.has(s.syncId)) {
       // Counters start at 0 rather than appearing with the first event, so that rate() and alerts see them.
       this.seen.add(s.syncId);
-      for (const counter of [this.rowsRead, this.rowsWritten, this.rowsSkipped, this.batches, this.commitFailures, this.commitsFenced, this.headChanges]) counter.inc(labels, 0);
+      for (const counter of [this.rowsRead, this.rowsWritten, this.rowsSkipped, this.batches, this.commitFailures, this.commitsFenced, this.headChanges])
+        counter.inc(labels, 0);
     }
     for (const state of SYNC_STATES) this.state.set({ ...labels, state }, state === s.state ? 1 : 0);
     // A stopped sync is no longer this agent's to judge: its health series go, like its lag.

@@ -41,7 +41,8 @@ describe('password guesses are limited across API servers, not per server', () =
     const login = await post(0, '/auth/login', { username: 'admin', password: 'admin' });
     expect(login.status).toBe(200);
     const statuses: number[] = [];
-    for (let i = 0; i < 2 * LIMIT; i++) statuses.push((await post(i % 2, '/auth/password', { currentPassword: `guess-${i}`, newPassword: ADMIN_PASSWORD }, login.body.token)).status);
+    for (let i = 0; i < 2 * LIMIT; i++)
+      statuses.push((await post(i % 2, '/auth/password', { currentPassword: `guess-${i}`, newPassword: ADMIN_PASSWORD }, login.body.token)).status);
     expect(statuses).toEqual([...Array<number>(LIMIT).fill(400), ...Array<number>(LIMIT).fill(429)]);
   });
 

@@ -44,7 +44,10 @@ export class AttemptCounter {
       if (stored && kv && stored.until > now) {
         const next: StoredCount = { n: stored.n + 1, until: stored.until };
         // ignoreLease: the key keeps expiring with its window.
-        const put = await this.ns.if(key, 'Mod', '==', kv.mod_revision).then(this.ns.put(key).value(JSON.stringify(next)).ignoreLease()).commit();
+        const put = await this.ns
+          .if(key, 'Mod', '==', kv.mod_revision)
+          .then(this.ns.put(key).value(JSON.stringify(next)).ignoreLease())
+          .commit();
         if (put.succeeded) return { current: next.n, ttl: next.until - now };
         continue;
       }
@@ -70,7 +73,10 @@ export class AttemptCounter {
     const counter = this;
     return class {
       incr(key: string, cb: (err: Error | null, res?: WindowCount) => void, timeWindow: number): void {
-        counter.increment(key, timeWindow).then((r) => cb(null, r), (err: Error) => cb(err));
+        counter.increment(key, timeWindow).then(
+          (r) => cb(null, r),
+          (err: Error) => cb(err),
+        );
       }
       child(): RateLimitStore {
         return this;

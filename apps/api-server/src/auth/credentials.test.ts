@@ -112,14 +112,23 @@ describe('credentials lose their power as soon as their user does', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = await limited.call('POST', '/api/v1/auth/password', { token: limited.tokens.viewer, body: { currentPassword: `guess-${i}`, newPassword: 'Whatever-Pa55' } });
+        const r = await limited.call('POST', '/api/v1/auth/password', {
+          token: limited.tokens.viewer,
+          body: { currentPassword: `guess-${i}`, newPassword: 'Whatever-Pa55' },
+        });
         statuses.push(r.status);
       }
       expect(statuses).toEqual([400, 400, 400, 429, 429]);
-      const right = await limited.call('POST', '/api/v1/auth/password', { token: limited.tokens.viewer, body: { currentPassword: USER_PASSWORD, newPassword: 'Whatever-Pa55' } });
+      const right = await limited.call('POST', '/api/v1/auth/password', {
+        token: limited.tokens.viewer,
+        body: { currentPassword: USER_PASSWORD, newPassword: 'Whatever-Pa55' },
+      });
       expect(right.body.code).toBe('IDRA_ERR_AUTH_RATE_LIMITED');
       // Another user is counted apart.
-      const other = await limited.call('POST', '/api/v1/auth/password', { token: limited.tokens.operator, body: { currentPassword: 'wrong', newPassword: 'Whatever-Pa55' } });
+      const other = await limited.call('POST', '/api/v1/auth/password', {
+        token: limited.tokens.operator,
+        body: { currentPassword: 'wrong', newPassword: 'Whatever-Pa55' },
+      });
       expect(other.status).toBe(400);
     } finally {
       await limited.close();
@@ -151,7 +160,13 @@ describe('credentials lose their power as soon as their user does', () => {
     /** True when the stream ended within the deadline (it stays open otherwise). */
     const endsWithin = async (stream: Awaited<ReturnType<typeof openStream>>, ms: number) => {
       const timeout = new Promise<false>((r) => setTimeout(() => r(false), ms));
-      const ended = await Promise.race([stream.ended.then(() => true as const, () => true as const), timeout]);
+      const ended = await Promise.race([
+        stream.ended.then(
+          () => true as const,
+          () => true as const,
+        ),
+        timeout,
+      ]);
       stream.abort.abort();
       return ended;
     };

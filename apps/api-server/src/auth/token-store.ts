@@ -84,7 +84,10 @@ export class ApiTokenStore {
    */
   async bindOwner(record: ApiTokenRecord, ownerId: string): Promise<void> {
     const key = KEYS.token(record.id);
-    await this.ns.if(key, 'Create', '>', 0).then(this.ns.put(key).value(JSON.stringify({ ...record, ownerId }))).commit();
+    await this.ns
+      .if(key, 'Create', '>', 0)
+      .then(this.ns.put(key).value(JSON.stringify({ ...record, ownerId })))
+      .commit();
   }
 
   /** The record of a valid token (known, matching, not expired); undefined otherwise. */

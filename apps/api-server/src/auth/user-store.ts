@@ -45,7 +45,10 @@ export class UserStore {
   private async giveId(record: UserRecord, modRevision: string): Promise<UserRecord | undefined> {
     const key = KEYS.user(record.name);
     const withId: UserRecord = { ...record, id: newUserId() };
-    const res = await this.ns.if(key, 'Mod', '==', modRevision).then(this.ns.put(key).value(JSON.stringify(withId))).commit();
+    const res = await this.ns
+      .if(key, 'Mod', '==', modRevision)
+      .then(this.ns.put(key).value(JSON.stringify(withId)))
+      .commit();
     return res.succeeded ? withId : this.get(record.name);
   }
 
@@ -70,14 +73,20 @@ export class UserStore {
       sessionVersion: 1,
     };
     const key = KEYS.user(u.name);
-    const res = await this.ns.if(key, 'Create', '==', 0).then(this.ns.put(key).value(JSON.stringify(record))).commit();
+    const res = await this.ns
+      .if(key, 'Create', '==', 0)
+      .then(this.ns.put(key).value(JSON.stringify(record)))
+      .commit();
     return res.succeeded ? record : false;
   }
 
   /** Updates a user; false (nothing written) when the user was deleted meanwhile, so a late write never resurrects one. */
   async put(u: UserRecord): Promise<boolean> {
     const key = KEYS.user(u.name);
-    const res = await this.ns.if(key, 'Create', '>', 0).then(this.ns.put(key).value(JSON.stringify({ ...u, updatedAt: new Date().toISOString() }))).commit();
+    const res = await this.ns
+      .if(key, 'Create', '>', 0)
+      .then(this.ns.put(key).value(JSON.stringify({ ...u, updatedAt: new Date().toISOString() })))
+      .commit();
     return res.succeeded;
   }
 

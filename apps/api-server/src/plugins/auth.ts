@@ -68,7 +68,8 @@ export async function authenticate(app: FastifyInstance, req: FastifyRequest): P
   }
   const user = await users.get(claims.sub);
   if (!user || user.id !== claims.uid) throw userGone(claims.sub);
-  if (user.sessionVersion !== claims.sv) throw new UnauthorizedError('IDRA_ERR_AUTH_SESSION_ENDED', 'the session has ended (logout or password change): log in again');
+  if (user.sessionVersion !== claims.sv)
+    throw new UnauthorizedError('IDRA_ERR_AUTH_SESSION_ENDED', 'the session has ended (logout or password change): log in again');
   return {
     name: user.name,
     userId: user.id,
@@ -97,7 +98,10 @@ export const authentication = fp(async (app: FastifyInstance, opts: AuthOptions)
     // A route that forgot to declare its access is admin-only: fail closed.
     const required = access ?? 'admin';
     if (!hasRole(principal.role, required)) {
-      throw new ForbiddenError('IDRA_ERR_AUTH_FORBIDDEN', `this needs the ${required} role; ${principal.name} is ${principal.role}`, { required, role: principal.role });
+      throw new ForbiddenError('IDRA_ERR_AUTH_FORBIDDEN', `this needs the ${required} role; ${principal.name} is ${principal.role}`, {
+        required,
+        role: principal.role,
+      });
     }
   });
 });

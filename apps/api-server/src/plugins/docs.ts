@@ -85,7 +85,9 @@ export const docs = fp(async (app: FastifyInstance) => {
           variables: { origin: { default: 'http://localhost:8080', description: 'scheme, host and port, e.g. https://idra.example.com' } },
         },
       ],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a session token (POST /auth/login) or an API token (idra_…)' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a session token (POST /auth/login) or an API token (idra_…)' } },
+      },
       security: [{ bearer: [] }],
     },
     // Shared schemas keep their $id as their name in components.schemas.
@@ -94,7 +96,14 @@ export const docs = fp(async (app: FastifyInstance) => {
       if (!schema || schema.hide) return { schema, url };
       const access = ACCESS[String((route.config as { access?: string } | undefined)?.access)] ?? '';
       const method = Array.isArray(route.method) ? route.method[0]! : route.method;
-      return { schema: { ...schema, operationId: schema.operationId ?? operationIdOf(method, url), description: schema.description ?? `${schema.summary ?? ''}. ${access}`.trim() }, url };
+      return {
+        schema: {
+          ...schema,
+          operationId: schema.operationId ?? operationIdOf(method, url),
+          description: schema.description ?? `${schema.summary ?? ''}. ${access}`.trim(),
+        },
+        url,
+      };
     },
     transformObject: (documents) => finish((documents as { openapiObject: Json }).openapiObject) as never,
   });

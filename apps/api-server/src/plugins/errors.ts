@@ -31,12 +31,20 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
 
 /** The status and body an error is answered with. Bad input is always a 4xx. */
 function errorResponse(err: unknown): { status: number; body: ApiErrorBody } {
-  if (err instanceof ApiError) return { status: err.statusCode, body: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+  if (err instanceof ApiError)
+    return { status: err.statusCode, body: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
   if (err instanceof ConfigError) return { status: 400, body: { code: err.code, message: err.message, details: { issues: err.issues } } };
   if (isEtcdError(err)) return { status: 503, body: { code: 'IDRA_ERR_ETCD_UNAVAILABLE', message: `etcd cannot be reached: ${(err as Error).message}` } };
   const fe = err as Partial<FastifyError> & { statusCode?: number };
   const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-  if (known) return { status: known.status, body: { code: known.code, message: known.code === 'IDRA_ERR_API_MALFORMED_JSON' ? 'body is not valid JSON' : (fe.message ?? 'bad request').slice(0, 300) } };
+  if (known)
+    return {
+      status: known.status,
+      body: {
+        code: known.code,
+        message: known.code === 'IDRA_ERR_API_MALFORMED_JSON' ? 'body is not valid JSON' : (fe.message ?? 'bad request').slice(0, 300),
+      },
+    };
   if (err instanceof SyntaxError && fe.statusCode === 400) {
     // Not the parser's message: it quotes the body, which may hold a password.
     const at = /position (\d+)/.exec(err.message)?.[1];
@@ -65,7 +73,14 @@ function validatorCompiler({ schema, httpPart }: { schema: TSchema; httpPart?: s
     // An action route's body has no required field: sending no body at all means `{}`.
     const value = httpPart === 'body' && (data === null || data === undefined) && !hasRequired(schema) ? {} : data;
     const issues: ConfigIssue[] = schemaIssues(schema, value);
-    return issues.length === 0 ? { value } : { error: new RequestValidationError(location, issues.map((i) => ({ ...i, path: i.path || location }))) };
+    return issues.length === 0
+      ? { value }
+      : {
+          error: new RequestValidationError(
+            location,
+            issues.map((i) => ({ ...i, path: i.path || location })),
+          ),
+        };
   };
 }
 
@@ -82,7 +97,8 @@ function nestsTooDeep(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -100,7 +116,10 @@ export const errorHandling = fp(async (app: FastifyInstance) => {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (nestsTooDeep(body as string)) {
-      return done(new ApiError(400, 'IDRA_ERR_API_TOO_DEEP', `the body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`, { limit: MAX_JSON_DEPTH }), undefined);
+      return done(
+        new ApiError(400, 'IDRA_ERR_API_TOO_DEEP', `the body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`, { limit: MAX_JSON_DEPTH }),
+        undefined,
+      );
     }
     // Fastify's default parser answers through `done` and returns nothing (typed as maybe a promise).
     void parseJson(req, body as string, done);

@@ -11,14 +11,24 @@ describe('health, history, timeline and Retry now through the API', () => {
 
   it('derives health in the overview: far behind is lagging, a missing table failed with attempts, problems carry their reason', async () => {
     const { operator, viewer } = s.tokens;
-    for (const id of ['behind', 'broken', 'fine']) expect((await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync(id, id === 'fine' ? { lagThreshold: { rows: 500 } } : {}) })).status).toBe(201);
+    for (const id of ['behind', 'broken', 'fine'])
+      expect(
+        (await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync(id, id === 'fine' ? { lagThreshold: { rows: 500 } } : {}) })).status,
+      ).toBe(201);
     for (const id of ['behind', 'broken', 'fine']) await s.app.idra.etcd.ns.put(KEYS.assignment(id)).value(JSON.stringify({ agentId: 'a1', epoch: 1 }));
     const { ns } = s.app.idra.etcd;
     const statuses = new StatusStore(ns);
     const report = (status: SyncStatus) => asSyncOwner(ns, status.syncId, 'a1', (fence) => statuses.put(status, fence));
     await report(newSyncStatus('behind', 'a1', { state: 'running', lag: { rows: 113_500 } }));
     await report(newSyncStatus('fine', 'a1', { state: 'idle', lag: { rows: 400 } }));
-    await report(newSyncStatus('broken', 'a1', { state: 'failed', attempts: 3, failingSince: '2026-01-01T00:00:00.000Z', lastError: { message: 'no such table: missing_table', code: 'IDRA_ERR_CONNECTOR', at: '2026-01-01T00:02:00.000Z' } }));
+    await report(
+      newSyncStatus('broken', 'a1', {
+        state: 'failed',
+        attempts: 3,
+        failingSince: '2026-01-01T00:00:00.000Z',
+        lastError: { message: 'no such table: missing_table', code: 'IDRA_ERR_CONNECTOR', at: '2026-01-01T00:02:00.000Z' },
+      }),
+    );
     const overview = (await s.call('GET', '/api/v1/overview', { token: viewer })).body as Array<{ id: string; health: unknown }>;
     const health = Object.fromEntries(overview.map((o) => [o.id, o.health]));
     expect(health.behind).toEqual({ health: 'lagging', reason: '113,500 rows behind (threshold 10,000)' });
@@ -54,9 +64,19 @@ describe('health, history, timeline and Retry now through the API', () => {
 
     await activity.addEvent('fine', { at: new Date(now - 5000).toISOString(), kind: 'handoff', text: 'moved from agent a1 to agent a2', agentId: 'a2' });
     await s.call('PUT', '/api/v1/syncs/fine/offset', { token: admin, body: { position: { kind: 'id', value: '42' }, reason: 'replay from 42' } });
-    const timeline = (await s.call('GET', '/api/v1/syncs/fine/timeline', { token: viewer })).body as Array<{ at: string; kind: string; by?: string; text: string }>;
+    const timeline = (await s.call('GET', '/api/v1/syncs/fine/timeline', { token: viewer })).body as Array<{
+      at: string;
+      kind: string;
+      by?: string;
+      text: string;
+    }>;
     expect(timeline.map((e) => e.kind).sort()).toEqual(['config', 'handoff', 'offset', 'paused']);
-    expect(timeline.map((e) => e.at)).toEqual(timeline.map((e) => e.at).sort().reverse());
+    expect(timeline.map((e) => e.at)).toEqual(
+      timeline
+        .map((e) => e.at)
+        .sort()
+        .reverse(),
+    );
     expect(timeline.find((e) => e.kind === 'config')).toMatchObject({ by: 'ops', text: 'created' });
     expect(timeline[0]).toMatchObject({ by: 'admin', text: 'offset changed from the beginning to "42": replay from 42' });
     expect(timeline.find((e) => e.kind === 'paused')).toMatchObject({ by: 'ops' });

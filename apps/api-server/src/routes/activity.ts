@@ -19,7 +19,10 @@ const HistoryQuery = Type.Object(
   { range: Type.Optional(Type.Union([Type.Literal('1h'), Type.Literal('6h'), Type.Literal('24h')], { description: 'how far back (default 1h)' })) },
   { additionalProperties: false },
 );
-const TimelineQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: 'newest events to return (1–999, default 200)' })) }, { additionalProperties: false });
+const TimelineQuery = Type.Object(
+  { limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: 'newest events to return (1–999, default 200)' })) },
+  { additionalProperties: false },
+);
 
 /** `/syncs/:id/activity` (per-minute throughput, lag and errors, 24 h) and `/syncs/:id/timeline` (what happened, who, when). */
 export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -30,13 +33,25 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/syncs/:id/activity',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Per-minute points written by the agents (rows, errors, lag, state); minutes with nothing new are absent', params: IdParams, querystring: HistoryQuery, response: { 200: Permissive('SyncActivity'), ...errors() } },
+      schema: {
+        tags,
+        summary: 'Per-minute points written by the agents (rows, errors, lag, state); minutes with nothing new are absent',
+        params: IdParams,
+        querystring: HistoryQuery,
+        response: { 200: Permissive('SyncActivity'), ...errors() },
+      },
     },
     async (req): Promise<SyncActivity> => {
       const range = req.query.range ?? '1h';
       const to = Date.now();
       const from = to - RANGES[range];
-      return { syncId: req.params.id, range, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: await activity.points(req.params.id, from) };
+      return {
+        syncId: req.params.id,
+        range,
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        points: await activity.points(req.params.id, from),
+      };
     },
   );
 
@@ -44,12 +59,27 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/syncs/:id/timeline',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'State changes, handoffs, errors, schema changes, pauses and offset edits, newest first', params: IdParams, querystring: TimelineQuery, response: { 200: Type.Array(Permissive('TimelineEvent')), ...errors() } },
+      schema: {
+        tags,
+        summary: 'State changes, handoffs, errors, schema changes, pauses and offset edits, newest first',
+        params: IdParams,
+        querystring: TimelineQuery,
+        response: { 200: Type.Array(Permissive('TimelineEvent')), ...errors() },
+      },
     },
     async (req): Promise<TimelineEvent[]> => {
       const limit = Number(req.query.limit ?? 200);
-      const [events, changes, audit] = await Promise.all([activity.events(req.params.id, limit), offsets.history(req.params.id), history.list('sync', req.params.id)]);
-      const edits: TimelineEvent[] = changes.map((c) => ({ at: c.at, kind: 'offset', by: c.by, text: `offset changed from ${valueOf(c.old)} to ${valueOf(c.new)}: ${c.reason}` }));
+      const [events, changes, audit] = await Promise.all([
+        activity.events(req.params.id, limit),
+        offsets.history(req.params.id),
+        history.list('sync', req.params.id),
+      ]);
+      const edits: TimelineEvent[] = changes.map((c) => ({
+        at: c.at,
+        kind: 'offset',
+        by: c.by,
+        text: `offset changed from ${valueOf(c.old)} to ${valueOf(c.new)}: ${c.reason}`,
+      }));
       return [...events, ...edits, ...audit.map(auditEvent)].sort((a, b) => b.at.localeCompare(a.at)).slice(0, limit);
     },
   );

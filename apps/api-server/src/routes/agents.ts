@@ -12,7 +12,11 @@ export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/agents',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Registered agents (their keys live on their leases), with the leader flagged, their labels and capacity (--max-syncs)', response: { 200: Type.Array(Type.Ref('AgentView')), ...errors() } },
+      schema: {
+        tags,
+        summary: 'Registered agents (their keys live on their leases), with the leader flagged, their labels and capacity (--max-syncs)',
+        response: { 200: Type.Array(Type.Ref('AgentView')), ...errors() },
+      },
     },
     async () => listAgents(etcd.ns),
   );
@@ -22,7 +26,8 @@ export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'viewer' },
       schema: {
         tags,
-        summary: 'Data sources with a concurrency limit (maxConcurrentSyncs, maxReaders, maxWriters): the syncs holding their slots and those waiting, in queue order',
+        summary:
+          'Data sources with a concurrency limit (maxConcurrentSyncs, maxReaders, maxWriters): the syncs holding their slots and those waiting, in queue order',
         response: { 200: Type.Array(Permissive('DataSourceSlotsView')), ...errors() },
       },
     },
@@ -32,13 +37,24 @@ export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/agents/events',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Agents that left the cluster (stopped, or lost when their lease expired), newest first, with where the leader moved their syncs', response: { 200: Type.Array(Permissive('AgentEvent')), ...errors() } },
+      schema: {
+        tags,
+        summary: 'Agents that left the cluster (stopped, or lost when their lease expired), newest first, with where the leader moved their syncs',
+        response: { 200: Type.Array(Permissive('AgentEvent')), ...errors() },
+      },
     },
     async () => readAgentEvents(etcd.ns),
   );
   app.get(
     '/assignments',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'Which agent each enabled sync is assigned to (written by the leader)', response: { 200: Type.Array(Type.Object({ syncId: Type.String(), agentId: Type.String(), epoch: Type.Integer() })), ...errors() } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Which agent each enabled sync is assigned to (written by the leader)',
+        response: { 200: Type.Array(Type.Object({ syncId: Type.String(), agentId: Type.String(), epoch: Type.Integer() })), ...errors() },
+      },
+    },
     async () => listAssignments(etcd.ns),
   );
 };

@@ -59,7 +59,10 @@ describe('auth: login, forced password change, sessions, roles, API tokens', () 
       await chosen.close();
     }
     // Reset by another admin to a password of their choosing: flagged for a change, but not admin/admin.
-    const other = await s.call('POST', '/api/v1/users', { token: s.tokens.admin, body: { name: 'root2', password: USER_PASSWORD, role: 'admin', mustChangePassword: false } });
+    const other = await s.call('POST', '/api/v1/users', {
+      token: s.tokens.admin,
+      body: { name: 'root2', password: USER_PASSWORD, role: 'admin', mustChangePassword: false },
+    });
     expect(other.status).toBe(201);
     const root2 = (await s.call('POST', '/api/v1/auth/login', { body: { username: 'root2', password: USER_PASSWORD } })).body.token as string;
     const reset = await s.call('PATCH', '/api/v1/users/admin', { token: root2, body: { password: 'Temp-Pa55word-1', mustChangePassword: true } });
@@ -88,7 +91,10 @@ describe('auth: login, forced password change, sessions, roles, API tokens', () 
     expect((await s.call('POST', '/api/v1/users', { token: admin, body: { name: 'alice', password: USER_PASSWORD, role: 'viewer' } })).status).toBe(409);
     const alice = (await s.call('POST', '/api/v1/auth/login', { body: { username: 'alice', password: USER_PASSWORD } })).body;
     expect(alice.mustChangePassword).toBe(true);
-    const changed = await s.call('POST', '/api/v1/auth/password', { token: alice.token, body: { currentPassword: USER_PASSWORD, newPassword: 'Alice-New-Pa55' } });
+    const changed = await s.call('POST', '/api/v1/auth/password', {
+      token: alice.token,
+      body: { currentPassword: USER_PASSWORD, newPassword: 'Alice-New-Pa55' },
+    });
     const aliceToken = changed.body.token as string;
     expect((await s.call('GET', '/api/v1/users', { token: aliceToken })).status).toBe(403);
     expect((await s.call('GET', '/api/v1/users/alice', { token: aliceToken })).body.name).toBe('alice');
@@ -171,7 +177,8 @@ describe('auth: login, forced password change, sessions, roles, API tokens', () 
     const limited = await startTestServer({ loginRateLimit: 3 }, { users: false });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await limited.call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: `guess-${i}` } })).status);
+      for (let i = 0; i < 5; i++)
+        statuses.push((await limited.call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: `guess-${i}` } })).status);
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
       const r = await limited.call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: 'admin' } });
       expect(r.body.code).toBe('IDRA_ERR_AUTH_RATE_LIMITED');

@@ -9,8 +9,14 @@ import { userView, type UserRecord } from '../auth/user-store.ts';
 import { EmptyBody, PasswordSchema, errors } from '../schemas.ts';
 import { principalOf, userGone, type AuthOptions, type SessionClaims } from '../plugins/auth.ts';
 
-const LoginBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
-const PasswordBody = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: PasswordSchema }, { additionalProperties: false });
+const LoginBody = Type.Object(
+  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+const PasswordBody = Type.Object(
+  { currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: PasswordSchema },
+  { additionalProperties: false },
+);
 const LoginResultSchema = Type.Object({ token: Type.String(), expiresAt: Type.String(), mustChangePassword: Type.Boolean(), user: Type.Ref('UserView') });
 
 /** At most `max` password checks per minute per client address and user name. */
@@ -74,7 +80,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
 
   app.post(
     '/auth/refresh',
-    { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'A new session token for the current session', body: EmptyBody, response: { 200: LoginResultSchema, ...errors(400) } } },
+    {
+      config: { access: 'viewer' },
+      schema: { tags: ['auth'], summary: 'A new session token for the current session', body: EmptyBody, response: { 200: LoginResultSchema, ...errors(400) } },
+    },
     async (req) => session(await sessionUser(req)),
   );
 
@@ -82,7 +91,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
     '/auth/logout',
     {
       config: { access: 'viewer', duringPasswordChange: true },
-      schema: { tags: ['auth'], summary: "Ends every session of the caller (API tokens are revoked with DELETE /tokens/{id})", body: EmptyBody, response: { 204: Type.Null(), ...errors() } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Ends every session of the caller (API tokens are revoked with DELETE /tokens/{id})',
+        body: EmptyBody,
+        response: { 204: Type.Null(), ...errors() },
+      },
     },
     async (req, reply) => {
       const p = principalOf(req);
@@ -98,18 +112,36 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
     '/auth/password',
     {
       // Guesses of currentPassword from a stolen session are limited like logins.
-      config: { access: 'viewer', duringPasswordChange: true, rateLimit: passwordGuesses(opts.loginRateLimit, 'password change', (req) => principalOf(req).name) },
-      schema: { tags: ['auth'], summary: "Changes the caller's password; returns a new session (the others end)", body: PasswordBody, response: { 200: LoginResultSchema, ...errors(400, 429) } },
+      config: {
+        access: 'viewer',
+        duringPasswordChange: true,
+        rateLimit: passwordGuesses(opts.loginRateLimit, 'password change', (req) => principalOf(req).name),
+      },
+      schema: {
+        tags: ['auth'],
+        summary: "Changes the caller's password; returns a new session (the others end)",
+        body: PasswordBody,
+        response: { 200: LoginResultSchema, ...errors(400, 429) },
+      },
     },
     async (req) => {
       const user = await sessionUser(req);
       if (!(await verifyPassword(req.body.currentPassword, user.passwordHash))) {
-        throw new BadRequestError('IDRA_ERR_AUTH_WRONG_PASSWORD', 'currentPassword: is not the current password', [{ path: 'currentPassword', message: 'is not the current password' }]);
+        throw new BadRequestError('IDRA_ERR_AUTH_WRONG_PASSWORD', 'currentPassword: is not the current password', [
+          { path: 'currentPassword', message: 'is not the current password' },
+        ]);
       }
       if (req.body.newPassword === req.body.currentPassword) {
-        throw new BadRequestError('IDRA_ERR_AUTH_PASSWORD_UNCHANGED', 'newPassword: must differ from the current password', [{ path: 'newPassword', message: 'must differ from the current password' }]);
+        throw new BadRequestError('IDRA_ERR_AUTH_PASSWORD_UNCHANGED', 'newPassword: must differ from the current password', [
+          { path: 'newPassword', message: 'must differ from the current password' },
+        ]);
       }
-      const updated: UserRecord = { ...user, passwordHash: await hashPassword(req.body.newPassword), mustChangePassword: false, sessionVersion: user.sessionVersion + 1 };
+      const updated: UserRecord = {
+        ...user,
+        passwordHash: await hashPassword(req.body.newPassword),
+        mustChangePassword: false,
+        sessionVersion: user.sessionVersion + 1,
+      };
       await users.put(updated);
       req.log.info({ user: user.name }, 'password changed');
       return session(updated);
@@ -118,7 +150,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, op
 
   app.get(
     '/auth/me',
-    { config: { access: 'viewer', duringPasswordChange: true }, schema: { tags: ['auth'], summary: 'Who the caller is authenticated as', response: { 200: Type.Ref('WhoAmI'), ...errors() } } },
+    {
+      config: { access: 'viewer', duringPasswordChange: true },
+      schema: { tags: ['auth'], summary: 'Who the caller is authenticated as', response: { 200: Type.Ref('WhoAmI'), ...errors() } },
+    },
     async (req): Promise<WhoAmI> => {
       const p = principalOf(req);
       return { name: p.name, role: p.role, via: p.via, ...(p.tokenId ? { tokenId: p.tokenId } : {}), mustChangePassword: p.mustChangePassword };

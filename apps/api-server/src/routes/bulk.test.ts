@@ -25,7 +25,10 @@ describe('creating many syncs at once', () => {
     expect((await s.call('GET', '/api/v1/syncs/bulk-a', { token: viewer })).status).toBe(404);
 
     expect((await s.call('POST', '/api/v1/syncs/bulk', { token: viewer, body: { syncs: [sqliteSync('bulk-a')] } })).status).toBe(403);
-    const ok = await s.call('POST', '/api/v1/syncs/bulk', { token: operator, body: { syncs: [sqliteSync('bulk-a'), sqliteSync('bulk-b', { enabled: false })] } });
+    const ok = await s.call('POST', '/api/v1/syncs/bulk', {
+      token: operator,
+      body: { syncs: [sqliteSync('bulk-a'), sqliteSync('bulk-b', { enabled: false })] },
+    });
     expect(ok.status, ok.text).toBe(201);
     expect(ok.body).toEqual({ created: ['bulk-a', 'bulk-b'] });
     expect((await s.call('GET', '/api/v1/syncs/bulk-b', { token: viewer })).body).toMatchObject({ enabled: false });

@@ -4,7 +4,7 @@ import { createDatabase, createPostgresRole, until, type TestRole } from '@idra/
 import { defaultSlotName } from '@idra/connectors';
 import { sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
 
-describe("cdc syncs: Test connection says what the change log needs, deleting a sync drops its slot", () => {
+describe('cdc syncs: Test connection says what the change log needs, deleting a sync drops its slot', () => {
   let s: TestServer;
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let admin: pg.Client;
@@ -20,7 +20,9 @@ describe("cdc syncs: Test connection says what the change log needs, deleting a 
       ['plain-user', role.url],
       ['replicator', db.url],
     ]) {
-      expect((await s.call('POST', '/api/v1/datasources', { token: s.tokens.operator, body: { id, connector: 'postgres', connection: { url } } })).status).toBe(201);
+      expect((await s.call('POST', '/api/v1/datasources', { token: s.tokens.operator, body: { id, connector: 'postgres', connection: { url } } })).status).toBe(
+        201,
+      );
     }
   });
   afterAll(async () => {
@@ -39,7 +41,10 @@ describe("cdc syncs: Test connection says what the change log needs, deleting a 
 
   it('Test connection tells whether a cdc sync could read the change log, and what to change', async () => {
     const plain = await s.call('POST', '/api/v1/datasources/plain-user/test', { token: s.tokens.operator });
-    expect(plain.body).toMatchObject({ ok: true, changeLog: { ready: false, problems: [`the user cannot read the change log: ALTER ROLE "${role.name}" REPLICATION`] } });
+    expect(plain.body).toMatchObject({
+      ok: true,
+      changeLog: { ready: false, problems: [`the user cannot read the change log: ALTER ROLE "${role.name}" REPLICATION`] },
+    });
     const replicator = await s.call('POST', '/api/v1/datasources/replicator/test', { token: s.tokens.operator });
     expect(replicator.body).toMatchObject({ ok: true, changeLog: { ready: true, problems: [] } });
   });
@@ -75,7 +80,11 @@ describe("cdc syncs: Test connection says what the change log needs, deleting a 
     await admin.query(`create publication ${slot} for table src`);
     await admin.query("select pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
     expect((await s.call('DELETE', `/api/v1/syncs/${id}`, { token: s.tokens.operator })).status).toBe(204);
-    await until('the slot to be gone', async () => (await admin.query('select 1 from pg_replication_slots where slot_name = $1', [slot])).rowCount === 0, 10_000);
+    await until(
+      'the slot to be gone',
+      async () => (await admin.query('select 1 from pg_replication_slots where slot_name = $1', [slot])).rowCount === 0,
+      10_000,
+    );
     expect((await admin.query('select 1 from pg_publication where pubname = $1', [slot])).rowCount).toBe(0);
   });
 });

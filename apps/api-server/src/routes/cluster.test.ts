@@ -14,7 +14,8 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
 
   it('lists agents with the leader flagged and their assignments', async () => {
     const ns = s.app.idra.etcd.ns;
-    for (const id of ['agent-a', 'agent-b']) await ns.put(KEYS.agent(id)).value(JSON.stringify({ agentId: id, host: 'h', pid: 1, version: '0.1.0', startedAt: new Date().toISOString() }));
+    for (const id of ['agent-a', 'agent-b'])
+      await ns.put(KEYS.agent(id)).value(JSON.stringify({ agentId: id, host: 'h', pid: 1, version: '0.1.0', startedAt: new Date().toISOString() }));
     await ns.put('election/leader/7587').value('agent-b');
     await ns.put(KEYS.assignment('s1')).value(JSON.stringify({ agentId: 'agent-a', epoch: 3 }));
     await ns.put(KEYS.assignment('s2')).value(JSON.stringify({ agentId: 'agent-b', epoch: 1 }));
@@ -31,7 +32,17 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
 
   it('shows agent labels and capacity, data source slots held and waiting in queue order, and why a sync runs nowhere', async () => {
     const ns = s.app.idra.etcd.ns;
-    await ns.put(KEYS.agent('agent-eu')).value(JSON.stringify({ agentId: 'agent-eu', host: 'h', pid: 2, version: '0.1.0', startedAt: new Date().toISOString(), labels: { region: 'eu' }, capacity: 4 }));
+    await ns.put(KEYS.agent('agent-eu')).value(
+      JSON.stringify({
+        agentId: 'agent-eu',
+        host: 'h',
+        pid: 2,
+        version: '0.1.0',
+        startedAt: new Date().toISOString(),
+        labels: { region: 'eu' },
+        capacity: 4,
+      }),
+    );
     const agents = (await s.call('GET', '/api/v1/agents', { token: s.tokens.viewer })).body as Array<{ agentId: string }>;
     expect(agents.find((a) => a.agentId === 'agent-eu')).toMatchObject({ labels: { region: 'eu' }, capacity: 4 });
 
@@ -55,7 +66,10 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
     expect((await s.call('POST', '/api/v1/syncs', { token: s.tokens.operator, body: placed })).status).toBe(201);
     await ns.put(KEYS.unassigned('placed-eu')).value(JSON.stringify({ reason: 'no agent with region=ap', since: '2026-01-01T00:00:00.000Z' }));
     const row = ((await s.call('GET', '/api/v1/overview', { token: s.tokens.viewer })).body as Array<{ id: string }>).find((o) => o.id === 'placed-eu');
-    expect(row).toMatchObject({ unassigned: { reason: 'no agent with region=ap' }, health: { health: 'unassigned', reason: 'unassigned: no agent with region=ap' } });
+    expect(row).toMatchObject({
+      unassigned: { reason: 'no agent with region=ap' },
+      health: { health: 'unassigned', reason: 'unassigned: no agent with region=ap' },
+    });
   });
 
   it('reports etcd members, leader and DB size', async () => {
@@ -105,7 +119,16 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
     if (promtool || process.env.CI === 'true') expect(await promtoolCheckMetrics(promtool ?? 'promtool', metrics.text)).toEqual([]);
     const doc = await s.call('GET', '/api/v1/openapi.json');
     expect(doc.body.openapi).toBe('3.0.3');
-    for (const path of ['/api/v1/auth/login', '/api/v1/syncs', '/api/v1/syncs/{id}', '/api/v1/syncs/{id}/offset', '/api/v1/datasources/{id}/test', '/api/v1/tokens', '/api/v1/events', '/api/v1/cluster']) {
+    for (const path of [
+      '/api/v1/auth/login',
+      '/api/v1/syncs',
+      '/api/v1/syncs/{id}',
+      '/api/v1/syncs/{id}/offset',
+      '/api/v1/datasources/{id}/test',
+      '/api/v1/tokens',
+      '/api/v1/events',
+      '/api/v1/cluster',
+    ]) {
       expect(doc.body.paths[path], path).toBeDefined();
     }
     expect(doc.body.components.schemas.ErrorBody).toBeDefined();

@@ -40,7 +40,10 @@ describe('data source tables', () => {
   it('test-connection errors hide the password but stay readable when it is short', async () => {
     const port = await freePort(); // nothing listens there
     const test = (password: string) =>
-      s.call('POST', '/api/v1/datasources/test', { token: s.tokens.operator, body: { id: 'probe', connector: 'postgres', connection: { host: '127.0.0.1', port, user: 'u', password } } });
+      s.call('POST', '/api/v1/datasources/test', {
+        token: s.tokens.operator,
+        body: { id: 'probe', connector: 'postgres', connection: { host: '127.0.0.1', port, user: 'u', password } },
+      });
     const short = await test('e');
     expect(short.body.ok).toBe(false);
     expect(short.body.error).toMatch(/^could not reach 127\.0\.0\.1:\d+: no postgres server answered there/);

@@ -70,19 +70,36 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
     return stored;
   };
 
-  app.get('/datasources', { config: { access: 'viewer' }, schema: { tags, summary: 'List data sources (secrets masked)', response: { 200: Type.Array(DataSourceSchema), ...errors() } } }, async () =>
-    (await configs.listDataSources()).map((ds) => secrets.mask(ds)),
+  app.get(
+    '/datasources',
+    {
+      config: { access: 'viewer' },
+      schema: { tags, summary: 'List data sources (secrets masked)', response: { 200: Type.Array(DataSourceSchema), ...errors() } },
+    },
+    async () => (await configs.listDataSources()).map((ds) => secrets.mask(ds)),
   );
 
   app.get(
     '/datasources/:id',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'One data source (secrets masked)', params: IdParams, response: { 200: DataSourceSchema, ...errors(404) } } },
+    {
+      config: { access: 'viewer' },
+      schema: { tags, summary: 'One data source (secrets masked)', params: IdParams, response: { 200: DataSourceSchema, ...errors(404) } },
+    },
     async (req) => secrets.mask(await find(req.params.id)),
   );
 
   app.post(
     '/datasources',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Create a data source (recorded in its history)', querystring: ReasonQuery, body: DataSourceSchema, response: { 201: DataSourceSchema, ...errors(400, 409) } } },
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: 'Create a data source (recorded in its history)',
+        querystring: ReasonQuery,
+        body: DataSourceSchema,
+        response: { 201: DataSourceSchema, ...errors(400, 409) },
+      },
+    },
     async (req, reply) => {
       if (await configs.getDataSource(req.body.id)) throw new ConflictError('IDRA_ERR_DATA_SOURCE_EXISTS', `data source '${req.body.id}' already exists`);
       const stored = await save(prepare(req.body, undefined), undefined, auditOf(req), {}, principalOf(req).role);
@@ -97,7 +114,8 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
       config: { access: 'operator' },
       schema: {
         tags,
-        summary: 'Create or replace a data source; masked secrets sent back keep the stored ones; moving the offsets of syncs reading it needs offset=reset|keep (confirm: its id)',
+        summary:
+          'Create or replace a data source; masked secrets sent back keep the stored ones; moving the offsets of syncs reading it needs offset=reset|keep (confirm: its id)',
         params: IdParams,
         querystring: ChangeQuery,
         body: DataSourceSchema,
@@ -105,7 +123,10 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
       },
     },
     async (req, reply) => {
-      if (req.body.id !== req.params.id) throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [{ path: 'id', message: 'differs from the id in the path' }]);
+      if (req.body.id !== req.params.id)
+        throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [
+          { path: 'id', message: 'differs from the id in the path' },
+        ]);
       const existing = await configs.getDataSource(req.params.id);
       const stored = await save(prepare(req.body, existing), existing, auditOf(req), req.query, principalOf(req).role);
       req.log.info({ dataSourceId: stored.id, by: principalOf(req).name }, existing ? 'data source updated' : 'data source created');
@@ -115,11 +136,21 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
 
   app.delete(
     '/datasources/:id',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a data source no sync uses', params: IdParams, querystring: ReasonQuery, response: { 204: Type.Null(), ...errors(404, 409) } } },
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: 'Delete a data source no sync uses',
+        params: IdParams,
+        querystring: ReasonQuery,
+        response: { 204: Type.Null(), ...errors(404, 409) },
+      },
+    },
     async (req, reply) => {
       const before = await find(req.params.id);
       const syncs = await usedBy(req.params.id);
-      if (syncs.length > 0) throw new ConflictError('IDRA_ERR_DATA_SOURCE_IN_USE', `data source '${req.params.id}' is used by syncs ${syncs.join(', ')}`, { syncs });
+      if (syncs.length > 0)
+        throw new ConflictError('IDRA_ERR_DATA_SOURCE_IN_USE', `data source '${req.params.id}' is used by syncs ${syncs.join(', ')}`, { syncs });
       await configs.deleteDataSource(req.params.id, ctx.audit.dataSource('deleted', auditOf(req), before, undefined));
       await ctx.audit.trim('dataSource', req.params.id);
       req.log.info({ dataSourceId: req.params.id, by: principalOf(req).name }, 'data source deleted');
@@ -129,7 +160,15 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
 
   app.get(
     '/datasources/:id/history',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'Every create, update and delete of a data source: who, when, the changes (secrets masked), why; newest first', params: IdParams, response: { 200: Type.Array(Permissive('HistoryEntry')), ...errors() } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Every create, update and delete of a data source: who, when, the changes (secrets masked), why; newest first',
+        params: IdParams,
+        response: { 200: Type.Array(Permissive('HistoryEntry')), ...errors() },
+      },
+    },
     async (req): Promise<HistoryEntry[]> => ctx.history.list('dataSource', req.params.id),
   );
 
@@ -137,7 +176,13 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
     '/datasources/:id/test',
     {
       config: { access: 'operator', rateLimit: probeLimit(opts) },
-      schema: { tags, summary: 'Open a real connection with a stored data source', params: IdParams, body: EmptyBody, response: { 200: TestResultSchema, ...errors(404, 429) } },
+      schema: {
+        tags,
+        summary: 'Open a real connection with a stored data source',
+        params: IdParams,
+        body: EmptyBody,
+        response: { 200: TestResultSchema, ...errors(404, 429) },
+      },
     },
     async (req): Promise<ConnectionTestResult> => {
       const ds = await find(req.params.id);
@@ -149,7 +194,13 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
     '/datasources/:id/tables',
     {
       config: { access: 'operator', rateLimit: probeLimit(opts) },
-      schema: { tags, summary: 'What a stored data source holds: SQL tables and views, MongoDB collections, Kafka topics, S3 bucket prefixes, the resource an HTTP API answers with; with columns and keys where known', params: IdParams, response: { 200: TableListingSchema, ...errors(404, 429) } },
+      schema: {
+        tags,
+        summary:
+          'What a stored data source holds: SQL tables and views, MongoDB collections, Kafka topics, S3 bucket prefixes, the resource an HTTP API answers with; with columns and keys where known',
+        params: IdParams,
+        response: { 200: TableListingSchema, ...errors(404, 429) },
+      },
     },
     async (req): Promise<TableListing> => {
       const ds = await find(req.params.id);
@@ -162,7 +213,12 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
     '/datasources/test',
     {
       config: { access: 'operator', rateLimit: probeLimit(opts) },
-      schema: { tags, summary: 'Open a real connection with an unsaved data source (masks take the stored secrets of the same id)', body: DataSourceSchema, response: { 200: TestResultSchema, ...errors(400, 429) } },
+      schema: {
+        tags,
+        summary: 'Open a real connection with an unsaved data source (masks take the stored secrets of the same id)',
+        body: DataSourceSchema,
+        response: { 200: TestResultSchema, ...errors(400, 429) },
+      },
     },
     async (req): Promise<ConnectionTestResult> => {
       const ds = validateDataSource(req.body);

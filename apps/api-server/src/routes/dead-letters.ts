@@ -9,7 +9,14 @@ import { principalOf } from '../plugins/auth.ts';
 import { IdParams, errors } from '../schemas.ts';
 
 const RetryBody = Type.Object(
-  { ids: Type.Array(Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}(-[0-9]+)?$' }), { minItems: 1, maxItems: 1000, uniqueItems: true, description: 'dead letter ids' }) },
+  {
+    ids: Type.Array(Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}(-[0-9]+)?$' }), {
+      minItems: 1,
+      maxItems: 1000,
+      uniqueItems: true,
+      description: 'dead letter ids',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -31,7 +38,10 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Write selected rejected rows through the destination again; written rows leave the list, refused ones keep their new error',
         params: Type.Object({ id: IdSchema }, { additionalProperties: false }),
         body: RetryBody,
-        response: { 200: Type.Object({ written: Type.Array(Type.String()), rejected: Type.Array(Type.Object({ id: Type.String(), error: Type.String() })) }), ...errors(400, 404) },
+        response: {
+          200: Type.Object({ written: Type.Array(Type.String()), rejected: Type.Array(Type.Object({ id: Type.String(), error: Type.String() })) }),
+          ...errors(400, 404),
+        },
       },
     },
     async (req): Promise<RetryDeadLettersResult> => {

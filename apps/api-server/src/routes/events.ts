@@ -21,7 +21,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'viewer' },
       schema: {
         tags: ['status'],
-        summary: 'Server-sent events: `status`, `assignment`, `agent` changes as {kind,type,id,value,revision}; a comment line every 15 s keeps the stream open',
+        summary:
+          'Server-sent events: `status`, `assignment`, `agent` changes as {kind,type,id,value,revision}; a comment line every 15 s keeps the stream open',
         // The stream is text/event-stream; refusals (401, 403, 503) are JSON like every error.
         response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...errors(503) },
       },
@@ -33,7 +34,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       };
       const unsubscribe = await hub.subscribe((e) => write(`event: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`));
       reply.hijack();
-      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
       write(`retry: 3000\nevent: ready\ndata: {}\n\n`);
       const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
       const p = principalOf(req);

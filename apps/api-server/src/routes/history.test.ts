@@ -39,7 +39,12 @@ describe('sync history and the offset-compatibility guard through the API', () =
     expect(h.body.map((e: { action: string }) => e.action)).toEqual(['deleted', 'resumed', 'paused', 'updated', 'updated', 'created']);
     const [deleted, resumed, paused, password, batch, created] = h.body;
     expect(created).toMatchObject({ by: 'ops', reason: 'new feed', kind: 'sync', objectId: 'h1' });
-    expect(created.changes).toEqual(expect.arrayContaining([{ path: 'source.table', new: 'orders' }, { path: 'source.connection.password', new: '********' }]));
+    expect(created.changes).toEqual(
+      expect.arrayContaining([
+        { path: 'source.table', new: 'orders' },
+        { path: 'source.connection.password', new: '********' },
+      ]),
+    );
     expect(batch).toMatchObject({ reason: 'bigger batches', changes: [{ path: 'batchSize', new: 500 }] });
     expect(password.changes).toEqual([{ path: 'source.connection.password', old: '********', new: '********' }]);
     expect(paused).toMatchObject({ by: 'ops', reason: 'maintenance', changes: [{ path: 'enabled', new: false }] });
@@ -51,8 +56,14 @@ describe('sync history and the offset-compatibility guard through the API', () =
   });
 
   it('records data source changes too, and keeps each history bounded', async () => {
-    await s.call('POST', '/api/v1/datasources?reason=warehouse', { token: operator, body: { id: 'dw', connector: 'postgres', connection: { host: 'dw.internal', password: PASSWORD } } });
-    await s.call('PUT', '/api/v1/datasources/dw', { token: operator, body: { id: 'dw', connector: 'postgres', connection: { host: 'dw2.internal', password: PASSWORD } } }); // moving the host needs the password again
+    await s.call('POST', '/api/v1/datasources?reason=warehouse', {
+      token: operator,
+      body: { id: 'dw', connector: 'postgres', connection: { host: 'dw.internal', password: PASSWORD } },
+    });
+    await s.call('PUT', '/api/v1/datasources/dw', {
+      token: operator,
+      body: { id: 'dw', connector: 'postgres', connection: { host: 'dw2.internal', password: PASSWORD } },
+    }); // moving the host needs the password again
     const h = await s.call('GET', '/api/v1/datasources/dw/history', { token: viewer });
     expect(h.body).toMatchObject([
       { action: 'updated', changes: [{ path: 'connection.host', old: 'dw.internal', new: 'dw2.internal' }] },
@@ -61,7 +72,10 @@ describe('sync history and the offset-compatibility guard through the API', () =
 
     const store = new HistoryStore(s.app.idra.etcd.ns, 3);
     for (let i = 0; i < 5; i++) {
-      const { key, value } = store.entry({ kind: 'sync', objectId: 'bounded', action: 'updated', by: 'test', changes: [{ path: 'batchSize', new: i }] }, new Date(Date.UTC(2025, 0, 1, 0, 0, i)));
+      const { key, value } = store.entry(
+        { kind: 'sync', objectId: 'bounded', action: 'updated', by: 'test', changes: [{ path: 'batchSize', new: i }] },
+        new Date(Date.UTC(2025, 0, 1, 0, 0, i)),
+      );
       await s.app.idra.etcd.ns.put(key).value(value);
     }
     await store.trim('sync', 'bounded');
@@ -71,7 +85,9 @@ describe('sync history and the offset-compatibility guard through the API', () =
   it('a change that moves what a stored offset points into needs reset or keep (typed), by an admin, on a paused sync; it is recorded', async () => {
     expect((await s.call('POST', '/api/v1/syncs', { token: operator, body: pgSync('g1') })).status).toBe(201);
     await s.call('POST', '/api/v1/syncs/g1/pause', { token: operator, body: {} });
-    expect((await s.call('PUT', '/api/v1/syncs/g1/offset', { token: admin, body: { position: { kind: 'id', value: '250' }, reason: 'replay' } })).status).toBe(200);
+    expect((await s.call('PUT', '/api/v1/syncs/g1/offset', { token: admin, body: { position: { kind: 'id', value: '250' }, reason: 'replay' } })).status).toBe(
+      200,
+    );
     await s.call('POST', '/api/v1/syncs/g1/resume', { token: operator, body: {} });
 
     // What leaves the offset's meaning alone needs nothing.
@@ -79,7 +95,10 @@ describe('sync history and the offset-compatibility guard through the API', () =
     const moved = pgSync('g1', { batchSize: 50, cursorColumn: 'order_no' });
     const conflict = await s.call('PUT', '/api/v1/syncs/g1', { token: operator, body: moved });
     expect(conflict.status).toBe(409);
-    expect(conflict.body).toMatchObject({ code: 'IDRA_ERR_OFFSET_SCOPE_CHANGED', details: { changes: [{ field: 'cursorColumn', old: 'id', new: 'order_no' }], offset: { kind: 'id', value: '250' } } });
+    expect(conflict.body).toMatchObject({
+      code: 'IDRA_ERR_OFFSET_SCOPE_CHANGED',
+      details: { changes: [{ field: 'cursorColumn', old: 'id', new: 'order_no' }], offset: { kind: 'id', value: '250' } },
+    });
     expect((await s.call('PUT', '/api/v1/syncs/g1?offset=keep&confirm=g1', { token: operator, body: moved })).status).toBe(403);
     expect((await s.call('PUT', '/api/v1/syncs/g1?offset=keep&confirm=g2', { token: admin, body: moved })).body.code).toBe('IDRA_ERR_OFFSET_CONFIRM');
     expect((await s.call('PUT', '/api/v1/syncs/g1?offset=keep&confirm=g1', { token: admin, body: moved })).body.code).toBe('IDRA_ERR_OFFSET_SYNC_ENABLED');
@@ -96,19 +115,34 @@ describe('sync history and the offset-compatibility guard through the API', () =
     // An import does not move it either: the change is made on the sync, with the choice.
     const imported = await s.call('POST', '/api/v1/import?overwrite=true', { token: admin, body: [{ ...moved, enabled: false, cursorColumn: 'id' }] });
     expect(imported.status).toBe(409);
-    expect(imported.body).toMatchObject({ code: 'IDRA_ERR_OFFSET_SCOPE_CHANGED', details: { changes: [{ field: 'cursorColumn', old: 'order_no', new: 'id' }] } });
-    expect((await s.call('POST', '/api/v1/import?overwrite=true&reason=batch%20size', { token: admin, body: [{ ...moved, enabled: false, batchSize: 60 }] })).status).toBe(200);
-    expect((await s.call('GET', '/api/v1/syncs/g1/history', { token: viewer })).body[0]).toMatchObject({ action: 'updated', via: 'import', reason: 'batch size', changes: [{ path: 'batchSize', old: 50, new: 60 }] });
+    expect(imported.body).toMatchObject({
+      code: 'IDRA_ERR_OFFSET_SCOPE_CHANGED',
+      details: { changes: [{ field: 'cursorColumn', old: 'order_no', new: 'id' }] },
+    });
+    expect(
+      (await s.call('POST', '/api/v1/import?overwrite=true&reason=batch%20size', { token: admin, body: [{ ...moved, enabled: false, batchSize: 60 }] })).status,
+    ).toBe(200);
+    expect((await s.call('GET', '/api/v1/syncs/g1/history', { token: viewer })).body[0]).toMatchObject({
+      action: 'updated',
+      via: 'import',
+      reason: 'batch size',
+      changes: [{ path: 'batchSize', old: 50, new: 60 }],
+    });
 
     // Another table: reset.
     const otherTable = { ...moved, enabled: false, source: { ...moved.source, table: 'orders_v2' } };
-    expect((await s.call('PUT', '/api/v1/syncs/g1', { token: admin, body: otherTable })).body.details.changes).toEqual([{ field: 'source', old: 'postgres db.internal/shop table orders', new: 'postgres db.internal/shop table orders_v2' }]);
+    expect((await s.call('PUT', '/api/v1/syncs/g1', { token: admin, body: otherTable })).body.details.changes).toEqual([
+      { field: 'source', old: 'postgres db.internal/shop table orders', new: 'postgres db.internal/shop table orders_v2' },
+    ]);
     expect((await s.call('PUT', '/api/v1/syncs/g1?offset=reset', { token: admin, body: otherTable })).status).toBe(200);
     expect((await s.call('GET', '/api/v1/syncs/g1/offset', { token: viewer })).body.offset).toBeNull();
   });
 
   it('a data source moved to another server asks the same for the offsets of the syncs reading it', async () => {
-    await s.call('POST', '/api/v1/datasources', { token: operator, body: { id: 'shop', connector: 'postgres', connection: { host: 'db-a', database: 'shop' } } });
+    await s.call('POST', '/api/v1/datasources', {
+      token: operator,
+      body: { id: 'shop', connector: 'postgres', connection: { host: 'db-a', database: 'shop' } },
+    });
     const sync = { ...pgSync('reader'), enabled: false, source: { connector: 'postgres', dataSourceId: 'shop', table: 'orders' } };
     await s.call('POST', '/api/v1/syncs', { token: operator, body: sync });
     await s.call('PUT', '/api/v1/syncs/reader/offset', { token: admin, body: { position: { kind: 'id', value: '9' }, reason: 'start' } });
@@ -117,6 +151,9 @@ describe('sync history and the offset-compatibility guard through the API', () =
     expect(conflict.status).toBe(409);
     expect(conflict.body.details.changes).toEqual([{ field: 'source', old: 'postgres db-a/shop table orders', new: 'postgres db-b/shop table orders' }]);
     expect((await s.call('PUT', '/api/v1/datasources/shop?offset=keep&confirm=shop', { token: admin, body: moved })).status).toBe(200);
-    expect((await s.call('GET', '/api/v1/syncs/reader/offset', { token: viewer })).body.offset).toMatchObject({ value: '9', scope: { source: 'postgres db-b/shop table orders' } });
+    expect((await s.call('GET', '/api/v1/syncs/reader/offset', { token: viewer })).body.offset).toMatchObject({
+      value: '9',
+      scope: { source: 'postgres db-b/shop table orders' },
+    });
   });
 });

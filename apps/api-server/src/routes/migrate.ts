@@ -8,8 +8,16 @@ import { Permissive, errors } from '../schemas.ts';
 const MigrationBody = Type.Object(
   {
     syncs: Type.Array(Type.Unknown(), { maxItems: 10_000, description: "the values of Go Idra's /syncs/<id> keys" }),
-    offsets: Type.Record(Type.String({ minLength: 1, maxLength: 1024 }), Type.String({ maxLength: 65_536 }), { description: "Go Idra's /offsets/<name> values, by <name>" }),
-    timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the zone Go read wall-clock timestamps in (IANA name, UTC, +02:00); default: what each connection string implies' })),
+    offsets: Type.Record(Type.String({ minLength: 1, maxLength: 1024 }), Type.String({ maxLength: 65_536 }), {
+      description: "Go Idra's /offsets/<name> values, by <name>",
+    }),
+    timeZone: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'the zone Go read wall-clock timestamps in (IANA name, UTC, +02:00); default: what each connection string implies',
+      }),
+    ),
     dryRun: Type.Optional(Type.Boolean({ description: 'report only; write nothing' })),
     overwrite: Type.Optional(Type.Boolean({ description: 'replace Idra syncs of the same id' })),
     skipRefused: Type.Optional(Type.Boolean({ description: 'import the syncs that can be imported faithfully, leave the refused ones out' })),
@@ -26,7 +34,8 @@ export const migrateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'admin' },
       schema: {
         tags: ['import/export'],
-        summary: "Import Go Idra syncs with their offsets as read from Go Idra's etcd (idra migrate): a per-field report; offsets are stored before their syncs; dryRun only reports",
+        summary:
+          "Import Go Idra syncs with their offsets as read from Go Idra's etcd (idra migrate): a per-field report; offsets are stored before their syncs; dryRun only reports",
         body: MigrationBody,
         response: { 200: Permissive('GoMigrationResult'), ...errors(400, 409) },
       },

@@ -32,7 +32,10 @@ describe('/notifications: channels, rules, test messages, incidents and deliveri
 
   it('admins manage channels with the URL and secret sealed and masked; a masked value sent back keeps the stored one', async () => {
     const admin = s.tokens.admin;
-    const created = await s.call('POST', '/api/v1/notifications/channels', { token: admin, body: { id: 'team', name: 'Team hook', kind: 'webhook', url, secret: HMAC } });
+    const created = await s.call('POST', '/api/v1/notifications/channels', {
+      token: admin,
+      body: { id: 'team', name: 'Team hook', kind: 'webhook', url, secret: HMAC },
+    });
     expect(created.status).toBe(201);
     const origin = new URL(url).origin;
     expect(created.body).toEqual({ id: 'team', name: 'Team hook', kind: 'webhook', url: `${origin}/********`, secret: '********' });
@@ -53,11 +56,20 @@ describe('/notifications: channels, rules, test messages, incidents and deliveri
   it('refuses bad input naming the field', async () => {
     const admin = s.tokens.admin;
     const bad = async (path: string, body: unknown) => (await s.call('POST', path, { token: admin, body })).body;
-    expect(await bad('/api/v1/notifications/channels', { id: 'c2', kind: 'webhook', url: 'file:///etc/passwd' })).toMatchObject({ code: 'IDRA_ERR_CONFIG_INVALID', details: { issues: [{ path: 'url' }] } });
-    expect(await bad('/api/v1/notifications/channels', { id: 'c2', kind: 'webhook', url: `${new URL(url).origin}/********` })).toMatchObject({ code: 'IDRA_ERR_SECRETS_MASKED' });
+    expect(await bad('/api/v1/notifications/channels', { id: 'c2', kind: 'webhook', url: 'file:///etc/passwd' })).toMatchObject({
+      code: 'IDRA_ERR_CONFIG_INVALID',
+      details: { issues: [{ path: 'url' }] },
+    });
+    expect(await bad('/api/v1/notifications/channels', { id: 'c2', kind: 'webhook', url: `${new URL(url).origin}/********` })).toMatchObject({
+      code: 'IDRA_ERR_SECRETS_MASKED',
+    });
     expect(await bad('/api/v1/notifications/channels', { id: '../x', kind: 'webhook', url })).toMatchObject({ details: { issues: [{ path: 'id' }] } });
-    expect(await bad('/api/v1/notifications/rules', { id: 'r', channels: ['team', 'nowhere'] })).toMatchObject({ details: { issues: [{ path: 'channels[1]', message: "no notification channel 'nowhere'" }] } });
-    expect(await bad('/api/v1/notifications/rules', { id: 'r', channels: ['team'], onLagMinutes: 'soon' })).toMatchObject({ details: { issues: [{ path: 'onLagMinutes' }] } });
+    expect(await bad('/api/v1/notifications/rules', { id: 'r', channels: ['team', 'nowhere'] })).toMatchObject({
+      details: { issues: [{ path: 'channels[1]', message: "no notification channel 'nowhere'" }] },
+    });
+    expect(await bad('/api/v1/notifications/rules', { id: 'r', channels: ['team'], onLagMinutes: 'soon' })).toMatchObject({
+      details: { issues: [{ path: 'onLagMinutes' }] },
+    });
   });
 
   it('rules: created, listed, and a channel in use cannot be deleted', async () => {
@@ -65,7 +77,10 @@ describe('/notifications: channels, rules, test messages, incidents and deliveri
     const rule = { id: 'orders-team', channels: ['team'], syncs: ['orders'], onRetryingMinutes: 10, onLagMinutes: 15 };
     expect((await s.call('POST', '/api/v1/notifications/rules', { token: admin, body: rule })).status).toBe(201);
     expect((await s.call('GET', '/api/v1/notifications/rules', { token: admin })).body).toEqual([rule]);
-    expect((await s.call('DELETE', '/api/v1/notifications/channels/team', { token: admin })).body).toMatchObject({ code: 'IDRA_ERR_NOTIFY_CHANNEL_IN_USE', details: { rules: ['orders-team'] } });
+    expect((await s.call('DELETE', '/api/v1/notifications/channels/team', { token: admin })).body).toMatchObject({
+      code: 'IDRA_ERR_NOTIFY_CHANNEL_IN_USE',
+      details: { rules: ['orders-team'] },
+    });
     expect((await s.call('DELETE', '/api/v1/notifications/rules/orders-team', { token: admin })).status).toBe(204);
     expect((await s.call('DELETE', '/api/v1/notifications/rules/orders-team', { token: admin })).status).toBe(404);
   });
@@ -86,7 +101,9 @@ describe('/notifications: channels, rules, test messages, incidents and deliveri
     ]);
     expect(JSON.stringify(log)).not.toContain('t0k3n');
     // The newest only, as the web UI asks (a query string is text: it must still be taken as a number).
-    expect((await s.call('GET', '/api/v1/notifications/deliveries?limit=1', { token: s.tokens.viewer })).body.map((d: { id: string }) => d.id)).toEqual([refused.body.deliveryId]);
+    expect((await s.call('GET', '/api/v1/notifications/deliveries?limit=1', { token: s.tokens.viewer })).body.map((d: { id: string }) => d.id)).toEqual([
+      refused.body.deliveryId,
+    ]);
     expect((await s.call('GET', '/api/v1/notifications/deliveries?limit=501', { token: s.tokens.viewer })).status).toBe(400);
     expect((await s.call('GET', '/api/v1/notifications/incidents', { token: s.tokens.viewer })).body).toEqual([]);
     expect((await s.call('POST', '/api/v1/notifications/channels/nowhere/test', { token: admin, body: {} })).status).toBe(404);

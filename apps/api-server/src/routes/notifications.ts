@@ -17,8 +17,16 @@ function maskedUrl(url: string): string {
 }
 
 // Query strings are text (the API does not coerce them): a number is checked by its pattern.
-const DeliveriesQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^(500|[1-4][0-9]{2}|[1-9][0-9]?)$', description: 'newest deliveries to return (1–500, default 500)' })) }, { additionalProperties: false });
-const TestResultSchema = Type.Object({ ok: Type.Boolean(), httpStatus: Type.Optional(Type.Integer()), error: Type.Optional(Type.String()), deliveryId: Type.String() });
+const DeliveriesQuery = Type.Object(
+  { limit: Type.Optional(Type.String({ pattern: '^(500|[1-4][0-9]{2}|[1-9][0-9]?)$', description: 'newest deliveries to return (1–500, default 500)' })) },
+  { additionalProperties: false },
+);
+const TestResultSchema = Type.Object({
+  ok: Type.Boolean(),
+  httpStatus: Type.Optional(Type.Integer()),
+  error: Type.Optional(Type.String()),
+  deliveryId: Type.String(),
+});
 
 /**
  * `/notifications`: channels and rules (admins only; channel URLs and secrets sealed in etcd and
@@ -45,7 +53,9 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const secret = incoming.secret === SECRET_MASK ? open?.secret : incoming.secret;
     if (url.includes(SECRET_MASK) || (incoming.secret === SECRET_MASK && secret === undefined)) {
       const field = url.includes(SECRET_MASK) ? 'url' : 'secret';
-      throw new BadRequestError('IDRA_ERR_SECRETS_MASKED', `${field}: the mask stands for nothing stored: give the value itself`, [{ path: field, message: 'the mask stands for nothing stored' }]);
+      throw new BadRequestError('IDRA_ERR_SECRETS_MASKED', `${field}: the mask stands for nothing stored: give the value itself`, [
+        { path: field, message: 'the mask stands for nothing stored' },
+      ]);
     }
     return { ...incoming, url, secret };
   };
@@ -56,16 +66,30 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (issues.length > 0) throw new BadRequestError('IDRA_ERR_CONFIG_INVALID', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
   };
 
-  app.get('/notifications/channels', { config: { access: 'admin' }, schema: { tags, summary: 'Notification channels (URL and secret masked)', response: { 200: Type.Array(ChannelSchema), ...errors() } } }, async () =>
-    (await notify.listChannels()).map(view),
+  app.get(
+    '/notifications/channels',
+    {
+      config: { access: 'admin' },
+      schema: { tags, summary: 'Notification channels (URL and secret masked)', response: { 200: Type.Array(ChannelSchema), ...errors() } },
+    },
+    async () => (await notify.listChannels()).map(view),
   );
 
   app.post(
     '/notifications/channels',
-    { config: { access: 'admin' }, schema: { tags, summary: 'Create a notification channel (webhook or Slack)', body: Permissive('NotificationChannel'), response: { 201: ChannelSchema, ...errors(400, 409) } } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Create a notification channel (webhook or Slack)',
+        body: Permissive('NotificationChannel'),
+        response: { 201: ChannelSchema, ...errors(400, 409) },
+      },
+    },
     async (req, reply) => {
       const body = req.body as Channel;
-      if (typeof body.id === 'string' && (await notify.getChannel(body.id))) throw new ConflictError('IDRA_ERR_NOTIFY_CHANNEL_EXISTS', `notification channel '${body.id}' already exists`);
+      if (typeof body.id === 'string' && (await notify.getChannel(body.id)))
+        throw new ConflictError('IDRA_ERR_NOTIFY_CHANNEL_EXISTS', `notification channel '${body.id}' already exists`);
       const stored = await notify.putChannel(restore(body, undefined));
       req.log.info({ channelId: stored.id, kind: stored.kind, by: principalOf(req).name }, 'notification channel created');
       return reply.code(201).send(view(stored));
@@ -76,11 +100,20 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/notifications/channels/:id',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: 'Create or replace a notification channel; a masked URL or secret sent back keeps the stored one', params: IdParams, body: Permissive('NotificationChannel'), response: { 200: ChannelSchema, ...errors(400) } },
+      schema: {
+        tags,
+        summary: 'Create or replace a notification channel; a masked URL or secret sent back keeps the stored one',
+        params: IdParams,
+        body: Permissive('NotificationChannel'),
+        response: { 200: ChannelSchema, ...errors(400) },
+      },
     },
     async (req) => {
       const body = req.body as Channel;
-      if (body.id !== req.params.id) throw new BadRequestError('IDRA_ERR_CONFIG_INVALID', `id: must be '${req.params.id}', the id in the path`, [{ path: 'id', message: `must be '${req.params.id}'` }]);
+      if (body.id !== req.params.id)
+        throw new BadRequestError('IDRA_ERR_CONFIG_INVALID', `id: must be '${req.params.id}', the id in the path`, [
+          { path: 'id', message: `must be '${req.params.id}'` },
+        ]);
       const stored = await notify.putChannel(restore(body, await notify.getChannel(req.params.id)));
       req.log.info({ channelId: stored.id, by: principalOf(req).name }, 'notification channel saved');
       return view(stored);
@@ -89,11 +122,19 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/notifications/channels/:id',
-    { config: { access: 'admin' }, schema: { tags, summary: 'Delete a notification channel no rule uses', params: IdParams, response: { 204: Type.Null(), ...errors(404, 409) } } },
+    {
+      config: { access: 'admin' },
+      schema: { tags, summary: 'Delete a notification channel no rule uses', params: IdParams, response: { 204: Type.Null(), ...errors(404, 409) } },
+    },
     async (req, reply) => {
       await findChannel(req.params.id);
       const users = (await notify.listRules()).filter((r) => r.channels.includes(req.params.id)).map((r) => r.id);
-      if (users.length > 0) throw new ConflictError('IDRA_ERR_NOTIFY_CHANNEL_IN_USE', `notification channel '${req.params.id}' is used by rule ${users.join(', ')}: change or delete the rules first`, { rules: users });
+      if (users.length > 0)
+        throw new ConflictError(
+          'IDRA_ERR_NOTIFY_CHANNEL_IN_USE',
+          `notification channel '${req.params.id}' is used by rule ${users.join(', ')}: change or delete the rules first`,
+          { rules: users },
+        );
       await notify.deleteChannel(req.params.id);
       req.log.info({ channelId: req.params.id, by: principalOf(req).name }, 'notification channel deleted');
       return reply.code(204).send(null);
@@ -102,7 +143,16 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/notifications/channels/:id/test',
-    { config: { access: 'admin' }, schema: { tags, summary: 'Send a sample notification through the channel now (once, no retries), logged in the deliveries', params: IdParams, body: EmptyBody, response: { 200: TestResultSchema, ...errors(404) } } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Send a sample notification through the channel now (once, no retries), logged in the deliveries',
+        params: IdParams,
+        body: EmptyBody,
+        response: { 200: TestResultSchema, ...errors(404) },
+      },
+    },
     async (req): Promise<NotificationTestResult> => {
       const channel = notify.open(await findChannel(req.params.id));
       const at = new Date().toISOString();
@@ -114,21 +164,35 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         text: `Test message from Idra (sent by ${principalOf(req).name}): notifications through '${channel.name ?? channel.id}' arrive.`,
       };
       const result = await deliverOnce(channel, event);
-      const delivery = { ...deliveryOf({ id: sequenceKey(), channelId: channel.id, event }), status: result.delivered ? ('delivered' as const) : ('failed' as const), attempts: 1, httpStatus: result.httpStatus, error: result.error };
+      const delivery = {
+        ...deliveryOf({ id: sequenceKey(), channelId: channel.id, event }),
+        status: result.delivered ? ('delivered' as const) : ('failed' as const),
+        attempts: 1,
+        httpStatus: result.httpStatus,
+        error: result.error,
+      };
       await notify.logDelivery(delivery);
       req.log.info({ channelId: channel.id, ok: result.delivered, httpStatus: result.httpStatus }, 'test notification sent');
       return { ok: result.delivered, httpStatus: result.httpStatus, error: result.error, deliveryId: delivery.id };
     },
   );
 
-  app.get('/notifications/rules', { config: { access: 'admin' }, schema: { tags, summary: 'Notification rules', response: { 200: Type.Array(RuleSchema), ...errors() } } }, async () => notify.listRules());
+  app.get(
+    '/notifications/rules',
+    { config: { access: 'admin' }, schema: { tags, summary: 'Notification rules', response: { 200: Type.Array(RuleSchema), ...errors() } } },
+    async () => notify.listRules(),
+  );
 
   app.post(
     '/notifications/rules',
-    { config: { access: 'admin' }, schema: { tags, summary: 'Create a notification rule', body: Permissive('NotificationRule'), response: { 201: RuleSchema, ...errors(400, 409) } } },
+    {
+      config: { access: 'admin' },
+      schema: { tags, summary: 'Create a notification rule', body: Permissive('NotificationRule'), response: { 201: RuleSchema, ...errors(400, 409) } },
+    },
     async (req, reply) => {
       const body = req.body as Rule;
-      if (typeof body.id === 'string' && (await notify.getRule(body.id))) throw new ConflictError('IDRA_ERR_NOTIFY_RULE_EXISTS', `notification rule '${body.id}' already exists`);
+      if (typeof body.id === 'string' && (await notify.getRule(body.id)))
+        throw new ConflictError('IDRA_ERR_NOTIFY_RULE_EXISTS', `notification rule '${body.id}' already exists`);
       const rule = await notify.putRule(body, checkChannels);
       req.log.info({ ruleId: rule.id, by: principalOf(req).name }, 'notification rule created');
       return reply.code(201).send(rule);
@@ -137,10 +201,22 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.put(
     '/notifications/rules/:id',
-    { config: { access: 'admin' }, schema: { tags, summary: 'Create or replace a notification rule', params: IdParams, body: Permissive('NotificationRule'), response: { 200: RuleSchema, ...errors(400) } } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Create or replace a notification rule',
+        params: IdParams,
+        body: Permissive('NotificationRule'),
+        response: { 200: RuleSchema, ...errors(400) },
+      },
+    },
     async (req) => {
       const body = req.body as Rule;
-      if (body.id !== req.params.id) throw new BadRequestError('IDRA_ERR_CONFIG_INVALID', `id: must be '${req.params.id}', the id in the path`, [{ path: 'id', message: `must be '${req.params.id}'` }]);
+      if (body.id !== req.params.id)
+        throw new BadRequestError('IDRA_ERR_CONFIG_INVALID', `id: must be '${req.params.id}', the id in the path`, [
+          { path: 'id', message: `must be '${req.params.id}'` },
+        ]);
       const rule = await notify.putRule(body, checkChannels);
       req.log.info({ ruleId: rule.id, by: principalOf(req).name }, 'notification rule saved');
       return rule;
@@ -149,7 +225,15 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/notifications/rules/:id',
-    { config: { access: 'admin' }, schema: { tags, summary: 'Delete a notification rule (its incidents close without a message)', params: IdParams, response: { 204: Type.Null(), ...errors(404) } } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Delete a notification rule (its incidents close without a message)',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors(404) },
+      },
+    },
     async (req, reply) => {
       if (!(await notify.deleteRule(req.params.id))) throw new NotFoundError('notification rule', req.params.id);
       req.log.info({ ruleId: req.params.id, by: principalOf(req).name }, 'notification rule deleted');
@@ -157,13 +241,30 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/notifications/incidents', { config: { access: 'viewer' }, schema: { tags, summary: 'Incidents open (told) or pending (not lasted long enough yet)', response: { 200: Type.Array(Permissive('Incident')), ...errors() } } }, async () => [
-    ...(await notify.listIncidents()).values(),
-  ]);
+  app.get(
+    '/notifications/incidents',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Incidents open (told) or pending (not lasted long enough yet)',
+        response: { 200: Type.Array(Permissive('Incident')), ...errors() },
+      },
+    },
+    async () => [...(await notify.listIncidents()).values()],
+  );
 
   app.get(
     '/notifications/deliveries',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'The delivery log, newest first', querystring: DeliveriesQuery, response: { 200: Type.Array(Permissive('Delivery')), ...errors() } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'The delivery log, newest first',
+        querystring: DeliveriesQuery,
+        response: { 200: Type.Array(Permissive('Delivery')), ...errors() },
+      },
+    },
     async (req) => notify.listDeliveries(req.query.limit === undefined ? undefined : Number(req.query.limit)),
   );
 };

@@ -15,7 +15,12 @@ describe('offsets: read, audited change on paused syncs only, history', () => {
 
   it('refuses a change while the sync is enabled or its lock exists, and to anyone but admins', async () => {
     const { admin, operator } = s.tokens;
-    expect((await s.call('GET', '/api/v1/syncs/orders/offset', { token: s.tokens.viewer })).body).toEqual({ syncId: 'orders', offset: null, enabled: true, runningOn: null });
+    expect((await s.call('GET', '/api/v1/syncs/orders/offset', { token: s.tokens.viewer })).body).toEqual({
+      syncId: 'orders',
+      offset: null,
+      enabled: true,
+      runningOn: null,
+    });
     const enabled = await set(admin, { position: { kind: 'id', value: '10' }, reason: 'replay' });
     expect(enabled.status).toBe(409);
     expect(enabled.body.code).toBe('IDRA_ERR_OFFSET_SYNC_ENABLED');

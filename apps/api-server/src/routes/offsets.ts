@@ -27,8 +27,18 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { syncId, offset: offset ?? null, enabled: sync ? sync.enabled !== false : false, runningOn: runningOn ?? null };
   };
 
-  app.get('/syncs/:id/offset', { config: { access: 'viewer' }, schema: { tags, summary: "A sync's stored offset, and whether it can be changed now", params: IdParams, response: { 200: Permissive('OffsetView'), ...errors(404) } } }, async (req) =>
-    view(req.params.id),
+  app.get(
+    '/syncs/:id/offset',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: "A sync's stored offset, and whether it can be changed now",
+        params: IdParams,
+        response: { 200: Permissive('OffsetView'), ...errors(404) },
+      },
+    },
+    async (req) => view(req.params.id),
   );
 
   app.put(
@@ -48,17 +58,27 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const sync = await storedSync(app.idra, id);
       if (!sync) throw new NotFoundError('sync', id);
       if (sync.enabled !== false) {
-        throw new ConflictError('IDRA_ERR_OFFSET_SYNC_ENABLED', `sync '${id}' is enabled: pause it first (POST /api/v1/syncs/${id}/pause?wait=true), then change its offset`);
+        throw new ConflictError(
+          'IDRA_ERR_OFFSET_SYNC_ENABLED',
+          `sync '${id}' is enabled: pause it first (POST /api/v1/syncs/${id}/pause?wait=true), then change its offset`,
+        );
       }
       const owner = await SyncLock.owner(etcd.ns, id);
       if (owner) {
-        throw new ConflictError('IDRA_ERR_OFFSET_SYNC_RUNNING', `sync '${id}' is paused but agent ${owner} still holds its lock (finishing its batch): retry once it has stopped`, { agentId: owner });
+        throw new ConflictError(
+          'IDRA_ERR_OFFSET_SYNC_RUNNING',
+          `sync '${id}' is paused but agent ${owner} still holds its lock (finishing its batch): retry once it has stopped`,
+          { agentId: owner },
+        );
       }
       const position = req.body.position as Position | null;
       const kind = storedKind(sync.mode);
-      if (!kind) throw new BadRequestError('IDRA_ERR_OFFSET_NOT_STORED', `sync '${id}' uses mode '${sync.mode}': it resumes from the destination and stores no offset`);
+      if (!kind)
+        throw new BadRequestError('IDRA_ERR_OFFSET_NOT_STORED', `sync '${id}' uses mode '${sync.mode}': it resumes from the destination and stores no offset`);
       if (position && position.kind !== kind) {
-        throw new BadRequestError('IDRA_ERR_OFFSET_KIND', `position.kind: must be '${kind}' for a sync in mode '${sync.mode}'`, [{ path: 'position.kind', message: `must be '${kind}' for mode '${sync.mode}'` }]);
+        throw new BadRequestError('IDRA_ERR_OFFSET_KIND', `position.kind: must be '${kind}' for a sync in mode '${sync.mode}'`, [
+          { path: 'position.kind', message: `must be '${kind}' for mode '${sync.mode}'` },
+        ]);
       }
       try {
         // The position is meant for the sync as it is now: that is what it points into from here on.
@@ -76,7 +96,15 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/syncs/:id/offset/history',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'Manual offset changes: who, when, old, new, reason (oldest first)', params: IdParams, response: { 200: Type.Array(Permissive('OffsetChange')), ...errors() } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Manual offset changes: who, when, old, new, reason (oldest first)',
+        params: IdParams,
+        response: { 200: Type.Array(Permissive('OffsetChange')), ...errors() },
+      },
+    },
     async (req): Promise<OffsetChange[]> => offsets.history(req.params.id),
   );
 };

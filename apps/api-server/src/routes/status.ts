@@ -10,15 +10,28 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { configs, statuses, etcd } = app.idra;
   const tags = ['status'];
 
-  app.get('/status', { config: { access: 'viewer' }, schema: { tags, summary: 'Status and lag of every sync, as reported by their agents', response: { 200: Type.Array(Type.Ref('SyncStatus')), ...errors() } } }, async (): Promise<SyncStatus[]> =>
-    (await statuses.list()).sort((a, b) => a.syncId.localeCompare(b.syncId)),
+  app.get(
+    '/status',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Status and lag of every sync, as reported by their agents',
+        response: { 200: Type.Array(Type.Ref('SyncStatus')), ...errors() },
+      },
+    },
+    async (): Promise<SyncStatus[]> => (await statuses.list()).sort((a, b) => a.syncId.localeCompare(b.syncId)),
   );
 
   app.get(
     '/overview',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Every sync with its health, status, assignment, lock owner and dead letter count', response: { 200: Type.Array(Type.Ref('SyncOverview')), ...errors() } },
+      schema: {
+        tags,
+        summary: 'Every sync with its health, status, assignment, lock owner and dead letter count',
+        response: { 200: Type.Array(Type.Ref('SyncOverview')), ...errors() },
+      },
     },
     async (): Promise<SyncOverview[]> => {
       const [{ syncs }, list, assignments, locks, dead, unassigned] = await Promise.all([
@@ -31,7 +44,11 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ]);
       const statusById = new Map(list.map((s) => [s.syncId, s]));
       const assignmentById = new Map<string, AssignmentView>(assignments.map((a) => [a.syncId, a]));
-      const endpoint = (e: { connector: string; dataSourceId?: string | undefined; table?: string | undefined }) => ({ connector: e.connector, dataSourceId: e.dataSourceId, table: e.table });
+      const endpoint = (e: { connector: string; dataSourceId?: string | undefined; table?: string | undefined }) => ({
+        connector: e.connector,
+        dataSourceId: e.dataSourceId,
+        table: e.table,
+      });
       return syncs.map((s) => {
         const status = statusById.get(s.id) ?? null;
         const assignment = assignmentById.get(s.id) ?? null;
@@ -57,7 +74,17 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/errors', { config: { access: 'viewer' }, schema: { tags, summary: 'Number of dead letters per sync', response: { 200: Type.Array(Type.Object({ syncId: Type.String(), count: Type.Integer() })), ...errors() } } }, async (): Promise<ErrorSummary[]> =>
-    [...(await deadLetterCounts(etcd.ns))].map(([syncId, count]) => ({ syncId, count })).sort((a, b) => a.syncId.localeCompare(b.syncId)),
+  app.get(
+    '/errors',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Number of dead letters per sync',
+        response: { 200: Type.Array(Type.Object({ syncId: Type.String(), count: Type.Integer() })), ...errors() },
+      },
+    },
+    async (): Promise<ErrorSummary[]> =>
+      [...(await deadLetterCounts(etcd.ns))].map(([syncId, count]) => ({ syncId, count })).sort((a, b) => a.syncId.localeCompare(b.syncId)),
   );
 };

@@ -73,14 +73,20 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     const noCursor = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('check', { cursorColumn: undefined }) });
     expect(noCursor.status).toBe(400);
     expect(noCursor.body.details.issues).toEqual([{ path: 'cursorColumn', message: "is required when mode is 'id'" }]);
-    const unknownDs = await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync('ref', { source: { connector: 'sqlite', dataSourceId: 'nope', table: 't' } }) });
+    const unknownDs = await s.call('POST', '/api/v1/syncs', {
+      token: operator,
+      body: sqliteSync('ref', { source: { connector: 'sqlite', dataSourceId: 'nope', table: 't' } }),
+    });
     expect(unknownDs.status).toBe(400);
     expect(unknownDs.body.details.issues[0]).toMatchObject({ path: 'source.dataSourceId', message: "unknown data source 'nope'" });
   });
 
   it("checks a sync against its connectors' contracts on save, and serves the catalogue they come from", async () => {
     const src = sqliteSync('contract').source as Record<string, unknown>;
-    const typo = await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync('contract', { source: { ...src, options: { fromBeginnig: true } } }) });
+    const typo = await s.call('POST', '/api/v1/syncs', {
+      token: operator,
+      body: sqliteSync('contract', { source: { ...src, options: { fromBeginnig: true } } }),
+    });
     expect(typo.status).toBe(400);
     expect(typo.body.details.issues).toEqual([
       { path: 'source.options.fromBeginnig', message: 'unknown option (the sqlite source knows: busyTimeoutMs, connectTimeoutMs, create, poolSize)' },
@@ -89,7 +95,10 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     const idFromKafka = await s.call('PUT', '/api/v1/syncs/contract', { token: operator, body: sqliteSync('contract', { source: kafka }) });
     expect(idFromKafka.status).toBe(400);
     expect(idFromKafka.body.details.issues).toEqual([{ path: 'mode', message: "'id' is not supported by the kafka source (it supports 'stream')" }]);
-    const validated = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('contract', { source: { ...kafka, table: 'x' }, mode: 'stream' }) });
+    const validated = await s.call('POST', '/api/v1/syncs/validate', {
+      token: viewer,
+      body: sqliteSync('contract', { source: { ...kafka, table: 'x' }, mode: 'stream' }),
+    });
     expect(validated.body.details.issues).toEqual([{ path: 'source.table', message: 'is not used by the kafka source' }]);
     expect((await s.call('GET', '/api/v1/syncs/contract', { token: viewer })).status).toBe(404);
 
@@ -189,10 +198,15 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     // Unsaved: the mask takes the stored secret; a wrong port reports the driver's error.
     const masked = (await s.call('GET', '/api/v1/datasources/warehouse', { token: viewer })).body;
     expect((await s.call('POST', '/api/v1/datasources/test', { token: operator, body: masked })).body.ok).toBe(true);
-    const broken = await s.call('POST', '/api/v1/datasources/test', { token: operator, body: { id: 'tmp', connector: 'sqlite', connection: { file: join(dir, 'missing.db') } } });
+    const broken = await s.call('POST', '/api/v1/datasources/test', {
+      token: operator,
+      body: { id: 'tmp', connector: 'sqlite', connection: { file: join(dir, 'missing.db') } },
+    });
     expect(broken.body.ok).toBe(false);
     expect(broken.body.error).toMatch(/open|exist/i);
-    expect((await s.call('POST', '/api/v1/datasources/test', { token: operator, body: { id: 'lite', connector: 'sqlite', connection: { file } } })).body.ok).toBe(true);
+    expect(
+      (await s.call('POST', '/api/v1/datasources/test', { token: operator, body: { id: 'lite', connector: 'sqlite', connection: { file } } })).body.ok,
+    ).toBe(true);
 
     // PUT with the mask keeps the secret.
     expect((await s.call('PUT', '/api/v1/datasources/warehouse', { token: operator, body: { ...masked, name: 'Renamed' } })).body.name).toBe('Renamed');
@@ -200,7 +214,10 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect((await s.call('POST', '/api/v1/datasources/warehouse/test', { token: operator })).body.ok).toBe(true);
 
     // In use by a sync: cannot be deleted.
-    await s.call('POST', '/api/v1/syncs', { token: operator, body: { ...sqliteSync('uses-ds'), source: { connector: 'postgres', dataSourceId: 'warehouse', table: 'orders' } } });
+    await s.call('POST', '/api/v1/syncs', {
+      token: operator,
+      body: { ...sqliteSync('uses-ds'), source: { connector: 'postgres', dataSourceId: 'warehouse', table: 'orders' } },
+    });
     const inUse = await s.call('DELETE', '/api/v1/datasources/warehouse', { token: operator });
     expect(inUse.status).toBe(409);
     expect(inUse.body.details.syncs).toEqual(['uses-ds']);
@@ -235,22 +252,55 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     const goSync = {
       sync_name: 'Go orders',
       mode: 'IdField',
-      source_connector: { id: 'order_id', connector_source_type: 'PostgresGORM', connection_string: `host=db user=idra password='${PG_PASSWORD}' dbname=shop port=5432`, table: 'orders', start_offset: 1234, polling_time: 2 },
-      destination_connector: { id: 'order_id', connector_source_type: 'PostgresGORM', connection_string: `postgres://idra:${PG_PASSWORD}@dw:5432/dw`, table: 'orders', save_mode: 'Upsert' },
+      source_connector: {
+        id: 'order_id',
+        connector_source_type: 'PostgresGORM',
+        connection_string: `host=db user=idra password='${PG_PASSWORD}' dbname=shop port=5432`,
+        table: 'orders',
+        start_offset: 1234,
+        polling_time: 2,
+      },
+      destination_connector: {
+        id: 'order_id',
+        connector_source_type: 'PostgresGORM',
+        connection_string: `postgres://idra:${PG_PASSWORD}@dw:5432/dw`,
+        table: 'orders',
+        save_mode: 'Upsert',
+      },
     };
     const go = await s.call('POST', '/api/v1/import', { token: operator, body: [goSync] });
     expect(go.status).toBe(200);
-    expect(go.body).toMatchObject({ format: 'go-idra', dryRun: false, syncs: { created: ['Go-orders'] }, offsetsSeeded: ['Go-orders'], report: [{ id: 'Go-orders', outcome: 'importable' }] });
+    expect(go.body).toMatchObject({
+      format: 'go-idra',
+      dryRun: false,
+      syncs: { created: ['Go-orders'] },
+      offsetsSeeded: ['Go-orders'],
+      report: [{ id: 'Go-orders', outcome: 'importable' }],
+    });
     expect(go.text).not.toContain(PG_PASSWORD);
     const imported = await s.call('GET', '/api/v1/syncs/Go-orders', { token: viewer });
-    expect(imported.body).toMatchObject({ mode: 'id', cursorColumn: 'order_id', keyColumns: ['order_id'], writeMode: 'upsert', pollIntervalMs: 2000, source: { connection: { password: '********' } } });
+    expect(imported.body).toMatchObject({
+      mode: 'id',
+      cursorColumn: 'order_id',
+      keyColumns: ['order_id'],
+      writeMode: 'upsert',
+      pollIntervalMs: 2000,
+      source: { connection: { password: '********' } },
+    });
     const offset = await s.call('GET', '/api/v1/syncs/Go-orders/offset', { token: viewer });
     expect(offset.body.offset).toMatchObject({ kind: 'id', value: '1234' });
   });
 
   it('status, overview and dead letters', async () => {
     const statuses = new StatusStore(s.app.idra.etcd.ns);
-    const status: SyncStatus = newSyncStatus('orders', 'agent-1', { state: 'idle', rowsCopied: 42, rowsSkipped: 1, batches: 3, position: { kind: 'id', value: '42' }, lag: { rows: 5 } });
+    const status: SyncStatus = newSyncStatus('orders', 'agent-1', {
+      state: 'idle',
+      rowsCopied: 42,
+      rowsSkipped: 1,
+      batches: 3,
+      position: { kind: 'id', value: '42' },
+      lag: { rows: 5 },
+    });
     await asSyncOwner(s.app.idra.etcd.ns, 'orders', 'agent-1', async (fence) => {
       await statuses.put(status, fence);
       await statuses.recordDeadLetters(
@@ -266,7 +316,13 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect((await s.call('GET', '/api/v1/syncs/pg/status', { token: viewer })).status).toBe(404);
     expect((await s.call('GET', '/api/v1/status', { token: viewer })).body).toHaveLength(1);
     const overview = (await s.call('GET', '/api/v1/overview', { token: viewer })).body as Array<{ id: string }>;
-    expect(overview.find((o) => o.id === 'orders')).toMatchObject({ enabled: true, status: { state: 'idle' }, assignment: null, runningOn: null, deadLetters: 2 });
+    expect(overview.find((o) => o.id === 'orders')).toMatchObject({
+      enabled: true,
+      status: { state: 'idle' },
+      assignment: null,
+      runningOn: null,
+      deadLetters: 2,
+    });
     expect((await s.call('GET', '/api/v1/errors', { token: viewer })).body).toEqual([{ syncId: 'orders', count: 2 }]);
 
     const letters = (await s.call('GET', '/api/v1/syncs/orders/errors', { token: viewer })).body as Array<{ id: string; row: unknown }>;
@@ -298,7 +354,7 @@ describe('a stored sync document that no longer validates', () => {
   });
 });
 
-describe('a source user that cannot see other sessions\' transactions: Test connection and the sync check say so before anything runs', () => {
+describe("a source user that cannot see other sessions' transactions: Test connection and the sync check say so before anything runs", () => {
   let s: TestServer;
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let admin: pg.Client;
@@ -311,7 +367,10 @@ describe('a source user that cannot see other sessions\' transactions: Test conn
     await admin.connect();
     await admin.query('create table src (id bigint primary key, ts timestamp(6) not null)');
     role = await createPostgresRole(db.url, ['src']);
-    const created = await s.call('POST', '/api/v1/datasources', { token: s.tokens.operator, body: { id: 'restricted', connector: 'postgres', connection: { url: role.url } } });
+    const created = await s.call('POST', '/api/v1/datasources', {
+      token: s.tokens.operator,
+      body: { id: 'restricted', connector: 'postgres', connection: { url: role.url } },
+    });
     expect(created.status).toBe(201);
   });
   afterAll(async () => {

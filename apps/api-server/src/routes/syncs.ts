@@ -1,7 +1,20 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger } from 'fastify';
-import { ConfigError, IdSchema, KEYS, SyncLock, SyncSchema, followsLog, normalizeSync, type ConfigIssue, type SyncConfig, type DataSource, type HistoryEntry, type Sync } from '@idra/core';
+import {
+  ConfigError,
+  IdSchema,
+  KEYS,
+  SyncLock,
+  SyncSchema,
+  followsLog,
+  normalizeSync,
+  type ConfigIssue,
+  type SyncConfig,
+  type DataSource,
+  type HistoryEntry,
+  type Sync,
+} from '@idra/core';
 import { checkSource, releaseSource } from '@idra/connectors';
 import type { DeadLetterView, SourceCheck, SyncList, ValidateResult } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
@@ -12,13 +25,27 @@ import { principalOf } from '../plugins/auth.ts';
 import { AnyObject, EmptyBody, IdParams, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
 import { probeLimit, probeOptions, type ProbeRouteOptions } from '../probes.ts';
 
-const DeadLetterParams = Type.Object({ id: IdSchema, errorId: Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}$', description: 'dead letter id' }) }, { additionalProperties: false });
+const DeadLetterParams = Type.Object(
+  { id: IdSchema, errorId: Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}$', description: 'dead letter id' }) },
+  { additionalProperties: false },
+);
 const PauseQuery = Type.Object({
-  wait: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: answer once the agent has stopped the sync and released its lock (up to 30 s)' })),
+  wait: Type.Optional(
+    Type.Union([Type.Literal('true'), Type.Literal('false')], {
+      description: 'true: answer once the agent has stopped the sync and released its lock (up to 30 s)',
+    }),
+  ),
   reason: ReasonQuery.properties.reason,
 });
 const ChangeQuery = Type.Composite([ReasonQuery, OffsetDecisionQuery]);
-const DuplicateBody = Type.Object({ id: IdSchema, name: Type.Optional(Type.String({ maxLength: 200 })), enabled: Type.Optional(Type.Boolean({ description: 'default false: the copy starts paused' })) }, { additionalProperties: false });
+const DuplicateBody = Type.Object(
+  {
+    id: IdSchema,
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    enabled: Type.Optional(Type.Boolean({ description: 'default false: the copy starts paused' })),
+  },
+  { additionalProperties: false },
+);
 
 const PAUSE_WAIT_MS = 30_000;
 
@@ -56,20 +83,38 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
     return normalizeSync(config, (x) => dataSources.get(x));
   };
 
-  app.get('/syncs', { config: { access: 'viewer' }, schema: { tags, summary: 'List syncs (secrets masked); stored documents that no longer validate are listed in invalid', response: { 200: Permissive('{ syncs, invalid }'), ...errors() } } }, async (): Promise<SyncList> => {
-    const { syncs, invalid } = await configs.listSyncs();
-    return { syncs: syncs.map(stored), invalid };
-  });
+  app.get(
+    '/syncs',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'List syncs (secrets masked); stored documents that no longer validate are listed in invalid',
+        response: { 200: Permissive('{ syncs, invalid }'), ...errors() },
+      },
+    },
+    async (): Promise<SyncList> => {
+      const { syncs, invalid } = await configs.listSyncs();
+      return { syncs: syncs.map(stored), invalid };
+    },
+  );
 
-  app.get('/syncs/:id', { config: { access: 'viewer' }, schema: { tags, summary: 'One sync (secrets masked)', params: IdParams, response: { 200: SyncSchema, ...errors(404) } } }, async (req) =>
-    stored(await find(req.params.id)),
+  app.get(
+    '/syncs/:id',
+    { config: { access: 'viewer' }, schema: { tags, summary: 'One sync (secrets masked)', params: IdParams, response: { 200: SyncSchema, ...errors(404) } } },
+    async (req) => stored(await find(req.params.id)),
   );
 
   app.post(
     '/syncs/validate',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Check a sync without storing it: 200 with the normalized sync, or 400 naming each bad field', body: AnyObject, response: { 200: Permissive('{ valid: true, normalized }'), ...errors(400) } },
+      schema: {
+        tags,
+        summary: 'Check a sync without storing it: 200 with the normalized sync, or 400 naming each bad field',
+        body: AnyObject,
+        response: { 200: Permissive('{ valid: true, normalized }'), ...errors(400) },
+      },
     },
     async (req): Promise<ValidateResult> => {
       const normalized = await normalizeDraft(req.body);
@@ -95,7 +140,13 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
   );
 
   /** Stores a sync with its history entry; a change of what its stored offset points into needs the caller's decision first. */
-  const save = async (config: SyncConfig, before: SyncConfig | undefined, who: AuditContext, decision: { offset?: 'reset' | 'keep' | undefined; confirm?: string | undefined }, role: Parameters<typeof guardOffsetScope>[4]) => {
+  const save = async (
+    config: SyncConfig,
+    before: SyncConfig | undefined,
+    who: AuditContext,
+    decision: { offset?: 'reset' | 'keep' | undefined; confirm?: string | undefined },
+    role: Parameters<typeof guardOffsetScope>[4],
+  ) => {
     const resolution = await guardOffsetScope(ctx, config, before, decision, role);
     await resolution?.apply(who.by, who.reason);
     const saved = await configs.putSync(config, ctx.audit.sync(before ? 'updated' : 'created', who, before, config, resolution?.record));
@@ -105,7 +156,16 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.post(
     '/syncs',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Create a sync (recorded in its history)', querystring: ChangeQuery, body: SyncSchema, response: { 201: SyncSchema, ...errors(400, 409) } } },
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: 'Create a sync (recorded in its history)',
+        querystring: ChangeQuery,
+        body: SyncSchema,
+        response: { 201: SyncSchema, ...errors(400, 409) },
+      },
+    },
     async (req, reply) => {
       if (await syncExists(ctx, req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
       const saved = await save(await prepareSync(ctx, req.body, undefined), undefined, auditOf(req), req.query, principalOf(req).role);
@@ -114,7 +174,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
     },
   );
 
-  const BulkBody = Type.Object({ syncs: Type.Array(AnyObject, { minItems: 1, maxItems: 1000, description: 'the syncs to create (all or none)' }) }, { additionalProperties: false });
+  const BulkBody = Type.Object(
+    { syncs: Type.Array(AnyObject, { minItems: 1, maxItems: 1000, description: 'the syncs to create (all or none)' }) },
+    { additionalProperties: false },
+  );
 
   app.post(
     '/syncs/bulk',
@@ -139,7 +202,8 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
         try {
           configs.push(await prepareSync(ctx, input, undefined, undefined, base));
         } catch (err) {
-          if (err instanceof ConfigError || (err instanceof BadRequestError && Array.isArray(err.details?.issues))) issues.push(...(err instanceof ConfigError ? err.issues : (err.details!.issues as ConfigIssue[])));
+          if (err instanceof ConfigError || (err instanceof BadRequestError && Array.isArray(err.details?.issues)))
+            issues.push(...(err instanceof ConfigError ? err.issues : (err.details!.issues as ConfigIssue[])));
           else throw err;
         }
         if (id !== undefined && seen.has(id)) issues.push({ path: `${base}.id`, message: `'${id}' appears twice in this request` });
@@ -149,7 +213,12 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       }
       if (items.length > 0) {
         const issues = items.flatMap((i) => i.issues);
-        throw new BadRequestError('IDRA_ERR_SYNC_BULK_INVALID', `${items.length} of ${req.body.syncs.length} syncs have problems: nothing was created`, issues, { items });
+        throw new BadRequestError(
+          'IDRA_ERR_SYNC_BULK_INVALID',
+          `${items.length} of ${req.body.syncs.length} syncs have problems: nothing was created`,
+          issues,
+          { items },
+        );
       }
       const created: string[] = [];
       try {
@@ -170,7 +239,8 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       config: { access: 'operator' },
       schema: {
         tags,
-        summary: 'Create or replace a sync; masked secrets sent back keep the stored ones; a change of what its stored offset points into needs offset=reset|keep (recorded in its history)',
+        summary:
+          'Create or replace a sync; masked secrets sent back keep the stored ones; a change of what its stored offset points into needs offset=reset|keep (recorded in its history)',
         params: IdParams,
         querystring: ChangeQuery,
         body: SyncSchema,
@@ -178,7 +248,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       },
     },
     async (req, reply) => {
-      if (req.body.id !== req.params.id) throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [{ path: 'id', message: 'differs from the id in the path' }]);
+      if (req.body.id !== req.params.id)
+        throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [
+          { path: 'id', message: 'differs from the id in the path' },
+        ]);
       const existed = await syncExists(ctx, req.params.id);
       // A stored document that no longer validates has no secrets to merge: it is simply replaced.
       const existing = await configs.getSync(req.params.id).catch(() => undefined);
@@ -190,7 +263,16 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.delete(
     '/syncs/:id',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Delete a sync (its agent stops it; its offset and history are kept; a cdc sync\'s replication slot is dropped)', params: IdParams, querystring: ReasonQuery, response: { 204: Type.Null(), ...errors(404) } } },
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: "Delete a sync (its agent stops it; its offset and history are kept; a cdc sync's replication slot is dropped)",
+        params: IdParams,
+        querystring: ReasonQuery,
+        response: { 204: Type.Null(), ...errors(404) },
+      },
+    },
     async (req, reply) => {
       const before = await configs.getSync(req.params.id).catch(() => undefined);
       const entry = before ? ctx.audit.sync('deleted', auditOf(req), before, undefined) : [];
@@ -214,7 +296,11 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
     const deadline = Date.now() + PAUSE_WAIT_MS;
     while ((await SyncLock.owner(ctx.etcd.ns, sync.id)) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     const { released, error } = await releaseSource({ ...sync, source: secrets.open(sync.source) });
-    if (error) log.warn({ syncId: sync.id, err: error }, "the deleted sync's replication slot could not be dropped: drop it on the source (pg_drop_replication_slot), it holds the server's WAL");
+    if (error)
+      log.warn(
+        { syncId: sync.id, err: error },
+        "the deleted sync's replication slot could not be dropped: drop it on the source (pg_drop_replication_slot), it holds the server's WAL",
+      );
     else if (released.length > 0) log.info({ syncId: sync.id, released }, 'change log of the deleted sync released');
   };
 
@@ -228,7 +314,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       if ((current.enabled ?? true) === enabled) return current;
       const next: SyncConfig = { ...current, enabled };
       const history = ctx.audit.sync(enabled ? 'resumed' : 'paused', who, current, next).map((h) => ctx.etcd.ns.put(h.key).value(h.value));
-      const res = await ctx.etcd.ns.if(key, 'Mod', '==', kv.mod_revision).then(ctx.etcd.ns.put(key).value(JSON.stringify(next)), ...history).commit();
+      const res = await ctx.etcd.ns
+        .if(key, 'Mod', '==', kv.mod_revision)
+        .then(ctx.etcd.ns.put(key).value(JSON.stringify(next)), ...history)
+        .commit();
       if (res.succeeded) {
         await ctx.audit.trim('sync', id);
         app.log.info({ syncId: id, enabled, by: who.by }, enabled ? 'sync resumed' : 'sync paused');
@@ -242,7 +331,14 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
     '/syncs/:id/pause',
     {
       config: { access: 'operator' },
-      schema: { tags, summary: 'Pause a sync (enabled: false): the leader unassigns it, its agent finishes the batch and releases the lock', params: IdParams, querystring: PauseQuery, body: EmptyBody, response: { 200: SyncSchema, ...errors(404, 409) } },
+      schema: {
+        tags,
+        summary: 'Pause a sync (enabled: false): the leader unassigns it, its agent finishes the batch and releases the lock',
+        params: IdParams,
+        querystring: PauseQuery,
+        body: EmptyBody,
+        response: { 200: SyncSchema, ...errors(404, 409) },
+      },
     },
     async (req) => {
       const saved = await setEnabled(req.params.id, false, auditOf(req));
@@ -250,7 +346,12 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
         const deadline = Date.now() + PAUSE_WAIT_MS;
         let owner: string | undefined;
         while ((owner = await SyncLock.owner(ctx.etcd.ns, req.params.id)) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-        if (owner) throw new ConflictError('IDRA_ERR_SYNC_STILL_RUNNING', `sync '${req.params.id}' is paused but agent ${owner} still holds its lock after ${PAUSE_WAIT_MS / 1000} s`, { agentId: owner });
+        if (owner)
+          throw new ConflictError(
+            'IDRA_ERR_SYNC_STILL_RUNNING',
+            `sync '${req.params.id}' is paused but agent ${owner} still holds its lock after ${PAUSE_WAIT_MS / 1000} s`,
+            { agentId: owner },
+          );
       }
       return stored(saved);
     },
@@ -258,7 +359,17 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.post(
     '/syncs/:id/resume',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Resume a sync (enabled: true)', params: IdParams, querystring: ReasonQuery, body: EmptyBody, response: { 200: SyncSchema, ...errors(404) } } },
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: 'Resume a sync (enabled: true)',
+        params: IdParams,
+        querystring: ReasonQuery,
+        body: EmptyBody,
+        response: { 200: SyncSchema, ...errors(404) },
+      },
+    },
     async (req) => stored(await setEnabled(req.params.id, true, auditOf(req))),
   );
 
@@ -288,12 +399,27 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.post(
     '/syncs/:id/duplicate',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Copy a sync under a new id (paused unless enabled: true)', params: IdParams, body: DuplicateBody, response: { 201: SyncSchema, ...errors(404, 409) } } },
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: 'Copy a sync under a new id (paused unless enabled: true)',
+        params: IdParams,
+        body: DuplicateBody,
+        response: { 201: SyncSchema, ...errors(404, 409) },
+      },
+    },
     async (req, reply) => {
       const source = await find(req.params.id);
       if (await syncExists(ctx, req.body.id)) throw new ConflictError('IDRA_ERR_SYNC_EXISTS', `sync '${req.body.id}' already exists`);
       // The stored secrets are sealed with the same key: the copy keeps them as they are.
-      const saved = await save({ ...source, id: req.body.id, name: req.body.name ?? `${source.name ?? source.id} (copy)`, enabled: req.body.enabled ?? false }, undefined, auditOf(req, `duplicate of ${source.id}`), {}, principalOf(req).role);
+      const saved = await save(
+        { ...source, id: req.body.id, name: req.body.name ?? `${source.name ?? source.id} (copy)`, enabled: req.body.enabled ?? false },
+        undefined,
+        auditOf(req, `duplicate of ${source.id}`),
+        {},
+        principalOf(req).role,
+      );
       req.log.info({ syncId: saved.id, from: source.id, by: principalOf(req).name }, 'sync duplicated');
       return reply.code(201).send(stored(saved));
     },
@@ -301,13 +427,29 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.get(
     '/syncs/:id/history',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'Every create, update, pause, resume and delete of a sync: who, when, the changes (secrets masked), why; newest first', params: IdParams, response: { 200: Type.Array(Permissive('HistoryEntry')), ...errors() } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Every create, update, pause, resume and delete of a sync: who, when, the changes (secrets masked), why; newest first',
+        params: IdParams,
+        response: { 200: Type.Array(Permissive('HistoryEntry')), ...errors() },
+      },
+    },
     async (req): Promise<HistoryEntry[]> => ctx.history.list('sync', req.params.id),
   );
 
   app.get(
     '/syncs/:id/status',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'What the agent running the sync last reported (state, rows, lag, last error)', params: IdParams, response: { 200: Type.Ref('SyncStatus'), ...errors(404) } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'What the agent running the sync last reported (state, rows, lag, last error)',
+        params: IdParams,
+        response: { 200: Type.Ref('SyncStatus'), ...errors(404) },
+      },
+    },
     async (req) => {
       const status = await statuses.get(req.params.id);
       if (!status) throw new NotFoundError('sync status', req.params.id);
@@ -317,13 +459,29 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.get(
     '/syncs/:id/errors',
-    { config: { access: 'viewer' }, schema: { tags, summary: "Rows the destination rejected (dead letters), oldest first", params: IdParams, response: { 200: Type.Array(Permissive('dead letter')), ...errors() } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Rows the destination rejected (dead letters), oldest first',
+        params: IdParams,
+        response: { 200: Type.Array(Permissive('dead letter')), ...errors() },
+      },
+    },
     async (req): Promise<DeadLetterView[]> => statuses.listDeadLetters(req.params.id),
   );
 
   app.delete(
     '/syncs/:id/errors',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Delete every dead letter of a sync', params: IdParams, response: { 200: Type.Object({ deleted: Type.Integer() }), ...errors() } } },
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags,
+        summary: 'Delete every dead letter of a sync',
+        params: IdParams,
+        response: { 200: Type.Object({ deleted: Type.Integer() }), ...errors() },
+      },
+    },
     async (req) => {
       const deleted = await statuses.deleteDeadLetters(req.params.id);
       req.log.info({ syncId: req.params.id, deleted, by: principalOf(req).name }, 'dead letters deleted');
@@ -333,9 +491,13 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
 
   app.delete(
     '/syncs/:id/errors/:errorId',
-    { config: { access: 'operator' }, schema: { tags, summary: 'Delete one dead letter', params: DeadLetterParams, response: { 204: Type.Null(), ...errors(404) } } },
+    {
+      config: { access: 'operator' },
+      schema: { tags, summary: 'Delete one dead letter', params: DeadLetterParams, response: { 204: Type.Null(), ...errors(404) } },
+    },
     async (req, reply) => {
-      if ((await statuses.deleteDeadLetters(req.params.id, [req.params.errorId])) === 0) throw new NotFoundError('dead letter', `${KEYS.errors(req.params.id)}${req.params.errorId}`);
+      if ((await statuses.deleteDeadLetters(req.params.id, [req.params.errorId])) === 0)
+        throw new NotFoundError('dead letter', `${KEYS.errors(req.params.id)}${req.params.errorId}`);
       return reply.code(204).send(null);
     },
   );

@@ -31,16 +31,28 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { tokens } = app.idra;
   const tags = ['tokens'];
 
-  app.get('/tokens', { config: { access: 'viewer' }, schema: { tags, summary: 'List API tokens (admins: all; others: their own)', response: { 200: Type.Array(TokenSchema), ...errors() } } }, async (req): Promise<ApiTokenView[]> => {
-    const p = principalOf(req);
-    return (await tokens.list()).filter((t) => p.role === 'admin' || t.owner === p.name).map(tokenView);
-  });
+  app.get(
+    '/tokens',
+    {
+      config: { access: 'viewer' },
+      schema: { tags, summary: 'List API tokens (admins: all; others: their own)', response: { 200: Type.Array(TokenSchema), ...errors() } },
+    },
+    async (req): Promise<ApiTokenView[]> => {
+      const p = principalOf(req);
+      return (await tokens.list()).filter((t) => p.role === 'admin' || t.owner === p.name).map(tokenView);
+    },
+  );
 
   app.post(
     '/tokens',
     {
       config: { access: 'viewer' },
-      schema: { tags, summary: 'Create an API token (needs a login session); the secret is returned this once', body: CreateToken, response: { 201: Type.Intersect([TokenSchema, Type.Object({ token: Type.String() })]), ...errors(400) } },
+      schema: {
+        tags,
+        summary: 'Create an API token (needs a login session); the secret is returned this once',
+        body: CreateToken,
+        response: { 201: Type.Intersect([TokenSchema, Type.Object({ token: Type.String() })]), ...errors(400) },
+      },
     },
     async (req, reply) => {
       const p = principalOf(req);

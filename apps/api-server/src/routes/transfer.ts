@@ -24,9 +24,13 @@ const flag = (description: string) => Type.Optional(Type.Union([Type.Literal('tr
 const ImportQuery = Type.Object({
   overwrite: flag('true: replace syncs and data sources that exist (default: 409 if any exists)'),
   dryRun: flag('true: check everything and report what the import would do; write nothing'),
-  skipRefused: flag('Go Idra documents: true imports the syncs that can be imported faithfully and leaves the refused ones out (default: 400 if any is refused)'),
+  skipRefused: flag(
+    'Go Idra documents: true imports the syncs that can be imported faithfully and leaves the refused ones out (default: 400 if any is refused)',
+  ),
 });
-const ExportQuery = Type.Object({ ids: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.,-]{1,8192}$', description: 'comma-separated sync ids (default all)' })) });
+const ExportQuery = Type.Object({
+  ids: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.,-]{1,8192}$', description: 'comma-separated sync ids (default all)' })),
+});
 
 interface ParsedImport {
   dataSources: DataSource[];
@@ -51,7 +55,9 @@ function parseImport(doc: unknown): ParsedImport {
     syncs = doc.map((s, i) => collect(() => validateSyncConfig(s, `[${i}]`))).filter((s): s is SyncConfig => s !== undefined);
   } else if (typeof doc === 'object' && doc !== null && ('syncs' in doc || 'dataSources' in doc)) {
     const file = assertSchema(ConfigFileSchema, doc, 'invalid import');
-    dataSources = (file.dataSources ?? []).map((d, i) => collect(() => validateDataSource(d, `dataSources[${i}]`))).filter((d): d is DataSource => d !== undefined);
+    dataSources = (file.dataSources ?? [])
+      .map((d, i) => collect(() => validateDataSource(d, `dataSources[${i}]`)))
+      .filter((d): d is DataSource => d !== undefined);
     syncs = file.syncs.map((s, i) => collect(() => validateSyncConfig(s, `syncs[${i}]`))).filter((s): s is SyncConfig => s !== undefined);
   } else {
     syncs = [validateSyncConfig(doc)];
@@ -73,7 +79,15 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/export',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'Syncs and the data sources they use, as an importable document (secrets masked)', querystring: ExportQuery, response: { 200: Permissive('{ dataSources, syncs }'), ...errors(400) } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Syncs and the data sources they use, as an importable document (secrets masked)',
+        querystring: ExportQuery,
+        response: { 200: Permissive('{ dataSources, syncs }'), ...errors(400) },
+      },
+    },
     async (req): Promise<ExportDocument> => {
       const wanted = req.query.ids ? new Set(req.query.ids.split(',').filter(Boolean)) : undefined;
       const syncs = (await configs.listSyncs()).syncs.filter((s) => !wanted || wanted.has(s.id));
@@ -115,7 +129,11 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
         dataSources: parsed.dataSources.filter((d) => dsById.has(d.id)).map((d) => d.id),
       };
       if (!overwrite && (clash.syncs.length > 0 || clash.dataSources.length > 0)) {
-        throw new ConflictError('IDRA_ERR_IMPORT_EXISTS', `already exist: ${[...clash.dataSources.map((d) => `data source ${d}`), ...clash.syncs.map((s) => `sync ${s}`)].join(', ')} (import with overwrite=true to replace them)`, clash);
+        throw new ConflictError(
+          'IDRA_ERR_IMPORT_EXISTS',
+          `already exist: ${[...clash.dataSources.map((d) => `data source ${d}`), ...clash.syncs.map((s) => `sync ${s}`)].join(', ')} (import with overwrite=true to replace them)`,
+          clash,
+        );
       }
       // Everything is checked before anything is written.
       const dataSources = parsed.dataSources.map((d, i) => secrets.restoreDataSource(d, dsById.get(d.id), `dataSources[${i}]`));
@@ -138,7 +156,11 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
         for (const s of syncs) await guardOffsetScope(ctx, s, syncById.get(s.id), {}, role, pending);
       } catch (err) {
         if (!movesOffset(err)) throw err;
-        throw new ConflictError('IDRA_ERR_OFFSET_SCOPE_CHANGED', `the import would move a stored offset: ${err.message}; make that change on its own (PUT with offset=reset|keep), then import`, err.details);
+        throw new ConflictError(
+          'IDRA_ERR_OFFSET_SCOPE_CHANGED',
+          `the import would move a stored offset: ${err.message}; make that change on its own (PUT with offset=reset|keep), then import`,
+          err.details,
+        );
       }
       if (!dryRun) {
         for (const d of dataSources) {
@@ -155,7 +177,10 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
         format: 'idra',
         dryRun,
         syncs: { created: syncs.filter((s) => !syncById.has(s.id)).map((s) => s.id), updated: syncs.filter((s) => syncById.has(s.id)).map((s) => s.id) },
-        dataSources: { created: dataSources.filter((d) => !dsById.has(d.id)).map((d) => d.id), updated: dataSources.filter((d) => dsById.has(d.id)).map((d) => d.id) },
+        dataSources: {
+          created: dataSources.filter((d) => !dsById.has(d.id)).map((d) => d.id),
+          updated: dataSources.filter((d) => dsById.has(d.id)).map((d) => d.id),
+        },
         offsetsSeeded: [],
       };
     },

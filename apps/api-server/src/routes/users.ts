@@ -8,9 +8,20 @@ import { principalOf } from '../plugins/auth.ts';
 import { PasswordSchema, RoleSchema, UserNameSchema, errors } from '../schemas.ts';
 
 const UserParams = Type.Object({ name: UserNameSchema }, { additionalProperties: false });
-const UserSchema = Type.Object({ name: Type.String(), role: RoleSchema, mustChangePassword: Type.Boolean(), createdAt: Type.String(), updatedAt: Type.String() });
+const UserSchema = Type.Object({
+  name: Type.String(),
+  role: RoleSchema,
+  mustChangePassword: Type.Boolean(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
 const CreateUser = Type.Object(
-  { name: UserNameSchema, password: PasswordSchema, role: RoleSchema, mustChangePassword: Type.Optional(Type.Boolean({ description: 'default true: the user picks their own password at first login' })) },
+  {
+    name: UserNameSchema,
+    password: PasswordSchema,
+    role: RoleSchema,
+    mustChangePassword: Type.Optional(Type.Boolean({ description: 'default true: the user picks their own password at first login' })),
+  },
   { additionalProperties: false },
 );
 const PatchUser = Type.Object(
@@ -18,7 +29,7 @@ const PatchUser = Type.Object(
     role: Type.Optional(RoleSchema),
     password: Type.Optional(PasswordSchema),
     mustChangePassword: Type.Optional(Type.Boolean()),
-    revokeTokens: Type.Optional(Type.Boolean({ description: "true: also revoke every API token of the user (e.g. with a password reset after a leak)" })),
+    revokeTokens: Type.Optional(Type.Boolean({ description: 'true: also revoke every API token of the user (e.g. with a password reset after a leak)' })),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -38,8 +49,10 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return u;
   };
 
-  app.get('/users', { config: { access: 'admin' }, schema: { tags, summary: 'List users', response: { 200: Type.Array(UserSchema), ...errors() } } }, async (): Promise<UserView[]> =>
-    (await users.list()).map(userView),
+  app.get(
+    '/users',
+    { config: { access: 'admin' }, schema: { tags, summary: 'List users', response: { 200: Type.Array(UserSchema), ...errors() } } },
+    async (): Promise<UserView[]> => (await users.list()).map(userView),
   );
 
   app.post(
@@ -55,7 +68,10 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/users/:name',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'One user (admins: anyone; others: themselves)', params: UserParams, response: { 200: UserSchema, ...errors(404) } } },
+    {
+      config: { access: 'viewer' },
+      schema: { tags, summary: 'One user (admins: anyone; others: themselves)', params: UserParams, response: { 200: UserSchema, ...errors(404) } },
+    },
     async (req) => {
       const p = principalOf(req);
       if (p.role !== 'admin' && p.name !== req.params.name) throw new ForbiddenError('IDRA_ERR_AUTH_FORBIDDEN', 'only admins can read other users');
@@ -67,7 +83,13 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/users/:name',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: "Change role, reset password, require a password change or revoke the user's API tokens", params: UserParams, body: PatchUser, response: { 200: UserSchema, ...errors(400, 404, 409) } },
+      schema: {
+        tags,
+        summary: "Change role, reset password, require a password change or revoke the user's API tokens",
+        params: UserParams,
+        body: PatchUser,
+        response: { 200: UserSchema, ...errors(400, 404, 409) },
+      },
     },
     async (req) => {
       const user = await find(req.params.name);
@@ -93,16 +115,19 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/users/:name',
-    { config: { access: 'admin' }, schema: { tags, summary: "Delete a user and revoke their API tokens", params: UserParams, response: { 204: Type.Null(), ...errors(404, 409) } } },
+    {
+      config: { access: 'admin' },
+      schema: { tags, summary: 'Delete a user and revoke their API tokens', params: UserParams, response: { 204: Type.Null(), ...errors(404, 409) } },
+    },
     async (req, reply) => {
       const user = await find(req.params.name);
       if (user.name === principalOf(req).name) throw new ConflictError('IDRA_ERR_USER_SELF_DELETE', 'you cannot delete yourself');
-      if (user.role === 'admin' && (await otherAdmins(users, user.name)) === 0) throw new ConflictError('IDRA_ERR_USER_LAST_ADMIN', `'${user.name}' is the last admin`);
+      if (user.role === 'admin' && (await otherAdmins(users, user.name)) === 0)
+        throw new ConflictError('IDRA_ERR_USER_LAST_ADMIN', `'${user.name}' is the last admin`);
       await users.delete(user.name);
       const revoked = await tokens.revokeOwnedBy(user.name);
       req.log.info({ user: user.name, tokensRevoked: revoked, by: principalOf(req).name }, 'user deleted');
       return reply.code(204).send(null);
     },
   );
-
 };

@@ -35,7 +35,11 @@ export interface TestServer {
   options: ServerOptions;
   /** Every log line written so far (raw JSON text). */
   logs: string[];
-  call(method: InjectOptions['method'], url: string, opts?: { token?: string | undefined; body?: unknown; payload?: string; headers?: Record<string, string> }): Promise<CallResult>;
+  call(
+    method: InjectOptions['method'],
+    url: string,
+    opts?: { token?: string | undefined; body?: unknown; payload?: string; headers?: Record<string, string> },
+  ): Promise<CallResult>;
   /** Session tokens of `admin` (password changed), `ops` (operator) and `view` (viewer). */
   tokens: { admin: string; operator: string; viewer: string };
   close(): Promise<void>;
@@ -109,8 +113,14 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}, se
     const login = await call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: 'admin' } });
     const changed = await call('POST', '/api/v1/auth/password', { token: login.body.token, body: { currentPassword: 'admin', newPassword: ADMIN_PASSWORD } });
     server.tokens.admin = changed.body.token;
-    for (const [name, role] of [['ops', 'operator'], ['view', 'viewer']] as const) {
-      const created = await call('POST', '/api/v1/users', { token: server.tokens.admin, body: { name, password: USER_PASSWORD, role, mustChangePassword: false } });
+    for (const [name, role] of [
+      ['ops', 'operator'],
+      ['view', 'viewer'],
+    ] as const) {
+      const created = await call('POST', '/api/v1/users', {
+        token: server.tokens.admin,
+        body: { name, password: USER_PASSWORD, role, mustChangePassword: false },
+      });
       if (created.status !== 201) throw new Error(`cannot create ${name}: ${created.text}`);
       const r = await call('POST', '/api/v1/auth/login', { body: { username: name, password: USER_PASSWORD } });
       server.tokens[role] = r.body.token;

@@ -16,7 +16,17 @@ export const clusterCommands: Command[] = [
       out(
         table(
           ['AGENT', 'LEADER', 'LABELS', 'SYNCS/MAX', 'HOST', 'PID', 'VERSION', 'STARTED', 'SYNCS'],
-          agents.map((a) => [a.agentId, a.leader ? 'yes' : '', labelsText(a.labels), `${a.syncs.length}/${a.capacity ?? '-'}`, a.host, a.pid, a.version, a.startedAt, a.syncs.join(',')]),
+          agents.map((a) => [
+            a.agentId,
+            a.leader ? 'yes' : '',
+            labelsText(a.labels),
+            `${a.syncs.length}/${a.capacity ?? '-'}`,
+            a.host,
+            a.pid,
+            a.version,
+            a.startedAt,
+            a.syncs.join(','),
+          ]),
         ),
         agents,
       );
@@ -57,7 +67,10 @@ export const clusterCommands: Command[] = [
       }
       const list = await client.statuses();
       out(
-        table(['SYNC', 'STATE', 'AGENT', 'ROWS', 'SKIPPED', 'LAG', 'UPDATED', 'LAST ERROR'], list.map((s) => [s.syncId, stateText(s), s.agentId, s.rowsCopied, s.rowsSkipped, lagText(s.lag), s.updatedAt, s.lastError?.message.slice(0, 60)])),
+        table(
+          ['SYNC', 'STATE', 'AGENT', 'ROWS', 'SKIPPED', 'LAG', 'UPDATED', 'LAST ERROR'],
+          list.map((s) => [s.syncId, stateText(s), s.agentId, s.rowsCopied, s.rowsSkipped, lagText(s.lag), s.updatedAt, s.lastError?.message.slice(0, 60)]),
+        ),
         list,
       );
     },

@@ -22,7 +22,13 @@ export const notificationCommands: Command[] = [
     help: ['notification channels (admin; URL and secret masked)'],
     async run({ out, api }) {
       const list = await (await api()).notifications.channels();
-      out(table(['ID', 'KIND', 'NAME', 'URL', 'SIGNED', 'ENABLED'], list.map((c) => [c.id, c.kind, c.name, c.url, c.secret !== undefined, c.enabled !== false])), list);
+      out(
+        table(
+          ['ID', 'KIND', 'NAME', 'URL', 'SIGNED', 'ENABLED'],
+          list.map((c) => [c.id, c.kind, c.name, c.url, c.secret !== undefined, c.enabled !== false]),
+        ),
+        list,
+      );
     },
   },
   {
@@ -50,7 +56,12 @@ export const notificationCommands: Command[] = [
     async run({ out, api, id }) {
       const channelId = id();
       const result = await (await api()).notifications.testChannel(channelId);
-      if (!result.ok) throw new IdraApiError(0, { code: 'IDRA_ERR_NOTIFY_TEST_FAILED', message: `test message through ${channelId} not delivered: ${result.error ?? 'unknown error'}`, details: { ...result } });
+      if (!result.ok)
+        throw new IdraApiError(0, {
+          code: 'IDRA_ERR_NOTIFY_TEST_FAILED',
+          message: `test message through ${channelId} not delivered: ${result.error ?? 'unknown error'}`,
+          details: { ...result },
+        });
       out(`test message delivered through ${channelId} (HTTP ${result.httpStatus})\n`, result);
     },
   },
@@ -60,7 +71,13 @@ export const notificationCommands: Command[] = [
     help: ['notification rules (admin)'],
     async run({ out, api }) {
       const list = await (await api()).notifications.rules();
-      out(table(['ID', 'SYNCS', 'ON', 'CHANNELS', 'ENABLED'], list.map((r) => [r.id, r.syncs?.length ? r.syncs.join(',') : 'all', watches(r), r.channels.join(','), r.enabled !== false])), list);
+      out(
+        table(
+          ['ID', 'SYNCS', 'ON', 'CHANNELS', 'ENABLED'],
+          list.map((r) => [r.id, r.syncs?.length ? r.syncs.join(',') : 'all', watches(r), r.channels.join(','), r.enabled !== false]),
+        ),
+        list,
+      );
     },
   },
   {
@@ -86,7 +103,13 @@ export const notificationCommands: Command[] = [
     help: ['incidents the leader has told (open) or is timing (pending)'],
     async run({ out, api }) {
       const list = await (await api()).notifications.incidents();
-      out(table(['INCIDENT', 'STATE', 'SINCE', 'REASON'], list.map((i) => [i.id, i.state, i.since, i.reason])), list);
+      out(
+        table(
+          ['INCIDENT', 'STATE', 'SINCE', 'REASON'],
+          list.map((i) => [i.id, i.state, i.since, i.reason]),
+        ),
+        list,
+      );
     },
   },
   {
@@ -94,7 +117,13 @@ export const notificationCommands: Command[] = [
     help: ['the notification delivery log, newest first'],
     async run({ out, api }) {
       const list = await (await api()).notifications.deliveries();
-      out(table(['WHEN', 'CHANNEL', 'EVENT', 'STATUS', 'ATTEMPTS', 'HTTP', 'MESSAGE'], list.map((d) => [d.updatedAt, d.channelId, d.eventType, d.status, d.attempts, d.httpStatus, d.error ?? d.text])), list);
+      out(
+        table(
+          ['WHEN', 'CHANNEL', 'EVENT', 'STATUS', 'ATTEMPTS', 'HTTP', 'MESSAGE'],
+          list.map((d) => [d.updatedAt, d.channelId, d.eventType, d.status, d.attempts, d.httpStatus, d.error ?? d.text]),
+        ),
+        list,
+      );
     },
   },
 ];

@@ -43,7 +43,13 @@ export const offsetCommands: Command[] = [
     usage: '<id>',
     async run({ out, api, id }) {
       const h = await (await api()).offsets.history(id());
-      out(table(['AT', 'BY', 'OLD', 'NEW', 'REASON'], h.map((c) => [c.at, c.by, c.old ? JSON.stringify(c.old.value) : null, c.new ? JSON.stringify(c.new.value) : null, c.reason])), h);
+      out(
+        table(
+          ['AT', 'BY', 'OLD', 'NEW', 'REASON'],
+          h.map((c) => [c.at, c.by, c.old ? JSON.stringify(c.old.value) : null, c.new ? JSON.stringify(c.new.value) : null, c.reason]),
+        ),
+        h,
+      );
     },
   },
 ];

@@ -24,26 +24,34 @@ export const syncCommands: Command[] = [
     async run({ out, api, id }) {
       const client = await api();
       const syncId = id();
-      const [row, history] = await Promise.all([client.overview().then((all) => all.find((o) => o.id === syncId)), client.syncs.activity(syncId, { range: '1h' })]);
+      const [row, history] = await Promise.all([
+        client.overview().then((all) => all.find((o) => o.id === syncId)),
+        client.syncs.activity(syncId, { range: '1h' }),
+      ]);
       if (!row) throw new IdraApiError(404, { code: 'IDRA_ERR_SYNC_NOT_FOUND', message: `sync '${syncId}' does not exist` });
       out(describeSyncStatus(row, history), { ...row, activity: history });
     },
   },
   {
     name: 'syncs bulk',
-    usage: '--source <ds> --destination <ds> (--tables a,b | --all) [--mode id|timestamp|full] [--id-prefix p]\n[--table-prefix p] [--write-mode insert|upsert] [--paused] [--dry-run]',
+    usage:
+      '--source <ds> --destination <ds> (--tables a,b | --all) [--mode id|timestamp|full] [--id-prefix p]\n[--table-prefix p] [--write-mode insert|upsert] [--paused] [--dry-run]',
     help: ['one sync per table, key and cursor columns detected; all or none'],
     async run({ flags, out, api }) {
       const source = need(flags.source, '--source');
       const destination = need(flags.destination, '--destination');
       const mode = (flags.mode ?? 'id') as BulkSettings['mode'];
       if (!['id', 'timestamp', 'full'].includes(mode)) throw new UsageError('--mode must be id, timestamp or full');
-      if (flags['write-mode'] !== undefined && !['insert', 'upsert'].includes(flags['write-mode'])) throw new UsageError('--write-mode must be insert or upsert');
+      if (flags['write-mode'] !== undefined && !['insert', 'upsert'].includes(flags['write-mode']))
+        throw new UsageError('--write-mode must be insert or upsert');
       if (!flags.all && !flags.tables) throw new UsageError('give --tables a,b or --all');
       const client = await api();
       const [src, dst, listing] = await Promise.all([client.dataSources.get(source), client.dataSources.get(destination), client.dataSources.tables(source)]);
       if (!listing.ok) throw new IdraApiError(0, { code: 'IDRA_ERR_CLI_TABLES', message: `cannot list the tables of ${source}: ${listing.error}` });
-      const wanted = flags.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+      const wanted = flags.tables
+        ?.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
       const missing = (wanted ?? []).filter((t) => !listing.tables.some((x) => x.name === t));
       if (missing.length > 0) throw new UsageError(`no table ${missing.join(', ')} in data source ${source}`);
       const plan = planBulkSyncs(wanted ? listing.tables.filter((t) => wanted.includes(t.name)) : listing.tables, {
@@ -57,9 +65,15 @@ export const syncCommands: Command[] = [
         writeMode: flags['write-mode'] as BulkSettings['writeMode'],
         enabled: !flags.paused,
       });
-      const text = table(['TABLE', 'SYNC ID', 'KEY', 'CURSOR', 'TO REVIEW'], plan.map((p) => [p.table, p.config.id, p.detected.keyColumns.join(','), p.detected.cursorColumn, p.detected.problem]));
+      const text = table(
+        ['TABLE', 'SYNC ID', 'KEY', 'CURSOR', 'TO REVIEW'],
+        plan.map((p) => [p.table, p.config.id, p.detected.keyColumns.join(','), p.detected.cursorColumn, p.detected.problem]),
+      );
       if (flags['dry-run']) return out(text, plan);
-      const r = await client.syncs.bulkCreate(plan.map((p) => p.config), { reason: flags.reason });
+      const r = await client.syncs.bulkCreate(
+        plan.map((p) => p.config),
+        { reason: flags.reason },
+      );
       out(`${text}created ${r.created.length} sync(s)${flags.paused ? ', paused' : ''}\n`, r);
     },
   },
@@ -118,9 +132,16 @@ export const syncCommands: Command[] = [
       const opts = changeOptions(flags);
       const confirm = io.stdin.isTTY ? async (prompt: string) => (await ask(io, [{ prompt, secret: false }]))[0]! : undefined;
       const warn = (t: string) => io.stderr.write(t);
-      for (const ds of file.dataSources ?? []) applied.dataSources.push((await withOffsetDecision((o) => client.dataSources.put(ds, o), opts, ds.id, confirm, warn)).id);
+      for (const ds of file.dataSources ?? [])
+        applied.dataSources.push((await withOffsetDecision((o) => client.dataSources.put(ds, o), opts, ds.id, confirm, warn)).id);
       for (const s of file.syncs) applied.syncs.push((await withOffsetDecision((o) => client.syncs.put(s, o), opts, s.id, confirm, warn)).id);
-      out(`applied ${applied.dataSources.map((d) => `data source ${d}`).concat(applied.syncs.map((s) => `sync ${s}`)).join(', ')}\n`, applied);
+      out(
+        `applied ${applied.dataSources
+          .map((d) => `data source ${d}`)
+          .concat(applied.syncs.map((s) => `sync ${s}`))
+          .join(', ')}\n`,
+        applied,
+      );
     },
   },
   {

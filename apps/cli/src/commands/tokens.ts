@@ -21,7 +21,13 @@ export const tokenCommands: Command[] = [
     name: 'tokens list',
     async run({ out, api }) {
       const list = await (await api()).tokens.list();
-      out(table(['ID', 'NAME', 'ROLE', 'OWNER', 'CREATED', 'LAST USED', 'EXPIRES'], list.map((t) => [t.id, t.name, t.role, t.owner, t.createdAt, t.lastUsedAt, t.expiresAt])), list);
+      out(
+        table(
+          ['ID', 'NAME', 'ROLE', 'OWNER', 'CREATED', 'LAST USED', 'EXPIRES'],
+          list.map((t) => [t.id, t.name, t.role, t.owner, t.createdAt, t.lastUsedAt, t.expiresAt]),
+        ),
+        list,
+      );
     },
   },
   {

@@ -7,13 +7,14 @@ export const transferCommands: Command[] = [
     name: 'import',
     aliases: ['syncs import'],
     usage: '-f <file|-> [--overwrite] [--dry-run] [--skip-refused]',
-    help: [
-      'Idra export, sync array, or original Go Idra export (also: syncs import);',
-      'Go Idra: a report of every sync and field; --dry-run writes nothing',
-    ],
+    help: ['Idra export, sync array, or original Go Idra export (also: syncs import);', 'Go Idra: a report of every sync and field; --dry-run writes nothing'],
     async run({ flags, io, out, api }) {
       const client = await api();
-      const r = await client.import(await readDocument(io, flags.file), { overwrite: flags.overwrite, dryRun: flags['dry-run'], skipRefused: flags['skip-refused'] });
+      const r = await client.import(await readDocument(io, flags.file), {
+        overwrite: flags.overwrite,
+        dryRun: flags['dry-run'],
+        skipRefused: flags['skip-refused'],
+      });
       out(`${r.report ? reportText(r.report) : ''}${importSummary(r)}`, r);
     },
   },
@@ -40,11 +41,16 @@ export const transferCommands: Command[] = [
         io.env,
         (t) => io.stderr.write(t),
       );
-      const unused = m.result.unusedOffsets.length ? `Go offsets no sync claimed (not imported): ${m.result.unusedOffsets.map((k) => `/offsets/${k}`).join(', ')}\n` : '';
-      out(`${reportText(m.result.report)}${unused}\n${migrationPlan(m.snapshot, m.result, Boolean(flags.paused))}\n${m.blocked ? '' : importSummary(m.result)}`, {
-        ...m.result,
-        goIdra: { agents: m.snapshot.agents, locks: m.snapshot.locks, revision: m.snapshot.revision },
-      });
+      const unused = m.result.unusedOffsets.length
+        ? `Go offsets no sync claimed (not imported): ${m.result.unusedOffsets.map((k) => `/offsets/${k}`).join(', ')}\n`
+        : '';
+      out(
+        `${reportText(m.result.report)}${unused}\n${migrationPlan(m.snapshot, m.result, Boolean(flags.paused))}\n${m.blocked ? '' : importSummary(m.result)}`,
+        {
+          ...m.result,
+          goIdra: { agents: m.snapshot.agents, locks: m.snapshot.locks, revision: m.snapshot.revision },
+        },
+      );
       if (m.blocked) throw goIdraRunning(m.snapshot);
     },
   },

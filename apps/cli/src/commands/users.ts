@@ -8,7 +8,13 @@ export const userCommands: Command[] = [
     help: ['admin only, like every users command'],
     async run({ out, api }) {
       const list = await (await api()).users.list();
-      out(table(['NAME', 'ROLE', 'PASSWORD', 'CREATED'], list.map((u) => [u.name, u.role, u.mustChangePassword ? 'to change' : 'set', u.createdAt])), list);
+      out(
+        table(
+          ['NAME', 'ROLE', 'PASSWORD', 'CREATED'],
+          list.map((u) => [u.name, u.role, u.mustChangePassword ? 'to change' : 'set', u.createdAt]),
+        ),
+        list,
+      );
     },
   },
   {

@@ -15,7 +15,11 @@ export function isNotFound(err: unknown): boolean {
 
 /** The text to show for any error (API errors carry the server's message; a missing server is said plainly). */
 export function errorText(err: unknown): string {
-  if (err instanceof IdraApiError && (err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504) && !err.code.startsWith('IDRA_ERR_ETCD')) {
+  if (
+    err instanceof IdraApiError &&
+    (err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504) &&
+    !err.code.startsWith('IDRA_ERR_ETCD')
+  ) {
     return 'The API server cannot be reached right now; this refreshes by itself when it answers again.';
   }
   if (err instanceof Error) return err.message;

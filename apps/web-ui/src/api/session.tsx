@@ -12,10 +12,7 @@ export interface Session {
   mustChangePassword: boolean;
 }
 
-export type SessionState =
-  | { status: 'checking' }
-  | { status: 'anonymous'; notice: string | undefined }
-  | { status: 'authenticated'; session: Session };
+export type SessionState = { status: 'checking' } | { status: 'anonymous'; notice: string | undefined } | { status: 'authenticated'; session: Session };
 
 export interface SessionApi {
   state: SessionState;

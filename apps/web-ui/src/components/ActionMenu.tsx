@@ -33,7 +33,16 @@ export function ActionMenu({ label, actions }: { label: string; actions: MenuAct
   };
   return (
     <div className="action-menu">
-      <button ref={button} type="button" className="icon-button menu-button" aria-label={label} aria-haspopup="menu" aria-expanded={open} aria-controls={open ? id : undefined} onClick={() => setOpen((o) => !o)}>
+      <button
+        ref={button}
+        type="button"
+        className="icon-button menu-button"
+        aria-label={label}
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-controls={open ? id : undefined}
+        onClick={() => setOpen((o) => !o)}
+      >
         ⋯
       </button>
       {open && (

@@ -7,13 +7,29 @@ const MODES: Array<[BulkSettings['mode'], string]> = [
 ];
 
 /** Comma-separated names as a list (empty entries dropped). */
-const names = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const names = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /**
  * One table's sync under review, each setting editable before anything is created: mode, key and
  * cursor columns (the table's columns offered), destination table. `problem` is the server's, if it refused it.
  */
-export function BulkReviewRow({ planned, columns, edit, onEdit, problem }: { planned: PlannedSync; columns: string[]; edit: BulkRowEdit; onEdit: (edit: BulkRowEdit) => void; problem: string | undefined }) {
+export function BulkReviewRow({
+  planned,
+  columns,
+  edit,
+  onEdit,
+  problem,
+}: {
+  planned: PlannedSync;
+  columns: string[];
+  edit: BulkRowEdit;
+  onEdit: (edit: BulkRowEdit) => void;
+  problem: string | undefined;
+}) {
   const { table, config, detected } = planned;
   const listId = `bulk-columns-${config.id}`;
   const toReview = problem ?? detected.problem;
@@ -47,7 +63,13 @@ export function BulkReviewRow({ planned, columns, edit, onEdit, problem }: { pla
         {config.mode === 'full' ? (
           <span className="muted">none (full copy)</span>
         ) : (
-          <input aria-label={`Cursor column of ${table}`} list={listId} value={edit.cursorColumn ?? detected.cursorColumn ?? ''} onChange={(e) => onEdit({ ...edit, cursorColumn: e.target.value.trim() })} spellCheck={false} />
+          <input
+            aria-label={`Cursor column of ${table}`}
+            list={listId}
+            value={edit.cursorColumn ?? detected.cursorColumn ?? ''}
+            onChange={(e) => onEdit({ ...edit, cursorColumn: e.target.value.trim() })}
+            spellCheck={false}
+          />
         )}
         <datalist id={listId}>
           {columns.map((c) => (
@@ -56,7 +78,12 @@ export function BulkReviewRow({ planned, columns, edit, onEdit, problem }: { pla
         </datalist>
       </td>
       <td data-label="Destination table">
-        <input aria-label={`Destination table of ${table}`} value={config.destination.table ?? ''} onChange={(e) => onEdit({ ...edit, destinationTable: e.target.value.trim() })} spellCheck={false} />
+        <input
+          aria-label={`Destination table of ${table}`}
+          value={config.destination.table ?? ''}
+          onChange={(e) => onEdit({ ...edit, destinationTable: e.target.value.trim() })}
+          spellCheck={false}
+        />
       </td>
       <td data-label="To review" className={toReview ? 'error-text' : undefined}>
         {toReview ?? 'ready'}

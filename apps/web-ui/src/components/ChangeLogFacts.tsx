@@ -45,7 +45,8 @@ export function ChangeLogFacts({ status }: { status: SyncStatus }) {
         <div>
           <dt>Changes applied</dt>
           <dd>
-            {formatCount(status.rowsCopied - status.rowsUpdated)} inserts · {formatCount(status.rowsUpdated)} updates · {formatCount(status.rowsDeleted ?? 0)} deletes
+            {formatCount(status.rowsCopied - status.rowsUpdated)} inserts · {formatCount(status.rowsUpdated)} updates · {formatCount(status.rowsDeleted ?? 0)}{' '}
+            deletes
           </dd>
         </div>
       )}

@@ -39,7 +39,13 @@ export function ConfirmDialog({ title, children, confirmLabel, typeToConfirm, da
     >
       {children}
       {typeToConfirm !== undefined && (
-        <Field label={<>Type <code>{typeToConfirm}</code> to confirm</>}>
+        <Field
+          label={
+            <>
+              Type <code>{typeToConfirm}</code> to confirm
+            </>
+          }
+        >
           {(p) => <input {...p} value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} />}
         </Field>
       )}

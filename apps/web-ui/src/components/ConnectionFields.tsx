@@ -20,7 +20,17 @@ const URL_EXAMPLES: Partial<Record<ConnectorKind, string>> = {
  * The fields of a connection for a connector: a file for SQLite, else a URL or host, port,
  * database, user, password. Secrets come back masked from the API and are shown only as the mask.
  */
-export function ConnectionFields({ connector, value, onChange, issue }: { connector: ConnectorKind; value: ConnectionDraft; onChange: (v: ConnectionDraft) => void; issue: (field: string) => string | undefined }) {
+export function ConnectionFields({
+  connector,
+  value,
+  onChange,
+  issue,
+}: {
+  connector: ConnectorKind;
+  value: ConnectionDraft;
+  onChange: (v: ConnectionDraft) => void;
+  issue: (field: string) => string | undefined;
+}) {
   const [style, setStyle] = useState<'url' | 'fields'>(value.url || !value.host ? 'url' : 'fields');
   const set = (patch: Partial<ConnectionDraft>) => onChange({ ...value, ...patch });
   if (connector === 'sqlite') {
@@ -42,7 +52,16 @@ export function ConnectionFields({ connector, value, onChange, issue }: { connec
         </label>
       </div>
       {style === 'url' ? (
-        <Field label="URL" hint={<>For example <code>{URL_EXAMPLES[connector] ?? 'scheme://host:port'}</code>. A stored password shows as {SECRET_MASK}; to change where the URL points, type the password again.</>} error={issue('url')}>
+        <Field
+          label="URL"
+          hint={
+            <>
+              For example <code>{URL_EXAMPLES[connector] ?? 'scheme://host:port'}</code>. A stored password shows as {SECRET_MASK}; to change where the URL
+              points, type the password again.
+            </>
+          }
+          error={issue('url')}
+        >
           {(p) => <input {...p} value={value.url} onChange={(e) => set({ url: e.target.value })} spellCheck={false} autoComplete="off" />}
         </Field>
       ) : (
@@ -59,7 +78,15 @@ export function ConnectionFields({ connector, value, onChange, issue }: { connec
           <Field label="User" error={issue('user')}>
             {(p) => <input {...p} value={value.user} onChange={(e) => set({ user: e.target.value })} autoComplete="off" spellCheck={false} />}
           </Field>
-          <Field label="Password" hint={passwordStored ? 'A password is stored: leave the mask to keep it (same host, port, database and user), or type it again to change those.' : undefined} error={issue('password')}>
+          <Field
+            label="Password"
+            hint={
+              passwordStored
+                ? 'A password is stored: leave the mask to keep it (same host, port, database and user), or type it again to change those.'
+                : undefined
+            }
+            error={issue('password')}
+          >
             {(p) => <input {...p} type="password" value={value.password} onChange={(e) => set({ password: e.target.value })} autoComplete="new-password" />}
           </Field>
           <label className="checkbox">

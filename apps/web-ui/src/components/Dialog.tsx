@@ -25,7 +25,9 @@ export function Dialog({ title, onClose, children, actions, busy = false, wide =
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     dialog.showModal();
     // First field, else first button: not the close button, which would make Enter cancel.
-    const first = dialog.querySelector<HTMLElement>('[data-autofocus], input:not([type=hidden]):not([disabled]), select, textarea, .dialog-actions button:not([disabled])');
+    const first = dialog.querySelector<HTMLElement>(
+      '[data-autofocus], input:not([type=hidden]):not([disabled]), select, textarea, .dialog-actions button:not([disabled])',
+    );
     first?.focus();
     return () => {
       if (dialog.open) dialog.close();

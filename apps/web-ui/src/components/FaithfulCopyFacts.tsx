@@ -18,7 +18,8 @@ export function FaithfulCopyFacts({ status }: { status: SyncStatus | undefined }
             <dt>Last {r.kind === 'mirror' ? 'mirror pass' : 'key comparison'}</dt>
             <dd>
               {r.at}:{' '}
-              {r.refused ?? `${r.sourceKeys} source and ${r.destinationKeys} destination keys, ${r.deleted} deleted, ${r.missing} missing from the destination (${r.durationMs} ms)`}
+              {r.refused ??
+                `${r.sourceKeys} source and ${r.destinationKeys} destination keys, ${r.deleted} deleted, ${r.missing} missing from the destination (${r.durationMs} ms)`}
             </dd>
           </>
         )}

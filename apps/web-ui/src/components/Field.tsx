@@ -7,7 +7,19 @@ export interface ControlProps {
 }
 
 /** A labelled control with an optional hint and error, wired for screen readers. */
-export function Field({ label, hint, error, children, className }: { label: ReactNode; hint?: ReactNode; error?: string | undefined; children: (props: ControlProps) => ReactNode; className?: string }) {
+export function Field({
+  label,
+  hint,
+  error,
+  children,
+  className,
+}: {
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string | undefined;
+  children: (props: ControlProps) => ReactNode;
+  className?: string;
+}) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;

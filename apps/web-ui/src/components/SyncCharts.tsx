@@ -32,8 +32,21 @@ export function SyncCharts({ activity }: { activity: SyncActivity }) {
   const s = minuteSeries(activity);
   return (
     <div className="chart-grid-3">
-      <TimeChart title="Throughput (rows/s, per minute)" points={s.rate} from={s.from} to={s.to} format={(v) => formatRate(v).replace(' rows/s', '')} kind="bars" />
-      <TimeChart title={`Lag (${s.lagUnit === 'rows' ? 'rows behind' : 'seconds behind'})`} points={s.lag} from={s.from} to={s.to} format={(v) => formatCount(v)} />
+      <TimeChart
+        title="Throughput (rows/s, per minute)"
+        points={s.rate}
+        from={s.from}
+        to={s.to}
+        format={(v) => formatRate(v).replace(' rows/s', '')}
+        kind="bars"
+      />
+      <TimeChart
+        title={`Lag (${s.lagUnit === 'rows' ? 'rows behind' : 'seconds behind'})`}
+        points={s.lag}
+        from={s.from}
+        to={s.to}
+        format={(v) => formatCount(v)}
+      />
       <TimeChart title="Errors (per minute)" points={s.errors} from={s.from} to={s.to} format={(v) => formatCount(v)} kind="bars" />
     </div>
   );

@@ -54,7 +54,8 @@ export function TimeChart({ points, from, to, title, format, width: initialWidth
   const xTicks = Array.from({ length: spans + 1 }, (_, i) => from + ((to - from) * i) / spans);
   const yTicks = [0, yMax / 2, yMax];
   const peak = points.reduce((m, p) => (p[1] > m[1] ? p : m), [from, 0] as readonly [number, number]);
-  const summary = points.length === 0 ? `${title}: no data in this range` : `${title}: now ${format(points.at(-1)![1])}, peak ${format(peak[1])} at ${time.format(peak[0])}`;
+  const summary =
+    points.length === 0 ? `${title}: no data in this range` : `${title}: now ${format(points.at(-1)![1])}, peak ${format(peak[1])} at ${time.format(peak[0])}`;
   const line = points.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   const barW = Math.max(1, plotW / Math.max(1, (to - from) / 60_000) - 1);
   return (

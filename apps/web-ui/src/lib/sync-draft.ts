@@ -136,7 +136,17 @@ const list = (s: string): string[] =>
 
 export function connectionToDraft(c: Connection | undefined): ConnectionDraft {
   if (!c) return emptyConnection();
-  return { url: text(c.url), file: text(c.file), host: text(c.host), port: text(c.port), database: text(c.database), user: text(c.user), password: text(c.password), ssl: c.ssl ?? false, options: c.options };
+  return {
+    url: text(c.url),
+    file: text(c.file),
+    host: text(c.host),
+    port: text(c.port),
+    database: text(c.database),
+    user: text(c.user),
+    password: text(c.password),
+    ssl: c.ssl ?? false,
+    options: c.options,
+  };
 }
 
 /** The connection to send: empty fields left out; a port that is not a number is sent as typed, for the server to name. */

@@ -15,7 +15,10 @@ export function healthOf(o: Pick<SyncOverview, 'enabled' | 'assignment' | 'unass
 /** "attempt 4 · next in 25 s", "attempt 2 · waits for Retry now" for failing syncs. */
 export function failureDetail(h: SyncHealth, now = Date.now()): string | undefined {
   if (h.health !== 'retrying' && h.health !== 'failed') return undefined;
-  const parts = [h.attempts ? `attempt ${h.attempts}` : undefined, h.nextRetryAt ? `next ${formatIn(h.nextRetryAt, now)}` : h.health === 'failed' ? 'waits for a fix' : undefined];
+  const parts = [
+    h.attempts ? `attempt ${h.attempts}` : undefined,
+    h.nextRetryAt ? `next ${formatIn(h.nextRetryAt, now)}` : h.health === 'failed' ? 'waits for a fix' : undefined,
+  ];
   return parts.filter(Boolean).join(' · ') || undefined;
 }
 

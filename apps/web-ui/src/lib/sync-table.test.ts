@@ -12,7 +12,14 @@ function row(id: string, opts: { enabled?: boolean; state?: SyncStatus['state'];
     source: { connector: 'postgres', table: `src_${id}` },
     destination: { connector: 'sqlite', table: id },
     status: opts.state
-      ? ({ syncId: id, agentId: opts.agent ?? 'a1', state: opts.state, rowsCopied: opts.rows ?? 0, lastError: opts.error ? { message: opts.error, code: 'X', at: '2025-01-01T00:00:00Z' } : undefined, updatedAt: '2025-01-01T00:00:00Z' } as SyncStatus)
+      ? ({
+          syncId: id,
+          agentId: opts.agent ?? 'a1',
+          state: opts.state,
+          rowsCopied: opts.rows ?? 0,
+          lastError: opts.error ? { message: opts.error, code: 'X', at: '2025-01-01T00:00:00Z' } : undefined,
+          updatedAt: '2025-01-01T00:00:00Z',
+        } as SyncStatus)
       : null,
     assignment: opts.agent ? { syncId: id, agentId: opts.agent, epoch: 1 } : null,
     runningOn: opts.agent ?? null,

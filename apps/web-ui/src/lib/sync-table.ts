@@ -42,7 +42,18 @@ export function applyTableQuery(rows: readonly SyncOverview[], query: TableQuery
   const matching = rows.filter((r) => {
     if (query.health && r.health.health !== query.health) return false;
     if (!needle) return true;
-    const haystack = [r.id, r.name, r.source.table, r.source.connector, r.source.dataSourceId, r.destination.table, r.destination.connector, r.destination.dataSourceId, agentOf(r), r.status?.lastError?.message]
+    const haystack = [
+      r.id,
+      r.name,
+      r.source.table,
+      r.source.connector,
+      r.source.dataSourceId,
+      r.destination.table,
+      r.destination.connector,
+      r.destination.dataSourceId,
+      agentOf(r),
+      r.status?.lastError?.message,
+    ]
       .filter(Boolean)
       .join(' ')
       .toLowerCase();

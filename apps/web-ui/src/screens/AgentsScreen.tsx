@@ -9,7 +9,10 @@ import { formatAgo, formatDateTime } from '../lib/format.ts';
 export function AgentsScreen() {
   const agents = useAgents();
   return (
-    <Page title="Agents" subtitle="An agent is listed while its etcd lease lives; the leader assigns the syncs, each to an agent whose labels match its placement.">
+    <Page
+      title="Agents"
+      subtitle="An agent is listed while its etcd lease lives; the leader assigns the syncs, each to an agent whose labels match its placement."
+    >
       {agents.isPending ? (
         <Loading what="agents" />
       ) : agents.isError ? (

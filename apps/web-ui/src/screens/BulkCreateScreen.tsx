@@ -71,7 +71,11 @@ export function BulkCreateScreen() {
     },
   });
   const problems = (create.error as { details?: { items?: BulkItemProblem[] } } | null)?.details?.items ?? [];
-  const problemOf = (i: number) => problems.find((p) => p.index === i)?.issues.map((x) => `${x.path.replace(/^syncs\[\d+\]\./, '')}: ${x.message}`).join('; ');
+  const problemOf = (i: number) =>
+    problems
+      .find((p) => p.index === i)
+      ?.issues.map((x) => `${x.path.replace(/^syncs\[\d+\]\./, '')}: ${x.message}`)
+      .join('; ');
   const allVisible = visible.length > 0 && visible.every((t) => picked.has(t.name));
   if (!canOperate) return <Page title="New syncs from tables">Your role can read syncs but not create them.</Page>;
   const missing = !src ? 'choose a source data source' : !dst ? 'choose a destination data source' : plan.length === 0 ? 'pick at least one table' : undefined;
@@ -122,7 +126,16 @@ export function BulkCreateScreen() {
                 <input type="search" placeholder="Filter tables…" value={filter} onChange={(e) => setFilter(e.target.value)} />
               </label>
               <label className="checkbox">
-                <input type="checkbox" checked={allVisible} onChange={() => setPicked(allVisible ? new Set([...picked].filter((n) => !visible.some((t) => t.name === n))) : new Set([...picked, ...visible.map((t) => t.name)]))} /> Select all
+                <input
+                  type="checkbox"
+                  checked={allVisible}
+                  onChange={() =>
+                    setPicked(
+                      allVisible ? new Set([...picked].filter((n) => !visible.some((t) => t.name === n))) : new Set([...picked, ...visible.map((t) => t.name)]),
+                    )
+                  }
+                />{' '}
+                Select all
                 {filter ? ' shown' : ''} ({visible.length})
               </label>
               <span className="muted">{picked.size} picked</span>
@@ -131,8 +144,12 @@ export function BulkCreateScreen() {
               {visible.map((t) => (
                 <li key={`${t.schema ?? ''}.${t.name}`}>
                   <label className="checkbox">
-                    <input type="checkbox" checked={picked.has(t.name)} onChange={() => setPicked((s) => (s.has(t.name) ? new Set([...s].filter((x) => x !== t.name)) : new Set([...s, t.name])))} /> {t.name}{' '}
-                    <span className="muted small">({t.columns.length} columns)</span>
+                    <input
+                      type="checkbox"
+                      checked={picked.has(t.name)}
+                      onChange={() => setPicked((s) => (s.has(t.name) ? new Set([...s].filter((x) => x !== t.name)) : new Set([...s, t.name])))}
+                    />{' '}
+                    {t.name} <span className="muted small">({t.columns.length} columns)</span>
                   </label>
                 </li>
               ))}
@@ -202,12 +219,26 @@ export function BulkCreateScreen() {
             </table>
           </div>
         )}
-        {create.error && issuesOf(create.error).length > 0 ? <p className="error-note" role="alert">{(create.error as Error).message}</p> : <ErrorNote error={create.error} />}
+        {create.error && issuesOf(create.error).length > 0 ? (
+          <p className="error-note" role="alert">
+            {(create.error as Error).message}
+          </p>
+        ) : (
+          <ErrorNote error={create.error} />
+        )}
         <div className="form-actions">
           <Link className="button" to="/syncs">
             Cancel
           </Link>
-          <BusyButton type="button" className="primary" busy={create.isPending} busyLabel="Creating…" disabled={missing !== undefined} aria-describedby="bulk-why" onClick={() => create.mutate()}>
+          <BusyButton
+            type="button"
+            className="primary"
+            busy={create.isPending}
+            busyLabel="Creating…"
+            disabled={missing !== undefined}
+            aria-describedby="bulk-why"
+            onClick={() => create.mutate()}
+          >
             Create {plan.length} sync{plan.length === 1 ? '' : 's'}
           </BusyButton>
         </div>

@@ -46,7 +46,17 @@ export function ChangePasswordScreen({ forced }: { forced: boolean }) {
         </p>
       )}
       <Field label="Current password" error={issue('currentPassword')}>
-        {(p) => <input {...p} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required autoFocus={forced} />}
+        {(p) => (
+          <input
+            {...p}
+            type="password"
+            autoComplete="current-password"
+            value={current}
+            onChange={(e) => setCurrent(e.target.value)}
+            required
+            autoFocus={forced}
+          />
+        )}
       </Field>
       <Field label="New password" hint={`At least ${MIN_LENGTH} characters.`} error={tooShort ?? issue('newPassword')}>
         {(p) => <input {...p} type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} required />}
@@ -61,17 +71,17 @@ export function ChangePasswordScreen({ forced }: { forced: boolean }) {
             Log out
           </button>
         )}
-        <BusyButton type="submit" className="primary" busy={change.isPending} busyLabel="Saving…" disabled={!current || !next || next !== again || Boolean(tooShort)}>
+        <BusyButton
+          type="submit"
+          className="primary"
+          busy={change.isPending}
+          busyLabel="Saving…"
+          disabled={!current || !next || next !== again || Boolean(tooShort)}
+        >
           Change password
         </BusyButton>
       </div>
     </form>
   );
-  return forced ? (
-    <main className="center-page">{form}</main>
-  ) : (
-    <Page title="Your password">
-      {form}
-    </Page>
-  );
+  return forced ? <main className="center-page">{form}</main> : <Page title="Your password">{form}</Page>;
 }

@@ -21,11 +21,7 @@ function Counter({ label, value, tone, to }: { label: string; value: number | un
       <span className="counter-label">{label}</span>
     </>
   );
-  return (
-    <li className={`counter${tone && value ? ` ${tone}` : ''}`}>
-      {to ? <Link to={to}>{body}</Link> : body}
-    </li>
-  );
+  return <li className={`counter${tone && value ? ` ${tone}` : ''}`}>{to ? <Link to={to}>{body}</Link> : body}</li>;
 }
 
 function ClusterHealthCard() {
@@ -41,8 +37,10 @@ function ClusterHealthCard() {
       ) : (
         <>
           <p className="health-line">
-            <span className={`badge ${cluster.data.healthy ? 'ok' : 'bad'}`}>{cluster.data.healthy ? 'healthy' : 'unhealthy'}</span> etcd, {cluster.data.members.length} member
-            {cluster.data.members.length === 1 ? '' : 's'} · leader agent: <strong>{leader ? leader.agentId : agents.isPending ? '…' : 'none'}</strong> · prefix <code>{cluster.data.prefix}</code>
+            <span className={`badge ${cluster.data.healthy ? 'ok' : 'bad'}`}>{cluster.data.healthy ? 'healthy' : 'unhealthy'}</span> etcd,{' '}
+            {cluster.data.members.length} member
+            {cluster.data.members.length === 1 ? '' : 's'} · leader agent: <strong>{leader ? leader.agentId : agents.isPending ? '…' : 'none'}</strong> · prefix{' '}
+            <code>{cluster.data.prefix}</code>
           </p>
           <div className="table-wrap">
             <table>
@@ -150,10 +148,16 @@ export function DashboardScreen() {
                 <tr>
                   <th scope="col">Sync</th>
                   <th scope="col">State</th>
-                  <th scope="col" className="num">Rows copied</th>
-                  <th scope="col" className="num">Lag</th>
+                  <th scope="col" className="num">
+                    Rows copied
+                  </th>
+                  <th scope="col" className="num">
+                    Lag
+                  </th>
                   <th scope="col">Last hour</th>
-                  <th scope="col" className="num">Reported</th>
+                  <th scope="col" className="num">
+                    Reported
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -181,7 +185,8 @@ export function DashboardScreen() {
             ))}
             {deadLetters.map((e) => (
               <li key={`dl-${e.syncId}`}>
-                <Link to={`/syncs/${encodeURIComponent(e.syncId)}#dead-letters`}>{e.syncId}</Link>: {formatCount(e.count)} rejected row{e.count === 1 ? '' : 's'} set aside
+                <Link to={`/syncs/${encodeURIComponent(e.syncId)}#dead-letters`}>{e.syncId}</Link>: {formatCount(e.count)} rejected row
+                {e.count === 1 ? '' : 's'} set aside
               </li>
             ))}
           </ul>

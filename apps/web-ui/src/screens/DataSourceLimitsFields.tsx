@@ -50,7 +50,15 @@ export function draftToLimits(d: LimitsDraft): Limits {
 }
 
 /** Cluster mode: how many syncs may use the data source at once, and which agents may reach it. */
-export function DataSourceLimitsFields({ value, onChange, issue }: { value: LimitsDraft; onChange: (d: LimitsDraft) => void; issue: (field: string) => string | undefined }) {
+export function DataSourceLimitsFields({
+  value,
+  onChange,
+  issue,
+}: {
+  value: LimitsDraft;
+  onChange: (d: LimitsDraft) => void;
+  issue: (field: string) => string | undefined;
+}) {
   const set = (patch: Partial<LimitsDraft>) => onChange({ ...value, ...patch });
   const number = (field: 'maxConcurrentSyncs' | 'maxReaders' | 'maxWriters', label: string, hint: string) => (
     <Field label={label} hint={hint} error={issue(field)}>
@@ -64,13 +72,17 @@ export function DataSourceLimitsFields({ value, onChange, issue }: { value: Limi
         {number('maxConcurrentSyncs', 'Syncs at once', '1 makes it exclusive; the others wait, in order.')}
         {number('maxReaders', 'Readers at once', 'Syncs reading from it.')}
         {number('maxWriters', 'Writers at once', 'Syncs writing to it.')}
-        <Field label="Agents with labels" hint="e.g. region=eu, net=dc1: syncs using it run only on agents started with these --labels." error={issue('placement')}>
+        <Field
+          label="Agents with labels"
+          hint="e.g. region=eu, net=dc1: syncs using it run only on agents started with these --labels."
+          error={issue('placement')}
+        >
           {(p) => <input {...p} value={value.placement} onChange={(e) => set({ placement: e.target.value })} spellCheck={false} autoComplete="off" />}
         </Field>
       </div>
       <label className="checkbox">
-        <input type="checkbox" checked={value.holdSlotWhileIdle} onChange={(e) => set({ holdSlotWhileIdle: e.target.checked })} /> Keep the slot between polls (by default a
-        sync gives it back whenever it has caught up)
+        <input type="checkbox" checked={value.holdSlotWhileIdle} onChange={(e) => set({ holdSlotWhileIdle: e.target.checked })} /> Keep the slot between polls
+        (by default a sync gives it back whenever it has caught up)
       </label>
     </fieldset>
   );

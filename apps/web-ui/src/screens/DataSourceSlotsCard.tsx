@@ -15,7 +15,10 @@ function Holders({ list, empty, at }: { list: SlotHolderView[]; empty: string; a
     <ol className="inline-list">
       {list.map((h) => (
         <li key={h.syncId} title={formatDateTime(at(h))}>
-          <Link to={`/syncs/${encodeURIComponent(h.syncId)}`}>{h.syncId}</Link> <span className="muted small">on {h.agentId}, {formatAgo(at(h))}</span>
+          <Link to={`/syncs/${encodeURIComponent(h.syncId)}`}>{h.syncId}</Link>{' '}
+          <span className="muted small">
+            on {h.agentId}, {formatAgo(at(h))}
+          </span>
         </li>
       ))}
     </ol>
@@ -51,7 +54,8 @@ export function DataSourceSlotsCard() {
   return (
     <Section title="Concurrency">
       <p className="muted">
-        A data source with <code>maxConcurrentSyncs</code>, <code>maxReaders</code> or <code>maxWriters</code> lets that many syncs use it at once; the others wait, in order.
+        A data source with <code>maxConcurrentSyncs</code>, <code>maxReaders</code> or <code>maxWriters</code> lets that many syncs use it at once; the others
+        wait, in order.
       </p>
       <div className="table-wrap">
         <table>

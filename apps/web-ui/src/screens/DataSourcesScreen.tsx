@@ -70,7 +70,13 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
   const [connector, setConnector] = useState<ConnectorKind>(initial?.connector ?? 'postgres');
   const [connection, setConnection] = useState<ConnectionDraft>(() => connectionToDraft(initial?.connection));
   const [limits, setLimits] = useState<LimitsDraft>(() => limitsToDraft(initial));
-  const doc = (): DataSource => ({ id: id.trim(), ...(name.trim() ? { name: name.trim() } : {}), connector, connection: draftToConnection(connection), ...draftToLimits(limits) });
+  const doc = (): DataSource => ({
+    id: id.trim(),
+    ...(name.trim() ? { name: name.trim() } : {}),
+    connector,
+    connection: draftToConnection(connection),
+    ...draftToLimits(limits),
+  });
   // The latest of save and test speaks alone: a check that passes clears what an earlier one found.
   const save = useMutation({
     mutationFn: () => (initial ? client.dataSources.put(doc()) : client.dataSources.create(doc())),
@@ -83,7 +89,8 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
   // A connection can be tried before it has a name: the id only matters for saving.
   const test = useMutation({ mutationFn: () => client.dataSources.testUnsaved({ ...doc(), id: doc().id || UNNAMED }) });
   const issues = plainIssues(issuesOf(save.error ?? test.error));
-  const issue = (path: string) => (path === 'id' && !id.trim() && issues.some((i) => i.path === 'id') ? ID_MISSING : issues.find((i) => i.path === path)?.message);
+  const issue = (path: string) =>
+    path === 'id' && !id.trim() && issues.some((i) => i.path === 'id') ? ID_MISSING : issues.find((i) => i.path === path)?.message;
   const busy = save.isPending || test.isPending;
   return (
     <Dialog
@@ -137,8 +144,17 @@ function DataSourceDialog({ initial, onClose }: { initial: DataSource | undefine
           )}
         </Field>
       </div>
-      <ConnectionFields connector={connector} value={connection} onChange={setConnection} issue={(f) => issue(`connection.${f}`) ?? (f === 'url' ? issue('connection') : undefined)} />
-      <DataSourceLimitsFields value={limits} onChange={setLimits} issue={(f) => issues.find((i) => i.path === f || i.path.startsWith(`${f}/`) || i.path.startsWith(`${f}.`))?.message} />
+      <ConnectionFields
+        connector={connector}
+        value={connection}
+        onChange={setConnection}
+        issue={(f) => issue(`connection.${f}`) ?? (f === 'url' ? issue('connection') : undefined)}
+      />
+      <DataSourceLimitsFields
+        value={limits}
+        onChange={setLimits}
+        issue={(f) => issues.find((i) => i.path === f || i.path.startsWith(`${f}/`) || i.path.startsWith(`${f}.`))?.message}
+      />
       {test.data && <TestResult result={test.data} />}
       {/* Problems of fields are said under each field, in plain words; the rest here. */}
       {issues.length === 0 && <ErrorNote error={save.error ?? test.error} />}
@@ -158,7 +174,9 @@ function DataSourceRow({ ds, canOperate, onEdit, onDelete }: { ds: DataSource; c
       </th>
       <td>{label(ds.connector)}</td>
       <td className="mono small">{target(ds)}</td>
-      <td aria-live="polite">{test.data ? <TestResult result={test.data} /> : test.error ? <ErrorNote error={test.error} /> : <span className="muted">—</span>}</td>
+      <td aria-live="polite">
+        {test.data ? <TestResult result={test.data} /> : test.error ? <ErrorNote error={test.error} /> : <span className="muted">—</span>}
+      </td>
       {canOperate && (
         <td className="row-actions">
           <BusyButton type="button" busy={test.isPending} busyLabel="Testing…" onClick={() => test.mutate()} aria-label={`Test connection ${ds.id}`}>

@@ -38,7 +38,11 @@ export function DeadLettersCard({ id, canOperate }: { id: string; canOperate: bo
   };
   const retry = useMutation({
     mutationFn: (ids: string[]) => client.syncs.retryDeadLetters(id, ids),
-    onSuccess: (r) => notify(r.rejected.length ? 'error' : 'ok', `${r.written.length} row(s) written to the destination${r.rejected.length ? `; ${r.rejected.length} refused again (their new error is shown)` : ''}.`),
+    onSuccess: (r) =>
+      notify(
+        r.rejected.length ? 'error' : 'ok',
+        `${r.written.length} row(s) written to the destination${r.rejected.length ? `; ${r.rejected.length} refused again (their new error is shown)` : ''}.`,
+      ),
     onSettled: refresh,
   });
   const remove = useMutation({
@@ -100,22 +104,42 @@ export function DeadLettersCard({ id, canOperate }: { id: string; canOperate: bo
           </label>
           {canOperate && (
             <div className="toolbar">
-              <BusyButton type="button" busy={retry.isPending} busyLabel="Writing…" disabled={chosen.length === 0} title={chosen.length === 0 ? 'Select rows first' : undefined} onClick={() => retry.mutate(chosen)}>
+              <BusyButton
+                type="button"
+                busy={retry.isPending}
+                busyLabel="Writing…"
+                disabled={chosen.length === 0}
+                title={chosen.length === 0 ? 'Select rows first' : undefined}
+                onClick={() => retry.mutate(chosen)}
+              >
                 Retry {chosen.length || ''} selected through the destination
               </BusyButton>
-              <button type="button" className="danger-text" disabled={chosen.length === 0} title={chosen.length === 0 ? 'Select rows first' : undefined} onClick={() => setConfirm(chosen)}>
+              <button
+                type="button"
+                className="danger-text"
+                disabled={chosen.length === 0}
+                title={chosen.length === 0 ? 'Select rows first' : undefined}
+                onClick={() => setConfirm(chosen)}
+              >
                 Delete {chosen.length || ''} selected
               </button>
               <span className="muted small">{chosen.length === 0 ? 'Select rows to retry or delete them.' : `${chosen.length} selected`}</span>
             </div>
           )}
           <table className="cards-on-phone">
-            <caption className="sr-only">Rejected rows {at * PAGE + 1}–{at * PAGE + rows.length} of {shown.length}</caption>
+            <caption className="sr-only">
+              Rejected rows {at * PAGE + 1}–{at * PAGE + rows.length} of {shown.length}
+            </caption>
             <thead>
               <tr>
                 {canOperate && (
                   <th scope="col">
-                    <input type="checkbox" aria-label="Select the rows of this page" checked={allOnPage} onChange={() => setSelected(allOnPage ? new Set() : new Set(rows.map((l) => l.id)))} />
+                    <input
+                      type="checkbox"
+                      aria-label="Select the rows of this page"
+                      checked={allOnPage}
+                      onChange={() => setSelected(allOnPage ? new Set() : new Set(rows.map((l) => l.id)))}
+                    />
                   </th>
                 )}
                 <th scope="col">When</th>
@@ -157,7 +181,15 @@ export function DeadLettersCard({ id, canOperate }: { id: string; canOperate: bo
       )}
       <ErrorNote error={retry.error} />
       {confirm && (
-        <ConfirmDialog title={`Delete ${confirm.length} rejected row(s) of ${id}?`} confirmLabel="Delete" danger busy={remove.isPending} error={remove.error} onConfirm={() => remove.mutate(confirm)} onClose={() => setConfirm(undefined)}>
+        <ConfirmDialog
+          title={`Delete ${confirm.length} rejected row(s) of ${id}?`}
+          confirmLabel="Delete"
+          danger
+          busy={remove.isPending}
+          error={remove.error}
+          onConfirm={() => remove.mutate(confirm)}
+          onClose={() => setConfirm(undefined)}
+        >
           <p>The rows are gone for good: they were not written to the destination. Export them first if you may need them.</p>
         </ConfirmDialog>
       )}

@@ -27,9 +27,21 @@ export function LoginScreen({ notice }: { notice: string | undefined }) {
             {notice}
           </p>
         )}
-        <Field label="User name">{(p) => <input {...p} name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />}</Field>
+        <Field label="User name">
+          {(p) => <input {...p} name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />}
+        </Field>
         <Field label="Password">
-          {(p) => <input {...p} name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
+          {(p) => (
+            <input
+              {...p}
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+            />
+          )}
         </Field>
         <ErrorNote error={attempt.error} />
         <BusyButton type="submit" className="primary wide" busy={attempt.isPending} busyLabel="Logging in…" disabled={!username || !password}>

@@ -33,12 +33,17 @@ function toPosition(kind: Position['kind'], d: PositionDraft): Position | string
   const orNull = (s: string) => (s.trim() === '' ? null : s.trim());
   switch (kind) {
     case 'id':
-      return d.value.trim() === '' || /^-?\d{1,40}$/.test(d.value.trim()) ? { kind, value: orNull(d.value) } : 'The id must be an integer (or empty for the start).';
+      return d.value.trim() === '' || /^-?\d{1,40}$/.test(d.value.trim())
+        ? { kind, value: orNull(d.value) }
+        : 'The id must be an integer (or empty for the start).';
     case 'timestamp':
       return { kind, value: orNull(d.value), tiebreaker: orNull(d.tiebreaker) };
     case 'full': {
       if (!/^\d+$/.test(d.run.trim())) return 'The pass number must be a whole number.';
-      const after = d.after.split(',').map((s) => s.trim()).filter(Boolean);
+      const after = d.after
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       return { kind, value: { run: Number(d.run.trim()), after: after.length > 0 ? after : null } };
     }
     case 'stream':
@@ -105,8 +110,8 @@ export function OffsetDialog({ sync, current, onClose }: { sync: SyncConfig; cur
       }
     >
       <p>
-        When resumed, the sync reads the rows after the new position. Rows before it are not copied again (moving forward skips rows;
-        moving back copies rows again). The change is recorded with your name and reason.
+        When resumed, the sync reads the rows after the new position. Rows before it are not copied again (moving forward skips rows; moving back copies rows
+        again). The change is recorded with your name and reason.
       </p>
       <div className="segmented" role="radiogroup" aria-label="New offset">
         <label>
@@ -117,16 +122,28 @@ export function OffsetDialog({ sync, current, onClose }: { sync: SyncConfig; cur
         </label>
       </div>
       {!startOver && kind === 'id' && (
-        <Field label={`Last copied value of ${sync.cursorColumn ?? 'the cursor'}`} hint="Rows with a greater value are copied next. Empty: from the start." error={problem ?? serverIssue('position.value')}>
+        <Field
+          label={`Last copied value of ${sync.cursorColumn ?? 'the cursor'}`}
+          hint="Rows with a greater value are copied next. Empty: from the start."
+          error={problem ?? serverIssue('position.value')}
+        >
           {(p) => <input {...p} inputMode="numeric" value={draft.value} onChange={(e) => set({ value: e.target.value })} spellCheck={false} />}
         </Field>
       )}
       {!startOver && kind === 'timestamp' && (
         <div className="grid-2">
-          <Field label={`Last copied ${sync.cursorColumn ?? 'timestamp'}`} hint="As the database writes it, e.g. 2025-01-31 23:59:59.123456" error={serverIssue('position.value')}>
+          <Field
+            label={`Last copied ${sync.cursorColumn ?? 'timestamp'}`}
+            hint="As the database writes it, e.g. 2025-01-31 23:59:59.123456"
+            error={serverIssue('position.value')}
+          >
             {(p) => <input {...p} value={draft.value} onChange={(e) => set({ value: e.target.value })} spellCheck={false} />}
           </Field>
-          <Field label={`Last copied ${sync.tiebreakerColumn ?? 'tiebreaker'}`} hint="Among rows with that timestamp. Empty: all of them are copied." error={serverIssue('position.tiebreaker')}>
+          <Field
+            label={`Last copied ${sync.tiebreakerColumn ?? 'tiebreaker'}`}
+            hint="Among rows with that timestamp. Empty: all of them are copied."
+            error={serverIssue('position.tiebreaker')}
+          >
             {(p) => <input {...p} value={draft.tiebreaker} onChange={(e) => set({ tiebreaker: e.target.value })} spellCheck={false} />}
           </Field>
         </div>
@@ -156,7 +173,13 @@ export function OffsetDialog({ sync, current, onClose }: { sync: SyncConfig; cur
           <span className="sr-only">changes to</span> <strong className="new">{next === undefined ? '…' : describePosition(next)}</strong>
         </p>
       </div>
-      <Field label={<>Type the sync id <code>{sync.id}</code> to confirm</>}>
+      <Field
+        label={
+          <>
+            Type the sync id <code>{sync.id}</code> to confirm
+          </>
+        }
+      >
         {(p) => <input {...p} name="confirm-sync-id" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} />}
       </Field>
       <ErrorNote error={save.error} />

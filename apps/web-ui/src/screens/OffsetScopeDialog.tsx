@@ -34,9 +34,13 @@ export function OffsetScopeDialog({
   const [typed, setTyped] = useState('');
   const [reason, setReason] = useState('');
   const [paused, setPaused] = useState(!enabled);
-  const pause = useMutation({ mutationFn: () => client.syncs.pause(syncId, { wait: true, reason: 'to decide about its offset' }), onSuccess: () => setPaused(true) });
+  const pause = useMutation({
+    mutationFn: () => client.syncs.pause(syncId, { wait: true, reason: 'to decide about its offset' }),
+    onSuccess: () => setPaused(true),
+  });
   const ready = isAdmin && paused && choice !== undefined && (choice === 'reset' || typed === syncId);
-  const decide = () => ready && onDecide({ offset: choice, ...(choice === 'keep' ? { confirm: typed } : {}), ...(reason.trim() ? { reason: reason.trim() } : {}) });
+  const decide = () =>
+    ready && onDecide({ offset: choice, ...(choice === 'keep' ? { confirm: typed } : {}), ...(reason.trim() ? { reason: reason.trim() } : {}) });
   return (
     <Dialog
       title={`The offset of ${syncId} would point elsewhere`}
@@ -80,16 +84,22 @@ export function OffsetScopeDialog({
           )}
           <div className="segmented" role="radiogroup" aria-label="What becomes of the offset">
             <label>
-              <input type="radio" name="offset-choice" checked={choice === 'reset'} onChange={() => setChoice('reset')} /> Start over: reset the offset (copy from the
-              beginning)
+              <input type="radio" name="offset-choice" checked={choice === 'reset'} onChange={() => setChoice('reset')} /> Start over: reset the offset (copy
+              from the beginning)
             </label>
             <label>
-              <input type="radio" name="offset-choice" checked={choice === 'keep'} onChange={() => setChoice('keep')} /> Keep the offset (the position still means the
-              same, e.g. a renamed column)
+              <input type="radio" name="offset-choice" checked={choice === 'keep'} onChange={() => setChoice('keep')} /> Keep the offset (the position still
+              means the same, e.g. a renamed column)
             </label>
           </div>
           {choice === 'keep' && (
-            <Field label={<>Type the sync id <code>{syncId}</code> to keep its offset</>}>
+            <Field
+              label={
+                <>
+                  Type the sync id <code>{syncId}</code> to keep its offset
+                </>
+              }
+            >
               {(p) => <input {...p} name="confirm-keep" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} />}
             </Field>
           )}

@@ -48,7 +48,21 @@ function Progress({ status, rate }: { status: SyncStatus; rate: number }) {
   );
 }
 
-function StatusCard({ id, status, row, offset, health, canOperate }: { id: string; status: SyncStatus | null | undefined; row: SyncOverview | undefined; offset: OffsetView | undefined; health: SyncHealth; canOperate: boolean }) {
+function StatusCard({
+  id,
+  status,
+  row,
+  offset,
+  health,
+  canOperate,
+}: {
+  id: string;
+  status: SyncStatus | null | undefined;
+  row: SyncOverview | undefined;
+  offset: OffsetView | undefined;
+  health: SyncHealth;
+  canOperate: boolean;
+}) {
   const activity = useActivity(id);
   const rate = activity.data ? recentRate(minuteSeries(activity.data)) : 0;
   // A position set by hand after the agent's last report (the sync is paused) is the one that counts.
@@ -61,14 +75,16 @@ function StatusCard({ id, status, row, offset, health, canOperate }: { id: strin
         <Loading what="status" />
       ) : status === null ? (
         <EmptyState title="No agent has reported on this sync yet">
-          <p>{row && !row.enabled ? 'It is paused.' : row && !row.assignment ? 'It is not assigned: is an agent running?' : 'It should start within seconds.'}</p>
+          <p>
+            {row && !row.enabled ? 'It is paused.' : row && !row.assignment ? 'It is not assigned: is an agent running?' : 'It should start within seconds.'}
+          </p>
         </EmptyState>
       ) : (
         <>
           {status.lastError && (
             <div className="error-note" role="alert">
-              <strong>{isConfigProblem(status) ? 'Configuration problem' : status.lastError.transient === false ? 'Needs a fix' : 'Last error'}</strong> ({formatAgo(status.lastError.at)}): {status.lastError.message}{' '}
-              <span className="code">{status.lastError.code}</span>
+              <strong>{isConfigProblem(status) ? 'Configuration problem' : status.lastError.transient === false ? 'Needs a fix' : 'Last error'}</strong> (
+              {formatAgo(status.lastError.at)}): {status.lastError.message} <span className="code">{status.lastError.code}</span>
               {status.lastError.row && (
                 <div>
                   Rejected row: <code>{JSON.stringify(status.lastError.row)}</code>
@@ -82,7 +98,11 @@ function StatusCard({ id, status, row, offset, health, canOperate }: { id: strin
               )}
               {failing && (
                 <div>
-                  {[failingSince(health), health.attempts ? `${health.attempts} attempt(s)` : undefined, health.nextRetryAt ? `next attempt ${formatIn(health.nextRetryAt)}` : 'no automatic retry: fix the cause, then Retry now']
+                  {[
+                    failingSince(health),
+                    health.attempts ? `${health.attempts} attempt(s)` : undefined,
+                    health.nextRetryAt ? `next attempt ${formatIn(health.nextRetryAt)}` : 'no automatic retry: fix the cause, then Retry now',
+                  ]
                     .filter(Boolean)
                     .join(' · ')}
                 </div>
@@ -101,11 +121,25 @@ function StatusCard({ id, status, row, offset, health, canOperate }: { id: strin
             items={[
               ['Agent state', status.state],
               ['Reported by', status.agentId],
-              ['Rows copied', <span key="r" title={status.totals ? `since ${formatDateTime(status.totals.since)}` : undefined}>{formatCount(status.totals?.rowsCopied ?? status.rowsCopied)}</span>],
+              [
+                'Rows copied',
+                <span key="r" title={status.totals ? `since ${formatDateTime(status.totals.since)}` : undefined}>
+                  {formatCount(status.totals?.rowsCopied ?? status.rowsCopied)}
+                </span>,
+              ],
               ['Since start', `${formatCount(status.rowsCopied)}${status.startedAt ? ` (${formatAgo(status.startedAt)})` : ''}`],
               ['Rows set aside', formatCount(status.totals?.rowsSkipped ?? status.rowsSkipped)],
               ['Last batch', formatAgo(status.lastBatchAt)],
-              ['Lag', editedLater ? 'known when it runs again' : <span key="l" title={lag.other}>{lag.text}</span>],
+              [
+                'Lag',
+                editedLater ? (
+                  'known when it runs again'
+                ) : (
+                  <span key="l" title={lag.other}>
+                    {lag.text}
+                  </span>
+                ),
+              ],
               ['Source head', status.lag?.head ?? '—'],
               // The watermark matters only while it holds rows back (below the source's head).
               ['Watermark', status.heldBack ? (status.watermark ?? '—') : 'not holding rows back'],
@@ -139,7 +173,13 @@ function ActivityCard({ id }: { id: string }) {
         </div>
       }
     >
-      {activity.isPending ? <Loading what="activity" /> : activity.isError ? <ErrorState error={activity.error} what="the activity" onRetry={() => void activity.refetch()} /> : <SyncCharts activity={activity.data} />}
+      {activity.isPending ? (
+        <Loading what="activity" />
+      ) : activity.isError ? (
+        <ErrorState error={activity.error} what="the activity" onRetry={() => void activity.refetch()} />
+      ) : (
+        <SyncCharts activity={activity.data} />
+      )}
     </Section>
   );
 }

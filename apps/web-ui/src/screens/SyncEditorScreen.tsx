@@ -131,14 +131,25 @@ function SyncEditor({ initial, editing, dataSources, catalogue }: { initial: Syn
           <Section title="Sync">
             <div className="grid-2">
               <PlacedField path="id" label="Id" hint="Letters, digits, _ . - ; names the offset, cannot change later.">
-                {(p) => <input {...p} value={d.id} onChange={(e) => change({ id: e.target.value })} readOnly={editing} required spellCheck={false} autoComplete="off" />}
+                {(p) => (
+                  <input
+                    {...p}
+                    value={d.id}
+                    onChange={(e) => change({ id: e.target.value })}
+                    readOnly={editing}
+                    required
+                    spellCheck={false}
+                    autoComplete="off"
+                  />
+                )}
               </PlacedField>
               <PlacedField path="name" label="Name" hint="Optional, shown in lists.">
                 {(p) => <input {...p} value={d.name} onChange={(e) => change({ name: e.target.value })} />}
               </PlacedField>
             </div>
             <label className="checkbox">
-              <input type="checkbox" checked={d.enabled} onChange={(e) => change({ enabled: e.target.checked })} /> Enabled (an agent runs it as soon as it is saved)
+              <input type="checkbox" checked={d.enabled} onChange={(e) => change({ enabled: e.target.checked })} /> Enabled (an agent runs it as soon as it is
+              saved)
             </label>
           </Section>
           <Section title="Source and destination">
@@ -166,7 +177,12 @@ function SyncEditor({ initial, editing, dataSources, catalogue }: { initial: Syn
           <EditorFooter
             editing={editing}
             syncId={initial.id}
-            validation={{ isFetching: validation.isFetching, isError: validation.isError, error: validation.error, normalized: validation.data?.ok ? validation.data.normalized : undefined }}
+            validation={{
+              isFetching: validation.isFetching,
+              isError: validation.isError,
+              error: validation.error,
+              normalized: validation.data?.ok ? validation.data.normalized : undefined,
+            }}
             issues={issues}
             unplaced={unplaced}
             showAll={touched.has('*')}

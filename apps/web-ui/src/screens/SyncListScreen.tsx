@@ -18,7 +18,19 @@ function endpoint(e: SyncOverview['source']): string {
   return `${e.connector}${e.dataSourceId ? ` ${e.dataSourceId}` : ''}${e.table ? ` · ${e.table}` : ''}`;
 }
 
-function SortHeader({ label, sortKey, query, onSort, className }: { label: string; sortKey: SortKey; query: TableQuery; onSort: (k: SortKey) => void; className?: string }) {
+function SortHeader({
+  label,
+  sortKey,
+  query,
+  onSort,
+  className,
+}: {
+  label: string;
+  sortKey: SortKey;
+  query: TableQuery;
+  onSort: (k: SortKey) => void;
+  className?: string;
+}) {
   const active = query.sort === sortKey;
   return (
     <th scope="col" className={className} aria-sort={active ? (query.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
@@ -103,7 +115,13 @@ export function SyncListScreen() {
         </label>
         <div className="filter-chips" role="group" aria-label="Filter by health">
           {(['', ...HEALTH_ORDER] as const).map((s) => (
-            <button key={s || 'all'} type="button" className={`chip${query.health === s ? ' active' : ''}`} aria-pressed={query.health === s} onClick={() => update({ health: s })}>
+            <button
+              key={s || 'all'}
+              type="button"
+              className={`chip${query.health === s ? ' active' : ''}`}
+              aria-pressed={query.health === s}
+              onClick={() => update({ health: s })}
+            >
               {s || 'all'} <span className="chip-count">{s ? all.filter((r) => r.health.health === s).length : all.length}</span>
             </button>
           ))}
@@ -153,7 +171,9 @@ export function SyncListScreen() {
               <tbody>
                 {page.map((s) => {
                   const lag = lagSummary(s.status?.lag);
-                  const problem = s.status?.lastError?.message ?? (s.health.health === 'lagging' || s.health.health === 'unassigned' || s.status?.state === 'waiting' ? s.health.reason : undefined);
+                  const problem =
+                    s.status?.lastError?.message ??
+                    (s.health.health === 'lagging' || s.health.health === 'unassigned' || s.status?.state === 'waiting' ? s.health.reason : undefined);
                   return (
                     <tr key={s.id} data-sync={s.id}>
                       <th scope="row">
@@ -169,7 +189,11 @@ export function SyncListScreen() {
                       <td className="nowrap" data-label="Agent">
                         {agentOf(s) ?? <span className="muted">—</span>}
                       </td>
-                      <td className="num" data-label="Rows copied" title={s.status ? `${formatCount(s.status.rowsCopied)} since its agent started it` : undefined}>
+                      <td
+                        className="num"
+                        data-label="Rows copied"
+                        title={s.status ? `${formatCount(s.status.rowsCopied)} since its agent started it` : undefined}
+                      >
                         {formatCount(rowsOf(s))}
                       </td>
                       <td className="num" data-label="Lag" title={lag.other}>

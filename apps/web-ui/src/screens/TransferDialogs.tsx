@@ -41,7 +41,13 @@ function summary(r: ImportResult): string {
     .join('. ');
 }
 
-const OUTCOME_CLASS: Record<string, string> = { mapped: 'badge ok', converted: 'badge', ignored: 'badge state-paused', refused: 'badge bad', importable: 'badge ok' };
+const OUTCOME_CLASS: Record<string, string> = {
+  mapped: 'badge ok',
+  converted: 'badge',
+  ignored: 'badge state-paused',
+  refused: 'badge bad',
+  importable: 'badge ok',
+};
 
 /** What became of every Go Idra sync and field: mapped, converted (how), ignored (why), refused (why). */
 export function GoImportReport({ report }: { report: GoSyncReport[] }) {
@@ -107,11 +113,13 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
     },
   });
   // Any change asks for a new check before importing.
-  const edit = <T,>(set: (v: T) => void) => (v: T) => {
-    set(v);
-    check.reset();
-    run.reset();
-  };
+  const edit =
+    <T,>(set: (v: T) => void) =>
+    (v: T) => {
+      set(v);
+      check.reset();
+      run.reset();
+    };
   const submit = () => {
     try {
       JSON.parse(text);
@@ -144,7 +152,13 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
               Cancel
             </button>
             {checked ? (
-              <BusyButton type="submit" className="primary" busy={run.isPending} busyLabel="Importing…" disabled={blocked || checked.syncs.created.length + checked.syncs.updated.length === 0}>
+              <BusyButton
+                type="submit"
+                className="primary"
+                busy={run.isPending}
+                busyLabel="Importing…"
+                disabled={blocked || checked.syncs.created.length + checked.syncs.updated.length === 0}
+              >
                 Import
               </BusyButton>
             ) : (
@@ -163,8 +177,9 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
       ) : (
         <>
           <p>
-            An Idra export (<code>{'{ dataSources, syncs }'}</code>), an array of syncs, or an export of the original Go Idra. It is checked first — nothing is written until you
-            import — and a Go Idra export gets a report of what becomes of every sync and field. Passwords shown masked in an export are kept as stored.
+            An Idra export (<code>{'{ dataSources, syncs }'}</code>), an array of syncs, or an export of the original Go Idra. It is checked first — nothing is
+            written until you import — and a Go Idra export gets a report of what becomes of every sync and field. Passwords shown masked in an export are kept
+            as stored.
           </p>
           <Field label="JSON file">
             {(p) => (
@@ -180,14 +195,18 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
             )}
           </Field>
           <Field label="or paste it here" error={parseError}>
-            {(p) => <textarea {...p} rows={checked ? 4 : 12} className="mono" value={text} onChange={(e) => edit(setText)(e.target.value)} spellCheck={false} />}
+            {(p) => (
+              <textarea {...p} rows={checked ? 4 : 12} className="mono" value={text} onChange={(e) => edit(setText)(e.target.value)} spellCheck={false} />
+            )}
           </Field>
           <label className="checkbox">
-            <input type="checkbox" checked={overwrite} onChange={(e) => edit(setOverwrite)(e.target.checked)} /> Replace syncs and data sources that already exist
+            <input type="checkbox" checked={overwrite} onChange={(e) => edit(setOverwrite)(e.target.checked)} /> Replace syncs and data sources that already
+            exist
           </label>
           {sawGo && (
             <label className="checkbox">
-              <input type="checkbox" checked={skipRefused} onChange={(e) => edit(setSkipRefused)(e.target.checked)} /> Leave out the syncs that cannot be imported faithfully
+              <input type="checkbox" checked={skipRefused} onChange={(e) => edit(setSkipRefused)(e.target.checked)} /> Leave out the syncs that cannot be
+              imported faithfully
             </label>
           )}
           {checked && (

@@ -77,7 +77,11 @@ function UserDialog({ user, onClose }: { user: UserView | undefined; onClose: ()
       <Field label="Role" error={issue('role')}>
         {(p) => <RoleSelect {...p} value={role} onChange={setRole} />}
       </Field>
-      <Field label={user ? 'New password' : 'Password'} hint={user ? 'Leave empty to keep the current one. At least 8 characters.' : 'At least 8 characters.'} error={issue('password')}>
+      <Field
+        label={user ? 'New password' : 'Password'}
+        hint={user ? 'Leave empty to keep the current one. At least 8 characters.' : 'At least 8 characters.'}
+        error={issue('password')}
+      >
         {(p) => <input {...p} type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />}
       </Field>
       <label className="checkbox">

@@ -43,7 +43,8 @@ export function useRetryNow(id: string) {
   const changed = useSyncChanged();
   return useMutation({
     mutationFn: () => client.syncs.retry(id),
-    onSuccess: (r) => notify('ok', r.runningOn ? `Sync ${id}: agent ${r.runningOn} attempts again now.` : `Sync ${id}: it runs again as soon as an agent takes it.`),
+    onSuccess: (r) =>
+      notify('ok', r.runningOn ? `Sync ${id}: agent ${r.runningOn} attempts again now.` : `Sync ${id}: it runs again as soon as an agent takes it.`),
     onError: (err) => notify('error', `Retry of ${id} failed: ${(err as Error).message}`),
     onSettled: () => changed(id),
   });
@@ -61,7 +62,13 @@ export function RetryNowButton({ id }: { id: string }) {
 export function PauseResumeButton({ id, enabled }: { id: string; enabled: boolean }) {
   const toggle = usePauseResume(id, enabled);
   return (
-    <BusyButton type="button" busy={toggle.isPending} busyLabel={enabled ? 'Pausing…' : 'Resuming…'} onClick={() => toggle.mutate()} aria-label={`${enabled ? 'Pause' : 'Resume'} ${id}`}>
+    <BusyButton
+      type="button"
+      busy={toggle.isPending}
+      busyLabel={enabled ? 'Pausing…' : 'Resuming…'}
+      onClick={() => toggle.mutate()}
+      aria-label={`${enabled ? 'Pause' : 'Resume'} ${id}`}
+    >
       {enabled ? 'Pause' : 'Resume'}
     </BusyButton>
   );
@@ -126,8 +133,19 @@ export function DeleteSyncDialog({ id, onClose, onDeleted }: { id: string; onClo
     },
   });
   return (
-    <ConfirmDialog title={`Delete sync ${id}?`} confirmLabel="Delete" danger busy={remove.isPending} error={remove.error} onConfirm={() => remove.mutate()} onClose={onClose}>
-      <p>Its agent stops it after the batch in flight. The destination's rows, the stored offset and its history are kept: a sync created again with the same id resumes from there.</p>
+    <ConfirmDialog
+      title={`Delete sync ${id}?`}
+      confirmLabel="Delete"
+      danger
+      busy={remove.isPending}
+      error={remove.error}
+      onConfirm={() => remove.mutate()}
+      onClose={onClose}
+    >
+      <p>
+        Its agent stops it after the batch in flight. The destination's rows, the stored offset and its history are kept: a sync created again with the same id
+        resumes from there.
+      </p>
     </ConfirmDialog>
   );
 }

@@ -45,7 +45,12 @@ export class ClientCredentials implements TokenSource {
     const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
     const { text } = await httpRequest(
       this.retries,
-      { method: 'POST', url: tokenUrl, body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` } },
+      {
+        method: 'POST',
+        url: tokenUrl,
+        body: form.toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+      },
       signal,
     );
     let answer: { access_token?: unknown; expires_in?: unknown };
@@ -54,7 +59,8 @@ export class ClientCredentials implements TokenSource {
     } catch {
       throw new Error(`POST ${tokenUrl.origin}${tokenUrl.pathname}: the token response is not JSON`);
     }
-    if (typeof answer.access_token !== 'string' || answer.access_token === '') throw new Error(`POST ${tokenUrl.origin}${tokenUrl.pathname}: the token response has no access_token`);
+    if (typeof answer.access_token !== 'string' || answer.access_token === '')
+      throw new Error(`POST ${tokenUrl.origin}${tokenUrl.pathname}: the token response has no access_token`);
     // Some servers send the lifetime as a string; without one, an hour (a 401 renews it sooner).
     const seconds = Number(answer.expires_in);
     const lifetimeMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 3_600_000;

@@ -105,7 +105,9 @@ export async function httpRequest(
       const refused = refusalIn(err);
       if (refused) throw refused;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      failure = new Error(`${request.method} ${request.url.origin}${request.url.pathname}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
+      failure = new Error(`${request.method} ${request.url.origin}${request.url.pathname}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, {
+        cause: err,
+      });
       wait = backoffDelay(attempt, backoff);
     }
     if (attempt >= config.retries) throw new Error(`${failure.message} (after ${attempt + 1} attempts)`, { cause: failure });

@@ -47,7 +47,12 @@ export class HttpDestination implements Destination {
       try {
         await httpRequest(
           this.requests,
-          { method: 'POST', url: config.url, body, headers: { 'content-type': 'application/json', [config.idempotencyHeader]: idempotencyKey(this.ctx.sync.id, batch, body) } },
+          {
+            method: 'POST',
+            url: config.url,
+            body,
+            headers: { 'content-type': 'application/json', [config.idempotencyHeader]: idempotencyKey(this.ctx.sync.id, batch, body) },
+          },
           signal,
         );
       } catch (err) {

@@ -49,10 +49,14 @@ export async function guardedFetch(url: URL, init: Omit<RequestInit, 'redirect' 
     if (response.status < 300 || response.status >= 400 || !location) return response;
     await response.body?.cancel();
     const next = new URL(location, current);
-    if (next.origin !== current.origin) throw new HttpTargetRefused(`${current.origin}${current.pathname} redirects to another origin (${next.origin}): not followed, the request carries credentials`);
+    if (next.origin !== current.origin)
+      throw new HttpTargetRefused(
+        `${current.origin}${current.pathname} redirects to another origin (${next.origin}): not followed, the request carries credentials`,
+      );
     if (redirects >= MAX_REDIRECTS) throw new HttpTargetRefused(`${url.origin}${url.pathname}: more than ${MAX_REDIRECTS} redirects`);
     // 303, and 301/302 after a POST, continue as a GET without the body (as browsers do).
-    if (response.status === 303 || ((response.status === 301 || response.status === 302) && request.method === 'POST')) request = { ...request, method: 'GET', body: null };
+    if (response.status === 303 || ((response.status === 301 || response.status === 302) && request.method === 'POST'))
+      request = { ...request, method: 'GET', body: null };
     current = next;
   }
 }

@@ -17,7 +17,9 @@ export const httpSpec = defineConnector({
     timeout: Option.duration('per request', 30_000),
     retries: Option.integer('attempts after the first for 429, 5xx and network errors', 5, { max: 100 }),
     retryBackoff: Option.duration("the first retry's delay, doubling up to 30 s; a Retry-After header wins", 500),
-    params: Option.stringRecord('query parameters added to every request; {{offset}} in a value is the incremental value (incrementalField)', { only: 'source' }),
+    params: Option.stringRecord('query parameters added to every request; {{offset}} in a value is the incremental value (incrementalField)', {
+      only: 'source',
+    }),
     pagination: Option.oneOf(
       ['cursor', 'page', 'offset', 'link'],
       'how the next page is asked for: a cursor from the response (cursorParam), a page number (pageParam), an item offset (offsetParam), or the Link header\'s rel="next" URL',
@@ -38,7 +40,9 @@ export const httpSpec = defineConnector({
       '',
       { only: 'source' },
     ),
-    incrementalStart: Option.optionalString('the value of {{offset}} before anything was copied (default: parameters holding it are left out)', { only: 'source' }),
+    incrementalStart: Option.optionalString('the value of {{offset}} before anything was copied (default: parameters holding it are left out)', {
+      only: 'source',
+    }),
     cursorParam: Option.string('the query parameter carrying the cursor', 'cursor', { only: 'source' }),
     limitParam: Option.string('a query parameter asking for at most the batch size (none when empty)', '', { only: 'source' }),
     itemsPath: Option.string("dotted path of the items array in the response ('' = the body is the array)", 'items', { only: 'source' }),
@@ -58,7 +62,10 @@ export const httpSpec = defineConnector({
   rules(o) {
     const problems: Array<{ option: 'incrementalField' | 'cursorField'; message: string }> = [];
     if (o.incrementalField && !Object.values(o.params).some((v) => v.includes(OFFSET_PLACEHOLDER))) {
-      problems.push({ option: 'incrementalField', message: `needs a parameter holding ${OFFSET_PLACEHOLDER} in params (e.g. {"updated_since": "${OFFSET_PLACEHOLDER}"})` });
+      problems.push({
+        option: 'incrementalField',
+        message: `needs a parameter holding ${OFFSET_PLACEHOLDER} in params (e.g. {"updated_since": "${OFFSET_PLACEHOLDER}"})`,
+      });
     }
     if (o.cursorField && o.pagination !== 'cursor') problems.push({ option: 'cursorField', message: 'applies to pagination "cursor"' });
     return problems;
@@ -131,7 +138,12 @@ export function endpointUrl(c: Connection, path: string | undefined, role: strin
   const url = httpUrl(c, path, at('url'));
   const origin = httpUrl(c, undefined, at('connection.url')).origin;
   if (url.origin !== origin) {
-    throw new ConfigError([{ path: at('url'), message: `is on ${url.origin}, not on the connection's origin ${origin}: an HTTP endpoint's requests (and their credentials) go only to its connection's origin` }]);
+    throw new ConfigError([
+      {
+        path: at('url'),
+        message: `is on ${url.origin}, not on the connection's origin ${origin}: an HTTP endpoint's requests (and their credentials) go only to its connection's origin`,
+      },
+    ]);
   }
   return url;
 }
@@ -150,8 +162,10 @@ export interface HttpAuth {
 /** The connection's authentication; `at` names the connection in errors (`source.connection`). */
 export function connectionAuth(c: Connection, auth: AuthKind | undefined, authHeader: string, at: string): HttpAuth {
   const { tokenUrl, scope } = c.options ?? {};
-  if (tokenUrl !== undefined && typeof tokenUrl !== 'string') throw new ConfigError([{ path: `${at}.options.tokenUrl`, message: 'must be a URL (or a path under url)' }]);
-  if (scope !== undefined && typeof scope !== 'string') throw new ConfigError([{ path: `${at}.options.scope`, message: 'must be a string of space-separated scopes' }]);
+  if (tokenUrl !== undefined && typeof tokenUrl !== 'string')
+    throw new ConfigError([{ path: `${at}.options.tokenUrl`, message: 'must be a URL (or a path under url)' }]);
+  if (scope !== undefined && typeof scope !== 'string')
+    throw new ConfigError([{ path: `${at}.options.scope`, message: 'must be a string of space-separated scopes' }]);
   switch (auth ?? (tokenUrl ? 'oauth2' : c.user ? 'basic' : c.password ? 'bearer' : 'none')) {
     case 'basic':
       return { headers: { Authorization: `Basic ${Buffer.from(`${c.user ?? ''}:${c.password ?? ''}`).toString('base64')}` }, oauth2: undefined };
@@ -161,8 +175,14 @@ export function connectionAuth(c: Connection, auth: AuthKind | undefined, authHe
       return { headers: { [authHeader]: c.password ?? '' }, oauth2: undefined };
     case 'oauth2':
       // The token endpoint is the connection's (a data source's) own setting, not a sync's: the client secret goes there.
-      if (!tokenUrl) throw new ConfigError([{ path: `${at}.options.tokenUrl`, message: 'is required with auth "oauth2" (the token endpoint of the client-credentials grant)' }]);
-      return { headers: {}, oauth2: { tokenUrl: httpUrl(c, tokenUrl, `${at}.options.tokenUrl`), clientId: c.user ?? '', clientSecret: c.password ?? '', scope } };
+      if (!tokenUrl)
+        throw new ConfigError([
+          { path: `${at}.options.tokenUrl`, message: 'is required with auth "oauth2" (the token endpoint of the client-credentials grant)' },
+        ]);
+      return {
+        headers: {},
+        oauth2: { tokenUrl: httpUrl(c, tokenUrl, `${at}.options.tokenUrl`), clientId: c.user ?? '', clientSecret: c.password ?? '', scope },
+      };
     default:
       return { headers: {}, oauth2: undefined };
   }

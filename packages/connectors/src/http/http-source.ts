@@ -49,11 +49,24 @@ function storedOffset(ctx: EndpointContext, position: Position): HttpOffset & { 
   if (position.kind !== 'stream' || position.value === null || position.value === undefined) return { cursor: null, seen: [], legacySkip: 0 };
   const v = position.value as Record<string, unknown>;
   const cursorOk = typeof v === 'object' && (v.cursor === null || typeof v.cursor === 'string');
-  if (typeof v.skip === 'number' && cursorOk && Number.isInteger(v.skip) && v.skip >= 0) return { cursor: v.cursor as string | null, seen: [], legacySkip: v.skip };
+  if (typeof v.skip === 'number' && cursorOk && Number.isInteger(v.skip) && v.skip >= 0)
+    return { cursor: v.cursor as string | null, seen: [], legacySkip: v.skip };
   const valid =
-    cursorOk && strings(v.seen) && text(v.since) && text(v.max) && (v.edge === undefined || strings(v.edge)) && (v.boundary === undefined || strings(v.boundary)) && (v.ended === undefined || typeof v.ended === 'boolean');
+    cursorOk &&
+    strings(v.seen) &&
+    text(v.since) &&
+    text(v.max) &&
+    (v.edge === undefined || strings(v.edge)) &&
+    (v.boundary === undefined || strings(v.boundary)) &&
+    (v.ended === undefined || typeof v.ended === 'boolean');
   if (!valid) {
-    throw new ConnectorError({ connector: 'http', role: 'source', syncId: ctx.sync.id, transient: false, message: `stored offset ${JSON.stringify(position.value)} is not {cursor, seen, …}` });
+    throw new ConnectorError({
+      connector: 'http',
+      role: 'source',
+      syncId: ctx.sync.id,
+      transient: false,
+      message: `stored offset ${JSON.stringify(position.value)} is not {cursor, seen, …}`,
+    });
   }
   return { ...(v as unknown as HttpOffset), legacySkip: 0 };
 }
@@ -164,7 +177,11 @@ export class HttpSource implements Source {
         return nextLink(headers.get('link'), url)?.toString() ?? null;
       case 'cursor': {
         const last: unknown = items[items.length - 1];
-        const next = config.cursorField ? (last !== null && typeof last === 'object' ? (last as Record<string, unknown>)[config.cursorField] : undefined) : at(body, config.nextCursorPath);
+        const next = config.cursorField
+          ? last !== null && typeof last === 'object'
+            ? (last as Record<string, unknown>)[config.cursorField]
+            : undefined
+          : at(body, config.nextCursorPath);
         return next === null || next === undefined || next === '' ? null : isRawJsonNumber(next) ? next.rawJSON : String(next);
       }
     }
@@ -186,7 +203,15 @@ export class HttpSource implements Source {
       // The last pass was read to its end: the next one asks for what changed since its largest value.
       if (stored.ended) {
         const moved = stored.max != null;
-        offset = { cursor: null, seen: [], since: moved ? stored.max : (stored.since ?? null), max: null, edge: [], boundary: moved ? (stored.edge ?? []) : (stored.boundary ?? []), ended: false };
+        offset = {
+          cursor: null,
+          seen: [],
+          since: moved ? stored.max : (stored.since ?? null),
+          max: null,
+          edge: [],
+          boundary: moved ? (stored.edge ?? []) : (stored.boundary ?? []),
+          ended: false,
+        };
       }
     }
     const taken: Array<DecodedRecord | Row> = [];
@@ -220,7 +245,9 @@ export class HttpSource implements Source {
             if (incremental) offset = this.track(offset, item, print);
           } else {
             const origin = { url: this.config.url.toString(), cursor: offset.cursor, index, item: stringifyJson(item) };
-            taken.push(undecodableRow(origin, new Error(`http source: item ${index} of the page at cursor ${offset.cursor ?? '(first)'} is not a JSON object`)));
+            taken.push(
+              undecodableRow(origin, new Error(`http source: item ${index} of the page at cursor ${offset.cursor ?? '(first)'} is not a JSON object`)),
+            );
           }
         }
         if (take.length < fresh.length) {

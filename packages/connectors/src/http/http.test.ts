@@ -115,7 +115,9 @@ class TestApi {
     if (req.method === 'GET' && url.pathname === '/v2/changes') {
       // Items changed at or after updated_since (inclusive, as most APIs filter), oldest change first, paged by position.
       const since = url.searchParams.get('updated_since');
-      const changed = items.filter((i) => since === null || String(i['updated_at']) >= since).sort((a, b) => String(a['updated_at']).localeCompare(String(b['updated_at'])));
+      const changed = items
+        .filter((i) => since === null || String(i['updated_at']) >= since)
+        .sort((a, b) => String(a['updated_at']).localeCompare(String(b['updated_at'])));
       const start = Number(url.searchParams.get('after') ?? '0');
       const end = start + this.pageSize;
       return reply(200, { items: changed.slice(start, end), next_cursor: end < changed.length ? String(end) : null });
@@ -219,7 +221,10 @@ describe('http connector', () => {
   it('an API whose last page has no next cursor: an item that changes and moves to the end is copied, nothing is skipped (running and across a restart)', async () => {
     // Items ordered by last change, as such APIs do: a changed item leaves its place and goes last.
     const change = (id: string, name: string) => {
-      api.items = [...api.items.filter((i) => (i as { id: string }).id !== id), { ...(api.items.find((i) => (i as { id: string }).id === id) as object), name }];
+      api.items = [
+        ...api.items.filter((i) => (i as { id: string }).id !== id),
+        { ...(api.items.find((i) => (i as { id: string }).id === id) as object), name },
+      ];
     };
     api.items = numberedRows(1, 6);
     const state = await tempDir('idra-state-');
@@ -252,10 +257,14 @@ describe('http connector', () => {
     expect((await runOnce(sync, state)).status.rowsCopied).toBe(1);
   });
 
-  it('HTTP → PG: pages by the last item\'s field (cursorField) through bare-array responses; a restart resumes after the last id', async () => {
+  it("HTTP → PG: pages by the last item's field (cursorField) through bare-array responses; a restart resumes after the last id", async () => {
     api.items = numberedRows(1, 10);
     const state = await tempDir('idra-state-');
-    const source: Endpoint = { connector: 'http', connection: { url: `${api.base}/v1/after`, password: api.token }, options: { itemsPath: '', cursorParam: 'id', cursorField: 'id', retryBackoff: 20 } };
+    const source: Endpoint = {
+      connector: 'http',
+      connection: { url: `${api.base}/v1/after`, password: api.token },
+      options: { itemsPath: '', cursorParam: 'id', cursorField: 'id', retryBackoff: 20 },
+    };
     const sync = syncBetween(source, tableEndpoint(pg, 'by_id'), { batchSize: 3 });
     expect((await runOnce(sync, state)).status.rowsCopied).toBe(10);
     api.items.push(...numberedRows(11, 5));
@@ -317,7 +326,10 @@ describe('http connector', () => {
 
   it('items that are not JSON objects follow the error policy (skip → dead letters with their place)', async () => {
     api.items = [{ id: '1', name: 'ok' }, 'a string', { id: '3', name: 'ok' }, [4], null, { id: '6', name: 'ok' }];
-    const { status, run } = await runOnce(syncBetween(feed(), tableEndpoint(pg, 'odd'), { keyColumns: ['id'], onError: 'skip', batchSize: 10 }), await tempDir('idra-state-'));
+    const { status, run } = await runOnce(
+      syncBetween(feed(), tableEndpoint(pg, 'odd'), { keyColumns: ['id'], onError: 'skip', batchSize: 10 }),
+      await tempDir('idra-state-'),
+    );
     expect([status.rowsCopied, status.rowsSkipped]).toEqual([3, 3]);
     expect(run.deadLetters.map((d) => [d.row.cursor, d.row.index, d.row.item])).toEqual([
       [null, 1, '"a string"'],
@@ -329,7 +341,11 @@ describe('http connector', () => {
 
   it('PG → HTTP: POSTs of options.batchSize rows with idempotency keys; a replayed batch repeats its keys; refused rows go to the dead letters', async () => {
     await pg.exec('create table outbox (id bigint primary key, name text, amount numeric(10,2))');
-    await insertRows(pg, 'outbox', numberedRows(1, 10).map((r, i) => ({ ...r, name: i === 6 ? 'refused' : r.name })));
+    await insertRows(
+      pg,
+      'outbox',
+      numberedRows(1, 10).map((r, i) => ({ ...r, name: i === 6 ? 'refused' : r.name })),
+    );
     const state = await tempDir('idra-state-');
     const sync = syncBetween(tableEndpoint(pg, 'outbox'), ingest({ batchSize: 2 }), { mode: 'id', cursorColumn: 'id', batchSize: 5, onError: 'skip' });
     const { status, run } = await runOnce(sync, state);
@@ -439,7 +455,12 @@ describe('http source pagination and incremental reads', () => {
     expect(third.status.rowsCopied).toBe(1);
     expect((await runOnce(sync, state)).status.rowsCopied).toBe(0);
     expect((await pg.rows('changes', ['id'])).length).toBe(7);
-    expect((await pg.rows('changes', ['id', 'name'])).filter((r) => String(r.name).startsWith('changed')).map((r) => r.id).sort()).toEqual(['2', '7']);
+    expect(
+      (await pg.rows('changes', ['id', 'name']))
+        .filter((r) => String(r.name).startsWith('changed'))
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(['2', '7']);
   });
 
   it('incrementalField is refused without a {{offset}} parameter, naming the option', async () => {
@@ -449,7 +470,7 @@ describe('http source pagination and incremental reads', () => {
   });
 });
 
-describe('http credentials go only to the connection\'s origin', () => {
+describe("http credentials go only to the connection's origin", () => {
   let other: TestApi;
   beforeEach(async () => {
     await other?.stop();
@@ -462,7 +483,7 @@ describe('http credentials go only to the connection\'s origin', () => {
     expect(server.headers.filter((h) => h.authorization !== undefined || h['x-api-key'] !== undefined)).toEqual([]);
   };
 
-  it('a source or destination URL on another origin than its connection (a data source\'s credentials) is refused, naming the field; nothing is sent there', async () => {
+  it("a source or destination URL on another origin than its connection (a data source's credentials) is refused, naming the field; nothing is sent there", async () => {
     api.items = numberedRows(1, 3);
     other.items = numberedRows(1, 3);
     const source = { ...feed(), url: `${other.base}/v1/items` };
@@ -470,7 +491,11 @@ describe('http credentials go only to the connection\'s origin', () => {
       `source.url: is on ${other.base}, not on the connection's origin ${api.base}`,
     );
     await pg.exec('create table if not exists outbox_o (id bigint primary key, name text)');
-    await insertRows(pg, 'outbox_o', numberedRows(1, 2).map(({ id, name }) => ({ id, name })));
+    await insertRows(
+      pg,
+      'outbox_o',
+      numberedRows(1, 2).map(({ id, name }) => ({ id, name })),
+    );
     const destination = { ...ingest({ auth: 'header' }), url: `${other.base}/v1/ingest` };
     expect(await firstError(syncBetween(tableEndpoint(pg, 'outbox_o'), destination, { mode: 'id', cursorColumn: 'id' }))).toContain(
       `destination.url: is on ${other.base}, not on the connection's origin ${api.base}`,
@@ -479,10 +504,17 @@ describe('http credentials go only to the connection\'s origin', () => {
     noCredentialsSentTo(other);
   });
 
-  it('a syncs file (single mode) whose HTTP endpoint leaves its data source\'s origin is refused on load, naming the field', () => {
+  it("a syncs file (single mode) whose HTTP endpoint leaves its data source's origin is refused on load, naming the field", () => {
     const file = {
       dataSources: [{ id: 'api', connector: 'http', connection: { url: `${api.base}/`, password: api.token } }],
-      syncs: [{ id: 'pull', mode: 'stream', source: { connector: 'http', dataSourceId: 'api', url: `${other.base}/v1/items` }, destination: tableEndpoint(pg, 'never') }],
+      syncs: [
+        {
+          id: 'pull',
+          mode: 'stream',
+          source: { connector: 'http', dataSourceId: 'api', url: `${other.base}/v1/items` },
+          destination: tableEndpoint(pg, 'never'),
+        },
+      ],
     };
     expect(() => parseConfigFile(file, CONNECTOR_SPECS)).toThrow(`syncs[0].source.url: is on ${other.base}, not on the connection's origin ${api.base}`);
   });
@@ -490,7 +522,12 @@ describe('http credentials go only to the connection\'s origin', () => {
   it('a next-page link to another origin is not followed: the sync fails with the cause, the other server gets nothing', async () => {
     api.items = numberedRows(1, 10);
     api.linkBase = other.base;
-    const source: Endpoint = { connector: 'http', connection: { url: `${api.base}/`, password: api.token }, url: '/v2/linked', options: { pagination: 'link', itemsPath: '', retryBackoff: 20 } };
+    const source: Endpoint = {
+      connector: 'http',
+      connection: { url: `${api.base}/`, password: api.token },
+      url: '/v2/linked',
+      options: { pagination: 'link', itemsPath: '', retryBackoff: 20 },
+    };
     // Batches of one page: the first is committed before the link away is met.
     const run = new TestRun(syncBetween(source, tableEndpoint(pg, 'link_away'), { keyColumns: ['id'], batchSize: 4 }), await tempDir('idra-state-'));
     try {
@@ -547,9 +584,16 @@ describe('http OAuth2 client credentials', () => {
 
   it('PG → HTTP with OAuth2: the destination POSTs with a token of the grant', async () => {
     await pg.exec('create table outbox_oauth (id bigint primary key, name text)');
-    await insertRows(pg, 'outbox_oauth', numberedRows(1, 3).map(({ id, name }) => ({ id, name })));
+    await insertRows(
+      pg,
+      'outbox_oauth',
+      numberedRows(1, 3).map(({ id, name }) => ({ id, name })),
+    );
     const destination: Endpoint = { ...oauthFeed(), url: '/v1/ingest', options: { retryBackoff: 20 } };
-    const { status } = await runOnce(syncBetween(tableEndpoint(pg, 'outbox_oauth'), destination, { mode: 'id', cursorColumn: 'id' }), await tempDir('idra-state-'));
+    const { status } = await runOnce(
+      syncBetween(tableEndpoint(pg, 'outbox_oauth'), destination, { mode: 'id', cursorColumn: 'id' }),
+      await tempDir('idra-state-'),
+    );
     expect(status.rowsCopied).toBe(3);
     expect(api.rows.map((r) => r['id'])).toEqual(['1', '2', '3']);
     expect(api.tokenRequests).toHaveLength(1);
@@ -576,7 +620,9 @@ describe('http OAuth2 client credentials', () => {
   it('auth "oauth2" without connection.options.tokenUrl is refused, naming the field', async () => {
     const source = oauthFeed({ auth: 'oauth2' });
     delete source.connection!.options;
-    expect(await firstError(syncBetween(source, tableEndpoint(pg, 'oauth_none')))).toMatch(/source\.connection\.options\.tokenUrl: is required with auth "oauth2"/);
+    expect(await firstError(syncBetween(source, tableEndpoint(pg, 'oauth_none')))).toMatch(
+      /source\.connection\.options\.tokenUrl: is required with auth "oauth2"/,
+    );
   });
 });
 
@@ -591,5 +637,8 @@ describeConnectorContract(() => ({
   hangable: () => api,
   unreachable: async () => ({ connector: 'http', connection: { url: `http://127.0.0.1:${await freePort()}` }, url: '/nowhere', options: { retries: 0 } }),
   // A data source holds the API's address; discovery GETs it and shows the fields of the items it answers with.
-  discovery: (place) => ({ connection: { ...place.source.connection, url: new URL(place.source.url!, place.source.connection!.url).href }, listed: { schema: undefined, name: place.source.url! } }),
+  discovery: (place) => ({
+    connection: { ...place.source.connection, url: new URL(place.source.url!, place.source.connection!.url).href },
+    listed: { schema: undefined, name: place.source.url! },
+  }),
 }));

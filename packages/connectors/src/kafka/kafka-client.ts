@@ -83,7 +83,12 @@ interface InternalPartitionData {
 }
 interface InternalCluster {
   findGroupCoordinator(args: { groupId: string }): Promise<{
-    offsetCommit(request: { groupId: string; groupGenerationId: number; memberId: string; topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> }): Promise<{
+    offsetCommit(request: {
+      groupId: string;
+      groupGenerationId: number;
+      memberId: string;
+      topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
+    }): Promise<{
       responses: Array<{ partitions: Array<{ partition: number; errorCode: number }> }>;
     }>;
   }>;
@@ -120,7 +125,12 @@ export class PartitionFetcher {
     const createCluster = symbol ? (kafka as unknown as Record<symbol, unknown>)[symbol] : undefined;
     if (typeof createCluster !== 'function') throw new Error('this kafkajs version has no internal cluster factory: the Kafka source needs kafkajs 2.2.x');
     const { default: batchClass } = (await import('kafkajs/src/consumer/batch.js' as string)) as { default: InternalBatchClass };
-    const cluster = createCluster({ metadataMaxAge: 60_000, allowAutoTopicCreation: false, maxInFlightRequests: null, isolationLevel: READ_COMMITTED }) as InternalCluster;
+    const cluster = createCluster({
+      metadataMaxAge: 60_000,
+      allowAutoTopicCreation: false,
+      maxInFlightRequests: null,
+      isolationLevel: READ_COMMITTED,
+    }) as InternalCluster;
     await cluster.connect();
     await cluster.addTargetTopic(config.topic);
     return new PartitionFetcher(cluster, batchClass, config);
@@ -140,7 +150,9 @@ export class PartitionFetcher {
           maxWaitTime: this.config.fetchMaxWaitMs,
           minBytes: 1,
           maxBytes: this.config.fetchMaxBytes * partitions.length,
-          topics: [{ topic, partitions: partitions.map((partition) => ({ partition, fetchOffset: offsets.get(partition)!, maxBytes: this.config.fetchMaxBytes })) }],
+          topics: [
+            { topic, partitions: partitions.map((partition) => ({ partition, fetchOffset: offsets.get(partition)!, maxBytes: this.config.fetchMaxBytes })) },
+          ],
         });
         return response.responses.flatMap((r) =>
           r.partitions.map((data): PartitionFetch => {
@@ -166,7 +178,8 @@ export class PartitionFetcher {
     const partitions = [...offsets].map(([partition, offset]) => ({ partition, offset }));
     const { responses } = await coordinator.offsetCommit({ groupId, groupGenerationId: -1, memberId: '', topics: [{ topic: this.config.topic, partitions }] });
     const refused = responses.flatMap((r) => r.partitions).filter((p) => p.errorCode !== 0);
-    if (refused.length > 0) throw new Error(`consumer group ${groupId}: offset commit refused (partition ${refused[0]!.partition}, error code ${refused[0]!.errorCode})`);
+    if (refused.length > 0)
+      throw new Error(`consumer group ${groupId}: offset commit refused (partition ${refused[0]!.partition}, error code ${refused[0]!.errorCode})`);
   }
 
   async close(): Promise<void> {

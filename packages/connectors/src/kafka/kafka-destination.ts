@@ -37,7 +37,12 @@ export class KafkaDestination implements Destination {
     const kafka = createKafka(config);
     const admin = kafka.admin();
     // One request in flight keeps the idempotent producer's ordering guarantee across retries.
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     try {
       await admin.connect();
       await ensureTopic(admin, config);
@@ -55,8 +60,16 @@ export class KafkaDestination implements Destination {
     if (valueFormat === 'json') return { value: stringifyJson(rowToJson(row, batch.columns)), headers: { [COLUMNS_HEADER]: columns } };
     const v = toJsonValue(row[valueColumn]);
     // A message without a value is a tombstone (a delete to Kafka's compaction), never made by accident.
-    if (v === null) throw new RowRejectedError(batch.rows.length === 1 ? row : undefined, new Error(`kafka destination: ${valueColumn} is null, and a message without a value would be a tombstone`));
-    if (valueFormat === 'bytes') return { value: Buffer.isBuffer(row[valueColumn]) || row[valueColumn] instanceof Uint8Array ? Buffer.from(row[valueColumn] as Uint8Array) : Buffer.from(String(v)) };
+    if (v === null)
+      throw new RowRejectedError(
+        batch.rows.length === 1 ? row : undefined,
+        new Error(`kafka destination: ${valueColumn} is null, and a message without a value would be a tombstone`),
+      );
+    if (valueFormat === 'bytes')
+      return {
+        value:
+          Buffer.isBuffer(row[valueColumn]) || row[valueColumn] instanceof Uint8Array ? Buffer.from(row[valueColumn] as Uint8Array) : Buffer.from(String(v)),
+      };
     return { value: typeof v === 'string' ? v : stringifyJson(v) };
   }
 

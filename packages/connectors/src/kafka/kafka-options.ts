@@ -39,7 +39,8 @@ export const kafkaSpec = defineConnector({
     const names = Object.values(o.metadataColumns);
     const problems: Array<{ option: 'metadataColumns'; message: string }> = [];
     if (unknown.length > 0) problems.push({ option: 'metadataColumns', message: `knows ${METADATA.join(', ')}, not ${unknown.join(', ')}` });
-    if (names.some((n) => n === '') || new Set(names).size < names.length) problems.push({ option: 'metadataColumns', message: 'needs a different, non-empty column name for each' });
+    if (names.some((n) => n === '') || new Set(names).size < names.length)
+      problems.push({ option: 'metadataColumns', message: 'needs a different, non-empty column name for each' });
     return problems;
   },
 });
@@ -86,10 +87,22 @@ function brokersOf(c: Connection, at: string): string[] {
   if (listed !== undefined && !fromOption) {
     throw new ConfigError([{ path: `${at}.options.brokers`, message: 'must be a list of host:port (an array, or comma-separated)' }]);
   }
-  const brokers = fromOption ?? (c.url ? c.url.replace(/^[a-z+]+:\/\//i, '').replace(/\/.*$/, '').split(',') : c.host ? [`${c.host}:${c.port ?? 9092}`] : []);
+  const brokers =
+    fromOption ??
+    (c.url
+      ? c.url
+          .replace(/^[a-z+]+:\/\//i, '')
+          .replace(/\/.*$/, '')
+          .split(',')
+      : c.host
+        ? [`${c.host}:${c.port ?? 9092}`]
+        : []);
   const named = brokers.map((h) => h.trim()).filter((h) => h !== '');
   // kafka://host1:9092,host2:9092 is not a URL a parser accepts with several hosts: split by hand above.
-  if (named.length === 0) throw new ConfigError([{ path: `${at}.url`, message: 'no brokers: give connection.url (kafka://host:port), connection.host or connection.options.brokers' }]);
+  if (named.length === 0)
+    throw new ConfigError([
+      { path: `${at}.url`, message: 'no brokers: give connection.url (kafka://host:port), connection.host or connection.options.brokers' },
+    ]);
   return named;
 }
 

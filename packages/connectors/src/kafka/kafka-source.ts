@@ -1,4 +1,15 @@
-import { ConnectorError, type Batch, type Change, type Column, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source } from '@idra/core';
+import {
+  ConnectorError,
+  type Batch,
+  type Change,
+  type Column,
+  type EndpointContext,
+  type Lag,
+  type LogicalType,
+  type Position,
+  type Row,
+  type Source,
+} from '@idra/core';
 import type { Admin, Kafka } from 'kafkajs';
 import { connectorFailure } from '../records/connector-failure.ts';
 import { canonicalTimestamp, decodeColumns, decodeJsonRecord, recordColumns, recordRow, selectColumns, type DecodedRecord } from '../records/json-records.ts';
@@ -21,11 +32,23 @@ function storedOffsets(ctx: EndpointContext, position: Position): Map<number, st
   if (position.value === null || position.value === undefined) return offsets;
   const value = position.value;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConnectorError({ connector: 'kafka', role: 'source', syncId: ctx.sync.id, transient: false, message: 'stored offset is not a {partition: offset} object' });
+    throw new ConnectorError({
+      connector: 'kafka',
+      role: 'source',
+      syncId: ctx.sync.id,
+      transient: false,
+      message: 'stored offset is not a {partition: offset} object',
+    });
   }
   for (const [partition, offset] of Object.entries(value as Record<string, unknown>)) {
     if (!/^\d+$/.test(partition) || typeof offset !== 'string' || !/^\d+$/.test(offset)) {
-      throw new ConnectorError({ connector: 'kafka', role: 'source', syncId: ctx.sync.id, transient: false, message: `stored offset has an invalid entry ${JSON.stringify(partition)}: ${JSON.stringify(offset)}` });
+      throw new ConnectorError({
+        connector: 'kafka',
+        role: 'source',
+        syncId: ctx.sync.id,
+        transient: false,
+        message: `stored offset has an invalid entry ${JSON.stringify(partition)}: ${JSON.stringify(offset)}`,
+      });
     }
     offsets.set(Number(partition), offset);
   }
@@ -148,7 +171,8 @@ export class KafkaSource implements Source {
       const value: KafkaOffsets = {};
       for (const [p, from] of offsets) {
         const last = lastTaken.get(p);
-        if ((last?.count ?? 0) === (lists.get(p)?.length ?? 0)) value[String(p)] = next.get(p)!; // all of it, and past trailing control records
+        if ((last?.count ?? 0) === (lists.get(p)?.length ?? 0))
+          value[String(p)] = next.get(p)!; // all of it, and past trailing control records
         else value[String(p)] = last ? (BigInt(last.message.offset) + 1n).toString() : from;
       }
       const { columns, rows, changes } = this.decode(taken);
@@ -218,7 +242,10 @@ export class KafkaSource implements Source {
         decoded.push(undecodableRow(origin, new Error(`kafka source: message ${topic}/${partition}@${message.offset} ${what}: ${(err as Error).message}`)));
       }
     }
-    const metadata = (Object.entries(this.config.metadataColumns) as Array<[MessageMetadata, string]>).map(([what, name]): Column => ({ name, type: METADATA_TYPES[what] }));
+    const metadata = (Object.entries(this.config.metadataColumns) as Array<[MessageMetadata, string]>).map(([what, name]): Column => ({
+      name,
+      type: METADATA_TYPES[what],
+    }));
     const given = [...this.config.columnTypes, ...metadata];
     const declared = [...given, ...(carried ?? []).filter((c) => !given.some((d) => d.name === c.name))];
     const columns = selectColumns(recordColumns(records, declared), this.ctx.endpoint.columns);

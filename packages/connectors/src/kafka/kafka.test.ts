@@ -53,7 +53,13 @@ async function topicMessages(topic: string): Promise<Array<{ partition: number; 
     while (pending.size > 0) {
       const next = new Map<number, string>();
       for (const f of await fetcher.fetch(pending)) {
-        for (const m of f.messages) out.push({ partition: f.partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value === null ? null : JSON.parse(m.value.toString()) });
+        for (const m of f.messages)
+          out.push({
+            partition: f.partition,
+            offset: m.offset,
+            key: m.key?.toString() ?? null,
+            value: m.value === null ? null : JSON.parse(m.value.toString()),
+          });
         if (BigInt(f.nextOffset) < BigInt(high.get(f.partition)!)) next.set(f.partition, f.nextOffset);
       }
       pending = next;
@@ -116,18 +122,28 @@ describe('kafka connector', () => {
   it('resumes from the stored partition offsets after a restart; a consumer group follows them (Kafka tools show the lag), per-partition lag', async () => {
     const topic = newTopic('resume');
     await createTopic(topic, 2);
-    await produce(topic, numberedRows(1, 30).map((r) => JSON.stringify(r)), (i) => String(i));
+    await produce(
+      topic,
+      numberedRows(1, 30).map((r) => JSON.stringify(r)),
+      (i) => String(i),
+    );
     expect((await topicMessages(topic)).length).toBe(30);
     const state = await tempDir('idra-state-');
     // A broker creates its offsets topic for the first group it sees, which takes a while: until then
     // group commits fail (and are tried again after the next batch).
     const warm = client.admin();
     await warm.connect();
-    await until('the group coordinator', async () => (await warm.fetchOffsets({ groupId: 'warm-up', topics: [topic] })).length === 1).finally(() => warm.disconnect());
+    await until('the group coordinator', async () => (await warm.fetchOffsets({ groupId: 'warm-up', topics: [topic] })).length === 1).finally(() =>
+      warm.disconnect(),
+    );
     // No key columns: a message read twice would show as a duplicate row.
     const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'resumed'), { batchSize: 7 });
     expect((await runOnce(sync, state)).status.rowsCopied).toBe(30);
-    await produce(topic, numberedRows(31, 12).map((r) => JSON.stringify(r)), (i) => String(i));
+    await produce(
+      topic,
+      numberedRows(31, 12).map((r) => JSON.stringify(r)),
+      (i) => String(i),
+    );
     const second = await runOnce(sync, state);
     expect(second.status.rowsCopied).toBe(12);
     expect(await pg.count('resumed')).toBe(42);
@@ -142,7 +158,11 @@ describe('kafka connector', () => {
       };
       const committed = await groupOffsets();
       expect(committed).toEqual(second.status.position?.value);
-      await produce(topic, numberedRows(43, 5).map((r) => JSON.stringify(r)), (i) => String(i));
+      await produce(
+        topic,
+        numberedRows(43, 5).map((r) => JSON.stringify(r)),
+        (i) => String(i),
+      );
       const source = await KafkaSource.open({ sync, endpoint: { ...sync.source, connection: sync.source.connection! }, role: 'source' });
       try {
         const lag = await source.lag(second.status.position!);
@@ -183,12 +203,22 @@ describe('kafka connector', () => {
       body: 'text',
     });
     expect(await pg.rows('raw_text', ['msg_offset'])).toEqual([
-      { msg_key: 'k1', msg_partition: 0, msg_offset: '0', msg_at: '2024-06-01 10:00:00.123', msg_headers: { origin: 'test', trace: 't-1' }, body: 'plain text, not JSON' },
+      {
+        msg_key: 'k1',
+        msg_partition: 0,
+        msg_offset: '0',
+        msg_at: '2024-06-01 10:00:00.123',
+        msg_headers: { origin: 'test', trace: 't-1' },
+        body: 'plain text, not JSON',
+      },
       { msg_key: null, msg_partition: 0, msg_offset: '1', msg_at: '2024-06-01 10:00:00.456', msg_headers: {}, body: '\u0001\ufffd\u0007' },
     ]);
     const asBytes = syncBetween(kafkaEndpoint(topic, { valueFormat: 'bytes' }), tableEndpoint(pg, 'raw_bytes'), {});
     await runOnce(asBytes, await tempDir('idra-state-'));
-    expect((await pg.rows('raw_bytes', ['value'])).map((r) => Buffer.from(r.value as Uint8Array).toString('hex'))).toEqual(['01ff07', Buffer.from('plain text, not JSON').toString('hex')]);
+    expect((await pg.rows('raw_bytes', ['value'])).map((r) => Buffer.from(r.value as Uint8Array).toString('hex'))).toEqual([
+      '01ff07',
+      Buffer.from('plain text, not JSON').toString('hex'),
+    ]);
     const wrong = syncBetween(kafkaEndpoint(topic, { metadataColumns: { partition: 'p', size: 's' } }), tableEndpoint(pg, 'never'), {});
     const failed = await new TestRun(wrong, await tempDir('idra-state-')).waitFor((s) => s.state === 'failed');
     expect(failed.lastError?.message).toMatch(/source\.options\.metadataColumns: knows key, partition, offset, timestamp, headers, not size/);
@@ -211,7 +241,11 @@ describe('kafka connector', () => {
     const { status, run } = await runOnce(out, await tempDir('idra-state-'));
     expect([status.rowsCopied, status.rowsSkipped]).toEqual([2, 1]);
     expect(run.deadLetters[0]?.error).toMatch(/note is null, and a message without a value would be a tombstone/);
-    const back = syncBetween(kafkaEndpoint(topic, { valueFormat: 'string', valueColumn: 'note', metadataColumns: { key: 'id' } }), tableEndpoint(pg, 'notes_back'), {});
+    const back = syncBetween(
+      kafkaEndpoint(topic, { valueFormat: 'string', valueColumn: 'note', metadataColumns: { key: 'id' } }),
+      tableEndpoint(pg, 'notes_back'),
+      {},
+    );
     await runOnce(back, await tempDir('idra-state-'));
     expect(await pg.rows('notes_back', ['id'])).toEqual([
       { id: '1', note: 'first' },
@@ -222,7 +256,11 @@ describe('kafka connector', () => {
   it('an aborted run loses nothing: the restart replays at most the batch in flight', async () => {
     const topic = newTopic('abort');
     await createTopic(topic, 3);
-    await produce(topic, numberedRows(1, 200).map((r) => JSON.stringify(r)), (i) => String(i));
+    await produce(
+      topic,
+      numberedRows(1, 200).map((r) => JSON.stringify(r)),
+      (i) => String(i),
+    );
     const state = await tempDir('idra-state-');
     const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'aborted'), { keyColumns: ['id'], batchSize: 5 });
     const run = new TestRun(sync, state);
@@ -266,7 +304,9 @@ describe('kafka connector', () => {
     const topic = newTopic('typed-json');
     await createTopic(topic, 1);
     await produce(topic, ['{"id": 9007199254740993, "price": 12.5, "at": "2024-05-06 07:08:09.123456", "tags": ["a"], "ok": true}']);
-    const sync = syncBetween(kafkaEndpoint(topic, { columnTypes: { at: 'timestamp', price: 'decimal(10,2)' } }), tableEndpoint(pg, 'json_typed'), { keyColumns: ['id'] });
+    const sync = syncBetween(kafkaEndpoint(topic, { columnTypes: { at: 'timestamp', price: 'decimal(10,2)' } }), tableEndpoint(pg, 'json_typed'), {
+      keyColumns: ['id'],
+    });
     await runOnce(sync, await tempDir('idra-state-'));
     expect(await pg.columnTypes('json_typed')).toEqual({
       at: 'timestamp without time zone',
@@ -321,7 +361,7 @@ describe('kafka connector', () => {
     }
   });
 
-  it('tombstones become deletes by key in the topic\'s order (also in a batch of tombstones alone); without keyColumns they follow the error policy', async () => {
+  it("tombstones become deletes by key in the topic's order (also in a batch of tombstones alone); without keyColumns they follow the error policy", async () => {
     const topic = newTopic('tombstones');
     await createTopic(topic, 1);
     const item = (id: string, name: string) => JSON.stringify({ id, name });
@@ -367,7 +407,12 @@ describe('kafka connector', () => {
       { id: '3', name: 'c', deleted_at: null },
     ]);
     const topic = newTopic('soft-deletes');
-    const out = syncBetween(tableEndpoint(pg, 'soft'), kafkaEndpoint(topic, { createTopic: true }), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], softDeleteColumn: 'deleted_at' });
+    const out = syncBetween(tableEndpoint(pg, 'soft'), kafkaEndpoint(topic, { createTopic: true }), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      softDeleteColumn: 'deleted_at',
+    });
     const back = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'soft_copy'), { keyColumns: ['id'], writeMode: 'upsert' });
     const [outState, backState] = [await tempDir('idra-state-'), await tempDir('idra-state-')];
     await runOnce(out, outState);
@@ -393,7 +438,10 @@ describe('kafka connector', () => {
     await pg.exec('create table to_missing (id bigint primary key, name text, amount text)');
     await insertRows(pg, 'to_missing', numberedRows(1, 3));
     const topic = newTopic('missing');
-    const run = new TestRun(syncBetween(tableEndpoint(pg, 'to_missing'), kafkaEndpoint(topic), { mode: 'id', cursorColumn: 'id' }), await tempDir('idra-state-'));
+    const run = new TestRun(
+      syncBetween(tableEndpoint(pg, 'to_missing'), kafkaEndpoint(topic), { mode: 'id', cursorColumn: 'id' }),
+      await tempDir('idra-state-'),
+    );
     const retrying = await run.waitFor((s) => s.state === 'retrying');
     expect(retrying.lastError?.message).toMatch(new RegExp(`kafka destination: topic ${topic} does not exist \\(set options.createTopic`));
     await run.runner.stop();
@@ -405,7 +453,10 @@ describe('kafka connector', () => {
       const broker = kafka.own!;
       const topic = newTopic('down');
       await createTopic(topic, 1);
-      await produce(topic, numberedRows(1, 10).map((r) => JSON.stringify(r)));
+      await produce(
+        topic,
+        numberedRows(1, 10).map((r) => JSON.stringify(r)),
+      );
       const sync = syncBetween(kafkaEndpoint(topic), tableEndpoint(pg, 'down'), { keyColumns: ['id'], batchSize: 5 });
       const state = await tempDir('idra-state-');
       expect((await runOnce(sync, state)).status.rowsCopied).toBe(10);
@@ -418,7 +469,10 @@ describe('kafka connector', () => {
         expect(retrying.retryInMs).toBeGreaterThan(0);
         await broker.start();
         await producer.connect();
-        await produce(topic, numberedRows(11, 5).map((r) => JSON.stringify(r)));
+        await produce(
+          topic,
+          numberedRows(11, 5).map((r) => JSON.stringify(r)),
+        );
         await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 5, 90_000);
       } finally {
         await run.runner.stop();
@@ -437,6 +491,11 @@ describeConnectorContract(() => ({
     return { destination: kafkaEndpoint(topic, { createTopic: true, partitions: 2 }), source: kafkaEndpoint(topic), sourceSync: {} };
   },
   hangable: () => kafka.own,
-  unreachable: async () => ({ connector: 'kafka', connection: { url: `kafka://127.0.0.1:${await freePort()}` }, topic: 'nowhere', options: { connectTimeout: 500 } }),
+  unreachable: async () => ({
+    connector: 'kafka',
+    connection: { url: `kafka://127.0.0.1:${await freePort()}` },
+    topic: 'nowhere',
+    options: { connectTimeout: 500 },
+  }),
   discovery: (place) => ({ connection: place.source.connection!, listed: { schema: undefined, name: place.source.topic! } }),
 }));

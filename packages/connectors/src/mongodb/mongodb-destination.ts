@@ -1,5 +1,16 @@
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Document, type WriteError } from 'mongodb';
-import { RowRejectedError, modeInfo, orderColumns, type Batch, type DestinationMode, type Destination, type EndpointContext, type Position, type Row, type WriteResult } from '@idra/core';
+import {
+  RowRejectedError,
+  modeInfo,
+  orderColumns,
+  type Batch,
+  type DestinationMode,
+  type Destination,
+  type EndpointContext,
+  type Position,
+  type Row,
+  type WriteResult,
+} from '@idra/core';
 import { settleWithin, untilAborted } from '../records/abortable.ts';
 import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
 import { resolveMongoConfig, type MongoConfig } from './mongodb-options.ts';
@@ -7,7 +18,9 @@ import { documentToRecord, RAW_BSON, rowToDocument } from './mongodb-values.ts';
 
 const DUPLICATE_KEY = 11000;
 // Write errors that are about the server, not the document: retried, never set aside.
-const SERVER_SIDE = new Set([91 /* ShutdownInProgress */, 189 /* PrimarySteppedDown */, 10107 /* NotWritablePrimary */, 11600, 11602, 13435, 13436, 64 /* WriteConcernFailed */]);
+const SERVER_SIDE = new Set([
+  91 /* ShutdownInProgress */, 189 /* PrimarySteppedDown */, 10107 /* NotWritablePrimary */, 11600, 11602, 13435, 13436, 64 /* WriteConcernFailed */,
+]);
 
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -100,7 +113,10 @@ export class MongoDestination implements Destination {
         const fatal = errors.filter((e) => e.code !== DUPLICATE_KEY);
         if (errors.length > 0 && fatal.length === 0) return { written: batch.rows.length };
         if (fatal.length > 0 && fatal.every((e) => !SERVER_SIDE.has(e.code))) {
-          throw new RowRejectedError(batch.rows.length === 1 ? batch.rows[0] : undefined, new Error(`mongodb destination: ${fatal[0]!.errmsg ?? `write error ${fatal[0]!.code}`}`));
+          throw new RowRejectedError(
+            batch.rows.length === 1 ? batch.rows[0] : undefined,
+            new Error(`mongodb destination: ${fatal[0]!.errmsg ?? `write error ${fatal[0]!.code}`}`),
+          );
         }
       }
       throw mongoFailure(this.ctx, err);

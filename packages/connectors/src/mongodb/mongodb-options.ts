@@ -17,7 +17,6 @@ export const mongodbSpec = defineConnector({
   destination: { fields: ['collection'], required: ['collection'] },
 });
 
-
 /** Everything the MongoDB source and destination need, with defaults applied (see {@link mongodbSpec} for each option). */
 export interface MongoConfig {
   /** `connection.url` (`mongodb://…`, `mongodb+srv://…`), else built from `host`/`port`/`user`/`password`. */

@@ -27,7 +27,10 @@ export async function checkMongo(connection: Connection, opts: ProbeOptions): Pr
 
 async function collectionsOf(db: Db): Promise<DiscoveredObject[]> {
   const listed = await db.listCollections({}, { nameOnly: true }).toArray();
-  const names = listed.map((c) => c.name).filter((n) => !n.startsWith('system.')).sort();
+  const names = listed
+    .map((c) => c.name)
+    .filter((n) => !n.startsWith('system.'))
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       // A collection declares no columns: one document shows the fields (and their types) a sync would see.
@@ -41,7 +44,9 @@ async function collectionsOf(db: Db): Promise<DiscoveredObject[]> {
 /** The collections of the connection's database (of every user database when it names none), each with a sampled document's fields. */
 export async function discoverMongo(connection: Connection, opts: ProbeOptions): Promise<DiscoveredObject[]> {
   return withClient(connection, opts, async (client, database) => {
-    const databases = database ? [database] : (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name).filter((n) => !SYSTEM_DATABASES.has(n));
+    const databases = database
+      ? [database]
+      : (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name).filter((n) => !SYSTEM_DATABASES.has(n));
     return (await Promise.all(databases.map((name) => collectionsOf(client.db(name))))).flat();
   });
 }

@@ -46,7 +46,12 @@ export class MongoSource implements Source {
     this.order = orderColumns(ctx.sync);
     const wanted = ctx.endpoint.columns;
     // _id comes along unless it is excluded by name.
-    this.projection = wanted ? { ...Object.fromEntries([...new Set([...wanted, ...this.order])].map((f) => [f, 1])), ...(wanted.includes('_id') || this.order.includes('_id') ? {} : { _id: 0 }) } : undefined;
+    this.projection = wanted
+      ? {
+          ...Object.fromEntries([...new Set([...wanted, ...this.order])].map((f) => [f, 1])),
+          ...(wanted.includes('_id') || this.order.includes('_id') ? {} : { _id: 0 }),
+        }
+      : undefined;
   }
 
   static async open(ctx: EndpointContext): Promise<Source> {
@@ -115,7 +120,10 @@ export class MongoSource implements Source {
     const head = documentToRecord(newest).row[field];
     const headText = head === null || head === undefined ? undefined : String(head);
     if (position.kind === 'id') {
-      const rows = headText && position.value && /^-?\d+$/.test(headText) && /^-?\d+$/.test(position.value) ? Number(BigInt(headText) - BigInt(position.value)) : undefined;
+      const rows =
+        headText && position.value && /^-?\d+$/.test(headText) && /^-?\d+$/.test(position.value)
+          ? Number(BigInt(headText) - BigInt(position.value))
+          : undefined;
       return { head: headText, rows: rows === undefined ? undefined : Math.max(0, rows) };
     }
     const toMs = (t: string) => Date.parse(t.replace(' ', 'T') + 'Z');

@@ -96,7 +96,9 @@ export function valueToBson(value: unknown, column: Column | undefined, config: 
       if (typeof value === 'number' && Number.isInteger(value)) return Long.fromNumber(value);
       return value;
     case 'decimal':
-      return config.decimalAs === 'decimal128' && (typeof value === 'string' || typeof value === 'number') ? Decimal128.fromString(String(value)) : String(value);
+      return config.decimalAs === 'decimal128' && (typeof value === 'string' || typeof value === 'number')
+        ? Decimal128.fromString(String(value))
+        : String(value);
     case 'float':
       return typeof value === 'string' && value.trim() !== '' ? new Double(Number(value)) : typeof value === 'number' ? new Double(value) : value;
     case 'timestamp':

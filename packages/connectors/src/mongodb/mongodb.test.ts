@@ -45,10 +45,19 @@ describe('BSON ↔ row values', () => {
     expect(bsonToValue(new Date('2024-02-29T23:59:59.123Z'))).toEqual({ value: '2024-02-29 23:59:59.123', type: 'timestamp' });
     expect(bsonToValue(new UUID('0f8fad5b-d9cb-469f-a165-70867728950e'))).toEqual({ value: '0f8fad5b-d9cb-469f-a165-70867728950e', type: 'uuid' });
     expect(bsonToValue(new Binary(Buffer.from('hi')))).toEqual({ value: Buffer.from('hi'), type: 'bytes' });
-    const nested = bsonToValue({ at: new Date(0), id: oid, n: Long.fromNumber(5), big: Long.fromString('9007199254740993'), d: Decimal128.fromString('1.10'), list: [new Int32(1), 'x', null] });
+    const nested = bsonToValue({
+      at: new Date(0),
+      id: oid,
+      n: Long.fromNumber(5),
+      big: Long.fromString('9007199254740993'),
+      d: Decimal128.fromString('1.10'),
+      list: [new Int32(1), 'x', null],
+    });
     expect(nested.type).toBe('json');
     // Numbers inside documents stay JSON numbers, digit for digit.
-    expect(JSON.stringify(nested.value)).toBe('{"at":"1970-01-01 00:00:00.000","id":"65a1b2c3d4e5f60718293a4b","n":5,"big":9007199254740993,"d":1.10,"list":[1,"x",null]}');
+    expect(JSON.stringify(nested.value)).toBe(
+      '{"at":"1970-01-01 00:00:00.000","id":"65a1b2c3d4e5f60718293a4b","n":5,"big":9007199254740993,"d":1.10,"list":[1,"x",null]}',
+    );
 
     const columns: Column[] = [
       { name: '_id', type: 'text' },
@@ -59,7 +68,14 @@ describe('BSON ↔ row values', () => {
       { name: 'raw', type: 'bytes' },
     ];
     const doc2 = { a: [1], big: rawJsonNumber('9007199254740993'), exact: rawJsonNumber('0.1000000000000000055511151231257827') };
-    const row = { _id: '65a1b2c3d4e5f60718293a4b', n: '9007199254740993', price: '0.000001', at: '2024-02-29 23:59:59.123456', doc: doc2, raw: Buffer.from('x') };
+    const row = {
+      _id: '65a1b2c3d4e5f60718293a4b',
+      n: '9007199254740993',
+      price: '0.000001',
+      at: '2024-02-29 23:59:59.123456',
+      doc: doc2,
+      raw: Buffer.from('x'),
+    };
     const doc = rowToDocument(row, columns, { decimalAs: 'decimal128', timestampAs: 'date', objectIdFields: ['_id'] });
     expect(doc).toEqual({
       _id: oid,
@@ -99,11 +115,17 @@ describe('change streams without a replica set', () => {
     const signal = new AbortController().signal;
 
     const first = await source.read({ kind: 'stream', value: null }, 2, signal);
-    expect(first.rows).toEqual([{ _id: 'a', v: 1, _op: 'insert' }, { _id: 'b', v: 1, _op: 'insert' }]);
+    expect(first.rows).toEqual([
+      { _id: 'a', v: 1, _op: 'insert' },
+      { _id: 'b', v: 1, _op: 'insert' },
+    ]);
     expect(first.position).toEqual({ kind: 'stream', value: { _data: '02' } });
     const second = await source.read(first.position, 2, signal);
     // A delete carries no document: its row has the key and the operation, and no other field (not null).
-    expect(second.rows).toEqual([{ _id: 'a', v: 2, _op: 'update' }, { _id: 'b', _op: 'delete' }]);
+    expect(second.rows).toEqual([
+      { _id: 'a', v: 2, _op: 'update' },
+      { _id: 'b', _op: 'delete' },
+    ]);
     expect(opened).toHaveLength(1);
     expect(opened[0]).toMatchObject({ fullDocument: 'updateLookup' });
 
@@ -122,15 +144,34 @@ describe('change streams without a replica set', () => {
   it('a MongoDB destination applies the operations a change stream carries: upserts, and deletes by key', async () => {
     const sync = syncBetween(mongoEndpoint('ops_source'), mongoEndpoint('ops'), { keyColumns: ['_id'], writeMode: 'upsert' });
     const destination = await MongoDestination.open({ sync, endpoint: sync.destination, role: 'destination' });
-    const columns: Column[] = [{ name: '_id', type: 'text' }, { name: 'v', type: 'int32' }, { name: '_op', type: 'text' }];
+    const columns: Column[] = [
+      { name: '_id', type: 'text' },
+      { name: 'v', type: 'int32' },
+      { name: '_op', type: 'text' },
+    ];
     try {
-      const write = (rows: Array<Record<string, unknown>>) => destination.write({ columns, rows, position: { kind: 'stream', value: null } }, new AbortController().signal);
-      await write([{ _id: 'a', v: 1, _op: 'insert' }, { _id: 'b', v: 1, _op: 'insert' }, { _id: 'a', v: 2, _op: 'update' }, { _id: 'c', v: 1, _op: 'insert' }]);
-      await write([{ _id: 'b', v: null, _op: 'delete' }, { _id: 'c', v: 3, _op: 'replace' }, { _id: 'c', v: null, _op: 'delete' }]);
+      const write = (rows: Array<Record<string, unknown>>) =>
+        destination.write({ columns, rows, position: { kind: 'stream', value: null } }, new AbortController().signal);
+      await write([
+        { _id: 'a', v: 1, _op: 'insert' },
+        { _id: 'b', v: 1, _op: 'insert' },
+        { _id: 'a', v: 2, _op: 'update' },
+        { _id: 'c', v: 1, _op: 'insert' },
+      ]);
+      await write([
+        { _id: 'b', v: null, _op: 'delete' },
+        { _id: 'c', v: 3, _op: 'replace' },
+        { _id: 'c', v: null, _op: 'delete' },
+      ]);
     } finally {
       await destination.close();
     }
-    expect(await db.collection('ops').find({}, { sort: { _id: 1 } }).toArray()).toEqual([{ _id: 'a', v: 2 }]);
+    expect(
+      await db
+        .collection('ops')
+        .find({}, { sort: { _id: 1 } })
+        .toArray(),
+    ).toEqual([{ _id: 'a', v: 2 }]);
   });
 });
 
@@ -162,12 +203,36 @@ describe('mongodb connector', () => {
     expect(first.status.rowsCopied).toBe(25);
     expect(first.status.position).toMatchObject({ kind: 'timestamp', value: '2024-03-01 12:00:00.500' });
     const rows = await pg.rows('orders', ['n']);
-    expect(rows[0]).toEqual({ _id: expect.stringMatching(/^[0-9a-f]{24}$/), n: '9007199254740990', qty: '0', price: '0.25', at: '2024-03-01 12:00:00.5', tags: ['a', '0'], meta: { by: 'seed', nested: { ok: true } } });
+    expect(rows[0]).toEqual({
+      _id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      n: '9007199254740990',
+      qty: '0',
+      price: '0.25',
+      at: '2024-03-01 12:00:00.5',
+      tags: ['a', '0'],
+      meta: { by: 'seed', nested: { ok: true } },
+    });
     // Number fields get numeric: a later document may hold another number type in them (a Double where Int32s were).
-    expect(Object.values(await pg.columnTypes('orders'))).toEqual(['text', 'numeric', 'numeric', 'numeric', expect.stringMatching(/^timestamp/), 'jsonb', 'jsonb']);
+    expect(Object.values(await pg.columnTypes('orders'))).toEqual([
+      'text',
+      'numeric',
+      'numeric',
+      'numeric',
+      expect.stringMatching(/^timestamp/),
+      'jsonb',
+      'jsonb',
+    ]);
 
     await orders.updateOne({ qty: new Int32(3) }, { $set: { at: new Date('2024-03-01T12:00:01Z'), meta: { by: 'update' } } });
-    await orders.insertOne({ _id: new ObjectId(), n: Long.fromNumber(1), qty: new Int32(99), price: new Double(1), at: new Date('2024-03-01T12:00:01Z'), tags: [], meta: {} });
+    await orders.insertOne({
+      _id: new ObjectId(),
+      n: Long.fromNumber(1),
+      qty: new Int32(99),
+      price: new Double(1),
+      at: new Date('2024-03-01T12:00:01Z'),
+      tags: [],
+      meta: {},
+    });
     const second = await runOnce(sync, state);
     expect(second.status.rowsCopied).toBe(2);
     expect(await pg.count('orders')).toBe(26);
@@ -191,16 +256,17 @@ describe('mongodb connector', () => {
 
   it('Mongo → Mongo upsert: a field a document lacks is not written (kept, or absent), whatever else the batch holds', async () => {
     const from = db.collection<{ _id: Int32; a?: string; b?: string | null }>('partial_from');
-    await from.insertMany([
-      { _id: new Int32(1), a: 'x', b: 'y' },
-      { _id: new Int32(2), a: 'w' },
-      { _id: new Int32(3), b: null },
-      { _id: new Int32(4) },
-    ]);
+    await from.insertMany([{ _id: new Int32(1), a: 'x', b: 'y' }, { _id: new Int32(2), a: 'w' }, { _id: new Int32(3), b: null }, { _id: new Int32(4) }]);
     for (const batchSize of [1, 4]) {
       const to = db.collection(`partial_to_${batchSize}`);
       await to.insertOne({ _id: new Int32(2), a: 'old', b: 'kept' } as never);
-      const sync = syncBetween(mongoEndpoint('partial_from'), mongoEndpoint(`partial_to_${batchSize}`), { mode: 'id', cursorColumn: '_id', keyColumns: ['_id'], writeMode: 'upsert', batchSize });
+      const sync = syncBetween(mongoEndpoint('partial_from'), mongoEndpoint(`partial_to_${batchSize}`), {
+        mode: 'id',
+        cursorColumn: '_id',
+        keyColumns: ['_id'],
+        writeMode: 'upsert',
+        batchSize,
+      });
       await runOnce(sync, await tempDir('idra-state-'));
       expect(await to.find({}, { sort: { _id: 1 } }).toArray(), `batchSize ${batchSize}`).toEqual([
         { _id: 1, a: 'x', b: 'y' },
@@ -230,15 +296,33 @@ describe('mongodb connector', () => {
     const people = db.collection('people');
     await people.insertOne({ id: Long.fromString('1'), name: 'was here first' });
     const options = { decimalAs: 'string' }; // FerretDB 1.x has no Decimal128
-    const insert = syncBetween(tableEndpoint(pg, 'people'), mongoEndpoint('people', options), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 3 });
+    const insert = syncBetween(tableEndpoint(pg, 'people'), mongoEndpoint('people', options), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      batchSize: 3,
+    });
     expect((await runOnce(insert, await tempDir('idra-state-'))).status.rowsCopied).toBe(4);
     expect(await people.countDocuments()).toBe(4);
     expect((await people.findOne({ id: Long.fromString('1') }))?.['name']).toBe('was here first');
     const copied = await people.findOne({ id: Long.fromString('9007199254740993') }, { projection: { _id: 0 }, promoteLongs: false });
-    expect(copied).toEqual({ id: Long.fromString('9007199254740993'), name: TYPED_ROWS[2]!.name, amount: '0.000001', ts: new Date('2026-01-19T03:14:08.999Z'), flag: null, doc: null });
+    expect(copied).toEqual({
+      id: Long.fromString('9007199254740993'),
+      name: TYPED_ROWS[2]!.name,
+      amount: '0.000001',
+      ts: new Date('2026-01-19T03:14:08.999Z'),
+      flag: null,
+      doc: null,
+    });
     expect((await people.indexes()).some((ix) => ix.unique && JSON.stringify(ix.key) === '{"id":1}')).toBe(true);
 
-    const upsert = syncBetween(tableEndpoint(pg, 'people'), mongoEndpoint('people', { ...options, timestampAs: 'string' }), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], writeMode: 'upsert', batchSize: 3 });
+    const upsert = syncBetween(tableEndpoint(pg, 'people'), mongoEndpoint('people', { ...options, timestampAs: 'string' }), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      writeMode: 'upsert',
+      batchSize: 3,
+    });
     await runOnce(upsert, await tempDir('idra-state-'));
     expect(await people.countDocuments()).toBe(4);
     expect((await people.findOne({ id: Long.fromString('1') }))?.['name']).toBe('plain');
@@ -293,7 +377,11 @@ describe('mongodb connector', () => {
       const server = mongo.own!;
       const col = db.collection('outage');
       await col.insertMany(numberedRows(1, 10).map((r) => ({ seq: Long.fromString(r.id as string), name: r.name })));
-      const sync = syncBetween(mongoEndpoint('outage', { connectTimeout: '1s' }), tableEndpoint(pg, 'outage'), { mode: 'id', cursorColumn: 'seq', keyColumns: ['seq'] });
+      const sync = syncBetween(mongoEndpoint('outage', { connectTimeout: '1s' }), tableEndpoint(pg, 'outage'), {
+        mode: 'id',
+        cursorColumn: 'seq',
+        keyColumns: ['seq'],
+      });
       const state = await tempDir('idra-state-');
       expect((await runOnce(sync, state)).status.rowsCopied).toBe(10);
       await server.kill();
@@ -321,19 +409,36 @@ describe('mongodb connector', () => {
       const rsDb = rs.db(dbName);
       const source = rsDb.collection('changes');
       const endpoint: Endpoint = { connector: 'mongodb', connection: { url: replicaSet!, database: dbName }, collection: 'changes' };
-      const target: Endpoint = { connector: 'mongodb', connection: { url: replicaSet!, database: dbName }, collection: 'changes_copy', options: { objectIdFields: ['_id'] } };
+      const target: Endpoint = {
+        connector: 'mongodb',
+        connection: { url: replicaSet!, database: dbName },
+        collection: 'changes_copy',
+        options: { objectIdFields: ['_id'] },
+      };
       try {
         await rsDb.createCollection('changes').catch(() => {});
         const state = await tempDir('idra-state-');
         const sync = syncBetween(endpoint, target, { keyColumns: ['_id'], writeMode: 'upsert', batchSize: 3 });
         const run = new TestRun(sync, state);
         await run.waitFor((s) => s.state === 'idle');
-        await source.insertMany([{ _id: 'a' as never, v: 1 }, { _id: 'b' as never, v: 1 }, { _id: 'c' as never, v: 1 }]);
+        await source.insertMany([
+          { _id: 'a' as never, v: 1 },
+          { _id: 'b' as never, v: 1 },
+          { _id: 'c' as never, v: 1 },
+        ]);
         await source.updateOne({ _id: 'a' as never }, { $set: { v: 2 } });
         await source.deleteOne({ _id: 'b' as never });
         await run.waitFor((s) => s.rowsCopied === 5);
         await run.runner.stop();
-        expect(await rsDb.collection('changes_copy').find({}, { sort: { _id: 1 } }).toArray()).toEqual([{ _id: 'a', v: 2 }, { _id: 'c', v: 1 }]);
+        expect(
+          await rsDb
+            .collection('changes_copy')
+            .find({}, { sort: { _id: 1 } })
+            .toArray(),
+        ).toEqual([
+          { _id: 'a', v: 2 },
+          { _id: 'c', v: 1 },
+        ]);
         await source.insertOne({ _id: 'd' as never, v: 4 });
         const resumed = await runOnce(sync, state);
         expect(resumed.status.rowsCopied).toBe(1);

@@ -100,7 +100,10 @@ interface AllowList {
 
 function parseAllowList(value: string | undefined): AllowList {
   const allow: AllowList = { any: false, hosts: new Set(), ranges: new BlockList() };
-  for (const entry of (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+  for (const entry of (value ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)) {
     if (entry === '*') allow.any = true;
     else if (entry.includes('/')) {
       const [net, bits] = entry.split('/');

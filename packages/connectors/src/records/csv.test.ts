@@ -29,7 +29,13 @@ describe('CSV', () => {
   it('gives the same records whatever the chunks the text streams in', () => {
     const whole = parse(TEXT);
     for (let size = 1; size <= TEXT.length; size++) {
-      expect(parse(TEXT, Array.from({ length: Math.ceil(TEXT.length / size) }, () => size)), `chunks of ${size}`).toEqual(whole);
+      expect(
+        parse(
+          TEXT,
+          Array.from({ length: Math.ceil(TEXT.length / size) }, () => size),
+        ),
+        `chunks of ${size}`,
+      ).toEqual(whole);
     }
   });
 

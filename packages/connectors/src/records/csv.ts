@@ -42,7 +42,8 @@ export class CsvParser {
   private readonly delimiter: string;
 
   constructor(delimiter = ',') {
-    if (delimiter.length !== 1 || /["\r\n]/.test(delimiter)) throw new RangeError(`a CSV delimiter is one character other than a quote or a line break, not ${JSON.stringify(delimiter)}`);
+    if (delimiter.length !== 1 || /["\r\n]/.test(delimiter))
+      throw new RangeError(`a CSV delimiter is one character other than a quote or a line break, not ${JSON.stringify(delimiter)}`);
     this.delimiter = delimiter;
   }
 

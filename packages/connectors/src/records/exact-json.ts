@@ -35,7 +35,11 @@ export function isInt64Text(text: string): boolean {
 /** True when a JSON number's text is not exactly what the double `value` holds. */
 function losesPrecision(source: string, value: number): boolean {
   if (INTEGER.test(source)) return !Number.isSafeInteger(value);
-  const digits = source.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '');
+  const digits = source
+    .replace(/^-/, '')
+    .replace(/[eE].*$/, '')
+    .replace('.', '')
+    .replace(/^0+/, '');
   return digits.length > 15;
 }
 

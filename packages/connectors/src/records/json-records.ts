@@ -169,7 +169,8 @@ export function decodeColumns(text: string | undefined): Column[] | undefined {
     if (!Array.isArray(list)) return undefined;
     const columns: Column[] = [];
     for (const entry of list) {
-      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'string' || !(LOGICAL_TYPES as readonly string[]).includes(entry[1])) return undefined;
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'string' || !(LOGICAL_TYPES as readonly string[]).includes(entry[1]))
+        return undefined;
       const column: Column = { name: entry[0], type: entry[1] as LogicalType };
       if (typeof entry[2] === 'number') {
         column.precision = entry[2];

@@ -59,7 +59,9 @@ describe('sync runner failures against real SQLite files', () => {
     void runner.start();
     const s = await statusWhere(runner, (x) => x.state === 'failed');
     expect(s.lastError).toMatchObject({ code: 'IDRA_ERR_SYNC_FAILED', row: { id: '97' }, column: 'amount', transient: false });
-    expect(s.lastError!.message).toMatch(/^destination rejected the row id=97 \(column amount\); onError is 'stop': NOT NULL constraint failed: orders\.amount$/);
+    expect(s.lastError!.message).toMatch(
+      /^destination rejected the row id=97 \(column amount\); onError is 'stop': NOT NULL constraint failed: orders\.amount$/,
+    );
     // The message says the database's words once (it used to repeat them after "row rejected:").
     expect(s.lastError!.message.match(/NOT NULL constraint failed/g)).toHaveLength(1);
     expect(dst.prepare('select max(id) as m, count(*) as n from orders').get()).toEqual({ m: 96, n: 96 });
@@ -97,7 +99,10 @@ describe('sync runner failures against real SQLite files', () => {
   });
 
   it('carries the totals of the previous run over, and counts since start apart', async () => {
-    const previous = newSyncStatus('orders', 'other-agent', { rowsCopied: 40, totals: { rowsCopied: 5000, rowsSkipped: 3, batches: 70, since: '2026-01-01T00:00:00.000Z', caughtUpAt: '2026-01-01T01:00:00.000Z' } });
+    const previous = newSyncStatus('orders', 'other-agent', {
+      rowsCopied: 40,
+      totals: { rowsCopied: 5000, rowsSkipped: 3, batches: 70, since: '2026-01-01T00:00:00.000Z', caughtUpAt: '2026-01-01T01:00:00.000Z' },
+    });
     const { runner } = await setup({ onError: 'skip', previous });
     void runner.start();
     const s = await statusWhere(runner, (x) => x.state === 'idle' && x.rowsCopied === 119);

@@ -21,8 +21,23 @@ function csvText(value: unknown): string | null {
 function batchBody(config: Pick<S3Config, 'format' | 'delimiter' | 'header'>, columns: readonly Column[], rows: readonly Row[]): string {
   if (config.format === 'csv') {
     const d = config.delimiter ?? ',';
-    const head = config.header ? csvLine(columns.map((c) => c.name), d) : '';
-    return head + rows.map((row) => csvLine(columns.map((c) => csvText(row[c.name])), d)).join('');
+    const head = config.header
+      ? csvLine(
+          columns.map((c) => c.name),
+          d,
+        )
+      : '';
+    return (
+      head +
+      rows
+        .map((row) =>
+          csvLine(
+            columns.map((c) => csvText(row[c.name])),
+            d,
+          ),
+        )
+        .join('')
+    );
   }
   return rows.map((row) => stringifyJson(rowToJson(row, columns)) + '\n').join('');
 }

@@ -32,7 +32,8 @@ export function createS3Client(config: Pick<S3Config, 'region' | 'pathStyle' | '
 export function s3Failure(ctx: EndpointContext, err: unknown, context?: string): Error {
   if (err instanceof S3ServiceException) {
     const status = err.$metadata.httpStatusCode;
-    const what = err.name === 'NoSuchBucket' ? `bucket ${ctx.endpoint.bucket} does not exist` : `${err.name}${status ? ` (HTTP ${status})` : ''}: ${err.message}`;
+    const what =
+      err.name === 'NoSuchBucket' ? `bucket ${ctx.endpoint.bucket} does not exist` : `${err.name}${status ? ` (HTTP ${status})` : ''}: ${err.message}`;
     return connectorFailure(ctx, new Error(what, { cause: err }), context ? { context } : {});
   }
   return connectorFailure(ctx, err, context ? { context } : {});
@@ -55,7 +56,8 @@ function sortable(value: unknown): string {
  * (more messages had arrived) writes a second object, and the rows of the first appear twice.
  */
 export function batchObjectKey(config: S3Config, sync: Sync, batch: Batch): string {
-  const ext = (config.format === 'csv' ? (config.delimiter === '\t' ? '.tsv' : '.csv') : '.jsonl') + { none: '', gzip: '.gz', zstd: '.zst' }[config.compression];
+  const ext =
+    (config.format === 'csv' ? (config.delimiter === '\t' ? '.tsv' : '.csv') : '.jsonl') + { none: '', gzip: '.gz', zstd: '.zst' }[config.compression];
   const first: Row = batch.rows[0] ?? {};
   let name: string;
   switch (sync.mode) {
@@ -89,8 +91,16 @@ export function batchObjectKey(config: S3Config, sync: Sync, batch: Batch): stri
       // The log position (PostgreSQL LSN `X/Y`, zero-padded hex sorts as the log does), and the rows
       // of the initial copy so far while it runs (its batches all end at the slot's position).
       const value = (batch.position.kind === 'stream' ? batch.position.value : null) as { lsn?: unknown; snapshot?: { rows?: unknown } } | null;
-      const lsn = typeof value?.lsn === 'string' && /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i.test(value.lsn) ? value.lsn.split('/').map((p) => p.padStart(8, '0')).join('') : undefined;
-      name = lsn ? `${lsn}${value?.snapshot ? `_${sortable(String(value.snapshot.rows))}` : ''}` : createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+      const lsn =
+        typeof value?.lsn === 'string' && /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i.test(value.lsn)
+          ? value.lsn
+              .split('/')
+              .map((p) => p.padStart(8, '0'))
+              .join('')
+          : undefined;
+      name = lsn
+        ? `${lsn}${value?.snapshot ? `_${sortable(String(value.snapshot.rows))}` : ''}`
+        : createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
       break;
     }
   }

@@ -18,7 +18,9 @@ export const s3Spec = defineConnector({
     requestTimeout: Option.duration('per S3 request', 30_000),
     include: Option.optionalList('glob patterns of keys (below the prefix) to read, e.g. ["**/*.csv"]; others are passed over', { only: 'source' }),
     exclude: Option.optionalList('glob patterns of keys (below the prefix) not to read, e.g. ["_tmp/**", "*.crc"]', { only: 'source' }),
-    encoding: Option.string('text encoding of the objects (utf-8, windows-1252, iso-8859-1, utf-16le …); a byte order mark decides over it', 'utf-8', { only: 'source' }),
+    encoding: Option.string('text encoding of the objects (utf-8, windows-1252, iso-8859-1, utf-16le …); a byte order mark decides over it', 'utf-8', {
+      only: 'source',
+    }),
     columnNames: Option.optionalList('CSV without a header line: the column names in order (default column1, column2 …)', { only: 'source' }),
     columnTypes: Option.columnTypes('types of fields of objects Idra did not write (those carry their columns in metadata)', { only: 'source' }),
     lookbackObjects: Option.integer(
@@ -27,9 +29,14 @@ export const s3Spec = defineConnector({
       { min: 0, max: 10_000 },
       { only: 'source' },
     ),
-    compression: Option.oneOf(['none', 'gzip', 'zstd'], 'compression of the objects written (.gz/.zst names); a source recognizes gzip and zstd by content', 'none', {
-      only: 'destination',
-    }),
+    compression: Option.oneOf(
+      ['none', 'gzip', 'zstd'],
+      'compression of the objects written (.gz/.zst names); a source recognizes gzip and zstd by content',
+      'none',
+      {
+        only: 'destination',
+      },
+    ),
     gzip: Option.boolean('the same as compression "gzip" (kept for syncs written before compression existed)', false, { only: 'destination' }),
     createBucket: Option.boolean('create a missing bucket', false, { only: 'destination' }),
   },
@@ -37,9 +44,12 @@ export const s3Spec = defineConnector({
   destination: { fields: ['bucket', 'prefix'], required: ['bucket'] },
   rules(o, role) {
     const problems: Array<{ option: 'columnNames' | 'delimiter' | 'encoding' | 'gzip'; message: string }> = [];
-    if (o.columnNames && (o.format === 'jsonl' || o.header)) problems.push({ option: 'columnNames', message: 'applies to CSV without a header line (format csv or auto, header false)' });
-    if (o.delimiter !== undefined && csvDelimiter(o.delimiter) === undefined) problems.push({ option: 'delimiter', message: 'must be one character other than a quote or a line break, or "tab"' });
-    if (role === 'source' && !isEncoding(o.encoding)) problems.push({ option: 'encoding', message: `is not a text encoding this runtime knows (e.g. utf-8, windows-1252, utf-16le)` });
+    if (o.columnNames && (o.format === 'jsonl' || o.header))
+      problems.push({ option: 'columnNames', message: 'applies to CSV without a header line (format csv or auto, header false)' });
+    if (o.delimiter !== undefined && csvDelimiter(o.delimiter) === undefined)
+      problems.push({ option: 'delimiter', message: 'must be one character other than a quote or a line break, or "tab"' });
+    if (role === 'source' && !isEncoding(o.encoding))
+      problems.push({ option: 'encoding', message: `is not a text encoding this runtime knows (e.g. utf-8, windows-1252, utf-16le)` });
     if (o.gzip && o.compression !== 'none') problems.push({ option: 'gzip', message: 'give compression alone' });
     return problems;
   },

@@ -51,7 +51,8 @@ async function* decompressed(body: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
     if (head.length > 0) yield head;
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
   };
-  const decompressor = head[0] === 0x1f && head[1] === 0x8b ? createGunzip() : head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd ? createZstdDecompress() : undefined;
+  const decompressor =
+    head[0] === 0x1f && head[1] === 0x8b ? createGunzip() : head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd ? createZstdDecompress() : undefined;
   if (!decompressor) {
     yield* rest();
     return;
@@ -68,7 +69,14 @@ async function* decoded(bytes: AsyncIterable<Uint8Array>, encoding: string): Asy
   for await (const chunk of bytes) {
     if (!decoder) {
       const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      const bom = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 'utf-8' : b[0] === 0xff && b[1] === 0xfe ? 'utf-16le' : b[0] === 0xfe && b[1] === 0xff ? 'utf-16be' : undefined;
+      const bom =
+        b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf
+          ? 'utf-8'
+          : b[0] === 0xff && b[1] === 0xfe
+            ? 'utf-16le'
+            : b[0] === 0xfe && b[1] === 0xff
+              ? 'utf-16be'
+              : undefined;
       // The decoder of a BOM's encoding drops the mark; another encoding would read it as text.
       decoder = new TextDecoder(bom ?? encoding);
     }
@@ -109,7 +117,10 @@ async function* jsonlEntries(text: AsyncIterable<string>, after: number, origin:
     try {
       yield { line, record: decodeJsonRecord(raw) };
     } catch (err) {
-      yield { line, placeholder: undecodableRow(origin(line, raw), new Error(`s3 source: line ${line} of ${key} is not a JSON object: ${(err as Error).message}`)) };
+      yield {
+        line,
+        placeholder: undecodableRow(origin(line, raw), new Error(`s3 source: line ${line} of ${key} is not a JSON object: ${(err as Error).message}`)),
+      };
     }
   }
 }
@@ -121,14 +132,24 @@ interface CsvShape {
   declared: readonly Column[];
 }
 
-async function* csvEntries(text: AsyncIterable<string>, after: number, origin: Origin, key: string, delimiter: string, shape: CsvShape): AsyncGenerator<Entry, number> {
+async function* csvEntries(
+  text: AsyncIterable<string>,
+  after: number,
+  origin: Origin,
+  key: string,
+  delimiter: string,
+  shape: CsvShape,
+): AsyncGenerator<Entry, number> {
   const parser = new CsvParser(delimiter);
   const types = new Map<string, LogicalType>(shape.declared.map((c) => [c.name, c.type]));
   let names: string[] | undefined = shape.header ? undefined : shape.columnNames;
   let lastLine = 1;
   const entry = (r: CsvRecord | CsvSyntaxError): Entry | undefined => {
     if (r instanceof CsvSyntaxError) {
-      return { line: r.line, placeholder: undecodableRow(origin(r.line, null), new Error(`s3 source: record at line ${r.line} of ${key} is not CSV: ${r.message}`)) };
+      return {
+        line: r.line,
+        placeholder: undecodableRow(origin(r.line, null), new Error(`s3 source: record at line ${r.line} of ${key} is not CSV: ${r.message}`)),
+      };
     }
     if (!names) {
       if (shape.header) {
@@ -150,7 +171,13 @@ async function* csvEntries(text: AsyncIterable<string>, after: number, origin: O
       });
       return { line: r.line, record: { row, types: fieldTypes } };
     } catch (err) {
-      return { line: r.line, placeholder: undecodableRow(origin(r.line, r.values.join(delimiter)), new Error(`s3 source: record at line ${r.line} of ${key} is not valid: ${(err as Error).message}`)) };
+      return {
+        line: r.line,
+        placeholder: undecodableRow(
+          origin(r.line, r.values.join(delimiter)),
+          new Error(`s3 source: record at line ${r.line} of ${key} is not valid: ${(err as Error).message}`),
+        ),
+      };
     }
   };
   for await (const chunk of text) {
@@ -176,5 +203,7 @@ export function objectEntries(
   opts: { key: string; after: number; origin: Origin; format: ObjectFormat; encoding: string } & CsvShape,
 ): AsyncGenerator<Entry, number> {
   const text = decoded(decompressed(body), opts.encoding);
-  return opts.format.format === 'csv' ? csvEntries(text, opts.after, opts.origin, opts.key, opts.format.delimiter, opts) : jsonlEntries(text, opts.after, opts.origin, opts.key);
+  return opts.format.format === 'csv'
+    ? csvEntries(text, opts.after, opts.origin, opts.key, opts.format.delimiter, opts)
+    : jsonlEntries(text, opts.after, opts.origin, opts.key);
 }

@@ -108,7 +108,13 @@ function storedOffset(ctx: EndpointContext, position: Position): Partial<S3Offse
     (v.floor === undefined || v.floor === null || typeof v.floor === 'string') &&
     (v.read === undefined || (Array.isArray(v.read) && v.read.every((k) => typeof k === 'string')));
   if (!valid) {
-    throw new ConnectorError({ connector: 's3', role: 'source', syncId: ctx.sync.id, transient: false, message: `stored offset ${JSON.stringify(position.value)} is not {key, line, floor, read}` });
+    throw new ConnectorError({
+      connector: 's3',
+      role: 'source',
+      syncId: ctx.sync.id,
+      transient: false,
+      message: `stored offset ${JSON.stringify(position.value)} is not {key, line, floor, read}`,
+    });
   }
   return v;
 }

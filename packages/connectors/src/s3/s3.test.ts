@@ -23,7 +23,13 @@ async function newBucket(): Promise<string> {
 
 function s3Endpoint(bucket: string, prefix: string, options: Record<string, unknown> = {}): Endpoint {
   const { url, accessKeyId, secretAccessKey } = s3.address;
-  return { connector: 's3', connection: { url, user: accessKeyId, password: secretAccessKey }, bucket, prefix, options: { region: s3.address.region, ...options } };
+  return {
+    connector: 's3',
+    connection: { url, user: accessKeyId, password: secretAccessKey },
+    bucket,
+    prefix,
+    options: { region: s3.address.region, ...options },
+  };
 }
 
 async function keys(bucket: string, prefix = ''): Promise<string[]> {
@@ -68,12 +74,20 @@ afterAll(async () => {
 describe('s3 connector', () => {
   it('PG → S3 (gzipped JSON Lines) → SQLite: every type arrives; one object per batch, named after its first row', async () => {
     const bucket = `idra-${process.pid}-created`;
-    const toS3 = syncBetween(tableEndpoint(pg, 'typed'), s3Endpoint(bucket, 'typed/', { gzip: true, createBucket: true }), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 3 });
+    const toS3 = syncBetween(tableEndpoint(pg, 'typed'), s3Endpoint(bucket, 'typed/', { gzip: true, createBucket: true }), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      batchSize: 3,
+    });
     expect((await runOnce(toS3, await tempDir('idra-state-'))).status.rowsCopied).toBe(4);
     expect(await keys(bucket)).toEqual(['typed/00000000000000000001.jsonl.gz', 'typed/09223372036854775807.jsonl.gz']);
-    expect((await objectText(bucket, 'typed/09223372036854775807.jsonl.gz')).trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([
-      { id: '9223372036854775807', name: null, amount: null, ts: '2024-06-30 23:59:59.5', flag: true, doc: { nested: { deep: [true] } } },
-    ]);
+    expect(
+      (await objectText(bucket, 'typed/09223372036854775807.jsonl.gz'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([{ id: '9223372036854775807', name: null, amount: null, ts: '2024-06-30 23:59:59.5', flag: true, doc: { nested: { deep: [true] } } }]);
 
     const fromS3 = syncBetween(s3Endpoint(bucket, 'typed/'), tableEndpoint(lite, 'from_s3'), { keyColumns: ['id'], writeMode: 'upsert', batchSize: 2 });
     const { status } = await runOnce(fromS3, await tempDir('idra-state-'));
@@ -91,7 +105,11 @@ describe('s3 connector', () => {
       { id: '2', name: '', amount: null, doc: null },
       { id: '3', name: null, amount: '-0.000001', doc: [1] },
     ]);
-    const toS3 = syncBetween(tableEndpoint(pg, 'csv_src'), s3Endpoint(bucket, 'csv/', { format: 'csv' }), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] });
+    const toS3 = syncBetween(tableEndpoint(pg, 'csv_src'), s3Endpoint(bucket, 'csv/', { format: 'csv' }), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+    });
     await runOnce(toS3, await tempDir('idra-state-'));
     expect(await objectText(bucket, 'csv/00000000000000000001.csv')).toBe(
       'id,name,amount,doc\r\n1,"a, ""quoted""\r\nline",1.500000,"{""k"":""v,\\""""}"\r\n2,"",,\r\n3,,-0.000001,[1]\r\n',
@@ -126,8 +144,20 @@ describe('s3 connector', () => {
   it('resumes in the middle of an object from the stored key and line', async () => {
     const bucket = await newBucket();
     await pg.exec('create table mid (id text, name text, amount text)');
-    await putObject(bucket, 'in/a.jsonl', numberedRows(1, 10).map((r) => JSON.stringify(r)).join('\n') + '\n');
-    await putObject(bucket, 'in/b.jsonl', numberedRows(11, 3).map((r) => JSON.stringify(r)).join('\n'));
+    await putObject(
+      bucket,
+      'in/a.jsonl',
+      numberedRows(1, 10)
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
+    await putObject(
+      bucket,
+      'in/b.jsonl',
+      numberedRows(11, 3)
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     const state = await tempDir('idra-state-');
     // No key columns: a line read twice would be a duplicate row.
     const sync = syncBetween(s3Endpoint(bucket, 'in/'), tableEndpoint(pg, 'mid'), { batchSize: 4 });
@@ -145,7 +175,10 @@ describe('s3 connector', () => {
 
   it('an object that arrives late under an earlier key is copied (part-000 after part-001), running and across a restart', async () => {
     const bucket = await newBucket();
-    const line = (from: number, count: number) => numberedRows(from, count).map((r) => JSON.stringify(r)).join('\n');
+    const line = (from: number, count: number) =>
+      numberedRows(from, count)
+        .map((r) => JSON.stringify(r))
+        .join('\n');
     await putObject(bucket, 'late/part-001.jsonl', line(10, 2));
     const state = await tempDir('idra-state-');
     // No key columns: an object read twice would show as duplicate rows.
@@ -207,8 +240,14 @@ describe('s3 connector', () => {
     await pg.exec('create table bom (id bigint primary key, name text)');
     await putObject(bucket, 'csv/1.csv', '\uFEFFid,name\r\n1,a\r\n2,b\r\n');
     await putObject(bucket, 'jsonl/1.jsonl', '\uFEFF{"id":"3","name":"c"}\n');
-    for (const [prefix, format] of [['csv/', 'csv'], ['jsonl/', 'jsonl']]) {
-      const run = new TestRun(syncBetween(s3Endpoint(bucket, prefix!, { format }), tableEndpoint(pg, 'bom'), { keyColumns: ['id'] }), await tempDir('idra-state-'));
+    for (const [prefix, format] of [
+      ['csv/', 'csv'],
+      ['jsonl/', 'jsonl'],
+    ]) {
+      const run = new TestRun(
+        syncBetween(s3Endpoint(bucket, prefix!, { format }), tableEndpoint(pg, 'bom'), { keyColumns: ['id'] }),
+        await tempDir('idra-state-'),
+      );
       const settled = await run.waitFor((s) => s.state !== 'starting' && s.state !== 'running');
       await run.runner.stop();
       expect([settled.lastError?.message, settled.rowsSkipped]).toEqual([undefined, 0]);
@@ -223,13 +262,17 @@ describe('s3 connector', () => {
   it('a CSV without a header line: header false, names from columnNames (or column1, column2 …)', async () => {
     const bucket = await newBucket();
     await putObject(bucket, 'raw/1.csv', '1,a\r\n2,b\r\n');
-    const named = syncBetween(s3Endpoint(bucket, 'raw/', { format: 'csv', header: false, columnNames: ['id', 'name'] }), tableEndpoint(pg, 'headerless'), { keyColumns: ['id'] });
+    const named = syncBetween(s3Endpoint(bucket, 'raw/', { format: 'csv', header: false, columnNames: ['id', 'name'] }), tableEndpoint(pg, 'headerless'), {
+      keyColumns: ['id'],
+    });
     expect((await runOnce(named, await tempDir('idra-state-'))).status.rowsCopied).toBe(2);
     expect(await pg.rows('headerless', ['id'])).toEqual([
       { id: '1', name: 'a' },
       { id: '2', name: 'b' },
     ]);
-    const numbered = syncBetween(s3Endpoint(bucket, 'raw/', { format: 'csv', header: false }), tableEndpoint(pg, 'headerless_numbered'), { keyColumns: ['column1'] });
+    const numbered = syncBetween(s3Endpoint(bucket, 'raw/', { format: 'csv', header: false }), tableEndpoint(pg, 'headerless_numbered'), {
+      keyColumns: ['column1'],
+    });
     expect((await runOnce(numbered, await tempDir('idra-state-'))).status.rowsCopied).toBe(2);
     expect(await pg.rows('headerless_numbered', ['column1'])).toEqual([
       { column1: '1', column2: 'a' },
@@ -276,16 +319,24 @@ describe('s3 connector', () => {
     await runOnce(out, await tempDir('idra-state-'));
     expect(await keys(bucket)).toEqual(['z/00000000000000000001.csv.zst']);
     expect(await objectText(bucket, 'z/00000000000000000001.csv.zst')).toMatch(/^1;row 1;1\.25\r\n.*5;"a;b ""c""";\r\n$/s);
-    const back = syncBetween(s3Endpoint(bucket, 'z/', { format: 'csv', delimiter: ';', header: false, columnNames: ['id', 'name', 'amount'] }), tableEndpoint(pg, 'csv_zstd_back'), {
-      keyColumns: ['id'],
-    });
+    const back = syncBetween(
+      s3Endpoint(bucket, 'z/', { format: 'csv', delimiter: ';', header: false, columnNames: ['id', 'name', 'amount'] }),
+      tableEndpoint(pg, 'csv_zstd_back'),
+      {
+        keyColumns: ['id'],
+      },
+    );
     await runOnce(back, await tempDir('idra-state-'));
     expect((await pg.rows('csv_zstd_back', ['id'])).map(canonicalRow)).toEqual((await pg.rows('csv_zstd', ['id'])).map(canonicalRow));
   });
 
   it('an object whose compression is corrupt follows the error policy from where it breaks; the next objects are read', async () => {
     const bucket = await newBucket();
-    const good = gzipSync(numberedRows(1, 3).map((r) => JSON.stringify(r)).join('\n'));
+    const good = gzipSync(
+      numberedRows(1, 3)
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     // The first bytes say gzip, the rest is garbage.
     await putObject(bucket, 'bad/1.jsonl.gz', Buffer.concat([good.subarray(0, 10), Buffer.alloc(64, 7)]));
     await putObject(bucket, 'bad/2.jsonl', JSON.stringify(numberedRows(4, 1)[0]));
@@ -374,7 +425,13 @@ describe('s3 connector', () => {
     async () => {
       const server = s3.own!;
       const bucket = await newBucket();
-      await putObject(bucket, 'o/1.jsonl', numberedRows(1, 5).map((r) => JSON.stringify(r)).join('\n'));
+      await putObject(
+        bucket,
+        'o/1.jsonl',
+        numberedRows(1, 5)
+          .map((r) => JSON.stringify(r))
+          .join('\n'),
+      );
       const state = await tempDir('idra-state-');
       const sync = syncBetween(s3Endpoint(bucket, 'o/'), tableEndpoint(pg, 'outage'), { keyColumns: ['id'] });
       expect((await runOnce(sync, state)).status.rowsCopied).toBe(5);
@@ -384,7 +441,13 @@ describe('s3 connector', () => {
         const retrying = await run.waitFor((s) => s.state === 'retrying', 30_000);
         expect(retrying.lastError?.message).toMatch(/^s3 source: .*ECONNREFUSED/);
         await server.start();
-        await putObject(bucket, 'o/2.jsonl', numberedRows(6, 2).map((r) => JSON.stringify(r)).join('\n'));
+        await putObject(
+          bucket,
+          'o/2.jsonl',
+          numberedRows(6, 2)
+            .map((r) => JSON.stringify(r))
+            .join('\n'),
+        );
         await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 2, 60_000);
       } finally {
         await run.runner.stop();

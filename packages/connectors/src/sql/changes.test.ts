@@ -81,7 +81,12 @@ for (const name of TEST_DIALECTS) {
       const sync = makeSync(db, db, { keyColumns: ['id'], writeMode: 'upsert' });
       const destination = await createConnectorRegistry().openDestination({ sync, endpoint: sync.destination, role: 'destination' });
       try {
-        const batch: Batch = { columns: COLUMNS, rows: [{ id: '2', name: null }], changes: [{ kind: 'delete', at: 0, key: { id: '1' } }], position: { kind: 'id', value: null } };
+        const batch: Batch = {
+          columns: COLUMNS,
+          rows: [{ id: '2', name: null }],
+          changes: [{ kind: 'delete', at: 0, key: { id: '1' } }],
+          position: { kind: 'id', value: null },
+        };
         await expect(destination.write(batch, new AbortController().signal)).rejects.toThrow();
       } finally {
         await destination.close();
@@ -120,7 +125,10 @@ for (const name of TEST_DIALECTS) {
       }
       await db.exec(`alter table src add column email ${D.text}`);
       await insertRows(db, 'src', [row(2, { email: 'b@x' })]);
-      const ignoring = new TestRun(makeSync(db, db, { keyColumns: ['id'], schemaChanges: 'ignore', destinationTable: 'dst_ignore' }), await tempDir('idra-state-'));
+      const ignoring = new TestRun(
+        makeSync(db, db, { keyColumns: ['id'], schemaChanges: 'ignore', destinationTable: 'dst_ignore' }),
+        await tempDir('idra-state-'),
+      );
       const failing = new TestRun(makeSync(db, db, { keyColumns: ['id'], schemaChanges: 'fail', destinationTable: 'dst_fail' }), await tempDir('idra-state-'));
       try {
         await ignoring.waitFor((s) => s.state === 'idle' && s.rowsCopied === 2);

@@ -60,7 +60,7 @@ for (const name of TEST_DIALECTS) {
       expect(await db.count('dst')).toBe(100);
     });
 
-    it("a pass stopped midway deletes nothing; the pass it resumes deletes only what the source lost", async () => {
+    it('a pass stopped midway deletes nothing; the pass it resumes deletes only what the source lost', async () => {
       await db.exec(`create table src (id ${D.bigint} primary key, name ${D.text})`);
       await insertRows(db, 'src', rows(1, 300));
       const sync = makeSync(db, db, { mode: 'full', keyColumns: ['id'], writeMode: 'upsert', deletes: 'mirror', batchSize: 20 });

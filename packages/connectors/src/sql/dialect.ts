@@ -9,7 +9,20 @@ import {
   type RawBuilder,
   type SelectQueryBuilder,
 } from 'kysely';
-import type { ChangeLogSlot, Column, Connection, DiscoveredObject, EncodedRow, EndpointContext, LogicalType, OptionProps, Row, RowEncoding, Source, Sync } from '@idra/core';
+import type {
+  ChangeLogSlot,
+  Column,
+  Connection,
+  DiscoveredObject,
+  EncodedRow,
+  EndpointContext,
+  LogicalType,
+  OptionProps,
+  Row,
+  RowEncoding,
+  Source,
+  Sync,
+} from '@idra/core';
 
 export type SqlDialectName = 'postgres' | 'mysql' | 'sqlite' | 'mssql';
 
@@ -61,7 +74,13 @@ export interface EncodedRows {
    * Runs `query` (whose values are the expressions of {@link binder}) and returns its rows still
    * encoded, with the columns of `decoded` decoded as a plain read would.
    */
-  read(pool: SqlPool, query: SelectQueryBuilder<any, any, any>, values: unknown[], decoded: Array<{ name: string; native: string }>, signal?: AbortSignal): Promise<Row[]>;
+  read(
+    pool: SqlPool,
+    query: SelectQueryBuilder<any, any, any>,
+    values: unknown[],
+    decoded: Array<{ name: string; native: string }>,
+    signal?: AbortSignal,
+  ): Promise<Row[]>;
   /** All the values of an encoded row of columns `names` of types `natives`, decoded for people to read. */
   decode(row: EncodedRow, names: string[], natives: string[]): Row;
 }

@@ -47,7 +47,14 @@ for (const name of TEST_DIALECTS) {
 
     it('keeps 64-bit ids, decimals and microsecond timestamps exact', async () => {
       const rows = [
-        { id: '9007199254740993', name: 'beyond 2^53', amount: '1234567890123456789012.123456', ts: '2024-02-29 23:59:59.999999', flag: true, doc: { big: '9223372036854775807' } },
+        {
+          id: '9007199254740993',
+          name: 'beyond 2^53',
+          amount: '1234567890123456789012.123456',
+          ts: '2024-02-29 23:59:59.999999',
+          flag: true,
+          doc: { big: '9223372036854775807' },
+        },
         { id: '9223372036854775807', name: 'max int64', amount: '-0.000001', ts: '1999-12-31 00:00:00.000001', flag: false, doc: [1, 2] },
       ];
       await insertRows(db, 'src', rows);
@@ -73,7 +80,11 @@ for (const name of TEST_DIALECTS) {
 
     it('timestamp mode loses no row when many rows share a timestamp across batch boundaries, and upserts changes', async () => {
       const same = ts(BASE, 0, 500);
-      await insertRows(db, 'src', sampleRows(1, 60, () => same));
+      await insertRows(
+        db,
+        'src',
+        sampleRows(1, 60, () => same),
+      );
       const sync = makeSync(db, db, { mode: 'timestamp', cursorColumn: 'ts', tiebreakerColumn: 'id', keyColumns: ['id'], writeMode: 'upsert' });
       const first = await runOnce(sync, state);
       expect(first.status.rowsCopied).toBe(60);
@@ -82,7 +93,11 @@ for (const name of TEST_DIALECTS) {
       // Ten rows change, all to one new timestamp (another tie), plus five new rows at that time.
       const later = ts(BASE, 60_000, 1);
       await db.exec(sql`update src set name = ${'changed'}, ts = ${later} where id <= 10`);
-      await insertRows(db, 'src', sampleRows(61, 5, () => later));
+      await insertRows(
+        db,
+        'src',
+        sampleRows(61, 5, () => later),
+      );
       const second = await runOnce(sync, state);
       expect(second.status.rowsCopied).toBe(15);
       expect(await db.rows('dst', ['id'])).toEqual(await db.rows('src', ['id']));
@@ -101,10 +116,18 @@ for (const name of TEST_DIALECTS) {
 
     it('destination-timestamp mode resumes from the newest (timestamp, id) in the destination', async () => {
       const same = ts(BASE, 5000, 7);
-      await insertRows(db, 'src', sampleRows(1, 20, () => same));
+      await insertRows(
+        db,
+        'src',
+        sampleRows(1, 20, () => same),
+      );
       const sync = makeSync(db, db, { mode: 'destination-timestamp', cursorColumn: 'ts', keyColumns: ['id'], writeMode: 'upsert' });
       expect((await runOnce(sync, state)).status.rowsCopied).toBe(20);
-      await insertRows(db, 'src', sampleRows(21, 4, () => same));
+      await insertRows(
+        db,
+        'src',
+        sampleRows(21, 4, () => same),
+      );
       expect((await runOnce(sync, state)).status.rowsCopied).toBe(4);
       expect(await db.rows('dst', ['id'])).toEqual(await db.rows('src', ['id']));
     });
@@ -113,7 +136,15 @@ for (const name of TEST_DIALECTS) {
       await db.exec(`create table pairs (a ${D.bigint} not null, b ${D.text === 'text' ? 'varchar(20)' : D.text} not null, v ${D.text}, primary key (a, b))`);
       const pairs = Array.from({ length: 30 }, (_, i) => ({ a: String(i % 4), b: `k${String(i).padStart(2, '0')}`, v: `v${i}` }));
       await insertRows(db, 'pairs', pairs);
-      const sync = makeSync(db, db, { mode: 'full', cursorColumn: undefined, keyColumns: ['a', 'b'], writeMode: 'upsert', sourceTable: 'pairs', destinationTable: 'pairs_copy', pollIntervalMs: 100 });
+      const sync = makeSync(db, db, {
+        mode: 'full',
+        cursorColumn: undefined,
+        keyColumns: ['a', 'b'],
+        writeMode: 'upsert',
+        sourceTable: 'pairs',
+        destinationTable: 'pairs_copy',
+        pollIntervalMs: 100,
+      });
       const run = new TestRun(sync, state);
       await run.waitFor((s) => s.position?.kind === 'full' && s.position.value.run === 2);
       expect(await db.rows('pairs_copy', ['a', 'b'])).toEqual(await db.rows('pairs', ['a', 'b']));
@@ -187,12 +218,17 @@ for (const name of TEST_DIALECTS) {
       await db.exec(`create table dst (id ${D.bigint} primary key, name ${D.text})`);
       await db.exec(`create table dst_fail (id ${D.bigint} primary key, name ${D.text})`);
       await insertRows(db, 'src', sampleRows(1, 3));
-      const failing = new TestRun(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], schemaChanges: 'fail', destinationTable: 'dst_fail' }), state);
+      const failing = new TestRun(
+        makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], schemaChanges: 'fail', destinationTable: 'dst_fail' }),
+        state,
+      );
       const failed = await failing.waitFor((s) => s.state === 'failed' || s.state === 'retrying');
       await failing.runner.stop();
       expect(failed.state).toBe('failed');
       expect(failed.lastError?.code).toBe('IDRA_ERR_SCHEMA_CHANGE_REFUSED');
-      expect(failed.lastError?.message).toMatch(/^\w+ destination: table dst_fail has no column "amount" \(decimal[(\d,)]*\) that the source now has, and schemaChanges is 'fail'/);
+      expect(failed.lastError?.message).toMatch(
+        /^\w+ destination: table dst_fail has no column "amount" \(decimal[(\d,)]*\) that the source now has, and schemaChanges is 'fail'/,
+      );
       expect(await db.count('dst_fail')).toBe(0);
       await runOnce(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), await tempDir('idra-state-'));
       expect(await db.rows('dst', ['id'])).toEqual(await db.rows('src', ['id']));
@@ -202,7 +238,14 @@ for (const name of TEST_DIALECTS) {
       await insertRows(db, 'src', sampleRows(1, 3));
       await runOnce(makeSync(db, db, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], writeMode: 'upsert' }), state);
       const [row] = await db.rows('dst', ['id']);
-      expect(row).toEqual({ id: '1', name: 'row 1', amount: expect.stringMatching(/^1\.25/), ts: ts(BASE, 1000, 123), flag: false, doc: { n: 1, tags: ['a', '1'] } });
+      expect(row).toEqual({
+        id: '1',
+        name: 'row 1',
+        amount: expect.stringMatching(/^1\.25/),
+        ts: ts(BASE, 1000, 123),
+        flag: false,
+        doc: { n: 1, tags: ['a', '1'] },
+      });
     });
   });
 }

@@ -17,7 +17,7 @@ function canonical(row: Row): Row {
 const ROWS: Row[] = [
   { id: '1', name: 'plain', amount: '10.500000', ts: '2024-01-01 00:00:00.000001', flag: true, doc: { a: 1 } },
   { id: '2', name: 'ünïcødé ✓ 漢字', amount: '-99999999999.999999', ts: '2024-01-01 00:00:00.000001', flag: false, doc: [1, 'two', null] },
-  { id: '9007199254740993', name: "quotes ' \" ; drop table src; --", amount: '0.000001', ts: '2026-01-19 03:14:08.999999', flag: null, doc: null },
+  { id: '9007199254740993', name: 'quotes \' " ; drop table src; --', amount: '0.000001', ts: '2026-01-19 03:14:08.999999', flag: null, doc: null },
   { id: '9223372036854775807', name: null, amount: null, ts: '2024-06-30 23:59:59.5', flag: true, doc: { nested: { deep: [true] } } },
 ];
 
@@ -68,7 +68,10 @@ describe('unreachable databases and bad credentials', () => {
       await db.exec("create user if not exists 'idra_t'@'%' identified by 'right-one'");
       await db.exec(`grant all on *.* to 'idra_t'@'%'`);
       await db.exec(`create table src (id bigint primary key, name varchar(20))`);
-      await insertRows(db, 'src', [{ id: '1', name: 'a' }, { id: '2', name: 'b' }]);
+      await insertRows(db, 'src', [
+        { id: '1', name: 'a' },
+        { id: '2', name: 'b' },
+      ]);
       const url = new URL(db.connection.url!);
       url.username = 'idra_t';
       url.password = 'wrong-pass';

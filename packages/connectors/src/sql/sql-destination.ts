@@ -71,7 +71,12 @@ function createdType(column: Column): Column {
 }
 
 /** `create table` for the columns of a batch, with the sync's key columns as primary key. */
-export function createTableStatement(dialect: SqlDialect, target: { schema?: string | undefined; table: string }, columns: Column[], keys: string[]): CompiledQuery {
+export function createTableStatement(
+  dialect: SqlDialect,
+  target: { schema?: string | undefined; table: string },
+  columns: Column[],
+  keys: string[],
+): CompiledQuery {
   const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
   let q = db.schema.createTable(target.table);
   if (dialect.db.getExecutor().adapter.supportsCreateIfNotExists) q = q.ifNotExists();
@@ -99,7 +104,13 @@ export function deleteStatement(
   return db
     .deleteFrom(target.table)
     .where((eb) =>
-      keys.length === 1 ? eb(keys[0]!, 'in', keyRows.map((r) => param(r, 0))) : eb.or(keyRows.map((r) => eb.and(keys.map((k, i) => eb(k, '=', param(r, i)))))),
+      keys.length === 1
+        ? eb(
+            keys[0]!,
+            'in',
+            keyRows.map((r) => param(r, 0)),
+          )
+        : eb.or(keyRows.map((r) => eb.and(keys.map((k, i) => eb(k, '=', param(r, i)))))),
     )
     .compile();
 }
@@ -107,7 +118,10 @@ export function deleteStatement(
 /** `alter table … add column` of a nullable column, as a new source column arrives. */
 export function addColumnStatement(dialect: SqlDialect, target: { schema?: string | undefined; table: string }, column: Column): CompiledQuery {
   const db: Kysely<any> = target.schema ? dialect.db.withSchema(target.schema) : dialect.db;
-  return db.schema.alterTable(target.table).addColumn(column.name, sql.raw(dialect.columnType(createdType(column), false))).compile();
+  return db.schema
+    .alterTable(target.table)
+    .addColumn(column.name, sql.raw(dialect.columnType(createdType(column), false)))
+    .compile();
 }
 
 /** The statement changing a column's type, the dialect's own or standard SQL's. */
@@ -250,7 +264,10 @@ export class SqlDestination implements Destination {
         const existing = table.get(change.column.name);
         if (!existing || typeChange(existing, change.column) !== 'wider' || dialect.alterColumnType === null) return false;
         const isKey = this.sync.keyColumns.includes(change.column.name);
-        await session.execute(alterColumnTypeStatement(dialect, target, change.column.name, dialect.columnType(createdType(change.column), isKey), isKey), signal);
+        await session.execute(
+          alterColumnTypeStatement(dialect, target, change.column.name, dialect.columnType(createdType(change.column), isKey), isKey),
+          signal,
+        );
         return true;
       }
       case 'rename':
@@ -298,7 +315,8 @@ export class SqlDestination implements Destination {
           if (step.kind === 'rows') await this.writeRows(tx, step.rows, this.writtenNames(batch.columns), batch.encoding, signal);
           else if (step.kind === 'deletes') await this.deleteKeys(tx, step.keys, signal);
           // DELETE, not TRUNCATE: MySQL's TRUNCATE commits on its own, SQLite has none; this stays in the batch's transaction.
-          else if (step.kind === 'truncate') await tx.execute((this.target.schema ? dialect.db.withSchema(this.target.schema) : dialect.db).deleteFrom(this.target.table).compile(), signal);
+          else if (step.kind === 'truncate')
+            await tx.execute((this.target.schema ? dialect.db.withSchema(this.target.schema) : dialect.db).deleteFrom(this.target.table).compile(), signal);
           else if (this.sync.schemaChanges === 'fail' && step.change.kind !== 'drop') throw this.refuse(step.change);
           else if (this.sync.schemaChanges === 'evolve' && (await this.alter(tx, step.change, signal))) {
             schemaChanged = true;
@@ -310,7 +328,12 @@ export class SqlDestination implements Destination {
       if (schemaChanged) this.evolvedFor = undefined;
       return { written: batch.rows.length };
     } catch (err) {
-      if (batch.encoding && !(err instanceof ConnectorError) && dialect.classify(err) === 'rejected' && !(await this.accepts(batch.encoding, signal).catch(() => false))) {
+      if (
+        batch.encoding &&
+        !(err instanceof ConnectorError) &&
+        dialect.classify(err) === 'rejected' &&
+        !(await this.accepts(batch.encoding, signal).catch(() => false))
+      ) {
         // Not the rows' fault: the table's types changed since the rows were accepted encoded. The next cycle reads them decoded.
         throw this.fail(`the column types of table ${this.target.table} changed while rows were passed on encoded; they are read again`, { transient: true });
       }
@@ -346,7 +369,8 @@ export class SqlDestination implements Destination {
   private async deleteKeys(tx: SqlSession, keyRows: Row[], signal: AbortSignal): Promise<void> {
     const { dialect, target } = this;
     const keys = this.sync.keyColumns;
-    if (keys.length === 0) throw this.fail('a delete needs the key columns of the rows: set keyColumns', { transient: false, code: 'IDRA_ERR_CONNECTOR_KEY_MISSING' });
+    if (keys.length === 0)
+      throw this.fail('a delete needs the key columns of the rows: set keyColumns', { transient: false, code: 'IDRA_ERR_CONNECTOR_KEY_MISSING' });
     const types = keys.map((k) => this.table!.get(k)?.type);
     const perStatement = Math.max(1, Math.min(MAX_KEYS_PER_DELETE, Math.floor(dialect.maxParameters / keys.length)));
     for (let start = 0; start < keyRows.length; start += perStatement) {

@@ -60,7 +60,15 @@ export function sqlKeyLister(
           const chunk = wanted.slice(i, i + KEYS_PER_LOOKUP).map(bind);
           const q = selectFromEndpoint(dialect.db, endpoint)
             .select(keys)
-            .where((eb) => (keys.length === 1 ? eb(keys[0]!, 'in', chunk.map((v) => v[0])) : eb.or(chunk.map((v) => eb.and(keys.map((k, j) => eb(k, '=', v[j])))))));
+            .where((eb) =>
+              keys.length === 1
+                ? eb(
+                    keys[0]!,
+                    'in',
+                    chunk.map((v) => v[0]),
+                  )
+                : eb.or(chunk.map((v) => eb.and(keys.map((k, j) => eb(k, '=', v[j]))))),
+            );
           found.push(...text((await pool.execute(q.compile(), signal)).rows));
         }
         return found;

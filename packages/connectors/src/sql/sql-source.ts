@@ -58,7 +58,9 @@ function nextPosition(position: Position, order: string[], last: Row): Position 
 }
 
 function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {
-  return a.length === b.length && a.every((c, i) => c.name === b[i]!.name && c.type === b[i]!.type && c.precision === b[i]!.precision && c.scale === b[i]!.scale);
+  return (
+    a.length === b.length && a.every((c, i) => c.name === b[i]!.name && c.type === b[i]!.type && c.precision === b[i]!.precision && c.scale === b[i]!.scale)
+  );
 }
 
 /** Reads a table or query of any SQL dialect in keyset order after a position. */
@@ -129,7 +131,8 @@ export class SqlSource implements Source {
   private async limit(signal: AbortSignal): Promise<ReadLimit | undefined> {
     if (!this.watermark) return undefined;
     const cursor = this.order[0]!;
-    const maxCursor = watermarkKind(this.sync) === 'id' ? selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('m')) : undefined;
+    const maxCursor =
+      watermarkKind(this.sync) === 'id' ? selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('m')) : undefined;
     const request = { delayMs: this.sync.delayMs, maxCursor };
     const watermark = this.watermark;
     const observe = async () => {
@@ -205,7 +208,11 @@ export class SqlSource implements Source {
     const natives = this.natives!;
     const { keyColumns, softDeleteColumn } = this.sync;
     const decoded = [...new Set([...this.order, ...keyColumns, ...(softDeleteColumn ? [softDeleteColumn] : [])])].filter((c) => natives.has(c));
-    this.bind ??= await encoded.binder(this.pool, this.order.map((c) => natives.get(c)!), signal);
+    this.bind ??= await encoded.binder(
+      this.pool,
+      this.order.map((c) => natives.get(c)!),
+      signal,
+    );
     const bind = this.bind;
     const values: unknown[] = [];
     // The limit is a literal too: the read takes no parameters.
@@ -213,7 +220,13 @@ export class SqlSource implements Source {
       values.push(this.param(column, value));
       return bind(values.length - 1, natives.get(column)!);
     });
-    return encoded.read(this.pool, query, values, decoded.map((name) => ({ name, native: natives.get(name)! })), signal);
+    return encoded.read(
+      this.pool,
+      query,
+      values,
+      decoded.map((name) => ({ name, native: natives.get(name)! })),
+      signal,
+    );
   }
 
   /** Takes the columns a read described when they differ from the last ones (a column added, dropped or retyped at the source). */
@@ -277,4 +290,3 @@ export class SqlSource implements Source {
     await this.pool.close();
   }
 }
-

@@ -24,9 +24,18 @@ function upsert(name: keyof typeof SQL_DIALECTS, mode: 'insert' | 'upsert') {
 
 describe('write statements per dialect (statement shapes; SQL Server has no server here)', () => {
   it.each([
-    ['postgres', 'insert into "orders" ("id", "name", "amount") values ($1, $2, $3), ($4, $5, $6) on conflict ("id") do update set "name" = "excluded"."name", "amount" = "excluded"."amount"'],
-    ['sqlite', 'insert into "orders" ("id", "name", "amount") values (?, ?, ?), (?, ?, ?) on conflict ("id") do update set "name" = "excluded"."name", "amount" = "excluded"."amount"'],
-    ['mysql', 'insert into `orders` (`id`, `name`, `amount`) values (?, ?, ?), (?, ?, ?) on duplicate key update `name` = values(`name`), `amount` = values(`amount`)'],
+    [
+      'postgres',
+      'insert into "orders" ("id", "name", "amount") values ($1, $2, $3), ($4, $5, $6) on conflict ("id") do update set "name" = "excluded"."name", "amount" = "excluded"."amount"',
+    ],
+    [
+      'sqlite',
+      'insert into "orders" ("id", "name", "amount") values (?, ?, ?), (?, ?, ?) on conflict ("id") do update set "name" = "excluded"."name", "amount" = "excluded"."amount"',
+    ],
+    [
+      'mysql',
+      'insert into `orders` (`id`, `name`, `amount`) values (?, ?, ?), (?, ?, ?) on duplicate key update `name` = values(`name`), `amount` = values(`amount`)',
+    ],
     [
       'mssql',
       'merge into "orders" with (holdlock) as t using (values (@1, @2, @3), (@4, @5, @6)) as s ("id", "name", "amount") on t."id" = s."id" when matched then update set t."name" = s."name", t."amount" = s."amount" when not matched then insert ("id", "name", "amount") values (s."id", s."name", s."amount");',
@@ -74,12 +83,23 @@ describe('read statements per dialect', () => {
   );
 
   it.each([
-    ['postgres', 'select "id" from "dbo"."orders" where ("updated_at" >= $1 and ("updated_at" > $2 or ("updated_at" = $3 and "id" > $4))) order by "updated_at" asc, "id" asc limit $5'],
-    ['mysql', 'select `id` from `dbo`.`orders` where (`updated_at` >= ? and (`updated_at` > ? or (`updated_at` = ? and `id` > ?))) order by `updated_at` asc, `id` asc limit ?'],
-    ['mssql', 'select top(50) "id" from "dbo"."orders" where ("updated_at" >= @1 and ("updated_at" > @2 or ("updated_at" = @3 and "id" > @4))) order by "updated_at" asc, "id" asc'],
+    [
+      'postgres',
+      'select "id" from "dbo"."orders" where ("updated_at" >= $1 and ("updated_at" > $2 or ("updated_at" = $3 and "id" > $4))) order by "updated_at" asc, "id" asc limit $5',
+    ],
+    [
+      'mysql',
+      'select `id` from `dbo`.`orders` where (`updated_at` >= ? and (`updated_at` > ? or (`updated_at` = ? and `id` > ?))) order by `updated_at` asc, `id` asc limit ?',
+    ],
+    [
+      'mssql',
+      'select top(50) "id" from "dbo"."orders" where ("updated_at" >= @1 and ("updated_at" > @2 or ("updated_at" = @3 and "id" > @4))) order by "updated_at" asc, "id" asc',
+    ],
   ] as const)('%s keyset read on (timestamp, tiebreaker)', (name, expected) => {
     const dialect = SQL_DIALECTS[name];
-    let q = selectFromEndpoint(dialect.db, sync.source).select(['id']).where((eb) => keysetAfter(eb, ['updated_at', 'id'], ['2024-01-01 00:00:00.5', '7']));
+    let q = selectFromEndpoint(dialect.db, sync.source)
+      .select(['id'])
+      .where((eb) => keysetAfter(eb, ['updated_at', 'id'], ['2024-01-01 00:00:00.5', '7']));
     q = q.orderBy('updated_at', 'asc').orderBy('id', 'asc');
     q = dialect.limitStyle === 'top' ? q.top(50) : q.limit(50);
     expect(q.compile().sql).toBe(expected);
@@ -125,8 +145,16 @@ describe('read statements per dialect', () => {
     const pool = {
       execute: async (q: CompiledQuery) => {
         reads.push(q.sql);
-        if (q.sql.startsWith('select top(0)')) return { rows: [], columns: [{ name: 'id', type: 'int64' }, { name: 'updated_at', type: 'timestamp' }] };
-        if (q.sql.includes('sysutcdatetime()')) return { rows: [{ at: '2024-05-01 12:00:00.1234567', max_cursor: null, timestamp_limit: '2024-05-01 11:59:55.1234567' }], columns: [] };
+        if (q.sql.startsWith('select top(0)'))
+          return {
+            rows: [],
+            columns: [
+              { name: 'id', type: 'int64' },
+              { name: 'updated_at', type: 'timestamp' },
+            ],
+          };
+        if (q.sql.includes('sysutcdatetime()'))
+          return { rows: [{ at: '2024-05-01 12:00:00.1234567', max_cursor: null, timestamp_limit: '2024-05-01 11:59:55.1234567' }], columns: [] };
         return { rows: [{ id: '1', updated_at: '2024-05-01 11:00:00.0000000' }], columns: [] };
       },
       close: async () => {},
@@ -135,7 +163,9 @@ describe('read statements per dialect', () => {
     const open = (s: typeof sync) => SqlSource.open(dialect, { sync: s, endpoint: s.source, role: 'source' });
     await expect(open(sync)).rejects.toMatchObject({
       code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND',
-      message: expect.stringMatching(/^mssql source: open transactions are not inspected on SQL Server, so rows committed late could be skipped for good: set delayMs to the longest/),
+      message: expect.stringMatching(
+        /^mssql source: open transactions are not inspected on SQL Server, so rows committed late could be skipped for good: set delayMs to the longest/,
+      ),
     });
     expect(reads.some((q) => q.includes('order by'))).toBe(false);
 

@@ -37,7 +37,16 @@ describe('torture: concurrent writers, late commits, restarts — no row lost', 
       ...extra,
     });
     const { latencyMs, finalStatus, ...summary } = result;
-    console.log(`${dialect} ${mode}${extra.watermark === false ? ' (no watermark)' : ''}:`, JSON.stringify({ ...summary, missing: summary.missing.length, different: summary.different.length, latencyMs: percentiles(latencyMs), heldBack: finalStatus.heldBack }));
+    console.log(
+      `${dialect} ${mode}${extra.watermark === false ? ' (no watermark)' : ''}:`,
+      JSON.stringify({
+        ...summary,
+        missing: summary.missing.length,
+        different: summary.different.length,
+        latencyMs: percentiles(latencyMs),
+        heldBack: finalStatus.heldBack,
+      }),
+    );
     return result;
   }
 

@@ -70,7 +70,11 @@ export function groupColumns(rows: Array<Record<string, unknown>>): DiscoveredOb
     let table = tables.get(key);
     if (!table) tables.set(key, (table = { schema, name, columns: [] }));
     const pk = r.pk;
-    table.columns.push({ name: String(r.column_name), type: logicalTypeOfName(String(r.data_type ?? '')), primaryKey: pk === true || pk === 1 || pk === '1' || pk === 't' });
+    table.columns.push({
+      name: String(r.column_name),
+      type: logicalTypeOfName(String(r.data_type ?? '')),
+      primaryKey: pk === true || pk === 1 || pk === '1' || pk === 't',
+    });
   }
   return [...tables.values()];
 }

@@ -3,7 +3,18 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { sql } from 'kysely';
 import { tempDir } from '@idra/testkit';
 import pg from 'pg';
-import { FileOffsetStore, SyncRunner, WatermarkBlindError, sleep, type Batch, type Logger, type Position, type Sync, type SyncConfig, type SyncStatus } from '@idra/core';
+import {
+  FileOffsetStore,
+  SyncRunner,
+  WatermarkBlindError,
+  sleep,
+  type Batch,
+  type Logger,
+  type Position,
+  type Sync,
+  type SyncConfig,
+  type SyncStatus,
+} from '@idra/core';
 import { createConnectorRegistry } from '../registry.ts';
 import { DDL, createTestDb, makeSync, privateMariadb, restrictedUser, type RestrictedUser, type TestDb } from '../testing/fixtures.ts';
 import { unguarded } from '../testing/torture.ts';
@@ -232,7 +243,9 @@ for (const name of ['postgres', 'mysql'] as const) {
     beforeEach(async () => {
       db = await testDb(name);
       await db.exec(`create table src (id bigint primary key, ts ${D.ts} not null)`);
-      await db.exec(`insert into src values (1, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'}), (2, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'}), (3, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'})`);
+      await db.exec(
+        `insert into src values (1, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'}), (2, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'}), (3, ${D.now} - interval ${name === 'postgres' ? "'1 minute'" : '1 minute'})`,
+      );
       user = await restrictedUser(db, name);
     });
     afterEach(async () => {
@@ -245,7 +258,15 @@ for (const name of ['postgres', 'mysql'] as const) {
 
     /** The timestamp sync of `src` into `table`, reading as the restricted user. */
     const syncOf = (overrides: Partial<SyncConfig>, table = 'dst'): Sync => {
-      const sync = makeSync(db, db, { mode: 'timestamp', cursorColumn: 'ts', tiebreakerColumn: 'id', keyColumns: ['id'], pollIntervalMs: 20, destinationTable: table, ...overrides });
+      const sync = makeSync(db, db, {
+        mode: 'timestamp',
+        cursorColumn: 'ts',
+        tiebreakerColumn: 'id',
+        keyColumns: ['id'],
+        pollIntervalMs: 20,
+        destinationTable: table,
+        ...overrides,
+      });
       sync.source = { ...sync.source, connection: { url: user.url } };
       return sync;
     };
@@ -257,7 +278,7 @@ for (const name of ['postgres', 'mysql'] as const) {
     // A writer of another role (the test's own superuser), in a transaction.
     const otherWriter = () => holdOpen(db, [`insert into src values (100, ${D.now})`]);
 
-    it('with the privilege nothing changes: the other role\'s open transaction holds rows back, no warning', async () => {
+    it("with the privilege nothing changes: the other role's open transaction holds rows back, no warning", async () => {
       await user.grant();
       const writer = await otherWriter();
       const { until, warnings } = await run(syncOf({}));
@@ -278,10 +299,15 @@ for (const name of ['postgres', 'mysql'] as const) {
         expect(refused.lastError?.code).toBe('IDRA_ERR_CONFIG_WATERMARK_BLIND');
         expect(refused.lastError?.message).toContain(`${name} source: `);
         expect(refused.lastError?.message.slice(`${name} source: `.length)).toMatch(BLIND[name]);
-        expect(refused.lastError?.message).toContain(`run ${user.grantStatement} on the source (the sync then starts by itself), or set delayMs to the longest time a write transaction stays open`);
+        expect(refused.lastError?.message).toContain(
+          `run ${user.grantStatement} on the source (the sync then starts by itself), or set delayMs to the longest time a write transaction stays open`,
+        );
         expect(refused.retryInMs).toBe(100);
         // Checked again and again, still refused: logged once, and the status keeps the first time.
-        await until('two more checks', () => runner.snapshot.state === 'failed' && errors.length >= 1 && Date.parse(runner.snapshot.updatedAt) - Date.parse(refused.updatedAt) >= 200);
+        await until(
+          'two more checks',
+          () => runner.snapshot.state === 'failed' && errors.length >= 1 && Date.parse(runner.snapshot.updatedAt) - Date.parse(refused.updatedAt) >= 200,
+        );
         expect(runner.snapshot).toMatchObject({ state: 'failed', rowsCopied: 0, batches: 0, lastError: refused.lastError });
         expect(errors).toEqual([refused.lastError!.message]);
         await runner.stop();
@@ -366,7 +392,10 @@ describe('postgres: only sessions that really cannot be seen count as hidden', (
         if (Date.now() > deadline) throw new Error(`only ${observations} observations and ${connectingSeen} connecting sessions seen`);
         const [view, listed] = await Promise.all([
           db.dialect.watermark(agent, { delayMs: 0 }),
-          witness.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and usename = $1 and state is null`, [role]),
+          witness.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity where datname = current_database() and usename = $1 and state is null`,
+            [role],
+          ),
         ]);
         observations++;
         connectingSeen += listed.rows[0]!.n > 0 ? 1 : 0;
@@ -450,6 +479,8 @@ describe('Watermark (the limit logic, without a database)', () => {
       message:
         'mssql source: open transactions are not inspected on SQL Server, so rows committed late could be skipped for good: set delayMs to the longest time a write transaction stays open (watermark: "delay-only" accepts that risk with delayMs 0)',
     });
-    expect(() => refuseBlindReads({ ...blind, grant: 'GRANT x TO y' }, sync(0), 'mssql')).toThrow(/: run GRANT x TO y on the source \(the sync then starts by itself\), or set delayMs/);
+    expect(() => refuseBlindReads({ ...blind, grant: 'GRANT x TO y' }, sync(0), 'mssql')).toThrow(
+      /: run GRANT x TO y on the source \(the sync then starts by itself\), or set delayMs/,
+    );
   });
 });

@@ -96,7 +96,14 @@ export class Watermark {
     if (this.cursor === 'id' && view.maxCursor !== undefined && view.maxCursor !== null) this.observe(view.at, view.maxCursor);
     if (view.unknown) this.heldBack = view.unknown;
     else if (!view.stale) this.advance(view);
-    return { value: this.limit, hold: this.limit === undefined, heldBack: this.heldBack, blockedBy: this.blockedBy, warning: this.warning, staleRetryMs: view.stale?.retryInMs };
+    return {
+      value: this.limit,
+      hold: this.limit === undefined,
+      heldBack: this.heldBack,
+      blockedBy: this.blockedBy,
+      warning: this.warning,
+      staleRetryMs: view.stale?.retryInMs,
+    };
   }
 
   private observe(at: string, max: string): void {
@@ -134,7 +141,9 @@ export class Watermark {
     }
     const head = view.maxCursor;
     const behind =
-      head !== undefined && head !== null && (this.limit === undefined || (isInteger(head) && isInteger(this.limit) ? BigInt(head) > BigInt(this.limit) : head !== this.limit));
+      head !== undefined &&
+      head !== null &&
+      (this.limit === undefined || (isInteger(head) && isInteger(this.limit) ? BigInt(head) > BigInt(this.limit) : head !== this.limit));
     const waiting = this.limit === undefined ? 'all ids wait' : `ids above ${this.limit} wait`;
     this.heldBack = !behind
       ? undefined

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@idra/testkit';
-import { FileOffsetStore, type Connection, type ConnectorKind, type ConnectorRegistry, type DiscoveredObject, type Endpoint, type Row, type SyncConfig } from '@idra/core';
+import {
+  FileOffsetStore,
+  type Connection,
+  type ConnectorKind,
+  type ConnectorRegistry,
+  type DiscoveredObject,
+  type Endpoint,
+  type Row,
+  type SyncConfig,
+} from '@idra/core';
 import { discover, testConnection } from '../probe.ts';
 import { createConnectorRegistry } from '../registry.ts';
 import { insertRows, runOnce, TestRun, type TestDb } from './fixtures.ts';
@@ -67,7 +76,11 @@ export async function abortDuringHungWrite(pg: TestDb, src: string, destination:
   let writeHangs!: () => void;
   const stuck = new Promise<void>((r) => (writeHangs = r));
   // A write is stuck once it has gone unanswered for a while with the server hung.
-  const run = new TestRun(out, state, watchingWrites((write) => hung && void within(write, 300).then((r) => r === 'timed out' && writeHangs())));
+  const run = new TestRun(
+    out,
+    state,
+    watchingWrites((write) => hung && void within(write, 300).then((r) => r === 'timed out' && writeHangs())),
+  );
   try {
     await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 10);
     hang.pause();
@@ -178,7 +191,10 @@ export function describeConnectorContract(harness: () => ContractHarness): void 
       const pg = h.pg();
       const src = await numberedTable(pg, 'discover', 3);
       const place = await h.place(src);
-      await runOnce(syncBetween(tableEndpoint(pg, src), place.destination, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), await tempDir('idra-state-'));
+      await runOnce(
+        syncBetween(tableEndpoint(pg, src), place.destination, { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }),
+        await tempDir('idra-state-'),
+      );
       const { connection, listed } = h.discovery(place);
       expect(await testConnection(h.connector, connection)).toMatchObject({ ok: true, connector: h.connector });
       const listing = await discover(h.connector, connection);
@@ -198,7 +214,10 @@ export function describeConnectorContract(harness: () => ContractHarness): void 
       const h = harness();
       const pg = h.pg();
       const src = await numberedTable(pg, 'unreachable', 2);
-      const run = new TestRun(syncBetween(tableEndpoint(pg, src), await h.unreachable(), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }), await tempDir('idra-state-'));
+      const run = new TestRun(
+        syncBetween(tableEndpoint(pg, src), await h.unreachable(), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'] }),
+        await tempDir('idra-state-'),
+      );
       try {
         const retrying = await run.waitFor((s) => s.state === 'retrying', 30_000);
         expect(retrying.lastError?.message).toMatch(new RegExp(`^${h.connector} destination: `));

@@ -26,7 +26,9 @@ export function syncBetween(source: Endpoint, destination: Endpoint, overrides: 
 /** JSON text with object keys sorted (stores reorder them); raw JSON numbers written as they are, so that a rounded number shows. */
 function sortedJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) && !isRawJsonNumber(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+    v !== null && typeof v === 'object' && !Array.isArray(v) && !isRawJsonNumber(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
   );
 }
 
@@ -51,7 +53,7 @@ export function canonicalRow(row: Row): Row {
 export const TYPED_ROWS: Row[] = [
   { id: '1', name: 'plain', amount: '10.500000', ts: '2024-01-01 00:00:00.000001', flag: true, doc: { a: 1, big: rawJsonNumber('9007199254740993') } },
   { id: '2', name: 'ünïcødé ✓ 漢字', amount: '-99999999999.999999', ts: '2024-01-01 00:00:00.000001', flag: false, doc: [1, 'two', null] },
-  { id: '9007199254740993', name: "quotes ' \" , ; new\nline", amount: '0.000001', ts: '2026-01-19 03:14:08.999999', flag: null, doc: null },
+  { id: '9007199254740993', name: 'quotes \' " , ; new\nline', amount: '0.000001', ts: '2026-01-19 03:14:08.999999', flag: null, doc: null },
   { id: '9223372036854775807', name: null, amount: null, ts: '2024-06-30 23:59:59.5', flag: true, doc: { nested: { deep: [true] } } },
 ];
 

@@ -96,15 +96,19 @@ export async function insertRows(db: TestDb, table: string, rows: Row[]): Promis
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
   for (let i = 0; i < rows.length; i += 500) {
-    const chunk = rows.slice(i, i + 500).map((r) =>
-      Object.fromEntries(columns.map((c) => [c, db.dialect.toParameter(r[c], typeof r[c] === 'object' && r[c] !== null ? 'json' : undefined)])),
-    );
+    const chunk = rows
+      .slice(i, i + 500)
+      .map((r) => Object.fromEntries(columns.map((c) => [c, db.dialect.toParameter(r[c], typeof r[c] === 'object' && r[c] !== null ? 'json' : undefined)])));
     await db.pool.execute(db.dialect.db.insertInto(table).values(chunk).compile());
   }
 }
 
 /** A sync between two test databases (defaults: fast polling, tiny backoff). */
-export function makeSync(source: TestDb, destination: TestDb, overrides: Partial<SyncConfig> & { sourceTable?: string; destinationTable?: string; query?: string }): Sync {
+export function makeSync(
+  source: TestDb,
+  destination: TestDb,
+  overrides: Partial<SyncConfig> & { sourceTable?: string; destinationTable?: string; query?: string },
+): Sync {
   const { sourceTable = 'src', destinationTable = 'dst', query, ...rest } = overrides;
   const config = {
     id: 'test-sync',
@@ -176,7 +180,11 @@ export async function runOnce(sync: Sync, stateDir: string): Promise<{ status: S
 /** Timestamps `base + i·ms` as canonical text with microseconds. */
 export function ts(base: string, offsetMs = 0, micros = 0): string {
   const d = new Date(Date.parse(base.replace(' ', 'T') + 'Z') + offsetMs);
-  return d.toISOString().replace('T', ' ').replace('Z', '').replace(/\.(\d{3})$/, (_m, ms: string) => `.${ms}${String(micros).padStart(3, '0')}`);
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace('Z', '')
+    .replace(/\.(\d{3})$/, (_m, ms: string) => `.${ms}${String(micros).padStart(3, '0')}`);
 }
 
 /** A user of a test database who may read `src` but lacks the privilege to see other sessions' transactions until `grant()`. */

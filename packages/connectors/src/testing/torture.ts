@@ -153,7 +153,9 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
   const writers: Writer[] = [];
   let runner: SyncRunner | undefined;
   try {
-    await setup.execute(sql.raw(`create table torture_src (id ${D.identity}, ts ${D.ts} not null, v ${D.bigint} not null, note ${D.text})`).compile(dialect.db));
+    await setup.execute(
+      sql.raw(`create table torture_src (id ${D.identity}, ts ${D.ts} not null, v ${D.bigint} not null, note ${D.text})`).compile(dialect.db),
+    );
     await setup.execute(sql.raw('create index torture_src_ts on torture_src (ts, id)').compile(dialect.db));
 
     const sync: Sync = normalizeSync(
@@ -191,7 +193,14 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
     };
     const offsets = new FileOffsetStore(opts.stateDir);
     const start = () => {
-      const r = new SyncRunner({ sync, connectors, offsets, deadLetters: { record: async () => {} }, agentId: 'torture', backoff: { initialMs: 20, maxMs: 200 } });
+      const r = new SyncRunner({
+        sync,
+        connectors,
+        offsets,
+        deadLetters: { record: async () => {} },
+        agentId: 'torture',
+        backoff: { initialMs: 20, maxMs: 200 },
+      });
       void r.start();
       return r;
     };
@@ -219,14 +228,24 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
         const note = `w${w} t${transactions}`;
         const inserts = first ? 40 : pick(1, 9);
         first = false;
-        const others = opts.mode === 'timestamp' && knownMax > 0n ? Array.from({ length: pick(0, 3) }, () => String(1n + BigInt(Math.floor(next() * Number(knownMax))))) : [];
+        const others =
+          opts.mode === 'timestamp' && knownMax > 0n
+            ? Array.from({ length: pick(0, 3) }, () => String(1n + BigInt(Math.floor(next() * Number(knownMax)))))
+            : [];
         const holdMs = pick(50, 800);
         try {
           const ids = await pool.transaction(async (s) => {
             const ids = await insertRows(name, s, inserts, note);
             if (held) await sleep(holdMs);
             // Timestamp mode: other rows change too, stamped by this transaction; id mode: only its own rows.
-            if (opts.mode === 'timestamp') await update(name, s, [...new Set(others)].sort((a, b) => Number(a) - Number(b)), true, note);
+            if (opts.mode === 'timestamp')
+              await update(
+                name,
+                s,
+                [...new Set(others)].sort((a, b) => Number(a) - Number(b)),
+                true,
+                note,
+              );
             else await update(name, s, ids.slice(0, pick(0, ids.length)), false, `${note} updated`);
             return ids;
           });
@@ -262,7 +281,8 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
     let destination: string[] = [];
     let unchangedSince = performance.now();
     for (;;) {
-      const now = (await check.execute(sql`select count(*) as n from ${sql.table('torture_dst')}`.compile(dialect.db)).catch(() => ({ rows: [{ n: 0 }] }))).rows[0]!.n;
+      const now = (await check.execute(sql`select count(*) as n from ${sql.table('torture_dst')}`.compile(dialect.db)).catch(() => ({ rows: [{ n: 0 }] })))
+        .rows[0]!.n;
       if (Number(now) !== destination.length) unchangedSince = performance.now();
       destination = Number(now) === 0 ? [] : lines(await rowsOf(check, 'torture_dst'));
       if (destination.join('\n') === source.join('\n')) break;

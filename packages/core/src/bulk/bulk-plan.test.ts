@@ -19,7 +19,17 @@ describe('bulk planning', () => {
   });
 
   it('plans one sync per table with predictable ids and the shared settings', () => {
-    const plan = planBulkSyncs([orders, log], { idPrefix: 'shop-', sourceDataSourceId: 'shop', sourceConnector: 'postgres', destinationDataSourceId: 'dw', destinationConnector: 'postgres', tablePrefix: 'raw_', mode: 'id', writeMode: 'upsert', enabled: false });
+    const plan = planBulkSyncs([orders, log], {
+      idPrefix: 'shop-',
+      sourceDataSourceId: 'shop',
+      sourceConnector: 'postgres',
+      destinationDataSourceId: 'dw',
+      destinationConnector: 'postgres',
+      tablePrefix: 'raw_',
+      mode: 'id',
+      writeMode: 'upsert',
+      enabled: false,
+    });
     expect(plan.map((p) => p.config.id)).toEqual(['shop-orders', 'shop-audit_log']);
     expect(plan[0]!.config).toEqual({
       id: 'shop-orders',
@@ -36,7 +46,15 @@ describe('bulk planning', () => {
   });
 
   it("takes a reviewer's changes per table: mode (columns detected again), key and cursor columns, destination table", () => {
-    const settings = { idPrefix: '', sourceDataSourceId: 'shop', sourceConnector: 'postgres', destinationDataSourceId: 'dw', destinationConnector: 'postgres', mode: 'id', enabled: true } as const;
+    const settings = {
+      idPrefix: '',
+      sourceDataSourceId: 'shop',
+      sourceConnector: 'postgres',
+      destinationDataSourceId: 'dw',
+      destinationConnector: 'postgres',
+      mode: 'id',
+      enabled: true,
+    } as const;
     const [planned, keyless] = planBulkSyncs([orders, log], settings);
     expect(reviseSync(planned!, orders, {})).toEqual(planned);
     const timestamp = reviseSync(planned!, orders, { mode: 'timestamp', destinationTable: 'orders_v2' });

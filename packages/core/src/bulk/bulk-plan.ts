@@ -51,8 +51,13 @@ export function detectColumns(table: ListedTable, mode: BulkSettings['mode']): P
     const cursor = single ?? table.columns.find((c) => c.name.toLowerCase() === 'id' && INTEGER.test(c.type));
     return { keyColumns, cursorColumn: cursor?.name, problem: cursor ? undefined : 'no integer primary key or id column: give the cursor column' };
   }
-  const updated = table.columns.find((c) => UPDATED.test(c.name) && TEMPORAL.test(c.type)) ?? table.columns.find((c) => /updated|modified/i.test(c.name) && TEMPORAL.test(c.type));
-  const problems = [updated ? undefined : 'no updated_at-like timestamp column: give the cursor column', keyColumns.length === 1 ? undefined : 'no single-column primary key to break timestamp ties: give a tiebreaker'];
+  const updated =
+    table.columns.find((c) => UPDATED.test(c.name) && TEMPORAL.test(c.type)) ??
+    table.columns.find((c) => /updated|modified/i.test(c.name) && TEMPORAL.test(c.type));
+  const problems = [
+    updated ? undefined : 'no updated_at-like timestamp column: give the cursor column',
+    keyColumns.length === 1 ? undefined : 'no single-column primary key to break timestamp ties: give a tiebreaker',
+  ];
   return { keyColumns, cursorColumn: updated?.name, problem: problems.filter(Boolean).join('; ') || undefined };
 }
 
@@ -64,8 +69,17 @@ export function planBulkSyncs(tables: readonly ListedTable[], settings: BulkSett
       id: bulkSyncId(settings.idPrefix, table.name),
       name: table.schema ? `${table.schema}.${table.name}` : table.name,
       ...(settings.enabled ? {} : { enabled: false }),
-      source: { connector: settings.sourceConnector, dataSourceId: settings.sourceDataSourceId, ...(table.schema ? { schema: table.schema } : {}), table: table.name },
-      destination: { connector: settings.destinationConnector, dataSourceId: settings.destinationDataSourceId, table: `${settings.tablePrefix ?? ''}${table.name}` },
+      source: {
+        connector: settings.sourceConnector,
+        dataSourceId: settings.sourceDataSourceId,
+        ...(table.schema ? { schema: table.schema } : {}),
+        table: table.name,
+      },
+      destination: {
+        connector: settings.destinationConnector,
+        dataSourceId: settings.destinationDataSourceId,
+        table: `${settings.tablePrefix ?? ''}${table.name}`,
+      },
       mode: settings.mode,
       ...(detected.cursorColumn ? { cursorColumn: detected.cursorColumn } : {}),
       ...(detected.keyColumns.length > 0 ? { keyColumns: detected.keyColumns } : {}),
@@ -96,7 +110,13 @@ export function reviseSync(planned: PlannedSync, table: ListedTable, edit: BulkR
   const keyColumns = edit.keyColumns ?? found.keyColumns;
   const cursorColumn = mode === 'full' ? undefined : (edit.cursorColumn ?? found.cursorColumn);
   const given = edit.keyColumns !== undefined || edit.cursorColumn !== undefined;
-  const problem = !given ? found.problem : mode !== 'full' && !cursorColumn ? 'give the cursor column' : mode !== 'id' && keyColumns.length === 0 ? 'give the key columns' : undefined;
+  const problem = !given
+    ? found.problem
+    : mode !== 'full' && !cursorColumn
+      ? 'give the cursor column'
+      : mode !== 'id' && keyColumns.length === 0
+        ? 'give the key columns'
+        : undefined;
   const { cursorColumn: _cursor, keyColumns: _keys, ...rest } = planned.config;
   const config: SyncConfig = {
     ...rest,

@@ -73,12 +73,19 @@ export class ActivityStore {
   /** Points since `fromMs`, oldest first; several agents' points of one minute (a handoff) are merged. */
   async points(syncId: string, fromMs: number): Promise<ActivityPoint[]> {
     const prefix = KEYS.activity(syncId);
-    const all = await this.ns.getAll().inRange({ start: prefix + pad(fromMs), end: `${prefix}~` }).sort('Key', 'Ascend').strings();
+    const all = await this.ns
+      .getAll()
+      .inRange({ start: prefix + pad(fromMs), end: `${prefix}~` })
+      .sort('Key', 'Ascend')
+      .strings();
     const byMinute = new Map<string, ActivityPoint>();
     for (const text of Object.values(all)) {
       const p = JSON.parse(text) as ActivityPoint;
       const seen = byMinute.get(p.t);
-      byMinute.set(p.t, seen ? { ...p, rows: seen.rows + p.rows, skipped: seen.skipped + p.skipped, batches: seen.batches + p.batches, errors: seen.errors + p.errors } : p);
+      byMinute.set(
+        p.t,
+        seen ? { ...p, rows: seen.rows + p.rows, skipped: seen.skipped + p.skipped, batches: seen.batches + p.batches, errors: seen.errors + p.errors } : p,
+      );
     }
     return [...byMinute.values()];
   }

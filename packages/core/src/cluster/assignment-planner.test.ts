@@ -128,7 +128,8 @@ function planProblems(agents: PlacementAgent[], syncs: PlacementSync[], plan: Re
     if (plan.unassigned.has(sync.id)) problems.push(`${sync.id} both assigned and unassigned`);
     if (!matches(byId.get(agent)!, sync)) problems.push(`${sync.id} on non-matching ${agent}`);
     // Balanced within the matching set: no matching agent with room holds two syncs fewer.
-    for (const other of eligible) if (room(other) > 0 && load.get(other.id)! < load.get(agent)! - 1) problems.push(`${sync.id} on ${agent} could move to ${other.id}`);
+    for (const other of eligible)
+      if (room(other) > 0 && load.get(other.id)! < load.get(agent)! - 1) problems.push(`${sync.id} on ${agent} could move to ${other.id}`);
   }
   for (const a of agents) if (load.get(a.id)! > (a.capacity ?? Infinity)) problems.push(`${a.id} over capacity`);
   if (plan.assignment.size + plan.unassigned.size !== syncs.length) problems.push('syncs missing from the plan');
@@ -175,7 +176,15 @@ describe('AssignmentPlanner with labels and capacities', () => {
       { id: 'a', labels: { region: 'eu' }, capacity: 1 },
       { id: 'b', labels: { region: 'us' } },
     ];
-    const plan = planPlacement(agents, [{ id: 's1', placement: { region: 'eu' } }, { id: 's2', placement: { region: 'eu' } }, { id: 's3', placement: { region: 'ap', net: 'dc1' } }], new Map());
+    const plan = planPlacement(
+      agents,
+      [
+        { id: 's1', placement: { region: 'eu' } },
+        { id: 's2', placement: { region: 'eu' } },
+        { id: 's3', placement: { region: 'ap', net: 'dc1' } },
+      ],
+      new Map(),
+    );
     expect(plan.assignment).toEqual(new Map([['s1', 'a']]));
     expect(plan.unassigned).toEqual(
       new Map([

@@ -70,7 +70,11 @@ export function planPlacement(agents: Iterable<PlacementAgent>, syncs: Iterable<
     const placement = syncById.get(id)!.placement;
     const key = placementText(placement);
     keyOf.set(id, key);
-    if (!eligibleByKey.has(key)) eligibleByKey.set(key, agentIds.filter((a) => matches(agentById.get(a)!, placement)));
+    if (!eligibleByKey.has(key))
+      eligibleByKey.set(
+        key,
+        agentIds.filter((a) => matches(agentById.get(a)!, placement)),
+      );
   }
   const load = new Map<string, number>(agentIds.map((a) => [a, 0]));
   const capacity = (a: string) => agentById.get(a)!.capacity ?? Infinity;
@@ -186,7 +190,9 @@ function whyUnassigned(placement: string, eligible: readonly string[], agents: n
   if (agents === 0) return 'no agent is running';
   if (eligible.length === 0) return `no agent with ${placement}`;
   const which = placement ? `agents with ${placement}` : 'agents';
-  return eligible.length === 1 ? `the only one of the ${which} is at its capacity (--max-syncs)` : `all ${eligible.length} ${which} are at their capacity (--max-syncs)`;
+  return eligible.length === 1
+    ? `the only one of the ${which} is at its capacity (--max-syncs)`
+    : `all ${eligible.length} ${which} are at their capacity (--max-syncs)`;
 }
 
 function sortedIndex(list: readonly string[], item: string): number {
@@ -202,7 +208,11 @@ function sortedIndex(list: readonly string[], item: string): number {
 
 /** A balanced, sticky assignment of syncs to agents with no labels and no capacity (see `planPlacement`). */
 export function planAssignments(agents: Iterable<string>, syncs: Iterable<string>, current: ReadonlyMap<string, string>): Assignment {
-  return planPlacement([...agents].map((id) => ({ id })), [...syncs].map((id) => ({ id })), current).assignment;
+  return planPlacement(
+    [...agents].map((id) => ({ id })),
+    [...syncs].map((id) => ({ id })),
+    current,
+  ).assignment;
 }
 
 /** Syncs whose agent differs between two assignments (new, moved or removed). */

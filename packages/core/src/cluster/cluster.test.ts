@@ -175,7 +175,10 @@ describe('cluster state in etcd', () => {
     const leaderIndex = leaders.findIndex((l) => l.isLeader);
     await leaders[leaderIndex]!.stop();
     await sessions[leaderIndex]!.close(true);
-    const survivors = sessions.filter((_, i) => i !== leaderIndex).map((s) => s.info.agentId).sort();
+    const survivors = sessions
+      .filter((_, i) => i !== leaderIndex)
+      .map((s) => s.info.agentId)
+      .sort();
     const after = await until(
       'the two survivors holding 3 and 4 jobs',
       async () => {
@@ -193,8 +196,17 @@ describe('cluster state in etcd', () => {
   it("places syncs by their own and their data sources' placement, and says why a sync whose placements disagree runs nowhere", async () => {
     const ns = conn.client.namespace(`/placement-test-${randomBytes(4).toString('hex')}/`);
     const sync = (id: string, extra: Record<string, unknown>) =>
-      JSON.stringify({ id, source: { connector: 'sqlite', dataSourceId: 'eu-db', table: 't' }, destination: { connector: 'sqlite', connection: { file: '/tmp/d.db' }, table: 't' }, mode: 'full', keyColumns: ['id'], ...extra });
-    await ns.put(KEYS.dataSource('eu-db')).value(JSON.stringify({ id: 'eu-db', connector: 'sqlite', connection: { file: '/tmp/s.db' }, placement: { region: 'eu' } }));
+      JSON.stringify({
+        id,
+        source: { connector: 'sqlite', dataSourceId: 'eu-db', table: 't' },
+        destination: { connector: 'sqlite', connection: { file: '/tmp/d.db' }, table: 't' },
+        mode: 'full',
+        keyColumns: ['id'],
+        ...extra,
+      });
+    await ns
+      .put(KEYS.dataSource('eu-db'))
+      .value(JSON.stringify({ id: 'eu-db', connector: 'sqlite', connection: { file: '/tmp/s.db' }, placement: { region: 'eu' } }));
     await ns.put(KEYS.sync('by-data-source')).value(sync('by-data-source', {}));
     await ns.put(KEYS.sync('conflicting')).value(sync('conflicting', { placement: { region: 'us' } }));
     const eu = new AgentSession(ns, agentInfo('eu-agent', 'test', { labels: { region: 'eu' } }), 2);
@@ -218,7 +230,11 @@ describe('cluster state in etcd', () => {
     leader.start();
     await until('keeper leads', () => leader.isLeader, 15_000);
     const [doomed, leaving] = await Promise.all([session('doomed', 1, ns), session('leaving', 2, ns)]);
-    const owned = async (agentId: string) => [...(await readAssignments(ns)).assignments].filter(([, a]) => a.agentId === agentId).map(([id]) => id).sort();
+    const owned = async (agentId: string) =>
+      [...(await readAssignments(ns)).assignments]
+        .filter(([, a]) => a.agentId === agentId)
+        .map(([id]) => id)
+        .sort();
     await until('each agent has syncs', async () => (await owned('doomed')).length > 0 && (await owned('leaving')).length > 0, 15_000);
     const doomedSyncs = await owned('doomed');
     const leavingSyncs = await owned('leaving');

@@ -51,7 +51,9 @@ export class ConfigStore {
   /** Validates and stores a sync (the secrets of both endpoints sealed: connections, headers, URLs …), with `also` in the same transaction. */
   async putSync(input: unknown, also: AlsoWrite = []): Promise<SyncConfig> {
     const config = validateSyncConfig(input);
-    const stored: SyncConfig = this.box ? { ...config, source: sealSecrets(config.source, this.box), destination: sealSecrets(config.destination, this.box) } : config;
+    const stored: SyncConfig = this.box
+      ? { ...config, source: sealSecrets(config.source, this.box), destination: sealSecrets(config.destination, this.box) }
+      : config;
     await this.write(KEYS.sync(config.id), JSON.stringify(stored), also);
     return stored;
   }

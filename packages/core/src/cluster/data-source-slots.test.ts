@@ -10,7 +10,14 @@ import { connectEtcd, type EtcdConnection } from './etcd-client.ts';
 import { KEYS } from './keys.ts';
 import { SyncLock } from './sync-lock.ts';
 
-const entry = (syncId: string, ticket: number, held: boolean, roles: SlotRole[] = ['read']): QueuedSlot => ({ syncId, agentId: 'a', roles, held, since: '2026-01-01T00:00:00.000Z', ticket: BigInt(ticket) });
+const entry = (syncId: string, ticket: number, held: boolean, roles: SlotRole[] = ['read']): QueuedSlot => ({
+  syncId,
+  agentId: 'a',
+  roles,
+  held,
+  since: '2026-01-01T00:00:00.000Z',
+  ticket: BigInt(ticket),
+});
 
 describe('slotDecision (who may take a slot now)', () => {
   it('grants up to the limit, in queue order, and says who holds the slots', () => {
@@ -28,7 +35,10 @@ describe('slotDecision (who may take a slot now)', () => {
     expect(slotDecision('pg', { maxWriters: 1, maxReaders: 5 }, queue, 'r1')).toMatchObject({ ahead: 1 });
     expect(slotDecision('pg', { maxWriters: 2, maxReaders: 5 }, queue, 'r1')).toBeUndefined();
     // A sync both reading and writing the same data source counts for both.
-    expect(slotDecision('pg', { maxReaders: 1 }, [entry('rw', 1, true, ['read', 'write']), entry('r', 2, false)], 'r')).toMatchObject({ limit: 'readers', held: 1 });
+    expect(slotDecision('pg', { maxReaders: 1 }, [entry('rw', 1, true, ['read', 'write']), entry('r', 2, false)], 'r')).toMatchObject({
+      limit: 'readers',
+      held: 1,
+    });
   });
 });
 
@@ -37,7 +47,9 @@ describe('DataSourceSlots in etcd', () => {
   const sessions: AgentSession[] = [];
   beforeAll(async () => {
     conn = connectEtcd({ endpoints: inject('etcdEndpoints'), prefix: `/test-slots-${randomBytes(4).toString('hex')}/` });
-    await conn.ns.put(KEYS.dataSource('pg')).value(JSON.stringify({ id: 'pg', connector: 'postgres', connection: { url: 'postgres://x' }, maxConcurrentSyncs: 2 }));
+    await conn.ns
+      .put(KEYS.dataSource('pg'))
+      .value(JSON.stringify({ id: 'pg', connector: 'postgres', connection: { url: 'postgres://x' }, maxConcurrentSyncs: 2 }));
   });
   afterAll(async () => {
     for (const s of sessions) await s.close(true);
@@ -56,7 +68,15 @@ describe('DataSourceSlots in etcd', () => {
   async function syncOn(agent: AgentSession, syncId: string) {
     const lock = (await SyncLock.acquire(conn.ns, syncId, { agentId: agent.info.agentId, leaseId: agent.leaseId }, new AbortController().signal))!;
     let fence: typeof lock.fence | undefined = lock.fence;
-    const slots = new DataSourceSlots({ ns: conn.ns, syncId, agentId: agent.info.agentId, leaseId: agent.leaseId, fenceOf: () => fence, needs: [{ dataSourceId: 'pg', roles: ['read'] }], holdWhileIdle: false });
+    const slots = new DataSourceSlots({
+      ns: conn.ns,
+      syncId,
+      agentId: agent.info.agentId,
+      leaseId: agent.leaseId,
+      fenceOf: () => fence,
+      needs: [{ dataSourceId: 'pg', roles: ['read'] }],
+      holdWhileIdle: false,
+    });
     return { lock, slots, dropFence: () => (fence = undefined) };
   }
 

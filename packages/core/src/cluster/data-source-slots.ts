@@ -152,8 +152,11 @@ export class DataSourceSlots implements SlotGate {
     const key = KEYS.slot(ds, syncId);
     const since = new Date().toISOString();
     const started = performance.now();
-    const entry = (held: boolean): string => JSON.stringify({ syncId, agentId, roles: need.roles, held, since, grantedAt: held ? new Date().toISOString() : undefined } satisfies SlotEntry);
-    const queued = await fencedTxn(ns, syncId, this.fence()).then(ns.put(key).value(entry(false)).lease(leaseId)).commit();
+    const entry = (held: boolean): string =>
+      JSON.stringify({ syncId, agentId, roles: need.roles, held, since, grantedAt: held ? new Date().toISOString() : undefined } satisfies SlotEntry);
+    const queued = await fencedTxn(ns, syncId, this.fence())
+      .then(ns.put(key).value(entry(false)).lease(leaseId))
+      .commit();
     if (!queued.succeeded) throw new FencedError(syncId, 'the sync lock is no longer ours; not taking a data source slot');
 
     let changed: () => void = () => {};

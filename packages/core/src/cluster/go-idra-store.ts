@@ -24,7 +24,8 @@ export async function readGoIdraStore(opts: Omit<EtcdOptions, 'prefix'>): Promis
   try {
     const first = await etcd.client.getAll().prefix(GO_IDRA_KEYS.syncs).exec();
     const revision = first.header.revision;
-    const at = async (prefix: string) => (await etcd.client.getAll().prefix(prefix).revision(revision).exec()).kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() }));
+    const at = async (prefix: string) =>
+      (await etcd.client.getAll().prefix(prefix).revision(revision).exec()).kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() }));
     const strip = (key: string, prefix: string) => key.slice(prefix.length);
     const syncs = first.kvs.map((kv) => {
       const key = strip(kv.key.toString(), GO_IDRA_KEYS.syncs);

@@ -10,7 +10,6 @@ import { agentEventOps, type AgentEvent } from './agent-events.ts';
 import { KEYS, idOf } from './keys.ts';
 import { OPS_PER_TXN } from './etcd-client.ts';
 
-
 export interface LeaderOptions {
   ns: Namespace;
   agentId: string;
@@ -53,7 +52,9 @@ async function plannedSyncs(ns: Namespace): Promise<{ syncs: PlacementSync[]; co
     const placement: Record<string, string> = {};
     const sources: Array<[string, Placement | undefined]> = [
       ['the sync', config.placement],
-      ...[config.source.dataSourceId, config.destination.dataSourceId].filter((d): d is string => d !== undefined).map((d): [string, Placement | undefined] => [`data source ${d}`, placementOf.get(d)]),
+      ...[config.source.dataSourceId, config.destination.dataSourceId]
+        .filter((d): d is string => d !== undefined)
+        .map((d): [string, Placement | undefined] => [`data source ${d}`, placementOf.get(d)]),
     ];
     const origin: Record<string, string> = {};
     for (const [from, wanted] of sources) {
@@ -200,7 +201,12 @@ export class LeaderLoop {
   /** Plans and writes assignments (and why the syncs left out run nowhere); returns the syncs whose assignment changed. */
   async reconcile(campaignKey: string): Promise<string[]> {
     const { ns } = this.opts;
-    const [agents, { syncs, conflicts }, { assignments }, unassignedBefore] = await Promise.all([readAgents(ns), plannedSyncs(ns), readAssignments(ns), readUnassigned(ns)]);
+    const [agents, { syncs, conflicts }, { assignments }, unassignedBefore] = await Promise.all([
+      readAgents(ns),
+      plannedSyncs(ns),
+      readAssignments(ns),
+      readUnassigned(ns),
+    ]);
     const current = new Map([...assignments].map(([id, rec]) => [id, rec.agentId]));
     const plan = planPlacement(
       agents,
@@ -228,11 +234,16 @@ export class LeaderLoop {
     ops.push(...agentEventOps(ns, left));
     if (ops.length === 0) return changed;
     for (let i = 0; i < ops.length; i += OPS_PER_TXN) {
-      const res = await ns.if(campaignKey, 'Create', '>', 0).then(...ops.slice(i, i + OPS_PER_TXN)).commit();
+      const res = await ns
+        .if(campaignKey, 'Create', '>', 0)
+        .then(...ops.slice(i, i + OPS_PER_TXN))
+        .commit();
       if (!res.succeeded) throw new Error('lost leadership while writing assignments');
     }
-    for (const e of left) this.log.warn({ agentId: e.agentId, moved: e.moved }, e.kind === 'lost' ? 'agent lost: its syncs moved' : 'agent stopped: its syncs moved');
-    if (changed.length > 0) this.log.info({ agents: agents.length, syncs: syncs.length, moved: changed.length, unassigned: reasons.size }, 'assignments updated');
+    for (const e of left)
+      this.log.warn({ agentId: e.agentId, moved: e.moved }, e.kind === 'lost' ? 'agent lost: its syncs moved' : 'agent stopped: its syncs moved');
+    if (changed.length > 0)
+      this.log.info({ agents: agents.length, syncs: syncs.length, moved: changed.length, unassigned: reasons.size }, 'assignments updated');
     for (const [id, reason] of reasons) if (unassignedBefore.get(id)?.reason !== reason) this.log.warn({ syncId: id, reason }, 'sync unassigned');
     return changed;
   }

@@ -22,7 +22,9 @@ export class StatusStore {
    * agent owns the sync now, and its status stands.
    */
   async put(status: SyncStatus, fence: Fence): Promise<boolean> {
-    const res = await fencedTxn(this.ns, status.syncId, fence).then(this.ns.put(KEYS.status(status.syncId)).value(JSON.stringify(status))).commit();
+    const res = await fencedTxn(this.ns, status.syncId, fence)
+      .then(this.ns.put(KEYS.status(status.syncId)).value(JSON.stringify(status)))
+      .commit();
     return res.succeeded;
   }
 
@@ -59,13 +61,19 @@ export class StatusStore {
     await this.fenced(syncId, fence, puts);
     const keys = await this.ns.getAll().prefix(prefix).sort('Key', 'Ascend').keys();
     const excess = keys.slice(0, Math.max(0, keys.length - this.maxDeadLetters));
-    await this.fenced(syncId, fence, excess.map((key) => this.ns.delete().key(key)));
+    await this.fenced(
+      syncId,
+      fence,
+      excess.map((key) => this.ns.delete().key(key)),
+    );
   }
 
   /** Runs `ops` in fenced transactions of at most OPS_PER_TXN operations each. */
   private async fenced(syncId: string, fence: Fence, ops: IOperation[]): Promise<void> {
     for (let i = 0; i < ops.length; i += OPS_PER_TXN) {
-      const res = await fencedTxn(this.ns, syncId, fence).then(...ops.slice(i, i + OPS_PER_TXN)).commit();
+      const res = await fencedTxn(this.ns, syncId, fence)
+        .then(...ops.slice(i, i + OPS_PER_TXN))
+        .commit();
       if (!res.succeeded) throw new FencedError(syncId, 'dead letters refused: the sync lock is no longer ours');
     }
   }
@@ -83,7 +91,10 @@ export class StatusStore {
     const text = await this.ns.get(key).string();
     if (text === null) return false;
     const updated: DeadLetter = { ...(JSON.parse(text) as DeadLetter), error, at: new Date().toISOString() };
-    const res = await this.ns.if(key, 'Mod', '>', 0).then(this.ns.put(key).value(JSON.stringify(updated))).commit();
+    const res = await this.ns
+      .if(key, 'Mod', '>', 0)
+      .then(this.ns.put(key).value(JSON.stringify(updated)))
+      .commit();
     return res.succeeded;
   }
 
@@ -92,7 +103,15 @@ export class StatusStore {
     const prefix = KEYS.errors(syncId);
     if (!ids) return Number((await this.ns.delete().prefix(prefix).exec()).deleted);
     let n = 0;
-    for (const id of ids) n += Number((await this.ns.delete().key(prefix + id).exec()).deleted);
+    for (const id of ids)
+      n += Number(
+        (
+          await this.ns
+            .delete()
+            .key(prefix + id)
+            .exec()
+        ).deleted,
+      );
     return n;
   }
 }

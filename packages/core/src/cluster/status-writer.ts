@@ -67,7 +67,8 @@ export class ThrottledStatusWriter {
     const fence = this.fenceOf();
     this.writing = this.writing.then(async () => {
       try {
-        if (!fence || !(await this.store.put(status, fence))) this.log.info({ syncId: status.syncId, state: status.state }, 'status not written: the sync lock is no longer ours');
+        if (!fence || !(await this.store.put(status, fence)))
+          this.log.info({ syncId: status.syncId, state: status.state }, 'status not written: the sync lock is no longer ours');
       } catch (err) {
         this.log.warn({ err: errorMessage(err), syncId: status.syncId }, 'cannot write sync status');
       }

@@ -16,12 +16,23 @@ export class SyncLock {
   }
 
   /** Takes the lock once it is free; resolves undefined if `signal` aborts first. */
-  static async acquire(ns: Namespace, syncId: string, owner: { agentId: string; leaseId: string }, signal: AbortSignal, pollMs = 100): Promise<SyncLock | undefined> {
+  static async acquire(
+    ns: Namespace,
+    syncId: string,
+    owner: { agentId: string; leaseId: string },
+    signal: AbortSignal,
+    pollMs = 100,
+  ): Promise<SyncLock | undefined> {
     const key = KEYS.lock(syncId);
     while (!signal.aborted) {
       const res = await ns
         .if(key, 'Create', '==', 0)
-        .then(ns.put(key).value(JSON.stringify({ agentId: owner.agentId, at: new Date().toISOString() })).lease(owner.leaseId))
+        .then(
+          ns
+            .put(key)
+            .value(JSON.stringify({ agentId: owner.agentId, at: new Date().toISOString() }))
+            .lease(owner.leaseId),
+        )
         .commit();
       if (res.succeeded) return new SyncLock(ns, syncId, { createRevision: String(res.header.revision), leaseId: owner.leaseId });
       await sleep(pollMs, signal);

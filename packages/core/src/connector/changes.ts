@@ -143,7 +143,10 @@ export function typeChange(from: Column, to: Column): 'same' | 'wider' | 'narrow
   if (from.type === to.type && from.type !== 'decimal') return 'same';
   if (numeric(from) && numeric(to)) {
     const [a, b] = [integerDigits(from), integerDigits(to)];
-    const [sa, sb] = [from.type === 'decimal' ? (from.scale ?? (from.precision === undefined ? Infinity : 0)) : 0, to.type === 'decimal' ? (to.scale ?? (to.precision === undefined ? Infinity : 0)) : 0];
+    const [sa, sb] = [
+      from.type === 'decimal' ? (from.scale ?? (from.precision === undefined ? Infinity : 0)) : 0,
+      to.type === 'decimal' ? (to.scale ?? (to.precision === undefined ? Infinity : 0)) : 0,
+    ];
     if ((a ?? Infinity) === (b ?? Infinity) && sa === sb) return 'same';
     if ((a ?? Infinity) <= (b ?? Infinity) && sa <= sb) return 'wider';
     if ((a ?? Infinity) >= (b ?? Infinity) && sa >= sb) return 'narrower';

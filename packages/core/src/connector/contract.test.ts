@@ -47,12 +47,17 @@ describe('connector contract', () => {
   });
 
   it('applies rules between options once each is valid', () => {
-    expect(issues('source', { topic: 't', options: { header: false, startFrom: 'latest' } })).toEqual(['source.options.header: cannot be false when starting from the latest']);
+    expect(issues('source', { topic: 't', options: { header: false, startFrom: 'latest' } })).toEqual([
+      'source.options.header: cannot be false when starting from the latest',
+    ]);
   });
 
   it('requires the fields a role needs and refuses those it does not use', () => {
     expect(issues('source', {})).toEqual(['source.topic: is required for the kafka source']);
-    expect(issues('source', { topic: 't', table: 'x', bucket: 'b' })).toEqual(['source.table: is only allowed on a destination', 'source.bucket: is not used by the kafka source']);
+    expect(issues('source', { topic: 't', table: 'x', bucket: 'b' })).toEqual([
+      'source.table: is only allowed on a destination',
+      'source.bucket: is not used by the kafka source',
+    ]);
     expect(issues('destination', {})).toEqual(['destination.topic: is required (or give table)']);
     expect(issues('destination', { topic: 't', table: 'x' })).toEqual(['destination.table: give either topic or table, not both']);
   });
@@ -68,7 +73,12 @@ describe('connector contract', () => {
 
   it('reads an endpoint: defaults applied, durations in milliseconds, lists split, column types as columns', () => {
     const sync = {} as never;
-    const endpoint = { connector: 'kafka', connection: {}, topic: 't', options: { timeout: '1.5s', brokers: ' a:1 , b:2 ', columnTypes: { p: 'decimal(12,2)', at: 'timestamp' }, header: null } } as const;
+    const endpoint = {
+      connector: 'kafka',
+      connection: {},
+      topic: 't',
+      options: { timeout: '1.5s', brokers: ' a:1 , b:2 ', columnTypes: { p: 'decimal(12,2)', at: 'timestamp' }, header: null },
+    } as const;
     expect(readEndpoint(spec, { sync, role: 'source', endpoint })).toEqual({
       clientId: 'idra',
       timeout: 1500,
@@ -83,7 +93,10 @@ describe('connector contract', () => {
       header: undefined,
     });
     expect(() => readEndpoint(spec, { sync, role: 'destination', endpoint })).toThrow(
-      new ConfigError([{ path: 'destination.options.columnTypes', message: 'is a source option: the kafka destination does not use it' }], 'invalid kafka destination'),
+      new ConfigError(
+        [{ path: 'destination.options.columnTypes', message: 'is a source option: the kafka destination does not use it' }],
+        'invalid kafka destination',
+      ),
     );
   });
 

@@ -66,7 +66,15 @@ export function defineConnector<P extends OptionProps>(def: {
     const fields = def[r];
     return fields && { ...fields, options: optionsOfRole(def.options, r) };
   };
-  return { kind: def.kind, label: def.label, options: def.options, source: role('source'), destination: role('destination'), rules: def.rules, endpointRules: def.endpointRules };
+  return {
+    kind: def.kind,
+    label: def.label,
+    options: def.options,
+    source: role('source'),
+    destination: role('destination'),
+    rules: def.rules,
+    endpointRules: def.endpointRules,
+  };
 }
 
 /** A connector as the API serves it: per role, the fields, the options' JSON schema and the modes. */
@@ -142,7 +150,11 @@ export function connectorIssues(catalogue: ConnectorCatalogue, config: Pick<Sync
 }
 
 /** The problems of both ends of a sync that show with their connections resolved (secrets open), each at its field. */
-export function resolvedEndpointIssues(catalogue: ConnectorCatalogue, sync: { source: ResolvedEndpoint; destination: ResolvedEndpoint }, base = ''): ConfigIssue[] {
+export function resolvedEndpointIssues(
+  catalogue: ConnectorCatalogue,
+  sync: { source: ResolvedEndpoint; destination: ResolvedEndpoint },
+  base = '',
+): ConfigIssue[] {
   return (['source', 'destination'] as const).flatMap((role) =>
     (catalogue[sync[role].connector]?.endpointRules?.(sync[role], role) ?? []).map((i) => ({ ...i, path: at(at(base, role), i.path) })),
   );

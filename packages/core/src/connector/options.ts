@@ -71,7 +71,10 @@ export const Option = {
   /** Milliseconds, given as a number or a duration string (`'500ms'`, `'5s'`); `fallback` in milliseconds. */
   duration(description: string, fallback: number, extras?: Extras) {
     const schema = Type.Unsafe<number>({
-      anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: DURATION_PATTERN }],
+      anyOf: [
+        { type: 'integer', minimum: 0 },
+        { type: 'string', pattern: DURATION_PATTERN },
+      ],
       description,
       errorMessage: 'must be milliseconds or a duration like "5s"',
     });

@@ -4,7 +4,21 @@ import type { DestinationMode } from '../model/modes.ts';
 import type { Change } from './changes.ts';
 
 /** Database-neutral column types; every connector maps its own types to and from these. */
-export const LOGICAL_TYPES = ['boolean', 'int32', 'int64', 'decimal', 'float', 'text', 'uuid', 'date', 'time', 'timestamp', 'timestamptz', 'json', 'bytes'] as const;
+export const LOGICAL_TYPES = [
+  'boolean',
+  'int32',
+  'int64',
+  'decimal',
+  'float',
+  'text',
+  'uuid',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+  'json',
+  'bytes',
+] as const;
 export type LogicalType = (typeof LOGICAL_TYPES)[number];
 
 export interface Column {

@@ -6,13 +6,24 @@ const status = (patch: Parameters<typeof newSyncStatus>[2]) => newSyncStatus('s'
 
 describe('deriveHealth', () => {
   it('calls a sync far behind lagging, not healthy', () => {
-    expect(deriveHealth({ enabled: true, assigned: true, status: status({ state: 'running', lag: { rows: 113_500 } }) })).toEqual({ health: 'lagging', reason: '113,500 rows behind (threshold 10,000)' });
+    expect(deriveHealth({ enabled: true, assigned: true, status: status({ state: 'running', lag: { rows: 113_500 } }) })).toEqual({
+      health: 'lagging',
+      reason: '113,500 rows behind (threshold 10,000)',
+    });
     expect(deriveHealth({ enabled: true, assigned: true, status: status({ lag: { rows: 113_500 } }), lagThreshold: { rows: 200_000 } }).health).toBe('healthy');
     expect(deriveHealth({ enabled: true, assigned: true, status: status({ lag: { seconds: 900 } }) }).reason).toBe('900 s behind (threshold 300 s)');
   });
 
   it('says which data source a waiting sync waits for and who holds its slots', () => {
-    const waitingFor = { dataSourceId: 'pg', limit: 'syncs' as const, held: 2, max: 2, holders: ['a on agent-1', 'b on agent-2'], ahead: 1, since: '2026-01-01T00:00:00.000Z' };
+    const waitingFor = {
+      dataSourceId: 'pg',
+      limit: 'syncs' as const,
+      held: 2,
+      max: 2,
+      holders: ['a on agent-1', 'b on agent-2'],
+      ahead: 1,
+      since: '2026-01-01T00:00:00.000Z',
+    };
     expect(deriveHealth({ enabled: true, assigned: true, status: status({ state: 'waiting', waitingFor }) })).toEqual({
       health: 'healthy',
       reason: 'waiting for data source pg (2/2 slots held by a on agent-1, b on agent-2; 1 waiting ahead)',
@@ -20,7 +31,13 @@ describe('deriveHealth', () => {
   });
 
   it('keeps attempts and when the failures began', () => {
-    const s = status({ state: 'retrying', attempts: 4, failingSince: '2026-01-01T00:00:00.000Z', nextRetryAt: '2026-01-01T00:01:00.000Z', lastError: { message: 'connection refused', code: 'X', at: '2026-01-01T00:00:30.000Z' } });
+    const s = status({
+      state: 'retrying',
+      attempts: 4,
+      failingSince: '2026-01-01T00:00:00.000Z',
+      nextRetryAt: '2026-01-01T00:01:00.000Z',
+      lastError: { message: 'connection refused', code: 'X', at: '2026-01-01T00:00:30.000Z' },
+    });
     expect(deriveHealth({ enabled: true, assigned: true, status: s })).toEqual({
       health: 'retrying',
       reason: 'connection refused',
@@ -31,10 +48,18 @@ describe('deriveHealth', () => {
   });
 
   it('calls a failure of the configuration, or of a privilege a GRANT gives, a configuration problem', () => {
-    const lastError = { message: 'postgres source: … run GRANT pg_read_all_stats TO idra on the source …', code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND', at: '2026-01-01T00:00:30.000Z' };
+    const lastError = {
+      message: 'postgres source: … run GRANT pg_read_all_stats TO idra on the source …',
+      code: 'IDRA_ERR_CONFIG_WATERMARK_BLIND',
+      at: '2026-01-01T00:00:30.000Z',
+    };
     const blind = status({ state: 'failed', attempts: 2, nextRetryAt: '2026-01-01T00:01:00.000Z', lastError });
     expect(isConfigProblem(blind)).toBe(true);
-    expect(deriveHealth({ enabled: true, assigned: true, status: blind })).toMatchObject({ health: 'failed', reason: `configuration problem: ${lastError.message}`, nextRetryAt: '2026-01-01T00:01:00.000Z' });
+    expect(deriveHealth({ enabled: true, assigned: true, status: blind })).toMatchObject({
+      health: 'failed',
+      reason: `configuration problem: ${lastError.message}`,
+      nextRetryAt: '2026-01-01T00:01:00.000Z',
+    });
     const rejected = status({ state: 'failed', lastError: { ...lastError, code: 'IDRA_ERR_SYNC_FAILED' } });
     expect([isConfigProblem(rejected), deriveHealth({ enabled: true, assigned: true, status: rejected }).reason]).toEqual([false, lastError.message]);
     expect(isConfigProblem(status({ state: 'retrying', lastError }))).toBe(false);
@@ -43,7 +68,9 @@ describe('deriveHealth', () => {
   it('puts paused before anything, then unassigned over a stale status', () => {
     expect(deriveHealth({ enabled: false, assigned: false, status: status({ state: 'failed' }) }).health).toBe('paused');
     expect(deriveHealth({ enabled: true, assigned: false, status: status({ state: 'running' }) }).health).toBe('unassigned');
-    expect(deriveHealth({ enabled: true, assigned: false, unassignedReason: 'no agent with region=eu', status: undefined }).reason).toBe('unassigned: no agent with region=eu');
+    expect(deriveHealth({ enabled: true, assigned: false, unassignedReason: 'no agent with region=eu', status: undefined }).reason).toBe(
+      'unassigned: no agent with region=eu',
+    );
     expect(deriveHealth({ enabled: true, assigned: true, status: undefined }).health).toBe('healthy');
   });
 

@@ -64,7 +64,10 @@ export function isConfigProblem(status: Pick<SyncStatus, 'state' | 'lastError'> 
 export function deriveHealth({ enabled, status, assigned, unassignedReason, lagThreshold }: HealthInput): SyncHealth {
   if (!enabled) return { health: 'paused', reason: status && status.state !== 'stopped' ? 'paused: its agent is finishing the batch in flight' : 'paused' };
   if (!assigned) {
-    return { health: 'unassigned', reason: unassignedReason ? `unassigned: ${unassignedReason}` : 'no agent runs it (is an agent running, and does one match its placement?)' };
+    return {
+      health: 'unassigned',
+      reason: unassignedReason ? `unassigned: ${unassignedReason}` : 'no agent runs it (is an agent running, and does one match its placement?)',
+    };
   }
   if (status && (status.state === 'failed' || status.state === 'retrying')) {
     const failing = { attempts: status.attempts, failingSince: status.failingSince ?? status.lastError?.at, nextRetryAt: status.nextRetryAt };
@@ -108,7 +111,13 @@ export function copyProgress(status: SyncStatus | null | undefined, rowsPerSecon
   if (!status || left === undefined || left <= 0) return undefined;
   const done = status.totals?.rowsCopied ?? status.rowsCopied;
   const percent = Math.min(100, Math.floor((done / (done + left)) * 1000) / 10);
-  return { initial: !status.totals?.caughtUpAt, percent, rowsDone: done, rowsLeft: left, etaSeconds: rowsPerSecond && rowsPerSecond > 0 ? Math.ceil(left / rowsPerSecond) : undefined };
+  return {
+    initial: !status.totals?.caughtUpAt,
+    percent,
+    rowsDone: done,
+    rowsLeft: left,
+    etaSeconds: rowsPerSecond && rowsPerSecond > 0 ? Math.ceil(left / rowsPerSecond) : undefined,
+  };
 }
 
 /** The lag in one unit (rows when counted, else seconds), with the other for a tooltip. */

@@ -87,11 +87,19 @@ function postgres(dsn: string, field: string, lines: ReportLines): GoConnection 
         sslmode = value;
         break;
       case 'timezone':
-        lines.add(at, 'ignored', `Idra's sessions use UTC: timestamptz values are exact instants either way, and timestamp (without time zone) values are copied as written, never shifted to ${value}`);
+        lines.add(
+          at,
+          'ignored',
+          `Idra's sessions use UTC: timestamptz values are exact instants either way, and timestamp (without time zone) values are copied as written, never shifted to ${value}`,
+        );
         break;
       case 'search_path':
         out.searchPath = value.split(',')[0]!.trim().replace(/^"|"$/g, '') || undefined;
-        lines.add(at, 'converted', out.searchPath ? `unqualified tables are looked up in schema '${out.searchPath}' (Idra qualifies them; it has no search_path)` : 'empty: ignored');
+        lines.add(
+          at,
+          'converted',
+          out.searchPath ? `unqualified tables are looked up in schema '${out.searchPath}' (Idra qualifies them; it has no search_path)` : 'empty: ignored',
+        );
         break;
       default:
         lines.add(at, 'ignored', 'a driver setting Idra does not use');
@@ -111,7 +119,11 @@ function postgres(dsn: string, field: string, lines: ReportLines): GoConnection 
       break;
     case 'allow':
     case 'prefer':
-      lines.add(`${field}.sslmode`, 'converted', `${sslmode ? `'${sslmode}'` : 'absent (pgx: prefer)'}: Idra connects without TLS, as pgx falls back to when the server offers none; set connection.ssl for TLS`);
+      lines.add(
+        `${field}.sslmode`,
+        'converted',
+        `${sslmode ? `'${sslmode}'` : 'absent (pgx: prefer)'}: Idra connects without TLS, as pgx falls back to when the server offers none; set connection.ssl for TLS`,
+      );
       break;
     case 'require':
       c.ssl = true;
@@ -170,14 +182,22 @@ function mysql(dsn: string, field: string, lines: ReportLines): GoConnection | u
     const at = `${field}.${key}`;
     switch (key) {
       case 'charset':
-        lines.add(at, value.split(',').every((cs) => /^utf8(mb4|mb3)?$/i.test(cs)) ? 'mapped' : 'converted', `Idra's sessions use utf8mb4${/^utf8/i.test(value) ? '' : `: MySQL converts ${value} columns to and from it`}`);
+        lines.add(
+          at,
+          value.split(',').every((cs) => /^utf8(mb4|mb3)?$/i.test(cs)) ? 'mapped' : 'converted',
+          `Idra's sessions use utf8mb4${/^utf8/i.test(value) ? '' : `: MySQL converts ${value} columns to and from it`}`,
+        );
         break;
       case 'parseTime':
         lines.add(at, 'ignored', 'Idra reads DATETIME and TIMESTAMP values as exact text, never through a Go or JavaScript time');
         break;
       case 'loc':
         out.zone = value === 'Local' ? 'Local' : value;
-        lines.add(at, 'converted', `Go read DATETIME values as wall-clock times in ${value === 'Local' ? "its host's local zone" : value}; Idra copies them unshifted, and reads Go's millisecond offsets back in that zone (idra migrate)`);
+        lines.add(
+          at,
+          'converted',
+          `Go read DATETIME values as wall-clock times in ${value === 'Local' ? "its host's local zone" : value}; Idra copies them unshifted, and reads Go's millisecond offsets back in that zone (idra migrate)`,
+        );
         break;
       case 'tls':
         if (value === 'true') c.ssl = true;
@@ -185,7 +205,17 @@ function mysql(dsn: string, field: string, lines: ReportLines): GoConnection | u
           c.ssl = true;
           c.options = { ...c.options, ssl: { rejectUnauthorized: false } };
         }
-        lines.add(at, value === 'false' || value === 'preferred' ? 'converted' : 'mapped', value === 'false' ? 'no TLS' : value === 'preferred' ? 'Idra connects without TLS; set connection.ssl for TLS' : value === 'skip-verify' ? 'TLS without verifying the certificate' : 'TLS');
+        lines.add(
+          at,
+          value === 'false' || value === 'preferred' ? 'converted' : 'mapped',
+          value === 'false'
+            ? 'no TLS'
+            : value === 'preferred'
+              ? 'Idra connects without TLS; set connection.ssl for TLS'
+              : value === 'skip-verify'
+                ? 'TLS without verifying the certificate'
+                : 'TLS',
+        );
         break;
       default:
         lines.add(at, 'ignored', 'a driver setting Idra does not use');
@@ -274,7 +304,10 @@ function mssql(dsn: string, field: string, lines: ReportLines): GoConnection | u
 
 /** KafkaConnector: librdkafka's `bootstrap.servers`, `host:port[,host:port]`. */
 function kafka(dsn: string, field: string, lines: ReportLines): GoConnection | undefined {
-  const brokers = dsn.split(',').map((b) => b.trim().replace(/^[a-z_]+:\/\//i, '')).filter(Boolean);
+  const brokers = dsn
+    .split(',')
+    .map((b) => b.trim().replace(/^[a-z_]+:\/\//i, ''))
+    .filter(Boolean);
   const bad = brokers.findIndex((b) => !/^[A-Za-z0-9_.-]+:\d{1,5}$/.test(b) && !/^\[[0-9a-f:]+\]:\d{1,5}$/i.test(b));
   if (brokers.length === 0 || bad >= 0) {
     // The text is not quoted: a connection string put here by mistake may hold a password.
@@ -284,7 +317,11 @@ function kafka(dsn: string, field: string, lines: ReportLines): GoConnection | u
   const [host, p] = brokers[0]!.split(/:(?=\d+$)/);
   const c: Connection = { host: host!.replace(/^\[|\]$/g, ''), port: Number(p) };
   if (brokers.length > 1) c.options = { brokers };
-  lines.add(field, 'converted', brokers.length > 1 ? `brokers ${brokers.join(', ')} (connection.options.brokers)` : `broker ${brokers[0]} (connection host and port)`);
+  lines.add(
+    field,
+    'converted',
+    brokers.length > 1 ? `brokers ${brokers.join(', ')} (connection.options.brokers)` : `broker ${brokers[0]} (connection host and port)`,
+  );
   return { connection: c, zone: 'UTC' };
 }
 
@@ -303,7 +340,11 @@ function mongodb(dsn: string, field: string, lines: ReportLines): GoConnection |
 /** s3JsonConnector: the region (Go's test passed 'eu-west-1'), or an S3-compatible endpoint URL. */
 function s3(dsn: string, field: string, lines: ReportLines): GoConnection | undefined {
   if (/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(dsn)) {
-    lines.add(field, 'converted', `region ${dsn}: connection.url https://s3.${dsn}.amazonaws.com, options.region and virtual-hosted addressing (Idra needs the endpoint; Go's SDK derived it)`);
+    lines.add(
+      field,
+      'converted',
+      `region ${dsn}: connection.url https://s3.${dsn}.amazonaws.com, options.region and virtual-hosted addressing (Idra needs the endpoint; Go's SDK derived it)`,
+    );
     return { connection: { url: `https://s3.${dsn}.amazonaws.com` }, zone: 'UTC', endpointOptions: { region: dsn, pathStyle: false } };
   }
   if (/^https?:\/\//i.test(dsn)) {
@@ -322,7 +363,11 @@ function http(dsn: string, field: string, lines: ReportLines): GoConnection | un
     lines.add(field, 'refused', 'is not an http:// or https:// URL');
     return undefined;
   }
-  lines.add(field, 'mapped', 'connection.url (Idra reaches loopback, private and link-local addresses only when the agents\' IDRA_HTTP_ALLOW lists them; Go reached any)');
+  lines.add(
+    field,
+    'mapped',
+    "connection.url (Idra reaches loopback, private and link-local addresses only when the agents' IDRA_HTTP_ALLOW lists them; Go reached any)",
+  );
   return { connection: { url: dsn }, zone: 'UTC' };
 }
 

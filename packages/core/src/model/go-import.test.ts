@@ -37,7 +37,15 @@ const mysql = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const sync = (source: object, destination: object, mode: string, extra: Record<string, unknown> = {}): GoIdraSync =>
-  ({ id: 'b3016da2-594e-4c61-a65c-5ab8b9f9124f', sync_name: 'Agencies', source_connector: source, destination_connector: destination, mode, disabled: false, ...extra }) as GoIdraSync;
+  ({
+    id: 'b3016da2-594e-4c61-a65c-5ab8b9f9124f',
+    sync_name: 'Agencies',
+    source_connector: source,
+    destination_connector: destination,
+    mode,
+    disabled: false,
+    ...extra,
+  }) as GoIdraSync;
 
 const one = (doc: GoIdraSync): ImportedGoSync => importGoIdra([doc])[0]!;
 const line = (s: ImportedGoSync, field: string) => s.report.fields.filter((f) => f.field === field);
@@ -57,7 +65,12 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
       mode: 'destination-timestamp',
       cursorColumn: 'last_update',
       keyColumns: ['agency_id'],
-      source: { connector: 'postgres', schema: 'analytics', table: 'agencies', connection: { host: 'db.internal', port: 5433, user: 'sync', database: 'sales' } },
+      source: {
+        connector: 'postgres',
+        schema: 'analytics',
+        table: 'agencies',
+        connection: { host: 'db.internal', port: 5433, user: 'sync', database: 'sales' },
+      },
     });
     expect(s.config!.tiebreakerColumn).toBeUndefined(); // the single key column is Idra's default tiebreaker
     expect(line(s, 'destination_connector.id_field')[0]).toMatchObject({ outcome: 'ignored', detail: expect.stringContaining("connector's id") });
@@ -67,9 +80,25 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
   });
 
   it('splits a composite key for the upsert/MERGE target, refuses it as an id cursor, and says what a tiebreaker of its first column risks', () => {
-    const merge = one(sync(mysql({ id: 'order_id,line_no' }), { ...mysql({ id: 'order_id, line_no' }), connector_source_type: 'MssqlGORM', connection_string: 'sqlserver://sa:Pw-1@mssql.internal:1433?database=dw&encrypt=disable', save_mode: 'Insert' }, 'FullWithId'));
+    const merge = one(
+      sync(
+        mysql({ id: 'order_id,line_no' }),
+        {
+          ...mysql({ id: 'order_id, line_no' }),
+          connector_source_type: 'MssqlGORM',
+          connection_string: 'sqlserver://sa:Pw-1@mssql.internal:1433?database=dw&encrypt=disable',
+          save_mode: 'Insert',
+        },
+        'FullWithId',
+      ),
+    );
     expect(merge.report.outcome).toBe('importable');
-    expect(merge.config).toMatchObject({ mode: 'full', keyColumns: ['order_id', 'line_no'], writeMode: 'upsert', destination: { connector: 'mssql', connection: { host: 'mssql.internal', port: 1433, database: 'dw' } } });
+    expect(merge.config).toMatchObject({
+      mode: 'full',
+      keyColumns: ['order_id', 'line_no'],
+      writeMode: 'upsert',
+      destination: { connector: 'mssql', connection: { host: 'mssql.internal', port: 1433, database: 'dw' } },
+    });
     expect(line(merge, 'destination_connector.save_mode')[0]!.detail).toMatch(/always MERGEd/);
 
     const cursor = one(sync(mysql({ id: 'order_id,line_no' }), mysql({ id: 'order_id,line_no' }), 'IdField'));
@@ -87,12 +116,21 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
     expect(mode('Upsert')).toBe('upsert');
     expect(mode('insert')).toBe('upsert');
     expect(mode('Insert')).toBe('insert');
-    expect(line(one(sync(pg(), pg({ save_mode: '' }), 'IdField')), 'destination_connector.save_mode')[0]).toMatchObject({ outcome: 'converted', detail: expect.stringContaining('anything but exactly "Insert"') });
+    expect(line(one(sync(pg(), pg({ save_mode: '' }), 'IdField')), 'destination_connector.save_mode')[0]).toMatchObject({
+      outcome: 'converted',
+      detail: expect.stringContaining('anything but exactly "Insert"'),
+    });
     expect(outcome(one(sync(pg({ save_mode: 'Upsert' }), pg(), 'IdField')), 'source_connector.save_mode')).toEqual(['ignored']);
   });
 
   it('maps every SQL mode, refuses Default and WriteOnly with a SQL source (Go ran nothing), and maps every mode of a streaming source to stream', () => {
-    const modes = { IdField: 'id', Timestamp: 'timestamp', LastDestinationId: 'destination-id', LastDestinationTimestamp: 'destination-timestamp', FullWithId: 'full' };
+    const modes = {
+      IdField: 'id',
+      Timestamp: 'timestamp',
+      LastDestinationId: 'destination-id',
+      LastDestinationTimestamp: 'destination-timestamp',
+      FullWithId: 'full',
+    };
     for (const [go, idra] of Object.entries(modes)) expect(one(sync(pg(), pg(), go)).config?.mode, go).toBe(idra);
     for (const go of ['Default', 'WriteOnly']) {
       const s = one(sync(pg(), pg(), go));
@@ -109,7 +147,14 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
   });
 
   it('imports MongodbConnector, RestConnector and s3JsonConnector (and their older names); refuses RabbitMQ, ChromaDB and immudb with a reason', () => {
-    const mongo = { id: 'token-key', connector_name: 'm', connector_source_type: 'MongodbConnector', connection_string: 'mongodb://u:p@mongo.internal:27017/?replicaSet=rs0', database: 'crm', table: 'contacts' };
+    const mongo = {
+      id: 'token-key',
+      connector_name: 'm',
+      connector_source_type: 'MongodbConnector',
+      connection_string: 'mongodb://u:p@mongo.internal:27017/?replicaSet=rs0',
+      database: 'crm',
+      table: 'contacts',
+    };
     const fromMongo = one(sync(mongo, { ...mongo, connector_source_type: 'MongodbManager', database: 'copy' }, 'Default'));
     expect(fromMongo.config).toMatchObject({
       mode: 'stream',
@@ -118,15 +163,35 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
       writeMode: 'insert',
     });
 
-    const rest = { id: 'id', connector_name: 'api', connector_source_type: 'RestConnector', connection_string: 'https://api.example.com/v1/items', token: TOKEN, attributes: { tenant: 'acme' } };
+    const rest = {
+      id: 'id',
+      connector_name: 'api',
+      connector_source_type: 'RestConnector',
+      connection_string: 'https://api.example.com/v1/items',
+      token: TOKEN,
+      attributes: { tenant: 'acme' },
+    };
     const toRest = one(sync(pg(), { ...rest, attributes: {} }, 'IdField'));
-    expect(toRest.config!.destination).toMatchObject({ connector: 'http', connection: { url: 'https://api.example.com/v1/items', password: TOKEN }, options: { auth: 'bearer', bodyField: '', batchSize: 5000 } });
+    expect(toRest.config!.destination).toMatchObject({
+      connector: 'http',
+      connection: { url: 'https://api.example.com/v1/items', password: TOKEN },
+      options: { auth: 'bearer', bodyField: '', batchSize: 5000 },
+    });
     const fromRest = one(sync(rest, pg(), 'IdField'));
-    expect(fromRest.config).toMatchObject({ mode: 'stream', source: { options: { itemsPath: '', cursorParam: 'id', cursorField: 'id', params: { tenant: 'acme' }, auth: 'bearer' } } });
+    expect(fromRest.config).toMatchObject({
+      mode: 'stream',
+      source: { options: { itemsPath: '', cursorParam: 'id', cursorField: 'id', params: { tenant: 'acme' }, auth: 'bearer' } },
+    });
 
     const s3 = { connector_name: 's3', connector_source_type: 's3JsonConnector', connection_string: 'eu-west-1', table: 'exports/agencies/' };
     const toS3 = one(sync(pg(), s3, 'IdField'));
-    expect(toS3.config!.destination).toMatchObject({ connector: 's3', bucket: 'exports', prefix: 'agencies/', connection: { url: 'https://s3.eu-west-1.amazonaws.com' }, options: { region: 'eu-west-1', format: 'jsonl', pathStyle: false } });
+    expect(toS3.config!.destination).toMatchObject({
+      connector: 's3',
+      bucket: 'exports',
+      prefix: 'agencies/',
+      connection: { url: 'https://s3.eu-west-1.amazonaws.com' },
+      options: { region: 'eu-west-1', format: 'jsonl', pathStyle: false },
+    });
     expect(line(toS3, 'destination_connector.connector_source_type').some((f) => /wrote nothing/.test(f.detail))).toBe(true);
     expect(one(sync(pg(), { ...s3, connector_source_type: 'S3' }, 'IdField')).report.outcome).toBe('importable');
 
@@ -135,13 +200,19 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
       expect(s.report.outcome, type).toBe('refused');
       expect(line(s, 'destination_connector.connector_source_type')[0]!.detail).toMatch(/is not a connector of Idra/);
     }
-    expect(line(one(sync({ ...pg(), connector_source_type: 'Oracle' }, pg(), 'IdField')), 'source_connector.connector_source_type')[0]!.detail).toMatch(/known: PostgresGORM/);
+    expect(line(one(sync({ ...pg(), connector_source_type: 'Oracle' }, pg(), 'IdField')), 'source_connector.connector_source_type')[0]!.detail).toMatch(
+      /known: PostgresGORM/,
+    );
   });
 
   it('reads Kafka bootstrap lists host:port (one or several), and refuses what is not one', () => {
     const kafka = (cs: string) => ({ connector_name: 'k', connector_source_type: 'KafkaConnector', connection_string: cs, table: 'events' });
     expect(one(sync(kafka('127.0.0.1:9092'), pg(), 'Default')).config!.source.connection).toEqual({ host: '127.0.0.1', port: 9092 });
-    expect(one(sync(kafka('k1:9092, k2:9093'), pg(), 'Default')).config!.source.connection).toEqual({ host: 'k1', port: 9092, options: { brokers: ['k1:9092', 'k2:9093'] } });
+    expect(one(sync(kafka('k1:9092, k2:9093'), pg(), 'Default')).config!.source.connection).toEqual({
+      host: 'k1',
+      port: 9092,
+      options: { brokers: ['k1:9092', 'k2:9093'] },
+    });
     const bad = one(sync(kafka(`root:${MY_PASSWORD}@tcp(localhost)/db`), pg(), 'Default'));
     expect(bad.report.outcome).toBe('refused');
     expect(line(bad, 'source_connector.connection_string')[0]!.detail).toMatch(/not a list of Kafka brokers/);
@@ -151,12 +222,37 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
   it('maps Kafka attributes Go read, and says which it did not', () => {
     const s = one(
       sync(
-        { connector_name: 'k', connector_source_type: 'KafkaConnector', connection_string: 'k1:9093', table: 't', start_offset: 42, attributes: { 'sasl.mechanisms': 'SCRAM-SHA-512', 'sasl.username': 'u', 'sasl.password': 'kafka-secret-1', 'security.protocol': 'SASL_SSL', 'group.id': 'g', 'auto.offset.reset': 'smallest', 'fetch.wait.max.ms': '10' } },
-        { connector_name: 'k2', connector_source_type: 'KafkaConnector', connection_string: 'k1:9093', table: 'out', id: 'id', attributes: { acks: 'all', 'client.id': 'writer' } },
+        {
+          connector_name: 'k',
+          connector_source_type: 'KafkaConnector',
+          connection_string: 'k1:9093',
+          table: 't',
+          start_offset: 42,
+          attributes: {
+            'sasl.mechanisms': 'SCRAM-SHA-512',
+            'sasl.username': 'u',
+            'sasl.password': 'kafka-secret-1',
+            'security.protocol': 'SASL_SSL',
+            'group.id': 'g',
+            'auto.offset.reset': 'smallest',
+            'fetch.wait.max.ms': '10',
+          },
+        },
+        {
+          connector_name: 'k2',
+          connector_source_type: 'KafkaConnector',
+          connection_string: 'k1:9093',
+          table: 'out',
+          id: 'id',
+          attributes: { acks: 'all', 'client.id': 'writer' },
+        },
         'Default',
       ),
     );
-    expect(s.config!.source).toMatchObject({ connection: { user: 'u', password: 'kafka-secret-1', ssl: true }, options: { saslMechanism: 'scram-sha-512', startFrom: 'earliest' } });
+    expect(s.config!.source).toMatchObject({
+      connection: { user: 'u', password: 'kafka-secret-1', ssl: true },
+      options: { saslMechanism: 'scram-sha-512', startFrom: 'earliest' },
+    });
     expect(s.config!.destination).toMatchObject({ topic: 'out', options: { clientId: 'writer' } });
     expect(s.config!.keyColumns).toEqual(['id']);
     expect(s.seed).toEqual({ kind: 'stream', value: { '0': '42' } });
@@ -183,10 +279,16 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
     expect(s.config!.destination.connection).toEqual({ user: 'app', password: MY_PASSWORD, host: 'mariadb.internal', port: 3307, database: 'shop' });
     expect(s.seed).toBeUndefined();
     // Every field the document sets has a line: nothing is dropped without a word.
-    for (const [role, doc] of [['source_connector', source], ['destination_connector', destination]] as const) {
+    for (const [role, doc] of [
+      ['source_connector', source],
+      ['destination_connector', destination],
+    ] as const) {
       for (const [key, value] of Object.entries(doc)) {
         if (value === '' || value === 0) continue;
-        expect(s.report.fields.some((f) => f.field === `${role}.${key}` || f.field.startsWith(`${role}.${key}.`)), `${role}.${key}`).toBe(true);
+        expect(
+          s.report.fields.some((f) => f.field === `${role}.${key}` || f.field.startsWith(`${role}.${key}.`)),
+          `${role}.${key}`,
+        ).toBe(true);
       }
     }
     const text = JSON.stringify(s.report);
@@ -202,26 +304,53 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
 
   it('converts the sample configs shapes: query sources, huge max_record_batch_size, disabled, ADO SQL Server DSNs, empty ids', () => {
     const docs = importGoIdra([
-      sync(mysql({ id: '', query: 'SELECT * FROM `contacts`', table: '', timestamp_field: 'last_update' }), mysql({ table: 'contacts', save_mode: 'Upsert' }), 'LastDestinationTimestamp', { id: '164b9164-cc05-49b1-b2f1-219348bbc163', sync_name: 'contacts' }),
+      sync(
+        mysql({ id: '', query: 'SELECT * FROM `contacts`', table: '', timestamp_field: 'last_update' }),
+        mysql({ table: 'contacts', save_mode: 'Upsert' }),
+        'LastDestinationTimestamp',
+        { id: '164b9164-cc05-49b1-b2f1-219348bbc163', sync_name: 'contacts' },
+      ),
       sync(mysql({ max_record_batch_size: 9223372036854775807 }), mysql(), 'LastDestinationId', { id: '335bf53b-7f76-41ac-b3fc-2c80091ee5bd', disabled: true }),
       sync(
         { ...mysql(), connector_source_type: 'MssqlGORM', connection_string: 'server=mssql.internal;user id=sa;password=Pw-2;port=1433;database=sample' },
         { ...mysql(), connector_source_type: 'MssqlGORM', connection_string: 'sqlserver://sa:Pw-2@mssql.internal:1433?database=sample' },
         'LastDestinationTimestamp',
-        { id: '', sync_name: 'Sample sync', source_connector: { ...mysql(), connector_source_type: 'MssqlGORM', connection_string: 'server=mssql.internal;user id=sa;password=Pw-2;port=1433;database=sample', timestamp_field: 'last_update', timestamp_field_format: '2006-01-02 15:04:05' } },
+        {
+          id: '',
+          sync_name: 'Sample sync',
+          source_connector: {
+            ...mysql(),
+            connector_source_type: 'MssqlGORM',
+            connection_string: 'server=mssql.internal;user id=sa;password=Pw-2;port=1433;database=sample',
+            timestamp_field: 'last_update',
+            timestamp_field_format: '2006-01-02 15:04:05',
+          },
+        },
       ),
     ]);
     expect(docs.map((d) => d.report.outcome)).toEqual(['importable', 'importable', 'importable']);
-    expect(docs[0]!.config).toMatchObject({ source: { query: 'SELECT * FROM `contacts`' }, keyColumns: ['id'], cursorColumn: 'last_update', writeMode: 'upsert' });
+    expect(docs[0]!.config).toMatchObject({
+      source: { query: 'SELECT * FROM `contacts`' },
+      keyColumns: ['id'],
+      cursorColumn: 'last_update',
+      writeMode: 'upsert',
+    });
     expect(docs[0]!.config!.source.table).toBeUndefined();
     expect(docs[1]!.config).toMatchObject({ enabled: false, batchSize: 1_000_000, cursorColumn: 'id' });
     expect(line(docs[1]!, 'source_connector.max_record_batch_size')[0]!.detail).toMatch(/meant no limit/);
-    expect(docs[2]!.config).toMatchObject({ id: 'Sample-sync', source: { connection: { host: 'mssql.internal', port: 1433, user: 'sa', password: 'Pw-2', database: 'sample' } } });
+    expect(docs[2]!.config).toMatchObject({
+      id: 'Sample-sync',
+      source: { connection: { host: 'mssql.internal', port: 1433, user: 'sa', password: 'Pw-2', database: 'sample' } },
+    });
     expect(line(docs[2]!, 'id')[0]).toMatchObject({ outcome: 'converted', detail: expect.stringContaining('from sync_name') });
   });
 
   it('refuses only the syncs that cannot be imported, names the fields, and refuses duplicate ids', () => {
-    const docs = importGoIdra([sync(pg(), pg(), 'IdField'), sync(pg(), pg(), 'IdField'), sync({ ...pg(), connection_string: '' }, pg(), 'IdField', { id: 'x' })]);
+    const docs = importGoIdra([
+      sync(pg(), pg(), 'IdField'),
+      sync(pg(), pg(), 'IdField'),
+      sync({ ...pg(), connection_string: '' }, pg(), 'IdField', { id: 'x' }),
+    ]);
     expect(docs.map((d) => d.report.outcome)).toEqual(['importable', 'refused', 'refused']);
     const err = refusedIssues(docs)!;
     expect(err.issues).toEqual(
@@ -253,8 +382,14 @@ describe('Go Idra offsets (migration)', () => {
 
   it('turns Unix milliseconds into wall-clock text in the zone Go read them in, one millisecond earlier', () => {
     const ms = Date.UTC(2024, 6, 17, 11, 22, 40, 983);
-    expect(withOffsets(sync(pg({ id: 'agency_id' }), pg(), 'Timestamp'), { [ID]: String(ms) }).report.position).toEqual({ kind: 'timestamp', value: '2024-07-17 11:22:40.982', tiebreaker: null });
-    const rome = withOffsets(sync(mysql({ connection_string: 'u:p@tcp(h)/d?loc=Europe%2FRome', timestamp_field: 'ts' }), mysql(), 'Timestamp'), { [ID]: String(ms) });
+    expect(withOffsets(sync(pg({ id: 'agency_id' }), pg(), 'Timestamp'), { [ID]: String(ms) }).report.position).toEqual({
+      kind: 'timestamp',
+      value: '2024-07-17 11:22:40.982',
+      tiebreaker: null,
+    });
+    const rome = withOffsets(sync(mysql({ connection_string: 'u:p@tcp(h)/d?loc=Europe%2FRome', timestamp_field: 'ts' }), mysql(), 'Timestamp'), {
+      [ID]: String(ms),
+    });
     expect(rome.report.position).toEqual({ kind: 'timestamp', value: '2024-07-17 13:22:40.982', tiebreaker: null });
     const local = withOffsets(sync(mysql({ timestamp_field: 'ts' }), mysql(), 'Timestamp'), { [ID]: String(ms) });
     expect(local.report).toMatchObject({ outcome: 'refused', detail: expect.stringContaining('--time-zone') });

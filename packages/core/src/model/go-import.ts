@@ -83,7 +83,9 @@ const GO_TYPES: Record<string, GoType> = Object.fromEntries(
     ] as const
   ).map(([name, target]) => [
     name.toLowerCase(),
-    ['postgres', 'mysql', 'mssql', 'kafka', 'mongodb', 's3', 'http'].includes(target) ? { name, kind: target as GoConnectorKind } : { name, unsupported: `${target} is not a connector of Idra` },
+    ['postgres', 'mysql', 'mssql', 'kafka', 'mongodb', 's3', 'http'].includes(target)
+      ? { name, kind: target as GoConnectorKind }
+      : { name, unsupported: `${target} is not a connector of Idra` },
   ]),
 );
 
@@ -92,10 +94,20 @@ const SQL_MODES: Record<string, { name: string; mode?: SyncMode; why: string }> 
   idfield: { name: 'IdField', mode: 'id', why: "cursor on the source's id column; offset stored" },
   timestamp: { name: 'Timestamp', mode: 'timestamp', why: 'cursor on the timestamp column; offset stored' },
   lastdestinationid: { name: 'LastDestinationId', mode: 'destination-id', why: "resumes after the destination's largest id; nothing stored" },
-  lastdestinationtimestamp: { name: 'LastDestinationTimestamp', mode: 'destination-timestamp', why: "resumes after the destination's newest timestamp; nothing stored" },
+  lastdestinationtimestamp: {
+    name: 'LastDestinationTimestamp',
+    mode: 'destination-timestamp',
+    why: "resumes after the destination's newest timestamp; nothing stored",
+  },
   fullwithid: { name: 'FullWithId', mode: 'full', why: 'copies the table in key order on every pass' },
-  default: { name: 'Default', why: "Go Idra ran no copy in this mode with a SQL source (its processor has no branch for it): choose IdField, Timestamp, LastDestinationId, LastDestinationTimestamp or FullWithId" },
-  writeonly: { name: 'WriteOnly', why: 'Go Idra ran no copy in this mode with a SQL source (its processor has no branch for it): choose IdField, Timestamp, LastDestinationId, LastDestinationTimestamp or FullWithId' },
+  default: {
+    name: 'Default',
+    why: 'Go Idra ran no copy in this mode with a SQL source (its processor has no branch for it): choose IdField, Timestamp, LastDestinationId, LastDestinationTimestamp or FullWithId',
+  },
+  writeonly: {
+    name: 'WriteOnly',
+    why: 'Go Idra ran no copy in this mode with a SQL source (its processor has no branch for it): choose IdField, Timestamp, LastDestinationId, LastDestinationTimestamp or FullWithId',
+  },
 };
 
 const SYNC_FIELDS = new Set(['id', 'sync_name', 'mode', 'disabled', 'source_connector', 'destination_connector']);
@@ -123,9 +135,17 @@ const MAX_BATCH = 1_000_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSql = (kind: ConnectorKind | undefined) => kind !== undefined && SQL_CONNECTORS.includes(kind);
-const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128);
+const slug = (s: string) =>
+  s
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 128);
 const validId = new RegExp(IdSchema.pattern!);
-const columnsOf = (id: string | undefined) => (id ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+const columnsOf = (id: string | undefined) =>
+  (id ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
 
 /** True when the document looks like the Go Idra export format rather than Idra's own. */
 export function isGoIdraFormat(doc: unknown): boolean {
@@ -256,7 +276,9 @@ class GoSyncConversion {
     this.add(
       'id',
       'converted',
-      goId ? `'${goId}' is not a valid Idra id (letters, digits, _ . -): '${made}'` : `empty (Go's cluster skipped syncs without an id): '${made}' from sync_name`,
+      goId
+        ? `'${goId}' is not a valid Idra id (letters, digits, _ . -): '${made}'`
+        : `empty (Go's cluster skipped syncs without an id): '${made}' from sync_name`,
     );
     return made;
   }
@@ -277,7 +299,11 @@ class GoSyncConversion {
     }
     const known = SQL_MODES[text.toLowerCase()];
     if (!known) {
-      this.add('mode', 'refused', `'${text}' is not a Go Idra mode (IdField, Timestamp, LastDestinationId, LastDestinationTimestamp, FullWithId, Default, WriteOnly)`);
+      this.add(
+        'mode',
+        'refused',
+        `'${text}' is not a Go Idra mode (IdField, Timestamp, LastDestinationId, LastDestinationTimestamp, FullWithId, Default, WriteOnly)`,
+      );
       return undefined;
     }
     if (!known.mode) {
@@ -285,9 +311,17 @@ class GoSyncConversion {
       return undefined;
     }
     const exact = known.name === text;
-    this.add('mode', exact ? 'mapped' : 'converted', `'${known.mode}': ${known.why}${exact ? '' : ` (Go compared '${known.name}' exactly: '${text}' ran nothing there)`}`);
+    this.add(
+      'mode',
+      exact ? 'mapped' : 'converted',
+      `'${known.mode}': ${known.why}${exact ? '' : ` (Go compared '${known.name}' exactly: '${text}' ran nothing there)`}`,
+    );
     if (known.mode === 'full') {
-      this.add('mode', 'converted', "Go's FullWithId copied only the first max_record_batch_size rows in id order on each pass (one query after id -1); Idra pages through the whole table");
+      this.add(
+        'mode',
+        'converted',
+        "Go's FullWithId copied only the first max_record_batch_size rows in id order on each pass (one query after id -1); Idra pages through the whole table",
+      );
     }
     return known.mode;
   }
@@ -299,7 +333,9 @@ class GoSyncConversion {
         this.add(
           `${side.at}.${key}`,
           'ignored',
-          key === 'id_field' ? "not a Go Idra field (Go's key column is the connector's id)" : "not a field of Go Idra's Connector (its JSON decoder dropped it)",
+          key === 'id_field'
+            ? "not a Go Idra field (Go's key column is the connector's id)"
+            : "not a field of Go Idra's Connector (its JSON decoder dropped it)",
         );
       }
     }
@@ -308,7 +344,17 @@ class GoSyncConversion {
     const type = GO_TYPES[typeText.toLowerCase()];
     const at = `${side.at}.connector_source_type`;
     if (!type) {
-      this.add(at, 'refused', `'${typeText}' is not a Go Idra connector type (known: ${[...new Set(Object.values(GO_TYPES).filter((t) => t.kind).map((t) => t.name))].join(', ')})`);
+      this.add(
+        at,
+        'refused',
+        `'${typeText}' is not a Go Idra connector type (known: ${[
+          ...new Set(
+            Object.values(GO_TYPES)
+              .filter((t) => t.kind)
+              .map((t) => t.name),
+          ),
+        ].join(', ')})`,
+      );
       return;
     }
     if (type.unsupported) {
@@ -317,7 +363,11 @@ class GoSyncConversion {
     }
     side.type = type;
     side.kind = type.kind;
-    this.add(at, type.name === typeText ? 'mapped' : 'converted', `connector '${type.kind}'${type.name === typeText ? '' : ` (Go compared '${type.name}' exactly: '${typeText}' ran nothing there)`}`);
+    this.add(
+      at,
+      type.name === typeText ? 'mapped' : 'converted',
+      `connector '${type.kind}'${type.name === typeText ? '' : ` (Go compared '${type.name}' exactly: '${typeText}' ran nothing there)`}`,
+    );
     const dsn = this.text(side, 'connection_string');
     side.done.add('connection_string');
     if (!dsn) {
@@ -344,7 +394,12 @@ class GoSyncConversion {
     if (isSql(kind)) {
       if (query && role === 'source') {
         ep.query = query;
-        this.report(side, 'query', 'converted', "Idra runs it as a sub-query and adds its own WHERE, ORDER BY and LIMIT with bound values (Go appended ' WHERE …' to the text)");
+        this.report(
+          side,
+          'query',
+          'converted',
+          "Idra runs it as a sub-query and adds its own WHERE, ORDER BY and LIMIT with bound values (Go appended ' WHERE …' to the text)",
+        );
         if (table) this.report(side, 'table', 'ignored', 'Go read the query, not the table');
       } else if (table) {
         const dot = table.indexOf('.');
@@ -356,7 +411,12 @@ class GoSyncConversion {
         } else {
           ep.table = table;
           if (search && kind === 'postgres') ep.schema = search;
-          this.report(side, 'table', search && kind === 'postgres' ? 'converted' : 'mapped', search && kind === 'postgres' ? `schema '${search}' (search_path), table '${table}'` : 'table');
+          this.report(
+            side,
+            'table',
+            search && kind === 'postgres' ? 'converted' : 'mapped',
+            search && kind === 'postgres' ? `schema '${search}' (search_path), table '${table}'` : 'table',
+          );
         }
         if (query) this.report(side, 'query', 'ignored', "Go never read a destination's query");
       } else {
@@ -372,7 +432,11 @@ class GoSyncConversion {
         this.report(side, 'table', table ? 'mapped' : 'refused', table ? 'topic' : 'is required: the topic');
         if (database) this.report(side, 'database', 'ignored', "Go's Kafka connector did not read it");
         if (role === 'destination') {
-          this.add(`${side.at}.connector_source_type`, 'converted', "Go's Kafka destination produced nothing (it sent only rows that failed to encode as JSON); Idra produces every row as a JSON message");
+          this.add(
+            `${side.at}.connector_source_type`,
+            'converted',
+            "Go's Kafka destination produced nothing (it sent only rows that failed to encode as JSON); Idra produces every row as a JSON message",
+          );
         }
         break;
       case 'mongodb':
@@ -385,12 +449,21 @@ class GoSyncConversion {
         const [bucket, ...prefix] = (table ?? '').split('/');
         if (bucket) ep.bucket = bucket;
         if (prefix.length > 0) ep.prefix = prefix.join('/');
-        this.report(side, 'table', bucket ? 'converted' : 'refused', bucket ? `bucket '${bucket}'${prefix.length ? `, key prefix '${ep.prefix}'` : ''}` : 'is required: bucket[/prefix]');
+        this.report(
+          side,
+          'table',
+          bucket ? 'converted' : 'refused',
+          bucket ? `bucket '${bucket}'${prefix.length ? `, key prefix '${ep.prefix}'` : ''}` : 'is required: bucket[/prefix]',
+        );
         if (database) this.report(side, 'database', 'ignored', "Go's S3 connector did not read it");
         ep.options = { ...ep.options, format: 'jsonl' };
-        this.add(`${side.at}.connector_source_type`, 'converted', role === 'source'
-          ? 'objects are read as JSON Lines (options.format jsonl)'
-          : "Go's S3 destination wrote nothing (its InsertRows was a stub); Idra writes each batch as a JSON Lines object. Go took credentials from AWS_ACCESS_KEY/AWS_SECRET: Idra uses connection.user/password or the AWS default chain");
+        this.add(
+          `${side.at}.connector_source_type`,
+          'converted',
+          role === 'source'
+            ? 'objects are read as JSON Lines (options.format jsonl)'
+            : "Go's S3 destination wrote nothing (its InsertRows was a stub); Idra writes each batch as a JSON Lines object. Go took credentials from AWS_ACCESS_KEY/AWS_SECRET: Idra uses connection.user/password or the AWS default chain",
+        );
         break;
       }
       case 'http':
@@ -403,19 +476,25 @@ class GoSyncConversion {
   /** `connector_name`, `timestamp_field_format`, `token`, and the fields one role does not read. */
   private labels(side: Side): void {
     const name = this.text(side, 'connector_name');
-    if (name !== undefined) this.report(side, 'connector_name', 'ignored', 'a label; Go also kept offsets under /offsets/<connector_name>, which idra migrate reads');
+    if (name !== undefined)
+      this.report(side, 'connector_name', 'ignored', 'a label; Go also kept offsets under /offsets/<connector_name>, which idra migrate reads');
     const format = this.text(side, 'timestamp_field_format');
     if (format) {
       const sortable = /^2006.?01.?02/.test(format);
-      this.report(side, 'timestamp_field_format', 'ignored', `Idra binds timestamps as typed parameters; Go used this layout only to write them into its SQL text${sortable ? '' : ' (a column holding text in this layout would be compared as text: check that it sorts in time order)'}`);
+      this.report(
+        side,
+        'timestamp_field_format',
+        'ignored',
+        `Idra binds timestamps as typed parameters; Go used this layout only to write them into its SQL text${sortable ? '' : ' (a column holding text in this layout would be compared as text: check that it sorts in time order)'}`,
+      );
     } else if (format !== undefined) side.done.add('timestamp_field_format');
     const token = this.text(side, 'token');
-    if (token && side.kind !== 'http') this.report(side, 'token', 'ignored', "Go read a token only in its REST connector");
+    if (token && side.kind !== 'http') this.report(side, 'token', 'ignored', 'Go read a token only in its REST connector');
     else if (token === '') side.done.add('token');
     if (side.role === 'destination') {
       for (const key of ['polling_time', 'max_record_batch_size', 'start_offset'] as const) {
         const v = side.raw[key];
-        if (v !== undefined && v !== null && v !== 0) this.report(side, key, 'ignored', "Go read it from the source connector only");
+        if (v !== undefined && v !== null && v !== 0) this.report(side, key, 'ignored', 'Go read it from the source connector only');
         else side.done.add(key);
       }
     }
@@ -442,7 +521,10 @@ class GoSyncConversion {
         case 'http':
           if (key === 'username' || key === 'password') {
             ep.connection![key === 'username' ? 'user' : 'password'] = value;
-            line('converted', `basic authentication (connection.${key === 'username' ? 'user' : 'password'})${side.role === 'source' ? '; Go also sent it as a query parameter, Idra does not' : ''}`);
+            line(
+              'converted',
+              `basic authentication (connection.${key === 'username' ? 'user' : 'password'})${side.role === 'source' ? '; Go also sent it as a query parameter, Idra does not' : ''}`,
+            );
           } else if (side.role === 'source') {
             ep.options = { ...ep.options, params: { ...(ep.options?.params as Record<string, string> | undefined), [key]: value } };
             line('mapped', 'a query parameter of every request (options.params)');
@@ -467,7 +549,8 @@ class GoSyncConversion {
       case 'sasl.mechanisms':
       case 'sasl.mechanism': {
         const m = value.toLowerCase();
-        if (m !== 'plain' && m !== 'scram-sha-256' && m !== 'scram-sha-512') return line('refused', `'${value}': Idra's Kafka client speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512`);
+        if (m !== 'plain' && m !== 'scram-sha-256' && m !== 'scram-sha-512')
+          return line('refused', `'${value}': Idra's Kafka client speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512`);
         options.saslMechanism = m;
         return line('mapped', `options.saslMechanism '${m}'`);
       }
@@ -485,10 +568,15 @@ class GoSyncConversion {
         const from = ['earliest', 'smallest', 'beginning'].includes(v) ? 'earliest' : ['latest', 'largest', 'end'].includes(v) ? 'latest' : undefined;
         if (!from) return line('refused', `'${value}' is not earliest/latest`);
         if (role === 'source') options.startFrom = from;
-        return role === 'source' ? line('mapped', `options.startFrom '${from}' (partitions with no stored offset)`) : line('ignored', 'a consumer setting, on a destination');
+        return role === 'source'
+          ? line('mapped', `options.startFrom '${from}' (partitions with no stored offset)`)
+          : line('ignored', 'a consumer setting, on a destination');
       }
       case 'group.id':
-        return line('ignored', "Idra keeps the partition offsets in its own offset store, not in a consumer group; the group's committed offsets are not read (see idra migrate)");
+        return line(
+          'ignored',
+          "Idra keeps the partition offsets in its own offset store, not in a consumer group; the group's committed offsets are not read (see idra migrate)",
+        );
       case 'acks':
         return line('ignored', "Idra's producer always waits for every in-sync replica (acks=all); Go's producer did not read this attribute");
       default:
@@ -520,16 +608,28 @@ class GoSyncConversion {
     if (src.kind === 'http') this.restSource(srcKeys);
     if (dst.kind === 'http') this.restDestination(config);
     if ((mode === 'destination-id' || mode === 'destination-timestamp') && (dst.kind === 'kafka' || dst.kind === 's3' || dst.kind === 'http')) {
-      this.add('mode', 'refused', `Idra reads the resume point of '${mode}' from the destination, which a ${dst.kind} destination cannot give (in Go this sync wrote through the source's SQL driver and could not run either)`);
+      this.add(
+        'mode',
+        'refused',
+        `Idra reads the resume point of '${mode}' from the destination, which a ${dst.kind} destination cannot give (in Go this sync wrote through the source's SQL driver and could not run either)`,
+      );
     }
     config.onError = 'skip';
-    this.add('(defaults)', 'converted', "onError 'skip': Go logged a row the destination refused and went on; Idra sets it aside as a dead letter you can see and replay");
+    this.add(
+      '(defaults)',
+      'converted',
+      "onError 'skip': Go logged a row the destination refused and went on; Idra sets it aside as a dead letter you can see and replay",
+    );
     for (const side of [src, dst]) {
       for (const key of Object.keys(side.raw)) {
         if (side.done.has(key)) continue;
         const v = side.raw[key];
         if (v === '' || v === 0 || v === null) continue; // Go's zero values: nothing set
-        this.add(`${side.at}.${key}`, 'ignored', side.role === 'source' ? `not used with mode '${mode}' and a ${side.kind} source` : `not used by a ${side.kind} destination`);
+        this.add(
+          `${side.at}.${key}`,
+          'ignored',
+          side.role === 'source' ? `not used with mode '${mode}' and a ${side.kind} source` : `not used by a ${side.kind} destination`,
+        );
       }
     }
     return config;
@@ -554,7 +654,11 @@ class GoSyncConversion {
     if (srcKeys.length > 0) {
       const used = mode === 'id' || mode === 'destination-id' || mode === 'timestamp' || mode === 'destination-timestamp' || mode === 'full';
       if (src.kind === 'mongodb') {
-        this.add(`${src.at}.id`, 'ignored', "Go named the offset key after it (/offsets/<id>: the change stream's resume token), which idra migrate reads; not a column");
+        this.add(
+          `${src.at}.id`,
+          'ignored',
+          "Go named the offset key after it (/offsets/<id>: the change stream's resume token), which idra migrate reads; not a column",
+        );
       } else if (src.kind === 'http') {
         // Handled with the REST options below.
       } else if (!used) {
@@ -563,7 +667,13 @@ class GoSyncConversion {
         this.add(`${src.at}.id`, 'converted', `keyColumns [${list(srcKeys)}] (the destination's id is empty)`);
       } else if (mode !== 'id' && mode !== 'destination-id') {
         const same = srcKeys.join(',') === dstKeys.join(',');
-        this.add(`${src.at}.id`, same ? 'mapped' : 'converted', same ? "the key column(s), as the destination's id" : `Go ordered the source by it; Idra's key columns come from the destination's id [${list(dstKeys)}]`);
+        this.add(
+          `${src.at}.id`,
+          same ? 'mapped' : 'converted',
+          same
+            ? "the key column(s), as the destination's id"
+            : `Go ordered the source by it; Idra's key columns come from the destination's id [${list(dstKeys)}]`,
+        );
       }
     }
   }
@@ -574,11 +684,21 @@ class GoSyncConversion {
     if (mode === 'id' || mode === 'destination-id') {
       const cursor = mode === 'destination-id' && srcKeys.length === 0 ? dstKeys : srcKeys;
       if (mode === 'destination-id' && srcKeys.length > 0 && dstKeys.length > 0 && srcKeys.join(',') !== dstKeys.join(',')) {
-        this.add(`${dst.at}.id`, 'refused', `'${dstKeys.join(',')}' differs from the source's '${srcKeys.join(',')}': Idra follows one cursor column, by the same name at both ends`);
+        this.add(
+          `${dst.at}.id`,
+          'refused',
+          `'${dstKeys.join(',')}' differs from the source's '${srcKeys.join(',')}': Idra follows one cursor column, by the same name at both ends`,
+        );
         return;
       }
       if (cursor.length !== 1) {
-        this.add(`${src.at}.id`, 'refused', cursor.length === 0 ? `is required with mode '${mode}': it names the cursor column` : `'${cursor.join(',')}': an id cursor follows one column (Go compared '${cursor.join(',')} > N' as a single name)`);
+        this.add(
+          `${src.at}.id`,
+          'refused',
+          cursor.length === 0
+            ? `is required with mode '${mode}': it names the cursor column`
+            : `'${cursor.join(',')}': an id cursor follows one column (Go compared '${cursor.join(',')} > N' as a single name)`,
+        );
         return;
       }
       config.cursorColumn = cursor[0]!;
@@ -596,20 +716,36 @@ class GoSyncConversion {
         return;
       }
       config.cursorColumn = ts;
-      this.add(`${src.at}.timestamp_field`, 'converted', `cursorColumn '${ts}', with a tiebreaker: Go read rows with ${ts} > the last value (strictly), which skips rows sharing that timestamp beyond a batch; Idra reads (${ts}, tiebreaker) after the last pair`);
+      this.add(
+        `${src.at}.timestamp_field`,
+        'converted',
+        `cursorColumn '${ts}', with a tiebreaker: Go read rows with ${ts} > the last value (strictly), which skips rows sharing that timestamp beyond a batch; Idra reads (${ts}, tiebreaker) after the last pair`,
+      );
       if (dstTs) {
         if (mode === 'destination-timestamp' && dstTs !== ts) {
-          this.add(`${dst.at}.timestamp_field`, 'refused', `'${dstTs}' differs from the source's '${ts}': Idra follows one cursor column, by the same name at both ends`);
+          this.add(
+            `${dst.at}.timestamp_field`,
+            'refused',
+            `'${dstTs}' differs from the source's '${ts}': Idra follows one cursor column, by the same name at both ends`,
+          );
           return;
         }
-        this.add(`${dst.at}.timestamp_field`, mode === 'destination-timestamp' ? 'mapped' : 'ignored', mode === 'destination-timestamp' ? "the column whose newest value is the resume point" : 'used only by LastDestinationTimestamp');
+        this.add(
+          `${dst.at}.timestamp_field`,
+          mode === 'destination-timestamp' ? 'mapped' : 'ignored',
+          mode === 'destination-timestamp' ? 'the column whose newest value is the resume point' : 'used only by LastDestinationTimestamp',
+        );
       }
       const keys = config.keyColumns ?? [];
       if (keys.length === 0) {
         this.add(`${dst.at}.id`, 'refused', "is required: Idra orders rows sharing a timestamp by a unique column, and Go's connector id names it");
       } else if (keys.length > 1) {
         config.tiebreakerColumn = keys[0]!;
-        this.add(`${dst.at}.id`, 'converted', `tiebreakerColumn '${keys[0]}' (the first key column): rows with the same ${ts} and ${keys[0]} are not told apart, so a batch ending inside such a group can skip the rest of it; prefer a unique column`);
+        this.add(
+          `${dst.at}.id`,
+          'converted',
+          `tiebreakerColumn '${keys[0]}' (the first key column): rows with the same ${ts} and ${keys[0]} are not told apart, so a batch ending inside such a group can skip the rest of it; prefer a unique column`,
+        );
       }
       return;
     }
@@ -630,12 +766,20 @@ class GoSyncConversion {
     dst.done.add('save_mode');
     const at = `${dst.at}.save_mode`;
     if (isSql(this.src.kind) && this.src.kind !== dst.kind) {
-      this.add(`${dst.at}.connector_source_type`, 'converted', `Go wrote through the source's driver (${this.src.type!.name}) whatever the destination's type said, so this sync could not run there; Idra writes with the ${dst.kind} connector`);
+      this.add(
+        `${dst.at}.connector_source_type`,
+        'converted',
+        `Go wrote through the source's driver (${this.src.type!.name}) whatever the destination's type said, so this sync could not run there; Idra writes with the ${dst.kind} connector`,
+      );
     }
     switch (dst.kind) {
       case 'mssql':
         config.writeMode = 'upsert';
-        this.add(at, save === 'Upsert' ? 'mapped' : 'converted', `upsert: Go's SQL Server connector always MERGEd on the key${save === 'Insert' ? ", whatever save_mode said" : ''}`);
+        this.add(
+          at,
+          save === 'Upsert' ? 'mapped' : 'converted',
+          `upsert: Go's SQL Server connector always MERGEd on the key${save === 'Insert' ? ', whatever save_mode said' : ''}`,
+        );
         break;
       case 'postgres':
       case 'mysql':
@@ -650,7 +794,11 @@ class GoSyncConversion {
         break;
       case 'mongodb':
         config.writeMode = 'insert';
-        this.add(at, save ? 'converted' : 'mapped', `insert: Go's MongoDB destination always inserted (a duplicate _id stopped the Go agent); Idra leaves a document whose key exists alone${save === 'Upsert' ? ", so 'Upsert' is not honoured, as in Go" : ''}`);
+        this.add(
+          at,
+          save ? 'converted' : 'mapped',
+          `insert: Go's MongoDB destination always inserted (a duplicate _id stopped the Go agent); Idra leaves a document whose key exists alone${save === 'Upsert' ? ", so 'Upsert' is not honoured, as in Go" : ''}`,
+        );
         break;
       default:
         if (save) this.add(at, 'ignored', `Go's ${dst.type!.name} destination has no insert/upsert distinction`);
@@ -666,7 +814,11 @@ class GoSyncConversion {
     src.done.add('polling_time');
     if (polling && polling > 0) {
       config.pollIntervalMs = polling * 1000;
-      this.add(`${src.at}.polling_time`, 'converted', `pollIntervalMs ${polling * 1000}: seconds, the documented unit (Go's agent slept polling_time nanoseconds by a unit slip, and polled every 5–30 s)`);
+      this.add(
+        `${src.at}.polling_time`,
+        'converted',
+        `pollIntervalMs ${polling * 1000}: seconds, the documented unit (Go's agent slept polling_time nanoseconds by a unit slip, and polled every 5–30 s)`,
+      );
     } else if (polling !== undefined) {
       this.add(`${src.at}.polling_time`, 'converted', "0: Idra's default pause of 5 s after a short batch (Go's agent loop paused 5–30 s)");
     }
@@ -676,10 +828,20 @@ class GoSyncConversion {
       this.add(`${src.at}.max_record_batch_size`, 'refused', 'must not be negative');
     } else if (batch && batch > 0) {
       config.batchSize = Math.min(batch, MAX_BATCH);
-      this.add(`${src.at}.max_record_batch_size`, batch > MAX_BATCH ? 'converted' : 'mapped', batch > MAX_BATCH ? `batchSize ${MAX_BATCH}, Idra's largest (Go's ${batch > 2 ** 53 ? 'maximum integer meant no limit' : `value ${batch}`})` : `batchSize ${batch}`);
+      this.add(
+        `${src.at}.max_record_batch_size`,
+        batch > MAX_BATCH ? 'converted' : 'mapped',
+        batch > MAX_BATCH
+          ? `batchSize ${MAX_BATCH}, Idra's largest (Go's ${batch > 2 ** 53 ? 'maximum integer meant no limit' : `value ${batch}`})`
+          : `batchSize ${batch}`,
+      );
     } else if (isSql(src.kind)) {
       config.batchSize = GO_DEFAULT_BATCH;
-      this.add(`${src.at}.max_record_batch_size`, 'converted', `${batch === 0 ? '0' : 'absent'}: batchSize ${GO_DEFAULT_BATCH}, Go's default (MaxBatchSizeDefault)`);
+      this.add(
+        `${src.at}.max_record_batch_size`,
+        'converted',
+        `${batch === 0 ? '0' : 'absent'}: batchSize ${GO_DEFAULT_BATCH}, Go's default (MaxBatchSizeDefault)`,
+      );
     }
   }
 
@@ -692,11 +854,19 @@ class GoSyncConversion {
     if (start < 0) return this.add(at, 'refused', 'must not be negative');
     if (src.kind === 'kafka') {
       this.seed = { kind: 'stream', value: { '0': String(start) } };
-      return this.add(at, 'converted', `the stored offset of partition 0 starts at ${start}, as Go's consumer seeked there (other partitions start per options.startFrom)`);
+      return this.add(
+        at,
+        'converted',
+        `the stored offset of partition 0 starts at ${start}, as Go's consumer seeked there (other partitions start per options.startFrom)`,
+      );
     }
     if (mode === 'id') {
       this.seed = { kind: 'id', value: String(start) };
-      return this.add(at, 'converted', `seeds the offset at id ${start} when the sync has none (Go's SQL connectors did not read it; an offset migrated from Go Idra's etcd wins)`);
+      return this.add(
+        at,
+        'converted',
+        `seeds the offset at id ${start} when the sync has none (Go's SQL connectors did not read it; an offset migrated from Go Idra's etcd wins)`,
+      );
     }
     this.add(at, 'ignored', `Go used it only as the Kafka source's start (partition 0); not with mode '${mode}' and a ${src.kind} source`);
   }
@@ -708,7 +878,11 @@ class GoSyncConversion {
     if (srcKeys.length === 1) {
       ep.options.cursorParam = srcKeys[0];
       ep.options.cursorField = srcKeys[0];
-      this.add(`${src.at}.id`, 'converted', `pages the API by ?${srcKeys[0]}=<last ${srcKeys[0]}> (options.cursorParam and cursorField), reading the response as an array of items, as Go's GET did`);
+      this.add(
+        `${src.at}.id`,
+        'converted',
+        `pages the API by ?${srcKeys[0]}=<last ${srcKeys[0]}> (options.cursorParam and cursorField), reading the response as an array of items, as Go's GET did`,
+      );
     } else if (srcKeys.length > 1) {
       this.add(`${src.at}.id`, 'refused', `'${srcKeys.join(',')}': the REST source pages by one field`);
     } else {
@@ -722,7 +896,11 @@ class GoSyncConversion {
     const dst = this.dst;
     const ep = dst.endpoint!;
     ep.options = { ...ep.options, bodyField: '', batchSize: config.batchSize ?? GO_DEFAULT_BATCH };
-    this.add(`${dst.at}.connection_string`, 'converted', "each batch is POSTed as a bare JSON array (options.bodyField ''), one request per batch like Go; Idra retries 429/5xx and adds an Idempotency-Key header");
+    this.add(
+      `${dst.at}.connection_string`,
+      'converted',
+      "each batch is POSTed as a bare JSON array (options.bodyField ''), one request per batch like Go; Idra retries 429/5xx and adds an Idempotency-Key header",
+    );
     const token = this.text(dst, 'token');
     if (token) this.restToken(dst, token);
   }
@@ -744,7 +922,14 @@ class GoSyncConversion {
 export function importGoIdraSync(doc: unknown, index = 0): ImportedGoSync {
   if (!isObject(doc)) {
     return {
-      report: { index, goId: '', name: '', id: undefined, outcome: 'refused', fields: [{ field: `[${index}]`, outcome: 'refused', detail: 'is not a Go Idra sync (an object)' }] },
+      report: {
+        index,
+        goId: '',
+        name: '',
+        id: undefined,
+        outcome: 'refused',
+        fields: [{ field: `[${index}]`, outcome: 'refused', detail: 'is not a Go Idra sync (an object)' }],
+      },
       config: undefined,
       seed: undefined,
       zone: undefined,
@@ -777,6 +962,8 @@ export function importGoIdra(doc: unknown): ImportedGoSync[] {
 
 /** The issues to answer a refused import with: one per refused field, under the sync's index. */
 export function refusedIssues(imported: ImportedGoSync[]): ConfigError | undefined {
-  const issues = imported.flatMap((s) => s.report.fields.filter((f) => f.outcome === 'refused').map((f) => ({ path: `[${s.report.index}].${f.field}`, message: f.detail })));
+  const issues = imported.flatMap((s) =>
+    s.report.fields.filter((f) => f.outcome === 'refused').map((f) => ({ path: `[${s.report.index}].${f.field}`, message: f.detail })),
+  );
   return issues.length > 0 ? new ConfigError(issues, 'cannot import the Go Idra syncs') : undefined;
 }

@@ -100,13 +100,14 @@ export function migrateGoOffset(s: ImportedGoSync, offsets: ReadonlyMap<string, 
     return {
       outcome: 'ignored',
       detail:
-        "Go's Kafka source committed its position in a consumer group inside Kafka, not in etcd: read it with kafka-consumer-groups.sh --describe --group <group.id> and set it with idra offsets set <id> --position '{\"kind\":\"stream\",\"value\":{\"<partition>\":\"<next offset>\"}}' before resuming",
+        'Go\'s Kafka source committed its position in a consumer group inside Kafka, not in etcd: read it with kafka-consumer-groups.sh --describe --group <group.id> and set it with idra offsets set <id> --position \'{"kind":"stream","value":{"<partition>":"<next offset>"}}\' before resuming',
     };
   }
   const found = candidates(s).map((c) => ({ ...c, value: offsets.get(c.key) }));
   for (const c of found) used.add(c.key);
   const present = found.filter((c) => c.value !== undefined);
-  if (mode === 'stream' && config.source.connector !== 'mongodb') return { outcome: 'none', detail: `Go's ${config.source.connector} source kept no offset: the sync starts from the beginning` };
+  if (mode === 'stream' && config.source.connector !== 'mongodb')
+    return { outcome: 'none', detail: `Go's ${config.source.connector} source kept no offset: the sync starts from the beginning` };
   if (present.length === 0) {
     const where = found.map((c) => `/offsets/${c.key}`).join(' or ');
     return { outcome: 'none', detail: `no Go offset${where ? ` under ${where}` : ''}: the sync starts from the beginning`, position: null };
@@ -119,18 +120,26 @@ export function migrateGoOffset(s: ImportedGoSync, offsets: ReadonlyMap<string, 
   if (mode === 'stream') {
     const token = resumeToken(raw);
     if (!token) return { ...base, outcome: 'refused', detail: `'${raw.slice(0, 60)}' is not a MongoDB resume token` };
-    return { ...base, outcome: 'converted', position: { kind: 'stream', value: token }, detail: `resume token ${token._data.slice(0, 16)}… (Go stored it printed as map[_data:…])${also}` };
+    return {
+      ...base,
+      outcome: 'converted',
+      position: { kind: 'stream', value: token },
+      detail: `resume token ${token._data.slice(0, 16)}… (Go stored it printed as map[_data:…])${also}`,
+    };
   }
   if (!/^-?\d+$/.test(raw)) return { ...base, outcome: 'refused', detail: `'${raw.slice(0, 60)}' is not an integer` };
-  if (BigInt(raw) <= 0n) return { ...base, outcome: 'mapped', position: null, detail: `${raw}: Go had copied nothing yet; the sync starts from the beginning${also}` };
-  if (mode === 'id') return { ...base, outcome: 'mapped', position: { kind: 'id', value: BigInt(raw).toString() }, detail: `id ${raw} (${chosen.why}), exact${also}` };
+  if (BigInt(raw) <= 0n)
+    return { ...base, outcome: 'mapped', position: null, detail: `${raw}: Go had copied nothing yet; the sync starts from the beginning${also}` };
+  if (mode === 'id')
+    return { ...base, outcome: 'mapped', position: { kind: 'id', value: BigInt(raw).toString() }, detail: `id ${raw} (${chosen.why}), exact${also}` };
   // timestamp: Unix milliseconds of the last row Go copied, read in `zone`.
   const zone = timeZone ?? s.zone ?? 'UTC';
   if (zone === 'Local') {
     return {
       ...base,
       outcome: 'refused',
-      detail: "Go read this source's DATETIME values in its host's local zone (loc=Local): state that zone (idra migrate --time-zone, e.g. Europe/Rome) so the offset means the same instant",
+      detail:
+        "Go read this source's DATETIME values in its host's local zone (loc=Local): state that zone (idra migrate --time-zone, e.g. Europe/Rome) so the offset means the same instant",
     };
   }
   const ms = Number(raw);

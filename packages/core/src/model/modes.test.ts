@@ -90,14 +90,20 @@ describe('positions', () => {
   it('read in one line', () => {
     expect(describePosition(undefined)).toBe('none (starts from the beginning)');
     expect(describePosition({ kind: 'id', value: '9007199254740993' })).toBe('id > 9007199254740993');
-    expect(describePosition({ kind: 'timestamp', value: '2024-01-01 00:00:00.123456', tiebreaker: '7' })).toBe('timestamp > 2024-01-01 00:00:00.123456 (tiebreaker 7)');
+    expect(describePosition({ kind: 'timestamp', value: '2024-01-01 00:00:00.123456', tiebreaker: '7' })).toBe(
+      'timestamp > 2024-01-01 00:00:00.123456 (tiebreaker 7)',
+    );
     expect(describePosition({ kind: 'full', value: { run: 3, after: ['9', 'a'] } })).toBe('full pass 3, after key (9, a)');
   });
 
   it('are checked against the schema when a stored offset is read', () => {
     const doc = (position: object) => JSON.stringify({ v: 1, committedAt: 'now', agentId: 'a', epoch: 0, ...position });
     expect(parseOffsetDocument(doc({ kind: 'full', value: { run: 2, after: ['5'] } }), 'f')).toMatchObject({ kind: 'full', value: { run: 2 } });
-    expect(() => parseOffsetDocument(doc({ kind: 'full', value: { run: 2, after: 5 } }), 'f')).toThrow(/offset at f does not hold a valid position: value.after/);
-    expect(() => parseOffsetDocument(doc({ kind: 'cursor', value: '5' }), 'f')).toThrow("does not hold a valid position: kind: must be one of 'id', 'timestamp', 'full', 'stream'");
+    expect(() => parseOffsetDocument(doc({ kind: 'full', value: { run: 2, after: 5 } }), 'f')).toThrow(
+      /offset at f does not hold a valid position: value.after/,
+    );
+    expect(() => parseOffsetDocument(doc({ kind: 'cursor', value: '5' }), 'f')).toThrow(
+      "does not hold a valid position: kind: must be one of 'id', 'timestamp', 'full', 'stream'",
+    );
   });
 });

@@ -25,8 +25,7 @@ const literals = <T extends readonly string[]>(values: T, description?: string):
   ) as TUnion<TLiteral<T[number]>[]>;
 
 /** A duration: milliseconds as a number, or a string such as `'5s'`, `'250ms'`, `'1m'`. */
-const Duration = (description: string) =>
-  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], { description });
+const Duration = (description: string) => Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], { description });
 
 /** A label name or value of an agent (`--labels region=eu`), as Kubernetes labels are written. */
 export const LABEL_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9_./-]{0,61}[A-Za-z0-9])?$';
@@ -87,8 +86,12 @@ export const SyncSchema = Type.Object(
     destination: EndpointSchema,
     mode: literals(MODES, 'how the resume point is tracked'),
     cursorColumn: Type.Optional(Type.String({ minLength: 1, description: 'id / timestamp column the cursor follows' })),
-    tiebreakerColumn: Type.Optional(Type.String({ minLength: 1, description: 'timestamp mode: unique column ordering rows with equal timestamps (default: the single key column)' })),
-    keyColumns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'primary key of the rows: upsert target, full-mode paging, tiebreaker' })),
+    tiebreakerColumn: Type.Optional(
+      Type.String({ minLength: 1, description: 'timestamp mode: unique column ordering rows with equal timestamps (default: the single key column)' }),
+    ),
+    keyColumns: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'primary key of the rows: upsert target, full-mode paging, tiebreaker' }),
+    ),
     writeMode: Type.Optional(literals(['insert', 'upsert'] as const, 'insert: rows whose key exists are left alone; upsert: they are overwritten')),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 })),
     batchBytes: Type.Optional(
@@ -100,7 +103,11 @@ export const SyncSchema = Type.Object(
       }),
     ),
     pollIntervalMs: Type.Optional(Duration('pause after a short batch (default 5s)')),
-    delayMs: Type.Optional(Duration('id/timestamp modes: extra safety margin; rows newer than db now() minus this (and rows an open transaction may still precede) wait for a later poll (default 0)')),
+    delayMs: Type.Optional(
+      Duration(
+        'id/timestamp modes: extra safety margin; rows newer than db now() minus this (and rows an open transaction may still precede) wait for a later poll (default 0)',
+      ),
+    ),
     watermark: Type.Optional(
       literals(
         WATERMARKS,
@@ -122,12 +129,21 @@ export const SyncSchema = Type.Object(
       ),
     ),
     softDeleteColumn: Type.Optional(
-      Type.String({ minLength: 1, description: 'id/timestamp modes: the source column marking a row deleted (deleted_at, is_deleted): set, true or non-zero means deleted' }),
+      Type.String({
+        minLength: 1,
+        description: 'id/timestamp modes: the source column marking a row deleted (deleted_at, is_deleted): set, true or non-zero means deleted',
+      }),
     ),
     maxDeleteFraction: Type.Optional(
-      Type.Number({ minimum: 0, maximum: 1, description: 'mirror and reconciliation refuse to delete more than this share of the destination rows at once (default 0.5)' }),
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'mirror and reconciliation refuse to delete more than this share of the destination rows at once (default 0.5)',
+      }),
     ),
-    reconcileEvery: Type.Optional(Duration('id/timestamp modes: compare the keys of source and destination this often (e.g. "1h"), deleting keys gone from the source')),
+    reconcileEvery: Type.Optional(
+      Duration('id/timestamp modes: compare the keys of source and destination this often (e.g. "1h"), deleting keys gone from the source'),
+    ),
     placement: Type.Optional(PlacementSchema),
     lagThreshold: Type.Optional(
       Type.Object(
@@ -150,7 +166,9 @@ export const DataSourceSchema = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     connector: literals(CONNECTORS, 'connector kind'),
     connection: ConnectionSchema,
-    maxConcurrentSyncs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'syncs using the data source at once (unset: no limit; 1: exclusive)' })),
+    maxConcurrentSyncs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10_000, description: 'syncs using the data source at once (unset: no limit; 1: exclusive)' }),
+    ),
     maxReaders: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'syncs reading from it at once (unset: no limit of its own)' })),
     maxWriters: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'syncs writing to it at once (unset: no limit of its own)' })),
     holdSlotWhileIdle: Type.Optional(

@@ -23,7 +23,16 @@ function issuesOf(input: unknown): string[] {
 describe('sync validation', () => {
   it('accepts a minimal sync and fills the defaults', () => {
     const sync = normalizeSync(validateSyncConfig(base));
-    expect(sync).toMatchObject({ enabled: true, batchSize: 1000, pollIntervalMs: 5000, delayMs: 0, watermark: 'transactions', onError: 'stop', writeMode: 'insert', keyColumns: [] });
+    expect(sync).toMatchObject({
+      enabled: true,
+      batchSize: 1000,
+      pollIntervalMs: 5000,
+      delayMs: 0,
+      watermark: 'transactions',
+      onError: 'stop',
+      writeMode: 'insert',
+      keyColumns: [],
+    });
   });
 
   it('takes watermark "delay-only" as the consent to read with the delay alone, and names a wrong value', () => {
@@ -84,9 +93,9 @@ describe('sync validation', () => {
       syncs: [{ ...base, source: { connector: 'postgres', dataSourceId: 'pg', table: 'orders' } }],
     });
     expect(syncs[0]!.source.connection.url).toBe('postgres://u@h/db');
-    expect(() =>
-      parseConfigFile({ syncs: [base, { ...base, source: { connector: 'postgres', dataSourceId: 'nope', table: 't' } }] }),
-    ).toThrow("syncs[1].source.dataSourceId: unknown data source 'nope'");
+    expect(() => parseConfigFile({ syncs: [base, { ...base, source: { connector: 'postgres', dataSourceId: 'nope', table: 't' } }] })).toThrow(
+      "syncs[1].source.dataSourceId: unknown data source 'nope'",
+    );
     expect(() => parseConfigFile({ syncs: [base, base] })).toThrow("syncs[1].id: duplicate id 'orders'");
     expect(() => parseConfigFile({ syncs: [{ ...base, batchSize: -1 }] })).toThrow('syncs[0].batchSize: must be >= 1');
   });

@@ -80,7 +80,11 @@ function deleteIssues(s: SyncConfig, at: (field: string) => string): ConfigIssue
     }
   };
   if (s.deletes === 'mirror') {
-    if (s.mode !== 'full') issues.push({ path: at('deletes'), message: `'mirror' needs mode 'full' (it is '${s.mode}'); cursor modes delete through softDeleteColumn or reconcileEvery` });
+    if (s.mode !== 'full')
+      issues.push({
+        path: at('deletes'),
+        message: `'mirror' needs mode 'full' (it is '${s.mode}'); cursor modes delete through softDeleteColumn or reconcileEvery`,
+      });
     else listed('deletes');
     keyed("deletes 'mirror'", 'it deletes');
   }
@@ -93,7 +97,8 @@ function deleteIssues(s: SyncConfig, at: (field: string) => string): ConfigIssue
     keyed('softDeleteColumn', 'it deletes');
   }
   if (s.reconcileEvery !== undefined) {
-    if (!ownCursor) issues.push({ path: at('reconcileEvery'), message: `applies to modes 'id' and 'timestamp' (mode is '${s.mode}'; full mode uses deletes 'mirror')` });
+    if (!ownCursor)
+      issues.push({ path: at('reconcileEvery'), message: `applies to modes 'id' and 'timestamp' (mode is '${s.mode}'; full mode uses deletes 'mirror')` });
     else listed('reconcileEvery');
     keyed('reconcileEvery', 'it compares');
   }
@@ -146,7 +151,12 @@ export function validateSyncConfig(input: unknown, base = '', context = 'invalid
     // Every problem at once: the rules between fields are checked too, as far as the document's shape allows.
     const seen = new Set(schemaProblems.map((i) => i.path));
     let more: ConfigIssue[] = [];
-    if (typeof input === 'object' && input !== null && typeof (input as SyncConfig).source === 'object' && typeof (input as SyncConfig).destination === 'object') {
+    if (
+      typeof input === 'object' &&
+      input !== null &&
+      typeof (input as SyncConfig).source === 'object' &&
+      typeof (input as SyncConfig).destination === 'object'
+    ) {
       try {
         more = semanticIssues(input as SyncConfig, base, connectors).filter((i) => !seen.has(i.path));
       } catch {

@@ -34,14 +34,24 @@ function toIssues(errors: ErrorObject[], base: string): ConfigIssue[] {
     let issue: ConfigIssue;
     if (err.keyword === 'anyOf') {
       issue = { path: fieldPath(base, err.instancePath), message: describeUnion(err) };
-    } else if ([...unionPaths].some((p) => err.instancePath === p || (err.instancePath.startsWith(p + '/') && err.keyword !== 'required' && err.keyword !== 'additionalProperties'))) {
+    } else if (
+      [...unionPaths].some(
+        (p) => err.instancePath === p || (err.instancePath.startsWith(p + '/') && err.keyword !== 'required' && err.keyword !== 'additionalProperties'),
+      )
+    ) {
       continue; // a branch of a union: the union's own message says it better
     } else if (err.keyword === 'required') {
       issue = { path: fieldPath(base, `${err.instancePath}/${(err.params as { missingProperty: string }).missingProperty}`), message: 'is required' };
     } else if (err.keyword === 'additionalProperties') {
-      issue = { path: fieldPath(base, `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}`), message: 'is not a known field' };
+      issue = {
+        path: fieldPath(base, `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}`),
+        message: 'is not a known field',
+      };
     } else if (err.keyword === 'enum') {
-      issue = { path: fieldPath(base, err.instancePath), message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` };
+      issue = {
+        path: fieldPath(base, err.instancePath),
+        message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`,
+      };
     } else if (err.keyword === 'pattern') {
       const description = (err.parentSchema as { description?: string } | undefined)?.description;
       issue = { path: fieldPath(base, err.instancePath), message: description ? `must match ${description}` : (err.message ?? 'invalid') };

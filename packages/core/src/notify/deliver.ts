@@ -43,7 +43,12 @@ export interface AttemptResult {
 export async function deliverOnce(channel: Channel, event: NotificationEvent, signal?: AbortSignal): Promise<AttemptResult> {
   const body = channelBody(channel, event);
   const timestamp = String(Math.floor(Date.now() / 1000));
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'idra-notifier', [EVENT_ID_HEADER]: event.id, [TIMESTAMP_HEADER]: timestamp };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'idra-notifier',
+    [EVENT_ID_HEADER]: event.id,
+    [TIMESTAMP_HEADER]: timestamp,
+  };
   if (channel.kind === 'webhook' && channel.secret) headers[SIGNATURE_HEADER] = signWebhook(channel.secret, timestamp, body);
   const timeout = AbortSignal.timeout(ATTEMPT_TIMEOUT_MS);
   try {
@@ -51,7 +56,12 @@ export async function deliverOnce(channel: Channel, event: NotificationEvent, si
     await res.body?.cancel();
     if (res.ok) return { delivered: true, httpStatus: res.status, retryable: false };
     const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-    return { delivered: false, httpStatus: res.status, error: `the receiver answered ${res.status}${res.status >= 300 && res.status < 400 ? ' (a redirect: give the final URL)' : ''}`, retryable };
+    return {
+      delivered: false,
+      httpStatus: res.status,
+      error: `the receiver answered ${res.status}${res.status >= 300 && res.status < 400 ? ' (a redirect: give the final URL)' : ''}`,
+      retryable,
+    };
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
     const text = timeout.aborted ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s` : errorMessage(cause ?? err);

@@ -9,7 +9,15 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
 
 const sync = (id: string, extra: Record<string, unknown> = {}) =>
-  validateSyncConfig({ id, source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, table: 't' }, destination: { connector: 'sqlite', connection: { file: '/tmp/b.db' }, table: 't' }, mode: 'id', cursorColumn: 'id', keyColumns: ['id'], ...extra });
+  validateSyncConfig({
+    id,
+    source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, table: 't' },
+    destination: { connector: 'sqlite', connection: { file: '/tmp/b.db' }, table: 't' },
+    mode: 'id',
+    cursorColumn: 'id',
+    keyColumns: ['id'],
+    ...extra,
+  });
 
 function snapshot(statuses: Record<string, Partial<SyncStatus>>, opts: { paused?: string[]; agents?: string[] } = {}): ClusterSnapshot {
   const ids = Object.keys(statuses);
@@ -34,7 +42,11 @@ function leader(rules: Rule[]) {
   };
 }
 
-const failed = { state: 'failed' as const, failingSince: new Date(T0).toISOString(), lastError: { message: 'no such table: t', code: 'IDRA_ERR_CONNECTOR', at: new Date(T0).toISOString() } };
+const failed = {
+  state: 'failed' as const,
+  failingSince: new Date(T0).toISOString(),
+  lastError: { message: 'no such table: t', code: 'IDRA_ERR_CONNECTOR', at: new Date(T0).toISOString() },
+};
 const retrying = { ...failed, state: 'retrying' as const, lastError: { ...failed.lastError, message: 'connection refused' } };
 const types = (c: IncidentChanges) => c.messages.map((m) => `${m.event.type} ${m.event.incident.id}`);
 

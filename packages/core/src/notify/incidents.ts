@@ -100,7 +100,16 @@ export function evaluateIncidents(rules: readonly Rule[], snapshot: ClusterSnaps
       if (known?.state === 'open') continue;
       const since = known?.since ?? c.since ?? at;
       const due = now - Date.parse(since) >= c.afterMs;
-      const incident: Incident = { id: c.id, ruleId: rule.id, kind: c.kind, syncId: c.syncId, state: due ? 'open' : 'pending', since, health: c.health, reason: c.reason };
+      const incident: Incident = {
+        id: c.id,
+        ruleId: rule.id,
+        kind: c.kind,
+        syncId: c.syncId,
+        state: due ? 'open' : 'pending',
+        since,
+        health: c.health,
+        reason: c.reason,
+      };
       if (!due) {
         if (!known) changes.put.push(incident);
         continue;
@@ -116,7 +125,8 @@ export function evaluateIncidents(rules: readonly Rule[], snapshot: ClusterSnaps
     changes.remove.push(incident);
     const rule = rulesById.get(incident.ruleId);
     // A rule deleted or disabled meanwhile closes its incidents without a word: no one asks for them any more.
-    if (incident.state === 'open' && rule) changes.messages.push({ event: event('recovered', incident, at, closedText(incident, snapshot), at), channels: rule.channels });
+    if (incident.state === 'open' && rule)
+      changes.messages.push({ event: event('recovered', incident, at, closedText(incident, snapshot), at), channels: rule.channels });
   }
   return changes;
 }

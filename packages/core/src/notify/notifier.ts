@@ -74,7 +74,8 @@ export class Notifier {
       const changes = evaluateIncidents(rules, await readClusterSnapshot(this.opts.ns), incidents, now);
       if (changes.put.length > 0 || changes.remove.length > 0) {
         if (!(await this.store.applyIncidentChanges(key, changes, now))) return;
-        for (const { event } of changes.messages) this.log.info({ incident: event.incident.id, syncId: event.incident.syncId, type: event.type }, `incident ${event.type}: ${event.text}`);
+        for (const { event } of changes.messages)
+          this.log.info({ incident: event.incident.id, syncId: event.incident.syncId, type: event.type }, `incident ${event.type}: ${event.text}`);
       }
     }
     const due = (await this.store.listOutbox()).filter((e) => Date.parse(e.nextAttemptAt) <= now);

@@ -67,7 +67,10 @@ export function validateChannel(input: unknown, base = ''): Channel {
     throw new ConfigError([{ path: at('url'), message: 'must be an http:// or https:// URL' }], 'invalid notification channel');
   }
   if (channel.kind === 'slack' && channel.secret !== undefined) {
-    throw new ConfigError([{ path: at('secret'), message: 'is for webhook channels only (a Slack webhook URL is its own secret)' }], 'invalid notification channel');
+    throw new ConfigError(
+      [{ path: at('secret'), message: 'is for webhook channels only (a Slack webhook URL is its own secret)' }],
+      'invalid notification channel',
+    );
   }
   return channel;
 }
@@ -76,7 +79,10 @@ export function validateChannel(input: unknown, base = ''): Channel {
 export function validateRule(input: unknown, base = ''): Rule {
   const rule = assertSchema(RuleSchema, input, 'invalid notification rule', base);
   if (rule.onFailed === false && rule.onRetryingMinutes === undefined && rule.onLagMinutes === undefined && rule.onAgentsBelow === undefined) {
-    throw new ConfigError([{ path: base || 'onFailed', message: 'the rule watches for nothing: set onFailed, onRetryingMinutes, onLagMinutes or onAgentsBelow' }], 'invalid notification rule');
+    throw new ConfigError(
+      [{ path: base || 'onFailed', message: 'the rule watches for nothing: set onFailed, onRetryingMinutes, onLagMinutes or onAgentsBelow' }],
+      'invalid notification rule',
+    );
   }
   return rule;
 }

@@ -18,7 +18,10 @@ async function values<T>(ns: Namespace, prefix: string): Promise<T[]> {
 /** A transaction that commits only while `leaderKey` (the leader's campaign key) exists: a deposed leader writes nothing. */
 async function asLeader(ns: Namespace, leaderKey: string, ops: Array<ReturnType<Namespace['put']> | ReturnType<Namespace['delete']>>): Promise<boolean> {
   if (ops.length === 0) return true;
-  const res = await ns.if(leaderKey, 'Create', '>', 0).then(...ops).commit();
+  const res = await ns
+    .if(leaderKey, 'Create', '>', 0)
+    .then(...ops)
+    .commit();
   return res.succeeded;
 }
 
@@ -49,9 +52,16 @@ export class NotifyStore {
   async putChannel(input: unknown): Promise<Channel> {
     const channel = validateChannel(input);
     if (!this.box) {
-      throw new ConfigError([{ path: 'url', message: 'a notification URL is a secret, but IDRA_SECRET_KEY is not set: secrets are only stored encrypted' }], 'cannot store the channel');
+      throw new ConfigError(
+        [{ path: 'url', message: 'a notification URL is a secret, but IDRA_SECRET_KEY is not set: secrets are only stored encrypted' }],
+        'cannot store the channel',
+      );
     }
-    const sealed: Channel = { ...channel, url: this.box.encrypt(channel.url), secret: channel.secret === undefined ? undefined : this.box.encrypt(channel.secret) };
+    const sealed: Channel = {
+      ...channel,
+      url: this.box.encrypt(channel.url),
+      secret: channel.secret === undefined ? undefined : this.box.encrypt(channel.secret),
+    };
     await this.ns.put(KEYS.notifyChannel(channel.id)).value(JSON.stringify(sealed));
     return sealed;
   }
@@ -122,7 +132,10 @@ export class NotifyStore {
         const id = sequenceKey(now, index++);
         const entry: OutboxEntry = { id, channelId, event, attempts: 0, nextAttemptAt: at };
         const delivery = deliveryOf(entry, now);
-        opsOf(event.incident.id).push(this.ns.put(`${KEYS.notifyOutbox}${id}`).value(JSON.stringify(entry)), this.ns.put(`${KEYS.notifyDeliveries}${id}`).value(JSON.stringify(delivery)));
+        opsOf(event.incident.id).push(
+          this.ns.put(`${KEYS.notifyOutbox}${id}`).value(JSON.stringify(entry)),
+          this.ns.put(`${KEYS.notifyDeliveries}${id}`).value(JSON.stringify(delivery)),
+        );
       }
     }
     for (const ops of byIncident.values()) if (!(await asLeader(this.ns, leaderKey, ops))) return false;
@@ -144,7 +157,9 @@ export class NotifyStore {
     };
     const outbox =
       status === 'pending'
-        ? this.ns.put(`${KEYS.notifyOutbox}${entry.id}`).value(JSON.stringify({ ...entry, attempts, nextAttemptAt: new Date(now + retryDelayMs(attempts)).toISOString() }))
+        ? this.ns
+            .put(`${KEYS.notifyOutbox}${entry.id}`)
+            .value(JSON.stringify({ ...entry, attempts, nextAttemptAt: new Date(now + retryDelayMs(attempts)).toISOString() }))
         : this.ns.delete().key(`${KEYS.notifyOutbox}${entry.id}`);
     await asLeader(this.ns, leaderKey, [outbox, this.ns.put(`${KEYS.notifyDeliveries}${entry.id}`).value(JSON.stringify(delivery))]);
     return status;
@@ -166,5 +181,17 @@ export class NotifyStore {
 export function deliveryOf(entry: Pick<OutboxEntry, 'id' | 'channelId' | 'event'>, now = Date.now()): Delivery {
   const at = new Date(now).toISOString();
   const { event } = entry;
-  return { id: entry.id, channelId: entry.channelId, eventId: event.id, eventType: event.type, incidentId: event.incident.id, syncId: event.incident.syncId, text: event.text, status: 'pending', attempts: 0, createdAt: at, updatedAt: at };
+  return {
+    id: entry.id,
+    channelId: entry.channelId,
+    eventId: event.id,
+    eventType: event.type,
+    incidentId: event.incident.id,
+    syncId: event.incident.syncId,
+    text: event.text,
+    status: 'pending',
+    attempts: 0,
+    createdAt: at,
+    updatedAt: at,
+  };
 }

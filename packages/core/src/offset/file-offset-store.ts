@@ -79,15 +79,19 @@ export class FileOffsetStore implements OffsetStore {
     await makePrivateDir(this.dir);
     await appendPrivate(join(this.dir, `${syncId}.history.jsonl`), JSON.stringify(entry) + '\n');
     if (position) await this.commit(syncId, position, manualCommitContext(current, change));
-    else await unlink(this.file(syncId)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    else
+      await unlink(this.file(syncId)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
   }
 
   async history(syncId: string): Promise<OffsetChange[]> {
     try {
       const text = await readFile(join(this.dir, `${syncId}.history.jsonl`), 'utf8');
-      return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as OffsetChange);
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as OffsetChange);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

@@ -25,7 +25,9 @@ describe('offset scope', () => {
   it('changes with the table, the query text, the server, the cursor, the tiebreaker, the key (full) and the mode — not with the password or the batch size', () => {
     const base = scope();
     expect(scopeChanges(base, scope({ batchSize: 7 }, { connection: { url: 'postgres://idra:Other-2@db.internal:5432/shop' } }))).toEqual([]);
-    expect(scopeChanges(base, scope({}, { table: 'orders_v2' }))).toEqual([{ field: 'source', old: 'postgres db.internal:5432/shop table orders', new: 'postgres db.internal:5432/shop table orders_v2' }]);
+    expect(scopeChanges(base, scope({}, { table: 'orders_v2' }))).toEqual([
+      { field: 'source', old: 'postgres db.internal:5432/shop table orders', new: 'postgres db.internal:5432/shop table orders_v2' },
+    ]);
     expect(scopeChanges(base, scope({}, { connection: { url: 'postgres://idra:x@replica:5432/shop' } })).map((c) => c.field)).toEqual(['source']);
     const query = (q: string) => scope({}, { table: undefined, query: q });
     expect(scopeChanges(query('select * from a'), query('select  *\n from a'))).toEqual([]);
@@ -33,6 +35,8 @@ describe('offset scope', () => {
     expect(scopeChanges(base, scope({ cursorColumn: 'changed_at' }))).toEqual([{ field: 'cursorColumn', old: 'updated_at', new: 'changed_at' }]);
     expect(scopeChanges(base, scope({ tiebreakerColumn: 'uuid' }))).toEqual([{ field: 'tiebreakerColumn', old: 'id', new: 'uuid' }]);
     expect(scopeChanges(base, scope({ mode: 'id', cursorColumn: 'updated_at' })).map((c) => c.field)).toEqual(['mode', 'tiebreakerColumn']);
-    expect(scopeChanges(scope({ mode: 'full' }), scope({ mode: 'full', keyColumns: ['id', 'line'] }))).toEqual([{ field: 'keyColumns', old: 'id', new: 'id, line' }]);
+    expect(scopeChanges(scope({ mode: 'full' }), scope({ mode: 'full', keyColumns: ['id', 'line'] }))).toEqual([
+      { field: 'keyColumns', old: 'id', new: 'id, line' },
+    ]);
   });
 });

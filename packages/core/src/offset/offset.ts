@@ -59,7 +59,10 @@ export function positionIssues(position: unknown, base = ''): ConfigIssue[] {
  * A position typed by hand (`--value v [--tiebreaker t]`, `--position <json>`, `--reset` → null)
  * for a sync in `mode`; a ConfigError names the option at fault.
  */
-export function manualPosition(mode: SyncMode, input: { value?: string | undefined; tiebreaker?: string | undefined; position?: string | undefined; reset?: boolean | undefined }): Position | null {
+export function manualPosition(
+  mode: SyncMode,
+  input: { value?: string | undefined; tiebreaker?: string | undefined; position?: string | undefined; reset?: boolean | undefined },
+): Position | null {
   const kind = storedKind(mode);
   const fail = (path: string, message: string) => new ConfigError([{ path, message }], 'invalid offset');
   if (!kind) throw fail('mode', `'${mode}' resumes from the destination and stores no offset`);

@@ -30,13 +30,16 @@ describe('the last-line guard of a process running syncs', () => {
       const deadline = Date.now() + 20_000;
       // Retried, then idle again on a new connection.
       while (!statuses('faulty').some((s, i, all) => s.state === 'retrying' && all.slice(i).some((later) => later.state === 'idle'))) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no recovery; exit ${child.exitCode}; ${stderr}; last lines ${JSON.stringify(lines.slice(-8))}`);
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`no recovery; exit ${child.exitCode}; ${stderr}; last lines ${JSON.stringify(lines.slice(-8))}`);
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(child.exitCode).toBeNull();
       const retrying = statuses('faulty').find((s) => s.state === 'retrying')!;
       expect(retrying.lastError).toMatchObject({ code: 'IDRA_ERR_CONNECTOR_UNCAUGHT', message: expect.stringContaining('read ECONNRESET (simulated)') });
-      expect(lines.filter((l) => l.log)).toEqual([expect.objectContaining({ log: 'uncaught exception in sync faulty: it reconnects and retries', syncId: 'faulty' })]);
+      expect(lines.filter((l) => l.log)).toEqual([
+        expect.objectContaining({ log: 'uncaught exception in sync faulty: it reconnects and retries', syncId: 'faulty' }),
+      ]);
       expect(statuses('healthy').map((s) => s.state)).not.toContain('retrying');
       expect(statuses('healthy').at(-1)?.state).toBe('idle');
     } finally {

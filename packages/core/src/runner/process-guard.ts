@@ -29,7 +29,10 @@ export function guardProcess(log: Logger, onStray?: (kind: StrayErrorKind, syncI
     const owner = owners.getStore();
     owner?.fail(err);
     const syncId = owner?.syncId;
-    log.error({ err: errorMessage(err), stack: (err as Error | undefined)?.stack, syncId }, syncId ? `${kind} in sync ${syncId}: it reconnects and retries` : `${kind} (kept running)`);
+    log.error(
+      { err: errorMessage(err), stack: (err as Error | undefined)?.stack, syncId },
+      syncId ? `${kind} in sync ${syncId}: it reconnects and retries` : `${kind} (kept running)`,
+    );
     onStray?.(kind, syncId);
   };
   process.on('uncaughtException', handle('uncaught exception'));

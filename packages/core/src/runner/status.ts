@@ -168,7 +168,12 @@ export function newSyncStatus(syncId: string, agentId: string, patch: Partial<Sy
  */
 export function carriedOver(previous: SyncStatus | undefined): Partial<SyncStatus> {
   if (!previous) return {};
-  const totals = previous.totals ?? { rowsCopied: previous.rowsCopied, rowsSkipped: previous.rowsSkipped, batches: previous.batches, since: previous.updatedAt };
+  const totals = previous.totals ?? {
+    rowsCopied: previous.rowsCopied,
+    rowsSkipped: previous.rowsSkipped,
+    batches: previous.batches,
+    since: previous.updatedAt,
+  };
   return {
     totals: { ...totals },
     position: previous.position,

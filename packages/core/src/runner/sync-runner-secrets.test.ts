@@ -15,7 +15,12 @@ describe("a sync's secrets never reach its status (what /events and the UI show)
     const password = 'Conn-Pa55-81c2d0';
     const sync = normalizeSync({
       id: 'leaky',
-      source: { connector: 'http', connection: { url: `https://api.example.com/?access_token=${token}`, password }, url: 'items', options: { headers: { 'X-Api-Key': 'Header-Key-44aa77' } } },
+      source: {
+        connector: 'http',
+        connection: { url: `https://api.example.com/?access_token=${token}`, password },
+        url: 'items',
+        options: { headers: { 'X-Api-Key': 'Header-Key-44aa77' } },
+      },
       destination: { connector: 'sqlite', connection: { file: '/nonexistent/x.db' }, table: 't' },
       mode: 'stream',
     });
@@ -53,7 +58,9 @@ describe("a sync's secrets never reach its status (what /events and the UI show)
         if (Date.now() > deadline) throw new Error('no error reported');
         await sleep(10);
       }
-      expect(runner.snapshot.lastError.message).toMatch(/cannot GET https:\/\/api\.example\.com\/items\?access_token=\*{8} with Bearer \*{8} and X-Api-Key \*{8}/);
+      expect(runner.snapshot.lastError.message).toMatch(
+        /cannot GET https:\/\/api\.example\.com\/items\?access_token=\*{8} with Bearer \*{8} and X-Api-Key \*{8}/,
+      );
       const everything = JSON.stringify(statuses) + lines.join('\n');
       expect(lines.some((l) => l.includes('retrying'))).toBe(true);
       for (const secret of [token, password, 'Header-Key-44aa77']) expect(everything, secret).not.toContain(secret);

@@ -17,7 +17,8 @@ function setup(rows: number, opts: { batchSize?: number; onError?: 'stop' | 'ski
   const sync = memorySync({ batchSize: opts.batchSize ?? 10, onError: opts.onError ?? 'stop' });
   const runner = new SyncRunner({ sync, connectors: memoryRegistry(source, destination), offsets, deadLetters, agentId: 'test', ...opts.runner });
   const offset = () => offsets.docs.get(sync.id)?.value;
-  const reach = (pred: (s: SyncStatus) => boolean) => vi.waitFor(() => expect(pred(runner.snapshot), JSON.stringify(runner.snapshot)).toBe(true), { timeout: 5000, interval: 5 });
+  const reach = (pred: (s: SyncStatus) => boolean) =>
+    vi.waitFor(() => expect(pred(runner.snapshot), JSON.stringify(runner.snapshot)).toBe(true), { timeout: 5000, interval: 5 });
   return { journal, source, destination, offsets, deadLetters, sync, runner, offset, reach };
 }
 
@@ -33,7 +34,11 @@ describe('SyncRunner over in-memory connectors', () => {
     expect(ids(t.destination.rows)).toEqual(range(1, 25));
     expect(t.offset()).toBe('25');
     expect(t.runner.snapshot).toMatchObject({ rowsCopied: 25, batches: 3, state: 'stopped' });
-    for (const [write, offset] of [[1, '"10"'], [2, '"20"'], [3, '"25"']] as const) {
+    for (const [write, offset] of [
+      [1, '"10"'],
+      [2, '"20"'],
+      [3, '"25"'],
+    ] as const) {
       expect(t.journal.indexOf(new RegExp(`^write ${write} committed`))).toBeLessThan(t.journal.indexOf(new RegExp(`^commit ${offset}`)));
     }
   });
@@ -59,7 +64,13 @@ describe('SyncRunner over in-memory connectors', () => {
     for (const row of source.rows) row.name = 'x'.repeat(100_000);
     const destination = new MemoryDestination(journal);
     const sync = memorySync({ batchSize: 1000, batchBytes: 1_048_576 });
-    const runner = new SyncRunner({ sync, connectors: memoryRegistry(source, destination), offsets: new MemoryOffsetStore(journal), deadLetters: new MemoryDeadLetters(), agentId: 'test' });
+    const runner = new SyncRunner({
+      sync,
+      connectors: memoryRegistry(source, destination),
+      offsets: new MemoryOffsetStore(journal),
+      deadLetters: new MemoryDeadLetters(),
+      agentId: 'test',
+    });
     void runner.start();
     await vi.waitFor(() => expect(runner.snapshot.state).toBe('idle'), { timeout: 5000, interval: 5 });
     await runner.stop();
@@ -136,7 +147,10 @@ describe('SyncRunner over in-memory connectors', () => {
     void t.runner.start();
     await t.reach((s) => s.state === 'failed');
     await t.runner.stop();
-    expect(t.runner.snapshot.lastError).toMatchObject({ code: 'IDRA_ERR_SYNC_FAILED', message: "stored offset is of kind 'timestamp' but mode 'id' needs 'id': reset the offset" });
+    expect(t.runner.snapshot.lastError).toMatchObject({
+      code: 'IDRA_ERR_SYNC_FAILED',
+      message: "stored offset is of kind 'timestamp' but mode 'id' needs 'id': reset the offset",
+    });
     expect(t.source.reads).toBe(0);
   });
 
@@ -153,7 +167,13 @@ describe('SyncRunner over in-memory connectors', () => {
   });
 
   it('a check before a write that finds the lock gone (FencedError) stops the sync before it writes anything', async () => {
-    const t = setup(30, { runner: { beforeWrite: () => { throw new FencedError('memory'); } } });
+    const t = setup(30, {
+      runner: {
+        beforeWrite: () => {
+          throw new FencedError('memory');
+        },
+      },
+    });
     void t.runner.start();
     await t.runner.done;
     expect(t.runner.snapshot).toMatchObject({ state: 'stopped', lastError: { code: 'IDRA_ERR_OFFSET_FENCED' } });
@@ -184,8 +204,19 @@ describe('SyncRunner in a mode that follows a change log (cdc)', () => {
     const source = new MovingLog();
     const log: Source = { read: (p) => source.read(p), committed: (p) => source.commit(p), close: () => source.close() };
     const offsets = new MemoryOffsetStore(journal);
-    const sync = memorySync({ mode: 'cdc', cursorColumn: undefined, source: { connector: 'postgres', connection: { url: 'postgres://h/db' }, table: 'source' }, pollIntervalMs: 60_000 });
-    const runner = new SyncRunner({ sync, connectors: memoryRegistry(log, new MemoryDestination(journal)), offsets, deadLetters: new MemoryDeadLetters(), agentId: 'test' });
+    const sync = memorySync({
+      mode: 'cdc',
+      cursorColumn: undefined,
+      source: { connector: 'postgres', connection: { url: 'postgres://h/db' }, table: 'source' },
+      pollIntervalMs: 60_000,
+    });
+    const runner = new SyncRunner({
+      sync,
+      connectors: memoryRegistry(log, new MemoryDestination(journal)),
+      offsets,
+      deadLetters: new MemoryDeadLetters(),
+      agentId: 'test',
+    });
     void runner.start();
     // With a 60 s poll interval, only a runner that does not sleep reads five times within the wait.
     await vi.waitFor(() => expect(source.reads).toBeGreaterThanOrEqual(5), { timeout: 5000, interval: 5 });
@@ -232,7 +263,15 @@ describe('SyncRunner with data-source slots', () => {
     const t = setup(25);
     const slots = new JournalledSlots(t.journal, false, 2);
     const states: SyncStatus[] = [];
-    const runner = new SyncRunner({ sync: t.sync, connectors: memoryRegistry(t.source, t.destination), offsets: t.offsets, deadLetters: t.deadLetters, agentId: 'test', slots, onStatus: (s) => states.push(s) });
+    const runner = new SyncRunner({
+      sync: t.sync,
+      connectors: memoryRegistry(t.source, t.destination),
+      offsets: t.offsets,
+      deadLetters: t.deadLetters,
+      agentId: 'test',
+      slots,
+      onStatus: (s) => states.push(s),
+    });
     void runner.start();
     await vi.waitFor(() => expect(slots.acquired).toBeGreaterThanOrEqual(3), { timeout: 5000, interval: 5 });
     await runner.stop();

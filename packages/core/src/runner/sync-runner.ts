@@ -122,7 +122,13 @@ export function classifyError(err: unknown): ErrorKind {
   if (err instanceof FencedError) return 'fenced';
   if (err instanceof ConnectorError) return err.transient ? 'transient' : 'permanent';
   if (err instanceof WatermarkBlindError) return 'permanent';
-  if (err instanceof RowRejectedError || err instanceof ConfigError || err instanceof SyncFailedError || err instanceof SchemaChangeError || err instanceof DeleteGuardError) {
+  if (
+    err instanceof RowRejectedError ||
+    err instanceof ConfigError ||
+    err instanceof SyncFailedError ||
+    err instanceof SchemaChangeError ||
+    err instanceof DeleteGuardError
+  ) {
     return 'operator';
   }
   return 'transient';
@@ -337,14 +343,18 @@ export class SyncRunner {
             if (this.abortCtl.signal.aborted) break;
             cycle.signal.throwIfAborted();
             await this.commit(batch.position);
-            await source.committed?.(batch.position).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
+            await source
+              .committed?.(batch.position)
+              .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
             position = batch.position;
             this.recordBatch({ written: work.rows.length - skipped, skipped, deleted, updated: batch.updates }, performance.now() - started, position);
           } else if (followsLog(sync.mode) && batch.position !== position) {
             // The log moved past changes that are not ours (other tables, empty transactions): the
             // offset follows without a write, so the server can recycle its log.
             await this.commit(batch.position);
-            await source.committed?.(batch.position).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
+            await source
+              .committed?.(batch.position)
+              .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
             position = this.status.position = batch.position;
           }
           this.succeeded();
@@ -415,7 +425,10 @@ export class SyncRunner {
         } else if (repeated) {
           this.log.debug({ err: this.describe(err), retryInMs: delay, attempts, kind }, 'sync error again; retrying');
         } else {
-          this.log.warn({ err: this.describe(err), retryInMs: delay, attempts, kind }, kind === 'permanent' ? 'sync error that needs a fix; retrying slowly' : 'sync error; retrying');
+          this.log.warn(
+            { err: this.describe(err), retryInMs: delay, attempts, kind },
+            kind === 'permanent' ? 'sync error that needs a fix; retrying slowly' : 'sync error; retrying',
+          );
         }
         const state = kind === 'permanent' ? 'failed' : 'retrying';
         this.setState(state, repeated ? undefined : err, { ...failure, retryInMs: delay, nextRetryAt: new Date(Date.now() + delay).toISOString() });
@@ -487,7 +500,11 @@ export class SyncRunner {
     if (batch.rows.length > 0 && batch.columns !== this.lastColumns) work = this.noticeColumns(batch);
     const { softDeleteColumn, deletes } = this.sync;
     if (softDeleteColumn !== undefined && deletes === 'delete') {
-      work = keepRows(work, (row) => !markedDeleted(row[softDeleteColumn]), (row) => rowKey(this.sync, row));
+      work = keepRows(
+        work,
+        (row) => !markedDeleted(row[softDeleteColumn]),
+        (row) => rowKey(this.sync, row),
+      );
     }
     return work;
   }
@@ -552,13 +569,16 @@ export class SyncRunner {
   }
 
   private async releaseSlots(): Promise<void> {
-    await this.opts.slots?.release().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cannot give data source slots back (they free themselves with the agent lease)'));
+    await this.opts.slots
+      ?.release()
+      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cannot give data source slots back (they free themselves with the agent lease)'));
   }
 
   private async resumePosition(destination: Destination): Promise<Position> {
     const { sync, offsets } = this.opts;
     if (resumesFromDestination(sync.mode)) {
-      if (!destination.resumePosition) throw new ConfigError([{ path: 'mode', message: `the ${sync.destination.connector} destination cannot supply a resume point` }]);
+      if (!destination.resumePosition)
+        throw new ConfigError([{ path: 'mode', message: `the ${sync.destination.connector} destination cannot supply a resume point` }]);
       return destination.resumePosition(sync.mode);
     }
     const kind = storedKind(sync.mode)!;
@@ -617,7 +637,12 @@ export class SyncRunner {
     const at = new Date().toISOString();
     // A row read encoded is set aside with all its values decoded, not only its keys.
     const shown = (row: Row) => (batch.encoding && ENCODED_ROW in row ? batch.encoding.decode(row as EncodedRow) : row);
-    const rejected: DeadLetter[] = refused.map(({ row, error }) => ({ at, syncId: this.sync.id, row: shown(row), error: errorMessage((error as RowRejectedError).cause ?? error) }));
+    const rejected: DeadLetter[] = refused.map(({ row, error }) => ({
+      at,
+      syncId: this.sync.id,
+      row: shown(row),
+      error: errorMessage((error as RowRejectedError).cause ?? error),
+    }));
     if (rejected.length > 0) {
       await this.opts.deadLetters.record(rejected);
       this.log.warn({ skipped: rejected.length, firstError: rejected[0]!.error }, 'rows rejected by the destination were skipped');

@@ -38,7 +38,14 @@ function registry(faulty: boolean): ConnectorRegistry {
 
 const stateDir = mkdtempSync(join(tmpdir(), 'idra-stray-'));
 for (const id of ['faulty', 'healthy']) {
-  const config = validateSyncConfig({ id, source: { connector: 'sqlite', connection: { file: 'x' }, table: 't' }, destination: { connector: 'sqlite', connection: { file: 'y' }, table: 't' }, mode: 'id', cursorColumn: 'id', pollIntervalMs: 20 });
+  const config = validateSyncConfig({
+    id,
+    source: { connector: 'sqlite', connection: { file: 'x' }, table: 't' },
+    destination: { connector: 'sqlite', connection: { file: 'y' }, table: 't' },
+    mode: 'id',
+    cursorColumn: 'id',
+    pollIntervalMs: 20,
+  });
   const runner = new SyncRunner({
     sync: normalizeSync(config),
     connectors: registry(id === 'faulty'),

@@ -44,7 +44,11 @@ async function withLock<T>(target: string, fn: () => Promise<T>): Promise<T> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs).catch(() => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock)
+          .then((s) => s.mtimeMs)
+          .catch(() => Date.now()));
       if ((owner > 0 && !processAlive(owner)) || (!(owner > 0) && age > STALE_LOCK_MS)) {
         await rm(lock, { recursive: true, force: true });
         continue;

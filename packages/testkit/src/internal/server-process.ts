@@ -46,9 +46,7 @@ export interface LaunchSpec {
 // server) and sets a parent-death signal, so the server dies with the test process even when that
 // one is SIGKILLed and no exit handler runs.
 function spawnLogged(spec: LaunchSpec): ChildProcess {
-  const switchUser = spec.user === undefined
-    ? []
-    : ['--reuid', String(spec.user.uid), '--regid', String(spec.user.gid), '--init-groups'];
+  const switchUser = spec.user === undefined ? [] : ['--reuid', String(spec.user.uid), '--regid', String(spec.user.gid), '--init-groups'];
   const log = openSync(spec.logFile, 'a');
   try {
     const child = spawn('setpriv', [...switchUser, '--pdeathsig', 'KILL', '--', spec.command, ...spec.args], {

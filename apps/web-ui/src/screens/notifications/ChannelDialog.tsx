@@ -20,7 +20,14 @@ export function ChannelDialog({ channel, onClose }: { channel?: NotificationChan
   const [enabled, setEnabled] = useState(channel?.enabled !== false);
   const save = useMutation({
     mutationFn: () => {
-      const body: NotificationChannel = { id: id.trim(), kind, url: url.trim(), enabled, ...(name.trim() ? { name: name.trim() } : {}), ...(kind === 'webhook' && secret ? { secret } : {}) };
+      const body: NotificationChannel = {
+        id: id.trim(),
+        kind,
+        url: url.trim(),
+        enabled,
+        ...(name.trim() ? { name: name.trim() } : {}),
+        ...(kind === 'webhook' && secret ? { secret } : {}),
+      };
       return channel ? client.notifications.putChannel(body) : client.notifications.createChannel(body);
     },
     onSuccess: () => {
@@ -60,11 +67,19 @@ export function ChannelDialog({ channel, onClose }: { channel?: NotificationChan
           </select>
         )}
       </Field>
-      <Field label="URL" hint={channel ? 'Shown masked: leave it to keep the stored URL.' : 'Stored encrypted, never shown again in full.'} error={issue('url')}>
+      <Field
+        label="URL"
+        hint={channel ? 'Shown masked: leave it to keep the stored URL.' : 'Stored encrypted, never shown again in full.'}
+        error={issue('url')}
+      >
         {(p) => <input {...p} type="url" className="mono" value={url} onChange={(e) => setUrl(e.target.value)} autoComplete="off" />}
       </Field>
       {kind === 'webhook' && (
-        <Field label="Signing secret" hint="Optional, at least 16 characters: each message carries X-Idra-Signature, an HMAC-SHA256 of its timestamp and body." error={issue('secret')}>
+        <Field
+          label="Signing secret"
+          hint="Optional, at least 16 characters: each message carries X-Idra-Signature, an HMAC-SHA256 of its timestamp and body."
+          error={issue('secret')}
+        >
           {(p) => <input {...p} type="password" value={secret} onChange={(e) => setSecret(e.target.value)} autoComplete="new-password" />}
         </Field>
       )}

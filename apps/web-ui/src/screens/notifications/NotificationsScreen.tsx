@@ -36,7 +36,10 @@ function ChannelsSection() {
   const test = useMutation({
     mutationFn: (id: string) => client.notifications.testChannel(id),
     onSuccess: (r, id) => {
-      notify(r.ok ? 'ok' : 'error', r.ok ? `Test message delivered through ${id} (HTTP ${r.httpStatus}).` : `Test message through ${id} not delivered: ${r.error}`);
+      notify(
+        r.ok ? 'ok' : 'error',
+        r.ok ? `Test message delivered through ${id} (HTTP ${r.httpStatus}).` : `Test message through ${id} not delivered: ${r.error}`,
+      );
       void queryClient.invalidateQueries({ queryKey: notificationKeys.deliveries });
     },
   });
@@ -141,7 +144,13 @@ function RulesSection() {
     <Section
       title="Rules"
       actions={
-        <button type="button" className="primary" onClick={() => setEditing('new')} disabled={!channels.data?.length} title={channels.data?.length ? undefined : 'Create a channel first'}>
+        <button
+          type="button"
+          className="primary"
+          onClick={() => setEditing('new')}
+          disabled={!channels.data?.length}
+          title={channels.data?.length ? undefined : 'Create a channel first'}
+        >
           New rule
         </button>
       }
@@ -152,7 +161,10 @@ function RulesSection() {
         <ErrorState error={rules.error} what="the rules" onRetry={() => void rules.refetch()} />
       ) : rules.data.length === 0 ? (
         <EmptyState title="No rule">
-          <p>A rule says when to send: a sync that fails, keeps retrying or lags for some minutes, or too few agents. One message per incident, one when it is over.</p>
+          <p>
+            A rule says when to send: a sync that fails, keeps retrying or lags for some minutes, or too few agents. One message per incident, one when it is
+            over.
+          </p>
         </EmptyState>
       ) : (
         <div className="table-wrap">
@@ -208,7 +220,8 @@ function IncidentsSection() {
         <ul className="error-list">
           {incidents.data.map((i) => (
             <li key={i.id}>
-              <span className={i.state === 'open' ? 'badge bad' : 'badge warn'}>{i.state === 'open' ? 'open' : 'pending'}</span> <strong>{i.syncId ?? 'agents'}</strong> {i.reason}{' '}
+              <span className={i.state === 'open' ? 'badge bad' : 'badge warn'}>{i.state === 'open' ? 'open' : 'pending'}</span>{' '}
+              <strong>{i.syncId ?? 'agents'}</strong> {i.reason}{' '}
               <span className="muted small">
                 since {formatAgo(i.since)} · rule {i.ruleId}
                 {i.state === 'pending' ? ' · not told yet: waiting for the rule’s minutes' : ''}

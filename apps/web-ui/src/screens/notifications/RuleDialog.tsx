@@ -24,7 +24,10 @@ export function RuleDialog({ rule, channels, onClose }: { rule?: NotificationRul
   const [agents, setAgents] = useState(rule?.onAgentsBelow?.toString() ?? '');
   const save = useMutation({
     mutationFn: () => {
-      const list = syncs.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = syncs
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const body: NotificationRule = {
         id: id.trim(),
         channels: picked,
@@ -68,7 +71,8 @@ export function RuleDialog({ rule, channels, onClose }: { rule?: NotificationRul
         <legend>Channels</legend>
         {channels.map((c) => (
           <label key={c.id} className="checkbox">
-            <input type="checkbox" checked={picked.includes(c.id)} onChange={() => toggle(c.id)} /> {c.name ?? c.id} <span className="muted small">({c.kind})</span>
+            <input type="checkbox" checked={picked.includes(c.id)} onChange={() => toggle(c.id)} /> {c.name ?? c.id}{' '}
+            <span className="muted small">({c.kind})</span>
           </label>
         ))}
         {issue('channels') && <p className="error-text">{issue('channels')}</p>}

@@ -21,7 +21,20 @@ interface FooterProps {
 }
 
 /** The form's verdict (the server's, and the connection check's) and its buttons. */
-export function EditorFooter({ editing, syncId, validation, issues, unplaced, showAll, anyTouched, saveError, saving, check, acknowledged, onAcknowledge }: FooterProps) {
+export function EditorFooter({
+  editing,
+  syncId,
+  validation,
+  issues,
+  unplaced,
+  showAll,
+  anyTouched,
+  saveError,
+  saving,
+  check,
+  acknowledged,
+  onAcknowledge,
+}: FooterProps) {
   const { normalized } = validation;
   const result = check.result;
   return (
@@ -52,7 +65,9 @@ export function EditorFooter({ editing, syncId, validation, issues, unplaced, sh
             ))}
           </ul>
         )}
-        {saveError && !(saveError instanceof IdraApiError && saveError.status === 400) && !(saveError instanceof CheckRefusal) ? <ErrorNote error={saveError} /> : null}
+        {saveError && !(saveError instanceof IdraApiError && saveError.status === 400) && !(saveError instanceof CheckRefusal) ? (
+          <ErrorNote error={saveError} />
+        ) : null}
         {result && (
           <div className={result.problems.length ? 'warning-note' : 'ok-text'} role="status">
             {result.problems.length === 0 ? (

@@ -14,7 +14,11 @@ export function FaithfulCopyFields({ draft: d, change }: Props) {
   const soft = d.deletes === 'delete' || d.deletes === 'mark';
   return (
     <div className="grid-3">
-      <PlacedField path="schemaChanges" label="When the source's columns change" hint="evolve adds new columns and widens types in the destination; ignore copies only the destination's columns; fail stops the sync.">
+      <PlacedField
+        path="schemaChanges"
+        label="When the source's columns change"
+        hint="evolve adds new columns and widens types in the destination; ignore copies only the destination's columns; fail stops the sync."
+      >
         {(p) => (
           <select {...p} value={d.schemaChanges} onChange={(e) => change({ schemaChanges: e.target.value as SyncDraft['schemaChanges'] })}>
             <option value="evolve">evolve the destination (default)</option>
@@ -23,7 +27,11 @@ export function FaithfulCopyFields({ draft: d, change }: Props) {
           </select>
         )}
       </PlacedField>
-      <PlacedField path="deletes" label="Rows deleted at the source" hint="Needs key columns. Mirror: full mode, after each complete pass. Soft delete: id/timestamp modes, a column marks deleted rows.">
+      <PlacedField
+        path="deletes"
+        label="Rows deleted at the source"
+        hint="Needs key columns. Mirror: full mode, after each complete pass. Soft delete: id/timestamp modes, a column marks deleted rows."
+      >
         {(p) => (
           <select {...p} value={d.deletes} onChange={(e) => change({ deletes: e.target.value as SyncDraft['deletes'] })}>
             <option value="">stay in the destination</option>
@@ -39,13 +47,23 @@ export function FaithfulCopyFields({ draft: d, change }: Props) {
         </PlacedField>
       )}
       {ownCursor && (
-        <PlacedField path="reconcileEvery" label="Compare keys every" hint='Deletes keys gone from the source and counts rows the destination lacks, e.g. "1h" (SQL at both ends).'>
+        <PlacedField
+          path="reconcileEvery"
+          label="Compare keys every"
+          hint='Deletes keys gone from the source and counts rows the destination lacks, e.g. "1h" (SQL at both ends).'
+        >
           {(p) => <input {...p} placeholder="never" value={d.reconcileEvery} onChange={(e) => change({ reconcileEvery: e.target.value })} />}
         </PlacedField>
       )}
       {(d.deletes === 'mirror' || (ownCursor && d.reconcileEvery.trim() !== '')) && (
-        <PlacedField path="maxDeleteFraction" label="Largest share deleted at once" hint="A comparison that would delete more of the destination's rows deletes nothing and stops the sync (default 0.5).">
-          {(p) => <input {...p} inputMode="decimal" placeholder="0.5" value={d.maxDeleteFraction} onChange={(e) => change({ maxDeleteFraction: e.target.value })} />}
+        <PlacedField
+          path="maxDeleteFraction"
+          label="Largest share deleted at once"
+          hint="A comparison that would delete more of the destination's rows deletes nothing and stops the sync (default 0.5)."
+        >
+          {(p) => (
+            <input {...p} inputMode="decimal" placeholder="0.5" value={d.maxDeleteFraction} onChange={(e) => change({ maxDeleteFraction: e.target.value })} />
+          )}
         </PlacedField>
       )}
     </div>

@@ -32,13 +32,25 @@ export function ModeFields({ draft: d, change, sourceColumns }: ModeProps) {
       {modeIssue && <p className="error-text">{modeIssue}</p>}
       <div className="grid-3">
         {cursor && (
-          <PlacedField path="cursorColumn" label="Cursor column" hint={timestamp ? 'A last-modified timestamp column.' : 'An increasing integer column, e.g. id.'}>
+          <PlacedField
+            path="cursorColumn"
+            label="Cursor column"
+            hint={timestamp ? 'A last-modified timestamp column.' : 'An increasing integer column, e.g. id.'}
+          >
             {(p) => <input {...p} list="source-columns" value={d.cursorColumn} onChange={(e) => change({ cursorColumn: e.target.value })} spellCheck={false} />}
           </PlacedField>
         )}
         {timestamp && (
           <PlacedField path="tiebreakerColumn" label="Tiebreaker column" hint="Unique, orders rows with equal timestamps (default: the single key column).">
-            {(p) => <input {...p} list="source-columns" value={d.tiebreakerColumn} onChange={(e) => change({ tiebreakerColumn: e.target.value })} spellCheck={false} />}
+            {(p) => (
+              <input
+                {...p}
+                list="source-columns"
+                value={d.tiebreakerColumn}
+                onChange={(e) => change({ tiebreakerColumn: e.target.value })}
+                spellCheck={false}
+              />
+            )}
           </PlacedField>
         )}
         <PlacedField
@@ -46,7 +58,15 @@ export function ModeFields({ draft: d, change, sourceColumns }: ModeProps) {
           label="Key columns"
           hint={`Comma-separated primary key: upsert target, full-mode paging.${primaryKey.length > 0 ? ` The source table's primary key: ${primaryKey.join(', ')}.` : ''}`}
         >
-          {(p) => <input {...p} value={d.keyColumns} placeholder={primaryKey.join(', ')} onChange={(e) => change({ keyColumns: e.target.value })} spellCheck={false} />}
+          {(p) => (
+            <input
+              {...p}
+              value={d.keyColumns}
+              placeholder={primaryKey.join(', ')}
+              onChange={(e) => change({ keyColumns: e.target.value })}
+              spellCheck={false}
+            />
+          )}
         </PlacedField>
       </div>
       <datalist id="source-columns">

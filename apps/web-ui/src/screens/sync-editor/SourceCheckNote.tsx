@@ -25,7 +25,12 @@ export function SourceCheckNote({ check }: { check: { data?: SourceCheck | undef
       </div>
     );
   }
-  if (r.error) return <p className="muted" data-testid="source-check">The source could not be checked: {r.error}</p>;
+  if (r.error)
+    return (
+      <p className="muted" data-testid="source-check">
+        The source could not be checked: {r.error}
+      </p>
+    );
   if (r.warning) {
     return (
       <p className="warning-note" role="status" data-testid="source-check">

@@ -52,15 +52,16 @@ export function WritingFields({ draft: d, change, sourceCheck }: WritingProps) {
         </PlacedField>
       </div>
       <label className="checkbox">
-        <input type="checkbox" checked={d.createTable} onChange={(e) => change({ createTable: e.target.checked })} /> Create the destination table when it is missing
+        <input type="checkbox" checked={d.createTable} onChange={(e) => change({ createTable: e.target.checked })} /> Create the destination table when it is
+        missing
       </label>
       {cursor && (
         <>
           <label className="checkbox">
             <input type="checkbox" checked={d.delayOnly} onChange={(e) => change({ delayOnly: e.target.checked }, 'watermark')} />
             <span>
-              Where the source cannot see other sessions' transactions, rely on the delay alone (<code>watermark: "delay-only"</code>): rows they commit later than
-              the delay may be skipped
+              Where the source cannot see other sessions' transactions, rely on the delay alone (<code>watermark: "delay-only"</code>): rows they commit later
+              than the delay may be skipped
             </span>
           </label>
           <SourceCheckNote check={sourceCheck} />

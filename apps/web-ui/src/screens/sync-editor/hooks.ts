@@ -98,22 +98,34 @@ export function useEndpointCheck(catalogue: Catalogue) {
     mutationFn: async ({ draft, sourceTables, destinationTables }: CheckInput): Promise<CheckResult> => {
       const problems: string[] = [];
       const notes: string[] = [];
-      for (const [role, ep] of [['source', draft.source], ['destination', draft.destination]] as const) {
-        const result = await (ep.via === 'dataSource'
-          ? ep.dataSourceId
-            ? client.dataSources.test(ep.dataSourceId)
-            : Promise.resolve({ ok: false, error: 'no data source chosen' })
-          : client.dataSources.testUnsaved({ id: 'form-check', connector: ep.connector, connection: draftToConnection(ep.connection) })
+      for (const [role, ep] of [
+        ['source', draft.source],
+        ['destination', draft.destination],
+      ] as const) {
+        const result = await (
+          ep.via === 'dataSource'
+            ? ep.dataSourceId
+              ? client.dataSources.test(ep.dataSourceId)
+              : Promise.resolve({ ok: false, error: 'no data source chosen' })
+            : client.dataSources.testUnsaved({ id: 'form-check', connector: ep.connector, connection: draftToConnection(ep.connection) })
         ).catch((err: unknown) => ({ ok: false, error: (err as Error).message }));
         if (!result.ok) problems.push(`${role}: cannot connect: ${result.error ?? 'unknown error'}`);
       }
       const src = draft.source;
       if (fieldsOf(catalogue, src.connector, 'source').includes('table') && src.readFrom === 'table' && src.table.trim() && sourceTables.length > 0) {
         const table = sourceTables.find((t) => t.name === src.table.trim());
-        if (!table) problems.push(`source: table '${src.table.trim()}' does not exist (there are ${sourceTables.map((t) => t.name).slice(0, 8).join(', ')})`);
+        if (!table)
+          problems.push(
+            `source: table '${src.table.trim()}' does not exist (there are ${sourceTables
+              .map((t) => t.name)
+              .slice(0, 8)
+              .join(', ')})`,
+          );
         else {
           const known = new Set(table.columns.map((c) => c.name));
-          const named = [draft.cursorColumn, draft.tiebreakerColumn, ...draft.keyColumns.split(','), ...draft.source.columns.split(',')].map((c) => c.trim()).filter(Boolean);
+          const named = [draft.cursorColumn, draft.tiebreakerColumn, ...draft.keyColumns.split(','), ...draft.source.columns.split(',')]
+            .map((c) => c.trim())
+            .filter(Boolean);
           for (const c of new Set(named)) if (!known.has(c)) problems.push(`source: table '${table.name}' has no column '${c}'`);
         }
       }

@@ -53,6 +53,15 @@ export function usePlacedIssue(path: string): string | undefined {
 }
 
 /** A Field whose error is the server's issue at `path`. */
-export function PlacedField({ path, ...props }: { path: string; label: ReactNode; hint?: ReactNode; className?: string; children: (props: ControlProps) => ReactNode }) {
+export function PlacedField({
+  path,
+  ...props
+}: {
+  path: string;
+  label: ReactNode;
+  hint?: ReactNode;
+  className?: string;
+  children: (props: ControlProps) => ReactNode;
+}) {
   return <Field {...props} error={usePlacedIssue(path)} />;
 }

@@ -47,7 +47,10 @@ export const mssqlDialect: SqlDialect = {
       const tableRef = w.target.schema ? sql`${sql.id(w.target.schema, w.target.table)}` : sql.id(w.target.table);
       const cols = sql.join(w.columns.map((c) => sql.id(c)));
       const values = sql.join(rows.map((r) => sql`(${sql.join(r)})`));
-      const on = sql.join(w.keys.map((k) => sql`t.${sql.id(k)} = s.${sql.id(k)}`), sql` and `);
+      const on = sql.join(
+        w.keys.map((k) => sql`t.${sql.id(k)} = s.${sql.id(k)}`),
+        sql` and `,
+      );
       const nonKeys = w.columns.filter((c) => !w.keys.includes(c));
       const update = w.overwrite ? sql`when matched then update set ${sql.join(nonKeys.map((c) => sql`t.${sql.id(c)} = s.${sql.id(c)}`))} ` : sql``;
       const inserted = sql.join(w.columns.map((c) => sql`s.${sql.id(c)}`));
@@ -98,19 +101,25 @@ export const mssqlDialect: SqlDialect = {
     return REJECTED_NUMBERS.has(n) ? 'rejected' : PERMANENT_NUMBERS.has(n) ? 'permanent' : 'transient';
   },
   async listTables(pool) {
-    const rows = (await pool.execute(sql`select c.table_schema as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
+    const rows = (
+      await pool.execute(
+        sql`select c.table_schema as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
         case when k.column_name is null then 0 else 1 end as pk
       from information_schema.columns c
       join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
       left join information_schema.table_constraints tc on tc.table_schema = c.table_schema and tc.table_name = c.table_name and tc.constraint_type = 'PRIMARY KEY'
       left join information_schema.key_column_usage k on k.constraint_schema = tc.constraint_schema and k.constraint_name = tc.constraint_name and k.column_name = c.column_name
       where c.table_schema not in ('sys', 'INFORMATION_SCHEMA')
-      order by c.table_schema, c.table_name, c.ordinal_position`.compile(mssqlDialect.db))).rows;
+      order by c.table_schema, c.table_name, c.ordinal_position`.compile(mssqlDialect.db),
+      )
+    ).rows;
     return groupColumns(rows);
   },
   async tableExists(pool, schema, table) {
     const res = await pool.execute(
-      sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = coalesce(${schema ?? null}, schema_name()) and table_name = ${table}`.compile(
+      sql<{
+        n: number;
+      }>`select count(*) as n from information_schema.tables where table_schema = coalesce(${schema ?? null}, schema_name()) and table_name = ${table}`.compile(
         mssqlDialect.db,
       ),
     );

@@ -84,7 +84,12 @@ function grantProcess(account: string): string {
  * largest cursor, then list the open transactions — in this order, so that a transaction holding an
  * id the snapshot misses is still listed.
  */
-async function observe(session: SqlSession, delayMs: number, maxCursor: SelectQueryBuilder<any, any, any> | undefined, signal?: AbortSignal): Promise<TransactionView> {
+async function observe(
+  session: SqlSession,
+  delayMs: number,
+  maxCursor: SelectQueryBuilder<any, any, any> | undefined,
+  signal?: AbortSignal,
+): Promise<TransactionView> {
   // Inside the driver's transaction this implicitly commits its empty start and begins a new one.
   await session.execute(sql`start transaction with consistent snapshot`.compile(mysqlDialect.db), signal);
   const max = maxCursor ? cursorText((await session.execute(maxCursor.compile(), signal)).rows[0]?.m) : undefined;
@@ -109,9 +114,7 @@ async function observe(session: SqlSession, delayMs: number, maxCursor: SelectQu
     timestampLimit: row.timestamp_limit,
     stale: Number(row.fresh) === 0 ? { retryInMs: TRX_CACHE_IDLE_MS + 10 } : undefined,
     oldest:
-      row.oldest_start === null
-        ? undefined
-        : { start: row.oldest_start, ageMs: Number(row.oldest_age_ms ?? 0), holder: `connection ${row.oldest_thread}` },
+      row.oldest_start === null ? undefined : { start: row.oldest_start, ageMs: Number(row.oldest_age_ms ?? 0), holder: `connection ${row.oldest_thread}` },
   };
 }
 
@@ -169,16 +172,22 @@ export const mysqlDialect: SqlDialect = {
     return REJECTED_ERRNOS.has(errno) ? 'rejected' : PERMANENT_ERRNOS.has(errno) ? 'permanent' : 'transient';
   },
   async listTables(pool) {
-    const rows = (await pool.execute(sql`select null as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
+    const rows = (
+      await pool.execute(
+        sql`select null as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
         case when c.column_key = 'PRI' then 1 else 0 end as pk
       from information_schema.columns c
       where c.table_schema = database()
-      order by c.table_name, c.ordinal_position`.compile(mysqlDialect.db))).rows;
+      order by c.table_name, c.ordinal_position`.compile(mysqlDialect.db),
+      )
+    ).rows;
     return groupColumns(rows);
   },
   async tableExists(pool, schema, table) {
     const res = await pool.execute(
-      sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = coalesce(${schema ?? null}, database()) and table_name = ${table}`.compile(
+      sql<{
+        n: number;
+      }>`select count(*) as n from information_schema.tables where table_schema = coalesce(${schema ?? null}, database()) and table_name = ${table}`.compile(
         mysqlDialect.db,
       ),
     );

@@ -11,9 +11,28 @@ import { connectToDatabase } from '../../records/address-guard.ts';
 
 /** mysql2 column type codes (protocol `MYSQL_TYPE_*`). */
 const T = {
-  DECIMAL: 0, TINY: 1, SHORT: 2, LONG: 3, FLOAT: 4, DOUBLE: 5, TIMESTAMP: 7, LONGLONG: 8, INT24: 9,
-  DATE: 10, TIME: 11, DATETIME: 12, YEAR: 13, BIT: 16, JSON: 245, NEWDECIMAL: 246,
-  TINY_BLOB: 249, MEDIUM_BLOB: 250, LONG_BLOB: 251, BLOB: 252, VAR_STRING: 253, STRING: 254,
+  DECIMAL: 0,
+  TINY: 1,
+  SHORT: 2,
+  LONG: 3,
+  FLOAT: 4,
+  DOUBLE: 5,
+  TIMESTAMP: 7,
+  LONGLONG: 8,
+  INT24: 9,
+  DATE: 10,
+  TIME: 11,
+  DATETIME: 12,
+  YEAR: 13,
+  BIT: 16,
+  JSON: 245,
+  NEWDECIMAL: 246,
+  TINY_BLOB: 249,
+  MEDIUM_BLOB: 250,
+  LONG_BLOB: 251,
+  BLOB: 252,
+  VAR_STRING: 253,
+  STRING: 254,
 } as const;
 const BINARY_CHARSET = 63;
 
@@ -161,7 +180,15 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
   async function withConnection<T>(fn: (conn: PoolConnection) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const acquiring = acquire();
     // A connection that comes after an abort goes back to the pool.
-    const conn = await untilAborted(acquiring, signal, () => void acquiring.then((c) => c.release(), () => {}));
+    const conn = await untilAborted(
+      acquiring,
+      signal,
+      () =>
+        void acquiring.then(
+          (c) => c.release(),
+          () => {},
+        ),
+    );
     let closed = false;
     const close = () => {
       closed = true;

@@ -64,7 +64,12 @@ describe('pgoutput', () => {
     // Default replica identity: an update that keeps the key sends no old tuple.
     expect(update).toMatchObject({ tag: 'update', old: undefined, row: ['9007199254740993', 'uno', '12.50', 'd', '2024-01-02 03:04:05.123456+00'] });
     // One that changes it sends the old key, the other columns null.
-    expect(keyUpdate).toMatchObject({ tag: 'update', oldIsKey: true, old: ['9007199254740993', null, null, null, null], row: ['2', 'uno', '12.50', 'd', expect.any(String)] });
+    expect(keyUpdate).toMatchObject({
+      tag: 'update',
+      oldIsKey: true,
+      old: ['9007199254740993', null, null, null, null],
+      row: ['2', 'uno', '12.50', 'd', expect.any(String)],
+    });
     expect(del).toMatchObject({ tag: 'delete', oldIsKey: true, old: ['2', null, null, null, null] });
     expect(begin?.tag === 'begin' && commit?.tag === 'commit' && begin.finalLsn === commit.commitLsn).toBe(true);
     expect(commit?.tag === 'commit' && commit.endLsn > commit.commitLsn).toBe(true);
@@ -117,6 +122,12 @@ describe('the replication stream', () => {
     xlog.writeBigUInt64BE(9n, 9);
     expect(decodeReplication(xlog)).toEqual({ tag: 'xlog', start: 7n, walEnd: 9n, message: Buffer.from('B') });
     const status = standbyStatus(0x20n, 0x10n);
-    expect([status.toString('latin1', 0, 1), status.readBigUInt64BE(1), status.readBigUInt64BE(9), status.readBigUInt64BE(17), status.length]).toEqual(['r', 0x20n, 0x10n, 0x10n, 34]);
+    expect([status.toString('latin1', 0, 1), status.readBigUInt64BE(1), status.readBigUInt64BE(9), status.readBigUInt64BE(17), status.length]).toEqual([
+      'r',
+      0x20n,
+      0x10n,
+      0x10n,
+      34,
+    ]);
   });
 });

@@ -20,9 +20,17 @@ export async function changeLogProblems(query: Query): Promise<Array<{ need: 'wa
        current_setting('max_wal_senders')::int as senders`,
   );
   const problems: Array<{ need: 'wal_level' | 'replication' | 'slots' | 'senders'; message: string }> = [];
-  if (s!.wal_level !== 'logical') problems.push({ need: 'wal_level', message: `the server has wal_level = ${s!.wal_level}: set wal_level = logical in postgresql.conf and restart the server` });
+  if (s!.wal_level !== 'logical')
+    problems.push({
+      need: 'wal_level',
+      message: `the server has wal_level = ${s!.wal_level}: set wal_level = logical in postgresql.conf and restart the server`,
+    });
   if (!s!.replication) problems.push({ need: 'replication', message: `the user cannot read the change log: ALTER ROLE ${quoteIdent(s!.user)} REPLICATION` });
-  if (s!.used >= s!.slots) problems.push({ need: 'slots', message: `all ${s!.slots} replication slots are in use: raise max_replication_slots (each cdc sync takes one) or drop unused slots` });
+  if (s!.used >= s!.slots)
+    problems.push({
+      need: 'slots',
+      message: `all ${s!.slots} replication slots are in use: raise max_replication_slots (each cdc sync takes one) or drop unused slots`,
+    });
   if (s!.senders < 1) problems.push({ need: 'senders', message: 'max_wal_senders is 0: raise it (each running cdc sync holds one walsender)' });
   return problems;
 }

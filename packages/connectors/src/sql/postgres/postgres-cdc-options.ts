@@ -5,14 +5,27 @@ const source = { only: 'source' } as const;
 
 /** Options of a PostgreSQL source in mode `cdc` (logical replication); the other modes ignore them. */
 export const CDC_OPTIONS = {
-  slot: Option.optionalString('cdc: the replication slot the sync reads (lower-case letters, digits and _; default idra_<sync id>); dropped when the sync is deleted', source),
+  slot: Option.optionalString(
+    'cdc: the replication slot the sync reads (lower-case letters, digits and _; default idra_<sync id>); dropped when the sync is deleted',
+    source,
+  ),
   publication: Option.optionalString(
     'cdc: the publication of the table (default idra_<sync id>, created by Idra); a publication of your own must already include the table',
     source,
   ),
-  snapshot: Option.oneOf(['initial', 'never'], 'cdc: copy the rows the table holds first (initial), or only follow changes from the start (never)', 'initial', source),
+  snapshot: Option.oneOf(
+    ['initial', 'never'],
+    'cdc: copy the rows the table holds first (initial), or only follow changes from the start (never)',
+    'initial',
+    source,
+  ),
   snapshotParallelism: Option.integer('cdc: key ranges of the initial copy read in parallel, each on a connection of its own', 1, { min: 1, max: 16 }, source),
-  truncate: Option.oneOf(['apply', 'ignore'], 'cdc: a TRUNCATE of the source table empties the destination table (apply) or is left out (ignore)', 'apply', source),
+  truncate: Option.oneOf(
+    ['apply', 'ignore'],
+    'cdc: a TRUNCATE of the source table empties the destination table (apply) or is left out (ignore)',
+    'apply',
+    source,
+  ),
   maxTransactionRows: Option.integer(
     'cdc: a source transaction of more changed rows than this is applied in pieces of batchSize (the offset stays before it until its last piece)',
     100_000,
@@ -33,5 +46,8 @@ export function defaultSlotName(syncId: string): string {
 export function cdcNames(sync: Pick<Sync, 'id'> & { source: { options?: Record<string, unknown> | undefined } }): { slot: string; publication: string } {
   const options = sync.source.options ?? {};
   const fallback = defaultSlotName(sync.id);
-  return { slot: typeof options.slot === 'string' ? options.slot : fallback, publication: typeof options.publication === 'string' ? options.publication : fallback };
+  return {
+    slot: typeof options.slot === 'string' ? options.slot : fallback,
+    publication: typeof options.publication === 'string' ? options.publication : fallback,
+  };
 }

@@ -22,7 +22,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Slots outlive databases' connections: every slot of this file is dropped.
-  await admin?.query("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name like 'idra_cdc_src_%' and not active").catch(() => {});
+  await admin
+    ?.query("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name like 'idra_cdc_src_%' and not active")
+    .catch(() => {});
   await admin?.end();
   await db?.drop();
 });
@@ -63,15 +65,25 @@ function apply(rows: Map<string, Row>, batch: Batch): void {
 }
 
 /** Reads and applies batches (committing each) until `done` holds. */
-async function follow(source: Source, from: Position, rows: Map<string, Row>, done: (position: Position) => boolean | Promise<boolean>, limit = 100): Promise<Position> {
+async function follow(
+  source: Source,
+  from: Position,
+  rows: Map<string, Row>,
+  done: (position: Position) => boolean | Promise<boolean>,
+  limit = 100,
+): Promise<Position> {
   let position = from;
-  await until('the source to catch up', async () => {
-    const batch = await source.read(position, limit, AbortSignal.timeout(30_000));
-    apply(rows, batch);
-    position = batch.position;
-    await source.committed?.(position);
-    return done(position);
-  }, { timeoutMs: 60_000, intervalMs: 0 });
+  await until(
+    'the source to catch up',
+    async () => {
+      const batch = await source.read(position, limit, AbortSignal.timeout(30_000));
+      apply(rows, batch);
+      position = batch.position;
+      await source.committed?.(position);
+      return done(position);
+    },
+    { timeoutMs: 60_000, intervalMs: 0 },
+  );
   return position;
 }
 
@@ -80,7 +92,8 @@ async function tableRows(name: string): Promise<Map<string, Row>> {
   return new Map(rows.map((r: Row) => [String(r.id), Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)]))]));
 }
 
-const normalized = (rows: Map<string, Row>) => new Map([...rows].map(([k, r]) => [k, Object.fromEntries(Object.entries(r).map(([c, v]) => [c, v === null ? null : String(v)]))]));
+const normalized = (rows: Map<string, Row>) =>
+  new Map([...rows].map(([k, r]) => [k, Object.fromEntries(Object.entries(r).map(([c, v]) => [c, v === null ? null : String(v)]))]));
 const offset = (p: Position) => p.value as PgCdcOffset;
 const streaming = (p: Position) => p.kind === 'stream' && p.value !== null && offset(p).snapshot === undefined;
 
@@ -147,7 +160,9 @@ describe('PostgreSQL cdc source', () => {
       // The update left doc alone: it is not in the row, so the destination keeps what it has.
       expect(rows[1]).toEqual({ id: '1', label: 'uno' });
       expect(rows[2]).toMatchObject({ id: '10', label: 'uno' });
-      expect(batches.flatMap((b) => b.changes ?? []).filter((c) => c.kind === 'delete')).toEqual([{ kind: 'delete', at: expect.any(Number), key: { id: '1' } }]);
+      expect(batches.flatMap((b) => b.changes ?? []).filter((c) => c.kind === 'delete')).toEqual([
+        { kind: 'delete', at: expect.any(Number), key: { id: '1' } },
+      ]);
       // One insert, two updates (the key change is a delete and an update of the row under its new key).
       expect(batches.reduce((sum, b) => sum + (b.updates ?? 0), 0)).toBe(2);
 
@@ -298,7 +313,9 @@ describe('PostgreSQL cdc source', () => {
     }
     const again = await open(sync);
     try {
-      await expect(again.read(position, 50, AbortSignal.timeout(30_000))).rejects.toThrow(/is behind the replication slot .*: the changes in between are gone; reset the offset/);
+      await expect(again.read(position, 50, AbortSignal.timeout(30_000))).rejects.toThrow(
+        /is behind the replication slot .*: the changes in between are gone; reset the offset/,
+      );
     } finally {
       await again.close();
     }

@@ -98,7 +98,14 @@ export class PostgresCdcSource implements Source {
   private snapshotStartedAt: { at: number; rows: number } | undefined;
   private oldestQueuedMs: number | undefined;
 
-  private constructor(dialect: SqlDialect, ctx: EndpointContext, endpointOptions: Record<string, unknown>, pool: pg.Pool, table: PostgresCdcSource['table'], columns: Column[]) {
+  private constructor(
+    dialect: SqlDialect,
+    ctx: EndpointContext,
+    endpointOptions: Record<string, unknown>,
+    pool: pg.Pool,
+    table: PostgresCdcSource['table'],
+    columns: Column[],
+  ) {
     this.dialect = dialect;
     this.sync = ctx.sync;
     this.options = resolveOptions(CDC_OPTIONS, ctx.endpoint.options);
@@ -119,7 +126,8 @@ export class PostgresCdcSource implements Source {
     const issues = [];
     if (endpoint.query !== undefined) issues.push({ path: 'source.query', message: "mode 'cdc' follows a table: give source.table, not a query" });
     for (const [option, name] of Object.entries(names)) {
-      if (!SLOT_NAME.test(name)) issues.push({ path: `source.options.${option}`, message: `'${name}' is not a valid name: use 1 to 63 lower-case letters, digits and _` });
+      if (!SLOT_NAME.test(name))
+        issues.push({ path: `source.options.${option}`, message: `'${name}' is not a valid name: use 1 to 63 lower-case letters, digits and _` });
     }
     if (issues.length > 0) throw new ConfigError(issues, `invalid cdc source of sync '${sync.id}'`);
     const pool = new pg.Pool({ ...poolConfig(endpoint.connection, options), max: 2 });
@@ -160,7 +168,8 @@ export class PostgresCdcSource implements Source {
       await ensurePublication(pool, sync, names.publication, table, endpoint.options?.publication === undefined);
       const { columns } = toResult(await pool.query(`select * from ${table.sql} limit 0`));
       const missing = sync.keyColumns.filter((k) => !columns.some((c) => c.name === k));
-      if (missing.length > 0) throw new ConfigError([{ path: 'keyColumns', message: `column(s) ${missing.join(', ')} not found in ${schema}.${endpoint.table}` }]);
+      if (missing.length > 0)
+        throw new ConfigError([{ path: 'keyColumns', message: `column(s) ${missing.join(', ')} not found in ${schema}.${endpoint.table}` }]);
       return new PostgresCdcSource(dialect, ctx, options, pool, table, columns);
     } catch (err) {
       await pool.end().catch(() => {});
@@ -187,7 +196,9 @@ export class PostgresCdcSource implements Source {
     const offset: PgCdcOffset = { slot: this.names.slot, lsn: formatLsn(lsn) };
     if (this.options.snapshot === 'never') return { columns: this.columns, rows: [], position: at(offset) };
     await this.openReaders(snapshot);
-    const [estimate] = (await this.readers[0]!.query<{ n: number }>('select greatest(reltuples, 0)::float8 as n from pg_class where oid = $1::regclass', [this.table.sql])).rows;
+    const [estimate] = (
+      await this.readers[0]!.query<{ n: number }>('select greatest(reltuples, 0)::float8 as n from pg_class where oid = $1::regclass', [this.table.sql])
+    ).rows;
     const total = Math.round(estimate?.n ?? 0);
     offset.snapshot = { parts: await this.split(total), rows: 0, total };
     return this.copy(offset, limit);
@@ -220,7 +231,11 @@ export class PostgresCdcSource implements Source {
     const keys = this.keys.map((k) => pg.escapeIdentifier(k)).join(', ');
     const bounds: string[][] = [];
     for (let i = 1; i < count && total > 0; i++) {
-      const res = await this.readers[0]!.query({ text: `select ${keys} from ${this.table.sql} order by ${keys} offset $1 limit 1`, values: [Math.floor((total * i) / count)], rowMode: 'array' });
+      const res = await this.readers[0]!.query({
+        text: `select ${keys} from ${this.table.sql} order by ${keys} offset $1 limit 1`,
+        values: [Math.floor((total * i) / count)],
+        rowMode: 'array',
+      });
       const row = res.rows[0] as unknown[] | undefined;
       if (!row) break;
       const bound = row.map((v) => cursorText(v) ?? '');
@@ -314,8 +329,7 @@ export class PostgresCdcSource implements Source {
       if (item.kind === 'row') {
         rows.push(item.row);
         if (item.update) updates++;
-      }
-      else if (item.kind === 'delete') changes.push({ kind: 'delete', at: rows.length, key: item.key });
+      } else if (item.kind === 'delete') changes.push({ kind: 'delete', at: rows.length, key: item.key });
       else if (item.kind === 'truncate') changes.push({ kind: 'truncate', at: rows.length });
       else if (item.kind === 'columns' && JSON.stringify(item.columns) !== JSON.stringify(columns)) {
         columns = item.columns;
@@ -386,11 +400,17 @@ export class PostgresCdcSource implements Source {
       )
     ).rows;
     if (!slot) {
-      throw fail(this.sync, `the replication slot ${offset.slot} is gone: the changes after ${offset.lsn} cannot be read; reset the offset to copy the table again`);
+      throw fail(
+        this.sync,
+        `the replication slot ${offset.slot} is gone: the changes after ${offset.lsn} cannot be read; reset the offset to copy the table again`,
+      );
     }
     if (slot.confirmed && parseLsn(slot.confirmed) > parseLsn(offset.lsn)) {
       // The server keeps no changes before the slot's position: resuming there would skip them.
-      throw fail(this.sync, `the stored offset (${offset.lsn}) is behind the replication slot ${offset.slot} (${slot.confirmed}): the changes in between are gone; reset the offset to copy the table again`);
+      throw fail(
+        this.sync,
+        `the stored offset (${offset.lsn}) is behind the replication slot ${offset.slot} (${slot.confirmed}): the changes in between are gone; reset the offset to copy the table again`,
+      );
     }
     return slot;
   }
@@ -400,7 +420,8 @@ export class PostgresCdcSource implements Source {
     switch (m.tag) {
       case 'relation':
         this.relations.set(m.relationId, m);
-        if (this.isOurs(m.relationId)) this.pending.push({ kind: 'columns', columns: this.selected(m.columns.map((c) => columnOf(c.name, c.typeOid, c.typeMod))) });
+        if (this.isOurs(m.relationId))
+          this.pending.push({ kind: 'columns', columns: this.selected(m.columns.map((c) => columnOf(c.name, c.typeOid, c.typeMod))) });
         return;
       case 'insert':
         if (this.isOurs(m.relationId)) this.pending.push({ kind: 'row', row: this.rowOf(m.relationId, m.row), update: false });
@@ -539,7 +560,13 @@ export async function dropReplicationSlot(pool: pg.Pool | pg.Client, slot: strin
 }
 
 /** Creates the sync's own publication of the table, or checks that a named one holds it. */
-async function ensurePublication(pool: pg.Pool, sync: Sync, publication: string, table: { schema: string; name: string; sql: string }, ours: boolean): Promise<void> {
+async function ensurePublication(
+  pool: pg.Pool,
+  sync: Sync,
+  publication: string,
+  table: { schema: string; name: string; sql: string },
+  ours: boolean,
+): Promise<void> {
   const [found] = (
     await pool.query<{ holds: boolean }>(
       'select exists (select 1 from pg_publication_tables where pubname = $1 and schemaname = $2 and tablename = $3) as holds from pg_publication where pubname = $1',
@@ -549,7 +576,12 @@ async function ensurePublication(pool: pg.Pool, sync: Sync, publication: string,
   if (found?.holds) return;
   if (!ours) {
     throw new ConfigError(
-      [{ path: 'source.options.publication', message: found ? `the publication ${publication} does not include ${table.schema}.${table.name}` : `the publication ${publication} does not exist` }],
+      [
+        {
+          path: 'source.options.publication',
+          message: found ? `the publication ${publication} does not include ${table.schema}.${table.name}` : `the publication ${publication} does not exist`,
+        },
+      ],
       `invalid cdc source of sync '${sync.id}'`,
     );
   }

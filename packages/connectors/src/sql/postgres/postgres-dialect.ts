@@ -172,7 +172,10 @@ export const postgresDialect: SqlDialect = {
         const { client } = session as PgSession;
         if (values.length > 0) {
           const settings = values.map((_, i) => `set_config('idra.v${i}', $${i + 1}, true)`).join(', ');
-          await client.query(`select ${settings}`, values.map((v) => (v instanceof Uint8Array ? '\\x' + Buffer.from(v).toString('hex') : String(v))));
+          await client.query(
+            `select ${settings}`,
+            values.map((v) => (v instanceof Uint8Array ? '\\x' + Buffer.from(v).toString('hex') : String(v))),
+          );
         }
         return copyOutRows(client, `copy (${compiled.sql}) to stdout (format binary)`, stored, parsers);
       }, signal);
@@ -186,7 +189,8 @@ export const postgresDialect: SqlDialect = {
     const cols = sql.join(w.columns.map((c) => sql.id(c)));
     const keyed = w.keys.length > 0 && w.keys.every((k) => w.columns.includes(k));
     const format = w.encoding ? sql` (format binary)` : sql``;
-    const copy = (into: typeof target) => copyInto(client, sql`copy ${into} (${cols}) from stdin${format}`.compile(db).sql, w.rows, w.columns, w.types, w.encoding);
+    const copy = (into: typeof target) =>
+      copyInto(client, sql`copy ${into} (${cols}) from stdin${format}`.compile(db).sql, w.rows, w.columns, w.types, w.encoding);
     signal?.throwIfAborted();
     if (!keyed) {
       await copy(target);
@@ -215,21 +219,28 @@ export const postgresDialect: SqlDialect = {
     await client.query(sql`create temp table if not exists ${stage} (like ${target} including defaults) on commit delete rows`.compile(db).sql);
     await copy(stage);
     signal?.throwIfAborted();
-    const into = (w.target.schema ? db.withSchema(w.target.schema) : db).insertInto(w.target.table).columns(w.columns).expression(sql`select ${cols} from ${stage}`);
+    const into = (w.target.schema ? db.withSchema(w.target.schema) : db)
+      .insertInto(w.target.table)
+      .columns(w.columns)
+      .expression(sql`select ${cols} from ${stage}`);
     await session.execute(onConflict.clause(into, keyedWrite(w.target, w.columns, w.keys, w.writeMode)).compile(), signal);
     // Emptied at once, not at the commit: a batch whose rows lack different fields writes each group through it.
     await client.query(sql`truncate ${stage}`.compile(db).sql);
     return true;
   },
   async listTables(pool) {
-    const rows = (await pool.execute(sql`select c.table_schema as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
+    const rows = (
+      await pool.execute(
+        sql`select c.table_schema as table_schema, c.table_name as table_name, c.column_name as column_name, c.data_type as data_type,
         case when k.column_name is null then 0 else 1 end as pk
       from information_schema.columns c
       join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
       left join information_schema.table_constraints tc on tc.table_schema = c.table_schema and tc.table_name = c.table_name and tc.constraint_type = 'PRIMARY KEY'
       left join information_schema.key_column_usage k on k.constraint_schema = tc.constraint_schema and k.constraint_name = tc.constraint_name and k.column_name = c.column_name
       where c.table_schema not in ('pg_catalog', 'information_schema') and c.table_schema not like 'pg_toast%' and c.table_schema not like 'pg_temp%'
-      order by c.table_schema, c.table_name, c.ordinal_position`.compile(postgresDialect.db))).rows;
+      order by c.table_schema, c.table_name, c.ordinal_position`.compile(postgresDialect.db),
+      )
+    ).rows;
     return groupColumns(rows);
   },
   async tableExists(pool, schema, table) {

@@ -177,7 +177,15 @@ export async function connectPostgres(c: Connection, options: Record<string, unk
   async function withClient<T>(fn: (client: pg.PoolClient) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const connecting = pool.connect();
     // A connection that comes after an abort goes back to the pool.
-    const client = await untilAborted(connecting, signal, () => void connecting.then((c) => c.release(), () => {}));
+    const client = await untilAborted(
+      connecting,
+      signal,
+      () =>
+        void connecting.then(
+          (c) => c.release(),
+          () => {},
+        ),
+    );
     let broken: Error | undefined;
     const unwatch = closeWhenSilent(socketOf(client), silenceMs);
     const unwatchAbort = onAbort(pool, client, signal);

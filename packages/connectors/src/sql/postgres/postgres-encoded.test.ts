@@ -26,7 +26,9 @@ function watchedRegistry(): { registry: ConnectorRegistry; formats: Array<string
 
 /** Every column of a table as PostgreSQL prints it, ordered by id: equal text is an equal value of an equal type. */
 async function printed(db: TestDb, table: string): Promise<Row[]> {
-  const columns = (await db.exec(`select attname from pg_attribute where attrelid = '${table}'::regclass and attnum > 0 and not attisdropped order by attnum`)).map((r) => String(r.attname));
+  const columns = (
+    await db.exec(`select attname from pg_attribute where attrelid = '${table}'::regclass and attnum > 0 and not attisdropped order by attnum`)
+  ).map((r) => String(r.attname));
   return db.exec(`select ${columns.map((c) => `${c}::text as ${c}, pg_typeof(${c})::text as ${c}_type`).join(', ')} from ${table} order by id`);
 }
 
@@ -80,7 +82,16 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
       from generate_series(1, 50) i`);
     await dst.exec(`create table events (id text primary key, at timestamptz(6) not null, body jsonb)`);
     const { registry, formats } = watchedRegistry();
-    const sync = makeSync(src, dst, { sourceTable: 'events', destinationTable: 'events', mode: 'timestamp', cursorColumn: 'at', tiebreakerColumn: 'id', keyColumns: ['id'], writeMode: 'upsert', batchSize: 7 });
+    const sync = makeSync(src, dst, {
+      sourceTable: 'events',
+      destinationTable: 'events',
+      mode: 'timestamp',
+      cursorColumn: 'at',
+      tiebreakerColumn: 'id',
+      keyColumns: ['id'],
+      writeMode: 'upsert',
+      batchSize: 7,
+    });
     const run = new TestRun(sync, await tempDir('idra-state-'), registry);
     await run.untilIdle();
     expect(formats.length).toBe(8);
@@ -137,7 +148,15 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
     await dst.exec(`create table marked (id bigint primary key, name text, deleted_at timestamptz)`);
     await dst.exec(`insert into marked values (2, 'gone', null)`);
     const { registry, formats } = watchedRegistry();
-    const sync = makeSync(src, dst, { sourceTable: 'marked', destinationTable: 'marked', keyColumns: ['id'], writeMode: 'upsert', softDeleteColumn: 'deleted_at', deletes: 'delete', batchSize: 10 });
+    const sync = makeSync(src, dst, {
+      sourceTable: 'marked',
+      destinationTable: 'marked',
+      keyColumns: ['id'],
+      writeMode: 'upsert',
+      softDeleteColumn: 'deleted_at',
+      deletes: 'delete',
+      batchSize: 10,
+    });
     await new TestRun(sync, await tempDir('idra-state-'), registry).untilIdle();
     expect(formats).toEqual(['postgres-binary']);
     expect(await dst.exec('select id::text as id, name from marked order by id')).toEqual([

@@ -57,7 +57,9 @@ export class ReplicationConnection {
    * The snapshot lives while this connection runs no other command.
    */
   async createSlot(slot: string): Promise<{ lsn: Lsn; snapshot: string }> {
-    const res = await this.client.query<{ consistent_point: string; snapshot_name: string }>(`CREATE_REPLICATION_SLOT ${ident(slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`);
+    const res = await this.client.query<{ consistent_point: string; snapshot_name: string }>(
+      `CREATE_REPLICATION_SLOT ${ident(slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`,
+    );
     const row = res.rows[0]!;
     return { lsn: parseLsn(row.consistent_point), snapshot: row.snapshot_name };
   }

@@ -85,14 +85,20 @@ export const sqliteDialect: SqlDialect = {
     return true;
   },
   async listTables(pool) {
-    const rows = (await pool.execute(sql`select null as table_schema, m.name as table_name, p.name as column_name, p.type as data_type, case when p.pk > 0 then 1 else 0 end as pk
+    const rows = (
+      await pool.execute(
+        sql`select null as table_schema, m.name as table_name, p.name as column_name, p.type as data_type, case when p.pk > 0 then 1 else 0 end as pk
       from sqlite_master m join pragma_table_info(m.name) p
       where m.type in ('table', 'view') and m.name not like 'sqlite_%'
-      order by m.name, p.cid`.compile(sqliteDialect.db))).rows;
+      order by m.name, p.cid`.compile(sqliteDialect.db),
+      )
+    ).rows;
     return groupColumns(rows);
   },
   async tableExists(pool, _schema, table) {
-    const res = await pool.execute(sql<{ n: bigint }>`select count(*) as n from sqlite_master where type in ('table', 'view') and name = ${table}`.compile(sqliteDialect.db));
+    const res = await pool.execute(
+      sql<{ n: bigint }>`select count(*) as n from sqlite_master where type in ('table', 'view') and name = ${table}`.compile(sqliteDialect.db),
+    );
     return Number(res.rows[0]?.n ?? 0) > 0;
   },
 };

@@ -17,7 +17,10 @@ export function confineSqliteFiles(dirs: readonly string[]): void {
 /** IDRA_SQLITE_ROOTS as a list of directories (`:` or `,` between them); undefined when unset. */
 export function sqliteRootsFrom(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  return value.split(/[:,]/).map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(/[:,]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** The real path of `path`, or of its deepest existing ancestor with the rest appended (a file to be created). */
@@ -41,6 +44,7 @@ export async function confinedSqliteFile(file: string, field = 'connection.file'
   const real = await realOrParent(resolve(file));
   const allowed = await Promise.all(roots.map(realOrParent));
   if (allowed.some((root) => inside(root, real))) return real;
-  const where = roots.length > 0 ? `outside the directories SQLite files may be in (${roots.join(', ')})` : 'not allowed: no directory is open to SQLite files here';
+  const where =
+    roots.length > 0 ? `outside the directories SQLite files may be in (${roots.join(', ')})` : 'not allowed: no directory is open to SQLite files here';
   throw new ConfigError([{ path: field, message: `'${file}' is ${where}; an admin sets IDRA_SQLITE_ROOTS on the agents and the API server` }]);
 }
