@@ -43,7 +43,7 @@ function ClusterHealthCard() {
             <code>{cluster.data.prefix}</code>
           </p>
           <div className="table-wrap">
-            <table>
+            <table className="cards-on-phone">
               <caption className="sr-only">etcd members</caption>
               <thead>
                 <tr>
@@ -59,11 +59,13 @@ function ClusterHealthCard() {
                 {cluster.data.members.map((m) => (
                   <tr key={m.id}>
                     <td>{m.name || m.id}</td>
-                    <td>{m.clientURLs.join(', ')}</td>
-                    <td>{m.isLeader ? 'leader' : 'follower'}</td>
-                    <td>{m.version ?? '—'}</td>
-                    <td>{formatBytes(m.dbSize)}</td>
-                    <td className={m.error ? 'error-text' : undefined}>{m.error ?? '—'}</td>
+                    <td data-label="Client URLs">{m.clientURLs.join(', ')}</td>
+                    <td data-label="Role">{m.isLeader ? 'leader' : 'follower'}</td>
+                    <td data-label="Version">{m.version ?? '—'}</td>
+                    <td data-label="DB size">{formatBytes(m.dbSize)}</td>
+                    <td data-label="Problem" className={m.error ? 'error-text' : undefined}>
+                      {m.error ?? '—'}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -84,14 +86,18 @@ function ThroughputRow({ sync }: { sync: SyncOverview }) {
       <td>
         <HealthBadge health={sync.health} />
       </td>
-      <td className="num">{formatCount(rowsOf(sync))}</td>
-      <td className="num" title={lagSummary(sync.status?.lag).other}>
+      <td data-label="Rows copied" className="num">
+        {formatCount(rowsOf(sync))}
+      </td>
+      <td data-label="Lag" className="num" title={lagSummary(sync.status?.lag).other}>
         {lagSummary(sync.status?.lag).text}
       </td>
       <td>
         <SyncSparklines syncId={sync.id} />
       </td>
-      <td className="num">{formatAgo(sync.status?.updatedAt)}</td>
+      <td data-label="Reported" className="num">
+        {formatAgo(sync.status?.updatedAt)}
+      </td>
     </tr>
   );
 }
@@ -142,7 +148,7 @@ export function DashboardScreen() {
           </EmptyState>
         ) : (
           <div className="table-wrap">
-            <table>
+            <table className="cards-on-phone">
               <caption className="sr-only">Throughput and lag over the last hour, as the agents stored them</caption>
               <thead>
                 <tr>
