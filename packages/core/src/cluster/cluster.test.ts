@@ -92,6 +92,24 @@ describe('cluster state in etcd', () => {
     await a.close(true);
   });
 
+  it('a status that could not be written (the lock not yet ours) is written by the next update saying the same, not at the heartbeat', async () => {
+    const statuses = new StatusStore(conn.ns);
+    const a = await session('status-early');
+    let lock: SyncLock | undefined;
+    const writer = new ThrottledStatusWriter(statuses, silentLogger, () => lock?.fence, 10, 600_000);
+    const writes = async () => Number((await conn.ns.get(KEYS.status('s-early')).exec()).kvs[0]?.version ?? 0);
+    const idle = newSyncStatus('s-early', 'status-early', { state: 'idle', rowsCopied: 150 });
+    // A handoff: the new owner reports before its lock is taken; that write is refused.
+    writer.update(idle);
+    await writer.flush();
+    expect(await writes()).toBe(0);
+    lock = (await SyncLock.acquire(conn.ns, 's-early', { agentId: 'status-early', leaseId: a.leaseId }, new AbortController().signal))!;
+    // The same status on the next poll must reach etcd now (it waited for the 10-minute heartbeat before).
+    writer.update({ ...idle, updatedAt: new Date().toISOString() });
+    await until('the status written once the lock is ours', async () => (await writes()) === 1, 5000);
+    await a.close(true);
+  });
+
   it('writes status and dead letters only under the sync lock: a former owner cannot overwrite the new one', async () => {
     const statuses = new StatusStore(conn.ns, 3);
     const a = await session('status-a');

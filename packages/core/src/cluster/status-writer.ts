@@ -65,11 +65,20 @@ export class ThrottledStatusWriter {
     if (!status) return this.writing;
     this.lastWrite = Date.now();
     const fence = this.fenceOf();
+    const said = meaning(status);
+    // A status that did not reach etcd is not "written": the next update saying the same must try again,
+    // not wait for the heartbeat (a handoff's first statuses can precede the lock this agent writes under).
+    const notWritten = () => {
+      if (this.written === said) this.written = undefined;
+    };
     this.writing = this.writing.then(async () => {
       try {
-        if (!fence || !(await this.store.put(status, fence)))
+        if (!fence || !(await this.store.put(status, fence))) {
+          notWritten();
           this.log.info({ syncId: status.syncId, state: status.state }, 'status not written: the sync lock is no longer ours');
+        }
       } catch (err) {
+        notWritten();
         this.log.warn({ err: errorMessage(err), syncId: status.syncId }, 'cannot write sync status');
       }
     });
