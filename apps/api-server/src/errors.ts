@@ -56,3 +56,11 @@ export class BadRequestError extends ApiError {
     super(400, code, message, issues || details ? { ...details, ...(issues ? { issues } : {}) } : undefined);
   }
 }
+
+/** A PUT of a document whose `id` is not the one in its path (renaming by PUT is not a thing): 400 naming the field. */
+export function requireIdOfPath(bodyId: string, pathId: string): void {
+  if (bodyId !== pathId)
+    throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${bodyId}' differs from the path's '${pathId}'`, [
+      { path: 'id', message: 'differs from the id in the path' },
+    ]);
+}

@@ -55,6 +55,17 @@ describe('data source tables', () => {
     expect(quoted.text).not.toContain('Long-Pa55-9d8c');
   });
 
+  it('refuses a PUT whose id is not the one in its path, like every PUT of the API (the field named)', async () => {
+    const shop = { id: 'shop', connector: 'sqlite', connection: { file } };
+    const moved = await s.call('PUT', '/api/v1/datasources/other', { token: s.tokens.operator, body: shop });
+    expect(moved.status).toBe(400);
+    expect(moved.body).toMatchObject({ code: 'IDRA_ERR_API_ID_MISMATCH', details: { issues: [{ path: 'id', message: 'differs from the id in the path' }] } });
+    const channel = { id: 'team', name: 'Team', kind: 'webhook', url: 'https://hooks.example.com/x' };
+    const renamed = await s.call('PUT', '/api/v1/notifications/channels/other', { token: s.tokens.admin, body: channel });
+    expect(renamed.status).toBe(400);
+    expect(renamed.body).toMatchObject({ code: 'IDRA_ERR_API_ID_MISMATCH' });
+  });
+
   it('is for operators (viewers get 403) and answers 404 for an unknown data source', async () => {
     expect((await s.call('GET', '/api/v1/datasources/shop/tables', { token: s.tokens.viewer })).status).toBe(403);
     expect((await s.call('GET', '/api/v1/datasources/nope/tables', { token: s.tokens.operator })).status).toBe(404);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DataSourceSchema, followsLog, validateDataSource, type DataSource, type HistoryEntry } from '@idra/core';
 import { cdcNames, discover, testConnection } from '@idra/connectors';
 import type { ConnectionTestResult, Role, TableListing } from '@idra/api-client';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
+import { ConflictError, NotFoundError, requireIdOfPath } from '../errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardDataSourceReaders, type OffsetDecision } from '../offset-guard.ts';
@@ -123,10 +123,7 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
       },
     },
     async (req, reply) => {
-      if (req.body.id !== req.params.id)
-        throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [
-          { path: 'id', message: 'differs from the id in the path' },
-        ]);
+      requireIdOfPath(req.body.id, req.params.id);
       const existing = await configs.getDataSource(req.params.id);
       const stored = await save(prepare(req.body, existing), existing, auditOf(req), req.query, principalOf(req).role);
       req.log.info({ dataSourceId: stored.id, by: principalOf(req).name }, existing ? 'data source updated' : 'data source created');

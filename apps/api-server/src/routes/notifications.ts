@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ChannelSchema, RuleSchema, SECRET_MASK, deliverOnce, deliveryOf, sequenceKey, type Channel, type NotificationEvent, type Rule } from '@idra/core';
 import type { NotificationTestResult } from '@idra/api-client';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, requireIdOfPath } from '../errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { EmptyBody, IdParams, Permissive, errors } from '../schemas.ts';
 
@@ -110,10 +110,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const body = req.body as Channel;
-      if (body.id !== req.params.id)
-        throw new BadRequestError('IDRA_ERR_CONFIG_INVALID', `id: must be '${req.params.id}', the id in the path`, [
-          { path: 'id', message: `must be '${req.params.id}'` },
-        ]);
+      requireIdOfPath(body.id, req.params.id);
       const stored = await notify.putChannel(restore(body, await notify.getChannel(req.params.id)));
       req.log.info({ channelId: stored.id, by: principalOf(req).name }, 'notification channel saved');
       return view(stored);
@@ -213,10 +210,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const body = req.body as Rule;
-      if (body.id !== req.params.id)
-        throw new BadRequestError('IDRA_ERR_CONFIG_INVALID', `id: must be '${req.params.id}', the id in the path`, [
-          { path: 'id', message: `must be '${req.params.id}'` },
-        ]);
+      requireIdOfPath(body.id, req.params.id);
       const rule = await notify.putRule(body, checkChannels);
       req.log.info({ ruleId: rule.id, by: principalOf(req).name }, 'notification rule saved');
       return rule;

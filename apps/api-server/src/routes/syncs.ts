@@ -17,7 +17,7 @@ import {
 } from '@idra/core';
 import { checkSource, releaseSource } from '@idra/connectors';
 import type { DeadLetterView, SourceCheck, SyncList, ValidateResult } from '@idra/api-client';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, requireIdOfPath } from '../errors.ts';
 import { prepareSync, storedSync, syncExists } from '../sync-input.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardOffsetScope } from '../offset-guard.ts';
@@ -248,10 +248,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       },
     },
     async (req, reply) => {
-      if (req.body.id !== req.params.id)
-        throw new BadRequestError('IDRA_ERR_API_ID_MISMATCH', `id: '${req.body.id}' differs from the path's '${req.params.id}'`, [
-          { path: 'id', message: 'differs from the id in the path' },
-        ]);
+      requireIdOfPath(req.body.id, req.params.id);
       const existed = await syncExists(ctx, req.params.id);
       // A stored document that no longer validates has no secrets to merge: it is simply replaced.
       const existing = await configs.getSync(req.params.id).catch(() => undefined);
