@@ -41,22 +41,25 @@ describe('a sync across restarts, handoffs and data source changes (real agents,
       conn.ns
         .put(KEYS.sync(id))
         .value(JSON.stringify({ id, source, destination, mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 100, pollIntervalMs: 100, ...extra }));
+    /** A sync of `table` from src.db to dst.db in the test's directory. */
+    const fileSync = (id: string, table: string) =>
+      sync(
+        id,
+        { connector: 'sqlite', connection: { file: join(dir, 'src.db') }, table },
+        { connector: 'sqlite', connection: { file: join(dir, 'dst.db') }, table },
+      );
     const agent = (id: string) => {
       const a = new AgentProcess(id, inject('etcdEndpoints'), prefix, ['--lease-ttl', '2']);
       agents.push(a);
       return a;
     };
-    return { dir, conn, status, sync, agent, history: new ActivityStore(conn.ns) };
+    return { dir, conn, status, sync, fileSync, agent, history: new ActivityStore(conn.ns) };
   }
 
   it('keeps cumulative totals across a handoff to another agent, and counts since start apart', async () => {
-    const { dir, status, sync, agent, history } = await setup('handoff');
+    const { dir, status, fileSync, agent, history } = await setup('handoff');
     sqliteTable(join(dir, 'src.db'), 'orders', 500);
-    await sync(
-      'orders',
-      { connector: 'sqlite', connection: { file: join(dir, 'src.db') }, table: 'orders' },
-      { connector: 'sqlite', connection: { file: join(dir, 'dst.db') }, table: 'orders' },
-    );
+    await fileSync('orders', 'orders');
     const first = agent('lifecycle-a');
     const before = await until('500 rows on agent a', async () => {
       const s = await status('orders');
@@ -91,6 +94,28 @@ describe('a sync across restarts, handoffs and data source changes (real agents,
     expect(written.reduce((n, p) => n + p.rows, 0)).toBeGreaterThanOrEqual(500);
   });
 
+  it("a deleted sync's status, minutes and timeline stay deleted: its agent, stopping it under its lock, writes none of them back", async () => {
+    const { dir, conn, status, fileSync, agent, history } = await setup('deleted');
+    sqliteTable(join(dir, 'src.db'), 'gone', 30);
+    await fileSync('gone', 'gone');
+    agent('lifecycle-del');
+    await until('gone idle', async () => (await status('gone'))?.state === 'idle');
+    // What DELETE /api/v1/syncs/<id> removes, at once: the agent still holds the lock and learns of it after.
+    await conn.ns
+      .if(KEYS.sync('gone'), 'Version', '>', 0)
+      .then(
+        conn.ns.delete().key(KEYS.sync('gone')),
+        conn.ns.delete().key(KEYS.status('gone')),
+        conn.ns.delete().prefix(KEYS.activity('gone')),
+        conn.ns.delete().prefix(KEYS.timeline('gone')),
+      )
+      .commit();
+    await until('the agent released the lock of the deleted sync', async () => (await conn.ns.get(KEYS.lock('gone')).string()) === null);
+    expect(await status('gone')).toBeUndefined();
+    expect(await history.events('gone')).toEqual([]);
+    expect(await history.points('gone', 0)).toEqual([]);
+  });
+
   it('restarts only the syncs whose data source changed', async () => {
     const { dir, conn, status, sync, agent } = await setup('datasource');
     sqliteTable(join(dir, 'one.db'), 'items', 50);
@@ -117,13 +142,9 @@ describe('a sync across restarts, handoffs and data source changes (real agents,
   });
 
   it('attempts again at once when Retry now is asked through etcd, instead of waiting for the slow backoff', async () => {
-    const { dir, conn, status, sync, agent } = await setup('retry');
+    const { dir, conn, status, fileSync, agent } = await setup('retry');
     sqliteTable(join(dir, 'src.db'), 'present', 1);
-    await sync(
-      'late',
-      { connector: 'sqlite', connection: { file: join(dir, 'src.db') }, table: 'late_table' },
-      { connector: 'sqlite', connection: { file: join(dir, 'dst.db') }, table: 'late_table' },
-    );
+    await fileSync('late', 'late_table');
     agent('lifecycle-retry');
     const failed: SyncStatus = await until('late failing', async () => {
       const s = await status('late');

@@ -90,6 +90,7 @@ describe('agents, assignments, cluster health, events, health endpoints, OpenAPI
     const ctl = new AbortController();
     const following = client.events((e) => events.push(e), ctl.signal);
     const statuses = new StatusStore(s.app.idra.etcd.ns);
+    expect((await s.call('POST', '/api/v1/syncs', { token: s.tokens.operator, body: sqliteSync('live') })).status).toBe(201);
     const deadline = Date.now() + 20_000;
     // The stream may attach after the first write: keep writing until an event arrives.
     await asSyncOwner(s.app.idra.etcd.ns, 'live', 'a', async (fence) => {

@@ -20,7 +20,12 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Array(Type.Ref('SyncStatus')), ...errors() },
       },
     },
-    async (): Promise<SyncStatus[]> => (await statuses.list()).sort((a, b) => a.syncId.localeCompare(b.syncId)),
+    async (): Promise<SyncStatus[]> => {
+      const [{ syncs, invalid }, list] = await Promise.all([configs.listSyncs(), statuses.list()]);
+      // A status left by a sync deleted before agents stopped writing them back (older versions) is not listed.
+      const ids = new Set([...syncs, ...invalid].map((s) => s.id));
+      return list.filter((s) => ids.has(s.syncId)).sort((a, b) => a.syncId.localeCompare(b.syncId));
+    },
   );
 
   app.get(

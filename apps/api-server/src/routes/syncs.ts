@@ -442,13 +442,15 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       config: { access: 'viewer' },
       schema: {
         tags,
-        summary: 'What the agent running the sync last reported (state, rows, lag, last error)',
+        summary:
+          'What the agent running the sync last reported (state, rows, lag, last error); 404 IDRA_ERR_SYNC_NOT_FOUND: no such sync, IDRA_ERR_SYNC_STATUS_NOT_FOUND: no agent has reported on it yet',
         params: IdParams,
         response: { 200: Type.Ref('SyncStatus'), ...errors(404) },
       },
     },
     async (req) => {
-      const status = await statuses.get(req.params.id);
+      const [status, exists] = await Promise.all([statuses.get(req.params.id), syncExists(ctx, req.params.id)]);
+      if (!exists) throw new NotFoundError('sync', req.params.id);
       if (!status) throw new NotFoundError('sync status', req.params.id);
       return status;
     },

@@ -1,6 +1,6 @@
 import type { Namespace } from 'etcd3';
 import type { SyncState, SyncStatus } from '../runner/status.ts';
-import { fencedTxn, type Fence } from './fence.ts';
+import { fencedReportTxn, type Fence } from './fence.ts';
 import { KEYS, sequenceKey } from './keys.ts';
 
 /** One minute of a sync on one agent: what it copied, its errors, and its lag and state at the end. */
@@ -38,7 +38,7 @@ const pad = (ms: number) => String(ms).padStart(15, '0');
 /**
  * Per-sync activity in etcd: `activity/<sync>/<minute>.<agent>` points and `timeline/<sync>/<seq>`
  * events. Each write also drops what is older than the retention, so the size stays bounded; an
- * agent's writes are fenced by the sync's lock like its offset commits.
+ * agent's writes are fenced by the sync's lock like its offset commits, and need the sync to exist.
  */
 export class ActivityStore {
   private readonly ns: Namespace;
@@ -54,7 +54,7 @@ export class ActivityStore {
       await this.ns.if(key, 'Version', '>', -1).then(put, trim).commit(); // always true: one transaction for both
       return true;
     }
-    const res = await fencedTxn(this.ns, syncId, fence).then(put, trim).commit();
+    const res = await fencedReportTxn(this.ns, syncId, fence).then(put, trim).commit();
     return res.succeeded;
   }
 

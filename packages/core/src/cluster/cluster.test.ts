@@ -34,6 +34,9 @@ describe('cluster state in etcd', () => {
     return s;
   }
 
+  /** A sync's document: agents write its status and activity only while it exists. */
+  const configured = (syncId: string) => conn.ns.put(KEYS.sync(syncId)).value(JSON.stringify({ id: syncId }));
+
   it('commits an offset only while holding the sync lock (fencing)', async () => {
     const a = await session('agent-a');
     const b = await session('agent-b');
@@ -65,6 +68,7 @@ describe('cluster state in etcd', () => {
 
   it('an idle sync polling again writes its status only at the heartbeat; a status that says something new is written', async () => {
     const statuses = new StatusStore(conn.ns);
+    await configured('s-idle');
     const a = await session('status-idle');
     const lock = (await SyncLock.acquire(conn.ns, 's-idle', { agentId: 'status-idle', leaseId: a.leaseId }, new AbortController().signal))!;
     const writer = new ThrottledStatusWriter(statuses, silentLogger, () => lock.fence, 10, 600);
@@ -94,6 +98,7 @@ describe('cluster state in etcd', () => {
 
   it('a status that could not be written (the lock not yet ours) is written by the next update saying the same, not at the heartbeat', async () => {
     const statuses = new StatusStore(conn.ns);
+    await configured('s-early');
     const a = await session('status-early');
     let lock: SyncLock | undefined;
     const writer = new ThrottledStatusWriter(statuses, silentLogger, () => lock?.fence, 10, 600_000);
@@ -112,6 +117,7 @@ describe('cluster state in etcd', () => {
 
   it('writes status and dead letters only under the sync lock: a former owner cannot overwrite the new one', async () => {
     const statuses = new StatusStore(conn.ns, 3);
+    await configured('s3');
     const a = await session('status-a');
     const b = await session('status-b');
     const lockA = (await SyncLock.acquire(conn.ns, 's3', { agentId: 'status-a', leaseId: a.leaseId }, new AbortController().signal))!;
@@ -129,6 +135,11 @@ describe('cluster state in etcd', () => {
     await expect(statuses.deadLetterSink('s3', () => undefined).record(rows.slice(0, 1))).rejects.toBeInstanceOf(FencedError);
     expect(await statuses.get('s3')).toMatchObject({ agentId: 'status-b', state: 'idle' });
     expect(await statuses.listDeadLetters('s3')).toHaveLength(3);
+    // Once the sync is deleted (its status with it), even its owner's last status is refused.
+    await conn.ns.delete().key(KEYS.sync('s3')).exec();
+    await statuses.delete('s3');
+    expect(await statuses.put(newSyncStatus('s3', 'status-b', { state: 'stopped' }), lockB.fence)).toBe(false);
+    expect(await statuses.get('s3')).toBeUndefined();
     await b.close(true);
   });
 

@@ -17,3 +17,12 @@ export function fencedTxn(ns: Namespace, syncId: string, fence: Fence) {
   const lock = KEYS.lock(syncId);
   return ns.if(lock, 'Create', '==', fence.createRevision).and(lock, 'Lease', '==', fence.leaseId);
 }
+
+/**
+ * {@link fencedTxn} for what an agent reports about a sync (status, activity, timeline): it also needs
+ * the sync to exist. The API deletes these with the sync, and the owner's last report as it stops (its
+ * lock outlives the deletion by a batch) would otherwise bring back a status of a sync that is gone.
+ */
+export function fencedReportTxn(ns: Namespace, syncId: string, fence: Fence) {
+  return fencedTxn(ns, syncId, fence).and(KEYS.sync(syncId), 'Version', '>', 0);
+}

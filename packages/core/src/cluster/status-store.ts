@@ -3,7 +3,7 @@ import type { DeadLetter, DeadLetterSink, SyncStatus } from '../runner/status.ts
 import { jsonSafe } from '../runner/file-dead-letters.ts';
 import { FencedError } from '../errors.ts';
 import { KEYS, idOf, sequenceKey } from './keys.ts';
-import { fencedTxn, type Fence } from './fence.ts';
+import { fencedReportTxn, fencedTxn, type Fence } from './fence.ts';
 import { OPS_PER_TXN } from './etcd-client.ts';
 
 /** Per-sync status documents and dead letters in etcd. */
@@ -18,11 +18,11 @@ export class StatusStore {
   }
 
   /**
-   * Writes a sync's status if `fence` is still the sync's lock. Resolves false when it is not: another
-   * agent owns the sync now, and its status stands.
+   * Writes a sync's status if `fence` is still the sync's lock and the sync exists. Resolves false when
+   * not: another agent owns the sync now, and its status stands, or the sync was deleted.
    */
   async put(status: SyncStatus, fence: Fence): Promise<boolean> {
-    const res = await fencedTxn(this.ns, status.syncId, fence)
+    const res = await fencedReportTxn(this.ns, status.syncId, fence)
       .then(this.ns.put(KEYS.status(status.syncId)).value(JSON.stringify(status)))
       .commit();
     return res.succeeded;
