@@ -12,6 +12,7 @@ import { benchTorture, printTorture } from './torture.ts';
 import { benchS3Stream } from './s3-stream.ts';
 import { benchCdc } from './cdc.ts';
 import { benchReconcile } from './reconcile.ts';
+import { benchScale, printScale } from './scale.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     's3-megabytes': { type: 'string', default: '1024' },
     'cdc-rate': { type: 'string', default: '5000' },
     'cdc-seconds': { type: 'string', default: '20' },
+    'scale-syncs': { type: 'string', default: '1000' },
+    'scale-idle-seconds': { type: 'string', default: '90' },
   },
 });
 const wants = (section: string) => values.only === undefined || values.only.split(',').includes(section);
@@ -99,6 +102,13 @@ cdc sustained: ${sustained.events.toLocaleString('en-US')} events in ${sustained
       `\nkey reconciliation PG→PG: ${r.keys.toLocaleString('en-US')} keys at each end, ${r.deleted} deleted, in ${r.seconds.toFixed(1)} s (${r.secondsPerMillionKeys.toFixed(1)} s per million keys)`,
     );
     extra.reconcile = r;
+  }
+  if (wants('scale')) {
+    const scale = await benchScale({ syncs: Number(values['scale-syncs']), agents: 3, tabs: 5, idleSeconds: Number(values['scale-idle-seconds']) }, (line) =>
+      console.log(`scale: ${line}`),
+    );
+    printScale(scale);
+    extra.scale = scale;
   }
   if (wants('torture')) {
     const mariadb = process.env.IDRA_BENCH_MYSQL_URL ? undefined : await startMariadb();

@@ -21,34 +21,79 @@ export interface CredentialChange {
   id: string;
 }
 
+/** Changes are sent to streams at most this often, the latest change of each key only: a tab gets a few messages a second whatever the cluster's size. @default 500 */
+export const EVENT_FLUSH_MS = 500;
+
 /**
- * One set of etcd watches shared by every event-stream client: started with the first subscriber,
- * stopped with the server. (etcd3's watchers resume from their last revision after a disconnect.)
+ * One set of etcd watches shared by every event-stream client: started with the first subscriber and
+ * cancelled when the last one leaves (an idle API server watches nothing). (etcd3's watchers resume
+ * from their last revision after a disconnect.) Changes are coalesced per key and handed to the
+ * subscribers in one batch every {@link EVENT_FLUSH_MS}.
  * Users and tokens are watched too, never sent to clients: their changes let streams re-check access.
  */
 export class ClusterEventHub {
   private readonly ns: Namespace;
   private readonly log: Logger;
+  private readonly flushMs: number;
   private readonly emitter = new EventEmitter();
   private watchers: Promise<Watcher[]> | undefined;
+  private subscribers = 0;
+  /** Changes not sent yet, the latest per kind and id (in the order their keys first changed). */
+  private readonly pending = new Map<string, ClusterEvent>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(ns: Namespace, log: Logger) {
+  constructor(ns: Namespace, log: Logger, flushMs = EVENT_FLUSH_MS) {
     this.ns = ns;
     this.log = log;
+    this.flushMs = flushMs;
     this.emitter.setMaxListeners(0);
   }
 
-  /** Calls `listener` for every change until the returned function is called. */
-  async subscribe(listener: (e: ClusterEvent) => void): Promise<() => void> {
+  /** Calls `listener` with each batch of changes until the returned function is called. */
+  async subscribe(listener: (batch: ClusterEvent[]) => void): Promise<() => void> {
+    this.subscribers++;
     this.watchers ??= this.start();
     try {
       await this.watchers;
     } catch (err) {
-      this.watchers = undefined;
+      this.release();
       throw err;
     }
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+    this.emitter.on('batch', listener);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.emitter.off('batch', listener);
+      this.release();
+    };
+  }
+
+  /** One subscriber fewer: the last one takes the watches with it. */
+  private release(): void {
+    if (--this.subscribers > 0) return;
+    const watchers = this.watchers;
+    this.watchers = undefined;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.pending.clear();
+    void watchers?.then(
+      (ws) => Promise.all(ws.map((w) => w.cancel().catch(() => {}))),
+      () => {},
+    );
+  }
+
+  private queue(e: ClusterEvent): void {
+    const key = `${e.kind}/${e.id}`;
+    // Deleted and re-added keys move to the end: the batch keeps the order of their last changes per key.
+    this.pending.delete(key);
+    this.pending.set(key, e);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      const batch = [...this.pending.values()];
+      this.pending.clear();
+      this.emitter.emit('batch', batch);
+    }, this.flushMs);
   }
 
   private async start(): Promise<Watcher[]> {
@@ -65,7 +110,7 @@ export class ClusterEventHub {
             value = kv.value.toString();
           }
         }
-        this.emitter.emit('event', { kind, type, id, value, revision: kv.mod_revision } satisfies ClusterEvent);
+        this.queue({ kind, type, id, value, revision: kv.mod_revision });
       };
       w.on('put', emit('put'));
       w.on('delete', emit('delete'));
@@ -95,7 +140,9 @@ export class ClusterEventHub {
   async close(): Promise<void> {
     this.emitter.emit('close');
     this.emitter.removeAllListeners();
+    clearTimeout(this.flushTimer);
     const watchers = await this.watchers?.catch(() => []);
+    this.watchers = undefined;
     for (const w of watchers ?? []) await w.cancel().catch(() => {});
   }
 

@@ -274,7 +274,7 @@ export class IdraClient {
 
   /**
    * Follows `GET /api/v1/events` (server-sent events over fetch, so the token goes in a header) and
-   * calls `onEvent` for each change until `signal` aborts or the server ends the stream.
+   * calls `onEvent` for each change of each batch until `signal` aborts or the server ends the stream.
    */
   async events(onEvent: (e: ClusterEvent) => void, signal: AbortSignal): Promise<void> {
     const res = await this.fetchFn(this.url('/events'), { headers: { ...this.headers(false), accept: 'text/event-stream' }, signal });
@@ -298,7 +298,8 @@ export class IdraClient {
             .filter((l) => l.startsWith('data:'))
             .map((l) => l.slice(5).trimStart())
             .join('\n');
-          if (data) onEvent(JSON.parse(data) as ClusterEvent);
+          // A `changes` event carries a batch; each change is handed over on its own.
+          if (data) for (const e of [JSON.parse(data) as ClusterEvent | ClusterEvent[]].flat()) onEvent(e);
         }
       }
     } catch (err) {

@@ -9,7 +9,7 @@ const HEARTBEAT_MS = 15_000;
 /** setTimeout's largest delay (about 24.8 days): a longer session is re-checked then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** `GET /events`: server-sent events for every change of status, assignments and agents. */
+/** `GET /events`: server-sent events for the changes of statuses, assignments and agents, coalesced into a few batches a second. */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const hub = new ClusterEventHub(app.idra.etcd.ns, app.log);
   // Open streams would keep the server from closing: end them first.
@@ -22,7 +22,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['status'],
         summary:
-          'Server-sent events: `status`, `assignment`, `agent` changes as {kind,type,id,value,revision}; a comment line every 15 s keeps the stream open',
+          'Server-sent events: `changes` events, each a JSON array of status, assignment and agent changes {kind,type,id,value,revision} — at most one every 500 ms, the latest change of each key only; a comment line every 15 s keeps the stream open',
         // The stream is text/event-stream; refusals (401, 403, 503) are JSON like every error.
         response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...errors(503) },
       },
@@ -32,7 +32,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const write = (chunk: string) => {
         if (!raw.writableEnded) raw.write(chunk);
       };
-      const unsubscribe = await hub.subscribe((e) => write(`event: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`));
+      const unsubscribe = await hub.subscribe((batch) => write(`event: changes\ndata: ${JSON.stringify(batch)}\n\n`));
       reply.hijack();
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
