@@ -175,6 +175,102 @@ describe('change streams without a replica set', () => {
   });
 });
 
+describe("a batch's changes at a MongoDB destination", () => {
+  it('applies deletes by key in their order among the rows, a truncate, and sets a field dropped at the source to null in later rows', async () => {
+    const sync = syncBetween(mongoEndpoint('changes_source'), mongoEndpoint('changes', { decimalAs: 'string' }), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      writeMode: 'upsert',
+    });
+    const destination = await MongoDestination.open({ sync, endpoint: sync.destination, role: 'destination' });
+    const columns: Column[] = [
+      { name: 'id', type: 'int64' },
+      { name: 'name', type: 'text' },
+      { name: 'note', type: 'text' },
+    ];
+    const position = { kind: 'id', value: null } as const;
+    const signal = new AbortController().signal;
+    const row = (id: number, note?: string) => ({ id: String(id), name: `row ${id}`, ...(note === undefined ? {} : { note }) });
+    const stored = async () =>
+      (
+        await db
+          .collection('changes')
+          .find({}, { projection: { _id: 0 }, sort: { id: 1 } })
+          .toArray()
+      ).map((d) => ({ ...d, id: String(d['id']) }));
+    try {
+      await destination.write({ columns, rows: [row(1, 'a'), row(2, 'b'), row(3, 'c'), row(4, 'd')], position }, signal);
+      // 1 is deleted; 2 deleted then written again (stays); 3 written then deleted (goes). The key's Long matches the stored numbers.
+      await destination.write(
+        {
+          columns,
+          rows: [row(2, 'b2'), row(3, 'c2')],
+          changes: [
+            { kind: 'delete', at: 0, key: { id: '1' } },
+            { kind: 'delete', at: 0, key: { id: '2' } },
+            { kind: 'delete', at: 2, key: { id: '3' } },
+          ],
+          position,
+        },
+        signal,
+      );
+      expect(await stored()).toEqual([
+        { id: '2', name: 'row 2', note: 'b2' },
+        { id: '4', name: 'row 4', note: 'd' },
+      ]);
+      // A delete batch of keys alone (no columns: mirror and reconciliation send these).
+      await destination.write({ columns: [], rows: [], changes: [{ kind: 'delete', at: 0, key: { id: '4' } }], position }, signal);
+      // note is dropped at the source: the rows written from then on set it to null, also in later batches.
+      const withoutNote = columns.slice(0, 2);
+      await destination.write(
+        { columns: withoutNote, rows: [row(5)], changes: [{ kind: 'schema', at: 0, change: { kind: 'drop', column: 'note' } }], position },
+        signal,
+      );
+      await destination.write({ columns: withoutNote, rows: [row(2)], position }, signal);
+      expect(await stored()).toEqual([
+        { id: '2', name: 'row 2', note: null },
+        { id: '5', name: 'row 5', note: null },
+      ]);
+      await destination.write({ columns: withoutNote, rows: [row(6)], changes: [{ kind: 'truncate', at: 0 }], position }, signal);
+      expect(await stored()).toEqual([{ id: '6', name: 'row 6', note: null }]);
+    } finally {
+      await destination.close();
+    }
+  });
+
+  it('PG → Mongo with softDeleteColumn: a row marked deleted at the source is deleted from the collection', async () => {
+    await pg.exec('create table accounts (id bigint primary key, name text, updated_at timestamp(6) not null, deleted_at timestamp(6))');
+    await pg.exec(
+      `insert into accounts values (1, 'one', '2026-01-01 00:00:01', null), (2, 'two', '2026-01-01 00:00:02', null), (3, 'three', '2026-01-01 00:00:03', null)`,
+    );
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(tableEndpoint(pg, 'accounts'), mongoEndpoint('accounts', { timestampAs: 'string' }), {
+      mode: 'timestamp',
+      cursorColumn: 'updated_at',
+      keyColumns: ['id'],
+      writeMode: 'upsert',
+      softDeleteColumn: 'deleted_at',
+    });
+    await runOnce(sync, state);
+    expect(await db.collection('accounts').countDocuments()).toBe(3);
+    await pg.exec(`update accounts set deleted_at = '2026-01-02 00:00:00', updated_at = '2026-01-02 00:00:00' where id = 2`);
+    const { status } = await runOnce(sync, state);
+    expect(status.rowsDeleted).toBe(1);
+    expect(
+      (
+        await db
+          .collection('accounts')
+          .find({}, { sort: { id: 1 } })
+          .toArray()
+      ).map((d) => [String(d['id']), d['name']]),
+    ).toEqual([
+      ['1', 'one'],
+      ['3', 'three'],
+    ]);
+  });
+});
+
 describe('mongodb connector', () => {
   it('Mongo → PG in timestamp mode: documents sharing a timestamp across batches are all copied, types arrive, a restart resumes', async () => {
     const orders = db.collection('orders');

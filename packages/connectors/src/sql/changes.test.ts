@@ -56,6 +56,34 @@ for (const name of TEST_DIALECTS) {
       ]);
     });
 
+    it('a column dropped at the source is kept, and rows written after the drop set it to NULL (upserts too, in later batches)', async () => {
+      const sync = makeSync(db, db, { keyColumns: ['id'], writeMode: 'upsert' });
+      const destination = await createConnectorRegistry().openDestination({ sync, endpoint: sync.destination, role: 'destination' });
+      const signal = new AbortController().signal;
+      const position = { kind: 'id', value: null } as const;
+      const note: Column = { name: 'note', type: 'text' };
+      try {
+        await destination.write({ columns: [...COLUMNS, note], rows: [row(1, { note: 'a' }), row(2, { note: 'b' }), row(3, { note: 'c' })], position }, signal);
+        // The drop comes in its place: row 1 is written before it (with its note), rows 2 and 4 after it.
+        const dropping: Batch = {
+          columns: [...COLUMNS, note],
+          rows: [row(1, { note: 'a2' }), row(2), row(4)],
+          changes: [{ kind: 'schema', at: 1, change: { kind: 'drop', column: 'note' } }],
+          position,
+        };
+        await destination.write(dropping, signal);
+        await destination.write({ columns: COLUMNS, rows: [row(3)], position }, signal);
+      } finally {
+        await destination.close();
+      }
+      expect(await db.rows('dst', ['id'])).toEqual([
+        { id: '1', name: 'row 1', note: 'a2' },
+        { id: '2', name: 'row 2', note: null },
+        { id: '3', name: 'row 3', note: null },
+        { id: '4', name: 'row 4', note: null },
+      ]);
+    });
+
     it('empties the table at a truncate, in its place among the rows, in the batch transaction', async () => {
       await db.exec(`create table dst (id ${D.bigint} primary key, name ${D.shortText} not null)`);
       const sync = makeSync(db, db, { keyColumns: ['id'], writeMode: 'upsert' });

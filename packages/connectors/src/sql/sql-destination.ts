@@ -165,6 +165,8 @@ export class SqlDestination implements Destination {
   /** The column list of the batch the table was last brought in line with (source column lists are reused while unchanged). */
   private evolvedFor: Column[] | undefined;
   private written: { columns: Column[]; names: string[] } | undefined;
+  /** Columns dropped at the source and kept here (schemaChanges 'evolve'): rows written since set them to NULL. */
+  private readonly dropped = new Set<string>();
   /** The database's own type of each column of the table, when the dialect writes rows encoded. */
   private tableNatives: Map<string, string> | undefined;
 
@@ -257,6 +259,7 @@ export class SqlDestination implements Destination {
     const table = this.table!;
     switch (change.kind) {
       case 'add':
+        this.dropped.delete(change.column.name);
         if (table.has(change.column.name)) return false;
         await session.execute(addColumnStatement(dialect, target, change.column), signal);
         return true;
@@ -271,11 +274,13 @@ export class SqlDestination implements Destination {
         return true;
       }
       case 'rename':
+        this.dropped.delete(change.to);
         if (!table.has(change.from) || table.has(change.to)) return false;
         await session.execute(renameColumnStatement(dialect, target, change.from, change.to), signal);
         return true;
       case 'drop':
-        // Kept: the rows copied so far keep their values; rows written from now on leave it NULL.
+        // Kept: the rows copied so far keep their values; rows written from now on set it to NULL (see writeRows).
+        if (table.has(change.column) && !this.sync.keyColumns.includes(change.column)) this.dropped.add(change.column);
         return false;
     }
   }
@@ -347,7 +352,17 @@ export class SqlDestination implements Destination {
   private async writeRows(tx: SqlSession, batchRows: Row[], columnNames: string[], encoding: RowEncoding | undefined, signal: AbortSignal): Promise<void> {
     const { dialect } = this;
     const { writeMode, keyColumns } = this.sync;
-    const rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? onePerKey(batchRows, keyColumns, writeMode) : batchRows;
+    let rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? onePerKey(batchRows, keyColumns, writeMode) : batchRows;
+    const nulled = encoding ? [] : [...this.dropped].filter((c) => this.table!.has(c));
+    if (nulled.length > 0) {
+      // An upsert would otherwise leave the value the row had before its column was dropped at the source.
+      columnNames = [...columnNames, ...nulled.filter((c) => !columnNames.includes(c))];
+      rows = rows.map((row) => {
+        const filled = { ...row };
+        for (const c of nulled) filled[c] ??= null;
+        return filled;
+      });
+    }
     // Rows from schemaless sources may lack fields: each group is written with the columns it has, so a missing field keeps the stored value.
     // Encoded rows come from a table: they have every column.
     const groups = encoding ? [{ columns: encoding.columns.map((c) => c.name), rows }] : byPresentColumns(rows, columnNames);
