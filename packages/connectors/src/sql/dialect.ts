@@ -78,7 +78,8 @@ export interface EncodedRows {
     pool: SqlPool,
     query: SelectQueryBuilder<any, any, any>,
     values: unknown[],
-    decoded: Array<{ name: string; native: string }>,
+    /** `field`: the column's position among the query's selections, when it is one of them. */
+    decoded: Array<{ name: string; native: string; field?: number | undefined }>,
     signal?: AbortSignal,
   ): Promise<Row[]>;
   /** All the values of an encoded row of columns `names` of types `natives`, decoded for people to read. */

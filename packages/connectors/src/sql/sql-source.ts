@@ -224,7 +224,7 @@ export class SqlSource implements Source {
       this.pool,
       query,
       values,
-      decoded.map((name) => ({ name, native: natives.get(name)! })),
+      decoded.map((name) => ({ name, native: natives.get(name)!, field: this.columns.findIndex((c) => c.name === name) })),
       signal,
     );
   }

@@ -62,9 +62,30 @@ function uuidText(b: Buffer): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** A bigint's decimal text; without a BigInt while it fits a double exactly. */
+function int8Text(b: Buffer, at: number): string {
+  const high = b.readInt32BE(at);
+  return high >= -0x200000 && high < 0x200000 ? String(high * 0x1_0000_0000 + b.readUInt32BE(at + 4)) : b.readBigInt64BE(at).toString();
+}
+
+/**
+ * Fields decoded into exactly the values pg's text parsers give for the same types (the canonical
+ * row form of a plain read): the keys and cursors of rows read encoded need no second, text copy.
+ */
+export const FIELD_PARSERS: Record<string, (data: Buffer, at: number, length: number) => unknown> = {
+  16: (b, at) => b[at] === 1,
+  20: int8Text,
+  21: (b, at) => b.readInt16BE(at),
+  23: (b, at) => b.readInt32BE(at),
+  25: (b, at, length) => b.toString('utf8', at, at + length),
+  1042: (b, at, length) => b.toString('utf8', at, at + length),
+  1043: (b, at, length) => b.toString('utf8', at, at + length),
+  2950: (b, at, length) => uuidText(b.subarray(at, at + length)),
+};
+
 const DECODERS: Record<string, (b: Buffer) => unknown> = {
   16: (b) => b[0] === 1,
-  20: (b) => b.readBigInt64BE(0).toString(),
+  20: (b) => int8Text(b, 0),
   21: (b) => b.readInt16BE(0),
   23: (b) => b.readInt32BE(0),
   26: (b) => String(b.readUInt32BE(0)),

@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import { ENCODED_ROW, type EncodedRow, type LogicalType, type Row, type RowEncoding } from '@idra/core';
 import { escapeTabSeparated, jsonValueText, tabSeparatedChunks } from '../tab-separated.ts';
@@ -21,13 +21,36 @@ function copyText(value: unknown, type: LogicalType | undefined): string {
 /** The binary COPY format's signature, then its flags and header extension length (both 0). */
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
+/** The binary COPY format's trailer: a field count of -1. */
+const TRAILER = Buffer.from([0xff, 0xff]);
+
+/**
+ * The tuples of `rows` as one view of the buffer they were read into, when they lie there one after
+ * the other with `fieldCount` fields each (a read that decoded no extra field, no row left out);
+ * undefined otherwise. Extra fields would lie between two rows' fields, so only the first count is checked.
+ */
+function contiguousTuples(rows: readonly Row[], fieldCount: number): Buffer | undefined {
+  const first = (rows[0] as EncodedRow | undefined)?.[ENCODED_ROW];
+  if (!first || first.byteOffset < 2) return undefined;
+  let end = first.byteOffset - 2;
+  for (const row of rows) {
+    const fields = (row as EncodedRow)[ENCODED_ROW];
+    if (fields.buffer !== first.buffer || fields.byteOffset !== end + 2) return undefined;
+    end = fields.byteOffset + fields.byteLength;
+  }
+  const tuples = Buffer.from(first.buffer, first.byteOffset - 2, end - first.byteOffset + 2);
+  return tuples.readInt16BE(0) === fieldCount ? tuples : undefined;
+}
 
 /**
  * Encoded rows as binary COPY input: each row is its field count, then its fields as they were read.
- * One buffer of the exact size per batch: fewer, smaller allocations outside the heap than chunks.
+ * Rows still lying one after the other where they were read are sent from there, without a copy;
+ * others are copied into one buffer of the exact size.
  */
-function binaryCopyData(rows: readonly Row[], fieldCount: number): Buffer {
-  let size = HEADER.length + 2;
+function binaryCopyData(rows: readonly Row[], fieldCount: number): Buffer[] {
+  const tuples = contiguousTuples(rows, fieldCount);
+  if (tuples) return [HEADER, tuples, TRAILER];
+  let size = HEADER.length + TRAILER.length;
   for (const row of rows) size += 2 + (row as EncodedRow)[ENCODED_ROW].length;
   const data = Buffer.allocUnsafe(size);
   HEADER.copy(data);
@@ -38,8 +61,8 @@ function binaryCopyData(rows: readonly Row[], fieldCount: number): Buffer {
     data.set(fields, at);
     at += fields.length;
   }
-  data.writeInt16BE(-1, at);
-  return data;
+  TRAILER.copy(data, at);
+  return [data];
 }
 
 /**
@@ -55,38 +78,158 @@ export async function copyInto(
   encoding?: RowEncoding,
 ): Promise<void> {
   const stream = client.query(copyFrom(copySql));
-  const chunks = encoding ? [binaryCopyData(rows, encoding.columns.length)] : tabSeparatedChunks(rows, columns, types, copyText);
+  const chunks = encoding ? binaryCopyData(rows, encoding.columns.length) : tabSeparatedChunks(rows, columns, types, copyText);
   await pipeline(Readable.from(chunks), stream);
+}
+
+/** A column decoded from a field the read keeps encoded (`field`: its position among them), as a plain read would decode it. */
+export interface StoredField {
+  name: string;
+  field: number;
+  parse: (data: Buffer, at: number, length: number) => unknown;
+}
+
+/** A column decoded from an extra field in text form after the encoded ones. */
+export interface TextField {
+  name: string;
+  parse: (text: string) => unknown;
+}
+
+/** Backend message types met while a COPY's output comes (the protocol's `H`, `d`, `c`, `N`, `S`, `A`). */
+const COPY_OUT_RESPONSE = 0x48;
+const COPY_DATA = 0x64;
+const COPY_DONE = 0x63;
+const COPY_OUT_MESSAGES = new Set([COPY_OUT_RESPONSE, COPY_DATA, COPY_DONE, 0x4e, 0x53, 0x41]);
+
+/**
+ * The output of `copy … to stdout` as one buffer: the CopyData messages' contents are copied once,
+ * straight from the socket's reads (pg-copy-streams copies each message, then each read's messages,
+ * and the caller joined them again). Like pg-copy-streams, it takes the socket's data from pg while
+ * the COPY lasts and hands back everything from CopyDone (or an error) on, which pg reads as usual.
+ */
+class CopyOut implements pg.Submittable {
+  readonly output: Promise<Buffer>;
+  private readonly text: string;
+  private data: Buffer;
+  private length = 0;
+  private settle!: { resolve: (data: Buffer) => void; reject: (err: unknown) => void };
+  private stream: NodeJS.EventEmitter | undefined;
+  private pgData: ((chunk: Buffer) => void) | undefined;
+  /** The message being read: its type and length (5 header bytes), and how much of its content is still to come. */
+  private readonly header = Buffer.alloc(5);
+  private headerRead = 0;
+  private left = 0;
+
+  constructor(text: string, expectedBytes: number) {
+    this.text = text;
+    this.data = Buffer.allocUnsafe(expectedBytes);
+    this.output = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+  }
+
+  submit(connection: pg.Connection): Error | undefined {
+    const stream = (connection as unknown as { stream: NodeJS.EventEmitter }).stream;
+    const listeners = stream.listeners('data');
+    if (listeners.length !== 1) return new Error(`cannot read COPY output: the connection has ${listeners.length} data listeners, not pg's one`);
+    this.stream = stream;
+    this.pgData = listeners[0] as (chunk: Buffer) => void;
+    stream.removeListener('data', this.pgData);
+    stream.on('data', this.onData);
+    connection.query(this.text);
+    return undefined;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.headerRead === 0 && this.left === 0) {
+        // A message starts: anything but COPY output (an error, CommandComplete) is pg's to read.
+        if (!COPY_OUT_MESSAGES.has(chunk[at]!)) return this.handBack(chunk.subarray(at));
+      }
+      if (this.headerRead < 5 && this.left === 0) {
+        const n = Math.min(5 - this.headerRead, chunk.length - at);
+        chunk.copy(this.header, this.headerRead, at, at + n);
+        this.headerRead += n;
+        at += n;
+        if (this.headerRead < 5) return;
+        this.left = this.header.readUInt32BE(1) - 4;
+        if (this.header[0] === COPY_DONE) return this.handBack(chunk.subarray(at));
+        if (this.left > 0) continue;
+      }
+      const n = Math.min(this.left, chunk.length - at);
+      if (this.header[0] === COPY_DATA) this.append(chunk, at, n);
+      at += n;
+      this.left -= n;
+      if (this.left === 0) this.headerRead = 0;
+    }
+  };
+
+  private append(chunk: Buffer, at: number, n: number): void {
+    if (this.length + n > this.data.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.data.length, this.length + n));
+      this.data.copy(grown, 0, 0, this.length);
+      this.data = grown;
+    }
+    chunk.copy(this.data, this.length, at, at + n);
+    this.length += n;
+  }
+
+  /** pg reads the connection again, from `rest` on. */
+  private handBack(rest: Buffer): void {
+    const { stream, pgData } = this;
+    if (!stream || !pgData) return;
+    this.stream = undefined;
+    stream.removeListener('data', this.onData);
+    stream.on('data', pgData);
+    if (rest.length > 0) pgData(rest);
+  }
+
+  handleError(err: Error): void {
+    this.handBack(Buffer.alloc(0));
+    this.settle.reject(err);
+  }
+
+  handleCommandComplete(): void {}
+
+  handleReadyForQuery(): void {
+    this.settle.resolve(this.data.subarray(0, this.length));
+  }
 }
 
 /**
  * Rows of `copy (<select>) to stdout (format binary)`: the fields of the first `stored` columns kept
- * encoded under ENCODED_ROW (as binary COPY input takes them), the columns after them (text) decoded
- * by `decoded[i].parse` into `decoded[i].name`.
+ * encoded under ENCODED_ROW (as binary COPY input takes them), the columns of `fromStored` decoded
+ * from their fields, and the `extra` columns after them (text) decoded into their names.
+ * `expectedBytes` sizes the buffer the output is received into (it grows if need be).
  */
 export async function copyOutRows(
   client: pg.PoolClient,
   copySql: string,
-  stored: number,
-  decoded: Array<{ name: string; parse: (text: string) => unknown }>,
-): Promise<Row[]> {
-  const chunks: Buffer[] = [];
-  const stream = client.query(copyTo(copySql));
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return binaryRows(Buffer.concat(chunks), stored, decoded);
+  expectedBytes: number,
+  layout: { stored: number; fromStored: StoredField[]; extra: TextField[] },
+): Promise<{ rows: Row[]; bytes: number }> {
+  const data = await client.query(new CopyOut(copySql, expectedBytes)).output;
+  return { rows: binaryRows(data, layout), bytes: data.length };
 }
 
-/** Splits binary COPY output into rows ({@link copyOutRows}). */
-export function binaryRows(data: Buffer, stored: number, decoded: Array<{ name: string; parse: (text: string) => unknown }>): Row[] {
+/** Splits binary COPY output into rows ({@link copyOutRows}); `fromStored` in the order of their fields. */
+export function binaryRows(data: Buffer, { stored, fromStored, extra }: { stored: number; fromStored: StoredField[]; extra: TextField[] }): Row[] {
   if (data.length < HEADER.length || !data.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('the server sent no binary COPY data');
   let at = HEADER.length + data.readUInt32BE(SIGNATURE.length + 4);
   const rows: Row[] = [];
+  const values: unknown[] = new Array(fromStored.length);
   while (data.readInt16BE(at) !== -1) {
     at += 2;
     const start = at;
-    for (let i = 0; i < stored; i++) at += 4 + Math.max(0, data.readInt32BE(at));
+    for (let i = 0, next = 0; i < stored; i++) {
+      const length = data.readInt32BE(at);
+      at += 4;
+      const decoder = fromStored[next];
+      if (decoder?.field === i) values[next++] = length < 0 ? null : decoder.parse(data, at, length);
+      if (length > 0) at += length;
+    }
     const row: EncodedRow = { [ENCODED_ROW]: data.subarray(start, at) };
-    for (const { name, parse } of decoded) {
+    for (let d = 0; d < fromStored.length; d++) row[fromStored[d]!.name] = values[d];
+    for (const { name, parse } of extra) {
       const length = data.readInt32BE(at);
       at += 4;
       row[name] = length < 0 ? null : parse(data.toString('utf8', at, (at += length)));

@@ -5,7 +5,7 @@ import { compileOnly, type SqlDialect, type SqlPool } from '../dialect.ts';
 import { onConflict } from '../on-conflict.ts';
 import { keyedWrite } from '../sql-destination.ts';
 import { copyInto, copyOutRows } from './postgres-copy.ts';
-import { decodeBinaryRow } from './postgres-binary.ts';
+import { decodeBinaryRow, FIELD_PARSERS } from './postgres-binary.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { PgSession } from './postgres-driver.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
@@ -92,6 +92,9 @@ const rawQuery =
 const directCopyMisses = new Map<string, number>();
 const DIRECT_COPY_RETRY_EVERY = 8;
 
+/** The size of each source's last encoded read, plus an eighth: the next read is received into one buffer of about its size. */
+const lastReadBytes = new WeakMap<SqlPool, number>();
+
 /** PostgreSQL: pg driver, ON CONFLICT upserts, 65535 parameters per statement. */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
@@ -165,9 +168,17 @@ export const postgresDialect: SqlDialect = {
     async read(pool, query, values, decoded, signal) {
       const { textParser } = await import('./postgres-driver.ts');
       const stored = query.toOperationNode().selections?.length ?? 0;
-      const compiled = query.select(decoded.map((d, i) => sql`${sql.ref(d.name)}::text`.as(`idra_decoded_${i}`))).compile();
+      // A column among those read encoded, of a type decoded from its binary field, is not selected a second time as text.
+      const fromStored = decoded
+        .flatMap(({ name, native, field }) =>
+          field !== undefined && field >= 0 && field < stored && FIELD_PARSERS[native] ? [{ name, field, parse: FIELD_PARSERS[native] }] : [],
+        )
+        .sort((a, b) => a.field - b.field);
+      const extra = decoded.filter((d) => !fromStored.some((f) => f.name === d.name));
+      const withText = extra.length > 0 ? query.select(extra.map((d, i) => sql`${sql.ref(d.name)}::text`.as(`idra_decoded_${i}`))) : query;
+      const compiled = withText.compile();
       if (compiled.parameters.length > 0) throw new Error('an encoded read takes its values through set_config, not as parameters');
-      const parsers = decoded.map((d) => ({ name: d.name, parse: textParser(Number(d.native)) }));
+      const layout = { stored, fromStored, extra: extra.map((d) => ({ name: d.name, parse: textParser(Number(d.native)) })) };
       return pool.transaction(async (session) => {
         const { client } = session as PgSession;
         if (values.length > 0) {
@@ -177,7 +188,9 @@ export const postgresDialect: SqlDialect = {
             values.map((v) => (v instanceof Uint8Array ? '\\x' + Buffer.from(v).toString('hex') : String(v))),
           );
         }
-        return copyOutRows(client, `copy (${compiled.sql}) to stdout (format binary)`, stored, parsers);
+        const { rows, bytes } = await copyOutRows(client, `copy (${compiled.sql}) to stdout (format binary)`, lastReadBytes.get(pool) ?? 65_536, layout);
+        lastReadBytes.set(pool, bytes + (bytes >> 3));
+        return rows;
       }, signal);
     },
     decode: decodeBinaryRow,
