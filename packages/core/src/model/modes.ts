@@ -99,13 +99,13 @@ export const MODE_TABLE = {
   },
   cdc: {
     label: 'Change data capture',
-    help: "Copies the table from a consistent snapshot, then follows the database's change log (PostgreSQL logical replication): inserts, updates and deletes within a second. Needs wal_level = logical and a user with REPLICATION (Test connection checks).",
+    help: "Copies the table from a consistent snapshot, then follows the database's change log (PostgreSQL logical replication, the MySQL / MariaDB binlog): inserts, updates and deletes within a second. Needs wal_level = logical and a user with REPLICATION on PostgreSQL; log_bin, binlog_format = ROW, binlog_row_image = FULL and REPLICATION SLAVE + BINLOG MONITOR (REPLICATION CLIENT) on MySQL / MariaDB (Test connection checks).",
     position: 'stream',
     cursor: false,
     timestamp: false,
     fromDestination: false,
     keyed: true,
-    sources: ['postgres'],
+    sources: ['postgres', 'mysql'],
     // The destinations that apply deletes and truncates of the change contract.
     destinations: SQL_CONNECTORS,
     log: true,

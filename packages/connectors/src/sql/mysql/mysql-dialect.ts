@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
+import { CompiledQuery, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { SqlSession, TransactionView } from '../dialect.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
+import { CDC_OPTIONS } from './mysql-cdc-options.ts';
+import { changeLogProblems } from './mysql-cdc-check.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'boolean',
@@ -122,7 +124,7 @@ async function observe(
 export const mysqlDialect: SqlDialect = {
   name: 'mysql',
   label: 'MySQL / MariaDB',
-  options: { statementTimeoutMs: STATEMENT_TIMEOUT_OPTION },
+  options: { statementTimeoutMs: STATEMENT_TIMEOUT_OPTION, ...CDC_OPTIONS },
   db: compileOnly({
     adapter: () => new MysqlAdapter(),
     compiler: () => new MysqlQueryCompiler(),
@@ -144,6 +146,9 @@ export const mysqlDialect: SqlDialect = {
   createTableSuffix: sql`default character set utf8mb4 collate utf8mb4_bin`,
   // The driver is loaded when the first connection is opened, not when Idra starts.
   connect: async (connection, options) => (await import('./mysql-driver.ts')).connectMysql(connection, options),
+  openChangeLog: async (ctx) => (await import('./mysql-cdc-source.ts')).MysqlCdcSource.open(mysqlDialect, ctx),
+  changeLogProblems: async (pool) =>
+    (await changeLogProblems(async <R>(text: string) => (await pool.execute(CompiledQuery.raw(text))).rows as R[])).map((p) => p.message),
   // MODIFY restates the whole column: NOT NULL is given again for key columns.
   alterColumnType: (target, column, type, notNull) =>
     (target.schema ? mysqlDialect.db.withSchema(target.schema) : mysqlDialect.db).schema

@@ -113,6 +113,12 @@ function normalizeRows(rows: Row[], columns: Column[]): Row[] {
   return rows;
 }
 
+/** A query's answer as Idra's rows: typed columns, booleans and JSON decoded. */
+export function resultOf([rows, fields]: [unknown, FieldPacket[] | undefined]): SqlResult {
+  const columns = (fields ?? []).map(describeColumn);
+  return { rows: Array.isArray(rows) ? normalizeRows(rows as Row[], columns) : [], columns };
+}
+
 /**
  * The connection's socket, as mysql2 opens it (no delay, keep-alive) but refusing link-local targets
  * (cloud metadata), by address and after DNS resolution.
@@ -125,10 +131,8 @@ function guardedStream({ config }: { config: { socketPath?: string; host?: strin
   return socket;
 }
 
-const SESSION_SETUP = ["SET time_zone = '+00:00'", "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'"];
-
-/** Opens a mysql2 pool (MySQL or MariaDB) with UTC, strict sessions and values that keep their precision. */
-export async function connectMysql(c: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool> {
+/** mysql2's options for an endpoint: values that keep their precision, and a socket that refuses link-local targets. */
+export function connectionOptions(c: Connection, options: Record<string, unknown> | undefined): mysql.PoolOptions {
   const base: mysql.PoolOptions = {
     connectionLimit: Number(options?.poolSize ?? 4),
     connectTimeout: Number(options?.connectTimeoutMs ?? 10_000),
@@ -149,7 +153,15 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
   if (c.password !== undefined) base.password = c.password;
   if (c.ssl) base.ssl = (c.options?.ssl as mysql.PoolOptions['ssl']) ?? {};
   base.stream = guardedStream;
-  const pool = mysql.createPool(base);
+  return base;
+}
+
+/** The statements that set a session up as Idra reads and writes: UTC, strict. */
+export const SESSION_SETUP = ["SET time_zone = '+00:00'", "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'"];
+
+/** Opens a mysql2 pool (MySQL or MariaDB) with UTC, strict sessions and values that keep their precision. */
+export async function connectMysql(c: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool> {
+  const pool = mysql.createPool(connectionOptions(c, options));
   // A connection whose server goes away emits 'error'; mysql2 listens once (to drop it from the pool),
   // and a dead connection written to emits again. Every connection is listened to for its whole life;
   // the calls on it fail with the error all the same.
@@ -210,9 +222,7 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
 
   async function run(conn: PoolConnection, query: CompiledQuery, signal?: AbortSignal): Promise<SqlResult> {
     signal?.throwIfAborted();
-    const [rows, fields] = await conn.query({ sql: query.sql, values: query.parameters as unknown[] });
-    const columns = (fields ?? []).map(describeColumn);
-    return { rows: Array.isArray(rows) ? normalizeRows(rows as Row[], columns) : [], columns };
+    return resultOf(await conn.query({ sql: query.sql, values: query.parameters as unknown[] }));
   }
 
   await withConnection(async () => {}, undefined);

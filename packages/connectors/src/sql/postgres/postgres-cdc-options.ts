@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Option, type Sync } from '@idra/core';
+import { CHANGE_LOG_OPTIONS } from '../cdc-options.ts';
 
 const source = { only: 'source' } as const;
 
@@ -13,25 +14,7 @@ export const CDC_OPTIONS = {
     'cdc: the publication of the table (default idra_<sync id>, created by Idra); a publication of your own must already include the table',
     source,
   ),
-  snapshot: Option.oneOf(
-    ['initial', 'never'],
-    'cdc: copy the rows the table holds first (initial), or only follow changes from the start (never)',
-    'initial',
-    source,
-  ),
-  snapshotParallelism: Option.integer('cdc: key ranges of the initial copy read in parallel, each on a connection of its own', 1, { min: 1, max: 16 }, source),
-  truncate: Option.oneOf(
-    ['apply', 'ignore'],
-    'cdc: a TRUNCATE of the source table empties the destination table (apply) or is left out (ignore)',
-    'apply',
-    source,
-  ),
-  maxTransactionRows: Option.integer(
-    'cdc: a source transaction of more changed rows than this is applied in pieces of batchSize (the offset stays before it until its last piece)',
-    100_000,
-    { min: 1 },
-    source,
-  ),
+  ...CHANGE_LOG_OPTIONS,
 };
 
 /** `idra_<sync id>` as PostgreSQL allows slot names: lower-case, [a-z0-9_], at most 63 characters. */
