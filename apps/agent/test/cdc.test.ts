@@ -171,6 +171,12 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
       const { assignments } = await readAssignments(conn.ns);
       return new Map([...assignments].map(([syncId, a]) => [syncId, a.agentId]));
     };
+    // A failover that does not happen says why: the assignments and what each agent logged about leadership and its lease.
+    const untilOwners = (what: string, done: (owners: string[]) => boolean) =>
+      until(what, async () => done([...(await owners()).values()]), 60_000).catch(async (err: Error) => {
+        const events = agents.flatMap((a) => a.clusterEvents()).sort();
+        throw new Error(`${err.message}; assignments ${JSON.stringify([...(await owners())])}; agents' log:\n${events.join('\n')}`, { cause: err });
+      });
     await until(
       'the copies to run and stream',
       async () => {
@@ -186,13 +192,13 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
     const survivor = agents.find((a) => a !== victim)!;
     victim.signal('SIGKILL');
     await victim.exited;
-    await until('every sync on the survivor', async () => [...(await owners()).values()].every((a) => a === survivor.id), 60_000);
+    await untilOwners('every sync on the survivor', (o) => o.every((a) => a === survivor.id));
     agents.push(new AgentProcess('cdc-c', etcd.endpoints, PREFIX));
 
     // Freeze the survivor past its lease: its syncs move to the new agent; once thawed it writes nothing for them.
-    await until('the new agent to take a share', async () => [...(await owners()).values()].includes('cdc-c'), 60_000);
+    await untilOwners('the new agent to take a share', (o) => o.includes('cdc-c'));
     survivor.signal('SIGSTOP');
-    await until('every sync on the new agent', async () => [...(await owners()).values()].every((a) => a === 'cdc-c'), 60_000);
+    await untilOwners('every sync on the new agent', (o) => o.every((a) => a === 'cdc-c'));
     survivor.signal('SIGCONT');
 
     // Restart the source under the writers and the streams.

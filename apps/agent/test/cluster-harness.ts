@@ -54,6 +54,13 @@ export class AgentProcess extends SpawnedProcess {
       }));
   }
 
+  /** Its log lines about leadership, its lease and assignments, one short line each: what a failed wait for a failover shows. */
+  clusterEvents(): string[] {
+    return this.lines
+      .filter((l) => /leader|lease|registered|register with etcd|assign|agent (lost|stopped)|watch/.test(String(l.msg)))
+      .map((l) => `${String(l.time ?? '')} ${this.id}: ${String(l.msg)}${l.err === undefined ? '' : ` (${String(l.err)})`}`);
+  }
+
   signal(sig: NodeJS.Signals): void {
     this.child.kill(sig);
   }

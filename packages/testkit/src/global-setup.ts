@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEtcd } from './etcd.ts';
 import { startMariadb } from './mariadb.ts';
@@ -29,6 +31,9 @@ function endpointList(value: string): string[] {
  */
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
   const env = process.env;
+  // Tests start hundreds of Node processes (agents, API servers, CLI commands) that strip and compile the same
+  // TypeScript: the compile cache (Node's default place for it) saves about a third of the CPU each start costs.
+  env['NODE_COMPILE_CACHE'] ??= join(tmpdir(), 'node-compile-cache');
   const results = await Promise.allSettled([
     env['IDRA_TEST_PG_URL'] ? external(env['IDRA_TEST_PG_URL']) : startPostgres().then((server) => ({ address: server.url, stop: server.stop })),
     env['IDRA_TEST_MYSQL_URL'] ? external(env['IDRA_TEST_MYSQL_URL']) : startMariadb().then((server) => ({ address: server.url, stop: server.stop })),

@@ -158,10 +158,12 @@ export class ClusterAgent {
     const configWatcher = await ns.watch().prefix(KEYS.syncs).create();
     configWatcher.on('put', (kv) => this.workers.get(idOf(kv.key.toString(), KEYS.syncs))?.restart());
     const dataSourceWatcher = await ns.watch().prefix(KEYS.dataSources).create();
-    // Only the syncs that use the changed data source restart; the others keep running.
+    // Only the syncs that use the changed data source restart; the others keep running. One line names them all.
     dataSourceWatcher.on('put', (kv) => {
       const id = idOf(kv.key.toString(), KEYS.dataSources);
-      for (const w of this.workers.values()) if (w.usesDataSource(id)) w.restart();
+      const using = [...this.workers.values()].filter((w) => w.usesDataSource(id));
+      for (const w of using) w.restart();
+      this.log.info({ dataSourceId: id, restarted: using.map((w) => w.syncId) }, 'data source changed: its syncs restart after their batch');
     });
     const retryWatcher = await ns.watch().prefix(KEYS.retries).create();
     retryWatcher.on('put', (kv) => this.workers.get(idOf(kv.key.toString(), KEYS.retries))?.retryNow());
