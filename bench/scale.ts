@@ -21,7 +21,7 @@ export interface ScaleOptions {
   syncs: number;
   agents: number;
   tabs: number;
-  /** How long the idle cluster is watched (etcd writes, events, /overview). A status heartbeat is once a minute: ≥ 60 s to see it. */
+  /** How long the idle cluster is watched (etcd writes, events, /overview). An idle sync's status heartbeat is every 5 minutes. */
   idleSeconds: number;
 }
 

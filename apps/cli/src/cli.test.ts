@@ -264,6 +264,37 @@ describe('idra CLI against a real API server', () => {
     });
   });
 
+  it('syncs apply creates the new syncs of a file in bulk (all or none) and replaces the existing ones one by one', async () => {
+    const sync = (id: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      enabled: false,
+      source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, table: 'orders' },
+      destination: { connector: 'sqlite', connection: { file: '/tmp/b.db' }, table: id },
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      ...extra,
+    });
+    const file = join(dir, 'apply-bulk.json');
+    await writeFile(file, JSON.stringify({ syncs: [sync('apply-a')] }));
+    expect((await idra(['syncs', 'apply', '-f', file])).code).toBe(0);
+    // One new sync is bad: none of the new ones is created, and the existing one is left as it was.
+    await writeFile(file, JSON.stringify({ syncs: [sync('apply-a', { name: 'renamed' }), sync('apply-b'), sync('apply-c', { batchSize: 0 })] }));
+    const refused = await idra(['syncs', 'apply', '-f', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/1 of 2 syncs have problems: nothing was created[\s\S]*syncs\[1\]\.batchSize/);
+    expect((await idra(['syncs', 'get', 'apply-b'])).code).toBe(4);
+    expect(JSON.parse((await idra(['syncs', 'get', 'apply-a'])).stdout).name).toBeUndefined();
+    await writeFile(file, JSON.stringify({ syncs: [sync('apply-a', { name: 'renamed' }), sync('apply-b'), sync('apply-c')] }));
+    const applied = await idra(['syncs', 'apply', '-f', file, '--reason', 'rollout', '--json']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout)).toEqual({ dataSources: [], syncs: ['apply-b', 'apply-c', 'apply-a'] });
+    const history = async (id: string) => JSON.parse((await idra(['syncs', 'history', id, '--json'])).stdout) as Array<Record<string, unknown>>;
+    expect((await history('apply-c'))[0]).toMatchObject({ action: 'created', via: 'bulk', reason: 'rollout' });
+    expect((await history('apply-a'))[0]).toMatchObject({ action: 'updated', reason: 'rollout' });
+    expect((await history('apply-a'))[0]).not.toHaveProperty('via');
+  });
+
   it("syncs check: a source user that cannot see other sessions' transactions is a configuration problem naming the GRANT (exit 1); with a delay it passes with a warning", async () => {
     const db = await createDatabase('postgres', inject('pgUrl'));
     // The superuser's session stays connected: a session of another role than the source's.

@@ -7,6 +7,9 @@ import { changeOptions, historyText, withOffsetDecision } from '../history.ts';
 import { json, table } from '../output.ts';
 import { describeSyncStatus, syncRows } from '../sync-views.ts';
 
+/** The most syncs `POST /syncs/bulk` takes in one request. */
+const BULK_LIMIT = 1000;
+
 /** `idra syncs …`: list, status, bulk creation, retry, check, get, apply, delete, pause, resume, history. */
 export const syncCommands: Command[] = [
   {
@@ -134,7 +137,23 @@ export const syncCommands: Command[] = [
       const warn = (t: string) => io.stderr.write(t);
       for (const ds of file.dataSources ?? [])
         applied.dataSources.push((await withOffsetDecision((o) => client.dataSources.put(ds, o), opts, ds.id, confirm, warn)).id);
-      for (const s of file.syncs) applied.syncs.push((await withOffsetDecision((o) => client.syncs.put(s, o), opts, s.id, confirm, warn)).id);
+      const put = async (s: SyncConfig) => applied.syncs.push((await withOffsetDecision((o) => client.syncs.put(s, o), opts, s.id, confirm, warn)).id);
+      // New syncs go in bulk requests (all of a request or none; 1,000 syncs in seconds, not one request each);
+      // replacements go one by one, each with its own offset decision.
+      const { syncs: stored, invalid } = await client.syncs.list();
+      const existing = new Set([...stored.map((s) => s.id), ...invalid.map((s) => s.id)]);
+      const fresh = file.syncs.filter((s) => !existing.has(s.id));
+      for (let i = 0; i < fresh.length; i += BULK_LIMIT) {
+        const chunk = fresh.slice(i, i + BULK_LIMIT);
+        try {
+          applied.syncs.push(...(await client.syncs.bulkCreate(chunk, { reason: opts.reason })).created);
+        } catch (err) {
+          // A new id with an offset left by a deleted sync of that id needs its own decision (the bulk request created none).
+          if (!(err instanceof IdraApiError) || err.code !== 'IDRA_ERR_OFFSET_SCOPE_CHANGED') throw err;
+          for (const s of chunk) await put(s);
+        }
+      }
+      for (const s of file.syncs.filter((s) => existing.has(s.id))) await put(s);
       out(
         `applied ${applied.dataSources
           .map((d) => `data source ${d}`)
