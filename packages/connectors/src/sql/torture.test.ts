@@ -73,8 +73,11 @@ describe('torture: concurrent writers, late commits, restarts — no row lost', 
     });
   }
 
+  // Whether the random writers commit late while the sync reads depends on the machine's load: one transaction
+  // certainly does (lateCommit), and without the watermark its row is lost.
   it('postgres without the watermark: the same scenario loses rows (the guard matters)', async () => {
-    const r = await torture('postgres', 'timestamp', { watermark: false, seconds: 3, restarts: 0 });
-    expect(r.missing.length + r.different.length).toBeGreaterThan(0);
+    const r = await torture('postgres', 'timestamp', { watermark: false, seconds: 3, restarts: 0, lateCommit: true });
+    expect(r.lateIds).toHaveLength(1);
+    expect(r.missing).toContain(r.lateIds[0]);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
+import { until } from '@idra/testkit';
 import {
   FileOffsetStore,
   SyncRunner,
@@ -45,6 +46,13 @@ export interface TortureOptions {
   pauseMs?: [number, number];
   /** false: read without the watermark (keyset only), to show what it prevents. @default true */
   watermark?: boolean;
+  /**
+   * After the writers stop, one transaction certainly commits late: it stamps its row, a row stamped after it
+   * commits, and it commits only once the sync has copied that later row. Without the watermark its row is then
+   * behind the offset and lost, whatever the load; with it, the later row waits. Not SQLite (one writer at a time).
+   * @default false
+   */
+  lateCommit?: boolean;
   /** How long to wait, after the writers stop, for the destination to equal the source. @default 30000 */
   catchUpMs?: number;
   seed?: number;
@@ -64,6 +72,8 @@ export interface TortureResult {
   duplicates: string[];
   /** Ids whose destination row differs from the source row. */
   different: string[];
+  /** The row of the transaction forced to commit late (`lateCommit`). */
+  lateIds: string[];
   /** The most source rows sharing one timestamp. */
   largestTie: number;
   sourceChecksum: string;
@@ -214,6 +224,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
     let heldTransactions = 0;
     let retried = 0;
     let knownMax = 0n;
+    const lateIds: string[] = [];
     const writeUntil = performance.now() + opts.seconds * 1000;
 
     const writeLoop = async (w: number) => {
@@ -270,6 +281,17 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
       }
     };
     await Promise.all([...writers.map((_, w) => writeLoop(w)), restartLoop()]);
+    if (opts.lateCommit) {
+      const [late, after] = writers as [Writer, Writer];
+      await late.pool.transaction(async (s) => {
+        const [id] = await insertRows(name, s, 1, 'late');
+        const [later] = await after.pool.transaction((t) => insertRows(name, t, 1, 'after the late one'));
+        // Guarded, the later row waits for this transaction: the sync holding back for it is the other way out.
+        await until('the row committed after the late one to be copied (or held back)', () => copiedAt.has(later!) || runner!.snapshot.blockedBy, 60_000);
+        lateIds.push(id!);
+      });
+      transactions += 2;
+    }
     const stoppedAt = performance.now();
 
     // Catch up: until the destination equals the source; without the watermark, until it stops changing.
@@ -325,6 +347,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
       missing: [...sourceById.keys()].filter((id) => !seen.has(id)),
       duplicates: [...seen].filter(([, n]) => n > 1).map(([id]) => id),
       different: [...new Set(different)],
+      lateIds,
       largestTie: Math.max(0, ...ties.values()),
       sourceChecksum: checksum(source),
       destinationChecksum: checksum(destination),
