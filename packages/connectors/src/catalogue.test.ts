@@ -37,6 +37,16 @@ describe('the connector catalogue', () => {
     ).toEqual(['destination.options.startFrom: is a source option: the kafka destination does not use it']);
   });
 
+  it('refuses on save a sync that deletes into a destination that cannot write its deletes, naming the option (S3 CSV without a header line)', () => {
+    const s3 = (options: object) => ({ connector: 's3', connection: { url: 'http://h:9000' }, bucket: 'b', options: { format: 'csv', ...options } });
+    const deleting = { mode: 'timestamp', cursorColumn: 'ts', keyColumns: ['id'], softDeleteColumn: 'deleted_at', source: { ...endpoint, table: 't' } };
+    expect(issuesOf({ ...deleting, destination: s3({ header: false }) })).toEqual([
+      'destination.options.header: CSV objects without a header line (header false) cannot hold deletes: set header to true, or write JSON Lines (this sync deletes rows: softDeleteColumn)',
+    ]);
+    expect(issuesOf({ ...deleting, destination: s3({}) })).toEqual([]);
+    expect(issuesOf({ ...deleting, deletes: 'mark', destination: s3({ header: false }) })).toEqual([]);
+  });
+
   it('asks a SQL source for a table or a query, a SQL destination for a table, and each other connector for what names its data', () => {
     const pg = { ...endpoint, table: 't' };
     expect(issuesOf({ source: endpoint, destination: pg })).toEqual(['source.table: is required (or give query)']);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RowRejectedError, type Batch, type Destination, type EndpointContext, type WriteResult } from '@idra/core';
 import { connectorFailure } from '../records/connector-failure.ts';
-import { rowToJson, stringifyJson } from '../records/json-records.ts';
+import { batchRecords, markerClash, recordJson, type BatchRecord } from '../records/delete-records.ts';
+import { stringifyJson } from '../records/json-records.ts';
 import { HttpStatusError, httpRequest, refusalIn, type HttpRetries } from './http-client.ts';
 import { requestSettings } from './http-auth.ts';
 import { resolveHttpConfig, type HttpConfig } from './http-options.ts';
@@ -20,7 +21,8 @@ export function idempotencyKey(syncId: string, batch: Batch, body: string): stri
 
 /**
  * POSTs each batch as JSON (`{"rows": [...]}`, or a bare array), in requests of at most
- * `options.batchSize` rows, each with an idempotency-key header. 429 and 5xx are retried with
+ * `options.batchSize` rows, each with an idempotency-key header; a delete is an item of the key
+ * columns and the marker field (`options.deleteField`) set to true, in its place among the rows. 429 and 5xx are retried with
  * backoff (Retry-After honoured); another 4xx refuses the rows sent, and the sync's error policy
  * isolates the culprits.
  */
@@ -41,8 +43,18 @@ export class HttpDestination implements Destination {
 
   async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
     const { config } = this;
-    for (let start = 0; start < batch.rows.length; start += config.postBatchSize) {
-      const rows = batch.rows.slice(start, start + config.postBatchSize).map((row) => rowToJson(row, batch.columns));
+    let records: BatchRecord[];
+    try {
+      records = batchRecords(batch, 'http destination');
+      const clash = records.length > batch.rows.length ? markerClash(batch.columns, config.deleteField) : undefined;
+      if (clash) throw new Error(clash);
+    } catch (err) {
+      throw connectorFailure(this.ctx, err, { transient: false });
+    }
+    for (let start = 0; start < records.length; start += config.postBatchSize) {
+      const rows = records
+        .slice(start, start + config.postBatchSize)
+        .map((record) => recordJson(record, batch.columns, this.ctx.sync.keyColumns, config.deleteField));
       const body = stringifyJson(config.bodyField === '' ? rows : { [config.bodyField]: rows });
       try {
         await httpRequest(
@@ -62,7 +74,7 @@ export class HttpDestination implements Destination {
         throw connectorFailure(this.ctx, refusalIn(err) ?? err, { transient: !refusalIn(err) });
       }
     }
-    return { written: batch.rows.length };
+    return { written: batch.rows.length, deleted: records.length - batch.rows.length };
   }
 
   async close(): Promise<void> {}

@@ -17,6 +17,10 @@ export const httpSpec = defineConnector({
     timeout: Option.duration('per request', 30_000),
     retries: Option.integer('attempts after the first for 429, 5xx and network errors', 5, { max: 100 }),
     retryBackoff: Option.duration("the first retry's delay, doubling up to 30 s; a Retry-After header wins", 500),
+    deleteField: Option.string(
+      'the field marking an item as the delete of the row its key columns name (a destination posts the key and this field set to true; a source reads such an item as a delete)',
+      '_deleted',
+    ),
     params: Option.stringRecord('query parameters added to every request; {{offset}} in a value is the incremental value (incrementalField)', {
       only: 'source',
     }),
@@ -114,6 +118,8 @@ export interface HttpConfig {
   postBatchSize: number;
   bodyField: string;
   idempotencyHeader: string;
+  /** The field that marks a delete item ({@link httpSpec}). */
+  deleteField: string;
 }
 
 /** `path` resolved against the connection's base; `at` names the field in errors. */
@@ -219,5 +225,6 @@ export function resolveHttpConfig(ctx: EndpointContext): HttpConfig {
     postBatchSize: o.batchSize,
     bodyField: o.bodyField,
     idempotencyHeader: o.idempotencyHeader,
+    deleteField: o.deleteField,
   };
 }

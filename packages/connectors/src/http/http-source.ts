@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ConnectorError, undecodableRow, type Batch, type EndpointContext, type Lag, type LogicalType, type Position, type Row, type Source } from '@idra/core';
 import { connectorFailure } from '../records/connector-failure.ts';
-import { objectRecord, recordColumns, recordRow, selectColumns, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
+import { recordsAsChanges } from '../records/delete-records.ts';
+import { objectRecord, recordColumns, selectColumns, stringifyJson, type DecodedRecord } from '../records/json-records.ts';
 import { isRawJsonNumber, parseJsonExact } from '../records/exact-json.ts';
 import { requestSettings } from './http-auth.ts';
 import { httpRequest, refusalIn, type HttpRetries } from './http-client.ts';
@@ -268,9 +269,15 @@ export class HttpSource implements Source {
     }
     this.caughtUp = reachedEnd && taken.length < limit;
     if (taken.length === 0) return { columns: [], rows: [], position };
-    const columns = selectColumns(recordColumns([...records], this.config.columnTypes), this.ctx.endpoint.columns);
-    const rows = taken.map((t) => (records.has(t as DecodedRecord) ? recordRow(t as DecodedRecord, columns) : (t as Row)));
-    return { columns, rows, position: { kind: 'stream', value: offset } };
+    const { columns, rows, changes } = recordsAsChanges(taken, {
+      recordOf: (t) => (records.has(t as DecodedRecord) ? (t as DecodedRecord) : undefined),
+      placeholder: (t, error) =>
+        error ? undecodableRow({ url: this.config.url.toString(), item: stringifyJson((t as DecodedRecord).row) }, error) : (t as Row),
+      columnsOf: (read) => selectColumns(recordColumns(read, this.config.columnTypes), this.ctx.endpoint.columns),
+      keyColumns: this.ctx.sync.keyColumns,
+      marker: this.config.deleteField,
+    });
+    return { columns, rows, changes, position: { kind: 'stream', value: offset } };
   }
 
   /** The pass's largest incremental value and the items holding it, after `item` (fingerprint `print`) is copied. */

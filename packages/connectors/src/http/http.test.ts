@@ -5,7 +5,7 @@ import { FileOffsetStore, parseConfigFile, type Endpoint, type Sync } from '@idr
 import { CONNECTOR_SPECS } from '../catalogue.ts';
 import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
-import { numberedRows, syncBetween, tableEndpoint } from '../testing/endpoints.ts';
+import { deletesThrough, numberedRows, syncBetween, tableEndpoint } from '../testing/endpoints.ts';
 import { retryAfterMs } from './http-client.ts';
 import { httpConnector } from './index.ts';
 import { parseJsonExact } from '../records/exact-json.ts';
@@ -361,6 +361,21 @@ describe('http connector', () => {
     // The first batch (rows 1–5) was sent again in the same requests, with the same keys: nothing new stored.
     expect(api.keys.slice(firstKeys.size).filter((k) => !firstKeys.has(k))).toEqual([]);
     expect(api.rows).toHaveLength(9);
+  });
+});
+
+describe('deletes through HTTP', () => {
+  it('a delete is posted as the key and _deleted: true, in its place; an HTTP source reads it back as a delete (PG → HTTP → PG)', async () => {
+    const to = { ...ingest(), url: '/places/deletes/ingest' };
+    const { copy, kept } = await deletesThrough(pg, 'deleting', { to, from: { ...feed(), url: '/places/deletes/items' } });
+    expect(kept.map((r) => r['id'])).toEqual(['1', '3']);
+    expect(copy).toEqual(kept);
+    expect(api.places.get('deletes')!.rows.slice(5)).toEqual([
+      { id: '3', name: 'renamed', updated_at: '2026-01-02 00:00:00', deleted_at: null },
+      { id: '2', _deleted: true },
+      { id: '4', _deleted: true },
+      { id: '5', _deleted: true },
+    ]);
   });
 });
 

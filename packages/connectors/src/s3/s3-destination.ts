@@ -1,10 +1,11 @@
 import { promisify } from 'node:util';
 import { gzip, zstdCompress } from 'node:zlib';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Batch, Column, Destination, EndpointContext, Row, WriteResult } from '@idra/core';
+import { ConnectorError, type Batch, type Destination, type EndpointContext, type WriteResult } from '@idra/core';
 import { csvLine } from '../records/csv.ts';
-import { encodeColumns, rowToJson, stringifyJson, toJsonValue } from '../records/json-records.ts';
-import { resolveS3Config, type S3Config } from './s3-options.ts';
+import { batchRecords, markerClash, recordJson, type BatchRecord } from '../records/delete-records.ts';
+import { encodeColumns, stringifyJson, toJsonValue } from '../records/json-records.ts';
+import { HEADERLESS, resolveS3Config, type S3Config } from './s3-options.ts';
 import { batchObjectKey, columnsMetadata, createS3Client, s3Failure } from './s3-objects.ts';
 
 const COMPRESS = { gzip: promisify(gzip), zstd: promisify(zstdCompress) };
@@ -17,33 +18,33 @@ function csvText(value: unknown): string | null {
   return typeof v === 'string' ? v : stringifyJson(v);
 }
 
-/** The body of the object holding a batch: JSON Lines, or CSV (with a header line unless `header` is false). */
-function batchBody(config: Pick<S3Config, 'format' | 'delimiter' | 'header'>, columns: readonly Column[], rows: readonly Row[]): string {
-  if (config.format === 'csv') {
-    const d = config.delimiter ?? ',';
-    const head = config.header
-      ? csvLine(
-          columns.map((c) => c.name),
-          d,
-        )
-      : '';
-    return (
-      head +
-      rows
-        .map((row) =>
-          csvLine(
-            columns.map((c) => csvText(row[c.name])),
-            d,
-          ),
-        )
-        .join('')
+/**
+ * The body of the object holding a batch's records ({@link batchRecords}): JSON Lines, or CSV (with a header line unless `header`
+ * is false). A CSV object holding deletes has one more column, the marker, "true" on the deletes' lines.
+ */
+function batchBody(
+  config: Pick<S3Config, 'format' | 'delimiter' | 'header' | 'deleteField'>,
+  batch: Batch,
+  records: BatchRecord[],
+  keys: readonly string[],
+): string {
+  const marker = config.deleteField;
+  const { columns } = batch;
+  if (config.format !== 'csv') return records.map((r) => stringifyJson(recordJson(r, columns, keys, marker)) + '\n').join('');
+  const d = config.delimiter ?? ',';
+  const deletes = records.some((r) => 'deleted' in r);
+  const names = [...columns.map((c) => c.name), ...(deletes ? [...keys.filter((k) => !columns.some((c) => c.name === k)), marker] : [])];
+  const line = (r: BatchRecord) =>
+    csvLine(
+      names.map((n) => ('row' in r ? (n === marker ? null : csvText(r.row[n])) : n === marker ? 'true' : keys.includes(n) ? csvText(r.deleted[n]) : null)),
+      d,
     );
-  }
-  return rows.map((row) => stringifyJson(rowToJson(row, columns)) + '\n').join('');
+  return (config.header ? csvLine(names, d) : '') + records.map(line).join('');
 }
 
 /**
- * Writes each batch as one object (JSON Lines or CSV, optionally gzip- or zstd-compressed) under the prefix, named
+ * Writes each batch as one object (JSON Lines or CSV, optionally gzip- or zstd-compressed) under the prefix, its deletes as
+ * records marked deleted among its rows ({@link batchRecords}), named
  * after the batch's position ({@link batchObjectKey}) so that a replayed batch overwrites its object.
  * A PUT is atomic: the object exists whole or not at all.
  */
@@ -79,9 +80,16 @@ export class S3Destination implements Destination {
 
   async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
     const { config } = this;
+    const keys = this.ctx.sync.keyColumns;
     try {
+      const records = batchRecords(batch, 's3 destination');
+      // A schema change alone writes nothing: the next object's header and metadata carry the new columns.
+      if (records.length === 0) return { written: 0 };
+      const deletes = records.length - batch.rows.length;
+      const refused = deletes > 0 && (markerClash(batch.columns, config.deleteField) ?? (config.format === 'csv' && !config.header ? HEADERLESS : undefined));
+      if (refused) throw new ConnectorError({ connector: 's3', role: 'destination', syncId: this.ctx.sync.id, transient: false, message: refused });
       await this.ensureBucket(signal);
-      const text = Buffer.from(batchBody(config, batch.columns, batch.rows));
+      const text = Buffer.from(batchBody(config, batch, records, keys));
       const body = config.compression === 'none' ? text : await COMPRESS[config.compression](text);
       await this.client.send(
         new PutObjectCommand({
@@ -93,7 +101,7 @@ export class S3Destination implements Destination {
         }),
         { abortSignal: signal },
       );
-      return { written: batch.rows.length };
+      return { written: batch.rows.length, deleted: deletes };
     } catch (err) {
       throw s3Failure(this.ctx, err);
     }

@@ -58,7 +58,17 @@ function sortable(value: unknown): string {
 export function batchObjectKey(config: S3Config, sync: Sync, batch: Batch): string {
   const ext =
     (config.format === 'csv' ? (config.delimiter === '\t' ? '.tsv' : '.csv') : '.jsonl') + { none: '', gzip: '.gz', zstd: '.zst' }[config.compression];
-  const first: Row = batch.rows[0] ?? {};
+  // A batch of deletes alone has no first row: it is named after the row its read ended at (its position), which sorts
+  // after the objects holding the rows it deletes and before those of the rows read after it.
+  const deletesOnly = batch.rows.length === 0;
+  const p = batch.position;
+  const first: Row =
+    batch.rows[0] ??
+    (p.kind === 'id'
+      ? { [sync.cursorColumn!]: p.value }
+      : p.kind === 'timestamp'
+        ? { [sync.cursorColumn!]: p.value, [sync.tiebreakerColumn!]: p.tiebreaker }
+        : {});
   let name: string;
   switch (sync.mode) {
     case 'id':
@@ -104,5 +114,5 @@ export function batchObjectKey(config: S3Config, sync: Sync, batch: Batch): stri
       break;
     }
   }
-  return `${config.prefix}${name}${ext}`;
+  return `${config.prefix}${name}${deletesOnly ? '_deletes' : ''}${ext}`;
 }

@@ -16,6 +16,10 @@ export const s3Spec = defineConnector({
     delimiter: Option.optionalString('CSV field delimiter: one character, or "tab" (default: a comma; .tsv objects are read with a tab)'),
     header: Option.boolean('CSV: the first line names the columns (a source ignores a byte order mark before it; a destination writes it)', true),
     requestTimeout: Option.duration('per S3 request', 30_000),
+    deleteField: Option.string(
+      'the field marking a record as the delete of the row its key columns name (a destination writes the key and this field set to true; a source reads such a record as a delete)',
+      '_deleted',
+    ),
     include: Option.optionalList('glob patterns of keys (below the prefix) to read, e.g. ["**/*.csv"]; others are passed over', { only: 'source' }),
     exclude: Option.optionalList('glob patterns of keys (below the prefix) not to read, e.g. ["_tmp/**", "*.crc"]', { only: 'source' }),
     encoding: Option.string('text encoding of the objects (utf-8, windows-1252, iso-8859-1, utf-16le …); a byte order mark decides over it', 'utf-8', {
@@ -53,7 +57,13 @@ export const s3Spec = defineConnector({
     if (o.gzip && o.compression !== 'none') problems.push({ option: 'gzip', message: 'give compression alone' });
     return problems;
   },
+  deletes(o) {
+    return o.format === 'csv' && !o.header ? { option: 'header', message: HEADERLESS } : undefined;
+  },
 });
+
+/** Why CSV without a header cannot hold deletes: their marker column would change the width of the records a reader expects. */
+export const HEADERLESS = 'CSV objects without a header line (header false) cannot hold deletes: set header to true, or write JSON Lines';
 
 /** A delimiter option as the character it stands for ("tab" → a tab); undefined when it cannot be one. */
 function csvDelimiter(option: string): string | undefined {
@@ -85,6 +95,8 @@ export interface S3Config {
   /** The CSV delimiter given (undefined: a comma, or a tab for .tsv). */
   delimiter: string | undefined;
   header: boolean;
+  /** The field that marks a delete record ({@link s3Spec}). */
+  deleteField: string;
   columnNames: string[] | undefined;
   encoding: string;
   include: string[] | undefined;
@@ -118,6 +130,7 @@ export function resolveS3Config(ctx: EndpointContext): S3Config {
     format: o.format,
     delimiter: o.delimiter === undefined ? undefined : csvDelimiter(o.delimiter),
     header: o.header,
+    deleteField: o.deleteField,
     columnNames: o.columnNames,
     encoding: o.encoding,
     include: o.include,

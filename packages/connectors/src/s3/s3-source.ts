@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3';
 import { ConnectorError, undecodableRow, type Batch, type Column, type EndpointContext, type Lag, type Position, type Source } from '@idra/core';
-import { decodeColumns, recordColumns, recordRow, selectColumns } from '../records/json-records.ts';
+import { recordsAsChanges } from '../records/delete-records.ts';
+import { decodeColumns, recordColumns, selectColumns } from '../records/json-records.ts';
 import { resolveS3Config, type S3Config } from './s3-options.ts';
 import { COLUMNS_METADATA, createS3Client, s3Failure } from './s3-objects.ts';
 import { objectEntries, objectFormat, type Entry } from './s3-records.ts';
@@ -125,7 +126,7 @@ function storedOffset(ctx: EndpointContext, position: Position): Partial<S3Offse
  * content, any text encoding. The offset is the last object read from and its last line read, so a
  * restart goes on in the middle of an object, plus the keys read last ({@link S3Offset}): an object
  * that arrives later under an earlier key is read too, unless `lookbackObjects` objects were read
- * after it. Lines that are not JSON objects (or CSV records of the wrong width, or an object whose
+ * after it. A record whose `deleteField` is true is the delete of the row its key columns name. Lines that are not JSON objects (or CSV records of the wrong width, or an object whose
  * compression is corrupt) follow the sync's error policy.
  */
 export class S3Source implements Source {
@@ -218,7 +219,7 @@ export class S3Source implements Source {
     signal.addEventListener('abort', stopDownload, { once: true });
     try {
       const progress = Progress.of(storedOffset(this.ctx, position), this.config.lookbackObjects);
-      const taken: Entry[] = [];
+      const taken: Array<Entry & { key: string }> = [];
       let declared: Column[] | undefined;
       const objects = this.unread(progress);
       while (taken.length < limit && !signal.aborted) {
@@ -231,7 +232,7 @@ export class S3Source implements Source {
           object.peeked = undefined;
           end = next.end;
           if (!next.entry) continue;
-          taken.push(next.entry);
+          taken.push({ ...next.entry, key: at.key });
           object.line = next.entry.line;
           if (next.entry.record) declared ??= object.declared;
         }
@@ -250,10 +251,15 @@ export class S3Source implements Source {
       await objects.return(undefined);
       const offset = progress.offset();
       if (taken.length === 0 || !offset) return { columns: [], rows: [], position };
-      const records = taken.flatMap((e) => (e.record ? [e.record] : []));
-      const columns = selectColumns(recordColumns(records, declared ?? this.config.columnTypes), this.ctx.endpoint.columns);
-      const rows = taken.map((e) => (e.record ? recordRow(e.record, columns) : e.placeholder!));
-      return { columns, rows, position: { kind: 'stream', value: offset } };
+      const { bucket, deleteField } = this.config;
+      const { columns, rows, changes } = recordsAsChanges(taken, {
+        recordOf: (e) => e.record,
+        placeholder: (e, error) => (error ? undecodableRow({ bucket, key: e.key, line: e.line, text: null }, error) : e.placeholder!),
+        columnsOf: (records) => selectColumns(recordColumns(records, declared ?? this.config.columnTypes), this.ctx.endpoint.columns),
+        keyColumns: this.ctx.sync.keyColumns,
+        marker: deleteField,
+      });
+      return { columns, rows, changes, position: { kind: 'stream', value: offset } };
     } catch (err) {
       this.closeObject();
       throw s3Failure(this.ctx, err);

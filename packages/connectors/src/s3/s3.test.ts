@@ -7,7 +7,7 @@ import { FileOffsetStore, type Endpoint, type Position } from '@idra/core';
 import { S3Source } from './s3-source.ts';
 import { describeConnectorContract } from '../testing/connector-contract.ts';
 import { createTestDb, insertRows, runOnce, TestRun, type TestDb } from '../testing/fixtures.ts';
-import { canonicalRow, numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
+import { canonicalRow, deletesThrough, numberedRows, syncBetween, tableEndpoint, TYPED_ROWS } from '../testing/endpoints.ts';
 
 let s3: ServerForTests<S3Address, S3Server>;
 let client: S3Client;
@@ -117,6 +117,27 @@ describe('s3 connector', () => {
     const fromS3 = syncBetween(s3Endpoint(bucket, 'csv/', { format: 'csv' }), tableEndpoint(pg, 'csv_copy'), { keyColumns: ['id'] });
     await runOnce(fromS3, await tempDir('idra-state-'));
     expect(await pg.rows('csv_copy', ['id'])).toEqual(await pg.rows('csv_src', ['id']));
+  });
+
+  it('deletes travel as records marked _deleted (JSON Lines and CSV): PG → S3 → PG ends with the rows the source kept', async () => {
+    for (const format of ['jsonl', 'csv'] as const) {
+      const bucket = await newBucket();
+      const { copy, kept } = await deletesThrough(pg, `deleting_${format}`, {
+        to: s3Endpoint(bucket, 'd/', { format }),
+        from: s3Endpoint(bucket, 'd/', { format }),
+      });
+      expect(kept.map((r) => r['id'])).toEqual(['1', '3']);
+      expect(copy).toEqual(kept);
+      const objects = await keys(bucket);
+      // The third pass read only deleted rows: an object of deletes alone, named after where that read ended.
+      expect(objects.at(-1)).toBe(`d/2026-01-04T00-00-00_00000000000000000005_deletes.${format}`);
+      const second = await objectText(bucket, objects[1]!);
+      expect(second).toBe(
+        format === 'jsonl'
+          ? '{"id":"3","name":"renamed","updated_at":"2026-01-02 00:00:00","deleted_at":null}\n{"id":"2","_deleted":true}\n'
+          : 'id,name,updated_at,deleted_at,_deleted\r\n3,renamed,2026-01-02 00:00:00,,\r\n2,,,,true\r\n',
+      );
+    }
   });
 
   it('a replayed batch overwrites its object, and an aborted run loses nothing', async () => {

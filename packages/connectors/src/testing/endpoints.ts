@@ -1,5 +1,6 @@
 import { normalizeSync, validateSyncConfig, type Endpoint, type Row, type Sync, type SyncConfig } from '@idra/core';
-import type { TestDb } from './fixtures.ts';
+import { tempDir } from '@idra/testkit';
+import { runOnce, type TestDb } from './fixtures.ts';
 import { isRawJsonNumber, rawJsonNumber } from '../records/exact-json.ts';
 
 /** Fixtures for syncs between any two connectors (the SQL-only `makeSync` takes two test databases). */
@@ -60,4 +61,33 @@ export const TYPED_ROWS: Row[] = [
 /** `count` simple rows `{ id, name, amount }` from id `from`. */
 export function numberedRows(from: number, count: number): Row[] {
   return Array.from({ length: count }, (_, k) => ({ id: String(from + k), name: `row ${from + k}`, amount: `${from + k}.25` }));
+}
+
+/**
+ * Deletes through a connector that writes records and reads them back (S3, HTTP): PG table `table` → `hop` (timestamp
+ * mode, softDeleteColumn) in three passes — rows; an update and a delete; a pass of deletes alone — then `hop` → PG
+ * table `${table}_copy`. Returns what the hop's two ends hold, as rows compared by content: the copy, and the source's
+ * rows not deleted.
+ */
+export async function deletesThrough(pg: TestDb, table: string, hop: { to: Endpoint; from: Endpoint }): Promise<{ copy: Row[]; kept: Row[] }> {
+  const newState = () => tempDir('idra-state-');
+  await pg.exec(`create table ${table} (id bigint primary key, name text, updated_at timestamp(6) not null, deleted_at timestamp(6))`);
+  await pg.exec(`insert into ${table} select i, 'row ' || i, '2026-01-01'::timestamp + i * interval '1 second', null from generate_series(1, 5) i`);
+  const toHop = syncBetween(tableEndpoint(pg, table), hop.to, {
+    mode: 'timestamp',
+    cursorColumn: 'updated_at',
+    keyColumns: ['id'],
+    softDeleteColumn: 'deleted_at',
+  });
+  const state = await newState();
+  await runOnce(toHop, state);
+  await pg.exec(`update ${table} set name = 'renamed', updated_at = '2026-01-02' where id = 3`);
+  await pg.exec(`update ${table} set deleted_at = '2026-01-03', updated_at = '2026-01-03' where id = 2`);
+  await runOnce(toHop, state);
+  await pg.exec(`update ${table} set deleted_at = '2026-01-04', updated_at = '2026-01-04' where id in (4, 5)`);
+  await runOnce(toHop, state);
+  await runOnce(syncBetween(hop.from, tableEndpoint(pg, `${table}_copy`), { keyColumns: ['id'], writeMode: 'upsert' }), await newState());
+  const copy = (await pg.rows(`${table}_copy`, ['id'])).map(canonicalRow);
+  const kept = (await pg.rows(table, ['id'])).filter((r) => r['deleted_at'] === null).map(canonicalRow);
+  return { copy, kept };
 }

@@ -45,6 +45,11 @@ export interface ConnectorSpec<P extends OptionProps = OptionProps> {
    * endpoint (`url`).
    */
   endpointRules?(endpoint: ResolvedEndpoint, role: ConnectorRole): ConfigIssue[];
+  /**
+   * Why the destination cannot apply deletes with these options, naming the option to change; absent or undefined when it
+   * can. A sync that deletes (mirror, a soft-delete column, reconciliation, a change log) is refused on save with it.
+   */
+  deletes?(options: ResolvedOptions<P>): { option: keyof P & string; message: string } | undefined;
 }
 
 /** Every connector a build offers, by kind. */
@@ -61,6 +66,7 @@ export function defineConnector<P extends OptionProps>(def: {
   destination?: RoleFields;
   rules?: ConnectorSpec<P>['rules'];
   endpointRules?: ConnectorSpec<P>['endpointRules'];
+  deletes?: ConnectorSpec<P>['deletes'];
 }): ConnectorSpec<P> {
   const role = (r: ConnectorRole) => {
     const fields = def[r];
@@ -74,6 +80,7 @@ export function defineConnector<P extends OptionProps>(def: {
     destination: role('destination'),
     rules: def.rules,
     endpointRules: def.endpointRules,
+    deletes: def.deletes,
   };
 }
 
@@ -147,6 +154,14 @@ export function endpointIssues(catalogue: ConnectorCatalogue, role: ConnectorRol
 /** The problems of both ends of a sync against the connectors' contracts. */
 export function connectorIssues(catalogue: ConnectorCatalogue, config: Pick<SyncConfig, 'source' | 'destination'>, base = ''): ConfigIssue[] {
   return [...endpointIssues(catalogue, 'source', config.source, base), ...endpointIssues(catalogue, 'destination', config.destination, base)];
+}
+
+/** Why the destination of a sync that deletes cannot apply its deletes, at the option to change; none when it can (or its options are invalid: those are reported already). */
+export function destinationDeleteIssues(catalogue: ConnectorCatalogue, destination: Endpoint, why: string, base = ''): ConfigIssue[] {
+  const spec = catalogue[destination.connector];
+  if (!spec?.deletes || !spec.destination || endpointIssues(catalogue, 'destination', destination).length > 0) return [];
+  const refused = spec.deletes(resolveOptions(spec.options, destination.options));
+  return refused ? [{ path: at(at(base, 'destination.options'), refused.option), message: `${refused.message} (this sync deletes rows: ${why})` }] : [];
 }
 
 /** The problems of both ends of a sync that show with their connections resolved (secrets open), each at its field. */

@@ -1,7 +1,7 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { parseDuration } from '../duration.ts';
 import { schemaIssues, assertSchema } from './validate.ts';
-import { connectorIssues, resolvedEndpointIssues, type ConnectorCatalogue } from '../connector/contract.ts';
+import { connectorIssues, destinationDeleteIssues, resolvedEndpointIssues, type ConnectorCatalogue } from '../connector/contract.ts';
 import { modeInfo, modesOf } from './modes.ts';
 import { SQL_CONNECTORS } from './connector-kinds.ts';
 import {
@@ -133,6 +133,17 @@ function semanticIssues(s: SyncConfig, base: string, connectors: ConnectorCatalo
     }
   }
   issues.push(...deleteIssues(s, at));
+  const deletesBy =
+    s.deletes === 'mirror'
+      ? "deletes 'mirror'"
+      : s.softDeleteColumn !== undefined && s.deletes !== 'mark'
+        ? 'softDeleteColumn'
+        : s.reconcileEvery !== undefined
+          ? 'reconcileEvery'
+          : mode.log
+            ? `mode '${s.mode}'`
+            : undefined;
+  if (deletesBy && connectors) issues.push(...destinationDeleteIssues(connectors, s.destination, deletesBy, base));
   for (const field of ['pollIntervalMs', 'delayMs', 'reconcileEvery'] as const) {
     const v = s[field];
     if (v !== undefined && parseDuration(v) === undefined) issues.push({ path: at(field), message: 'must be milliseconds or a duration like "5s"' });
