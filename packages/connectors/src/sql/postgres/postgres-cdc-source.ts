@@ -12,6 +12,7 @@ import {
   type Position,
   type ResolvedOptions,
   type Row,
+  type RowEncoding,
   type Source,
   type Sync,
 } from '@idra/core';
@@ -20,10 +21,11 @@ import { wrapSqlError } from '../sql-errors.ts';
 import { CDC_OPTIONS, cdcNames } from './postgres-cdc-options.ts';
 import { cursorText } from '../values.ts';
 import type { SqlDialect } from '../dialect.ts';
-import { columnOf, poolConfig, textParser, toResult } from './postgres-driver.ts';
+import { columnOf, encodedLayout, poolConfig, textParser, toResult } from './postgres-driver.ts';
 import { decodePgoutput, formatLsn, parseLsn, UNCHANGED, type Lsn, type RelationColumn, type TupleValue } from './pgoutput.ts';
 import { ReplicationConnection } from './postgres-replication.ts';
 import { changeLogProblems } from './postgres-cdc-check.ts';
+import { copyOutRows } from './postgres-copy.ts';
 
 /** One key range of the initial copy: rows with key in (after, to], `after` moving as pages are copied. */
 export interface SnapshotPart {
@@ -79,6 +81,12 @@ export class PostgresCdcSource implements Source {
   private readonly keys: string[];
   private readonly wanted: Set<string> | undefined;
   private columns: Column[];
+  /** The server's type (OID) of each column of the table, for rows copied encoded. */
+  private readonly natives: Map<string, string>;
+  /** The initial copy hands rows on still encoded (binary COPY) when the destination stores them the same way. */
+  private encoding: RowEncoding | undefined;
+  /** The size of the last page read encoded, for the buffer of the next. */
+  private pageBytes = 65_536;
 
   private replication: ReplicationConnection | undefined;
   private readers: pg.Client[] = [];
@@ -105,6 +113,7 @@ export class PostgresCdcSource implements Source {
     pool: pg.Pool,
     table: PostgresCdcSource['table'],
     columns: Column[],
+    natives: string[],
   ) {
     this.dialect = dialect;
     this.sync = ctx.sync;
@@ -116,6 +125,7 @@ export class PostgresCdcSource implements Source {
     this.keys = ctx.sync.keyColumns;
     this.wanted = ctx.endpoint.columns ? new Set([...ctx.endpoint.columns, ...this.keys]) : undefined;
     this.columns = this.selected(columns);
+    this.natives = new Map(columns.map((c, i) => [c.name, natives[i]!]));
   }
 
   /** Checks the server, the table and its replica identity, and makes sure the publication holds the table. */
@@ -166,11 +176,11 @@ export class PostgresCdcSource implements Source {
       }
       const table = { schema, name: endpoint.table!, sql: `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(endpoint.table!)}` };
       await ensurePublication(pool, sync, names.publication, table, endpoint.options?.publication === undefined);
-      const { columns } = toResult(await pool.query(`select * from ${table.sql} limit 0`));
+      const { columns, native } = toResult(await pool.query(`select * from ${table.sql} limit 0`));
       const missing = sync.keyColumns.filter((k) => !columns.some((c) => c.name === k));
       if (missing.length > 0)
         throw new ConfigError([{ path: 'keyColumns', message: `column(s) ${missing.join(', ')} not found in ${schema}.${endpoint.table}` }]);
-      return new PostgresCdcSource(dialect, ctx, options, pool, table, columns);
+      return new PostgresCdcSource(dialect, ctx, options, pool, table, columns, native ?? []);
     } catch (err) {
       await pool.end().catch(() => {});
       throw wrap(dialect, sync, err);
@@ -254,20 +264,7 @@ export class PostgresCdcSource implements Source {
     }
     const open = snapshot.parts.map((part, i) => ({ part, i })).filter(({ part }) => !part.done);
     const page = Math.max(1, Math.ceil(limit / Math.max(1, open.length)));
-    const keys = this.keys.map((k) => pg.escapeIdentifier(k)).join(', ');
-    const list = this.columns.map((c) => pg.escapeIdentifier(c.name)).join(', ');
-    const pages = await Promise.all(
-      open.map(async ({ part, i }) => {
-        const values: unknown[] = [];
-        const where: string[] = [];
-        const tuple = (bound: string[]) => `(${bound.map((v) => `$${values.push(v)}`).join(', ')})`;
-        if (part.after) where.push(`(${keys}) > ${tuple(part.after)}`);
-        if (part.to) where.push(`(${keys}) <= ${tuple(part.to)}`);
-        const text = `select ${list} from ${this.table.sql}${where.length ? ` where ${where.join(' and ')}` : ''} order by ${keys} limit ${page}`;
-        const rows = (await this.readers[i % this.readers.length]!.query(text, values)).rows as Row[];
-        return { i, rows };
-      }),
-    );
+    const pages = await Promise.all(open.map(async ({ part, i }) => ({ i, rows: await this.readPage(this.readers[i % this.readers.length]!, part, page) })));
     const parts = snapshot.parts.map((p) => ({ ...p }));
     const rows: Row[] = [];
     for (const { i, rows: got } of pages) {
@@ -280,9 +277,52 @@ export class PostgresCdcSource implements Source {
     this.snapshotStartedAt ??= { at: performance.now(), rows: snapshot.rows };
     if (parts.every((p) => p.done)) {
       await this.closeReaders();
-      return { columns: this.columns, rows, position: at({ slot: offset.slot, lsn: offset.lsn }) };
+      return { columns: this.columns, rows, position: at({ slot: offset.slot, lsn: offset.lsn }), encoding: this.encoding };
     }
-    return { columns: this.columns, rows, position: at({ ...offset, snapshot: { parts, rows: copied, total: Math.max(snapshot.total, copied) } }) };
+    return {
+      columns: this.columns,
+      rows,
+      position: at({ ...offset, snapshot: { parts, rows: copied, total: Math.max(snapshot.total, copied) } }),
+      encoding: this.encoding,
+    };
+  }
+
+  /**
+   * The next rows of a range in key order, as the sync's columns; still encoded (binary COPY, only the
+   * keys decoded) when the destination stores them as they are. The bounds are literals: COPY takes
+   * no parameters, and the comparison with the key columns gives them their types.
+   */
+  private async readPage(reader: pg.Client, part: SnapshotPart, page: number): Promise<Row[]> {
+    const keys = this.keys.map((k) => pg.escapeIdentifier(k)).join(', ');
+    const tuple = (bound: string[]) => `(${bound.map((v) => pg.escapeLiteral(v)).join(', ')})`;
+    const where = [part.after && `(${keys}) > ${tuple(part.after)}`, part.to && `(${keys}) <= ${tuple(part.to)}`].filter(Boolean);
+    const list = this.columns.map((c) => pg.escapeIdentifier(c.name));
+    const from = `from ${this.table.sql}${where.length ? ` where ${where.join(' and ')}` : ''} order by ${keys} limit ${page}`;
+    if (!this.encoding) return (await reader.query(`select ${list.join(', ')} ${from}`)).rows as Row[];
+    const names = this.columns.map((c) => c.name);
+    const layout = encodedLayout(
+      list.length,
+      this.keys.map((k) => ({ name: k, native: this.natives.get(k)!, field: names.indexOf(k) })),
+    );
+    const keyText = layout.extra.map((d, i) => `${pg.escapeIdentifier(d.name)}::text as idra_decoded_${i}`);
+    const copy = `copy (select ${[...list, ...keyText].join(', ')} ${from}) to stdout (format binary)`;
+    const { rows, bytes } = await copyOutRows(reader, copy, this.pageBytes, layout);
+    // The next page is about as large: its buffer is sized once.
+    this.pageBytes = bytes + (bytes >> 3);
+    return rows;
+  }
+
+  encodings(): RowEncoding | undefined {
+    const { encoded } = this.dialect;
+    const names = this.columns.map((c) => c.name);
+    const native = names.map((name) => this.natives.get(name));
+    if (!encoded || !native.every((n): n is string => n !== undefined)) return undefined;
+    return { format: encoded.format, columns: this.columns, native, decode: (row) => encoded.decode(row, names, native) };
+  }
+
+  /** The initial copy reads in `encoding` from now on; the stream's changes arrive as text and stay decoded. */
+  readEncoded(encoding: RowEncoding): void {
+    this.encoding = encoding;
   }
 
   /** Changes after the offset: whole transactions of the slot, as many as fit in `limit` rows, waiting up to pollIntervalMs for the first. */

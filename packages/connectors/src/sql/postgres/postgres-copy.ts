@@ -202,7 +202,7 @@ class CopyOut implements pg.Submittable {
  * `expectedBytes` sizes the buffer the output is received into (it grows if need be).
  */
 export async function copyOutRows(
-  client: pg.PoolClient,
+  client: pg.ClientBase,
   copySql: string,
   expectedBytes: number,
   layout: { stored: number; fromStored: StoredField[]; extra: TextField[] },

@@ -5,7 +5,7 @@ import { compileOnly, type SqlDialect, type SqlPool } from '../dialect.ts';
 import { onConflict } from '../on-conflict.ts';
 import { keyedWrite } from '../sql-destination.ts';
 import { copyInto, copyOutRows } from './postgres-copy.ts';
-import { decodeBinaryRow, FIELD_PARSERS } from './postgres-binary.ts';
+import { decodeBinaryRow } from './postgres-binary.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { PgSession } from './postgres-driver.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
@@ -166,19 +166,12 @@ export const postgresDialect: SqlDialect = {
       return (index, native) => sql`current_setting(${sql.lit(`idra.v${index}`)})::${sql.raw(names.get(native)!)}`;
     },
     async read(pool, query, values, decoded, signal) {
-      const { textParser } = await import('./postgres-driver.ts');
-      const stored = query.toOperationNode().selections?.length ?? 0;
-      // A column among those read encoded, of a type decoded from its binary field, is not selected a second time as text.
-      const fromStored = decoded
-        .flatMap(({ name, native, field }) =>
-          field !== undefined && field >= 0 && field < stored && FIELD_PARSERS[native] ? [{ name, field, parse: FIELD_PARSERS[native] }] : [],
-        )
-        .sort((a, b) => a.field - b.field);
-      const extra = decoded.filter((d) => !fromStored.some((f) => f.name === d.name));
+      const { encodedLayout } = await import('./postgres-driver.ts');
+      const layout = encodedLayout(query.toOperationNode().selections?.length ?? 0, decoded);
+      const { extra } = layout;
       const withText = extra.length > 0 ? query.select(extra.map((d, i) => sql`${sql.ref(d.name)}::text`.as(`idra_decoded_${i}`))) : query;
       const compiled = withText.compile();
       if (compiled.parameters.length > 0) throw new Error('an encoded read takes its values through set_config, not as parameters');
-      const layout = { stored, fromStored, extra: extra.map((d) => ({ name: d.name, parse: textParser(Number(d.native)) })) };
       return pool.transaction(async (session) => {
         const { client } = session as PgSession;
         if (values.length > 0) {

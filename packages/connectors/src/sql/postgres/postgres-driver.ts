@@ -8,6 +8,8 @@ import { parseJsonExact } from '../../records/exact-json.ts';
 import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
 import { DatabaseSocket } from '../../records/address-guard.ts';
+import { FIELD_PARSERS } from './postgres-binary.ts';
+import type { StoredField, TextField } from './postgres-copy.ts';
 
 const OID_TYPES: Record<number, LogicalType> = {
   16: 'boolean',
@@ -108,6 +110,24 @@ export function toResult(res: pg.QueryResult): SqlResult {
 /** How a value of type `oid` in text form is read, as every read of this driver does. */
 export function textParser(oid: number): (text: string) => unknown {
   return types.getTypeParser(oid, 'text') as (text: string) => unknown;
+}
+
+/**
+ * How a read of `stored` encoded fields decodes the columns of `decoded` ({@link copyOutRows}): from
+ * their binary field when it is among the stored ones and its type has a parser, else from an extra
+ * field in text form, selected after the stored ones in the order of `extra`.
+ */
+export function encodedLayout(
+  stored: number,
+  decoded: Array<{ name: string; native: string; field?: number | undefined }>,
+): { stored: number; fromStored: StoredField[]; extra: TextField[] } {
+  const fromStored = decoded
+    .flatMap(({ name, native, field }) =>
+      field !== undefined && field >= 0 && field < stored && FIELD_PARSERS[native] ? [{ name, field, parse: FIELD_PARSERS[native] }] : [],
+    )
+    .sort((a, b) => a.field - b.field);
+  const extra = decoded.filter((d) => !fromStored.some((f) => f.name === d.name)).map((d) => ({ name: d.name, parse: textParser(Number(d.native)) }));
+  return { stored, fromStored, extra };
 }
 
 /** The socket under a pg client (pg has no public accessor; `connection.stream` is what pg-pool itself destroys on a connect timeout). */

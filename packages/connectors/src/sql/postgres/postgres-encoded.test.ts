@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '@idra/testkit';
+import { tempDir, until } from '@idra/testkit';
 import type { ConnectorRegistry, Row } from '@idra/core';
 import { createConnectorRegistry } from '../../registry.ts';
+import { defaultSlotName } from './postgres-cdc-options.ts';
 import { createTestDb, makeSync, TestRun, type TestDb } from '../../testing/fixtures.ts';
 
 /** A registry whose sources note the encoding of every batch with rows (undefined: decoded values). */
@@ -163,6 +164,42 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
       { id: '1', name: 'kept' },
       { id: '3', name: 'kept too' },
     ]);
+  });
+
+  it('the initial copy of a cdc sync moves encoded by ranges of a composite text key, then the stream moves decoded values', async () => {
+    await src.exec(`create table changing (${COLUMNS}, k text not null default 'k', unique (id, k))`);
+    await src.exec(`insert into changing select * from src`);
+    // Keys with quotes and backslashes: the ranges' bounds are written into the COPY statement as literals.
+    await src.exec(`insert into changing (id, k, txt) select g, E'it''s \\ k' || g, 'row ' || g from generate_series(10, 60) g`);
+    await src.exec(`alter table changing drop constraint changing_pkey, add primary key (k, id)`);
+    await dst.exec(`create table changing (${COLUMNS.replace(' primary key', '')}, k text not null, primary key (k, id))`);
+    const { registry, formats } = watchedRegistry();
+    const sync = makeSync(src, dst, {
+      id: `cdc-encoded-${process.pid}`,
+      sourceTable: 'changing',
+      destinationTable: 'changing',
+      mode: 'cdc',
+      cursorColumn: undefined,
+      keyColumns: ['k', 'id'],
+      batchSize: 8,
+      source: { connector: 'postgres', connection: src.connection, table: 'changing', options: { snapshotParallelism: 3 } },
+    });
+    const run = new TestRun(sync, await tempDir('idra-state-'), registry);
+    try {
+      await run.waitFor((s) => s.state === 'idle');
+      expect(formats.length).toBeGreaterThan(3);
+      expect(new Set(formats)).toEqual(new Set(['postgres-binary']));
+      expect(await printed(dst, 'changing')).toEqual(await printed(src, 'changing'));
+      // A row without arrays: the stream's decoded values of array columns are not written back as arrays yet (a separate defect).
+      await src.exec(`update changing set txt = 'changed', n = -1 where id = 30`);
+      await src.exec(`delete from changing where id between 10 and 20`);
+      await run.waitFor(() => formats.includes(undefined));
+      await until('the stream to bring the changes', async () => (await dst.exec(`select count(*)::int as n from changing`))[0]!.n === 43);
+      expect(await printed(dst, 'changing')).toEqual(await printed(src, 'changing'));
+    } finally {
+      await run.runner.stop();
+      await src.exec(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = '${defaultSlotName(sync.id)}'`);
+    }
   });
 
   it('a column whose types do not store values alike moves decoded values, as before', async () => {
