@@ -71,7 +71,9 @@ describe('cluster state in etcd', () => {
     await configured('s-idle');
     const a = await session('status-idle');
     const lock = (await SyncLock.acquire(conn.ns, 's-idle', { agentId: 'status-idle', leaseId: a.leaseId }, new AbortController().signal))!;
-    const writer = new ThrottledStatusWriter(statuses, silentLogger, () => lock.fence, 10, 600);
+    // A heartbeat far longer than the polls take however loaded the machine; the heartbeat itself is shown below
+    // by a writer with a short one (a 600 ms heartbeat here was overtaken by ten 20 ms polls on a loaded machine).
+    const writer = new ThrottledStatusWriter(statuses, silentLogger, () => lock.fence, 10, 600_000);
     // The key's version counts the writes made to it.
     const writes = async () => Number((await conn.ns.get(KEYS.status('s-idle')).exec()).kvs[0]?.version ?? 0);
     const idle = newSyncStatus('s-idle', 'status-idle', { state: 'idle' });
@@ -87,12 +89,15 @@ describe('cluster state in etcd', () => {
     writer.update({ ...idle, rowsCopied: 5 });
     await until('the changed status written', async () => (await writes()) === 2, 5000);
     // After the heartbeat, the same status again is written once.
-    await new Promise((r) => setTimeout(r, 650));
-    writer.update({ ...idle, rowsCopied: 5, updatedAt: new Date().toISOString() });
-    writer.update({ ...idle, rowsCopied: 5, updatedAt: new Date().toISOString() });
-    await until('the heartbeat write', async () => (await writes()) === 3, 5000);
-    await writer.flush();
-    expect(await writes()).toBe(3);
+    const beating = new ThrottledStatusWriter(statuses, silentLogger, () => lock.fence, 10, 600);
+    beating.update({ ...idle, rowsCopied: 5 });
+    await until('the status written by the writer with a short heartbeat', async () => (await writes()) === 3, 5000);
+    await new Promise((r) => setTimeout(r, 650)); // the heartbeat's time passing is what is tested
+    beating.update({ ...idle, rowsCopied: 5, updatedAt: new Date().toISOString() });
+    beating.update({ ...idle, rowsCopied: 5, updatedAt: new Date().toISOString() });
+    await until('the heartbeat write', async () => (await writes()) === 4, 5000);
+    await beating.flush();
+    expect(await writes()).toBe(4);
     await a.close(true);
   });
 
