@@ -266,8 +266,9 @@ export async function benchScale(opts: ScaleOptions, progress: (line: string) =>
     const watchersBefore = await etcdWatchers(etcd);
     for (let i = 0; i < opts.tabs; i++) tabs.push(new Tab(url, token));
     await until('the tabs to follow the events', async () => (await etcdWatchers(etcd)) > watchersBefore, 30_000);
-    // One poll period for the tabs' first fetches (and the last first copies) to pass.
-    await new Promise((r) => setTimeout(r, POLL_MS + 1000));
+    // Idle means nothing left of the first copies: their minutes close at the next minute and are written
+    // by the agents' 15-s ticker, then nothing but heartbeats and polls remains.
+    await new Promise((r) => setTimeout(r, Math.ceil(Date.now() / 60_000) * 60_000 + 20_000 - Date.now()));
     const idleFrom = Date.now();
     progress(`idle for ${opts.idleSeconds} s with ${opts.tabs} tabs open`);
     await new Promise((r) => setTimeout(r, opts.idleSeconds * 1000));

@@ -28,6 +28,48 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  let overviewInFlight: Promise<SyncOverview[]> | undefined;
+  /** Every sync with what the cluster says of it, read from etcd in one go. */
+  async function readOverview(): Promise<SyncOverview[]> {
+    const [{ syncs }, list, assignments, locks, dead, unassigned] = await Promise.all([
+      configs.listSyncs(),
+      statuses.list(),
+      listAssignments(etcd.ns),
+      lockOwners(etcd.ns),
+      deadLetterCounts(etcd.ns),
+      readUnassigned(etcd.ns),
+    ]);
+    const statusById = new Map(list.map((s) => [s.syncId, s]));
+    const assignmentById = new Map<string, AssignmentView>(assignments.map((a) => [a.syncId, a]));
+    const endpoint = (e: { connector: string; dataSourceId?: string | undefined; table?: string | undefined }) => ({
+      connector: e.connector,
+      dataSourceId: e.dataSourceId,
+      table: e.table,
+    });
+    return syncs.map((s) => {
+      const status = statusById.get(s.id) ?? null;
+      const assignment = assignmentById.get(s.id) ?? null;
+      const enabled = s.enabled !== false;
+      // The leader's reason stays until it assigns the sync; a paused sync needs none.
+      const left = enabled && assignment === null ? (unassigned.get(s.id) ?? null) : null;
+      return {
+        id: s.id,
+        name: s.name ?? s.id,
+        enabled,
+        mode: s.mode,
+        source: endpoint(s.source),
+        destination: endpoint(s.destination),
+        status,
+        assignment,
+        runningOn: locks.get(s.id) ?? null,
+        deadLetters: dead.get(s.id) ?? 0,
+        unassigned: left,
+        health: deriveHealth({ enabled, status, assigned: assignment !== null, unassignedReason: left?.reason, lagThreshold: s.lagThreshold }),
+        lagThreshold: s.lagThreshold,
+      };
+    });
+  }
+
   app.get(
     '/overview',
     {
@@ -38,45 +80,8 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Array(Type.Ref('SyncOverview')), ...errors() },
       },
     },
-    async (): Promise<SyncOverview[]> => {
-      const [{ syncs }, list, assignments, locks, dead, unassigned] = await Promise.all([
-        configs.listSyncs(),
-        statuses.list(),
-        listAssignments(etcd.ns),
-        lockOwners(etcd.ns),
-        deadLetterCounts(etcd.ns),
-        readUnassigned(etcd.ns),
-      ]);
-      const statusById = new Map(list.map((s) => [s.syncId, s]));
-      const assignmentById = new Map<string, AssignmentView>(assignments.map((a) => [a.syncId, a]));
-      const endpoint = (e: { connector: string; dataSourceId?: string | undefined; table?: string | undefined }) => ({
-        connector: e.connector,
-        dataSourceId: e.dataSourceId,
-        table: e.table,
-      });
-      return syncs.map((s) => {
-        const status = statusById.get(s.id) ?? null;
-        const assignment = assignmentById.get(s.id) ?? null;
-        const enabled = s.enabled !== false;
-        // The leader's reason stays until it assigns the sync; a paused sync needs none.
-        const left = enabled && assignment === null ? (unassigned.get(s.id) ?? null) : null;
-        return {
-          id: s.id,
-          name: s.name ?? s.id,
-          enabled,
-          mode: s.mode,
-          source: endpoint(s.source),
-          destination: endpoint(s.destination),
-          status,
-          assignment,
-          runningOn: locks.get(s.id) ?? null,
-          deadLetters: dead.get(s.id) ?? 0,
-          unassigned: left,
-          health: deriveHealth({ enabled, status, assigned: assignment !== null, unassignedReason: left?.reason, lagThreshold: s.lagThreshold }),
-          lagThreshold: s.lagThreshold,
-        };
-      });
-    },
+    // Dashboard tabs refreshing on the same change ask at once: they share one reading of etcd.
+    async (): Promise<SyncOverview[]> => (overviewInFlight ??= readOverview().finally(() => (overviewInFlight = undefined))),
   );
 
   app.get(

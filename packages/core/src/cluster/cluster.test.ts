@@ -37,6 +37,50 @@ describe('cluster state in etcd', () => {
   /** A sync's document: agents write its status and activity only while it exists. */
   const configured = (syncId: string) => conn.ns.put(KEYS.sync(syncId)).value(JSON.stringify({ id: syncId }));
 
+  it('lists syncs as they are now: a changed, a deleted, a broken and a re-added document (each validated again only when it changes)', async () => {
+    const ns = conn.ns.namespace(`list-${randomBytes(3).toString('hex')}/`);
+    const store = new ConfigStore(ns);
+    const sync = (id: string, batchSize: number) => ({
+      id,
+      source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, table: 't' },
+      destination: { connector: 'sqlite', connection: { file: '/tmp/b.db' }, table: 't' },
+      mode: 'full',
+      keyColumns: ['id'],
+      batchSize,
+    });
+    await store.putSync(sync('a', 10));
+    await store.putSync(sync('b', 10));
+    const first = await store.listSyncs();
+    expect(first.syncs.map((s) => [s.id, s.batchSize])).toEqual([
+      ['a', 10],
+      ['b', 10],
+    ]);
+    // Callers get objects of their own: what one changes the next list does not see.
+    first.syncs[0]!.batchSize = 999;
+    await store.putSync(sync('b', 20));
+    await ns.put(KEYS.sync('c')).value('{"id":"c"}');
+    let now = await store.listSyncs();
+    expect(now.syncs.map((s) => [s.id, s.batchSize])).toEqual([
+      ['a', 10],
+      ['b', 20],
+    ]);
+    expect(now.invalid.map((i) => i.id)).toEqual(['c']);
+    await store.deleteSync('a');
+    await ns.put(KEYS.sync('c')).value(JSON.stringify(sync('c', 5)));
+    now = await store.listSyncs();
+    expect(now.syncs.map((s) => [s.id, s.batchSize])).toEqual([
+      ['b', 20],
+      ['c', 5],
+    ]);
+    expect(now.invalid).toEqual([]);
+    await store.putSync(sync('a', 30));
+    expect((await store.listSyncs()).syncs.map((s) => [s.id, s.batchSize])).toEqual([
+      ['a', 30],
+      ['b', 20],
+      ['c', 5],
+    ]);
+  });
+
   it('commits an offset only while holding the sync lock (fencing)', async () => {
     const a = await session('agent-a');
     const b = await session('agent-b');

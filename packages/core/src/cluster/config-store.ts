@@ -20,6 +20,12 @@ export type AlsoWrite = Array<{ key: string; value: string }>;
 export class ConfigStore {
   private readonly ns: Namespace;
   private readonly box: SecretBox | undefined;
+  /**
+   * Each sync document as last listed, by key: its revision and what validating it gave (the valid
+   * document as JSON, so every caller gets objects of its own). A list validates only what changed:
+   * validating 1,000 syncs on every `/overview` cost tens of milliseconds.
+   */
+  private readonly listed = new Map<string, { revision: string; json: string } | { revision: string; error: string }>();
 
   constructor(ns: Namespace, box?: SecretBox) {
     this.ns = ns;
@@ -28,17 +34,26 @@ export class ConfigStore {
 
   /** All syncs as stored (secrets sealed). Invalid documents are returned in `invalid` with the reason. */
   async listSyncs(): Promise<{ syncs: SyncConfig[]; invalid: Array<{ id: string; error: string }> }> {
-    const all = await this.ns.getAll().prefix(KEYS.syncs).strings();
+    const { kvs } = await this.ns.getAll().prefix(KEYS.syncs).exec();
     const syncs: SyncConfig[] = [];
     const invalid: Array<{ id: string; error: string }> = [];
-    for (const [key, text] of Object.entries(all)) {
-      const id = idOf(key, KEYS.syncs);
-      try {
-        syncs.push(validateSyncConfig(parse(text, key)));
-      } catch (err) {
-        invalid.push({ id, error: (err as Error).message });
+    const keys = new Set<string>();
+    for (const kv of kvs) {
+      const key = kv.key.toString();
+      keys.add(key);
+      let known = this.listed.get(key);
+      if (known?.revision !== kv.mod_revision) {
+        try {
+          known = { revision: kv.mod_revision, json: JSON.stringify(validateSyncConfig(parse(kv.value.toString(), key))) };
+        } catch (err) {
+          known = { revision: kv.mod_revision, error: (err as Error).message };
+        }
+        this.listed.set(key, known);
       }
+      if ('json' in known) syncs.push(JSON.parse(known.json) as SyncConfig);
+      else invalid.push({ id: idOf(key, KEYS.syncs), error: known.error });
     }
+    for (const key of this.listed.keys()) if (!keys.has(key)) this.listed.delete(key);
     syncs.sort((a, b) => a.id.localeCompare(b.id));
     return { syncs, invalid };
   }
