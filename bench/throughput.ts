@@ -69,7 +69,7 @@ function line(scenario: string, rows: number, bytes: number, seconds: number, ex
   return { scenario, rows, seconds, rowsPerSec: rows / seconds, mbPerSec: bytes / 2 ** 20 / seconds, ...extra };
 }
 
-/** Idra against the same-run baselines: a COPY pipe for PG→PG, pgloader for MariaDB→PG and SQLite→PG. */
+/** Idra against the same-run baselines: a COPY pipe for PG→PG, pgloader for MariaDB→PG and SQLite→PG, a LOAD DATA pipe for PG→MariaDB. */
 export async function benchThroughput(opts: ThroughputOptions): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const wants = (pair: string) => !opts.pairs || opts.pairs.includes(pair);
@@ -145,10 +145,20 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
           to === 'sqlite'
             ? { engine: 'sqlite', connection: { file: sqliteFile(dir, `dest-${shape}`) } }
             : { engine: 'mysql', connection: { url: (await createDatabase('mysql', opts.mysqlUrl)).url } };
-        const r = await runIdra(src.postgres, target, `pg_to_${to}_${shape}`, 'insert', opts);
-        results.push(
-          line(`${tag}: PG→${LABEL[to]} Idra insert`, opts.rows, src.postgres.bytes, r.seconds, { peakRssMb: r.peakRssMb, agentCpuSeconds: r.cpuSeconds }),
-        );
+        const table = `pg_to_${to}_${shape}`;
+        const r = await runIdra(src.postgres, target, table, 'insert', opts);
+        const idra = line(`${tag}: PG→${LABEL[to]} Idra insert`, opts.rows, src.postgres.bytes, r.seconds, {
+          peakRssMb: r.peakRssMb,
+          agentCpuSeconds: r.cpuSeconds,
+        });
+        if (to === 'mysql') {
+          // The baseline runs after Idra, into a table like the one Idra created.
+          const pipeSeconds = await loadDataPipe(src.postgres.connection.url!, target.connection.url!, table);
+          const pipe = line(`${tag}: PG→MariaDB LOAD DATA pipe`, opts.rows, src.postgres.bytes, pipeSeconds);
+          results.push(pipe);
+          Object.assign(idra, { baseline: 'LOAD DATA pipe', baselineRowsPerSec: pipe.rowsPerSec, ratio: pipe.seconds / r.seconds });
+        }
+        results.push(idra);
       }
     } finally {
       await dest.drop();
@@ -156,6 +166,33 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
     }
   }
   return results;
+}
+
+/**
+ * `psql \copy … to stdout` piped into `mariadb … LOAD DATA LOCAL INFILE` (text in both: timestamptz
+ * printed in UTC without its offset and booleans as 0/1, which MariaDB reads), into a new table like
+ * `like`; returns its seconds once every row is there.
+ */
+async function loadDataPipe(pgUrl: string, mysqlUrl: string, like: string): Promise<number> {
+  const s = new pg.Client(pgUrl);
+  await s.connect();
+  const { select, names } = (
+    await s.query(`select string_agg(case format_type(atttypid, null)
+        when 'timestamp with time zone' then format('%I at time zone ''UTC''', attname) when 'boolean' then format('%I::int', attname)
+        else quote_ident(attname) end, ', ' order by attnum) as select, string_agg(attname, ', ' order by attnum) as names
+      from pg_attribute where attrelid = 'src'::regclass and attnum > 0 and not attisdropped`)
+  ).rows[0] as { select: string; names: string };
+  await s.end();
+  const m = new URL(mysqlUrl);
+  const mariadb = `MYSQL_PWD='${decodeURIComponent(m.password)}' mariadb --local-infile=1 -h ${m.hostname} -P ${m.port} -u ${decodeURIComponent(m.username)} ${m.pathname.slice(1)}`;
+  await timeShell(`${mariadb} -e "create table load_pipe like ${like}"`);
+  const seconds = await timeShell(
+    `psql -X -q "${pgUrl}" -c "\\copy (select ${select} from src) to stdout" | ` +
+      `${mariadb} -e "load data local infile '/dev/stdin' into table load_pipe character set utf8mb4 (${names})"`,
+  );
+  const loaded = await countRows('mysql', { url: mysqlUrl }, 'load_pipe');
+  if (loaded !== (await countRows('mysql', { url: mysqlUrl }, like))) throw new Error(`LOAD DATA pipe: ${loaded} rows, fewer than Idra copied`);
+  return seconds;
 }
 
 /** Rows of the table pgloader created (it picks the schema: the MySQL database name, or public). */

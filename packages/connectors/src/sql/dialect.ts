@@ -194,10 +194,12 @@ export interface SqlDialect {
   classify(err: unknown): ErrorClass;
   /**
    * A faster way than multi-row statements to write a batch in the session's transaction (PostgreSQL:
-   * COPY, through a staging table when keys are involved). Resolves false when it cannot take this
+   * COPY, through a staging table when keys are involved; MySQL: LOAD DATA while keys are new). Resolves false when it cannot take this
    * batch (the caller then writes multi-row statements). Dialects without one leave it undefined.
    */
   bulkWrite?(session: SqlSession, write: BulkWrite, signal?: AbortSignal): Promise<boolean>;
+  /** Why {@link bulkWrite} cannot be used on this server (a setting of the server's), asked once per destination; undefined when it can. */
+  bulkWriteProblem?(pool: SqlPool, signal?: AbortSignal): Promise<string | undefined>;
   /** Rows moved still encoded between two endpoints of this dialect; its {@link bulkWrite} takes them. */
   readonly encoded?: EncodedRows | undefined;
   /**

@@ -169,6 +169,8 @@ export class SqlDestination implements Destination {
   private readonly dropped = new Set<string>();
   /** The database's own type of each column of the table, when the dialect writes rows encoded. */
   private tableNatives: Map<string, string> | undefined;
+  /** Why the dialect's bulk path cannot be used on this server ('' when it can), asked once. */
+  private bulkProblem: string | undefined;
 
   private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext) {
     this.dialect = dialect;
@@ -313,6 +315,7 @@ export class SqlDestination implements Destination {
     const { dialect } = this;
     try {
       await this.evolve(batch);
+      this.bulkProblem ??= (await dialect.bulkWriteProblem?.(this.pool, signal)) ?? '';
       const steps = batchSteps(batch);
       let schemaChanged = false;
       await this.pool.transaction(async (tx) => {
@@ -331,7 +334,7 @@ export class SqlDestination implements Destination {
         }
       }, signal);
       if (schemaChanged) this.evolvedFor = undefined;
-      return { written: batch.rows.length };
+      return { written: batch.rows.length, warning: this.bulkProblem || undefined };
     } catch (err) {
       if (
         batch.encoding &&
@@ -370,7 +373,7 @@ export class SqlDestination implements Destination {
     for (const { columns: names, rows: group } of groups) {
       const colTypes = names.map((n) => table.get(n)?.type);
       const write = { target: this.target, columns: names, types: colTypes, rows: group, writeMode, keys: keyColumns, encoding };
-      if (dialect.bulkWrite && (await dialect.bulkWrite(tx, write, signal))) continue;
+      if (dialect.bulkWrite && !this.bulkProblem && (await dialect.bulkWrite(tx, write, signal))) continue;
       if (encoding) throw new Error(`rows encoded as ${encoding.format} can only be written in bulk`);
       const perStatement = rowsPerStatement(dialect, names.length);
       for (let start = 0; start < group.length; start += perStatement) {

@@ -172,6 +172,8 @@ export interface WriteResult {
   written: number;
   /** Rows the deletes removed, when the store counts them (else each delete counts as one). */
   deleted?: number | undefined;
+  /** Why the destination writes more slowly than it could (a server setting that rules out its bulk path); logged when it appears or changes. */
+  warning?: string | undefined;
 }
 
 /** Writes batches; each `write` is atomic where the store allows (one transaction). */

@@ -176,6 +176,8 @@ export class SyncRunner {
   private readonly secrets: string[];
   /** Caught up and between polls, slots given back: taking them again is not a new start. */
   private resting = false;
+  /** The destination's last warning, logged when it appears or changes. */
+  private writeWarning: string | undefined;
 
   constructor(opts: SyncRunnerOptions) {
     this.opts = opts;
@@ -611,6 +613,10 @@ export class SyncRunner {
     let refusal: RowRejectedError;
     try {
       const result = await destination.write(batch, signal);
+      if (result.warning !== this.writeWarning) {
+        if (result.warning) this.log.warn({ warning: result.warning }, 'destination warning');
+        this.writeWarning = result.warning;
+      }
       return { skipped: undecodable, deleted: result.deleted ?? deleteCount(batch) };
     } catch (err) {
       if (!(err instanceof RowRejectedError)) throw err;

@@ -5,6 +5,7 @@ import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { SqlSession, TransactionView } from '../dialect.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
+import { DirectWrites } from '../direct-writes.ts';
 import { CDC_OPTIONS } from './mysql-cdc-options.ts';
 import { changeLogProblems } from './mysql-cdc-check.ts';
 
@@ -120,7 +121,9 @@ async function observe(
   };
 }
 
-/** MySQL and MariaDB: mysql2 driver, ON DUPLICATE KEY upserts. */
+const directLoads = new DirectWrites();
+
+/** MySQL and MariaDB: mysql2 driver, ON DUPLICATE KEY upserts, LOAD DATA LOCAL INFILE while keys are new. */
 export const mysqlDialect: SqlDialect = {
   name: 'mysql',
   label: 'MySQL / MariaDB',
@@ -169,6 +172,30 @@ export const mysqlDialect: SqlDialect = {
     if (value !== null && typeof value === 'object') return jsonText(value);
     if (typeof value === 'string' && (type === 'timestamp' || type === 'timestamptz')) return value.replace('T', ' ').replace(/(Z|[+-]00(:?00)?)$/, '');
     return value;
+  },
+  async bulkWrite(session, w, signal) {
+    if (w.encoding) return false;
+    signal?.throwIfAborted();
+    // Usually a batch brings keys the table does not have yet: LOAD DATA straight into it. When a key
+    // exists (a replayed batch, or updates for upsert) the batch goes by INSERT … ON DUPLICATE KEY UPDATE.
+    const keyed = w.keys.length > 0 && w.keys.every((k) => w.columns.includes(k));
+    const name = `${w.target.schema}.${w.target.table}`;
+    if (keyed && !directLoads.due(name)) {
+      directLoads.miss(name);
+      return false;
+    }
+    const { loadInto } = await import('./mysql-load.ts');
+    const loaded = await loadInto(session, mysqlDialect.db, w, mysqlDialect.toParameter, (err) => mysqlDialect.classify(err) === 'rejected');
+    if (keyed) {
+      if (loaded) directLoads.hit(name);
+      else directLoads.miss(name);
+    }
+    return loaded;
+  },
+  async bulkWriteProblem(pool) {
+    const { rows } = await pool.execute(sql<{ allowed: number | string }>`select @@local_infile as allowed`.compile(mysqlDialect.db));
+    if (Number(rows[0]?.allowed) === 1) return undefined;
+    return 'the server does not allow LOAD DATA LOCAL INFILE (local_infile is OFF): rows are written by INSERT statements, several times slower; SET GLOBAL local_infile = 1 allows the bulk path';
   },
   watermark: (pool, { delayMs, maxCursor }, signal) => pool.transaction((session) => observe(session, delayMs, maxCursor, signal), signal),
   classify(err) {

@@ -3,7 +3,8 @@ import mysql from 'mysql2/promise';
 import type { FieldPacket, PoolConnection } from 'mysql2/promise';
 import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
-import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
+import type { SqlPool, SqlResult } from '../dialect.ts';
+import type { MysqlSession } from './mysql-load.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
 import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
@@ -232,7 +233,7 @@ export async function connectMysql(c: Connection, options: Record<string, unknow
     transaction: (fn, signal) =>
       withConnection(async (conn) => {
         await conn.query('START TRANSACTION');
-        const session: SqlSession = { execute: (q, s) => run(conn, q, s ?? signal) };
+        const session: MysqlSession = { execute: (q, s) => run(conn, q, s ?? signal), conn };
         try {
           const result = await fn(session);
           signal?.throwIfAborted();

@@ -3,6 +3,7 @@ import { CompiledQuery, PostgresAdapter, PostgresIntrospector, PostgresQueryComp
 import { Option, type Column, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect, type SqlPool } from '../dialect.ts';
 import { onConflict } from '../on-conflict.ts';
+import { DirectWrites } from '../direct-writes.ts';
 import { keyedWrite } from '../sql-destination.ts';
 import { copyInto, copyOutRows } from './postgres-copy.ts';
 import { decodeBinaryRow } from './postgres-binary.ts';
@@ -88,9 +89,7 @@ const rawQuery =
   async <R>(text: string, values: unknown[] = []): Promise<R[]> =>
     (await pool.execute(CompiledQuery.raw(text, values))).rows as R[];
 
-/** Consecutive batches per table that met existing keys; a direct COPY is tried again every few. */
-const directCopyMisses = new Map<string, number>();
-const DIRECT_COPY_RETRY_EVERY = 8;
+const directCopies = new DirectWrites();
 
 /** The size of each source's last encoded read, plus an eighth: the next read is received into one buffer of about its size. */
 const lastReadBytes = new WeakMap<SqlPool, number>();
@@ -206,20 +205,19 @@ export const postgresDialect: SqlDialect = {
     // exists (a replayed batch, or updates for upsert) the batch goes through the staging table, and
     // the next batches do too for a while, since updates tend to come in runs.
     const name = `${w.target.schema}.${w.target.table}`;
-    const misses = directCopyMisses.get(name) ?? 0;
-    if (misses % DIRECT_COPY_RETRY_EVERY === 0) {
+    if (directCopies.due(name)) {
       await client.query('savepoint idra_copy');
       try {
         await copy(target);
         await client.query('release savepoint idra_copy');
-        directCopyMisses.set(name, 0);
+        directCopies.hit(name);
         return true;
       } catch (err) {
         if ((err as { code?: string }).code !== '23505') throw err;
         await client.query('rollback to savepoint idra_copy');
       }
     }
-    directCopyMisses.set(name, misses + 1);
+    directCopies.miss(name);
     // COPY into a session-local staging table, then one INSERT … SELECT … ON CONFLICT into the target.
     const stage = sql.id(`idra_stage_${createHash('sha1').update(`${w.target.schema}.${w.target.table}`).digest('hex').slice(0, 12)}`);
     await client.query(sql`create temp table if not exists ${stage} (like ${target} including defaults) on commit delete rows`.compile(db).sql);
