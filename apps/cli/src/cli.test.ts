@@ -5,12 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { SpawnedProcess, createDatabase, createPostgresRole, freePort, spawnUntilReady, tempDir } from '@idra/testkit';
 import { IdraClient } from '@idra/api-client';
-import { ActivityStore, KEYS, connectEtcd, newSyncStatus } from '@idra/core';
+import { ActivityStore, KEYS, connectEtcd, newSyncStatus, type SyncStatus } from '@idra/core';
+import { run } from './cli.ts';
 
 // See apps/api-server/src/testing/harness.ts: testkit's declaration may type another copy of vitest.
 declare module 'vitest' {
@@ -58,6 +60,16 @@ async function startServer(): Promise<{ url: string; prefix: string; proc: Spawn
   return { url, prefix, proc };
 }
 
+/** A SQLite to SQLite sync (nothing runs it in these tests). */
+const fileSync = (id: string) => ({
+  id,
+  source: { connector: 'sqlite', connection: { file: '/tmp/a.db' }, table: 'orders' },
+  destination: { connector: 'sqlite', connection: { file: '/tmp/b.db' }, table: id },
+  mode: 'id',
+  cursorColumn: 'id',
+  keyColumns: ['id'],
+});
+
 describe('idra CLI against a real API server', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
   let home: string;
@@ -83,7 +95,7 @@ describe('idra CLI against a real API server', () => {
   it('answers usage mistakes with exit code 2 and help with 0', async () => {
     const help = await idra(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/Exit codes: 0 ok · 1 error · 2 usage · 3 not authenticated or not allowed · 4 not found · 5 conflict/);
+    expect(help.stdout).toMatch(/^Exit codes:\n  0  ok[^\n]*\n  1  error[\s\S]*\n  8  syncs wait: the sync failed or was paused instead/m);
     expect((await idra([])).code).toBe(2);
     expect((await idra(['frobnicate'])).code).toBe(2);
     expect((await idra(['--bogus-flag'])).code).toBe(2);
@@ -114,7 +126,11 @@ describe('idra CLI against a real API server', () => {
     await writeFile(file, JSON.stringify({ syncs: [sync] }));
     const applied = await idra(['syncs', 'apply', '-f', file, '--json']);
     expect(applied.code, applied.stderr).toBe(0);
-    expect(JSON.parse(applied.stdout)).toEqual({ dataSources: [], syncs: ['cli-orders'] });
+    expect(JSON.parse(applied.stdout)).toEqual({
+      create: { dataSources: [], syncs: ['cli-orders'] },
+      replace: { dataSources: [], syncs: [] },
+      delete: { dataSources: [], syncs: [] },
+    });
     const listed = JSON.parse((await idra(['syncs', 'list', '--json'])).stdout);
     expect(listed).toMatchObject([{ id: 'cli-orders', enabled: true }]);
     expect((await idra(['syncs', 'list'])).stdout).toMatch(/^ID\s+HEALTH\s+AGENT\s+ROWS\s+LAG[\s\S]*cli-orders\s+unassigned/);
@@ -282,13 +298,13 @@ describe('idra CLI against a real API server', () => {
     await writeFile(file, JSON.stringify({ syncs: [sync('apply-a', { name: 'renamed' }), sync('apply-b'), sync('apply-c', { batchSize: 0 })] }));
     const refused = await idra(['syncs', 'apply', '-f', file]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/1 of 2 syncs have problems: nothing was created[\s\S]*syncs\[1\]\.batchSize/);
+    expect(refused.stderr).toMatch(/1 of 2 syncs have problems: nothing was created[\s\S]*syncs\[2\]\.batchSize/);
     expect((await idra(['syncs', 'get', 'apply-b'])).code).toBe(4);
     expect(JSON.parse((await idra(['syncs', 'get', 'apply-a'])).stdout).name).toBeUndefined();
     await writeFile(file, JSON.stringify({ syncs: [sync('apply-a', { name: 'renamed' }), sync('apply-b'), sync('apply-c')] }));
     const applied = await idra(['syncs', 'apply', '-f', file, '--reason', 'rollout', '--json']);
     expect(applied.code, applied.stderr).toBe(0);
-    expect(JSON.parse(applied.stdout)).toEqual({ dataSources: [], syncs: ['apply-b', 'apply-c', 'apply-a'] });
+    expect(JSON.parse(applied.stdout)).toMatchObject({ create: { syncs: ['apply-b', 'apply-c'] }, replace: { syncs: ['apply-a'] } });
     const history = async (id: string) => JSON.parse((await idra(['syncs', 'history', id, '--json'])).stdout) as Array<Record<string, unknown>>;
     expect((await history('apply-c'))[0]).toMatchObject({ action: 'created', via: 'bulk', reason: 'rollout' });
     expect((await history('apply-a'))[0]).toMatchObject({ action: 'updated', reason: 'rollout' });
@@ -372,6 +388,160 @@ describe('idra CLI against a real API server', () => {
       expect((await idra(['channels', 'delete', 'cli-hook'])).stdout).toBe('deleted channel cli-hook\n');
     } finally {
       await new Promise((done) => receiver.close(done));
+    }
+  });
+
+  /** The CLI's main in-process (no process to start) as an admin's CI job: IDRA_API_URL and IDRA_TOKEN, no terminal. */
+  const asAdmin = async () => {
+    const token = (await new IdraClient({ baseUrl: server.url }).auth.login('admin', ADMIN_PASSWORD)).token;
+    return async (args: string[], stdin = ''): Promise<Result> => {
+      let stdout = '';
+      let stderr = '';
+      const code = await run(args, {
+        env: { HOME: home, IDRA_API_URL: server.url, IDRA_TOKEN: token },
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: (t: string) => (stderr += t) },
+        stdin: Readable.from([stdin]),
+      });
+      return { code, stdout, stderr };
+    };
+  };
+
+  it('data sources: apply says created or replaced, --no-replace refuses (exit 5, nothing written), list/get/test never print the password', async () => {
+    const idra = await asAdmin();
+    const password = 'Cli-Ds-S3cret-pw';
+    const warehouse = { id: 'cli-wh', connector: 'postgres', connection: { url: `postgres://loader:${password}@127.0.0.1:1/wh` } };
+    const local = { id: 'cli-local', connector: 'sqlite', connection: { file: join(dir, 'local.db') } };
+    new Database(local.connection.file).close();
+    const applied = await idra(['datasources', 'apply', '-f', '-'], JSON.stringify([warehouse]));
+    expect([applied.code, applied.stdout]).toEqual([0, 'created data source cli-wh\n']);
+    const again = await idra(['datasources', 'apply', '-f', '-', '--json'], JSON.stringify({ dataSources: [warehouse, local] }));
+    expect(JSON.parse(again.stdout)).toMatchObject({ create: { dataSources: ['cli-local'] }, replace: { dataSources: ['cli-wh'] } });
+    const refused = await idra(
+      ['datasources', 'apply', '-f', '-', '--no-replace'],
+      JSON.stringify([
+        { ...local, name: 'renamed' },
+        { ...local, id: 'cli-new' },
+      ]),
+    );
+    expect([refused.code, refused.stderr]).toEqual([5, 'idra: --no-replace: data source cli-local already exist(s); nothing was applied\n']);
+    expect((await idra(['datasources', 'get', 'cli-new'])).code).toBe(4);
+    expect((await idra(['datasources', 'apply', '-f', '-'], JSON.stringify({ syncs: [{ id: 'x' }] }))).stderr).toMatch(/apply it with idra syncs apply/);
+
+    const printed = [
+      await idra(['datasources', 'list']),
+      await idra(['datasources', 'list', '--json']),
+      await idra(['datasources', 'get', 'cli-wh']),
+      await idra(['datasources', 'test', 'cli-wh']),
+      await idra(['datasources', 'test', 'cli-wh', '--json']),
+    ];
+    expect(printed[0]!.stdout).toMatch(/^cli-wh\s+-\s+postgres\s+-\s+-$/m);
+    expect(JSON.parse(printed[2]!.stdout).connection.url).toMatch(/^postgres:\/\/loader:\*+@127\.0\.0\.1:1\/wh$/);
+    expect(printed[3]!.code).toBe(1);
+    expect(printed[3]!.stderr).toMatch(/^idra: cannot connect \(postgres\): /);
+    for (const p of printed) expect(p.stdout + p.stderr).not.toContain(password);
+    const tested = await idra(['datasources', 'test', 'cli-local']);
+    expect(tested.stdout, tested.stderr).toMatch(/^connected \(sqlite\) in \d+ ms\n$/);
+    expect((await idra(['datasources', 'test', '-f', '-'], JSON.stringify({ ...local, id: 'unsaved' }))).code).toBe(0);
+
+    await idra(
+      ['syncs', 'apply', '-f', '-'],
+      JSON.stringify({ syncs: [{ ...fileSync('cli-uses-local'), source: { dataSourceId: 'cli-local', connector: 'sqlite', table: 't' } }] }),
+    );
+    expect((await idra(['datasources', 'list'])).stdout).toMatch(/^cli-local\s+-\s+sqlite\s+-\s+cli-uses-local$/m);
+    const inUse = await idra(['datasources', 'delete', 'cli-local']);
+    expect([inUse.code, inUse.stderr]).toEqual([5, "idra: data source 'cli-local' is used by syncs cli-uses-local (IDRA_ERR_DATA_SOURCE_IN_USE)\n"]);
+    expect((await idra(['syncs', 'delete', 'cli-uses-local'])).code).toBe(0);
+    expect((await idra(['datasources', 'delete', 'cli-local'])).stdout).toBe('deleted data source cli-local\n');
+    expect((await idra(['datasources', 'delete', 'cli-wh'])).code).toBe(0);
+  });
+
+  it('syncs apply: --dry-run plans, new syncs are created in one request (all or none), --prune lists and needs --yes without a terminal', async () => {
+    const idra = await asAdmin();
+    // Other tests' syncs and data sources stay in this one's file: --prune would delete them.
+    const keep = JSON.parse((await idra(['syncs', 'export'])).stdout) as { dataSources: Array<{ id: string }>; syncs: Array<{ id: string }> };
+    const doc = (syncs: object[], dataSources: object[] = []) =>
+      JSON.stringify({ dataSources: [...keep.dataSources, ...dataSources], syncs: [...keep.syncs, ...syncs] });
+
+    const dry = await idra(['syncs', 'apply', '-f', '-', '--dry-run'], doc([fileSync('cli-a'), fileSync('cli-b')]));
+    expect(dry.stdout).toBe(
+      [
+        'create sync cli-a',
+        'create sync cli-b',
+        ...keep.dataSources.map((d) => `replace data source ${d.id}`),
+        ...keep.syncs.map((x) => `replace sync ${x.id}`),
+      ]
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
+    expect((await idra(['syncs', 'get', 'cli-a'])).code).toBe(4);
+    // One bad sync: none of the new ones is created, and the problem points into the file.
+    const bad = await idra(['syncs', 'apply', '-f', '-'], doc([fileSync('cli-a'), { ...fileSync('cli-b'), batchSize: 0 }]));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`  syncs[${keep.syncs.length + 1}].batchSize: must be >= 1`);
+    expect((await idra(['syncs', 'get', 'cli-a'])).code).toBe(4);
+    const made = await idra(
+      ['syncs', 'apply', '-f', '-'],
+      doc([fileSync('cli-a'), fileSync('cli-b')], [{ id: 'cli-spare', connector: 'sqlite', connection: { file: join(dir, 'spare.db') } }]),
+    );
+    expect(made.stdout).toMatch(/^created data source cli-spare\ncreated sync cli-a\ncreated sync cli-b\n/);
+    expect(JSON.parse((await idra(['syncs', 'history', 'cli-b', '--json'])).stdout)).toMatchObject([{ action: 'created', via: 'bulk' }]);
+    expect((await idra(['syncs', 'apply', '-f', '-', '--no-replace'], doc([fileSync('cli-c')]))).code).toBe(5);
+    expect((await idra(['syncs', 'get', 'cli-c'])).code).toBe(4);
+
+    // The file without cli-b and cli-spare: --prune lists them first, and deletes them only with --yes.
+    const unconfirmed = await idra(['syncs', 'apply', '-f', '-', '--prune'], doc([fileSync('cli-a')]));
+    expect([unconfirmed.code, unconfirmed.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^--prune deletes:\ndelete data source cli-spare\ndelete sync cli-b\nidra: --prune deletes the objects listed above: add --yes/),
+    ]);
+    expect((await idra(['syncs', 'get', 'cli-b'])).code).toBe(0);
+    const pruned = await idra(['syncs', 'apply', '-f', '-', '--prune', '--yes', '--json'], doc([fileSync('cli-a')]));
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ delete: { dataSources: ['cli-spare'], syncs: ['cli-b'] } });
+    expect((await idra(['syncs', 'get', 'cli-b'])).code).toBe(4);
+    expect((await idra(['datasources', 'get', 'cli-spare'])).code).toBe(4);
+    expect(await idra(['syncs', 'apply', '-f', '-', '--prune', '--no-replace'], doc([]))).toMatchObject({ code: 2 });
+    expect((await idra(['syncs', 'delete', 'cli-a'])).code).toBe(0);
+  });
+
+  it('syncs wait: 0 once the state is reported, 7 at the timeout, 8 when the sync fails or is paused instead, 4 for no sync; status says 6 before any report', async () => {
+    const idra = await asAdmin();
+    expect((await idra(['syncs', 'apply', '-f', '-'], JSON.stringify([fileSync('cli-wait')]))).code).toBe(0);
+    expect((await idra(['status', 'cli-wait'])).code).toBe(6);
+    expect((await idra(['syncs', 'wait', 'cli-wait', '--until', 'later'])).code).toBe(2);
+    const etcd = connectEtcd({ endpoints: inject('etcdEndpoints'), prefix: server.prefix });
+    // What the sync's agent reports (no agent runs in this test: the API and the CLI only read these).
+    const report = (patch: Partial<SyncStatus>) => etcd.ns.put(KEYS.status('cli-wait')).value(JSON.stringify(newSyncStatus('cli-wait', 'agent-w', patch)));
+    try {
+      const timedOut = await idra(['syncs', 'wait', 'cli-wait', '--until', 'caught-up', '--timeout', '1s', '--interval', '200ms']);
+      expect([timedOut.code, timedOut.stderr]).toEqual([7, expect.stringContaining('did not reach caught-up within 1s (now: no report from an agent yet)')]);
+      const waiting = idra(['syncs', 'wait', 'cli-wait', '--until', 'caught-up', '--timeout', '30s', '--interval', '100ms', '--json']);
+      await report({ state: 'running', lag: { rows: 10 } });
+      await report({ state: 'idle', lag: { rows: 0 } });
+      const caughtUp = await waiting;
+      expect(caughtUp.code, caughtUp.stderr).toBe(0);
+      expect(JSON.parse(caughtUp.stdout)).toMatchObject({ syncId: 'cli-wait', state: 'idle' });
+      expect((await idra(['syncs', 'wait', 'cli-wait', '--until', 'running', '--timeout', '1s', '--interval', '100ms'])).code).toBe(7);
+
+      await report({ state: 'failed', lastError: { code: 'IDRA_ERR_CONNECTOR', message: 'no such table: t', at: new Date().toISOString() } });
+      const failed = await idra(['syncs', 'wait', 'cli-wait', '--until', 'caught-up', '--timeout', '30s', '--json']);
+      expect([failed.code, JSON.parse(failed.stderr)]).toEqual([
+        8,
+        { error: { code: 'IDRA_ERR_CLI_WAIT_FAILED', message: expect.stringContaining('no such table: t') }, exitCode: 8 },
+      ]);
+      expect((await idra(['syncs', 'wait', 'cli-wait', '--until', 'failed', '--timeout', '5s'])).code).toBe(0);
+      expect((await idra(['syncs', 'pause', 'cli-wait'])).code).toBe(0);
+      const paused = await idra(['syncs', 'wait', 'cli-wait', '--until', 'running', '--timeout', '30s']);
+      expect([paused.code, paused.stderr]).toEqual([8, 'idra: sync cli-wait is paused: it cannot reach running until it is resumed\n']);
+      // A failure reported before the last change (the resume) speaks of the sync as it was: not an answer.
+      expect((await idra(['syncs', 'resume', 'cli-wait'])).code).toBe(0);
+      expect((await idra(['syncs', 'wait', 'cli-wait', '--until', 'idle', '--timeout', '1s', '--interval', '200ms'])).code).toBe(7);
+
+      expect((await idra(['syncs', 'delete', 'cli-wait'])).code).toBe(0);
+      expect((await idra(['syncs', 'wait', 'cli-wait', '--until', 'idle'])).code).toBe(4);
+      expect((await idra(['status', 'cli-wait'])).code).toBe(4);
+    } finally {
+      etcd.close();
     }
   });
 

@@ -3,6 +3,7 @@ import { IdraApiError, IdraClient } from '@idra/api-client';
 import { OPTIONS, need, type CliIo, type Command, type CommandContext, type Flags } from './command.ts';
 import { authCommands } from './commands/auth.ts';
 import { clusterCommands } from './commands/cluster.ts';
+import { dataSourceCommands } from './commands/datasources.ts';
 import { notificationCommands } from './commands/notifications.ts';
 import { offsetCommands } from './commands/offsets.ts';
 import { syncCommands } from './commands/syncs.ts';
@@ -10,7 +11,7 @@ import { tokenCommands } from './commands/tokens.ts';
 import { transferCommands } from './commands/transfer.ts';
 import { userCommands } from './commands/users.ts';
 import { loadCredentials } from './credentials.ts';
-import { EXIT, UsageError, exitCodeOf } from './exit-codes.ts';
+import { EXIT, ExitError, UsageError, exitCodeLines, exitCodeOf } from './exit-codes.ts';
 import { json } from './output.ts';
 
 export type { CliIo } from './command.ts';
@@ -19,6 +20,7 @@ export type { CliIo } from './command.ts';
 const COMMANDS: Command[] = [
   ...authCommands,
   ...syncCommands,
+  ...dataSourceCommands,
   ...transferCommands,
   ...offsetCommands,
   ...clusterCommands,
@@ -56,8 +58,8 @@ Options:
   --json           machine-readable output on stdout (errors as JSON on stderr)
   -h, --help
 
-Exit codes: 0 ok · 1 error · 2 usage · 3 not authenticated or not allowed · 4 not found · 5 conflict
-  1: invalid or refused document, server error or unreachable · 5: exists already, sync still running, Go Idra still running (migrate)
+Exit codes:
+${exitCodeLines().join('\n')}
 `;
 
 async function client(flags: Flags, io: CliIo): Promise<IdraClient> {
@@ -112,7 +114,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const body =
         err instanceof IdraApiError
           ? { code: err.code, message: err.message, status: err.status, details: err.details }
-          : { code: code === EXIT.usage ? 'IDRA_ERR_CLI_USAGE' : 'IDRA_ERR_CLI', message: (err as Error).message };
+          : { code: err instanceof ExitError ? err.code : code === EXIT.usage ? 'IDRA_ERR_CLI_USAGE' : 'IDRA_ERR_CLI', message: (err as Error).message };
       io.stderr.write(json({ error: body, exitCode: code }));
     } else {
       io.stderr.write(`idra: ${(err as Error).message}${err instanceof IdraApiError && err.status > 0 ? ` (${err.code})` : ''}\n`);

@@ -41,6 +41,12 @@ export const OPTIONS = {
   paused: { type: 'boolean' },
   offset: { type: 'string' },
   confirm: { type: 'string' },
+  until: { type: 'string' },
+  timeout: { type: 'string' },
+  interval: { type: 'string' },
+  prune: { type: 'boolean' },
+  'no-replace': { type: 'boolean' },
+  yes: { type: 'boolean' },
 } as const;
 
 export type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -1,16 +1,15 @@
 import { writeFile } from 'node:fs/promises';
-import { IdraApiError, type IdraClient, type SyncConfig } from '@idra/api-client';
+import { IdraApiError } from '@idra/api-client';
 import { planBulkSyncs, type BulkSettings } from '@idra/core/bulk';
 import { ask, need, readDocument, type Command } from '../command.ts';
 import { UsageError } from '../exit-codes.ts';
-import { changeOptions, historyText, withOffsetDecision } from '../history.ts';
+import { historyText } from '../history.ts';
+import { apply } from '../apply.ts';
 import { json, table } from '../output.ts';
 import { describeSyncStatus, syncRows } from '../sync-views.ts';
+import { syncWaitCommand } from './sync-wait.ts';
 
-/** The most syncs `POST /syncs/bulk` takes in one request. */
-const BULK_LIMIT = 1000;
-
-/** `idra syncs …`: list, status, bulk creation, retry, check, get, apply, delete, pause, resume, history. */
+/** `idra syncs …`: list, status, bulk creation, wait, retry, check, get, apply, delete, pause, resume, history. */
 export const syncCommands: Command[] = [
   {
     name: 'syncs list',
@@ -80,6 +79,7 @@ export const syncCommands: Command[] = [
       out(`${text}created ${r.created.length} sync(s)${flags.paused ? ', paused' : ''}\n`, r);
     },
   },
+  syncWaitCommand,
   {
     name: 'syncs retry',
     usage: '<id>',
@@ -116,52 +116,16 @@ export const syncCommands: Command[] = [
   },
   {
     name: 'syncs apply',
-    usage: '-f <file|-> [--reason <text>] [--offset reset|keep [--confirm <id>]]',
+    usage: '-f <file|-> [--no-replace | --prune [--yes]] [--dry-run] [--reason <text>]\n[--offset reset|keep [--confirm <id>]]',
     help: [
-      'create or replace the syncs (and data sources) of a file; --offset: what to do',
-      'with a stored offset the change moves (another table, cursor, key or mode)',
+      'create the syncs and data sources of a file, replacing those that exist',
+      '(each listed as created or replaced); new syncs in one request, all or none;',
+      '--no-replace: exit 5 if any exists, nothing applied; --prune: also delete the',
+      'syncs and unused data sources the file leaves out (listed first; --yes without',
+      'a terminal); --dry-run: print the plan only; --offset: what to do with a stored',
+      'offset a change moves (another table, cursor, key or mode)',
     ],
-    async run({ flags, io, out, api }) {
-      const client = await api();
-      const doc = await readDocument(io, flags.file);
-      const file = (Array.isArray(doc) ? { syncs: doc } : typeof doc === 'object' && doc !== null && 'syncs' in doc ? doc : { syncs: [doc] }) as {
-        syncs: SyncConfig[];
-        dataSources?: Parameters<IdraClient['dataSources']['put']>[0][];
-      };
-      if (file.syncs.some((s) => typeof s !== 'object' || s === null || !('id' in s))) {
-        throw new IdraApiError(0, { code: 'IDRA_ERR_CLI_BAD_FILE', message: 'every sync needs an id (for an original Go Idra export use idra syncs import)' });
-      }
-      const applied = { dataSources: [] as string[], syncs: [] as string[] };
-      const opts = changeOptions(flags);
-      const confirm = io.stdin.isTTY ? async (prompt: string) => (await ask(io, [{ prompt, secret: false }]))[0]! : undefined;
-      const warn = (t: string) => io.stderr.write(t);
-      for (const ds of file.dataSources ?? [])
-        applied.dataSources.push((await withOffsetDecision((o) => client.dataSources.put(ds, o), opts, ds.id, confirm, warn)).id);
-      const put = async (s: SyncConfig) => applied.syncs.push((await withOffsetDecision((o) => client.syncs.put(s, o), opts, s.id, confirm, warn)).id);
-      // New syncs go in bulk requests (all of a request or none; 1,000 syncs in seconds, not one request each);
-      // replacements go one by one, each with its own offset decision.
-      const { syncs: stored, invalid } = await client.syncs.list();
-      const existing = new Set([...stored.map((s) => s.id), ...invalid.map((s) => s.id)]);
-      const fresh = file.syncs.filter((s) => !existing.has(s.id));
-      for (let i = 0; i < fresh.length; i += BULK_LIMIT) {
-        const chunk = fresh.slice(i, i + BULK_LIMIT);
-        try {
-          applied.syncs.push(...(await client.syncs.bulkCreate(chunk, { reason: opts.reason })).created);
-        } catch (err) {
-          // A new id with an offset left by a deleted sync of that id needs its own decision (the bulk request created none).
-          if (!(err instanceof IdraApiError) || err.code !== 'IDRA_ERR_OFFSET_SCOPE_CHANGED') throw err;
-          for (const s of chunk) await put(s);
-        }
-      }
-      for (const s of file.syncs.filter((s) => existing.has(s.id))) await put(s);
-      out(
-        `applied ${applied.dataSources
-          .map((d) => `data source ${d}`)
-          .concat(applied.syncs.map((s) => `sync ${s}`))
-          .join(', ')}\n`,
-        applied,
-      );
-    },
+    run: (ctx) => apply(ctx, 'syncs'),
   },
   {
     name: 'syncs delete',

@@ -4,3 +4,4 @@ export * from './connector-kinds.ts';
 export * from './modes.ts';
 export * from './position.ts';
 export * from './schema.ts';
+export { parseDuration } from '../duration.ts';
