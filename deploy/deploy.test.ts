@@ -65,6 +65,8 @@ const isSecretEnv = (name: string) => SECRET_ENV.test(name) || name === 'IDRA_SE
 
 const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
+/** Tests that run external tools (helm, kubeconform, compose): their CPU is fixed, their wall time follows the machine's load. */
+const TOOLS_TIMEOUT_MS = 180_000;
 const ETCD_PASSWORDS = ['Root', 'Agent', 'Api'].map((who) => `secrets.etcd${who}Password=${who.toLowerCase()}-0123456789abcdef`).join(',');
 
 function checkManifests(text: string): void {
@@ -411,6 +413,8 @@ describe('deploy/k8s and the Helm chart', () => {
         expect(code).toBe(0);
       }
     },
+    // Three helm template and three kubeconform runs: 42 s of wall time measured at load average 40 on two cores.
+    TOOLS_TIMEOUT_MS,
   );
 });
 
@@ -547,6 +551,8 @@ describe('deploy/compose.yaml', () => {
         await expect(config('partial.env'), tool).rejects.toThrow(/IDRA_ETCD_AGENT_PASSWORD/);
       }
     },
+    // Four runs of Python compose tools: 26 s of wall time measured at load average 40 on two cores.
+    TOOLS_TIMEOUT_MS,
   );
 
   it('safe defaults: ports published on 127.0.0.1 only, memory limits on every service, Grafana without anonymous access', () => {
