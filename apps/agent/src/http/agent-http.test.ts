@@ -218,6 +218,7 @@ describe('AgentMetrics', () => {
     expect(value(await scrape(m), 'idra_sync_lag_rows', labels)).toBe(500);
     expect(value(await scrape(m), 'idra_sync_lag_seconds', labels)).toBe(12);
     expect(value(await scrape(m), 'idra_sync_replication_slot_lag_bytes', { ...labels, slot: 'idra_s1' })).toBe(4096);
+    expect(value(await scrape(m), 'idra_sync_change_log_lag_bytes', labels)).toBe(4096);
     m.observeBatch('s1', { rows: 10, skipped: 0, deleted: 3, updated: 4, durationMs: 5, position: { kind: 'stream', value: null } });
     const kinds = await scrape(m);
     expect(['insert', 'update', 'delete'].map((kind) => value(kinds, 'idra_sync_changes_total', { ...labels, kind }))).toEqual([6, 4, 3]);
@@ -229,6 +230,7 @@ describe('AgentMetrics', () => {
     expect(value(samples, 'idra_sync_lag_rows', labels)).toBeUndefined();
     expect(value(samples, 'idra_sync_lag_seconds', labels)).toBeUndefined();
     expect(value(samples, 'idra_sync_replication_slot_lag_bytes', { ...labels, slot: 'idra_s1' })).toBeUndefined();
+    expect(value(samples, 'idra_sync_change_log_lag_bytes', labels)).toBeUndefined();
     expect(value(samples, 'idra_sync_errors_total', { ...labels, code: 'IDRA_ERR_CONNECTOR' })).toBe(1);
     expect(value(samples, 'idra_sync_state', { ...labels, state: 'stopped' })).toBe(1);
 

@@ -54,6 +54,7 @@ export class AgentMetrics {
   private readonly errors: Counter<'sync' | 'agent' | 'code'>;
   private readonly lagRows: Gauge<'sync' | 'agent'>;
   private readonly lagSeconds: Gauge<'sync' | 'agent'>;
+  private readonly changeLogLagBytes: Gauge<'sync' | 'agent'>;
   private readonly slotLagBytes: Gauge<'sync' | 'agent' | 'slot'>;
   private readonly changes: Counter<'sync' | 'agent' | 'kind'>;
   /** The replication slot each cdc sync's series is labelled with, so that it goes when the sync stops here. */
@@ -158,6 +159,12 @@ export class AgentMetrics {
       name: 'idra_sync_changes_total',
       help: "cdc: changes applied from the source's change log, by kind (insert, update, delete)",
       labelNames: ['sync', 'agent', 'kind'],
+      registers,
+    });
+    this.changeLogLagBytes = new Gauge({
+      name: 'idra_sync_change_log_lag_bytes',
+      help: "cdc: bytes of the source's change log (PostgreSQL WAL, MySQL / MariaDB binlog) between the sync's offset and the server's position",
+      labelNames: ['sync', 'agent'],
       registers,
     });
     this.slotLagBytes = new Gauge({
@@ -279,6 +286,7 @@ export class AgentMetrics {
     const lag = s.state === 'stopped' ? undefined : s.lag;
     setOrRemove(this.lagRows, labels, lag?.rows);
     setOrRemove(this.lagSeconds, labels, lag?.seconds);
+    setOrRemove(this.changeLogLagBytes, labels, lag?.bytes);
     const running = s.state !== 'stopped';
     const limit = running ? effectiveLagThreshold(lagThreshold) : undefined;
     setOrRemove(this.lagThresholdRows, labels, limit?.rows);

@@ -49,6 +49,37 @@ describe('cdc syncs: Test connection says what the change log needs, deleting a 
     expect(replicator.body).toMatchObject({ ok: true, changeLog: { ready: true, problems: [] } });
   });
 
+  it('Test connection and the sync check on a MariaDB data source name what its binlog lacks', async () => {
+    // The shared test MariaDB runs without a binlog (--skip-log-bin), in the server's default MIXED format.
+    const maria = await createDatabase('mysql', inject('mysqlUrl'));
+    try {
+      const id = `maria-${process.pid}`;
+      const created = await s.call('POST', '/api/v1/datasources', {
+        token: s.tokens.operator,
+        body: { id, connector: 'mysql', connection: { url: maria.url } },
+      });
+      expect(created.status).toBe(201);
+      const tested = await s.call('POST', `/api/v1/datasources/${id}/test`, { token: s.tokens.operator });
+      expect(tested.body).toMatchObject({
+        ok: true,
+        changeLog: {
+          ready: false,
+          problems: [
+            'the server writes no binlog (log_bin is OFF): add log_bin and a server_id under [mysqld] in my.cnf and restart the server',
+            "the binlog is in MIXED format: set binlog_format = ROW in my.cnf (SET GLOBAL binlog_format = 'ROW' for new sessions until the restart)",
+          ],
+        },
+      });
+      const sync = { ...cdcSync(`maria-check-${process.pid}`, id), source: { connector: 'mysql', dataSourceId: id, table: 'src' } };
+      const refused = await s.call('POST', '/api/v1/syncs/check', { token: s.tokens.operator, body: sync });
+      expect(refused.body).toMatchObject({ ok: false, problem: { code: 'IDRA_ERR_CONFIG_CHANGE_LOG' } });
+      expect(refused.body.problem.message).toContain('log_bin is OFF');
+      await s.call('DELETE', `/api/v1/datasources/${id}`, { token: s.tokens.operator });
+    } finally {
+      await maria.drop();
+    }
+  });
+
   it("lists Idra's replication slots with the WAL each keeps, naming a slot no sync has", async () => {
     const id = `cdc-owned-${process.pid}`;
     expect((await s.call('POST', '/api/v1/syncs', { token: s.tokens.operator, body: { ...cdcSync(id, 'replicator'), enabled: false } })).status).toBe(201);

@@ -261,6 +261,34 @@ describe('MariaDB binlog cdc source', () => {
     }
   });
 
+  it("ends a former owner's dump: a second reader of the same sync (server id) takes the stream over", async () => {
+    const { sync, name } = await table('id bigint primary key', { snapshot: 'never' });
+    const former = await open(sync);
+    const owner = await open(sync);
+    try {
+      const start = (await former.read(START, 50, AbortSignal.timeout(30_000))).position;
+      await former.read(start, 50, AbortSignal.timeout(30_000));
+      // The new owner starts its dump as the same replica: the server ends the former one's.
+      await owner.read(start, 50, AbortSignal.timeout(30_000));
+      await admin.query(`insert into ${name} values (1)`);
+      const ended = await until('the former dump to end', () =>
+        former.read(start, 50, AbortSignal.timeout(30_000)).then(
+          () => false,
+          (err: unknown) => err as Error,
+        ),
+      );
+      expect(ended.message).toMatch(/another binlog reader with server id \d+ took the dump over/);
+      const taken = await until('the insert', async () => {
+        const b = await owner.read(start, 50, AbortSignal.timeout(30_000));
+        return b.rows.length > 0 && b;
+      });
+      expect(taken.rows).toEqual([{ id: '1' }]);
+    } finally {
+      await former.close();
+      await owner.close();
+    }
+  });
+
   it('names each missing setting and privilege with what to change', async () => {
     await admin.query("create user if not exists 'plain'@'%' identified by 'pw'");
     await admin.query("grant select on cdc.* to 'plain'@'%'");

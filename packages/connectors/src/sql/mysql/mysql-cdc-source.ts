@@ -44,6 +44,8 @@ export interface MysqlCdcOffset {
    * replication topology, so a failover to a replica keeps the place; file and position do not.
    */
   gtid?: string | undefined;
+  /** The replica server id the sync reads the binlog as (for the status; `binlogServerId` decides it). */
+  serverId?: number | undefined;
   /** While the initial copy runs: its key ranges, the rows copied and the rows the table was estimated to hold. */
   snapshot?: { parts: SnapshotPart[]; rows: number; total: number } | undefined;
 }
@@ -79,8 +81,10 @@ type Item =
 
 /** Above this many queued items the socket is paused until reads take them. */
 const QUEUE_HIGH = 50_000;
-/** The server cannot serve the position asked for (purged, or not in its binlog). */
+/** The server cannot serve the dump: the position asked for is purged or not in its binlog (or another reader took over). */
 const ER_MASTER_FATAL_READING_BINLOG = 1236;
+/** What the server says of a position it no longer has (file+position, or a GTID position). */
+const PURGED = /could not find|not in the master's binlog|purged/i;
 
 function offsetOf(position: Position): MysqlCdcOffset | undefined {
   if (position.kind !== 'stream' || position.value === null || position.value === undefined) return undefined;
@@ -223,9 +227,9 @@ export class MysqlCdcSource implements Source {
 
   /** The MariaDB GTID position of a binlog file and position (`binlog_gtid_pos`), when the server has GTIDs. */
   private async withGtid(place: { file: string; pos: number }): Promise<MysqlCdcOffset> {
-    if (!this.mariadb) return place;
+    if (!this.mariadb) return { ...place, serverId: this.serverId };
     const [row] = (await this.pool.query('select binlog_gtid_pos(?, ?) as gtid', [place.file, place.pos]))[0] as Array<{ gtid: string | null }>;
-    return { ...place, gtid: row?.gtid ?? '' };
+    return { ...place, gtid: row?.gtid ?? '', serverId: this.serverId };
   }
 
   /**
@@ -316,7 +320,8 @@ export class MysqlCdcSource implements Source {
 
   /** Changes after the offset: whole transactions, as many as fit in `limit` rows, waiting up to pollIntervalMs for the first. */
   private async follow(position: Position, offset: MysqlCdcOffset, limit: number, signal: AbortSignal): Promise<Batch> {
-    if (!this.binlog?.streaming) await this.startStream(offset);
+    // A dump that ended stays ended: the runner closes the source and opens a new one (a former owner, ended by the new one's dump, stops there).
+    if (!this.binlog && this.streamError === undefined) await this.startStream(offset);
     const deadline = performance.now() + this.sync.pollIntervalMs;
     while (!this.ready(false) && !signal.aborted && performance.now() < deadline) {
       await new Promise<void>((resolve) => {
@@ -376,7 +381,7 @@ export class MysqlCdcSource implements Source {
     this.oldestQueuedMs = this.queue.find((item) => item.kind === 'commit')?.timeMs;
     const batch = await this.batchOf(items);
     const moved = last !== undefined && (last.at.file !== offset.file || last.at.pos !== offset.pos);
-    return { ...batch, position: moved ? at({ file: last!.at.file, pos: last!.at.pos, gtid: last!.at.gtid }) : position };
+    return { ...batch, position: moved ? at({ ...last!.at, serverId: this.serverId }) : position };
   }
 
   /** Queue items as rows and changes, in order; a batch that spans a schema change carries the columns of both sides. */
@@ -413,7 +418,6 @@ export class MysqlCdcSource implements Source {
 
   /** Starts the binlog dump after the offset: from its GTID position on MariaDB, else from its file and position. */
   private async startStream(offset: MysqlCdcOffset): Promise<void> {
-    this.streamError = undefined;
     this.queue = [];
     this.pending = [];
     this.partial = false;
@@ -446,7 +450,14 @@ export class MysqlCdcSource implements Source {
 
   /** Why the stream ended, in words that say what to do; a purged position fails the sync. */
   private failure(offset: MysqlCdcOffset, err: Error | undefined): Error {
-    if ((err as { errno?: number } | undefined)?.errno === ER_MASTER_FATAL_READING_BINLOG) {
+    if (err && /same server_uuid\/server_id/i.test(err.message)) {
+      return fail(
+        this.sync,
+        `another binlog reader with server id ${this.serverId} took the dump over (the sync's new owner, or a replica or sync with the same options.serverId)`,
+        false,
+      );
+    }
+    if ((err as { errno?: number } | undefined)?.errno === ER_MASTER_FATAL_READING_BINLOG && PURGED.test(err!.message)) {
       const where = offset.gtid !== undefined ? `GTID position '${offset.gtid}' (${offset.file}:${offset.pos})` : `${offset.file}:${offset.pos}`;
       return fail(
         this.sync,

@@ -52,7 +52,6 @@ interface CoreConnection extends EventEmitter {
  */
 export class BinlogConnection {
   private readonly conn: mysql.Connection;
-  private started = false;
   private watchdog: NodeJS.Timeout | undefined;
   private lastPacketAt = performance.now();
 
@@ -94,7 +93,6 @@ export class BinlogConnection {
     body.writeUInt16LE(0, 5); // flags: block at the end of the log, waiting for more
     body.writeUInt32LE(serverId, 7);
     body.write(file, 11, 'latin1');
-    this.started = true;
     const core = this.core;
     let ended = false;
     const end = (err: Error | undefined) => {
@@ -145,11 +143,6 @@ export class BinlogConnection {
     core.addCommand(command);
   }
 
-  /** Whether `start` was called: the connection streams (or its dump has ended). */
-  get streaming(): boolean {
-    return this.started;
-  }
-
   /** Stops reading from the server (backpressure) or resumes. */
   pause(paused: boolean): void {
     // The silence of a paused connection is ours, not the server's.
@@ -160,7 +153,6 @@ export class BinlogConnection {
 
   async close(): Promise<void> {
     clearInterval(this.watchdog);
-    this.started = false;
     // A dumping server answers no COM_QUIT until its dump ends: the socket is closed instead.
     this.conn.destroy();
   }
