@@ -2,48 +2,31 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { createDatabase, startEtcd, startMariadb, until, type EtcdServer, type MariadbServer, type TestDatabase } from '@idra/testkit';
-import { KEYS, connectEtcd, readAssignments, type EtcdConnection } from '@idra/core';
+import { KEYS, connectEtcd, type EtcdConnection } from '@idra/core';
 import { AgentProcess, EtcdHistory } from './cluster-harness.ts';
+import { expectEqualToSource, keyed, ownership, type Rows } from './cdc-harness.ts';
 
 // Mode cdc from MariaDB's binlog end to end: real agent processes, a MariaDB source of the test's own
 // (binlog in row format, GTIDs; killed -9 and restarted during the test), two destinations
 // (PostgreSQL, MariaDB). Writers insert, update (also keys), delete, run large and multi-statement
-// transactions and add a column while the owning agent is killed (-9) and the source restarted; at
-// the end every destination equals the source row for row.
+// transactions and add a column while the owning agent is killed (-9), the other is frozen past its
+// lease, and the source is killed (-9) and restarted; at the end every destination equals the source
+// row for row.
 
 const PREFIX = `/cdc-mariadb-${process.pid}/`;
-const COLUMNS = ['id', 'label', 'n', 'note'];
 const ROWS = 5_000;
-
-type Rows = Map<string, string>;
-
-/** Rows as `id → json of the other columns`, values as text, missing columns as null. */
-function keyed(rows: Array<Record<string, unknown>>): Rows {
-  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
-  return new Map(rows.map((r) => [String(r.id), JSON.stringify(COLUMNS.slice(1).map((c) => text(r[c])))]));
-}
-
-function differences(want: Rows, got: Rows): { missing: number; extra: number; stale: number } {
-  let missing = 0;
-  let stale = 0;
-  for (const [k, v] of want) {
-    if (!got.has(k)) missing++;
-    else if (got.get(k) !== v) stale++;
-  }
-  const extra = [...got.keys()].filter((k) => !want.has(k)).length;
-  return { missing, extra, stale };
-}
+const COLUMNS = ['label', 'n', 'note'];
 
 async function mysqlRows(url: string): Promise<Rows> {
   const c = await mysql.createConnection({ uri: url, supportBigNumbers: true, bigNumberStrings: true });
   try {
-    return keyed((await c.query('select * from items'))[0] as Array<Record<string, unknown>>);
+    return keyed((await c.query('select * from items'))[0] as Array<Record<string, unknown>>, COLUMNS);
   } finally {
     await c.end();
   }
 }
 
-describe('mode cdc from the MariaDB binlog through real agents: failover and a source restart', () => {
+describe('mode cdc from the MariaDB binlog through real agents: failover, a frozen agent, a source restart', () => {
   let source: MariadbServer;
   let etcd: EtcdServer;
   let pgDest: TestDatabase;
@@ -73,7 +56,7 @@ describe('mode cdc from the MariaDB binlog through real agents: failover and a s
     const c = new pg.Client(pgDest.url);
     await c.connect();
     try {
-      return keyed((await c.query('select * from items')).rows);
+      return keyed((await c.query('select * from items')).rows, COLUMNS);
     } finally {
       await c.end();
     }
@@ -146,23 +129,15 @@ describe('mode cdc from the MariaDB binlog through real agents: failover and a s
       await c?.end().catch(() => {});
     })();
 
-    const owners = async () => {
-      const { assignments } = await readAssignments(conn.ns);
-      return new Map([...assignments].map(([syncId, a]) => [syncId, a.agentId]));
-    };
+    const { owners, killAndFreeze } = ownership(conn.ns, agents);
     await until(
       'the copies to run and stream',
       async () => (await owners()).size === 2 && (await destinationRows('pg').catch(() => new Map())).size > ROWS * 0.8,
       120_000,
     );
 
-    // kill -9 the agent holding most syncs; the other takes them over from their stored positions.
-    const byOwner = [...(await owners()).values()];
-    const victim = agents.find((a) => a.id === (byOwner.filter((x) => x === 'cdc-a').length >= byOwner.length / 2 ? 'cdc-a' : 'cdc-b'))!;
-    const survivor = agents.find((a) => a !== victim)!;
-    victim.signal('SIGKILL');
-    await victim.exited;
-    await until('every sync on the survivor', async () => [...(await owners()).values()].every((a) => a === survivor.id), 60_000);
+    // kill -9 the owner of most syncs, then freeze the survivor past its lease (for the binlog: the new owner's dump, as the same server id, ends the frozen one's).
+    const victim = await killAndFreeze(etcd.endpoints, PREFIX);
 
     // Kill the source (-9) under the writers and the binlog dumps, then start it again.
     await source.kill('SIGKILL');
@@ -173,21 +148,9 @@ describe('mode cdc from the MariaDB binlog through real agents: failover and a s
     await writer;
     expect(stats.transactions).toBeGreaterThan(150);
 
-    const want = await mysqlRows(sourceUrl());
-    for (const kind of ['pg', 'mariadb'] as const) {
-      // Waited for with a deadline; the last difference is what the assertion shows.
-      await until(
-        `${kind} to equal the source`,
-        async () => {
-          const diff = differences(want, await destinationRows(kind).catch(() => new Map()));
-          return diff.missing + diff.extra + diff.stale === 0;
-        },
-        120_000,
-      ).catch(() => undefined);
-      expect({ kind, ...differences(want, await destinationRows(kind)) }).toEqual({ kind, missing: 0, extra: 0, stale: 0 });
-    }
+    await expectEqualToSource(await mysqlRows(sourceUrl()), ['pg', 'mariadb'] as const, destinationRows);
     await history.settle();
     expect(history.violations()).toEqual([]);
-    expect(survivor.running).toBe(true);
+    for (const a of agents.filter((x) => x !== victim)) expect(a.running).toBe(true);
   }, 420_000);
 });

@@ -4,8 +4,9 @@ import pg from 'pg';
 import mysql from 'mysql2/promise';
 import Database from 'better-sqlite3';
 import { createDatabase, startEtcd, startPostgres, tempDir, until, type EtcdServer, type PostgresServer, type TestDatabase } from '@idra/testkit';
-import { KEYS, connectEtcd, readAssignments, type EtcdConnection } from '@idra/core';
+import { KEYS, connectEtcd, type EtcdConnection } from '@idra/core';
 import { AgentProcess, EtcdHistory } from './cluster-harness.ts';
+import { expectEqualToSource, keyed as keyedBy, ownership, type Rows } from './cdc-harness.ts';
 
 // Mode cdc end to end: real agent processes, a PostgreSQL source of the test's own (restarted during
 // the test), three destinations (PostgreSQL, MariaDB, SQLite). Writers insert, update (also keys),
@@ -14,26 +15,7 @@ import { AgentProcess, EtcdHistory } from './cluster-harness.ts';
 // source row for row.
 
 const PREFIX = `/cdc-${process.pid}/`;
-const COLUMNS = ['id', 'label', 'n', 'note'];
-
-type Rows = Map<string, string>;
-
-/** Rows as `id → json of the other columns`, values as text, missing columns as null. */
-function keyed(rows: Array<Record<string, unknown>>): Rows {
-  const text = (v: unknown) => (v === null || v === undefined ? null : v instanceof Buffer ? v.toString() : String(v));
-  return new Map(rows.map((r) => [String(r.id), JSON.stringify(COLUMNS.slice(1).map((c) => text(r[c])))]));
-}
-
-function differences(want: Rows, got: Rows): { missing: number; extra: number; stale: number } {
-  let missing = 0;
-  let stale = 0;
-  for (const [k, v] of want) {
-    if (!got.has(k)) missing++;
-    else if (got.get(k) !== v) stale++;
-  }
-  const extra = [...got.keys()].filter((k) => !want.has(k)).length;
-  return { missing, extra, stale };
-}
+const keyed = (rows: Array<Record<string, unknown>>): Rows => keyedBy(rows, ['label', 'n', 'note']);
 
 describe('mode cdc through real agents: failover, a frozen agent, a source restart', () => {
   let source: PostgresServer;
@@ -167,16 +149,7 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
       await c?.end().catch(() => {});
     })();
 
-    const owners = async () => {
-      const { assignments } = await readAssignments(conn.ns);
-      return new Map([...assignments].map(([syncId, a]) => [syncId, a.agentId]));
-    };
-    // A failover that does not happen says why: the assignments and what each agent logged about leadership and its lease.
-    const untilOwners = (what: string, done: (owners: string[]) => boolean) =>
-      until(what, async () => done([...(await owners()).values()]), 60_000).catch(async (err: Error) => {
-        const events = agents.flatMap((a) => a.clusterEvents()).sort();
-        throw new Error(`${err.message}; assignments ${JSON.stringify([...(await owners())])}; agents' log:\n${events.join('\n')}`, { cause: err });
-      });
+    const { owners, killAndFreeze } = ownership(conn.ns, agents);
     await until(
       'the copies to run and stream',
       async () => {
@@ -186,20 +159,8 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
       120_000,
     );
 
-    // kill -9 the agent holding most syncs.
-    const byOwner = [...(await owners()).values()];
-    const victim = agents.find((a) => a.id === (byOwner.filter((x) => x === 'cdc-a').length >= byOwner.length / 2 ? 'cdc-a' : 'cdc-b'))!;
-    const survivor = agents.find((a) => a !== victim)!;
-    victim.signal('SIGKILL');
-    await victim.exited;
-    await untilOwners('every sync on the survivor', (o) => o.every((a) => a === survivor.id));
-    agents.push(new AgentProcess('cdc-c', etcd.endpoints, PREFIX));
-
-    // Freeze the survivor past its lease: its syncs move to the new agent; once thawed it writes nothing for them.
-    await untilOwners('the new agent to take a share', (o) => o.includes('cdc-c'));
-    survivor.signal('SIGSTOP');
-    await untilOwners('every sync on the new agent', (o) => o.every((a) => a === 'cdc-c'));
-    survivor.signal('SIGCONT');
+    // kill -9 the owner of most syncs, then freeze the survivor past its lease.
+    const victim = await killAndFreeze(etcd.endpoints, PREFIX);
 
     // Restart the source under the writers and the streams.
     await source.kill('SIGQUIT');
@@ -209,19 +170,7 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
     await writer;
     expect(stats.transactions).toBeGreaterThan(200);
 
-    const want = await sourceRows();
-    for (const kind of ['pg', 'mariadb', 'sqlite'] as const) {
-      // Waited for with a deadline; the last difference is what the assertion shows.
-      await until(
-        `${kind} to equal the source`,
-        async () => {
-          const diff = differences(want, await destinationRows(kind).catch(() => new Map()));
-          return diff.missing + diff.extra + diff.stale === 0;
-        },
-        120_000,
-      ).catch(() => undefined);
-      expect({ kind, ...differences(want, await destinationRows(kind)) }).toEqual({ kind, missing: 0, extra: 0, stale: 0 });
-    }
+    await expectEqualToSource(await sourceRows(), ['pg', 'mariadb', 'sqlite'] as const, destinationRows);
     await history.settle();
     expect(history.violations()).toEqual([]);
     for (const a of agents.filter((x) => x !== victim)) expect(a.running).toBe(true);

@@ -67,13 +67,14 @@ function apply(rows: Map<string, Row>, batch: Batch): void {
   run(Infinity);
 }
 
-/** Reads and applies batches until `done` holds. */
-async function follow(source: Source, from: Position, rows: Map<string, Row>, done: (position: Position) => boolean, limit = 100): Promise<Position> {
+/** Reads and applies batches until `done` holds; the deletes they carried are added to `deletes`. */
+async function follow(source: Source, from: Position, rows: Map<string, Row>, done: (position: Position) => boolean, deletes: Row[] = []): Promise<Position> {
   let position = from;
   await until(
     'the source to catch up',
     async () => {
-      const batch = await source.read(position, limit, AbortSignal.timeout(30_000));
+      const batch = await source.read(position, 100, AbortSignal.timeout(30_000));
+      for (const change of batch.changes ?? []) if (change.kind === 'delete') deletes.push(change.key);
       apply(rows, batch);
       position = batch.position;
       return done(position);
@@ -150,8 +151,11 @@ describe('MariaDB binlog cdc source', () => {
       expect(copied).toBe(500);
       expect(rows.get('1')).toMatchObject({ label: 'v1' });
       expect(rows.has('501')).toBe(false);
-      position = await follow(source, position, rows, () => rows.has('1000') && rows.size === 501);
+      const deletes: Row[] = [];
+      position = await follow(source, position, rows, () => rows.has('1000') && rows.size === 501, deletes);
       expect(rows.get('1')).toMatchObject({ label: 'changed', n: 2 });
+      // The delete, and the old key of the key change; the update of other columns is no delete.
+      expect(deletes).toEqual([{ id: '2' }, { id: '3' }]);
       expect(rows.has('2') || rows.has('3')).toBe(false);
 
       await admin.query(`truncate table ${name}`);
@@ -271,7 +275,7 @@ describe('MariaDB binlog cdc source', () => {
       // The new owner starts its dump as the same replica: the server ends the former one's.
       await owner.read(start, 50, AbortSignal.timeout(30_000));
       await admin.query(`insert into ${name} values (1)`);
-      const ended = await until('the former dump to end', () =>
+      const ended = await until<Error>('the former dump to end', () =>
         former.read(start, 50, AbortSignal.timeout(30_000)).then(
           () => false,
           (err: unknown) => err as Error,

@@ -113,6 +113,8 @@ export class MysqlCdcSource implements Source {
   private readonly serverId: number;
   private readonly mariadb: boolean;
   private columns: Column[];
+  /** The names of the table's columns in order, as last described (selected or not). */
+  private columnNames: string[] = [];
   /** Layouts by TABLE_MAP signature; emptied when a DDL changes the table. */
   private layouts = new Map<string, Layout>();
 
@@ -189,7 +191,10 @@ export class MysqlCdcSource implements Source {
       const missing = sync.keyColumns.filter((k) => !columns.some((c) => c.name === k));
       if (missing.length > 0)
         throw new ConfigError([{ path: 'keyColumns', message: `column(s) ${missing.join(', ')} not found in ${schema}.${endpoint.table}` }]);
-      return new MysqlCdcSource(dialect, ctx, options, pool, table, columns, /mariadb/i.test(server!.version));
+      const source = new MysqlCdcSource(dialect, ctx, options, pool, table, columns, /mariadb/i.test(server!.version));
+      // The column order, for telling key changes in the row images the stream brings before any read describes the table.
+      await source.describe();
+      return source;
     } catch (err) {
       await pool.end().catch(() => {});
       throw wrap(dialect, sync, err);
@@ -533,9 +538,6 @@ export class MysqlCdcSource implements Source {
     const indexes = this.keys.map((k) => names.indexOf(k));
     return indexes.every((i) => i >= 0) && names.length === map.types.length ? indexes : map.types.map((_, i) => i);
   }
-
-  /** The names of the table's columns in order, as last described (selected or not). */
-  private columnNames: string[] = [];
 
   /** A statement of the log: a TRUNCATE or a DDL of our table. */
   private statement(schema: string, sql: string): void {
