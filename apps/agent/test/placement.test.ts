@@ -98,7 +98,6 @@ describe('placement: data-source slots and agent labels, with real agent process
     const sourceDb = new URL(source.url).pathname.slice(1);
     let samples = 0;
     let mostReading = 0;
-    let fullSamples = 0;
     const readers = new Set<string>();
     let sampling = true;
     const sampling$ = (async () => {
@@ -109,7 +108,6 @@ describe('placement: data-source slots and agent labels, with real agent process
         );
         samples++;
         mostReading = Math.max(mostReading, rows.length);
-        if (rows.length === LIMIT) fullSamples++;
         for (const r of rows) readers.add(r.app);
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -173,9 +171,10 @@ describe('placement: data-source slots and agent labels, with real agent process
       await slotWatch.cancel();
       await statusWatch.cancel();
     }
-    // The check saw reading at all, and the limit reached: it is not vacuous.
+    // The check saw reading at all, every sync among the readers: it is not vacuous. That the limit was reached is
+    // judged by etcd (every slot grant is a revision); at the source two reads seen at once depends on the load
+    // (none was in 100 s of a run beside two CPU burners: each sample took longer than the reads).
     expect(samples).toBeGreaterThan(100);
-    expect(fullSamples).toBeGreaterThan(0);
     expect(readers.size).toBe(SYNCS);
     expect(mostReading).toBeLessThanOrEqual(LIMIT);
     expect(mostHeld).toBe(LIMIT);

@@ -403,8 +403,9 @@ describe('s3 connector', () => {
       clearInterval(sampler);
       await source.close();
     }
-    // Measured here: read whole (before), 641 MB more (the bytes, the text, its lines); streamed, 63 MB.
-    expect((peak - baseline) / 2 ** 20).toBeLessThan(100);
+    // Measured here: read whole (before), 641 MB more (the bytes, the text, its lines); streamed, 63 MB on a quiet
+    // machine and 164 MB at load average 40, where the garbage of 128 MB of text outlives a collection for longer.
+    expect((peak - baseline) / 2 ** 20).toBeLessThan(256);
   }, 120_000);
 
   it('lag: the age of the oldest object not read yet and the newest key; none once caught up', async () => {

@@ -147,8 +147,11 @@ export class TestRun {
     return this.runner.snapshot;
   }
 
-  /** Waits until `predicate` holds for the status; throws with the last status on timeout. */
-  async waitFor(predicate: (s: SyncStatus) => boolean, timeoutMs = 20_000): Promise<SyncStatus> {
+  /**
+   * Waits until `predicate` holds for the status; throws with the last status on timeout. The default leaves a
+   * loaded machine room (40 batches of 5 Kafka messages took over 20 s at load average 40) inside a test's 60 s.
+   */
+  async waitFor(predicate: (s: SyncStatus) => boolean, timeoutMs = 45_000): Promise<SyncStatus> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const s = this.status;
