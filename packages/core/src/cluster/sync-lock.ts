@@ -25,6 +25,12 @@ export class SyncLock {
   ): Promise<SyncLock | undefined> {
     const key = KEYS.lock(syncId);
     while (!signal.aborted) {
+      // A transaction goes through Raft (and the members' logs) even when its comparison fails, a read does
+      // not: an agent taking over 667 syncs asked for up to 6,670 transactions a second until the old locks expired.
+      if (await ns.get(key).exists()) {
+        await sleep(pollMs, signal);
+        continue;
+      }
       const res = await ns
         .if(key, 'Create', '==', 0)
         .then(
