@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { SpawnedProcess, freePort, startEtcd, tempDir, until, type EtcdServer } from '@idra/testkit';
+import { SpawnedProcess, etcdMetric, freePort, startEtcd, tempDir, until, type EtcdServer } from '@idra/testkit';
 import { KEYS, connectEtcd, type EtcdConnection } from '@idra/core';
 import { AGENT_BIN, timeShell } from './lib.ts';
 
@@ -159,12 +159,8 @@ class Tab {
 
 /** Sum over the members of etcd's gauge of open watchers. */
 async function etcdWatchers(etcd: EtcdServer): Promise<number> {
-  let sum = 0;
-  for (const url of etcd.endpoints) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    sum += Number(/^etcd_debugging_mvcc_watcher_total (\S+)$/m.exec(text)?.[1] ?? NaN);
-  }
-  return sum;
+  const counts = await Promise.all(etcd.endpoints.map((url) => etcdMetric(url, 'etcd_debugging_mvcc_watcher_total')));
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** Syncs locked by one of `owners` whose latest status comes from that owner and says running or idle. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { KEYS, connectEtcd, type EtcdConnection } from '@idra/core';
-import { startEtcd, until, type EtcdServer } from '@idra/testkit';
+import { etcdMetric, startEtcd, until, type EtcdServer } from '@idra/testkit';
 import type { ClusterEvent } from '@idra/api-client';
 import { ClusterEventHub } from './events-hub.ts';
 
@@ -19,10 +19,7 @@ describe('ClusterEventHub', () => {
     await etcd?.stop();
   });
 
-  const watchers = async () => {
-    const text = await (await fetch(`${etcd.endpoints[0]}/metrics`)).text();
-    return Number(/^etcd_debugging_mvcc_watcher_total (\S+)$/m.exec(text)?.[1]);
-  };
+  const watchers = () => etcdMetric(etcd.endpoints[0]!, 'etcd_debugging_mvcc_watcher_total');
 
   it('hands a burst of changes to a subscriber in a few batches, each key with its latest change only', async () => {
     const hub = new ClusterEventHub(conn.ns, pino({ level: 'silent' }), 300);
@@ -48,12 +45,12 @@ describe('ClusterEventHub', () => {
 
   it('watches etcd only while someone follows: the last subscriber to leave takes the watches with it', async () => {
     const hub = new ClusterEventHub(conn.ns, pino({ level: 'silent' }), 50);
-    const idle = await watchers();
+    // The test before cancelled its watches as it closed: etcd counts them out shortly after.
+    const idle = await until('no watch left', async () => ((await watchers()) === 0 ? 0 : undefined), 10_000);
     const first = await hub.subscribe(() => {});
     const got: ClusterEvent[] = [];
     const second = await hub.subscribe((b) => got.push(...b));
-    const following = await watchers();
-    expect(following).toBeGreaterThan(idle);
+    const following = await until('the hub to watch', async () => ((await watchers()) > idle ? watchers() : undefined), 10_000);
     first();
     first(); // a second call of the same unsubscribe changes nothing
     expect(await watchers()).toBe(following);

@@ -79,6 +79,12 @@ export function probeEtcdHealth(clientUrl: string, tls?: TlsFiles): Promise<void
   return probeHttp(`${clientUrl}/health`, (body) => body.includes('"health":"true"'), tls);
 }
 
+/** A counter or gauge of a member's Prometheus `/metrics` (e.g. `etcd_debugging_mvcc_watcher_total`, `etcd_server_proposals_committed_total`); NaN if absent. */
+export async function etcdMetric(clientUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${clientUrl}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+}
+
 /** The etcd program (Debian's etcd-server). */
 export function findEtcd(): string {
   return findExecutable('etcd', 'etcd-server');

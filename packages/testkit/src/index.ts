@@ -21,7 +21,7 @@ export { FERRETDB_VERSION, provisionFerretdb, startFerretdb, type MongoServer } 
 export { KAFKA_VERSION, provisionKafka, startKafka, type KafkaServer } from './kafka.ts';
 export { testkitCacheDir, type ProvisionResult } from './internal/provision-cache.ts';
 export { startS3, type S3Server } from './s3.ts';
-export { etcdMemberArgs, findEtcd, probeEtcdHealth, startEtcd, type EtcdMember, type EtcdServer, type StartEtcdOptions } from './etcd.ts';
+export { etcdMemberArgs, etcdMetric, findEtcd, probeEtcdHealth, startEtcd, type EtcdMember, type EtcdServer, type StartEtcdOptions } from './etcd.ts';
 export { startFaultProxy, type FaultMode, type FaultProxy } from './fault-proxy.ts';
 export { freePort } from './free-port.ts';
 export { startMariadb, type MariadbServer, type StartMariadbOptions } from './mariadb.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, until, type EtcdServer } from '@idra/testkit';
+import { etcdMetric, startEtcd, until, type EtcdServer } from '@idra/testkit';
 import { connectEtcd, type EtcdConnection } from './etcd-client.ts';
 import { SyncLock } from './sync-lock.ts';
 
@@ -17,10 +17,7 @@ describe('SyncLock', () => {
     await etcd?.stop();
   });
 
-  const proposals = async () => {
-    const text = await (await fetch(`${etcd.endpoints[0]}/metrics`)).text();
-    return Number(/^etcd_server_proposals_committed_total (\S+)$/m.exec(text)?.[1]);
-  };
+  const proposals = () => etcdMetric(etcd.endpoints[0]!, 'etcd_server_proposals_committed_total');
 
   it('waits for a held lock with reads, not transactions (each a Raft proposal), and takes it once it is free', async () => {
     const lease = conn.client.lease(30, { autoKeepAlive: true });
