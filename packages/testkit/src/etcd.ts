@@ -115,6 +115,9 @@ export function etcdMemberArgs(
     cluster.token,
     '--initial-cluster-state',
     'new',
+    // As in every shipped configuration: history older than an hour is compacted (`pnpm stack` keeps its data dir).
+    '--auto-compaction-mode=periodic',
+    '--auto-compaction-retention=1h',
     '--logger',
     'zap',
     '--log-outputs',
