@@ -210,7 +210,7 @@ describe('MariaDB binlog cdc source', () => {
     }
   });
 
-  it('resumes from the stored GTID position in a new source across a server restart, moves past other tables, and fails clearly once the position is purged', async () => {
+  it('resumes from the stored GTID position in a new source across a server restart, moves past other tables, and fails clearly on a position the server is behind or has purged', async () => {
     const { sync, name } = await table('id bigint primary key, label varchar(10)', { snapshot: 'never' });
     let source = await open(sync);
     let position: Position;
@@ -247,6 +247,16 @@ describe('MariaDB binlog cdc source', () => {
         return b.rows.length > 0 && b;
       });
       expect(next.rows).toEqual([{ id: '2', label: 'b' }]);
+    } finally {
+      await source.close();
+    }
+    // A position the server never wrote (it is behind the sync): refused, not waited for.
+    const ahead = { kind: 'stream', value: { ...offset(position), gtid: '0-1-999999' } } as Position;
+    source = await open(sync);
+    try {
+      await expect(source.read(ahead, 50, AbortSignal.timeout(30_000))).rejects.toThrow(
+        /the server's binlog does not reach the stored GTID position '0-1-999999'/,
+      );
     } finally {
       await source.close();
     }

@@ -84,7 +84,9 @@ const QUEUE_HIGH = 50_000;
 /** The server cannot serve the dump: the position asked for is purged or not in its binlog (or another reader took over). */
 const ER_MASTER_FATAL_READING_BINLOG = 1236;
 /** What the server says of a position it no longer has (file+position, or a GTID position). */
-const PURGED = /could not find|not in the master's binlog|purged/i;
+const PURGED = /could not find|purged/i;
+/** What MariaDB says of a GTID position it never wrote: the server is behind the sync (a restored backup, a replica that had not caught up). */
+const AHEAD = /not in the master's binlog/i;
 
 function offsetOf(position: Position): MysqlCdcOffset | undefined {
   if (position.kind !== 'stream' || position.value === null || position.value === undefined) return undefined;
@@ -462,12 +464,21 @@ export class MysqlCdcSource implements Source {
         false,
       );
     }
-    if ((err as { errno?: number } | undefined)?.errno === ER_MASTER_FATAL_READING_BINLOG && PURGED.test(err!.message)) {
+    if ((err as { errno?: number } | undefined)?.errno === ER_MASTER_FATAL_READING_BINLOG) {
       const where = offset.gtid !== undefined ? `GTID position '${offset.gtid}' (${offset.file}:${offset.pos})` : `${offset.file}:${offset.pos}`;
-      return fail(
-        this.sync,
-        `the binlog at ${where} is no longer on the server (${err!.message}): position purged, a new snapshot is needed — reset the sync's offset to copy the table again`,
-      );
+      if (AHEAD.test(err!.message)) {
+        return fail(
+          this.sync,
+          `the server's binlog does not reach the stored ${where} (${err!.message}): the server is behind the sync (restored from a backup, or a replica that had not caught up), ` +
+            "and reading on would skip or repeat changes — reset the sync's offset to copy the table again",
+        );
+      }
+      if (PURGED.test(err!.message)) {
+        return fail(
+          this.sync,
+          `the binlog at ${where} is no longer on the server (${err!.message}): position purged, a new snapshot is needed — reset the sync's offset to copy the table again`,
+        );
+      }
     }
     return err ?? new Error('the server ended the binlog dump');
   }
