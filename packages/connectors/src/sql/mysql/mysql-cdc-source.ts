@@ -18,6 +18,7 @@ import {
 import { sqlSpec } from '../sql-spec.ts';
 import { wrapSqlError } from '../sql-errors.ts';
 import { cursorText } from '../values.ts';
+import { copyLag, keyRanges, transactionSpan, waitForLog, type SnapshotPart } from '../change-log.ts';
 import type { SqlDialect } from '../dialect.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
 import { connectionOptions, resultOf, SESSION_SETUP } from './mysql-driver.ts';
@@ -25,13 +26,6 @@ import { CDC_OPTIONS, binlogServerId } from './mysql-cdc-options.ts';
 import { changeLogProblems } from './mysql-cdc-check.ts';
 import { BinlogConnection } from './mysql-replication.ts';
 import { TYPE, type BinlogEvent, type RawValue, type RowsEvent, type TableMap } from './binlog-events.ts';
-
-/** One key range of the initial copy: rows with key in (after, to], `after` moving as pages are copied. */
-export interface SnapshotPart {
-  after: string[] | null;
-  to: string[] | null;
-  done: boolean;
-}
 
 /** The offset of a cdc sync on MySQL / MariaDB (the value of its `stream` position). */
 export interface MysqlCdcOffset {
@@ -269,20 +263,11 @@ export class MysqlCdcSource implements Source {
 
   /** Key ranges of about equal size, cut at keys of the snapshot. */
   private async split(total: number): Promise<SnapshotPart[]> {
-    const count = this.options.snapshotParallelism;
     const keys = this.keys.map(ident).join(', ');
-    const bounds: string[][] = [];
-    for (let i = 1; i < count && total > 0; i++) {
-      const [rows] = await this.readers[0]!.query({
-        sql: `select ${keys} from ${this.table.sql} order by ${keys} limit 1 offset ${Math.floor((total * i) / count)}`,
-        rowsAsArray: true,
-      });
-      const row = (rows as unknown[][])[0];
-      if (!row) break;
-      const bound = row.map((v) => cursorText(v) ?? '');
-      if (bounds.length === 0 || JSON.stringify(bounds[bounds.length - 1]) !== JSON.stringify(bound)) bounds.push(bound);
-    }
-    return [...bounds, null].map((to, i) => ({ after: i === 0 ? null : bounds[i - 1]!, to, done: false }));
+    return keyRanges(total, this.options.snapshotParallelism, async (rows) => {
+      const [found] = await this.readers[0]!.query({ sql: `select ${keys} from ${this.table.sql} order by ${keys} limit 1 offset ${rows}`, rowsAsArray: true });
+      return (found as unknown[][])[0];
+    });
   }
 
   /** The next rows of each unfinished range, read in parallel; the stream follows once every range is done. */
@@ -329,58 +314,37 @@ export class MysqlCdcSource implements Source {
   private async follow(position: Position, offset: MysqlCdcOffset, limit: number, signal: AbortSignal): Promise<Batch> {
     // A dump that ended stays ended: the runner closes the source and opens a new one (a former owner, ended by the new one's dump, stops there).
     if (!this.binlog && this.streamError === undefined) await this.startStream(offset);
-    const deadline = performance.now() + this.sync.pollIntervalMs;
-    while (!this.ready(false) && !signal.aborted && performance.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - performance.now()));
-        const onAbort = () => resolve();
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.wake = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
+    await waitForLog(
+      () => this.ready(),
+      this.sync.pollIntervalMs,
+      signal,
+      (wake) => (this.wake = wake),
+    );
     if (this.streamError && this.queue.length === 0) throw this.streamError;
     return this.take(position, offset, limit);
   }
 
   /**
    * Something a read should return now: a transaction of ours, a piece of a large one, or a failure.
-   * Transactions of other tables only move the position: they wait for the end of the poll interval
-   * (`idle`), so that a busy server costs one offset commit per interval, not one per transaction.
+   * Transactions of other tables only move the position: they wait for the end of the poll interval,
+   * so that a busy server costs one offset commit per interval, not one per transaction.
    */
-  private ready(idle: boolean): boolean {
-    if (this.streamError !== undefined || this.queue.some((item) => item.kind === 'commit' && (item.ours || idle))) return true;
+  private ready(): boolean {
+    if (this.streamError !== undefined || this.queue.some((item) => item.kind === 'commit' && item.ours)) return true;
     return (this.partial || this.midTransaction) && this.queue.length > 0;
   }
 
   /** Takes whole transactions off the queue (or a piece of one too large to wait for) as a batch; `position` itself when the log did not move. */
   private async take(position: Position, offset: MysqlCdcOffset, limit: number): Promise<Batch> {
-    const commit = this.queue.findIndex((item) => item.kind === 'commit');
-    let end = 0;
-    let last: Extract<Item, { kind: 'commit' }> | undefined;
-    if (this.midTransaction || (commit < 0 ? this.partial : commit > this.options.maxTransactionRows)) {
-      // A transaction larger than maxTransactionRows: applied in pieces of `limit`; the offset stays
-      // before it until the piece that ends it.
-      end = commit >= 0 && commit < limit ? commit + 1 : Math.min(limit, this.queue.length);
-      const tail = this.queue[end - 1];
-      this.midTransaction = tail?.kind !== 'commit';
-      if (tail?.kind === 'commit') last = tail;
-    } else {
-      let changed = 0;
-      for (let i = commit; i >= 0 && i < this.queue.length; i++) {
-        const item = this.queue[i]!;
-        if (item.kind !== 'commit') continue;
-        changed += i - end;
-        last = item;
-        end = i + 1;
-        if (changed >= limit) break;
-      }
-    }
+    // The offset stays before a transaction split for its size until the piece that ends it.
+    const { end, midTransaction } = transactionSpan(this.queue, limit, {
+      partial: this.partial,
+      midTransaction: this.midTransaction,
+      maxTransactionRows: this.options.maxTransactionRows,
+    });
+    this.midTransaction = midTransaction;
     const items = this.queue.splice(0, end);
+    const last = items.findLast((item): item is Extract<Item, { kind: 'commit' }> => item.kind === 'commit');
     if (this.paused && this.queue.length < QUEUE_HIGH / 2) {
       this.paused = false;
       this.binlog?.pause(false);
@@ -388,7 +352,7 @@ export class MysqlCdcSource implements Source {
     this.oldestQueuedMs = this.queue.find((item) => item.kind === 'commit')?.timeMs;
     const batch = await this.batchOf(items);
     const moved = last !== undefined && (last.at.file !== offset.file || last.at.pos !== offset.pos);
-    return { ...batch, position: moved ? at({ ...last!.at, serverId: this.serverId }) : position };
+    return { ...batch, position: moved ? at({ ...last.at, serverId: this.serverId }) : position };
   }
 
   /** Queue items as rows and changes, in order; a batch that spans a schema change carries the columns of both sides. */
@@ -664,12 +628,7 @@ export class MysqlCdcSource implements Source {
     // Bytes from the offset to the end of the log, across the files after it; unknown once its file is purged.
     const from = logs.findIndex((l) => l.Log_name === offset.file);
     const bytes = from < 0 ? undefined : logs.slice(from).reduce((sum, l) => sum + Number(l.File_size), 0) - offset.pos;
-    if (offset.snapshot) {
-      const { rows, total } = offset.snapshot;
-      const started = this.snapshotStartedAt;
-      const rate = started && rows > started.rows ? (rows - started.rows) / ((performance.now() - started.at) / 1000) : undefined;
-      return { head, bytes, rows: Math.max(0, total - rows), snapshot: { rows, total, etaSeconds: rate ? Math.max(0, total - rows) / rate : undefined } };
-    }
+    if (offset.snapshot) return copyLag(head, bytes, offset.snapshot, this.snapshotStartedAt);
     const seconds = this.oldestQueuedMs === undefined ? 0 : Math.max(0, (Date.now() - this.oldestQueuedMs) / 1000);
     return { head, bytes: bytes === undefined ? undefined : Math.max(0, bytes), seconds };
   }

@@ -20,19 +20,13 @@ import { sqlSpec } from '../sql-spec.ts';
 import { wrapSqlError } from '../sql-errors.ts';
 import { CDC_OPTIONS, cdcNames } from './postgres-cdc-options.ts';
 import { cursorText } from '../values.ts';
+import { copyLag, keyRanges, transactionSpan, waitForLog, type SnapshotPart } from '../change-log.ts';
 import type { SqlDialect } from '../dialect.ts';
 import { columnOf, encodedLayout, poolConfig, textParser, toResult } from './postgres-driver.ts';
 import { decodePgoutput, formatLsn, parseLsn, UNCHANGED, type Lsn, type RelationColumn, type TupleValue } from './pgoutput.ts';
 import { ReplicationConnection } from './postgres-replication.ts';
 import { changeLogProblems } from './postgres-cdc-check.ts';
 import { copyOutRows } from './postgres-copy.ts';
-
-/** One key range of the initial copy: rows with key in (after, to], `after` moving as pages are copied. */
-export interface SnapshotPart {
-  after: string[] | null;
-  to: string[] | null;
-  done: boolean;
-}
 
 /** The offset of a cdc sync on PostgreSQL (the value of its `stream` position). */
 export interface PgCdcOffset {
@@ -237,21 +231,15 @@ export class PostgresCdcSource implements Source {
 
   /** Key ranges of about equal size, cut at keys of the snapshot. */
   private async split(total: number): Promise<SnapshotPart[]> {
-    const count = this.options.snapshotParallelism;
     const keys = this.keys.map((k) => pg.escapeIdentifier(k)).join(', ');
-    const bounds: string[][] = [];
-    for (let i = 1; i < count && total > 0; i++) {
+    return keyRanges(total, this.options.snapshotParallelism, async (rows) => {
       const res = await this.readers[0]!.query({
         text: `select ${keys} from ${this.table.sql} order by ${keys} offset $1 limit 1`,
-        values: [Math.floor((total * i) / count)],
+        values: [rows],
         rowMode: 'array',
       });
-      const row = res.rows[0] as unknown[] | undefined;
-      if (!row) break;
-      const bound = row.map((v) => cursorText(v) ?? '');
-      if (bounds.length === 0 || JSON.stringify(bounds[bounds.length - 1]) !== JSON.stringify(bound)) bounds.push(bound);
-    }
-    return [...bounds, null].map((to, i) => ({ after: i === 0 ? null : bounds[i - 1]!, to, done: false }));
+      return res.rows[0] as unknown[] | undefined;
+    });
   }
 
   /** The next rows of each unfinished range, read in parallel; the stream follows once every range is done. */
@@ -328,20 +316,12 @@ export class PostgresCdcSource implements Source {
   /** Changes after the offset: whole transactions of the slot, as many as fit in `limit` rows, waiting up to pollIntervalMs for the first. */
   private async follow(position: Position, offset: PgCdcOffset, limit: number, signal: AbortSignal): Promise<Batch> {
     if (!this.replication?.streaming) await this.startStream(offset);
-    const deadline = performance.now() + this.sync.pollIntervalMs;
-    while (!this.ready(offset) && !signal.aborted && performance.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - performance.now()));
-        const onAbort = () => resolve();
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.wake = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
+    await waitForLog(
+      () => this.ready(offset),
+      this.sync.pollIntervalMs,
+      signal,
+      (wake) => (this.wake = wake),
+    );
     if (this.streamError && this.queue.length === 0) throw this.streamError;
     return this.take(position, offset, limit);
   }
@@ -364,7 +344,6 @@ export class PostgresCdcSource implements Source {
     let changed = false;
     const seen = new Map(columns.map((c) => [c.name, c]));
     let lsn = parseLsn(offset.lsn);
-    let end = 0;
     const apply = (item: Item) => {
       if (item.kind === 'row') {
         rows.push(item.row);
@@ -377,26 +356,17 @@ export class PostgresCdcSource implements Source {
         for (const c of columns) seen.set(c.name, c);
       }
     };
-    const commit = this.queue.findIndex((item) => item.kind === 'commit');
-    if (this.midTransaction || (commit < 0 ? this.partial : commit > this.options.maxTransactionRows)) {
-      // A transaction larger than maxTransactionRows: applied in pieces of `limit`; the offset stays
-      // before it until the piece that ends it.
-      end = commit >= 0 && commit < limit ? commit + 1 : Math.min(limit, this.queue.length);
-      this.queue.slice(0, end).forEach(apply);
-      const last = this.queue[end - 1];
-      this.midTransaction = last?.kind !== 'commit';
-      if (last?.kind === 'commit') lsn = last.lsn;
-    } else {
-      for (let i = commit; i >= 0 && i < this.queue.length; i++) {
-        const item = this.queue[i]!;
-        if (item.kind !== 'commit') continue;
-        this.queue.slice(end, i).forEach(apply);
-        lsn = item.lsn;
-        end = i + 1;
-        if (rows.length + changes.length >= limit) break;
-      }
+    // The offset stays before a transaction split for its size until the piece that ends it.
+    const { end, midTransaction } = transactionSpan(this.queue, limit, {
+      partial: this.partial,
+      midTransaction: this.midTransaction,
+      maxTransactionRows: this.options.maxTransactionRows,
+    });
+    this.midTransaction = midTransaction;
+    for (const item of this.queue.splice(0, end)) {
+      if (item.kind === 'commit') lsn = item.lsn;
+      else apply(item);
     }
-    this.queue.splice(0, end);
     // Nothing of ours is on the way: the offset may move to where the server has read.
     if (this.queue.length === 0 && this.pending.length === 0 && !this.partial && !this.midTransaction && this.idleLsn > lsn) lsn = this.idleLsn;
     this.oldestQueuedMs = this.queue.find((item) => item.kind === 'commit')?.timeMs;
@@ -552,12 +522,7 @@ export class PostgresCdcSource implements Source {
     const head = now!.lsn;
     if (!offset) return { head };
     const bytes = Math.max(0, Number(parseLsn(head) - parseLsn(offset.lsn)));
-    if (offset.snapshot) {
-      const { rows, total } = offset.snapshot;
-      const started = this.snapshotStartedAt;
-      const rate = started && rows > started.rows ? (rows - started.rows) / ((performance.now() - started.at) / 1000) : undefined;
-      return { head, bytes, rows: Math.max(0, total - rows), snapshot: { rows, total, etaSeconds: rate ? Math.max(0, total - rows) / rate : undefined } };
-    }
+    if (offset.snapshot) return copyLag(head, bytes, offset.snapshot, this.snapshotStartedAt);
     const seconds = this.oldestQueuedMs === undefined ? 0 : Math.max(0, (Date.now() - this.oldestQueuedMs) / 1000);
     return { head, bytes, seconds };
   }
