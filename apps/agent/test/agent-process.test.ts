@@ -82,7 +82,8 @@ describe('agent process (single mode, real PostgreSQL)', () => {
     const first = startAgent(['--config', file, '--state-dir', dir]);
     await until('some rows copied', async () => (await count('events_locked')) > 0);
     const second = startAgent(['--config', file, '--state-dir', dir]);
-    const refused = await Promise.race([second.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 20_000))]);
+    // A bound, not a wait: the refused agent exits as soon as it has started (seconds of wall time on a loaded machine).
+    const refused = await Promise.race([second.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 45_000))]);
     if (refused === 'still running') second.child.kill('SIGKILL');
     expect(refused).toBe(1);
     expect(second.output()).toMatch(new RegExp(`state dir ${dir} is in use by another agent \\([^,]+, pid ${first.child.pid} on `));
@@ -94,7 +95,7 @@ describe('agent process (single mode, real PostgreSQL)', () => {
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
     expect(await checksum(dst, 'events_locked')).toEqual(await checksum(src, 'events'));
-  });
+  }, 120_000); // three agent starts and a copy of 60,000 rows: over 60 s at load average 40 on two cores
 
   it('kill -9 in insert mode without keys replays at most one batch', async () => {
     const dir = await tempDir('idra-agent-');

@@ -203,7 +203,7 @@ describe('idra migrate: a fake Go Idra (a real etcd with its key layout) migrate
     ];
     expect(rows.map((r) => Number(r.id))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(rows.find((r) => Number(r.id) === 42)!.at).toBe('2024-03-10 12:00:00.123789');
-  });
+  }, 120_000); // four CLI commands, an agent start and three syncs catching up: over 60 s at load average 40 on two cores
 
   it('idra import --dry-run prints the report and writes nothing; a refused sync fails the import (exit 1) unless left out', async () => {
     const file = `${home}/go-export.json`;
