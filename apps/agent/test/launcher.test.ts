@@ -7,8 +7,8 @@ import { SpawnedProcess, tempDir } from '@idra/testkit';
 
 const LAUNCHER = resolve(import.meta.dirname, '../bin/idra-agent');
 
-/** V8's heap limit is the old generation plus the young one (3 × the 32 MB semi-space). */
-const YOUNG_MB = 96;
+/** V8's heap limit is the old generation plus the young one (3 × the 16 MB semi-space). */
+const YOUNG_MB = 48;
 
 /** Runs the launcher on a syncs file with nothing enabled (the agent logs its heap limit and exits 4); its exit code and log. */
 async function launch(env: Record<string, string>, wrap: (argv: string[]) => string[] = (argv) => argv) {
