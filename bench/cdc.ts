@@ -102,6 +102,10 @@ export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number
     while (Number((await dst.query('select count(*) as n from events')).rows[0].n) < existing) await new Promise((res) => setTimeout(res, 100));
     await confirmedAtLeast(await currentLsn());
 
+    // The writer commits as PostgreSQL does by default: with synchronous_commit off (the throwaway
+    // server's setting) a commit reaches the walsender only when the WAL writer flushes it, up to
+    // wal_writer_delay (200 ms) later, which would be measured as Idra's latency.
+    await src.query('set synchronous_commit = on');
     // Steady rate: one transaction per 100 ms tick.
     const next = { id: 10_000_000 };
     const firstInsert = next.id;

@@ -1,4 +1,4 @@
-import { ENCODED_ROW, type Row } from '@idra/core';
+import { ENCODED_ROW, type BatchStep, type Row } from '@idra/core';
 
 /**
  * What a row's missing field means, the same for every destination and whatever the batching: a
@@ -47,4 +47,55 @@ export function byPresentColumns(rows: readonly Row[], columns: readonly string[
     else groups.set(id, { columns: present, rows: [row] });
   }
   return [...groups.values()];
+}
+
+/**
+ * The rows and deletes of a batch, coalesced (upsert) between its schema changes and truncates into
+ * one deletes step then one rows step, leaving every key as applying the steps in order would: a key
+ * deleted anywhere in the run is deleted first, and its rows after its last delete, merged in order
+ * ({@link mergeRows}), are written after — a delete then a reinsert stays a delete and an insert, so
+ * the columns a reinserted row lacks get their defaults. A change log's batch of many small source
+ * transactions then costs two statements instead of two per transaction. The keys of the deletes and
+ * of the rows must be read alike (a change log parses both the same way): they are compared as text.
+ */
+export function coalesceSteps(steps: readonly BatchStep[], keys: readonly string[]): BatchStep[] {
+  const out: BatchStep[] = [];
+  let run = new Map<string, { deleted: Row | undefined; row: Row | undefined }>();
+  const flush = () => {
+    const deletes: Row[] = [];
+    const rows: Row[] = [];
+    for (const { deleted, row } of run.values()) {
+      if (deleted) deletes.push(deleted);
+      if (row) rows.push(row);
+    }
+    if (deletes.length > 0) out.push({ kind: 'deletes', keys: deletes });
+    if (rows.length > 0) out.push({ kind: 'rows', rows });
+    run = new Map();
+  };
+  for (const step of steps) {
+    if (step.kind === 'rows') {
+      for (const row of step.rows) {
+        const key = keyOf(row, keys);
+        const entry = run.get(key);
+        if (!entry) run.set(key, { deleted: undefined, row });
+        else entry.row = entry.row ? mergeRows(entry.row, row) : row;
+      }
+    } else if (step.kind === 'deletes') {
+      for (const deleted of step.keys) {
+        const key = keyOf(deleted, keys);
+        const entry = run.get(key);
+        if (!entry) run.set(key, { deleted, row: undefined });
+        else {
+          entry.deleted ??= deleted;
+          entry.row = undefined;
+        }
+      }
+    } else {
+      // A schema change or a truncate: what follows it cannot move before it.
+      flush();
+      out.push(step);
+    }
+  }
+  flush();
+  return out;
 }

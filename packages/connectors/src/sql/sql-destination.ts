@@ -4,6 +4,7 @@ import {
   SchemaChangeError,
   batchSteps,
   columnTypeText,
+  followsLog,
   typeChange,
   modeInfo,
   orderColumns,
@@ -30,7 +31,7 @@ import { sqlKeyLister } from './sql-keys.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
-import { byPresentColumns, onePerKey } from '../records/rows-by-key.ts';
+import { byPresentColumns, coalesceSteps, onePerKey } from '../records/rows-by-key.ts';
 
 /** Rows per statement: within the dialect's parameter and row limits. */
 export function rowsPerStatement(dialect: SqlDialect, columnCount: number): number {
@@ -316,7 +317,7 @@ export class SqlDestination implements Destination {
     try {
       await this.evolve(batch);
       this.bulkProblem ??= (await dialect.bulkWriteProblem?.(this.pool, signal)) ?? '';
-      const steps = batchSteps(batch);
+      const steps = this.coalesces && batch.changes?.length ? coalesceSteps(batchSteps(batch), this.sync.keyColumns) : batchSteps(batch);
       let schemaChanged = false;
       await this.pool.transaction(async (tx) => {
         for (const step of steps) {
@@ -350,6 +351,12 @@ export class SqlDestination implements Destination {
       this.evolvedFor = undefined;
       throw wrapSqlError(dialect, 'destination', this.sync.id, err, batch.rows);
     }
+  }
+
+  /** A change log's upserts and deletes by key: a batch's many small transactions are applied as a few statements ({@link coalesceSteps}); rows alone are one step already. */
+  private get coalesces(): boolean {
+    const { mode, writeMode, keyColumns } = this.sync;
+    return followsLog(mode) && writeMode === 'upsert' && keyColumns.length > 0;
   }
 
   private async writeRows(tx: SqlSession, batchRows: Row[], columnNames: string[], encoding: RowEncoding | undefined, signal: AbortSignal): Promise<void> {
