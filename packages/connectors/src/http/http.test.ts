@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, tempDir } from '@idra/testkit';
+import { freePort, tempDir, until } from '@idra/testkit';
 import { FileOffsetStore, parseConfigFile, type Endpoint, type Sync } from '@idra/core';
 import { CONNECTOR_SPECS } from '../catalogue.ts';
 import { describeConnectorContract } from '../testing/connector-contract.ts';
@@ -566,7 +566,9 @@ describe('http OAuth2 client credentials', () => {
 
   it('gets a token with the client id and secret (scope asked), reuses it, renews it before it expires and when the API refuses it', async () => {
     api.items = numberedRows(1, 5);
-    api.tokenLifetimeS = 2; // renewed after half its life (less than the usual 30 s margin would leave)
+    // Renewed after half its life (less than the usual 30 s margin would leave); 2 s, renewed 1 s before it
+    // lapsed, lapsed once at load average 30 (a refused token where none may be).
+    api.tokenLifetimeS = 4;
     const run = new TestRun(syncBetween(oauthFeed(), tableEndpoint(pg, 'oauth'), { keyColumns: ['id'], pollIntervalMs: 100 }), await tempDir('idra-state-'));
     try {
       await run.waitFor((s) => s.state === 'idle' && s.rowsCopied === 5);
@@ -576,14 +578,15 @@ describe('http OAuth2 client credentials', () => {
       // The endpoint's own headers are for the API, not for the token endpoint.
       expect(grant!.headers['x-tenant']).toBeUndefined();
       // Polls go on past the token's life: it is renewed before it lapses, never refused.
-      const renewed = Date.now() + 10_000;
+      const renewed = Date.now() + 30_000;
       while (api.tokenRequests.length < 3 && Date.now() < renewed) await new Promise((r) => setTimeout(r, 50));
       expect(api.tokenRequests.length).toBeGreaterThanOrEqual(3);
       expect(api.refusedTokens).toBe(0);
 
       // Revoked by the API: refused once, a new token fetched, the read goes on without an error.
+      const asked = api.tokenRequests.length;
       api.tokenLifetimeS = 3600;
-      await new Promise((r) => setTimeout(r, 1100)); // the 2 s token in use is renewed with a long one
+      await until('the short token in use renewed with a long one', () => api.tokenRequests.length > asked, 30_000);
       const before = api.tokenRequests.length;
       api.issued.clear();
       api.items.push(...numberedRows(6, 2));
