@@ -177,6 +177,54 @@ describe('MariaDB binlog cdc source', () => {
     }
   });
 
+  it('reads the column names the log carries with binlog_row_metadata=FULL, across columns dropped and added while it lags', async () => {
+    const { sync, name } = await table("id int unsigned primary key, gone varchar(10), e enum('a','b'), n bigint unsigned", { snapshot: 'never' });
+    await admin.query("set global binlog_row_metadata = 'FULL'");
+    const source = await open(sync);
+    try {
+      const start = await source.read(START, 100, AbortSignal.timeout(30_000));
+      expect(start.warning).toBeUndefined();
+      await admin.query(`insert into ${name} values (4294967295, 'x', 'b', 18446744073709551615)`);
+      // Both changes made before the source reads a row: the first row's layout is known only from the log.
+      await admin.query(`alter table ${name} drop column gone`);
+      await admin.query(`alter table ${name} add column added varchar(10) default 'new'`);
+      await admin.query(`insert into ${name} (id, e, n) values (2, 'a', 5)`);
+      const rows: Row[] = [];
+      let position = start.position;
+      await until('both rows', async () => {
+        const batch = await source.read(position, 100, AbortSignal.timeout(30_000));
+        rows.push(...batch.rows);
+        position = batch.position;
+        return rows.length === 2;
+      });
+      expect(rows).toEqual([
+        { id: 4294967295, gone: 'x', e: 'b', n: '18446744073709551615' },
+        { id: 2, e: 'a', n: '5', added: 'new' },
+      ]);
+    } finally {
+      await admin.query("set global binlog_row_metadata = 'NO_LOG'");
+      await source.close();
+    }
+    // Without the names, the same lag is refused rather than guessed: the first row's types are not the table's now.
+    const blind = await open(sync);
+    try {
+      const start = await blind.read(START, 100, AbortSignal.timeout(30_000));
+      expect(start.warning).toMatch(/binlog_row_metadata is NO_LOG: .*set binlog_row_metadata = FULL/);
+      await admin.query(`insert into ${name} (id, e, n, added) values (3, 'b', 6, 'x')`);
+      await admin.query(`alter table ${name} drop column added`);
+      await admin.query(`alter table ${name} add column other int`);
+      const refused = await until<Error>('the refusal', () =>
+        blind.read(start.position, 100, AbortSignal.timeout(30_000)).then(
+          () => false,
+          (err: unknown) => err as Error,
+        ),
+      );
+      expect(refused.message).toMatch(/the table has id int, e enum, n bigint, other int now: .*set binlog_row_metadata = FULL/);
+    } finally {
+      await blind.close();
+    }
+  });
+
   it('keeps a transaction whole beyond batchSize, and splits one beyond maxTransactionRows with the offset before it', async () => {
     const { sync, name } = await table('id bigint primary key, label varchar(10)', { snapshot: 'never', maxTransactionRows: 300 });
     const source = await open(sync);

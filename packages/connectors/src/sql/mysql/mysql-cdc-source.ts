@@ -55,6 +55,8 @@ interface ColumnLayout {
   binaryLength: number | undefined;
   /** ENUM and SET: their members, in order. */
   members: string[] | undefined;
+  /** The column's type as information_schema names it (`int`, `varchar` …). */
+  dataType: string;
 }
 
 /** The table's columns matching one TABLE_MAP, in its order; undefined where a column is not selected. */
@@ -111,6 +113,8 @@ export class MysqlCdcSource implements Source {
   private columns: Column[];
   /** The names of the table's columns in order, as last described (selected or not). */
   private columnNames: string[] = [];
+  /** What the server's settings weaken, shown in the sync's status. */
+  private warning: string | undefined;
   /** Layouts by TABLE_MAP signature; emptied when a DDL changes the table. */
   private layouts = new Map<string, Layout>();
 
@@ -190,6 +194,12 @@ export class MysqlCdcSource implements Source {
       const source = new MysqlCdcSource(dialect, ctx, options, pool, table, columns, /mariadb/i.test(server!.version));
       // The column order, for telling key changes in the row images the stream brings before any read describes the table.
       await source.describe();
+      const metadata = await q<{ m: string }>('select @@global.binlog_row_metadata as m').catch(() => [{ m: 'NO_LOG' }]);
+      if (metadata[0]?.m !== 'FULL') {
+        source.warning =
+          `binlog_row_metadata is ${metadata[0]?.m ?? 'NO_LOG'}: the binlog does not name its columns, so rows logged before a schema change the sync has not reached ` +
+          'are matched to the table as it is now by their types (a sync behind two changes of the table stops); set binlog_row_metadata = FULL (MariaDB 10.5+, MySQL 8.0+)';
+      }
       return source;
     } catch (err) {
       await pool.end().catch(() => {});
@@ -200,9 +210,8 @@ export class MysqlCdcSource implements Source {
   async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
     try {
       const offset = offsetOf(position);
-      if (!offset) return await this.begin(limit);
-      if (offset.snapshot) return await this.copy(offset, limit);
-      return await this.follow(position, offset, limit, signal);
+      const batch = !offset ? await this.begin(limit) : offset.snapshot ? await this.copy(offset, limit) : await this.follow(position, offset, limit, signal);
+      return this.warning === undefined ? batch : { ...batch, warning: this.warning };
     } catch (err) {
       throw wrap(this.dialect, this.sync, err);
     }
@@ -559,11 +568,12 @@ export class MysqlCdcSource implements Source {
     if (map.names) {
       // The log names its columns (binlog_row_metadata=FULL): exact, whatever the table is like now.
       chosen = map.names.map((name) => described.find((c) => c.column.name === name) ?? { ...unknownColumn(name) });
-    } else if (described.length === map.types.length) chosen = described;
+    } else if (described.length === map.types.length && described.every((c, i) => storedAs(c.dataType, map.types[i]!))) chosen = described;
     else {
       throw fail(
         this.sync,
-        `the binlog has rows of ${this.table.schema}.${this.table.name} with ${map.types.length} columns, and the table has ${described.length} now: ` +
+        `the binlog has rows of ${this.table.schema}.${this.table.name} with ${map.types.length} columns (types ${map.types.join(', ')}), ` +
+          `and the table has ${described.map((c) => `${c.column.name} ${c.dataType}`).join(', ')} now: ` +
           'its definition changed again since, and the binlog does not name its columns — set binlog_row_metadata = FULL on the server (MariaDB 10.5+, MySQL 8.0+), ' +
           'or reset the sync to copy the table again',
       );
@@ -594,6 +604,7 @@ export class MysqlCdcSource implements Source {
         encoding: c.charset === null ? undefined : /^(latin1|ascii|binary)$/i.test(c.charset) ? 'latin1' : 'utf8',
         binaryLength: data === 'binary' ? Number(c.octets) : undefined,
         members: data === 'enum' || data === 'set' ? members(c.type) : undefined,
+        dataType: data,
       };
     });
   }
@@ -667,7 +678,43 @@ function members(type: string): string[] {
 
 /** A column the log names and the table no longer has (dropped since): its values pass as text. */
 function unknownColumn(name: string): ColumnLayout {
-  return { column: { name, type: 'text' }, unsigned: false, encoding: 'utf8', binaryLength: undefined, members: undefined };
+  return { column: { name, type: 'text' }, unsigned: false, encoding: 'utf8', binaryLength: undefined, members: undefined, dataType: 'unknown' };
+}
+
+/** The binlog type codes each information_schema data type is logged as (old and new temporal formats, MySQL's binary JSON). */
+const LOGGED_AS: Record<string, readonly number[]> = {
+  tinyint: [TYPE.TINY],
+  smallint: [TYPE.SHORT],
+  mediumint: [TYPE.INT24],
+  int: [TYPE.LONG],
+  bigint: [TYPE.LONGLONG],
+  decimal: [TYPE.NEWDECIMAL, TYPE.DECIMAL],
+  float: [TYPE.FLOAT],
+  double: [TYPE.DOUBLE],
+  date: [TYPE.DATE],
+  datetime: [TYPE.DATETIME2, TYPE.DATETIME],
+  timestamp: [TYPE.TIMESTAMP2, TYPE.TIMESTAMP],
+  time: [TYPE.TIME2, TYPE.TIME],
+  year: [TYPE.YEAR],
+  char: [TYPE.STRING],
+  binary: [TYPE.STRING],
+  varchar: [TYPE.VARCHAR, TYPE.VAR_STRING],
+  varbinary: [TYPE.VARCHAR, TYPE.VAR_STRING],
+  enum: [TYPE.ENUM],
+  set: [TYPE.SET],
+  bit: [TYPE.BIT],
+  json: [TYPE.BLOB, TYPE.JSON],
+  ...Object.fromEntries(['tinytext', 'text', 'mediumtext', 'longtext', 'tinyblob', 'blob', 'mediumblob', 'longblob'].map((t) => [t, [TYPE.BLOB]])),
+};
+
+/**
+ * Whether a column of `dataType` can be the one a TABLE_MAP logs as `code`: a log that does not name
+ * its columns is matched to the table's columns now only where every type agrees. Types not listed
+ * (spatial, MariaDB's UUID and INET) are taken as agreeing.
+ */
+function storedAs(dataType: string, code: number): boolean {
+  const codes = LOGGED_AS[dataType];
+  return codes === undefined || codes.includes(code);
 }
 
 function sameRaw(a: RawValue, b: RawValue): boolean {
