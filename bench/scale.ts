@@ -53,6 +53,8 @@ export interface ScaleResult {
   shutdown: Array<{ syncs: number; seconds: number }>;
   /** The last agent with every sync: its takeover time and its memory. */
   lastAgent: { syncs: number; takeoverSeconds: number; rssMb: number; budgetMb: number };
+  /** Times an agent's lease lapsed (a renewal came late, e.g. its event loop starved) and it stopped every sync to start again. */
+  leaseLosses: number;
 }
 
 /** Item 3's budget for an agent running `n` syncs. */
@@ -227,6 +229,7 @@ export async function benchScale(opts: ScaleOptions, progress: (line: string) =>
     },
   });
   const agents = new Map<string, Agent>();
+  const started: Agent[] = [];
   const tabs: Tab[] = [];
   try {
     const syncs = makeSyncs(dir, opts.syncs);
@@ -244,7 +247,9 @@ export async function benchScale(opts: ScaleOptions, progress: (line: string) =>
     token = ((await call('POST', '/auth/login', { username: 'admin', password: ADMIN_PASSWORD })) as { token: string }).token;
     for (let i = 0; i < opts.agents; i++) {
       const id = `scale-agent-${i}`;
-      agents.set(id, new Agent(id, await freePort(), etcd, prefix, dir));
+      const agent = new Agent(id, await freePort(), etcd, prefix, dir);
+      agents.set(id, agent);
+      started.push(agent);
     }
     await until('every agent registered', async () => ((await call('GET', '/agents')) as unknown[]).length === opts.agents, 60_000);
 
@@ -373,6 +378,7 @@ export async function benchScale(opts: ScaleOptions, progress: (line: string) =>
       failover: { syncs: victimSyncs.length, relockSeconds, runningSeconds, targetSeconds: LEASE_TTL_S + 3, eventsMaxPerSecondPerTab: failoverEvents },
       shutdown,
       lastAgent: { syncs: opts.syncs, takeoverSeconds, rssMb: lastMem.rssMb, budgetMb: budgetMb(opts.syncs) },
+      leaseLosses: started.flatMap((a) => a.lines).filter((l) => l.msg === 'lease lost: stopping every sync now').length,
     };
   } finally {
     for (const t of tabs) await t.close();
@@ -416,6 +422,7 @@ export function printScale(r: ScaleResult): void {
       '',
       true,
     ]),
+    ['lease losses (an agent stopped every sync and started again)', String(r.leaseLosses), '0', r.leaseLosses === 0],
     [`failover of ${r.failover.syncs} syncs: locked again`, `${r.failover.relockSeconds.toFixed(1)} s`, '', true],
     [
       `failover of ${r.failover.syncs} syncs: all running`,
