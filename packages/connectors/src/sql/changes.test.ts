@@ -9,6 +9,8 @@ const COLUMNS: Column[] = [
   { name: 'name', type: 'text' },
 ];
 
+const email: Column = { name: 'email', type: 'text' };
+
 const row = (id: number, extra: Row = {}): Row => ({ id: String(id), name: `row ${id}`, ...extra });
 
 // The change contract on every SQL destination with a real server here (SQL Server shares the code; its statements: sql-statements.test.ts).
@@ -33,7 +35,6 @@ for (const name of TEST_DIALECTS) {
       try {
         const position = { kind: 'id', value: null } as const;
         await destination.write({ columns: COLUMNS, rows: [row(1), row(2), row(3)], position }, signal);
-        const email: Column = { name: 'email', type: 'text' };
         const batch: Batch = {
           columns: [...COLUMNS, email],
           // 2 is deleted then written again (it stays); 3 is written then deleted (it goes); 1 is deleted.
@@ -82,6 +83,33 @@ for (const name of TEST_DIALECTS) {
         { id: '3', name: 'row 3', note: null },
         { id: '4', name: 'row 4', note: null },
       ]);
+    });
+
+    it('upserts over existing keys after a column was widened and one added: the write takes the altered table, not the one it knew', async () => {
+      const sync = makeSync(db, db, { keyColumns: ['id'], writeMode: 'upsert' });
+      // One connection: whatever the write keeps per connection (PostgreSQL's staging table) is reused.
+      const endpoint = { ...sync.destination, options: { poolSize: 1 } };
+      const destination = await createConnectorRegistry().openDestination({ sync, endpoint, role: 'destination' });
+      const signal = new AbortController().signal;
+      const position = { kind: 'id', value: null } as const;
+      const narrow: Column[] = [
+        { name: 'id', type: 'int64' },
+        { name: 'qty', type: 'int32' },
+      ];
+      const wide: Column[] = [{ name: 'id', type: 'int64' }, { name: 'qty', type: 'int64' }, email];
+      try {
+        await destination.write({ columns: narrow, rows: [{ id: '1', qty: 1 }], position }, signal);
+        // Updates of existing keys (PostgreSQL writes them through its staging table).
+        await destination.write({ columns: narrow, rows: [{ id: '1', qty: 2 }], position }, signal);
+        const changes: Batch['changes'] = [
+          { kind: 'schema', at: 0, change: { kind: 'widen', column: wide[1]!, from: narrow[1]! } },
+          { kind: 'schema', at: 0, change: { kind: 'add', column: email } },
+        ];
+        await destination.write({ columns: wide, rows: [{ id: '1', qty: '1099511627776', email: 'a@x' }], changes, position }, signal);
+      } finally {
+        await destination.close();
+      }
+      expect((await db.rows('dst', ['id'])).map((r) => ({ ...r, qty: String(r.qty) }))).toEqual([{ id: '1', qty: '1099511627776', email: 'a@x' }]);
     });
 
     it('empties the table at a truncate, in its place among the rows, in the batch transaction', async () => {

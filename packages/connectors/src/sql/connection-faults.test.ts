@@ -103,7 +103,15 @@ class Workload {
       case 4:
         await pool.transaction(async (tx) => {
           const rows = Array.from({ length: 2000 }, (_, i) => ({ v: i }));
-          const write = { target: { schema: undefined, table: 't' }, columns: ['v'], types: ['int64' as const], rows, writeMode: 'insert' as const, keys: [] };
+          const write = {
+            target: { schema: undefined, table: 't' },
+            columns: ['v'],
+            types: ['int64' as const],
+            rows,
+            writeMode: 'insert' as const,
+            keys: [],
+            tableVersion: 1,
+          };
           if (!(await dialect.bulkWrite?.(tx, write))) await tx.execute(this.q('insert into t (v) values (2)'));
         });
         return;

@@ -52,12 +52,35 @@ for (const name of TEST_DIALECTS) {
         await db.exec('delete from src');
         const failed = await run.waitFor((s) => s.state === 'failed');
         expect(failed.lastError?.code).toBe('IDRA_ERR_DELETE_GUARD');
-        expect(failed.lastError?.message).toMatch(/would delete more than \d+ of the destination's 100 rows, over maxDeleteFraction 0\.5.*nothing was deleted/);
+        expect(failed.lastError?.message).toMatch(
+          /would delete 100 of the destination's 100 rows, over maxDeleteFraction 0\.5 \(50 rows\).*nothing was deleted/,
+        );
         expect(failed.reconciliation).toMatchObject({ kind: 'mirror', deleted: 0, refused: expect.any(String) });
       } finally {
         await run.runner.stop();
       }
       expect(await db.count('dst')).toBe(100);
+    });
+
+    it('maxDeleteFraction at its edge: one row over it is refused, exactly at it the rows are deleted', async () => {
+      await db.exec(`create table src (id ${D.bigint} primary key, name ${D.text})`);
+      await insertRows(db, 'src', rows(1, 100));
+      // 100 × 0.57 is 56.99999999999999 in binary floating point: 57 deletes must still pass.
+      const run = new TestRun(makeSync(db, db, { mode: 'full', keyColumns: ['id'], writeMode: 'upsert', deletes: 'mirror', maxDeleteFraction: 0.57 }), state);
+      try {
+        await run.waitFor((s) => s.state === 'idle' && (s.totals?.rowsCopied ?? 0) >= 100);
+        await db.exec('delete from src where id <= 58');
+        const refused = await run.waitFor((s) => s.state === 'failed');
+        expect(refused.lastError?.message).toMatch(/would delete 58 of the destination's 100 rows, over maxDeleteFraction 0\.57 \(57 rows\)/);
+        expect(await db.count('dst')).toBe(100);
+        await insertRows(db, 'src', rows(58, 1));
+        run.runner.retryNow();
+        // Polled on the status itself: waitFor gives up on the failed state the retry is about to leave.
+        await until('the retried pass deletes the 57 rows', () => run.status.state === 'idle' && run.status.reconciliation?.deleted === 57, 20_000);
+      } finally {
+        await run.runner.stop();
+      }
+      expect(await db.rows('dst', ['id'])).toEqual(await db.rows('src', ['id']));
     });
 
     it('a pass stopped midway deletes nothing; the pass it resumes deletes only what the source lost', async () => {

@@ -55,6 +55,11 @@ export interface BulkWrite {
   keys: string[];
   /** The rows are encoded in this form (the dialect's {@link EncodedRows}); `columns` are its columns, in its order. */
   encoding?: RowEncoding | undefined;
+  /**
+   * Changes whenever the destination learnt the table anew (after it altered it): what a dialect
+   * keeps per connection and derives from the table (PostgreSQL's staging table) is made again.
+   */
+  tableVersion: number;
 }
 
 /**

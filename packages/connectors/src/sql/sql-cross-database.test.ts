@@ -1,18 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, freePort } from '@idra/testkit';
 import type { Row } from '@idra/core';
+import { comparableRow } from '../testing/compare.ts';
 import { DDL, TEST_DIALECTS, createTestDb, insertRows, makeSync, runOnce, TestRun, type TestDb, type TestDialect } from '../testing/fixtures.ts';
-
-/** Values compared across databases: decimals and fractions without trailing zeros. */
-function canonical(row: Row): Row {
-  const out: Row = {};
-  for (const [k, v] of Object.entries(row)) {
-    if (typeof v === 'string' && /^-?\d+\.\d+$/.test(v)) out[k] = v.replace(/\.?0+$/, '');
-    else if (typeof v === 'string' && /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+$/.test(v)) out[k] = v.replace(/\.?0+$/, '');
-    else out[k] = v;
-  }
-  return out;
-}
 
 const ROWS: Row[] = [
   { id: '1', name: 'plain', amount: '10.500000', ts: '2024-01-01 00:00:00.000001', flag: true, doc: { a: 1 } },
@@ -54,8 +44,8 @@ describe('cross-database syncs', () => {
       });
       const { status } = await runOnce(sync, await tempDir('idra-state-'));
       expect(status.rowsCopied).toBe(ROWS.length);
-      const copied = (await destination.rows(table, ['id'])).map(canonical);
-      expect(copied).toEqual((await source.rows('src', ['id'])).map(canonical));
+      const copied = (await destination.rows(table, ['id'])).map((r) => comparableRow(r));
+      expect(copied).toEqual((await source.rows('src', ['id'])).map((r) => comparableRow(r)));
       expect(copied.map((r) => r.id)).toEqual(['1', '2', '9007199254740993', '9223372036854775807']);
     });
   }

@@ -172,6 +172,8 @@ export class SqlDestination implements Destination {
   private tableNatives: Map<string, string> | undefined;
   /** Why the dialect's bulk path cannot be used on this server ('' when it can), asked once. */
   private bulkProblem: string | undefined;
+  /** How many times the table was learnt: a write passes it on (`BulkWrite.tableVersion`). */
+  private tableVersion = 0;
 
   private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext) {
     this.dialect = dialect;
@@ -214,6 +216,7 @@ export class SqlDestination implements Destination {
     this.table = new Map(described.map((c) => [c.name, c]));
     this.tableNatives = native && new Map(described.map((c, i) => [c.name, native[i]!]));
     this.written = undefined;
+    this.tableVersion++;
     return this.table;
   }
 
@@ -379,7 +382,16 @@ export class SqlDestination implements Destination {
     const table = this.table!;
     for (const { columns: names, rows: group } of groups) {
       const colTypes = names.map((n) => table.get(n)?.type);
-      const write = { target: this.target, columns: names, types: colTypes, rows: group, writeMode, keys: keyColumns, encoding };
+      const write = {
+        target: this.target,
+        columns: names,
+        types: colTypes,
+        rows: group,
+        writeMode,
+        keys: keyColumns,
+        encoding,
+        tableVersion: this.tableVersion,
+      };
       if (dialect.bulkWrite && !this.bulkProblem && (await dialect.bulkWrite(tx, write, signal))) continue;
       if (encoding) throw new Error(`rows encoded as ${encoding.format} can only be written in bulk`);
       const perStatement = rowsPerStatement(dialect, names.length);

@@ -8,6 +8,14 @@ const DELETE_BATCH = 1000;
 
 const keyText = (key: readonly string[]) => (key.length === 1 ? key[0]! : JSON.stringify(key));
 
+/**
+ * The most rows a comparison may delete: `fraction` of `rows`, rounded down, less the binary error of
+ * the product (100 × 0.57 is 56.99999999999999: exactly 57 deletes must pass).
+ */
+function deleteAllowance(rows: number, fraction: number): number {
+  return Math.floor(rows * fraction * (1 + 1e-12));
+}
+
 export interface ReconcileOptions {
   kind: ReconciliationReport['kind'];
   keyColumns: string[];
@@ -31,12 +39,13 @@ export async function reconcileKeys(source: KeyLister, destination: KeyLister, o
   const started = performance.now();
   const chunk = opts.chunk ?? RECONCILE_CHUNK;
   const destinationTotal = await destination.count(signal);
-  const allowed = Math.floor(destinationTotal * opts.maxDeleteFraction);
+  const allowed = deleteAllowance(destinationTotal, opts.maxDeleteFraction);
   const candidates: string[][] = [];
   let sourceKeys = 0;
   let destinationKeys = 0;
   let missing = 0;
   let after: string[] | null = null;
+  let stoppedEarly = false;
   for (;;) {
     const fromSource = await source.keys(after, null, chunk, signal);
     const last = fromSource.length < chunk ? null : fromSource[fromSource.length - 1]!;
@@ -54,8 +63,12 @@ export async function reconcileKeys(source: KeyLister, destination: KeyLister, o
     }
     sourceKeys += fromSource.length;
     missing += seen.size;
-    if (candidates.length > allowed) break;
     if (last === null) break;
+    // Past the guard: the ranges left are not read (the count says "at least").
+    if (candidates.length > allowed) {
+      stoppedEarly = true;
+      break;
+    }
     after = last;
   }
   const report = (deleted: number, refused?: string): ReconciliationReport => ({
@@ -69,7 +82,7 @@ export async function reconcileKeys(source: KeyLister, destination: KeyLister, o
     refused,
   });
   if (candidates.length > allowed) {
-    const refused = `${opts.kind === 'mirror' ? 'the mirror pass' : 'key reconciliation'} would delete more than ${candidates.length} of the destination's ${destinationTotal} rows, over maxDeleteFraction ${opts.maxDeleteFraction} (${allowed} rows): nothing was deleted. If the source table was emptied or truncated by mistake, restore it; if the deletes are wanted, raise maxDeleteFraction for one pass and press Retry`;
+    const refused = `${opts.kind === 'mirror' ? 'the mirror pass' : 'key reconciliation'} would delete ${stoppedEarly ? 'at least ' : ''}${candidates.length} of the destination's ${destinationTotal} rows, over maxDeleteFraction ${opts.maxDeleteFraction} (${allowed} rows): nothing was deleted. If the source table was emptied or truncated by mistake, restore it; if the deletes are wanted, raise maxDeleteFraction for one pass and press Retry`;
     throw new DeleteGuardError(refused, report(0, refused));
   }
   let deleted = 0;

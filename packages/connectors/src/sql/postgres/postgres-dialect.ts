@@ -219,7 +219,8 @@ export const postgresDialect: SqlDialect = {
     }
     directCopies.miss(name);
     // COPY into a session-local staging table, then one INSERT … SELECT … ON CONFLICT into the target.
-    const stage = sql.id(`idra_stage_${createHash('sha1').update(`${w.target.schema}.${w.target.table}`).digest('hex').slice(0, 12)}`);
+    // One per version of the table: a stage made before an ALTER has the old columns and types.
+    const stage = sql.id(`idra_stage_${createHash('sha1').update(name).digest('hex').slice(0, 12)}_${w.tableVersion}`);
     await client.query(sql`create temp table if not exists ${stage} (like ${target} including defaults) on commit delete rows`.compile(db).sql);
     await copy(stage);
     signal?.throwIfAborted();
