@@ -173,6 +173,20 @@ describe('mode cdc through real agents: failover, a frozen agent, a source resta
     await expectEqualToSource(await sourceRows(), ['pg', 'mariadb', 'sqlite'] as const, destinationRows);
     await history.settle();
     expect(history.violations()).toEqual([]);
+    // No committed position goes backwards: each sync's offsets, in etcd's order, never name an earlier LSN (kill -9, freeze, handover, restart).
+    const lsn = (text: string) => {
+      const [high, low] = text.split('/');
+      return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
+    };
+    const reached = new Map<string, bigint>();
+    const backwards: string[] = [];
+    for (const { key, value } of history.puts(KEYS.offsets)) {
+      const at = (JSON.parse(value) as { value: { lsn: string } }).value.lsn;
+      if (lsn(at) < (reached.get(key) ?? 0n)) backwards.push(`${key}: ${at}`);
+      reached.set(key, lsn(at));
+    }
+    expect(backwards).toEqual([]);
+    expect(reached.size).toBe(3);
     for (const a of agents.filter((x) => x !== victim)) expect(a.running).toBe(true);
   }, 420_000);
 });

@@ -163,6 +163,11 @@ export class EtcdHistory {
     return bad;
   }
 
+  /** The values put under `prefix`, in etcd's order, with their keys. */
+  puts(prefix: string): Array<{ key: string; value: string }> {
+    return this.changes.filter((c) => c.type === 'put' && c.key.startsWith(prefix)).map(({ key, value }) => ({ key, value }));
+  }
+
   /** How many writes of each kind were judged (a check that judged nothing proves nothing). */
   counts(): { statuses: number; offsets: number; deadLetters: number } {
     const puts = this.changes.filter((c) => c.type === 'put');
