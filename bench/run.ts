@@ -98,9 +98,12 @@ cdc sustained: ${sustained.events.toLocaleString('en-US')} events in ${sustained
   }
   if (wants('reconcile')) {
     const r = await benchReconcile(pgUrl);
-    console.log(
-      `\nkey reconciliation PG→PG: ${r.keys.toLocaleString('en-US')} keys at each end, ${r.deleted} deleted, in ${r.seconds.toFixed(1)} s (${r.secondsPerMillionKeys.toFixed(1)} s per million keys)`,
-    );
+    console.log(`\nkey reconciliation PG→PG, ${r.keys.toLocaleString('en-US')} keys at each end:`);
+    for (const run of r.runs) {
+      console.log(
+        `  ${run.scenario.padEnd(16)} by ${run.method.padEnd(7)} ${run.gone} gone, ${run.listed.toLocaleString('en-US')} keys listed, ${run.seconds.toFixed(1)} s (${run.secondsPerMillionKeys.toFixed(1)} s per million keys)`,
+      );
+    }
     extra.reconcile = r;
   }
   if (wants('scale')) {

@@ -249,3 +249,40 @@ for (const name of TEST_DIALECTS) {
     });
   });
 }
+
+// Types widened at a PostgreSQL source while the sync runs, into each destination: PostgreSQL and MariaDB alter the
+// column; SQLite needs no ALTER (an INTEGER column holds any 64-bit integer, Idra's decimal columns are text), and the
+// values beyond the old bounds arrive exact. A narrowing then stops the sync naming the column, both types and what to do.
+describe('widened and narrowed source columns (PostgreSQL source)', () => {
+  it.each(TEST_DIALECTS)('→ %s: widening is followed, narrowing stops the sync with the column, old and new type', async (name) => {
+    const [source, destination] = await Promise.all([createTestDb('postgres'), createTestDb(name)]);
+    await source.exec('create table src (id integer primary key, amount numeric(10,2))');
+    await insertRows(source, 'src', [{ id: '1', amount: '12345678.90' }]);
+    const run = new TestRun(makeSync(source, destination, { keyColumns: ['id'] }), await tempDir('idra-state-'));
+    try {
+      await run.waitFor((s) => s.rowsCopied === 1 && s.state === 'idle');
+      await source.exec('alter table src alter column id type bigint, alter column amount type numeric(30,2)');
+      await insertRows(source, 'src', [{ id: '9007199254740993', amount: '1234567890123456789012345678.91' }]);
+      const widened = await run.waitFor((s) => s.rowsCopied === 2);
+      expect(widened.schemaChanges?.[0]).toMatchObject({
+        outcome: 'applied',
+        changes: ['column id widened from int32 to int64', 'column amount widened from decimal(10,2) to decimal(30,2)'],
+      });
+      expect((await destination.rows('dst', ['id'])).map((r) => [String(r['id']), String(r['amount'])])).toEqual([
+        ['1', '12345678.90'],
+        ['9007199254740993', '1234567890123456789012345678.91'],
+      ]);
+      await source.exec('delete from src where id > 1');
+      await source.exec('alter table src alter column amount type numeric(12,2)');
+      await insertRows(source, 'src', [{ id: '9007199254740994', amount: '1.00' }]);
+      const failed = await run.waitFor((s) => s.state === 'failed');
+      expect(failed.lastError?.code).toBe('IDRA_ERR_SCHEMA_CHANGE_REFUSED');
+      expect(failed.lastError?.message).toBe(
+        "source column amount changed from decimal(30,2) to decimal(12,2) and a narrower type cannot be followed without losing values (schemaChanges 'evolve' follows only widening changes): change the destination column by hand (or recreate the table) and press Retry, or reset the sync",
+      );
+    } finally {
+      await run.runner.stop();
+      await Promise.all([source.drop(), destination.drop()]);
+    }
+  });
+});

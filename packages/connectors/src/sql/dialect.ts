@@ -212,6 +212,12 @@ export interface SqlDialect {
    * `ALTER COLUMN … TYPE` (PostgreSQL); null: the database keeps any value in any declared type (SQLite).
    */
   alterColumnType?: ((target: TableName, column: string, type: string, notNull: boolean) => CompiledQuery) | null;
+  /**
+   * An aggregate digest of key columns that does not depend on row order (a sum of a hash of each key's text), for key
+   * reconciliation by chunk digests; `form` names the hash, so that digests are compared only between equal forms.
+   * Absent: keys are compared as lists (SQL Server).
+   */
+  readonly keyDigest?: { form: string; of(columns: readonly string[]): RawBuilder<string> } | undefined;
   /** Renames a column. Absent: `ALTER TABLE … RENAME COLUMN` (PostgreSQL, MySQL 8, MariaDB 10.5, SQLite 3.25). */
   renameColumn?(target: TableName, from: string, to: string): CompiledQuery;
   /** Opens a source in mode `cdc` (the database's change log), in dialects that have one. */

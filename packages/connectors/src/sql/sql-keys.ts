@@ -42,16 +42,47 @@ export function sqlKeyLister(
     }
   };
   const text = (rows: Array<Record<string, unknown>>) => rows.map((r) => keys.map((k) => cursorText(r[k]) ?? ''));
+  /** The table's non-null keys after `after` up to `upTo`. */
+  const range = (bind: (values: readonly string[]) => unknown[], after: string[] | null, upTo: string[] | null) => {
+    let q = selectFromEndpoint(dialect.db, endpoint);
+    for (const k of keys) q = q.where(k, 'is not', null);
+    if (after) q = q.where((eb) => keysetAfter(eb, keys, bind(after)));
+    if (upTo) q = q.where((eb) => eb.not(keysetAfter(eb, keys, bind(upTo))));
+    return q;
+  };
+  const ordered = <Q extends { orderBy(k: string, d: 'asc'): Q }>(q: Q) => keys.reduce((o, k) => o.orderBy(k, 'asc'), q);
+  const { keyDigest } = dialect;
+  const digests: Pick<KeyLister, 'digestForm' | 'keyAt' | 'digest'> = keyDigest
+    ? {
+        digestForm: async () => {
+          const t = await types();
+          // Integers have one text form everywhere: their digests compare across dialects; other keys only within one.
+          return t && (t.every((type) => type === 'int32' || type === 'int64') ? `${keyDigest.form}:int` : `${keyDigest.form}:${dialect.name}:${t.join(',')}`);
+        },
+        keyAt: (after, n, upTo, signal) =>
+          run(async (bind) => {
+            const q = ordered(range(bind, after, upTo).select(keys))
+              .limit(1)
+              .offset(n - 1);
+            return text((await pool.execute(q.compile(), signal)).rows)[0] ?? null;
+          }, null),
+        digest: (after, upTo, signal) =>
+          run(
+            async (bind) => {
+              const q = range(bind, after, upTo).select([sql<number>`count(*)`.as('n'), keyDigest.of(keys).as('d')]);
+              const row = (await pool.execute(q.compile(), signal)).rows[0];
+              return { count: Number(row?.n ?? 0), digest: String(row?.d ?? '0') };
+            },
+            { count: 0, digest: '0' },
+          ),
+      }
+    : {};
   return {
+    ...digests,
     keys: (after, upTo, limit, signal) =>
       run(async (bind) => {
-        let q = selectFromEndpoint(dialect.db, endpoint).select(keys);
-        for (const k of keys) q = q.where(k, 'is not', null);
-        if (after) q = q.where((eb) => keysetAfter(eb, keys, bind(after)));
-        if (upTo) q = q.where((eb) => eb.not(keysetAfter(eb, keys, bind(upTo))));
-        for (const k of keys) q = q.orderBy(k, 'asc');
-        q = dialect.limitStyle === 'top' ? q.top(limit) : q.limit(limit);
-        return text((await pool.execute(q.compile(), signal)).rows);
+        const q = ordered(range(bind, after, upTo).select(keys));
+        return text((await pool.execute((dialect.limitStyle === 'top' ? q.top(limit) : q.limit(limit)).compile(), signal)).rows);
       }, []),
     existing: (wanted, signal) =>
       run(async (bind) => {

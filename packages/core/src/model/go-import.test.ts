@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { importGoIdra, isGoIdraFormat, refusedIssues, type GoIdraSync, type ImportedGoSync } from './go-import.ts';
 import { migrateGoOffset, wallClock } from './go-offsets.ts';
+import { normalizeSync, validateSyncConfig } from './sync.ts';
 
 const PG_PASSWORD = 'Pg-Pass-4711';
 const MY_PASSWORD = 'My;Pass!@83';
@@ -77,6 +78,21 @@ describe('Go Idra import: keys, modes and write modes as Go ran them', () => {
 
     const byId = one(sync(pg({ id: 'agency_id' }), pg({ id: 'agency_id' }), 'IdField'));
     expect(byId.config).toMatchObject({ mode: 'id', cursorColumn: 'agency_id', keyColumns: ['agency_id'] });
+  });
+
+  it('leaves the options for deletes and schema changes at their defaults: Go had none (schemaChanges evolve, deletes none)', () => {
+    for (const mode of ['IdField', 'Timestamp', 'FullWithId']) {
+      const s = one(sync(pg(), pg(), mode));
+      expect(s.report.outcome).toBe('importable');
+      for (const field of ['schemaChanges', 'deletes', 'softDeleteColumn', 'reconcileEvery', 'maxDeleteFraction']) expect(s.config).not.toHaveProperty(field);
+      expect(normalizeSync(validateSyncConfig(s.config))).toMatchObject({
+        schemaChanges: 'evolve',
+        deletes: 'none',
+        softDeleteColumn: undefined,
+        reconcileEveryMs: undefined,
+        maxDeleteFraction: 0.5,
+      });
+    }
   });
 
   it('splits a composite key for the upsert/MERGE target, refuses it as an id cursor, and says what a tiebreaker of its first column risks', () => {

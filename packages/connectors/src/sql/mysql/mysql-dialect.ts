@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledQuery, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
+import { KEY_DIGEST_FORM } from '../key-digest.ts';
 import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
 import type { SqlSession, TransactionView } from '../dialect.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
@@ -152,6 +153,11 @@ export const mysqlDialect: SqlDialect = {
   openChangeLog: async (ctx) => (await import('./mysql-cdc-source.ts')).MysqlCdcSource.open(mysqlDialect, ctx),
   changeLogProblems: async (pool) =>
     (await changeLogProblems(async <R>(text: string) => (await pool.execute(CompiledQuery.raw(text))).rows as R[])).map((p) => p.message),
+  keyDigest: {
+    form: KEY_DIGEST_FORM,
+    of: (columns) =>
+      sql<string>`cast(sum(cast(conv(substr(md5(concat_ws(char(31), ${sql.join(columns.map((c) => sql.ref(c)))})), 1, 15), 16, 10) as unsigned)) as char)`,
+  },
   // MODIFY restates the whole column: NOT NULL is given again for key columns.
   alterColumnType: (target, column, type, notNull) =>
     (target.schema ? mysqlDialect.db.withSchema(target.schema) : mysqlDialect.db).schema

@@ -4,6 +4,7 @@ import { Option, type Column, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect, type SqlPool } from '../dialect.ts';
 import { onConflict } from '../on-conflict.ts';
 import { DirectWrites } from '../direct-writes.ts';
+import { KEY_DIGEST_FORM } from '../key-digest.ts';
 import { keyedWrite } from '../sql-destination.ts';
 import { copyInto, copyOutRows } from './postgres-copy.ts';
 import { decodeBinaryRow } from './postgres-binary.ts';
@@ -118,6 +119,11 @@ export const postgresDialect: SqlDialect = {
   changeLogProblems: async (pool) => (await changeLogProblems(rawQuery(pool))).map((p) => p.message),
   changeLogSlots: async (pool) => changeLogSlots(rawQuery(pool)),
   releaseChangeLog: async (sync) => (await import('./postgres-cdc-source.ts')).releaseChangeLog(sync),
+  keyDigest: {
+    form: KEY_DIGEST_FORM,
+    of: (columns) =>
+      sql<string>`sum(('x' || substr(md5(concat_ws(chr(31), ${sql.join(columns.map((c) => sql`${sql.ref(c)}::text`))})), 1, 15))::bit(60)::bigint)::text`,
+  },
   columnType: (column: Column) =>
     column.type === 'decimal' && column.precision ? `numeric(${column.precision},${column.scale ?? 0})` : COLUMN_TYPES[column.type],
   toParameter(value, type) {

@@ -2,6 +2,7 @@ import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kys
 import { Option, type LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { onConflict } from '../on-conflict.ts';
+import { KEY_DIGEST_FORM, SQLITE_KEY_DIGEST } from '../key-digest.ts';
 import { writeStatement } from '../sql-destination.ts';
 import type { SqliteSession } from './sqlite-driver.ts';
 import { INTEGER_TYPES, cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
@@ -47,6 +48,7 @@ export const sqliteDialect: SqlDialect = {
   columnType: (column) => COLUMN_TYPES[column.type],
   // A declared type only suggests an affinity: an INTEGER column holds any 64-bit integer already.
   alterColumnType: null,
+  keyDigest: { form: KEY_DIGEST_FORM, of: (columns) => sql<string>`${sql.raw(SQLITE_KEY_DIGEST)}(${sql.join(columns.map((c) => sql.ref(c)))})` },
   toParameter(value, type) {
     if (value === undefined || value === null) return null;
     if (type === 'json') return jsonText(value);

@@ -4,6 +4,7 @@ import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import { confinedSqliteFile } from './sqlite-paths.ts';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { parseJsonExact } from '../../records/exact-json.ts';
+import { keyDigestStep, SQLITE_KEY_DIGEST } from '../key-digest.ts';
 
 /** A session with its database handle, for statements prepared once and run per row. */
 export interface SqliteSession extends SqlSession {
@@ -64,6 +65,7 @@ export async function connectSqlite(c: Connection, options: Record<string, unkno
   // WAL lets the destination be read while it is written; a source file's journal mode is the owner's choice.
   if (options?.role === 'destination' && options?.wal !== false) db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  db.aggregate(SQLITE_KEY_DIGEST, { varargs: true, deterministic: true, start: 0n, step: keyDigestStep, result: (sum: bigint) => sum.toString() });
   let queue: Promise<unknown> = Promise.resolve();
   const serialize = <T>(fn: () => Promise<T> | T): Promise<T> => {
     const next = queue.then(fn, fn);
