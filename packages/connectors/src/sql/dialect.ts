@@ -213,11 +213,11 @@ export interface SqlDialect {
    */
   alterColumnType?: ((target: TableName, column: string, type: string, notNull: boolean) => CompiledQuery) | null;
   /**
-   * An aggregate digest of key columns that does not depend on row order (a sum of a hash of each key's text), for key
-   * reconciliation by chunk digests; `form` names the hash, so that digests are compared only between equal forms.
-   * Absent: keys are compared as lists (SQL Server).
+   * Aggregate digests of key columns that do not depend on row order (a sum of a hash of each key's text), fastest first,
+   * for key reconciliation by chunk digests; `form` names the hash, and `portable` says that another dialect computes it
+   * alike, so that digests are compared only between equal forms. Absent: keys are compared as lists (SQL Server).
    */
-  readonly keyDigest?: { form: string; of(columns: readonly string[]): RawBuilder<string> } | undefined;
+  readonly keyDigests?: ReadonlyArray<{ form: string; portable: boolean; of(columns: readonly string[]): RawBuilder<string> }> | undefined;
   /** Renames a column. Absent: `ALTER TABLE … RENAME COLUMN` (PostgreSQL, MySQL 8, MariaDB 10.5, SQLite 3.25). */
   renameColumn?(target: TableName, from: string, to: string): CompiledQuery;
   /** Opens a source in mode `cdc` (the database's change log), in dialects that have one. */

@@ -51,13 +51,15 @@ export function sqlKeyLister(
     return q;
   };
   const ordered = <Q extends { orderBy(k: string, d: 'asc'): Q }>(q: Q) => keys.reduce((o, k) => o.orderBy(k, 'asc'), q);
-  const { keyDigest } = dialect;
-  const digests: Pick<KeyLister, 'digestForm' | 'keyAt' | 'digest'> = keyDigest
+  const { keyDigests } = dialect;
+  /** The digest's form for keys of these types: integers have one text form everywhere, other keys compare only within a dialect. */
+  const formOf = (d: NonNullable<typeof keyDigests>[number], t: Array<LogicalType | undefined>) =>
+    d.portable && t.every((type) => type === 'int32' || type === 'int64') ? `${d.form}:int` : `${d.form}:${dialect.name}:${t.join(',')}`;
+  const digests: Pick<KeyLister, 'digestForms' | 'keyAt' | 'digest'> = keyDigests
     ? {
-        digestForm: async () => {
+        digestForms: async () => {
           const t = await types();
-          // Integers have one text form everywhere: their digests compare across dialects; other keys only within one.
-          return t && (t.every((type) => type === 'int32' || type === 'int64') ? `${keyDigest.form}:int` : `${keyDigest.form}:${dialect.name}:${t.join(',')}`);
+          return t ? keyDigests.map((d) => formOf(d, t)) : [];
         },
         keyAt: (after, n, upTo, signal) =>
           run(async (bind) => {
@@ -66,10 +68,13 @@ export function sqlKeyLister(
               .offset(n - 1);
             return text((await pool.execute(q.compile(), signal)).rows)[0] ?? null;
           }, null),
-        digest: (after, upTo, signal) =>
+        digest: (after, upTo, form, signal) =>
           run(
             async (bind) => {
-              const q = range(bind, after, upTo).select([sql<number>`count(*)`.as('n'), keyDigest.of(keys).as('d')]);
+              const t = (await types())!;
+              const d = keyDigests.find((k) => formOf(k, t) === form);
+              if (!d) throw new Error(`no key digest of form ${form}`);
+              const q = range(bind, after, upTo).select([sql<number>`count(*)`.as('n'), d.of(keys).as('d')]);
               const row = (await pool.execute(q.compile(), signal)).rows[0];
               return { count: Number(row?.n ?? 0), digest: String(row?.d ?? '0') };
             },

@@ -119,14 +119,14 @@ export interface KeyLister {
   /** The number of rows. */
   count(signal: AbortSignal): Promise<number>;
   /**
-   * How {@link digest} turns keys into a digest (e.g. `md5-sum:int64`): the digests of two listers are compared only when
-   * they give the same form, else their keys are listed. Absent, with keyAt and digest, where the database cannot compute one.
+   * The ways {@link digest} can turn keys into a digest (e.g. `md5-60-sum:int`), fastest first: two listers compare digests
+   * of a form both have, else they list their keys. Absent, with keyAt and digest, where the database cannot compute one.
    */
-  digestForm?(signal: AbortSignal): Promise<string | undefined>;
+  digestForms?(signal: AbortSignal): Promise<string[]>;
   /** The `n`-th key after `after` (null: from the first) up to `upTo` (inclusive; null: to the last), or null when fewer follow. */
   keyAt?(after: string[] | null, n: number, upTo: string[] | null, signal: AbortSignal): Promise<string[] | null>;
-  /** The number of keys after `after` up to `upTo` (the bounds of {@link keys}) and a digest of them that does not depend on their order. */
-  digest?(after: string[] | null, upTo: string[] | null, signal: AbortSignal): Promise<{ count: number; digest: string }>;
+  /** The number of keys after `after` up to `upTo` (the bounds of {@link keys}) and a digest of them in `form`, which does not depend on their order. */
+  digest?(after: string[] | null, upTo: string[] | null, form: string, signal: AbortSignal): Promise<{ count: number; digest: string }>;
 }
 
 /** How far the source is ahead of a position, when the source can tell. */

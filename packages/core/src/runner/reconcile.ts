@@ -85,7 +85,7 @@ export async function reconcileKeys(source: KeyLister, destination: KeyLister, o
   };
   /** Compares (after, upTo], about `size` source keys, by digest; descends where the digests differ. */
   const compare = async (after: string[] | null, upTo: string[] | null, size: number): Promise<void> => {
-    const [s, d] = await Promise.all([source.digest!(after, upTo, signal), destination.digest!(after, upTo, signal)]);
+    const [s, d] = await Promise.all([source.digest!(after, upTo, form!, signal), destination.digest!(after, upTo, form!, signal)]);
     if (s.count === d.count && s.digest === d.digest) {
       sourceKeys += s.count;
       destinationKeys += d.count;
@@ -105,8 +105,11 @@ export async function reconcileKeys(source: KeyLister, destination: KeyLister, o
     }
   };
 
-  const forms = source.digest && source.keyAt && destination.digest ? await Promise.all([source.digestForm?.(signal), destination.digestForm?.(signal)]) : [];
-  const byDigest = forms[0] !== undefined && forms[0] === forms[1];
+  const [fromForms, toForms] =
+    source.digest && source.keyAt && destination.digest ? await Promise.all([source.digestForms?.(signal), destination.digestForms?.(signal)]) : [];
+  // The fastest form both ends compute (PostgreSQL's own hash between two PostgreSQL servers, MD5 elsewhere).
+  const form = fromForms?.find((f) => toForms?.includes(f));
+  const byDigest = form !== undefined;
   for (let after: string[] | null = null; ;) {
     let last: string[] | null;
     if (byDigest) {

@@ -153,11 +153,14 @@ export const mysqlDialect: SqlDialect = {
   openChangeLog: async (ctx) => (await import('./mysql-cdc-source.ts')).MysqlCdcSource.open(mysqlDialect, ctx),
   changeLogProblems: async (pool) =>
     (await changeLogProblems(async <R>(text: string) => (await pool.execute(CompiledQuery.raw(text))).rows as R[])).map((p) => p.message),
-  keyDigest: {
-    form: KEY_DIGEST_FORM,
-    of: (columns) =>
-      sql<string>`cast(sum(cast(conv(substr(md5(concat_ws(char(31), ${sql.join(columns.map((c) => sql.ref(c)))})), 1, 15), 16, 10) as unsigned)) as char)`,
-  },
+  keyDigests: [
+    {
+      form: KEY_DIGEST_FORM,
+      portable: true,
+      of: (columns) =>
+        sql<string>`cast(sum(cast(conv(substr(md5(concat_ws(char(31), ${sql.join(columns.map((c) => sql.ref(c)))})), 1, 15), 16, 10) as unsigned)) as char)`,
+    },
+  ],
   // MODIFY restates the whole column: NOT NULL is given again for key columns.
   alterColumnType: (target, column, type, notNull) =>
     (target.schema ? mysqlDialect.db.withSchema(target.schema) : mysqlDialect.db).schema

@@ -95,6 +95,9 @@ const directCopies = new DirectWrites();
 /** The size of each source's last encoded read, plus an eighth: the next read is received into one buffer of about its size. */
 const lastReadBytes = new WeakMap<SqlPool, number>();
 
+/** Key columns as text, for a digest of keys. */
+const keyTexts = (columns: readonly string[]) => sql.join(columns.map((c) => sql`${sql.ref(c)}::text`));
+
 /** PostgreSQL: pg driver, ON CONFLICT upserts, 65535 parameters per statement. */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
@@ -119,11 +122,19 @@ export const postgresDialect: SqlDialect = {
   changeLogProblems: async (pool) => (await changeLogProblems(rawQuery(pool))).map((p) => p.message),
   changeLogSlots: async (pool) => changeLogSlots(rawQuery(pool)),
   releaseChangeLog: async (sync) => (await import('./postgres-cdc-source.ts')).releaseChangeLog(sync),
-  keyDigest: {
-    form: KEY_DIGEST_FORM,
-    of: (columns) =>
-      sql<string>`sum(('x' || substr(md5(concat_ws(chr(31), ${sql.join(columns.map((c) => sql`${sql.ref(c)}::text`))})), 1, 15))::bit(60)::bigint)::text`,
-  },
+  keyDigests: [
+    // PostgreSQL's own 64-bit text hash: about four times cheaper than MD5, between two PostgreSQL servers.
+    {
+      form: 'hashtextextended-sum',
+      portable: false,
+      of: (columns) => sql<string>`sum(hashtextextended(concat_ws(chr(31), ${keyTexts(columns)}), 0))::text`,
+    },
+    {
+      form: KEY_DIGEST_FORM,
+      portable: true,
+      of: (columns) => sql<string>`sum(('x' || substr(md5(concat_ws(chr(31), ${keyTexts(columns)})), 1, 15))::bit(60)::bigint)::text`,
+    },
+  ],
   columnType: (column: Column) =>
     column.type === 'decimal' && column.precision ? `numeric(${column.precision},${column.scale ?? 0})` : COLUMN_TYPES[column.type],
   toParameter(value, type) {

@@ -48,7 +48,9 @@ export const sqliteDialect: SqlDialect = {
   columnType: (column) => COLUMN_TYPES[column.type],
   // A declared type only suggests an affinity: an INTEGER column holds any 64-bit integer already.
   alterColumnType: null,
-  keyDigest: { form: KEY_DIGEST_FORM, of: (columns) => sql<string>`${sql.raw(SQLITE_KEY_DIGEST)}(${sql.join(columns.map((c) => sql.ref(c)))})` },
+  keyDigests: [
+    { form: KEY_DIGEST_FORM, portable: true, of: (columns) => sql<string>`${sql.raw(SQLITE_KEY_DIGEST)}(${sql.join(columns.map((c) => sql.ref(c)))})` },
+  ],
   toParameter(value, type) {
     if (value === undefined || value === null) return null;
     if (type === 'json') return jsonText(value);
