@@ -8,6 +8,7 @@ import {
   type DestinationMode,
   type Destination,
   type EndpointContext,
+  type KeyLister,
   type Position,
   type Row,
   type SchemaChange,
@@ -15,6 +16,7 @@ import {
 } from '@idra/core';
 import { settleWithin, untilAborted } from '../records/abortable.ts';
 import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
+import { mongoKeyLister } from './mongodb-keys.ts';
 import { resolveMongoConfig, type MongoConfig } from './mongodb-options.ts';
 import { bsonTypeOf, cursorToBson, documentToRecord, RAW_BSON, rowToDocument } from './mongodb-values.ts';
 
@@ -164,6 +166,10 @@ export class MongoDestination implements Destination {
       }
       throw mongoFailure(this.ctx, err);
     }
+  }
+
+  keyLister(): KeyLister {
+    return mongoKeyLister(this.ctx, this.conn);
   }
 
   async resumePosition(mode: DestinationMode): Promise<Position> {

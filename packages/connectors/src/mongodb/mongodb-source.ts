@@ -1,7 +1,8 @@
 import type { BSONType, Document, Filter } from 'mongodb';
-import { orderColumns, type Batch, type EndpointContext, type Lag, type Position, type Row, type Source } from '@idra/core';
+import { orderColumns, type Batch, type EndpointContext, type KeyLister, type Lag, type Position, type Row, type Source } from '@idra/core';
 import { presentFields, recordColumns, type DecodedRecord } from '../records/json-records.ts';
 import { connectMongo, mongoFailure, type MongoConnection } from './mongodb-client.ts';
+import { mongoKeyLister } from './mongodb-keys.ts';
 import { resolveMongoConfig } from './mongodb-options.ts';
 import { bsonTypeOf, cursorToBson, documentToRecord, RAW_BSON } from './mongodb-values.ts';
 import { MongoChangeStreamSource } from './mongodb-change-stream.ts';
@@ -110,6 +111,10 @@ export class MongoSource implements Source {
       case 'stream':
         return position;
     }
+  }
+
+  keyLister(): KeyLister {
+    return mongoKeyLister(this.ctx, this.conn);
   }
 
   async lag(position: Position): Promise<Lag | undefined> {

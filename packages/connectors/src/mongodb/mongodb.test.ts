@@ -269,6 +269,30 @@ describe("a batch's changes at a MongoDB destination", () => {
       ['3', 'three'],
     ]);
   });
+
+  it('PG → Mongo with reconcileEvery: the documents whose keys are gone from the source are deleted (the collection lists its keys)', async () => {
+    await pg.exec('create table kept (id bigint primary key, name text)');
+    await pg.exec(`insert into kept select i, 'row ' || i from generate_series(1, 30) i`);
+    const state = await tempDir('idra-state-');
+    const sync = syncBetween(tableEndpoint(pg, 'kept'), mongoEndpoint('kept'), {
+      mode: 'id',
+      cursorColumn: 'id',
+      keyColumns: ['id'],
+      writeMode: 'upsert',
+      reconcileEvery: '1h',
+      batchSize: 50,
+    });
+    await runOnce(sync, state);
+    expect(await db.collection('kept').countDocuments()).toBe(30);
+    await pg.exec('delete from kept where id in (3, 17, 30)');
+    const { status } = await runOnce(sync, state);
+    expect(status.reconciliation).toMatchObject({ kind: 'reconcile', sourceKeys: 27, destinationKeys: 30, deleted: 3, missing: 0 });
+    const left = await db
+      .collection('kept')
+      .find({}, { sort: { id: 1 } })
+      .toArray();
+    expect(left.map((d) => Number(d['id']))).toEqual([...Array(30).keys()].map((i) => i + 1).filter((i) => ![3, 17, 30].includes(i)));
+  });
 });
 
 describe('mongodb connector', () => {

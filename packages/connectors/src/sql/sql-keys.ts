@@ -47,7 +47,11 @@ export function sqlKeyLister(
     let q = selectFromEndpoint(dialect.db, endpoint);
     for (const k of keys) q = q.where(k, 'is not', null);
     if (after) q = q.where((eb) => keysetAfter(eb, keys, bind(after)));
-    if (upTo) q = q.where((eb) => eb.not(keysetAfter(eb, keys, bind(upTo))));
+    if (upTo) {
+      const bound = bind(upTo);
+      // The leading column's bound lets the database stop its index range there (a NOT of the keyset alone does not).
+      q = q.where(keys[0]!, '<=', bound[0]).where((eb) => eb.not(keysetAfter(eb, keys, bound)));
+    }
     return q;
   };
   const ordered = <Q extends { orderBy(k: string, d: 'asc'): Q }>(q: Q) => keys.reduce((o, k) => o.orderBy(k, 'asc'), q);

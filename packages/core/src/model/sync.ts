@@ -62,7 +62,7 @@ export function connectionIssues(connector: string, c: NonNullable<Endpoint['con
 }
 
 /** Connectors that can list and compare keys (mirror and reconciliation read both ends' keys). */
-const KEY_LISTING: readonly string[] = SQL_CONNECTORS;
+const KEY_LISTING: readonly string[] = [...SQL_CONNECTORS, 'mongodb'];
 
 /** The rules of the delete options: which mode each belongs to, and the key and connectors it needs. */
 function deleteIssues(s: SyncConfig, at: (field: string) => string): ConfigIssue[] {
@@ -75,7 +75,10 @@ function deleteIssues(s: SyncConfig, at: (field: string) => string): ConfigIssue
   const listed = (field: string) => {
     for (const role of ['source', 'destination'] as const) {
       if (!KEY_LISTING.includes(s[role].connector)) {
-        issues.push({ path: at(field), message: `needs SQL connectors at both ends (the ${role} is ${s[role].connector}, whose keys cannot be listed)` });
+        issues.push({
+          path: at(field),
+          message: `needs connectors that list their keys at both ends, SQL or MongoDB (the ${role} is ${s[role].connector}, whose keys cannot be listed)`,
+        });
       }
     }
   };

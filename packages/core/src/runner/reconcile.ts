@@ -110,11 +110,16 @@ export async function reconcileKeys(source: KeyLister, destination: KeyLister, o
   // The fastest form both ends compute (PostgreSQL's own hash between two PostgreSQL servers, MD5 elsewhere).
   const form = fromForms?.find((f) => toForms?.includes(f));
   const byDigest = form !== undefined;
+  let dense = false;
   for (let after: string[] | null = null; ;) {
     let last: string[] | null;
     if (byDigest) {
       last = await source.keyAt!(after, chunk, null, signal);
-      await compare(after, last, chunk);
+      const before = candidates.length + missing;
+      await (dense ? list(after, last) : compare(after, last, chunk));
+      // Differences in every part of a chunk (a delete every few hundred keys) are likely in the next: it is listed at once,
+      // its digests would not spare a key; once a chunk shows few, digests resume.
+      dense = (candidates.length + missing - before) * leaf >= chunk;
     } else {
       const fromSource = await source.keys(after, null, chunk, signal);
       last = fromSource.length < chunk ? null : fromSource[fromSource.length - 1]!;
