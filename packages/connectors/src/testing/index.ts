@@ -6,4 +6,5 @@ export * from './ddl.ts';
 export * from './endpoints.ts';
 export * from './fixtures.ts';
 export * from './go-idra.ts';
+export * from './source-writer.ts';
 export * from './torture.ts';
