@@ -1,9 +1,27 @@
-// The answers of the status, health, lag, agents, cluster and identity routes as TypeBox schemas: Fastify
+// The answers of the routes as TypeBox schemas (status, health, lag, agents, cluster, identity, activity, history, offsets,
+// slots, dead letters, notifications, export): Fastify
 // serializes with them and the OpenAPI document shows them, and the compile-time checks at the end fail
 // as soon as a type the code returns (core's SyncStatus, the client's views) and its schema part ways.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { AgentView, ClusterHealth, SyncOverview, UserView, WhoAmI } from '@idra/api-client';
-import { PositionSchema, SyncSchema, type Lag, type SyncHealth, type SyncStatus } from '@idra/core';
+import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
+import type {
+  AgentEvent,
+  AgentView,
+  ClusterHealth,
+  DataSourceSlotsView,
+  DeadLetterView,
+  Delivery,
+  ExportDocument,
+  HistoryEntry,
+  Incident,
+  OffsetChange,
+  SyncActivity,
+  SyncList,
+  SyncOverview,
+  TimelineEvent,
+  UserView,
+  WhoAmI,
+} from '@idra/api-client';
+import { DataSourceSchema, PositionSchema, SyncSchema, type Lag, type SyncHealth, type SyncStatus } from '@idra/core';
 import { RoleSchema } from './schemas.ts';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -226,6 +244,172 @@ export const WhoAmISchema = Type.Object(
   { $id: 'WhoAmI' },
 );
 
+type LiteralsOf<V extends readonly string[]> = { -readonly [K in keyof V]: TLiteral<V[K]> };
+/** A union of string literals, typed as the tuple of them (inferred from a mapped array, Static would widen to string). */
+const Literals = <const V extends readonly string[]>(values: V, description?: string) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    description ? { description } : {},
+  ) as unknown as TUnion<LiteralsOf<V>>;
+
+export const SyncActivitySchema = Type.Object(
+  {
+    syncId: Type.String(),
+    range: Literals(['1h', '6h', '24h']),
+    from: Time(),
+    to: Time(),
+    points: Type.Array(
+      Type.Object({
+        t: Time('start of the minute'),
+        rows: Type.Number(),
+        skipped: Type.Number(),
+        batches: Type.Number(),
+        errors: Type.Number(),
+        lagRows: Type.Optional(Type.Number({ description: 'at the end of the minute' })),
+        lagSeconds: Type.Optional(Type.Number()),
+        state: SyncStatusSchema.properties.state,
+        agentId: Type.String(),
+      }),
+      { description: 'one per minute and agent with something new; a minute without is absent (carry the lag forward)' },
+    ),
+  },
+  { $id: 'SyncActivity', description: 'Per-minute throughput, lag and errors of one sync (kept 24 h)' },
+);
+
+export const TimelineEventSchema = Type.Object(
+  {
+    at: Time(),
+    kind: Literals(['started', 'handoff', 'stopped', 'error', 'recovered', 'schema', 'offset', 'paused', 'resumed', 'config', 'agent']),
+    text: Type.String(),
+    by: Type.Optional(Type.String({ description: "the person or token behind an operator's action" })),
+    agentId: Type.Optional(Type.String()),
+  },
+  { $id: 'TimelineEvent', description: 'Something that happened to a sync' },
+);
+
+const ScopeChangeSchema = Type.Object({
+  field: Literals(['mode', 'source', 'cursorColumn', 'tiebreakerColumn', 'keyColumns']),
+  old: Type.String(),
+  new: Type.String(),
+});
+
+export const HistoryEntrySchema = Type.Object(
+  {
+    id: Type.String({ description: 'sorts in time order; unique per object' }),
+    at: Time(),
+    by: Type.String({ description: 'the user (or `user (token <id>)`) who made the change' }),
+    kind: Literals(['sync', 'dataSource']),
+    objectId: Type.String(),
+    action: Literals(['created', 'updated', 'paused', 'resumed', 'deleted']),
+    reason: Type.Optional(Type.String()),
+    via: Type.Optional(Type.String({ description: 'api (when absent), import, migrate, duplicate, bulk' })),
+    changes: Type.Array(
+      Type.Object({ path: Type.String(), old: Type.Optional(Type.Unknown()), new: Type.Optional(Type.Unknown()) }, { description: 'secrets masked' }),
+    ),
+    offset: Type.Optional(
+      Type.Object(
+        { decision: Literals(['reset', 'keep']), changes: Type.Array(ScopeChangeSchema) },
+        { description: "a change of what the sync's offset points into, and what was chosen" },
+      ),
+    ),
+  },
+  { $id: 'HistoryEntry', description: 'One recorded change of a sync or data source: who, when, what, why' },
+);
+
+const SlotHolderSchema = Type.Object({
+  syncId: Type.String(),
+  agentId: Type.String(),
+  roles: Type.Array(Literals(['read', 'write'])),
+  since: Time('when it began to wait'),
+  grantedAt: Type.Optional(Time()),
+});
+
+export const DataSourceSlotsViewSchema = Type.Object(
+  {
+    dataSourceId: Type.String(),
+    maxConcurrentSyncs: Nullable(Type.Number()),
+    maxReaders: Nullable(Type.Number()),
+    maxWriters: Nullable(Type.Number()),
+    holdSlotWhileIdle: Type.Boolean(),
+    held: Type.Array(SlotHolderSchema),
+    waiting: Type.Array(SlotHolderSchema, { description: 'in queue order' }),
+  },
+  { $id: 'DataSourceSlotsView', description: 'The concurrency of one data source: its limits, who holds its slots and who waits' },
+);
+
+export const AgentEventSchema = Type.Object(
+  {
+    at: Time(),
+    agentId: Type.String(),
+    kind: Literals(['stopped', 'lost'], 'stopped: it said so (SIGTERM) before its lease ended; lost: its lease expired'),
+    moved: Type.Array(Type.Object({ syncId: Type.String(), to: Nullable(Type.String({ description: 'null: no agent left to take it' })) })),
+  },
+  { $id: 'AgentEvent', description: 'An agent that left the cluster, and where its syncs went' },
+);
+
+export const DeadLetterViewSchema = Type.Object(
+  {
+    id: Type.String(),
+    at: Time(),
+    syncId: Type.String(),
+    row: Type.Record(Type.String(), Type.Unknown(), { description: 'the rejected row' }),
+    error: Type.String(),
+  },
+  { $id: 'DeadLetterView', description: 'A row the destination rejected, set aside by the error policy skip' },
+);
+
+export const OffsetChangeSchema = Type.Object(
+  { at: Time(), by: Type.String(), reason: Type.String(), old: Nullable(PositionSchema), new: Nullable(PositionSchema) },
+  { $id: 'OffsetChange', description: 'A manual change of an offset (null: start over)' },
+);
+
+export const IncidentSchema = Type.Object(
+  {
+    id: Type.String({ description: '<ruleId>/<kind>/<syncId or ->' }),
+    ruleId: Type.String(),
+    kind: Literals(['sync-failing', 'sync-lagging', 'agents']),
+    syncId: Type.Optional(Type.String()),
+    state: Literals(['pending', 'open'], 'pending: not lasted long enough to be told yet'),
+    since: Time('when the condition began'),
+    openedAt: Type.Optional(Time()),
+    health: Type.Optional(SyncHealthSchema.properties.health),
+    reason: Type.String(),
+  },
+  { $id: 'Incident' },
+);
+
+export const DeliverySchema = Type.Object(
+  {
+    id: Type.String(),
+    channelId: Type.String(),
+    eventId: Type.String(),
+    eventType: Literals(['opened', 'recovered', 'test']),
+    incidentId: Type.String(),
+    syncId: Type.Optional(Type.String()),
+    text: Type.String(),
+    status: Literals(['pending', 'delivered', 'failed']),
+    attempts: Type.Number(),
+    httpStatus: Type.Optional(Type.Number({ description: "the receiver's answer to the last attempt" })),
+    error: Type.Optional(Type.String()),
+    createdAt: Time(),
+    updatedAt: Time(),
+  },
+  { $id: 'Delivery' },
+);
+
+export const SyncListSchema = Type.Object(
+  {
+    syncs: Type.Array(SyncSchema, { description: 'secrets masked' }),
+    invalid: Type.Array(Type.Object({ id: Type.String(), error: Type.String() }), { description: 'stored documents that no longer validate, with the reason' }),
+  },
+  { $id: 'SyncList' },
+);
+
+export const ExportDocumentSchema = Type.Object(
+  { dataSources: Type.Array(DataSourceSchema), syncs: Type.Array(SyncSchema) },
+  { $id: 'ExportDocument', description: 'Importable with POST /import (secrets masked: an import into the same cluster keeps them)' },
+);
+
 /** Registered once (app.addSchema) so that responses can `Type.Ref` them and the document names them. */
 export const RESPONSE_SCHEMAS = [
   LagSchema,
@@ -236,6 +420,17 @@ export const RESPONSE_SCHEMAS = [
   ClusterHealthSchema,
   UserViewSchema,
   WhoAmISchema,
+  SyncActivitySchema,
+  TimelineEventSchema,
+  HistoryEntrySchema,
+  DataSourceSlotsViewSchema,
+  AgentEventSchema,
+  DeadLetterViewSchema,
+  OffsetChangeSchema,
+  IncidentSchema,
+  DeliverySchema,
+  SyncListSchema,
+  ExportDocumentSchema,
 ];
 
 // ---- compile-time: each schema describes exactly the type the code returns ----
@@ -264,5 +459,16 @@ const checks: [
   Same<Json<ClusterHealth>, Json<Static<typeof ClusterHealthSchema>>>,
   Same<Json<UserView>, Json<Static<typeof UserViewSchema>>>,
   Same<Json<WhoAmI>, Json<Static<typeof WhoAmISchema>>>,
-] = [true, true, true, true, true, true, true, true];
+  Same<Json<SyncActivity>, Json<Static<typeof SyncActivitySchema>>>,
+  Same<Json<TimelineEvent>, Json<Static<typeof TimelineEventSchema>>>,
+  Same<Json<HistoryEntry>, Json<Static<typeof HistoryEntrySchema>>>,
+  Same<Json<DataSourceSlotsView>, Json<Static<typeof DataSourceSlotsViewSchema>>>,
+  Same<Json<AgentEvent>, Json<Static<typeof AgentEventSchema>>>,
+  Same<Json<DeadLetterView>, Json<Static<typeof DeadLetterViewSchema>>>,
+  Same<Json<OffsetChange>, Json<Static<typeof OffsetChangeSchema>>>,
+  Same<Json<Incident>, Json<Static<typeof IncidentSchema>>>,
+  Same<Json<Delivery>, Json<Static<typeof DeliverySchema>>>,
+  Same<Json<SyncList>, Json<Static<typeof SyncListSchema>>>,
+  Same<Json<ExportDocument>, Json<Static<typeof ExportDocumentSchema>>>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void checks;

@@ -9,7 +9,7 @@ import spectralCore from '@stoplight/spectral-core';
 import spectralRulesets from '@stoplight/spectral-rulesets';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '@idra/api-server/testing';
+import { ADMIN_PASSWORD, sqliteSync, startTestServer, type TestServer } from '@idra/api-server/testing';
 
 const run = promisify(execFile);
 const TSC = resolve(import.meta.dirname, '../../../node_modules/.bin/tsc');
@@ -50,6 +50,22 @@ const agents = await idra.GET('/api/v1/agents', { headers });
 console.log('agents', (agents.data ?? []).map((a) => \`\${a.agentId}\${a.leader ? ' (leader)' : ''}: \${a.syncs.length}\`).join(', ') || 'none');
 const cluster = await idra.GET('/api/v1/cluster', { headers });
 console.log('etcd', cluster.data?.healthy ? 'healthy' : 'unhealthy', cluster.data?.members.map((m) => m.dbSize ?? 0));
+
+// Each sync's last change and its rows in the last hour; limited data sources; what an export holds; failed notifications.
+const list = await idra.GET('/api/v1/syncs', { headers });
+for (const sync of list.data?.syncs ?? []) {
+  const path = { params: { path: { id: sync.id } }, headers };
+  const [history, activity] = await Promise.all([idra.GET('/api/v1/syncs/{id}/history', path), idra.GET('/api/v1/syncs/{id}/activity', path)]);
+  const last = history.data?.[0];
+  const rows = (activity.data?.points ?? []).reduce((n, p) => n + p.rows, 0);
+  console.log(\`history \${sync.id}: \${last?.action} by \${last?.by} via \${last?.via ?? 'api'}; \${rows} rows in the last hour\`);
+}
+const slots = await idra.GET('/api/v1/slots', { headers });
+console.log('slots', (slots.data ?? []).map((d) => \`\${d.dataSourceId} \${d.held.length}/\${d.maxConcurrentSyncs ?? '-'}\`).join(', ') || 'none');
+const exported = await idra.GET('/api/v1/export', { headers });
+console.log('export', exported.data?.syncs.map((s) => s.id).join(','), exported.data?.dataSources.length);
+const deliveries = await idra.GET('/api/v1/notifications/deliveries', { headers });
+console.log('failed deliveries', (deliveries.data ?? []).filter((d) => d.status === 'failed').length);
 `;
 
 describe('the OpenAPI document (/api/v1/openapi.json)', () => {
@@ -106,7 +122,7 @@ describe('the OpenAPI document (/api/v1/openapi.json)', () => {
     expect(doc.paths['/api/v1/syncs/{id}/pause'].post.requestBody.required).toBe(false);
   });
 
-  it('status, overview, agents, cluster and identity answers are typed: no open object in their schemas', () => {
+  it('status, overview, agents, cluster, identity, history, activity, offsets, slots, notifications and export answers are typed: no open object in their schemas', () => {
     const refs = (op: any) => JSON.stringify(op.responses['200'].content['application/json'].schema);
     expect(refs(doc.paths['/api/v1/status'].get)).toContain('#/components/schemas/SyncStatus');
     expect(refs(doc.paths['/api/v1/overview'].get)).toContain('#/components/schemas/SyncOverview');
@@ -118,6 +134,25 @@ describe('the OpenAPI document (/api/v1/openapi.json)', () => {
       const schema = doc.components.schemas[name];
       expect(schema.properties, name).toBeDefined();
       expect(schema.additionalProperties, name).not.toBe(true);
+    }
+    const listed = {
+      '/api/v1/syncs': 'SyncList',
+      '/api/v1/export': 'ExportDocument',
+      '/api/v1/syncs/{id}/activity': 'SyncActivity',
+      '/api/v1/syncs/{id}/timeline': 'TimelineEvent',
+      '/api/v1/syncs/{id}/history': 'HistoryEntry',
+      '/api/v1/datasources/{id}/history': 'HistoryEntry',
+      '/api/v1/syncs/{id}/errors': 'DeadLetterView',
+      '/api/v1/syncs/{id}/offset/history': 'OffsetChange',
+      '/api/v1/slots': 'DataSourceSlotsView',
+      '/api/v1/agents/events': 'AgentEvent',
+      '/api/v1/notifications/incidents': 'Incident',
+      '/api/v1/notifications/deliveries': 'Delivery',
+    };
+    for (const [path, name] of Object.entries(listed)) {
+      expect(refs(doc.paths[path].get), path).toContain(`#/components/schemas/${name}`);
+      expect(doc.components.schemas[name].properties, name).toBeDefined();
+      expect(doc.components.schemas[name].additionalProperties, name).not.toBe(true);
     }
     expect(doc.components.schemas.SyncStatus.properties.state.anyOf.map((s: { enum?: string[]; const?: string }) => s.enum?.[0] ?? s.const)).toContain('idle');
   });
@@ -157,7 +192,10 @@ describe('the OpenAPI document (/api/v1/openapi.json)', () => {
         expect.stringMatching(/^wrong-job\.ts\(\d+,\d+\): error TS\d+: Property 'rowz' does not exist on type '\{ rows\?: number/),
       ]);
       await writeFile(join(dir, 'package.json'), '{"type": "module"}');
+      expect((await s.call('POST', '/api/v1/syncs', { token: s.tokens.operator, body: sqliteSync('contract-job') })).status).toBe(201);
       const job = await run(process.execPath, ['ci-job.ts'], { cwd: dir, env: { ...process.env, IDRA_URL: base, IDRA_PASSWORD: ADMIN_PASSWORD } });
+      expect(job.stdout).toMatch(/^history contract-job: created by ops via api; 0 rows in the last hour$/m);
+      expect(job.stdout).toMatch(/^export contract-job 0$/m);
       expect(job.stdout).toMatch(/^logged in as admin admin$/m);
       expect(job.stdout).toMatch(/^etcd healthy /m);
     } finally {

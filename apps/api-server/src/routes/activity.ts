@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { HistoryEntry, Position, TimelineEvent } from '@idra/core';
 import type { SyncActivity } from '@idra/api-client';
-import { IdParams, Permissive, errors } from '../schemas.ts';
+import { IdParams, errors } from '../schemas.ts';
 
 /** The value of a position, for a timeline line (the UI shows the full offset history). */
 const valueOf = (p: Position | null) => (p ? JSON.stringify(p.kind === 'timestamp' ? [p.value, p.tiebreaker] : p.value) : 'the beginning');
@@ -38,7 +38,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Per-minute points written by the agents (rows, errors, lag, state); minutes with nothing new are absent',
         params: IdParams,
         querystring: HistoryQuery,
-        response: { 200: Permissive('SyncActivity'), ...errors() },
+        response: { 200: Type.Ref('SyncActivity'), ...errors() },
       },
     },
     async (req): Promise<SyncActivity> => {
@@ -64,7 +64,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'State changes, handoffs, errors, schema changes, pauses and offset edits, newest first',
         params: IdParams,
         querystring: TimelineQuery,
-        response: { 200: Type.Array(Permissive('TimelineEvent')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('TimelineEvent')), ...errors() },
       },
     },
     async (req): Promise<TimelineEvent[]> => {

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { readAgentEvents } from '@idra/core';
 import { listAgents, listAssignments, listSlots } from '../cluster-view.ts';
-import { Permissive, errors } from '../schemas.ts';
+import { errors } from '../schemas.ts';
 
 /** `/agents`, `/assignments`, `/slots`: the live agents (leader flagged, labels, capacity), which sync each runs, who holds data source slots. */
 export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -28,7 +28,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary:
           'Data sources with a concurrency limit (maxConcurrentSyncs, maxReaders, maxWriters): the syncs holding their slots and those waiting, in queue order',
-        response: { 200: Type.Array(Permissive('DataSourceSlotsView')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('DataSourceSlotsView')), ...errors() },
       },
     },
     async () => listSlots(etcd.ns, await configs.listDataSources()),
@@ -40,7 +40,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Agents that left the cluster (stopped, or lost when their lease expired), newest first, with where the leader moved their syncs',
-        response: { 200: Type.Array(Permissive('AgentEvent')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('AgentEvent')), ...errors() },
       },
     },
     async () => readAgentEvents(etcd.ns),

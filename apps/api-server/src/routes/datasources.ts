@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError, requireIdOfPath } from '../errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardDataSourceReaders, type OffsetDecision } from '../offset-guard.ts';
-import { ChangeLogReadinessSchema, IdParams, EmptyBody, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
+import { ChangeLogReadinessSchema, IdParams, EmptyBody, TransactionVisibilitySchema, errors } from '../schemas.ts';
 import { probeLimit, probeOptions, type ProbeRouteOptions } from '../probes.ts';
 
 const TableListingSchema = Type.Object({
@@ -163,7 +163,7 @@ export const dataSourceRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = as
         tags,
         summary: 'Every create, update and delete of a data source: who, when, the changes (secrets masked), why; newest first',
         params: IdParams,
-        response: { 200: Type.Array(Permissive('HistoryEntry')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('HistoryEntry')), ...errors() },
       },
     },
     async (req): Promise<HistoryEntry[]> => ctx.history.list('dataSource', req.params.id),

@@ -242,7 +242,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Incidents open (told) or pending (not lasted long enough yet)',
-        response: { 200: Type.Array(Permissive('Incident')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('Incident')), ...errors() },
       },
     },
     async () => [...(await notify.listIncidents()).values()],
@@ -256,7 +256,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'The delivery log, newest first',
         querystring: DeliveriesQuery,
-        response: { 200: Type.Array(Permissive('Delivery')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('Delivery')), ...errors() },
       },
     },
     async (req) => notify.listDeliveries(req.query.limit === undefined ? undefined : Number(req.query.limit)),

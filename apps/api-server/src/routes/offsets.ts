@@ -102,7 +102,7 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Manual offset changes: who, when, old, new, reason (oldest first)',
         params: IdParams,
-        response: { 200: Type.Array(Permissive('OffsetChange')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('OffsetChange')), ...errors() },
       },
     },
     async (req): Promise<OffsetChange[]> => offsets.history(req.params.id),

@@ -104,7 +104,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       schema: {
         tags,
         summary: 'List syncs (secrets masked); stored documents that no longer validate are listed in invalid',
-        response: { 200: Permissive('{ syncs, invalid }'), ...errors() },
+        response: { 200: Type.Ref('SyncList'), ...errors() },
       },
     },
     async (): Promise<SyncList> => {
@@ -451,7 +451,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
         tags,
         summary: 'Every create, update, pause, resume and delete of a sync: who, when, the changes (secrets masked), why; newest first',
         params: IdParams,
-        response: { 200: Type.Array(Permissive('HistoryEntry')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('HistoryEntry')), ...errors() },
       },
     },
     async (req): Promise<HistoryEntry[]> => ctx.history.list('sync', req.params.id),
@@ -485,7 +485,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
         tags,
         summary: 'Rows the destination rejected (dead letters), oldest first',
         params: IdParams,
-        response: { 200: Type.Array(Permissive('dead letter')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('DeadLetterView')), ...errors() },
       },
     },
     async (req): Promise<DeadLetterView[]> => statuses.listDeadLetters(req.params.id),

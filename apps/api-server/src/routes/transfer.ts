@@ -85,7 +85,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Syncs and the data sources they use, as an importable document (secrets masked)',
         querystring: ExportQuery,
-        response: { 200: Permissive('{ dataSources, syncs }'), ...errors(400) },
+        response: { 200: Type.Ref('ExportDocument'), ...errors(400) },
       },
     },
     async (req): Promise<ExportDocument> => {
