@@ -79,8 +79,11 @@ describe('placement: data-source slots and agent labels, with real agent process
     const held = new Map<string, boolean>();
     let mostHeld = 0;
     const slotWatch = await conn.ns.watch().prefix(KEYS.slots('source')).create();
+    const granted = new Set<string>();
     slotWatch.on('put', (kv) => {
-      held.set(kv.key.toString(), (JSON.parse(kv.value.toString()) as SlotEntry).held);
+      const entry = JSON.parse(kv.value.toString()) as SlotEntry;
+      held.set(kv.key.toString(), entry.held);
+      if (entry.held) granted.add(entry.syncId);
       mostHeld = Math.max(mostHeld, [...held.values()].filter(Boolean).length);
     });
     slotWatch.on('delete', (kv) => held.delete(kv.key.toString()));
@@ -171,11 +174,13 @@ describe('placement: data-source slots and agent labels, with real agent process
       await slotWatch.cancel();
       await statusWatch.cancel();
     }
-    // The check saw reading at all, every sync among the readers: it is not vacuous. That the limit was reached is
-    // judged by etcd (every slot grant is a revision); at the source two reads seen at once depends on the load
-    // (none was in 100 s of a run beside two CPU burners: each sample took longer than the reads).
+    // The check saw reading at all: it is not vacuous. That every sync got a slot and that the limit was reached are
+    // judged by etcd (every slot grant is a revision); at the source, two reads seen at once or every sync seen
+    // reading depends on the load (beside two CPU burners a sample took longer than the reads: none seen at once in
+    // one run, 9 syncs of 10 seen in another).
     expect(samples).toBeGreaterThan(100);
-    expect(readers.size).toBe(SYNCS);
+    expect(readers.size).toBeGreaterThan(0);
+    expect([...granted].sort()).toEqual([...tables].sort());
     expect(mostReading).toBeLessThanOrEqual(LIMIT);
     expect(mostHeld).toBe(LIMIT);
     // Waits showed in the statuses, saying who held the slots.
