@@ -42,6 +42,13 @@ export function microsOf(text: string): bigint {
   return BigInt(seconds) * 1_000_000n + BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6));
 }
 
+/** The UTC timestamp text `YYYY-MM-DD HH:MM:SS.ffffff` of microseconds since the epoch ({@link microsOf}'s inverse). */
+export function microsText(micros: bigint): string {
+  const fraction = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  const seconds = (micros - fraction) / 1_000_000n;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19).replace('T', ' ')}.${fraction.toString().padStart(6, '0')}`;
+}
+
 /** The logical type of a SQL type name as information_schema spells it (`character varying`, `bigint` …). */
 function logicalTypeOfName(name: string): LogicalType {
   const t = name.toLowerCase();

@@ -413,6 +413,39 @@ describe('postgres: only sessions that really cannot be seen count as hidden', (
   });
 });
 
+describe('mysql: many syncs polling one server', () => {
+  it('each still gets a fresh list of open transactions: the syncs of a process share each read of the cache InnoDB refreshes only when quiet', async () => {
+    // InnoDB refreshes innodb_trx only after 0.1 s without a read; twelve syncs each reading it every
+    // 0.1 s on their own kept it stale for good (the faithful-copy matrix once copied no row for 40 s).
+    const db = await testDb('mysql');
+    const pools = await Promise.all(Array.from({ length: 12 }, () => db.dialect.connect(db.connection, {})));
+    const early = await holdOpen(db, ['create table held (id int)', 'start transaction', 'insert into held values (1)']);
+    try {
+      const fresh = pools.map(() => 0);
+      const oldestSeen = pools.map(() => 0);
+      const deadline = Date.now() + 30_000;
+      await Promise.all(
+        pools.map(async (pool, i) => {
+          while (fresh[i]! < 5) {
+            if (Date.now() > deadline) throw new Error(`fresh lists per sync: ${JSON.stringify(fresh)}`);
+            const view = await db.dialect.watermark(pool, { delayMs: 0 }, signal);
+            if (!view.stale) fresh[i]!++;
+            if (!view.stale && view.oldest) oldestSeen[i]!++;
+            await sleep(100);
+          }
+        }),
+      );
+      expect(fresh.every((n) => n >= 5)).toBe(true);
+      // A fresh list is a real one: the transaction held open is in it.
+      expect(oldestSeen.every((n) => n >= 5)).toBe(true);
+    } finally {
+      await early.commit();
+      await Promise.all(pools.map((p) => p.close()));
+      await db.drop();
+    }
+  });
+});
+
 describe('Watermark (the limit logic, without a database)', () => {
   const at = (s: number) => `2024-05-01 12:00:${String(s).padStart(2, '0')}.000000`;
   const view = (v: Partial<TransactionView> & { at: string }): TransactionView => ({ timestampLimit: v.at, ...v });

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { CompiledQuery, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, sql, type SelectQueryBuilder } from 'kysely';
 import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { KEY_DIGEST_FORM } from '../key-digest.ts';
-import { cursorText, jsonText, toBuffer, groupColumns } from '../values.ts';
-import type { SqlSession, TransactionView } from '../dialect.ts';
+import { cursorText, jsonText, microsOf, microsText, toBuffer, groupColumns } from '../values.ts';
+import type { SqlPool, TransactionView } from '../dialect.ts';
+import { openTransactions, TRX_CACHE_QUIET_MS } from './open-transactions.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
 import { DirectWrites } from '../direct-writes.ts';
 import { CDC_OPTIONS } from './mysql-cdc-options.ts';
@@ -37,44 +37,6 @@ const REJECTED_ERRNOS = new Set([1048, 1062, 1263, 1264, 1265, 1292, 1366, 1406,
  * stay this far behind to cover that gap.
  */
 const CLOCK_GUARD_MS = 1000;
-/** InnoDB refreshes the innodb_trx cache only when nobody has read it for this long. */
-const TRX_CACHE_IDLE_MS = 100;
-/** Access denied: innodb_trx needs the PROCESS privilege. */
-const NO_PROCESS_PRIVILEGE = new Set([1227, 1142]);
-
-interface TrxRow {
-  at: string;
-  timestamp_limit: string;
-  fresh: number | string;
-  oldest_start: string | null;
-  oldest_thread: number | string | null;
-  oldest_age_ms: number | string | null;
-}
-
-/**
- * The open InnoDB transactions of other connections (innodb_trx lists every database's; it does not
- * say which tables a transaction writes). The list is a cache that InnoDB refreshes only when it has
- * not been read for 0.1 s: the row of our own transaction, showing this very statement (its nonce),
- * proves the cache was refreshed after our snapshot. trx_started is in the server's system time zone.
- */
-function trxQuery(clockMs: number, nonce: string) {
-  const guardUs = CLOCK_GUARD_MS * 1000;
-  const others = sql`information_schema.innodb_trx where trx_mysql_thread_id <> connection_id()`;
-  return sql<TrxRow>`select
-  now(6) as at,
-  least(now(6) - interval ${clockMs * 1000} microsecond, coalesce(o.start - interval ${guardUs} microsecond, now(6))) as timestamp_limit,
-  (select count(*) from information_schema.innodb_trx where trx_mysql_thread_id = connection_id() and locate(${nonce}, trx_query) > 0) as fresh,
-  o.start as oldest_start,
-  o.thread as oldest_thread,
-  timestampdiff(microsecond, o.start, now(6)) / 1000 as oldest_age_ms
-from (select 1 as one) as clock
-left join (select convert_tz(trx_started, 'SYSTEM', '+00:00') as start, trx_mysql_thread_id as thread from ${others} order by trx_started limit 1) as o on true`;
-}
-
-async function clockOnly(session: SqlSession, clockMs: number): Promise<TrxRow & { account: string }> {
-  const q = sql<TrxRow>`select now(6) as at, now(6) - interval ${clockMs * 1000} microsecond as timestamp_limit, current_user() as account`;
-  return (await session.execute(q.compile(mysqlDialect.db))).rows[0] as unknown as TrxRow & { account: string };
-}
 
 /** `GRANT PROCESS` for an account as `current_user()` names it (`user@host`). */
 function grantProcess(account: string): string {
@@ -84,41 +46,36 @@ function grantProcess(account: string): string {
 }
 
 /**
- * In one transaction: start it with a consistent snapshot (so it is listed in innodb_trx), read the
- * largest cursor, then list the open transactions — in this order, so that a transaction holding an
- * id the snapshot misses is still listed.
+ * Reads the largest cursor, then lists the server's open transactions (innodb_trx lists every
+ * database's; it does not say which tables a transaction writes) — in this order, so that a
+ * transaction holding an id the read misses is still listed. The list is shared with the other syncs
+ * of this process asking the same server (see open-transactions.ts).
  */
 async function observe(
-  session: SqlSession,
+  pool: SqlPool,
   delayMs: number,
   maxCursor: SelectQueryBuilder<any, any, any> | undefined,
   signal?: AbortSignal,
 ): Promise<TransactionView> {
-  // Inside the driver's transaction this implicitly commits its empty start and begins a new one.
-  await session.execute(sql`start transaction with consistent snapshot`.compile(mysqlDialect.db), signal);
-  const max = maxCursor ? cursorText((await session.execute(maxCursor.compile(), signal)).rows[0]?.m) : undefined;
-  const clockMs = Math.max(delayMs, CLOCK_GUARD_MS);
-  let row: TrxRow;
-  try {
-    row = (await session.execute(trxQuery(clockMs, `idra-watermark-${randomUUID()}`).compile(mysqlDialect.db), signal)).rows[0] as unknown as TrxRow;
-  } catch (err) {
-    if (!NO_PROCESS_PRIVILEGE.has((err as { errno?: number }).errno ?? 0)) throw err;
-    const clock = await clockOnly(session, clockMs);
+  const max = maxCursor ? cursorText((await pool.execute(maxCursor.compile(), signal)).rows[0]?.m) : undefined;
+  const list = await openTransactions(pool, signal);
+  const byClock = microsOf(list.at) - BigInt(Math.max(delayMs, CLOCK_GUARD_MS) * 1000);
+  if (list.blindAccount !== undefined) {
     return {
-      at: clock.at,
+      at: list.at,
       maxCursor: max,
-      timestampLimit: clock.timestamp_limit,
+      timestampLimit: microsText(byClock),
       blind: "other connections' transactions cannot be seen (information_schema.innodb_trx needs the PROCESS privilege)",
-      grant: grantProcess(clock.account),
+      grant: grantProcess(list.blindAccount),
     };
   }
+  const byOldest = list.oldest ? microsOf(list.oldest.start) - BigInt(CLOCK_GUARD_MS * 1000) : undefined;
   return {
-    at: row.at,
+    at: list.at,
     maxCursor: max,
-    timestampLimit: row.timestamp_limit,
-    stale: Number(row.fresh) === 0 ? { retryInMs: TRX_CACHE_IDLE_MS + 10 } : undefined,
-    oldest:
-      row.oldest_start === null ? undefined : { start: row.oldest_start, ageMs: Number(row.oldest_age_ms ?? 0), holder: `connection ${row.oldest_thread}` },
+    timestampLimit: microsText(byOldest !== undefined && byOldest < byClock ? byOldest : byClock),
+    stale: list.fresh ? undefined : { retryInMs: TRX_CACHE_QUIET_MS },
+    oldest: list.oldest && { start: list.oldest.start, ageMs: list.oldest.ageMs, holder: `connection ${list.oldest.thread}` },
   };
 }
 
@@ -206,7 +163,7 @@ export const mysqlDialect: SqlDialect = {
     if (Number(rows[0]?.allowed) === 1) return undefined;
     return 'the server does not allow LOAD DATA LOCAL INFILE (local_infile is OFF): rows are written by INSERT statements, several times slower; SET GLOBAL local_infile = 1 allows the bulk path';
   },
-  watermark: (pool, { delayMs, maxCursor }, signal) => pool.transaction((session) => observe(session, delayMs, maxCursor, signal), signal),
+  watermark: (pool, { delayMs, maxCursor }, signal) => observe(pool, delayMs, maxCursor, signal),
   classify(err) {
     const errno = (err as { errno?: unknown }).errno;
     if (typeof errno !== 'number') return 'transient';
