@@ -134,6 +134,12 @@ export interface WatermarkRequest {
   delayMs: number;
   /** `select max(cursor) as m from <endpoint>`: asked for by id cursors. */
   maxCursor?: SelectQueryBuilder<any, any, any> | undefined;
+  /**
+   * False when a stale view would do (the source has a limit and rows below it to read): a dialect
+   * whose list of open transactions is a cache may then answer stale at once rather than wait for
+   * a fresh list. Undefined or true: the view should be fresh.
+   */
+  fresh?: boolean | undefined;
 }
 
 /** A write of rows whose key may exist already in the target table. */

@@ -133,20 +133,19 @@ export class SqlSource implements Source {
     const cursor = this.order[0]!;
     const maxCursor =
       watermarkKind(this.sync) === 'id' ? selectFromEndpoint(this.dialect.db, this.endpoint).select((eb) => eb.fn.max(cursor).as('m')) : undefined;
-    const request = { delayMs: this.sync.delayMs, maxCursor };
     const watermark = this.watermark;
-    const observe = async () => {
-      const view = await this.dialect.watermark(this.pool, request, signal);
+    const observe = async (fresh: boolean) => {
+      const view = await this.dialect.watermark(this.pool, { delayMs: this.sync.delayMs, maxCursor, fresh }, signal);
       // A privilege revoked while the sync runs stops it as it would have at the start.
       refuseBlindReads(view, this.sync, this.dialect.name);
       return watermark.next(view);
     };
-    let limit = await observe();
     // A stale list keeps the previous limit: fine while rows below it remain, but once the reads have
     // reached it (or there is none yet) wait for a fresh list rather than read nothing.
+    let limit = await observe(!watermark.limited || this.caughtUp);
     for (let attempt = 0; limit.staleRetryMs !== undefined && (limit.hold || this.caughtUp) && attempt < 3 && !signal.aborted; attempt++) {
       await sleep(limit.staleRetryMs, signal);
-      limit = await observe();
+      limit = await observe(true);
     }
     return limit;
   }

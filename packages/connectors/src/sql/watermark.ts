@@ -89,6 +89,11 @@ export class Watermark {
     this.delayUs = BigInt(Math.round(delayMs * 1000));
   }
 
+  /** Whether a limit is known (reads may go on below it while the database cannot tell more). */
+  get limited(): boolean {
+    return this.limit !== undefined;
+  }
+
   /** The limit of the next read, given what the database reported just before it. */
   next(view: TransactionView): ReadLimit {
     // The first reason stays: it says this source has run with weaker guarantees.

@@ -3,7 +3,7 @@ import type { Column, LogicalType } from '@idra/core';
 import { compileOnly, type SqlDialect } from '../dialect.ts';
 import { KEY_DIGEST_FORM } from '../key-digest.ts';
 import { cursorText, jsonText, microsOf, microsText, toBuffer, groupColumns } from '../values.ts';
-import type { SqlPool, TransactionView } from '../dialect.ts';
+import type { SqlPool, TransactionView, WatermarkRequest } from '../dialect.ts';
 import { openTransactions, TRX_CACHE_QUIET_MS } from './open-transactions.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
 import { DirectWrites } from '../direct-writes.ts';
@@ -51,15 +51,17 @@ function grantProcess(account: string): string {
  * transaction holding an id the read misses is still listed. The list is shared with the other syncs
  * of this process asking the same server (see open-transactions.ts).
  */
-async function observe(
-  pool: SqlPool,
-  delayMs: number,
-  maxCursor: SelectQueryBuilder<any, any, any> | undefined,
-  signal?: AbortSignal,
-): Promise<TransactionView> {
+async function observe(pool: SqlPool, { delayMs, maxCursor, fresh }: WatermarkRequest, signal?: AbortSignal): Promise<TransactionView> {
   const max = maxCursor ? cursorText((await pool.execute(maxCursor.compile(), signal)).rows[0]?.m) : undefined;
-  const list = await openTransactions(pool, signal);
-  const byClock = microsOf(list.at) - BigInt(Math.max(delayMs, CLOCK_GUARD_MS) * 1000);
+  const clockUs = BigInt(Math.max(delayMs, CLOCK_GUARD_MS) * 1000);
+  const list = await openTransactions(pool, fresh !== false, signal);
+  if (!list) {
+    // Too soon for a fresh list, and the source can do without one: the view limits nothing and the
+    // previous limit holds (the largest id is not observed either: no listing came after it).
+    const at = String((await pool.execute(CompiledQuery.raw('select now(6) as at'), signal)).rows[0]!.at);
+    return { at, timestampLimit: microsText(microsOf(at) - clockUs), stale: { retryInMs: TRX_CACHE_QUIET_MS } };
+  }
+  const byClock = microsOf(list.at) - clockUs;
   if (list.blindAccount !== undefined) {
     return {
       at: list.at,
@@ -163,7 +165,7 @@ export const mysqlDialect: SqlDialect = {
     if (Number(rows[0]?.allowed) === 1) return undefined;
     return 'the server does not allow LOAD DATA LOCAL INFILE (local_infile is OFF): rows are written by INSERT statements, several times slower; SET GLOBAL local_infile = 1 allows the bulk path';
   },
-  watermark: (pool, { delayMs, maxCursor }, signal) => observe(pool, delayMs, maxCursor, signal),
+  watermark: (pool, request, signal) => observe(pool, request, signal),
   classify(err) {
     const errno = (err as { errno?: unknown }).errno;
     if (typeof errno !== 'number') return 'transient';

@@ -9,8 +9,13 @@ import type { SqlPool } from '../dialect.ts';
  * list, ours is fresh unless another process read it meanwhile.
  */
 export const TRX_CACHE_QUIET_MS = 120;
-/** A list found stale (another process read it just before) is read again this many times before the askers are told. */
+/**
+ * A list found stale (another process read it just before) is read again this many times before the
+ * askers are told, each time after a random wait that doubles: agents reading one server fall out
+ * of step, as senders on a shared wire do, instead of keeping each other's lists stale.
+ */
 const STALE_RETRIES = 4;
+const STALE_BACKOFF_MS = 100;
 /** Access denied: innodb_trx needs the PROCESS privilege. */
 const NO_PROCESS_PRIVILEGE = new Set([1227, 1142]);
 
@@ -45,6 +50,11 @@ class ListRounds {
   private lastReadAt = Number.NEGATIVE_INFINITY;
   private running = false;
 
+  /** Whether a read now would find the list quiet (no read by this process for {@link TRX_CACHE_QUIET_MS}, none under way). */
+  quiet(): boolean {
+    return !this.running && performance.now() - this.lastReadAt >= TRX_CACHE_QUIET_MS;
+  }
+
   ask(pool: SqlPool, signal: AbortSignal | undefined): Promise<OpenTransactions> {
     signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
@@ -78,7 +88,10 @@ class ListRounds {
         const leader = members[0]!;
         try {
           let list = await this.read(leader.pool);
-          for (let retry = 0; !list.fresh && retry < STALE_RETRIES; retry++) list = await this.read(leader.pool);
+          for (let retry = 0; !list.fresh && retry < STALE_RETRIES; retry++) {
+            await sleep(Math.random() * STALE_BACKOFF_MS * 2 ** retry);
+            list = await this.read(leader.pool);
+          }
           for (const m of members) m.resolve(list);
         } catch (err) {
           // The leader's sync stopped (its pool closed under the read): the others ask again in the next round.
@@ -159,10 +172,15 @@ function serverKey(pool: SqlPool, signal: AbortSignal | undefined): Promise<stri
   return key;
 }
 
-/** The server's open transactions, read by a statement that starts after this call (shared with the other syncs asking now). */
-export async function openTransactions(pool: SqlPool, signal: AbortSignal | undefined): Promise<OpenTransactions> {
+/**
+ * The server's open transactions, read by a statement that starts after this call (shared with the
+ * other syncs asking now). Unless `wait`, undefined at once when the list was read too recently to be
+ * fresh again: a read then would be stale, and would keep it stale for everyone a while longer.
+ */
+export async function openTransactions(pool: SqlPool, wait: boolean, signal: AbortSignal | undefined): Promise<OpenTransactions | undefined> {
   const key = await serverKey(pool, signal);
   let server = rounds.get(key);
   if (!server) rounds.set(key, (server = new ListRounds()));
+  if (!wait && !server.quiet()) return undefined;
   return server.ask(pool, signal);
 }
