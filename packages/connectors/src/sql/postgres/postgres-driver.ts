@@ -49,9 +49,16 @@ const PRECISE_PARSERS: Record<number, (v: string) => unknown> = {
   1184: stripUtcOffset,
 };
 
+/**
+ * A type Idra carries as text (arrays, intervals, ranges, geometric and network types) stays
+ * PostgreSQL's own text, which every PostgreSQL column of that type takes back exactly: pg's parsers
+ * would turn numeric[] into floats, timestamp[] into Dates without microseconds and intervals into
+ * objects, written back as JSON that an array or interval column refuses.
+ */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    PRECISE_PARSERS[oid] ?? pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    PRECISE_PARSERS[oid] ??
+    ((format ?? 'text') === 'text' && OID_TYPES[oid] === undefined ? asText : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
 };
 
 /** A session inside a transaction, with its client for COPY. */

@@ -121,6 +121,29 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
     expect(letter!.error).toMatch(/check/);
   });
 
+  it('rows that cannot pass encoded are written decoded, and the types Idra carries as text arrive exact: arrays, intervals, points', async () => {
+    // numeric[] once came back as floats, timestamptz[] as Dates without microseconds, and intervals and
+    // arrays were written back as JSON, which their columns refuse.
+    const columns = (small: string) =>
+      `id bigint primary key, ints int[], nums numeric[], stamps timestamptz(6)[], texts text[], span interval, spans interval[], pt point, grid int[][], small ${small}`;
+    await src.exec(`create table carried (${columns('smallint')})`);
+    await src.exec(`insert into carried values
+      (1, '{1,NULL,3}', '{12345678901234567890.0123456789,NaN,-0.000000000000000001}', '{"2024-01-01 00:00:00.000001+00","1999-12-31 23:59:59.999999+00"}',
+       '{"tab\there","quote\\"d","back\\\\slash",NULL,"{braces}",""}', '1 year 2 mons 3 days 04:05:06.789', '{"1 day","-1 microsecond"}', '(1.5,-2)', '{{1,2},{3,4}}', 7),
+      (2, '{}', '{}', '{}', '{}', '0', '{}', '(0,0)', '{}', 8),
+      (3, null, null, null, null, null, null, null, null, 9)`);
+    // One column of another type: the destination cannot take the encoded rows as they are.
+    await dst.exec(`create table carried (${columns('int')})`);
+    const { registry, formats } = watchedRegistry();
+    const sync = makeSync(src, dst, { sourceTable: 'carried', destinationTable: 'carried', keyColumns: ['id'], writeMode: 'upsert', batchSize: 10 });
+    const run = new TestRun(sync, await tempDir('idra-state-'), registry);
+    const status = await run.untilIdle();
+    expect(formats).toEqual([undefined]);
+    expect([status.rowsCopied, status.rowsSkipped]).toEqual([3, 0]);
+    const withoutSmallType = (rows: Row[]) => rows.map(({ small_type: _, ...rest }) => rest);
+    expect(withoutSmallType(await printed(dst, 'carried'))).toEqual(withoutSmallType(await printed(src, 'carried')));
+  });
+
   it('a destination column whose type changes while rows pass encoded: the rows are read again decoded, none is set aside', async () => {
     await src.exec(`create table growing (id bigint primary key, n numeric(30,10))`);
     await src.exec(`insert into growing values (1, 12345678901234567890.0123456789)`);
@@ -190,15 +213,24 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
       expect(formats.length).toBeGreaterThan(3);
       expect(new Set(formats)).toEqual(new Set(['postgres-binary']));
       expect(await printed(dst, 'changing')).toEqual(await printed(src, 'changing'));
-      // A row without arrays: the stream's decoded values of array columns are not written back as arrays yet (a separate defect).
+      // Rows with arrays, an interval and an inet: the stream's decoded values keep PostgreSQL's text of
+      // them. Their json is set to a compact value: decoded, a json column's text is written back compact
+      // (1.10 as 1.1) and a JSON null as SQL NULL (a separate defect, not fixed yet).
       await src.exec(`update changing set txt = 'changed', n = -1 where id = 30`);
+      await src.exec(`update changing set txt = 'changed too', j = '{"a":1}' where id in (1, 2)`);
       await src.exec(`delete from changing where id between 10 and 20`);
       await run.waitFor(() => formats.includes(undefined));
       await until('the stream to bring the changes', async () => (await dst.exec(`select count(*)::int as n from changing`))[0]!.n === 43);
       expect(await printed(dst, 'changing')).toEqual(await printed(src, 'changing'));
     } finally {
       await run.runner.stop();
-      await src.exec(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = '${defaultSlotName(sync.id)}'`);
+      // The walsender of a stopped stream lets go of its slot a moment later.
+      const slot = defaultSlotName(sync.id);
+      await until(
+        'the slot to be released',
+        async () => (await src.exec(`select 1 from pg_replication_slots where slot_name = '${slot}' and active`)).length === 0,
+      );
+      await src.exec(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = '${slot}'`);
     }
   });
 
