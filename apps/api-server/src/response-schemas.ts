@@ -1,5 +1,5 @@
 // The answers of the routes as TypeBox schemas (status, health, lag, agents, cluster, identity, activity, history, offsets,
-// slots, dead letters, notifications, export): Fastify
+// slots, dead letters, notifications, validation, import/export, Go migration, connectors): Fastify
 // serializes with them and the OpenAPI document shows them, and the compile-time checks at the end fail
 // as soon as a type the code returns (core's SyncStatus, the client's views) and its schema part ways.
 import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
@@ -7,21 +7,41 @@ import type {
   AgentEvent,
   AgentView,
   ClusterHealth,
+  ConnectorDescription,
   DataSourceSlotsView,
   DeadLetterView,
   Delivery,
   ExportDocument,
+  GoMigrationResult,
+  GoSyncReport,
   HistoryEntry,
+  ImportResult,
   Incident,
   OffsetChange,
+  OffsetDocument,
+  OffsetView,
   SyncActivity,
   SyncList,
   SyncOverview,
   TimelineEvent,
   UserView,
+  ValidateResult,
   WhoAmI,
 } from '@idra/api-client';
-import { DataSourceSchema, PositionSchema, SyncSchema, type Lag, type SyncHealth, type SyncStatus } from '@idra/core';
+import {
+  ConnectionSchema,
+  DataSourceSchema,
+  DELETE_POLICIES,
+  EndpointSchema,
+  PositionSchema,
+  SCHEMA_CHANGE_POLICIES,
+  SyncSchema,
+  WATERMARKS,
+  type ConnectorRole,
+  type Lag,
+  type SyncHealth,
+  type SyncStatus,
+} from '@idra/core';
 import { RoleSchema } from './schemas.ts';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -49,7 +69,9 @@ const SyncErrorSchema = Type.Object({
   code: Type.String({ description: 'IDRA_ERR_* code' }),
   at: Time(),
   transient: Type.Optional(Type.Boolean({ description: 'a retry alone may fix it' })),
-  row: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'key values of the row the destination rejected' })),
+  row: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'key values of the row the destination rejected (open: the columns of the user’s table)' }),
+  ),
   column: Type.Optional(Type.String({ description: 'the column the destination named in its refusal' })),
 });
 
@@ -304,7 +326,14 @@ export const HistoryEntrySchema = Type.Object(
     reason: Type.Optional(Type.String()),
     via: Type.Optional(Type.String({ description: 'api (when absent), import, migrate, duplicate, bulk' })),
     changes: Type.Array(
-      Type.Object({ path: Type.String(), old: Type.Optional(Type.Unknown()), new: Type.Optional(Type.Unknown()) }, { description: 'secrets masked' }),
+      Type.Object(
+        {
+          path: Type.String(),
+          old: Type.Optional(Type.Unknown({ description: 'the value at path before (open: any part of the document)' })),
+          new: Type.Optional(Type.Unknown({ description: 'the value at path after (open: any part of the document)' })),
+        },
+        { description: 'secrets masked' },
+      ),
     ),
     offset: Type.Optional(
       Type.Object(
@@ -352,7 +381,7 @@ export const DeadLetterViewSchema = Type.Object(
     id: Type.String(),
     at: Time(),
     syncId: Type.String(),
-    row: Type.Record(Type.String(), Type.Unknown(), { description: 'the rejected row' }),
+    row: Type.Record(Type.String(), Type.Unknown(), { description: 'the rejected row, by column (open: the columns of the user’s table)' }),
     error: Type.String(),
   },
   { $id: 'DeadLetterView', description: 'A row the destination rejected, set aside by the error policy skip' },
@@ -410,6 +439,185 @@ export const ExportDocumentSchema = Type.Object(
   { $id: 'ExportDocument', description: 'Importable with POST /import (secrets masked: an import into the same cluster keeps them)' },
 );
 
+const [IdPosition, TimestampPosition, FullPosition, StreamPosition] = PositionSchema.anyOf;
+const OffsetFields = Type.Object({
+  v: Type.Literal(1),
+  committedAt: Time(),
+  agentId: Type.String({ description: 'the agent that committed it (or the person who set it, for a manual change)' }),
+  epoch: Type.Number({ description: "the agent's ownership of the sync it was committed under (0 in single mode)" }),
+  scope: Type.Optional(
+    Type.Object(
+      {
+        mode: SyncSchema.properties.mode,
+        source: Type.String({ description: 'the source in words, without credentials' }),
+        fingerprint: Type.String({ description: 'short hash of the source (the query’s full text included)' }),
+        cursorColumn: Type.Optional(Type.String()),
+        tiebreakerColumn: Type.Optional(Type.String()),
+        keyColumns: Type.Optional(Type.Array(Type.String())),
+      },
+      { description: 'what the position points into (absent in offsets written before it was recorded)' },
+    ),
+  ),
+});
+
+export const OffsetDocumentSchema = Type.Union(
+  [
+    Type.Composite([IdPosition, OffsetFields]),
+    Type.Composite([TimestampPosition, OffsetFields]),
+    Type.Composite([FullPosition, OffsetFields]),
+    Type.Composite([StreamPosition, OffsetFields]),
+  ],
+  { $id: 'OffsetDocument', description: 'A stored offset: the position (by kind) and who committed it, when, under which epoch' },
+);
+
+export const OffsetViewSchema = Type.Object(
+  {
+    syncId: Type.String(),
+    offset: Nullable(Type.Ref('OffsetDocument')),
+    enabled: Type.Boolean(),
+    runningOn: Nullable(Type.String({ description: "the agent holding the sync's lock; an offset can be set only when null and the sync is paused" })),
+  },
+  { $id: 'OffsetView', description: "A sync's stored offset (null: none yet), and whether it can be changed now" },
+);
+
+const ResolvedEndpointSchema = Type.Object(
+  { ...EndpointSchema.properties, connection: ConnectionSchema },
+  { description: 'connection filled in from the data source' },
+);
+
+/** Core's `Sync`: what `normalizeSync` makes of a `SyncConfig`. */
+const NormalizedSyncSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    enabled: Type.Boolean(),
+    source: ResolvedEndpointSchema,
+    destination: ResolvedEndpointSchema,
+    mode: SyncSchema.properties.mode,
+    cursorColumn: Type.Optional(Type.String()),
+    tiebreakerColumn: Type.Optional(Type.String()),
+    keyColumns: Type.Array(Type.String()),
+    writeMode: Literals(['insert', 'upsert']),
+    batchSize: Type.Integer(),
+    batchBytes: Type.Integer(),
+    pollIntervalMs: Type.Number(),
+    delayMs: Type.Number(),
+    watermark: Literals(WATERMARKS),
+    onError: Literals(['stop', 'skip']),
+    createTable: Type.Boolean(),
+    schemaChanges: Literals(SCHEMA_CHANGE_POLICIES),
+    deletes: Literals([...DELETE_POLICIES, 'none'], "'none' when the sync does not delete"),
+    softDeleteColumn: Type.Optional(Type.String()),
+    maxDeleteFraction: Type.Number(),
+    reconcileEveryMs: Type.Optional(Type.Number()),
+
+    placement: SyncSchema.properties.placement,
+    lagThreshold: SyncSchema.properties.lagThreshold,
+  },
+  { description: 'The sync with every default applied, durations in milliseconds and connections resolved (secrets masked)' },
+);
+
+export const ValidateResultSchema = Type.Object({ valid: Type.Literal(true), normalized: NormalizedSyncSchema }, { $id: 'ValidateResult' });
+
+const FIELD_OUTCOMES = ['mapped', 'converted', 'ignored', 'refused'] as const;
+
+export const GoSyncReportSchema = Type.Object(
+  {
+    index: Type.Integer({ description: 'position in the imported document (0-based)' }),
+    goId: Type.String({ description: "the Go sync's id ('' when it had none)" }),
+    name: Type.String({ description: "the Go sync's sync_name" }),
+    id: Type.Optional(Type.String({ description: 'the Idra sync id (the Go id when it is a valid Idra id)' })),
+    outcome: Literals(['importable', 'refused']),
+    fields: Type.Array(
+      Type.Object({
+        field: Type.String({ description: 'the Go field, e.g. source_connector.id' }),
+        outcome: Literals(FIELD_OUTCOMES, 'mapped as it is · converted (detail: how) · ignored (detail: why) · refused (the sync is not imported)'),
+        detail: Type.String({ description: 'never quotes a secret' }),
+      }),
+    ),
+    offset: Type.Optional(
+      Type.Object(
+        {
+          outcome: Literals([...FIELD_OUTCOMES, 'none']),
+          detail: Type.String(),
+          goKey: Type.Optional(Type.String({ description: 'the Go etcd key it was read from' })),
+          goValue: Type.Optional(Type.String({ description: 'the raw Go value' })),
+          position: Type.Optional(Nullable(PositionSchema)),
+        },
+        { description: "what became of the Go sync's stored offset (migrations)" },
+      ),
+    ),
+  },
+  { $id: 'GoSyncReport', description: 'What became of one Go Idra sync, field by field' },
+);
+
+const CreatedUpdated = Type.Object({ created: Type.Array(Type.String()), updated: Type.Array(Type.String()) });
+
+export const ImportResultSchema = Type.Object(
+  {
+    format: Literals(['idra', 'go-idra']),
+    dryRun: Type.Boolean({ description: 'true: nothing was written; the result says what the import would do' }),
+    syncs: CreatedUpdated,
+    dataSources: CreatedUpdated,
+    offsetsSeeded: Type.Array(Type.String(), { description: 'syncs whose offset was seeded from a Go Idra start_offset' }),
+    report: Type.Optional(Type.Array(Type.Ref('GoSyncReport'), { description: 'Go Idra documents: what became of every sync and field' })),
+    refused: Type.Optional(Type.Array(Type.String(), { description: 'Go Idra syncs that cannot be imported faithfully (left out with skipRefused=true)' })),
+  },
+  { $id: 'ImportResult' },
+);
+
+export const GoMigrationResultSchema = Type.Object(
+  {
+    dryRun: Type.Boolean(),
+    report: Type.Array(Type.Ref('GoSyncReport')),
+    syncs: CreatedUpdated,
+    refused: Type.Array(Type.String(), { description: 'syncs refused (left out with skipRefused)' }),
+    offsetsSet: Type.Array(Type.String(), { description: 'syncs whose offset was stored (migrated, or seeded from start_offset)' }),
+    unusedOffsets: Type.Array(Type.String(), { description: 'Go offset keys no imported sync claimed' }),
+  },
+  { $id: 'GoMigrationResult' },
+);
+
+const EndpointField = Literals(['schema', 'table', 'query', 'columns', 'collection', 'topic', 'bucket', 'prefix', 'url']);
+
+/** The JSON Schema a connector role serves for its options: open where JSON Schema is (each option's keywords). */
+const ConnectorOptionsSchema = Type.Object(
+  {
+    type: Type.Literal('object'),
+    properties: Type.Record(
+      Type.String(),
+      Type.Object(
+        { description: Type.Optional(Type.String()), default: Type.Optional(Type.Unknown({ description: 'open: a value of the option’s type' })) },
+        { additionalProperties: true, description: "one option's JSON Schema, open as JSON Schema is: any of its keywords (type, minimum, enum, anyOf …)" },
+      ),
+    ),
+    required: Type.Optional(Type.Array(Type.String())),
+    additionalProperties: Type.Optional(Type.Boolean()),
+  },
+  { description: "the JSON Schema of the endpoint's options: what the role accepts, with descriptions and defaults" },
+);
+
+const ConnectorRoleSchema = Type.Object({
+  fields: Type.Array(EndpointField, { description: 'the endpoint fields it uses; any other one given is refused' }),
+  required: Type.Array(Type.Union([EndpointField, Type.Array(EndpointField)]), {
+    description: 'fields that must be given; a list means exactly one of its fields',
+  }),
+  options: ConnectorOptionsSchema,
+  modes: Type.Array(SyncSchema.properties.mode),
+});
+
+export const ConnectorDescriptionSchema = Type.Object(
+  {
+    kind: EndpointSchema.properties.connector,
+    label: Type.String(),
+    roles: Type.Object(
+      { source: Type.Optional(ConnectorRoleSchema), destination: Type.Optional(ConnectorRoleSchema) },
+      { description: 'a role that is absent is one the connector cannot play' },
+    ),
+  },
+  { $id: 'ConnectorDescription', description: 'A connector: per role, the endpoint fields it uses (and requires), its options and the modes it plays' },
+);
+
 /** Registered once (app.addSchema) so that responses can `Type.Ref` them and the document names them. */
 export const RESPONSE_SCHEMAS = [
   LagSchema,
@@ -431,12 +639,19 @@ export const RESPONSE_SCHEMAS = [
   DeliverySchema,
   SyncListSchema,
   ExportDocumentSchema,
+  OffsetDocumentSchema,
+  OffsetViewSchema,
+  ValidateResultSchema,
+  GoSyncReportSchema,
+  ImportResultSchema,
+  GoMigrationResultSchema,
+  ConnectorDescriptionSchema,
 ];
 
 // ---- compile-time: each schema describes exactly the type the code returns ----
 /** T as JSON carries it: a property that may be undefined is absent instead (one flat object type, for Equal). */
 type Json<T> =
-  T extends Array<infer U>
+  T extends ReadonlyArray<infer U>
     ? Array<Json<U>>
     : T extends object
       ? Flat<
@@ -449,6 +664,9 @@ type Flat<T> = { [K in keyof T]: T[K] };
 /** Exactly the same type (an optional property missing on one side counts, unlike mutual assignability). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Described<S extends TSchema, Refs> = Json<Omit<Static<S>, keyof Refs> & Refs>;
+type GoSyncReportJson = Static<typeof GoSyncReportSchema>;
+/** The options' JSON Schema is a TypeBox TObject in the code (symbols and all): held to the served shape, the rest is checked. */
+type ConnectorRoleJson = Omit<NonNullable<ConnectorDescription['roles']['source']>, 'options'> & { options: Static<typeof ConnectorOptionsSchema> };
 
 const checks: [
   Same<Json<Lag>, Json<Static<typeof LagSchema>>>,
@@ -470,5 +688,39 @@ const checks: [
   Same<Json<Delivery>, Json<Static<typeof DeliverySchema>>>,
   Same<Json<SyncList>, Json<Static<typeof SyncListSchema>>>,
   Same<Json<ExportDocument>, Json<Static<typeof ExportDocumentSchema>>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Same<Json<OffsetDocument>, Json<Static<typeof OffsetDocumentSchema>>>,
+  Same<Json<OffsetView>, Described<typeof OffsetViewSchema, { offset: OffsetDocument | null }>>,
+  Same<Json<ValidateResult>, Json<Static<typeof ValidateResultSchema>>>,
+  Same<Json<GoSyncReport>, Json<GoSyncReportJson>>,
+  Same<Json<ImportResult>, Described<typeof ImportResultSchema, { report?: GoSyncReportJson[] }>>,
+  Same<Json<GoMigrationResult>, Described<typeof GoMigrationResultSchema, { report: GoSyncReportJson[] }>>,
+  Same<Json<Omit<ConnectorDescription, 'roles'> & { roles: { [R in ConnectorRole]?: ConnectorRoleJson } }>, Json<Static<typeof ConnectorDescriptionSchema>>>,
+] = [
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+  true,
+];
 void checks;

@@ -29,7 +29,7 @@ export const ErrorBodySchema = Type.Object(
     details: Type.Optional(
       Type.Object(
         { issues: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))) },
-        { additionalProperties: true, description: 'issues name each bad field' },
+        { additionalProperties: true, description: 'issues name each bad field; the other keys depend on the code (open: each code carries its own)' },
       ),
     ),
   },
@@ -52,10 +52,8 @@ export const PasswordSchema = Type.String({ minLength: 8, maxLength: 256, descri
 /** A body with no fields (action routes); an absent body counts as `{}`. */
 export const EmptyBody = Type.Object({}, { additionalProperties: false });
 
-/** Anything JSON, for documents that are checked in the handler (syncs to validate, imports). */
+/** Any object, for a document whose format the handler tells apart (an import: Idra's own or Go Idra's). */
 export const AnyObject = Type.Object({}, { additionalProperties: true });
-
-export const Permissive = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
 /** What a SQL connection's user can see of other sessions' open transactions (the watermark needs it). */
 export const TransactionVisibilitySchema = Type.Object({

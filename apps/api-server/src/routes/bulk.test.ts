@@ -23,6 +23,18 @@ describe('creating many syncs at once', () => {
       { index: 3, id: 'bulk-a', issues: [{ path: 'syncs[3].id', message: "'bulk-a' appears twice in this request" }] },
     ]);
     expect((await s.call('GET', '/api/v1/syncs/bulk-a', { token: viewer })).status).toBe(404);
+    // A sync wrong in its shape is one item's problem too; a request that is no list of syncs is refused as a whole.
+    const mistyped = await s.call('POST', '/api/v1/syncs/bulk', {
+      token: operator,
+      body: { syncs: [sqliteSync('bulk-a'), sqliteSync('bulk-c', { batchSize: 'many' })] },
+    });
+    expect(mistyped.body).toMatchObject({
+      code: 'IDRA_ERR_SYNC_BULK_INVALID',
+      details: { items: [{ index: 1, id: 'bulk-c', issues: [{ path: 'syncs[1].batchSize' }] }] },
+    });
+    for (const body of [{ syncs: [] }, { syncs: [sqliteSync('bulk-a'), null] }, { syncs: 'bulk-a' }, { syncs: [sqliteSync('bulk-a')], also: 1 }]) {
+      expect((await s.call('POST', '/api/v1/syncs/bulk', { token: operator, body })).body.code, JSON.stringify(body)).toBe('IDRA_ERR_API_VALIDATION');
+    }
 
     expect((await s.call('POST', '/api/v1/syncs/bulk', { token: viewer, body: { syncs: [sqliteSync('bulk-a')] } })).status).toBe(403);
     const ok = await s.call('POST', '/api/v1/syncs/bulk', {

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { describeConnector, type ConnectorDescription } from '@idra/core';
 import { CONNECTOR_SPECS } from '@idra/connectors';
-import { Permissive, errors } from '../schemas.ts';
+import { errors } from '../schemas.ts';
 
 /** `/connectors`: the catalogue of connectors (roles, endpoint fields, option schemas, modes), so clients need no copy of it. */
 export const connectorRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -14,7 +14,7 @@ export const connectorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['connectors'],
         summary: 'Every connector: per role, the endpoint fields it uses (and requires), the JSON schema of its options with defaults, and the modes it plays',
-        response: { 200: Type.Array(Permissive('ConnectorDescription')), ...errors() },
+        response: { 200: Type.Array(Type.Ref('ConnectorDescription')), ...errors() },
       },
     },
     async (): Promise<ConnectorDescription[]> => catalogue,

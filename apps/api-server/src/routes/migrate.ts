@@ -3,11 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { GoMigrationResult } from '@idra/api-client';
 import { importGoSyncs } from '../go-migration.ts';
 import { auditOf } from '../audit.ts';
-import { Permissive, errors } from '../schemas.ts';
+import { errors } from '../schemas.ts';
 
 const MigrationBody = Type.Object(
   {
-    syncs: Type.Array(Type.Unknown(), { maxItems: 10_000, description: "the values of Go Idra's /syncs/<id> keys" }),
+    syncs: Type.Array(Type.Unknown({ description: "Go Idra's own JSON (open: read field by field, each reported)" }), {
+      maxItems: 10_000,
+      description: "the values of Go Idra's /syncs/<id> keys",
+    }),
     offsets: Type.Record(Type.String({ minLength: 1, maxLength: 1024 }), Type.String({ maxLength: 65_536 }), {
       description: "Go Idra's /offsets/<name> values, by <name>",
     }),
@@ -37,7 +40,7 @@ export const migrateRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary:
           "Import Go Idra syncs with their offsets as read from Go Idra's etcd (idra migrate): a per-field report; offsets are stored before their syncs; dryRun only reports",
         body: MigrationBody,
-        response: { 200: Permissive('GoMigrationResult'), ...errors(400, 409) },
+        response: { 200: Type.Ref('GoMigrationResult'), ...errors(400, 409) },
       },
     },
     async (req): Promise<GoMigrationResult> => {

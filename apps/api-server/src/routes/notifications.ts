@@ -5,7 +5,7 @@ import { ChannelSchema, RuleSchema, SECRET_MASK, deliverOnce, deliveryOf, sequen
 import type { NotificationTestResult } from '@idra/api-client';
 import { BadRequestError, ConflictError, NotFoundError, requireIdOfPath } from '../errors.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { EmptyBody, IdParams, Permissive, errors } from '../schemas.ts';
+import { EmptyBody, IdParams, errors } from '../schemas.ts';
 
 /** What a channel's URL shows: where it goes, not the path and query that hold its credentials. */
 function maskedUrl(url: string): string {
@@ -19,6 +19,21 @@ function maskedUrl(url: string): string {
 // Query strings are text (the API does not coerce them): a number is checked by its pattern.
 const DeliveriesQuery = Type.Object(
   { limit: Type.Optional(Type.String({ pattern: '^(500|[1-4][0-9]{2}|[1-9][0-9]?)$', description: 'newest deliveries to return (1–500, default 500)' })) },
+  { additionalProperties: false },
+);
+/**
+ * A channel as the API shows and takes it: answers mask its URL's path and its secret, and a mask sent
+ * back stands for the stored value (core's ChannelSchema alone would refuse the secret's mask as too short).
+ */
+const ChannelViewSchema = Type.Object(
+  {
+    ...ChannelSchema.properties,
+    secret: Type.Optional(
+      Type.Union([Type.Required(ChannelSchema).properties.secret, Type.Literal(SECRET_MASK)], {
+        description: `at least 16 characters; ${SECRET_MASK} in answers, and sent back it keeps the stored secret`,
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 const TestResultSchema = Type.Object({
@@ -70,7 +85,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/notifications/channels',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: 'Notification channels (URL and secret masked)', response: { 200: Type.Array(ChannelSchema), ...errors() } },
+      schema: { tags, summary: 'Notification channels (URL and secret masked)', response: { 200: Type.Array(ChannelViewSchema), ...errors() } },
     },
     async () => (await notify.listChannels()).map(view),
   );
@@ -82,14 +97,13 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Create a notification channel (webhook or Slack)',
-        body: Permissive('NotificationChannel'),
-        response: { 201: ChannelSchema, ...errors(400, 409) },
+        body: ChannelViewSchema,
+        response: { 201: ChannelViewSchema, ...errors(400, 409) },
       },
     },
     async (req, reply) => {
-      const body = req.body as Channel;
-      if (typeof body.id === 'string' && (await notify.getChannel(body.id)))
-        throw new ConflictError('IDRA_ERR_NOTIFY_CHANNEL_EXISTS', `notification channel '${body.id}' already exists`);
+      const body = req.body;
+      if (await notify.getChannel(body.id)) throw new ConflictError('IDRA_ERR_NOTIFY_CHANNEL_EXISTS', `notification channel '${body.id}' already exists`);
       const stored = await notify.putChannel(restore(body, undefined));
       req.log.info({ channelId: stored.id, kind: stored.kind, by: principalOf(req).name }, 'notification channel created');
       return reply.code(201).send(view(stored));
@@ -104,12 +118,12 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Create or replace a notification channel; a masked URL or secret sent back keeps the stored one',
         params: IdParams,
-        body: Permissive('NotificationChannel'),
-        response: { 200: ChannelSchema, ...errors(400) },
+        body: ChannelViewSchema,
+        response: { 200: ChannelViewSchema, ...errors(400) },
       },
     },
     async (req) => {
-      const body = req.body as Channel;
+      const body = req.body;
       requireIdOfPath(body.id, req.params.id);
       const stored = await notify.putChannel(restore(body, await notify.getChannel(req.params.id)));
       req.log.info({ channelId: stored.id, by: principalOf(req).name }, 'notification channel saved');
@@ -184,12 +198,11 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/notifications/rules',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: 'Create a notification rule', body: Permissive('NotificationRule'), response: { 201: RuleSchema, ...errors(400, 409) } },
+      schema: { tags, summary: 'Create a notification rule', body: RuleSchema, response: { 201: RuleSchema, ...errors(400, 409) } },
     },
     async (req, reply) => {
-      const body = req.body as Rule;
-      if (typeof body.id === 'string' && (await notify.getRule(body.id)))
-        throw new ConflictError('IDRA_ERR_NOTIFY_RULE_EXISTS', `notification rule '${body.id}' already exists`);
+      const body = req.body;
+      if (await notify.getRule(body.id)) throw new ConflictError('IDRA_ERR_NOTIFY_RULE_EXISTS', `notification rule '${body.id}' already exists`);
       const rule = await notify.putRule(body, checkChannels);
       req.log.info({ ruleId: rule.id, by: principalOf(req).name }, 'notification rule created');
       return reply.code(201).send(rule);
@@ -204,12 +217,12 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Create or replace a notification rule',
         params: IdParams,
-        body: Permissive('NotificationRule'),
+        body: RuleSchema,
         response: { 200: RuleSchema, ...errors(400) },
       },
     },
     async (req) => {
-      const body = req.body as Rule;
+      const body = req.body;
       requireIdOfPath(body.id, req.params.id);
       const rule = await notify.putRule(body, checkChannels);
       req.log.info({ ruleId: rule.id, by: principalOf(req).name }, 'notification rule saved');

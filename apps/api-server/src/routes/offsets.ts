@@ -6,7 +6,7 @@ import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { actorName } from '../auth/roles.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { storedSync } from '../sync-input.ts';
-import { IdParams, Permissive, errors } from '../schemas.ts';
+import { IdParams, errors } from '../schemas.ts';
 
 const SetOffsetBody = Type.Object(
   {
@@ -35,7 +35,7 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: "A sync's stored offset, and whether it can be changed now",
         params: IdParams,
-        response: { 200: Permissive('OffsetView'), ...errors(404) },
+        response: { 200: Type.Ref('OffsetView'), ...errors(404) },
       },
     },
     async (req) => view(req.params.id),
@@ -50,7 +50,7 @@ export const offsetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Change the offset of a paused sync whose agent has stopped; recorded with who, when, old, new and reason',
         params: IdParams,
         body: SetOffsetBody,
-        response: { 200: Permissive('OffsetView'), ...errors(400, 404, 409) },
+        response: { 200: Type.Ref('OffsetView'), ...errors(400, 404, 409) },
       },
     },
     async (req) => {

@@ -3,7 +3,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, createPostgresRole, tempDir, type TestRole } from '@idra/testkit';
-import { ConfigStore, KEYS, SecretBox, StatusStore, newSyncStatus, type SyncStatus } from '@idra/core';
+import { ConfigStore, KEYS, SecretBox, StatusStore, describeConnector, newSyncStatus, type SyncStatus } from '@idra/core';
+import { CONNECTOR_SPECS } from '@idra/connectors';
 import { SECRET_KEY, asSyncOwner, sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
 
 const PG_PASSWORD = 'Pg-S3cret-Unique-4711';
@@ -73,6 +74,14 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     const noCursor = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('check', { cursorColumn: undefined }) });
     expect(noCursor.status).toBe(400);
     expect(noCursor.body.details.issues).toEqual([{ path: 'cursorColumn', message: "is required when mode is 'id'" }]);
+    // A draft wrong in its shape and between its fields is told both at once (the route's schema does not refuse it first).
+    const both = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('check', { cursorColumn: undefined, batchSize: 'many' }) });
+    expect(both.body).toMatchObject({ code: 'IDRA_ERR_CONFIG_INVALID' });
+    expect(both.body.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['batchSize', 'cursorColumn']);
+    // A body that is no sync at all is the schema's to refuse.
+    for (const body of [[sqliteSync('check')], 'check', null]) {
+      expect((await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body })).body.code, JSON.stringify(body)).toBe('IDRA_ERR_API_VALIDATION');
+    }
     const unknownDs = await s.call('POST', '/api/v1/syncs', {
       token: operator,
       body: sqliteSync('ref', { source: { connector: 'sqlite', dataSourceId: 'nope', table: 't' } }),
@@ -109,6 +118,8 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect(served.roles.source).toMatchObject({ fields: ['topic', 'columns'], required: ['topic'], modes: ['stream'] });
     expect(served.roles.source.options.properties.startFrom).toMatchObject({ enum: ['earliest', 'latest'], default: 'earliest' });
     expect(served.roles.destination.options.properties.startFrom).toBeUndefined();
+    // The answer's schema drops nothing of the catalogue (each option's JSON Schema keeps every keyword).
+    expect(catalogue.body).toEqual(JSON.parse(JSON.stringify(Object.values(CONNECTOR_SPECS).map(describeConnector))));
   });
 
   it('masks inline secrets, stores them sealed, and keeps them when the mask comes back', async () => {

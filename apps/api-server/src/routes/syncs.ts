@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import {
   ConfigError,
   IdSchema,
@@ -17,12 +17,12 @@ import {
 } from '@idra/core';
 import { checkSource, releaseSource } from '@idra/connectors';
 import type { DeadLetterView, SourceCheck, SyncList, ValidateResult } from '@idra/api-client';
-import { BadRequestError, ConflictError, NotFoundError, requireIdOfPath } from '../errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, RequestValidationError, requireIdOfPath } from '../errors.ts';
 import { prepareSync, storedSync, syncExists } from '../sync-input.ts';
 import { ReasonQuery, auditOf, type AuditContext } from '../audit.ts';
 import { OffsetDecisionQuery, guardOffsetScope } from '../offset-guard.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { AnyObject, EmptyBody, IdParams, Permissive, TransactionVisibilitySchema, errors } from '../schemas.ts';
+import { EmptyBody, IdParams, TransactionVisibilitySchema, errors } from '../schemas.ts';
 import { probeLimit, probeOptions, type ProbeRouteOptions } from '../probes.ts';
 
 const DeadLetterParams = Type.Object(
@@ -62,6 +62,17 @@ async function inGroups<T, R>(items: readonly T[], fn: (item: T, index: number) 
   }
   return results;
 }
+
+/**
+ * A route that judges its documents in the handler (attachValidation) still refuses a body whose frame
+ * is wrong, with the schema's own 400, unless each of its issues lies within a part the handler names.
+ */
+function refuseFrame(req: FastifyRequest, within: (path: string) => boolean): void {
+  const refused = req.validationError;
+  if (refused && !(refused instanceof RequestValidationError && refused.issues.every((i) => within(i.path)))) throw refused;
+}
+/** Any field of the body, not the body itself (not an object). */
+const inBody = (path: string) => path !== 'body';
 
 const SourceCheckSchema = Type.Object({
   ok: Type.Boolean({ description: 'an agent would read the source: it connects and nothing stops the sync' }),
@@ -119,18 +130,22 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
     async (req) => stored(await find(req.params.id)),
   );
 
+  // A draft is judged by core's validator in the handler (attachValidation), not refused by the route's
+  // schema first: the 400 then names every problem at once, those of its shape and those between its fields.
   app.post(
     '/syncs/validate',
     {
       config: { access: 'viewer' },
+      attachValidation: true,
       schema: {
         tags,
         summary: 'Check a sync without storing it: 200 with the normalized sync, or 400 naming each bad field',
-        body: AnyObject,
-        response: { 200: Permissive('{ valid: true, normalized }'), ...errors(400) },
+        body: SyncSchema,
+        response: { 200: Type.Ref('ValidateResult'), ...errors(400) },
       },
     },
     async (req): Promise<ValidateResult> => {
+      refuseFrame(req, inBody);
       const normalized = await normalizeDraft(req.body);
       return { valid: true, normalized: { ...normalized, source: secrets.mask(normalized.source), destination: secrets.mask(normalized.destination) } };
     },
@@ -140,14 +155,16 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
     '/syncs/check',
     {
       config: { access: 'operator', rateLimit: probeLimit(opts) },
+      attachValidation: true,
       schema: {
         tags,
         summary: "Connect to an unsaved sync's source as its agent would: would it run? (400 naming each bad field, like validate)",
-        body: AnyObject,
+        body: SyncSchema,
         response: { 200: SourceCheckSchema, ...errors(400, 429) },
       },
     },
     async (req): Promise<SourceCheck> => {
+      refuseFrame(req, inBody);
       const sync = await normalizeDraft(req.body);
       return checkSource({ ...sync, source: secrets.open(sync.source) }, probeOptions(req));
     },
@@ -189,14 +206,17 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
   );
 
   const BulkBody = Type.Object(
-    { syncs: Type.Array(AnyObject, { minItems: 1, maxItems: 1000, description: 'the syncs to create (all or none)' }) },
+    { syncs: Type.Array(SyncSchema, { minItems: 1, maxItems: 1000, description: 'the syncs to create (all or none)' }) },
     { additionalProperties: false },
   );
 
+  // Like validate, each sync is judged in the handler so that the 400 lists the problems of every one;
+  // only an envelope that is wrong itself (no list, too long, an item that is no object) is refused as it is.
   app.post(
     '/syncs/bulk',
     {
       config: { access: 'operator' },
+      attachValidation: true,
       schema: {
         tags,
         summary: 'Create many syncs at once: all are checked first, and none is created unless every one is valid (400 lists the problems of each)',
@@ -206,6 +226,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       },
     },
     async (req, reply) => {
+      refuseFrame(req, (path) => /^syncs\[\d+\]\./.test(path));
       const items: Array<{ index: number; id: string | undefined; issues: ConfigIssue[] }> = [];
       const configs: SyncConfig[] = [];
       const seen = new Set<string>();

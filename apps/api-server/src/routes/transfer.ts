@@ -18,7 +18,7 @@ import { goImportSummary, importGoSyncs } from '../go-migration.ts';
 import { auditOf } from '../audit.ts';
 import { guardDataSourceReaders, guardOffsetScope, movesOffset } from '../offset-guard.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { AnyObject, Permissive, errors } from '../schemas.ts';
+import { AnyObject, errors } from '../schemas.ts';
 
 const flag = (description: string) => Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description }));
 const ImportQuery = Type.Object({
@@ -105,8 +105,11 @@ export const transferRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Import an Idra export, a sync, a sync array or a Go Idra export (with a per-field report); all or nothing; dryRun=true only checks',
         querystring: ImportQuery,
-        body: Type.Union([AnyObject, Type.Array(Type.Unknown(), { maxItems: 10_000 })], { description: 'the document to import' }),
-        response: { 200: Permissive('ImportResult'), ...errors(400, 409) },
+        body: Type.Union([AnyObject, Type.Array(Type.Unknown(), { maxItems: 10_000 })], {
+          description:
+            "the document to import, open: an Idra export (ExportDocument), a sync or a sync array, or Go Idra's sync documents, told apart and checked field by field by the handler",
+        }),
+        response: { 200: Type.Ref('ImportResult'), ...errors(400, 409) },
       },
     },
     async (req): Promise<ImportResult> => {

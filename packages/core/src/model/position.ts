@@ -20,7 +20,13 @@ export const PositionSchema = Type.Union(
       },
       { additionalProperties: false },
     ),
-    Type.Object({ kind: Type.Literal('stream'), value: Type.Unknown() }, { additionalProperties: false }),
+    Type.Object(
+      {
+        kind: Type.Literal('stream'),
+        value: Type.Unknown({ description: 'the connector’s own position (open: Kafka partition offsets, a MongoDB resume token, an S3 key …)' }),
+      },
+      { additionalProperties: false },
+    ),
   ],
   { description: "{kind:'id',value} | {kind:'timestamp',value,tiebreaker} | {kind:'full',value:{run,after}} | {kind:'stream',value}" },
 );

@@ -49,7 +49,9 @@ export const ConnectionSchema = Type.Object(
     user: Type.Optional(Type.String()),
     password: Type.Optional(Type.String()),
     ssl: Type.Optional(Type.Boolean()),
-    options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'driver-specific settings' })),
+    options: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'driver-specific settings, handed to the driver as they are (open: any JSON)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -70,7 +72,11 @@ export const EndpointSchema = Type.Object(
     bucket: Type.Optional(Type.String({ minLength: 1 })),
     prefix: Type.Optional(Type.String()),
     url: Type.Optional(Type.String({ minLength: 1 })),
-    options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'connector-specific settings' })),
+    options: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: "connector-specific settings (open here: each connector's own schema of them is served by GET /api/v1/connectors)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
