@@ -186,6 +186,56 @@ describe('bad input never causes a 5xx, and the field is named', () => {
     expect(malformed.text).not.toContain('Leaky-Pa55');
   });
 
+  it('refuses bad schema-change and delete options on save and in validate, each naming its field', async () => {
+    const refused: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ schemaChanges: 'sometimes' }, 'schemaChanges', /must be equal to one of the allowed values|evolve/],
+      [{ deletes: 'purge' }, 'deletes', /must be equal to one of the allowed values|mirror/],
+      [{ softDeleteColumn: '' }, 'softDeleteColumn', /must NOT have fewer than 1 characters/],
+      [{ maxDeleteFraction: 1.5 }, 'maxDeleteFraction', /must be <= 1/],
+      [{ maxDeleteFraction: -0.1 }, 'maxDeleteFraction', /must be >= 0/],
+      [{ maxDeleteFraction: 'half' }, 'maxDeleteFraction', /must be number/],
+      [{ reconcileEvery: 'often' }, 'reconcileEvery', /invalid value.*e\.g\. "1h"/],
+      // The rules between fields: mirror belongs to full mode, a soft delete needs its column, each needs a key.
+      [{ deletes: 'mirror' }, 'deletes', /'mirror' needs mode 'full' \(it is 'id'\)/],
+      [{ deletes: 'delete' }, 'softDeleteColumn', /is required when deletes is 'delete'/],
+      [{ mode: 'full', deletes: 'mirror', keyColumns: undefined, cursorColumn: undefined }, 'keyColumns', /is required/],
+      [{ mode: 'full', cursorColumn: undefined, softDeleteColumn: 'deleted_at' }, 'softDeleteColumn', /applies to modes 'id' and 'timestamp'/],
+      [
+        { mode: 'full', cursorColumn: undefined, reconcileEvery: '1h' },
+        'reconcileEvery',
+        /applies to modes 'id' and 'timestamp'.*full mode uses deletes 'mirror'/,
+      ],
+      [{ softDeleteColumn: 'deleted_at', keyColumns: undefined }, 'keyColumns', /is required by softDeleteColumn/],
+    ];
+    const problems: string[] = [];
+    for (const [patch, field, message] of refused) {
+      const body = JSON.parse(JSON.stringify(sqliteSync('faithful', patch))) as Record<string, unknown>;
+      for (const url of ['/api/v1/syncs', '/api/v1/syncs/validate']) {
+        const r = await s.call('POST', url, { token, body });
+        const issues = (r.body?.details?.issues ?? []) as Array<{ path: string; message: string }>;
+        const named = issues.find((i) => i.path === field && message.test(i.message));
+        if (r.status !== 400) problems.push(`${url} ${JSON.stringify(patch)}: ${r.status} ${r.text.slice(0, 200)}`);
+        else if (!named) problems.push(`${url} ${JSON.stringify(patch)}: ${r.status} without ${field} ${message}: ${r.text.slice(0, 300)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // The same fields with good values are accepted.
+    const good = await s.call('POST', '/api/v1/syncs', {
+      token,
+      body: sqliteSync('faithful-ok', {
+        enabled: false,
+        mode: 'timestamp',
+        cursorColumn: 'updated_at',
+        schemaChanges: 'ignore',
+        deletes: 'mark',
+        softDeleteColumn: 'deleted_at',
+        reconcileEvery: '1h',
+        maxDeleteFraction: 0.2,
+      }),
+    });
+    expect(good.status, good.text).toBe(201);
+  });
+
   it(`refuses bodies nested deeper than ${MAX_JSON_DEPTH} levels with 400, not a 500`, async () => {
     const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     for (const url of ['/api/v1/syncs/validate', '/api/v1/syncs', '/api/v1/import']) {

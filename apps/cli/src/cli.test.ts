@@ -142,7 +142,18 @@ describe('idra CLI against a real API server', () => {
       state: 'running',
       rowsCopied: 40,
       lag: { rows: 2000, seconds: 12 },
-      totals: { rowsCopied: 5040, rowsSkipped: 0, batches: 60, since },
+      totals: { rowsCopied: 5040, rowsSkipped: 0, batches: 60, since, rowsDeleted: 17 },
+      rowsDeleted: 3,
+      schemaChanges: [
+        { at: '2026-01-02T10:00:00.000Z', batch: 7, outcome: 'applied', changes: ['column email added (text)'] },
+        {
+          at: '2026-01-02T11:00:00.000Z',
+          batch: 9,
+          outcome: 'ignored',
+          changes: ['column note dropped at the source (kept in the destination)', 'column qty widened from integer to bigint'],
+        },
+      ],
+      reconciliation: { at: '2026-01-02T12:00:00.000Z', kind: 'reconcile', sourceKeys: 980, destinationKeys: 995, deleted: 15, missing: 0, durationMs: 42 },
     });
     await etcd.ns.put(KEYS.status('cli-orders')).value(JSON.stringify(reported));
     const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000).toISOString();
@@ -164,6 +175,15 @@ describe('idra CLI against a real API server', () => {
     expect(status).toMatch(/lag: 2,000 rows \(12 s\)/);
     expect(status).toMatch(/initial copy: 71.5% \(2000 rows left/);
     expect(status).toMatch(/last hour: 300 rows, 1 error\(s\)/);
+    // Deletes and schema changes, as the agent reported them, through the API server's answer.
+    expect(status).toMatch(/^ {2}rows deleted: 17$/m);
+    expect(status).toMatch(
+      /^ {2}last key reconciliation at 2026-01-02T12:00:00.000Z: 980 source \/ 995 destination keys, 15 deleted, 0 missing from the destination, 42 ms$/m,
+    );
+    expect(status).toMatch(/^ {2}schema change at 2026-01-02T10:00:00.000Z \(batch 7, applied\): column email added \(text\)$/m);
+    expect(status).toMatch(
+      /^ {2}schema change at 2026-01-02T11:00:00.000Z \(batch 9, ignored\): column note dropped at the source \(kept in the destination\); column qty widened from integer to bigint$/m,
+    );
     expect(JSON.parse((await idra(['syncs', 'get', 'cli-orders'])).stdout).mode).toBe('id');
 
     const missing = await idra(['syncs', 'get', 'nope', '--json']);

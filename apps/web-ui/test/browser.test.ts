@@ -720,6 +720,109 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(full.cursorColumn).toBeUndefined();
   });
 
+  it('creates a PostgreSQL sync with a soft-delete column in the form; a column added and rows marked deleted at the source show on its page', async () => {
+    const db = await createDatabase('postgres', inject('pgUrl'));
+    const source = new pg.Client({ connectionString: db.url });
+    await source.connect();
+    await source.query('create table customers (id bigint primary key, name text not null, deleted_at timestamptz, updated_at timestamp(6) not null)');
+    await source.query(
+      "insert into customers (id, name, updated_at) select i, 'customer-' || i, now() - interval '1 minute' + i * interval '1 ms' from generate_series(1, 30) i",
+    );
+    try {
+      await admin.dataSources.create({ id: 'crm', connector: 'postgres', connection: { url: db.url } });
+      await page.goto(`${baseUrl}/syncs`);
+      await page.getByRole('link', { name: 'New sync' }).click();
+      await page.getByLabel('Id', { exact: true }).fill('customers');
+      for (const [role, table] of [
+        ['Source', 'customers'],
+        ['Destination', 'customers_copy'],
+      ] as const) {
+        const group = page.getByRole('group', { name: new RegExp(`^${role}`) });
+        await group.getByLabel('Connector', { exact: true }).selectOption('postgres');
+        await group.getByLabel('Data source', { exact: true }).selectOption('crm');
+        await group.getByLabel('Table', { exact: true }).fill(table);
+      }
+      await page.locator('input[name="mode"][value="timestamp"]').check();
+      await page.getByLabel('Cursor column', { exact: true }).fill('updated_at');
+      await page.getByLabel('Key columns', { exact: true }).fill('id');
+      await page.getByLabel('Write mode', { exact: true }).selectOption('upsert');
+      await page.getByLabel('Poll interval', { exact: true }).fill('500ms');
+      await page.getByLabel("When the source's columns change", { exact: true }).selectOption('evolve');
+      // Timestamp mode offers the soft-delete choices, not mirror (full mode only).
+      const deletes = page.getByLabel('Rows deleted at the source', { exact: true });
+      expect(await deletes.locator('option').allTextContents()).toEqual([
+        'stay in the destination',
+        'marked by a column: delete them',
+        'marked by a column: copy the mark',
+      ]);
+      await deletes.selectOption('delete');
+      await page.getByLabel('Soft-delete column', { exact: true }).fill('deleted_at');
+      // The server's messages appear under these fields too, as they are left.
+      const every = page.getByLabel('Compare keys every', { exact: true });
+      await every.fill('often');
+      await page.getByLabel('Soft-delete column', { exact: true }).focus();
+      await page
+        .locator('.field.has-error')
+        .filter({ hasText: 'Compare keys every' })
+        .getByText(/invalid value/)
+        .waitFor();
+      await every.fill('1h');
+      const fraction = page.getByLabel('Largest share deleted at once', { exact: true });
+      await fraction.fill('2');
+      await every.focus();
+      await page.locator('.field.has-error').filter({ hasText: 'Largest share deleted at once' }).getByText('must be at most 1').waitFor();
+      await fraction.fill('0.2');
+      await page.getByRole('button', { name: 'Test connections and tables' }).click();
+      await page.getByText(/✓ Connections work; the tables and columns exist/).waitFor();
+      expect(await page.locator('.field.has-error').count()).toBe(0);
+      await shot(page, '22-sync-form-faithful-copy');
+      await page.getByRole('button', { name: 'Create and start' }).click();
+
+      await page.getByRole('heading', { name: 'customers', exact: true }).waitFor();
+      expect(await admin.syncs.get('customers')).toMatchObject({
+        mode: 'timestamp',
+        deletes: 'delete',
+        softDeleteColumn: 'deleted_at',
+        reconcileEvery: '1h',
+        maxDeleteFraction: 0.2,
+      });
+      await waitForText(fact(page, 'Schema changes'), /^evolve: the destination follows$/);
+      await waitForText(fact(page, 'Source deletes'), /^deleted when deleted_at is set$/);
+      await waitForText(fact(page, 'Key comparison'), /^every 1h, at most 20% of the rows at once$/);
+      await waitForText(fact(page, 'Rows copied'), /^30$/, SLOW);
+      // Caught up, it compares the keys once (then every hour): nothing to delete yet.
+      await waitForText(fact(page, 'Last key comparison'), /30 source and 30 destination keys, 0 deleted, 0 missing from the destination/, SLOW);
+
+      await source.query('alter table customers add column email text');
+      await source.query("insert into customers (id, name, email, updated_at) values (31, 'customer-31', 'c31@example.com', now())");
+      await source.query('update customers set deleted_at = now(), updated_at = now() where id in (2, 4, 6)');
+      const region = page.getByRole('region', { name: 'Deletes and schema changes' });
+      await waitForText(fact(page, 'Rows deleted'), /^3$/, SLOW);
+      const change = region.getByRole('row').filter({ hasText: 'column email added (text)' });
+      await waitForText(change, /applied/);
+      await waitForText(page.getByRole('region', { name: 'Timeline' }), /source columns changed \(applied\): column email added \(text\)/, SLOW);
+      const copy = await source.query<{ id: string; email: string | null }>('select id, email from customers_copy order by id');
+      expect(copy.rows).toHaveLength(28);
+      expect(copy.rows.map((r) => r.id)).not.toContain('2');
+      expect(copy.rows.at(-1)).toEqual({ id: '31', email: 'c31@example.com' });
+      // Each chart's value axis names different values (a count chart wrote "1" at 0.5 and at 1).
+      const axes = await page.evaluate(() =>
+        [...document.querySelectorAll('.time-chart svg')].map((svg) => [...svg.querySelectorAll(':scope > g > text')].map((t) => t.textContent)),
+      );
+      expect(axes).toHaveLength(3);
+      for (const labels of axes) expect(new Set(labels).size, labels.join(' ')).toBe(3);
+      await docShots(page, 'sync-faithful-copy');
+      await expectAccessible(page, 'the sync detail with deletes and schema changes');
+      // Its agent lets go (and closes its connections) before the database goes.
+      await admin.syncs.pause('customers', { wait: true });
+      await admin.syncs.delete('customers');
+      await admin.dataSources.delete('crm');
+    } finally {
+      await source.end();
+      await db.drop();
+    }
+  });
+
   it('says when the API server is unreachable, greys what is stale, and recovers by itself', async () => {
     await page.goto(`${baseUrl}/syncs/orders`);
     await fact(page, 'Rows copied').waitFor();

@@ -57,6 +57,12 @@ describe('sync draft', () => {
     expect(draftToConfig(configToDraft(mirror), CATALOGUE)).toEqual(mirror);
     // A soft-delete column and a reconciliation period mean nothing in full mode: they are not sent.
     expect(draftToConfig({ ...configToDraft(soft), mode: 'full' }, CATALOGUE)).not.toHaveProperty('softDeleteColumn');
+    // Nor in a mode that resumes from the destination, nor mirror outside full mode: the form hides those fields there.
+    const elsewhere = draftToConfig({ ...configToDraft(soft), mode: 'destination-timestamp' }, CATALOGUE);
+    for (const field of ['deletes', 'softDeleteColumn', 'reconcileEvery', 'maxDeleteFraction']) expect(elsewhere).not.toHaveProperty(field);
+    expect(draftToConfig({ ...configToDraft(mirror), mode: 'id', cursorColumn: 'id' }, CATALOGUE)).not.toHaveProperty('deletes');
+    // A share that is not a number goes as typed, for the server to name the field.
+    expect(draftToConfig({ ...configToDraft(mirror), maxDeleteFraction: ' half ' }, CATALOGUE)).toMatchObject({ maxDeleteFraction: 'half' });
   });
 
   it('sends only what applies to the mode and connector, and bad values as typed', () => {

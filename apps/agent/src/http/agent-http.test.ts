@@ -161,6 +161,61 @@ describe('agent /healthz, /readyz and /metrics (real agent process, SQLite → S
     expect(agent.lines.filter((l) => /^sync (orders|broken)\b/.test(String(l.msg)) && !l.syncId)).toEqual([]);
   });
 
+  it('single mode: a column added at the source and rows marked deleted move idra_schema_changes_total and idra_rows_deleted_total', async () => {
+    const dir = await tempDir('idra-agent-http-');
+    const source = new Database(join(dir, 'source.db'));
+    source.exec('create table customers (id integer primary key, name text not null, deleted_at text, updated_at text not null)');
+    const insert = source.prepare('insert into customers (id, name, updated_at) values (?, ?, ?)');
+    for (let id = 1; id <= 20; id++) insert.run(id, `customer-${id}`, `2025-01-01 00:00:${String(id).padStart(2, '0')}`);
+    const config = join(dir, 'syncs.json');
+    const sync = {
+      id: 'customers',
+      source: { connector: 'sqlite', connection: { file: join(dir, 'source.db') }, table: 'customers' },
+      destination: { connector: 'sqlite', connection: { file: join(dir, 'destination.db') }, table: 'customers' },
+      mode: 'timestamp',
+      cursorColumn: 'updated_at',
+      keyColumns: ['id'],
+      writeMode: 'upsert',
+      softDeleteColumn: 'deleted_at',
+      pollIntervalMs: 100,
+    };
+    await writeFile(config, JSON.stringify({ syncs: [sync] }));
+    const port = await freePort();
+    const agentId = 'metrics-faithful';
+    agent = new Agent(['--config', config, '--state-dir', dir, '--http-port', String(port), '--agent-id', agentId]);
+    const labels = { sync: 'customers', agent: agentId };
+    const scrape = async () => parseMetrics((await get(port, '/metrics')).body);
+    let samples = await until('20 rows written', async () => {
+      const s = await scrape().catch(() => []);
+      return value(s, 'idra_rows_written_total', labels) === 20 && s;
+    });
+    // Declared from the start, at zero: an alert on their rate needs the series before the first change.
+    expect(value(samples, 'idra_rows_deleted_total', labels)).toBe(0);
+    for (const outcome of ['applied', 'ignored', 'refused']) expect(value(samples, 'idra_schema_changes_total', { ...labels, outcome }), outcome).toBe(0);
+
+    source.exec(
+      "alter table customers add column email text; insert into customers values (21, 'customer-21', null, '2025-01-02 00:00:00', 'c21@example.com')",
+    );
+    source.exec("update customers set deleted_at = '2025-01-02 00:00:01', updated_at = '2025-01-02 00:00:01' where id in (3, 5, 7)");
+    source.close();
+    samples = await until('3 rows deleted and 1 schema change counted', async () => {
+      const s = await scrape();
+      return value(s, 'idra_rows_deleted_total', labels) === 3 && value(s, 'idra_schema_changes_total', { ...labels, outcome: 'applied' }) === 1 && s;
+    });
+    expect(value(samples, 'idra_schema_changes_total', { ...labels, outcome: 'refused' })).toBe(0);
+    expect(value(samples, 'idra_rows_written_total', labels)).toBe(21);
+    const copy = new Database(join(dir, 'destination.db'), { readonly: true });
+    try {
+      expect(copy.prepare('select id, email from customers where id > 19 or id in (3, 5, 7) order by id').all()).toEqual([
+        { id: 20, email: null },
+        { id: 21, email: 'c21@example.com' },
+      ]);
+    } finally {
+      copy.close();
+    }
+    expect(await agent.stop()).toBe(0);
+  });
+
   it('cluster mode: /readyz once registered with etcd, registered and leader gauges, metrics of the synced rows', async () => {
     const dir = await tempDir('idra-agent-http-');
     addOrders(join(dir, 'source.db'), 1, 300);

@@ -15,6 +15,10 @@ import {
 } from '@idra/core';
 
 const SYNC_STATES: readonly SyncState[] = ['starting', 'waiting', 'running', 'idle', 'retrying', 'failed', 'stopped'];
+/** Every outcome a schema change can have: each series exists from a sync's first status on. */
+const SCHEMA_CHANGE_OUTCOMES = Object.keys({ applied: 0, ignored: 0, refused: 0 } satisfies Record<SchemaChangeRecord['outcome'], 0>) as Array<
+  SchemaChangeRecord['outcome']
+>;
 
 /** What `SyncRunner`'s `onBatch` reports about one committed batch. */
 export interface BatchInfo {
@@ -272,8 +276,18 @@ export class AgentMetrics {
     if (!this.seen.has(s.syncId)) {
       // Counters start at 0 rather than appearing with the first event, so that rate() and alerts see them.
       this.seen.add(s.syncId);
-      for (const counter of [this.rowsRead, this.rowsWritten, this.rowsSkipped, this.batches, this.commitFailures, this.commitsFenced, this.headChanges])
+      for (const counter of [
+        this.rowsRead,
+        this.rowsWritten,
+        this.rowsSkipped,
+        this.rowsDeleted,
+        this.batches,
+        this.commitFailures,
+        this.commitsFenced,
+        this.headChanges,
+      ])
         counter.inc(labels, 0);
+      for (const outcome of SCHEMA_CHANGE_OUTCOMES) this.schemaChanges.inc({ ...labels, outcome }, 0);
     }
     for (const state of SYNC_STATES) this.state.set({ ...labels, state }, state === s.state ? 1 : 0);
     // A stopped sync is no longer this agent's to judge: its health series go, like its lag.

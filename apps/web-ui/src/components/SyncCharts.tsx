@@ -46,8 +46,9 @@ export function SyncCharts({ activity }: { activity: SyncActivity }) {
         from={s.from}
         to={s.to}
         format={(v) => formatCount(v)}
+        whole
       />
-      <TimeChart title="Errors (per minute)" points={s.errors} from={s.from} to={s.to} format={(v) => formatCount(v)} kind="bars" />
+      <TimeChart title="Errors (per minute)" points={s.errors} from={s.from} to={s.to} format={(v) => formatCount(v)} kind="bars" whole />
     </div>
   );
 }

@@ -12,6 +12,8 @@ export interface TimeChartProps {
   height?: number;
   /** Bars for counts per minute, a line for levels. */
   kind?: 'line' | 'bars';
+  /** The values are shown as whole numbers (rows, errors): the value axis gets whole ticks, never a "1" drawn at 0.5. */
+  whole?: boolean;
 }
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -38,7 +40,7 @@ const PX_PER_TIME_LABEL = 90;
  * hours. Drawn at the width it is given on screen, in real pixels, so its labels keep their size and
  * shape on a phone (a fixed drawing stretched to fit squashed them).
  */
-export function TimeChart({ points, from, to, title, format, width: initialWidth = 560, height = 160, kind = 'line' }: TimeChartProps) {
+export function TimeChart({ points, from, to, title, format, width: initialWidth = 560, height = 160, kind = 'line', whole = false }: TimeChartProps) {
   const id = useId();
   const [figure, width] = useWidth(initialWidth);
   const left = 56;
@@ -47,7 +49,8 @@ export function TimeChart({ points, from, to, title, format, width: initialWidth
   const plotW = width - left - 8;
   const plotH = height - top - bottom;
   const max = Math.max(...points.map(([, v]) => v), 0);
-  const yMax = max === 0 ? 1 : max * 1.1;
+  // An even whole top puts the middle tick on a whole number too.
+  const yMax = whole ? 2 * Math.max(1, Math.ceil((max * 1.1) / 2)) : max === 0 ? 1 : max * 1.1;
   const x = (t: number) => left + ((t - from) / Math.max(1, to - from)) * plotW;
   const y = (v: number) => top + plotH - (v / yMax) * plotH;
   const spans = Math.max(1, Math.min(4, Math.floor(plotW / PX_PER_TIME_LABEL)));

@@ -257,10 +257,14 @@ export function draftToConfig(d: SyncDraft, catalogue: Catalogue): SyncConfig {
   if (d.onError !== 'stop') s.onError = d.onError;
   if (!d.createTable) s.createTable = false;
   if (d.schemaChanges !== 'evolve') s.schemaChanges = d.schemaChanges;
-  const softDeletes = d.deletes === 'delete' || d.deletes === 'mark';
-  if (d.deletes === 'mirror' || (softDeletes && mode.cursor)) s.deletes = d.deletes;
-  if (softDeletes && mode.cursor && d.softDeleteColumn.trim()) s.softDeleteColumn = d.softDeleteColumn.trim();
-  if (d.maxDeleteFraction.trim()) s.maxDeleteFraction = Number.isNaN(Number(d.maxDeleteFraction)) ? d.maxDeleteFraction.trim() : Number(d.maxDeleteFraction);
-  if (mode.cursor && d.reconcileEvery.trim()) s.reconcileEvery = duration(d.reconcileEvery);
+  // The delete fields the form shows for the mode, and only those: a hidden one would be refused under a field no one sees.
+  const ownCursor = mode.cursor && !mode.fromDestination;
+  const mirror = d.deletes === 'mirror' && d.mode === 'full';
+  const softDeletes = (d.deletes === 'delete' || d.deletes === 'mark') && ownCursor;
+  if (mirror || softDeletes) s.deletes = d.deletes;
+  if (softDeletes && d.softDeleteColumn.trim()) s.softDeleteColumn = d.softDeleteColumn.trim();
+  if (ownCursor && d.reconcileEvery.trim()) s.reconcileEvery = duration(d.reconcileEvery);
+  const fraction = d.maxDeleteFraction.trim();
+  if ((mirror || s.reconcileEvery !== undefined) && fraction) s.maxDeleteFraction = Number.isNaN(Number(fraction)) ? fraction : Number(fraction);
   return s as SyncConfig;
 }

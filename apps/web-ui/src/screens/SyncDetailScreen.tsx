@@ -12,7 +12,7 @@ import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncCharts, useActivity } from '../components/SyncCharts.tsx';
 import { ChangeLogFacts } from '../components/ChangeLogFacts.tsx';
-import { FaithfulCopyFacts } from '../components/FaithfulCopyFacts.tsx';
+import { FaithfulCopyFacts, faithfulCopyConfig } from '../components/FaithfulCopyFacts.tsx';
 import { failingSince, healthOf, type SyncHealth } from '../lib/sync-state.ts';
 import { minuteSeries, recentRate } from '../lib/activity.ts';
 import { describePosition, storedKind } from '@idra/core/model';
@@ -116,7 +116,6 @@ function StatusCard({
           )}
           <Progress status={status} rate={rate} />
           <ChangeLogFacts status={status} />
-          <FaithfulCopyFacts status={status} />
           <Facts
             items={[
               ['Agent state', status.state],
@@ -148,6 +147,7 @@ function StatusCard({
               ['Reported', formatAgo(status.updatedAt)],
             ]}
           />
+          <FaithfulCopyFacts status={status} />
         </>
       )}
     </Section>
@@ -396,6 +396,7 @@ export function SyncDetailScreen() {
               ['Batch size', String(sync.batchSize ?? 1000)],
               ['Poll interval', String(sync.pollIntervalMs ?? '5s')],
               ['On error', sync.onError ?? 'stop'],
+              ...faithfulCopyConfig(sync),
             ]}
           />
         </Section>

@@ -9,7 +9,7 @@ interface Props {
 
 /** Schema changes and deletes: how the destination stays a faithful copy when the source changes shape or loses rows. */
 export function FaithfulCopyFields({ draft: d, change }: Props) {
-  const { cursor, fromDestination } = modeInfo(d.mode);
+  const { cursor, fromDestination, log } = modeInfo(d.mode);
   const ownCursor = cursor && !fromDestination;
   const soft = d.deletes === 'delete' || d.deletes === 'mark';
   return (
@@ -34,7 +34,7 @@ export function FaithfulCopyFields({ draft: d, change }: Props) {
       >
         {(p) => (
           <select {...p} value={d.deletes} onChange={(e) => change({ deletes: e.target.value as SyncDraft['deletes'] })}>
-            <option value="">stay in the destination</option>
+            <option value="">{log ? 'are deleted, as the change log says' : 'stay in the destination'}</option>
             {d.mode === 'full' && <option value="mirror">are deleted after each complete pass (mirror)</option>}
             {ownCursor && <option value="delete">marked by a column: delete them</option>}
             {ownCursor && <option value="mark">marked by a column: copy the mark</option>}
