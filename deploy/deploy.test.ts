@@ -6,7 +6,15 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { ETCD_USERS, validateDataSource, validateSyncConfig } from '@idra/core';
-import { KUBERNETES_VERSION, findTool, kubeconformSchemaLocation, provisionKubernetesValidate, provisionPodmanCompose, tempDir } from '@idra/testkit';
+import {
+  KUBERNETES_VERSION,
+  findHadolint,
+  findTool,
+  kubeconformSchemaLocation,
+  provisionKubernetesValidate,
+  provisionPodmanCompose,
+  tempDir,
+} from '@idra/testkit';
 
 const run = promisify(execFile);
 const DEPLOY = import.meta.dirname;
@@ -19,6 +27,7 @@ const required = process.env.CI === 'true';
 const helm = findTool('helm');
 const dockerCompose = ['/usr/bin/docker-compose'].find((p) => existsSync(p));
 const kubeconform = findTool('kubeconform');
+const hadolint = findHadolint();
 const pythonPath = await provisionKubernetesValidate().then(
   (dir) => ({ dir, error: undefined }),
   (err: unknown) => ({ dir: undefined, error: String((err as Error).message ?? err).split('\n')[0] }),
@@ -244,10 +253,11 @@ describe('deploy/k8s and the Helm chart', () => {
     checkManifests(read('k8s/idra.yaml'));
   });
 
-  it.runIf(required)('CI has helm, kubeconform and the Kubernetes schemas: none of the checks below is skipped', () => {
-    expect({ helm, kubeconform, schemas: pythonPath.dir ?? pythonPath.error }).toEqual({
+  it.runIf(required)('CI has helm, kubeconform, hadolint and the Kubernetes schemas: none of the checks in this file is skipped', () => {
+    expect({ helm, kubeconform, hadolint, schemas: pythonPath.dir ?? pythonPath.error }).toEqual({
       helm: expect.any(String),
       kubeconform: expect.any(String),
+      hadolint: expect.any(String),
       schemas: expect.stringContaining('kubernetes-validate'),
     });
   });
@@ -640,10 +650,11 @@ describe('deploy/compose.yaml', () => {
       const dockerfile = readFileSync(join(ROOT, s.build!.dockerfile), 'utf8');
       const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
       expect(dockerfile, name).toMatch(/^ARG BASE_IMAGE=node:24-/m);
-      expect(lastStage, name).toMatch(/^USER (node|101)$/m);
+      // By number (hadolint's DL3066): 1000:1000 is the node image's user `node`, 101 the nginx user the web UI's image makes.
+      expect(lastStage, name).toMatch(/^USER (1000:1000|101)$/m);
       expect(lastStage, name).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
       if (name !== 'web-ui') {
-        expect(dockerfile, name).toMatch(/pnpm install --offline --frozen-lockfile --prod --filter @idra\/[a-z-]+\.\.\./);
+        expect(dockerfile, name).toMatch(/pnpm install --offline --frozen-lockfile --prod --filter-prod @idra\/[a-z-]+\.\.\./);
         // Tests and test support stay out of the image (what the shipped code imports is checked below).
         expect(dockerfile, name).toMatch(
           /-name '\*\.test\.ts' -delete \\\n && rm -rf packages\/\*\/src\/testing apps\/\*\/src\/testing apps\/\*\/test apps\/\*\/faults$/m,
@@ -693,6 +704,71 @@ describe('deploy/compose.yaml', () => {
     expect(read('compose/postgres-init.sql')).toMatch(/create table orders/);
     expect(services.seed!.depends_on!['api-server']!.condition).toBe('service_healthy');
   });
+});
+
+// ---- the Dockerfiles, checked without building them (deploy/images/images.test.ts builds and runs them) ----
+/** `pnpm list --json`'s tree of dependencies. */
+type Dependencies = Record<string, { version: string; dependencies?: Dependencies }>;
+
+describe('deploy/docker', () => {
+  const dockerfiles = readdirSync(join(DEPLOY, 'docker')).filter((file) => /(^|\.)Dockerfile$/.test(file));
+
+  it.skipIf(!hadolint)(
+    hadolint
+      ? 'hadolint finds nothing in any Dockerfile, at any level (deploy/docker/.hadolint.yaml gives each exception its reason)'
+      : 'hadolint (SKIPPED: no hadolint in the testkit cache or PATH; ./idra test-servers installs it from PyPI)',
+    async () => {
+      expect(dockerfiles.sort()).toEqual(['agent.Dockerfile', 'api-server.Dockerfile', 'web-ui.Dockerfile']);
+      const config = join(DEPLOY, 'docker/.hadolint.yaml');
+      // --no-fail: every finding is in the JSON whatever its level, and a failure shows them all, not an exit code.
+      const { stdout } = await run(hadolint!, ['--config', config, '--no-fail', '--no-color', '--format', 'json', ...dockerfiles], {
+        cwd: join(DEPLOY, 'docker'),
+      });
+      const findings = JSON.parse(stdout) as Array<{ file: string; line: number; code: string; level: string; message: string }>;
+      expect(findings.map((f) => `${f.file}:${f.line} ${f.code} (${f.level}) ${f.message}`)).toEqual([]);
+      // The exceptions are the config's alone: a `# hadolint ignore=` comment would hide a finding from this test.
+      expect(parse(readFileSync(config, 'utf8'))).toMatchObject({ 'failure-threshold': 'style', 'disable-ignore-pragma': true });
+    },
+    TOOLS_TIMEOUT_MS,
+  );
+
+  it(
+    'the agent and API images install only what their app runs: no UI, test or type packages of ours, no Fastify in the agent',
+    async () => {
+      for (const app of ['agent', 'api-server'] as const) {
+        // The selection the Dockerfile installs (`--prod --filter-prod @idra/<app>...`), listed by pnpm from the lockfile.
+        const selection = /pnpm install --offline --frozen-lockfile (--prod --filter(?:-prod)? @idra\/[a-z-]+\.\.\.)/.exec(read(`docker/${app}.Dockerfile`));
+        expect(selection, app).not.toBeNull();
+        const listed = JSON.parse(
+          (await run('pnpm', ['list', ...selection![1]!.split(' '), '--depth', 'Infinity', '--json'], { cwd: ROOT, maxBuffer: 64 << 20 })).stdout,
+        ) as Array<{ name: string; dependencies?: Dependencies }>;
+        expect(listed.map((p) => p.name).sort(), app).toEqual([`@idra/${app}`, '@idra/connectors', '@idra/core'].sort());
+        const installed = new Set<string>();
+        const seen = new Set<string>();
+        const visit = (dependencies: Dependencies = {}) => {
+          for (const [name, dependency] of Object.entries(dependencies)) {
+            installed.add(name);
+            if (seen.has(`${name}@${dependency.version}`)) continue;
+            seen.add(`${name}@${dependency.version}`);
+            visit(dependency.dependencies);
+          }
+        };
+        for (const project of listed) visit(project.dependencies);
+        expect(installed, app).toContain(app === 'agent' ? 'better-sqlite3' : 'fastify');
+        const forbidden = /^(react|react-dom|@tanstack\/.*|vite|vitest|typescript|s3rver|@idra\/(testkit|api-client|web-ui|cli))$/;
+        expect(
+          [...installed].filter((name) => forbidden.test(name) || (app === 'agent' && /^(fastify|@fastify\/.*)$/.test(name))),
+          app,
+        ).toEqual([]);
+        // Type packages come only where a runtime dependency requires them itself (mongodb: @types/whatwg-url), never from our manifests.
+        expect(
+          listed.flatMap((p) => Object.keys(p.dependencies ?? {}).filter((name) => name.startsWith('@types/'))),
+          app,
+        ).toEqual([]);
+      }
+    },
+    TOOLS_TIMEOUT_MS,
+  );
 });
 
 // ---- compose and chart: the images and environment deploy/images/images.test.ts builds and runs ----

@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # idra-agent: docker build -f deploy/docker/agent.Dockerfile -t idra-agent .   (context: the repository root)
-# The public Node 24 image; any Debian-based image with Node 24, npm and a user `node` (1000) will do
-# (the image test builds on a local one: deploy/images).
+# The public Node 24 image; any Debian-based image with Node 24, npm and a user `node` (uid and gid 1000) will do
+# (the image test builds on a local one: deploy/images). Pin it by digest: BASE_IMAGE=node:24-bookworm-slim@sha256:….
 ARG BASE_IMAGE=node:24-bookworm-slim
 
 # Install: production dependencies of the agent and the workspace packages it uses, nothing else.
@@ -18,7 +18,9 @@ RUN pnpm fetch --prod && rm -rf node_modules
 COPY . .
 # Workspace packages stay linked (not copied into node_modules): Node runs their .ts sources only outside node_modules.
 # Tests and test support (each package's exports['./testing'], the apps' test and fault suites) are not shipped.
-RUN pnpm install --offline --frozen-lockfile --prod --filter @idra/agent... \
+# --filter-prod: the workspace packages the app needs at run time; --filter would add those of its devDependencies
+# (@idra/testkit with its fake S3 server) and their dependencies.
+RUN pnpm install --offline --frozen-lockfile --prod --filter-prod @idra/agent... \
  && find packages apps -name '*.test.ts' -delete \
  && rm -rf packages/*/src/testing apps/*/src/testing apps/*/test apps/*/faults
 
@@ -36,9 +38,9 @@ COPY --from=build /src/packages/core ./packages/core
 COPY --from=build /src/packages/connectors ./packages/connectors
 COPY --from=build /src/apps/agent ./apps/agent
 # SQLite files of syncs may live in /var/lib/idra only (IDRA_SQLITE_ROOTS): nowhere else in the image.
-RUN mkdir -p /var/lib/idra && chown node:node /var/lib/idra
-# The node image's unprivileged user (uid 1000).
-USER node
+RUN mkdir -p /var/lib/idra && chown 1000:1000 /var/lib/idra
+# The node image's unprivileged user `node`, by number: a runtime checks runAsNonRoot without the image's /etc/passwd.
+USER 1000:1000
 EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.IDRA_HTTP_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -46,6 +46,13 @@ export async function imageExists(image: string): Promise<boolean> {
   );
 }
 
+/** `image@sha256:…`: the image named by its digest, as a platform team pins the public bases (docs/operations.md). */
+export async function digestReference(image: string): Promise<string> {
+  const digest = (await run('podman', ['image', 'inspect', '--format', '{{.Digest}}', image])).stdout.trim();
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`${image} has no digest (podman says ${JSON.stringify(digest)})`);
+  return `${image}@${digest}`;
+}
+
 /**
  * `localhost/idra-debian:bookworm`: a minimal Debian 12 (debootstrap --variant=minbase, ~4 min once;
  * its tarball is cached) imported into podman's storage when missing there.

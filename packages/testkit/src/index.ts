@@ -7,11 +7,13 @@ export { kafkaForTests, mongoForTests, mongoReplicaSetUrl, s3ForTests, type S3Ad
 export {
   DEPLOY_TOOLS,
   KUBERNETES_VERSION,
+  findHadolint,
   findPromtool,
   findTool,
   kubeconformSchemaLocation,
   promtoolCheckMetrics,
   provisionDeployTool,
+  provisionHadolint,
   provisionKubernetesValidate,
   provisionPodmanCompose,
   type DeployTool,

