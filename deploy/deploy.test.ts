@@ -822,6 +822,29 @@ describe('deploy/grafana/idra.json', () => {
       }
     }
   });
+
+  it("draws rows deleted and schema changes by the agents' own outcomes, a refused change in red", () => {
+    type Panel = {
+      title: string;
+      targets?: Array<{ expr: string }>;
+      fieldConfig?: { overrides: Array<{ matcher: { options: string }; properties: Array<{ value: { fixedColor?: string } }> }> };
+    };
+    const panels = (JSON.parse(read('grafana/idra.json')) as { panels: Panel[] }).panels;
+    const drawing = (metric: string) => panels.filter((p) => p.targets?.some((t) => t.expr.includes(metric)));
+    expect(drawing('idra_rows_deleted_total').map((p) => p.title)).toEqual(['Rows deleted / min by sync']);
+    const schema = drawing('idra_schema_changes_total');
+    expect(schema.map((p) => p.title)).toEqual(['Schema changes by outcome', 'Schema changes refused']);
+    // The outcomes agent-metrics.ts counts (its SCHEMA_CHANGE_OUTCOMES), not names a panel guessed.
+    const source = readFileSync(join(ROOT, 'apps/agent/src/http/agent-metrics.ts'), 'utf8');
+    const outcomes = [...source.match(/SCHEMA_CHANGE_OUTCOMES = Object\.keys\(\{([^}]*)\}/)![1]!.matchAll(/(\w+): 0/g)].map((m) => m[1]);
+    expect(outcomes).toEqual(['applied', 'ignored', 'refused']);
+    const colours = Object.fromEntries(
+      schema[0]!.fieldConfig!.overrides.map((o) => [o.matcher.options.match(/(\w+)\$$/)![1], o.properties[0]!.value.fixedColor]),
+    );
+    expect(Object.keys(colours).sort()).toEqual(outcomes);
+    expect(colours.refused).toBe('red');
+    expect(schema[1]!.targets![0]!.expr).toContain('outcome="refused"');
+  });
 });
 
 it('compose, chart and dashboard files exist where the docs say', () => {

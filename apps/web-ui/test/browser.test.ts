@@ -71,8 +71,17 @@ async function buildIfStale(): Promise<void> {
   if ((await vite.exited) !== 0) throw new Error(`vite build failed:\n${vite.output}`);
 }
 
+/**
+ * A full-page capture draws a sticky element (the sync form's footer) where it sits in the viewport, over the
+ * fields there: scrolled to the end, it sits in its own place after them.
+ */
+async function fullPage(page: Page, path: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await page.screenshot({ path, fullPage: true });
+}
+
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await fullPage(page, join(SCREENSHOTS, `${name}.png`));
 }
 
 const DOC_SHOTS = join(REPO, 'docs/screenshots');
@@ -89,7 +98,7 @@ async function docShots(page: Page, name: string): Promise<void> {
     await page.waitForTimeout(300); // layout settles (no condition to wait for: a resize has no event the page exposes)
     // Nothing may scroll sideways on a phone.
     if (width === 390) expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    await page.screenshot({ path: join(DOC_SHOTS, `${name}-${width}.png`), fullPage: true });
+    await fullPage(page, join(DOC_SHOTS, `${name}-${width}.png`));
   }
   await page.setViewportSize(before);
 }
@@ -775,7 +784,28 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
       await page.getByRole('button', { name: 'Test connections and tables' }).click();
       await page.getByText(/✓ Connections work; the tables and columns exist/).waitFor();
       expect(await page.locator('.field.has-error').count()).toBe(0);
-      await shot(page, '22-sync-form-faithful-copy');
+      // The sticky footer (verdict and buttons) never hides a field: not the last ones at the end of the page, not
+      // one the keyboard moves to, on a desktop and on a phone (where the footer's buttons take two rows).
+      const footer = page.locator('.form-footer');
+      const box = async (l: Locator) => (await l.boundingBox())!;
+      for (const [width, height] of [
+        [1440, 900],
+        [390, 844],
+      ] as const) {
+        await page.setViewportSize({ width, height });
+        await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+        const last = await box(page.locator('.field').last());
+        expect(last.y + last.height, `${width} px: the last field ends above the footer`).toBeLessThanOrEqual((await box(footer)).y);
+        await shot(page, `22-sync-form-faithful-copy-${width}`);
+        // Scrolled so that the field ends at the bottom of the window, behind the footer, it is focused (as by Tab):
+        // the browser scrolls it out from under the footer only if it knows the footer's height.
+        await fraction.blur();
+        await fraction.evaluate((e) => window.scrollTo(0, window.scrollY + e.getBoundingClientRect().bottom - window.innerHeight));
+        await fraction.focus();
+        const focused = await box(fraction);
+        expect(focused.y + focused.height, `${width} px: a focused field stops above the footer`).toBeLessThanOrEqual((await box(footer)).y);
+      }
+      await page.setViewportSize({ width: 1360, height: 900 });
       await page.getByRole('button', { name: 'Create and start' }).click();
 
       await page.getByRole('heading', { name: 'customers', exact: true }).waitFor();

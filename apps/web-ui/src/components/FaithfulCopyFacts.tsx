@@ -1,15 +1,7 @@
 import type { SyncConfig, SyncStatus } from '@idra/api-client';
 import { modeInfo } from '@idra/core/model';
-import { formatAgo, formatCount, formatDateTime } from '../lib/format.ts';
-
-/** When something happened, as "3 min ago" with the exact time on hover. */
-function When({ at }: { at: string }) {
-  return (
-    <time dateTime={at} title={formatDateTime(at)}>
-      {formatAgo(at)}
-    </time>
-  );
-}
+import { formatCount } from '../lib/format.ts';
+import { RelativeTime } from './RelativeTime.tsx';
 
 /** Rows deleted, the last key comparison and the schema-change history of a sync, when it has any. */
 export function FaithfulCopyFacts({ status }: { status: SyncStatus }) {
@@ -29,7 +21,7 @@ export function FaithfulCopyFacts({ status }: { status: SyncStatus }) {
           <div className="wide">
             <dt>Last {r.kind === 'mirror' ? 'mirror pass' : 'key comparison'}</dt>
             <dd>
-              <When at={r.at} />:{' '}
+              <RelativeTime at={r.at} />:{' '}
               {r.refused ? (
                 <span className="error-text">refused — {r.refused}</span>
               ) : (
@@ -54,7 +46,7 @@ export function FaithfulCopyFacts({ status }: { status: SyncStatus }) {
               {[...changes].reverse().map((c) => (
                 <tr key={`${c.at}-${c.batch}-${c.outcome}`}>
                   <td data-label="When">
-                    <When at={c.at} />
+                    <RelativeTime at={c.at} />
                   </td>
                   <td data-label="Batch">{c.batch}</td>
                   <td data-label="Change">{c.changes.join('; ')}</td>

@@ -23,6 +23,6 @@ export function failureDetail(h: SyncHealth, now = Date.now()): string | undefin
 }
 
 /** "failing since 3 min ago" */
-export function failingSince(h: SyncHealth): string | undefined {
-  return h.failingSince ? `failing since ${formatAgo(h.failingSince)}` : undefined;
+export function failingSince(h: SyncHealth, now = Date.now()): string | undefined {
+  return h.failingSince ? `failing since ${formatAgo(h.failingSince, now)}` : undefined;
 }

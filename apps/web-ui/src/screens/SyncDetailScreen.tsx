@@ -13,10 +13,11 @@ import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncCharts, useActivity } from '../components/SyncCharts.tsx';
 import { ChangeLogFacts } from '../components/ChangeLogFacts.tsx';
 import { FaithfulCopyFacts, faithfulCopyConfig } from '../components/FaithfulCopyFacts.tsx';
+import { RelativeTime, useNow } from '../components/RelativeTime.tsx';
 import { failingSince, healthOf, type SyncHealth } from '../lib/sync-state.ts';
 import { minuteSeries, recentRate } from '../lib/activity.ts';
 import { describePosition, storedKind } from '@idra/core/model';
-import { formatAgo, formatCount, formatDateTime, formatIn, formatSeconds } from '../lib/format.ts';
+import { formatCount, formatDateTime, formatIn, formatSeconds } from '../lib/format.ts';
 import { DeleteSyncDialog, DuplicateDialog, PauseResumeButton, RetryNowButton } from './sync-actions.tsx';
 import { OffsetDialog } from './OffsetDialog.tsx';
 import { DeadLettersCard } from './DeadLettersCard.tsx';
@@ -69,6 +70,8 @@ function StatusCard({
   const editedLater = status && offset?.offset && offset.offset.agentId.startsWith('manual:') && offset.offset.committedAt > status.updatedAt;
   const lag = lagSummary(status?.lag);
   const failing = health.health === 'failed' || health.health === 'retrying';
+  // The shared clock: "failing since" and "next attempt in" move on with the page's other relative times.
+  const now = useNow();
   return (
     <Section title="Status" actions={canOperate && failing && row?.enabled ? <RetryNowButton id={id} /> : undefined}>
       {status === undefined ? (
@@ -84,7 +87,8 @@ function StatusCard({
           {status.lastError && (
             <div className="error-note" role="alert">
               <strong>{isConfigProblem(status) ? 'Configuration problem' : status.lastError.transient === false ? 'Needs a fix' : 'Last error'}</strong> (
-              {formatAgo(status.lastError.at)}): {status.lastError.message} <span className="code">{status.lastError.code}</span>
+              <RelativeTime at={status.lastError.at} />
+              ): {status.lastError.message} <span className="code">{status.lastError.code}</span>
               {status.lastError.row && (
                 <div>
                   Rejected row: <code>{JSON.stringify(status.lastError.row)}</code>
@@ -99,9 +103,9 @@ function StatusCard({
               {failing && (
                 <div>
                   {[
-                    failingSince(health),
+                    failingSince(health, now),
                     health.attempts ? `${health.attempts} attempt(s)` : undefined,
-                    health.nextRetryAt ? `next attempt ${formatIn(health.nextRetryAt)}` : 'no automatic retry: fix the cause, then Retry now',
+                    health.nextRetryAt ? `next attempt ${formatIn(health.nextRetryAt, now)}` : 'no automatic retry: fix the cause, then Retry now',
                   ]
                     .filter(Boolean)
                     .join(' · ')}
@@ -126,9 +130,20 @@ function StatusCard({
                   {formatCount(status.totals?.rowsCopied ?? status.rowsCopied)}
                 </span>,
               ],
-              ['Since start', `${formatCount(status.rowsCopied)}${status.startedAt ? ` (${formatAgo(status.startedAt)})` : ''}`],
+              [
+                'Since start',
+                <span key="s">
+                  {formatCount(status.rowsCopied)}
+                  {status.startedAt && (
+                    <>
+                      {' '}
+                      (<RelativeTime at={status.startedAt} />)
+                    </>
+                  )}
+                </span>,
+              ],
               ['Rows set aside', formatCount(status.totals?.rowsSkipped ?? status.rowsSkipped)],
-              ['Last batch', formatAgo(status.lastBatchAt)],
+              ['Last batch', <RelativeTime key="b" at={status.lastBatchAt} />],
               [
                 'Lag',
                 editedLater ? (
@@ -144,7 +159,7 @@ function StatusCard({
               ['Watermark', status.heldBack ? (status.watermark ?? '—') : 'not holding rows back'],
               ['Held back', status.heldBack ?? '—'],
               ['Position', editedLater ? `${describePosition(offset.offset)} (set by hand)` : describePosition(status.position)],
-              ['Reported', formatAgo(status.updatedAt)],
+              ['Reported', <RelativeTime key="u" at={status.updatedAt} />],
             ]}
           />
           <FaithfulCopyFacts status={status} />
@@ -214,9 +229,7 @@ function TimelineCard({ id }: { id: string }) {
         <ol className="timeline" tabIndex={0} aria-label="Events, newest first">
           {timeline.data.slice(0, 50).map((e) => (
             <li key={`${e.at}-${e.kind}-${e.text}`} className={`timeline-${e.kind}`}>
-              <time dateTime={e.at} title={formatDateTime(e.at)}>
-                {formatAgo(e.at)}
-              </time>
+              <RelativeTime at={e.at} />
               <span className="badge">{KIND_LABEL[e.kind]}</span> <span>{e.text}</span>
               {(e.by || e.agentId) && <span className="muted small"> — {e.by ? `by ${e.by}` : `agent ${e.agentId}`}</span>}
             </li>

@@ -20,6 +20,21 @@ interface FooterProps {
   onAcknowledge(yes: boolean): void;
 }
 
+/**
+ * Keeps the page's scroll padding (styles.css) at the sticky footer's height while the form is shown: a field
+ * the browser scrolls to (keyboard focus, the first problem after a save) stops above the footer, not under it.
+ */
+function reserveRoomForFooter(footer: HTMLDivElement | null): (() => void) | undefined {
+  if (!footer) return undefined;
+  const root = document.documentElement;
+  const observer = new ResizeObserver(() => root.style.setProperty('--form-footer-height', `${footer.offsetHeight}px`));
+  observer.observe(footer);
+  return () => {
+    observer.disconnect();
+    root.style.removeProperty('--form-footer-height');
+  };
+}
+
 /** The form's verdict (the server's, and the connection check's) and its buttons. */
 export function EditorFooter({
   editing,
@@ -38,7 +53,7 @@ export function EditorFooter({
   const { normalized } = validation;
   const result = check.result;
   return (
-    <div className="form-footer" aria-live="polite">
+    <div className="form-footer" aria-live="polite" ref={reserveRoomForFooter}>
       <div className="validation-summary">
         {validation.isFetching ? (
           <span>
