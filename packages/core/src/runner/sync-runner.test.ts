@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FencedError } from '../errors.ts';
+import { ConnectorError, FencedError } from '../errors.ts';
 import { toOffsetDocument } from '../offset/offset.ts';
 import { Gate, Journal, MemoryDeadLetters, MemoryDestination, MemoryOffsetStore, MemorySource, memoryRegistry, memorySync } from '../testing/memory.ts';
 import { SyncRunner, type SyncRunnerOptions } from './sync-runner.ts';
@@ -41,6 +41,28 @@ describe('SyncRunner over in-memory connectors', () => {
     ] as const) {
       expect(t.journal.indexOf(new RegExp(`^write ${write} committed`))).toBeLessThan(t.journal.indexOf(new RegExp(`^commit ${offset}`)));
     }
+  });
+
+  it('a sync recovering from a failure never reports failed or retrying without the error and the retry', async () => {
+    const statuses: SyncStatus[] = [];
+    const t = setup(25, { runner: { onStatus: (s) => statuses.push(s), backoff: { initialMs: 1, maxMs: 1 }, slowBackoff: { initialMs: 1, maxMs: 1 } } });
+    // A permanent error (the sync is failed, retried slowly), then a transient one, then rows.
+    const errors = [
+      new ConnectorError({ connector: 'memory', role: 'source', transient: false, message: 'access denied' }),
+      new ConnectorError({ connector: 'memory', role: 'source', transient: true, message: 'connection reset' }),
+    ];
+    const read = t.source.read.bind(t.source);
+    t.source.read = async (position, limit, signal) => {
+      const err = errors.shift();
+      if (err) throw err;
+      return read(position, limit, signal);
+    };
+    void t.runner.start();
+    await t.reach((s) => s.state === 'idle' && s.rowsCopied === 25);
+    await t.runner.stop();
+    expect(statuses.map((s) => s.state)).toEqual(expect.arrayContaining(['failed', 'retrying', 'idle']));
+    const unexplained = statuses.filter((s) => (s.state === 'failed' || s.state === 'retrying') && (s.lastError === undefined || s.retryInMs === undefined));
+    expect(unexplained).toEqual([]);
   });
 
   it('reads the next batch while it writes the current one, and never more than one batch ahead', async () => {

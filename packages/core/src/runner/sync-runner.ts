@@ -264,6 +264,9 @@ export class SyncRunner {
     if (!this.failing) return;
     this.log.info({ attempts: this.status.attempts, failingSince: this.status.failingSince }, 'sync recovered');
     Object.assign(this.status, { attempts: undefined, failingSince: undefined, lastError: undefined, retryInMs: undefined, nextRetryAt: undefined });
+    // Never 'failed' or 'retrying' without the error and the retry that go with it (the next status said
+    // so before the loop moved the state on: "failed", no error, no retry).
+    if (this.status.state === 'failed' || this.status.state === 'retrying') this.status.state = 'running';
   }
 
   /** Waits `ms` (forever when undefined), ended early by stop() or retryNow(). */
