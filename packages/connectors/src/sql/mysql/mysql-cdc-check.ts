@@ -5,7 +5,7 @@ type Query = <R>(text: string) => Promise<R[]>;
 export type BinlogNeed = 'log_bin' | 'binlog_format' | 'binlog_row_image' | 'replication';
 
 /** `'user'@'host'` as GRANT takes an account `current_user()` names. */
-function account(user: string): string {
+export function grantAccount(user: string): string {
   const at = user.lastIndexOf('@');
   const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
   return `${quote(user.slice(0, at))}@${quote(user.slice(at + 1))}`;
@@ -44,7 +44,7 @@ export async function changeLogProblems(query: Query): Promise<Array<{ need: Bin
   const monitor = all || /REPLICATION CLIENT|BINLOG MONITOR|\bSUPER\b/i.test(global);
   if (!slave || !monitor) {
     const missing = [...(slave ? [] : ['REPLICATION SLAVE']), ...(monitor ? [] : [mariadb ? 'BINLOG MONITOR' : 'REPLICATION CLIENT'])];
-    problems.push({ need: 'replication', message: `the user cannot read the binlog: GRANT ${missing.join(', ')} ON *.* TO ${account(s!.user)}` });
+    problems.push({ need: 'replication', message: `the user cannot read the binlog: GRANT ${missing.join(', ')} ON *.* TO ${grantAccount(s!.user)}` });
   }
   return problems;
 }

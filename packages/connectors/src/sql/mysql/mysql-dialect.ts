@@ -8,7 +8,7 @@ import { openTransactions, TRX_CACHE_QUIET_MS } from './open-transactions.ts';
 import { STATEMENT_TIMEOUT_OPTION } from '../statement-timeout.ts';
 import { DirectWrites } from '../direct-writes.ts';
 import { CDC_OPTIONS } from './mysql-cdc-options.ts';
-import { changeLogProblems } from './mysql-cdc-check.ts';
+import { changeLogProblems, grantAccount } from './mysql-cdc-check.ts';
 
 const COLUMN_TYPES: Record<LogicalType, string> = {
   boolean: 'boolean',
@@ -38,13 +38,6 @@ const REJECTED_ERRNOS = new Set([1048, 1062, 1263, 1264, 1265, 1292, 1366, 1406,
  */
 const CLOCK_GUARD_MS = 1000;
 
-/** `GRANT PROCESS` for an account as `current_user()` names it (`user@host`). */
-function grantProcess(account: string): string {
-  const at = account.lastIndexOf('@');
-  const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-  return `GRANT PROCESS ON *.* TO ${quote(account.slice(0, at))}@${quote(account.slice(at + 1))}`;
-}
-
 /**
  * Reads the largest cursor, then lists the server's open transactions (innodb_trx lists every
  * database's; it does not say which tables a transaction writes) — in this order, so that a
@@ -68,7 +61,7 @@ async function observe(pool: SqlPool, { delayMs, maxCursor, fresh }: WatermarkRe
       maxCursor: max,
       timestampLimit: microsText(byClock),
       blind: "other connections' transactions cannot be seen (information_schema.innodb_trx needs the PROCESS privilege)",
-      grant: grantProcess(list.blindAccount),
+      grant: `GRANT PROCESS ON *.* TO ${grantAccount(list.blindAccount)}`,
     };
   }
   const byOldest = list.oldest ? microsOf(list.oldest.start) - BigInt(CLOCK_GUARD_MS * 1000) : undefined;
