@@ -40,7 +40,7 @@ async function writeMix(c: pg.Client, n: number, next: { id: number }, existing:
  * a steady 60/30/10 insert/update/delete mix at `rate` events/s (latency), then a writer as fast as
  * it goes (sustained events/s, measured until the slot has confirmed the last change).
  */
-export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number; seconds: number }): Promise<CdcResult> {
+export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number; seconds: number; parallelism: number }): Promise<CdcResult> {
   const source = await createDatabase('postgres', pgUrl);
   const dest = await createDatabase('postgres', pgUrl);
   const dir = await tempDir('idra-bench-cdc-');
@@ -57,7 +57,7 @@ export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number
     const copySeconds = await timeShell(`psql -X -q "${source.url}" -c "\\copy src to stdout" | psql -X -q "${dest.url}" -c "\\copy copy_pipe from stdin"`);
     const snapshotSync = {
       id: 'cdc-bench-snapshot',
-      source: { connector: 'postgres', connection: { url: source.url }, table: 'src', options: { snapshotParallelism: 2 } },
+      source: { connector: 'postgres', connection: { url: source.url }, table: 'src', options: { snapshotParallelism: opts.parallelism } },
       destination: { connector: 'postgres', connection: { url: dest.url }, table: 'src' },
       mode: 'cdc',
       keyColumns: ['id'],

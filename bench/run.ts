@@ -27,6 +27,8 @@ const { values } = parseArgs({
     's3-megabytes': { type: 'string', default: '1024' },
     'cdc-rate': { type: 'string', default: '5000' },
     'cdc-seconds': { type: 'string', default: '20' },
+    // The connector's default; 2 measured 0.40x against 0.45-0.63x for 1 on this 2-core machine (docs/benchmarks.md).
+    'cdc-parallelism': { type: 'string', default: '1' },
     'scale-syncs': { type: 'string', default: '1000' },
     'scale-idle-seconds': { type: 'string', default: '90' },
   },
@@ -88,10 +90,15 @@ try {
     extra.s3 = s3;
   }
   if (wants('cdc')) {
-    const cdc = await benchCdc(pgUrl, { rows, rate: Number(values['cdc-rate']), seconds: Number(values['cdc-seconds']) });
+    const cdc = await benchCdc(pgUrl, {
+      rows,
+      rate: Number(values['cdc-rate']),
+      seconds: Number(values['cdc-seconds']),
+      parallelism: Number(values['cdc-parallelism']),
+    });
     const { snapshot: s, steady, sustained } = cdc;
     console.log(`
-cdc PG→PG, narrow rows: initial copy of ${s.rows.toLocaleString('en-US')} rows ${s.idraSeconds.toFixed(1)} s vs COPY pipe ${s.copySeconds.toFixed(1)} s (${s.ratio.toFixed(2)}× the pipe, target ≥ 0.8×; peak RSS ${s.peakRssMb} MB)
+cdc PG→PG, narrow rows: initial copy of ${s.rows.toLocaleString('en-US')} rows (snapshotParallelism ${values['cdc-parallelism']}) ${s.idraSeconds.toFixed(1)} s vs COPY pipe ${s.copySeconds.toFixed(1)} s (${s.ratio.toFixed(2)}× the pipe, target ≥ 0.8×; peak RSS ${s.peakRssMb} MB)
 cdc steady ${steady.eventsPerSecond.toLocaleString('en-US')} events/s (60 % insert, 30 % update, 10 % delete) for ${steady.seconds} s: insert latency source statement → destination commit p50 ${Math.round(steady.p50Ms)} ms, p99 ${Math.round(steady.p99Ms)} ms, max ${Math.round(steady.maxMs)} ms (target p99 ≤ 1 s)
 cdc sustained: ${sustained.events.toLocaleString('en-US')} events in ${sustained.seconds.toFixed(1)} s = ${Math.round(sustained.eventsPerSecond).toLocaleString('en-US')} events/s applied (target ≥ 20,000)`);
     extra.cdc = cdc;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchStep, Row } from '@idra/core';
-import { coalesceSteps } from './rows-by-key.ts';
+import { coalesceSteps, onePerKey, onePerSortedKey } from './rows-by-key.ts';
 
 /** A small seeded PRNG so failures reproduce. */
 function rng(seed: number): () => number {
@@ -102,5 +102,24 @@ describe('coalesceSteps', () => {
       const runs = coalesced.filter((s) => s.kind === 'rows' || s.kind === 'deletes').length;
       expect(runs).toBeLessThanOrEqual(2 * (1 + steps.filter((s) => s.kind === 'truncate' || s.kind === 'schema').length));
     }
+  });
+});
+
+describe('onePerSortedKey', () => {
+  it('gives what onePerKey gives for rows in key order, with duplicates or without', () => {
+    const random = rng(7);
+    for (let round = 0; round < 200; round++) {
+      const keys = Array.from({ length: 1 + Math.floor(random() * 20) }, () => Math.floor(random() * 10)).sort((a, b) => a - b);
+      const rows: Row[] = keys.map((id, i) => ({ id: String(id), part: id % 2, name: `n${i}`, ...(random() < 0.3 ? {} : { doc: `d${i}` }) }));
+      for (const mode of ['insert', 'upsert'] as const) {
+        for (const by of [['id'], ['id', 'part']]) expect(onePerSortedKey(rows, by, mode)).toEqual(onePerKey(rows, by, mode));
+      }
+    }
+  });
+
+  it('keeps rows of distinct keys as they are, in their order', () => {
+    const rows: Row[] = [{ id: '1' }, { id: '2' }, { id: '10' }];
+    expect(onePerSortedKey(rows, ['id'], 'upsert')).toEqual(rows);
+    expect(onePerSortedKey([], ['id'], 'upsert')).toEqual([]);
   });
 });

@@ -36,6 +36,20 @@ export function onePerKey(rows: readonly Row[], keys: readonly string[], writeMo
   return byKey.size === rows.length ? [...rows] : [...byKey.values()];
 }
 
+/**
+ * {@link onePerKey} for rows in ascending key order (a copy read in key order): the rows of a key sit
+ * side by side, so each row is compared with the one before it, with no map of every key.
+ */
+export function onePerSortedKey(rows: readonly Row[], keys: readonly string[], writeMode: 'insert' | 'upsert'): Row[] {
+  let previous = rows.length > 0 ? keyOf(rows[0]!, keys) : '';
+  for (let i = 1; i < rows.length; i++) {
+    const key = keyOf(rows[i]!, keys);
+    if (key === previous) return onePerKey(rows, keys, writeMode);
+    previous = key;
+  }
+  return [...rows];
+}
+
 /** The rows in groups of the same present columns (in order of first appearance): each group is written with its own column list. */
 export function byPresentColumns(rows: readonly Row[], columns: readonly string[]): Array<{ columns: string[]; rows: Row[] }> {
   const groups = new Map<string, { columns: string[]; rows: Row[] }>();

@@ -31,7 +31,7 @@ import { sqlKeyLister } from './sql-keys.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
-import { byPresentColumns, coalesceSteps, onePerKey } from '../records/rows-by-key.ts';
+import { byPresentColumns, coalesceSteps, onePerKey, onePerSortedKey } from '../records/rows-by-key.ts';
 
 /** Rows per statement: within the dialect's parameter and row limits. */
 export function rowsPerStatement(dialect: SqlDialect, columnCount: number): number {
@@ -315,8 +315,20 @@ export class SqlDestination implements Destination {
     return natives !== undefined && encoding.columns.every((c, i) => natives.has(c.name) && encoded.sameStorage(encoding.native[i]!, natives.get(c.name)!));
   }
 
-  async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
+  /**
+   * Not SQLite: a connection waits for another's write lock synchronously (better-sqlite3's busy
+   * timeout stops the whole event loop), so a transaction there must never wait for anything else —
+   * a sync holding the lock while its offset is stored would stop every other sync of the file for
+   * the whole timeout.
+   */
+  get commitsAfter(): boolean {
+    return this.dialect.name !== 'sqlite';
+  }
+
+  async write(batch: Batch, signal: AbortSignal, commitAfter?: Promise<void>): Promise<WriteResult> {
     const { dialect } = this;
+    // The previous batch's offset failed to be stored (a fence): thrown as it is, after the rollback.
+    let previousFailed: { err: unknown } | undefined;
     try {
       await this.evolve(batch);
       this.bulkProblem ??= (await dialect.bulkWriteProblem?.(this.pool, signal)) ?? '';
@@ -324,7 +336,7 @@ export class SqlDestination implements Destination {
       let schemaChanged = false;
       await this.pool.transaction(async (tx) => {
         for (const step of steps) {
-          if (step.kind === 'rows') await this.writeRows(tx, step.rows, this.writtenNames(batch.columns), batch.encoding, signal);
+          if (step.kind === 'rows') await this.writeRows(tx, step.rows, this.writtenNames(batch.columns), batch.encoding, signal, batch.keyOrdered === true);
           else if (step.kind === 'deletes') await this.deleteKeys(tx, step.keys, signal);
           // DELETE, not TRUNCATE: MySQL's TRUNCATE commits on its own, SQLite has none; this stays in the batch's transaction.
           else if (step.kind === 'truncate')
@@ -336,10 +348,16 @@ export class SqlDestination implements Destination {
             await this.learn(tx, signal);
           }
         }
+        // The batch is written; it commits once the previous batch's offset is stored.
+        await commitAfter?.catch((err: unknown) => {
+          previousFailed = { err };
+          throw err;
+        });
       }, signal);
       if (schemaChanged) this.evolvedFor = undefined;
       return { written: batch.rows.length, warning: this.bulkProblem || undefined };
     } catch (err) {
+      if (previousFailed) throw previousFailed.err;
       if (
         batch.encoding &&
         !(err instanceof ConnectorError) &&
@@ -362,10 +380,22 @@ export class SqlDestination implements Destination {
     return followsLog(mode) && writeMode === 'upsert' && keyColumns.length > 0;
   }
 
-  private async writeRows(tx: SqlSession, batchRows: Row[], columnNames: string[], encoding: RowEncoding | undefined, signal: AbortSignal): Promise<void> {
+  private async writeRows(
+    tx: SqlSession,
+    batchRows: Row[],
+    columnNames: string[],
+    encoding: RowEncoding | undefined,
+    signal: AbortSignal,
+    keyOrdered = false,
+  ): Promise<void> {
     const { dialect } = this;
     const { writeMode, keyColumns } = this.sync;
-    let rows = keyColumns.length > 0 && !uniqueByCursor(this.sync) ? onePerKey(batchRows, keyColumns, writeMode) : batchRows;
+    let rows =
+      keyColumns.length === 0 || uniqueByCursor(this.sync)
+        ? batchRows
+        : keyOrdered
+          ? onePerSortedKey(batchRows, keyColumns, writeMode)
+          : onePerKey(batchRows, keyColumns, writeMode);
     const nulled = encoding ? [] : [...this.dropped].filter((c) => this.table!.has(c));
     if (nulled.length > 0) {
       // An upsert would otherwise leave the value the row had before its column was dropped at the source.

@@ -81,6 +81,8 @@ export interface Batch {
   warning?: string | undefined;
   /** The rows are still encoded in this form ({@link RowEncoding}): only their cursor and key columns are decoded. */
   encoding?: RowEncoding | undefined;
+  /** The rows are in ascending order of the sync's key columns (a copy read in key order): rows of one key sit side by side. */
+  keyOrdered?: boolean | undefined;
 }
 
 /**
@@ -190,8 +192,14 @@ export interface Destination {
   /**
    * Applies the batch's rows and changes in order and commits them. A data error names the row
    * through RowRejectedError when it can.
+   *
+   * `commitAfter` (given only when {@link commitsAfter} is set): the store of the previous batch's
+   * offset, still under way. The write may go on meanwhile but commits only once it has succeeded;
+   * when it fails, the batch is rolled back and that failure (a fence) is thrown as it is.
    */
-  write(batch: Batch, signal: AbortSignal): Promise<WriteResult>;
+  write(batch: Batch, signal: AbortSignal, commitAfter?: Promise<void>): Promise<WriteResult>;
+  /** Whether {@link write} takes `commitAfter`: it writes while the previous offset is stored, and commits after it. */
+  readonly commitsAfter?: boolean;
   /** The destination's keys, when it can list them (SQL tables): for mirror passes and key reconciliation. */
   keyLister?(): KeyLister;
   /** The resume point read from the destination itself (destination-id / destination-timestamp modes). */

@@ -176,16 +176,42 @@ describe('SyncRunner over in-memory connectors', () => {
     expect(t.source.reads).toBe(0);
   });
 
-  it('an offset commit refused for lost ownership (FencedError) stops the sync at once: nothing more is read or written', async () => {
+  it('an offset commit refused for lost ownership (FencedError) stops the sync at once: nothing more is committed', async () => {
     const t = setup(30);
     t.offsets.fenced = true;
     void t.runner.start();
     await t.runner.done;
     expect(t.runner.snapshot).toMatchObject({ state: 'stopped', lastError: { code: 'IDRA_ERR_OFFSET_FENCED' } });
-    expect(t.destination.writes).toBe(1);
-    // The read ahead of the refused commit is the only one after it; no write follows.
-    expect(t.source.reads).toBeLessThanOrEqual(2);
-    expect(t.journal.entries.slice(t.journal.indexOf(/^commit fenced/) + 1).filter((e) => e.startsWith('write'))).toEqual([]);
+    // The next batch was being written while the first offset was stored: it waited for that and rolled back.
+    expect(ids(t.destination.rows)).toEqual(range(1, 10));
+    expect(t.destination.writes).toBeLessThanOrEqual(2);
+    expect(t.source.reads).toBeLessThanOrEqual(3);
+    const after = t.journal.entries.slice(t.journal.indexOf(/^commit fenced/) + 1);
+    expect(after.filter((e) => / committed$/.test(e))).toEqual([]);
+    expect(after.filter((e) => / start /.test(e) && e.startsWith('write')).length).toBeLessThanOrEqual(1);
+  });
+
+  it("stores a batch's offset while the next batch is written, which commits only after it", async () => {
+    const t = setup(30);
+    const store = t.offsets.commit.bind(t.offsets);
+    const held = new Gate();
+    t.offsets.commit = async (syncId, position, ctx) => {
+      // The first offset is held until the second write waits for it.
+      if (position.value === '10') await held.pass(AbortSignal.timeout(5000));
+      return store(syncId, position, ctx);
+    };
+    void t.runner.start();
+    await vi.waitFor(() => expect(t.journal.indexOf(/^write 2 waits for the previous offset/)).toBeGreaterThan(-1), { timeout: 5000, interval: 5 });
+    expect(t.journal.indexOf(/^write 2 committed/)).toBe(-1);
+    held.open();
+    await t.reach((s) => s.state === 'idle');
+    await t.runner.stop();
+    expect(ids(t.destination.rows)).toEqual(range(1, 30));
+    expect(t.offset()).toBe('30');
+    const at = (p: RegExp) => t.journal.indexOf(p);
+    expect(at(/^commit "10"/)).toBeLessThan(at(/^write 2 committed/));
+    expect(at(/^commit "20"/)).toBeLessThan(at(/^write 3 committed/));
+    expect(at(/^commit "20"/)).toBeGreaterThan(at(/^commit "10"/));
   });
 
   it('a check before a write that finds the lock gone (FencedError) stops the sync before it writes anything', async () => {

@@ -296,6 +296,15 @@ export class SyncRunner {
     while (!this.stopping) {
       let source: Source | undefined;
       let destination: Destination | undefined;
+      // The offset commit of the batch last written, under way while the next batch is written.
+      let behind: Promise<void> | undefined;
+      let behindFailed = false;
+      const settle = async () => {
+        const pending = behind;
+        behind = undefined;
+        behindFailed = false;
+        await pending;
+      };
       const cycle = (this.cycle = new AbortController());
       const signal = AbortSignal.any([this.abortCtl.signal, cycle.signal]);
       const wake = AbortSignal.any([this.stopCtl.signal, cycle.signal]);
@@ -344,16 +353,30 @@ export class SyncRunner {
           const work = this.changesOf(batch);
           if (batchHasWork(work)) {
             this.opts.beforeWrite?.();
-            const { skipped, deleted } = await this.write(destination, work, signal);
+            // The previous batch's offset may still be being stored: this batch is written meanwhile
+            // but commits only once that has succeeded (a fence found there rolls it back).
+            if (behindFailed) await settle();
+            const { skipped, deleted } = await this.write(destination, work, signal, behind);
             if (this.abortCtl.signal.aborted) break;
             cycle.signal.throwIfAborted();
-            await this.commit(batch.position);
-            await source
-              .committed?.(batch.position)
-              .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
+            // Offsets are stored in order, and this one while the next batch is written: the destination
+            // does not wait for the offset store (a crash before it is stored replays the batch, as a
+            // crash between the write and the commit always did).
+            await settle();
+            const written = batch.position;
+            const from = source;
+            behind = (async () => {
+              await this.commit(written);
+              await from
+                .committed?.(written)
+                .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
+              this.recordBatch({ written: work.rows.length - skipped, skipped, deleted, updated: batch.updates }, performance.now() - started, written);
+            })();
+            // Awaited by settle(); a failure known before the next write stops it from starting.
+            behind.catch(() => (behindFailed = true));
             position = batch.position;
-            this.recordBatch({ written: work.rows.length - skipped, skipped, deleted, updated: batch.updates }, performance.now() - started, position);
           } else if (followsLog(sync.mode) && batch.position !== position) {
+            await settle();
             // The log moved past changes that are not ours (other tables, empty transactions): the
             // offset follows without a write, so the server can recycle its log.
             await this.commit(batch.position);
@@ -362,6 +385,7 @@ export class SyncRunner {
               .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'source could not record the committed offset'));
             position = this.status.position = batch.position;
           }
+          if (!full) await settle();
           this.succeeded();
           if (!full) {
             if (this.status.totals && !this.status.totals.caughtUpAt) this.status.totals.caughtUpAt = new Date().toISOString();
@@ -394,7 +418,13 @@ export class SyncRunner {
             if (this.status.state !== 'running') this.setState('running', undefined, { lastError: undefined });
           }
         }
-      } catch (thrown) {
+      } catch (caught) {
+        // The offset commit still under way ends first; a fence it met says more than the failure that came after it.
+        const pending = await settle().then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        const thrown = pending instanceof FencedError ? pending : caught;
         if (this.abortCtl.signal.aborted && !(thrown instanceof FencedError)) break;
         // A call that failed because the cycle was aborted failed for the cycle's reason.
         const err: unknown = cycle.signal.aborted ? cycle.signal.reason : thrown;
@@ -439,6 +469,8 @@ export class SyncRunner {
         this.setState(state, repeated ? undefined : err, { ...failure, retryInMs: delay, nextRetryAt: new Date(Date.now() + delay).toISOString() });
         await this.waitForRetry(delay);
       } finally {
+        // Stopping after a batch: its offset is stored before the connections close.
+        await settle().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'the offset of the last batch was not stored'));
         await closeQuietly(source, destination);
       }
     }
@@ -609,13 +641,15 @@ export class SyncRunner {
    * Writes a batch; a row the destination rejects follows `onError` (skip: dead letters; stop: the
    * sync fails). Returns how many rows were skipped and deleted.
    */
-  private async write(destination: Destination, batch: Batch, signal: AbortSignal): Promise<{ skipped: number; deleted: number }> {
+  private async write(destination: Destination, batch: Batch, signal: AbortSignal, commitAfter?: Promise<void>): Promise<{ skipped: number; deleted: number }> {
+    // A destination that cannot wait for the previous offset before its commit waits before it writes.
+    if (commitAfter && !destination.commitsAfter) await commitAfter;
     const undecodable = await this.setAsideUndecodable(batch);
     if (undecodable > 0) batch = keepRows(batch, (row) => !undecodableError(row));
     if (!batchHasWork(batch)) return { skipped: undecodable, deleted: 0 };
     let refusal: RowRejectedError;
     try {
-      const result = await destination.write(batch, signal);
+      const result = await destination.write(batch, signal, destination.commitsAfter ? commitAfter : undefined);
       if (result.warning !== this.writeWarning) {
         if (result.warning) this.log.warn({ warning: result.warning }, 'destination warning');
         this.writeWarning = result.warning;
@@ -625,6 +659,8 @@ export class SyncRunner {
       if (!(err instanceof RowRejectedError)) throw err;
       refusal = err;
     }
+    // The rows are looked for one write at a time, each after the previous offset is stored.
+    await commitAfter;
     if (batch.changes?.length) {
       // The rejected row is looked for among the rows alone: the batch is applied step by step, in order.
       let skipped = undecodable;

@@ -96,7 +96,9 @@ export class MemoryDestination implements Destination {
     this.journal = journal;
   }
 
-  async write(batch: Batch, signal: AbortSignal): Promise<WriteResult> {
+  readonly commitsAfter = true;
+
+  async write(batch: Batch, signal: AbortSignal, commitAfter?: Promise<void>): Promise<WriteResult> {
     const n = ++this.writes;
     this.signals.push(signal);
     const ids = batch.rows.map((r) => String(r.id));
@@ -106,6 +108,15 @@ export class MemoryDestination implements Destination {
     if (refused) {
       this.journal.add(`write ${n} refused`);
       throw new RowRejectedError(batch.rows.length === 1 ? refused : undefined, new Error(`id ${String(refused.id)} is refused`));
+    }
+    if (commitAfter) {
+      this.journal.add(`write ${n} waits for the previous offset`);
+      try {
+        await commitAfter;
+      } catch (err) {
+        this.journal.add(`write ${n} rolled back`);
+        throw err;
+      }
     }
     this.rows.push(...batch.rows);
     this.journal.add(`write ${n} committed`);

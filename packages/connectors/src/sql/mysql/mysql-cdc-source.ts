@@ -314,9 +314,15 @@ export class MysqlCdcSource implements Source {
     const { snapshot: _, ...place } = offset;
     if (parts.every((p) => p.done)) {
       await this.closeReaders();
-      return { columns: this.columns, rows, position: at(place) };
+      return { columns: this.columns, rows, position: at(place), keyOrdered: true };
     }
-    return { columns: this.columns, rows, position: at({ ...place, snapshot: { parts, rows: copied, total: Math.max(snapshot.total, copied) } }) };
+    // Each range is read in key order, and the ranges follow one another: the batch is in key order.
+    return {
+      columns: this.columns,
+      rows,
+      position: at({ ...place, snapshot: { parts, rows: copied, total: Math.max(snapshot.total, copied) } }),
+      keyOrdered: true,
+    };
   }
 
   /** Changes after the offset: whole transactions, as many as fit in `limit` rows, waiting up to pollIntervalMs for the first. */

@@ -265,13 +265,15 @@ export class PostgresCdcSource implements Source {
     this.snapshotStartedAt ??= { at: performance.now(), rows: snapshot.rows };
     if (parts.every((p) => p.done)) {
       await this.closeReaders();
-      return { columns: this.columns, rows, position: at({ slot: offset.slot, lsn: offset.lsn }), encoding: this.encoding };
+      return { columns: this.columns, rows, position: at({ slot: offset.slot, lsn: offset.lsn }), encoding: this.encoding, keyOrdered: true };
     }
+    // Each range is read in key order, and the ranges follow one another: the batch is in key order.
     return {
       columns: this.columns,
       rows,
       position: at({ ...offset, snapshot: { parts, rows: copied, total: Math.max(snapshot.total, copied) } }),
       encoding: this.encoding,
+      keyOrdered: true,
     };
   }
 
