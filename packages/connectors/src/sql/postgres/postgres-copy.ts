@@ -25,21 +25,48 @@ const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
 const TRAILER = Buffer.from([0xff, 0xff]);
 
 /**
- * The tuples of `rows` as one view of the buffer they were read into, when they lie there one after
- * the other with `fieldCount` fields each (a read that decoded no extra field, no row left out);
- * undefined otherwise. Extra fields would lie between two rows' fields, so only the first count is checked.
+ * A row read encoded by {@link binaryRows}: where its fields lie in the output of its read. The view
+ * of them ({@link ENCODED_ROW}) is made only when something asks for it: a batch written as it was
+ * read (see {@link contiguousTuples}) never does, so a row costs one small object. Private fields, so
+ * that no column name can meet them; the decoded key and cursor columns are its own properties.
  */
-function contiguousTuples(rows: readonly Row[], fieldCount: number): Buffer | undefined {
-  const first = (rows[0] as EncodedRow | undefined)?.[ENCODED_ROW];
-  if (!first || first.byteOffset < 2) return undefined;
-  let end = first.byteOffset - 2;
-  for (const row of rows) {
-    const fields = (row as EncodedRow)[ENCODED_ROW];
-    if (fields.buffer !== first.buffer || fields.byteOffset !== end + 2) return undefined;
-    end = fields.byteOffset + fields.byteLength;
+class EncodedTuple {
+  readonly #data: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+
+  constructor(data: Buffer, start: number, end: number) {
+    this.#data = data;
+    this.#start = start;
+    this.#end = end;
   }
-  const tuples = Buffer.from(first.buffer, first.byteOffset - 2, end - first.byteOffset + 2);
-  return tuples.readInt16BE(0) === fieldCount ? tuples : undefined;
+
+  get [ENCODED_ROW](): Uint8Array {
+    return this.#data.subarray(this.#start, this.#end);
+  }
+
+  /**
+   * The tuples of `rows` as one view of their read's output, when they lie there one after the other
+   * with `fieldCount` fields each (a read that decoded no extra field, no row left out); undefined
+   * otherwise. Extra fields would lie between two rows' fields, so only the first count is checked.
+   */
+  static contiguous(rows: readonly Row[], fieldCount: number): Buffer | undefined {
+    const first = rows[0];
+    if (!(first instanceof EncodedTuple) || first.#start < 2) return undefined;
+    const data = first.#data;
+    let end = first.#start - 2;
+    for (const row of rows) {
+      if (!(row instanceof EncodedTuple) || row.#data !== data || row.#start !== end + 2) return undefined;
+      end = row.#end;
+    }
+    const tuples = data.subarray(first.#start - 2, end);
+    return tuples.readInt16BE(0) === fieldCount ? tuples : undefined;
+  }
+}
+
+/** The tuples of `rows` as one view of the buffer they were read into, when they lie there one after the other ({@link EncodedTuple.contiguous}). */
+function contiguousTuples(rows: readonly Row[], fieldCount: number): Buffer | undefined {
+  return EncodedTuple.contiguous(rows, fieldCount);
 }
 
 /**
@@ -227,7 +254,7 @@ export function binaryRows(data: Buffer, { stored, fromStored, extra }: { stored
       if (decoder?.field === i) values[next++] = length < 0 ? null : decoder.parse(data, at, length);
       if (length > 0) at += length;
     }
-    const row: EncodedRow = { [ENCODED_ROW]: data.subarray(start, at) };
+    const row = new EncodedTuple(data, start, at) as unknown as EncodedRow;
     for (let d = 0; d < fromStored.length; d++) row[fromStored[d]!.name] = values[d];
     for (const { name, parse } of extra) {
       const length = data.readInt32BE(at);
