@@ -20,9 +20,22 @@ export function rawJsonNumber(text: string): RawJsonNumber {
   return nativeJson.rawJSON(text);
 }
 
-/** True for a value made by {@link rawJsonNumber} (or by {@link parseJsonExact} for a number a double cannot hold). */
+/** True for a value made by {@link rawJsonNumber} (or by {@link parseJsonExact} for a number a double cannot hold); not {@link JSON_NULL}. */
 export function isRawJsonNumber(value: unknown): value is RawJsonNumber {
-  return nativeJson.isRawJSON(value);
+  return nativeJson.isRawJSON(value) && value !== JSON_NULL;
+}
+
+/**
+ * A JSON `null` that is a JSON column's whole value (`'null'::jsonb`), which SQL NULL is not: a raw JSON
+ * value, so `JSON.stringify` writes `null` and every destination that writes JSON text stores the JSON
+ * literal (a NOT NULL column takes it). Destinations that build their own values (MongoDB) map it to their null.
+ */
+export const JSON_NULL: { readonly rawJSON: 'null' } = nativeJson.rawJSON('null') as { readonly rawJSON: 'null' };
+
+/** The value of a JSON column's text ({@link parseJsonExact}); a top-level `null` is {@link JSON_NULL}, not SQL NULL. */
+export function parseJsonColumn(text: string): unknown {
+  const value = parseJsonExact(text);
+  return value === null ? JSON_NULL : value;
 }
 
 const INTEGER = /^-?\d+$/;

@@ -20,7 +20,7 @@ import { wrapSqlError } from '../sql-errors.ts';
 import { cursorText } from '../values.ts';
 import { copyLag, keyRanges, transactionSpan, waitForLog, type SnapshotPart } from '../change-log.ts';
 import type { SqlDialect } from '../dialect.ts';
-import { parseJsonExact } from '../../records/exact-json.ts';
+import { parseJsonColumn } from '../../records/exact-json.ts';
 import { connectionOptions, resultOf, SESSION_SETUP } from './mysql-driver.ts';
 import { CDC_OPTIONS, binlogServerId } from './mysql-cdc-options.ts';
 import { changeLogProblems } from './mysql-cdc-check.ts';
@@ -761,7 +761,7 @@ function valueOf(raw: RawValue, c: ColumnLayout, binlogType: number): unknown {
   const text = raw.toString(c.encoding);
   if (type === 'json') {
     try {
-      return parseJsonExact(text);
+      return parseJsonColumn(text);
     } catch {
       return text;
     }

@@ -5,7 +5,7 @@ import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult } from '../dialect.ts';
 import type { MysqlSession } from './mysql-load.ts';
-import { parseJsonExact } from '../../records/exact-json.ts';
+import { parseJsonColumn } from '../../records/exact-json.ts';
 import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
 import { connectToDatabase } from '../../records/address-guard.ts';
@@ -104,7 +104,7 @@ function normalizeRows(rows: Row[], columns: Column[]): Row[] {
       if (c.type === 'boolean') row[c.name] = Buffer.isBuffer(v) ? v[0] === 1 : Number(v) === 1;
       else if (typeof v === 'string') {
         try {
-          row[c.name] = parseJsonExact(v);
+          row[c.name] = parseJsonColumn(v);
         } catch {
           // not JSON after all: keep the text
         }

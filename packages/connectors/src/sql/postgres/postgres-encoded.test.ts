@@ -125,13 +125,13 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
     // numeric[] once came back as floats, timestamptz[] as Dates without microseconds, and intervals and
     // arrays were written back as JSON, which their columns refuse.
     const columns = (small: string) =>
-      `id bigint primary key, ints int[], nums numeric[], stamps timestamptz(6)[], texts text[], span interval, spans interval[], pt point, grid int[][], small ${small}`;
+      `id bigint primary key, ints int[], nums numeric[], stamps timestamptz(6)[], texts text[], span interval, spans interval[], pt point, grid int[][], jb jsonb, jn json, small ${small}`;
     await src.exec(`create table carried (${columns('smallint')})`);
     await src.exec(`insert into carried values
       (1, '{1,NULL,3}', '{12345678901234567890.0123456789,NaN,-0.000000000000000001}', '{"2024-01-01 00:00:00.000001+00","1999-12-31 23:59:59.999999+00"}',
-       '{"tab\there","quote\\"d","back\\\\slash",NULL,"{braces}",""}', '1 year 2 mons 3 days 04:05:06.789', '{"1 day","-1 microsecond"}', '(1.5,-2)', '{{1,2},{3,4}}', 7),
-      (2, '{}', '{}', '{}', '{}', '0', '{}', '(0,0)', '{}', 8),
-      (3, null, null, null, null, null, null, null, null, 9)`);
+       '{"tab\there","quote\\"d","back\\\\slash",NULL,"{braces}",""}', '1 year 2 mons 3 days 04:05:06.789', '{"1 day","-1 microsecond"}', '(1.5,-2)', '{{1,2},{3,4}}', 'null', 'null', 7),
+      (2, '{}', '{}', '{}', '{}', '0', '{}', '(0,0)', '{}', '{"x":[1,null]}', '{"x":[1,null]}', 8),
+      (3, null, null, null, null, null, null, null, null, null, null, 9)`);
     // One column of another type: the destination cannot take the encoded rows as they are.
     await dst.exec(`create table carried (${columns('int')})`);
     const { registry, formats } = watchedRegistry();
@@ -142,6 +142,12 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
     expect([status.rowsCopied, status.rowsSkipped]).toEqual([3, 0]);
     const withoutSmallType = (rows: Row[]) => rows.map(({ small_type: _, ...rest }) => rest);
     expect(withoutSmallType(await printed(dst, 'carried'))).toEqual(withoutSmallType(await printed(src, 'carried')));
+    // A JSON null is a value, not SQL NULL (it once arrived as SQL NULL).
+    expect(await dst.exec(`select id, jb is null as jb_sql_null, jn is null as jn_sql_null, jb::text as jb from carried order by id`)).toEqual([
+      { id: '1', jb_sql_null: false, jn_sql_null: false, jb: 'null' },
+      { id: '2', jb_sql_null: false, jn_sql_null: false, jb: '{"x": [1, null]}' },
+      { id: '3', jb_sql_null: true, jn_sql_null: true, jb: null },
+    ]);
   });
 
   it('a destination column whose type changes while rows pass encoded: the rows are read again decoded, none is set aside', async () => {
@@ -215,13 +221,17 @@ describe('PostgreSQL to PostgreSQL: rows move still encoded (binary COPY out and
       expect(await printed(dst, 'changing')).toEqual(await printed(src, 'changing'));
       // Rows with arrays, an interval and an inet: the stream's decoded values keep PostgreSQL's text of
       // them. Their json is set to a compact value: decoded, a json column's text is written back compact
-      // (1.10 as 1.1) and a JSON null as SQL NULL (a separate defect, not fixed yet).
+      // (1.10 as 1.1; a known defect). A JSON null stays a JSON null, not SQL NULL.
       await src.exec(`update changing set txt = 'changed', n = -1 where id = 30`);
       await src.exec(`update changing set txt = 'changed too', j = '{"a":1}' where id in (1, 2)`);
+      await src.exec(`update changing set j = 'null', jb = 'null' where id = 30`);
       await src.exec(`delete from changing where id between 10 and 20`);
       await run.waitFor(() => formats.includes(undefined));
       await until('the stream to bring the changes', async () => (await dst.exec(`select count(*)::int as n from changing`))[0]!.n === 43);
       expect(await printed(dst, 'changing')).toEqual(await printed(src, 'changing'));
+      expect(await dst.exec(`select j is null as j_null, jb is null as jb_null, jb::text as jb from changing where id = 30`)).toEqual([
+        { j_null: false, jb_null: false, jb: 'null' },
+      ]);
     } finally {
       await run.runner.stop();
       // The walsender of a stopped stream lets go of its slot a moment later.
