@@ -64,7 +64,9 @@ describe('fault suite: deletes of interrupted passes', () => {
   const content = async (table: string) => (await client.query(`select id::text, name from ${table} order by id`)).rows as unknown[];
   const tableKeys = (table: string) => () => keys(table).catch(() => [] as string[]);
   const position = async (syncId: string) =>
-    JSON.parse(await readFile(join(dir, 'offsets', `${syncId}.json`), 'utf8').catch(() => 'null')) as { value?: { after?: unknown } } | null;
+    JSON.parse(await readFile(join(dir, 'offsets', `${syncId}.json`), 'utf8').catch(() => 'null')) as { value?: { after?: unknown }; agentId?: string } | null;
+  // An agent's id holds its pid: an offset it committed itself (not the one its killed predecessor committed last).
+  const committedBy = async (syncId: string, agent: SpawnedProcess) => (await position(syncId))?.agentId?.includes(`-${agent.child.pid}-`) === true;
 
   it('kill -9 mid-pass and mid-reconciliation, SIGTERM mid-pass: no key still at the source is ever deleted; the next complete passes mirror', async () => {
     const watches = ['d_mirror', 'd_reconcile'].map((t) => new DeleteWatch(tableKeys(t), () => keys('items')));
@@ -100,7 +102,13 @@ describe('fault suite: deletes of interrupted passes', () => {
         await agent.exited;
         await checkAll();
         agent = startAgent();
-        await until('the restarted agent commits again', async () => JSON.stringify(await position('mirror')) !== killedAt, 60_000);
+        // Its own commit, not one its predecessor made between killedAt and the kill: a SIGTERM before
+        // the new agent has its handlers would end it by the signal (exit code null).
+        await until(
+          'the restarted agent commits again',
+          async () => JSON.stringify(await position('mirror')) !== killedAt && (await committedBy('mirror', agent)),
+          60_000,
+        );
       }
       // SIGTERM mid-pass: the batch in flight completes, nothing is compared or deleted early.
       await until('a pass under way', async () => (await position('mirror'))?.value?.after != null, 60_000);
