@@ -406,7 +406,7 @@ export function SyncDetailScreen() {
               ['Cursor', [sync.cursorColumn, sync.tiebreakerColumn && `tiebreaker ${sync.tiebreakerColumn}`].filter(Boolean).join(', ') || '—'],
               ['Key columns', sync.keyColumns?.join(', ') || '—'],
               ['Write mode', sync.writeMode ?? 'insert'],
-              ['Batch size', String(sync.batchSize ?? 1000)],
+              ['Batch size', String(sync.batchSize ?? 10_000)],
               ['Poll interval', String(sync.pollIntervalMs ?? '5s')],
               ['On error', sync.onError ?? 'stop'],
               ...faithfulCopyConfig(sync),

@@ -99,7 +99,7 @@ export const SyncSchema = Type.Object(
       Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'primary key of the rows: upsert target, full-mode paging, tiebreaker' }),
     ),
     writeMode: Type.Optional(literals(['insert', 'upsert'] as const, 'insert: rows whose key exists are left alone; upsert: they are overwritten')),
-    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 })),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 })),
     batchBytes: Type.Optional(
       Type.Integer({
         minimum: 65_536,

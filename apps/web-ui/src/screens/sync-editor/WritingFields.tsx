@@ -24,8 +24,8 @@ export function WritingFields({ draft: d, change, sourceCheck }: WritingProps) {
             </select>
           )}
         </PlacedField>
-        <PlacedField path="batchSize" label="Batch size" hint="Rows per read, transaction and offset commit (default 1000).">
-          {(p) => <input {...p} inputMode="numeric" placeholder="1000" value={d.batchSize} onChange={(e) => change({ batchSize: e.target.value })} />}
+        <PlacedField path="batchSize" label="Batch size" hint="Rows per read, transaction and offset commit, at most (default 10000).">
+          {(p) => <input {...p} inputMode="numeric" placeholder="10000" value={d.batchSize} onChange={(e) => change({ batchSize: e.target.value })} />}
         </PlacedField>
         <PlacedField path="batchBytes" label="Batch bytes" hint="Bytes of row data per read at most, whatever the row width (default 8388608, 8 MiB).">
           {(p) => <input {...p} inputMode="numeric" placeholder="8388608" value={d.batchBytes} onChange={(e) => change({ batchBytes: e.target.value })} />}
