@@ -419,7 +419,7 @@ export class FaultWorld {
   }
 
   /** How many times the agents have logged `msg`. */
-  private logged(msg: string | null): number {
+  logged(msg: string | null): number {
     return msg === null ? 0 : this.agents.reduce((n, a) => n + a.lines.filter((l) => l.msg === msg).length, 0);
   }
 
