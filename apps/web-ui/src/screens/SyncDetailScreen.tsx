@@ -16,7 +16,7 @@ import { FaithfulCopyFacts, faithfulCopyConfig } from '../components/FaithfulCop
 import { RelativeTime, useNow } from '../components/RelativeTime.tsx';
 import { failingSince, healthOf, type SyncHealth } from '../lib/sync-state.ts';
 import { minuteSeries, recentRate } from '../lib/activity.ts';
-import { describePosition, storedKind } from '@idra/core/model';
+import { describePosition, storedKind, SYNC_DEFAULTS } from '@idra/core/model';
 import { formatCount, formatDateTime, formatIn, formatSeconds } from '../lib/format.ts';
 import { DeleteSyncDialog, DuplicateDialog, PauseResumeButton, RetryNowButton } from './sync-actions.tsx';
 import { OffsetDialog } from './OffsetDialog.tsx';
@@ -406,7 +406,7 @@ export function SyncDetailScreen() {
               ['Cursor', [sync.cursorColumn, sync.tiebreakerColumn && `tiebreaker ${sync.tiebreakerColumn}`].filter(Boolean).join(', ') || '—'],
               ['Key columns', sync.keyColumns?.join(', ') || '—'],
               ['Write mode', sync.writeMode ?? 'insert'],
-              ['Batch size', String(sync.batchSize ?? 10_000)],
+              ['Batch size', String(sync.batchSize ?? SYNC_DEFAULTS.batchSize)],
               ['Poll interval', String(sync.pollIntervalMs ?? '5s')],
               ['On error', sync.onError ?? 'stop'],
               ...faithfulCopyConfig(sync),

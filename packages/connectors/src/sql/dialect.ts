@@ -191,6 +191,12 @@ export interface SqlDialect {
   readonly keyConflict: KeyConflict;
   /** Appended to the CREATE TABLE of a table Idra creates (MySQL: a character set holding every Unicode character). */
   readonly createTableSuffix?: RawBuilder<unknown> | undefined;
+  /**
+   * A connection waits for another's write lock synchronously, stopping the agent's event loop (SQLite:
+   * better-sqlite3's busy timeout): a transaction must then never wait for anything else, such as the
+   * previous batch's offset commit, or every other sync of the file stops for the whole timeout.
+   */
+  readonly blocksWhileLocked?: boolean | undefined;
   connect(connection: Connection, options: Record<string, unknown> | undefined): Promise<SqlPool>;
   /** Column type used when Idra creates a destination table. */
   columnType(column: Column, isKey: boolean): string;

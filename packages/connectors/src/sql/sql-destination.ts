@@ -315,14 +315,9 @@ export class SqlDestination implements Destination {
     return natives !== undefined && encoding.columns.every((c, i) => natives.has(c.name) && encoded.sameStorage(encoding.native[i]!, natives.get(c.name)!));
   }
 
-  /**
-   * Not SQLite: a connection waits for another's write lock synchronously (better-sqlite3's busy
-   * timeout stops the whole event loop), so a transaction there must never wait for anything else —
-   * a sync holding the lock while its offset is stored would stop every other sync of the file for
-   * the whole timeout.
-   */
+  /** Writes while the previous offset is stored, unless waiting inside a transaction would stop the agent ({@link SqlDialect.blocksWhileLocked}). */
   get commitsAfter(): boolean {
-    return this.dialect.name !== 'sqlite';
+    return this.dialect.blocksWhileLocked !== true;
   }
 
   async write(batch: Batch, signal: AbortSignal, commitAfter?: Promise<void>): Promise<WriteResult> {

@@ -2,6 +2,7 @@ import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox
 import { DURATION_PATTERN } from '../duration.ts';
 import { CONNECTORS } from './connector-kinds.ts';
 import { MODES, type SyncMode } from './modes.ts';
+import { SYNC_DEFAULTS } from './defaults.ts';
 
 /** Identifier of a sync or data source: usable as an etcd key segment and a file name. */
 export const IdSchema = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$', description: 'letters, digits, _ . - (max 128)' });
@@ -99,12 +100,12 @@ export const SyncSchema = Type.Object(
       Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'primary key of the rows: upsert target, full-mode paging, tiebreaker' }),
     ),
     writeMode: Type.Optional(literals(['insert', 'upsert'] as const, 'insert: rows whose key exists are left alone; upsert: they are overwritten')),
-    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 })),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: SYNC_DEFAULTS.batchSize })),
     batchBytes: Type.Optional(
       Type.Integer({
         minimum: 65_536,
         maximum: 1_073_741_824,
-        default: 8_388_608,
+        default: SYNC_DEFAULTS.batchBytes,
         description: 'bytes of row data per read at most, judged by the rows read before (default 8 MiB): bounds memory whatever the row width',
       }),
     ),

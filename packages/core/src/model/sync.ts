@@ -1,4 +1,5 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { SYNC_DEFAULTS } from './defaults.ts';
 import { parseDuration } from '../duration.ts';
 import { schemaIssues, assertSchema } from './validate.ts';
 import { connectorIssues, destinationDeleteIssues, resolvedEndpointIssues, type ConnectorCatalogue } from '../connector/contract.ts';
@@ -16,19 +17,7 @@ import {
   type ResolvedEndpoint,
 } from './schema.ts';
 
-export const SYNC_DEFAULTS = {
-  // Bounded by batchBytes too: wide rows get fewer per batch. 1,000 moved PG->PG at 0.16x the COPY pipe, 10,000 at 0.53x (docs/benchmarks.md).
-  batchSize: 10_000,
-  batchBytes: 8 * 2 ** 20,
-  pollIntervalMs: 5000,
-  delayMs: 0,
-  watermark: 'transactions',
-  onError: 'stop',
-  writeMode: 'insert',
-  createTable: true,
-  schemaChanges: 'evolve',
-  maxDeleteFraction: 0.5,
-} as const;
+export { SYNC_DEFAULTS };
 
 const join = (base: string, field: string) => (base ? `${base}.${field}` : field);
 

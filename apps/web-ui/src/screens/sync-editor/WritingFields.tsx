@@ -1,4 +1,4 @@
-import { modeInfo } from '@idra/core/model';
+import { modeInfo, SYNC_DEFAULTS } from '@idra/core/model';
 import type { SourceCheck } from '@idra/api-client';
 import type { SyncDraft } from '../../lib/sync-draft.ts';
 import { PlacedField } from './issues.tsx';
@@ -24,11 +24,31 @@ export function WritingFields({ draft: d, change, sourceCheck }: WritingProps) {
             </select>
           )}
         </PlacedField>
-        <PlacedField path="batchSize" label="Batch size" hint="Rows per read, transaction and offset commit, at most (default 10000).">
-          {(p) => <input {...p} inputMode="numeric" placeholder="10000" value={d.batchSize} onChange={(e) => change({ batchSize: e.target.value })} />}
+        <PlacedField path="batchSize" label="Batch size" hint={`Rows per read, transaction and offset commit, at most (default ${SYNC_DEFAULTS.batchSize}).`}>
+          {(p) => (
+            <input
+              {...p}
+              inputMode="numeric"
+              placeholder={String(SYNC_DEFAULTS.batchSize)}
+              value={d.batchSize}
+              onChange={(e) => change({ batchSize: e.target.value })}
+            />
+          )}
         </PlacedField>
-        <PlacedField path="batchBytes" label="Batch bytes" hint="Bytes of row data per read at most, whatever the row width (default 8388608, 8 MiB).">
-          {(p) => <input {...p} inputMode="numeric" placeholder="8388608" value={d.batchBytes} onChange={(e) => change({ batchBytes: e.target.value })} />}
+        <PlacedField
+          path="batchBytes"
+          label="Batch bytes"
+          hint={`Bytes of row data per read at most, whatever the row width (default ${SYNC_DEFAULTS.batchBytes}, ${SYNC_DEFAULTS.batchBytes / 2 ** 20} MiB).`}
+        >
+          {(p) => (
+            <input
+              {...p}
+              inputMode="numeric"
+              placeholder={String(SYNC_DEFAULTS.batchBytes)}
+              value={d.batchBytes}
+              onChange={(e) => change({ batchBytes: e.target.value })}
+            />
+          )}
         </PlacedField>
         <PlacedField path="pollIntervalMs" label="Poll interval" hint='Pause after a short batch: ms or "500ms", "5s", "1m" (default 5s).'>
           {(p) => <input {...p} placeholder="5s" value={d.pollInterval} onChange={(e) => change({ pollInterval: e.target.value }, 'pollIntervalMs')} />}

@@ -27,7 +27,7 @@ const TRAILER = Buffer.from([0xff, 0xff]);
 /**
  * A row read encoded by {@link binaryRows}: where its fields lie in the output of its read. The view
  * of them ({@link ENCODED_ROW}) is made only when something asks for it: a batch written as it was
- * read (see {@link contiguousTuples}) never does, so a row costs one small object. Private fields, so
+ * read (see {@link EncodedTuple.contiguous}) never does, so a row costs one small object. Private fields, so
  * that no column name can meet them; the decoded key and cursor columns are its own properties.
  */
 class EncodedTuple {
@@ -64,18 +64,13 @@ class EncodedTuple {
   }
 }
 
-/** The tuples of `rows` as one view of the buffer they were read into, when they lie there one after the other ({@link EncodedTuple.contiguous}). */
-function contiguousTuples(rows: readonly Row[], fieldCount: number): Buffer | undefined {
-  return EncodedTuple.contiguous(rows, fieldCount);
-}
-
 /**
  * Encoded rows as binary COPY input: each row is its field count, then its fields as they were read.
  * Rows still lying one after the other where they were read are sent from there, without a copy;
  * others are copied into one buffer of the exact size.
  */
 function binaryCopyData(rows: readonly Row[], fieldCount: number): Buffer[] {
-  const tuples = contiguousTuples(rows, fieldCount);
+  const tuples = EncodedTuple.contiguous(rows, fieldCount);
   if (tuples) return [HEADER, tuples, TRAILER];
   let size = HEADER.length + TRAILER.length;
   for (const row of rows) size += 2 + (row as EncodedRow)[ENCODED_ROW].length;

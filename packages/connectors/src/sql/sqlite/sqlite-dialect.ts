@@ -29,6 +29,7 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
   label: 'SQLite',
+  blocksWhileLocked: true,
   options: {
     busyTimeoutMs: Option.duration("how long a statement waits for another connection's write lock", 10_000),
     create: Option.boolean('create the database file when it does not exist', true),
