@@ -20,6 +20,8 @@ const { values } = parseArgs({
     shapes: { type: 'string', default: 'narrow,wide' },
     pairs: { type: 'string' },
     'batch-size': { type: 'string', default: '10000' },
+    // The sync's parallelism: key ranges of the copy written side by side.
+    parallelism: { type: 'string', default: '1' },
     only: { type: 'string' },
     'failover-repeats': { type: 'string', default: '10' },
     'torture-seconds': { type: 'string', default: '20' },
@@ -55,6 +57,7 @@ try {
           rows,
           shapes: values.shapes.split(',') as Shape[],
           batchSize: Number(values['batch-size']),
+          parallelism: Number(values.parallelism),
           pairs: values.pairs?.split(','),
         })),
       );

@@ -10,6 +10,8 @@ export interface ThroughputOptions {
   rows: number;
   shapes: Shape[];
   batchSize: number;
+  /** Key ranges of the copy written side by side (the sync's `parallelism`). */
+  parallelism: number;
   /** Which pairs to run, e.g. ['pg-pg', 'mysql-pg', …]; all when undefined. */
   pairs?: string[] | undefined;
 }
@@ -57,6 +59,7 @@ async function runIdra(from: Endpoint, to: Endpoint, table: string, writeMode: '
       keyColumns: ['id'],
       writeMode,
       batchSize: opts.batchSize,
+      parallelism: opts.parallelism,
       pollIntervalMs: 1000,
     },
   });
@@ -104,7 +107,7 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<BenchRes
         for (const mode of ['insert', 'upsert'] as const) {
           const r = await runIdra(src.postgres, pgDest, `pg_${mode}_${shape}`, mode, opts);
           results.push(
-            line(`${tag}: PG→PG Idra ${mode}`, opts.rows, src.postgres.bytes, r.seconds, {
+            line(`${tag}: PG→PG Idra ${mode}${opts.parallelism > 1 ? ` ×${opts.parallelism}` : ''}`, opts.rows, src.postgres.bytes, r.seconds, {
               baseline: 'COPY pipe',
               baselineRowsPerSec: copy.rowsPerSec,
               ratio: copy.seconds / r.seconds,

@@ -500,6 +500,7 @@ const NormalizedSyncSchema = Type.Object(
     writeMode: Literals(['insert', 'upsert']),
     batchSize: Type.Integer(),
     batchBytes: Type.Integer(),
+    parallelism: Type.Integer({ minimum: 1 }),
     pollIntervalMs: Type.Number(),
     delayMs: Type.Number(),
     watermark: Literals(WATERMARKS),

@@ -26,6 +26,7 @@ describe('sync draft', () => {
       writeMode: 'upsert',
       batchSize: 5000,
       batchBytes: 1_048_576,
+      parallelism: 4,
       pollIntervalMs: '5s',
       delayMs: 2000,
       watermark: 'delay-only',
@@ -90,6 +91,14 @@ describe('sync draft', () => {
       delayMs: '5s',
       batchSize: '12x',
     });
+  });
+
+  it('sends the parallelism for the modes that copy whole passes only', () => {
+    const d = { ...emptyDraft(), id: 'p', parallelism: '4' };
+    expect(draftToConfig({ ...d, mode: 'full' }, CATALOGUE).parallelism).toBe(4);
+    expect(draftToConfig({ ...d, mode: 'id' }, CATALOGUE).parallelism).toBe(4);
+    expect(draftToConfig({ ...d, mode: 'destination-id' }, CATALOGUE).parallelism).toBeUndefined();
+    expect(draftToConfig({ ...d, mode: 'cdc' }, CATALOGUE).parallelism).toBeUndefined();
   });
 
   it('sends the delay and the delay-only consent for id and timestamp cursors only', () => {

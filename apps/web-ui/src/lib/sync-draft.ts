@@ -1,4 +1,4 @@
-import { modeInfo, type ConnectorKind, type SyncMode } from '@idra/core/model';
+import { copiesInRanges, modeInfo, type ConnectorKind, type SyncMode } from '@idra/core/model';
 import type { ConnectorDescription, SyncConfig } from '@idra/api-client';
 import type { EndpointField } from '@idra/core';
 
@@ -62,6 +62,7 @@ export interface SyncDraft {
   writeMode: 'insert' | 'upsert';
   batchSize: string;
   batchBytes: string;
+  parallelism: string;
   pollInterval: string;
   delay: string;
   /** `watermark: 'delay-only'`: read with the delay alone where the source cannot see other sessions' transactions. */
@@ -114,6 +115,7 @@ export function emptyDraft(): SyncDraft {
     writeMode: 'insert',
     batchSize: '',
     batchBytes: '',
+    parallelism: '',
     pollInterval: '',
     delay: '',
     delayOnly: false,
@@ -210,6 +212,7 @@ export function configToDraft(s: SyncConfig): SyncDraft {
     writeMode: s.writeMode ?? 'insert',
     batchSize: text(s.batchSize),
     batchBytes: text(s.batchBytes),
+    parallelism: text(s.parallelism),
     pollInterval: text(s.pollIntervalMs),
     delay: text(s.delayMs),
     delayOnly: s.watermark === 'delay-only',
@@ -251,6 +254,7 @@ export function draftToConfig(d: SyncDraft, catalogue: Catalogue): SyncConfig {
   const count = (typed: string) => (/^\d+$/.test(typed.trim()) ? Number(typed.trim()) : typed.trim());
   if (d.batchSize.trim()) s.batchSize = count(d.batchSize);
   if (d.batchBytes.trim()) s.batchBytes = count(d.batchBytes);
+  if (copiesInRanges(d.mode) && d.parallelism.trim()) s.parallelism = count(d.parallelism);
   if (d.pollInterval.trim()) s.pollIntervalMs = duration(d.pollInterval);
   if (mode.cursor && d.delay.trim()) s.delayMs = duration(d.delay);
   if (mode.cursor && d.delayOnly) s.watermark = 'delay-only';

@@ -320,6 +320,11 @@ export class SqlDestination implements Destination {
     return this.dialect.blocksWhileLocked !== true;
   }
 
+  /** Writers of other connections may fill other key ranges meanwhile, except where a write lock stops the agent ({@link SqlDialect.blocksWhileLocked}). */
+  get parallelWrites(): boolean {
+    return this.dialect.blocksWhileLocked !== true;
+  }
+
   async write(batch: Batch, signal: AbortSignal, commitAfter?: Promise<void>): Promise<WriteResult> {
     const { dialect } = this;
     // The previous batch's offset failed to be stored (a fence): thrown as it is, after the rollback.

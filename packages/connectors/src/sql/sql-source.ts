@@ -6,6 +6,7 @@ import {
   sleep,
   type Batch,
   type Column,
+  type CopyRange,
   type EndpointContext,
   type KeyLister,
   type Lag,
@@ -24,6 +25,7 @@ import { cursorText } from './values.ts';
 import { wrapSqlError } from './sql-errors.ts';
 import { Watermark, refuseBlindReads, type ReadLimit } from './watermark.ts';
 import { keysetAfter, sqlKeyLister } from './sql-keys.ts';
+import { keyRanges } from './change-log.ts';
 
 /** Which kind of watermark bounds the reads of a mode (none for full passes and streams). */
 function watermarkKind(sync: Sync): 'id' | 'timestamp' | undefined {
@@ -150,27 +152,31 @@ export class SqlSource implements Source {
     return limit;
   }
 
-  async read(position: Position, limit: number, signal: AbortSignal): Promise<Batch> {
+  async read(position: Position, limit: number, signal: AbortSignal, upTo?: string[]): Promise<Batch> {
     const { dialect, order, sync } = this;
     let rows: Row[];
     let bound: ReadLimit | undefined;
     try {
-      bound = await this.limit(signal);
+      // A bounded range was cut below the watermark: its rows are final.
+      bound = upTo ? undefined : await this.limit(signal);
       const status = { heldBack: bound?.heldBack, blockedBy: bound?.blockedBy, watermark: bound?.value, warning: bound?.warning };
       if (bound?.hold) return { columns: this.columns, rows: [], position, ...status };
       if (this.encoding) {
-        rows = await this.readEncodedRows(position, limit, bound?.value, signal);
+        rows = await this.readEncodedRows(position, limit, bound?.value, upTo, signal);
         if (rows.length > 0 && !this.endpoint.columns && (await this.columnsChanged(signal))) {
           // Rows read encoded lack the new columns: read again decoded, and from now on (the next cycle offers encoding again).
           this.encoding = undefined;
-          return await this.read(position, limit, signal);
+          return await this.read(position, limit, signal, upTo);
         }
       } else {
-        const result = await this.pool.execute(this.readQuery(position, limit, bound?.value, (column, value) => this.param(column, value)).compile(), signal);
+        const result = await this.pool.execute(
+          this.readQuery(position, limit, bound?.value, upTo, (column, value) => this.param(column, value)).compile(),
+          signal,
+        );
         rows = result.rows;
         if (!this.endpoint.columns) this.noticeColumns(result.columns);
       }
-      this.caughtUp = rows.length < limit;
+      if (!upTo) this.caughtUp = rows.length < limit;
     } catch (err) {
       throw wrapSqlError(dialect, 'source', sync.id, err);
     }
@@ -202,7 +208,13 @@ export class SqlSource implements Source {
   }
 
   /** A read of rows still encoded: only the columns the reads page by, the sync's keys and its soft-delete mark are decoded. */
-  private async readEncodedRows(position: Position, limit: number, watermark: string | undefined, signal: AbortSignal): Promise<Row[]> {
+  private async readEncodedRows(
+    position: Position,
+    limit: number,
+    watermark: string | undefined,
+    upTo: string[] | undefined,
+    signal: AbortSignal,
+  ): Promise<Row[]> {
     const encoded = this.dialect.encoded!;
     const natives = this.natives!;
     const { keyColumns, softDeleteColumn } = this.sync;
@@ -215,7 +227,7 @@ export class SqlSource implements Source {
     const bind = this.bind;
     const values: unknown[] = [];
     // The limit is a literal too: the read takes no parameters.
-    const query = this.readQuery(position, sql.lit(limit), watermark, (column, value) => {
+    const query = this.readQuery(position, sql.lit(limit), watermark, upTo, (column, value) => {
       values.push(this.param(column, value));
       return bind(values.length - 1, natives.get(column)!);
     });
@@ -246,7 +258,13 @@ export class SqlSource implements Source {
   }
 
   /** Rows after the position in keyset order, below the watermark when there is one; `bind` makes each value an operand. */
-  private readQuery(position: Position, limit: number | RawBuilder<number>, watermark: string | undefined, bind: (column: string, value: unknown) => unknown) {
+  private readQuery(
+    position: Position,
+    limit: number | RawBuilder<number>,
+    watermark: string | undefined,
+    upTo: string[] | undefined,
+    bind: (column: string, value: unknown) => unknown,
+  ) {
     const { dialect, order } = this;
     const values = positionValues(position);
     // Every column unless some are listed (or rows pass encoded, in the column order agreed): a column added at the source shows in the next read.
@@ -262,8 +280,41 @@ export class SqlSource implements Source {
       // Ids up to the watermark are final; timestamps equal to it may still be written.
       q = q.where(order[0]!, position.kind === 'id' ? '<=' : '<', bind(order[0]!, watermark));
     }
+    if (upTo) {
+      const bound = upTo.map((v, i) => bind(order[i]!, v));
+      // The leading column's bound lets the database stop its index range there (a NOT of the keyset alone does not).
+      q = q.where(order[0]!, '<=', bound[0]).where((eb) => eb.not(keysetAfter(eb, order, bound)));
+    }
     for (const col of order) q = q.orderBy(col, 'asc');
     return dialect.limitStyle === 'top' && typeof limit === 'number' ? q.top(limit) : q.limit(limit);
+  }
+
+  /**
+   * Key ranges of about equal size over the rows a pass from the start reads: cut at rows found by
+   * their rank in key order, below the watermark in a cursor mode (rows up to a cut are final then).
+   * None on SQL Server (its paging differs), for too few rows, or while the watermark holds the reads.
+   */
+  async copyRanges(position: Position, count: number, signal: AbortSignal): Promise<CopyRange[] | undefined> {
+    const { dialect, order } = this;
+    if (dialect.limitStyle === 'top' || order.length === 0 || count < 2) return undefined;
+    try {
+      const bound = await this.limit(signal);
+      if (bound?.hold) return undefined;
+      let base = selectFromEndpoint(dialect.db, this.endpoint);
+      for (const col of order) base = base.where(col, 'is not', null);
+      if (bound?.value !== undefined) base = base.where(order[0]!, position.kind === 'id' ? '<=' : '<', this.param(order[0]!, bound.value));
+      const counted = await this.pool.execute(base.select((eb) => eb.fn.countAll().as('n')).compile(), signal);
+      const total = Number(counted.rows[0]?.n ?? 0);
+      if (total < count * 2) return undefined;
+      const ranked = order.reduce((q, col) => q.orderBy(col, 'asc'), base.select(order));
+      return await keyRanges(total, count, async (rows) => {
+        const found = await this.pool.execute(ranked.offset(rows).limit(1).compile(), signal);
+        const row = found.rows[0];
+        return row ? order.map((c) => row[c]) : undefined;
+      });
+    } catch (err) {
+      throw wrapSqlError(dialect, 'source', this.sync.id, err);
+    }
   }
 
   keyLister(): KeyLister {

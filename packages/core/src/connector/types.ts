@@ -1,5 +1,5 @@
 import type { Sync, ResolvedEndpoint } from '../model/schema.ts';
-import type { Position } from '../model/position.ts';
+import type { CopyRange, Position } from '../model/position.ts';
 import type { DestinationMode } from '../model/modes.ts';
 import type { Change } from './changes.ts';
 
@@ -159,8 +159,17 @@ export interface SnapshotProgress {
 
 /** Reads rows in cursor order. Implementations release their connections in `close`. */
 export interface Source {
-  /** Reads at most `limit` rows after `position`. */
-  read(position: Position, limit: number, signal: AbortSignal): Promise<Batch>;
+  /**
+   * Reads at most `limit` rows after `position`. `upTo` (only for a source with {@link copyRanges}):
+   * no row past this key of the order columns, and no watermark — the range was cut below it.
+   */
+  read(position: Position, limit: number, signal: AbortSignal, upTo?: string[]): Promise<Batch>;
+  /**
+   * Cuts the rows a pass starting at `position` would read into about `count` key ranges of about
+   * equal size (the last one open-ended), for a copy in parallel; undefined when there is too little
+   * to cut. In a cursor mode every cut lies below the watermark: the rows of a bounded range are final.
+   */
+  copyRanges?(position: Position, count: number, signal: AbortSignal): Promise<CopyRange[] | undefined>;
   /**
    * Called once a batch ending at `position` is committed (in the destination, then the offset):
    * the source may tell its server (Kafka: a consumer group's offsets, so standard tools show the
@@ -200,6 +209,8 @@ export interface Destination {
   write(batch: Batch, signal: AbortSignal, commitAfter?: Promise<void>): Promise<WriteResult>;
   /** Whether {@link write} takes `commitAfter`: it writes while the previous offset is stored, and commits after it. */
   readonly commitsAfter?: boolean;
+  /** Whether other instances may write to the same target at the same time (the key ranges of a copy in parallel). */
+  readonly parallelWrites?: boolean;
   /** The destination's keys, when it can list them (SQL tables): for mirror passes and key reconciliation. */
   keyLister?(): KeyLister;
   /** The resume point read from the destination itself (destination-id / destination-timestamp modes). */

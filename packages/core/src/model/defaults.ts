@@ -6,6 +6,7 @@ export const SYNC_DEFAULTS = {
   // Bounded by batchBytes too: wide rows get fewer per batch. 1,000 moved PG->PG at 0.16x the COPY pipe, 10,000 at 0.53x (docs/benchmarks.md).
   batchSize: 10_000,
   batchBytes: 8 * 2 ** 20,
+  parallelism: 1,
   pollIntervalMs: 5000,
   delayMs: 0,
   watermark: 'transactions',

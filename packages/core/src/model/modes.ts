@@ -135,6 +135,12 @@ export function storedKind(mode: SyncMode): PositionKind | undefined {
   return resumesFromDestination(mode) ? undefined : modeInfo(mode).position;
 }
 
+/** True for the modes whose passes read every row from the start, which `parallelism` cuts into key ranges: `full`, and the first pass of `id` and `timestamp`. */
+export function copiesInRanges(mode: SyncMode): boolean {
+  const kind = storedKind(mode);
+  return kind === 'id' || kind === 'timestamp' || kind === 'full';
+}
+
 /** True for the modes that follow a change log (`cdc`). */
 export function followsLog(mode: SyncMode): boolean {
   return modeInfo(mode).log === true;

@@ -109,6 +109,15 @@ export const SyncSchema = Type.Object(
         description: 'bytes of row data per read at most, judged by the rows read before (default 8 MiB): bounds memory whatever the row width',
       }),
     ),
+    parallelism: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 16,
+        default: SYNC_DEFAULTS.parallelism,
+        description:
+          'key ranges of a full copy (every pass of mode full, the first pass of id/timestamp) copied at the same time, each by a reader and a writer of its own (default 1)',
+      }),
+    ),
     pollIntervalMs: Type.Optional(Duration('pause after a short batch (default 5s)')),
     delayMs: Type.Optional(
       Duration(
@@ -217,6 +226,8 @@ export interface Sync {
   batchSize: number;
   /** Bytes of row data per read at most, judged by the size of the rows read before. @default 8 MiB */
   batchBytes: number;
+  /** Key ranges of a full copy copied at the same time (SQL sources to destinations that take parallel writers). @default 1 */
+  parallelism: number;
   pollIntervalMs: number;
   delayMs: number;
   /**

@@ -82,6 +82,18 @@ describe('sync validation', () => {
     expect(issuesOf({ ...base, mode: 'full', cursorColumn: undefined })).toEqual(["keyColumns: is required when mode is 'full'"]);
   });
 
+  it('takes parallelism 1 to 16 for the modes that copy whole passes, and names it elsewhere', () => {
+    expect(normalizeSync(validateSyncConfig(base)).parallelism).toBe(1);
+    expect(normalizeSync(validateSyncConfig({ ...base, parallelism: 4 })).parallelism).toBe(4);
+    expect(issuesOf({ ...base, parallelism: 17 })).toEqual([expect.stringMatching(/^parallelism: .*16/)]);
+    expect(issuesOf({ ...base, mode: 'destination-id', parallelism: 2 })).toEqual([
+      "parallelism: applies to modes 'full', 'id' and 'timestamp' (mode is 'destination-id')",
+    ]);
+    expect(issuesOf({ ...base, mode: 'cdc', keyColumns: ['id'], writeMode: 'upsert', parallelism: 2 })).toEqual([
+      "parallelism: applies to modes 'full', 'id' and 'timestamp' (mode is 'cdc'; its initial copy runs in parallel by source.options.snapshotParallelism)",
+    ]);
+  });
+
   it('rejects a connection URL that is not a URL and a SQLite endpoint without a file', () => {
     expect(issuesOf({ ...base, source: { ...base.source, connection: { url: 'not a url' } } })).toEqual(['source.connection.url: is not a valid URL']);
     expect(issuesOf({ ...base, source: { connector: 'sqlite', connection: {}, table: 't' } })).toEqual(['source.connection.file: is required for sqlite']);

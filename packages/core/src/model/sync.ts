@@ -3,7 +3,7 @@ import { SYNC_DEFAULTS } from './defaults.ts';
 import { parseDuration } from '../duration.ts';
 import { schemaIssues, assertSchema } from './validate.ts';
 import { connectorIssues, destinationDeleteIssues, resolvedEndpointIssues, type ConnectorCatalogue } from '../connector/contract.ts';
-import { modeInfo, modesOf } from './modes.ts';
+import { copiesInRanges, modeInfo, modesOf } from './modes.ts';
 import { SQL_CONNECTORS } from './connector-kinds.ts';
 import {
   SyncSchema,
@@ -125,6 +125,12 @@ function semanticIssues(s: SyncConfig, base: string, connectors: ConnectorCatalo
       issues.push({ path: at('mode'), message: `'${s.mode}' is not supported by the ${connector} ${role} (it supports ${alternatives.join(', ')})` });
     }
   }
+  if ((s.parallelism ?? 1) > 1 && !copiesInRanges(s.mode)) {
+    issues.push({
+      path: at('parallelism'),
+      message: `applies to modes 'full', 'id' and 'timestamp' (mode is '${s.mode}'${mode.log ? '; its initial copy runs in parallel by source.options.snapshotParallelism' : ''})`,
+    });
+  }
   issues.push(...deleteIssues(s, at));
   const deletesBy =
     s.deletes === 'mirror'
@@ -215,6 +221,7 @@ export function normalizeSync(config: SyncConfig, lookup: DataSourceLookup = () 
     writeMode: config.writeMode ?? (modeInfo(config.mode).log ? 'upsert' : SYNC_DEFAULTS.writeMode),
     batchSize: config.batchSize ?? SYNC_DEFAULTS.batchSize,
     batchBytes: config.batchBytes ?? SYNC_DEFAULTS.batchBytes,
+    parallelism: config.parallelism ?? SYNC_DEFAULTS.parallelism,
     pollIntervalMs: config.pollIntervalMs === undefined ? SYNC_DEFAULTS.pollIntervalMs : parseDuration(config.pollIntervalMs)!,
     delayMs: config.delayMs === undefined ? SYNC_DEFAULTS.delayMs : parseDuration(config.delayMs)!,
     watermark: config.watermark ?? SYNC_DEFAULTS.watermark,

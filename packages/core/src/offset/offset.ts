@@ -112,11 +112,13 @@ export function parseOffsetDocument(text: string, where: string): OffsetDocument
 export function positionOf(doc: OffsetDocument): Position {
   switch (doc.kind) {
     case 'id':
-      return { kind: 'id', value: doc.value };
+      return doc.ranges ? { kind: 'id', value: doc.value, ranges: doc.ranges } : { kind: 'id', value: doc.value };
     case 'timestamp':
-      return { kind: 'timestamp', value: doc.value, tiebreaker: doc.tiebreaker };
+      return doc.ranges
+        ? { kind: 'timestamp', value: doc.value, tiebreaker: doc.tiebreaker, ranges: doc.ranges }
+        : { kind: 'timestamp', value: doc.value, tiebreaker: doc.tiebreaker };
     case 'full':
-      return { kind: 'full', value: doc.value };
+      return doc.ranges ? { kind: 'full', value: doc.value, ranges: doc.ranges } : { kind: 'full', value: doc.value };
     case 'stream':
       return { kind: 'stream', value: doc.value };
   }

@@ -26,8 +26,8 @@ import {
   stepChanges,
   type Change,
 } from '../connector/changes.ts';
-import { followsLog, resumesFromDestination, storedKind } from '../model/modes.ts';
-import { startPosition, type Position } from '../model/position.ts';
+import { copiesInRanges, followsLog, resumesFromDestination, storedKind } from '../model/modes.ts';
+import { atPassStart, positionAt, positionKey, rangedPosition, startPosition, type CopyRange, type Position } from '../model/position.ts';
 import { undecodableError } from '../connector/undecodable.ts';
 import { positionOf, type OffsetStore } from '../offset/offset.ts';
 import { describeScopeChanges, offsetScopeOf, scopeChanges, type OffsetScope } from '../offset/offset-scope.ts';
@@ -324,6 +324,11 @@ export class SyncRunner {
         let prefetched: { position: Position; batch: Promise<Batch>; startedAt: number; asked: number } | undefined;
         const limit = new BatchLimit(sync.batchSize, sync.batchBytes);
         while (!this.stopping) {
+          if (!prefetched && this.copiesInRanges(position, source)) {
+            await settle();
+            position = this.status.position = await this.copyInRanges(source, destination, position, signal);
+            if (this.stopping) break;
+          }
           const ahead = prefetched?.position === position ? prefetched : undefined;
           prefetched = undefined;
           const started = ahead?.startedAt ?? performance.now();
@@ -476,6 +481,111 @@ export class SyncRunner {
     }
     await this.releaseSlots();
     if (this.status.state !== 'failed') this.setState('stopped');
+  }
+
+  /** Whether the rows from `position` on are copied in key ranges at once: a pass at its start (or one already cut) of a source that can cut it. */
+  private copiesInRanges(position: Position, source: Source): boolean {
+    if (!source.copyRanges || position.kind === 'stream' || !copiesInRanges(this.sync.mode)) return false;
+    return position.ranges !== undefined || (this.sync.parallelism > 1 && atPassStart(position));
+  }
+
+  /**
+   * A full copy in key ranges (`parallelism`): each range is read and written by a worker with a
+   * source and a destination of its own, batch by batch; the offset, stored after each batch (one
+   * store at a time), carries every range's progress, and its value is where every row before is
+   * copied. After a crash each range resumes where it was. Returns the position once every range is done.
+   */
+  private async copyInRanges(source: Source, destination: Destination, position: Position, signal: AbortSignal): Promise<Position> {
+    if (position.kind === 'stream') return position;
+    const start = position;
+    let ranges: CopyRange[] | undefined = position.ranges?.map((r) => ({ ...r }));
+    if (!ranges) {
+      ranges = await source.copyRanges!(position, this.sync.parallelism, signal);
+      if (!ranges || ranges.length < 2) return position;
+      // The cuts are stored before any row is written: a resumed copy goes on in the same ranges.
+      await this.commit(rangedPosition(start, ranges));
+      this.log.info({ ranges: ranges.length, parallelism: this.sync.parallelism }, 'copying in key ranges');
+    }
+    const state = ranges;
+    const current = () => rangedPosition(start, state);
+    // A destination that cannot take writers side by side gets one, which goes through the ranges in turn.
+    const workers = destination.parallelWrites ? Math.min(this.sync.parallelism, state.filter((r) => !r.done).length) : 1;
+    const stopAll = new AbortController();
+    const sig = AbortSignal.any([signal, stopAll.signal]);
+    const claimed = new Set<number>();
+    let stores: Promise<void> = Promise.resolve();
+    const store = () => {
+      const stored = stores.then(() => this.commit(current()));
+      stores = stored.catch(() => {});
+      return stored;
+    };
+    // The other workers start once the first batch is written: the destination's table then exists.
+    let firstWritten!: () => void;
+    const started = new Promise<void>((resolve) => (firstWritten = resolve));
+    const work = async (w: number) => {
+      let src: Source | undefined = w === 0 ? source : undefined;
+      let dst: Destination | undefined = w === 0 ? destination : undefined;
+      try {
+        if (w > 0) {
+          await started;
+          if (this.stopping || sig.aborted) return;
+          const { sync, connectors } = this.opts;
+          src = await connectors.openSource({ sync, endpoint: sync.source, role: 'source' });
+          dst = await connectors.openDestination({ sync, endpoint: sync.destination, role: 'destination' });
+          await this.passEncoded(src, dst, sig);
+        }
+        const limit = new BatchLimit(this.sync.batchSize, this.sync.batchBytes);
+        for (;;) {
+          const i = state.findIndex((r, k) => !r.done && !claimed.has(k));
+          if (i < 0) return;
+          claimed.add(i);
+          const range = state[i]!;
+          while (!range.done) {
+            if (this.stopping || sig.aborted) return;
+            const begun = performance.now();
+            this.opts.beforeWrite?.();
+            const asked = limit.next;
+            const batch = await src!.read(positionAt(start, range.after), asked, sig, range.to ?? undefined);
+            limit.observe(batch.rows);
+            const work = this.changesOf(batch);
+            let done = { skipped: 0, deleted: 0 };
+            if (batchHasWork(work)) {
+              this.opts.beforeWrite?.();
+              done = await this.write(dst!, work, sig);
+            }
+            if (batch.rows.length > 0) range.after = positionKey(batch.position) ?? range.after;
+            // Short: the range is copied (the last one, open-ended, up to the watermark: the rest comes by the usual reads).
+            if (batch.rows.length + deleteCount(batch) < asked) range.done = true;
+            await store();
+            if (batch.rows.length > 0) {
+              this.recordBatch(
+                { written: work.rows.length - done.skipped, skipped: done.skipped, deleted: done.deleted, updated: batch.updates },
+                performance.now() - begun,
+                current(),
+              );
+            }
+            if (w === 0) firstWritten();
+          }
+        }
+      } finally {
+        if (w === 0) firstWritten();
+        if (w > 0) await closeQuietly(src, dst);
+      }
+    };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: Math.max(1, workers) }, (_, w) =>
+        work(w).catch((err: unknown) => {
+          // One worker's failure stops the others: the next cycle resumes every range from the offset.
+          stopAll.abort(err);
+          throw err;
+        }),
+      ),
+    );
+    await stores;
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    // The first failure, not the aborts it caused in the other workers; a fence says most.
+    if (failures.length > 0) throw failures.find((e) => e instanceof FencedError) ?? (stopAll.signal.aborted ? stopAll.signal.reason : failures[0]);
+    return current();
   }
 
   private reconcileDue(): boolean {

@@ -1,4 +1,4 @@
-import { modeInfo, SYNC_DEFAULTS } from '@idra/core/model';
+import { copiesInRanges, modeInfo, SYNC_DEFAULTS } from '@idra/core/model';
 import type { SourceCheck } from '@idra/api-client';
 import type { SyncDraft } from '../../lib/sync-draft.ts';
 import { PlacedField } from './issues.tsx';
@@ -50,6 +50,23 @@ export function WritingFields({ draft: d, change, sourceCheck }: WritingProps) {
             />
           )}
         </PlacedField>
+        {copiesInRanges(d.mode) && (
+          <PlacedField
+            path="parallelism"
+            label="Parallel copy"
+            hint={`Key ranges of a full copy (${d.mode === 'full' ? 'each pass' : 'the first pass'}) written side by side, each on connections of its own (default ${SYNC_DEFAULTS.parallelism}; SQL sources, SQLite destinations take one at a time).`}
+          >
+            {(p) => (
+              <input
+                {...p}
+                inputMode="numeric"
+                placeholder={String(SYNC_DEFAULTS.parallelism)}
+                value={d.parallelism}
+                onChange={(e) => change({ parallelism: e.target.value })}
+              />
+            )}
+          </PlacedField>
+        )}
         <PlacedField path="pollIntervalMs" label="Poll interval" hint='Pause after a short batch: ms or "500ms", "5s", "1m" (default 5s).'>
           {(p) => <input {...p} placeholder="5s" value={d.pollInterval} onChange={(e) => change({ pollInterval: e.target.value }, 'pollIntervalMs')} />}
         </PlacedField>
