@@ -40,12 +40,12 @@ for (const name of TEST_DIALECTS) {
       try {
         await run.waitFor((s) => s.state === 'idle' && (s.totals?.rowsCopied ?? 0) >= 1500);
         const cut = run.statuses.map((s) => rangesOf(s.position)).find((r) => r !== undefined);
-        // Cut at the 501st and the 1,001st row in key order.
-        expect(cut?.map((r) => r.to)).toEqual([['501'], ['1001'], null]);
+        // Cut at the 501st and the 1,001st row in key order; the last range ends at the last row.
+        expect(cut?.map((r) => r.to)).toEqual([['501'], ['1001'], ['1500']]);
         const atOnce = mostAtOnce(run.statuses, [
           { after: null, to: ['501'], done: false },
           { after: ['501'], to: ['1001'], done: false },
-          { after: ['1001'], to: null, done: false },
+          { after: ['1001'], to: ['1500'], done: false },
         ]);
         if (sideBySide) expect(atOnce).toBeGreaterThanOrEqual(2);
         else expect(atOnce).toBe(1);

@@ -83,6 +83,8 @@ export class SqlSource implements Source {
   /** Reads return rows in this encoding ({@link readEncoded}), bound with `bind`. */
   private encoding: RowEncoding | undefined;
   private bind: ((index: number, native: string) => unknown) | undefined;
+  /** The watermark held every row back when a pass was to be cut: the read that follows reports it and reads nothing. */
+  private heldForCut: ReadLimit | undefined;
 
   private constructor(dialect: SqlDialect, pool: SqlPool, ctx: EndpointContext, columns: Column[], natives: Map<string, string> | undefined) {
     this.dialect = dialect;
@@ -158,7 +160,8 @@ export class SqlSource implements Source {
     let bound: ReadLimit | undefined;
     try {
       // A bounded range was cut below the watermark: its rows are final.
-      bound = upTo ? undefined : await this.limit(signal);
+      bound = upTo ? undefined : (this.heldForCut ?? (await this.limit(signal)));
+      this.heldForCut = undefined;
       const status = { heldBack: bound?.heldBack, blockedBy: bound?.blockedBy, watermark: bound?.value, warning: bound?.warning };
       if (bound?.hold) return { columns: this.columns, rows: [], position, ...status };
       if (this.encoding) {
@@ -291,7 +294,8 @@ export class SqlSource implements Source {
 
   /**
    * Key ranges of about equal size over the rows a pass from the start reads: cut at rows found by
-   * their rank in key order, below the watermark in a cursor mode (rows up to a cut are final then).
+   * their rank in key order, the last one ending at the last row, all below the watermark in a cursor
+   * mode (rows up to a cut are final then).
    * None on SQL Server (its paging differs), for too few rows, or while the watermark holds the reads.
    */
   async copyRanges(position: Position, count: number, signal: AbortSignal): Promise<CopyRange[] | undefined> {
@@ -299,7 +303,11 @@ export class SqlSource implements Source {
     if (dialect.limitStyle === 'top' || order.length === 0 || count < 2) return undefined;
     try {
       const bound = await this.limit(signal);
-      if (bound?.hold) return undefined;
+      if (bound?.hold) {
+        // The next read waits with it, instead of reading the pass's first rows as one range should the watermark move in between.
+        this.heldForCut = bound;
+        return undefined;
+      }
       let base = selectFromEndpoint(dialect.db, this.endpoint);
       for (const col of order) base = base.where(col, 'is not', null);
       if (bound?.value !== undefined) base = base.where(order[0]!, position.kind === 'id' ? '<=' : '<', this.param(order[0]!, bound.value));
@@ -307,11 +315,25 @@ export class SqlSource implements Source {
       const total = Number(counted.rows[0]?.n ?? 0);
       if (total < count * 2) return undefined;
       const ranked = order.reduce((q, col) => q.orderBy(col, 'asc'), base.select(order));
-      return await keyRanges(total, count, async (rows) => {
+      const ranges = await keyRanges(total, count, async (rows) => {
         const found = await this.pool.execute(ranked.offset(rows).limit(1).compile(), signal);
         const row = found.rows[0];
         return row ? order.map((c) => row[c]) : undefined;
       });
+      // The last range ends at the last row counted too: every range holds final rows only, read
+      // without a watermark (whose hold would end a range early); later rows come by the usual reads.
+      const lastRow = (
+        await this.pool.execute(
+          order
+            .reduce((q, col) => q.orderBy(col, 'desc'), base.select(order))
+            .limit(1)
+            .compile(),
+          signal,
+        )
+      ).rows[0];
+      if (!lastRow) return undefined;
+      ranges[ranges.length - 1]!.to = order.map((c) => cursorText(lastRow[c]) ?? '');
+      return ranges;
     } catch (err) {
       throw wrapSqlError(dialect, 'source', this.sync.id, err);
     }

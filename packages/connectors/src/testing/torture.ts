@@ -53,6 +53,10 @@ export interface TortureOptions {
    * @default false
    */
   lateCommit?: boolean;
+  /** Rows inserted before the sync starts, so that its first pass has rows to cut into key ranges. @default 0 */
+  preloadRows?: number;
+  /** The sync's `parallelism`: its first pass in key ranges, copied side by side. @default 1 */
+  parallelism?: number;
   /** How long to wait, after the writers stop, for the destination to equal the source. @default 30000 */
   catchUpMs?: number;
   seed?: number;
@@ -83,6 +87,8 @@ export interface TortureResult {
   /** Seconds from the writers' stop until the destination equalled the source (or gave up). */
   catchUpSeconds: number;
   finalStatus: SyncStatus;
+  /** The most key ranges of a parallel copy under way at once (begun, not done), as the statuses showed. */
+  rangesAtOnce: number;
 }
 
 /** The dialect blind to open transactions and the clock: keyset reads up to the newest row, as before issue 7. */
@@ -179,8 +185,15 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
             { mode: 'id', cursorColumn: 'id', writeMode: 'insert' }),
         batchSize: opts.batchSize ?? 7,
         pollIntervalMs: opts.pollIntervalMs ?? 50,
+        parallelism: opts.parallelism ?? 1,
       }),
     );
+    if (opts.preloadRows) {
+      // Rows of a table in use for a while: stamped a minute ago, below any watermark once committed.
+      const rows = Array.from({ length: opts.preloadRows }, () => ({ ts: sql.raw(`${D.now} - interval '1' minute`), v: 0, note: 'preloaded' }));
+      await setup.execute(dialect.db.insertInto('torture_src').values(rows).compile());
+    }
+    let rangesAtOnce = 0;
 
     // When each inserted row's transaction committed, and when the row first reached the destination.
     const committedAt = new Map<string, number>();
@@ -197,6 +210,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
             for (const row of batch.rows) if (!copiedAt.has(String(row.id))) copiedAt.set(String(row.id), now);
             return result;
           },
+          parallelWrites: destination.parallelWrites,
           close: () => destination.close(),
         };
       },
@@ -210,6 +224,12 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
         deadLetters: { record: async () => {} },
         agentId: 'torture',
         backoff: { initialMs: 20, maxMs: 200 },
+        onStatus: ({ position }) => {
+          const ranges = position && position.kind !== 'stream' ? position.ranges : undefined;
+          // Under way: neither done nor still at its cut (the first range starts with no key).
+          const busy = (ranges ?? []).filter((r, i) => !r.done && JSON.stringify(r.after) !== JSON.stringify(i === 0 ? null : ranges![i - 1]!.to)).length;
+          rangesAtOnce = Math.max(rangesAtOnce, busy);
+        },
       });
       void r.start();
       return r;
@@ -354,6 +374,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
       latencyMs,
       catchUpSeconds,
       finalStatus,
+      rangesAtOnce,
     };
   } finally {
     await runner?.stop();

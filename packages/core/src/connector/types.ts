@@ -166,8 +166,9 @@ export interface Source {
   read(position: Position, limit: number, signal: AbortSignal, upTo?: string[]): Promise<Batch>;
   /**
    * Cuts the rows a pass starting at `position` would read into about `count` key ranges of about
-   * equal size (the last one open-ended), for a copy in parallel; undefined when there is too little
-   * to cut. In a cursor mode every cut lies below the watermark: the rows of a bounded range are final.
+   * equal size, for a copy in parallel; undefined when there is too little to cut. In a cursor mode
+   * every cut lies below the watermark: the rows of a bounded range are final. The last range may be
+   * open-ended (`to` null): it is then read with the watermark, and done at its first short read.
    */
   copyRanges?(position: Position, count: number, signal: AbortSignal): Promise<CopyRange[] | undefined>;
   /**

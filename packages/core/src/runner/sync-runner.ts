@@ -508,8 +508,9 @@ export class SyncRunner {
     }
     const state = ranges;
     const current = () => rangedPosition(start, state);
-    // A destination that cannot take writers side by side gets one, which goes through the ranges in turn.
-    const workers = destination.parallelWrites ? Math.min(this.sync.parallelism, state.filter((r) => !r.done).length) : 1;
+    // One worker goes through the ranges in turn for a destination that cannot take writers side by
+    // side, and for a sync under data source limits (a slot stands for one connection to each side).
+    const workers = destination.parallelWrites && !this.opts.slots ? Math.min(this.sync.parallelism, state.filter((r) => !r.done).length) : 1;
     const stopAll = new AbortController();
     const sig = AbortSignal.any([signal, stopAll.signal]);
     const claimed = new Set<number>();
