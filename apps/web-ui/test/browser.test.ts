@@ -310,6 +310,14 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(problems.join(' | ')).not.toMatch(/or give dataSourceId|must NOT/);
     await docShots(page, 'sync-form-errors');
     await expectAccessible(page, 'the sync form with errors');
+    // What the change-log mode needs of the source's server is said once it is chosen, not in its card.
+    const needs = page.locator('.mode-needs');
+    expect(await needs.count()).toBe(0);
+    await page.getByRole('radio', { name: /Change data capture/ }).check();
+    await needs.getByText(/wal_level = logical .* binlog_format = ROW/).waitFor();
+    await docShots(page, 'sync-form-cdc');
+    await page.getByRole('radio', { name: /Increasing id/ }).check();
+    await until('the needs of cdc gone with it', async () => (await needs.count()) === 0);
 
     await page.getByLabel('Id', { exact: true }).fill('orders');
     const source = page.getByRole('group', { name: /^Source/ });

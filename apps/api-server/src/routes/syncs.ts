@@ -51,15 +51,27 @@ const PAUSE_WAIT_MS = 30_000;
 /** Syncs of a bulk request checked or stored at once. */
 const BULK_CONCURRENCY = 32;
 
-/** `fn` over every item, BULK_CONCURRENCY at a time; the results in the items' order. A failure ends it once its whole group has settled. */
-async function inGroups<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += BULK_CONCURRENCY) {
-    for (const r of await Promise.allSettled(items.slice(i, i + BULK_CONCURRENCY).map((item, j) => fn(item, i + j)))) {
-      if (r.status === 'rejected') throw r.reason;
-      results.push(r.value);
+/**
+ * `fn` over every item, BULK_CONCURRENCY at a time (each next item starts as soon as one ends, no
+ * group waits for its slowest); the results in the items' order. After a failure no new item starts,
+ * and it is thrown once those under way have settled.
+ */
+async function inPool<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failure: { reason: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index]!, index);
+      } catch (reason) {
+        failure ??= { reason };
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, items.length) }, worker));
+  if (failure) throw failure.reason;
   return results;
 }
 
@@ -231,7 +243,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       const configs: SyncConfig[] = [];
       const seen = new Set<string>();
       // Each sync costs a few etcd round trips: checked, then stored, BULK_CONCURRENCY at a time (1,000 in seconds).
-      const checked = await inGroups(req.body.syncs, async (input, index) => {
+      const checked = await inPool(req.body.syncs, async (input, index) => {
         const base = `syncs[${index}]`;
         const id = typeof (input as { id?: unknown }).id === 'string' ? (input as { id: string }).id : undefined;
         const issues: ConfigIssue[] = [];
@@ -264,7 +276,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       }
       const created: string[] = [];
       try {
-        await inGroups(configs, async (config) => created.push((await save(config, undefined, auditOf(req, 'bulk'), req.query, principalOf(req).role)).id));
+        await inPool(configs, async (config) => created.push((await save(config, undefined, auditOf(req, 'bulk'), req.query, principalOf(req).role)).id));
       } catch (err) {
         // A sync created by someone else meanwhile: undo this request's, so that it stays all or nothing.
         for (const id of created) await ctx.configs.deleteSync(id).catch(() => false);

@@ -145,6 +145,23 @@ describe('cluster state in etcd', () => {
     await a.close(true);
   });
 
+  it('a change of state is written at once, not after the interval: a sync taken over shows running right after starting', async () => {
+    const statuses = new StatusStore(conn.ns);
+    await configured('s-state');
+    const a = await session('status-state');
+    const lock = (await SyncLock.acquire(conn.ns, 's-state', { agentId: 'status-state', leaseId: a.leaseId }, new AbortController().signal))!;
+    // An interval far longer than this test may take: only the change of state can have the second write out.
+    const writer = new ThrottledStatusWriter(statuses, silentLogger, () => lock.fence, 600_000, 600_000);
+    const writes = async () => Number((await conn.ns.get(KEYS.status('s-state')).exec()).kvs[0]?.version ?? 0);
+    writer.update(newSyncStatus('s-state', 'status-state', { state: 'starting' }));
+    await until('the first status write', async () => (await writes()) === 1, 5000);
+    writer.update(newSyncStatus('s-state', 'status-state', { state: 'running' }));
+    writer.update(newSyncStatus('s-state', 'status-state', { state: 'idle' }));
+    await until('the new state written, long before the interval', async () => (await writes()) === 2, 5000);
+    expect(JSON.parse((await conn.ns.get(KEYS.status('s-state')).string())!)).toMatchObject({ state: 'idle' });
+    await a.close(true);
+  });
+
   it('a status that could not be written (the lock not yet ours) is written by the next update saying the same, not at the heartbeat', async () => {
     const statuses = new StatusStore(conn.ns);
     await configured('s-early');

@@ -17,7 +17,15 @@ function meaning(status: SyncStatus): string {
 export const STATUS_HEARTBEAT_MS = 300_000;
 
 /**
- * Writes a sync's status at most once per `intervalMs`, always ending with the latest one, and only
+ * How soon a status whose state changed (starting → running → idle, a failure) is written, whatever
+ * the interval: a sync taken over shows running at once, not a second after its 'starting'. The
+ * few milliseconds let a state that follows at once (running → idle) go in the same write.
+ */
+export const STATE_CHANGE_WAIT_MS = 100;
+
+/**
+ * Writes a sync's status at most once per `intervalMs` (a change of state sooner, {@link
+ * STATE_CHANGE_WAIT_MS}), always ending with the latest one, and only
  * while `fenceOf()` is the sync's lock: an agent that lost the sync never overwrites the new owner's.
  * A status that says nothing new (an idle sync polling again) is written only every `heartbeatMs`:
  * etcd gets one write per idle sync every five minutes, not one per poll; whether the agent is alive
@@ -33,7 +41,11 @@ export class ThrottledStatusWriter {
   /** {@link meaning} of the last status written (or queued to be). */
   private written: string | undefined;
   private lastWrite = 0;
+  /** The state of the last status written. */
+  private stateWritten: SyncStatus['state'] | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending write is due (ms since the epoch). */
+  private dueAt = 0;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(store: StatusStore, log: Logger, fenceOf: () => Fence | undefined, intervalMs = 1000, heartbeatMs = STATUS_HEARTBEAT_MS) {
@@ -49,12 +61,19 @@ export class ThrottledStatusWriter {
     if (!this.pending && said === this.written && Date.now() - this.lastWrite < this.heartbeatMs) return;
     this.written = said;
     this.pending = status;
-    if (this.timer) return;
-    const wait = Math.max(0, this.lastWrite + this.intervalMs - Date.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, wait);
+    const now = Date.now();
+    const regular = this.lastWrite + this.intervalMs;
+    const due = status.state !== this.stateWritten ? Math.min(regular, now + STATE_CHANGE_WAIT_MS) : regular;
+    if (this.timer && this.dueAt <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.dueAt = due;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.flush();
+      },
+      Math.max(0, due - now),
+    );
     this.timer.unref();
   }
 
@@ -74,7 +93,10 @@ export class ThrottledStatusWriter {
     // not wait for the heartbeat (a handoff's first statuses can precede the lock this agent writes under).
     const notWritten = () => {
       if (this.written === said) this.written = undefined;
+      // The next status is written soon, as a change of state.
+      this.stateWritten = undefined;
     };
+    this.stateWritten = status.state;
     this.writing = this.writing.then(async () => {
       try {
         if (!fence || !(await this.store.put(status, fence))) {

@@ -7,6 +7,8 @@ export interface ModeInfo {
   label: string;
   /** One sentence for people choosing a mode. */
   help: string;
+  /** What the source's server must allow for the mode, shown once the mode is chosen. */
+  needs?: string | undefined;
   /** Kind of the position the mode resumes from. */
   position: PositionKind;
   /** Follows a cursor column: `cursorColumn` is required. */
@@ -99,7 +101,9 @@ export const MODE_TABLE = {
   },
   cdc: {
     label: 'Change data capture',
-    help: "Copies the table from a consistent snapshot, then follows the database's change log (PostgreSQL logical replication, the MySQL / MariaDB binlog): inserts, updates and deletes within a second. Needs wal_level = logical and a user with REPLICATION on PostgreSQL; log_bin, binlog_format = ROW, binlog_row_image = FULL and REPLICATION SLAVE + BINLOG MONITOR (REPLICATION CLIENT) on MySQL / MariaDB (Test connection checks).",
+    help: "Copies the table from a consistent snapshot, then follows the database's change log: inserts, updates and deletes within a second.",
+    needs:
+      'The source server must keep a change log that Idra may read: on PostgreSQL wal_level = logical and a user with REPLICATION; on MySQL / MariaDB log_bin, binlog_format = ROW, binlog_row_image = FULL and a user with REPLICATION SLAVE and BINLOG MONITOR (REPLICATION CLIENT on MySQL). Test connections checks them and says what to change.',
     position: 'stream',
     cursor: false,
     timestamp: false,

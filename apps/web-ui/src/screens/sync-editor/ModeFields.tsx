@@ -12,7 +12,7 @@ interface ModeProps {
 
 /** How rows are followed: the mode (from the mode table), its cursor and tiebreaker, the key. */
 export function ModeFields({ draft: d, change, sourceColumns }: ModeProps) {
-  const { cursor, timestamp } = modeInfo(d.mode);
+  const { cursor, timestamp, needs } = modeInfo(d.mode);
   const modeIssue = usePlacedIssue('mode');
   const primaryKey = sourceColumns.filter((c) => c.primaryKey).map((c) => c.name);
   return (
@@ -30,6 +30,7 @@ export function ModeFields({ draft: d, change, sourceColumns }: ModeProps) {
         ))}
       </fieldset>
       {modeIssue && <p className="error-text">{modeIssue}</p>}
+      {needs && <p className="hint mode-needs">{needs}</p>}
       <div className="grid-3">
         {cursor && (
           <PlacedField

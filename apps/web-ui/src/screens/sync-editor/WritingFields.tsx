@@ -54,7 +54,7 @@ export function WritingFields({ draft: d, change, sourceCheck }: WritingProps) {
           <PlacedField
             path="parallelism"
             label="Parallel copy"
-            hint={`Key ranges of a full copy (${d.mode === 'full' ? 'each pass' : 'the first pass'}) written side by side, each on connections of its own (default ${SYNC_DEFAULTS.parallelism}; SQL sources, SQLite destinations take one at a time).`}
+            hint={`Key ranges of ${d.mode === 'full' ? 'each pass' : 'the first pass'} copied side by side, each on connections of its own (default ${SYNC_DEFAULTS.parallelism}). SQL sources; a SQLite destination copies them one after another.`}
           >
             {(p) => (
               <input
