@@ -47,4 +47,18 @@ describe('creating many syncs at once', () => {
     const history = (await s.call('GET', '/api/v1/syncs/bulk-a/history', { token: viewer })).body as Array<{ action: string; via?: string }>;
     expect(history[0]).toMatchObject({ action: 'created', via: 'bulk' });
   });
+
+  it('an id whose deleted sync left an offset is still guarded: a new source for it needs a decision, and the bulk creates none', async () => {
+    const { admin, operator } = s.tokens;
+    expect((await s.call('POST', '/api/v1/syncs', { token: operator, body: sqliteSync('reborn', { enabled: false }) })).status).toBe(201);
+    expect(
+      (await s.call('PUT', '/api/v1/syncs/reborn/offset', { token: admin, body: { position: { kind: 'id', value: '250' }, reason: 'test' } })).status,
+    ).toBe(200);
+    expect((await s.call('DELETE', '/api/v1/syncs/reborn', { token: operator })).status).toBe(204);
+    const elsewhere = sqliteSync('reborn', { source: { connector: 'sqlite', connection: { file: '/tmp/idra-api-test-other.db' }, table: 'orders' } });
+    const refused = await s.call('POST', '/api/v1/syncs/bulk', { token: operator, body: { syncs: [sqliteSync('fresh-1'), elsewhere] } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('IDRA_ERR_OFFSET_SCOPE_CHANGED');
+    expect((await s.call('GET', '/api/v1/syncs/fresh-1', { token: operator })).status).toBe(404);
+  });
 });

@@ -24,6 +24,7 @@ import { OffsetDecisionQuery, guardOffsetScope } from '../offset-guard.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { EmptyBody, IdParams, TransactionVisibilitySchema, errors } from '../schemas.ts';
 import { probeLimit, probeOptions, type ProbeRouteOptions } from '../probes.ts';
+import type { IdraContext } from '../context.ts';
 
 const DeadLetterParams = Type.Object(
   { id: IdSchema, errorId: Type.String({ pattern: '^[0-9]{15}-[a-z0-9]{1,8}$', description: 'dead letter id' }) },
@@ -73,6 +74,11 @@ async function inPool<T, R>(items: readonly T[], fn: (item: T, index: number) =>
   await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, items.length) }, worker));
   if (failure) throw failure.reason;
   return results;
+}
+
+/** The ids of the keys under `prefix` (`syncs/`, `offsets/`), read as keys only. */
+async function idsUnder(ctx: IdraContext, prefix: string): Promise<Set<string>> {
+  return new Set((await ctx.etcd.ns.getAll().prefix(prefix).keys()).map((key) => key.slice(prefix.length)));
 }
 
 /**
@@ -189,11 +195,13 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
     who: AuditContext,
     decision: { offset?: 'reset' | 'keep' | undefined; confirm?: string | undefined },
     role: Parameters<typeof guardOffsetScope>[4],
+    /** A bulk create knows already that the new sync's id has no stored offset: no guard to ask, no history to trim. */
+    fresh = false,
   ) => {
-    const resolution = await guardOffsetScope(ctx, config, before, decision, role);
+    const resolution = fresh ? undefined : await guardOffsetScope(ctx, config, before, decision, role);
     await resolution?.apply(who.by, who.reason);
     const saved = await configs.putSync(config, ctx.audit.sync(before ? 'updated' : 'created', who, before, config, resolution?.record));
-    await ctx.audit.trim('sync', config.id);
+    if (!fresh) await ctx.audit.trim('sync', config.id);
     return saved;
   };
 
@@ -242,7 +250,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       const items: Array<{ index: number; id: string | undefined; issues: ConfigIssue[] }> = [];
       const configs: SyncConfig[] = [];
       const seen = new Set<string>();
-      // Each sync costs a few etcd round trips: checked, then stored, BULK_CONCURRENCY at a time (1,000 in seconds).
+      // Which ids have a sync or an offset already: two reads of keys for the request, not two per sync.
+      const [storedIds, offsetIds] = await Promise.all([idsUnder(ctx, KEYS.syncs), idsUnder(ctx, KEYS.offsets)]);
+      // Each sync costs an etcd transaction or two: checked, then stored, BULK_CONCURRENCY at a time (1,000 in seconds).
       const checked = await inPool(req.body.syncs, async (input, index) => {
         const base = `syncs[${index}]`;
         const id = typeof (input as { id?: unknown }).id === 'string' ? (input as { id: string }).id : undefined;
@@ -255,7 +265,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
             issues.push(...(err instanceof ConfigError ? err.issues : (err.details!.issues as ConfigIssue[])));
           else throw err;
         }
-        const exists = id !== undefined && (await syncExists(ctx, id));
+        const exists = id !== undefined && storedIds.has(id);
         return { base, id, issues, config, exists };
       });
       for (const [index, { base, id, issues, config, exists }] of checked.entries()) {
@@ -276,7 +286,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox<ProbeRouteOptions> = async (a
       }
       const created: string[] = [];
       try {
-        await inPool(configs, async (config) => created.push((await save(config, undefined, auditOf(req, 'bulk'), req.query, principalOf(req).role)).id));
+        await inPool(configs, async (config) =>
+          created.push((await save(config, undefined, auditOf(req, 'bulk'), req.query, principalOf(req).role, !offsetIds.has(config.id))).id),
+        );
       } catch (err) {
         // A sync created by someone else meanwhile: undo this request's, so that it stays all or nothing.
         for (const id of created) await ctx.configs.deleteSync(id).catch(() => false);
