@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AssignmentView, ErrorSummary, SyncOverview, SyncStatus } from '@idra/api-client';
-import { deriveHealth, readUnassigned } from '@idra/core';
+import { KEYS, deriveHealth, readUnassigned } from '@idra/core';
 import { deadLetterCounts, listAssignments, lockOwners } from '../cluster-view.ts';
 import { errors } from '../schemas.ts';
 
@@ -81,8 +81,22 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     // Dashboard tabs refreshing on the same change ask at once: they share one reading of etcd.
-    async (): Promise<SyncOverview[]> => (overviewInFlight ??= readOverview().finally(() => (overviewInFlight = undefined))),
+    async (): Promise<SyncOverview[]> => (overviewInFlight ??= currentOverview().finally(() => (overviewInFlight = undefined))),
   );
+
+  let lastOverview: { revision: string; overview: SyncOverview[] } | undefined;
+  /**
+   * The overview read last, while nothing in etcd changed since (its revision, asked first: one cheap
+   * read), else read again: tabs of a quiet cluster cost one round trip each, and none sees a stale one.
+   */
+  async function currentOverview(): Promise<SyncOverview[]> {
+    const { revision } = (await etcd.ns.get(KEYS.syncs).exec()).header;
+    if (lastOverview?.revision === revision) return lastOverview.overview;
+    const overview = await readOverview();
+    // The revision read before the overview: a change made meanwhile makes the next request read again.
+    lastOverview = { revision, overview };
+    return overview;
+  }
 
   app.get(
     '/errors',

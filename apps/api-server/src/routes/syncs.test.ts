@@ -347,6 +347,17 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect((await s.call('DELETE', `/api/v1/syncs/orders/errors/${letters[0]!.id}`, { token: operator })).status).toBe(404);
     expect((await s.call('DELETE', '/api/v1/syncs/orders/errors', { token: operator })).body).toEqual({ deleted: 1 });
     expect((await s.call('GET', '/api/v1/errors', { token: admin })).body).toEqual([]);
+
+    // The overview is read again after any change in etcd (it is kept only while nothing changed): the dead
+    // letters just deleted and a new status show at once.
+    const deadLettersOf = async () =>
+      ((await s.call('GET', '/api/v1/overview', { token: viewer })).body as Array<{ id: string; deadLetters: number; status: SyncStatus | null }>).find(
+        (o) => o.id === 'orders',
+      )!;
+    expect((await deadLettersOf()).deadLetters).toBe(0);
+    expect(await deadLettersOf()).toEqual(await deadLettersOf());
+    await asSyncOwner(s.app.idra.etcd.ns, 'orders', 'agent-1', (fence) => statuses.put({ ...status, rowsCopied: 43 }, fence));
+    expect((await deadLettersOf()).status).toMatchObject({ rowsCopied: 43 });
   });
 });
 
