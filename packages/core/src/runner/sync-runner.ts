@@ -555,7 +555,7 @@ export class SyncRunner {
               done = await this.write(dst!, work, sig);
             }
             if (batch.rows.length > 0) range.after = positionKey(batch.position) ?? range.after;
-            // Short: the range is copied (the last one, open-ended, up to the watermark: the rest comes by the usual reads).
+            // Short: the range is copied (an open-ended last range, read with the watermark, up to it: the rest comes by the usual reads).
             if (batch.rows.length + deleteCount(batch) < asked) range.done = true;
             await store();
             if (batch.rows.length > 0) {
