@@ -73,12 +73,12 @@ describe('torture: concurrent writers, late commits, restarts — no row lost', 
     });
   }
 
-  // The first pass cut into 2 key ranges copied side by side (400 rows there before the sync starts),
+  // The first pass cut into 2 key ranges copied side by side (2,000 rows there before the sync starts),
   // while the writers insert and update and the sync restarts: ranges must neither overlap nor leave a gap.
   for (const dialect of ['postgres', 'mysql'] as const) {
     for (const mode of ['timestamp', 'id'] as const) {
       it(`${dialect}, ${mode} mode, first pass in 2 key ranges side by side: destination equals source, 0 missing, 0 duplicates`, async () => {
-        const r = await torture(dialect, mode, { preloadRows: 400, parallelism: 2 });
+        const r = await torture(dialect, mode, { preloadRows: 2000, parallelism: 2 });
         expectIdentical(r);
         expect(r.rangesAtOnce).toBe(2);
       });

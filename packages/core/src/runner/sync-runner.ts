@@ -513,7 +513,10 @@ export class SyncRunner {
     const workers = destination.parallelWrites && !this.opts.slots ? Math.min(this.sync.parallelism, state.filter((r) => !r.done).length) : 1;
     const stopAll = new AbortController();
     const sig = AbortSignal.any([signal, stopAll.signal]);
-    const claimed = new Set<number>();
+    // Each worker starts on a range of its own, taken now: the first worker, done with its range while
+    // another still opens its connections, does not take that one's range too.
+    const firsts = state.flatMap((r, k) => (r.done ? [] : [k])).slice(0, Math.max(1, workers));
+    const claimed = new Set<number>(firsts);
     let stores: Promise<void> = Promise.resolve();
     const store = () => {
       const stored = stores.then(() => this.commit(current()));
@@ -536,8 +539,8 @@ export class SyncRunner {
           await this.passEncoded(src, dst, sig);
         }
         const limit = new BatchLimit(this.sync.batchSize, this.sync.batchBytes);
-        for (;;) {
-          const i = state.findIndex((r, k) => !r.done && !claimed.has(k));
+        for (let first = firsts[w]; ; first = undefined) {
+          const i = first ?? state.findIndex((r, k) => !r.done && !claimed.has(k));
           if (i < 0) return;
           claimed.add(i);
           const range = state[i]!;
