@@ -22,6 +22,44 @@ export function agentInfo(agentId: string, version: string, placement: Pick<Agen
 }
 
 /**
+ * Until when a lease kept alive by keepalives is certainly valid. A keepalive is sent every third of
+ * the TTL whether or not the previous one was answered, and answers come back in order on the stream:
+ * each answer extends the validity from the send time of the keepalive it answers (the oldest one not
+ * answered yet), not of a later one — slow answers must not make a lease look younger than it is.
+ */
+export class LeaseValidity {
+  private readonly windowMs: number;
+  private readonly pending: number[] = [];
+  private until: number;
+
+  /** `windowMs`: the TTL less a margin; `grantedAt`: when the grant was asked for. */
+  constructor(windowMs: number, grantedAt: number) {
+    this.windowMs = windowMs;
+    this.until = grantedAt + windowMs;
+  }
+
+  get validUntil(): number {
+    return this.until;
+  }
+
+  /** A keepalive was sent at `at`. */
+  fired(at: number): void {
+    this.pending.push(at);
+  }
+
+  /** The next keepalive not answered yet was answered. */
+  answered(): void {
+    const sentAt = this.pending.shift();
+    if (sentAt !== undefined) this.until = Math.max(this.until, sentAt + this.windowMs);
+  }
+
+  /** A new keepalive stream: what was sent on the old one will not be answered. */
+  restarted(): void {
+    this.pending.length = 0;
+  }
+}
+
+/**
  * One registration of an agent: `agents/<agentId>` on a lease kept alive continuously. The session
  * knows, by the monotonic clock, until when the lease is certainly still valid (keepalive send time +
  * TTL − margin); once that moment passes without a renewal it emits `lost` and every sync must stop.
@@ -32,8 +70,7 @@ export class AgentSession extends EventEmitter {
   private readonly ns: Namespace;
   private lease: Lease | undefined;
   private leaseIdValue: string | undefined;
-  private validUntil = 0;
-  private firedAt = 0;
+  private validity: LeaseValidity | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private ended = false;
 
@@ -57,18 +94,18 @@ export class AgentSession extends EventEmitter {
   /** Grants the lease and registers the agent; rejects when etcd is unreachable. */
   async start(): Promise<void> {
     const started = performance.now();
+    const validity = (this.validity = new LeaseValidity(this.ttlSeconds * 1000 - this.marginMs, started));
     const lease = this.ns.lease(this.ttlSeconds, { autoKeepAlive: true });
     this.lease = lease;
-    lease.on('keepaliveFired', () => (this.firedAt = performance.now()));
-    lease.on('keepaliveSucceeded', () => {
-      this.validUntil = Math.max(this.validUntil, (this.firedAt || performance.now()) + this.ttlSeconds * 1000 - this.marginMs);
-    });
+    lease.on('keepaliveEstablished', () => validity.restarted());
+    lease.on('keepaliveFailed', () => validity.restarted());
+    lease.on('keepaliveFired', () => validity.fired(performance.now()));
+    lease.on('keepaliveSucceeded', () => validity.answered());
     lease.on('lost', (err) => this.end(`lease lost: ${errorMessage(err)}`));
     this.leaseIdValue = await lease.grant();
-    this.validUntil = started + this.ttlSeconds * 1000 - this.marginMs;
     await lease.put(KEYS.agent(this.info.agentId)).value(JSON.stringify({ ...this.info, leaseId: this.leaseIdValue }));
     this.watchdog = setInterval(() => {
-      if (performance.now() > this.validUntil) this.end('lease not renewed in time (etcd unreachable?)');
+      if (performance.now() > validity.validUntil) this.end('lease not renewed in time (etcd unreachable?)');
     }, 100);
     this.watchdog.unref();
   }
@@ -81,7 +118,7 @@ export class AgentSession extends EventEmitter {
 
   /** True while the lease is certainly alive. */
   get valid(): boolean {
-    return !this.ended && performance.now() <= this.validUntil;
+    return !this.ended && this.validity !== undefined && performance.now() <= this.validity.validUntil;
   }
 
   /** Throws FencedError when the lease may have expired: nothing may be written for `syncId`. */
