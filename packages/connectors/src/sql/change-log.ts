@@ -1,15 +1,11 @@
-import type { Lag } from '@idra/core';
+import type { CopyRange, Lag } from '@idra/core';
 import { cursorText } from './values.ts';
 
 // What the cdc sources of every database share: the key ranges of the initial copy, the wait for the
 // log, the cut of the received transactions into batches, and the lag while the copy runs.
 
-/** One key range of the initial copy: rows with key in (after, to], `after` moving as pages are copied. */
-export interface SnapshotPart {
-  after: string[] | null;
-  to: string[] | null;
-  done: boolean;
-}
+/** One key range of the initial copy: rows with key in (after, to], `after` moving as pages are copied (the polling modes' {@link CopyRange}). */
+export type SnapshotPart = CopyRange;
 
 /**
  * `count` key ranges of about equal size of a table of about `total` rows, cut at the keys

@@ -5,6 +5,7 @@ import {
   FileOffsetStore,
   SyncRunner,
   normalizeSync,
+  rangesUnderWay,
   sleep,
   validateSyncConfig,
   type Connection,
@@ -226,9 +227,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureResult> {
         backoff: { initialMs: 20, maxMs: 200 },
         onStatus: ({ position }) => {
           const ranges = position && position.kind !== 'stream' ? position.ranges : undefined;
-          // Under way: neither done nor still at its cut (the first range starts with no key).
-          const busy = (ranges ?? []).filter((r, i) => !r.done && JSON.stringify(r.after) !== JSON.stringify(i === 0 ? null : ranges![i - 1]!.to)).length;
-          rangesAtOnce = Math.max(rangesAtOnce, busy);
+          rangesAtOnce = Math.max(rangesAtOnce, rangesUnderWay(ranges ?? []));
         },
       });
       void r.start();

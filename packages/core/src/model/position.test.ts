@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describePosition, positionAt, positionKey, rangedPosition, rangesFrontier, type CopyRange } from './position.ts';
+import { describePosition, positionAt, positionKey, rangedPosition, rangesFrontier, rangesUnderWay, type CopyRange } from './position.ts';
 
 const range = (after: string | null, to: string | null, done = false): CopyRange => ({
   after: after === null ? null : [after],
@@ -36,5 +36,9 @@ describe('positions of a copy in key ranges', () => {
     expect(positionAt(ts, ['2024-01-01 00:00:00', '7'])).toEqual({ kind: 'timestamp', value: '2024-01-01 00:00:00', tiebreaker: '7' });
     expect(positionKey(positionAt(ts, ['2024-01-01 00:00:00', '7']))).toEqual(['2024-01-01 00:00:00', '7']);
     expect(describePosition({ kind: 'id', value: '12', ranges })).toBe('id > 12; parallel copy: 1 of 3 key ranges done');
+    // Under way: moved past its start (the range before's end, nothing for the first) and not done.
+    expect(rangesUnderWay(ranges)).toBe(1);
+    expect(rangesUnderWay([range(null, '10'), range('10', '20'), range('25', null)])).toBe(1);
+    expect(rangesUnderWay([range('3', '10'), range('12', '20'), range('20', null)])).toBe(2);
   });
 });

@@ -142,3 +142,8 @@ export function rangedPosition(p: Exclude<Position, { kind: 'stream' }>, ranges:
   const at = positionAt(p, rangesFrontier(ranges));
   return ranges.every((r) => r.done) ? at : { ...at, ranges: ranges.map((r) => ({ ...r })) };
 }
+
+/** How many ranges of a copy are under way: begun (moved past their start, the previous range's end) and not done. */
+export function rangesUnderWay(ranges: readonly CopyRange[]): number {
+  return ranges.filter((r, i) => !r.done && JSON.stringify(r.after) !== JSON.stringify(i === 0 ? null : ranges[i - 1]!.to)).length;
+}
