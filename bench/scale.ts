@@ -13,7 +13,7 @@ const SECRET_KEY = 'bench-secret-key-0123456789abcdef';
 const POLL_MS = 5_000;
 /** The agent's default lease TTL: failover is measured against it. */
 const LEASE_TTL_S = 3;
-/** What a dashboard tab does (apps/web-ui/src/api): /overview every 3 s, and at most once a second when events say something changed. */
+/** What a tab of the web UI does (apps/web-ui/src/api): its view of the overview every 3 s, and at most once a second when events say something changed. */
 const TAB_POLL_MS = 3_000;
 const TAB_REFRESH_MS = 1_000;
 
@@ -42,7 +42,10 @@ export interface ScaleResult {
     /** SSE events each tab received: mean per second, and the busiest second. */
     eventsPerSecondPerTab: number;
     maxEventsInOneSecond: number;
-    overview: { requests: number; p50Ms: number; p99Ms: number; maxMs: number; bytes: number };
+    /** What the tabs fetched: the dashboard's summary and the sync list's first page, alternately by tab. */
+    overview: { requests: number; p50Ms: number; p99Ms: number; maxMs: number; bytes: number; summaryBytes: number; pageBytes: number };
+    /** The whole overview in one document (`GET /overview`, for scripts): no screen fetches it. */
+    wholeOverviewBytes: number;
   };
   agentsAtIdle: Array<{ syncs: number; rssMb: number; budgetMb: number; openFiles: number; metricsBytes: number; metricsSeries: number }>;
   /** etcd watchers (sum over members) with the tabs open, and once they left: the API server's watches go with its last event stream. */
@@ -98,9 +101,18 @@ async function recordPuts(conn: EtcdConnection): Promise<{ since(t: number): Arr
   return { since: (t) => puts.filter((p) => p.at >= t), stop: () => watcher.cancel() };
 }
 
+const kB = (bytes: number) => Math.round(bytes / 1024);
+
+function lastBytes(tabs: Tab[], screen: Tab['screen']): number {
+  return tabs.find((t) => t.screen === screen)?.overviews.at(-1)?.bytes ?? 0;
+}
+
+/** The screens of the web UI that follow every sync, and what each fetches. */
+const SCREENS = { dashboard: '/api/v1/overview/summary', list: '/api/v1/overview/page' } as const;
+
 /**
- * A browser tab of the dashboard: follows `/events` and fetches `/overview` as the web UI does,
- * timing each fetch and counting the events it receives per second.
+ * A browser tab of the web UI on the dashboard or the sync list: follows `/events` and fetches its view
+ * of the overview as the web UI does, timing each fetch and counting the events it receives per second.
  */
 class Tab {
   readonly eventSeconds = new Map<number, number>();
@@ -109,7 +121,10 @@ class Tab {
   private readonly done: Promise<unknown>;
   private changed = false;
 
-  constructor(url: string, token: string) {
+  readonly screen: keyof typeof SCREENS;
+
+  constructor(url: string, token: string, screen: keyof typeof SCREENS) {
+    this.screen = screen;
     const headers = { authorization: `Bearer ${token}` };
     const events = (async () => {
       const res = await fetch(`${url}/api/v1/events`, { headers, signal: this.abort.signal });
@@ -134,7 +149,7 @@ class Tab {
         this.changed = false;
         last = Date.now();
         const t = performance.now();
-        const res = await fetch(`${url}/api/v1/overview`, { headers, signal: this.abort.signal }).catch(() => undefined);
+        const res = await fetch(`${url}${SCREENS[screen]}`, { headers, signal: this.abort.signal }).catch(() => undefined);
         const body = await res?.text().catch(() => undefined);
         if (body !== undefined && res?.ok) this.overviews.push({ at: last, ms: performance.now() - t, bytes: body.length });
       }
@@ -265,7 +280,7 @@ export async function benchScale(opts: ScaleOptions, progress: (line: string) =>
 
     // Idle: the first copies are done; what remains is polling, heartbeats and the dashboard.
     const watchersBefore = await etcdWatchers(etcd);
-    for (let i = 0; i < opts.tabs; i++) tabs.push(new Tab(url, token));
+    for (let i = 0; i < opts.tabs; i++) tabs.push(new Tab(url, token, i % 2 === 0 ? 'dashboard' : 'list'));
     await until('the tabs to follow the events', async () => (await etcdWatchers(etcd)) > watchersBefore, 30_000);
     // Idle means nothing left of the first copies: their minutes close at the next minute and are written
     // by the agents' 15-s ticker, then nothing but heartbeats and polls remains.
@@ -299,8 +314,11 @@ export async function benchScale(opts: ScaleOptions, progress: (line: string) =>
         p50Ms: percentile(ms, 50),
         p99Ms: percentile(ms, 99),
         maxMs: ms.at(-1) ?? NaN,
-        bytes: latencies.at(-1)?.bytes ?? 0,
+        bytes: Math.max(0, ...latencies.map((o) => o.bytes)),
+        summaryBytes: lastBytes(tabs, 'dashboard'),
+        pageBytes: lastBytes(tabs, 'list'),
       },
+      wholeOverviewBytes: (await (await fetch(`${url}/api/v1/overview`, { headers: { authorization: `Bearer ${token}` } })).text()).length,
     };
 
     // Failover with the tabs open: how many events a tab gets while a third of the syncs move.
@@ -404,12 +422,17 @@ export function printScale(r: ScaleResult): void {
     ],
     ['events per tab in the busiest second of failover', String(r.failover.eventsMaxPerSecondPerTab), '≤ a few', r.failover.eventsMaxPerSecondPerTab <= 5],
     [
-      `/overview p50 / p99 / max, ${r.tabs} tabs (${r.idle.overview.requests} requests)`,
+      `overview (summary, page) p50 / p99 / max, ${r.tabs} tabs (${r.idle.overview.requests} requests)`,
       `${r.idle.overview.p50Ms.toFixed(0)} / ${r.idle.overview.p99Ms.toFixed(0)} / ${r.idle.overview.maxMs.toFixed(0)} ms`,
       'p99 ≤ 100 ms',
       r.idle.overview.p99Ms <= 100,
     ],
-    ['/overview size', `${Math.round(r.idle.overview.bytes / 1024)} kB`, 'not ~500 kB', r.idle.overview.bytes < 250 * 1024],
+    [
+      'what a tab fetches: summary / page (whole /overview)',
+      `${kB(r.idle.overview.summaryBytes)} / ${kB(r.idle.overview.pageBytes)} kB (${kB(r.idle.wholeOverviewBytes)} kB)`,
+      'not ~500 kB',
+      r.idle.overview.bytes < 250 * 1024,
+    ],
     ...r.agentsAtIdle.map((a, i): [string, string, string, boolean] => [
       `agent ${i}: RSS with ${a.syncs} syncs (${a.openFiles} open files)`,
       `${a.rssMb} MB`,

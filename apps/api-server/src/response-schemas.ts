@@ -23,6 +23,8 @@ import type {
   SyncActivity,
   SyncList,
   SyncOverview,
+  OverviewPage,
+  OverviewSummary,
   TimelineEvent,
   UserView,
   ValidateResult,
@@ -209,6 +211,40 @@ export const SyncOverviewSchema = Type.Object(
     lagThreshold: SyncSchema.properties.lagThreshold,
   },
   { $id: 'SyncOverview' },
+);
+
+const HealthCountsSchema = Type.Object(
+  {
+    all: Type.Integer(),
+    failed: Type.Integer(),
+    retrying: Type.Integer(),
+    unassigned: Type.Integer(),
+    lagging: Type.Integer(),
+    healthy: Type.Integer(),
+    paused: Type.Integer(),
+  },
+  { description: 'syncs per health, and all of them' },
+);
+
+export const OverviewPageSchema = Type.Object(
+  {
+    items: Type.Array(Type.Ref('SyncOverview')),
+    total: Type.Integer({ description: 'syncs matching the query, on every page' }),
+    page: Type.Integer({ description: '1-based' }),
+    pages: Type.Integer(),
+    pageSize: Type.Integer(),
+    counts: { ...HealthCountsSchema, description: 'per health, among the syncs matching the text alone (whatever the health asked)' },
+  },
+  { $id: 'OverviewPage', description: 'One page of the overview' },
+);
+
+export const OverviewSummarySchema = Type.Object(
+  {
+    counts: HealthCountsSchema,
+    busiest: Type.Array(Type.Ref('SyncOverview'), { description: 'at most 12 enabled syncs: problems first, then the most rows copied' }),
+    recentErrors: Type.Array(Type.Ref('SyncOverview'), { description: 'at most 10 syncs whose last error is the newest' }),
+  },
+  { $id: 'OverviewSummary', description: "The dashboard's view of every sync" },
 );
 
 export const AgentViewSchema = Type.Object(
@@ -625,6 +661,8 @@ export const RESPONSE_SCHEMAS = [
   SyncStatusSchema,
   SyncHealthSchema,
   SyncOverviewSchema,
+  OverviewPageSchema,
+  OverviewSummarySchema,
   AgentViewSchema,
   ClusterHealthSchema,
   UserViewSchema,
@@ -674,6 +712,8 @@ const checks: [
   Same<Json<SyncStatus>, Described<typeof SyncStatusSchema, { lag?: Static<typeof LagSchema> }>>,
   Same<Json<SyncHealth>, Json<Static<typeof SyncHealthSchema>>>,
   Same<Json<SyncOverview>, Described<typeof SyncOverviewSchema, { status: SyncStatus | null; health: SyncHealth }>>,
+  Same<Json<OverviewPage>, Described<typeof OverviewPageSchema, { items: SyncOverview[] }>>,
+  Same<Json<OverviewSummary>, Described<typeof OverviewSummarySchema, { busiest: SyncOverview[]; recentErrors: SyncOverview[] }>>,
   Same<Json<AgentView>, Json<Static<typeof AgentViewSchema>>>,
   Same<Json<ClusterHealth>, Json<Static<typeof ClusterHealthSchema>>>,
   Same<Json<UserView>, Json<Static<typeof UserViewSchema>>>,
@@ -697,6 +737,8 @@ const checks: [
   Same<Json<GoMigrationResult>, Described<typeof GoMigrationResultSchema, { report: GoSyncReportJson[] }>>,
   Same<Json<Omit<ConnectorDescription, 'roles'> & { roles: { [R in ConnectorRole]?: ConnectorRoleJson } }>, Json<Static<typeof ConnectorDescriptionSchema>>>,
 ] = [
+  true,
+  true,
   true,
   true,
   true,

@@ -5,6 +5,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { isDeepStrictEqual as equal } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
@@ -622,12 +623,27 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     expect(crowded).toEqual([]);
     await page.setViewportSize({ width: 1360, height: 900 });
 
+    // The list and the dashboard fetch a page and a summary cut by the server, never every sync at once.
+    const fetched: string[] = [];
+    const record = (r: { url(): string }) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith('/api/v1/overview') || url.pathname.endsWith('/overview')) fetched.push(url.pathname + url.search);
+    };
+    page.on('request', record);
     await page.getByRole('link', { name: 'Syncs' }).click();
     await page.locator('tr[data-sync="orders"]').waitFor();
     await docShots(page, 'syncs-list');
     await expectAccessible(page, 'the syncs list');
+    await page.getByRole('searchbox', { name: 'Search syncs' }).fill('legacy-');
+    await until('the search asked of the server', () => fetched.some((u) => u.startsWith('/api/v1/overview/page?q=legacy-')));
+    await until('only the matching sync listed', async () =>
+      equal(await page.locator('tr[data-sync]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-sync'))), ['legacy-orders']),
+    );
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await page.locator('.health-line').waitFor();
+    await until('the dashboard summary', () => fetched.includes('/api/v1/overview/summary'));
+    page.off('request', record);
+    expect(fetched.filter((u) => u === '/api/v1/overview' || u.startsWith('/api/v1/overview?'))).toEqual([]);
     await docShots(page, 'dashboard');
     await expectAccessible(page, 'the dashboard');
   });

@@ -32,6 +32,9 @@ import type {
   SyncList,
   TimelineEvent,
   SyncOverview,
+  OverviewPage,
+  OverviewQuery,
+  OverviewSummary,
   SyncStatus,
   UserView,
   ValidateResult,
@@ -204,6 +207,8 @@ export class IdraClient {
     /** Copies a sync under a new id; the copy is paused unless `enabled` is true. */
     duplicate: (id: string, req: { id: string; name?: string; enabled?: boolean }) => this.request<SyncConfig>('POST', `/syncs/${enc(id)}/duplicate`, req),
     status: (id: string) => this.request<SyncStatus>('GET', `/syncs/${enc(id)}/status`),
+    /** The sync's row of the overview: health, status, assignment, lock owner, dead letters. */
+    overview: (id: string) => this.request<SyncOverview>('GET', `/syncs/${enc(id)}/overview`),
     /** Per-minute throughput, lag and errors over the range (kept 24 h). */
     activity: (id: string, opts: { range?: SyncActivity['range'] } = {}) =>
       this.request<SyncActivity>('GET', `/syncs/${enc(id)}/activity`, undefined, { range: opts.range }),
@@ -259,7 +264,20 @@ export class IdraClient {
     });
   /** Admin: imports Go Idra syncs with their offsets, read from its etcd (`idra migrate`). */
   migrateGoIdra = (req: GoMigrationRequest) => this.request<GoMigrationResult>('POST', '/migrate/go-idra', req);
+  /** Every sync in one document: for scripts. At a thousand syncs it is most of a megabyte; screens use a page or the summary. */
   overview = () => this.request<SyncOverview[]>('GET', '/overview');
+  /** One page of the overview, filtered (text, health), sorted and counted by the server. */
+  overviewPage = (query: Partial<OverviewQuery> = {}) =>
+    this.request<OverviewPage>('GET', '/overview/page', undefined, {
+      q: query.q || undefined,
+      health: query.health || undefined,
+      sort: query.sort,
+      dir: query.dir,
+      page: query.page === undefined ? undefined : String(query.page),
+      pageSize: query.pageSize === undefined ? undefined : String(query.pageSize),
+    });
+  /** Counts by health, the busiest syncs and the newest errors. */
+  overviewSummary = () => this.request<OverviewSummary>('GET', '/overview/summary');
   statuses = () => this.request<SyncStatus[]>('GET', '/status');
   errors = () => this.request<ErrorSummary[]>('GET', '/errors');
   agents = () => this.request<AgentView[]>('GET', '/agents');

@@ -24,6 +24,10 @@ import type {
   Rule,
   Incident,
   Delivery,
+  OverviewPageOf,
+  OverviewQuery,
+  OverviewSummaryOf,
+  HealthCounts,
 } from '@idra/core';
 
 export type { Channel as NotificationChannel, Rule as NotificationRule, Incident, Delivery };
@@ -139,6 +143,12 @@ export interface SyncOverview {
   health: SyncHealth;
   lagThreshold?: SyncConfig['lagThreshold'];
 }
+
+/** One page of the overview, filtered and sorted by the server (`GET /overview/page`). */
+export type OverviewPage = OverviewPageOf<SyncOverview>;
+/** The dashboard's view of every sync: counts by health, the busiest and the newest errors (`GET /overview/summary`). */
+export type OverviewSummary = OverviewSummaryOf<SyncOverview>;
+export type { OverviewQuery, HealthCounts };
 
 /** Per-minute points of one sync (minutes with nothing new are absent: carry the lag forward). */
 export interface SyncActivity {

@@ -1,9 +1,37 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AssignmentView, ErrorSummary, SyncOverview, SyncStatus } from '@idra/api-client';
-import { KEYS, deriveHealth, readUnassigned } from '@idra/core';
+import type { AssignmentView, ErrorSummary, OverviewPage, OverviewSummary, SyncOverview, SyncStatus } from '@idra/api-client';
+import {
+  HEALTH_ORDER,
+  KEYS,
+  OVERVIEW_MAX_PAGE_SIZE,
+  OVERVIEW_SORT_KEYS,
+  deriveHealth,
+  queryOverview,
+  readOverviewQuery,
+  readUnassigned,
+  summariseOverview,
+} from '@idra/core';
 import { deadLetterCounts, listAssignments, lockOwners } from '../cluster-view.ts';
-import { errors } from '../schemas.ts';
+import { NotFoundError, RequestValidationError } from '../errors.ts';
+import { errors, IdParams } from '../schemas.ts';
+
+const OverviewPageQuery = Type.Object(
+  {
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'text searched in id, name, tables, connectors, data sources, agent and last error' })),
+    health: Type.Optional(Type.Union(HEALTH_ORDER.map((h) => Type.Literal(h)))),
+    sort: Type.Optional(
+      Type.Union(
+        OVERVIEW_SORT_KEYS.map((k) => Type.Literal(k)),
+        { description: 'default health (problems first)' },
+      ),
+    ),
+    dir: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+    page: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,5}$', description: '1-based (default 1); past the last page gives the last' })),
+    pageSize: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: `syncs per page, 1–${OVERVIEW_MAX_PAGE_SIZE} (default 25)` })),
+  },
+  { additionalProperties: false },
+);
 
 /** `/status`, `/overview`, `/errors`: what the agents report, for dashboards that poll. */
 export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -81,7 +109,64 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     // Dashboard tabs refreshing on the same change ask at once: they share one reading of etcd.
-    async (): Promise<SyncOverview[]> => (overviewInFlight ??= currentOverview().finally(() => (overviewInFlight = undefined))),
+    async (): Promise<SyncOverview[]> => sharedOverview(),
+  );
+  function sharedOverview(): Promise<SyncOverview[]> {
+    return (overviewInFlight ??= currentOverview().finally(() => (overviewInFlight = undefined)));
+  }
+
+  // Dashboards and lists ask for a page or a summary of the same reading: a tab receives tens of kB, not every sync.
+  app.get(
+    '/overview/page',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'One page of the overview: syncs matching a text and a health, sorted, with counts by health',
+        querystring: OverviewPageQuery,
+        response: { 200: Type.Ref('OverviewPage'), ...errors(400) },
+      },
+    },
+    async (req): Promise<OverviewPage> => {
+      const { query, problems } = readOverviewQuery((name) => (req.query as Record<string, string | undefined>)[name]);
+      if (problems.length)
+        throw new RequestValidationError(
+          'query string',
+          problems.map((p) => ({ path: p.field, message: p.message })),
+        );
+      return queryOverview(await sharedOverview(), query);
+    },
+  );
+
+  app.get(
+    '/overview/summary',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Syncs by health, the 12 busiest enabled syncs (problems first) and the 10 newest errors',
+        response: { 200: Type.Ref('OverviewSummary'), ...errors() },
+      },
+    },
+    async (): Promise<OverviewSummary> => summariseOverview(await sharedOverview()),
+  );
+
+  app.get(
+    '/syncs/:id/overview',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: "The sync's row of the overview: health, status, assignment, lock owner and dead letters; 404 IDRA_ERR_SYNC_NOT_FOUND",
+        params: IdParams,
+        response: { 200: Type.Ref('SyncOverview'), ...errors(404) },
+      },
+    },
+    async (req): Promise<SyncOverview> => {
+      const row = (await sharedOverview()).find((o) => o.id === req.params.id);
+      if (!row) throw new NotFoundError('sync', req.params.id);
+      return row;
+    },
   );
 
   let lastOverview: { revision: string; overview: SyncOverview[] } | undefined;

@@ -340,6 +340,33 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     });
     expect((await s.call('GET', '/api/v1/errors', { token: viewer })).body).toEqual([{ syncId: 'orders', count: 2 }]);
 
+    // A page, the summary and one sync's row are cut from the same overview by the server.
+    const all = overview as Array<{ id: string; health: { health: string } }>;
+    expect((await s.call('GET', '/api/v1/syncs/orders/overview', { token: viewer })).body).toEqual(overview.find((o) => o.id === 'orders'));
+    expect((await s.call('GET', '/api/v1/syncs/nope/overview', { token: viewer })).body).toMatchObject({ code: 'IDRA_ERR_SYNC_NOT_FOUND' });
+    const firstPage = (await s.call('GET', '/api/v1/overview/page?pageSize=1&sort=name', { token: viewer })).body;
+    expect(firstPage).toMatchObject({ total: all.length, pages: all.length, page: 1, pageSize: 1, counts: { all: all.length } });
+    expect(firstPage.items.map((o: { id: string }) => o.id)).toEqual([[...all].sort((a, b) => a.id.localeCompare(b.id))[0]!.id]);
+    const last = (await s.call('GET', `/api/v1/overview/page?pageSize=1&sort=name&page=${all.length + 5}`, { token: viewer })).body;
+    expect(last.page).toBe(all.length);
+    const found = (await s.call('GET', '/api/v1/overview/page?q=ORDERS&health=healthy', { token: viewer })).body;
+    expect(found.items.map((o: { id: string }) => o.id)).toEqual(all.filter((o) => o.id.includes('orders') && o.health.health === 'healthy').map((o) => o.id));
+    for (const [query, field] of [
+      ['pageSize=500', 'pageSize'],
+      ['page=0', 'page'],
+      ['health=weird', 'health'],
+      ['sort=nope', 'sort'],
+      ['unknown=1', 'unknown'],
+    ] as const) {
+      const refused = await s.call('GET', `/api/v1/overview/page?${query}`, { token: viewer });
+      expect(refused.status, query).toBe(400);
+      expect(refused.body.message, query).toContain(field);
+    }
+    const summary = (await s.call('GET', '/api/v1/overview/summary', { token: viewer })).body;
+    expect(summary.counts.all).toBe(all.length);
+    expect(summary.counts.healthy).toBe(all.filter((o) => o.health.health === 'healthy').length);
+    expect(summary.busiest.length).toBe(Math.min(12, all.filter((o) => (o as unknown as { enabled: boolean }).enabled).length));
+
     const letters = (await s.call('GET', '/api/v1/syncs/orders/errors', { token: viewer })).body as Array<{ id: string; row: unknown }>;
     expect(letters.map((l) => l.row)).toEqual([{ id: '7' }, { id: '8' }]);
     expect((await s.call('DELETE', `/api/v1/syncs/orders/errors/${letters[0]!.id}`, { token: viewer })).status).toBe(403);

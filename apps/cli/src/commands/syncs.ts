@@ -26,11 +26,7 @@ export const syncCommands: Command[] = [
     async run({ out, api, id }) {
       const client = await api();
       const syncId = id();
-      const [row, history] = await Promise.all([
-        client.overview().then((all) => all.find((o) => o.id === syncId)),
-        client.syncs.activity(syncId, { range: '1h' }),
-      ]);
-      if (!row) throw new IdraApiError(404, { code: 'IDRA_ERR_SYNC_NOT_FOUND', message: `sync '${syncId}' does not exist` });
+      const [row, history] = await Promise.all([client.syncs.overview(syncId), client.syncs.activity(syncId, { range: '1h' })]);
       out(describeSyncStatus(row, history), { ...row, activity: history });
     },
   },

@@ -1,11 +1,15 @@
 import { useQuery } from '@tanstack/react-query';
-import type { SyncStatus } from '@idra/api-client';
+import type { OverviewQuery, SyncStatus } from '@idra/api-client';
 import { useClient } from './client-context.tsx';
 import { isNotFound } from './errors.ts';
 
 /** Query keys, in one place so that mutations invalidate exactly what they change. */
 export const keys = {
+  /** Every view of the overview (pages, summary, one sync's row): invalidated together. */
   overview: ['overview'] as const,
+  overviewPage: (q: OverviewQuery) => ['overview', 'page', q] as const,
+  overviewSummary: ['overview', 'summary'] as const,
+  syncOverview: (id: string) => ['overview', 'sync', id] as const,
   cluster: ['cluster'] as const,
   agents: ['agents'] as const,
   agentEvents: ['agents', 'events'] as const,
@@ -31,11 +35,29 @@ export const keys = {
 const FAST = 3_000;
 const SLOW = 10_000;
 
-export function useOverview() {
+/** One page of the syncs, filtered, sorted and counted by the server; the previous page stays shown while the next loads. */
+export function useOverviewPage(query: OverviewQuery) {
   const client = useClient();
   return useQuery({
-    queryKey: keys.overview,
-    queryFn: () => client.overview(),
+    queryKey: keys.overviewPage(query),
+    queryFn: () => client.overviewPage(query),
+    refetchInterval: FAST,
+    placeholderData: (previous) => previous,
+  });
+}
+
+/** Counts by health, the busiest syncs and the newest errors: the dashboard's whole need, whatever the number of syncs. */
+export function useOverviewSummary() {
+  const client = useClient();
+  return useQuery({ queryKey: keys.overviewSummary, queryFn: () => client.overviewSummary(), refetchInterval: FAST });
+}
+
+/** One sync's row of the overview (assignment, lock owner, dead letters); absent (null) once the sync is gone. */
+export function useSyncOverview(id: string) {
+  const client = useClient();
+  return useQuery({
+    queryKey: keys.syncOverview(id),
+    queryFn: () => client.syncs.overview(id).catch((err: unknown) => (isNotFound(err) ? null : Promise.reject(err))),
     refetchInterval: FAST,
   });
 }

@@ -1,36 +1,41 @@
-import { Link } from 'react-router';
-import { useOverview } from '../api/queries.ts';
+import { Link, useSearchParams } from 'react-router';
+import { useOverviewPage } from '../api/queries.ts';
 import { Page } from '../components/Page.tsx';
+import { Pager } from '../components/Pager.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
+import { parseTableQuery } from '../lib/sync-table.ts';
 
-/** Which agent each sync is assigned to, and which agent actually holds its lock now. */
+/** Rows per page: a page of the assignments is one agent's share of a few hundred syncs at a glance. */
+const PAGE_SIZE = 100;
+
+/** Which agent each sync is assigned to, and which agent actually holds its lock now (by agent, a page at a time). */
 export function AssignmentsScreen() {
-  const overview = useOverview();
+  const [params, setParams] = useSearchParams();
+  const overview = useOverviewPage({ ...parseTableQuery(params), q: '', health: '', sort: 'agent', dir: 'asc', pageSize: PAGE_SIZE });
   return (
     <Page title="Assignments" subtitle="Written by the leader agent. An agent runs a sync only while it holds both the assignment and the sync's lock.">
       {overview.isPending ? (
         <Loading what="assignments" />
       ) : overview.isError ? (
         <ErrorState error={overview.error} what="the assignments" onRetry={() => void overview.refetch()} />
-      ) : overview.data.length === 0 ? (
+      ) : overview.data.total === 0 ? (
         <EmptyState title="No sync to assign" />
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Sync</th>
-                <th scope="col">Health</th>
-                <th scope="col">Assigned to</th>
-                <th scope="col">Epoch</th>
-                <th scope="col">Lock held by</th>
-              </tr>
-            </thead>
-            <tbody>
-              {[...overview.data]
-                .sort((a, b) => (a.assignment?.agentId ?? '~').localeCompare(b.assignment?.agentId ?? '~') || a.id.localeCompare(b.id))
-                .map((o) => (
+        <>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Sync</th>
+                  <th scope="col">Health</th>
+                  <th scope="col">Assigned to</th>
+                  <th scope="col">Epoch</th>
+                  <th scope="col">Lock held by</th>
+                </tr>
+              </thead>
+              <tbody>
+                {overview.data.items.map((o) => (
                   <tr key={o.id}>
                     <th scope="row">
                       <Link to={`/syncs/${encodeURIComponent(o.id)}`}>{o.id}</Link>
@@ -46,9 +51,19 @@ export function AssignmentsScreen() {
                     </td>
                   </tr>
                 ))}
-            </tbody>
-          </table>
-        </div>
+              </tbody>
+            </table>
+          </div>
+          {overview.data.pages > 1 && (
+            <Pager
+              page={overview.data.page}
+              pages={overview.data.pages}
+              total={overview.data.total}
+              noun="sync"
+              onPage={(p) => setParams(new URLSearchParams({ page: String(p) }), { replace: true })}
+            />
+          )}
+        </>
       )}
     </Page>
   );

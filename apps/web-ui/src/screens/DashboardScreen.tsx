@@ -1,18 +1,14 @@
 import { Link } from 'react-router';
-import { useAgents, useAssignments, useCluster, useErrorSummary, useOverview } from '../api/queries.ts';
+import { useAgents, useAssignments, useCluster, useErrorSummary, useOverviewSummary } from '../api/queries.ts';
 import { Page, Section } from '../components/Page.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncSparklines } from '../components/SyncCharts.tsx';
 import { AgentEvents } from '../components/AgentEvents.tsx';
 import { lagSummary } from '@idra/core/health';
-import { HEALTH_ORDER, type Health } from '../lib/sync-state.ts';
 import { rowsOf } from '../lib/sync-table.ts';
 import { formatAgo, formatBytes, formatCount } from '../lib/format.ts';
 import type { SyncOverview } from '@idra/api-client';
-
-/** Most syncs charted on the dashboard (the busiest first); the list shows them all. */
-const CHARTED = 12;
 
 function Counter({ label, value, tone, to }: { label: string; value: number | undefined; tone?: 'bad' | 'warn'; to?: string }) {
   const body = (
@@ -104,32 +100,25 @@ function ThroughputRow({ sync }: { sync: SyncOverview }) {
 
 /** Health, counts, recent throughput and lag, and recent errors of the whole cluster. */
 export function DashboardScreen() {
-  const overview = useOverview();
+  // Counts, the charted syncs (problems first, then the busiest) and the newest errors come summarised by the server.
+  const overview = useOverviewSummary();
   const agents = useAgents();
   const assignments = useAssignments();
   const errors = useErrorSummary();
-  const rows = overview.data ?? [];
-  const count = (h: Health) => (overview.data ? rows.filter((r) => r.health.health === h).length : undefined);
-  // Problems first, then the busiest.
-  const charted = rows
-    .filter((r) => r.enabled)
-    .sort((a, b) => HEALTH_ORDER.indexOf(a.health.health) - HEALTH_ORDER.indexOf(b.health.health) || (rowsOf(b) ?? 0) - (rowsOf(a) ?? 0))
-    .slice(0, CHARTED);
-  const recentErrors = rows
-    .filter((r) => r.status?.lastError)
-    .sort((a, b) => Date.parse(b.status!.lastError!.at) - Date.parse(a.status!.lastError!.at))
-    .slice(0, 10);
+  const counts = overview.data?.counts;
+  const charted = overview.data?.busiest ?? [];
+  const recentErrors = overview.data?.recentErrors ?? [];
   const deadLetters = (errors.data ?? []).filter((e) => e.count > 0);
   return (
     <Page title="Dashboard">
       <ul className="counters" aria-label="Counts">
-        <Counter label="syncs" value={overview.data?.length} to="/syncs" />
-        <Counter label="failed" value={count('failed')} tone="bad" to="/syncs?health=failed" />
-        <Counter label="retrying" value={count('retrying')} tone="bad" to="/syncs?health=retrying" />
-        <Counter label="lagging" value={count('lagging')} tone="warn" to="/syncs?health=lagging" />
-        <Counter label="unassigned" value={count('unassigned')} tone="warn" to="/syncs?health=unassigned" />
-        <Counter label="healthy" value={count('healthy')} to="/syncs?health=healthy" />
-        <Counter label="paused" value={count('paused')} to="/syncs?health=paused" />
+        <Counter label="syncs" value={counts?.all} to="/syncs" />
+        <Counter label="failed" value={counts?.failed} tone="bad" to="/syncs?health=failed" />
+        <Counter label="retrying" value={counts?.retrying} tone="bad" to="/syncs?health=retrying" />
+        <Counter label="lagging" value={counts?.lagging} tone="warn" to="/syncs?health=lagging" />
+        <Counter label="unassigned" value={counts?.unassigned} tone="warn" to="/syncs?health=unassigned" />
+        <Counter label="healthy" value={counts?.healthy} to="/syncs?health=healthy" />
+        <Counter label="paused" value={counts?.paused} to="/syncs?health=paused" />
         <Counter label="agents" value={agents.data?.length} to="/agents" />
         <Counter label="assignments" value={assignments.data?.length} to="/assignments" />
       </ul>

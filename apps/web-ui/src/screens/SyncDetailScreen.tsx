@@ -4,7 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { OffsetView, SyncActivity, SyncConfig, SyncOverview, SyncStatus, TimelineEvent } from '@idra/api-client';
 import { copyProgress, isConfigProblem, lagSummary } from '@idra/core/health';
 import { useClient } from '../api/client-context.tsx';
-import { keys, useOffset, useOffsetHistory, useOverview, useSyncConfig, useSyncStatus } from '../api/queries.ts';
+import { keys, useOffset, useOffsetHistory, useSyncConfig, useSyncOverview, useSyncStatus } from '../api/queries.ts';
 import { useCan } from '../api/session.tsx';
 import { isNotFound } from '../api/errors.ts';
 import { Page, Section } from '../components/Page.tsx';
@@ -332,7 +332,7 @@ export function SyncDetailScreen() {
   const config = useSyncConfig(id);
   const status = useSyncStatus(id);
   const offset = useOffset(id);
-  const overview = useOverview();
+  const overview = useSyncOverview(id);
   const canOperate = useCan('operator');
   const isAdmin = useCan('admin');
   const [dialog, setDialog] = useState<'duplicate' | 'delete'>();
@@ -358,7 +358,7 @@ export function SyncDetailScreen() {
     );
   }
   const sync = config.data;
-  const listed = overview.data?.find((r) => r.id === id);
+  const listed = overview.data ?? undefined;
   const enabled = sync.enabled !== false;
   // The sync's own status query (and the event stream) is fresher than the overview's.
   const row = listed && { ...listed, enabled, status: status.data === undefined ? listed.status : status.data };

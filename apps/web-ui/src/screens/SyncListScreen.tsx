@@ -1,15 +1,16 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import type { SyncOverview } from '@idra/api-client';
-import { useOverview } from '../api/queries.ts';
+import { useOverviewPage } from '../api/queries.ts';
 import { useCan } from '../api/session.tsx';
 import { Page } from '../components/Page.tsx';
 import { BusyButton, EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
 import { ActionMenu } from '../components/ActionMenu.tsx';
+import { Pager } from '../components/Pager.tsx';
 import { lagSummary } from '@idra/core/health';
 import { HEALTH_ORDER } from '../lib/sync-state.ts';
-import { agentOf, applyTableQuery, parseTableQuery, rowsOf, type SortKey, type TableQuery } from '../lib/sync-table.ts';
+import { agentOf, parseTableQuery, rowsOf, type SortKey, type TableQuery } from '../lib/sync-table.ts';
 import { formatAgo, formatCount } from '../lib/format.ts';
 import { DeleteSyncDialog, DuplicateDialog, usePauseResume, useRetryNow } from './sync-actions.tsx';
 import { ImportDialog, useExport } from './TransferDialogs.tsx';
@@ -62,13 +63,13 @@ function RowActions({ sync, onDialog }: { sync: SyncOverview; onDialog: (d: RowD
   );
 }
 
-/** Every sync with its state, agent, progress and last error: searchable, sortable, paged. */
+/** Every sync with its state, agent, progress and last error: searchable, sortable, paged (by the server: a page is 25 rows whatever the number of syncs). */
 export function SyncListScreen() {
-  const overview = useOverview();
-  const canOperate = useCan('operator');
-  const exporter = useExport();
   const [params, setParams] = useSearchParams();
   const query = parseTableQuery(params);
+  const overview = useOverviewPage(query);
+  const canOperate = useCan('operator');
+  const exporter = useExport();
   const [dialog, setDialog] = useState<RowDialog>();
 
   const update = (patch: Partial<Record<keyof TableQuery, string>>) => {
@@ -82,8 +83,9 @@ export function SyncListScreen() {
   };
   const onSort = (k: SortKey) => update({ sort: k, dir: query.sort === k && query.dir === 'asc' ? 'desc' : 'asc' });
 
-  const all = overview.data ?? [];
-  const { page, total, pages, pageIndex } = applyTableQuery(all, query);
+  const { items: page = [], total = 0, pages = 1, page: pageIndex = 1, counts } = overview.data ?? {};
+  // Counts are of the syncs the text matches: with no text, of every sync.
+  const none = counts !== undefined && counts.all === 0 && !query.q.trim();
   return (
     <Page
       title="Syncs"
@@ -122,7 +124,7 @@ export function SyncListScreen() {
               aria-pressed={query.health === s}
               onClick={() => update({ health: s })}
             >
-              {s || 'all'} <span className="chip-count">{s ? all.filter((r) => r.health.health === s).length : all.length}</span>
+              {s || 'all'} <span className="chip-count">{counts ? counts[s || 'all'] : '…'}</span>
             </button>
           ))}
         </div>
@@ -131,7 +133,7 @@ export function SyncListScreen() {
         <Loading what="syncs" />
       ) : overview.isError ? (
         <ErrorState error={overview.error} what="the syncs" onRetry={() => void overview.refetch()} />
-      ) : all.length === 0 ? (
+      ) : none ? (
         <EmptyState title="No sync yet">
           {canOperate ? (
             <p>
@@ -222,17 +224,7 @@ export function SyncListScreen() {
               </tbody>
             </table>
           </div>
-          <nav className="pager" aria-label="Pages">
-            <button type="button" disabled={pageIndex <= 1} onClick={() => update({ page: String(pageIndex - 1) })}>
-              Previous
-            </button>
-            <span>
-              Page {pageIndex} of {pages} · {total} sync{total === 1 ? '' : 's'}
-            </span>
-            <button type="button" disabled={pageIndex >= pages} onClick={() => update({ page: String(pageIndex + 1) })}>
-              Next
-            </button>
-          </nav>
+          <Pager page={pageIndex} pages={pages} total={total} noun="sync" onPage={(p) => update({ page: String(p) })} />
         </>
       )}
       {dialog?.kind === 'import' && <ImportDialog onClose={() => setDialog(undefined)} />}
