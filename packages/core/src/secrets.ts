@@ -227,6 +227,7 @@ const TUNING_OPTIONS = new Set([
   'connectTimeoutMs',
   'requestTimeout',
   'busyTimeoutMs',
+  'idleCloseMs',
   'timeout',
   'retries',
   'retryBackoff',
