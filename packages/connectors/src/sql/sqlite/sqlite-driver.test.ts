@@ -59,6 +59,23 @@ describe('SQLite handle (real files)', () => {
     }
   });
 
+  it('lets timers and I/O run between statements, however many are awaited in a row', async () => {
+    const file = join(await tempDir('idra-sqlite-turns-'), 'db.sqlite');
+    const pool = await connectSqlite({ file }, {});
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await pool.execute(sql`create table t (id integer primary key)`.compile(sqliteDialect.db));
+      const since = performance.now();
+      // Without a turn of the loop per statement this whole loop is one run of microtasks: no timer fires.
+      while (performance.now() - since < 50) await pool.execute(count);
+      expect(ticks).toBeGreaterThan(0);
+    } finally {
+      clearInterval(timer);
+      await pool.close();
+    }
+  });
+
   it('stays open with idleCloseMs 0', async () => {
     const file = join(await tempDir('idra-sqlite-idle-'), 'db.sqlite');
     const pool = await connectSqlite({ file }, { idleCloseMs: 0 });

@@ -57,6 +57,8 @@ function normalize(value: unknown, type: LogicalType): unknown {
   }
 }
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Opens a SQLite file. All work on it is serialized: better-sqlite3 is synchronous and one handle is one
  * connection.
@@ -105,9 +107,15 @@ export async function connectSqlite(c: Connection, options: Record<string, unkno
     pending++;
     clearTimeout(idleTimer);
     idleTimer = undefined;
-    const next = queue.then(fn, fn).finally(() => {
-      if (--pending === 0 && !keepOpen && current) (idleTimer = setTimeout(closeIdle, idleCloseMs)).unref();
-    });
+    // better-sqlite3 runs each statement synchronously: awaited one after another they would resolve as
+    // microtasks, and hundreds of syncs starting at once would hold the event loop for seconds (no
+    // lease keepalive, no I/O). Each statement waits for its turn of the loop first.
+    const next = queue
+      .then(nextTurn)
+      .then(fn)
+      .finally(() => {
+        if (--pending === 0 && !keepOpen && current) (idleTimer = setTimeout(closeIdle, idleCloseMs)).unref();
+      });
     queue = next.catch(() => {});
     return next;
   };
