@@ -98,7 +98,10 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     });
     expect(typo.status).toBe(400);
     expect(typo.body.details.issues).toEqual([
-      { path: 'source.options.fromBeginnig', message: 'unknown option (the sqlite source knows: busyTimeoutMs, connectTimeoutMs, create, idleCloseMs, poolSize)' },
+      {
+        path: 'source.options.fromBeginnig',
+        message: 'unknown option (the sqlite source knows: busyTimeoutMs, connectTimeoutMs, create, idleCloseMs, poolSize)',
+      },
     ]);
     const kafka = { connector: 'kafka', connection: { url: 'kafka://broker:9092' }, topic: 'orders' };
     const idFromKafka = await s.call('PUT', '/api/v1/syncs/contract', { token: operator, body: sqliteSync('contract', { source: kafka }) });
