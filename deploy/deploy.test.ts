@@ -431,7 +431,7 @@ describe('deploy/k8s and the Helm chart', () => {
 // ---- compose ----
 interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; args?: Record<string, string> };
   command?: string[];
   entrypoint?: string[];
   environment?: Record<string, string>;
@@ -484,6 +484,21 @@ describe('deploy/compose.yaml', () => {
     for (const name of ['api-server', 'agent']) {
       expect(services[name]!.environment!.IDRA_ETCD_ENDPOINTS).toBe('https://etcd1:2379,https://etcd2:2379,https://etcd3:2379');
       for (const [member] of members) expect(services[name]!.depends_on![member]!.condition).toBe('service_healthy');
+    }
+  });
+
+  it("builds every image on the bases deploy/.env names (IDRA_BASE_IMAGE, IDRA_RUNTIME_IMAGE: pinned by digest), by default the Dockerfiles' own", () => {
+    const built = Object.entries(services).filter(([, s]) => s.build);
+    expect(built.map(([name]) => name).sort()).toEqual(['agent', 'api-server', 'etcd-access', 'web-ui']);
+    for (const [name, s] of built) {
+      const dockerfile = readFileSync(join(DEPLOY, '..', s.build!.dockerfile), 'utf8');
+      const declared = Object.fromEntries([...dockerfile.matchAll(/^ARG (\w+_IMAGE)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+      const env: Record<string, string> = { BASE_IMAGE: 'IDRA_BASE_IMAGE', RUNTIME_IMAGE: 'IDRA_RUNTIME_IMAGE' };
+      expect(Object.keys(s.build!.args ?? {}).sort(), name).toEqual(Object.keys(declared).sort());
+      for (const [arg, base] of Object.entries(declared)) {
+        expect(s.build!.args![arg], `${name} ${arg}`).toBe(`\${${env[arg]}:-${base}}`);
+        expect(read('.env.example'), `${env[arg]} in .env.example`).toMatch(new RegExp(`^# ${env[arg]}=`, 'm'));
+      }
     }
   });
 
