@@ -838,6 +838,19 @@ describe('deploy/grafana/idra.json', () => {
     }
   });
 
+  it('draws every metric the agents export', () => {
+    const dashboard = JSON.parse(read('grafana/idra.json')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const source = readFileSync(join(ROOT, 'apps/agent/src/http/agent-metrics.ts'), 'utf8');
+    const drawn = new Set(
+      dashboard.panels
+        .flatMap((p) => p.targets ?? [])
+        .flatMap((t) => [...t.expr.matchAll(/idra_[a-z_]+/g)].map(([m]) => m.replace(/_(bucket|sum|count)$/, ''))),
+    );
+    const exported = [...source.matchAll(/name: '(idra_[a-z_]+)'/g)].map((m) => m[1]!);
+    expect(exported.length).toBeGreaterThan(25);
+    expect(exported.filter((m) => !drawn.has(m))).toEqual([]);
+  });
+
   it("draws rows deleted and schema changes by the agents' own outcomes, a refused change in red", () => {
     type Panel = {
       title: string;
