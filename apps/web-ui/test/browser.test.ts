@@ -672,6 +672,19 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     const card = page.getByRole('region', { name: 'Rejected rows (dead letters)' });
     await card.getByRole('option', { name: /^30 × NOT NULL constraint failed: payments\.amount/ }).waitFor({ state: 'attached' });
     await card.getByText('Page 1 of 2 · 30 rows').waitFor();
+    await expect(card.getByRole('navigation', { name: 'Pages of rejected rows' }).getByRole('button', { name: 'Previous' }).isDisabled()).resolves.toBe(true);
+    await docShots(page, 'sync-dead-letters');
+    // On a phone the pager's buttons keep their words on one line (the count beside them wraps instead).
+    await page.setViewportSize({ width: 390, height: 844 });
+    const lines = await card.locator('.pager button').evaluateAll((buttons) =>
+      buttons.map((b) => {
+        const range = document.createRange();
+        range.selectNodeContents(b);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      }),
+    );
+    expect(lines).toEqual([1, 1]);
+    await page.setViewportSize({ width: 1360, height: 900 });
     const download = page.waitForEvent('download');
     await card.getByRole('button', { name: 'Export CSV' }).click();
     expect((await download).suggestedFilename()).toBe('payments-rejected.csv');
@@ -939,6 +952,7 @@ describe('web UI in Chromium against a real API server and agent', { timeout: 15
     await page.getByRole('link', { name: 'Assignments' }).click();
     await waitForText(page.getByRole('row').filter({ hasText: 'broken' }), /ui-agent-1/);
     await shot(page, '14-assignments');
+    await docShots(page, 'assignments');
 
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByRole('button', { name: 'New user' }).click();

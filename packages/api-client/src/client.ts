@@ -273,8 +273,8 @@ export class IdraClient {
       health: query.health || undefined,
       sort: query.sort,
       dir: query.dir,
-      page: query.page === undefined ? undefined : String(query.page),
-      pageSize: query.pageSize === undefined ? undefined : String(query.pageSize),
+      page: query.page,
+      pageSize: query.pageSize,
     });
   /** Counts by health, the busiest syncs and the newest errors. */
   overviewSummary = () => this.request<OverviewSummary>('GET', '/overview/summary');

@@ -4,7 +4,7 @@ import type { AssignmentView, ErrorSummary, OverviewPage, OverviewSummary, SyncO
 import {
   HEALTH_ORDER,
   KEYS,
-  OVERVIEW_MAX_PAGE_SIZE,
+  OVERVIEW_MAX_QUERY_LENGTH,
   OVERVIEW_SORT_KEYS,
   deriveHealth,
   queryOverview,
@@ -13,12 +13,14 @@ import {
   summariseOverview,
 } from '@idra/core';
 import { deadLetterCounts, listAssignments, lockOwners } from '../cluster-view.ts';
-import { NotFoundError, RequestValidationError } from '../errors.ts';
+import { NotFoundError } from '../errors.ts';
 import { errors, IdParams } from '../schemas.ts';
 
 const OverviewPageQuery = Type.Object(
   {
-    q: Type.Optional(Type.String({ maxLength: 200, description: 'text searched in id, name, tables, connectors, data sources, agent and last error' })),
+    q: Type.Optional(
+      Type.String({ maxLength: OVERVIEW_MAX_QUERY_LENGTH, description: 'text searched in id, name, tables, connectors, data sources, agent and last error' }),
+    ),
     health: Type.Optional(Type.Union(HEALTH_ORDER.map((h) => Type.Literal(h)))),
     sort: Type.Optional(
       Type.Union(
@@ -28,7 +30,7 @@ const OverviewPageQuery = Type.Object(
     ),
     dir: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
     page: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,5}$', description: '1-based (default 1); past the last page gives the last' })),
-    pageSize: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: `syncs per page, 1–${OVERVIEW_MAX_PAGE_SIZE} (default 25)` })),
+    pageSize: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'syncs per page, 1–200 (default 25)' })),
   },
   { additionalProperties: false },
 );
@@ -127,15 +129,9 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Ref('OverviewPage'), ...errors(400) },
       },
     },
-    async (req): Promise<OverviewPage> => {
-      const { query, problems } = readOverviewQuery((name) => (req.query as Record<string, string | undefined>)[name]);
-      if (problems.length)
-        throw new RequestValidationError(
-          'query string',
-          problems.map((p) => ({ path: p.field, message: p.message })),
-        );
-      return queryOverview(await sharedOverview(), query);
-    },
+    // The schema has refused any wrong value, naming it.
+    async (req): Promise<OverviewPage> =>
+      queryOverview(await sharedOverview(), readOverviewQuery({ get: (name) => (req.query as Record<string, string>)[name] })),
   );
 
   app.get(

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, createPostgresRole, tempDir, type TestRole } from '@idra/testkit';
-import { ConfigStore, KEYS, SecretBox, StatusStore, describeConnector, newSyncStatus, type SyncStatus } from '@idra/core';
+import { ConfigStore, KEYS, OVERVIEW_MAX_PAGE_SIZE, SecretBox, StatusStore, describeConnector, newSyncStatus, type SyncStatus } from '@idra/core';
 import { CONNECTOR_SPECS } from '@idra/connectors';
 import { SECRET_KEY, asSyncOwner, sqliteSync, startTestServer, type TestServer } from '../testing/harness.ts';
 
@@ -356,6 +356,8 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect(found.items.map((o: { id: string }) => o.id)).toEqual(all.filter((o) => o.id.includes('orders') && o.health.health === 'healthy').map((o) => o.id));
     for (const [query, field] of [
       ['pageSize=500', 'pageSize'],
+      ['pageSize=201', 'pageSize'],
+      ['dir=up', 'dir'],
       ['page=0', 'page'],
       ['health=weird', 'health'],
       ['sort=nope', 'sort'],
@@ -365,6 +367,7 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
       expect(refused.status, query).toBe(400);
       expect(refused.body.message, query).toContain(field);
     }
+    expect((await s.call('GET', `/api/v1/overview/page?pageSize=${OVERVIEW_MAX_PAGE_SIZE}`, { token: viewer })).body.pageSize).toBe(OVERVIEW_MAX_PAGE_SIZE);
     const summary = (await s.call('GET', '/api/v1/overview/summary', { token: viewer })).body;
     expect(summary.counts.all).toBe(all.length);
     expect(summary.counts.healthy).toBe(all.filter((o) => o.health.health === 'healthy').length);

@@ -4,15 +4,15 @@ import { Page } from '../components/Page.tsx';
 import { Pager } from '../components/Pager.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
-import { parseTableQuery } from '../lib/sync-table.ts';
+import { readOverviewQuery } from '@idra/core/health';
 
 /** Rows per page: a page of the assignments is one agent's share of a few hundred syncs at a glance. */
 const PAGE_SIZE = 100;
 
-/** Which agent each sync is assigned to, and which agent actually holds its lock now (by agent, a page at a time). */
+/** Which agent each sync is assigned to, and which agent actually holds its lock now (by agent, then name, a page at a time). */
 export function AssignmentsScreen() {
   const [params, setParams] = useSearchParams();
-  const overview = useOverviewPage({ ...parseTableQuery(params), q: '', health: '', sort: 'agent', dir: 'asc', pageSize: PAGE_SIZE });
+  const overview = useOverviewPage({ q: '', health: '', sort: 'agent', dir: 'asc', page: readOverviewQuery(params).page, pageSize: PAGE_SIZE });
   return (
     <Page title="Assignments" subtitle="Written by the leader agent. An agent runs a sync only while it holds both the assignment and the sync's lock.">
       {overview.isPending ? (
@@ -24,7 +24,7 @@ export function AssignmentsScreen() {
       ) : (
         <>
           <div className="table-wrap">
-            <table>
+            <table className="cards-on-phone">
               <thead>
                 <tr>
                   <th scope="col">Sync</th>
@@ -38,14 +38,15 @@ export function AssignmentsScreen() {
                 {overview.data.items.map((o) => (
                   <tr key={o.id}>
                     <th scope="row">
-                      <Link to={`/syncs/${encodeURIComponent(o.id)}`}>{o.id}</Link>
+                      <Link to={`/syncs/${encodeURIComponent(o.id)}`}>{o.name}</Link>
+                      {o.name !== o.id && <div className="muted small">{o.id}</div>}
                     </th>
-                    <td>
+                    <td data-label="Health">
                       <HealthBadge health={o.health} />
                     </td>
-                    <td>{o.assignment?.agentId ?? <span className="muted">{o.enabled ? 'unassigned' : 'paused'}</span>}</td>
-                    <td>{o.assignment?.epoch ?? '—'}</td>
-                    <td>
+                    <td data-label="Assigned to">{o.assignment?.agentId ?? <span className="muted">{o.enabled ? 'unassigned' : 'paused'}</span>}</td>
+                    <td data-label="Epoch">{o.assignment?.epoch ?? '—'}</td>
+                    <td data-label="Lock held by">
                       {o.runningOn ?? <span className="muted">nobody</span>}
                       {o.runningOn && o.assignment && o.runningOn !== o.assignment.agentId && <span className="warning-text"> (moving)</span>}
                     </td>

@@ -5,8 +5,7 @@ import { EmptyState, ErrorState, Loading } from '../components/Status.tsx';
 import { HealthBadge } from '../components/HealthBadge.tsx';
 import { SyncSparklines } from '../components/SyncCharts.tsx';
 import { AgentEvents } from '../components/AgentEvents.tsx';
-import { lagSummary } from '@idra/core/health';
-import { rowsOf } from '../lib/sync-table.ts';
+import { lagSummary, rowsOf } from '@idra/core/health';
 import { formatAgo, formatBytes, formatCount } from '../lib/format.ts';
 import type { SyncOverview } from '@idra/api-client';
 

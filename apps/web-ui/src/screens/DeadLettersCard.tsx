@@ -5,6 +5,7 @@ import { useClient } from '../api/client-context.tsx';
 import { keys, useDeadLetters } from '../api/queries.ts';
 import { Section } from '../components/Page.tsx';
 import { BusyButton, ErrorNote, ErrorState, Loading } from '../components/Status.tsx';
+import { Pager } from '../components/Pager.tsx';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { useNotify } from '../components/Notify.tsx';
 import { formatCount, formatDateTime } from '../lib/format.ts';
@@ -166,17 +167,7 @@ export function DeadLettersCard({ id, canOperate }: { id: string; canOperate: bo
               ))}
             </tbody>
           </table>
-          <nav className="pager" aria-label="Pages of rejected rows">
-            <button type="button" disabled={at === 0} onClick={() => setPage(at - 1)}>
-              Previous
-            </button>
-            <span>
-              Page {at + 1} of {pages} · {formatCount(shown.length)} row{shown.length === 1 ? '' : 's'}
-            </span>
-            <button type="button" disabled={at >= pages - 1} onClick={() => setPage(at + 1)}>
-              Next
-            </button>
-          </nav>
+          <Pager page={at + 1} pages={pages} total={shown.length} noun="row" label="Pages of rejected rows" onPage={(p) => setPage(p - 1)} />
         </>
       )}
       <ErrorNote error={retry.error} />

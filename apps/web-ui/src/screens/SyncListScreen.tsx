@@ -8,9 +8,7 @@ import { BusyButton, EmptyState, ErrorState, Loading } from '../components/Statu
 import { HealthBadge } from '../components/HealthBadge.tsx';
 import { ActionMenu } from '../components/ActionMenu.tsx';
 import { Pager } from '../components/Pager.tsx';
-import { lagSummary } from '@idra/core/health';
-import { HEALTH_ORDER } from '../lib/sync-state.ts';
-import { agentOf, parseTableQuery, rowsOf, type SortKey, type TableQuery } from '../lib/sync-table.ts';
+import { agentOf, HEALTH_ORDER, lagSummary, readOverviewQuery, rowsOf, type OverviewQuery, type OverviewSortKey } from '@idra/core/health';
 import { formatAgo, formatCount } from '../lib/format.ts';
 import { DeleteSyncDialog, DuplicateDialog, usePauseResume, useRetryNow } from './sync-actions.tsx';
 import { ImportDialog, useExport } from './TransferDialogs.tsx';
@@ -27,9 +25,9 @@ function SortHeader({
   className,
 }: {
   label: string;
-  sortKey: SortKey;
-  query: TableQuery;
-  onSort: (k: SortKey) => void;
+  sortKey: OverviewSortKey;
+  query: OverviewQuery;
+  onSort: (k: OverviewSortKey) => void;
   className?: string;
 }) {
   const active = query.sort === sortKey;
@@ -66,13 +64,13 @@ function RowActions({ sync, onDialog }: { sync: SyncOverview; onDialog: (d: RowD
 /** Every sync with its state, agent, progress and last error: searchable, sortable, paged (by the server: a page is 25 rows whatever the number of syncs). */
 export function SyncListScreen() {
   const [params, setParams] = useSearchParams();
-  const query = parseTableQuery(params);
+  const query = readOverviewQuery(params);
   const overview = useOverviewPage(query);
   const canOperate = useCan('operator');
   const exporter = useExport();
   const [dialog, setDialog] = useState<RowDialog>();
 
-  const update = (patch: Partial<Record<keyof TableQuery, string>>) => {
+  const update = (patch: Partial<Record<keyof OverviewQuery, string>>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {
       if (v) next.set(k, v);
@@ -81,7 +79,7 @@ export function SyncListScreen() {
     if (!('page' in patch)) next.delete('page');
     setParams(next, { replace: true });
   };
-  const onSort = (k: SortKey) => update({ sort: k, dir: query.sort === k && query.dir === 'asc' ? 'desc' : 'asc' });
+  const onSort = (k: OverviewSortKey) => update({ sort: k, dir: query.sort === k && query.dir === 'asc' ? 'desc' : 'asc' });
 
   const { items: page = [], total = 0, pages = 1, page: pageIndex = 1, counts } = overview.data ?? {};
   // Counts are of the syncs the text matches: with no text, of every sync.

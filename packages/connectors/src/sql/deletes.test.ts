@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, until } from '@idra/testkit';
-import type { ConnectorRegistry, Row, Source, SyncConfig } from '@idra/core';
-import { createConnectorRegistry } from '../registry.ts';
-import { DDL, TEST_DIALECTS, createTestDb, insertRows, makeSync, TestRun, ts, type TestDb } from '../testing/fixtures.ts';
+import type { Row, SyncConfig } from '@idra/core';
+import { DDL, TEST_DIALECTS, createTestDb, insertRows, makeSync, registryWithSourceReads, TestRun, ts, type TestDb } from '../testing/fixtures.ts';
 
 const BASE = '2024-03-01 12:00:00';
 const rows = (from: number, count: number): Row[] => Array.from({ length: count }, (_, k) => ({ id: String(from + k), name: `row ${from + k}` }));
@@ -91,21 +90,13 @@ for (const name of TEST_DIALECTS) {
       // The second pass is held at its read after key 100 (passes follow each other every 50 ms: a poll of
       // the status could miss that pass altogether), and stopped there.
       let midway = false;
-      const registry = createConnectorRegistry();
-      const held: ConnectorRegistry = {
-        openDestination: (ctx) => registry.openDestination(ctx),
-        async openSource(ctx) {
-          const source = await registry.openSource(ctx);
-          const read: Source['read'] = async (position, limit, signal, upTo) => {
-            if (position.kind === 'full' && position.value.run === 2 && Number(position.value.after?.[0] ?? 0) >= 100) {
-              midway = true;
-              await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
-            }
-            return source.read(position, limit, signal, upTo);
-          };
-          return Object.assign(Object.create(source) as Source, { read });
-        },
-      };
+      const held = registryWithSourceReads((read) => async (position, limit, signal, upTo) => {
+        if (position.kind === 'full' && position.value.run === 2 && Number(position.value.after?.[0] ?? 0) >= 100) {
+          midway = true;
+          await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+        }
+        return read(position, limit, signal, upTo);
+      });
       const first = new TestRun(sync, state, held);
       try {
         // The first pass is complete; the second is stopped (its batch in flight abandoned) after a few batches, well

@@ -12,6 +12,7 @@ import {
   type ConnectorRegistry,
   type DeadLetter,
   type Row,
+  type Source,
   type Sync,
   type SyncConfig,
   type SyncStatus,
@@ -121,6 +122,19 @@ export function makeSync(
     ...rest,
   };
   return normalizeSync(validateSyncConfig(config));
+}
+
+/** The connectors' registry with each source's `read` passed through `wrap`: to watch or hold the reads of a test's sync. */
+export function registryWithSourceReads(wrap: (read: Source['read']) => Source['read']): ConnectorRegistry {
+  const base = createConnectorRegistry();
+  return {
+    async openSource(ctx) {
+      const source = await base.openSource(ctx);
+      source.read = wrap(source.read.bind(source));
+      return source;
+    },
+    openDestination: (ctx) => base.openDestination(ctx),
+  };
 }
 
 /** A sync run in-process with file offsets, until it is caught up (idle), failed, or a condition holds. */

@@ -10,7 +10,7 @@ import {
   type OverviewRow,
 } from './overview-query.ts';
 
-const parse = (params: URLSearchParams): OverviewQuery => readOverviewQuery((n) => params.get(n)).query;
+const parse = (params: URLSearchParams): OverviewQuery => readOverviewQuery(params);
 
 function row(
   id: string,
@@ -67,6 +67,16 @@ describe('overview query', () => {
     expect(queryOverview(rows, { ...q, q: 'a2' }).items.map((r) => r.id)).toEqual(['customers']);
   });
 
+  it('sorts by agent with the syncs on no agent last', () => {
+    expect(queryOverview(rows, { ...parse(new URLSearchParams('sort=agent')) }).items.map((r) => r.id)).toEqual([
+      'late',
+      'orders',
+      'customers',
+      'archive',
+      'fresh',
+    ]);
+  });
+
   it('sorts both ways and pages', () => {
     const q = parse(new URLSearchParams('sort=rows&dir=desc'));
     expect(queryOverview(rows, q).items[0]!.id).toBe('orders');
@@ -90,13 +100,18 @@ describe('overview query', () => {
     expect(s.recentErrors.map((r) => r.id)).toEqual(['newer', 'customers']);
   });
 
-  it('reads defaults for missing values and names each wrong one', () => {
-    const read = (qs: string) => readOverviewQuery((n) => new URLSearchParams(qs).get(n));
-    expect(read('')).toEqual({ query: { q: '', health: '', sort: 'health', dir: 'asc', page: 1, pageSize: PAGE_SIZE }, problems: [] });
-    const bad = read('health=weird&sort=nope&dir=up&page=-3&pageSize=5000');
-    expect(bad.query).toEqual({ q: '', health: '', sort: 'health', dir: 'asc', page: 1, pageSize: PAGE_SIZE });
-    expect(bad.problems.map((p) => p.field)).toEqual(['health', 'sort', 'dir', 'page', 'pageSize']);
-    expect(read('pageSize=200&page=3&dir=desc&sort=lag&health=lagging&q=x').query).toEqual({
+  it('reads defaults for missing values and for wrong ones (the API refuses those first, naming each)', () => {
+    const read = (qs: string) => readOverviewQuery(new URLSearchParams(qs));
+    expect(read('')).toEqual({ q: '', health: '', sort: 'health', dir: 'asc', page: 1, pageSize: PAGE_SIZE });
+    expect(read('health=weird&sort=nope&dir=up&page=-3&pageSize=5000')).toEqual({
+      q: '',
+      health: '',
+      sort: 'health',
+      dir: 'asc',
+      page: 1,
+      pageSize: PAGE_SIZE,
+    });
+    expect(read('pageSize=200&page=3&dir=desc&sort=lag&health=lagging&q=x')).toEqual({
       q: 'x',
       health: 'lagging',
       sort: 'lag',

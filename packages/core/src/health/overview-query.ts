@@ -20,8 +20,8 @@ export interface OverviewRow {
   health: { health: Health };
 }
 
-export type OverviewSortKey = 'health' | 'name' | 'agent' | 'rows' | 'lag' | 'error';
-export const OVERVIEW_SORT_KEYS: readonly OverviewSortKey[] = ['health', 'name', 'agent', 'rows', 'lag', 'error'];
+export const OVERVIEW_SORT_KEYS = ['health', 'name', 'agent', 'rows', 'lag', 'error'] as const;
+export type OverviewSortKey = (typeof OVERVIEW_SORT_KEYS)[number];
 
 export interface OverviewQuery {
   /** Free text over id, name, tables, connectors, data sources, agent and last error. */
@@ -36,6 +36,7 @@ export interface OverviewQuery {
 
 export const OVERVIEW_PAGE_SIZE = 25;
 export const OVERVIEW_MAX_PAGE_SIZE = 200;
+export const OVERVIEW_MAX_QUERY_LENGTH = 200;
 
 /** Syncs per health, and `all`. */
 export type HealthCounts = Record<Health | 'all', number>;
@@ -76,18 +77,15 @@ function lagOf(o: OverviewRow): number {
 const SORTERS: Record<OverviewSortKey, (a: OverviewRow, b: OverviewRow) => number> = {
   health: (a, b) => compareHealth(a.health.health, b.health.health),
   name: (a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id),
-  agent: (a, b) => (agentOf(a) ?? '~').localeCompare(agentOf(b) ?? '~'),
+  // A sync on no agent comes after the others (a placeholder string would sort before letters: collation puts symbols first).
+  agent: (a, b) => Number(agentOf(a) === undefined) - Number(agentOf(b) === undefined) || (agentOf(a) ?? '').localeCompare(agentOf(b) ?? ''),
   rows: (a, b) => (rowsOf(a) ?? -1) - (rowsOf(b) ?? -1),
   lag: (a, b) => lagOf(a) - lagOf(b),
   error: (a, b) => (a.status?.lastError?.at ?? '').localeCompare(b.status?.lastError?.at ?? ''),
 };
 
-function zeroCounts(): HealthCounts {
-  return { all: 0, failed: 0, retrying: 0, unassigned: 0, lagging: 0, healthy: 0, paused: 0 };
-}
-
 export function countHealth(rows: readonly OverviewRow[]): HealthCounts {
-  const counts = zeroCounts();
+  const counts = Object.fromEntries(['all', ...HEALTH_ORDER].map((h) => [h, 0])) as HealthCounts;
   for (const r of rows) {
     counts.all++;
     counts[r.health.health]++;
@@ -138,49 +136,26 @@ export function summariseOverview<T extends OverviewRow>(rows: readonly T[], cha
   return { counts: countHealth(rows), busiest, recentErrors };
 }
 
-export type OverviewQueryProblem = { field: keyof OverviewQuery; message: string };
-
 /**
- * Reads a query from URL parameters (the UI's address bar, the API's query string). Missing values take
- * their defaults; a value that is present but wrong is a problem named by its field, not a silent default.
+ * Reads a query from URL parameters (the web UI's address bar, the API's query string, which the API's
+ * schema has checked first): a missing or wrong value means its default, so an old link still opens.
  */
-export function readOverviewQuery(get: (name: string) => string | null | undefined): { query: OverviewQuery; problems: OverviewQueryProblem[] } {
-  const problems: OverviewQueryProblem[] = [];
-  const text = (name: string) => {
-    const v = get(name);
-    return v === null || v === undefined || v === '' ? undefined : v;
+export function readOverviewQuery(params: { get(name: string): string | null | undefined }): OverviewQuery {
+  const pick = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const v = params.get(name);
+    return allowed.find((a) => a === v);
   };
-  const health = text('health');
-  if (health !== undefined && !(HEALTH_ORDER as readonly string[]).includes(health)) {
-    problems.push({ field: 'health', message: `health must be one of ${HEALTH_ORDER.join(', ')}` });
-  }
-  const sort = text('sort');
-  if (sort !== undefined && !(OVERVIEW_SORT_KEYS as readonly string[]).includes(sort)) {
-    problems.push({ field: 'sort', message: `sort must be one of ${OVERVIEW_SORT_KEYS.join(', ')}` });
-  }
-  const dir = text('dir');
-  if (dir !== undefined && dir !== 'asc' && dir !== 'desc') problems.push({ field: 'dir', message: 'dir must be asc or desc' });
-  const whole = (name: 'page' | 'pageSize', max: number) => {
-    const v = text(name);
-    if (v === undefined) return undefined;
-    const n = /^\d{1,6}$/.test(v) ? Number(v) : Number.NaN;
-    if (n >= 1 && n <= max) return n;
-    problems.push({ field: name, message: `${name} must be a whole number from 1 to ${max}` });
-    return undefined;
+  const whole = (name: string, max: number): number | undefined => {
+    const v = params.get(name);
+    const n = v && /^\d{1,6}$/.test(v) ? Number(v) : 0;
+    return n >= 1 && n <= max ? n : undefined;
   };
-  const page = whole('page', 999_999);
-  const pageSize = whole('pageSize', OVERVIEW_MAX_PAGE_SIZE);
-  const q = text('q') ?? '';
-  if (q.length > 200) problems.push({ field: 'q', message: 'q must be at most 200 characters' });
   return {
-    query: {
-      q: q.slice(0, 200),
-      health: health && (HEALTH_ORDER as readonly string[]).includes(health) ? (health as Health) : '',
-      sort: sort && (OVERVIEW_SORT_KEYS as readonly string[]).includes(sort) ? (sort as OverviewSortKey) : 'health',
-      dir: dir === 'desc' ? 'desc' : 'asc',
-      page: page ?? 1,
-      pageSize: pageSize ?? OVERVIEW_PAGE_SIZE,
-    },
-    problems,
+    q: (params.get('q') ?? '').slice(0, OVERVIEW_MAX_QUERY_LENGTH),
+    health: pick('health', HEALTH_ORDER) ?? '',
+    sort: pick('sort', OVERVIEW_SORT_KEYS) ?? 'health',
+    dir: pick('dir', ['asc', 'desc'] as const) ?? 'asc',
+    page: whole('page', 999_999) ?? 1,
+    pageSize: whole('pageSize', OVERVIEW_MAX_PAGE_SIZE) ?? OVERVIEW_PAGE_SIZE,
   };
 }

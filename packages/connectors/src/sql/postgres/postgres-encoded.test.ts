@@ -1,27 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, until } from '@idra/testkit';
 import type { ConnectorRegistry, Row } from '@idra/core';
-import { createConnectorRegistry } from '../../registry.ts';
 import { defaultSlotName } from './postgres-cdc-options.ts';
-import { createTestDb, makeSync, TestRun, type TestDb } from '../../testing/fixtures.ts';
+import { createTestDb, makeSync, registryWithSourceReads, TestRun, type TestDb } from '../../testing/fixtures.ts';
 
 /** A registry whose sources note the encoding of every batch with rows (undefined: decoded values). */
 function watchedRegistry(): { registry: ConnectorRegistry; formats: Array<string | undefined> } {
-  const base = createConnectorRegistry();
   const formats: Array<string | undefined> = [];
-  const registry: ConnectorRegistry = {
-    async openSource(ctx) {
-      const source = await base.openSource(ctx);
-      const read = source.read.bind(source);
-      source.read = async (position, limit, signal) => {
-        const batch = await read(position, limit, signal);
-        if (batch.rows.length > 0) formats.push(batch.encoding?.format);
-        return batch;
-      };
-      return source;
-    },
-    openDestination: (ctx) => base.openDestination(ctx),
-  };
+  const registry = registryWithSourceReads((read) => async (...args) => {
+    const batch = await read(...args);
+    if (batch.rows.length > 0) formats.push(batch.encoding?.format);
+    return batch;
+  });
   return { registry, formats };
 }
 
