@@ -166,7 +166,20 @@ describe('placement: data-source slots and agent labels, with real agent process
           return true;
         },
         180_000,
-      );
+      ).catch(async (err: Error) => {
+        // What a starved sync was doing: its rows, its status, the slots and what the agents said about it.
+        const statuses = Object.values(await conn.ns.getAll().prefix(KEYS.statuses).strings()).map((t) => JSON.parse(t) as SyncStatus);
+        const slots = Object.values(await conn.ns.getAll().prefix(KEYS.slots('source')).strings());
+        const lines: string[] = [];
+        for (const [p, t] of tables.entries()) {
+          const s = statuses.find((x) => x.syncId === t);
+          lines.push(
+            `${t}: ${await rowsIn(t)} of ${await expected(p)} rows; ${s?.state} on ${s?.agentId}; ${s?.lastError?.message ?? ''} ${JSON.stringify(s?.waitingFor ?? null)}`,
+          );
+        }
+        const events = agents.flatMap((a) => a.clusterEvents()).sort();
+        throw new Error(`${err.message}\n${lines.join('\n')}\nslots: ${slots.join(', ')}\n${events.slice(-40).join('\n')}`);
+      });
     } finally {
       sampling = false;
       await sampling$;
