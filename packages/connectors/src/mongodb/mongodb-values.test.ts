@@ -15,4 +15,16 @@ describe('values written to MongoDB', () => {
     expect(rowToDocument({ id: '1', doc: parseJsonColumn('null') }, columns, config).doc).toBeNull();
     expect(rowToDocument({ id: '2', doc: parseJsonColumn('{"a":[1,null]}') }, columns, config).doc).toEqual({ a: [1, null] });
   });
+
+  it("a JSON column's number kept for its spelling is the double it spells; one a double cannot hold is a Decimal128 or a Long", () => {
+    const columns = [{ name: 'doc', type: 'json' as const }];
+    const doc = rowToDocument({ doc: parseJsonColumn('{"a":1.10,"b":1e3,"c":0.123456789012345678,"d":12345678901234567890}') }, columns, config).doc as Record<
+      string,
+      unknown
+    >;
+    expect(doc.a).toBe(1.1);
+    expect(doc.b).toBe(1000);
+    expect(String(doc.c)).toBe('0.123456789012345678');
+    expect(String(doc.d)).toBe('12345678901234567890');
+  });
 });

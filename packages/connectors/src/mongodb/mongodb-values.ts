@@ -1,7 +1,7 @@
 import { Binary, BSONType, Decimal128, Double, Int32, Long, ObjectId, Timestamp, UUID, type Document } from 'mongodb';
 import type { Column, LogicalType, Row } from '@idra/core';
 import { canonicalTimestamp } from '../records/json-records.ts';
-import { JSON_NULL, isInt64Text, isRawJsonNumber, rawJsonNumber } from '../records/exact-json.ts';
+import { JSON_NULL, isExactDouble, isInt64Text, isRawJsonNumber, rawJsonNumber } from '../records/exact-json.ts';
 import type { MongoConfig } from './mongodb-options.ts';
 
 /**
@@ -123,6 +123,8 @@ function jsonToBson(value: unknown, config: Pick<MongoConfig, 'decimalAs'>): unk
   if (isRawJsonNumber(value)) {
     const text = value.rawJSON;
     if (isInt64Text(text)) return Long.fromString(text);
+    // Kept for its spelling alone (1.10, 1e3): the double it is.
+    if (isExactDouble(text)) return Number(text);
     if (config.decimalAs === 'string') return text;
     try {
       return Decimal128.fromString(text);

@@ -32,9 +32,14 @@ export function isRawJsonNumber(value: unknown): value is RawJsonNumber {
  */
 export const JSON_NULL: { readonly rawJSON: 'null' } = nativeJson.rawJSON('null') as { readonly rawJSON: 'null' };
 
-/** The value of a JSON column's text ({@link parseJsonExact}); a top-level `null` is {@link JSON_NULL}, not SQL NULL. */
+/**
+ * The value of a JSON column's text ({@link parseJsonExact}); a top-level `null` is {@link JSON_NULL}, not SQL NULL.
+ * A number is also kept as its text when `JSON.stringify` would spell it otherwise (`1.10`, `1.0`, `1e3`, `-0`):
+ * a column's value is written back as the source holds it (PostgreSQL's json and jsonb, MariaDB's JSON keep the
+ * spelling), not re-spelled as a double.
+ */
 export function parseJsonColumn(text: string): unknown {
-  const value = parseJsonExact(text);
+  const value = parseJsonExact(text, undefined, true);
   return value === null ? JSON_NULL : value;
 }
 
@@ -56,6 +61,12 @@ function losesPrecision(source: string, value: number): boolean {
   return digits.length > 15;
 }
 
+/** True when the JSON number `text` is a double's exact value, however spelled (`1.10`, `1e3`): a store of doubles holds it as that double. */
+export function isExactDouble(text: string): boolean {
+  const value = Number(text);
+  return Number.isFinite(value) && !losesPrecision(text, value);
+}
+
 /** The logical type a JSON number's text calls for: `int64` for integers that fit, `decimal` beyond, `float` for doubles that hold it exactly. */
 export function jsonNumberType(source: string, value: number): LogicalType {
   if (INTEGER.test(source)) return Number.isSafeInteger(value) || isInt64Text(source) ? 'int64' : 'decimal';
@@ -68,7 +79,7 @@ type Reviver = (this: unknown, key: string, value: unknown, context?: { source?:
  * `JSON.parse` that keeps every number exact (see above). When `numberTypes` is given, it records,
  * for every object of the result, the type each number field's text calls for ({@link jsonNumberType}).
  */
-export function parseJsonExact(text: string, numberTypes?: WeakMap<object, Map<string, LogicalType>>): unknown {
+export function parseJsonExact(text: string, numberTypes?: WeakMap<object, Map<string, LogicalType>>, keepSpelling = false): unknown {
   const reviver: Reviver = function (key, value, context) {
     if (typeof value !== 'number') return value;
     const source = context?.source ?? String(value);
@@ -77,7 +88,7 @@ export function parseJsonExact(text: string, numberTypes?: WeakMap<object, Map<s
       if (!types) numberTypes.set(this, (types = new Map()));
       types.set(key, jsonNumberType(source, value));
     }
-    return losesPrecision(source, value) ? rawJsonNumber(source) : value;
+    return losesPrecision(source, value) || (keepSpelling && JSON.stringify(value) !== source) ? rawJsonNumber(source) : value;
   };
   return JSON.parse(text, reviver as (key: string, value: unknown) => unknown);
 }

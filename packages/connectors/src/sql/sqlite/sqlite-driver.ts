@@ -46,7 +46,7 @@ function normalize(value: unknown, type: LogicalType): unknown {
     case 'json':
       if (typeof value !== 'string') return typeof value === 'bigint' ? Number(value) : value;
       try {
-        return parseJsonExact(value);
+        return parseJsonExact(value, undefined, true); // numbers spelled as stored (1.10 stays 1.10)
       } catch {
         return value;
       }
