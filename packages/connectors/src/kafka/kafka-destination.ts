@@ -13,10 +13,44 @@ import { resolveKafkaConfig, type KafkaConfig } from './kafka-options.ts';
 // Broker answers that condemn the records sent, not the connection: the error policy decides.
 const REJECTED = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
 
+/** A record's bytes beyond its key, value and headers in Kafka's record batch format (lengths, deltas, attributes), rounded up. */
+const RECORD_OVERHEAD = 32;
+
+function textBytes(value: string | Buffer | null | undefined): number {
+  return value === null || value === undefined ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+/** The bytes a message takes in a request, estimated uncompressed: its key, value and headers, and the record's own. */
+export function messageBytes(m: Message): number {
+  let bytes = RECORD_OVERHEAD + textBytes(m.key) + textBytes(m.value);
+  for (const [name, value] of Object.entries(m.headers ?? {}))
+    bytes += Buffer.byteLength(name) + (Array.isArray(value) ? value : [value]).reduce((n, v) => n + textBytes(v as string | Buffer | undefined), 0);
+  return bytes;
+}
+
+/** The messages in order, cut into runs of at most `maxBytes` each (a message larger than that alone in its run: the broker judges it). */
+export function sendChunks(messages: Message[], maxBytes: number): Message[][] {
+  const chunks: Message[][] = [];
+  let chunk: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = messageBytes(m);
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(m);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 /**
  * Produces each row as one JSON message (key = the row's key columns) and each delete as a tombstone
- * (the key, no value), in the batch's order, with an idempotent producer and `acks: all`; `write`
- * returns once the brokers have acknowledged every message. Schema changes need no message: every
+ * (the key, no value), in the batch's order, with an idempotent producer and `acks: all`, in requests of
+ * at most `sendMaxBytes`; `write` returns once the brokers have acknowledged every message. Schema changes need no message: every
  * JSON message carries its columns.
  */
 export class KafkaDestination implements Destination {
@@ -109,14 +143,18 @@ export class KafkaDestination implements Destination {
           : [],
     );
     try {
-      // kafkajs cannot abort a send: stop waiting for it (its messages may still land; the offset is not committed, so they are sent again).
-      const sent = this.producer.send({
-        topic: this.config.topic,
-        acks: -1,
-        compression: this.config.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-        messages,
-      });
-      await untilAborted(sent, signal);
+      // One request per chunk, one after another (their order is the batch's): a broker refuses a
+      // request larger than its message.max.bytes, and a whole batch of 8 MiB would never pass.
+      for (const chunk of sendChunks(messages, this.config.sendMaxBytes)) {
+        // kafkajs cannot abort a send: stop waiting for it (its messages may still land; the offset is not committed, so they are sent again).
+        const sent = this.producer.send({
+          topic: this.config.topic,
+          acks: -1,
+          compression: this.config.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+          messages: chunk,
+        });
+        await untilAborted(sent, signal);
+      }
       return { written: batch.rows.length };
     } catch (err) {
       const cause = err instanceof KafkaJSProtocolError ? err : (err as { cause?: unknown }).cause;

@@ -31,6 +31,12 @@ export const kafkaSpec = defineConnector({
       { only: 'source' },
     ),
     compression: Option.oneOf(['none', 'gzip'], 'compression of produced batches', 'none', { only: 'destination' }),
+    sendMaxBytes: Option.integer(
+      "bytes of messages (keys, values, headers) sent in one request at most: a larger batch goes in several, in order; keep it below the broker's message.max.bytes (1 MiB by default)",
+      1_000_000,
+      { min: 1024 },
+      { only: 'destination' },
+    ),
   },
   source: { fields: ['topic', 'columns'], required: ['topic'] },
   destination: { fields: ['topic'], required: ['topic'] },
@@ -79,6 +85,8 @@ export interface KafkaConfig extends KafkaClientSettings {
   /** The consumer group that mirrors the sync's offsets; undefined: none. */
   consumerGroup: string | undefined;
   compression: 'none' | 'gzip';
+  /** Bytes of messages one send carries at most (estimated uncompressed, with each record's overhead). */
+  sendMaxBytes: number;
 }
 
 function brokersOf(c: Connection, at: string): string[] {
@@ -136,5 +144,6 @@ export function resolveKafkaConfig(ctx: EndpointContext): KafkaConfig {
     metadataColumns: o.metadataColumns,
     consumerGroup: o.consumerGroup === '' ? undefined : (o.consumerGroup ?? `idra-${ctx.sync.id}`),
     compression: o.compression,
+    sendMaxBytes: o.sendMaxBytes,
   };
 }

@@ -274,6 +274,22 @@ describe('kafka connector', () => {
     expect(await pg.count('aborted')).toBe(200);
   });
 
+  it("a batch larger than the broker takes in one request (message.max.bytes, 1 MiB) is sent in several; under onError 'stop' nothing fails", async () => {
+    await pg.exec(`create table big_batch (id bigint primary key, name text not null)`);
+    await pg.exec(`insert into big_batch select g, repeat('x', 100) || g from generate_series(1, 30000) g`);
+    const topic = newTopic('big-batch');
+    await createTopic(topic, 1);
+    const sync = syncBetween(tableEndpoint(pg, 'big_batch'), kafkaEndpoint(topic), { mode: 'id', cursorColumn: 'id', keyColumns: ['id'], batchSize: 30_000 });
+    const { status } = await runOnce(sync, await tempDir('idra-state-'));
+    expect(status.lastError).toBeUndefined();
+    expect(status.rowsCopied).toBe(30_000);
+    // About 4 MB of messages, in batches of up to 30,000 rows: more than one request each.
+    expect(status.batches).toBeLessThan(10);
+    const messages = await topicMessages(topic);
+    expect(messages.length).toBe(30_000);
+    expect(messages.map((m) => Number(m.key))).toEqual(Array.from({ length: 30_000 }, (_, i) => i + 1));
+  });
+
   it('messages that are not JSON objects follow the error policy: skip → dead letters with their place, stop → failed', async () => {
     const topic = newTopic('malformed');
     await createTopic(topic, 1);
