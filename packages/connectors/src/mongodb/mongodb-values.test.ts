@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JSON_NULL, parseJsonColumn } from '../records/exact-json.ts';
+import { JSON_NULL, JsonText, parseJsonColumn } from '../records/exact-json.ts';
 import { rowToDocument } from './mongodb-values.ts';
 
 describe('values written to MongoDB', () => {
@@ -26,5 +26,8 @@ describe('values written to MongoDB', () => {
     expect(doc.b).toBe(1000);
     expect(String(doc.c)).toBe('0.123456789012345678');
     expect(String(doc.d)).toBe('12345678901234567890');
+    // A PostgreSQL json column's text: the document it parses to.
+    expect(rowToDocument({ doc: new JsonText('{ "a" : [1.10, null] }') }, columns, config).doc).toEqual({ a: [1.1, null] });
+    expect(rowToDocument({ doc: new JsonText('null') }, columns, config).doc).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 import { Binary, BSONType, Decimal128, Double, Int32, Long, ObjectId, Timestamp, UUID, type Document } from 'mongodb';
 import type { Column, LogicalType, Row } from '@idra/core';
 import { canonicalTimestamp } from '../records/json-records.ts';
-import { JSON_NULL, isExactDouble, isInt64Text, isRawJsonNumber, rawJsonNumber } from '../records/exact-json.ts';
+import { JSON_NULL, JsonText, isExactDouble, isInt64Text, isRawJsonNumber, rawJsonNumber } from '../records/exact-json.ts';
 import type { MongoConfig } from './mongodb-options.ts';
 
 /**
@@ -118,6 +118,7 @@ export function valueToBson(value: unknown, column: Column | undefined, config: 
 
 /** A JSON value as BSON: numbers a double cannot hold become Longs (integers) or Decimal128s (or decimal strings with `decimalAs: 'string'`). */
 function jsonToBson(value: unknown, config: Pick<MongoConfig, 'decimalAs'>): unknown {
+  if (value instanceof JsonText) return jsonToBson(value.value(), config);
   // BSON has one null: a JSON null read from a JSON column becomes it.
   if (value === JSON_NULL) return null;
   if (isRawJsonNumber(value)) {

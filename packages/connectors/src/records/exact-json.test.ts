@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isExactDouble, isRawJsonNumber, parseJsonColumn, parseJsonExact } from './exact-json.ts';
+import { JSON_NULL, JsonText, isExactDouble, isRawJsonNumber, parseJsonColumn, parseJsonExact } from './exact-json.ts';
+import { jsonText } from '../sql/values.ts';
+import { jsonValueText } from '../sql/tab-separated.ts';
 
 describe('exact JSON', () => {
   it("a JSON column's numbers are written back as the source spelled them", () => {
@@ -21,5 +23,13 @@ describe('exact JSON', () => {
   it('tells a spelling of a double from a number a double cannot hold', () => {
     expect(['1.10', '1e3', '-0', '0.5', '1.0'].map(isExactDouble)).toEqual([true, true, true, true, true]);
     expect(['12345678901234567890', '0.12345678901234567', 'NaN'].map(isExactDouble)).toEqual([false, false, false]);
+  });
+
+  it("a json column's text is written to SQL as it is, and is its parsed value everywhere else", () => {
+    const value = new JsonText('{ "a" : 1.10, "a": 2 }');
+    expect(jsonText(value)).toBe('{ "a" : 1.10, "a": 2 }');
+    expect(jsonValueText(value)).toBe('{ "a" : 1.10, "a": 2 }');
+    expect(JSON.stringify({ doc: value })).toBe('{"doc":{"a":2}}');
+    expect(new JsonText(' null ').value()).toBe(JSON_NULL);
   });
 });

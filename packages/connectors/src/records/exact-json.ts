@@ -43,6 +43,29 @@ export function parseJsonColumn(text: string): unknown {
   return value === null ? JSON_NULL : value;
 }
 
+/**
+ * A `json` column's value as the source holds it: PostgreSQL's `json` keeps its text as written
+ * (spaces, key order, a key given twice). A store of JSON text takes {@link text} as it is (every SQL
+ * destination); everything else sees the value it parses to ({@link parseJsonColumn}, numbers spelled
+ * as written) — `JSON.stringify` writes that value, MongoDB stores it as a document.
+ */
+export class JsonText {
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  /** The value the text parses to (a top-level `null` is {@link JSON_NULL}). */
+  value(): unknown {
+    return parseJsonColumn(this.text);
+  }
+
+  toJSON(): unknown {
+    return this.value();
+  }
+}
+
 const INTEGER = /^-?\d+$/;
 
 /** True for the text of an integer a signed 64-bit column holds. */

@@ -1,4 +1,5 @@
 import type { LogicalType, Row } from '@idra/core';
+import { JsonText } from '../records/exact-json.ts';
 
 /**
  * Escapes text for the tab-separated formats of PostgreSQL's `COPY … FROM STDIN` and MySQL's
@@ -10,6 +11,7 @@ export function escapeTabSeparated(text: string): string {
 
 /** Text of a JSON value, with 64-bit integers kept as they are. */
 export function jsonValueText(value: unknown): string {
+  if (value instanceof JsonText) return value.text;
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 

@@ -1,5 +1,5 @@
 import { ENCODED_ROW, type EncodedRow, type Row } from '@idra/core';
-import { parseJsonColumn } from '../../records/exact-json.ts';
+import { JsonText, parseJsonColumn } from '../../records/exact-json.ts';
 
 /**
  * Values of PostgreSQL's binary format, decoded into the canonical row form — only where a row read
@@ -96,7 +96,7 @@ const DECODERS: Record<string, (b: Buffer) => unknown> = {
   1042: (b) => b.toString('utf8'),
   1043: (b) => b.toString('utf8'),
   19: (b) => b.toString('utf8'),
-  114: (b) => parseJsonColumn(b.toString('utf8')),
+  114: (b) => new JsonText(b.toString('utf8')),
   // jsonb: a version byte, then the text.
   3802: (b) => parseJsonColumn(b.toString('utf8', 1)),
   17: (b) => Buffer.from(b),

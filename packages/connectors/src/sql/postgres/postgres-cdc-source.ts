@@ -146,7 +146,7 @@ export class PostgresCdcSource implements Source {
       const schema = endpoint.schema ?? 'public';
       const [rel] = await q<{ oid: number; ident: string; key: string[] | null }>(
         `select c.oid::int as oid, c.relreplident as ident,
-           (select to_json(array_agg(a.attname::text order by a.attnum)) from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+           (select to_jsonb(array_agg(a.attname::text order by a.attnum)) from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
              where i.indrelid = c.oid and ((c.relreplident = 'd' and i.indisprimary) or (c.relreplident = 'i' and i.indisreplident))) as key
          from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')`,
         [schema, endpoint.table],

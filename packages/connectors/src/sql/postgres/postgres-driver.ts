@@ -4,7 +4,7 @@ import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { stripUtcOffset } from '../values.ts';
-import { parseJsonColumn } from '../../records/exact-json.ts';
+import { JsonText, parseJsonColumn } from '../../records/exact-json.ts';
 import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
 import { DatabaseSocket } from '../../records/address-guard.ts';
@@ -39,7 +39,8 @@ const asText = (v: string) => v;
 /** Parsers that keep full precision: timestamps and times as text, 64-bit and numeric as strings, every JSON number exact. */
 const PRECISE_PARSERS: Record<number, (v: string) => unknown> = {
   20: asText,
-  114: (v) => parseJsonColumn(v),
+  // json keeps its text as written (JsonText); jsonb is stored parsed, so its value is all there is.
+  114: (v) => new JsonText(v),
   3802: (v) => parseJsonColumn(v),
   1700: asText,
   1082: asText,
