@@ -40,7 +40,10 @@ async function writeMix(c: pg.Client, n: number, next: { id: number }, existing:
  * a steady 60/30/10 insert/update/delete mix at `rate` events/s (latency), then a writer as fast as
  * it goes (sustained events/s, measured until the slot has confirmed the last change).
  */
-export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number; seconds: number; parallelism: number }): Promise<CdcResult> {
+export async function benchCdc(
+  pgUrl: string,
+  opts: { rows: number; rate: number; seconds: number; parallelism: number; batchSize: number },
+): Promise<CdcResult> {
   const source = await createDatabase('postgres', pgUrl);
   const dest = await createDatabase('postgres', pgUrl);
   const dir = await tempDir('idra-bench-cdc-');
@@ -61,7 +64,7 @@ export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number
       destination: { connector: 'postgres', connection: { url: dest.url }, table: 'src' },
       mode: 'cdc',
       keyColumns: ['id'],
-      batchSize: 10_000,
+      batchSize: opts.batchSize,
     };
     const copied = await runAgentUntil({ dir, sync: snapshotSync, target: (v) => typeof v === 'object' && v !== null && !('snapshot' in v) });
     const n = Number((await dst.query('select count(*) as n from src')).rows[0].n);
@@ -83,7 +86,7 @@ export async function benchCdc(pgUrl: string, opts: { rows: number; rate: number
       destination: { connector: 'postgres', connection: { url: dest.url }, table: 'events' },
       mode: 'cdc',
       keyColumns: ['id'],
-      batchSize: 10_000,
+      batchSize: opts.batchSize,
       pollIntervalMs: 1000,
     };
     const config = join(dir, 'stream.json');

@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startMariadb, startPostgres } from '@idra/testkit';
+import { SYNC_DEFAULTS } from '@idra/core';
 import { printTable, type BenchResult } from './lib.ts';
 import { benchThroughput } from './throughput.ts';
 import { benchCatchup } from './catchup.ts';
@@ -19,7 +20,8 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     shapes: { type: 'string', default: 'narrow,wide' },
     pairs: { type: 'string' },
-    'batch-size': { type: 'string', default: '10000' },
+    // The sync's default, so that the figures are what a sync left at its defaults does.
+    'batch-size': { type: 'string', default: String(SYNC_DEFAULTS.batchSize) },
     // The sync's parallelism: key ranges of the copy written side by side.
     parallelism: { type: 'string', default: '1' },
     only: { type: 'string' },
@@ -98,6 +100,7 @@ try {
       rate: Number(values['cdc-rate']),
       seconds: Number(values['cdc-seconds']),
       parallelism: Number(values['cdc-parallelism']),
+      batchSize: Number(values['batch-size']),
     });
     const { snapshot: s, steady, sustained } = cdc;
     console.log(`

@@ -68,7 +68,7 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
   it('validates without storing and names the bad fields', async () => {
     const ok = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('check') });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ valid: true, normalized: { id: 'check', batchSize: 10_000, writeMode: 'insert', pollIntervalMs: 5000 } });
+    expect(ok.body).toMatchObject({ valid: true, normalized: { id: 'check', batchSize: 50_000, writeMode: 'insert', pollIntervalMs: 5000 } });
     expect((await s.call('GET', '/api/v1/syncs/check', { token: viewer })).status).toBe(404);
 
     const noCursor = await s.call('POST', '/api/v1/syncs/validate', { token: viewer, body: sqliteSync('check', { cursorColumn: undefined }) });

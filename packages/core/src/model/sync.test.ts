@@ -25,7 +25,7 @@ describe('sync validation', () => {
     const sync = normalizeSync(validateSyncConfig(base));
     expect(sync).toMatchObject({
       enabled: true,
-      batchSize: 10_000,
+      batchSize: 50_000,
       pollIntervalMs: 5000,
       delayMs: 0,
       watermark: 'transactions',
