@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** The agent as shipped: its launcher carries the Node heap settings. IDRA_BENCH_AGENT runs another build's (e.g. to compare two commits). */
@@ -58,7 +59,8 @@ export async function runAgentUntil(opts: {
   const started = performance.now();
   const child = spawn(AGENT_BIN, ['--config', config, '--state-dir', opts.dir, '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, IDRA_LOG_FORMAT: 'json' },
+    // The datasets' SQLite files live in their own temporary directories.
+    env: { ...process.env, IDRA_LOG_FORMAT: 'json', IDRA_SQLITE_ROOTS: tmpdir() },
   });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const offsetFile = join(opts.dir, 'offsets', `${String(opts.sync.id)}.json`);
@@ -72,6 +74,16 @@ export async function runAgentUntil(opts: {
     peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
     if (value !== undefined && reached(value)) break;
     if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode} before catching up`);
+    // A sync that keeps failing would be waited for forever: stop with its error.
+    type Reported = { state: string; attempts?: number; lastError?: { message: string } };
+    const [sync] = await readFile(join(opts.dir, 'status.json'), 'utf8').then(
+      (t) => JSON.parse(t) as Reported[],
+      (): Reported[] => [],
+    );
+    if (sync && (sync.state === 'failed' || (sync.attempts ?? 0) >= 3)) {
+      child.kill('SIGKILL');
+      throw new Error(`sync ${String(opts.sync.id)} ${sync.state}: ${sync.lastError?.message ?? 'no error reported'}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
   const seconds = (performance.now() - started) / 1000;
