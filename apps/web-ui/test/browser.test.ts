@@ -65,8 +65,9 @@ async function buildIfStale(): Promise<void> {
     () => 0,
   );
   const sources = await Promise.all(['src', 'public', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newest(join(UI_ROOT, p))));
-  const apiClient = await newest(join(REPO, 'packages/api-client/src'));
-  if (built > Math.max(...sources, apiClient)) return;
+  // The packages the UI bundles: the API client, and core's browser-safe parts (sync defaults, health, the overview query).
+  const packages = await Promise.all(['packages/api-client/src', 'packages/core/src'].map((p) => newest(join(REPO, p))));
+  if (built > Math.max(...sources, ...packages)) return;
   // A child process: under vitest NODE_ENV is 'test', which would give React's development build.
   const vite = new NodeProcess(join(UI_ROOT, 'node_modules/vite/bin/vite.js'), ['build', '--logLevel', 'warn'], { NODE_ENV: 'production' }, UI_ROOT);
   if ((await vite.exited) !== 0) throw new Error(`vite build failed:\n${vite.output}`);

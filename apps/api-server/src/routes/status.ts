@@ -4,6 +4,7 @@ import type { AssignmentView, ErrorSummary, OverviewPage, OverviewSummary, SyncO
 import {
   HEALTH_ORDER,
   KEYS,
+  OVERVIEW_MAX_PAGE_SIZE,
   OVERVIEW_MAX_QUERY_LENGTH,
   OVERVIEW_SORT_KEYS,
   deriveHealth,
@@ -30,7 +31,8 @@ const OverviewPageQuery = Type.Object(
     ),
     dir: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
     page: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,5}$', description: '1-based (default 1); past the last page gives the last' })),
-    pageSize: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'syncs per page, 1–200 (default 25)' })),
+    // The pattern spells OVERVIEW_MAX_PAGE_SIZE (200); the API test holds the two together.
+    pageSize: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: `syncs per page, 1–${OVERVIEW_MAX_PAGE_SIZE} (default 25)` })),
   },
   { additionalProperties: false },
 );

@@ -356,7 +356,7 @@ describe('syncs, data sources, import/export, status: routes and roles', () => {
     expect(found.items.map((o: { id: string }) => o.id)).toEqual(all.filter((o) => o.id.includes('orders') && o.health.health === 'healthy').map((o) => o.id));
     for (const [query, field] of [
       ['pageSize=500', 'pageSize'],
-      ['pageSize=201', 'pageSize'],
+      [`pageSize=${OVERVIEW_MAX_PAGE_SIZE + 1}`, 'pageSize'],
       ['dir=up', 'dir'],
       ['page=0', 'page'],
       ['health=weird', 'health'],

@@ -1,5 +1,6 @@
 import type { LogicalType, Row } from '@idra/core';
 import { JsonText } from '../records/exact-json.ts';
+import { stringifyJson } from '../records/json-records.ts';
 
 /**
  * Escapes text for the tab-separated formats of PostgreSQL's `COPY … FROM STDIN` and MySQL's
@@ -9,10 +10,9 @@ export function escapeTabSeparated(text: string): string {
   return /[\\\n\r\t]/.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t')) : text;
 }
 
-/** Text of a JSON value, with 64-bit integers kept as they are. */
+/** Text of a JSON value, with 64-bit integers kept as they are; a json column's text as the source holds it. */
 export function jsonValueText(value: unknown): string {
-  if (value instanceof JsonText) return value.text;
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return value instanceof JsonText ? value.text : stringifyJson(value);
 }
 
 /** Rows as tab-separated lines (`\N` for NULL, as both formats read it), in chunks of about 64 KiB. */

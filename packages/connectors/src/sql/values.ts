@@ -1,5 +1,5 @@
 import type { DiscoveredObject, LogicalType } from '@idra/core';
-import { JsonText } from '../records/exact-json.ts';
+import { jsonValueText } from './tab-separated.ts';
 
 /** `2024-01-02 03:04:05.123456+00` (PostgreSQL, UTC session) → `2024-01-02 03:04:05.123456`. */
 export function stripUtcOffset(text: string): string {
@@ -22,8 +22,7 @@ export function cursorText(value: unknown): string | null {
 export function jsonText(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
-  if (value instanceof JsonText) return value.text;
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return jsonValueText(value);
 }
 
 /** Types whose values are numbers or decimal strings. */
