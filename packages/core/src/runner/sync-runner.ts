@@ -821,10 +821,13 @@ export class SyncRunner {
 
   /** Records the source could not decode: dead letters under `skip`; under `stop` the sync fails before writing. */
   private async setAsideUndecodable(batch: Batch): Promise<number> {
-    const bad = batch.rows.flatMap((row) => {
+    // An indexed loop: this runs for every row of every batch, and flatMap's array per row was a seventh of what a copy allocated.
+    const bad: Array<{ row: Row; error: Error }> = [];
+    for (let r = 0; r < batch.rows.length; r++) {
+      const row = batch.rows[r]!;
       const error = undecodableError(row);
-      return error ? [{ row, error }] : [];
-    });
+      if (error) bad.push({ row, error });
+    }
     if (bad.length === 0) return 0;
     if (this.sync.onError === 'stop') {
       throw new SyncFailedError(`the source could not decode a record (onError is 'stop'): ${bad[0]!.error.message}`, bad[0]!.error);

@@ -9,7 +9,7 @@ import { untilAborted } from '../../records/abortable.ts';
 import { closeWhenSilent, statementTimeoutMs } from '../statement-timeout.ts';
 import { DatabaseSocket } from '../../records/address-guard.ts';
 import { FIELD_PARSERS } from './postgres-binary.ts';
-import type { StoredField, TextField } from './postgres-copy.ts';
+import type { EncodedLayout, StoredField } from './postgres-copy.ts';
 
 const OID_TYPES: Record<number, LogicalType> = {
   16: 'boolean',
@@ -125,10 +125,22 @@ export function textParser(oid: number): (text: string) => unknown {
  * their binary field when it is among the stored ones and its type has a parser, else from an extra
  * field in text form, selected after the stored ones in the order of `extra`.
  */
-export function encodedLayout(
-  stored: number,
-  decoded: Array<{ name: string; native: string; field?: number | undefined }>,
-): { stored: number; fromStored: StoredField[]; extra: TextField[] } {
+export function encodedLayout(stored: number, decoded: Array<{ name: string; native: string; field?: number | undefined }>): EncodedLayout {
+  // The same read asks for the same layout each time: it is made once, and its rows' class with it (binaryRows).
+  const key = JSON.stringify([stored, decoded]);
+  let layout = layouts.get(key);
+  if (!layout) {
+    if (layouts.size >= MAX_LAYOUTS) layouts.clear();
+    layouts.set(key, (layout = makeLayout(stored, decoded)));
+  }
+  return layout;
+}
+
+/** Layouts made by {@link encodedLayout}, by what they were made of; a few per sync. */
+const layouts = new Map<string, EncodedLayout>();
+const MAX_LAYOUTS = 1024;
+
+function makeLayout(stored: number, decoded: Array<{ name: string; native: string; field?: number | undefined }>): EncodedLayout {
   const fromStored = decoded
     .flatMap(({ name, native, field }) =>
       field !== undefined && field >= 0 && field < stored && FIELD_PARSERS[native] ? [{ name, field, parse: FIELD_PARSERS[native] }] : [],
