@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ENCODED_ROW, type EncodedRow } from '@idra/core';
 import { createTestDb, type TestDb } from '../../testing/fixtures.ts';
-import { copyOutRows } from './postgres-copy.ts';
+import { binaryRows, copyOutRows } from './postgres-copy.ts';
 import { FIELD_PARSERS } from './postgres-binary.ts';
 
 describe('binary COPY output received straight from the socket', () => {
@@ -42,5 +42,44 @@ describe('binary COPY output received straight from the socket', () => {
     const copy = `copy (select v, null::text from unnest(array[-9223372036854775808, -9007199254740993, -1, 0, 9007199254740993, 9223372036854775807, null]::bigint[]) v) to stdout (format binary)`;
     const { rows } = await copyOutRows(client as unknown as pg.PoolClient, copy, 16, layout);
     expect(rows.map((r) => r.id)).toEqual(['-9223372036854775808', '-9007199254740993', '-1', '0', '9007199254740993', '9223372036854775807', null]);
+  });
+
+  it('decodes a key when asked, from the field where it lies; a value set on the row replaces it', async () => {
+    const copy = `copy (select 'a' || i, i::bigint from generate_series(1, 3) i) to stdout (format binary)`;
+    const { rows } = await copyOutRows(client as unknown as pg.PoolClient, copy, 16, {
+      stored: 2,
+      fromStored: [{ name: 'id', field: 1, parse: FIELD_PARSERS['20']! }],
+      extra: [],
+    });
+    expect(rows.map((r) => r.id)).toEqual(['1', '2', '3']);
+    expect('id' in rows[0]!).toBe(true);
+    rows[0]!.id = 'replaced';
+    expect([rows[0]!.id, rows[1]!.id]).toEqual(['replaced', '2']);
+  });
+});
+
+describe('binary COPY data split into rows', () => {
+  // Three rows of one bigint field each, the third NULL, as `copy … to stdout (format binary)` writes them.
+  const data = Buffer.concat([
+    Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'),
+    Buffer.alloc(8),
+    ...[1n, 2n].map((v) => {
+      const row = Buffer.alloc(14);
+      row.writeInt16BE(1, 0);
+      row.writeInt32BE(8, 2);
+      row.writeBigInt64BE(v, 6);
+      return row;
+    }),
+    Buffer.from([0, 1, 0xff, 0xff, 0xff, 0xff]),
+    Buffer.from([0xff, 0xff]),
+  ]);
+  const layout = { stored: 1, fromStored: [{ name: 'id', field: 0, parse: FIELD_PARSERS['20']! }], extra: [] };
+
+  it('gives the rows the data holds whatever row count it was told to expect', () => {
+    for (const expected of [0, 1, 3, 10, 1_000_000]) {
+      const rows = binaryRows(data, layout, expected);
+      expect(rows.map((r) => r.id)).toEqual(['1', '2', null]);
+      expect(rows.map((r) => (r as EncodedRow)[ENCODED_ROW].byteLength)).toEqual([12, 12, 4]);
+    }
   });
 });

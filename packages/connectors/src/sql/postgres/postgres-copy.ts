@@ -166,11 +166,13 @@ const COPY_OUT_MESSAGES = new Set([COPY_OUT_RESPONSE, COPY_DATA, COPY_DONE, 0x4e
  * the COPY lasts and hands back everything from CopyDone (or an error) on, which pg reads as usual.
  */
 class CopyOut implements pg.Submittable {
-  readonly output: Promise<Buffer>;
+  /** The output, and how many CopyData messages brought it: the server sends each row in one (the first with the header), and the trailer in one. */
+  readonly output: Promise<{ data: Buffer; messages: number }>;
   private readonly text: string;
   private data: Buffer;
   private length = 0;
-  private settle!: { resolve: (data: Buffer) => void; reject: (err: unknown) => void };
+  private messages = 0;
+  private settle!: { resolve: (output: { data: Buffer; messages: number }) => void; reject: (err: unknown) => void };
   private stream: NodeJS.EventEmitter | undefined;
   private pgData: ((chunk: Buffer) => void) | undefined;
   /** The message being read: its type and length (5 header bytes), and how much of its content is still to come. */
@@ -211,6 +213,7 @@ class CopyOut implements pg.Submittable {
         if (this.headerRead < 5) return;
         this.left = this.header.readUInt32BE(1) - 4;
         if (this.header[0] === COPY_DONE) return this.handBack(chunk.subarray(at));
+        if (this.header[0] === COPY_DATA) this.messages++;
         if (this.left > 0) continue;
       }
       const n = Math.min(this.left, chunk.length - at);
@@ -249,7 +252,7 @@ class CopyOut implements pg.Submittable {
   handleCommandComplete(): void {}
 
   handleReadyForQuery(): void {
-    this.settle.resolve(this.data.subarray(0, this.length));
+    this.settle.resolve({ data: this.data.subarray(0, this.length), messages: this.messages });
   }
 }
 
@@ -265,24 +268,27 @@ export async function copyOutRows(
   expectedBytes: number,
   layout: EncodedLayout,
 ): Promise<{ rows: Row[]; bytes: number }> {
-  const data = await client.query(new CopyOut(copySql, expectedBytes)).output;
-  return { rows: binaryRows(data, layout), bytes: data.length };
+  const { data, messages } = await client.query(new CopyOut(copySql, expectedBytes)).output;
+  return { rows: binaryRows(data, layout, messages - 1), bytes: data.length };
 }
 
 /** The tuple class of each list of decoded fields ({@link EncodedTuple.decoding}); a layout keeps its list between reads. */
 const tupleClasses = new WeakMap<readonly StoredField[], new (data: Buffer, start: number, end: number) => EncodedTuple>();
 
-/** Splits binary COPY output into rows ({@link copyOutRows}); `fromStored` in the order of their fields. */
-export function binaryRows(data: Buffer, { stored, fromStored, extra }: EncodedLayout): Row[] {
+/**
+ * Splits binary COPY output into rows ({@link copyOutRows}); `fromStored` in the order of their fields.
+ * `expectedRows` sizes the array (a row count the caller knows: the server's messages, one per row).
+ */
+export function binaryRows(data: Buffer, { stored, fromStored, extra }: EncodedLayout, expectedRows = 0): Row[] {
   if (data.length < HEADER.length || !data.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('the server sent no binary COPY data');
   let at = HEADER.length + data.readUInt32BE(SIGNATURE.length + 4);
   let Tuple = tupleClasses.get(fromStored);
   if (!Tuple) tupleClasses.set(fromStored, (Tuple = EncodedTuple.decoding(fromStored)));
-  // Counted first, so that the array is made at its size: grown row by row, it left twice its size in
-  // discarded copies per batch, in the old generation once past 16,384 rows.
-  const count = rowCount(data, at);
-  const rows: Row[] = count <= MAX_PRESIZED_ROWS ? new Array<Row>(count) : [];
-  for (let r = 0; r < count; r++) {
+  // Made at its size: grown row by row, the array left twice its size in discarded copies per batch,
+  // in the old generation once past 16,384 rows. The count is a hint: the rows are what the data holds.
+  const rows: Row[] = expectedRows > 0 && expectedRows <= MAX_PRESIZED_ROWS ? new Array<Row>(expectedRows) : [];
+  let r = 0;
+  for (; data.readInt16BE(at) !== -1; r++) {
     at += 2;
     const start = at;
     for (let i = 0; i < stored; i++) {
@@ -295,23 +301,12 @@ export function binaryRows(data: Buffer, { stored, fromStored, extra }: EncodedL
       at += 4;
       row[extra[e]!.name] = length < 0 ? null : extra[e]!.parse(data.toString('utf8', at, (at += length)));
     }
-    rows[r] = row;
+    if (r < rows.length) rows[r] = row;
+    else rows.push(row);
   }
+  rows.length = r;
   return rows;
 }
 
 /** V8 keeps an array made at a length up to this in its fast form; beyond, it would be a dictionary. */
 const MAX_PRESIZED_ROWS = 100_000;
-
-/** How many tuples binary COPY data holds from `at` (the first tuple) to its trailer. */
-function rowCount(data: Buffer, at: number): number {
-  let count = 0;
-  for (let fields = data.readInt16BE(at); fields !== -1; fields = data.readInt16BE(at), count++) {
-    at += 2;
-    for (let i = 0; i < fields; i++) {
-      const length = data.readInt32BE(at);
-      at += length > 0 ? 4 + length : 4;
-    }
-  }
-  return count;
-}
