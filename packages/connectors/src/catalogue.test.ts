@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CONNECTORS, connectorIssues, describeConnector, validateSyncConfig, type ConfigError } from '@idra/core';
+import { CONNECTORS, connectorIssues, describeConnector, schemaDefects, validateSyncConfig, type ConfigError } from '@idra/core';
 import { CONNECTOR_SPECS } from './catalogue.ts';
 
 const endpoint = { connector: 'postgres', connection: { url: 'postgres://u@h/db' } } as const;
@@ -22,6 +22,9 @@ describe('the connector catalogue', () => {
       const served = JSON.parse(JSON.stringify(describeConnector(spec)));
       expect(Object.keys(served.roles)).toEqual(['source', 'destination']);
       expect(served.roles.source.options).toMatchObject({ type: 'object', additionalProperties: false });
+      // Validation does not check schemas against JSON Schema's meta-schema (a start would pay for it): this does.
+      for (const role of ['source', 'destination'] as const)
+        expect({ kind, role, defects: schemaDefects(spec[role]!.options) }).toEqual({ kind, role, defects: [] });
     }
   });
 

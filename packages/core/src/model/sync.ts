@@ -8,7 +8,7 @@ import { SQL_CONNECTORS } from './connector-kinds.ts';
 import {
   SyncSchema,
   DataSourceSchema,
-  ConfigFileSchema,
+  ConfigFileShapeSchema,
   type SyncConfig,
   type Sync,
   type Endpoint,
@@ -246,7 +246,7 @@ export function orderColumns(sync: Pick<Sync, 'mode' | 'cursorColumn' | 'tiebrea
 
 /** Validates a whole single-mode configuration file (against the `connectors` of the build) and returns its runnable syncs. */
 export function parseConfigFile(input: unknown, connectors?: ConnectorCatalogue): { file: ConfigFile; syncs: Sync[] } {
-  const issues = schemaIssues(ConfigFileSchema, input);
+  const issues = schemaIssues(ConfigFileShapeSchema, input);
   if (issues.length > 0) throw new ConfigError(issues, 'invalid configuration');
   const file = input as ConfigFile;
   const dataSources = new Map<string, DataSource>();
