@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchStep, Row } from '@idra/core';
-import { coalesceSteps, onePerKey, onePerSortedKey } from './rows-by-key.ts';
+import { byPresentColumns, coalesceSteps, onePerKey, onePerSortedKey } from './rows-by-key.ts';
 
 /** A small seeded PRNG so failures reproduce. */
 function rng(seed: number): () => number {
@@ -121,5 +121,26 @@ describe('onePerSortedKey', () => {
     const rows: Row[] = [{ id: '1' }, { id: '2' }, { id: '10' }];
     expect(onePerSortedKey(rows, ['id'], 'upsert')).toEqual(rows);
     expect(onePerSortedKey([], ['id'], 'upsert')).toEqual([]);
+  });
+});
+
+describe('byPresentColumns', () => {
+  it('keeps rows with every column in one group, and groups rows lacking some by the columns they have, in order of first appearance', () => {
+    const full = [
+      { a: 1, b: null },
+      { a: 2, b: 'x' },
+    ];
+    const columns = ['a', 'b'];
+    const one = byPresentColumns(full, columns);
+    expect(one).toEqual([{ columns: ['a', 'b'], rows: full }]);
+    expect(one[0]!.columns).not.toBe(columns);
+    expect(one[0]!.rows).not.toBe(full);
+    expect(byPresentColumns([], columns)).toEqual([]);
+    const mixed: Row[] = [{ a: 1, b: 2 }, { a: 3 }, { b: 4 }, { a: 5, b: 6 }, { a: 7 }];
+    expect(byPresentColumns(mixed, columns)).toEqual([
+      { columns: ['a', 'b'], rows: [mixed[0], mixed[3]] },
+      { columns: ['a'], rows: [mixed[1], mixed[4]] },
+      { columns: ['b'], rows: [mixed[2]] },
+    ]);
   });
 });

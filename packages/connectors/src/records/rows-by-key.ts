@@ -52,6 +52,14 @@ export function onePerSortedKey(rows: readonly Row[], keys: readonly string[], w
 
 /** The rows in groups of the same present columns (in order of first appearance): each group is written with its own column list. */
 export function byPresentColumns(rows: readonly Row[], columns: readonly string[]): Array<{ columns: string[]; rows: Row[] }> {
+  const complete = (row: Row) => {
+    for (let i = 0; i < columns.length; i++) if (row[columns[i]!] === undefined) return false;
+    return true;
+  };
+  // Rows read from a table have every column: one group, found without making anything per row.
+  let r = 0;
+  while (r < rows.length && complete(rows[r]!)) r++;
+  if (r === rows.length) return rows.length === 0 ? [] : [{ columns: [...columns], rows: rows.slice() }];
   const groups = new Map<string, { columns: string[]; rows: Row[] }>();
   for (const row of rows) {
     const present = columns.filter((c) => row[c] !== undefined);

@@ -45,8 +45,7 @@ export async function loadInto(
   const { conn } = session as MysqlSession;
   let chunks: Buffer[];
   try {
-    const text = tabSeparatedChunks(w.rows, w.columns, w.types, (value, type) => loadText(toParameter(value, type), type));
-    chunks = Array.from(text, (chunk) => Buffer.from(chunk));
+    chunks = Array.from(tabSeparatedChunks(w.rows, w.columns, w.types, (value, type) => loadText(toParameter(value, type), type)));
   } catch (err) {
     if (err instanceof NotLoadable) return false;
     throw err;
