@@ -8,7 +8,7 @@ import { SingleModeAgent } from './single-mode.ts';
 import { exampleStateDir, prepareExample } from './example.ts';
 import { lockStateDir } from './state-dir-lock.ts';
 import { AGENT_EXIT } from './exit-codes.ts';
-import { AgentMetrics } from './http/agent-metrics.ts';
+import type { AgentMetrics } from './http/agent-metrics.ts';
 import { startAgentHttp, type AgentHttp, type Readiness } from './http/agent-http.ts';
 
 /** A running agent, whatever its mode. */
@@ -94,7 +94,8 @@ async function main(): Promise<number> {
   // What the launcher's IDRA_AGENT_MAX_HEAP_MB (or the container's limit) came to: old and young generations together.
   const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
   log.info({ heapLimitMb }, `memory: heap limit ${heapLimitMb} MB`);
-  const metrics = opts.httpPort > 0 ? new AgentMetrics(opts.agentId) : undefined;
+  // The metrics library is loaded only when something serves the metrics (30 ms of every start otherwise).
+  const metrics = opts.httpPort > 0 ? new (await import('./http/agent-metrics.ts')).AgentMetrics(opts.agentId) : undefined;
   // A stray error in one sync's driver must not take every other sync down with the process.
   guardProcess(log, (kind, syncId) => metrics?.countStray(kind, syncId));
   // The HTTP server comes first, so that /healthz answers (and /readyz says why not ready) while the agent starts.
