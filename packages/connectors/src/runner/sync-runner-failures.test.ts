@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, until } from '@idra/testkit';
 import { FileOffsetStore, SyncRunner, deriveHealth, newSyncStatus, normalizeSync, validateSyncConfig, type DeadLetter, type SyncStatus } from '@idra/core';
 import { createConnectorRegistry } from '../registry.ts';
+import { confineSqliteFiles } from '../sql/sqlite/sqlite-paths.ts';
 
 /** Waits for a status matching `pred` (polling the runner), failing after `ms`. */
 /** The runner's status once `pred` holds. */
@@ -108,5 +109,21 @@ describe('sync runner failures against real SQLite files', () => {
     const s = await statusWhere(runner, (x) => x.state === 'idle' && x.rowsCopied === 119);
     expect(s.totals).toMatchObject({ rowsCopied: 5119, rowsSkipped: 4, since: '2026-01-01T00:00:00.000Z', caughtUpAt: '2026-01-01T01:00:00.000Z' });
     expect(s.rowsSkipped).toBe(1);
+  });
+
+  it('a SQLite file the agent may not open fails the sync at once, naming the field: retrying cannot help until the configuration changes', async () => {
+    const { runner, states } = await setup();
+    // The agent's IDRA_SQLITE_ROOTS: the sync's files lie elsewhere. It was retried as a connection error, forever.
+    confineSqliteFiles([await tempDir('idra-sqlite-root-')]);
+    try {
+      void runner.start();
+      const s = await statusWhere(runner, (x) => x.state === 'failed');
+      expect(s.lastError).toMatchObject({ code: 'IDRA_ERR_CONFIG_INVALID', transient: false });
+      expect(s.lastError!.message).toMatch(/^sqlite source: source\.connection\.file: '.*src\.db' is outside the directories SQLite files may be in/);
+      expect(deriveHealth({ enabled: true, assigned: true, status: s })).toMatchObject({ health: 'failed', attempts: 1, nextRetryAt: undefined });
+      expect(states).not.toContain('retrying');
+    } finally {
+      confineSqliteFiles(undefined);
+    }
   });
 });

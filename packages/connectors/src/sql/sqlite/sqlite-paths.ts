@@ -8,10 +8,11 @@ let roots: string[] | undefined;
 /**
  * Confines every SQLite file this process opens to `dirs` (symlinks resolved on both sides). The
  * agent and the API server call it at start: syncs and data sources come from API users, who must
- * not read or create files anywhere on the host. An empty list allows no SQLite file at all.
+ * not read or create files anywhere on the host. An empty list allows no SQLite file at all; undefined
+ * lifts the confinement.
  */
-export function confineSqliteFiles(dirs: readonly string[]): void {
-  roots = dirs.map((d) => resolve(d));
+export function confineSqliteFiles(dirs: readonly string[] | undefined): void {
+  roots = dirs?.map((d) => resolve(d));
 }
 
 /** IDRA_SQLITE_ROOTS as a list of directories (`:` or `,` between them); undefined when unset. */
