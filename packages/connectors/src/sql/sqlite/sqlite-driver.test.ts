@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { tempDir, until } from '@idra/testkit';
+import { JSON_NULL } from '../../records/exact-json.ts';
 import { connectSqlite } from './sqlite-driver.ts';
 import { sqliteDialect } from './sqlite-dialect.ts';
 
@@ -18,6 +19,23 @@ function openHandles(file: string): number {
 }
 
 const count = sql<{ n: bigint }>`select count(*) as n from t`.compile(sqliteDialect.db);
+
+describe('SQLite values', () => {
+  it("reads a JSON column's null as a JSON null (not SQL NULL) and its numbers as stored", async () => {
+    const file = join(await tempDir('idra-sqlite-json-'), 'db.sqlite');
+    const pool = await connectSqlite({ file }, { role: 'source' });
+    try {
+      await pool.execute(sql`create table t (id integer primary key, doc json)`.compile(sqliteDialect.db));
+      await pool.execute(sql`insert into t values (1, 'null'), (2, null), (3, '{"a": 1.10}')`.compile(sqliteDialect.db));
+      const { rows } = await pool.execute(sql`select id, doc from t order by id`.compile(sqliteDialect.db));
+      expect(rows[0]!.doc).toBe(JSON_NULL);
+      expect(rows[1]!.doc).toBeNull();
+      expect(JSON.stringify(rows[2]!.doc)).toBe('{"a":1.10}');
+    } finally {
+      await pool.close();
+    }
+  });
+});
 
 describe('SQLite handle (real files)', () => {
   it('is closed after idleCloseMs with nothing to do, opened again by the next statement, and kept through a long transaction', async () => {

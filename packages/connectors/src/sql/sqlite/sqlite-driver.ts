@@ -3,7 +3,7 @@ import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
 import { confinedSqliteFile } from './sqlite-paths.ts';
 import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
-import { parseJsonExact } from '../../records/exact-json.ts';
+import { parseJsonColumn } from '../../records/exact-json.ts';
 import { keyDigestStep, SQLITE_KEY_DIGEST } from '../key-digest.ts';
 
 /** A session with its database handle, for statements prepared once and run per row. */
@@ -46,7 +46,8 @@ function normalize(value: unknown, type: LogicalType): unknown {
     case 'json':
       if (typeof value !== 'string') return typeof value === 'bigint' ? Number(value) : value;
       try {
-        return parseJsonExact(value, undefined, true); // numbers spelled as stored (1.10 stays 1.10)
+        // Numbers spelled as stored (1.10 stays 1.10); a JSON null stays a value, not SQL NULL, as from the other databases.
+        return parseJsonColumn(value);
       } catch {
         return value;
       }
