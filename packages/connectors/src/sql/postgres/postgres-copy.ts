@@ -24,6 +24,9 @@ const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
 /** The binary COPY format's trailer: a field count of -1. */
 const TRAILER = Buffer.from([0xff, 0xff]);
 
+/** A class of {@link EncodedTuple}s ({@link EncodedTuple.decoding}). */
+type TupleClass = new (data: Buffer, start: number, end: number) => EncodedTuple;
+
 /**
  * A row read encoded by {@link binaryRows}: where its fields lie in the output of its read. The view
  * of them ({@link ENCODED_ROW}) is made only when something asks for it: a batch written as it was
@@ -51,7 +54,7 @@ class EncodedTuple {
    * last row's). Decoding every row's at the read was half the CPU of splitting the output. The
    * columns are getters of the class, seen by `in` and by property reads; a value set replaces its getter.
    */
-  static decoding(fields: readonly StoredField[]): new (data: Buffer, start: number, end: number) => EncodedTuple {
+  static decoding(fields: readonly StoredField[]): TupleClass {
     class Decoding extends EncodedTuple {}
     for (const { name, field, parse } of fields) {
       Object.defineProperty(Decoding.prototype, name, {
@@ -273,7 +276,7 @@ export async function copyOutRows(
 }
 
 /** The tuple class of each list of decoded fields ({@link EncodedTuple.decoding}); a layout keeps its list between reads. */
-const tupleClasses = new WeakMap<readonly StoredField[], new (data: Buffer, start: number, end: number) => EncodedTuple>();
+const tupleClasses = new WeakMap<readonly StoredField[], TupleClass>();
 
 /**
  * Splits binary COPY output into rows ({@link copyOutRows}); `fromStored` in the order of their fields.
