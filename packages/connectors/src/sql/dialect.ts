@@ -62,6 +62,13 @@ export interface BulkWrite {
   tableVersion: number;
 }
 
+/** A column an encoded read decodes ({@link EncodedRows.read}). */
+export interface DecodedColumn {
+  name: string;
+  native: string;
+  field?: number | undefined;
+}
+
 /**
  * Rows read and written still encoded, between two endpoints of one dialect ({@link RowEncoding}):
  * the values are never decoded, only the columns the source pages by and the sync's keys.
@@ -83,8 +90,12 @@ export interface EncodedRows {
     pool: SqlPool,
     query: SelectQueryBuilder<any, any, any>,
     values: unknown[],
-    /** `field`: the column's position among the query's selections, when it is one of them. */
-    decoded: Array<{ name: string; native: string; field?: number | undefined }>,
+    /**
+     * `field`: the column's position among the query's selections, when it is one of them. The same
+     * list (the same array) for every read of a source while its encoding holds: a dialect may keep
+     * what it derives from it.
+     */
+    decoded: readonly DecodedColumn[],
     signal?: AbortSignal,
   ): Promise<Row[]>;
   /** All the values of an encoded row of columns `names` of types `natives`, decoded for people to read. */

@@ -18,7 +18,7 @@ import {
   type Sync,
   type ResolvedEndpoint,
 } from '@idra/core';
-import type { SqlDialect, SqlPool } from './dialect.ts';
+import type { DecodedColumn, SqlDialect, SqlPool } from './dialect.ts';
 import { sqlSpec } from './sql-spec.ts';
 import { selectFromEndpoint } from './table-ref.ts';
 import { cursorText } from './values.ts';
@@ -83,6 +83,8 @@ export class SqlSource implements Source {
   /** Reads return rows in this encoding ({@link readEncoded}), bound with `bind`. */
   private encoding: RowEncoding | undefined;
   private bind: ((index: number, native: string) => unknown) | undefined;
+  /** The columns an encoded read decodes: one list while the encoding holds, so that the dialect can keep what it derives from it. */
+  private decoded: DecodedColumn[] | undefined;
   /** The watermark held every row back when a pass was to be cut: the read that follows reports it and reads nothing. */
   private heldForCut: ReadLimit | undefined;
 
@@ -208,6 +210,7 @@ export class SqlSource implements Source {
   readEncoded(encoding: RowEncoding): void {
     this.encoding = encoding;
     this.bind = undefined;
+    this.decoded = undefined;
   }
 
   /** A read of rows still encoded: only the columns the reads page by, the sync's keys and its soft-delete mark are decoded. */
@@ -221,7 +224,9 @@ export class SqlSource implements Source {
     const encoded = this.dialect.encoded!;
     const natives = this.natives!;
     const { keyColumns, softDeleteColumn } = this.sync;
-    const decoded = [...new Set([...this.order, ...keyColumns, ...(softDeleteColumn ? [softDeleteColumn] : [])])].filter((c) => natives.has(c));
+    this.decoded ??= [...new Set([...this.order, ...keyColumns, ...(softDeleteColumn ? [softDeleteColumn] : [])])]
+      .filter((c) => natives.has(c))
+      .map((name) => ({ name, native: natives.get(name)!, field: this.columns.findIndex((c) => c.name === name) }));
     this.bind ??= await encoded.binder(
       this.pool,
       this.order.map((c) => natives.get(c)!),
@@ -234,13 +239,7 @@ export class SqlSource implements Source {
       values.push(this.param(column, value));
       return bind(values.length - 1, natives.get(column)!);
     });
-    return encoded.read(
-      this.pool,
-      query,
-      values,
-      decoded.map((name) => ({ name, native: natives.get(name)!, field: this.columns.findIndex((c) => c.name === name) })),
-      signal,
-    );
+    return encoded.read(this.pool, query, values, this.decoded, signal);
   }
 
   /** Takes the columns a read described when they differ from the last ones (a column added, dropped or retyped at the source). */

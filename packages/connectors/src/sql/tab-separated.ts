@@ -30,31 +30,29 @@ export function* tabSeparatedChunks(
   types: Array<LogicalType | undefined>,
   encode: (value: unknown, type: LogicalType | undefined) => string,
 ): Generator<Buffer> {
-  const last = columns.length - 1;
   let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   let at = 0;
   for (const row of rows) {
-    if (last < 0) {
-      if (at === chunk.length) {
-        yield chunk;
-        chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-        at = 0;
-      }
-      chunk[at++] = 0x0a;
-    }
-    for (let i = 0; i <= last; i++) {
+    for (let i = 0; i < columns.length; i++) {
       const value = row[columns[i]!];
       const text = value === null || value === undefined ? '\\N' : encode(value, types[i]);
-      // Room for the text at its widest in UTF-8 (3 bytes per UTF-16 code unit), then its tab or newline.
-      const room = 3 * text.length + 1;
+      // Room for a tab, the text at its widest in UTF-8 (3 bytes per UTF-16 code unit) and the line's end.
+      const room = 3 * text.length + 2;
       if (at + room > chunk.length) {
         if (at > 0) yield chunk.subarray(0, at);
         chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
         at = 0;
       }
+      if (i > 0) chunk[at++] = 0x09;
       at += chunk.write(text, at, 'utf8');
-      chunk[at++] = i < last ? 0x09 : 0x0a;
     }
+    // Only a row without columns can find the chunk full here: its values' room includes the newline.
+    if (at === chunk.length) {
+      yield chunk;
+      chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      at = 0;
+    }
+    chunk[at++] = 0x0a;
   }
   if (at > 0) yield chunk.subarray(0, at);
 }

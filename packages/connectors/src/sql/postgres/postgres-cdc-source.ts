@@ -21,7 +21,7 @@ import { wrapSqlError } from '../sql-errors.ts';
 import { CDC_OPTIONS, cdcNames } from './postgres-cdc-options.ts';
 import { cursorText } from '../values.ts';
 import { copyLag, keyRanges, transactionSpan, waitForLog, type SnapshotPart } from '../change-log.ts';
-import type { SqlDialect } from '../dialect.ts';
+import type { DecodedColumn, SqlDialect } from '../dialect.ts';
 import { columnOf, encodedLayout, poolConfig, textParser, toResult } from './postgres-driver.ts';
 import { decodePgoutput, formatLsn, parseLsn, UNCHANGED, type Lsn, type RelationColumn, type TupleValue } from './pgoutput.ts';
 import { ReplicationConnection } from './postgres-replication.ts';
@@ -81,6 +81,8 @@ export class PostgresCdcSource implements Source {
   private encoding: RowEncoding | undefined;
   /** The size of the last page read encoded, for the buffer of the next. */
   private pageBytes = 65_536;
+  /** The key columns a page read encoded decodes: one list for the copy, so that its layout is made once. */
+  private decodedKeys: DecodedColumn[] | undefined;
 
   private replication: ReplicationConnection | undefined;
   private readers: pg.Client[] = [];
@@ -290,10 +292,8 @@ export class PostgresCdcSource implements Source {
     const from = `from ${this.table.sql}${where.length ? ` where ${where.join(' and ')}` : ''} order by ${keys} limit ${page}`;
     if (!this.encoding) return (await reader.query(`select ${list.join(', ')} ${from}`)).rows as Row[];
     const names = this.columns.map((c) => c.name);
-    const layout = encodedLayout(
-      list.length,
-      this.keys.map((k) => ({ name: k, native: this.natives.get(k)!, field: names.indexOf(k) })),
-    );
+    this.decodedKeys ??= this.keys.map((k) => ({ name: k, native: this.natives.get(k)!, field: names.indexOf(k) }));
+    const layout = encodedLayout(list.length, this.decodedKeys);
     const keyText = layout.extra.map((d, i) => `${pg.escapeIdentifier(d.name)}::text as idra_decoded_${i}`);
     const copy = `copy (select ${[...list, ...keyText].join(', ')} ${from}) to stdout (format binary)`;
     const { rows, bytes } = await copyOutRows(reader, copy, this.pageBytes, layout);
@@ -313,6 +313,7 @@ export class PostgresCdcSource implements Source {
   /** The initial copy reads in `encoding` from now on; the stream's changes arrive as text and stay decoded. */
   readEncoded(encoding: RowEncoding): void {
     this.encoding = encoding;
+    this.decodedKeys = undefined;
   }
 
   /** Changes after the offset: whole transactions of the slot, as many as fit in `limit` rows, waiting up to pollIntervalMs for the first. */
@@ -376,6 +377,7 @@ export class PostgresCdcSource implements Source {
       this.paused = false;
       this.replication?.pause(false);
     }
+    if (columns !== this.columns) this.decodedKeys = undefined;
     this.columns = columns;
     const moved = lsn !== parseLsn(offset.lsn);
     const batchColumns = changed ? [...seen.values()] : columns;

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import pg from 'pg';
 import type { CompiledQuery } from 'kysely';
 import type { Column, Connection, LogicalType, Row } from '@idra/core';
-import type { SqlPool, SqlResult, SqlSession } from '../dialect.ts';
+import type { DecodedColumn, SqlPool, SqlResult, SqlSession } from '../dialect.ts';
 import { stripUtcOffset } from '../values.ts';
 import { JsonText, parseJsonColumn } from '../../records/exact-json.ts';
 import { untilAborted } from '../../records/abortable.ts';
@@ -125,22 +125,17 @@ export function textParser(oid: number): (text: string) => unknown {
  * their binary field when it is among the stored ones and its type has a parser, else from an extra
  * field in text form, selected after the stored ones in the order of `extra`.
  */
-export function encodedLayout(stored: number, decoded: Array<{ name: string; native: string; field?: number | undefined }>): EncodedLayout {
-  // The same read asks for the same layout each time: it is made once, and its rows' class with it (binaryRows).
-  const key = JSON.stringify([stored, decoded]);
-  let layout = layouts.get(key);
-  if (!layout) {
-    if (layouts.size >= MAX_LAYOUTS) layouts.clear();
-    layouts.set(key, (layout = makeLayout(stored, decoded)));
-  }
+export function encodedLayout(stored: number, decoded: readonly DecodedColumn[]): EncodedLayout {
+  // A source reads with the same list each time: its layout is made once, and its rows' class with it (binaryRows).
+  let layout = layouts.get(decoded);
+  if (layout?.stored !== stored) layouts.set(decoded, (layout = makeLayout(stored, decoded)));
   return layout;
 }
 
-/** Layouts made by {@link encodedLayout}, by what they were made of; a few per sync. */
-const layouts = new Map<string, EncodedLayout>();
-const MAX_LAYOUTS = 1024;
+/** Layouts made by {@link encodedLayout}, by the list of columns they decode. */
+const layouts = new WeakMap<readonly DecodedColumn[], EncodedLayout>();
 
-function makeLayout(stored: number, decoded: Array<{ name: string; native: string; field?: number | undefined }>): EncodedLayout {
+function makeLayout(stored: number, decoded: readonly DecodedColumn[]): EncodedLayout {
   const fromStored = decoded
     .flatMap(({ name, native, field }) =>
       field !== undefined && field >= 0 && field < stored && FIELD_PARSERS[native] ? [{ name, field, parse: FIELD_PARSERS[native] }] : [],
